@@ -1,0 +1,99 @@
+/*
+ * core/alloc.c — the one place the library allocates memory.
+ *
+ * All allocations go through the fic_allocator table so that an app can
+ * account for the core's memory and the tests can fail the Nth allocation
+ * (see tests/core/test_alloc_failures.c). cJSON, which the core uses for
+ * JSON, is pointed at the same functions so its allocations are covered too.
+ */
+#include "internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *default_realloc(void *ptr, size_t size, void *payload)
+{
+	(void)payload;
+	return realloc(ptr, size);
+}
+
+static void default_free(void *ptr, void *payload)
+{
+	(void)payload;
+	free(ptr);
+}
+
+static const fic_allocator default_allocator = {
+	FIC_ALLOCATOR_VERSION, default_realloc, default_free, NULL
+};
+
+/* Set once before use (see fic_allocator_set); read-only afterwards. */
+static fic_allocator current = {
+	FIC_ALLOCATOR_VERSION, default_realloc, default_free, NULL
+};
+
+void *fic__malloc(size_t size)
+{
+	if (size == 0)
+		size = 1;
+	return current.realloc_fn(NULL, size, current.payload);
+}
+
+void *fic__calloc(size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		return NULL;
+	size_t bytes = n * size;
+	void *p = fic__malloc(bytes);
+	if (p && bytes > 0)
+		memset(p, 0, bytes);
+	return p;
+}
+
+void *fic__realloc(void *ptr, size_t size)
+{
+	if (size == 0)
+		size = 1;
+	return current.realloc_fn(ptr, size, current.payload);
+}
+
+void fic__free(void *ptr)
+{
+	if (ptr)
+		current.free_fn(ptr, current.payload);
+}
+
+char *fic__strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = fic__malloc(n);
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+static void *cjson_malloc(size_t size)
+{
+	return fic__malloc(size);
+}
+
+int fic_allocator_set(const fic_allocator *allocator)
+{
+	fic__err_clear();
+	if (allocator == NULL)
+		allocator = &default_allocator;
+	if (allocator->version != FIC_ALLOCATOR_VERSION)
+		return fic__err(FIC_EINVAL, "allocator: unknown version %u", allocator->version);
+	if (allocator->realloc_fn == NULL || allocator->free_fn == NULL)
+		return fic__err(FIC_EINVAL, "allocator: realloc_fn and free_fn are required");
+	current = *allocator;
+	cJSON_Hooks hooks = { cjson_malloc, fic__free };
+	cJSON_InitHooks(&hooks);
+	return FIC_OK;
+}
+
+void fic_free(void *ptr)
+{
+	fic__free(ptr);
+}

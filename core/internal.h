@@ -1,0 +1,103 @@
+/*
+ * core/internal.h — what the library's modules share and the public API does
+ * not show: the allocator wrappers, setting the thread-local error, bounded
+ * string checks, and the store internals (the SQLite handle, the platform).
+ * Names are prefixed fic__ (two underscores) and are hidden from the shared
+ * library; the tests link the static internal library to reach them.
+ */
+#ifndef FIC_CORE_INTERNAL_H
+#define FIC_CORE_INTERNAL_H
+
+#include "fieldinspect/fieldinspect.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_stmt sqlite3_stmt;
+
+/* ---- allocation (alloc.c) ---- */
+void *fic__malloc(size_t size);
+void *fic__calloc(size_t n, size_t size);
+void *fic__realloc(void *ptr, size_t size);
+void fic__free(void *ptr);
+char *fic__strdup(const char *s);
+
+/* ---- errors (error.c) ---- */
+/* Record an error on this thread and return `code` (for `return fic__err(...)`). */
+int fic__err(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* Clear the thread's error at the start of a public call. */
+void fic__err_clear(void);
+
+/* ---- text checks (text.c) ---- */
+bool fic__utf8_valid(const char *s, size_t len);
+/*
+ * Check an input string: `required` means NULL/"" is an error; otherwise
+ * NULL and "" both mean absent (and *present is set false). Checks length
+ * <= max and UTF-8. `what` names the argument in the message.
+ */
+int fic__check_text(const char *s, const char *what, size_t max, bool required, bool *present);
+/* A calendar date "YYYY-MM-DD" (1900..2999); returns days since 1970-01-01 in *days. */
+int fic__parse_date(const char *s, const char *what, int64_t *days);
+
+/* ---- store internals (store.c) ---- */
+struct fic_store {
+	sqlite3 *db;
+	const fic_platform *platform;
+	char *actor;
+	char *path;
+	char device_id[FIC_UUID_BUFSIZE];
+	char boot_id[FIC_BOOT_ID_MAX];
+	int64_t uuid_last_ms;   /* UUIDv7 monotonicity within this handle */
+	uint16_t uuid_counter;
+};
+
+/* One embedded migration: schema version it produces and its SQL. */
+typedef struct fic__migration {
+	int version;
+	const char *name;
+	const char *sql;
+} fic__migration;
+
+/* Built-in migrations (generated from schema/migrations/). */
+extern const fic__migration fic__migrations[];
+extern const size_t fic__migrations_count;
+
+/* Open with an explicit migration list (tests inject failing ones). */
+int fic__store_open_with(fic_store **out, const char *path, const fic_store_options *opts,
+                         const fic__migration *migrations, size_t count);
+
+/* Map a SQLite result code to a fic_status and record a message. */
+int fic__db_err(fic_store *store, int rc, const char *doing);
+
+/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int fic__tx_begin(fic_store *store);
+int fic__tx_commit(fic_store *store);
+void fic__tx_rollback(fic_store *store);
+
+/* Prepare a statement; on failure records the error. */
+int fic__prepare(fic_store *store, sqlite3_stmt **stmt, const char *sql);
+
+/* Audit and outbox rows, inside the caller's transaction (journal.c). */
+int fic__audit_append(fic_store *store, const char *action, const char *entity,
+                      const char *entity_id, const char *detail_json);
+int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *record_id,
+                        const char *op, int priority, const char *payload_json);
+
+void fic__log(fic_store *store, fic_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+
+/* UUIDv7 text into buf[FIC_UUID_BUFSIZE] (uuid.c). */
+int fic__uuid7(fic_store *store, char *buf);
+/* Format 16 bytes as a UUID string; exposed for tests. */
+void fic__uuid_format(const uint8_t bytes[16], char out[FIC_UUID_BUFSIZE]);
+void fic__uuid7_bytes(uint8_t out[16], int64_t ms, uint16_t counter12, const uint8_t rand8[8]);
+
+#endif

@@ -1,0 +1,465 @@
+/*
+ * core/store.c — opening the store: SQLite set up for durability (WAL,
+ * synchronous=FULL, foreign keys, busy timeout), file identity checks, and
+ * the numbered schema migrations, each applied in its own transaction so a
+ * failure leaves the file exactly as it was.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FIC_APPLICATION_ID 1179206449 /* 'FIC1' */
+#define PATH_MAX_BYTES 4096
+
+void fic__log(fic_store *store, fic_log_level level, const char *fmt, ...)
+{
+	if (store == NULL || store->platform->log == NULL)
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	store->platform->log(store->platform->ctx, level, line);
+}
+
+static int map_sqlite(int rc)
+{
+	switch (rc & 0xFF) {
+	case SQLITE_OK: return FIC_OK;
+	case SQLITE_NOMEM: return FIC_ENOMEM;
+	case SQLITE_CORRUPT: return FIC_ECORRUPT;
+	case SQLITE_NOTADB: return FIC_ENOTSTORE;
+	case SQLITE_READONLY: return FIC_EREADONLY;
+	case SQLITE_PERM: return FIC_EREADONLY;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return FIC_EBUSY;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PROTOCOL: return FIC_EIO;
+	case SQLITE_TOOBIG: return FIC_ETOOBIG;
+	case SQLITE_CONSTRAINT:
+		return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY
+			       ? FIC_EEXISTS : FIC_EINVAL;
+	default: return FIC_ERROR;
+	}
+}
+
+int fic__db_err(fic_store *store, int rc, const char *doing)
+{
+	int code = map_sqlite(rc);
+	const char *msg = store && store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc);
+	if (code == FIC_ECORRUPT)
+		return fic__err(code, "%s: the store file is damaged (%s)", doing, msg);
+	if (code == FIC_ENOTSTORE)
+		return fic__err(code, "%s: the file is not a database (%s)", doing, msg);
+	return fic__err(code, "%s: %s", doing, msg);
+}
+
+int fic__prepare(fic_store *store, sqlite3_stmt **stmt, const char *sql)
+{
+	int rc = sqlite3_prepare_v2(store->db, sql, -1, stmt, NULL);
+	if (rc != SQLITE_OK) {
+		*stmt = NULL;
+		return fic__db_err(store, rc, "preparing a query");
+	}
+	return FIC_OK;
+}
+
+static int exec(fic_store *store, const char *sql, const char *doing)
+{
+	int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? FIC_OK : fic__db_err(store, rc, doing);
+}
+
+int fic__tx_begin(fic_store *store)
+{
+	return exec(store, "BEGIN IMMEDIATE", "starting a transaction");
+}
+
+int fic__tx_commit(fic_store *store)
+{
+	int rc = exec(store, "COMMIT", "committing");
+	if (rc != FIC_OK)
+		fic__tx_rollback(store);
+	return rc;
+}
+
+void fic__tx_rollback(fic_store *store)
+{
+	if (!sqlite3_get_autocommit(store->db))
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Run a one-integer query such as a PRAGMA. */
+static int query_int(fic_store *store, const char *sql, int64_t *out, const char *doing)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fic__db_err(store, rc, doing);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		*out = 0;
+		rc = SQLITE_OK;
+	}
+	int code = rc == SQLITE_OK ? FIC_OK : fic__db_err(store, rc, doing);
+	sqlite3_finalize(st);
+	return code;
+}
+
+int fic_store_schema_version(void)
+{
+	return fic__migrations[fic__migrations_count - 1].version;
+}
+
+int fic_store_options_init(fic_store_options *opts, unsigned int version)
+{
+	fic__err_clear();
+	if (opts == NULL || version != FIC_STORE_OPTIONS_VERSION)
+		return fic__err(FIC_EINVAL, "store options: NULL or unknown version");
+	fic_store_options init = FIC_STORE_OPTIONS_INIT;
+	*opts = init;
+	return FIC_OK;
+}
+
+/* fsync the directory holding `path`, so a newly created file's name is durable. */
+static void sync_parent_dir(const char *path)
+{
+	char dir[PATH_MAX_BYTES];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+static int apply_migrations(fic_store *store, const fic__migration *migrations, size_t count,
+                            int64_t from)
+{
+	for (size_t i = 0; i < count; i++) {
+		const fic__migration *m = &migrations[i];
+		if (m->version <= from)
+			continue;
+		int rc = fic__tx_begin(store);
+		if (rc != FIC_OK)
+			return rc;
+		/* Another connection may have migrated while we waited for the lock. */
+		int64_t now = 0;
+		rc = query_int(store, "PRAGMA user_version", &now, "reading the schema version");
+		if (rc != FIC_OK) {
+			fic__tx_rollback(store);
+			return rc;
+		}
+		if (now >= m->version) {
+			fic__tx_rollback(store);
+			continue;
+		}
+		char *errmsg = NULL;
+		int src = sqlite3_exec(store->db, m->sql, NULL, NULL, &errmsg);
+		if (src == SQLITE_OK) {
+			char set[64];
+			snprintf(set, sizeof set, "PRAGMA user_version = %d", m->version);
+			src = sqlite3_exec(store->db, set, NULL, NULL, NULL);
+		}
+		if (src != SQLITE_OK) {
+			int base = map_sqlite(src);
+			fic__err(base == FIC_ENOMEM || base == FIC_EIO || base == FIC_EREADONLY ||
+			                 base == FIC_EBUSY ? base : FIC_ESCHEMA,
+			         "migration %d (%s) failed: %s; the store was left at schema %lld",
+			         m->version, m->name, errmsg ? errmsg : sqlite3_errmsg(store->db),
+			         (long long)now);
+			sqlite3_free(errmsg);
+			int code = fic_error_last()->code;
+			fic__tx_rollback(store);
+			return code;
+		}
+		rc = fic__tx_commit(store);
+		if (rc != FIC_OK)
+			return rc;
+		fic__log(store, FIC_LOG_INFO, "store schema migrated to %d (%s)", m->version, m->name);
+	}
+	return FIC_OK;
+}
+
+/* Give a store its device id the first time it is opened. */
+static int ensure_device_id(fic_store *store)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "SELECT value FROM meta WHERE key = 'device_id'");
+	if (rc != FIC_OK)
+		return rc;
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+		if (v == NULL || strlen((const char *)v) != FIC_UUID_BUFSIZE - 1) {
+			sqlite3_finalize(st);
+			return fic__err(FIC_ECORRUPT, "the store's device id is damaged");
+		}
+		memcpy(store->device_id, v, FIC_UUID_BUFSIZE);
+		sqlite3_finalize(st);
+		return FIC_OK;
+	}
+	sqlite3_finalize(st);
+	if (src != SQLITE_DONE)
+		return fic__db_err(store, src, "reading the device id");
+
+	char id[FIC_UUID_BUFSIZE];
+	if ((rc = fic__uuid7(store, id)) != FIC_OK)
+		return rc;
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
+		return rc;
+	rc = fic__prepare(store, &st,
+	                  "INSERT OR IGNORE INTO meta (key, value) VALUES ('device_id', ?1), "
+	                  "('created_at_ms', ?2)");
+	if (rc == FIC_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, store->platform->wall_ms(store->platform->ctx));
+		src = sqlite3_step(st);
+		sqlite3_finalize(st);
+		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving the device id");
+	}
+	if (rc != FIC_OK) {
+		fic__tx_rollback(store);
+		return rc;
+	}
+	if ((rc = fic__tx_commit(store)) != FIC_OK)
+		return rc;
+	/* Re-read: a concurrent first open may have won the INSERT OR IGNORE. */
+	return ensure_device_id(store);
+}
+
+static int check_platform(const fic_platform *p)
+{
+	if (p->version < 1 || p->wall_ms == NULL || p->monotonic_ms == NULL ||
+	    p->boot_id == NULL || p->random_bytes == NULL)
+		return fic__err(FIC_EINVAL, "platform table is incomplete or of unknown version");
+	return FIC_OK;
+}
+
+static int resolve_path(char *out, size_t size, const char *path, const fic_platform *p)
+{
+	int n;
+	if (path[0] != '/' && p->data_dir != NULL && p->data_dir[0] != '\0')
+		n = snprintf(out, size, "%s/%s", p->data_dir, path);
+	else
+		n = snprintf(out, size, "%s", path);
+	if (n < 0 || (size_t)n >= size)
+		return fic__err(FIC_ETOOBIG, "store path is longer than %zu bytes", size - 1);
+	return FIC_OK;
+}
+
+/* Decide whether an existing file is ours, empty, or something else. */
+static int check_identity(fic_store *store, int64_t *version, const fic__migration *migrations,
+                          size_t count)
+{
+	int64_t app_id = 0, tables = 0;
+	int rc = query_int(store, "PRAGMA application_id", &app_id, "reading the store header");
+	if (rc != FIC_OK)
+		return rc;
+	if ((rc = query_int(store, "PRAGMA user_version", version, "reading the schema version")))
+		return rc;
+	if ((rc = query_int(store, "SELECT count(*) FROM sqlite_schema", &tables,
+	                    "reading the store's schema")))
+		return rc;
+	if (app_id != FIC_APPLICATION_ID && (app_id != 0 || *version != 0 || tables != 0))
+		return fic__err(FIC_ENOTSTORE,
+		                "'%s' is a SQLite database of another program, not a fieldinspect store",
+		                store->path);
+	int latest = migrations[count - 1].version;
+	if (*version > latest)
+		return fic__err(FIC_ENEWER,
+		                "'%s' was written by a newer fieldinspect (schema %lld; this build "
+		                "knows up to %d): update the app",
+		                store->path, (long long)*version, latest);
+	return FIC_OK;
+}
+
+int fic__store_open_with(fic_store **out, const char *path, const fic_store_options *opts,
+                         const fic__migration *migrations, size_t count)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	int rc = fic__check_text(path, "store path", PATH_MAX_BYTES - 1, true, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	fic_store_options defaults = FIC_STORE_OPTIONS_INIT;
+	if (opts == NULL)
+		opts = &defaults;
+	if (opts->version != FIC_STORE_OPTIONS_VERSION)
+		return fic__err(FIC_EINVAL, "store options: unknown version %u", opts->version);
+	const fic_platform *platform = opts->platform ? opts->platform : fic_platform_default();
+	if ((rc = check_platform(platform)) != FIC_OK)
+		return rc;
+	if ((rc = fic__check_text(opts->actor, "actor", 200, false, NULL)) != FIC_OK)
+		return rc;
+	if (opts->busy_timeout_ms < 0)
+		return fic__err(FIC_EINVAL, "busy_timeout_ms must not be negative");
+
+	char full[PATH_MAX_BYTES];
+	if ((rc = resolve_path(full, sizeof full, path, platform)) != FIC_OK)
+		return rc;
+
+	struct stat sb;
+	bool existed = stat(full, &sb) == 0;
+	if (existed && !S_ISREG(sb.st_mode))
+		return fic__err(FIC_ENOTSTORE, "'%s' is not a regular file", full);
+
+	fic_store *store = fic__calloc(1, sizeof *store);
+	if (store == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory opening the store");
+	store->platform = platform;
+	store->path = fic__strdup(full);
+	store->actor = fic__strdup(opts->actor && opts->actor[0] ? opts->actor : "unknown");
+	if (store->path == NULL || store->actor == NULL) {
+		rc = fic__err(FIC_ENOMEM, "out of memory opening the store");
+		goto fail;
+	}
+	if (platform->boot_id(platform->ctx, store->boot_id, sizeof store->boot_id) != 0)
+		snprintf(store->boot_id, sizeof store->boot_id, "unknown");
+
+	int src = sqlite3_open_v2(full, &store->db,
+	                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                          NULL);
+	if (src != SQLITE_OK) {
+		if (store->db == NULL) {
+			rc = fic__err(FIC_ENOMEM, "out of memory opening the store");
+		} else if (src == SQLITE_CANTOPEN && (sqlite3_system_errno(store->db) == EACCES ||
+		                                     sqlite3_system_errno(store->db) == EROFS)) {
+			rc = fic__err(FIC_EREADONLY, "cannot open '%s' for writing", full);
+		} else {
+			rc = fic__db_err(store, src, "opening the store");
+		}
+		goto fail;
+	}
+	sqlite3_extended_result_codes(store->db, 1);
+	if (sqlite3_db_readonly(store->db, "main") == 1) {
+		rc = fic__err(FIC_EREADONLY, "'%s' is read-only: the store must be writable", full);
+		goto fail;
+	}
+	sqlite3_busy_timeout(store->db, opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000);
+
+	int64_t version = 0;
+	if ((rc = check_identity(store, &version, migrations, count)) != FIC_OK)
+		goto fail;
+
+	/* WAL + synchronous=FULL: each commit fsyncs the log before returning. */
+	char mode[16] = "";
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st, "PRAGMA journal_mode = WAL")) != FIC_OK)
+		goto fail;
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (src != SQLITE_ROW) {
+		rc = fic__db_err(store, src, "switching the store to WAL");
+		goto fail;
+	}
+	if (strcmp(mode, "wal") != 0) {
+		rc = fic__err(FIC_EIO, "the store could not use write-ahead logging (mode '%s')", mode);
+		goto fail;
+	}
+	if ((rc = exec(store, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+	               "configuring the store")) != FIC_OK)
+		goto fail;
+
+	if ((rc = apply_migrations(store, migrations, count, version)) != FIC_OK)
+		goto fail;
+	if (!existed)
+		sync_parent_dir(full);
+	if ((rc = ensure_device_id(store)) != FIC_OK)
+		goto fail;
+
+	*out = store;
+	return FIC_OK;
+fail:
+	fic_store_close(store);
+	return rc;
+}
+
+int fic_store_open(fic_store **out, const char *path, const fic_store_options *opts)
+{
+	return fic__store_open_with(out, path, opts, fic__migrations, fic__migrations_count);
+}
+
+void fic_store_close(fic_store *store)
+{
+	if (store == NULL)
+		return;
+	if (store->db)
+		sqlite3_close_v2(store->db);
+	fic__free(store->path);
+	fic__free(store->actor);
+	fic__free(store);
+}
+
+const char *fic_store_device_id(const fic_store *store)
+{
+	return store ? store->device_id : NULL;
+}
+
+int fic_store_check(fic_store *store)
+{
+	fic__err_clear();
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "PRAGMA integrity_check(1)");
+	if (rc != FIC_OK)
+		return rc;
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(st, 0);
+		if (r == NULL || strcmp(r, "ok") != 0)
+			rc = fic__err(FIC_ECORRUPT, "integrity check: %s", r ? r : "(no result)");
+	} else {
+		rc = fic__db_err(store, src, "checking the store");
+	}
+	sqlite3_finalize(st);
+	if (rc != FIC_OK)
+		return rc;
+	int64_t bad = 0;
+	rc = query_int(store, "SELECT count(*) FROM pragma_foreign_key_check", &bad,
+	               "checking references");
+	if (rc == FIC_OK && bad != 0)
+		rc = fic__err(FIC_ECORRUPT, "%lld rows refer to records that do not exist",
+		              (long long)bad);
+	return rc;
+}
+
+int fic_store_stats_get(fic_store *store, fic_store_stats *out)
+{
+	fic__err_clear();
+	if (store == NULL || out == NULL)
+		return fic__err(FIC_EINVAL, "store and out are required");
+	memset(out, 0, sizeof *out);
+	int rc = query_int(store, "SELECT count(*) FROM sites", &out->sites, "counting sites");
+	if (rc == FIC_OK)
+		rc = query_int(store, "SELECT count(*) FROM audit", &out->audit_entries,
+		               "counting audit entries");
+	if (rc == FIC_OK)
+		rc = query_int(store, "SELECT count(*) FROM outbox WHERE state IN ('pending','sent')",
+		               &out->outbox_pending, "counting the outbox");
+	return rc;
+}

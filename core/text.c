@@ -1,0 +1,149 @@
+/*
+ * core/text.c — checks on text that comes in through the API: UTF-8
+ * well-formedness, size limits, calendar dates, and the unified social
+ * credit code's check character.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+/* Well-formed UTF-8 as RFC 3629 defines it: no overlongs, no surrogates, <= U+10FFFF, no NUL. */
+bool fic__utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n;
+		unsigned char lo = 0x80, hi = 0xBF;
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			if (c == 0xE0)
+				lo = 0xA0;
+			else if (c == 0xED)
+				hi = 0x9F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			if (c == 0xF0)
+				lo = 0x90;
+			else if (c == 0xF4)
+				hi = 0x8F;
+		} else {
+			return false;
+		}
+		if (len - i - 1 < n)
+			return false;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (size_t k = 2; k <= n; k++)
+			if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+				return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+int fic__check_text(const char *s, const char *what, size_t max, bool required, bool *present)
+{
+	if (present)
+		*present = false;
+	if (s == NULL || s[0] == '\0') {
+		if (required)
+			return fic__err(FIC_EINVAL, "%s is required and must not be empty", what);
+		return FIC_OK;
+	}
+	size_t len = strnlen(s, max + 1);
+	if (len > max)
+		return fic__err(FIC_ETOOBIG, "%s is longer than %zu bytes", what, max);
+	if (!fic__utf8_valid(s, len))
+		return fic__err(FIC_EINVAL, "%s is not valid UTF-8", what);
+	if (present)
+		*present = true;
+	return FIC_OK;
+}
+
+static bool is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), Howard Hinnant's algorithm. */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	const int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const int64_t yoe = y - era * 400;
+	const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int fic__parse_date(const char *s, const char *what, int64_t *days)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (s == NULL)
+		return fic__err(FIC_EINVAL, "%s: date is missing", what);
+	if (strnlen(s, 11) != 10 || s[4] != '-' || s[7] != '-')
+		return fic__err(FIC_EINVAL, "%s: date must be YYYY-MM-DD", what);
+	for (int i = 0; i < 10; i++) {
+		if (i == 4 || i == 7)
+			continue;
+		if (s[i] < '0' || s[i] > '9')
+			return fic__err(FIC_EINVAL, "%s: date must be YYYY-MM-DD", what);
+	}
+	int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	int m = (s[5] - '0') * 10 + (s[6] - '0');
+	int d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (y < 1900 || y > 2999)
+		return fic__err(FIC_EINVAL, "%s: year %d is out of range 1900..2999", what, y);
+	if (m < 1 || m > 12)
+		return fic__err(FIC_EINVAL, "%s: month %d does not exist", what, m);
+	int dim = mdays[m - 1] + (m == 2 && is_leap(y));
+	if (d < 1 || d > dim)
+		return fic__err(FIC_EINVAL, "%s: day %d does not exist in %04d-%02d", what, d, y, m);
+	if (days)
+		*days = days_from_civil(y, m, d);
+	return FIC_OK;
+}
+
+/*
+ * GB 32100-2015: 18 characters over "0123456789ABCDEFGHJKLMNPQRTUWXY" (no I,
+ * O, S, V, Z). The 18th is the check character: C18 = 31 - (sum of value(Ci) *
+ * 3^(i-1) mod 31 for i = 1..17) mod 31, with 31 written as 0.
+ */
+int fic_credit_code_check(const char *code)
+{
+	static const char alphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+	static const int weights[17] = { 1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28 };
+	fic__err_clear();
+	if (code == NULL || code[0] == '\0')
+		return fic__err(FIC_EINVAL, "credit code is empty");
+	size_t len = strnlen(code, 19);
+	if (len != 18)
+		return fic__err(FIC_EINVAL, "credit code must have 18 characters");
+	int values[18];
+	for (int i = 0; i < 18; i++) {
+		const char *p = code[i] ? strchr(alphabet, code[i]) : NULL;
+		if (p == NULL)
+			return fic__err(FIC_EINVAL,
+			                "credit code character %d is not allowed (digits and "
+			                "uppercase letters except I, O, S, V, Z)", i + 1);
+		values[i] = (int)(p - alphabet);
+	}
+	int sum = 0;
+	for (int i = 0; i < 17; i++)
+		sum += values[i] * weights[i];
+	int check = (31 - sum % 31) % 31;
+	if (values[17] != check)
+		return fic__err(FIC_EINVAL, "credit code check character is wrong (expected %c)",
+		                alphabet[check]);
+	return FIC_OK;
+}

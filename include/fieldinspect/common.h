@@ -1,0 +1,126 @@
+/*
+ * fieldinspect/common.h — what every part of the fieldinspect API shares:
+ * the export macro, status codes, the thread-local last error, the allocator
+ * hook and the library version.
+ *
+ * Conventions for the whole API (see docs/api.md):
+ *  - Every function returns an `int` status: FIC_OK (0) or a negative
+ *    `fic_status` code. Codes are only ever appended, never renumbered.
+ *  - After a failure, fic_error_last() describes it in one line. The record is
+ *    thread-local (as in libgit2): a call on one thread never overwrites the
+ *    message another thread is reading.
+ *  - Out-parameters come first and are named `out`. On failure `*out` is set
+ *    to NULL (or zero) and nothing leaks.
+ *  - What the caller passes in stays the caller's; what the library returns
+ *    through `out` belongs to the caller and is released with the matching
+ *    `*_free()`. Every `*_free()` accepts NULL.
+ *  - Text is UTF-8 everywhere; invalid UTF-8 is refused with FIC_EINVAL.
+ */
+#ifndef FIELDINSPECT_COMMON_H
+#define FIELDINSPECT_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(FIC_STATIC_DEFINE)
+#  define FIC_EXTERN
+#elif defined(_WIN32)
+#  if defined(FIC_BUILDING_LIBRARY)
+#    define FIC_EXTERN __declspec(dllexport)
+#  else
+#    define FIC_EXTERN __declspec(dllimport)
+#  endif
+#else
+#  define FIC_EXTERN __attribute__((visibility("default")))
+#endif
+
+#define FIC_VERSION_MAJOR 0
+#define FIC_VERSION_MINOR 1
+#define FIC_VERSION_PATCH 0
+#define FIC_VERSION_STRING "0.1.0"
+
+/**
+ * Status codes. FIC_OK is 0; every failure is negative. Append only.
+ */
+typedef enum fic_status {
+	FIC_OK = 0,
+	FIC_ERROR = -1,      /**< unexpected failure; see the message */
+	FIC_EINVAL = -2,     /**< an argument is NULL, empty, malformed or out of range */
+	FIC_ENOMEM = -3,     /**< an allocation failed; nothing was changed */
+	FIC_ENOTFOUND = -4,  /**< no record with that id / key */
+	FIC_EEXISTS = -5,    /**< a record with that unique key already exists */
+	FIC_EIO = -6,        /**< the operating system refused a read, write or sync */
+	FIC_ECORRUPT = -7,   /**< the store file is damaged */
+	FIC_ENOTSTORE = -8,  /**< the file is not a fieldinspect store (or not a database) */
+	FIC_ENEWER = -9,     /**< the store was written by a newer fieldinspect */
+	FIC_EREADONLY = -10, /**< the store file or its directory cannot be written */
+	FIC_EBUSY = -11,     /**< another connection held the store lock for too long */
+	FIC_ESCHEMA = -12,   /**< a schema migration failed; the file was left as it was */
+	FIC_ESTATE = -13,    /**< the record's state does not allow this operation */
+	FIC_ETOOBIG = -14    /**< an input exceeds its documented size limit */
+} fic_status;
+
+/** The last error recorded on the calling thread. */
+typedef struct fic_error {
+	int code;            /**< a fic_status value */
+	const char *message; /**< one line, UTF-8, never NULL */
+} fic_error;
+
+/**
+ * The last error recorded on the calling thread. Never NULL: when nothing has
+ * failed yet it is {FIC_OK, "no error"}. The pointer stays valid until the
+ * next fieldinspect call on the same thread.
+ */
+FIC_EXTERN const fic_error *fic_error_last(void);
+
+/** Forget the calling thread's last error. */
+FIC_EXTERN void fic_error_clear(void);
+
+/**
+ * A static, English name for a status code ("FIC_ENOTFOUND: not found").
+ * Never NULL; unknown codes get "unknown status".
+ */
+FIC_EXTERN const char *fic_result_str(int code);
+
+/** The library's version string, e.g. "0.1.0". */
+FIC_EXTERN const char *fic_version(void);
+
+/**
+ * The allocator every fieldinspect allocation goes through (and cJSON's,
+ * which the library uses for JSON). The default is malloc/realloc/free.
+ *
+ * `realloc_fn` must behave as C realloc (NULL pointer = allocate, and it
+ * returns NULL on failure leaving the block intact); `free_fn` must accept NULL.
+ */
+typedef struct fic_allocator {
+	unsigned int version; /**< FIC_ALLOCATOR_VERSION */
+	void *(*realloc_fn)(void *ptr, size_t size, void *payload);
+	void (*free_fn)(void *ptr, void *payload);
+	void *payload;
+} fic_allocator;
+
+#define FIC_ALLOCATOR_VERSION 1
+
+/**
+ * Replace the allocator, or restore the default with NULL.
+ *
+ * Not thread-safe: call it before any other fieldinspect call, or while no
+ * store is open and no other thread is inside the library. Blocks allocated
+ * with one allocator must not outlive a switch to another.
+ *
+ * @return FIC_OK, or FIC_EINVAL for an unknown version or missing function.
+ */
+FIC_EXTERN int fic_allocator_set(const fic_allocator *allocator);
+
+/** Release a string or buffer the library returned (e.g. from a *_json call). NULL is fine. */
+FIC_EXTERN void fic_free(void *ptr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

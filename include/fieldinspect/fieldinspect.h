@@ -1,0 +1,17 @@
+/*
+ * fieldinspect/fieldinspect.h — the whole public API of the fieldinspect core.
+ *
+ * fieldinspect is the offline-first core of a field app for community health
+ * co-inspectors (卫生监督协管员): the site registry, checklists, inspections,
+ * leads and evidence, kept durably on the device and synced to the county.
+ * Start with store.h; conventions are in common.h and docs/api.md.
+ */
+#ifndef FIELDINSPECT_H
+#define FIELDINSPECT_H
+
+#include "common.h"
+#include "sys/platform.h"
+#include "store.h"
+#include "site.h"
+
+#endif

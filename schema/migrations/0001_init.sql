@@ -1,0 +1,154 @@
+-- 0001_init.sql — the first schema of a fieldinspect store.
+--
+-- Applied by core/store.c inside one transaction, which also sets
+-- PRAGMA user_version = 1. Later changes are new numbered files; a shipped
+-- migration is never edited.
+
+PRAGMA application_id = 1179206449; -- 'FIC1': marks the file as a fieldinspect store
+
+-- Facts about this store: device id, creation time.
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- The site registry (本底). Enumerations are the integer values of
+-- include/fieldinspect/site.h; -1 means "not recorded".
+CREATE TABLE sites (
+	id                  TEXT PRIMARY KEY,
+	kind                INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 9),
+	name                TEXT NOT NULL CHECK (length(name) > 0),
+	address             TEXT,
+	credit_code         TEXT CHECK (credit_code IS NULL OR length(credit_code) = 18),
+	place_code          TEXT UNIQUE,
+	legal_rep           TEXT,
+	manager             TEXT,
+	licence_no          TEXT,
+	licence_scope       TEXT,
+	licence_valid_from  TEXT,
+	licence_valid_to    TEXT,
+	lat                 REAL CHECK (lat IS NULL OR lat BETWEEN -90 AND 90),
+	lon                 REAL CHECK (lon IS NULL OR lon BETWEEN -180 AND 180),
+	status              INTEGER NOT NULL CHECK (status BETWEEN 1 AND 3),
+	origin              INTEGER NOT NULL CHECK (origin BETWEEN 1 AND 2),
+	school_level        INTEGER NOT NULL DEFAULT 0,
+	boarding            INTEGER NOT NULL DEFAULT -1,
+	enrolment           INTEGER NOT NULL DEFAULT -1,
+	med_registration    INTEGER NOT NULL DEFAULT 0,
+	institution_type    INTEGER NOT NULL DEFAULT 0,
+	beds                INTEGER NOT NULL DEFAULT -1,
+	joint_venture       INTEGER NOT NULL DEFAULT -1,
+	validation_deferred INTEGER NOT NULL DEFAULT -1,
+	industry            INTEGER NOT NULL DEFAULT 0,
+	hazard_level        INTEGER NOT NULL DEFAULT 0,
+	venue_type          INTEGER NOT NULL DEFAULT 0,
+	note                TEXT,
+	created_at_ms       INTEGER NOT NULL,
+	updated_at_ms       INTEGER NOT NULL,
+	revision            INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX sites_kind_name ON sites (kind, name);
+CREATE INDEX sites_credit_code ON sites (credit_code) WHERE credit_code IS NOT NULL;
+CREATE INDEX sites_lat ON sites (lat) WHERE lat IS NOT NULL;
+
+-- An inspection (patrol visit) of one site with one checklist version.
+CREATE TABLE inspections (
+	id                TEXT PRIMARY KEY,
+	site_id           TEXT NOT NULL REFERENCES sites (id),
+	checklist_id      TEXT NOT NULL,
+	checklist_version INTEGER NOT NULL,
+	state             TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'finished')),
+	inspector         TEXT,
+	started_at_ms     INTEGER NOT NULL,
+	finished_at_ms    INTEGER
+);
+CREATE INDEX inspections_site ON inspections (site_id);
+
+-- One answer to one checklist item of an inspection.
+CREATE TABLE answers (
+	inspection_id TEXT NOT NULL REFERENCES inspections (id),
+	item_id       TEXT NOT NULL,
+	value         TEXT,            -- JSON
+	note          TEXT,
+	answered_at_ms INTEGER NOT NULL,
+	PRIMARY KEY (inspection_id, item_id)
+) WITHOUT ROWID;
+
+-- Leads (线索) for the enforcement agency.
+CREATE TABLE leads (
+	id               TEXT PRIMARY KEY,
+	category         TEXT NOT NULL,
+	urgent           INTEGER NOT NULL DEFAULT 0,
+	state            TEXT NOT NULL DEFAULT 'draft',
+	site_id          TEXT REFERENCES sites (id),
+	inspection_id    TEXT REFERENCES inspections (id),
+	discovered_at_ms INTEGER NOT NULL,
+	deadline_at_ms   INTEGER,
+	content          TEXT NOT NULL, -- JSON
+	created_at_ms    INTEGER NOT NULL
+);
+
+-- Photos kept as evidence; the file lives under the store's directory.
+CREATE TABLE photos (
+	id            TEXT PRIMARY KEY,
+	owner_type    TEXT NOT NULL,
+	owner_id      TEXT NOT NULL,
+	sha256        TEXT NOT NULL,
+	file_name     TEXT NOT NULL,
+	bytes         INTEGER NOT NULL,
+	created_at_ms INTEGER NOT NULL
+);
+
+-- Re-inspection and agency tasks.
+CREATE TABLE tasks (
+	id          TEXT PRIMARY KEY,
+	kind        TEXT NOT NULL,
+	site_id     TEXT REFERENCES sites (id),
+	lead_id     TEXT REFERENCES leads (id),
+	source      TEXT NOT NULL,
+	state       TEXT NOT NULL DEFAULT 'open',
+	due_at_ms   INTEGER,
+	detail      TEXT,
+	created_at_ms INTEGER NOT NULL
+);
+
+-- Records waiting for upload, written in the same transaction as the change
+-- they carry. The sync engine reads it; the core never sends anything.
+CREATE TABLE outbox (
+	seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+	record_type   TEXT NOT NULL,
+	record_id     TEXT NOT NULL,
+	op            TEXT NOT NULL,
+	priority      INTEGER NOT NULL DEFAULT 0,
+	payload       TEXT NOT NULL, -- JSON
+	created_at_ms INTEGER NOT NULL,
+	state         TEXT NOT NULL DEFAULT 'pending'
+	              CHECK (state IN ('pending', 'sent', 'acked', 'rejected')),
+	attempts      INTEGER NOT NULL DEFAULT 0,
+	last_error    TEXT
+);
+CREATE INDEX outbox_pending ON outbox (priority DESC, seq) WHERE state = 'pending';
+
+-- Cursors, tokens and clock offsets of the sync engine.
+CREATE TABLE sync_state (
+	key   TEXT PRIMARY KEY,
+	value TEXT
+) WITHOUT ROWID;
+
+-- Append-only log of every change a user makes: who, what, when.
+CREATE TABLE audit (
+	seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+	at_ms     INTEGER NOT NULL, -- device UTC time
+	mono_ms   INTEGER NOT NULL, -- monotonic time since boot
+	boot_id   TEXT NOT NULL,
+	actor     TEXT NOT NULL,
+	action    TEXT NOT NULL,
+	entity    TEXT NOT NULL,
+	entity_id TEXT NOT NULL,
+	detail    TEXT NOT NULL     -- JSON
+);
+CREATE INDEX audit_entity ON audit (entity_id);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;

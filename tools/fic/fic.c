@@ -1,0 +1,658 @@
+/*
+ * tools/fic/fic.c — `fic`, the command-line face of the fieldinspect core.
+ *
+ * For county IT staff, testers and scripts: every command works on a store
+ * file (--db PATH or $FIC_DB), prints a readable summary by default and one
+ * JSON document with --json. Exit status: 0 success, 1 the library refused
+ * (message on stderr), 2 bad usage.
+ */
+#include <fieldinspect/fieldinspect.h>
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+typedef struct ctx {
+	const char *db;
+	const char *actor;
+	bool json;
+	fic_store *store;
+} ctx;
+
+static const char usage_text[] =
+	"usage: fic [--db PATH] [--actor NAME] [--json] COMMAND [ARGS]\n"
+	"\n"
+	"commands:\n"
+	"  init                          create (or upgrade) the store\n"
+	"  status                        counts of sites, audit entries, queued uploads\n"
+	"  site add --kind K --name N [FIELDS] [--reason R]\n"
+	"  site show ID\n"
+	"  site find (--credit-code C | --place-code P)\n"
+	"  site list [--kind K] [--name TEXT] [--near LAT,LON [--radius M]] [--limit N]\n"
+	"  site update ID --reason R [FIELDS]\n"
+	"  site close ID --reason R\n"
+	"  audit [--id ID] [--limit N]   the audit log, oldest first\n"
+	"  version\n"
+	"\n"
+	"FIELDS: --address A --credit-code C --place-code P --legal-rep P --manager P\n"
+	"  --licence-no N --licence-scope S --valid-from YYYY-MM-DD --valid-to YYYY-MM-DD\n"
+	"  --lat X --lon Y --note T\n"
+	"  schools:   --school-level L --boarding yes|no --enrolment N\n"
+	"  medical:   --registration licensed|filed --institution-type T --beds N\n"
+	"             --joint-venture yes|no --deferred yes|no\n"
+	"  employers: --industry I --hazard ordinary|severe\n"
+	"  venues:    --venue V\n"
+	"kinds: water_rural water_secondary school medical blood_station plasma_station\n"
+	"       mch employer other_venue\n"
+	"The store path may also come from $FIC_DB.\n";
+
+/* `what` is a message; `arg`, if given, is appended after ": ". */
+static int usage(const char *what, const char *arg)
+{
+	if (what)
+		fprintf(stderr, "fic: %s%s%s\n\n", what, arg ? ": " : "", arg ? arg : "");
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}
+
+static int fail(void)
+{
+	const fic_error *e = fic_error_last();
+	fprintf(stderr, "fic: error: %s (%s)\n", e->message, fic_result_str(e->code));
+	return EXIT_FAIL;
+}
+
+static int open_store(ctx *c)
+{
+	if (c->db == NULL || c->db[0] == '\0')
+		return usage("no store: give --db PATH or set FIC_DB", NULL);
+	fic_store_options opts = FIC_STORE_OPTIONS_INIT;
+	opts.actor = c->actor;
+	if (fic_store_open(&c->store, c->db, &opts) != FIC_OK)
+		return fail();
+	return 0;
+}
+
+static void print_json(cJSON *j)
+{
+	char *s = j ? cJSON_Print(j) : NULL;
+	if (s == NULL) {
+		fprintf(stderr, "fic: out of memory\n");
+		exit(EXIT_FAIL);
+	}
+	puts(s);
+	cJSON_free(s);
+	cJSON_Delete(j);
+}
+
+static cJSON *site_to_cjson(const fic_site *s)
+{
+	char *text = NULL;
+	if (fic_site_to_json(&text, s) != FIC_OK)
+		return NULL;
+	cJSON *j = cJSON_Parse(text);
+	fic_free(text);
+	return j;
+}
+
+static void format_time(int64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static const char *flag_text(int v)
+{
+	return v == FIC_UNKNOWN ? NULL : v ? "yes" : "no";
+}
+
+static void print_site(const fic_site *s)
+{
+	char created[32], updated[32];
+	format_time(s->created_at_ms, created, sizeof created);
+	format_time(s->updated_at_ms, updated, sizeof updated);
+	printf("%s  %s\n", s->id, s->name);
+	struct { const char *k; const char *v; } rows[] = {
+		{ "kind", fic_site_code_label(FIC_CODE_KIND, s->kind) },
+		{ "status", fic_site_code_label(FIC_CODE_STATUS, s->status) },
+		{ "origin", fic_site_code_label(FIC_CODE_ORIGIN, s->origin) },
+		{ "address", s->address },
+		{ "credit code", s->credit_code },
+		{ "place code", s->place_code },
+		{ "legal rep", s->legal_rep },
+		{ "manager", s->manager },
+		{ "licence", s->licence_no },
+		{ "licence scope", s->licence_scope },
+		{ "valid from", s->licence_valid_from },
+		{ "valid to", s->licence_valid_to },
+		{ "school level", fic_site_code_label(FIC_CODE_SCHOOL_LEVEL, s->school_level) },
+		{ "boarding", flag_text(s->boarding) },
+		{ "registration", fic_site_code_label(FIC_CODE_MED_REGISTRATION, s->med_registration) },
+		{ "institution", fic_site_code_label(FIC_CODE_INSTITUTION_TYPE, s->institution_type) },
+		{ "joint venture", flag_text(s->joint_venture) },
+		{ "deferred validation", flag_text(s->validation_deferred) },
+		{ "industry", fic_site_code_label(FIC_CODE_INDUSTRY, s->industry) },
+		{ "hazard", fic_site_code_label(FIC_CODE_HAZARD_LEVEL, s->hazard_level) },
+		{ "venue", fic_site_code_label(FIC_CODE_VENUE_TYPE, s->venue_type) },
+		{ "note", s->note },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		if (rows[i].v && rows[i].v[0])
+			printf("  %-20s %s\n", rows[i].k, rows[i].v);
+	if (s->enrolment != FIC_UNKNOWN)
+		printf("  %-20s %d\n", "enrolment", s->enrolment);
+	if (s->beds != FIC_UNKNOWN)
+		printf("  %-20s %d\n", "beds", s->beds);
+	if (s->has_location)
+		printf("  %-20s %.6f, %.6f\n", "location", s->lat, s->lon);
+	printf("  %-20s %s (revision %lld, updated %s)\n", "created", created,
+	       (long long)s->revision, updated);
+}
+
+/* ---- site field options, shared by add and update ---- */
+
+enum {
+	OPT_KIND = 1000, OPT_NAME, OPT_ADDRESS, OPT_CREDIT, OPT_PLACE, OPT_LEGAL, OPT_MANAGER,
+	OPT_LICENCE, OPT_SCOPE, OPT_FROM, OPT_TO, OPT_LAT, OPT_LON, OPT_NOTE, OPT_LEVEL,
+	OPT_BOARDING, OPT_ENROLMENT, OPT_REG, OPT_INST, OPT_BEDS, OPT_JV, OPT_DEFERRED,
+	OPT_INDUSTRY, OPT_HAZARD, OPT_VENUE, OPT_REASON, OPT_NEAR, OPT_RADIUS, OPT_LIMIT, OPT_ID
+};
+
+static const struct option site_options[] = {
+	{ "kind", required_argument, NULL, OPT_KIND },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "address", required_argument, NULL, OPT_ADDRESS },
+	{ "credit-code", required_argument, NULL, OPT_CREDIT },
+	{ "place-code", required_argument, NULL, OPT_PLACE },
+	{ "legal-rep", required_argument, NULL, OPT_LEGAL },
+	{ "manager", required_argument, NULL, OPT_MANAGER },
+	{ "licence-no", required_argument, NULL, OPT_LICENCE },
+	{ "licence-scope", required_argument, NULL, OPT_SCOPE },
+	{ "valid-from", required_argument, NULL, OPT_FROM },
+	{ "valid-to", required_argument, NULL, OPT_TO },
+	{ "lat", required_argument, NULL, OPT_LAT },
+	{ "lon", required_argument, NULL, OPT_LON },
+	{ "note", required_argument, NULL, OPT_NOTE },
+	{ "school-level", required_argument, NULL, OPT_LEVEL },
+	{ "boarding", required_argument, NULL, OPT_BOARDING },
+	{ "enrolment", required_argument, NULL, OPT_ENROLMENT },
+	{ "registration", required_argument, NULL, OPT_REG },
+	{ "institution-type", required_argument, NULL, OPT_INST },
+	{ "beds", required_argument, NULL, OPT_BEDS },
+	{ "joint-venture", required_argument, NULL, OPT_JV },
+	{ "deferred", required_argument, NULL, OPT_DEFERRED },
+	{ "industry", required_argument, NULL, OPT_INDUSTRY },
+	{ "hazard", required_argument, NULL, OPT_HAZARD },
+	{ "venue", required_argument, NULL, OPT_VENUE },
+	{ "reason", required_argument, NULL, OPT_REASON },
+	{ "near", required_argument, NULL, OPT_NEAR },
+	{ "radius", required_argument, NULL, OPT_RADIUS },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ NULL, 0, NULL, 0 }
+};
+
+static bool parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_yes_no(const char *s, int *out)
+{
+	if (strcmp(s, "yes") == 0 || strcmp(s, "1") == 0)
+		*out = 1;
+	else if (strcmp(s, "no") == 0 || strcmp(s, "0") == 0)
+		*out = 0;
+	else if (strcmp(s, "unknown") == 0)
+		*out = FIC_UNKNOWN;
+	else
+		return false;
+	return true;
+}
+
+typedef struct site_args {
+	fic_site site;
+	const char *reason;
+	const char *near;
+	double radius;
+	long limit;
+	const char *id;
+	bool has_lat, has_lon;
+	bool touched; /* any field option given */
+} site_args;
+
+/* Apply one option to `a`. Returns 0, or an exit code. */
+static int apply_option(site_args *a, int opt, const char *arg, bool update)
+{
+	fic_site *s = &a->site;
+	long n;
+	int code_type = 0, *code_out = NULL;
+	a->touched = true;
+	switch (opt) {
+	case OPT_KIND:
+		if (update)
+			return usage("the kind of a site cannot be changed", NULL);
+		code_type = FIC_CODE_KIND;
+		code_out = &s->kind;
+		break;
+	case OPT_NAME: s->name = arg; break;
+	case OPT_ADDRESS: s->address = arg; break;
+	case OPT_CREDIT: s->credit_code = arg; break;
+	case OPT_PLACE: s->place_code = arg; break;
+	case OPT_LEGAL: s->legal_rep = arg; break;
+	case OPT_MANAGER: s->manager = arg; break;
+	case OPT_LICENCE: s->licence_no = arg; break;
+	case OPT_SCOPE: s->licence_scope = arg; break;
+	case OPT_FROM: s->licence_valid_from = arg; break;
+	case OPT_TO: s->licence_valid_to = arg; break;
+	case OPT_NOTE: s->note = arg; break;
+	case OPT_LAT:
+		if (!parse_double(arg, &s->lat))
+			return usage("--lat needs a number", arg);
+		a->has_lat = true;
+		break;
+	case OPT_LON:
+		if (!parse_double(arg, &s->lon))
+			return usage("--lon needs a number", arg);
+		a->has_lon = true;
+		break;
+	case OPT_LEVEL: code_type = FIC_CODE_SCHOOL_LEVEL; code_out = &s->school_level; break;
+	case OPT_REG: code_type = FIC_CODE_MED_REGISTRATION; code_out = &s->med_registration; break;
+	case OPT_INST: code_type = FIC_CODE_INSTITUTION_TYPE; code_out = &s->institution_type; break;
+	case OPT_INDUSTRY: code_type = FIC_CODE_INDUSTRY; code_out = &s->industry; break;
+	case OPT_HAZARD: code_type = FIC_CODE_HAZARD_LEVEL; code_out = &s->hazard_level; break;
+	case OPT_VENUE: code_type = FIC_CODE_VENUE_TYPE; code_out = &s->venue_type; break;
+	case OPT_BOARDING:
+		if (!parse_yes_no(arg, &s->boarding))
+			return usage("--boarding takes yes or no", arg);
+		break;
+	case OPT_JV:
+		if (!parse_yes_no(arg, &s->joint_venture))
+			return usage("--joint-venture takes yes or no", arg);
+		break;
+	case OPT_DEFERRED:
+		if (!parse_yes_no(arg, &s->validation_deferred))
+			return usage("--deferred takes yes or no", arg);
+		break;
+	case OPT_ENROLMENT:
+		if (!parse_int(arg, 0, 10000000, &n))
+			return usage("--enrolment needs a whole number", arg);
+		s->enrolment = (int)n;
+		break;
+	case OPT_BEDS:
+		if (!parse_int(arg, 0, 10000000, &n))
+			return usage("--beds needs a whole number", arg);
+		s->beds = (int)n;
+		break;
+	case OPT_REASON: a->reason = arg; a->touched = false; break;
+	case OPT_NEAR: a->near = arg; break;
+	case OPT_RADIUS:
+		if (!parse_double(arg, &a->radius))
+			return usage("--radius needs a number of metres", arg);
+		break;
+	case OPT_LIMIT:
+		if (!parse_int(arg, 0, 1000000, &a->limit))
+			return usage("--limit needs a whole number", arg);
+		break;
+	case OPT_ID: a->id = arg; break;
+	default:
+		return usage(NULL, NULL);
+	}
+	if (code_out && fic_site_code_parse(code_out, code_type, arg) != FIC_OK) {
+		fprintf(stderr, "fic: %s\n", fic_error_last()->message);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Parse options after `site VERB`; positional arguments are left at optind. */
+static int parse_site_options(site_args *a, int argc, char **argv, bool update)
+{
+	optind = 0; /* 0 fully re-initialises GNU getopt (we parse twice for update) */
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "", site_options, NULL)) != -1) {
+		if (opt == '?' || opt == ':')
+			return usage("unknown or incomplete option", argv[optind - 1]);
+		int rc = apply_option(a, opt, optarg, update);
+		if (rc)
+			return rc;
+	}
+	if (a->has_lat != a->has_lon)
+		return usage("--lat and --lon go together", NULL);
+	if (a->has_lat)
+		a->site.has_location = 1;
+	return 0;
+}
+
+static int print_one_site(ctx *c, const fic_site *s)
+{
+	if (c->json)
+		print_json(site_to_cjson(s));
+	else
+		print_site(s);
+	return 0;
+}
+
+static int print_site_list(ctx *c, const fic_site_list *list)
+{
+	if (c->json) {
+		cJSON *arr = cJSON_CreateArray();
+		for (size_t i = 0; arr && i < list->count; i++) {
+			cJSON *j = site_to_cjson(list->sites[i]);
+			if (j && list->distance_m)
+				cJSON_AddNumberToObject(j, "distance_m", list->distance_m[i]);
+			if (j)
+				cJSON_AddItemToArray(arr, j);
+		}
+		print_json(arr);
+		return 0;
+	}
+	for (size_t i = 0; i < list->count; i++) {
+		const fic_site *s = list->sites[i];
+		printf("%s  %-15s %-8s %s", s->id, fic_site_code_str(FIC_CODE_KIND, s->kind),
+		       fic_site_code_str(FIC_CODE_STATUS, s->status), s->name);
+		if (list->distance_m)
+			printf("  (%.0f m)", list->distance_m[i]);
+		putchar('\n');
+	}
+	printf("%zu site%s\n", list->count, list->count == 1 ? "" : "s");
+	return 0;
+}
+
+static int cmd_site(ctx *c, int argc, char **argv)
+{
+	if (argc < 1)
+		return usage("site needs a verb: add, show, find, list, update, close", NULL);
+	const char *verb = argv[0];
+	site_args a;
+	memset(&a, 0, sizeof a);
+	fic_site_init(&a.site, FIC_SITE_VERSION);
+	a.radius = 1000;
+	bool update = strcmp(verb, "update") == 0;
+	int rc = parse_site_options(&a, argc, argv, update);
+	if (rc)
+		return rc;
+	int npos = argc - optind;
+	char **pos = argv + optind;
+
+	if (strcmp(verb, "add") == 0) {
+		if (npos)
+			return usage("site add takes no positional arguments", pos[0]);
+		if (a.site.kind == 0 || a.site.name == NULL)
+			return usage("site add needs --kind and --name", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		fic_site *s = NULL;
+		if (fic_site_add(&s, c->store, &a.site, a.reason) != FIC_OK)
+			return fail();
+		if (!c->json)
+			printf("added site ");
+		print_one_site(c, s);
+		fic_site_free(s);
+		return 0;
+	}
+	if (strcmp(verb, "show") == 0) {
+		if (npos != 1)
+			return usage("site show needs one site id", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		fic_site *s = NULL;
+		if (fic_site_get(&s, c->store, pos[0]) != FIC_OK)
+			return fail();
+		print_one_site(c, s);
+		fic_site_free(s);
+		return 0;
+	}
+	if (strcmp(verb, "find") == 0) {
+		if (npos || (a.site.credit_code == NULL) == (a.site.place_code == NULL))
+			return usage("site find needs exactly one of --credit-code or --place-code", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		if (a.site.place_code) {
+			fic_site *s = NULL;
+			if (fic_site_find_by_place_code(&s, c->store, a.site.place_code) != FIC_OK)
+				return fail();
+			print_one_site(c, s);
+			fic_site_free(s);
+			return 0;
+		}
+		fic_site_list *list = NULL;
+		if (fic_site_find_by_credit_code(&list, c->store, a.site.credit_code) != FIC_OK)
+			return fail();
+		print_site_list(c, list);
+		fic_site_list_free(list);
+		return 0;
+	}
+	if (strcmp(verb, "list") == 0) {
+		if (npos)
+			return usage("site list takes no positional arguments", pos[0]);
+		if ((rc = open_store(c)))
+			return rc;
+		fic_site_list *list = NULL;
+		if (a.near) {
+			double lat, lon;
+			char extra;
+			if (sscanf(a.near, "%lf,%lf%c", &lat, &lon, &extra) != 2)
+				return usage("--near takes LAT,LON", a.near);
+			rc = fic_site_near(&list, c->store, lat, lon, a.radius, (size_t)a.limit);
+		} else {
+			rc = fic_site_search(&list, c->store, a.site.kind, a.site.name, (size_t)a.limit);
+		}
+		if (rc != FIC_OK)
+			return fail();
+		print_site_list(c, list);
+		fic_site_list_free(list);
+		return 0;
+	}
+	if (update) {
+		if (npos != 1)
+			return usage("site update needs one site id", NULL);
+		if (a.reason == NULL)
+			return usage("site update needs --reason", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		fic_site *cur = NULL;
+		if (fic_site_get(&cur, c->store, pos[0]) != FIC_OK)
+			return fail();
+		/* Start from the stored facts and apply the options again on top. */
+		site_args b;
+		memset(&b, 0, sizeof b);
+		b.site = *cur;
+		b.has_lat = b.has_lon = cur->has_location;
+		if ((rc = parse_site_options(&b, argc, argv, true))) {
+			fic_site_free(cur);
+			return rc;
+		}
+		fic_site *s = NULL;
+		rc = fic_site_update(&s, c->store, &b.site, a.reason);
+		fic_site_free(cur);
+		if (rc != FIC_OK)
+			return fail();
+		if (!c->json)
+			printf("updated site ");
+		print_one_site(c, s);
+		fic_site_free(s);
+		return 0;
+	}
+	if (strcmp(verb, "close") == 0) {
+		if (npos != 1)
+			return usage("site close needs one site id", NULL);
+		if (a.reason == NULL)
+			return usage("site close needs --reason", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		if (fic_site_close(c->store, pos[0], a.reason) != FIC_OK)
+			return fail();
+		if (c->json) {
+			cJSON *j = cJSON_CreateObject();
+			cJSON_AddStringToObject(j, "id", pos[0]);
+			cJSON_AddStringToObject(j, "status", "closed");
+			print_json(j);
+		} else {
+			printf("closed site %s\n", pos[0]);
+		}
+		return 0;
+	}
+	return usage("unknown site verb", verb);
+}
+
+static int cmd_init(ctx *c, int argc)
+{
+	if (argc > 0)
+		return usage("init takes no arguments", NULL);
+	int rc = open_store(c);
+	if (rc)
+		return rc;
+	if (c->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "db", c->db);
+		cJSON_AddNumberToObject(j, "schema", fic_store_schema_version());
+		cJSON_AddStringToObject(j, "device_id", fic_store_device_id(c->store));
+		print_json(j);
+	} else {
+		printf("store %s ready (schema %d, device %s)\n", c->db, fic_store_schema_version(),
+		       fic_store_device_id(c->store));
+	}
+	return 0;
+}
+
+static int cmd_status(ctx *c, int argc)
+{
+	if (argc > 0)
+		return usage("status takes no arguments", NULL);
+	int rc = open_store(c);
+	if (rc)
+		return rc;
+	fic_store_stats st;
+	if (fic_store_stats_get(c->store, &st) != FIC_OK)
+		return fail();
+	if (c->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "device_id", fic_store_device_id(c->store));
+		cJSON_AddNumberToObject(j, "sites", (double)st.sites);
+		cJSON_AddNumberToObject(j, "audit_entries", (double)st.audit_entries);
+		cJSON_AddNumberToObject(j, "outbox_pending", (double)st.outbox_pending);
+		print_json(j);
+	} else {
+		printf("device %s: %lld sites, %lld audit entries, %lld records waiting for upload\n",
+		       fic_store_device_id(c->store), (long long)st.sites,
+		       (long long)st.audit_entries, (long long)st.outbox_pending);
+	}
+	return 0;
+}
+
+static int cmd_audit(ctx *c, int argc, char **argv)
+{
+	site_args a;
+	memset(&a, 0, sizeof a);
+	fic_site_init(&a.site, FIC_SITE_VERSION);
+	int rc = parse_site_options(&a, argc + 1, argv - 1, false);
+	if (rc)
+		return rc;
+	if (optind < argc + 1)
+		return usage("audit takes no positional arguments", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	fic_audit_list *list = NULL;
+	if (fic_audit_list_get(&list, c->store, a.id, (size_t)a.limit) != FIC_OK)
+		return fail();
+	if (c->json) {
+		cJSON *arr = cJSON_CreateArray();
+		for (size_t i = 0; i < list->count; i++) {
+			const fic_audit_entry *e = &list->entries[i];
+			cJSON *j = cJSON_CreateObject();
+			cJSON_AddNumberToObject(j, "seq", (double)e->seq);
+			cJSON_AddNumberToObject(j, "at_ms", (double)e->at_ms);
+			cJSON_AddStringToObject(j, "actor", e->actor);
+			cJSON_AddStringToObject(j, "action", e->action);
+			cJSON_AddStringToObject(j, "entity", e->entity);
+			cJSON_AddStringToObject(j, "entity_id", e->entity_id);
+			cJSON *d = cJSON_Parse(e->detail);
+			cJSON_AddItemToObject(j, "detail", d ? d : cJSON_CreateNull());
+			cJSON_AddItemToArray(arr, j);
+		}
+		print_json(arr);
+	} else {
+		for (size_t i = 0; i < list->count; i++) {
+			const fic_audit_entry *e = &list->entries[i];
+			char when[32];
+			format_time(e->at_ms, when, sizeof when);
+			printf("#%lld %s %-12s %-12s %s %s\n", (long long)e->seq, when, e->actor,
+			       e->action, e->entity_id, e->detail);
+		}
+	}
+	fic_audit_list_free(list);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	ctx c = { getenv("FIC_DB"), getenv("FIC_ACTOR"), false, NULL };
+	int i = 1;
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			c.json = true;
+		} else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
+			c.db = argv[++i];
+		} else if (strcmp(argv[i], "--actor") == 0 && i + 1 < argc) {
+			c.actor = argv[++i];
+		} else if (strcmp(argv[i], "--help") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else {
+			return usage("unknown or incomplete option", argv[i]);
+		}
+	}
+	if (i >= argc)
+		return usage("no command given", NULL);
+	const char *cmd = argv[i];
+	int rest = argc - i - 1;
+	char **args = argv + i + 1;
+	int rc;
+	if (strcmp(cmd, "init") == 0)
+		rc = cmd_init(&c, rest);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(&c, rest);
+	else if (strcmp(cmd, "site") == 0)
+		rc = cmd_site(&c, rest, args);
+	else if (strcmp(cmd, "audit") == 0)
+		rc = cmd_audit(&c, rest, args);
+	else if (strcmp(cmd, "version") == 0) {
+		printf("fic %s (schema %d)\n", fic_version(), fic_store_schema_version());
+		rc = 0;
+	} else if (strcmp(cmd, "help") == 0) {
+		fputs(usage_text, stdout);
+		rc = 0;
+	} else
+		rc = usage("unknown command", cmd);
+	fic_store_close(c.store);
+	return rc;
+}
