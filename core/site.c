@@ -465,6 +465,18 @@ static cJSON *site_json(const fic_site *s)
 	return o;
 }
 
+/* Attach `item` to `o` under `key`; on failure `item` is freed and false returned. */
+static bool attach(cJSON *o, const char *key, cJSON *item)
+{
+	if (item == NULL)
+		return false;
+	if (!cJSON_AddItemToObject(o, key, item)) {
+		cJSON_Delete(item);
+		return false;
+	}
+	return true;
+}
+
 /* Print and free `o`; NULL if `o` is NULL or printing fails. */
 static char *json_take(cJSON *o)
 {
@@ -489,22 +501,22 @@ int fic_site_to_json(char **out, const fic_site *site)
 static char *change_json(const fic_site *s, const char *reason, cJSON *changes)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON *sj = s ? site_json(s) : NULL;
-	if (o == NULL || (s && sj == NULL)) {
-		cJSON_Delete(o);
-		cJSON_Delete(sj);
+	if (o == NULL) {
 		cJSON_Delete(changes);
 		return NULL;
 	}
-	if (sj)
-		cJSON_AddItemToObject(o, "site", sj);
-	if (changes)
-		cJSON_AddItemToObject(o, "changes", changes);
-	if (reason && reason[0] && cJSON_AddStringToObject(o, "reason", reason) == NULL) {
-		cJSON_Delete(o);
-		return NULL;
+	if (s != NULL && !attach(o, "site", site_json(s))) {
+		cJSON_Delete(changes); /* not attached yet: still ours */
+		goto fail;
 	}
+	if (changes != NULL && !attach(o, "changes", changes))
+		goto fail;
+	if (reason && reason[0] && cJSON_AddStringToObject(o, "reason", reason) == NULL)
+		goto fail;
 	return json_take(o);
+fail:
+	cJSON_Delete(o);
+	return NULL;
 }
 
 /*
@@ -530,19 +542,12 @@ static cJSON *site_diff(const fic_site *before, const fic_site *after)
 			if (peer && cJSON_Compare(item, peer, true))
 				continue;
 			cJSON *ch = cJSON_CreateObject();
-			if (ch == NULL)
+			if (!attach(d, item->string, ch))
 				goto oom;
-			cJSON_AddItemToObject(d, item->string, ch);
 			cJSON *from = pass ? item : peer, *to = pass ? peer : item;
-			cJSON *fc = from ? cJSON_Duplicate(from, true) : cJSON_CreateNull();
-			cJSON *tc = to ? cJSON_Duplicate(to, true) : cJSON_CreateNull();
-			if (!fc || !tc) {
-				cJSON_Delete(fc);
-				cJSON_Delete(tc);
+			if (!attach(ch, "from", from ? cJSON_Duplicate(from, true) : cJSON_CreateNull()) ||
+			    !attach(ch, "to", to ? cJSON_Duplicate(to, true) : cJSON_CreateNull()))
 				goto oom;
-			}
-			cJSON_AddItemToObject(ch, "from", fc);
-			cJSON_AddItemToObject(ch, "to", tc);
 		}
 	}
 	cJSON_Delete(a);

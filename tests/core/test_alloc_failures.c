@@ -1,0 +1,255 @@
+/*
+ * tests/core/test_alloc_failures.c — "torture" tests in libcurl's manner:
+ * run an operation again and again, failing the 1st, 2nd, 3rd … allocation
+ * the library makes, until it runs without a failure. Every run that hit a
+ * failure must report FIC_ENOMEM, leak nothing (live blocks back to where
+ * they were) and leave the store as it was.
+ */
+#include "testutil.h"
+#include "internal.h"
+
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+typedef struct fixture {
+	char *dir;
+	char *path;
+	fic_platform platform;
+	tu_clock clock;
+	fic_store_options opts;
+	fic_store *store;
+	char site_id[FIC_UUID_BUFSIZE];
+} fixture;
+
+static fic_site sample(void)
+{
+	fic_site s = FIC_SITE_INIT;
+	s.kind = FIC_SITE_SCHOOL;
+	s.name = "内存测试小学";
+	s.address = "某镇某路 1 号";
+	s.credit_code = "91350100M000100Y43";
+	s.has_location = 1;
+	s.lat = 30.0;
+	s.lon = 107.0;
+	s.boarding = 0;
+	s.enrolment = 300;
+	return s;
+}
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	f->dir = tu_mkdtemp();
+	f->path = tu_path(f->dir, "store.db");
+	tu_platform(&f->platform, &f->clock);
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = &f->platform;
+	o.actor = "tester";
+	f->opts = o;
+	tu_alloc_install();
+	tu_alloc_fail_at(0);
+	assert_int_equal(fic_store_open(&f->store, f->path, &f->opts), FIC_OK);
+	fic_site s = sample();
+	fic_site *out;
+	assert_int_equal(fic_site_add(&out, f->store, &s, NULL), FIC_OK);
+	strcpy(f->site_id, out->id);
+	fic_site_free(out);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	tu_alloc_fail_at(0);
+	fic_store_close(f->store);
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f->path);
+	free(f);
+	return 0;
+}
+
+static int64_t changes(fic_store *s)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(s->db, "SELECT (SELECT count(*) FROM sites) * 1000000 + "
+	                                    "(SELECT count(*) FROM audit) * 1000 + "
+	                                    "(SELECT count(*) FROM outbox)", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* One operation under test; returns its status and frees what it made. */
+typedef int (*op_fn)(fixture *f);
+
+/*
+ * Fail allocation 1, 2, 3, … until the operation completes untouched.
+ * `writes` says whether a successful run changes the store.
+ */
+static void torture(fixture *f, op_fn op, int writes, const char *name)
+{
+	int failures = 0;
+	for (long n = 1; n < 10000; n++) {
+		long live_before = tu_alloc_live();
+		int64_t before = changes(f->store);
+		tu_alloc_fail_at(n);
+		int rc = op(f);
+		bool hit = tu_alloc_failed();
+		tu_alloc_fail_at(0);
+		if (!hit) {
+			assert_int_equal(rc, FIC_OK);
+			assert_int_equal(tu_alloc_live(), live_before);
+			if (writes)
+				assert_int_not_equal(changes(f->store), before);
+			printf("%s: %d allocation failures reported cleanly, then success\n", name,
+			       failures);
+			assert_true(failures > 0);
+			return;
+		}
+		failures++;
+		if (rc != FIC_ENOMEM)
+			fail_msg("%s: allocation %ld failed but the call returned %d (%s)", name, n, rc,
+			         fic_error_last()->message);
+		assert_int_equal(fic_error_last()->code, FIC_ENOMEM);
+		if (tu_alloc_live() != live_before)
+			fail_msg("%s: allocation %ld failed and %ld blocks leaked", name, n,
+			         tu_alloc_live() - live_before);
+		assert_int_equal(changes(f->store), before);
+	}
+	fail_msg("%s never completed", name);
+}
+
+static int op_add(fixture *f)
+{
+	fic_site s = sample();
+	fic_site *out = NULL;
+	int rc = fic_site_add(&out, f->store, &s, "理由");
+	fic_site_free(out);
+	return rc;
+}
+
+static int op_update(fixture *f)
+{
+	static int bump;
+	fic_site s = sample();
+	s.id = f->site_id;
+	s.enrolment = 400 + ++bump; /* a real change every time */
+	fic_site *out = NULL;
+	int rc = fic_site_update(&out, f->store, &s, "人数变化");
+	fic_site_free(out);
+	return rc;
+}
+
+static int op_get(fixture *f)
+{
+	fic_site *out = NULL;
+	int rc = fic_site_get(&out, f->store, f->site_id);
+	fic_site_free(out);
+	return rc;
+}
+
+static int op_search(fixture *f)
+{
+	fic_site_list *l = NULL;
+	int rc = fic_site_search(&l, f->store, 0, "小学", 0);
+	fic_site_list_free(l);
+	return rc;
+}
+
+static int op_near(fixture *f)
+{
+	fic_site_list *l = NULL;
+	int rc = fic_site_near(&l, f->store, 30.0, 107.0, 1000, 0);
+	fic_site_list_free(l);
+	return rc;
+}
+
+static int op_credit(fixture *f)
+{
+	fic_site_list *l = NULL;
+	int rc = fic_site_find_by_credit_code(&l, f->store, "91350100M000100Y43");
+	fic_site_list_free(l);
+	return rc;
+}
+
+static int op_audit(fixture *f)
+{
+	fic_audit_list *l = NULL;
+	int rc = fic_audit_list_get(&l, f->store, NULL, 0);
+	fic_audit_list_free(l);
+	return rc;
+}
+
+static int op_json(fixture *f)
+{
+	fic_site s = sample();
+	s.id = f->site_id;
+	char *text = NULL;
+	int rc = fic_site_to_json(&text, &s);
+	fic_free(text);
+	return rc;
+}
+
+static int op_open_existing(fixture *f)
+{
+	fic_store *s = NULL;
+	int rc = fic_store_open(&s, f->path, &f->opts);
+	fic_store_close(s);
+	return rc;
+}
+
+static void add_survives_every_allocation_failure(void **state)
+{
+	torture(*state, op_add, 1, "fic_site_add");
+}
+
+static void update_survives_every_allocation_failure(void **state)
+{
+	torture(*state, op_update, 1, "fic_site_update");
+}
+
+static void reads_survive_every_allocation_failure(void **state)
+{
+	torture(*state, op_get, 0, "fic_site_get");
+	torture(*state, op_search, 0, "fic_site_search");
+	torture(*state, op_near, 0, "fic_site_near");
+	torture(*state, op_credit, 0, "fic_site_find_by_credit_code");
+	torture(*state, op_audit, 0, "fic_audit_list_get");
+	torture(*state, op_json, 0, "fic_site_to_json");
+}
+
+static void open_survives_every_allocation_failure(void **state)
+{
+	torture(*state, op_open_existing, 0, "fic_store_open");
+}
+
+static void listing_many_sites_survives_every_allocation_failure(void **state)
+{
+	fixture *f = *state;
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(op_add(f), FIC_OK); /* enough rows to grow the list arrays */
+	torture(f, op_search, 0, "fic_site_search (41 rows)");
+	torture(f, op_near, 0, "fic_site_near (41 rows)");
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(add_survives_every_allocation_failure),
+		T(update_survives_every_allocation_failure),
+		T(reads_survive_every_allocation_failure),
+		T(open_survives_every_allocation_failure),
+		T(listing_many_sites_survives_every_allocation_failure),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

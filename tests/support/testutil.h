@@ -1,0 +1,44 @@
+/*
+ * tests/support/testutil.h — helpers shared by the tests: a scratch
+ * directory per test, a fake platform whose clock the test drives, and a
+ * counting allocator that can fail the Nth allocation.
+ */
+#ifndef FIC_TESTUTIL_H
+#define FIC_TESTUTIL_H
+
+#include <fieldinspect/fieldinspect.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A fresh empty directory under $TMPDIR (removed by tu_rmtree). */
+char *tu_mkdtemp(void);
+void tu_rmtree(const char *path);
+/* Join dir and name into a static-lifetime buffer owned by the caller (free()). */
+char *tu_path(const char *dir, const char *name);
+/* Write `len` bytes to a file; returns 0 on success. */
+int tu_write_file(const char *path, const void *data, size_t len);
+
+/* Fake platform: time is whatever the test says. */
+typedef struct tu_clock {
+	int64_t wall_ms;
+	int64_t mono_ms;
+	char boot_id[40];
+	int fail_random; /* non-zero: random_bytes fails */
+	int log_count;
+	char last_log[512];
+} tu_clock;
+
+/* Fill `p` with a platform driven by `clk` (wall 2026-03-01T08:00Z, mono 1000 ms). */
+void tu_platform(fic_platform *p, tu_clock *clk);
+
+/* Counting allocator: tu_alloc_install() once; tu_alloc_fail_at(n) makes the nth
+ * allocation from now fail (0 = never); tu_alloc_live() is blocks not yet freed. */
+void tu_alloc_install(void);
+void tu_alloc_fail_at(long n);
+long tu_alloc_live(void);
+long tu_alloc_count(void);
+bool tu_alloc_failed(void);
+
+#endif

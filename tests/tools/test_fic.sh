@@ -1,0 +1,102 @@
+#!/bin/sh
+# tests/tools/test_fic.sh — the fic tool end to end on a fresh store: every
+# site command in readable and --json form, and bad usage getting a usage
+# message with exit status 2, refused input exit status 1.
+set -u
+FIC=$1
+dir=$(mktemp -d "${TMPDIR:-/tmp}/fic-tool.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+db="$dir/store.db"
+failures=0
+checks=0
+
+pass() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
+
+# expect STATUS PATTERN -- command...: exit status and a pattern in stdout+stderr
+expect() {
+	want=$1; pattern=$2; shift 3
+	out=$("$@" 2>&1); got=$?
+	if [ "$got" -ne "$want" ]; then
+		fail "'$*' exited $got, wanted $want: $out"
+	elif ! printf '%s' "$out" | grep -q -- "$pattern"; then
+		fail "'$*' output lacks '$pattern': $out"
+	else
+		pass
+	fi
+}
+
+json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+expect 0 "schema 1" -- "$FIC" --db "$db" init
+expect 0 '"device_id"' -- "$FIC" --db "$db" --json init
+
+out=$("$FIC" --db "$db" --actor 协管员 --json site add --kind water_rural --name "青杠镇水厂" \
+	--address "青杠镇河边路 1 号" --credit-code 91350100M000100Y43 --licence-no "渝卫水〔2024〕12号" \
+	--valid-from 2024-01-01 --valid-to 2027-12-31 --lat 29.5 --lon 106.5 \
+	--place-code "https://cq.example/p/1" --reason "本底缺失")
+[ $? -eq 0 ] && pass || fail "site add --json"
+plant=$(printf '%s' "$out" | json_field 'd["id"]')
+[ "$(printf '%s' "$out" | json_field 'd["kind"]')" = water_rural ] && pass || fail "kind in json"
+[ "$(printf '%s' "$out" | json_field 'd["origin"]')" = field ] && pass || fail "origin in json"
+
+expect 0 "added site" -- "$FIC" --db "$db" site add --kind school --name "青杠镇中心小学" \
+	--school-level primary --boarding yes --enrolment 640 --lat 29.501 --lon 106.5
+expect 0 "added site" -- "$FIC" --db "$db" site add --kind medical --name "某诊所" \
+	--registration filed --institution-type clinic --beds 0
+expect 0 "added site" -- "$FIC" --db "$db" site add --kind employer --name "某煤矿" \
+	--industry coal_mine --hazard severe
+
+expect 0 "青杠镇水厂" -- "$FIC" --db "$db" site show "$plant"
+expect 0 "农村集中式供水" -- "$FIC" --db "$db" site show "$plant"
+expect 0 "$plant" -- "$FIC" --db "$db" site find --credit-code 91350100M000100Y43
+expect 0 "$plant" -- "$FIC" --db "$db" site find --place-code "https://cq.example/p/1"
+expect 0 "4 sites" -- "$FIC" --db "$db" site list
+expect 0 "1 site$" -- "$FIC" --db "$db" site list --kind school
+expect 0 "2 sites" -- "$FIC" --db "$db" site list --name 青杠
+expect 0 "(111 m)" -- "$FIC" --db "$db" site list --near 29.501,106.5 --radius 500
+n=$("$FIC" --db "$db" --json site list --near 29.5,106.5 --radius 50 | json_field 'len(d)')
+[ "$n" = 1 ] && pass || fail "near within 50 m found $n"
+
+expect 0 "updated site" -- "$FIC" --db "$db" site update "$plant" --reason "负责人变更" --manager "赵六"
+expect 0 "赵六" -- "$FIC" --db "$db" site show "$plant"
+rev=$("$FIC" --db "$db" --json site show "$plant" | json_field 'd["revision"]')
+[ "$rev" = 2 ] && pass || fail "revision after update is $rev"
+expect 0 "closed site" -- "$FIC" --db "$db" site close "$plant" --reason "现场核实已停产"
+expect 0 "已关闭" -- "$FIC" --db "$db" site show "$plant"
+expect 0 "site.close" -- "$FIC" --db "$db" audit --id "$plant"
+entries=$("$FIC" --db "$db" --json audit | json_field 'len(d)')
+[ "$entries" = 6 ] && pass || fail "audit has $entries entries, wanted 6"
+actor=$("$FIC" --db "$db" --json audit --id "$plant" | json_field 'd[0]["actor"]')
+[ "$actor" = 协管员 ] && pass || fail "audit actor is $actor"
+expect 0 "6 records waiting" -- "$FIC" --db "$db" status
+
+# Refusals from the library: exit 1 and the library's message.
+expect 1 "check character" -- "$FIC" --db "$db" site add --kind school --name x --credit-code 91350100M000100Y44
+expect 1 "already closed" -- "$FIC" --db "$db" site close "$plant" --reason again
+expect 1 "no site" -- "$FIC" --db "$db" site show 01900000-0000-7000-8000-000000000000
+expect 1 "does not exist" -- "$FIC" --db "$db" site add --kind school --name x --valid-to 2026-02-30
+expect 1 "does not apply" -- "$FIC" --db "$db" site add --kind school --name x --beds 3
+expect 1 "not a database" -- "$FIC" --db /etc/passwd status
+expect 1 "FIC_EEXISTS" -- "$FIC" --db "$db" site add --kind school --name y --place-code "https://cq.example/p/1"
+
+# Bad usage: exit 2 and the usage text.
+expect 2 "usage:" -- "$FIC"
+expect 2 "no store" -- env -u FIC_DB "$FIC" status
+expect 2 "unknown command" -- "$FIC" --db "$db" frobnicate
+expect 2 "needs --kind and --name" -- "$FIC" --db "$db" site add --name x
+expect 2 "unknown code" -- "$FIC" --db "$db" site add --kind hospital --name x
+expect 2 "whole number" -- "$FIC" --db "$db" site add --kind school --name x --enrolment many
+expect 2 "go together" -- "$FIC" --db "$db" site add --kind school --name x --lat 1
+expect 2 "needs --reason" -- "$FIC" --db "$db" site close "$plant"
+expect 2 "unknown or incomplete option" -- "$FIC" --db "$db" site list --colour red
+expect 2 "LAT,LON" -- "$FIC" --db "$db" site list --near 29.5
+expect 2 "exactly one" -- "$FIC" --db "$db" site find
+expect 2 "cannot be changed" -- "$FIC" --db "$db" site update "$plant" --reason r --kind school
+expect 0 "usage:" -- "$FIC" --help
+
+# Nothing the refusals did changed the store.
+expect 0 "4 sites, 6 audit entries" -- "$FIC" --db "$db" status
+
+echo "$((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]
