@@ -45,6 +45,7 @@ int fic__check_text(const char *s, const char *what, size_t max, bool required, 
 int fic__parse_date(const char *s, const char *what, int64_t *days);
 
 /* ---- store internals (store.c) ---- */
+#define FIC_STMT_CACHE 16
 struct fic_store {
 	sqlite3 *db;
 	const fic_platform *platform;
@@ -54,6 +55,8 @@ struct fic_store {
 	char boot_id[FIC_BOOT_ID_MAX];
 	int64_t uuid_last_ms;   /* UUIDv7 monotonicity within this handle */
 	uint16_t uuid_counter;
+	/* Statements of the hot write path, prepared once per handle (fic__cached). */
+	struct { const char *sql; sqlite3_stmt *stmt; } cache[FIC_STMT_CACHE];
 };
 
 /* One embedded migration: schema version it produces and its SQL. */
@@ -79,8 +82,15 @@ int fic__tx_begin(fic_store *store);
 int fic__tx_commit(fic_store *store);
 void fic__tx_rollback(fic_store *store);
 
-/* Prepare a statement; on failure records the error. */
+/* Prepare a statement; on failure records the error. Finalize it when done. */
 int fic__prepare(fic_store *store, sqlite3_stmt **stmt, const char *sql);
+/*
+ * A statement for `sql`, which must be a string literal (the cache is keyed by
+ * its address), prepared once per handle and reset for reuse. Do not finalize
+ * it: call fic__release() when done.
+ */
+int fic__cached(fic_store *store, sqlite3_stmt **stmt, const char *sql);
+void fic__release(sqlite3_stmt *stmt);
 
 /* Audit and outbox rows, inside the caller's transaction (journal.c). */
 int fic__audit_append(fic_store *store, const char *action, const char *entity,

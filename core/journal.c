@@ -13,8 +13,8 @@ int fic__audit_append(fic_store *store, const char *action, const char *entity,
                       const char *entity_id, const char *detail_json)
 {
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "INSERT INTO audit (at_ms, mono_ms, boot_id, actor, action, entity, "
+	int rc = fic__cached(store, &st,
+	                     "INSERT INTO audit (at_ms, mono_ms, boot_id, actor, action, entity, "
 	                      "entity_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	if (rc != FIC_OK)
 		return rc;
@@ -28,16 +28,17 @@ int fic__audit_append(fic_store *store, const char *action, const char *entity,
 	sqlite3_bind_text(st, 7, entity_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, detail_json, -1, SQLITE_STATIC);
 	int src = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "writing the audit log");
+	int code = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "writing the audit log");
+	fic__release(st);
+	return code;
 }
 
 int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *record_id,
                         const char *op, int priority, const char *payload_json)
 {
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "INSERT INTO outbox (record_type, record_id, op, priority, payload, "
+	int rc = fic__cached(store, &st,
+	                     "INSERT INTO outbox (record_type, record_id, op, priority, payload, "
 	                      "created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
 	if (rc != FIC_OK)
 		return rc;
@@ -48,8 +49,9 @@ int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *r
 	sqlite3_bind_text(st, 5, payload_json, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, store->platform->wall_ms(store->platform->ctx));
 	int src = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "queueing for upload");
+	int code = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "queueing for upload");
+	fic__release(st);
+	return code;
 }
 
 void fic_audit_list_free(fic_audit_list *list)

@@ -854,8 +854,8 @@ static int check_place_code_free(fic_store *store, const char *place_code, const
 	if (place_code == NULL || place_code[0] == '\0')
 		return FIC_OK;
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "SELECT id FROM sites WHERE place_code = ?1 AND id IS NOT ?2");
+	int rc = fic__cached(store, &st,
+	                     "SELECT id FROM sites WHERE place_code = ?1 AND id IS NOT ?2");
 	if (rc != FIC_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, place_code, -1, SQLITE_STATIC);
@@ -866,15 +866,15 @@ static int check_place_code_free(fic_store *store, const char *place_code, const
 		              (const char *)sqlite3_column_text(st, 0));
 	else if (src != SQLITE_DONE)
 		rc = fic__db_err(store, src, "checking the place code");
-	sqlite3_finalize(st);
+	fic__release(st);
 	return rc;
 }
 
 static int write_row(fic_store *store, const fic_site *s, bool insert)
 {
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      insert ? "INSERT INTO sites (" SITE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, "
+	int rc = fic__cached(store, &st,
+	                     insert ? "INSERT INTO sites (" SITE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, "
 	                               "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
 	                               "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, "
 	                               "?30, ?31)"
@@ -893,8 +893,9 @@ static int write_row(fic_store *store, const fic_site *s, bool insert)
 		return rc;
 	bind_site(st, s);
 	int src = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving the site");
+	rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving the site");
+	fic__release(st);
+	return rc;
 }
 
 /* Row + audit + outbox, in one transaction that is open on entry; commits or rolls back. */

@@ -73,6 +73,40 @@ int fic__prepare(fic_store *store, sqlite3_stmt **stmt, const char *sql)
 	return FIC_OK;
 }
 
+int fic__cached(fic_store *store, sqlite3_stmt **stmt, const char *sql)
+{
+	size_t i = 0;
+	for (; i < FIC_STMT_CACHE && store->cache[i].sql; i++) {
+		if (store->cache[i].sql == sql) {
+			*stmt = store->cache[i].stmt;
+			return FIC_OK;
+		}
+	}
+	int rc = sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+	if (rc != SQLITE_OK) {
+		*stmt = NULL;
+		return fic__db_err(store, rc, "preparing a query");
+	}
+	if (i < FIC_STMT_CACHE) {
+		store->cache[i].sql = sql;
+		store->cache[i].stmt = *stmt;
+	} else {
+		/* Cache full (a programming error): still correct, just not cached. */
+		fic__log(store, FIC_LOG_WARN, "statement cache is full");
+		sqlite3_finalize(*stmt);
+		return fic__prepare(store, stmt, sql);
+	}
+	return FIC_OK;
+}
+
+void fic__release(sqlite3_stmt *stmt)
+{
+	if (stmt) {
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+	}
+}
+
 static int exec(fic_store *store, const char *sql, const char *doing)
 {
 	int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
@@ -407,6 +441,8 @@ void fic_store_close(fic_store *store)
 {
 	if (store == NULL)
 		return;
+	for (size_t i = 0; i < FIC_STMT_CACHE; i++)
+		sqlite3_finalize(store->cache[i].stmt);
 	if (store->db)
 		sqlite3_close_v2(store->db);
 	fic__free(store->path);

@@ -46,7 +46,7 @@ int fic__uuid7(fic_store *store, char *buf)
 		if (store->uuid_counter >= 0x0FFF) {
 			/* 4096 ids in one millisecond: borrow the next millisecond. */
 			ms++;
-			store->uuid_counter = (uint16_t)(rnd[8] & 0x01FF);
+			store->uuid_counter = (uint16_t)(((rnd[8] << 8) | rnd[9]) & 0x01FF);
 		} else {
 			store->uuid_counter++;
 		}

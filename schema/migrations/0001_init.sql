@@ -137,7 +137,7 @@ CREATE TABLE sync_state (
 
 -- Append-only log of every change a user makes: who, what, when.
 CREATE TABLE audit (
-	seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+	seq       INTEGER PRIMARY KEY, -- never reused: rows are never deleted
 	at_ms     INTEGER NOT NULL, -- device UTC time
 	mono_ms   INTEGER NOT NULL, -- monotonic time since boot
 	boot_id   TEXT NOT NULL,

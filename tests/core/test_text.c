@@ -33,7 +33,7 @@ static void utf8_refuses_malformed_text(void **state)
 		"\xF5\x80\x80\x80",
 		"\xE6\xB0",         /* truncated 水 */
 		"\xFF",
-		"a\xE6\xB0" "b",
+		"a\xE6\xB0\x62", /* truncated 水 then b */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_false(fic__utf8_valid(bad[i], strlen(bad[i])));

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# scripts/test.sh — the full test suite, as CI runs it (.ci/run calls this).
+# Installs what it needs, then builds and runs every test three times:
+#   gcc   -Wall -Wextra -Werror (RelWithDebInfo)
+#   clang -Wall -Wextra -Werror
+#   gcc with AddressSanitizer + UndefinedBehaviorSanitizer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-deps.sh
+
+jobs=$(nproc)
+failed=()
+run_config() {
+	local name=$1; shift
+	echo "=== $name: configure and build"
+	cmake -S . -B "build/$name" "$@" >/dev/null
+	if ! cmake --build "build/$name" -j"$jobs" >"build/$name.log" 2>&1; then
+		cat "build/$name.log"
+		failed+=("$name (build)")
+		return
+	fi
+	echo "=== $name: test"
+	if ! (cd "build/$name" && ctest --output-on-failure -j"$jobs"); then
+		failed+=("$name (tests)")
+	fi
+}
+
+run_config gcc   -DCMAKE_C_COMPILER=gcc   -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_config clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	run_config asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DFIC_SANITIZE=ON
+
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "FAILED: ${failed[*]}"
+	exit 1
+fi
+echo "all configurations passed: gcc, clang, asan+ubsan"
