@@ -61,6 +61,7 @@ const char *fic_result_str(int code)
 	case FIC_ESCHEMA: return "FIC_ESCHEMA: schema migration failed";
 	case FIC_ESTATE: return "FIC_ESTATE: not allowed in the record's state";
 	case FIC_ETOOBIG: return "FIC_ETOOBIG: input too large";
+	case FIC_EINCOMPLETE: return "FIC_EINCOMPLETE: required answers or photos missing";
 	default: return "unknown status";
 	}
 }

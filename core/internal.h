@@ -55,6 +55,7 @@ struct fic_store {
 	char boot_id[FIC_BOOT_ID_MAX];
 	int64_t uuid_last_ms;   /* UUIDv7 monotonicity within this handle */
 	uint16_t uuid_counter;
+	struct fic__registry *registry; /* checklists, loaded on first use */
 	/* Statements of the hot write path, prepared once per handle (fic__cached). */
 	struct { const char *sql; sqlite3_stmt *stmt; } cache[FIC_STMT_CACHE];
 };
@@ -103,6 +104,20 @@ void fic__log(fic_store *store, fic_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)))
 #endif
 	;
+
+/* Site changes inside a caller's transaction, and the facts rules read (site.c). */
+int fic__site_update_tx(fic_site **out, fic_store *store, const fic_site *site, const char *reason);
+int fic__site_close_tx(fic_store *store, const char *id, const char *reason);
+struct cJSON;
+struct cJSON *fic__site_facts(const fic_site *site);
+
+/* The local calendar day (days since 1970-01-01) of a UTC time, in the store's UTC offset (plan.c). */
+int64_t fic__local_day(fic_store *store, int64_t utc_ms);
+int64_t fic__now_ms(fic_store *store);
+
+/* Lazily loaded checklist registry (checklist.c). */
+struct fic__registry;
+void fic__registry_free(struct fic__registry *reg);
 
 /* UUIDv7 text into buf[FIC_UUID_BUFSIZE] (uuid.c). */
 int fic__uuid7(fic_store *store, char *buf);

@@ -898,19 +898,16 @@ static int write_row(fic_store *store, const fic_site *s, bool insert)
 	return rc;
 }
 
-/* Row + audit + outbox, in one transaction that is open on entry; commits or rolls back. */
-static int commit_change(fic_store *store, const fic_site *s, bool insert, const char *action,
+/* Row + audit + outbox, inside the caller's open transaction (no commit). */
+static int record_change(fic_store *store, const fic_site *s, bool insert, const char *action,
                          const char *op, const char *audit_detail, const char *payload)
 {
 	int rc;
 	if (audit_detail == NULL || payload == NULL)
-		rc = fic__err(FIC_ENOMEM, "out of memory recording the change");
-	else if ((rc = write_row(store, s, insert)) == FIC_OK &&
-	         (rc = fic__audit_append(store, action, "site", s->id, audit_detail)) == FIC_OK &&
-	         (rc = fic__outbox_enqueue(store, "site", s->id, op, 0, payload)) == FIC_OK)
-		rc = fic__tx_commit(store);
-	if (rc != FIC_OK)
-		fic__tx_rollback(store);
+		return fic__err(FIC_ENOMEM, "out of memory recording the change");
+	if ((rc = write_row(store, s, insert)) == FIC_OK &&
+	    (rc = fic__audit_append(store, action, "site", s->id, audit_detail)) == FIC_OK)
+		rc = fic__outbox_enqueue(store, "site", s->id, op, 0, payload);
 	return rc;
 }
 
@@ -947,8 +944,12 @@ int fic_site_add(fic_site **out, fic_store *store, const fic_site *site, const c
 	if ((rc = fic__tx_begin(store)) == FIC_OK &&
 	    (rc = check_place_code_free(store, s.place_code, NULL)) != FIC_OK)
 		fic__tx_rollback(store);
-	else if (rc == FIC_OK)
-		rc = commit_change(store, &s, true, "site.add", "add", payload, payload);
+	else if (rc == FIC_OK) {
+		rc = record_change(store, &s, true, "site.add", "add", payload, payload);
+		rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
+		if (rc != FIC_OK)
+			fic__tx_rollback(store);
+	}
 	fic__free(payload);
 	if (rc != FIC_OK) {
 		fic_site_free(copy);
@@ -960,13 +961,11 @@ int fic_site_add(fic_site **out, fic_store *store, const fic_site *site, const c
 	return FIC_OK;
 }
 
-int fic_site_update(fic_site **out, fic_store *store, const fic_site *site, const char *reason)
+/* The update, inside the caller's open transaction. */
+int fic__site_update_tx(fic_site **out, fic_store *store, const fic_site *site, const char *reason)
 {
-	fic__err_clear();
 	if (out)
 		*out = NULL;
-	if (store == NULL || site == NULL)
-		return fic__err(FIC_EINVAL, "store and site are required");
 	int rc = check_id(site->id);
 	if (rc == FIC_OK)
 		rc = validate_site(site);
@@ -974,17 +973,14 @@ int fic_site_update(fic_site **out, fic_store *store, const fic_site *site, cons
 		rc = fic__check_text(reason, "reason", FIC_REASON_MAX, true, NULL);
 	if (rc != FIC_OK)
 		return rc;
-	if ((rc = fic__tx_begin(store)) != FIC_OK)
-		return rc;
-
 	fic_site *before = NULL, *copy = NULL;
 	char *detail = NULL, *payload = NULL;
 	cJSON *changes = NULL;
 	if ((rc = fetch_one(store, &before, "id = ?1", site->id, "id")) != FIC_OK)
-		goto fail;
+		goto done;
 	if (before->status == FIC_SITE_CLOSED) {
 		rc = fic__err(FIC_ESTATE, "site %s is closed; it cannot be updated", site->id);
-		goto fail;
+		goto done;
 	}
 	fic_site s = *site;
 	s.id = before->id;
@@ -995,17 +991,15 @@ int fic_site_update(fic_site **out, fic_store *store, const fic_site *site, cons
 	s.revision = before->revision;
 	if ((changes = site_diff(before, &s)) == NULL) {
 		rc = fic__err(FIC_ENOMEM, "out of memory comparing site versions");
-		goto fail;
+		goto done;
 	}
 	if (changes->child == NULL) {
 		/* Nothing changed: nothing to record. */
-		cJSON_Delete(changes);
-		fic__tx_rollback(store);
-		if (out)
+		if (out) {
 			*out = before;
-		else
-			fic_site_free(before);
-		return FIC_OK;
+			before = NULL;
+		}
+		goto done;
 	}
 	/* A county site whose facts differ is reported as 信息变更; a field site stays as is. */
 	if (before->origin == FIC_SITE_FROM_COUNTY)
@@ -1013,27 +1007,20 @@ int fic_site_update(fic_site **out, fic_store *store, const fic_site *site, cons
 	s.updated_at_ms = store->platform->wall_ms(store->platform->ctx);
 	s.revision = before->revision + 1;
 	if ((rc = check_place_code_free(store, s.place_code, s.id)) != FIC_OK)
-		goto fail;
+		goto done;
 	detail = change_json(NULL, reason, changes);
 	changes = NULL;
 	payload = change_json(&s, reason, NULL);
 	if (out && (copy = site_pack(&s)) == NULL) {
 		rc = fic__err(FIC_ENOMEM, "out of memory updating a site");
-		goto fail;
+		goto done;
 	}
-	rc = commit_change(store, &s, false, "site.update", "update", detail, payload);
-	fic__free(detail);
-	fic__free(payload);
-	fic_site_free(before);
-	if (rc != FIC_OK) {
-		fic_site_free(copy);
-		return rc;
-	}
-	if (out)
+	if ((rc = record_change(store, &s, false, "site.update", "update", detail, payload)) == FIC_OK &&
+	    out) {
 		*out = copy;
-	return FIC_OK;
-fail:
-	fic__tx_rollback(store);
+		copy = NULL;
+	}
+done:
 	cJSON_Delete(changes);
 	fic__free(detail);
 	fic__free(payload);
@@ -1042,25 +1029,45 @@ fail:
 	return rc;
 }
 
-int fic_site_close(fic_store *store, const char *id, const char *reason)
+int fic_site_update(fic_site **out, fic_store *store, const fic_site *site, const char *reason)
 {
 	fic__err_clear();
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	if (out)
+		*out = NULL;
+	if (store == NULL || site == NULL)
+		return fic__err(FIC_EINVAL, "store and site are required");
+	int rc = fic__tx_begin(store);
+	if (rc != FIC_OK)
+		return rc;
+	fic_site *res = NULL;
+	rc = fic__site_update_tx(&res, store, site, reason);
+	if (rc == FIC_OK)
+		rc = fic__tx_commit(store);
+	else
+		fic__tx_rollback(store);
+	if (rc != FIC_OK) {
+		fic_site_free(res);
+		return rc;
+	}
+	if (out)
+		*out = res;
+	else
+		fic_site_free(res);
+	return FIC_OK;
+}
+
+/* Closing, inside the caller's open transaction. */
+int fic__site_close_tx(fic_store *store, const char *id, const char *reason)
+{
 	int rc = check_id(id);
 	if (rc == FIC_OK)
 		rc = fic__check_text(reason, "reason", FIC_REASON_MAX, true, NULL);
 	if (rc != FIC_OK)
 		return rc;
-	if ((rc = fic__tx_begin(store)) != FIC_OK)
-		return rc;
 	fic_site *before = NULL;
-	if ((rc = fetch_one(store, &before, "id = ?1", id, "id")) != FIC_OK) {
-		fic__tx_rollback(store);
+	if ((rc = fetch_one(store, &before, "id = ?1", id, "id")) != FIC_OK)
 		return rc;
-	}
 	if (before->status == FIC_SITE_CLOSED) {
-		fic__tx_rollback(store);
 		fic_site_free(before);
 		return fic__err(FIC_ESTATE, "site %s is already closed", id);
 	}
@@ -1070,9 +1077,56 @@ int fic_site_close(fic_store *store, const char *id, const char *reason)
 	s.revision = before->revision + 1;
 	char *payload = change_json(&s, reason, NULL);
 	char *detail = change_json(NULL, reason, NULL);
-	rc = commit_change(store, &s, false, "site.close", "close", detail, payload);
+	rc = record_change(store, &s, false, "site.close", "close", detail, payload);
 	fic__free(payload);
 	fic__free(detail);
 	fic_site_free(before);
 	return rc;
+}
+
+int fic_site_close(fic_store *store, const char *id, const char *reason)
+{
+	fic__err_clear();
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	int rc = fic__tx_begin(store);
+	if (rc != FIC_OK)
+		return rc;
+	rc = fic__site_close_tx(store, id, reason);
+	if (rc == FIC_OK)
+		rc = fic__tx_commit(store);
+	else
+		fic__tx_rollback(store);
+	return rc;
+}
+
+/* The facts rules may read (docs/checklist-format.md), plus name and address for titles. */
+cJSON *fic__site_facts(const fic_site *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (o == NULL)
+		return NULL;
+	const char *supply = s->kind == FIC_SITE_WATER_RURAL ? "rural"
+			     : s->kind == FIC_SITE_WATER_SECONDARY ? "urban" : NULL;
+	bool ok = add_str(o, "id", s->id) && add_str(o, "name", s->name) &&
+		  add_str(o, "address", s->address) && add_code(o, "kind", FIC_CODE_KIND, s->kind) &&
+		  add_str(o, "supply", supply) &&
+		  add_code(o, "school_level", FIC_CODE_SCHOOL_LEVEL, s->school_level) &&
+		  add_flag(o, "boarding", s->boarding) &&
+		  add_num(o, "enrolment", s->enrolment, s->enrolment != FIC_UNKNOWN) &&
+		  add_code(o, "med_registration", FIC_CODE_MED_REGISTRATION, s->med_registration) &&
+		  add_code(o, "institution_type", FIC_CODE_INSTITUTION_TYPE, s->institution_type) &&
+		  add_num(o, "beds", s->beds, s->beds != FIC_UNKNOWN) &&
+		  add_flag(o, "joint_venture", s->joint_venture) &&
+		  add_flag(o, "validation_deferred", s->validation_deferred) &&
+		  add_code(o, "industry", FIC_CODE_INDUSTRY, s->industry) &&
+		  add_code(o, "hazard_level", FIC_CODE_HAZARD_LEVEL, s->hazard_level) &&
+		  add_code(o, "venue_type", FIC_CODE_VENUE_TYPE, s->venue_type) &&
+		  add_str(o, "licence_valid_from", s->licence_valid_from) &&
+		  add_str(o, "licence_valid_to", s->licence_valid_to);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
 }

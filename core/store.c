@@ -443,6 +443,7 @@ void fic_store_close(fic_store *store)
 		return;
 	for (size_t i = 0; i < FIC_STMT_CACHE; i++)
 		sqlite3_finalize(store->cache[i].stmt);
+	fic__registry_free(store->registry);
 	if (store->db)
 		sqlite3_close_v2(store->db);
 	fic__free(store->path);

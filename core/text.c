@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Well-formed UTF-8 as RFC 3629 defines it: no overlongs, no surrogates, <= U+10FFFF, no NUL. */
@@ -146,4 +147,37 @@ int fic_credit_code_check(const char *code)
 		return fic__err(FIC_EINVAL, "credit code check character is wrong (expected %c)",
 		                alphabet[check]);
 	return FIC_OK;
+}
+
+/* Inverse of days_from_civil (Howard Hinnant's civil_from_days). */
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	z += 719468;
+	const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	const int64_t doe = z - era * 146097;
+	const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	const int64_t mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+int64_t fic__days_add_months(int64_t day, int64_t months)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d;
+	civil_from_days(day, &y, &m, &d);
+	int64_t total = (int64_t)y * 12 + (m - 1) + months;
+	int64_t ny = total >= 0 ? total / 12 : (total - 11) / 12;
+	int nm = (int)(total - ny * 12) + 1;
+	int dim = mdays[nm - 1] + (nm == 2 && is_leap((int)ny));
+	return days_from_civil((int)ny, nm, d > dim ? dim : d);
+}
+
+void fic__days_format(int64_t day, char out[11])
+{
+	int y, m, d;
+	civil_from_days(day, &y, &m, &d);
+	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
 }

@@ -13,5 +13,7 @@
 #include "sys/platform.h"
 #include "store.h"
 #include "site.h"
+#include "inspection.h"
+#include "lead.h"
 
 #endif

@@ -51,18 +51,42 @@ CREATE INDEX sites_kind_name ON sites (kind, name);
 CREATE INDEX sites_credit_code ON sites (credit_code) WHERE credit_code IS NOT NULL;
 CREATE INDEX sites_lat ON sites (lat) WHERE lat IS NOT NULL;
 
+-- Every checklist version this store knows or has used: installed ones, and
+-- built-in ones copied here when first used, so an old inspection can always
+-- be shown and judged with the exact version it was made with.
+CREATE TABLE checklists (
+	id              TEXT NOT NULL,
+	version         INTEGER NOT NULL,
+	origin          TEXT NOT NULL CHECK (origin IN ('builtin', 'installed')),
+	definition      TEXT NOT NULL, -- JSON, schema/checklist.schema.json
+	installed_at_ms INTEGER NOT NULL,
+	PRIMARY KEY (id, version)
+) WITHOUT ROWID;
+
+-- Settings: utc_offset_minutes, semester_starts.
+CREATE TABLE settings (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
+
 -- An inspection (patrol visit) of one site with one checklist version.
 CREATE TABLE inspections (
 	id                TEXT PRIMARY KEY,
 	site_id           TEXT NOT NULL REFERENCES sites (id),
 	checklist_id      TEXT NOT NULL,
 	checklist_version INTEGER NOT NULL,
+	area              TEXT NOT NULL,
+	inspection_date   TEXT NOT NULL,     -- local YYYY-MM-DD; date rules are judged on it
 	state             TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'finished')),
 	inspector         TEXT,
+	site_facts        TEXT NOT NULL,     -- JSON snapshot of the site when the inspection started
+	site_finding      TEXT,              -- JSON: closed / changed, with reason
+	findings          TEXT,              -- JSON, computed at finish
 	started_at_ms     INTEGER NOT NULL,
-	finished_at_ms    INTEGER
+	finished_at_ms    INTEGER,
+	FOREIGN KEY (checklist_id, checklist_version) REFERENCES checklists (id, version)
 );
-CREATE INDEX inspections_site ON inspections (site_id);
+CREATE INDEX inspections_site ON inspections (site_id, inspection_date);
 
 -- One answer to one checklist item of an inspection.
 CREATE TABLE answers (
@@ -70,6 +94,7 @@ CREATE TABLE answers (
 	item_id       TEXT NOT NULL,
 	value         TEXT,            -- JSON
 	note          TEXT,
+	prefilled     INTEGER NOT NULL DEFAULT 0, -- 1 while the answer is the registry's default
 	answered_at_ms INTEGER NOT NULL,
 	PRIMARY KEY (inspection_id, item_id)
 ) WITHOUT ROWID;
@@ -78,7 +103,13 @@ CREATE TABLE answers (
 CREATE TABLE leads (
 	id               TEXT PRIMARY KEY,
 	category         TEXT NOT NULL,
+	area             TEXT NOT NULL,
+	title            TEXT NOT NULL,
+	report_to        TEXT NOT NULL DEFAULT 'enforcement',
 	urgent           INTEGER NOT NULL DEFAULT 0,
+	time_sensitive   INTEGER NOT NULL DEFAULT 0,
+	form_id          TEXT,
+	form_version     INTEGER,
 	state            TEXT NOT NULL DEFAULT 'draft',
 	site_id          TEXT REFERENCES sites (id),
 	inspection_id    TEXT REFERENCES inspections (id),
@@ -91,13 +122,16 @@ CREATE TABLE leads (
 -- Photos kept as evidence; the file lives under the store's directory.
 CREATE TABLE photos (
 	id            TEXT PRIMARY KEY,
-	owner_type    TEXT NOT NULL,
+	owner_type    TEXT NOT NULL,   -- 'lead', 'inspection', 'site'
 	owner_id      TEXT NOT NULL,
+	item_id       TEXT,            -- checklist item, for inspection photos
 	sha256        TEXT NOT NULL,
 	file_name     TEXT NOT NULL,
 	bytes         INTEGER NOT NULL,
 	created_at_ms INTEGER NOT NULL
 );
+
+CREATE INDEX photos_owner ON photos (owner_type, owner_id);
 
 -- Re-inspection and agency tasks.
 CREATE TABLE tasks (
@@ -105,9 +139,9 @@ CREATE TABLE tasks (
 	kind        TEXT NOT NULL,
 	site_id     TEXT REFERENCES sites (id),
 	lead_id     TEXT REFERENCES leads (id),
-	source      TEXT NOT NULL,
+	source      TEXT NOT NULL CHECK (source IN ('lead', 'agency')),
 	state       TEXT NOT NULL DEFAULT 'open',
-	due_at_ms   INTEGER,
+	due_date    TEXT,            -- local YYYY-MM-DD, inclusive
 	detail      TEXT,
 	created_at_ms INTEGER NOT NULL
 );

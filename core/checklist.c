@@ -1,0 +1,306 @@
+/*
+ * core/checklist.c — the registry of checklist definitions and its public
+ * API: list, get, install.
+ *
+ * Built-in definitions are parsed from the embedded JSON the first time a
+ * store needs a checklist; installed ones come from the `checklists` table.
+ * When an inspection starts, the exact version it uses is copied into that
+ * table, so the inspection can always be re-read and re-judged even after a
+ * later library ships a newer built-in version.
+ */
+#include "checklist.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fic__registry_free(struct fic__registry *reg)
+{
+	if (reg == NULL)
+		return;
+	for (size_t i = 0; i < reg->count; i++)
+		fic__def_free(reg->entries[i].def);
+	fic__free(reg->entries);
+	fic__free(reg);
+}
+
+static int reg_add(struct fic__registry *reg, fic__def *def, const char *json, size_t len)
+{
+	if (reg->count == reg->cap) {
+		size_t ncap = reg->cap ? reg->cap * 2 : 32;
+		fic__entry *n = fic__realloc(reg->entries, ncap * sizeof *n);
+		if (n == NULL) {
+			fic__def_free(def);
+			return fic__err(FIC_ENOMEM, "out of memory loading checklists");
+		}
+		reg->entries = n;
+		reg->cap = ncap;
+	}
+	fic__entry *e = &reg->entries[reg->count++];
+	e->def = def;
+	e->builtin_json = json;
+	e->builtin_len = len;
+	return FIC_OK;
+}
+
+static fic__entry *reg_lookup(struct fic__registry *reg, const char *id, int version)
+{
+	fic__entry *best = NULL;
+	for (size_t i = 0; i < reg->count; i++) {
+		fic__entry *e = &reg->entries[i];
+		if (strcmp(e->def->id, id) != 0)
+			continue;
+		if (version ? e->def->version == version : (!best || e->def->version > best->def->version))
+			best = e;
+	}
+	return best;
+}
+
+/* Load one stored definition row into the registry (if not already there). */
+static int load_row(fic_store *store, struct fic__registry *reg, sqlite3_stmt *st)
+{
+	const char *id = (const char *)sqlite3_column_text(st, 0);
+	int version = sqlite3_column_int(st, 1);
+	if (id == NULL || reg_lookup(reg, id, version))
+		return FIC_OK;
+	fic__def *def;
+	const char *json = (const char *)sqlite3_column_text(st, 2);
+	int rc = fic__def_parse(&def, json, (size_t)sqlite3_column_bytes(st, 2));
+	if (rc != FIC_OK) {
+		if (rc == FIC_ENOMEM)
+			return rc;
+		fic__log(store, FIC_LOG_ERROR, "stored checklist %s v%d no longer loads", id, version);
+		return fic__err(FIC_ECORRUPT, "stored checklist %s version %d is damaged", id, version);
+	}
+	return reg_add(reg, def, NULL, 0);
+}
+
+static int registry(fic_store *store, struct fic__registry **out)
+{
+	if (store->registry) {
+		*out = store->registry;
+		return FIC_OK;
+	}
+	struct fic__registry *reg = fic__calloc(1, sizeof *reg);
+	if (reg == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory loading checklists");
+	int rc = FIC_OK;
+	for (size_t i = 0; rc == FIC_OK && i < fic__builtin_checklists_count; i++) {
+		const fic__builtin *b = &fic__builtin_checklists[i];
+		fic__def *def;
+		rc = fic__def_parse(&def, b->json, b->len);
+		if (rc == FIC_OK)
+			rc = reg_add(reg, def, b->json, b->len);
+		else if (rc != FIC_ENOMEM) /* CI validates these; reaching this is a build defect */
+			fic__log(store, FIC_LOG_ERROR, "built-in checklist %s: %s", b->name,
+			         fic_error_last()->message);
+	}
+	sqlite3_stmt *st = NULL;
+	if (rc == FIC_OK)
+		rc = fic__prepare(store, &st, "SELECT id, version, definition FROM checklists");
+	if (rc == FIC_OK) {
+		int src;
+		while (rc == FIC_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+			rc = load_row(store, reg, st);
+		if (rc == FIC_OK && src != SQLITE_DONE)
+			rc = fic__db_err(store, src, "reading checklists");
+		sqlite3_finalize(st);
+	}
+	if (rc != FIC_OK) {
+		fic__registry_free(reg);
+		return rc;
+	}
+	store->registry = reg;
+	*out = reg;
+	return FIC_OK;
+}
+
+int fic__checklist_find(const fic__entry **out, fic_store *store, const char *id, int version)
+{
+	*out = NULL;
+	struct fic__registry *reg;
+	int rc = registry(store, &reg);
+	if (rc != FIC_OK)
+		return rc;
+	fic__entry *e = reg_lookup(reg, id, version);
+	if (e == NULL)
+		return version ? fic__err(FIC_ENOTFOUND, "no checklist %s version %d", id, version)
+			       : fic__err(FIC_ENOTFOUND, "no checklist %s", id);
+	*out = e;
+	return FIC_OK;
+}
+
+int fic__checklist_persist(fic_store *store, const fic__entry *e)
+{
+	if (e->builtin_json == NULL)
+		return FIC_OK; /* installed or loaded from the table: already there */
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st,
+	                     "INSERT OR IGNORE INTO checklists (id, version, origin, definition, "
+	                     "installed_at_ms) VALUES (?1, ?2, 'builtin', ?3, ?4)");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, e->def->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, e->def->version);
+	sqlite3_bind_text(st, 3, e->builtin_json, (int)e->builtin_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, fic__now_ms(store));
+	int src = sqlite3_step(st);
+	rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving a checklist version");
+	fic__release(st);
+	return rc;
+}
+
+/* ---- public API ---- */
+
+static bool fits_kind(const fic__def *def, int site_kind)
+{
+	if (site_kind == 0)
+		return true;
+	const char *code = fic_site_code_str(FIC_CODE_KIND, site_kind);
+	const cJSON *c;
+	cJSON_ArrayForEach(c, def->site_kinds) {
+		if (cJSON_IsString(c) && strcmp(c->valuestring, code) == 0)
+			return true;
+	}
+	return false;
+}
+
+void fic_checklist_list_free(fic_checklist_list *list)
+{
+	if (list == NULL)
+		return;
+	fic__free(list->entries);
+	fic__free(list);
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+	const fic_checklist_info *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	return c ? c : x->version - y->version;
+}
+
+int fic_checklist_list_get(fic_checklist_list **out, fic_store *store, int site_kind,
+                           unsigned int flags)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	if (site_kind != 0 && fic_site_code_str(FIC_CODE_KIND, site_kind)[0] == '\0')
+		return fic__err(FIC_EINVAL, "site kind %d is unknown", site_kind);
+	if ((flags & (FIC_CHECKLIST_PATROLS | FIC_CHECKLIST_EVENTS)) == 0)
+		flags |= FIC_CHECKLIST_PATROLS | FIC_CHECKLIST_EVENTS;
+	struct fic__registry *reg;
+	int rc = registry(store, &reg);
+	if (rc != FIC_OK)
+		return rc;
+	fic_checklist_list *list = fic__calloc(1, sizeof *list);
+	if (list)
+		list->entries = fic__calloc(reg->count ? reg->count : 1, sizeof *list->entries);
+	if (list == NULL || list->entries == NULL) {
+		fic_checklist_list_free(list);
+		return fic__err(FIC_ENOMEM, "out of memory listing checklists");
+	}
+	for (size_t i = 0; i < reg->count; i++) {
+		const fic__def *d = reg->entries[i].def;
+		if (!(flags & (d->is_event ? FIC_CHECKLIST_EVENTS : FIC_CHECKLIST_PATROLS)))
+			continue;
+		if (!(flags & FIC_CHECKLIST_ALL_VERSIONS) && reg_lookup(reg, d->id, 0)->def != d)
+			continue;
+		if (site_kind && !fits_kind(d, site_kind))
+			continue;
+		/* The same version may be both built in and stored: list it once. */
+		bool dup = false;
+		for (size_t k = 0; k < list->count; k++)
+			dup |= strcmp(list->entries[k].id, d->id) == 0 &&
+			       list->entries[k].version == d->version;
+		if (dup)
+			continue;
+		fic_checklist_info *e = &list->entries[list->count++];
+		e->id = d->id;
+		e->version = d->version;
+		e->is_event = d->is_event;
+		e->area = d->area;
+		e->title_zh = d->title_zh;
+		e->title_en = d->title_en;
+		e->builtin = reg->entries[i].builtin_json != NULL;
+		e->items = (int)d->nitems;
+	}
+	qsort(list->entries, list->count, sizeof *list->entries, cmp_info);
+	*out = list;
+	return FIC_OK;
+}
+
+int fic_checklist_get_json(char **out, fic_store *store, const char *id, int version)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	if (store == NULL || version < 0)
+		return fic__err(FIC_EINVAL, "store is NULL or version negative");
+	int rc = fic__check_text(id, "checklist id", 64, true, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	const fic__entry *e;
+	if ((rc = fic__checklist_find(&e, store, id, version)) != FIC_OK)
+		return rc;
+	*out = cJSON_Print(e->def->root);
+	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory writing JSON");
+}
+
+int fic_checklist_install(fic_store *store, const char *json, size_t len)
+{
+	fic__err_clear();
+	if (store == NULL || json == NULL)
+		return fic__err(FIC_EINVAL, "store and json are required");
+	struct fic__registry *reg;
+	int rc = registry(store, &reg);
+	if (rc != FIC_OK)
+		return rc;
+	fic__def *def;
+	if ((rc = fic__def_parse(&def, json, len)) != FIC_OK)
+		return rc;
+	const fic__entry *cur = reg_lookup(reg, def->id, 0);
+	if (cur && cur->def->version >= def->version) {
+		rc = fic__err(FIC_EEXISTS, "checklist %s version %d is not newer than the known "
+		                           "version %d", def->id, def->version, cur->def->version);
+		fic__def_free(def);
+		return rc;
+	}
+	char *text = cJSON_PrintUnformatted(def->root);
+	if (text == NULL) {
+		fic__def_free(def);
+		return fic__err(FIC_ENOMEM, "out of memory installing a checklist");
+	}
+	sqlite3_stmt *st = NULL;
+	char detail[160];
+	snprintf(detail, sizeof detail, "{\"id\":\"%s\",\"version\":%d}", def->id, def->version);
+	if ((rc = fic__tx_begin(store)) == FIC_OK &&
+	    (rc = fic__prepare(store, &st, "INSERT INTO checklists (id, version, origin, definition, "
+	                                   "installed_at_ms) VALUES (?1, ?2, 'installed', ?3, ?4)")) ==
+		    FIC_OK) {
+		sqlite3_bind_text(st, 1, def->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, def->version);
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, fic__now_ms(store));
+		int src = sqlite3_step(st);
+		sqlite3_finalize(st);
+		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "installing a checklist");
+		if (rc == FIC_OK)
+			rc = fic__audit_append(store, "checklist.install", "checklist", def->id, detail);
+		rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
+		if (rc != FIC_OK)
+			fic__tx_rollback(store);
+	}
+	fic__free(text);
+	if (rc == FIC_OK)
+		rc = reg_add(reg, def, NULL, 0); /* on ENOMEM it is stored; the next open loads it */
+	else
+		fic__def_free(def);
+	return rc;
+}

@@ -1,0 +1,946 @@
+/*
+ * core/inspection.c — running a checklist on a site: start, answer, note,
+ * site findings, live evaluation, finish (findings → leads), and the
+ * inspection opinion (巡查意见).
+ *
+ * Judging is always done with the exact checklist version the inspection
+ * started with, on the inspection's own date and the site facts as they were
+ * when it started (kept in the inspection row), so re-reading an old
+ * inspection gives the same findings.
+ *
+ * How findings group into leads (documented in docs/checklists.md): every
+ * finding subject to a two-hour rule (item flag urgent_when_abnormal) becomes
+ * its own urgent lead, so each has its own clock and goes first; all other
+ * findings of one inspection become one lead, which is how the agency
+ * handles a visit.
+ */
+#include "checklist.h"
+#include "lead_internal.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct insp {
+	char id[FIC_UUID_BUFSIZE];
+	char site_id[FIC_UUID_BUFSIZE];
+	char state[16];
+	char date[11];
+	int64_t day;
+	const fic__entry *entry;
+	cJSON *site_facts;  /* owned */
+	cJSON *answers;     /* owned: item -> value */
+	cJSON *notes;       /* owned: item -> note */
+	cJSON *site_finding;/* owned or NULL */
+	cJSON *findings;    /* owned or NULL (finished) */
+	char *inspector;    /* owned */
+	int64_t started_at_ms, finished_at_ms;
+} insp;
+
+static void insp_free(insp *in)
+{
+	cJSON_Delete(in->site_facts);
+	cJSON_Delete(in->answers);
+	cJSON_Delete(in->notes);
+	cJSON_Delete(in->site_finding);
+	cJSON_Delete(in->findings);
+	fic__free(in->inspector);
+	memset(in, 0, sizeof *in);
+}
+
+static int check_ids(fic_store *store, const char *id, const char *what)
+{
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	return fic__check_text(id, what, 63, true, NULL);
+}
+
+static cJSON *parse_col(sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	return t ? cJSON_Parse(t) : NULL;
+}
+
+/* Load an inspection with its answers and notes. */
+static int insp_load(insp *in, fic_store *store, const char *id)
+{
+	memset(in, 0, sizeof *in);
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "SELECT id, site_id, state, inspection_date, checklist_id, "
+	                      "checklist_version, site_facts, site_finding, findings, inspector, "
+	                      "started_at_ms, finished_at_ms FROM inspections WHERE id = ?1");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int src = sqlite3_step(st);
+	if (src != SQLITE_ROW) {
+		rc = src == SQLITE_DONE ? fic__err(FIC_ENOTFOUND, "no inspection %s", id)
+					: fic__db_err(store, src, "reading an inspection");
+		sqlite3_finalize(st);
+		return rc;
+	}
+	snprintf(in->id, sizeof in->id, "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(in->site_id, sizeof in->site_id, "%s", (const char *)sqlite3_column_text(st, 1));
+	snprintf(in->state, sizeof in->state, "%s", (const char *)sqlite3_column_text(st, 2));
+	snprintf(in->date, sizeof in->date, "%s", (const char *)sqlite3_column_text(st, 3));
+	char cid[80];
+	snprintf(cid, sizeof cid, "%s", (const char *)sqlite3_column_text(st, 4));
+	int cver = sqlite3_column_int(st, 5);
+	in->site_facts = parse_col(st, 6);
+	in->site_finding = parse_col(st, 7);
+	in->findings = parse_col(st, 8);
+	const char *who = (const char *)sqlite3_column_text(st, 9);
+	in->inspector = fic__strdup(who ? who : "unknown");
+	in->started_at_ms = sqlite3_column_int64(st, 10);
+	in->finished_at_ms = sqlite3_column_int64(st, 11);
+	sqlite3_finalize(st);
+	if (in->site_facts == NULL || in->inspector == NULL) {
+		insp_free(in);
+		return fic__err(FIC_ENOMEM, "out of memory reading an inspection");
+	}
+	if ((rc = fic__parse_date(in->date, "inspection date", &in->day)) != FIC_OK ||
+	    (rc = fic__checklist_find(&in->entry, store, cid, cver)) != FIC_OK) {
+		insp_free(in);
+		return rc;
+	}
+	in->answers = cJSON_CreateObject();
+	in->notes = cJSON_CreateObject();
+	if (!in->answers || !in->notes) {
+		insp_free(in);
+		return fic__err(FIC_ENOMEM, "out of memory reading an inspection");
+	}
+	if ((rc = fic__prepare(store, &st, "SELECT item_id, value, note FROM answers WHERE "
+	                                   "inspection_id = ?1")) != FIC_OK) {
+		insp_free(in);
+		return rc;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while (rc == FIC_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *item = (const char *)sqlite3_column_text(st, 0);
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			cJSON *v = parse_col(st, 1);
+			if (v == NULL || !cJSON_AddItemToObject(in->answers, item, v)) {
+				cJSON_Delete(v);
+				rc = fic__err(FIC_ENOMEM, "out of memory reading answers");
+			}
+		}
+		const char *note = (const char *)sqlite3_column_text(st, 2);
+		if (rc == FIC_OK && note && cJSON_AddStringToObject(in->notes, item, note) == NULL)
+			rc = fic__err(FIC_ENOMEM, "out of memory reading answers");
+	}
+	if (rc == FIC_OK && src != SQLITE_DONE)
+		rc = fic__db_err(store, src, "reading answers");
+	sqlite3_finalize(st);
+	if (rc != FIC_OK)
+		insp_free(in);
+	return rc;
+}
+
+/* ---- judging ---- */
+
+typedef struct judged {
+	bool applies, answered, abnormal, needs_photo, missing;
+} judged;
+
+static int photo_count(fic_store *store, const char *insp_id, const char *item_id, int64_t *n)
+{
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st, "SELECT count(*) FROM photos WHERE owner_type = "
+	                                 "'inspection' AND owner_id = ?1 AND item_id = ?2");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, insp_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
+	int src = sqlite3_step(st);
+	*n = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	rc = src == SQLITE_ROW ? FIC_OK : fic__db_err(store, src, "counting photos");
+	fic__release(st);
+	return rc;
+}
+
+static int judge(fic_store *store, const insp *in, const fic__item *it, judged *j)
+{
+	fic__ctx ctx = { in->entry->def, in->answers, in->site_facts, in->day, it };
+	memset(j, 0, sizeof *j);
+	j->applies = it->applies ? fic__truth(fic__eval(&ctx, it->applies)) != 0 : true;
+	if (!j->applies)
+		return FIC_OK;
+	j->answered = fic__answer_val(&ctx, it).t != FIC_V_NULL;
+	j->missing = it->required && !j->answered;
+	j->abnormal = j->answered && it->abnormal && fic__truth(fic__eval(&ctx, it->abnormal)) == 1;
+	if (j->abnormal && it->photo_when_abnormal) {
+		int64_t n = 0;
+		int rc = photo_count(store, in->id, it->id, &n);
+		if (rc != FIC_OK)
+			return rc;
+		j->needs_photo = n == 0;
+	}
+	return FIC_OK;
+}
+
+static const char *text_of(const cJSON *node, const char *key, const char *lang)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(node, key);
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(t, lang);
+	return cJSON_IsString(s) ? s->valuestring : NULL;
+}
+
+/* A finding as JSON: item, sections, label, answer, reason (zh/en), basis, urgent. */
+static cJSON *finding_json(const insp *in, const fic__item *it)
+{
+	cJSON *f = cJSON_CreateObject();
+	if (f == NULL)
+		return NULL;
+	const char *zh = text_of(it->node, "finding", "zh");
+	const char *en = text_of(it->node, "finding", "en");
+	char fallback_zh[600], fallback_en[600];
+	const cJSON *ans = cJSON_GetObjectItemCaseSensitive(in->answers, it->id);
+	char *ans_text = ans ? cJSON_PrintUnformatted(ans) : NULL;
+	if (zh == NULL) {
+		snprintf(fallback_zh, sizeof fallback_zh, "%s：%s", text_of(it->node, "label", "zh"),
+		         ans_text ? ans_text : "");
+		zh = fallback_zh;
+	}
+	if (en == NULL) {
+		snprintf(fallback_en, sizeof fallback_en, "%s: %s", text_of(it->node, "label", "en"),
+		         ans_text ? ans_text : "");
+		en = fallback_en;
+	}
+	const cJSON *basis = cJSON_GetObjectItemCaseSensitive(it->node, "basis");
+	const cJSON *note = cJSON_GetObjectItemCaseSensitive(in->notes, it->id);
+	cJSON *sec = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(it->node, "sections"), true);
+	cJSON *a = ans ? cJSON_Duplicate(ans, true) : cJSON_CreateNull();
+	bool ok = ans_text != NULL && sec && a && cJSON_AddStringToObject(f, "item", it->id) &&
+		  cJSON_AddItemToObject(f, "sections", sec) &&
+		  (sec = NULL, cJSON_AddStringToObject(f, "label", text_of(it->node, "label", "zh"))) &&
+		  cJSON_AddItemToObject(f, "answer", a) && (a = NULL, true) &&
+		  cJSON_AddStringToObject(f, "finding_zh", zh) &&
+		  cJSON_AddStringToObject(f, "finding_en", en) &&
+		  (!cJSON_IsString(basis) || cJSON_AddStringToObject(f, "basis", basis->valuestring)) &&
+		  (!cJSON_IsString(note) || cJSON_AddStringToObject(f, "note", note->valuestring)) &&
+		  cJSON_AddBoolToObject(f, "urgent", it->urgent);
+	cJSON_free(ans_text);
+	cJSON_Delete(sec);
+	cJSON_Delete(a);
+	if (!ok) {
+		cJSON_Delete(f);
+		return NULL;
+	}
+	return f;
+}
+
+/* ---- start ---- */
+
+int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
+                         const char *checklist_id)
+{
+	fic__err_clear();
+	if (id_out == NULL)
+		return fic__err(FIC_EINVAL, "id_out is NULL");
+	id_out[0] = '\0';
+	int rc = check_ids(store, site_id, "site id");
+	if (rc == FIC_OK)
+		rc = fic__check_text(checklist_id, "checklist id", 64, true, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	const fic__entry *e;
+	if ((rc = fic__checklist_find(&e, store, checklist_id, 0)) != FIC_OK)
+		return rc;
+	if (e->def->is_event)
+		return fic__err(FIC_EINVAL, "%s is an event form: file it with fic_lead_file",
+		                checklist_id);
+	fic_site *site = NULL;
+	if ((rc = fic_site_get(&site, store, site_id)) != FIC_OK)
+		return rc;
+	const char *kind = fic_site_code_str(FIC_CODE_KIND, site->kind);
+	bool fits = false;
+	const cJSON *k;
+	cJSON_ArrayForEach(k, e->def->site_kinds) {
+		fits |= strcmp(k->valuestring, kind) == 0;
+	}
+	if (!fits) {
+		fic_site_free(site);
+		return fic__err(FIC_EINVAL, "checklist %s is not for a site of kind %s", checklist_id,
+		                kind);
+	}
+	if (site->status == FIC_SITE_CLOSED) {
+		fic_site_free(site);
+		return fic__err(FIC_ESTATE, "site %s is closed", site_id);
+	}
+	char id[FIC_UUID_BUFSIZE], date[11];
+	int64_t now = fic__now_ms(store);
+	int64_t day = fic__local_day(store, now);
+	fic__days_format(day, date);
+	cJSON *facts = fic__site_facts(site);
+	char *facts_text = facts ? cJSON_PrintUnformatted(facts) : NULL;
+	fic_site_free(site);
+	if (facts_text == NULL) {
+		cJSON_Delete(facts);
+		return fic__err(FIC_ENOMEM, "out of memory starting an inspection");
+	}
+	if ((rc = fic__uuid7(store, id)) != FIC_OK || (rc = fic__tx_begin(store)) != FIC_OK) {
+		cJSON_Delete(facts);
+		fic__free(facts_text);
+		return rc;
+	}
+	sqlite3_stmt *st = NULL;
+	rc = fic__checklist_persist(store, e);
+	if (rc == FIC_OK)
+		rc = fic__prepare(store, &st,
+		                  "INSERT INTO inspections (id, site_id, checklist_id, checklist_version, "
+		                  "area, inspection_date, inspector, site_facts, started_at_ms) "
+		                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	if (rc == FIC_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, site_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, e->def->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, e->def->version);
+		sqlite3_bind_text(st, 5, e->def->area, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, date, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, store->actor, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, facts_text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 9, now);
+		int src = sqlite3_step(st);
+		sqlite3_finalize(st);
+		st = NULL;
+		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving the inspection");
+	}
+	/* Prefill items from the registry; a fact that does not fit the item is skipped. */
+	for (size_t i = 0; rc == FIC_OK && i < e->def->nitems; i++) {
+		const fic__item *it = &e->def->items[i];
+		if (it->prefill == NULL)
+			continue;
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(facts, it->prefill + 5);
+		char text[64];
+		if (cJSON_IsBool(f))
+			snprintf(text, sizeof text, "%s", cJSON_IsTrue(f) ? "yes" : "no");
+		else if (cJSON_IsNumber(f))
+			snprintf(text, sizeof text, "%d", (int)f->valuedouble);
+		else if (cJSON_IsString(f))
+			snprintf(text, sizeof text, "%s", f->valuestring);
+		else
+			continue;
+		cJSON *v = NULL;
+		if (fic__answer_parse(&v, it, text, day) != FIC_OK) {
+			fic__err_clear();
+			continue;
+		}
+		char *vt = cJSON_PrintUnformatted(v);
+		cJSON_Delete(v);
+		if (vt == NULL) {
+			rc = fic__err(FIC_ENOMEM, "out of memory prefilling answers");
+			break;
+		}
+		if ((rc = fic__prepare(store, &st, "INSERT INTO answers (inspection_id, item_id, value, "
+		                                   "prefilled, answered_at_ms) VALUES (?1, ?2, ?3, 1, ?4)")) ==
+		    FIC_OK) {
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, it->id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, vt, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, now);
+			int src = sqlite3_step(st);
+			sqlite3_finalize(st);
+			rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "prefilling answers");
+		}
+		fic__free(vt);
+	}
+	if (rc == FIC_OK) {
+		char detail[200];
+		snprintf(detail, sizeof detail, "{\"site\":\"%s\",\"checklist\":\"%s\",\"version\":%d}",
+		         site_id, e->def->id, e->def->version);
+		rc = fic__audit_append(store, "inspection.start", "inspection", id, detail);
+	}
+	cJSON_Delete(facts);
+	fic__free(facts_text);
+	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
+	if (rc != FIC_OK) {
+		fic__tx_rollback(store);
+		return rc;
+	}
+	memcpy(id_out, id, FIC_UUID_BUFSIZE);
+	return FIC_OK;
+}
+
+/* ---- answers and notes ---- */
+
+/* Open transaction + loaded open inspection + the item. */
+static int begin_edit(insp *in, const fic__item **item, fic_store *store, const char *insp_id,
+                      const char *item_id)
+{
+	int rc = check_ids(store, insp_id, "inspection id");
+	if (rc == FIC_OK)
+		rc = fic__check_text(item_id, "item id", 64, true, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
+		return rc;
+	if ((rc = insp_load(in, store, insp_id)) != FIC_OK) {
+		fic__tx_rollback(store);
+		return rc;
+	}
+	if (strcmp(in->state, "open") != 0) {
+		rc = fic__err(FIC_ESTATE, "inspection %s is finished; its answers are final", insp_id);
+	} else if ((*item = fic__def_item(in->entry->def, item_id)) == NULL) {
+		rc = fic__err(FIC_ENOTFOUND, "checklist %s has no item %s", in->entry->def->id, item_id);
+	}
+	if (rc != FIC_OK) {
+		insp_free(in);
+		fic__tx_rollback(store);
+	}
+	return rc;
+}
+
+static int end_edit(insp *in, fic_store *store, int rc)
+{
+	insp_free(in);
+	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
+	if (rc != FIC_OK)
+		fic__tx_rollback(store);
+	return rc;
+}
+
+int fic_inspection_answer(fic_store *store, const char *inspection_id, const char *item_id,
+                          const char *value)
+{
+	fic__err_clear();
+	insp in;
+	const fic__item *it = NULL;
+	int rc = begin_edit(&in, &it, store, inspection_id, item_id);
+	if (rc != FIC_OK)
+		return rc;
+	cJSON *v = NULL;
+	char *vt = NULL;
+	if (value != NULL) {
+		if ((rc = fic__answer_parse(&v, it, value, in.day)) == FIC_OK &&
+		    (vt = cJSON_PrintUnformatted(v)) == NULL)
+			rc = fic__err(FIC_ENOMEM, "out of memory saving an answer");
+	}
+	sqlite3_stmt *st;
+	if (rc == FIC_OK &&
+	    (rc = fic__cached(store, &st,
+	                      "INSERT INTO answers (inspection_id, item_id, value, prefilled, "
+	                      "answered_at_ms) VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (inspection_id, "
+	                      "item_id) DO UPDATE SET value = excluded.value, prefilled = 0, "
+	                      "answered_at_ms = excluded.answered_at_ms")) == FIC_OK) {
+		sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, it->id, -1, SQLITE_STATIC);
+		if (vt)
+			sqlite3_bind_text(st, 3, vt, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, fic__now_ms(store));
+		int src = sqlite3_step(st);
+		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving an answer");
+		fic__release(st);
+	}
+	if (rc == FIC_OK) {
+		/* The audit keeps what was answered; sensitive items only that they were. */
+		cJSON *d = cJSON_CreateObject();
+		char *dt = NULL;
+		if (d && cJSON_AddStringToObject(d, "item", it->id) &&
+		    ((it->sensitive || v == NULL)
+			     ? cJSON_AddBoolToObject(d, "answered", v != NULL) != NULL
+			     : cJSON_AddItemToObject(d, "value", cJSON_Duplicate(v, true))))
+			dt = cJSON_PrintUnformatted(d);
+		cJSON_Delete(d);
+		rc = dt ? fic__audit_append(store, "inspection.answer", "inspection", in.id, dt)
+			: fic__err(FIC_ENOMEM, "out of memory auditing an answer");
+		fic__free(dt);
+	}
+	cJSON_Delete(v);
+	fic__free(vt);
+	return end_edit(&in, store, rc);
+}
+
+int fic_inspection_note(fic_store *store, const char *inspection_id, const char *item_id,
+                        const char *note)
+{
+	fic__err_clear();
+	bool present = false;
+	int rc = fic__check_text(note, "note", 2000, false, &present);
+	if (rc != FIC_OK)
+		return rc;
+	insp in;
+	const fic__item *it = NULL;
+	if ((rc = begin_edit(&in, &it, store, inspection_id, item_id)) != FIC_OK)
+		return rc;
+	sqlite3_stmt *st;
+	if ((rc = fic__cached(store, &st,
+	                      "INSERT INTO answers (inspection_id, item_id, note, answered_at_ms) "
+	                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (inspection_id, item_id) DO UPDATE "
+	                      "SET note = excluded.note")) == FIC_OK) {
+		sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, it->id, -1, SQLITE_STATIC);
+		if (present)
+			sqlite3_bind_text(st, 3, note, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, fic__now_ms(store));
+		int src = sqlite3_step(st);
+		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving a note");
+		fic__release(st);
+	}
+	if (rc == FIC_OK) {
+		char detail[120];
+		snprintf(detail, sizeof detail, "{\"item\":\"%s\",\"note\":%s}", it->id,
+		         present ? "true" : "false");
+		rc = fic__audit_append(store, "inspection.note", "inspection", in.id, detail);
+	}
+	return end_edit(&in, store, rc);
+}
+
+/* ---- site findings ---- */
+
+int fic_inspection_report_site(fic_store *store, const char *inspection_id, int finding,
+                               const char *reason, const fic_site *changes)
+{
+	fic__err_clear();
+	int rc = check_ids(store, inspection_id, "inspection id");
+	if (rc == FIC_OK)
+		rc = fic__check_text(reason, "reason", FIC_REASON_MAX, true, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	if (finding != FIC_FOUND_CLOSED && finding != FIC_FOUND_CHANGED)
+		return fic__err(FIC_EINVAL, "finding must be FIC_FOUND_CLOSED or FIC_FOUND_CHANGED");
+	if ((finding == FIC_FOUND_CHANGED) != (changes != NULL))
+		return fic__err(FIC_EINVAL, "changes are given with FIC_FOUND_CHANGED, and only then");
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
+		return rc;
+	insp in;
+	if ((rc = insp_load(&in, store, inspection_id)) != FIC_OK) {
+		fic__tx_rollback(store);
+		return rc;
+	}
+	if (strcmp(in.state, "open") != 0)
+		rc = fic__err(FIC_ESTATE, "inspection %s is finished", inspection_id);
+	else if (changes && (changes->id == NULL || strcmp(changes->id, in.site_id) != 0))
+		rc = fic__err(FIC_EINVAL, "changes must be for the inspected site %s", in.site_id);
+	else if (finding == FIC_FOUND_CLOSED)
+		rc = fic__site_close_tx(store, in.site_id, reason);
+	else
+		rc = fic__site_update_tx(NULL, store, changes, reason);
+
+	const char *what = finding == FIC_FOUND_CLOSED ? "closed" : "changed";
+	cJSON *sf = rc == FIC_OK ? cJSON_CreateObject() : NULL;
+	char *sft = NULL;
+	if (rc == FIC_OK) {
+		if (sf && cJSON_AddStringToObject(sf, "status", what) &&
+		    cJSON_AddStringToObject(sf, "reason", reason))
+			sft = cJSON_PrintUnformatted(sf);
+		if (sft == NULL)
+			rc = fic__err(FIC_ENOMEM, "out of memory recording a site finding");
+	}
+	sqlite3_stmt *st;
+	if (rc == FIC_OK &&
+	    (rc = fic__prepare(store, &st, "UPDATE inspections SET site_finding = ?2 WHERE id = ?1")) ==
+		    FIC_OK) {
+		sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, sft, -1, SQLITE_STATIC);
+		int src = sqlite3_step(st);
+		sqlite3_finalize(st);
+		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "recording a site finding");
+	}
+	if (rc == FIC_OK) {
+		/* The site-status lead (实施方案 服务方法1(3)). */
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(in.site_facts, "name");
+		char title[400];
+		snprintf(title, sizeof title, "%s：%s", cJSON_IsString(name) ? name->valuestring : "",
+		         finding == FIC_FOUND_CLOSED ? "现场核实已关闭或长期未经营" : "现场核实信息变更");
+		cJSON *content = cJSON_CreateObject();
+		if (content && cJSON_AddStringToObject(content, "inspection_id", in.id) &&
+		    cJSON_AddItemToObject(content, "site", cJSON_Duplicate(in.site_facts, true)) &&
+		    cJSON_AddItemToObject(content, "site_finding", cJSON_Duplicate(sf, true))) {
+			fic__lead_spec spec = { "site_status", "general", title, "enforcement", false,
+				                false, NULL, 0, in.site_id, in.id, fic__now_ms(store),
+				                content };
+			char lead_id[FIC_UUID_BUFSIZE];
+			rc = fic__lead_insert(lead_id, store, &spec);
+		} else {
+			rc = fic__err(FIC_ENOMEM, "out of memory filing a site-status lead");
+		}
+		cJSON_Delete(content);
+	}
+	cJSON_Delete(sf);
+	fic__free(sft);
+	return end_edit(&in, store, rc);
+}
+
+/* ---- the whole inspection as JSON ---- */
+
+static cJSON *str_list(void)
+{
+	return cJSON_CreateArray();
+}
+
+static bool push_str(cJSON *arr, const char *s)
+{
+	cJSON *v = cJSON_CreateString(s);
+	if (v == NULL || !cJSON_AddItemToArray(arr, v)) {
+		cJSON_Delete(v);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Judge every item. Fills `missing` and `photos` (arrays of item ids) and
+ * `findings` (array of finding objects); `items` (optional) gets the full
+ * per-item view.
+ */
+static int judge_all(fic_store *store, const insp *in, cJSON *missing, cJSON *photos,
+                     cJSON *findings, cJSON *items)
+{
+	const fic__def *def = in->entry->def;
+	for (size_t i = 0; i < def->nitems; i++) {
+		const fic__item *it = &def->items[i];
+		judged j;
+		int rc = judge(store, in, it, &j);
+		if (rc != FIC_OK)
+			return rc;
+		if (j.missing && !push_str(missing, it->id))
+			return fic__err(FIC_ENOMEM, "out of memory");
+		if (j.needs_photo && !push_str(photos, it->id))
+			return fic__err(FIC_ENOMEM, "out of memory");
+		if (j.abnormal) {
+			cJSON *f = finding_json(in, it);
+			if (f == NULL || !cJSON_AddItemToArray(findings, f)) {
+				cJSON_Delete(f);
+				return fic__err(FIC_ENOMEM, "out of memory");
+			}
+		}
+		if (items == NULL)
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		const cJSON *ans = cJSON_GetObjectItemCaseSensitive(in->answers, it->id);
+		const cJSON *note = cJSON_GetObjectItemCaseSensitive(in->notes, it->id);
+		static const char *const tnames[] = { "", "yes_no", "number", "count", "date", "choice",
+			                              "multi", "text", "counts" };
+		bool ok = o && cJSON_AddItemToArray(items, o);
+		if (!ok) {
+			cJSON_Delete(o);
+			return fic__err(FIC_ENOMEM, "out of memory");
+		}
+		ok = cJSON_AddStringToObject(o, "id", it->id) &&
+		     cJSON_AddStringToObject(o, "label", text_of(it->node, "label", "zh")) &&
+		     cJSON_AddStringToObject(o, "type", tnames[it->type]) &&
+		     cJSON_AddItemToObject(o, "sections",
+		                           cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(it->node,
+		                                                                            "sections"),
+		                                           true)) &&
+		     cJSON_AddBoolToObject(o, "applies", j.applies) &&
+		     cJSON_AddItemToObject(o, "answer", ans ? cJSON_Duplicate(ans, true) : cJSON_CreateNull()) &&
+		     (!cJSON_IsString(note) || cJSON_AddStringToObject(o, "note", note->valuestring)) &&
+		     cJSON_AddBoolToObject(o, "abnormal", j.abnormal) &&
+		     cJSON_AddBoolToObject(o, "needs_photo", j.needs_photo) &&
+		     cJSON_AddBoolToObject(o, "required", it->required);
+		if (!ok)
+			return fic__err(FIC_ENOMEM, "out of memory");
+	}
+	return FIC_OK;
+}
+
+static cJSON *insp_json(fic_store *store, const insp *in, int *rc)
+{
+	cJSON *o = cJSON_CreateObject(), *missing = str_list(), *photos = str_list(),
+	      *findings = cJSON_CreateArray(), *items = cJSON_CreateArray();
+	*rc = (o && missing && photos && findings && items) ? FIC_OK
+							    : fic__err(FIC_ENOMEM, "out of memory");
+	if (*rc == FIC_OK)
+		*rc = judge_all(store, in, missing, photos, findings, items);
+	const fic__def *def = in->entry->def;
+	bool ok = *rc == FIC_OK && cJSON_AddStringToObject(o, "id", in->id) &&
+		  cJSON_AddStringToObject(o, "site_id", in->site_id) &&
+		  cJSON_AddItemToObject(o, "site", cJSON_Duplicate(in->site_facts, true)) &&
+		  cJSON_AddStringToObject(o, "checklist", def->id) &&
+		  cJSON_AddNumberToObject(o, "checklist_version", def->version) &&
+		  cJSON_AddStringToObject(o, "title", def->title_zh) &&
+		  cJSON_AddStringToObject(o, "area", def->area) &&
+		  cJSON_AddStringToObject(o, "date", in->date) &&
+		  cJSON_AddStringToObject(o, "state", in->state) &&
+		  cJSON_AddStringToObject(o, "inspector", in->inspector) &&
+		  cJSON_AddNumberToObject(o, "started_at_ms", (double)in->started_at_ms) &&
+		  (in->finished_at_ms == 0 ||
+		   cJSON_AddNumberToObject(o, "finished_at_ms", (double)in->finished_at_ms)) &&
+		  (in->site_finding == NULL ||
+		   cJSON_AddItemToObject(o, "site_finding", cJSON_Duplicate(in->site_finding, true))) &&
+		  cJSON_AddItemToObject(o, "findings", findings) && (findings = NULL, true) &&
+		  cJSON_AddItemToObject(o, "missing", missing) && (missing = NULL, true) &&
+		  cJSON_AddItemToObject(o, "photos_missing", photos) && (photos = NULL, true) &&
+		  cJSON_AddItemToObject(o, "items", items) && (items = NULL, true);
+	cJSON_Delete(missing);
+	cJSON_Delete(photos);
+	cJSON_Delete(findings);
+	cJSON_Delete(items);
+	if (!ok) {
+		if (*rc == FIC_OK)
+			*rc = fic__err(FIC_ENOMEM, "out of memory");
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+int fic_inspection_get_json(char **out, fic_store *store, const char *inspection_id)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	int rc = check_ids(store, inspection_id, "inspection id");
+	if (rc != FIC_OK)
+		return rc;
+	insp in;
+	if ((rc = insp_load(&in, store, inspection_id)) != FIC_OK)
+		return rc;
+	cJSON *o = insp_json(store, &in, &rc);
+	insp_free(&in);
+	if (o == NULL)
+		return rc;
+	*out = cJSON_Print(o);
+	cJSON_Delete(o);
+	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory writing JSON");
+}
+
+/* ---- finish ---- */
+
+static int list_ids(char *buf, size_t size, const cJSON *arr)
+{
+	size_t used = 0;
+	const cJSON *c;
+	buf[0] = '\0';
+	cJSON_ArrayForEach(c, arr) {
+		int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", c->valuestring);
+		if (n < 0 || (size_t)n >= size - used)
+			break;
+		used += (size_t)n;
+	}
+	return cJSON_GetArraySize(arr);
+}
+
+int fic_inspection_finish(char **summary_out, fic_store *store, const char *inspection_id)
+{
+	fic__err_clear();
+	if (summary_out)
+		*summary_out = NULL;
+	int rc = check_ids(store, inspection_id, "inspection id");
+	if (rc != FIC_OK)
+		return rc;
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
+		return rc;
+	insp in;
+	if ((rc = insp_load(&in, store, inspection_id)) != FIC_OK) {
+		fic__tx_rollback(store);
+		return rc;
+	}
+	cJSON *missing = str_list(), *photos = str_list(), *findings = cJSON_CreateArray();
+	cJSON *lead_ids = cJSON_CreateArray(), *record = NULL;
+	char *findings_text = NULL, *record_text = NULL;
+	if (strcmp(in.state, "open") != 0) {
+		rc = fic__err(FIC_ESTATE, "inspection %s is already finished", inspection_id);
+		goto done;
+	}
+	if (!missing || !photos || !findings || !lead_ids) {
+		rc = fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
+		goto done;
+	}
+	if ((rc = judge_all(store, &in, missing, photos, findings, NULL)) != FIC_OK)
+		goto done;
+	if (cJSON_GetArraySize(missing) || cJSON_GetArraySize(photos)) {
+		char m[600], p[600];
+		int nm = list_ids(m, sizeof m, missing), np = list_ids(p, sizeof p, photos);
+		rc = fic__err(FIC_EINCOMPLETE, "cannot finish: %d required item(s) unanswered%s%s; "
+		                               "%d abnormal item(s) without a photo%s%s",
+		              nm, nm ? ": " : "", m, np, np ? ": " : "", p);
+		goto done;
+	}
+	int64_t now = fic__now_ms(store);
+	in.finished_at_ms = now;
+	snprintf(in.state, sizeof in.state, "finished");
+	if ((findings_text = cJSON_PrintUnformatted(findings)) == NULL) {
+		rc = fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
+		goto done;
+	}
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st, "UPDATE inspections SET state = 'finished', findings = ?2, "
+	                                   "finished_at_ms = ?3 WHERE id = ?1")) != FIC_OK)
+		goto done;
+	sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, findings_text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	int src = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (src != SQLITE_DONE) {
+		rc = fic__db_err(store, src, "finishing the inspection");
+		goto done;
+	}
+
+	/* Leads: each urgent finding alone, the rest together. */
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(in.site_facts, "name");
+	const char *site_name = cJSON_IsString(name) ? name->valuestring : "";
+	const fic__def *def = in.entry->def;
+	int normal = 0;
+	cJSON *f;
+	cJSON_ArrayForEach(f, findings) {
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "urgent"))) {
+			normal++;
+			continue;
+		}
+	}
+	for (int pass = 0; pass < 2 && rc == FIC_OK; pass++) {
+		bool urgent_pass = pass == 0;
+		cJSON *group = cJSON_CreateArray();
+		if (group == NULL) {
+			rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
+			break;
+		}
+		cJSON_ArrayForEach(f, findings) {
+			bool urgent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "urgent"));
+			if (urgent != urgent_pass)
+				continue;
+			if (!cJSON_AddItemToArray(group, cJSON_Duplicate(f, true))) {
+				rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
+				break;
+			}
+			if (!urgent_pass)
+				continue;
+			/* urgent: one lead per finding */
+			rc = fic__lead_from_findings(lead_ids, store, in.site_facts, in.site_id, in.id,
+			                             def->id, def->version, def->area, site_name,
+			                             def->title_zh, group, true, now);
+			cJSON_Delete(group);
+			group = cJSON_CreateArray();
+			if (rc == FIC_OK && group == NULL)
+				rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
+			if (rc != FIC_OK)
+				break;
+		}
+		if (rc == FIC_OK && !urgent_pass && normal > 0)
+			rc = fic__lead_from_findings(lead_ids, store, in.site_facts, in.site_id, in.id,
+			                             def->id, def->version, def->area, site_name,
+			                             def->title_zh, group, false, now);
+		cJSON_Delete(group);
+	}
+	if (rc != FIC_OK)
+		goto done;
+
+	/* The inspection itself goes to the county too. */
+	record = insp_json(store, &in, &rc);
+	if (record && (record_text = cJSON_PrintUnformatted(record)) == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
+	if (rc == FIC_OK)
+		rc = fic__outbox_enqueue(store, "inspection", in.id, "finish", 10, record_text);
+	if (rc == FIC_OK) {
+		char detail[160];
+		snprintf(detail, sizeof detail, "{\"findings\":%d,\"leads\":%d}",
+		         cJSON_GetArraySize(findings), cJSON_GetArraySize(lead_ids));
+		rc = fic__audit_append(store, "inspection.finish", "inspection", in.id, detail);
+	}
+	if (rc == FIC_OK && summary_out) {
+		cJSON *s = cJSON_CreateObject();
+		if (s && cJSON_AddNumberToObject(s, "findings", cJSON_GetArraySize(findings)) &&
+		    cJSON_AddItemToObject(s, "leads", cJSON_Duplicate(lead_ids, true)))
+			*summary_out = cJSON_PrintUnformatted(s);
+		cJSON_Delete(s);
+		if (*summary_out == NULL)
+			rc = fic__err(FIC_ENOMEM, "out of memory");
+	}
+done:
+	cJSON_Delete(missing);
+	cJSON_Delete(photos);
+	cJSON_Delete(findings);
+	cJSON_Delete(lead_ids);
+	cJSON_Delete(record);
+	fic__free(findings_text);
+	fic__free(record_text);
+	rc = end_edit(&in, store, rc);
+	if (rc != FIC_OK && summary_out) {
+		fic__free(*summary_out);
+		*summary_out = NULL;
+	}
+	return rc;
+}
+
+/* ---- opinion ---- */
+
+int fic_inspection_opinion(char **out, fic_store *store, const char *inspection_id, int format)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	int rc = check_ids(store, inspection_id, "inspection id");
+	if (rc != FIC_OK)
+		return rc;
+	if (format != FIC_OPINION_TEXT && format != FIC_OPINION_JSON)
+		return fic__err(FIC_EINVAL, "format must be FIC_OPINION_TEXT or FIC_OPINION_JSON");
+	insp in;
+	if ((rc = insp_load(&in, store, inspection_id)) != FIC_OK)
+		return rc;
+	if (strcmp(in.state, "finished") != 0 || in.findings == NULL) {
+		insp_free(&in);
+		return fic__err(FIC_ESTATE, "an opinion is issued on a finished inspection");
+	}
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(in.site_facts, "name");
+	const cJSON *addr = cJSON_GetObjectItemCaseSensitive(in.site_facts, "address");
+	const char *site_name = cJSON_IsString(name) ? name->valuestring : "";
+	const char *site_addr = cJSON_IsString(addr) ? addr->valuestring : "";
+	int n = cJSON_GetArraySize(in.findings);
+	if (format == FIC_OPINION_JSON) {
+		cJSON *o = cJSON_CreateObject();
+		bool ok = o && cJSON_AddStringToObject(o, "document", "巡查意见") &&
+			  cJSON_AddStringToObject(o, "inspection_id", in.id) &&
+			  cJSON_AddStringToObject(o, "site", site_name) &&
+			  cJSON_AddStringToObject(o, "address", site_addr) &&
+			  cJSON_AddStringToObject(o, "date", in.date) &&
+			  cJSON_AddStringToObject(o, "inspector", in.inspector) &&
+			  cJSON_AddStringToObject(o, "checklist", in.entry->def->title_zh) &&
+			  cJSON_AddItemToObject(o, "findings", cJSON_Duplicate(in.findings, true)) &&
+			  cJSON_AddStringToObject(o, "conclusion",
+			                          n ? "以上问题已报告辖区卫生健康监督执法机构，请及时整改。"
+			                            : "本次巡查未发现异常。");
+		*out = ok ? cJSON_Print(o) : NULL;
+		cJSON_Delete(o);
+		insp_free(&in);
+		return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory writing the opinion");
+	}
+	/* Plain text, ready to print on a field printer. */
+	size_t cap = 1024 + (size_t)n * 1600;
+	char *buf = fic__malloc(cap);
+	if (buf == NULL) {
+		insp_free(&in);
+		return fic__err(FIC_ENOMEM, "out of memory writing the opinion");
+	}
+	size_t used = 0;
+#define PUT(...) do { int k_ = snprintf(buf + used, cap - used, __VA_ARGS__); \
+		if (k_ > 0) used += (size_t)k_ < cap - used ? (size_t)k_ : cap - used - 1; } while (0)
+	PUT("卫生监督协管巡查意见书\n\n");
+	PUT("被巡查单位：%s\n", site_name);
+	if (site_addr[0])
+		PUT("地址：%s\n", site_addr);
+	PUT("巡查日期：%s\n巡查内容：%s\n协管员：%s\n\n", in.date, in.entry->def->title_zh,
+	    in.inspector);
+	if (n == 0) {
+		PUT("巡查意见：本次巡查未发现异常。\n");
+	} else {
+		PUT("巡查发现以下问题：\n");
+		int k = 0;
+		const cJSON *f;
+		cJSON_ArrayForEach(f, in.findings) {
+			const cJSON *fz = cJSON_GetObjectItemCaseSensitive(f, "finding_zh");
+			const cJSON *sec = cJSON_GetObjectItemCaseSensitive(f, "sections");
+			const cJSON *basis = cJSON_GetObjectItemCaseSensitive(f, "basis");
+			const cJSON *note = cJSON_GetObjectItemCaseSensitive(f, "note");
+			PUT("%d. %s", ++k, cJSON_IsString(fz) ? fz->valuestring : "");
+			if (cJSON_IsArray(sec) && cJSON_IsString(sec->child))
+				PUT("（工作指南 %s）", sec->child->valuestring);
+			PUT("\n");
+			if (cJSON_IsString(basis))
+				PUT("   依据：%s\n", basis->valuestring);
+			if (cJSON_IsString(note))
+				PUT("   现场情况：%s\n", note->valuestring);
+		}
+		PUT("\n巡查意见：以上问题已报告辖区卫生健康监督执法机构，请及时整改。\n");
+	}
+	PUT("\n被巡查单位负责人（签字）：__________    协管员（签字）：__________\n");
+#undef PUT
+	insp_free(&in);
+	*out = buf;
+	return FIC_OK;
+}

@@ -1,0 +1,41 @@
+/*
+ * core/lead_internal.h — filing leads from inside the core (inspections,
+ * site findings, forms), always within the caller's open transaction.
+ */
+#ifndef FIC_CORE_LEAD_INTERNAL_H
+#define FIC_CORE_LEAD_INTERNAL_H
+
+#include "internal.h"
+
+#include <cjson/cJSON.h>
+
+typedef struct fic__lead_spec {
+	const char *category;
+	const char *area;
+	const char *title;
+	const char *report_to;
+	bool urgent;
+	bool time_sensitive;
+	const char *form_id;      /* or NULL */
+	int form_version;
+	const char *site_id;      /* or NULL */
+	const char *inspection_id;/* or NULL */
+	int64_t discovered_at_ms;
+	const cJSON *content;     /* the lead's body */
+} fic__lead_spec;
+
+/* Outbox priorities: urgent leads first, then other records. */
+#define FIC_PRIORITY_URGENT 100
+#define FIC_PRIORITY_LEAD 20
+
+/* Insert a lead (+ audit, outbox, and a re-inspection task if time-sensitive). */
+int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *spec);
+
+/* A patrol-finding lead for `findings` (array); appends its id to `lead_ids`. */
+int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site_facts,
+                            const char *site_id, const char *inspection_id,
+                            const char *checklist_id, int version, const char *area,
+                            const char *site_name, const char *checklist_title,
+                            const cJSON *findings, bool urgent, int64_t now);
+
+#endif

@@ -1,0 +1,442 @@
+/*
+ * core/plan.c — planning and indicators: store settings (UTC offset,
+ * semester dates), local calendar days, the due list (at least two patrols a
+ * year per service area, 实施方案 一(三)2; schools within the first month of
+ * each semester, 学校卫生 三(一)2), re-inspection tasks, and the information
+ * report rate (实施方案 一(三)1).
+ */
+#include "lead_internal.h"
+#include "rules.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATROLS_PER_YEAR 2 /* 实施方案 一(三)2: 各专业实地巡查次数不少于2次/年 */
+#define DEFAULT_UTC_OFFSET_MIN 480
+
+int64_t fic__now_ms(fic_store *store)
+{
+	return store->platform->wall_ms(store->platform->ctx);
+}
+
+/* Read a setting into buf; "" if unset. */
+static int setting_raw(fic_store *store, const char *key, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st, "SELECT value FROM settings WHERE key = ?1");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	rc = src == SQLITE_ROW || src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "reading a setting");
+	fic__release(st);
+	return rc;
+}
+
+int64_t fic__local_day(fic_store *store, int64_t utc_ms)
+{
+	char v[32];
+	int offset = DEFAULT_UTC_OFFSET_MIN;
+	if (setting_raw(store, "utc_offset_minutes", v, sizeof v) == FIC_OK && v[0])
+		offset = atoi(v);
+	else
+		fic__err_clear();
+	int64_t ms = utc_ms + (int64_t)offset * 60000;
+	return ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
+}
+
+static int check_semesters(const char *value)
+{
+	char buf[200];
+	if (strlen(value) >= sizeof buf)
+		return fic__err(FIC_ETOOBIG, "semester_starts is too long");
+	snprintf(buf, sizeof buf, "%s", value);
+	int n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int rc = fic__parse_date(t, "semester_starts", NULL);
+		if (rc != FIC_OK)
+			return rc;
+		n++;
+	}
+	if (n < 1 || n > 12)
+		return fic__err(FIC_EINVAL, "semester_starts takes 1 to 12 dates YYYY-MM-DD, "
+		                            "separated by commas");
+	return FIC_OK;
+}
+
+int fic_setting_set(fic_store *store, const char *key, const char *value)
+{
+	fic__err_clear();
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	int rc = fic__check_text(key, "key", 64, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(value, "value", 190, true, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	if (strcmp(key, "utc_offset_minutes") == 0) {
+		char *end;
+		long v = strtol(value, &end, 10);
+		if (*end || end == value || v < -720 || v > 840)
+			return fic__err(FIC_EINVAL, "utc_offset_minutes must be a whole number of minutes "
+			                            "from -720 to 840");
+	} else if (strcmp(key, "semester_starts") == 0) {
+		if ((rc = check_semesters(value)) != FIC_OK)
+			return rc;
+	} else {
+		return fic__err(FIC_EINVAL, "unknown setting '%.64s' (known: utc_offset_minutes, "
+		                            "semester_starts)", key);
+	}
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
+		return rc;
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st, "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+	                                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value")) ==
+	    FIC_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+		int src = sqlite3_step(st);
+		sqlite3_finalize(st);
+		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving a setting");
+	}
+	if (rc == FIC_OK) {
+		cJSON *d = cJSON_CreateObject();
+		char *dt = NULL;
+		if (d && cJSON_AddStringToObject(d, "key", key) && cJSON_AddStringToObject(d, "value", value))
+			dt = cJSON_PrintUnformatted(d);
+		cJSON_Delete(d);
+		rc = dt ? fic__audit_append(store, "setting.set", "setting", key, dt)
+			: fic__err(FIC_ENOMEM, "out of memory");
+		fic__free(dt);
+	}
+	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
+	if (rc != FIC_OK)
+		fic__tx_rollback(store);
+	return rc;
+}
+
+int fic_setting_get(char **out, fic_store *store, const char *key)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	int rc = fic__check_text(key, "key", 64, true, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	const char *dflt;
+	if (strcmp(key, "utc_offset_minutes") == 0)
+		dflt = "480";
+	else if (strcmp(key, "semester_starts") == 0)
+		dflt = "";
+	else
+		return fic__err(FIC_EINVAL, "unknown setting '%.64s'", key);
+	char v[200];
+	if ((rc = setting_raw(store, key, v, sizeof v)) != FIC_OK)
+		return rc;
+	*out = fic__strdup(v[0] ? v : dflt);
+	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory");
+}
+
+/* ---- tasks ---- */
+
+int fic__task_add(fic_store *store, const char *kind, const char *site_id, const char *lead_id,
+                  const char *source, const char *due_date, const char *detail)
+{
+	char id[FIC_UUID_BUFSIZE];
+	int rc = fic__uuid7(store, id);
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st, "INSERT INTO tasks (id, kind, site_id, lead_id, source, "
+	                                   "due_date, detail, created_at_ms) VALUES (?1, ?2, ?3, ?4, "
+	                                   "?5, ?6, ?7, ?8)")) != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	if (site_id)
+		sqlite3_bind_text(st, 3, site_id, -1, SQLITE_STATIC);
+	if (lead_id)
+		sqlite3_bind_text(st, 4, lead_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, due_date, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, fic__now_ms(store));
+	int src = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (src != SQLITE_DONE)
+		return fic__db_err(store, src, "saving a task");
+	char d[160];
+	snprintf(d, sizeof d, "{\"kind\":\"%s\",\"source\":\"%s\",\"due\":\"%s\"}", kind, source,
+	         due_date);
+	return fic__audit_append(store, "task.add", "task", id, d);
+}
+
+int fic_task_list_json(char **out, fic_store *store)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	char today[11];
+	fic__days_format(fic__local_day(store, fic__now_ms(store)), today);
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "SELECT t.id, t.kind, t.source, t.due_date, t.site_id, t.lead_id, "
+	                      "t.detail, s.name FROM tasks t LEFT JOIN sites s ON s.id = t.site_id "
+	                      "WHERE t.state = 'open' ORDER BY t.due_date, t.id");
+	if (rc != FIC_OK)
+		return rc;
+	cJSON *arr = cJSON_CreateArray();
+	int src = SQLITE_DONE;
+	bool ok = arr != NULL;
+	while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *o = cJSON_CreateObject();
+		ok = o && cJSON_AddItemToArray(arr, o);
+		if (!ok) {
+			cJSON_Delete(o);
+			break;
+		}
+		static const char *const keys[] = { "id", "kind", "source", "due_date", "site_id",
+			                            "lead_id", "detail", "site_name" };
+		for (int i = 0; ok && i < 8; i++) {
+			const char *v = (const char *)sqlite3_column_text(st, i);
+			ok = v == NULL || cJSON_AddStringToObject(o, keys[i], v);
+		}
+		const char *due = (const char *)sqlite3_column_text(st, 3);
+		ok = ok && cJSON_AddBoolToObject(o, "overdue", due && strcmp(due, today) < 0);
+	}
+	if (ok && src != SQLITE_DONE)
+		rc = fic__db_err(store, src, "listing tasks");
+	else if (!ok)
+		rc = fic__err(FIC_ENOMEM, "out of memory listing tasks");
+	sqlite3_finalize(st);
+	if (rc == FIC_OK && (*out = cJSON_Print(arr)) == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory listing tasks");
+	cJSON_Delete(arr);
+	return rc;
+}
+
+/* ---- due list and indicators ---- */
+
+#define AREA_OF_KIND \
+	"CASE s.kind WHEN 1 THEN 'drinking_water' WHEN 2 THEN 'drinking_water' " \
+	"WHEN 3 THEN 'school' WHEN 7 THEN 'mch' WHEN 8 THEN 'occupational' " \
+	"ELSE 'medical_blood' END"
+
+static const char *const patrol_areas[] = { "drinking_water", "school", "medical_blood", "mch",
+	                                    "occupational", NULL };
+
+/* The latest semester start on or before `today` (day numbers); -1 if none. */
+static int64_t current_semester(fic_store *store, int64_t today)
+{
+	char v[200];
+	if (setting_raw(store, "semester_starts", v, sizeof v) != FIC_OK || !v[0])
+		return -1;
+	int64_t best = -1;
+	char *save = NULL;
+	for (char *t = strtok_r(v, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int64_t d;
+		if (fic__parse_date(t, "semester", &d) == FIC_OK && d <= today && d > best)
+			best = d;
+	}
+	fic__err_clear();
+	return best;
+}
+
+int fic_due_json(char **out, fic_store *store)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	int64_t today = fic__local_day(store, fic__now_ms(store));
+	char t[11], y0[16], y1[16];
+	fic__days_format(today, t);
+	snprintf(y0, sizeof y0, "%.4s-01-01", t);
+	snprintf(y1, sizeof y1, "%.4s-12-31", t);
+	cJSON *o = cJSON_CreateObject(), *areas = cJSON_CreateObject();
+	bool ok = o && areas && cJSON_AddStringToObject(o, "today", t) &&
+		  cJSON_AddNumberToObject(o, "patrols_required_per_year", PATROLS_PER_YEAR) &&
+		  cJSON_AddItemToObject(o, "areas", areas);
+	if (!ok)
+		cJSON_Delete(areas);
+	for (const char *const *a = patrol_areas; ok && *a; a++)
+		ok = cJSON_AddItemToObject(areas, *a, cJSON_CreateArray()) != 0;
+	int rc = FIC_OK;
+	sqlite3_stmt *st = NULL;
+	if (ok)
+		rc = fic__prepare(store, &st,
+		                  "SELECT s.id, s.name, s.kind, " AREA_OF_KIND " AS area, (SELECT count(*) "
+		                  "FROM inspections i WHERE i.site_id = s.id AND i.state = 'finished' AND "
+		                  "i.area = " AREA_OF_KIND " AND i.inspection_date BETWEEN ?1 AND ?2) "
+		                  "FROM sites s WHERE s.status != 2 ORDER BY s.kind, s.name, s.id");
+	int src = SQLITE_DONE;
+	if (ok && rc == FIC_OK) {
+		sqlite3_bind_text(st, 1, y0, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, y1, -1, SQLITE_STATIC);
+		while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
+			int n = sqlite3_column_int(st, 4);
+			if (n >= PATROLS_PER_YEAR)
+				continue;
+			cJSON *e = cJSON_CreateObject();
+			cJSON *list = cJSON_GetObjectItemCaseSensitive(areas,
+			                                               (const char *)sqlite3_column_text(st, 3));
+			ok = e && list && cJSON_AddItemToArray(list, e);
+			if (!ok) {
+				cJSON_Delete(e);
+				break;
+			}
+			ok = cJSON_AddStringToObject(e, "site_id", (const char *)sqlite3_column_text(st, 0)) &&
+			     cJSON_AddStringToObject(e, "name", (const char *)sqlite3_column_text(st, 1)) &&
+			     cJSON_AddStringToObject(e, "kind",
+			                             fic_site_code_str(FIC_CODE_KIND, sqlite3_column_int(st, 2))) &&
+			     cJSON_AddNumberToObject(e, "patrols_this_year", n);
+		}
+		if (ok && src != SQLITE_DONE)
+			rc = fic__db_err(store, src, "building the due list");
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	/* Schools: a visit within the first month of the current semester. */
+	int64_t sem = ok && rc == FIC_OK ? current_semester(store, today) : -1;
+	if (ok && rc == FIC_OK && sem >= 0) {
+		int64_t end = fic__days_add_months(sem, 1);
+		char s0[11], s1[11];
+		fic__days_format(sem, s0);
+		fic__days_format(end, s1);
+		cJSON *sch = cJSON_CreateObject(), *schools = cJSON_CreateArray();
+		ok = sch && schools && cJSON_AddItemToObject(o, "semester", sch);
+		if (ok) {
+			ok = cJSON_AddStringToObject(sch, "start", s0) &&
+			     cJSON_AddStringToObject(sch, "first_month_ends", s1) &&
+			     cJSON_AddItemToObject(sch, "schools_not_visited", schools);
+			if (!ok)
+				cJSON_Delete(schools);
+		} else {
+			cJSON_Delete(sch);
+			cJSON_Delete(schools);
+		}
+		if (ok)
+			rc = fic__prepare(store, &st,
+			                  "SELECT s.id, s.name FROM sites s WHERE s.kind = 3 AND s.status != 2 "
+			                  "AND NOT EXISTS (SELECT 1 FROM inspections i WHERE i.site_id = s.id "
+			                  "AND i.area = 'school' AND i.inspection_date BETWEEN ?1 AND ?2) "
+			                  "ORDER BY s.name, s.id");
+		if (ok && rc == FIC_OK) {
+			sqlite3_bind_text(st, 1, s0, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, s1, -1, SQLITE_STATIC);
+			while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
+				cJSON *e = cJSON_CreateObject();
+				ok = e && cJSON_AddItemToArray(schools, e);
+				if (!ok) {
+					cJSON_Delete(e);
+					break;
+				}
+				ok = cJSON_AddStringToObject(e, "site_id", (const char *)sqlite3_column_text(st, 0)) &&
+				     cJSON_AddStringToObject(e, "name", (const char *)sqlite3_column_text(st, 1)) &&
+				     cJSON_AddBoolToObject(e, "overdue", today > end);
+			}
+			if (ok && src != SQLITE_DONE)
+				rc = fic__db_err(store, src, "building the due list");
+			sqlite3_finalize(st);
+		}
+	}
+	if (rc == FIC_OK && !ok)
+		rc = fic__err(FIC_ENOMEM, "out of memory building the due list");
+	if (rc == FIC_OK && (*out = cJSON_Print(o)) == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory building the due list");
+	cJSON_Delete(o);
+	return rc;
+}
+
+int fic_stats_json(char **out, fic_store *store, int year)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	if (year != 0 && (year < 2000 || year > 2999))
+		return fic__err(FIC_EINVAL, "year must be 2000..2999, or 0 for this year");
+	if (year == 0) {
+		char t[11];
+		fic__days_format(fic__local_day(store, fic__now_ms(store)), t);
+		year = atoi(t);
+	}
+	char y0[24], y1[24];
+	snprintf(y0, sizeof y0, "%04d-01-01", year % 10000);
+	snprintf(y1, sizeof y1, "%04d-01-01", (year + 1) % 10000);
+	int64_t d0, d1;
+	fic__parse_date(y0, "year", &d0);
+	fic__parse_date(y1, "year", &d1);
+	/* Local midnight of 1 January in UTC ms, from the day number and the offset. */
+	char v[32];
+	int offset = DEFAULT_UTC_OFFSET_MIN;
+	if (setting_raw(store, "utc_offset_minutes", v, sizeof v) == FIC_OK && v[0])
+		offset = atoi(v);
+	int64_t t0 = d0 * 86400000 - (int64_t)offset * 60000;
+	int64_t t1 = d1 * 86400000 - (int64_t)offset * 60000;
+
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "SELECT count(*), sum(state != 'draft'), sum(urgent) FROM leads "
+	                      "WHERE discovered_at_ms >= ?1 AND discovered_at_ms < ?2");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, t0);
+	sqlite3_bind_int64(st, 2, t1);
+	int src = sqlite3_step(st);
+	int64_t discovered = sqlite3_column_int64(st, 0), reported = sqlite3_column_int64(st, 1),
+		urgent = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	if (src != SQLITE_ROW)
+		return fic__db_err(store, src, "counting leads");
+	cJSON *o = cJSON_CreateObject(), *patrols = cJSON_CreateObject();
+	bool ok = o && patrols && cJSON_AddNumberToObject(o, "year", year) &&
+		  cJSON_AddNumberToObject(o, "leads_discovered", (double)discovered) &&
+		  cJSON_AddNumberToObject(o, "leads_reported", (double)reported) &&
+		  cJSON_AddNumberToObject(o, "urgent_leads", (double)urgent) &&
+		  (discovered ? cJSON_AddNumberToObject(o, "report_rate_percent",
+		                                        100.0 * (double)reported / (double)discovered) != NULL
+		              : cJSON_AddNullToObject(o, "report_rate_percent") != NULL) &&
+		  cJSON_AddItemToObject(o, "patrols", patrols);
+	if (!ok && o && cJSON_GetObjectItemCaseSensitive(o, "patrols") != patrols)
+		cJSON_Delete(patrols);
+	for (const char *const *a = patrol_areas; ok && *a; a++) {
+		if ((rc = fic__prepare(store, &st, "SELECT count(*) FROM inspections WHERE state = "
+		                                   "'finished' AND area = ?1 AND inspection_date >= ?2 "
+		                                   "AND inspection_date < ?3")) != FIC_OK)
+			break;
+		sqlite3_bind_text(st, 1, *a, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, y0, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, y1, -1, SQLITE_STATIC);
+		src = sqlite3_step(st);
+		int64_t n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (src != SQLITE_ROW) {
+			rc = fic__db_err(store, src, "counting patrols");
+			break;
+		}
+		ok = cJSON_AddNumberToObject(patrols, *a, (double)n) != NULL;
+	}
+	if (rc == FIC_OK && !ok)
+		rc = fic__err(FIC_ENOMEM, "out of memory");
+	if (rc == FIC_OK && (*out = cJSON_Print(o)) == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory");
+	cJSON_Delete(o);
+	return rc;
+}

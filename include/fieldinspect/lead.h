@@ -1,0 +1,111 @@
+/*
+ * fieldinspect/lead.h — leads (线索) for the enforcement agency, the
+ * two-hour event reports, re-inspection tasks, the due list and indicators.
+ *
+ * Leads come from finished inspections (inspection.h) and from forms filed by
+ * hand: tip-offs (including 12345 hotline reports), site status reports, and
+ * the two-hour event reports of the guide — foodborne disease (to the
+ * district CDC), water poisoning, a school cluster, blood collection beyond
+ * the approved scope, a 两非 tip-off, illegal assisted reproduction and an
+ * occupational-health emergency. An urgent lead's deadline is the time the
+ * matter was discovered plus two hours.
+ *
+ * Threading and durability: as for the store (store.h).
+ */
+#ifndef FIELDINSPECT_LEAD_H
+#define FIELDINSPECT_LEAD_H
+
+#include "common.h"
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Two hours, the reporting deadline of an urgent lead. */
+#define FIC_URGENT_DEADLINE_MS (2 * 60 * 60 * 1000LL)
+
+/**
+ * File a lead from an event or tip-off form (a checklist of kind "event").
+ *
+ * @param id_out receives the lead id (FIC_UUID_BUFSIZE bytes).
+ * @param form_id e.g. "event.school_cluster", "lead.tip_off".
+ * @param answers_json a JSON object {item id: answer}; each answer is the
+ *   text form of fic_inspection_answer() (a JSON string), or for numbers and
+ *   lists the JSON number or array. Every required item must be answered.
+ * @param site_id the site concerned, or NULL.
+ * @param discovered_at_ms when the matter was discovered (device UTC ms);
+ *   0 means now. Not in the future.
+ * @return FIC_OK; FIC_ENOTFOUND (form or site); FIC_EINVAL (malformed JSON,
+ *   unknown item, bad answer, missing required item); FIC_ETOOBIG.
+ */
+FIC_EXTERN int fic_lead_file(char *id_out, fic_store *store, const char *form_id,
+                             const char *answers_json, const char *site_id,
+                             int64_t discovered_at_ms);
+
+/** A lead as listed. Strings live as long as the list. */
+typedef struct fic_lead_info {
+	const char *id;
+	const char *category;   /**< e.g. "patrol_finding", "school_cluster", "tip_off" */
+	const char *area;
+	const char *title;      /**< one line, Chinese */
+	const char *state;      /**< "submitted" (queued for upload) for now */
+	const char *report_to;  /**< "enforcement" or "district_cdc" */
+	const char *site_id;    /**< or NULL */
+	int urgent;
+	int64_t discovered_at_ms;
+	int64_t deadline_at_ms; /**< 0 if not urgent */
+	int64_t remaining_ms;   /**< deadline minus now (negative when overdue); 0 if not urgent */
+} fic_lead_info;
+
+typedef struct fic_lead_list {
+	fic_lead_info *entries;
+	size_t count;
+} fic_lead_list;
+
+/**
+ * All leads, urgent first ordered by remaining time (most pressing first),
+ * then the others newest first. `limit` 0 = all.
+ */
+FIC_EXTERN int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit);
+FIC_EXTERN void fic_lead_list_free(fic_lead_list *list);
+
+/** One lead with its full content (answers or findings) as JSON. Free with fic_free(). */
+FIC_EXTERN int fic_lead_get_json(char **out, fic_store *store, const char *lead_id);
+
+/**
+ * Open tasks (re-inspections: a time-sensitive lead must be re-inspected
+ * within one month, 非法行医 3.4.1; tasks assigned by the agency, 3.4.2) as a
+ * JSON array ordered by due date. Free with fic_free().
+ */
+FIC_EXTERN int fic_task_list_json(char **out, fic_store *store);
+
+/**
+ * The due list as JSON: for each service area, the open sites that have had
+ * fewer than the required two patrols this year (实施方案 一(三)2), and the
+ * schools not yet visited in the first month of the current semester
+ * (学校卫生 三(一)2; semester start dates from the setting
+ * "semester_starts", e.g. "2026-03-01,2026-09-01"). Free with fic_free().
+ */
+FIC_EXTERN int fic_due_json(char **out, fic_store *store);
+
+/**
+ * Indicators for a calendar year (0 = this year) as JSON: the information
+ * report rate = leads reported / leads discovered × 100 % (实施方案 一(三)1)
+ * and patrols per service area. Free with fic_free().
+ */
+FIC_EXTERN int fic_stats_json(char **out, fic_store *store, int year);
+
+/**
+ * Store settings: "utc_offset_minutes" (default 480), "semester_starts"
+ * (comma-separated YYYY-MM-DD). Unknown keys and malformed values are refused.
+ */
+FIC_EXTERN int fic_setting_set(fic_store *store, const char *key, const char *value);
+/** The value of a setting (its default if unset). Free with fic_free(). */
+FIC_EXTERN int fic_setting_get(char **out, fic_store *store, const char *key);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
