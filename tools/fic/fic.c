@@ -17,15 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
-
-typedef struct ctx {
-	const char *db;
-	const char *actor;
-	bool json;
-	fic_store *store;
-} ctx;
+#include "fic.h"
 
 static const char usage_text[] =
 	"usage: fic [--db PATH] [--actor NAME] [--json] COMMAND [ARGS]\n"
@@ -40,6 +32,22 @@ static const char usage_text[] =
 	"  site update ID --reason R [FIELDS]\n"
 	"  site close ID --reason R\n"
 	"  audit [--id ID] [--limit N]   the audit log, oldest first\n"
+	"  checklist list [--kind K] [--events] [--all-versions]\n"
+	"  checklist show ID [--version N]\n"
+	"  checklist install FILE        install a county's own or a newer checklist\n"
+	"  inspect start SITE_ID CHECKLIST_ID\n"
+	"  inspect answer ID ITEM VALUE  (VALUE: yes/no/na, 7.2, 42, 2026-03-01, choice ids a,b, text)\n"
+	"  inspect clear ID ITEM\n"
+	"  inspect note ID ITEM TEXT\n"
+	"  inspect site ID closed|changed --reason R [FIELDS]   what the site itself turned out to be\n"
+	"  inspect show ID | finish ID | opinion ID\n"
+	"  lead new FORM_ID [--site SITE_ID] [--set ITEM=VALUE]... [--answers JSON]\n"
+	"  lead list [--limit N]\n"
+	"  lead show ID\n"
+	"  tasks                         open re-inspection tasks\n"
+	"  due                           sites and schools due for a patrol\n"
+	"  stats [--year YYYY]           report rate and patrols per area\n"
+	"  setting get KEY | setting set KEY VALUE   (utc_offset_minutes, semester_starts)\n"
 	"  version\n"
 	"\n"
 	"FIELDS: --address A --credit-code C --place-code P --legal-rep P --manager P\n"
@@ -55,7 +63,7 @@ static const char usage_text[] =
 	"The store path may also come from $FIC_DB.\n";
 
 /* `what` is a message; `arg`, if given, is appended after ": ". */
-static int usage(const char *what, const char *arg)
+int usage(const char *what, const char *arg)
 {
 	if (what)
 		fprintf(stderr, "fic: %s%s%s\n\n", what, arg ? ": " : "", arg ? arg : "");
@@ -63,14 +71,14 @@ static int usage(const char *what, const char *arg)
 	return EXIT_USAGE;
 }
 
-static int fail(void)
+int fail(void)
 {
 	const fic_error *e = fic_error_last();
 	fprintf(stderr, "fic: error: %s (%s)\n", e->message, fic_result_str(e->code));
 	return EXIT_FAIL;
 }
 
-static int open_store(ctx *c)
+int open_store(ctx *c)
 {
 	if (c->db == NULL || c->db[0] == '\0')
 		return usage("no store: give --db PATH or set FIC_DB", NULL);
@@ -81,7 +89,7 @@ static int open_store(ctx *c)
 	return 0;
 }
 
-static void print_json(cJSON *j)
+void print_json(cJSON *j)
 {
 	char *s = j ? cJSON_Print(j) : NULL;
 	if (s == NULL) {
@@ -103,7 +111,7 @@ static cJSON *site_to_cjson(const fic_site *s)
 	return j;
 }
 
-static void format_time(int64_t ms, char *buf, size_t size)
+void format_time(int64_t ms, char *buf, size_t size)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -237,16 +245,6 @@ static bool parse_yes_no(const char *s, int *out)
 	return true;
 }
 
-typedef struct site_args {
-	fic_site site;
-	const char *reason;
-	const char *near;
-	double radius;
-	long limit;
-	const char *id;
-	bool has_lat, has_lon;
-	bool touched; /* any field option given */
-} site_args;
 
 /* Apply one option to `a`. Returns 0, or an exit code. */
 static int apply_option(site_args *a, int opt, const char *arg, bool update)
@@ -332,20 +330,28 @@ static int apply_option(site_args *a, int opt, const char *arg, bool update)
 	return 0;
 }
 
-/* Parse options after `site VERB`; positional arguments are left at optind. */
-static int parse_site_options(site_args *a, int argc, char **argv, bool update)
+/* Parse options after `site VERB` (argv[0]); positional arguments go to a->pos. */
+int parse_site_options(site_args *a, int argc, char **argv, bool update)
 {
 	optind = 0; /* 0 fully re-initialises GNU getopt (we parse twice for update) */
 	opterr = 0;
+	a->npos = 0;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "", site_options, NULL)) != -1) {
+	/* "-": positionals come back as 1, in order, even with POSIXLY_CORRECT set. */
+	while ((opt = getopt_long(argc, argv, "-", site_options, NULL)) != -1) {
+		if (opt == 1) {
+			if (a->npos == (int)(sizeof a->pos / sizeof a->pos[0]))
+				return usage("too many arguments", optarg);
+			a->pos[a->npos++] = optarg;
+			continue;
+		}
 		if (opt == '?' || opt == ':')
 			return usage("unknown or incomplete option", argv[optind - 1]);
 		int rc = apply_option(a, opt, optarg, update);
 		if (rc)
 			return rc;
 	}
-	if (a->has_lat != a->has_lon)
+	if (a->has_lat != a->has_lon && !a->merge)
 		return usage("--lat and --lon go together", NULL);
 	if (a->has_lat)
 		a->site.has_location = 1;
@@ -397,11 +403,13 @@ static int cmd_site(ctx *c, int argc, char **argv)
 	fic_site_init(&a.site, FIC_SITE_VERSION);
 	a.radius = 1000;
 	bool update = strcmp(verb, "update") == 0;
+	a.merge = update;
 	int rc = parse_site_options(&a, argc, argv, update);
 	if (rc)
 		return rc;
-	int npos = argc - optind;
-	char **pos = argv + optind;
+	/* argv[0] (the verb) is skipped by getopt like a program name */
+	int npos = a.npos;
+	char **pos = a.pos;
 
 	if (strcmp(verb, "add") == 0) {
 		if (npos)
@@ -577,8 +585,8 @@ static int cmd_audit(ctx *c, int argc, char **argv)
 	int rc = parse_site_options(&a, argc + 1, argv - 1, false);
 	if (rc)
 		return rc;
-	if (optind < argc + 1)
-		return usage("audit takes no positional arguments", NULL);
+	if (a.npos > 0)
+		return usage("audit takes no positional arguments", a.pos[0]);
 	if ((rc = open_store(c)))
 		return rc;
 	fic_audit_list *list = NULL;
@@ -645,6 +653,15 @@ int main(int argc, char **argv)
 		rc = cmd_site(&c, rest, args);
 	else if (strcmp(cmd, "audit") == 0)
 		rc = cmd_audit(&c, rest, args);
+	else if (strcmp(cmd, "checklist") == 0)
+		rc = cmd_checklist(&c, rest, args);
+	else if (strcmp(cmd, "inspect") == 0)
+		rc = cmd_inspect(&c, rest, args);
+	else if (strcmp(cmd, "lead") == 0)
+		rc = cmd_lead(&c, rest, args);
+	else if (strcmp(cmd, "tasks") == 0 || strcmp(cmd, "due") == 0 || strcmp(cmd, "stats") == 0 ||
+	         strcmp(cmd, "setting") == 0)
+		rc = cmd_plan(&c, cmd, rest, args);
 	else if (strcmp(cmd, "version") == 0) {
 		printf("fic %s (schema %d)\n", fic_version(), fic_store_schema_version());
 		rc = 0;

@@ -1,0 +1,574 @@
+/*
+ * tools/fic/cmd_inspect.c — fic commands for checklists, inspections, leads,
+ * tasks, the due list, indicators and settings.
+ */
+#include "fic.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FILE_MAX (256 * 1024)
+
+/* Print a JSON text the library returned, as-is (--json) or via `human`. */
+static int emit(ctx *c, char *text, void (*human)(const cJSON *))
+{
+	if (c->json || human == NULL) {
+		puts(text);
+	} else {
+		cJSON *j = cJSON_Parse(text);
+		if (j)
+			human(j);
+		cJSON_Delete(j);
+	}
+	fic_free(text);
+	return 0;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Options of the form --name VALUE, plus flags; returns positionals. */
+typedef struct opts {
+	char *pos[8];
+	int npos;
+	const char *kind, *version, *site, *answers, *reason, *limit, *year;
+	const char *sets[64];
+	int nsets;
+	bool events, all_versions;
+} opts;
+
+static int parse_opts(opts *o, int argc, char **argv)
+{
+	memset(o, 0, sizeof *o);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+		if (strncmp(a, "--", 2) != 0) {
+			if (o->npos == 8)
+				return usage("too many arguments", a);
+			o->pos[o->npos++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--events") == 0) {
+			o->events = true;
+			continue;
+		}
+		if (strcmp(a, "--all-versions") == 0) {
+			o->all_versions = true;
+			continue;
+		}
+		if (strcmp(a, "--kind") == 0) slot = &o->kind;
+		else if (strcmp(a, "--version") == 0) slot = &o->version;
+		else if (strcmp(a, "--site") == 0) slot = &o->site;
+		else if (strcmp(a, "--answers") == 0) slot = &o->answers;
+		else if (strcmp(a, "--reason") == 0) slot = &o->reason;
+		else if (strcmp(a, "--limit") == 0) slot = &o->limit;
+		else if (strcmp(a, "--year") == 0) slot = &o->year;
+		else if (strcmp(a, "--set") == 0) {
+			if (i + 1 >= argc || o->nsets == 64)
+				return usage("--set needs ITEM=VALUE", NULL);
+			o->sets[o->nsets++] = argv[++i];
+			continue;
+		} else
+			return usage("unknown option", a);
+		if (i + 1 >= argc)
+			return usage("option needs a value", a);
+		*slot = argv[++i];
+	}
+	return 0;
+}
+
+static bool to_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* ---- checklist ---- */
+
+static char *read_file_text(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char *buf = malloc(FILE_MAX + 1);
+	size_t n = buf ? fread(buf, 1, FILE_MAX + 1, f) : 0;
+	fclose(f);
+	if (buf == NULL || n > FILE_MAX) {
+		free(buf);
+		errno = EFBIG;
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+int cmd_checklist(ctx *c, int argc, char **argv)
+{
+	if (argc < 1)
+		return usage("checklist needs a verb: list, show, install", NULL);
+	opts o;
+	int rc = parse_opts(&o, argc - 1, argv + 1);
+	if (rc)
+		return rc;
+	const char *verb = argv[0];
+	if (strcmp(verb, "list") == 0) {
+		int kind = 0;
+		if (o.kind && fic_site_code_parse(&kind, FIC_CODE_KIND, o.kind) != FIC_OK)
+			return usage(fic_error_last()->message, NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		unsigned flags = FIC_CHECKLIST_PATROLS | (o.events ? FIC_CHECKLIST_EVENTS : 0) |
+				 (o.all_versions ? FIC_CHECKLIST_ALL_VERSIONS : 0);
+		fic_checklist_list *list;
+		if (fic_checklist_list_get(&list, c->store, kind, flags) != FIC_OK)
+			return fail();
+		if (c->json) {
+			cJSON *arr = cJSON_CreateArray();
+			for (size_t i = 0; i < list->count; i++) {
+				const fic_checklist_info *e = &list->entries[i];
+				cJSON *j = cJSON_CreateObject();
+				cJSON_AddStringToObject(j, "id", e->id);
+				cJSON_AddNumberToObject(j, "version", e->version);
+				cJSON_AddStringToObject(j, "kind", e->is_event ? "event" : "patrol");
+				cJSON_AddStringToObject(j, "area", e->area);
+				cJSON_AddStringToObject(j, "title_zh", e->title_zh);
+				cJSON_AddStringToObject(j, "title_en", e->title_en);
+				cJSON_AddBoolToObject(j, "builtin", e->builtin);
+				cJSON_AddNumberToObject(j, "items", e->items);
+				cJSON_AddItemToArray(arr, j);
+			}
+			print_json(arr);
+		} else {
+			for (size_t i = 0; i < list->count; i++) {
+				const fic_checklist_info *e = &list->entries[i];
+				printf("%-32s v%-3d %-6s %-15s %3d items  %s\n", e->id, e->version,
+				       e->is_event ? "event" : "patrol", e->area, e->items, e->title_zh);
+			}
+			printf("%zu checklist%s\n", list->count, list->count == 1 ? "" : "s");
+		}
+		fic_checklist_list_free(list);
+		return 0;
+	}
+	if (strcmp(verb, "show") == 0) {
+		long v = 0;
+		if (o.npos != 1)
+			return usage("checklist show needs one checklist id", NULL);
+		if (o.version && !to_long(o.version, 1, 1000000, &v))
+			return usage("--version needs a whole number", o.version);
+		if ((rc = open_store(c)))
+			return rc;
+		char *text;
+		if (fic_checklist_get_json(&text, c->store, o.pos[0], (int)v) != FIC_OK)
+			return fail();
+		return emit(c, text, NULL);
+	}
+	if (strcmp(verb, "install") == 0) {
+		if (o.npos != 1)
+			return usage("checklist install needs one file", NULL);
+		size_t len = 0;
+		char *text = read_file_text(o.pos[0], &len);
+		if (text == NULL) {
+			fprintf(stderr, "fic: cannot read %s: %s\n", o.pos[0], strerror(errno));
+			return EXIT_FAIL;
+		}
+		if ((rc = open_store(c))) {
+			free(text);
+			return rc;
+		}
+		rc = fic_checklist_install(c->store, text, len);
+		free(text);
+		if (rc != FIC_OK)
+			return fail();
+		printf("installed %s\n", o.pos[0]);
+		return 0;
+	}
+	return usage("unknown checklist verb", verb);
+}
+
+/* ---- inspect ---- */
+
+static void human_inspection(const cJSON *j)
+{
+	const cJSON *site = cJSON_GetObjectItemCaseSensitive(j, "site");
+	printf("%s  %s — %s (%s, %s)\n", jstr(j, "id"), jstr(site, "name"), jstr(j, "title"),
+	       jstr(j, "date"), jstr(j, "state"));
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "items")) {
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "applies")))
+			continue;
+		const cJSON *ans = cJSON_GetObjectItemCaseSensitive(it, "answer");
+		char *a = cJSON_IsNull(ans) ? NULL : cJSON_PrintUnformatted(ans);
+		const char *mark = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "abnormal")) ? "!!"
+				   : a ? "ok" : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "required")) ? "··" : "  ";
+		printf("  %s %-26s %-40s %s\n", mark, jstr(it, "id"), jstr(it, "label"), a ? a : "");
+		if (cJSON_GetObjectItemCaseSensitive(it, "note"))
+			printf("     note: %s\n", jstr(it, "note"));
+		cJSON_free(a);
+	}
+	const cJSON *f;
+	int n = 0;
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "findings")) {
+		if (n++ == 0)
+			printf("findings:\n");
+		printf("  - %s%s\n", jstr(f, "finding_zh"),
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "urgent")) ? "  [2-hour report]" : "");
+	}
+	int m = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "missing"));
+	int p = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "photos_missing"));
+	if (m || p)
+		printf("to finish: %d required item(s) unanswered, %d photo(s) missing\n", m, p);
+}
+
+int cmd_inspect(ctx *c, int argc, char **argv)
+{
+	if (argc < 1)
+		return usage("inspect needs a verb: start, answer, clear, note, site, show, finish, opinion", NULL);
+	const char *verb = argv[0];
+	int rc;
+	if (strcmp(verb, "site") == 0) {
+		/* inspect site ID closed|changed --reason R [site FIELDS] */
+		site_args a;
+		memset(&a, 0, sizeof a);
+		fic_site_init(&a.site, FIC_SITE_VERSION);
+		a.merge = true;
+		if ((rc = parse_site_options(&a, argc, argv, true)))
+			return rc;
+		if (a.npos != 2 || (strcmp(a.pos[1], "closed") && strcmp(a.pos[1], "changed")))
+			return usage("inspect site needs ID and closed or changed", NULL);
+		if (a.reason == NULL)
+			return usage("inspect site needs --reason", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		if (strcmp(a.pos[1], "closed") == 0) {
+			if (fic_inspection_report_site(c->store, a.pos[0], FIC_FOUND_CLOSED, a.reason, NULL))
+				return fail();
+			printf("site reported closed\n");
+			return 0;
+		}
+		char *json;
+		if (fic_inspection_get_json(&json, c->store, a.pos[0]) != FIC_OK)
+			return fail();
+		cJSON *j = cJSON_Parse(json);
+		fic_free(json);
+		fic_site *cur = NULL;
+		const char *sid = j ? jstr(j, "site_id") : "";
+		rc = fic_site_get(&cur, c->store, sid);
+		cJSON_Delete(j);
+		if (rc != FIC_OK)
+			return fail();
+		site_args b;
+		memset(&b, 0, sizeof b);
+		b.site = *cur;
+		b.has_lat = b.has_lon = cur->has_location;
+		if ((rc = parse_site_options(&b, argc, argv, true)) == 0)
+			rc = fic_inspection_report_site(c->store, a.pos[0], FIC_FOUND_CHANGED, a.reason,
+			                                &b.site) != FIC_OK ? fail() : 0;
+		fic_site_free(cur);
+		if (rc == 0)
+			printf("site changes reported\n");
+		return rc;
+	}
+	opts o;
+	if ((rc = parse_opts(&o, argc - 1, argv + 1)))
+		return rc;
+	if (strcmp(verb, "start") == 0) {
+		if (o.npos != 2)
+			return usage("inspect start needs SITE_ID and CHECKLIST_ID", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		char id[FIC_UUID_BUFSIZE];
+		if (fic_inspection_start(id, c->store, o.pos[0], o.pos[1]) != FIC_OK)
+			return fail();
+		if (c->json) {
+			cJSON *j = cJSON_CreateObject();
+			cJSON_AddStringToObject(j, "id", id);
+			print_json(j);
+		} else {
+			printf("started inspection %s\n", id);
+		}
+		return 0;
+	}
+	if (strcmp(verb, "answer") == 0 || strcmp(verb, "clear") == 0 || strcmp(verb, "note") == 0) {
+		bool clear = verb[0] == 'c';
+		if (o.npos != (clear ? 2 : 3))
+			return usage(clear ? "inspect clear needs ID ITEM" : "inspect answer/note needs ID ITEM VALUE", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		rc = verb[0] == 'n' ? fic_inspection_note(c->store, o.pos[0], o.pos[1], o.pos[2])
+				    : fic_inspection_answer(c->store, o.pos[0], o.pos[1], clear ? NULL : o.pos[2]);
+		if (rc != FIC_OK)
+			return fail();
+		if (!c->json)
+			printf("%s %s\n", clear ? "cleared" : verb[0] == 'n' ? "noted" : "answered", o.pos[1]);
+		return 0;
+	}
+	if (o.npos != 1)
+		return usage("inspect show/finish/opinion needs one inspection id", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	char *text = NULL;
+	if (strcmp(verb, "show") == 0) {
+		if (fic_inspection_get_json(&text, c->store, o.pos[0]) != FIC_OK)
+			return fail();
+		return emit(c, text, human_inspection);
+	}
+	if (strcmp(verb, "finish") == 0) {
+		if (fic_inspection_finish(&text, c->store, o.pos[0]) != FIC_OK)
+			return fail();
+		if (!c->json) {
+			cJSON *j = cJSON_Parse(text);
+			printf("finished: %d finding(s), %d lead(s) filed\n",
+			       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "findings")),
+			       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "leads")));
+			cJSON_Delete(j);
+			fic_free(text);
+			return 0;
+		}
+		return emit(c, text, NULL);
+	}
+	if (strcmp(verb, "opinion") == 0) {
+		if (fic_inspection_opinion(&text, c->store, o.pos[0],
+		                           c->json ? FIC_OPINION_JSON : FIC_OPINION_TEXT) != FIC_OK)
+			return fail();
+		fputs(text, stdout);
+		if (c->json)
+			putchar('\n');
+		fic_free(text);
+		return 0;
+	}
+	return usage("unknown inspect verb", verb);
+}
+
+/* ---- lead ---- */
+
+static void format_remaining(char *buf, size_t size, int64_t ms)
+{
+	int64_t m = (ms < 0 ? -ms : ms) / 60000;
+	snprintf(buf, size, "%s%lldh%02lldm%s", ms < 0 ? "OVERDUE " : "", (long long)(m / 60),
+	         (long long)(m % 60), ms < 0 ? "" : " left");
+}
+
+int cmd_lead(ctx *c, int argc, char **argv)
+{
+	if (argc < 1)
+		return usage("lead needs a verb: new, list, show", NULL);
+	opts o;
+	int rc = parse_opts(&o, argc - 1, argv + 1);
+	if (rc)
+		return rc;
+	const char *verb = argv[0];
+	if (strcmp(verb, "new") == 0) {
+		if (o.npos != 1)
+			return usage("lead new needs one form id (see: fic checklist list --events)", NULL);
+		cJSON *ans = o.answers ? cJSON_Parse(o.answers) : cJSON_CreateObject();
+		if (!cJSON_IsObject(ans)) {
+			cJSON_Delete(ans);
+			return usage("--answers must be a JSON object", NULL);
+		}
+		for (int i = 0; i < o.nsets; i++) {
+			const char *eq = strchr(o.sets[i], '=');
+			if (eq == NULL || eq == o.sets[i]) {
+				cJSON_Delete(ans);
+				return usage("--set needs ITEM=VALUE", o.sets[i]);
+			}
+			char key[80];
+			snprintf(key, sizeof key, "%.*s", (int)(eq - o.sets[i]), o.sets[i]);
+			cJSON_DeleteItemFromObjectCaseSensitive(ans, key);
+			cJSON_AddStringToObject(ans, key, eq + 1);
+		}
+		char *text = cJSON_PrintUnformatted(ans);
+		cJSON_Delete(ans);
+		if ((rc = open_store(c))) {
+			cJSON_free(text);
+			return rc;
+		}
+		char id[FIC_UUID_BUFSIZE];
+		rc = fic_lead_file(id, c->store, o.pos[0], text, o.site, 0);
+		cJSON_free(text);
+		if (rc != FIC_OK)
+			return fail();
+		char *json;
+		if (fic_lead_get_json(&json, c->store, id) != FIC_OK)
+			return fail();
+		if (c->json)
+			return emit(c, json, NULL);
+		cJSON *j = cJSON_Parse(json);
+		fic_free(json);
+		printf("filed lead %s  %s\n", id, jstr(j, "title"));
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "urgent"))) {
+			char when[32];
+			format_time((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "deadline_at_ms")),
+			            when, sizeof when);
+			printf("  URGENT: report to the %s by %s (two-hour rule)\n",
+			       strcmp(jstr(j, "report_to"), "district_cdc") == 0 ? "district CDC"
+										  : "enforcement agency",
+			       when);
+		}
+		cJSON_Delete(j);
+		return 0;
+	}
+	if (strcmp(verb, "list") == 0) {
+		long limit = 0;
+		if (o.limit && !to_long(o.limit, 0, 1000000, &limit))
+			return usage("--limit needs a whole number", o.limit);
+		if ((rc = open_store(c)))
+			return rc;
+		fic_lead_list *list;
+		if (fic_lead_list_get(&list, c->store, (size_t)limit) != FIC_OK)
+			return fail();
+		if (c->json) {
+			cJSON *arr = cJSON_CreateArray();
+			for (size_t i = 0; i < list->count; i++) {
+				const fic_lead_info *e = &list->entries[i];
+				cJSON *j = cJSON_CreateObject();
+				cJSON_AddStringToObject(j, "id", e->id);
+				cJSON_AddStringToObject(j, "category", e->category);
+				cJSON_AddStringToObject(j, "area", e->area);
+				cJSON_AddStringToObject(j, "title", e->title);
+				cJSON_AddStringToObject(j, "state", e->state);
+				cJSON_AddStringToObject(j, "report_to", e->report_to);
+				cJSON_AddBoolToObject(j, "urgent", e->urgent);
+				cJSON_AddNumberToObject(j, "discovered_at_ms", (double)e->discovered_at_ms);
+				if (e->urgent) {
+					cJSON_AddNumberToObject(j, "deadline_at_ms", (double)e->deadline_at_ms);
+					cJSON_AddNumberToObject(j, "remaining_ms", (double)e->remaining_ms);
+				}
+				cJSON_AddItemToArray(arr, j);
+			}
+			print_json(arr);
+		} else {
+			for (size_t i = 0; i < list->count; i++) {
+				const fic_lead_info *e = &list->entries[i];
+				char rem[40] = "";
+				if (e->urgent)
+					format_remaining(rem, sizeof rem, e->remaining_ms);
+				printf("%s  %-6s %-18s %-16s %s\n", e->id, e->urgent ? "URGENT" : "", rem,
+				       e->category, e->title);
+			}
+			printf("%zu lead%s\n", list->count, list->count == 1 ? "" : "s");
+		}
+		fic_lead_list_free(list);
+		return 0;
+	}
+	if (strcmp(verb, "show") == 0) {
+		if (o.npos != 1)
+			return usage("lead show needs one lead id", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		char *json;
+		if (fic_lead_get_json(&json, c->store, o.pos[0]) != FIC_OK)
+			return fail();
+		return emit(c, json, NULL);
+	}
+	return usage("unknown lead verb", verb);
+}
+
+/* ---- tasks, due, stats, setting ---- */
+
+static void human_due(const cJSON *j)
+{
+	printf("today %s; each site needs %d patrols a year\n", jstr(j, "today"),
+	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "patrols_required_per_year")));
+	const cJSON *area;
+	cJSON_ArrayForEach(area, cJSON_GetObjectItemCaseSensitive(j, "areas")) {
+		printf("%s: %d site(s) due\n", area->string, cJSON_GetArraySize(area));
+		const cJSON *s;
+		cJSON_ArrayForEach(s, area) {
+			printf("  %s  %s (%d this year)\n", jstr(s, "site_id"), jstr(s, "name"),
+			       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "patrols_this_year")));
+		}
+	}
+	const cJSON *sem = cJSON_GetObjectItemCaseSensitive(j, "semester");
+	if (sem) {
+		printf("semester from %s: schools not visited by %s:\n", jstr(sem, "start"),
+		       jstr(sem, "first_month_ends"));
+		const cJSON *s;
+		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(sem, "schools_not_visited")) {
+			printf("  %s  %s%s\n", jstr(s, "site_id"), jstr(s, "name"),
+			       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "overdue")) ? "  OVERDUE" : "");
+		}
+	}
+}
+
+static void human_stats(const cJSON *j)
+{
+	const cJSON *rate = cJSON_GetObjectItemCaseSensitive(j, "report_rate_percent");
+	printf("year %d: %d lead(s) discovered, %d reported, report rate %s%s\n",
+	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "year")),
+	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "leads_discovered")),
+	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "leads_reported")),
+	       cJSON_IsNumber(rate) ? "" : "n/a", "");
+	if (cJSON_IsNumber(rate))
+		printf("  report rate %.1f %%\n", rate->valuedouble);
+	const cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(j, "patrols")) {
+		printf("  patrols %-15s %d\n", p->string, (int)p->valuedouble);
+	}
+}
+
+static void human_tasks(const cJSON *j)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, j) {
+		printf("%s  due %s%s  %s  %s\n", jstr(t, "id"), jstr(t, "due_date"),
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "overdue")) ? " OVERDUE" : "",
+		       jstr(t, "kind"), jstr(t, "detail"));
+	}
+	printf("%d open task(s)\n", cJSON_GetArraySize(j));
+}
+
+int cmd_plan(ctx *c, const char *cmd, int argc, char **argv)
+{
+	opts o;
+	int rc = parse_opts(&o, argc, argv);
+	if (rc)
+		return rc;
+	char *text = NULL;
+	if (strcmp(cmd, "setting") == 0) {
+		bool set = o.npos == 3 && strcmp(o.pos[0], "set") == 0;
+		bool get = o.npos == 2 && strcmp(o.pos[0], "get") == 0;
+		if (!set && !get)
+			return usage("setting get KEY | setting set KEY VALUE", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		if (set) {
+			if (fic_setting_set(c->store, o.pos[1], o.pos[2]) != FIC_OK)
+				return fail();
+			printf("%s = %s\n", o.pos[1], o.pos[2]);
+			return 0;
+		}
+		if (fic_setting_get(&text, c->store, o.pos[1]) != FIC_OK)
+			return fail();
+		puts(text);
+		fic_free(text);
+		return 0;
+	}
+	if (o.npos)
+		return usage("unexpected argument", o.pos[0]);
+	long year = 0;
+	if (o.year && !to_long(o.year, 2000, 2999, &year))
+		return usage("--year needs a year like 2026", o.year);
+	if ((rc = open_store(c)))
+		return rc;
+	if (strcmp(cmd, "tasks") == 0)
+		rc = fic_task_list_json(&text, c->store);
+	else if (strcmp(cmd, "due") == 0)
+		rc = fic_due_json(&text, c->store);
+	else
+		rc = fic_stats_json(&text, c->store, (int)year);
+	if (rc != FIC_OK)
+		return fail();
+	return emit(c, text, cmd[0] == 't' ? human_tasks : cmd[0] == 'd' ? human_due : human_stats);
+}
