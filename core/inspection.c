@@ -901,25 +901,17 @@ int fic_inspection_opinion(char **out, fic_store *store, const char *inspection_
 		return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory writing the opinion");
 	}
 	/* Plain text, ready to print on a field printer. */
-	size_t cap = 1024 + (size_t)n * 1600;
-	char *buf = fic__malloc(cap);
-	if (buf == NULL) {
-		insp_free(&in);
-		return fic__err(FIC_ENOMEM, "out of memory writing the opinion");
-	}
-	size_t used = 0;
-#define PUT(...) do { int k_ = snprintf(buf + used, cap - used, __VA_ARGS__); \
-		if (k_ > 0) used += (size_t)k_ < cap - used ? (size_t)k_ : cap - used - 1; } while (0)
-	PUT("卫生监督协管巡查意见书\n\n");
-	PUT("被巡查单位：%s\n", site_name);
+	fic__sb sb = { NULL, 0, 0, false };
+	fic__sb_printf(&sb, "卫生监督协管巡查意见书\n\n");
+	fic__sb_printf(&sb, "被巡查单位：%s\n", site_name);
 	if (site_addr[0])
-		PUT("地址：%s\n", site_addr);
-	PUT("巡查日期：%s\n巡查内容：%s\n协管员：%s\n\n", in.date, in.entry->def->title_zh,
-	    in.inspector);
+		fic__sb_printf(&sb, "地址：%s\n", site_addr);
+	fic__sb_printf(&sb, "巡查日期：%s\n巡查内容：%s\n协管员：%s\n\n", in.date,
+	               in.entry->def->title_zh, in.inspector);
 	if (n == 0) {
-		PUT("巡查意见：本次巡查未发现异常。\n");
+		fic__sb_printf(&sb, "巡查意见：本次巡查未发现异常。\n");
 	} else {
-		PUT("巡查发现以下问题：\n");
+		fic__sb_printf(&sb, "巡查发现以下问题：\n");
 		int k = 0;
 		const cJSON *f;
 		cJSON_ArrayForEach(f, in.findings) {
@@ -927,19 +919,23 @@ int fic_inspection_opinion(char **out, fic_store *store, const char *inspection_
 			const cJSON *sec = cJSON_GetObjectItemCaseSensitive(f, "sections");
 			const cJSON *basis = cJSON_GetObjectItemCaseSensitive(f, "basis");
 			const cJSON *note = cJSON_GetObjectItemCaseSensitive(f, "note");
-			PUT("%d. %s", ++k, cJSON_IsString(fz) ? fz->valuestring : "");
+			fic__sb_printf(&sb, "%d. %s", ++k, cJSON_IsString(fz) ? fz->valuestring : "");
 			if (cJSON_IsArray(sec) && cJSON_IsString(sec->child))
-				PUT("（工作指南 %s）", sec->child->valuestring);
-			PUT("\n");
+				fic__sb_printf(&sb, "（工作指南 %s）", sec->child->valuestring);
+			fic__sb_printf(&sb, "\n");
 			if (cJSON_IsString(basis))
-				PUT("   依据：%s\n", basis->valuestring);
+				fic__sb_printf(&sb, "   依据：%s\n", basis->valuestring);
 			if (cJSON_IsString(note))
-				PUT("   现场情况：%s\n", note->valuestring);
+				fic__sb_printf(&sb, "   现场情况：%s\n", note->valuestring);
 		}
-		PUT("\n巡查意见：以上问题已报告辖区卫生健康监督执法机构，请及时整改。\n");
+		fic__sb_printf(&sb, "\n巡查意见：以上问题已报告辖区卫生健康监督执法机构，请及时整改。\n");
 	}
-	PUT("\n被巡查单位负责人（签字）：__________    协管员（签字）：__________\n");
-#undef PUT
+	fic__sb_printf(&sb, "\n被巡查单位负责人（签字）：__________    协管员（签字）：__________\n");
+	char *buf = fic__sb_take(&sb);
+	if (buf == NULL) {
+		insp_free(&in);
+		return fic__err(FIC_ENOMEM, "out of memory writing the opinion");
+	}
 	insp_free(&in);
 	*out = buf;
 	return FIC_OK;

@@ -33,6 +33,20 @@ int fic__err(int code, const char *fmt, ...)
 /* Clear the thread's error at the start of a public call. */
 void fic__err_clear(void);
 
+/* ---- a growing string (text.c) ---- */
+typedef struct fic__sb {
+	char *buf;
+	size_t len, cap;
+	bool oom; /* an append failed: the text is incomplete */
+} fic__sb;
+void fic__sb_printf(fic__sb *sb, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* Hand over the text (caller frees with fic__free), or NULL if an append failed. */
+char *fic__sb_take(fic__sb *sb);
+
 /* ---- text checks (text.c) ---- */
 bool fic__utf8_valid(const char *s, size_t len);
 /*

@@ -181,3 +181,44 @@ void fic__days_format(int64_t day, char out[11])
 	civil_from_days(day, &y, &m, &d);
 	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
 }
+
+void fic__sb_printf(fic__sb *sb, const char *fmt, ...)
+{
+	if (sb->oom)
+		return;
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(sb->buf ? sb->buf + sb->len : NULL, sb->buf ? sb->cap - sb->len : 0,
+		                  fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			sb->oom = true;
+			return;
+		}
+		if (sb->buf && (size_t)n < sb->cap - sb->len) {
+			sb->len += (size_t)n;
+			return;
+		}
+		size_t ncap = (sb->cap ? sb->cap * 2 : 256) + (size_t)n;
+		char *nb = fic__realloc(sb->buf, ncap);
+		if (nb == NULL) {
+			sb->oom = true;
+			return;
+		}
+		sb->buf = nb;
+		sb->cap = ncap;
+	}
+}
+
+char *fic__sb_take(fic__sb *sb)
+{
+	if (sb->oom || sb->buf == NULL) {
+		fic__free(sb->buf);
+		sb->buf = NULL;
+		return NULL;
+	}
+	char *b = sb->buf;
+	sb->buf = NULL;
+	return b;
+}

@@ -18,6 +18,10 @@ packages=(
 )
 
 missing=()
+# Node.js and npm run the JSON Schema validator (ajv) over the checklists.
+if ! command -v npm >/dev/null 2>&1; then
+	missing+=(nodejs npm)
+fi
 for p in "${packages[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
 		missing+=("$p")

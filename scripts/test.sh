@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh — the full test suite, as CI runs it (.ci/run calls this).
-# Installs what it needs, then builds and runs every test three times:
+# Installs what it needs, validates the checklist definitions against their
+# JSON Schema with ajv, then builds and runs every test three times:
 #   gcc   -Wall -Wextra -Werror (RelWithDebInfo)
 #   clang -Wall -Wextra -Werror
 #   gcc with AddressSanitizer + UndefinedBehaviorSanitizer
@@ -10,6 +11,17 @@ bash scripts/setup-deps.sh
 
 jobs=$(nproc)
 failed=()
+
+echo "=== checklist definitions: JSON Schema (ajv, strict mode) and generated docs"
+if (cd tools/schema-check && npm ci --no-audit --no-fund --loglevel=error >/dev/null) &&
+	tools/schema-check/node_modules/.bin/ajv validate --strict=true --all-errors \
+		-s schema/checklist.schema.json -d "schema/checklists/*.json"; then
+	:
+else
+	failed+=("checklist schema")
+fi
+python3 tools/docs/gen_checklists_md.py --check || failed+=("docs/checklists.md stale")
+
 run_config() {
 	local name=$1; shift
 	echo "=== $name: configure and build"
