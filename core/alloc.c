@@ -33,11 +33,23 @@ static fic_allocator current = {
 	FIC_ALLOCATOR_VERSION, default_realloc, default_free, NULL
 };
 
+/* Allocation failures on this thread, so a NULL from a parser can be told
+ * apart: did it fail for want of memory or because of its input? */
+static _Thread_local unsigned long failures;
+
+unsigned long fic__alloc_failures(void)
+{
+	return failures;
+}
+
 void *fic__malloc(size_t size)
 {
 	if (size == 0)
 		size = 1;
-	return current.realloc_fn(NULL, size, current.payload);
+	void *p = current.realloc_fn(NULL, size, current.payload);
+	if (p == NULL)
+		failures++;
+	return p;
 }
 
 void *fic__calloc(size_t n, size_t size)
@@ -55,7 +67,10 @@ void *fic__realloc(void *ptr, size_t size)
 {
 	if (size == 0)
 		size = 1;
-	return current.realloc_fn(ptr, size, current.payload);
+	void *p = current.realloc_fn(ptr, size, current.payload);
+	if (p == NULL)
+		failures++;
+	return p;
 }
 
 void fic__free(void *ptr)

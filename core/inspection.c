@@ -322,7 +322,12 @@ int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
 		else
 			continue;
 		cJSON *v = NULL;
-		if (fic__answer_parse(&v, it, text, day) != FIC_OK) {
+		int prc = fic__answer_parse(&v, it, text, day);
+		if (prc == FIC_ENOMEM) {
+			rc = prc;
+			break;
+		}
+		if (prc != FIC_OK) { /* a registry fact that does not fit the item: not offered */
 			fic__err_clear();
 			continue;
 		}
@@ -439,7 +444,7 @@ int fic_inspection_answer(fic_store *store, const char *inspection_id, const cha
 		if (d && cJSON_AddStringToObject(d, "item", it->id) &&
 		    ((it->sensitive || v == NULL)
 			     ? cJSON_AddBoolToObject(d, "answered", v != NULL) != NULL
-			     : cJSON_AddItemToObject(d, "value", cJSON_Duplicate(v, true))))
+			     : fic__json_put(d, "value", cJSON_Duplicate(v, true))))
 			dt = cJSON_PrintUnformatted(d);
 		cJSON_Delete(d);
 		rc = dt ? fic__audit_append(store, "inspection.answer", "inspection", in.id, dt)
@@ -545,8 +550,8 @@ int fic_inspection_report_site(fic_store *store, const char *inspection_id, int 
 		         finding == FIC_FOUND_CLOSED ? "现场核实已关闭或长期未经营" : "现场核实信息变更");
 		cJSON *content = cJSON_CreateObject();
 		if (content && cJSON_AddStringToObject(content, "inspection_id", in.id) &&
-		    cJSON_AddItemToObject(content, "site", cJSON_Duplicate(in.site_facts, true)) &&
-		    cJSON_AddItemToObject(content, "site_finding", cJSON_Duplicate(sf, true))) {
+		    fic__json_put(content, "site", cJSON_Duplicate(in.site_facts, true)) &&
+		    fic__json_put(content, "site_finding", cJSON_Duplicate(sf, true))) {
 			fic__lead_spec spec = { "site_status", "general", title, "enforcement", false,
 				                false, NULL, 0, in.site_id, in.id, fic__now_ms(store),
 				                content };
@@ -620,12 +625,12 @@ static int judge_all(fic_store *store, const insp *in, cJSON *missing, cJSON *ph
 		ok = cJSON_AddStringToObject(o, "id", it->id) &&
 		     cJSON_AddStringToObject(o, "label", text_of(it->node, "label", "zh")) &&
 		     cJSON_AddStringToObject(o, "type", tnames[it->type]) &&
-		     cJSON_AddItemToObject(o, "sections",
+		     fic__json_put(o, "sections",
 		                           cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(it->node,
 		                                                                            "sections"),
 		                                           true)) &&
 		     cJSON_AddBoolToObject(o, "applies", j.applies) &&
-		     cJSON_AddItemToObject(o, "answer", ans ? cJSON_Duplicate(ans, true) : cJSON_CreateNull()) &&
+		     fic__json_put(o, "answer", ans ? cJSON_Duplicate(ans, true) : cJSON_CreateNull()) &&
 		     (!cJSON_IsString(note) || cJSON_AddStringToObject(o, "note", note->valuestring)) &&
 		     cJSON_AddBoolToObject(o, "abnormal", j.abnormal) &&
 		     cJSON_AddBoolToObject(o, "needs_photo", j.needs_photo) &&
@@ -647,7 +652,7 @@ static cJSON *insp_json(fic_store *store, const insp *in, int *rc)
 	const fic__def *def = in->entry->def;
 	bool ok = *rc == FIC_OK && cJSON_AddStringToObject(o, "id", in->id) &&
 		  cJSON_AddStringToObject(o, "site_id", in->site_id) &&
-		  cJSON_AddItemToObject(o, "site", cJSON_Duplicate(in->site_facts, true)) &&
+		  fic__json_put(o, "site", cJSON_Duplicate(in->site_facts, true)) &&
 		  cJSON_AddStringToObject(o, "checklist", def->id) &&
 		  cJSON_AddNumberToObject(o, "checklist_version", def->version) &&
 		  cJSON_AddStringToObject(o, "title", def->title_zh) &&
@@ -659,7 +664,7 @@ static cJSON *insp_json(fic_store *store, const insp *in, int *rc)
 		  (in->finished_at_ms == 0 ||
 		   cJSON_AddNumberToObject(o, "finished_at_ms", (double)in->finished_at_ms)) &&
 		  (in->site_finding == NULL ||
-		   cJSON_AddItemToObject(o, "site_finding", cJSON_Duplicate(in->site_finding, true))) &&
+		   fic__json_put(o, "site_finding", cJSON_Duplicate(in->site_finding, true))) &&
 		  cJSON_AddItemToObject(o, "findings", findings) && (findings = NULL, true) &&
 		  cJSON_AddItemToObject(o, "missing", missing) && (missing = NULL, true) &&
 		  cJSON_AddItemToObject(o, "photos_missing", photos) && (photos = NULL, true) &&
@@ -794,7 +799,7 @@ int fic_inspection_finish(char **summary_out, fic_store *store, const char *insp
 			bool urgent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "urgent"));
 			if (urgent != urgent_pass)
 				continue;
-			if (!cJSON_AddItemToArray(group, cJSON_Duplicate(f, true))) {
+			if (!fic__json_put(group, NULL, cJSON_Duplicate(f, true))) {
 				rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
 				break;
 			}
@@ -835,7 +840,7 @@ int fic_inspection_finish(char **summary_out, fic_store *store, const char *insp
 	if (rc == FIC_OK && summary_out) {
 		cJSON *s = cJSON_CreateObject();
 		if (s && cJSON_AddNumberToObject(s, "findings", cJSON_GetArraySize(findings)) &&
-		    cJSON_AddItemToObject(s, "leads", cJSON_Duplicate(lead_ids, true)))
+		    fic__json_put(s, "leads", cJSON_Duplicate(lead_ids, true)))
 			*summary_out = cJSON_PrintUnformatted(s);
 		cJSON_Delete(s);
 		if (*summary_out == NULL)
@@ -891,7 +896,7 @@ int fic_inspection_opinion(char **out, fic_store *store, const char *inspection_
 			  cJSON_AddStringToObject(o, "date", in.date) &&
 			  cJSON_AddStringToObject(o, "inspector", in.inspector) &&
 			  cJSON_AddStringToObject(o, "checklist", in.entry->def->title_zh) &&
-			  cJSON_AddItemToObject(o, "findings", cJSON_Duplicate(in.findings, true)) &&
+			  fic__json_put(o, "findings", cJSON_Duplicate(in.findings, true)) &&
 			  cJSON_AddStringToObject(o, "conclusion",
 			                          n ? "以上问题已报告辖区卫生健康监督执法机构，请及时整改。"
 			                            : "本次巡查未发现异常。");

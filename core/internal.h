@@ -22,6 +22,8 @@ void *fic__calloc(size_t n, size_t size);
 void *fic__realloc(void *ptr, size_t size);
 void fic__free(void *ptr);
 char *fic__strdup(const char *s);
+/* How many allocations have failed on this thread (to tell ENOMEM from bad input). */
+unsigned long fic__alloc_failures(void);
 
 /* ---- errors (error.c) ---- */
 /* Record an error on this thread and return `code` (for `return fic__err(...)`). */
@@ -124,6 +126,13 @@ int fic__site_update_tx(fic_site **out, fic_store *store, const fic_site *site, 
 int fic__site_close_tx(fic_store *store, const char *id, const char *reason);
 struct cJSON;
 struct cJSON *fic__site_facts(const fic_site *site);
+
+/*
+ * Attach a freshly made `item` to `obj` under `key` (to an array if key is
+ * NULL). On failure the item is freed and false returned, so
+ * `fic__json_put(o, "k", cJSON_Duplicate(x, 1))` never leaks (json.c).
+ */
+bool fic__json_put(struct cJSON *obj, const char *key, struct cJSON *item);
 
 /* The local calendar day (days since 1970-01-01) of a UTC time, in the store's UTC offset (plan.c). */
 int64_t fic__local_day(fic_store *store, int64_t utc_ms);

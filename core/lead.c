@@ -43,7 +43,7 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 		  (!sp->inspection_id || cJSON_AddStringToObject(rec, "inspection_id", sp->inspection_id)) &&
 		  (!sp->form_id || (cJSON_AddStringToObject(rec, "form", sp->form_id) &&
 		                    cJSON_AddNumberToObject(rec, "form_version", sp->form_version))) &&
-		  cJSON_AddItemToObject(rec, "content", cJSON_Duplicate(sp->content, true));
+		  fic__json_put(rec, "content", cJSON_Duplicate(sp->content, true));
 	if (ok)
 		payload = cJSON_PrintUnformatted(rec);
 	cJSON_Delete(rec);
@@ -121,8 +121,8 @@ int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site
 	bool ok = content && cJSON_AddStringToObject(content, "inspection_id", inspection_id) &&
 		  cJSON_AddStringToObject(content, "checklist", checklist_id) &&
 		  cJSON_AddNumberToObject(content, "checklist_version", version) &&
-		  cJSON_AddItemToObject(content, "site", cJSON_Duplicate(site_facts, true)) &&
-		  cJSON_AddItemToObject(content, "findings", cJSON_Duplicate(findings, true));
+		  fic__json_put(content, "site", cJSON_Duplicate(site_facts, true)) &&
+		  fic__json_put(content, "findings", cJSON_Duplicate(findings, true));
 	if (!ok) {
 		cJSON_Delete(content);
 		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
@@ -207,14 +207,16 @@ int fic_lead_file(char *id_out, fic_store *store, const char *form_id, const cha
 	if (!def->is_event)
 		return fic__err(FIC_EINVAL, "%s is a patrol checklist, not a report form", form_id);
 
+	unsigned long failed_before = fic__alloc_failures();
 	cJSON *given = cJSON_ParseWithLength(answers_json, strlen(answers_json));
 	cJSON *answers = cJSON_CreateObject(), *facts = NULL, *content = NULL;
 	cJSON *missing = cJSON_CreateArray();
 	fic_site *site = NULL;
 	char *text = NULL;
 	if (given == NULL || !cJSON_IsObject(given)) {
-		rc = given == NULL ? fic__err(FIC_EINVAL, "answers are not valid JSON")
-				   : fic__err(FIC_EINVAL, "answers must be a JSON object {item: answer}");
+		rc = given != NULL ? fic__err(FIC_EINVAL, "answers must be a JSON object {item: answer}")
+		     : fic__alloc_failures() != failed_before ? fic__err(FIC_ENOMEM, "out of memory")
+							       : fic__err(FIC_EINVAL, "answers are not valid JSON");
 		goto done;
 	}
 	if (answers == NULL || missing == NULL || (text = fic__malloc(4096)) == NULL) {
@@ -297,10 +299,10 @@ int fic_lead_file(char *id_out, fic_store *store, const char *form_id, const cha
 	content = cJSON_CreateObject();
 	bool ok = content && cJSON_AddStringToObject(content, "form", def->id) &&
 		  cJSON_AddNumberToObject(content, "form_version", def->version) &&
-		  cJSON_AddItemToObject(content, "answers", cJSON_Duplicate(answers, true)) &&
-		  cJSON_AddItemToObject(content, "site", facts ? cJSON_Duplicate(facts, true)
+		  fic__json_put(content, "answers", cJSON_Duplicate(answers, true)) &&
+		  fic__json_put(content, "site", facts ? cJSON_Duplicate(facts, true)
 		                                               : cJSON_CreateNull()) &&
-		  cJSON_AddItemToObject(content, "sections",
+		  fic__json_put(content, "sections",
 		                        cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(def->lead,
 		                                                                         "sections"),
 		                                        true));

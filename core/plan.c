@@ -274,7 +274,7 @@ int fic_due_json(char **out, fic_store *store)
 	if (!ok)
 		cJSON_Delete(areas);
 	for (const char *const *a = patrol_areas; ok && *a; a++)
-		ok = cJSON_AddItemToObject(areas, *a, cJSON_CreateArray()) != 0;
+		ok = fic__json_put(areas, *a, cJSON_CreateArray());
 	int rc = FIC_OK;
 	sqlite3_stmt *st = NULL;
 	if (ok)

@@ -439,11 +439,13 @@ int fic__def_parse(fic__def **out, const char *json, size_t len)
 	if (def == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory loading a checklist");
 	const char *end = NULL;
+	unsigned long failed_before = fic__alloc_failures();
 	def->root = cJSON_ParseWithLengthOpts(json, len, &end, false);
 	if (def->root == NULL) {
 		fic__def_free(def);
+		if (fic__alloc_failures() != failed_before)
+			return fic__err(FIC_ENOMEM, "out of memory loading a checklist");
 		size_t at = end && end >= json ? (size_t)(end - json) : 0;
-		/* cJSON also returns NULL when out of memory; it cannot tell us which. */
 		return fic__err(FIC_EINVAL, "checklist definition is not valid JSON (near byte %zu)", at);
 	}
 	int rc = validate_def(def);

@@ -95,10 +95,10 @@ typedef int (*op_fn)(fixture *f);
  * Fail allocation 1, 2, 3, … until the operation completes untouched.
  * `writes` says whether a successful run changes the store.
  */
-static void torture(fixture *f, op_fn op, int writes, const char *name)
+static void torture_stride(fixture *f, op_fn op, int writes, const char *name, long stride)
 {
 	int failures = 0;
-	for (long n = 1; n < 10000; n++) {
+	for (long n = 1; n < 200000; n += stride) {
 		long live_before = tu_alloc_live();
 		int64_t before = changes(f->store);
 		tu_alloc_fail_at(n);
@@ -126,6 +126,11 @@ static void torture(fixture *f, op_fn op, int writes, const char *name)
 		assert_int_equal(changes(f->store), before);
 	}
 	fail_msg("%s never completed", name);
+}
+
+static void torture(fixture *f, op_fn op, int writes, const char *name)
+{
+	torture_stride(f, op, writes, name, 1);
 }
 
 static int op_add(fixture *f)
@@ -207,6 +212,110 @@ static int op_open_existing(fixture *f)
 	return rc;
 }
 
+static int op_inspection_start(fixture *f)
+{
+	char id[FIC_UUID_BUFSIZE];
+	return fic_inspection_start(id, f->store, f->site_id, "school.disease_control");
+}
+
+static char insp_id[FIC_UUID_BUFSIZE];
+
+static int op_inspection_answer(fixture *f)
+{
+	static int flip;
+	return fic_inspection_answer(f->store, insp_id, "morning_checks", (flip++ & 1) ? "yes" : "no");
+}
+
+static int op_inspection_json(fixture *f)
+{
+	char *t = NULL;
+	int rc = fic_inspection_get_json(&t, f->store, insp_id);
+	fic_free(t);
+	return rc;
+}
+
+static int op_lead_file(fixture *f)
+{
+	char id[FIC_UUID_BUFSIZE];
+	return fic_lead_file(id, f->store, "event.school_cluster",
+	                     "{\"unit_type\":\"class\",\"unit_name\":\"三年级二班\","
+	                     "\"first_date\":\"2026-03-01\",\"daily_cases\":\"2,2,1\","
+	                     "\"symptoms\":[\"vomiting\"],\"similar_symptoms\":\"yes\","
+	                     "\"shared_meal_or_water\":\"no\",\"verified\":\"yes\"}",
+	                     f->site_id, 0);
+}
+
+static int op_checklist_list(fixture *f)
+{
+	fic_checklist_list *l = NULL;
+	int rc = fic_checklist_list_get(&l, f->store, 0, 0);
+	fic_checklist_list_free(l);
+	return rc;
+}
+
+/* On a handle of its own, so the registry it loads is freed again on close. */
+static int op_checklist_list_fresh(fixture *f)
+{
+	fic_store *s = NULL;
+	int rc = fic_store_open(&s, f->path, &f->opts);
+	if (rc == FIC_OK) {
+		fic_checklist_list *l = NULL;
+		rc = fic_checklist_list_get(&l, s, 0, 0);
+		fic_checklist_list_free(l);
+	}
+	fic_store_close(s);
+	return rc;
+}
+
+static void loading_the_checklists_survives_allocation_failures(void **state)
+{
+	/* Parsing every built-in definition takes tens of thousands of allocations: fail every 61st. */
+	torture_stride(*state, op_checklist_list_fresh, 0, "checklist registry load", 61);
+}
+
+static char finish_id[FIC_UUID_BUFSIZE];
+
+static int op_inspection_finish(fixture *f)
+{
+	char *summary = NULL;
+	int rc = fic_inspection_finish(&summary, f->store, finish_id);
+	fic_free(summary);
+	return rc;
+}
+
+static void finishing_survives_every_allocation_failure(void **state)
+{
+	fixture *f = *state;
+	/* A school water patrol with one finding (no photo needed for a staff count). */
+	assert_int_equal(fic_inspection_start(finish_id, f->store, f->site_id, "school.water"), FIC_OK);
+	assert_int_equal(fic_inspection_answer(f->store, finish_id, "supply_types", "bottled"), FIC_OK);
+	const char *yes[] = { "dispenser_cleaned", "dispenser_out_of_sun", "dispenser_approved" };
+	for (size_t i = 0; i < 3; i++) {
+		int rc = fic_inspection_answer(f->store, finish_id, yes[i], "yes");
+		if (rc != FIC_OK)
+			fail_msg("%s: %s", yes[i], fic_error_last()->message);
+	}
+	/* Mark one photo-evidenced finding with its photo row so finishing can go through. */
+	assert_int_equal(fic_inspection_answer(f->store, finish_id, "dispenser_out_of_sun", "no"), FIC_OK);
+	assert_int_equal(sqlite3_exec(f->store->db, "INSERT INTO photos (id, owner_type, owner_id, "
+	                              "item_id, sha256, file_name, bytes, created_at_ms) SELECT 'p1', "
+	                              "'inspection', id, 'dispenser_out_of_sun', 'x', 'x', 1, 0 FROM "
+	                              "inspections", NULL, NULL, NULL), SQLITE_OK);
+	torture(f, op_inspection_finish, 1, "fic_inspection_finish");
+}
+
+static void inspections_survive_every_allocation_failure(void **state)
+{
+	fixture *f = *state;
+	assert_int_equal(op_checklist_list(f), FIC_OK); /* registry loaded once, as in an app */
+	torture(f, op_inspection_start, 1, "fic_inspection_start");
+	assert_int_equal(fic_inspection_start(insp_id, f->store, f->site_id, "school.disease_control"),
+	                 FIC_OK);
+	torture(f, op_inspection_answer, 0, "fic_inspection_answer");
+	torture(f, op_inspection_json, 0, "fic_inspection_get_json");
+	torture(f, op_lead_file, 1, "fic_lead_file");
+}
+
 static void add_survives_every_allocation_failure(void **state)
 {
 	torture(*state, op_add, 1, "fic_site_add");
@@ -250,6 +359,9 @@ int main(void)
 		T(reads_survive_every_allocation_failure),
 		T(open_survives_every_allocation_failure),
 		T(listing_many_sites_survives_every_allocation_failure),
+		T(loading_the_checklists_survives_allocation_failures),
+		T(inspections_survive_every_allocation_failure),
+		T(finishing_survives_every_allocation_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
