@@ -98,5 +98,42 @@ expect 0 "usage:" -- "$FIC" --help
 # Nothing the refusals did changed the store.
 expect 0 "4 sites, 6 audit entries" -- "$FIC" --db "$db" status
 
+# Checklists, an inspection, leads, planning.
+expect 0 "water.rural" -- "$FIC" --db "$db" checklist list
+expect 0 "event.school_cluster" -- "$FIC" --db "$db" checklist list --events
+n=$("$FIC" --db "$db" --json checklist list --kind employer | json_field 'len(d)')
+[ "$n" = 1 ] && pass || fail "checklists for an employer: $n"
+expect 0 '"饮用水 4.2"' -- "$FIC" --db "$db" checklist show water.field_test
+school=$("$FIC" --db "$db" --json site list --kind school | json_field 'd[0]["id"]')
+insp=$("$FIC" --db "$db" --json inspect start "$school" water.field_test | json_field 'd["id"]')
+[ -n "$insp" ] && pass || fail "inspect start"
+expect 1 "outside the possible range" -- "$FIC" --db "$db" inspect answer "$insp" ph 15
+expect 1 "needs a number" -- "$FIC" --db "$db" inspect answer "$insp" ph abc
+expect 1 "not for a site of kind school" -- "$FIC" --db "$db" inspect start "$school" water.rural
+expect 0 "answered ph" -- "$FIC" --db "$db" inspect answer "$insp" ph 9.0
+for kv in supply=urban sample_point=tap disinfectant=free_chlorine residual=0.5 colour_or_matter=no odour=no; do
+	"$FIC" --db "$db" inspect answer "$insp" "${kv%%=*}" "${kv#*=}" >/dev/null || fail "answer $kv"
+done
+expect 0 "noted" -- "$FIC" --db "$db" inspect note "$insp" ph "试纸读数偏高"
+expect 0 "pH 值不符合标准" -- "$FIC" --db "$db" inspect show "$insp"
+expect 1 "without a photo" -- "$FIC" --db "$db" inspect finish "$insp"
+abn=$("$FIC" --db "$db" --json inspect show "$insp" | json_field '[i["id"] for i in d["items"] if i["abnormal"]]')
+[ "$abn" = "['ph']" ] && pass || fail "abnormal items: $abn"
+expect 1 "opinion is issued on a finished inspection" -- "$FIC" --db "$db" inspect opinion "$insp"
+expect 0 "filed lead" -- "$FIC" --db "$db" lead new event.school_cluster --site "$school" \
+	--set unit_type=class --set unit_name=三年级二班 --set first_date=2026-01-05 \
+	--set daily_cases=2,2,1 --set symptoms=vomiting,diarrhoea --set similar_symptoms=yes \
+	--set shared_meal_or_water=no --set verified=yes
+expect 0 "URGENT" -- "$FIC" --db "$db" lead list
+expect 0 "school_cluster" -- "$FIC" --db "$db" --json lead list
+expect 1 "required items not answered" -- "$FIC" --db "$db" lead new event.foodborne --set ill=3
+expect 2 "ITEM=VALUE" -- "$FIC" --db "$db" lead new event.foodborne --set ill
+expect 0 "semester_starts = 2026-02-23" -- "$FIC" --db "$db" setting set semester_starts 2026-02-23
+expect 1 "does not exist" -- "$FIC" --db "$db" setting set semester_starts 2026-02-30
+expect 0 "drinking_water" -- "$FIC" --db "$db" due
+expect 0 "report rate" -- "$FIC" --db "$db" stats
+expect 0 "open task" -- "$FIC" --db "$db" tasks
+expect 2 "unknown" -- "$FIC" --db "$db" inspect frobnicate x
+
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
