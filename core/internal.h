@@ -138,6 +138,9 @@ bool fic__json_put(struct cJSON *obj, const char *key, struct cJSON *item);
 int64_t fic__local_day(fic_store *store, int64_t utc_ms);
 int64_t fic__now_ms(fic_store *store);
 
+/* Remove photo files a crash left without their row (photo.c). */
+void fic__photo_sweep(fic_store *store);
+
 /* Lazily loaded checklist registry (checklist.c). */
 struct fic__registry;
 void fic__registry_free(struct fic__registry *reg);

@@ -424,6 +424,7 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 		sync_parent_dir(full);
 	if ((rc = ensure_device_id(store)) != FIC_OK)
 		goto fail;
+	fic__photo_sweep(store);
 
 	*out = store;
 	return FIC_OK;

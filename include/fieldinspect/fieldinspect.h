@@ -15,5 +15,6 @@
 #include "site.h"
 #include "inspection.h"
 #include "lead.h"
+#include "photo.h"
 
 #endif

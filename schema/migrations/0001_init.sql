@@ -126,8 +126,10 @@ CREATE TABLE photos (
 	owner_id      TEXT NOT NULL,
 	item_id       TEXT,            -- checklist item, for inspection photos
 	sha256        TEXT NOT NULL,
-	file_name     TEXT NOT NULL,
+	file_name     TEXT NOT NULL,   -- <sha256>.jpg in <store>.photos/
 	bytes         INTEGER NOT NULL,
+	width         INTEGER NOT NULL DEFAULT 0,
+	height        INTEGER NOT NULL DEFAULT 0,
 	created_at_ms INTEGER NOT NULL
 );
 

@@ -304,6 +304,22 @@ static void finishing_survives_every_allocation_failure(void **state)
 	torture(f, op_inspection_finish, 1, "fic_inspection_finish");
 }
 
+static unsigned char *photo_jpg;
+static size_t photo_len;
+
+static int op_photo_add(fixture *f)
+{
+	char id[FIC_UUID_BUFSIZE];
+	return fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site_id, NULL, photo_jpg, photo_len);
+}
+
+static void photos_survive_every_allocation_failure(void **state)
+{
+	photo_jpg = tu_make_jpeg(64, 48, 3, 0, 85, &photo_len);
+	torture(*state, op_photo_add, 1, "fic_photo_add_buffer");
+	free(photo_jpg);
+}
+
 static void inspections_survive_every_allocation_failure(void **state)
 {
 	fixture *f = *state;
@@ -362,6 +378,7 @@ int main(void)
 		T(loading_the_checklists_survives_allocation_failures),
 		T(inspections_survive_every_allocation_failure),
 		T(finishing_survives_every_allocation_failure),
+		T(photos_survive_every_allocation_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,3 +154,46 @@ bool tu_alloc_failed(void)
 {
 	return failed;
 }
+
+#include <jpeglib.h>
+
+unsigned char *tu_make_jpeg(int width, int height, int components, int progressive, int quality,
+                            size_t *len)
+{
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr err;
+	unsigned char *out = NULL;
+	unsigned long outlen = 0;
+	c.err = jpeg_std_error(&err);
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &out, &outlen);
+	c.image_width = (JDIMENSION)width;
+	c.image_height = (JDIMENSION)height;
+	c.input_components = components;
+	c.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 4 ? JCS_CMYK : JCS_RGB;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, quality, TRUE);
+	if (progressive)
+		jpeg_simple_progression(&c);
+	jpeg_start_compress(&c, TRUE);
+	unsigned char *row = malloc((size_t)width * (size_t)components);
+	unsigned int seed = 12345;
+	while (c.next_scanline < c.image_height) {
+		int y = (int)c.next_scanline;
+		for (int x = 0; x < width; x++) {
+			seed = seed * 1103515245u + 12345u;
+			int noise = (int)((seed >> 16) & 31) - 16;
+			for (int k = 0; k < components; k++) {
+				int v = (x * 255 / (width > 1 ? width - 1 : 1) + y * 3 + k * 60 + noise) & 255;
+				row[(size_t)x * (size_t)components + (size_t)k] = (unsigned char)v;
+			}
+		}
+		JSAMPROW rp = row;
+		jpeg_write_scanlines(&c, &rp, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	free(row);
+	*len = outlen;
+	return out;
+}

@@ -41,4 +41,13 @@ long tu_alloc_live(void);
 long tu_alloc_count(void);
 bool tu_alloc_failed(void);
 
+
+
+/*
+ * Make a JPEG in memory with photo-like texture (gradients plus noise), for
+ * the photo tests: `components` 1 (grey), 3 (colour) or 4 (CMYK). Returns a
+ * malloc'd buffer (free()), or NULL.
+ */
+unsigned char *tu_make_jpeg(int width, int height, int components, int progressive, int quality,
+                            size_t *len);
 #endif

@@ -572,3 +572,92 @@ int cmd_plan(ctx *c, const char *cmd, int argc, char **argv)
 		return fail();
 	return emit(c, text, cmd[0] == 't' ? human_tasks : cmd[0] == 'd' ? human_due : human_stats);
 }
+
+/* ---- photo ---- */
+
+int cmd_photo(ctx *c, int argc, char **argv)
+{
+	if (argc < 1)
+		return usage("photo needs a verb: add, show", NULL);
+	const char *verb = argv[0];
+	int rc;
+	if (strcmp(verb, "add") == 0) {
+		/* photo add (--inspection ID [--item ITEM] | --lead ID | --site ID) FILE */
+		int owner = 0;
+		const char *owner_id = NULL, *item = NULL, *file = NULL;
+		for (int i = 1; i < argc; i++) {
+			const char *a = argv[i];
+			bool has_value = i + 1 < argc;
+			if (strcmp(a, "--inspection") == 0 && has_value) {
+				owner = FIC_PHOTO_INSPECTION;
+				owner_id = argv[++i];
+			} else if (strcmp(a, "--lead") == 0 && has_value) {
+				owner = FIC_PHOTO_LEAD;
+				owner_id = argv[++i];
+			} else if (strcmp(a, "--site") == 0 && has_value) {
+				owner = FIC_PHOTO_SITE;
+				owner_id = argv[++i];
+			} else if (strcmp(a, "--item") == 0 && has_value) {
+				item = argv[++i];
+			} else if (strncmp(a, "--", 2) == 0 || file) {
+				return usage("unknown or extra argument", a);
+			} else {
+				file = a;
+			}
+		}
+		if (owner == 0 || file == NULL)
+			return usage("photo add needs --inspection ID [--item ITEM], --lead ID or --site ID, and a file", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		char id[FIC_UUID_BUFSIZE];
+		if (fic_photo_add_file(id, c->store, owner, owner_id, item, file) != FIC_OK)
+			return fail();
+		fic_photo *p;
+		if (fic_photo_get(&p, c->store, id) != FIC_OK)
+			return fail();
+		if (c->json) {
+			cJSON *j = cJSON_CreateObject();
+			cJSON_AddStringToObject(j, "id", p->id);
+			cJSON_AddStringToObject(j, "sha256", p->sha256);
+			cJSON_AddNumberToObject(j, "bytes", (double)p->bytes);
+			print_json(j);
+		} else {
+			printf("added photo %s (%dx%d, %lld bytes, sha256 %s)\n", p->id, p->width, p->height,
+			       (long long)p->bytes, p->sha256);
+		}
+		fic_photo_free(p);
+		return 0;
+	}
+	if (strcmp(verb, "show") == 0) {
+		if (argc != 2)
+			return usage("photo show needs one photo id", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		fic_photo *p;
+		if (fic_photo_get(&p, c->store, argv[1]) != FIC_OK)
+			return fail();
+		static const char *const owners[] = { "", "inspection", "lead", "site" };
+		if (c->json) {
+			cJSON *j = cJSON_CreateObject();
+			cJSON_AddStringToObject(j, "id", p->id);
+			cJSON_AddStringToObject(j, "owner", owners[p->owner]);
+			cJSON_AddStringToObject(j, "owner_id", p->owner_id);
+			if (p->item_id)
+				cJSON_AddStringToObject(j, "item_id", p->item_id);
+			cJSON_AddStringToObject(j, "sha256", p->sha256);
+			cJSON_AddStringToObject(j, "path", p->path);
+			cJSON_AddNumberToObject(j, "bytes", (double)p->bytes);
+			cJSON_AddNumberToObject(j, "width", p->width);
+			cJSON_AddNumberToObject(j, "height", p->height);
+			print_json(j);
+		} else {
+			printf("%s  %s %s%s%s\n  %dx%d, %lld bytes\n  sha256 %s\n  %s\n", p->id,
+			       owners[p->owner], p->owner_id, p->item_id ? " item " : "",
+			       p->item_id ? p->item_id : "", p->width, p->height, (long long)p->bytes,
+			       p->sha256, p->path);
+		}
+		fic_photo_free(p);
+		return 0;
+	}
+	return usage("unknown photo verb", verb);
+}

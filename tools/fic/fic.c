@@ -44,6 +44,8 @@ static const char usage_text[] =
 	"  lead new FORM_ID [--site SITE_ID] [--set ITEM=VALUE]... [--answers JSON]\n"
 	"  lead list [--limit N]\n"
 	"  lead show ID\n"
+	"  photo add (--inspection ID [--item ITEM] | --lead ID | --site ID) FILE.jpg\n"
+	"  photo show ID\n"
 	"  tasks                         open re-inspection tasks\n"
 	"  due                           sites and schools due for a patrol\n"
 	"  stats [--year YYYY]           report rate and patrols per area\n"
@@ -659,6 +661,8 @@ int main(int argc, char **argv)
 		rc = cmd_inspect(&c, rest, args);
 	else if (strcmp(cmd, "lead") == 0)
 		rc = cmd_lead(&c, rest, args);
+	else if (strcmp(cmd, "photo") == 0)
+		rc = cmd_photo(&c, rest, args);
 	else if (strcmp(cmd, "tasks") == 0 || strcmp(cmd, "due") == 0 || strcmp(cmd, "stats") == 0 ||
 	         strcmp(cmd, "setting") == 0)
 		rc = cmd_plan(&c, cmd, rest, args);

@@ -44,5 +44,6 @@ int cmd_checklist(ctx *c, int argc, char **argv);
 int cmd_inspect(ctx *c, int argc, char **argv);
 int cmd_lead(ctx *c, int argc, char **argv);
 int cmd_plan(ctx *c, const char *cmd, int argc, char **argv);
+int cmd_photo(ctx *c, int argc, char **argv);
 
 #endif

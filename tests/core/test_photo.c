@@ -1,0 +1,300 @@
+/*
+ * tests/core/test_photo.c — photo evidence: originals kept byte-for-byte with
+ * their SHA-256, JPEGs of every kind the camera may produce accepted, broken
+ * or hostile files refused without a trace in the store, the owner checked,
+ * and files a crash left behind swept away.
+ */
+#include "testutil.h"
+#include "internal.h"
+
+#include <dirent.h>
+#include <openssl/evp.h>
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+typedef struct fixture {
+	char *dir, *path, *photos;
+	fic_platform platform;
+	tu_clock clock;
+	fic_store_options opts;
+	fic_store *store;
+	char site[FIC_UUID_BUFSIZE], insp[FIC_UUID_BUFSIZE];
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	f->dir = tu_mkdtemp();
+	f->path = tu_path(f->dir, "store.db");
+	f->photos = tu_path(f->dir, "store.db.photos");
+	tu_platform(&f->platform, &f->clock);
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = &f->platform;
+	f->opts = o;
+	assert_int_equal(fic_store_open(&f->store, f->path, &f->opts), FIC_OK);
+	fic_site s = FIC_SITE_INIT;
+	s.kind = FIC_SITE_WATER_RURAL;
+	s.name = "水厂";
+	fic_site *out;
+	assert_int_equal(fic_site_add(&out, f->store, &s, NULL), FIC_OK);
+	strcpy(f->site, out->id);
+	fic_site_free(out);
+	assert_int_equal(fic_inspection_start(f->insp, f->store, f->site, "water.rural"), FIC_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	fic_store_close(f->store);
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f->path);
+	free(f->photos);
+	free(f);
+	return 0;
+}
+
+static void sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char d[32];
+	unsigned int n = 0;
+	EVP_Digest(data, len, d, &n, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static int64_t photo_rows(fixture *f)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT count(*) FROM photos", -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Files in the photo folder (0 if it does not exist). */
+static int photo_files(fixture *f)
+{
+	DIR *d = opendir(f->photos);
+	if (d == NULL)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void the_original_is_kept_byte_for_byte_with_its_hash(void **state)
+{
+	fixture *f = *state;
+	size_t len;
+	unsigned char *jpg = tu_make_jpeg(640, 480, 3, 0, 92, &len);
+	char id[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_INSPECTION, f->insp, "tank_locked",
+	                                      jpg, len), FIC_OK);
+	fic_photo *p;
+	assert_int_equal(fic_photo_get(&p, f->store, id), FIC_OK);
+	char want[65];
+	sha256_hex(jpg, len, want);
+	assert_string_equal(p->sha256, want);
+	assert_int_equal(p->bytes, (int64_t)len);
+	assert_int_equal(p->width, 640);
+	assert_int_equal(p->height, 480);
+	assert_int_equal(p->owner, FIC_PHOTO_INSPECTION);
+	assert_string_equal(p->item_id, "tank_locked");
+	FILE *fp = fopen(p->path, "rb");
+	assert_non_null(fp);
+	unsigned char *back = malloc(len + 1);
+	assert_int_equal(fread(back, 1, len + 1, fp), len);
+	fclose(fp);
+	assert_memory_equal(back, jpg, len);
+	free(back);
+	fic_photo_free(p);
+	/* The abnormal item now has its photo, so the inspection can finish with it. */
+	assert_int_equal(fic_inspection_answer(f->store, f->insp, "tank_locked", "no"), FIC_OK);
+	char *t;
+	assert_int_equal(fic_inspection_get_json(&t, f->store, f->insp), FIC_OK);
+	assert_null(strstr(t, "\"photos_missing\":\t[\"tank_locked\"]"));
+	fic_free(t);
+	/* The same photo again (from a file) shares the file but is a second record. */
+	char *file = tu_path(f->dir, "camera.jpg");
+	assert_int_equal(tu_write_file(file, jpg, len), 0);
+	char id2[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_photo_add_file(id2, f->store, FIC_PHOTO_SITE, f->site, NULL, file), FIC_OK);
+	assert_string_not_equal(id, id2);
+	assert_int_equal(photo_rows(f), 2);
+	assert_int_equal(photo_files(f), 1);
+	free(file);
+	free(jpg);
+}
+
+static void every_kind_of_camera_jpeg_is_accepted(void **state)
+{
+	fixture *f = *state;
+	struct { int w, h, comp, prog; } kinds[] = {
+		{ 64, 48, 3, 0 }, { 64, 48, 3, 1 }, { 33, 17, 1, 0 }, { 1, 1, 3, 0 },
+		{ 101, 67, 4, 0 }, { 4000, 3000, 3, 0 },
+	};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		size_t len;
+		unsigned char *jpg = tu_make_jpeg(kinds[i].w, kinds[i].h, kinds[i].comp, kinds[i].prog, 85, &len);
+		char id[FIC_UUID_BUFSIZE];
+		int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len);
+		if (rc != FIC_OK)
+			fail_msg("kind %zu: %s", i, fic_error_last()->message);
+		fic_photo *p;
+		assert_int_equal(fic_photo_get(&p, f->store, id), FIC_OK);
+		assert_int_equal(p->width, kinds[i].w);
+		assert_int_equal(p->height, kinds[i].h);
+		fic_photo_free(p);
+		free(jpg);
+	}
+}
+
+static void broken_and_hostile_files_are_refused_without_a_trace(void **state)
+{
+	fixture *f = *state;
+	size_t len;
+	unsigned char *jpg = tu_make_jpeg(320, 240, 3, 0, 90, &len);
+	char id[FIC_UUID_BUFSIZE];
+	/* Truncated at many offsets. */
+	size_t cuts[] = { 1, 2, 3, 10, 100, 300, 600, len / 4, len / 2, len - 600, len - 3 };
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, cuts[i]);
+		if (rc != FIC_EINVAL)
+			fail_msg("cut at %zu of %zu: %d %s", cuts[i], len, rc, fic_error_last()->message);
+		assert_string_equal(id, "");
+	}
+	/* Garbage, text, a PNG signature. */
+	const char *junk[] = { "hello, not a photo", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "\xFF\xD8\xFF" };
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, junk[i],
+		                                      strlen(junk[i]) + 1), FIC_EINVAL);
+	/* A header claiming 65535 x 65535 (a decompression bomb): patch the SOF0 size. */
+	unsigned char *bomb = malloc(len);
+	memcpy(bomb, jpg, len);
+	for (size_t i = 0; i + 8 < len; i++) {
+		if (bomb[i] == 0xFF && bomb[i + 1] == 0xC0) {
+			bomb[i + 5] = bomb[i + 6] = bomb[i + 7] = bomb[i + 8] = 0xFF;
+			break;
+		}
+	}
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, bomb, len),
+	                 FIC_EINVAL);
+	if (!strstr(fic_error_last()->message, "65535x65535") && !strstr(fic_error_last()->message, "65500"))
+		fail_msg("bomb refused with: %s", fic_error_last()->message);
+	/* Zero height. */
+	for (size_t i = 0; i + 8 < len; i++) {
+		if (bomb[i] == 0xFF && bomb[i + 1] == 0xC0) {
+			bomb[i + 5] = bomb[i + 6] = 0;
+			break;
+		}
+	}
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, bomb, len),
+	                 FIC_EINVAL);
+	/* Damaged entropy data in the middle. */
+	memcpy(bomb, jpg, len);
+	for (size_t i = len / 2; i < len / 2 + 64; i++)
+		bomb[i] = 0xFF;
+	int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, bomb, len);
+	/* libjpeg recovers from some damage; whatever it decides, nothing crashes and a refusal leaves no trace */
+	assert_true(rc == FIC_OK || rc == FIC_EINVAL);
+	int64_t rows = photo_rows(f);
+	free(bomb);
+	/* Empty, NULL, a path that does not exist, a directory. */
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, 0), FIC_EINVAL);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, NULL, 5), FIC_EINVAL);
+	char *missing = tu_path(f->dir, "gone.jpg");
+	assert_int_equal(fic_photo_add_file(id, f->store, FIC_PHOTO_SITE, f->site, NULL, missing),
+	                 FIC_ENOTFOUND);
+	free(missing);
+	assert_int_equal(fic_photo_add_file(id, f->store, FIC_PHOTO_SITE, f->site, NULL, f->dir),
+	                 FIC_EINVAL);
+	assert_int_equal(photo_rows(f), rows);
+	assert_int_equal(photo_files(f), (int)rows);
+	free(jpg);
+}
+
+static void the_owner_must_exist_and_an_inspection_be_open(void **state)
+{
+	fixture *f = *state;
+	size_t len;
+	unsigned char *jpg = tu_make_jpeg(32, 32, 3, 0, 80, &len);
+	char id[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_INSPECTION, "nope", NULL, jpg, len),
+	                 FIC_ENOTFOUND);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_LEAD, "nope", NULL, jpg, len),
+	                 FIC_ENOTFOUND);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_INSPECTION, f->insp, "no_item",
+	                                      jpg, len), FIC_ENOTFOUND);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, "tank_locked",
+	                                      jpg, len), FIC_EINVAL);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, 9, f->site, NULL, jpg, len), FIC_EINVAL);
+	assert_int_equal(fic_photo_add_buffer(NULL, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len),
+	                 FIC_EINVAL);
+	assert_int_equal(fic_photo_add_buffer(id, NULL, FIC_PHOTO_SITE, f->site, NULL, jpg, len),
+	                 FIC_EINVAL);
+	/* A finished inspection's evidence is final. */
+	assert_int_equal(sqlite3_exec(f->store->db, "UPDATE inspections SET state = 'finished'", NULL,
+	                              NULL, NULL), SQLITE_OK);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_INSPECTION, f->insp, NULL, jpg, len),
+	                 FIC_ESTATE);
+	assert_int_equal(photo_rows(f), 0);
+	fic_photo *p = (fic_photo *)0x1;
+	assert_int_equal(fic_photo_get(&p, f->store, "nope"), FIC_ENOTFOUND);
+	assert_null(p);
+	fic_photo_free(NULL);
+	free(jpg);
+}
+
+static void files_left_by_a_crash_are_swept_at_open(void **state)
+{
+	fixture *f = *state;
+	size_t len;
+	unsigned char *jpg = tu_make_jpeg(32, 32, 3, 0, 80, &len);
+	char id[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len), FIC_OK);
+	fic_store_close(f->store);
+	/* What a crash between writing the file and committing its row leaves. */
+	char stray[400], part[400];
+	snprintf(stray, sizeof stray, "%s/%064d.jpg", f->photos, 7);
+	snprintf(part, sizeof part, "%s/01900000-0000-7000-8000-000000000000.part", f->photos);
+	assert_int_equal(tu_write_file(stray, jpg, len), 0);
+	assert_int_equal(tu_write_file(part, jpg, 10), 0);
+	assert_int_equal(photo_files(f), 3);
+	assert_int_equal(fic_store_open(&f->store, f->path, &f->opts), FIC_OK);
+	assert_int_equal(photo_files(f), 1);
+	fic_photo *p;
+	assert_int_equal(fic_photo_get(&p, f->store, id), FIC_OK);
+	assert_int_equal(access(p->path, R_OK), 0);
+	fic_photo_free(p);
+	assert_true(f->clock.log_count > 0);
+	free(jpg);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(the_original_is_kept_byte_for_byte_with_its_hash),
+		T(every_kind_of_camera_jpeg_is_accepted),
+		T(broken_and_hostile_files_are_refused_without_a_trace),
+		T(the_owner_must_exist_and_an_inspection_be_open),
+		T(files_left_by_a_crash_are_swept_at_open),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
