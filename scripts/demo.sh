@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# scripts/demo.sh — the main job: build fieldinspect and walk through a short
-# patrol with the `fic` tool on a fresh store, printing each command and
-# what it did. Installs what it needs first.
+# scripts/demo.sh — the main job: build fieldinspect and walk through a patrol
+# day with the `fic` tool on a fresh store — sites found on the road, a field
+# water test that fails, photo evidence, the inspection opinion, a school
+# cluster reported under the two-hour rule, a tip-off that needs a
+# re-inspection, and the due list. Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
 
 echo "=== building (build/release)"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DFIC_BUILD_TESTS=OFF >/dev/null
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DFIC_BUILD_TESTS=OFF -DFIC_BUILD_BENCH=OFF >/dev/null
 cmake --build build/release -j"$(nproc)" --target fic >/dev/null
 fic_bin=$PWD/build/release/tools/fic
 
@@ -22,42 +24,83 @@ run() {
 	echo
 	"$fic_bin" "$@"
 }
-json_id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+q() { "$fic_bin" --json "$@"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# A photo-like JPEG, as the phone's camera would give (gradient + noise, via cjpeg).
+photo() {
+	python3 - "$1" <<'PY'
+import random, sys
+w, h = 1200, 900
+random.seed(int(sys.argv[1][-5:-4], 36))
+row = lambda y: bytes(v for x in range(w) for v in ((x * 255 // w + random.randrange(24)) & 255,
+                                                   (y * 255 // h + random.randrange(24)) & 255, 128))
+with open(sys.argv[1] + ".ppm", "wb") as f:
+    f.write(b"P6 %d %d 255\n" % (w, h))
+    for y in range(h):
+        f.write(row(y))
+PY
+	cjpeg -quality 92 "$1.ppm" >"$1"
+	rm -f "$1.ppm"
+}
 
-step "A fresh store on the inspector's phone"
+step "A fresh store on the inspector's phone; this semester began on 2026-09-01"
 run init
+run setting set semester_starts 2026-02-23,2026-09-01
 
-step "On the route: a rural water plant that is not in the county registry (新建本底)"
+step "On the route: a rural water plant missing from the county registry (新建本底)"
 run site add --kind water_rural --name "青杠镇石桥村集中供水站" --address "青杠镇石桥村 4 组" \
 	--credit-code 91350100M000100Y43 --licence-no "渝卫水证字〔2023〕第 021 号" \
 	--valid-from 2023-05-01 --valid-to 2027-04-30 --lat 29.56310 --lon 106.55160 \
 	--place-code "https://cq.example/place/QG-0421" --reason "巡查路线发现，本底无此供水站"
-plant=$("$fic_bin" --json site find --place-code "https://cq.example/place/QG-0421" | json_id)
-
-step "A boarding primary school and a village clinic nearby"
-run site add --kind school --name "青杠镇中心小学" --school-level primary --boarding yes \
-	--enrolment 640 --lat 29.56480 --lon 106.55020 --reason "本底补录"
-run site add --kind medical --name "石桥村卫生室" --registration licensed \
-	--institution-type village_clinic --beds 2 --lat 29.56200 --lon 106.55300
-
-step "Scanning the QR place code at the plant's gate finds it"
-run site find --place-code "https://cq.example/place/QG-0421"
-
-step "What is within 500 m of here?"
+plant=$(q site find --place-code "https://cq.example/place/QG-0421" | field '["id"]')
+"$fic_bin" site add --kind school --name "青杠镇中心小学" --school-level primary --boarding yes \
+	--enrolment 640 --lat 29.56480 --lon 106.55020 >/dev/null
+school=$(q site list --kind school | field '[0]["id"]')
+"$fic_bin" site add --kind other_venue --venue market --name "青杠场镇集贸市场" >/dev/null
+market=$(q site list --kind other_venue | field '[0]["id"]')
 run site list --near 29.5630,106.5516 --radius 500
 
-step "Search the registry by name (Chinese substring)"
-run site list --name 青杠
+step "Which checklists fit a rural water plant?"
+run checklist list --kind water_rural
 
-step "The plant's person in charge has changed: update with a reason"
-run site update "$plant" --manager "刘洋" --reason "负责人已变更，现场核实"
+step "A field water test at the plant outlet (饮用水 4): pH 9.8 and chlorine 0.2 mg/L"
+insp=$(q inspect start "$plant" water.field_test | field '["id"]')
+echo "inspection $insp (supply type prefilled from the registry: rural)"
+for kv in sample_point=outlet disinfectant=free_chlorine colour_or_matter=no odour=no ph=9.8 residual=0.2; do
+	"$fic_bin" inspect answer "$insp" "${kv%%=*}" "${kv#*=}" >/dev/null
+done
+run inspect answer "$insp" ph 15 || true
+run inspect note "$insp" ph "试纸比色，读数约 9.8"
+run inspect show "$insp"
+run inspect finish "$insp" || true
 
-step "A second visit finds the plant shut down"
-run site close "$plant" --reason "现场核实已停止供水，改由镇自来水厂供水"
+step "Photograph both test results, then finish: the abnormal items go to the agency by themselves"
+photo "$work/ph.jpg"
+photo "$work/cl.jpg"
+run photo add --inspection "$insp" --item ph "$work/ph.jpg"
+run photo add --inspection "$insp" --item residual "$work/cl.jpg"
+run inspect finish "$insp"
+run inspect opinion "$insp"
 
-step "Everything is in the audit log (who, what, when) ..."
-run audit
-step "... and queued for upload to the county"
+step "The school reports sick pupils in one class: 2, 2 and 1 new cases on three days (学校卫生 三(二)4)"
+run lead new event.school_cluster --site "$school" --set unit_type=class --set unit_name=三年级二班 \
+	--set first_date=2026-11-21 --set daily_cases=2,2,1 --set symptoms=vomiting,diarrhoea \
+	--set similar_symptoms=yes --set shared_meal_or_water=no --set verified=yes
+
+step "A 12345 hotline tip-off: a street 'dentist' at the market (re-inspect within a month)"
+run lead new lead.tip_off --site "$market" --set source=hotline_12345 --set subject_area=medical_blood \
+	--set place=集贸市场东口 --set description=流动摊点拔牙镶牙 --set time_sensitive=yes --set verified=yes
+
+step "Leads, most pressing first, with the two-hour clock"
+run lead list
+run tasks
+
+step "What is due: two patrols a year per area, schools in the first month of the semester"
+run due
+run stats
+
+step "Everything is audited (who, what, when) and queued for upload to the county"
+run audit --limit 5
 run status
 echo
 echo "demo store was $FIC_DB (removed on exit)"

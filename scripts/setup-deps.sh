@@ -12,6 +12,7 @@ packages=(
 	zlib1g-dev                               # wire compression
 	libssl-dev                               # SHA-256 (libcrypto)
 	libjpeg62-turbo-dev libturbojpeg0-dev    # photo pipeline
+	libjpeg-turbo-progs                      # cjpeg/djpeg: demo photos, benchmarks
 	libcmocka-dev                            # unit tests
 	python3                                  # JSON checks in the tool tests
 	ca-certificates

@@ -505,13 +505,14 @@ static void human_due(const cJSON *j)
 static void human_stats(const cJSON *j)
 {
 	const cJSON *rate = cJSON_GetObjectItemCaseSensitive(j, "report_rate_percent");
-	printf("year %d: %d lead(s) discovered, %d reported, report rate %s%s\n",
+	char rate_text[32] = "n/a";
+	if (cJSON_IsNumber(rate))
+		snprintf(rate_text, sizeof rate_text, "%.1f %%", rate->valuedouble);
+	printf("year %d: %d lead(s) discovered, %d reported; information report rate %s\n",
 	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "year")),
 	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "leads_discovered")),
 	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "leads_reported")),
-	       cJSON_IsNumber(rate) ? "" : "n/a", "");
-	if (cJSON_IsNumber(rate))
-		printf("  report rate %.1f %%\n", rate->valuedouble);
+	       rate_text);
 	const cJSON *p;
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(j, "patrols")) {
 		printf("  patrols %-15s %d\n", p->string, (int)p->valuedouble);
