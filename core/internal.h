@@ -36,6 +36,13 @@ void fic__err_clear(void);
 /* ---- text checks (text.c) ---- */
 bool fic__utf8_valid(const char *s, size_t len);
 /*
+ * Make a NUL-terminated message one line of valid UTF-8, in place: line
+ * breaks and tabs become spaces, other control characters and malformed
+ * bytes '?'. With `truncated` (the formatter ran out of room) a character
+ * cut in two at the end is dropped instead.
+ */
+void fic__text_one_line(char *buf, bool truncated);
+/*
  * Check an input string: `required` means NULL/"" is an error; otherwise
  * NULL and "" both mean absent (and *present is set false). Checks length
  * <= max and UTF-8. `what` names the argument in the message.

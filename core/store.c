@@ -24,8 +24,11 @@ void fic__log(fic_store *store, fic_log_level level, const char *fmt, ...)
 	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	fic__text_one_line(line, n >= (int)sizeof line);
 	store->platform->log(store->platform->ctx, level, line);
 }
 
