@@ -707,24 +707,17 @@ int fic_site_search(fic_site_list **out, fic_store *store, int kind, const char 
 	int rc = fic__check_text(name_part, "name", FIC_SITE_NAME_MAX, false, &has_name);
 	if (rc != FIC_OK)
 		return rc;
-	/* Escape LIKE's wildcards so the text is matched literally. */
-	char pattern[FIC_SITE_NAME_MAX * 2 + 3];
-	size_t n = 0;
-	pattern[n++] = '%';
-	for (const char *p = has_name ? name_part : ""; *p; p++) {
-		if (*p == '%' || *p == '_' || *p == '\\')
-			pattern[n++] = '\\';
-		pattern[n++] = *p;
-	}
-	pattern[n++] = '%';
-	pattern[n] = '\0';
+	/* instr(), not LIKE: a plain, case-sensitive substring match without wildcards. */
 	sqlite3_stmt *st;
 	if ((rc = fic__prepare(store, &st,
 	                       "SELECT " SITE_COLUMNS " FROM sites WHERE (?1 = 0 OR kind = ?1) "
-	                       "AND name LIKE ?2 ESCAPE '\\' ORDER BY name, id LIMIT ?3")))
+	                       "AND (?2 IS NULL OR instr(name, ?2) > 0) ORDER BY name, id LIMIT ?3")))
 		return rc;
 	sqlite3_bind_int(st, 1, kind);
-	sqlite3_bind_text(st, 2, pattern, -1, SQLITE_STATIC);
+	if (has_name)
+		sqlite3_bind_text(st, 2, name_part, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
 	sqlite3_bind_int64(st, 3, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
 	return collect(store, st, out);
 }

@@ -372,7 +372,7 @@ static void search_matches_kind_and_chinese_name_parts(void **state)
 	struct { int kind; const char *name; } rows[] = {
 		{ FIC_SITE_WATER_RURAL, "青杠镇水厂" }, { FIC_SITE_WATER_RURAL, "石桥乡水厂" },
 		{ FIC_SITE_SCHOOL, "青杠镇中心小学" }, { FIC_SITE_SCHOOL, "100%_学校\\" },
-		{ FIC_SITE_OTHER_VENUE, "Market ABC" },
+		{ FIC_SITE_OTHER_VENUE, "Market ABC" }, { FIC_SITE_OTHER_VENUE, "ABC" },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		fic_site s = FIC_SITE_INIT;
@@ -391,7 +391,23 @@ static void search_matches_kind_and_chinese_name_parts(void **state)
 	assert_int_equal(fic_site_search(&l, f->store, 0, "青杠", 0), FIC_OK);
 	assert_int_equal(l->count, 2);
 	fic_site_list_free(l);
-	/* LIKE wildcards in the query are literal text. */
+	/* A plain substring match: case matters, LIKE's wildcards are literal text. */
+	assert_int_equal(fic_site_search(&l, f->store, 0, "a", 0), FIC_OK);
+	assert_int_equal(l->count, 1);
+	assert_string_equal(l->sites[0]->name, "Market ABC");
+	fic_site_list_free(l);
+	assert_int_equal(fic_site_search(&l, f->store, 0, "abc", 0), FIC_OK);
+	assert_int_equal(l->count, 0);
+	fic_site_list_free(l);
+	assert_int_equal(fic_site_search(&l, f->store, 0, "ABC", 0), FIC_OK);
+	assert_int_equal(l->count, 2);
+	fic_site_list_free(l);
+	assert_int_equal(fic_site_search(&l, f->store, 0, "0%_", 0), FIC_OK);
+	assert_int_equal(l->count, 1);
+	fic_site_list_free(l);
+	assert_int_equal(fic_site_search(&l, f->store, 0, "1_0", 0), FIC_OK);
+	assert_int_equal(l->count, 0);
+	fic_site_list_free(l);
 	assert_int_equal(fic_site_search(&l, f->store, 0, "%", 0), FIC_OK);
 	assert_int_equal(l->count, 1);
 	fic_site_list_free(l);
@@ -402,7 +418,7 @@ static void search_matches_kind_and_chinese_name_parts(void **state)
 	assert_int_equal(l->count, 1);
 	fic_site_list_free(l);
 	assert_int_equal(fic_site_search(&l, f->store, 0, NULL, 0), FIC_OK);
-	assert_int_equal(l->count, 5);
+	assert_int_equal(l->count, 6);
 	fic_site_list_free(l);
 	assert_int_equal(fic_site_search(&l, f->store, 0, "", 3), FIC_OK);
 	assert_int_equal(l->count, 3);
