@@ -763,10 +763,18 @@ int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
 	if (!isfinite(radius_m) || radius_m <= 0 || radius_m > NEAR_MAX_RADIUS_M)
 		return fic__err(FIC_EINVAL, "radius must be more than 0 and at most %.0f m",
 		                NEAR_MAX_RADIUS_M);
-	/* A bounding box narrows the rows; the exact great-circle test decides. */
-	double dlat = radius_m / 111195.0 + 1e-6;
-	double coslat = cos(lat * FIC_PI / 180.0);
-	double dlon = coslat > 0.01 ? dlat / coslat : 360.0;
+	/*
+	 * A bounding box narrows the rows; the exact great-circle test decides.
+	 * The circle's widest point east-west is where a meridian touches it, at
+	 * dlon = asin(sin(r/R) / cos(lat)) (wider than r/R / cos(lat), and north
+	 * of `lat` in the north). If the circle reaches a pole, every longitude.
+	 */
+	const double deg = 180.0 / FIC_PI;
+	double ang = radius_m / EARTH_RADIUS_M;
+	double dlat = ang * deg + 1e-6;
+	double coslat = cos(lat / deg);
+	double ratio = coslat > 0 ? sin(ang) / coslat : 2.0;
+	double dlon = ratio < 1.0 ? asin(ratio) * deg + 1e-6 : 360.0;
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
 	                      "SELECT " SITE_COLUMNS " FROM sites WHERE lat BETWEEN ?1 AND ?2 "

@@ -477,6 +477,72 @@ static void near_lists_sites_within_the_radius_nearest_first(void **state)
 	assert_int_equal(fic_site_near(&l, f->store, lat0, lon0, 600000, 0), FIC_EINVAL);
 }
 
+/* A located venue named `name`; longitudes past 180 wrap round. */
+static void add_at(fic_store *store, const char *name, double lat, double lon)
+{
+	fic_site s = FIC_SITE_INIT;
+	s.kind = FIC_SITE_OTHER_VENUE;
+	s.name = name;
+	s.has_location = 1;
+	s.lat = lat;
+	s.lon = lon > 180 ? lon - 360 : lon;
+	assert_int_equal(fic_site_add(NULL, store, &s, NULL), FIC_OK);
+}
+
+static bool listed(const fic_site_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (strcmp(l->sites[i]->name, name) == 0)
+			return true;
+	return false;
+}
+
+static void near_finds_sites_at_the_edge_of_a_large_radius_at_high_latitudes(void **state)
+{
+	fixture *f = *state;
+	const double R = 6371008.8, rad = 3.14159265358979323846 / 180, radius = 500000;
+	const double d = 499900 / R, lon0 = 170; /* lon0: the circles cross the antimeridian too */
+	const double lats[] = { 60, 70, -70 };
+	char name[64];
+	for (size_t i = 0; i < 3; i++) {
+		double phi = lats[i] * rad;
+		/* Due east along the parallel, 499.9 km away. */
+		double east = acos((cos(d) - sin(phi) * sin(phi)) / (cos(phi) * cos(phi))) / rad;
+		snprintf(name, sizeof name, "east %g", lats[i]);
+		add_at(f->store, name, lats[i], lon0 + east);
+		/* The circle's easternmost point (poleward of the parallel). */
+		double tan_lat = asin(sin(phi) / cos(d)) / rad, tan_lon = asin(sin(d) / cos(phi)) / rad;
+		snprintf(name, sizeof name, "widest %g", lats[i]);
+		add_at(f->store, name, tan_lat, lon0 + tan_lon);
+		/* Just outside. */
+		double out = acos((cos(500100 / R) - sin(phi) * sin(phi)) / (cos(phi) * cos(phi))) / rad;
+		snprintf(name, sizeof name, "outside %g", lats[i]);
+		add_at(f->store, name, lats[i], lon0 - out);
+	}
+	/* Across the pole: 4 degrees of arc (445 km) from (88, lon0) to (88, lon0 + 180). */
+	add_at(f->store, "over the pole", 88, lon0 + 180);
+
+	fic_site_list *l;
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(fic_site_near(&l, f->store, lats[i], lon0, radius, 0), FIC_OK);
+		snprintf(name, sizeof name, "east %g", lats[i]);
+		if (!listed(l, name))
+			fail_msg("'%s' (499.9 km due east) not found", name);
+		snprintf(name, sizeof name, "widest %g", lats[i]);
+		if (!listed(l, name))
+			fail_msg("'%s' (499.9 km at the circle's widest) not found", name);
+		snprintf(name, sizeof name, "outside %g", lats[i]);
+		assert_false(listed(l, name));
+		for (size_t k = 0; k < l->count; k++)
+			assert_true(l->distance_m[k] <= radius);
+		fic_site_list_free(l);
+	}
+	assert_int_equal(fic_site_near(&l, f->store, 88, lon0, radius, 0), FIC_OK);
+	assert_true(listed(l, "over the pole"));
+	assert_true(fabs(l->distance_m[0] - 4 * rad * R) < 1);
+	fic_site_list_free(l);
+}
+
 static cJSON *last_audit_detail(fic_store *s, const char *id, const char **action)
 {
 	static char act[64];
@@ -741,6 +807,7 @@ int main(void)
 		T(one_credit_code_can_run_several_sites),
 		T(search_matches_kind_and_chinese_name_parts),
 		T(near_lists_sites_within_the_radius_nearest_first),
+		T(near_finds_sites_at_the_edge_of_a_large_radius_at_high_latitudes),
 		T(update_records_what_changed_and_why),
 		T(a_county_site_with_new_facts_becomes_changed),
 		T(update_refusals_leave_the_site_unchanged),
