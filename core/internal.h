@@ -94,10 +94,11 @@ int fic__prepare(fic_store *store, sqlite3_stmt **stmt, const char *sql);
 /*
  * A statement for `sql`, which must be a string literal (the cache is keyed by
  * its address), prepared once per handle and reset for reuse. Do not finalize
- * it: call fic__release() when done.
+ * it: call fic__release() when done, which resets a cached statement and
+ * finalizes one the full cache could not hold.
  */
 int fic__cached(fic_store *store, sqlite3_stmt **stmt, const char *sql);
-void fic__release(sqlite3_stmt *stmt);
+void fic__release(fic_store *store, sqlite3_stmt *stmt);
 
 /* Audit and outbox rows, inside the caller's transaction (journal.c). */
 int fic__audit_append(fic_store *store, const char *action, const char *entity,

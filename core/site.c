@@ -867,7 +867,7 @@ static int check_place_code_free(fic_store *store, const char *place_code, const
 		              (const char *)sqlite3_column_text(st, 0));
 	else if (src != SQLITE_DONE)
 		rc = fic__db_err(store, src, "checking the place code");
-	fic__release(st);
+	fic__release(store, st);
 	return rc;
 }
 
@@ -895,7 +895,7 @@ static int write_row(fic_store *store, const fic_site *s, bool insert)
 	bind_site(st, s);
 	int src = sqlite3_step(st);
 	rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving the site");
-	fic__release(st);
+	fic__release(store, st);
 	return rc;
 }
 

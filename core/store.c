@@ -85,29 +85,34 @@ int fic__cached(fic_store *store, sqlite3_stmt **stmt, const char *sql)
 			return FIC_OK;
 		}
 	}
+	if (i == FIC_STMT_CACHE) {
+		/* Cache full (a programming error): still correct, just not cached;
+		 * fic__release() finalizes what it does not find in the cache. */
+		fic__log(store, FIC_LOG_WARN, "statement cache is full");
+		return fic__prepare(store, stmt, sql);
+	}
 	int rc = sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
 	if (rc != SQLITE_OK) {
 		*stmt = NULL;
 		return fic__db_err(store, rc, "preparing a query");
 	}
-	if (i < FIC_STMT_CACHE) {
-		store->cache[i].sql = sql;
-		store->cache[i].stmt = *stmt;
-	} else {
-		/* Cache full (a programming error): still correct, just not cached. */
-		fic__log(store, FIC_LOG_WARN, "statement cache is full");
-		sqlite3_finalize(*stmt);
-		return fic__prepare(store, stmt, sql);
-	}
+	store->cache[i].sql = sql;
+	store->cache[i].stmt = *stmt;
 	return FIC_OK;
 }
 
-void fic__release(sqlite3_stmt *stmt)
+void fic__release(fic_store *store, sqlite3_stmt *stmt)
 {
-	if (stmt) {
-		sqlite3_reset(stmt);
-		sqlite3_clear_bindings(stmt);
+	if (stmt == NULL)
+		return;
+	for (size_t i = 0; i < FIC_STMT_CACHE && store->cache[i].sql; i++) {
+		if (store->cache[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return;
+		}
 	}
+	sqlite3_finalize(stmt);
 }
 
 static int exec(fic_store *store, const char *sql, const char *doing)

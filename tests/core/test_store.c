@@ -455,6 +455,53 @@ static void two_handles_on_one_file_see_each_others_writes(void **state)
 	fic_store_close(b);
 }
 
+static int open_statements(sqlite3 *db)
+{
+	int n = 0;
+	for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+		n++;
+	return n;
+}
+
+static void statements_the_full_cache_cannot_hold_are_finalized(void **state)
+{
+	fixture *f = *state;
+	/* Distinct literals: the cache is keyed by the SQL text's address. */
+	static const char *const sqls[] = {
+		"SELECT 1", "SELECT 2", "SELECT 3", "SELECT 4", "SELECT 5", "SELECT 6",
+		"SELECT 7", "SELECT 8", "SELECT 9", "SELECT 10", "SELECT 11", "SELECT 12",
+		"SELECT 13", "SELECT 14", "SELECT 15", "SELECT 16", "SELECT 17", "SELECT 18",
+		"SELECT 19", "SELECT 20", "SELECT 21", "SELECT 22", "SELECT 23", "SELECT 24",
+	};
+	const int n = (int)(sizeof sqls / sizeof sqls[0]);
+	assert_true(n > FIC_STMT_CACHE);
+	fic_store *s;
+	assert_int_equal(fic_store_open(&s, f->path, &f->opts), FIC_OK);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < n; i++) {
+			sqlite3_stmt *st;
+			assert_int_equal(fic__cached(s, &st, sqls[i]), FIC_OK);
+			assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+			assert_int_equal(sqlite3_column_int(st, 0), i + 1);
+			fic__release(s, st);
+		}
+		/* The cache holds what it can; nothing else stays prepared. */
+		assert_true(open_statements(s->db) <= FIC_STMT_CACHE);
+	}
+	assert_non_null(strstr(f->clock.last_log, "statement cache is full"));
+	fic__release(s, NULL);
+	/* Once the cache is finalized, the connection closes: no statement leaked. */
+	for (size_t i = 0; i < FIC_STMT_CACHE; i++) {
+		sqlite3_finalize(s->cache[i].stmt);
+		s->cache[i].stmt = NULL;
+		s->cache[i].sql = NULL;
+	}
+	assert_int_equal(open_statements(s->db), 0);
+	assert_int_equal(sqlite3_close(s->db), SQLITE_OK);
+	s->db = NULL;
+	fic_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +522,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ids_are_time_ordered_even_when_the_clock_stands_or_steps_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_audit_log_cannot_be_rewritten, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_handles_on_one_file_see_each_others_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(statements_the_full_cache_cannot_hold_are_finalized, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
