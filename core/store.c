@@ -582,15 +582,42 @@ const char *fic_store_device_id(const fic_store *store)
 	return store ? store->device_id : NULL;
 }
 
+/* The store's own rules, beyond SQLite's: every change left its audit entry and outbox record. */
+static int check_journal(fic_store *store)
+{
+	int64_t no_audit = 0, no_outbox = 0;
+	int rc = query_int(store,
+	                   "SELECT count(*) FROM sites WHERE id NOT IN "
+	                   "(SELECT entity_id FROM audit WHERE entity = 'site')",
+	                   &no_audit, "checking the audit log");
+	if (rc == FIC_OK)
+		rc = query_int(store,
+		               "SELECT count(*) FROM sites WHERE id NOT IN "
+		               "(SELECT record_id FROM outbox WHERE record_type = 'site')",
+		               &no_outbox, "checking the outbox");
+	if (rc != FIC_OK)
+		return rc;
+	if (no_audit != 0)
+		return fic__err(FIC_ECORRUPT, "%lld site%s no audit entry", (long long)no_audit,
+		                no_audit == 1 ? " has" : "s have");
+	if (no_outbox != 0)
+		return fic__err(FIC_ECORRUPT, "%lld site%s no outbox record", (long long)no_outbox,
+		                no_outbox == 1 ? " has" : "s have");
+	return FIC_OK;
+}
+
 int fic_store_check(fic_store *store)
 {
 	fic__err_clear();
 	if (store == NULL)
 		return fic__err(FIC_EINVAL, "store is NULL");
-	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st, "PRAGMA integrity_check(1)");
+	/* One read transaction: every check sees the same state. */
+	int rc = exec(store, "BEGIN", "checking the store");
 	if (rc != FIC_OK)
 		return rc;
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st, "PRAGMA integrity_check(1)")) != FIC_OK)
+		goto done;
 	int src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
 		const char *r = (const char *)sqlite3_column_text(st, 0);
@@ -601,28 +628,42 @@ int fic_store_check(fic_store *store)
 	}
 	sqlite3_finalize(st);
 	if (rc != FIC_OK)
-		return rc;
+		goto done;
 	int64_t bad = 0;
 	rc = query_int(store, "SELECT count(*) FROM pragma_foreign_key_check", &bad,
 	               "checking references");
 	if (rc == FIC_OK && bad != 0)
 		rc = fic__err(FIC_ECORRUPT, "%lld rows refer to records that do not exist",
 		              (long long)bad);
+	if (rc == FIC_OK)
+		rc = check_journal(store);
+done:
+	fic__tx_rollback(store);
 	return rc;
 }
 
 int fic_store_stats_get(fic_store *store, fic_store_stats *out)
 {
 	fic__err_clear();
+	if (out != NULL)
+		memset(out, 0, sizeof *out);
 	if (store == NULL || out == NULL)
 		return fic__err(FIC_EINVAL, "store and out are required");
-	memset(out, 0, sizeof *out);
-	int rc = query_int(store, "SELECT count(*) FROM sites", &out->sites, "counting sites");
-	if (rc == FIC_OK)
-		rc = query_int(store, "SELECT count(*) FROM audit", &out->audit_entries,
-		               "counting audit entries");
-	if (rc == FIC_OK)
-		rc = query_int(store, "SELECT count(*) FROM outbox WHERE state IN ('pending','sent')",
-		               &out->outbox_pending, "counting the outbox");
+	/* One statement, so the three counts come from one snapshot. */
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "SELECT (SELECT count(*) FROM sites), (SELECT count(*) FROM audit), "
+	                      "(SELECT count(*) FROM outbox WHERE state IN ('pending', 'sent'))");
+	if (rc != FIC_OK)
+		return rc;
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		out->sites = sqlite3_column_int64(st, 0);
+		out->audit_entries = sqlite3_column_int64(st, 1);
+		out->outbox_pending = sqlite3_column_int64(st, 2);
+	} else {
+		rc = fic__db_err(store, src, "counting the store");
+	}
+	sqlite3_finalize(st);
 	return rc;
 }

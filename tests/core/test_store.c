@@ -473,6 +473,62 @@ static void the_audit_log_cannot_be_rewritten(void **state)
 	fic_store_close(s);
 }
 
+static void check_finds_sites_without_their_audit_entry_or_outbox_record(void **state)
+{
+	fixture *f = *state;
+	fic_store *s;
+	assert_int_equal(fic_store_open(&s, f->path, &f->opts), FIC_OK);
+	fic_site site = FIC_SITE_INIT;
+	site.kind = FIC_SITE_SCHOOL;
+	site.name = "账实相符";
+	fic_site *saved;
+	assert_int_equal(fic_site_add(&saved, s, &site, NULL), FIC_OK);
+	add_school(s, "另一所");
+	assert_int_equal(fic_store_check(s), FIC_OK);
+
+	/* A site whose upload record vanished. */
+	char sql[200];
+	snprintf(sql, sizeof sql, "DELETE FROM outbox WHERE record_id = '%s'", saved->id);
+	assert_int_equal(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(fic_store_check(s), FIC_ECORRUPT);
+	assert_non_null(strstr(fic_error_last()->message, "1 site has no outbox record"));
+
+	/* Sites written behind the library's back have neither. */
+	assert_int_equal(sqlite3_exec(s->db,
+	                              "INSERT INTO sites (id, kind, name, status, origin, "
+	                              "created_at_ms, updated_at_ms) VALUES ('x1', 3, 'x', 1, 2, 0, 0), "
+	                              "('x2', 3, 'y', 1, 2, 0, 0)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(fic_store_check(s), FIC_ECORRUPT);
+	assert_non_null(strstr(fic_error_last()->message, "2 sites have no audit entry"));
+	/* The check left no transaction open. */
+	assert_true(sqlite3_get_autocommit(s->db));
+	fic_site_free(saved);
+	fic_store_close(s);
+}
+
+static void stats_are_zero_when_they_cannot_be_read(void **state)
+{
+	fixture *f = *state;
+	fic_store *s;
+	assert_int_equal(fic_store_open(&s, f->path, &f->opts), FIC_OK);
+	add_school(s, "统计");
+	fic_store_stats st;
+	assert_int_equal(fic_store_stats_get(s, &st), FIC_OK);
+	assert_int_equal(st.sites, 1);
+	assert_int_equal(st.audit_entries, 1);
+	assert_int_equal(st.outbox_pending, 1);
+	assert_int_equal(sqlite3_exec(s->db, "DROP TABLE outbox", NULL, NULL, NULL), SQLITE_OK);
+	memset(&st, 0x5A, sizeof st);
+	assert_int_not_equal(fic_store_stats_get(s, &st), FIC_OK);
+	assert_int_equal(st.sites, 0);
+	assert_int_equal(st.audit_entries, 0);
+	assert_int_equal(st.outbox_pending, 0);
+	memset(&st, 0x5A, sizeof st);
+	assert_int_equal(fic_store_stats_get(NULL, &st), FIC_EINVAL);
+	assert_int_equal(st.sites, 0);
+	fic_store_close(s);
+}
+
 static void two_handles_on_one_file_see_each_others_writes(void **state)
 {
 	fixture *f = *state;
@@ -696,6 +752,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ids_are_time_ordered_even_when_the_clock_stands_or_steps_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_audit_log_cannot_be_rewritten, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_handles_on_one_file_see_each_others_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(check_finds_sites_without_their_audit_entry_or_outbox_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(stats_are_zero_when_they_cannot_be_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(statements_the_full_cache_cannot_hold_are_finalized, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_first_opens_all_succeed, setup, teardown),
 	};
