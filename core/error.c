@@ -19,8 +19,12 @@ int fic__err(int code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+	int n = vsnprintf(last_msg, sizeof last_msg, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		snprintf(last_msg, sizeof last_msg, "%s", fic_result_str(code));
+	/* common.h promises one line of UTF-8, whatever the arguments held. */
+	fic__text_one_line(last_msg, n >= (int)sizeof last_msg);
 	last_code = code;
 	return code;
 }

@@ -52,6 +52,13 @@ char *fic__sb_take(fic__sb *sb);
 /* ---- text checks (text.c) ---- */
 bool fic__utf8_valid(const char *s, size_t len);
 /*
+ * Make a NUL-terminated message one line of valid UTF-8, in place: line
+ * breaks and tabs become spaces, other control characters and malformed
+ * bytes '?'. With `truncated` (the formatter ran out of room) a character
+ * cut in two at the end is dropped instead.
+ */
+void fic__text_one_line(char *buf, bool truncated);
+/*
  * Check an input string: `required` means NULL/"" is an error; otherwise
  * NULL and "" both mean absent (and *present is set false). Checks length
  * <= max and UTF-8. `what` names the argument in the message.
@@ -104,10 +111,11 @@ int fic__prepare(fic_store *store, sqlite3_stmt **stmt, const char *sql);
 /*
  * A statement for `sql`, which must be a string literal (the cache is keyed by
  * its address), prepared once per handle and reset for reuse. Do not finalize
- * it: call fic__release() when done.
+ * it: call fic__release() when done, which resets a cached statement and
+ * finalizes one the full cache could not hold.
  */
 int fic__cached(fic_store *store, sqlite3_stmt **stmt, const char *sql);
-void fic__release(sqlite3_stmt *stmt);
+void fic__release(fic_store *store, sqlite3_stmt *stmt);
 
 /* Audit and outbox rows, inside the caller's transaction (journal.c). */
 int fic__audit_append(fic_store *store, const char *action, const char *entity,

@@ -29,7 +29,7 @@ int fic__audit_append(fic_store *store, const char *action, const char *entity,
 	sqlite3_bind_text(st, 8, detail_json, -1, SQLITE_STATIC);
 	int src = sqlite3_step(st);
 	int code = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "writing the audit log");
-	fic__release(st);
+	fic__release(store, st);
 	return code;
 }
 
@@ -50,7 +50,7 @@ int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *r
 	sqlite3_bind_int64(st, 6, store->platform->wall_ms(store->platform->ctx));
 	int src = sqlite3_step(st);
 	int code = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "queueing for upload");
-	fic__release(st);
+	fic__release(store, st);
 	return code;
 }
 

@@ -707,24 +707,17 @@ int fic_site_search(fic_site_list **out, fic_store *store, int kind, const char 
 	int rc = fic__check_text(name_part, "name", FIC_SITE_NAME_MAX, false, &has_name);
 	if (rc != FIC_OK)
 		return rc;
-	/* Escape LIKE's wildcards so the text is matched literally. */
-	char pattern[FIC_SITE_NAME_MAX * 2 + 3];
-	size_t n = 0;
-	pattern[n++] = '%';
-	for (const char *p = has_name ? name_part : ""; *p; p++) {
-		if (*p == '%' || *p == '_' || *p == '\\')
-			pattern[n++] = '\\';
-		pattern[n++] = *p;
-	}
-	pattern[n++] = '%';
-	pattern[n] = '\0';
+	/* instr(), not LIKE: a plain, case-sensitive substring match without wildcards. */
 	sqlite3_stmt *st;
 	if ((rc = fic__prepare(store, &st,
 	                       "SELECT " SITE_COLUMNS " FROM sites WHERE (?1 = 0 OR kind = ?1) "
-	                       "AND name LIKE ?2 ESCAPE '\\' ORDER BY name, id LIMIT ?3")))
+	                       "AND (?2 IS NULL OR instr(name, ?2) > 0) ORDER BY name, id LIMIT ?3")))
 		return rc;
 	sqlite3_bind_int(st, 1, kind);
-	sqlite3_bind_text(st, 2, pattern, -1, SQLITE_STATIC);
+	if (has_name)
+		sqlite3_bind_text(st, 2, name_part, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
 	sqlite3_bind_int64(st, 3, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
 	return collect(store, st, out);
 }
@@ -770,10 +763,18 @@ int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
 	if (!isfinite(radius_m) || radius_m <= 0 || radius_m > NEAR_MAX_RADIUS_M)
 		return fic__err(FIC_EINVAL, "radius must be more than 0 and at most %.0f m",
 		                NEAR_MAX_RADIUS_M);
-	/* A bounding box narrows the rows; the exact great-circle test decides. */
-	double dlat = radius_m / 111195.0 + 1e-6;
-	double coslat = cos(lat * FIC_PI / 180.0);
-	double dlon = coslat > 0.01 ? dlat / coslat : 360.0;
+	/*
+	 * A bounding box narrows the rows; the exact great-circle test decides.
+	 * The circle's widest point east-west is where a meridian touches it, at
+	 * dlon = asin(sin(r/R) / cos(lat)) (wider than r/R / cos(lat), and north
+	 * of `lat` in the north). If the circle reaches a pole, every longitude.
+	 */
+	const double deg = 180.0 / FIC_PI;
+	double ang = radius_m / EARTH_RADIUS_M;
+	double dlat = ang * deg + 1e-6;
+	double coslat = cos(lat / deg);
+	double ratio = coslat > 0 ? sin(ang) / coslat : 2.0;
+	double dlon = ratio < 1.0 ? asin(ratio) * deg + 1e-6 : 360.0;
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
 	                      "SELECT " SITE_COLUMNS " FROM sites WHERE lat BETWEEN ?1 AND ?2 "
@@ -866,7 +867,7 @@ static int check_place_code_free(fic_store *store, const char *place_code, const
 		              (const char *)sqlite3_column_text(st, 0));
 	else if (src != SQLITE_DONE)
 		rc = fic__db_err(store, src, "checking the place code");
-	fic__release(st);
+	fic__release(store, st);
 	return rc;
 }
 
@@ -894,7 +895,7 @@ static int write_row(fic_store *store, const fic_site *s, bool insert)
 	bind_site(st, s);
 	int src = sqlite3_step(st);
 	rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving the site");
-	fic__release(st);
+	fic__release(store, st);
 	return rc;
 }
 

@@ -24,8 +24,11 @@ void fic__log(fic_store *store, fic_log_level level, const char *fmt, ...)
 	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	fic__text_one_line(line, n >= (int)sizeof line);
 	store->platform->log(store->platform->ctx, level, line);
 }
 
@@ -82,29 +85,34 @@ int fic__cached(fic_store *store, sqlite3_stmt **stmt, const char *sql)
 			return FIC_OK;
 		}
 	}
+	if (i == FIC_STMT_CACHE) {
+		/* Cache full (a programming error): still correct, just not cached;
+		 * fic__release() finalizes what it does not find in the cache. */
+		fic__log(store, FIC_LOG_WARN, "statement cache is full");
+		return fic__prepare(store, stmt, sql);
+	}
 	int rc = sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
 	if (rc != SQLITE_OK) {
 		*stmt = NULL;
 		return fic__db_err(store, rc, "preparing a query");
 	}
-	if (i < FIC_STMT_CACHE) {
-		store->cache[i].sql = sql;
-		store->cache[i].stmt = *stmt;
-	} else {
-		/* Cache full (a programming error): still correct, just not cached. */
-		fic__log(store, FIC_LOG_WARN, "statement cache is full");
-		sqlite3_finalize(*stmt);
-		return fic__prepare(store, stmt, sql);
-	}
+	store->cache[i].sql = sql;
+	store->cache[i].stmt = *stmt;
 	return FIC_OK;
 }
 
-void fic__release(sqlite3_stmt *stmt)
+void fic__release(fic_store *store, sqlite3_stmt *stmt)
 {
-	if (stmt) {
-		sqlite3_reset(stmt);
-		sqlite3_clear_bindings(stmt);
+	if (stmt == NULL)
+		return;
+	for (size_t i = 0; i < FIC_STMT_CACHE && store->cache[i].sql; i++) {
+		if (store->cache[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return;
+		}
 	}
+	sqlite3_finalize(stmt);
 }
 
 static int exec(fic_store *store, const char *sql, const char *doing)
@@ -167,23 +175,78 @@ int fic_store_options_init(fic_store_options *opts, unsigned int version)
 	return FIC_OK;
 }
 
-/* fsync the directory holding `path`, so a newly created file's name is durable. */
-static void sync_parent_dir(const char *path)
+/* The directory holding `path` ("." for a bare name). */
+static void parent_dir(char *dir, size_t size, const char *path)
 {
-	char dir[PATH_MAX_BYTES];
-	snprintf(dir, sizeof dir, "%s", path);
+	snprintf(dir, size, "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (slash == NULL)
-		snprintf(dir, sizeof dir, ".");
+		snprintf(dir, size, ".");
 	else if (slash == dir)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
+}
+
+/* fsync the directory holding `path`, so a newly created file's name is durable. */
+static void sync_parent_dir(const char *path)
+{
+	char dir[PATH_MAX_BYTES];
+	parent_dir(dir, sizeof dir, path);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		fsync(fd);
 		close(fd);
 	}
+}
+
+static bool denied(int err)
+{
+	return err == EACCES || err == EPERM || err == EROFS;
+}
+
+/*
+ * If the store file or its directory cannot be written, record FIC_EREADONLY
+ * saying which and return true. (When SQLite cannot open a file for writing
+ * it retries read-only, so its own result and errno often hide the cause.)
+ */
+static bool explain_read_only(const char *full)
+{
+	char dir[PATH_MAX_BYTES];
+	parent_dir(dir, sizeof dir, full);
+	bool exists = access(full, F_OK) == 0;
+	if (exists && access(full, R_OK | W_OK) != 0 && denied(errno)) {
+		fic__err(FIC_EREADONLY, "'%s' is read-only: the store must be writable", full);
+		return true;
+	}
+	if (access(dir, W_OK | X_OK) != 0 && denied(errno)) {
+		fic__err(FIC_EREADONLY,
+		         exists ? "the directory of '%s' cannot be written: the store keeps its "
+		                  "write-ahead log next to it"
+		                : "cannot create '%s': its directory cannot be written",
+		         full);
+		return true;
+	}
+	return false;
+}
+
+/* A step of opening failed: explain a permission problem, else report SQLite's error. */
+static int open_failure(fic_store *store, int src, const char *full, const char *doing)
+{
+	int base = src & 0xFF;
+	if (base != SQLITE_CANTOPEN && base != SQLITE_READONLY && base != SQLITE_PERM &&
+	    base != SQLITE_IOERR && base != SQLITE_AUTH)
+		return fic__db_err(store, src, doing);
+	if (explain_read_only(full))
+		return FIC_EREADONLY;
+	if (base != SQLITE_CANTOPEN)
+		return fic__db_err(store, src, doing);
+	char dir[PATH_MAX_BYTES];
+	parent_dir(dir, sizeof dir, full);
+	if (access(full, F_OK) != 0 && access(dir, F_OK) != 0 && errno == ENOENT)
+		return fic__err(FIC_EIO, "cannot create '%s': its directory does not exist", full);
+	return fic__err(FIC_EIO, "%s: cannot open '%s' (%s)", doing, full,
+	                sqlite3_errmsg(store->db));
 }
 
 static int apply_migrations(fic_store *store, const fic__migration *migrations, size_t count,
@@ -301,29 +364,107 @@ static int resolve_path(char *out, size_t size, const char *path, const fic_plat
 	return FIC_OK;
 }
 
-/* Decide whether an existing file is ours, empty, or something else. */
+/*
+ * Decide whether an existing file is ours, empty, or something else. Read in
+ * one write transaction: it waits (busy timeout) for another connection that
+ * is creating or migrating the store and then sees application id, schema
+ * version and tables as one state, never half of another's migration.
+ */
 static int check_identity(fic_store *store, int64_t *version, const fic__migration *migrations,
                           size_t count)
 {
-	int64_t app_id = 0, tables = 0;
+	*version = 0;
+	int src = sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (src != SQLITE_OK)
+		return open_failure(store, src, store->path, "reading the store header");
+	int64_t app_id = 0, tables = 0, ours = 0;
 	int rc = query_int(store, "PRAGMA application_id", &app_id, "reading the store header");
-	if (rc != FIC_OK)
+	if (rc == FIC_OK)
+		rc = query_int(store, "PRAGMA user_version", version, "reading the schema version");
+	if (rc == FIC_OK)
+		rc = query_int(store, "SELECT count(*) FROM sqlite_schema", &tables,
+		               "reading the store's schema");
+	if (rc == FIC_OK)
+		rc = query_int(store, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+		                      "name IN ('meta', 'sites', 'audit', 'outbox')",
+		               &ours, "reading the store's schema");
+	if (rc != FIC_OK) {
+		fic__tx_rollback(store);
 		return rc;
-	if ((rc = query_int(store, "PRAGMA user_version", version, "reading the schema version")))
-		return rc;
-	if ((rc = query_int(store, "SELECT count(*) FROM sqlite_schema", &tables,
-	                    "reading the store's schema")))
-		return rc;
-	if (app_id != FIC_APPLICATION_ID && (app_id != 0 || *version != 0 || tables != 0))
+	}
+	int latest = migrations[count - 1].version;
+	bool stamp = false;
+	if (app_id == FIC_APPLICATION_ID || (app_id == 0 && *version == 0 && tables == 0)) {
+		/* ours, or empty */
+	} else if (app_id == 0 && *version >= 1 && ours == 4) {
+		/*
+		 * Our schema under a header without the application id (migrations set
+		 * both in one transaction, so this is a store rebuilt from an SQL dump,
+		 * which loses the header): it is ours; mark it again.
+		 */
+		stamp = *version <= latest;
+	} else {
+		fic__tx_rollback(store);
 		return fic__err(FIC_ENOTSTORE,
 		                "'%s' is a SQLite database of another program, not a fieldinspect store",
 		                store->path);
-	int latest = migrations[count - 1].version;
-	if (*version > latest)
+	}
+	if (*version > latest) {
+		fic__tx_rollback(store);
 		return fic__err(FIC_ENEWER,
 		                "'%s' was written by a newer fieldinspect (schema %lld; this build "
 		                "knows up to %d): update the app",
 		                store->path, (long long)*version, latest);
+	}
+	if (!stamp) {
+		fic__tx_rollback(store);
+		return FIC_OK;
+	}
+	char set[64];
+	snprintf(set, sizeof set, "PRAGMA application_id = %d", FIC_APPLICATION_ID);
+	if ((rc = exec(store, set, "marking the store")) != FIC_OK) {
+		fic__tx_rollback(store);
+		return rc;
+	}
+	if ((rc = fic__tx_commit(store)) != FIC_OK)
+		return rc;
+	fic__log(store, FIC_LOG_WARN, "'%s' had lost its application id; marked again",
+	         store->path);
+	return FIC_OK;
+}
+
+/*
+ * Switch to WAL. That takes an exclusive lock, for which SQLite does not wait
+ * on the busy handler; so retry here until the busy timeout, as it would.
+ */
+static int enable_wal(fic_store *store, int timeout_ms)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "PRAGMA journal_mode = WAL");
+	if (rc != FIC_OK)
+		return rc;
+	char mode[16] = "";
+	int src, waited = 0, pause = 1;
+	for (;;) {
+		src = sqlite3_step(st);
+		if (src == SQLITE_ROW) {
+			const unsigned char *m = sqlite3_column_text(st, 0);
+			snprintf(mode, sizeof mode, "%s", m ? (const char *)m : "");
+			break;
+		}
+		sqlite3_reset(st);
+		if ((src & 0xFF) != SQLITE_BUSY || waited >= timeout_ms)
+			break;
+		int slept = sqlite3_sleep(pause);
+		waited += slept > pause ? slept : pause;
+		pause = pause < 20 ? pause * 2 : 20;
+	}
+	sqlite3_finalize(st);
+	if (src != SQLITE_ROW)
+		return open_failure(store, src, store->path, "switching the store to WAL");
+	if (strcmp(mode, "wal") != 0)
+		return fic__err(FIC_EIO, "the store could not use write-ahead logging (mode '%s')",
+		                mode);
 	return FIC_OK;
 }
 
@@ -376,44 +517,30 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	                          NULL);
 	if (src != SQLITE_OK) {
-		if (store->db == NULL) {
+		if (store->db == NULL)
 			rc = fic__err(FIC_ENOMEM, "out of memory opening the store");
-		} else if (src == SQLITE_CANTOPEN && (sqlite3_system_errno(store->db) == EACCES ||
-		                                     sqlite3_system_errno(store->db) == EROFS)) {
-			rc = fic__err(FIC_EREADONLY, "cannot open '%s' for writing", full);
-		} else {
-			rc = fic__db_err(store, src, "opening the store");
-		}
+		else
+			rc = open_failure(store, src, full, "opening the store");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(store->db, 1);
 	if (sqlite3_db_readonly(store->db, "main") == 1) {
-		rc = fic__err(FIC_EREADONLY, "'%s' is read-only: the store must be writable", full);
+		/* SQLite fell back to read-only: say why if we can. */
+		rc = FIC_EREADONLY;
+		if (!explain_read_only(full))
+			fic__err(FIC_EREADONLY, "'%s' is read-only: the store must be writable", full);
 		goto fail;
 	}
-	sqlite3_busy_timeout(store->db, opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000);
+	int timeout_ms = opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
+	sqlite3_busy_timeout(store->db, timeout_ms);
 
 	int64_t version = 0;
 	if ((rc = check_identity(store, &version, migrations, count)) != FIC_OK)
 		goto fail;
 
 	/* WAL + synchronous=FULL: each commit fsyncs the log before returning. */
-	char mode[16] = "";
-	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st, "PRAGMA journal_mode = WAL")) != FIC_OK)
+	if ((rc = enable_wal(store, timeout_ms)) != FIC_OK)
 		goto fail;
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	if (src != SQLITE_ROW) {
-		rc = fic__db_err(store, src, "switching the store to WAL");
-		goto fail;
-	}
-	if (strcmp(mode, "wal") != 0) {
-		rc = fic__err(FIC_EIO, "the store could not use write-ahead logging (mode '%s')", mode);
-		goto fail;
-	}
 	if ((rc = exec(store, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
 	               "configuring the store")) != FIC_OK)
 		goto fail;
@@ -457,15 +584,42 @@ const char *fic_store_device_id(const fic_store *store)
 	return store ? store->device_id : NULL;
 }
 
+/* The store's own rules, beyond SQLite's: every change left its audit entry and outbox record. */
+static int check_journal(fic_store *store)
+{
+	int64_t no_audit = 0, no_outbox = 0;
+	int rc = query_int(store,
+	                   "SELECT count(*) FROM sites WHERE id NOT IN "
+	                   "(SELECT entity_id FROM audit WHERE entity = 'site')",
+	                   &no_audit, "checking the audit log");
+	if (rc == FIC_OK)
+		rc = query_int(store,
+		               "SELECT count(*) FROM sites WHERE id NOT IN "
+		               "(SELECT record_id FROM outbox WHERE record_type = 'site')",
+		               &no_outbox, "checking the outbox");
+	if (rc != FIC_OK)
+		return rc;
+	if (no_audit != 0)
+		return fic__err(FIC_ECORRUPT, "%lld site%s no audit entry", (long long)no_audit,
+		                no_audit == 1 ? " has" : "s have");
+	if (no_outbox != 0)
+		return fic__err(FIC_ECORRUPT, "%lld site%s no outbox record", (long long)no_outbox,
+		                no_outbox == 1 ? " has" : "s have");
+	return FIC_OK;
+}
+
 int fic_store_check(fic_store *store)
 {
 	fic__err_clear();
 	if (store == NULL)
 		return fic__err(FIC_EINVAL, "store is NULL");
-	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st, "PRAGMA integrity_check(1)");
+	/* One read transaction: every check sees the same state. */
+	int rc = exec(store, "BEGIN", "checking the store");
 	if (rc != FIC_OK)
 		return rc;
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st, "PRAGMA integrity_check(1)")) != FIC_OK)
+		goto done;
 	int src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
 		const char *r = (const char *)sqlite3_column_text(st, 0);
@@ -476,28 +630,42 @@ int fic_store_check(fic_store *store)
 	}
 	sqlite3_finalize(st);
 	if (rc != FIC_OK)
-		return rc;
+		goto done;
 	int64_t bad = 0;
 	rc = query_int(store, "SELECT count(*) FROM pragma_foreign_key_check", &bad,
 	               "checking references");
 	if (rc == FIC_OK && bad != 0)
 		rc = fic__err(FIC_ECORRUPT, "%lld rows refer to records that do not exist",
 		              (long long)bad);
+	if (rc == FIC_OK)
+		rc = check_journal(store);
+done:
+	fic__tx_rollback(store);
 	return rc;
 }
 
 int fic_store_stats_get(fic_store *store, fic_store_stats *out)
 {
 	fic__err_clear();
+	if (out != NULL)
+		memset(out, 0, sizeof *out);
 	if (store == NULL || out == NULL)
 		return fic__err(FIC_EINVAL, "store and out are required");
-	memset(out, 0, sizeof *out);
-	int rc = query_int(store, "SELECT count(*) FROM sites", &out->sites, "counting sites");
-	if (rc == FIC_OK)
-		rc = query_int(store, "SELECT count(*) FROM audit", &out->audit_entries,
-		               "counting audit entries");
-	if (rc == FIC_OK)
-		rc = query_int(store, "SELECT count(*) FROM outbox WHERE state IN ('pending','sent')",
-		               &out->outbox_pending, "counting the outbox");
+	/* One statement, so the three counts come from one snapshot. */
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "SELECT (SELECT count(*) FROM sites), (SELECT count(*) FROM audit), "
+	                      "(SELECT count(*) FROM outbox WHERE state IN ('pending', 'sent'))");
+	if (rc != FIC_OK)
+		return rc;
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		out->sites = sqlite3_column_int64(st, 0);
+		out->audit_entries = sqlite3_column_int64(st, 1);
+		out->outbox_pending = sqlite3_column_int64(st, 2);
+	} else {
+		rc = fic__db_err(store, src, "counting the store");
+	}
+	sqlite3_finalize(st);
 	return rc;
 }

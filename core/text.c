@@ -8,48 +8,94 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Well-formed UTF-8 as RFC 3629 defines it: no overlongs, no surrogates, <= U+10FFFF, no NUL. */
+/*
+ * Length (1..4) of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no
+ * surrogates, <= U+10FFFF) at s[0..avail), or 0 if it is malformed. *cut says
+ * the bytes were a good start that `avail` ended too soon.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t avail, bool *cut)
+{
+	*cut = false;
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xBF;
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 1;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 2;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 3;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else {
+		return 0;
+	}
+	for (size_t k = 1; k <= n; k++) {
+		if (k >= avail) {
+			*cut = true;
+			return 0;
+		}
+		if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xBF))
+			return 0;
+	}
+	return n + 1;
+}
+
+/* Well-formed UTF-8 without NUL. */
 bool fic__utf8_valid(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 	while (i < len) {
-		unsigned char c = s[i];
-		if (c == 0)
+		bool cut;
+		size_t n = s[i] ? utf8_seq(s + i, len - i, &cut) : 0;
+		if (n == 0)
 			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n;
-		unsigned char lo = 0x80, hi = 0xBF;
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else {
-			return false;
-		}
-		if (len - i - 1 < n)
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= n; k++)
-			if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-				return false;
-		i += n + 1;
+		i += n;
 	}
 	return true;
+}
+
+void fic__text_one_line(char *buf, bool truncated)
+{
+	unsigned char *s = (unsigned char *)buf;
+	size_t len = strlen(buf), r = 0, w = 0;
+	while (r < len) {
+		bool cut;
+		size_t n = utf8_seq(s + r, len - r, &cut);
+		if (n == 0 && cut && truncated)
+			break; /* the formatter cut the last character in two: drop its head */
+		if (n == 0) {
+			s[w++] = '?';
+			r++;
+		} else if (n == 1) {
+			unsigned char c = s[r++];
+			s[w++] = c == '\n' || c == '\r' || c == '\t' ? ' '
+			         : c < 0x20 || c == 0x7F             ? '?'
+			                                              : c;
+		} else if ((n == 2 && s[r] == 0xC2 && s[r + 1] == 0x85) ||
+		           (n == 3 && s[r] == 0xE2 && s[r + 1] == 0x80 &&
+		            (s[r + 2] == 0xA8 || s[r + 2] == 0xA9))) {
+			s[w++] = ' '; /* U+0085 NEL, U+2028, U+2029 end lines too */
+			r += n;
+		} else if (n == 2 && s[r] == 0xC2 && s[r + 1] < 0xA0) {
+			s[w++] = '?'; /* C1 control */
+			r += n;
+		} else {
+			memmove(s + w, s + r, n);
+			w += n;
+			r += n;
+		}
+	}
+	s[w] = '\0';
 }
 
 int fic__check_text(const char *s, const char *what, size_t max, bool required, bool *present)

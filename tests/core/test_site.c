@@ -372,7 +372,7 @@ static void search_matches_kind_and_chinese_name_parts(void **state)
 	struct { int kind; const char *name; } rows[] = {
 		{ FIC_SITE_WATER_RURAL, "青杠镇水厂" }, { FIC_SITE_WATER_RURAL, "石桥乡水厂" },
 		{ FIC_SITE_SCHOOL, "青杠镇中心小学" }, { FIC_SITE_SCHOOL, "100%_学校\\" },
-		{ FIC_SITE_OTHER_VENUE, "Market ABC" },
+		{ FIC_SITE_OTHER_VENUE, "Market ABC" }, { FIC_SITE_OTHER_VENUE, "ABC" },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		fic_site s = FIC_SITE_INIT;
@@ -391,7 +391,23 @@ static void search_matches_kind_and_chinese_name_parts(void **state)
 	assert_int_equal(fic_site_search(&l, f->store, 0, "青杠", 0), FIC_OK);
 	assert_int_equal(l->count, 2);
 	fic_site_list_free(l);
-	/* LIKE wildcards in the query are literal text. */
+	/* A plain substring match: case matters, LIKE's wildcards are literal text. */
+	assert_int_equal(fic_site_search(&l, f->store, 0, "a", 0), FIC_OK);
+	assert_int_equal(l->count, 1);
+	assert_string_equal(l->sites[0]->name, "Market ABC");
+	fic_site_list_free(l);
+	assert_int_equal(fic_site_search(&l, f->store, 0, "abc", 0), FIC_OK);
+	assert_int_equal(l->count, 0);
+	fic_site_list_free(l);
+	assert_int_equal(fic_site_search(&l, f->store, 0, "ABC", 0), FIC_OK);
+	assert_int_equal(l->count, 2);
+	fic_site_list_free(l);
+	assert_int_equal(fic_site_search(&l, f->store, 0, "0%_", 0), FIC_OK);
+	assert_int_equal(l->count, 1);
+	fic_site_list_free(l);
+	assert_int_equal(fic_site_search(&l, f->store, 0, "1_0", 0), FIC_OK);
+	assert_int_equal(l->count, 0);
+	fic_site_list_free(l);
 	assert_int_equal(fic_site_search(&l, f->store, 0, "%", 0), FIC_OK);
 	assert_int_equal(l->count, 1);
 	fic_site_list_free(l);
@@ -402,7 +418,7 @@ static void search_matches_kind_and_chinese_name_parts(void **state)
 	assert_int_equal(l->count, 1);
 	fic_site_list_free(l);
 	assert_int_equal(fic_site_search(&l, f->store, 0, NULL, 0), FIC_OK);
-	assert_int_equal(l->count, 5);
+	assert_int_equal(l->count, 6);
 	fic_site_list_free(l);
 	assert_int_equal(fic_site_search(&l, f->store, 0, "", 3), FIC_OK);
 	assert_int_equal(l->count, 3);
@@ -459,6 +475,72 @@ static void near_lists_sites_within_the_radius_nearest_first(void **state)
 	assert_int_equal(fic_site_near(&l, f->store, lat0, lon0, 0, 0), FIC_EINVAL);
 	assert_int_equal(fic_site_near(&l, f->store, lat0, lon0, NAN, 0), FIC_EINVAL);
 	assert_int_equal(fic_site_near(&l, f->store, lat0, lon0, 600000, 0), FIC_EINVAL);
+}
+
+/* A located venue named `name`; longitudes past 180 wrap round. */
+static void add_at(fic_store *store, const char *name, double lat, double lon)
+{
+	fic_site s = FIC_SITE_INIT;
+	s.kind = FIC_SITE_OTHER_VENUE;
+	s.name = name;
+	s.has_location = 1;
+	s.lat = lat;
+	s.lon = lon > 180 ? lon - 360 : lon;
+	assert_int_equal(fic_site_add(NULL, store, &s, NULL), FIC_OK);
+}
+
+static bool listed(const fic_site_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (strcmp(l->sites[i]->name, name) == 0)
+			return true;
+	return false;
+}
+
+static void near_finds_sites_at_the_edge_of_a_large_radius_at_high_latitudes(void **state)
+{
+	fixture *f = *state;
+	const double R = 6371008.8, rad = 3.14159265358979323846 / 180, radius = 500000;
+	const double d = 499900 / R, lon0 = 170; /* lon0: the circles cross the antimeridian too */
+	const double lats[] = { 60, 70, -70 };
+	char name[64];
+	for (size_t i = 0; i < 3; i++) {
+		double phi = lats[i] * rad;
+		/* Due east along the parallel, 499.9 km away. */
+		double east = acos((cos(d) - sin(phi) * sin(phi)) / (cos(phi) * cos(phi))) / rad;
+		snprintf(name, sizeof name, "east %g", lats[i]);
+		add_at(f->store, name, lats[i], lon0 + east);
+		/* The circle's easternmost point (poleward of the parallel). */
+		double tan_lat = asin(sin(phi) / cos(d)) / rad, tan_lon = asin(sin(d) / cos(phi)) / rad;
+		snprintf(name, sizeof name, "widest %g", lats[i]);
+		add_at(f->store, name, tan_lat, lon0 + tan_lon);
+		/* Just outside. */
+		double out = acos((cos(500100 / R) - sin(phi) * sin(phi)) / (cos(phi) * cos(phi))) / rad;
+		snprintf(name, sizeof name, "outside %g", lats[i]);
+		add_at(f->store, name, lats[i], lon0 - out);
+	}
+	/* Across the pole: 4 degrees of arc (445 km) from (88, lon0) to (88, lon0 + 180). */
+	add_at(f->store, "over the pole", 88, lon0 + 180);
+
+	fic_site_list *l;
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(fic_site_near(&l, f->store, lats[i], lon0, radius, 0), FIC_OK);
+		snprintf(name, sizeof name, "east %g", lats[i]);
+		if (!listed(l, name))
+			fail_msg("'%s' (499.9 km due east) not found", name);
+		snprintf(name, sizeof name, "widest %g", lats[i]);
+		if (!listed(l, name))
+			fail_msg("'%s' (499.9 km at the circle's widest) not found", name);
+		snprintf(name, sizeof name, "outside %g", lats[i]);
+		assert_false(listed(l, name));
+		for (size_t k = 0; k < l->count; k++)
+			assert_true(l->distance_m[k] <= radius);
+		fic_site_list_free(l);
+	}
+	assert_int_equal(fic_site_near(&l, f->store, 88, lon0, radius, 0), FIC_OK);
+	assert_true(listed(l, "over the pole"));
+	assert_true(fabs(l->distance_m[0] - 4 * rad * R) < 1);
+	fic_site_list_free(l);
 }
 
 static cJSON *last_audit_detail(fic_store *s, const char *id, const char **action)
@@ -725,6 +807,7 @@ int main(void)
 		T(one_credit_code_can_run_several_sites),
 		T(search_matches_kind_and_chinese_name_parts),
 		T(near_lists_sites_within_the_radius_nearest_first),
+		T(near_finds_sites_at_the_edge_of_a_large_radius_at_high_latitudes),
 		T(update_records_what_changed_and_why),
 		T(a_county_site_with_new_facts_becomes_changed),
 		T(update_refusals_leave_the_site_unchanged),

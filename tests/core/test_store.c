@@ -6,7 +6,9 @@
 #include "testutil.h"
 #include "internal.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -212,6 +215,27 @@ static void another_programs_database_is_refused_untouched(void **state)
 	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 0);
 }
 
+static void our_store_without_its_application_id_is_still_ours(void **state)
+{
+	fixture *f = *state;
+	fic_store *s;
+	assert_int_equal(fic_store_open(&s, f->path, &f->opts), FIC_OK);
+	add_school(s, "导出重建");
+	fic_store_close(s);
+	/* As after rebuilding the file from an SQL dump, which loses the header. */
+	raw_exec(f->path, "PRAGMA application_id = 0");
+	assert_int_equal(fic_store_open(&s, f->path, &f->opts), FIC_OK);
+	fic_store_close(s);
+	assert_int_equal(raw_int(f->path, "PRAGMA application_id"), 1179206449);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sites"), 1);
+	/* A schema version alone, without our tables, does not make a file ours. */
+	char *other = tu_path(f->dir, "other.db");
+	raw_exec(other, "CREATE TABLE meta (k, v); PRAGMA user_version = 1;");
+	assert_int_equal(fic_store_open(&s, other, &f->opts), FIC_ENOTSTORE);
+	assert_int_equal(raw_int(other, "PRAGMA application_id"), 0);
+	free(other);
+}
+
 static void an_empty_file_becomes_a_store(void **state)
 {
 	fixture *f = *state;
@@ -376,10 +400,25 @@ static void a_read_only_store_is_refused(void **state)
 	/* A store in a directory nobody may write (no room for the WAL) is refused too. */
 	assert_int_equal(chmod(f->path, 0666), 0);
 	assert_int_equal(chmod(f->dir, 0555), 0);
-	int rc = open_as_nobody(f->path);
-	assert_true(rc == FIC_EREADONLY || rc == FIC_EIO);
+	assert_int_equal(open_as_nobody(f->path), FIC_EREADONLY);
 	assert_int_equal(chmod(f->dir, 0700), 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sites"), 1);
+}
+
+static void a_new_store_in_a_read_only_directory_is_refused_as_read_only(void **state)
+{
+	fixture *f = *state;
+	assert_int_equal(chmod(f->dir, 0555), 0);
+	assert_int_equal(open_as_nobody(f->path), FIC_EREADONLY);
+	assert_int_not_equal(access(f->path, F_OK), 0);
+	/* A directory that does not exist is not a permission problem. */
+	char *missing = tu_path(f->dir, "no-such-dir/store.db");
+	fic_store *s = (fic_store *)0x1;
+	assert_int_equal(fic_store_open(&s, missing, &f->opts), FIC_EIO);
+	assert_null(s);
+	assert_non_null(strstr(fic_error_last()->message, "does not exist"));
+	free(missing);
+	assert_int_equal(chmod(f->dir, 0700), 0);
 }
 
 static void a_relative_path_lives_in_the_platform_data_dir(void **state)
@@ -434,6 +473,62 @@ static void the_audit_log_cannot_be_rewritten(void **state)
 	fic_store_close(s);
 }
 
+static void check_finds_sites_without_their_audit_entry_or_outbox_record(void **state)
+{
+	fixture *f = *state;
+	fic_store *s;
+	assert_int_equal(fic_store_open(&s, f->path, &f->opts), FIC_OK);
+	fic_site site = FIC_SITE_INIT;
+	site.kind = FIC_SITE_SCHOOL;
+	site.name = "账实相符";
+	fic_site *saved;
+	assert_int_equal(fic_site_add(&saved, s, &site, NULL), FIC_OK);
+	add_school(s, "另一所");
+	assert_int_equal(fic_store_check(s), FIC_OK);
+
+	/* A site whose upload record vanished. */
+	char sql[200];
+	snprintf(sql, sizeof sql, "DELETE FROM outbox WHERE record_id = '%s'", saved->id);
+	assert_int_equal(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(fic_store_check(s), FIC_ECORRUPT);
+	assert_non_null(strstr(fic_error_last()->message, "1 site has no outbox record"));
+
+	/* Sites written behind the library's back have neither. */
+	assert_int_equal(sqlite3_exec(s->db,
+	                              "INSERT INTO sites (id, kind, name, status, origin, "
+	                              "created_at_ms, updated_at_ms) VALUES ('x1', 3, 'x', 1, 2, 0, 0), "
+	                              "('x2', 3, 'y', 1, 2, 0, 0)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(fic_store_check(s), FIC_ECORRUPT);
+	assert_non_null(strstr(fic_error_last()->message, "2 sites have no audit entry"));
+	/* The check left no transaction open. */
+	assert_true(sqlite3_get_autocommit(s->db));
+	fic_site_free(saved);
+	fic_store_close(s);
+}
+
+static void stats_are_zero_when_they_cannot_be_read(void **state)
+{
+	fixture *f = *state;
+	fic_store *s;
+	assert_int_equal(fic_store_open(&s, f->path, &f->opts), FIC_OK);
+	add_school(s, "统计");
+	fic_store_stats st;
+	assert_int_equal(fic_store_stats_get(s, &st), FIC_OK);
+	assert_int_equal(st.sites, 1);
+	assert_int_equal(st.audit_entries, 1);
+	assert_int_equal(st.outbox_pending, 1);
+	assert_int_equal(sqlite3_exec(s->db, "DROP TABLE outbox", NULL, NULL, NULL), SQLITE_OK);
+	memset(&st, 0x5A, sizeof st);
+	assert_int_not_equal(fic_store_stats_get(s, &st), FIC_OK);
+	assert_int_equal(st.sites, 0);
+	assert_int_equal(st.audit_entries, 0);
+	assert_int_equal(st.outbox_pending, 0);
+	memset(&st, 0x5A, sizeof st);
+	assert_int_equal(fic_store_stats_get(NULL, &st), FIC_EINVAL);
+	assert_int_equal(st.sites, 0);
+	fic_store_close(s);
+}
+
 static void two_handles_on_one_file_see_each_others_writes(void **state)
 {
 	fixture *f = *state;
@@ -455,6 +550,186 @@ static void two_handles_on_one_file_see_each_others_writes(void **state)
 	fic_store_close(b);
 }
 
+/* ---- many first opens of one new file at once ---- */
+
+#define RACE_ROUNDS 30      /* fresh files, each opened by every racer at once */
+#define RACE_MIN_ROUNDS 10  /* ...but stop after RACE_BUDGET_MS once this many are done */
+#define RACE_BUDGET_MS 3000 /* (fsync-bound: slow disks and sanitizers) */
+#define RACE_THREADS 4
+#define RACE_PROCS 3
+
+typedef struct racer {
+	const char *path;
+	const fic__migration *migrations;
+	size_t count;
+	int go_fd;  /* read end of the start pipe: EOF means go */
+	int rc;
+	char device_id[FIC_UUID_BUFSIZE];
+	char message[512];
+} racer;
+
+static void race_open(racer *r)
+{
+	char c;
+	while (read(r->go_fd, &c, 1) < 0 && errno == EINTR)
+		;
+	fic_store *s = NULL;
+	r->rc = fic__store_open_with(&s, r->path, NULL, r->migrations, r->count);
+	snprintf(r->message, sizeof r->message, "%s", fic_error_last()->message);
+	snprintf(r->device_id, sizeof r->device_id, "%s", s ? fic_store_device_id(s) : "");
+	fic_store_close(s);
+}
+
+static void *race_thread(void *arg)
+{
+	race_open(arg);
+	return NULL;
+}
+
+static void concurrent_first_opens_all_succeed(void **state)
+{
+	fixture *f = *state;
+	/* A migration that fails if run twice shows it is applied exactly once. */
+	fic__migration mig[8];
+	size_t n = fic__migrations_count;
+	assert_true(n + 1 < 8);
+	memcpy(mig, fic__migrations, n * sizeof mig[0]);
+	mig[n].version = mig[n - 1].version + 1;
+	mig[n].name = "9997_not_idempotent";
+	mig[n].sql = "CREATE TABLE applied (x INTEGER); INSERT INTO applied VALUES (1);";
+
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int round = 0;
+	for (; round < RACE_ROUNDS; round++) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long ms = (long)(now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (round >= RACE_MIN_ROUNDS && ms > RACE_BUDGET_MS)
+			break;
+		char name[32];
+		snprintf(name, sizeof name, "race-%02d.db", round);
+		char *path = tu_path(f->dir, name);
+		int go[2];
+		assert_int_equal(pipe(go), 0);
+		racer r[RACE_THREADS + RACE_PROCS];
+		memset(r, 0, sizeof r);
+		for (int i = 0; i < RACE_THREADS + RACE_PROCS; i++) {
+			r[i].path = path;
+			r[i].migrations = mig;
+			r[i].count = n + 1;
+			r[i].go_fd = go[0];
+		}
+		/* Processes first (fork before any thread exists), each reporting through a pipe. */
+		pid_t pids[RACE_PROCS];
+		int back[RACE_PROCS];
+		for (int i = 0; i < RACE_PROCS; i++) {
+			int fds[2];
+			assert_int_equal(pipe(fds), 0);
+			fflush(stdout);
+			pids[i] = fork();
+			assert_true(pids[i] >= 0);
+			if (pids[i] == 0) {
+				close(go[1]);
+				close(fds[0]);
+				racer *me = &r[RACE_THREADS + i];
+				race_open(me);
+				ssize_t w = write(fds[1], me, sizeof *me);
+				_exit(w == (ssize_t)sizeof *me ? 0 : 1);
+			}
+			close(fds[1]);
+			back[i] = fds[0];
+		}
+		pthread_t t[RACE_THREADS];
+		for (int i = 0; i < RACE_THREADS; i++)
+			assert_int_equal(pthread_create(&t[i], NULL, race_thread, &r[i]), 0);
+		close(go[1]); /* go */
+		for (int i = 0; i < RACE_THREADS; i++)
+			assert_int_equal(pthread_join(t[i], NULL), 0);
+		for (int i = 0; i < RACE_PROCS; i++) {
+			racer got;
+			size_t have = 0;
+			while (have < sizeof got) {
+				ssize_t k = read(back[i], (char *)&got + have, sizeof got - have);
+				if (k < 0 && errno == EINTR)
+					continue;
+				assert_true(k > 0);
+				have += (size_t)k;
+			}
+			close(back[i]);
+			int status;
+			assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+			assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+			r[RACE_THREADS + i].rc = got.rc;
+			memcpy(r[RACE_THREADS + i].device_id, got.device_id, sizeof got.device_id);
+			memcpy(r[RACE_THREADS + i].message, got.message, sizeof got.message);
+		}
+		close(go[0]);
+		for (int i = 0; i < RACE_THREADS + RACE_PROCS; i++) {
+			if (r[i].rc != FIC_OK)
+				fail_msg("round %d, %s %d: %s", round, i < RACE_THREADS ? "thread" : "process",
+				         i, r[i].message);
+			assert_int_equal(strlen(r[i].device_id), 36);
+			assert_string_equal(r[i].device_id, r[0].device_id);
+		}
+		assert_int_equal(raw_int(path, "SELECT count(*) FROM applied"), 1);
+		assert_int_equal(raw_int(path, "SELECT count(*) FROM meta WHERE key = 'device_id'"), 1);
+		fic_store *s;
+		assert_int_equal(fic__store_open_with(&s, path, &f->opts, mig, n + 1), FIC_OK);
+		assert_string_equal(fic_store_device_id(s), r[0].device_id);
+		fic_store_close(s);
+		free(path);
+	}
+	printf("concurrent first opens: %d rounds of %d threads and %d processes\n", round,
+	       RACE_THREADS, RACE_PROCS);
+}
+
+static int open_statements(sqlite3 *db)
+{
+	int n = 0;
+	for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+		n++;
+	return n;
+}
+
+static void statements_the_full_cache_cannot_hold_are_finalized(void **state)
+{
+	fixture *f = *state;
+	/* Distinct literals: the cache is keyed by the SQL text's address. */
+	static const char *const sqls[] = {
+		"SELECT 1", "SELECT 2", "SELECT 3", "SELECT 4", "SELECT 5", "SELECT 6",
+		"SELECT 7", "SELECT 8", "SELECT 9", "SELECT 10", "SELECT 11", "SELECT 12",
+		"SELECT 13", "SELECT 14", "SELECT 15", "SELECT 16", "SELECT 17", "SELECT 18",
+		"SELECT 19", "SELECT 20", "SELECT 21", "SELECT 22", "SELECT 23", "SELECT 24",
+	};
+	const int n = (int)(sizeof sqls / sizeof sqls[0]);
+	assert_true(n > FIC_STMT_CACHE);
+	fic_store *s;
+	assert_int_equal(fic_store_open(&s, f->path, &f->opts), FIC_OK);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < n; i++) {
+			sqlite3_stmt *st;
+			assert_int_equal(fic__cached(s, &st, sqls[i]), FIC_OK);
+			assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+			assert_int_equal(sqlite3_column_int(st, 0), i + 1);
+			fic__release(s, st);
+		}
+		/* The cache holds what it can; nothing else stays prepared. */
+		assert_true(open_statements(s->db) <= FIC_STMT_CACHE);
+	}
+	assert_non_null(strstr(f->clock.last_log, "statement cache is full"));
+	fic__release(s, NULL);
+	/* Once the cache is finalized, the connection closes: no statement leaked. */
+	for (size_t i = 0; i < FIC_STMT_CACHE; i++) {
+		sqlite3_finalize(s->cache[i].stmt);
+		s->cache[i].stmt = NULL;
+		s->cache[i].sql = NULL;
+	}
+	assert_int_equal(open_statements(s->db), 0);
+	assert_int_equal(sqlite3_close(s->db), SQLITE_OK);
+	s->db = NULL;
+	fic_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +739,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_file_that_is_not_a_database_is_refused_and_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_directory_is_not_a_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(another_programs_database_is_refused_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(our_store_without_its_application_id_is_still_ours, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_empty_file_becomes_a_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_store_from_a_newer_version_is_refused_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_failed_migration_leaves_the_store_as_it_was, setup, teardown),
@@ -471,10 +747,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_damaged_store_reports_corruption_without_crashing, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_damaged_header_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_read_only_store_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_new_store_in_a_read_only_directory_is_refused_as_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_relative_path_lives_in_the_platform_data_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(ids_are_time_ordered_even_when_the_clock_stands_or_steps_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_audit_log_cannot_be_rewritten, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_handles_on_one_file_see_each_others_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(check_finds_sites_without_their_audit_entry_or_outbox_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(stats_are_zero_when_they_cannot_be_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(statements_the_full_cache_cannot_hold_are_finalized, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_first_opens_all_succeed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,7 +77,12 @@ expect 1 "already closed" -- "$FIC" --db "$db" site close "$plant" --reason agai
 expect 1 "no site" -- "$FIC" --db "$db" site show 01900000-0000-7000-8000-000000000000
 expect 1 "does not exist" -- "$FIC" --db "$db" site add --kind school --name x --valid-to 2026-02-30
 expect 1 "does not apply" -- "$FIC" --db "$db" site add --kind school --name x --beds 3
-expect 1 "not a database" -- "$FIC" --db /etc/passwd status
+mkdir "$dir/junk"
+junk="$dir/junk/notes.txt"
+i=0; while [ $i -lt 200 ]; do echo "inspection notes, not a database $i"; i=$((i + 1)); done >"$junk"
+cp "$junk" "$dir/junk.orig"
+expect 1 "not a database" -- "$FIC" --db "$junk" status
+cmp -s "$junk" "$dir/junk.orig" && pass || fail "opening a non-database changed it"
 expect 1 "FIC_EEXISTS" -- "$FIC" --db "$db" site add --kind school --name y --place-code "https://cq.example/p/1"
 
 # Bad usage: exit 2 and the usage text.
