@@ -147,7 +147,7 @@ int fic__checklist_persist(fic_store *store, const fic__entry *e)
 	sqlite3_bind_int64(st, 4, fic__now_ms(store));
 	int src = sqlite3_step(st);
 	rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving a checklist version");
-	fic__release(st);
+	fic__release(store, st);
 	return rc;
 }
 

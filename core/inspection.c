@@ -155,7 +155,7 @@ static int photo_count(fic_store *store, const char *insp_id, const char *item_i
 	int src = sqlite3_step(st);
 	*n = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	rc = src == SQLITE_ROW ? FIC_OK : fic__db_err(store, src, "counting photos");
-	fic__release(st);
+	fic__release(store, st);
 	return rc;
 }
 
@@ -435,7 +435,7 @@ int fic_inspection_answer(fic_store *store, const char *inspection_id, const cha
 		sqlite3_bind_int64(st, 4, fic__now_ms(store));
 		int src = sqlite3_step(st);
 		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving an answer");
-		fic__release(st);
+		fic__release(store, st);
 	}
 	if (rc == FIC_OK) {
 		/* The audit keeps what was answered; sensitive items only that they were. */
@@ -480,7 +480,7 @@ int fic_inspection_note(fic_store *store, const char *inspection_id, const char 
 		sqlite3_bind_int64(st, 4, fic__now_ms(store));
 		int src = sqlite3_step(st);
 		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving a note");
-		fic__release(st);
+		fic__release(store, st);
 	}
 	if (rc == FIC_OK) {
 		char detail[120];

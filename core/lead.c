@@ -80,7 +80,7 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 		sqlite3_bind_int64(st, 15, now);
 		int src = sqlite3_step(st);
 		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving a lead");
-		fic__release(st);
+		fic__release(store, st);
 	}
 	if (rc == FIC_OK)
 		rc = fic__outbox_enqueue(store, "lead", id_out, "file",

@@ -34,7 +34,7 @@ static int setting_raw(fic_store *store, const char *key, char *buf, size_t size
 	if (src == SQLITE_ROW)
 		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
 	rc = src == SQLITE_ROW || src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "reading a setting");
-	fic__release(st);
+	fic__release(store, st);
 	return rc;
 }
 
