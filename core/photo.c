@@ -495,7 +495,7 @@ void fic__photo_sweep(fic_store *store)
 			orphan = sqlite3_step(st) == SQLITE_DONE;
 		}
 		if (orphan) {
-			char path[4300];
+			char path[sizeof dir + sizeof e->d_name + 2];
 			snprintf(path, sizeof path, "%s/%s", dir, n);
 			removed += unlink(path) == 0;
 		}
