@@ -1,15 +1,19 @@
 /*
  * core/photo.c — keeping photo evidence: copy the original byte-for-byte into
- * <store>.photos/<sha256>.jpg while hashing it, check it is a JPEG we accept
- * (libjpeg with our own error manager: libjpeg's default one calls exit()),
- * make the file durable, then record it in the same transaction as its audit
- * entry. A startup sweep removes files a crash left without a row.
+ * <store>.photos/<sha256>.jpg while hashing it, decode it once (render.c:
+ * libjpeg with an error manager that never exits, DCT-domain scaling) into
+ * the upload rendition and the thumbnail, each also kept under its own
+ * SHA-256, make every file durable, then record the photo with its EXIF
+ * claims in the same transaction as its audit entry. A startup sweep removes
+ * files a crash left without a row.
  */
 #include "checklist.h"
+#include "render.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <setjmp.h>
 #include <sqlite3.h>
@@ -18,8 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jpeglib.h>
-#include <jerror.h>
 
 #define CHUNK (64 * 1024)
 
@@ -48,96 +50,6 @@ static void fsync_dir(const char *dir)
 		fsync(fd);
 		close(fd);
 	}
-}
-
-/* ---- libjpeg without exit(): errors longjmp back to us ---- */
-
-typedef struct jerr {
-	struct jpeg_error_mgr mgr;
-	jmp_buf jump;
-	char msg[JMSG_LENGTH_MAX];
-	bool truncated; /* libjpeg warned that the data ended early */
-} jerr;
-
-static void jerr_exit(j_common_ptr cinfo)
-{
-	jerr *e = (jerr *)cinfo->err;
-	(*cinfo->err->format_message)(cinfo, e->msg);
-	longjmp(e->jump, 1);
-}
-
-static void jerr_quiet(j_common_ptr cinfo, int level)
-{
-	/* Warnings are not printed. Most (stray bytes before a marker) are harmless in
-	 * camera files; a premature end of data means the file is truncated. */
-	jerr *e = (jerr *)cinfo->err;
-	if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)
-		e->truncated = true;
-}
-
-/*
- * Check the JPEG in the file at `fd`: the header (dimensions within limits),
- * then every scanline decoded at 1/8 scale in the DCT domain (cheap: mostly
- * entropy decoding) so a truncated or damaged file is refused now, not when
- * the agency opens it.
- */
-static int check_jpeg(int fd, int *width, int *height)
-{
-	if (lseek(fd, 0, SEEK_SET) != 0)
-		return fic__err(FIC_EIO, "cannot re-read the photo");
-	int dupfd = dup(fd);
-	FILE *fp = dupfd >= 0 ? fdopen(dupfd, "rb") : NULL;
-	if (fp == NULL) {
-		if (dupfd >= 0)
-			close(dupfd);
-		return fic__err(FIC_EIO, "cannot re-read the photo");
-	}
-	struct jpeg_decompress_struct cinfo;
-	jerr err;
-	memset(&cinfo, 0, sizeof cinfo);
-	cinfo.err = jpeg_std_error(&err.mgr);
-	err.truncated = false;
-	err.mgr.error_exit = jerr_exit;
-	err.mgr.emit_message = jerr_quiet;
-	int rc = FIC_OK;
-	if (setjmp(err.jump)) {
-		rc = fic__err(FIC_EINVAL, "not a usable JPEG: %s", err.msg);
-		goto done;
-	}
-	jpeg_create_decompress(&cinfo);
-	jpeg_stdio_src(&cinfo, fp);
-	jpeg_read_header(&cinfo, TRUE);
-	if (cinfo.image_width == 0 || cinfo.image_height == 0) {
-		rc = fic__err(FIC_EINVAL, "the JPEG claims zero width or height");
-		goto done;
-	}
-	if ((int64_t)cinfo.image_width * cinfo.image_height > FIC_PHOTO_MAX_PIXELS) {
-		rc = fic__err(FIC_EINVAL, "the JPEG claims %ux%u pixels, more than the %lld allowed",
-		              cinfo.image_width, cinfo.image_height, (long long)FIC_PHOTO_MAX_PIXELS);
-		goto done;
-	}
-	*width = (int)cinfo.image_width;
-	*height = (int)cinfo.image_height;
-	cinfo.scale_num = 1;
-	cinfo.scale_denom = 8;
-	cinfo.dct_method = JDCT_IFAST;
-	cinfo.do_fancy_upsampling = FALSE;
-	jpeg_start_decompress(&cinfo);
-	{
-		JSAMPARRAY row = (*cinfo.mem->alloc_sarray)((j_common_ptr)&cinfo, JPOOL_IMAGE,
-		                                            cinfo.output_width * cinfo.output_components, 1);
-		while (cinfo.output_scanline < cinfo.output_height)
-			jpeg_read_scanlines(&cinfo, row, 1);
-	}
-	if (err.truncated) {
-		rc = fic__err(FIC_EINVAL, "the JPEG is truncated (its data ends early)");
-		goto done;
-	}
-	jpeg_finish_decompress(&cinfo);
-done:
-	jpeg_destroy_decompress(&cinfo);
-	fclose(fp);
-	return rc;
 }
 
 /* ---- the owner must exist (and an inspection must be open) ---- */
@@ -214,8 +126,60 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 	return 0;
 }
 
+static void sha_hex(const unsigned char d[32], char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Write `data` durably as <dir>/<its sha256>.jpg (tmp, fsync, rename). */
+static int keep_bytes(const char *dir, const unsigned char *data, size_t len, char sha[65],
+                      fic_store *store)
+{
+	unsigned char d[32];
+	unsigned int dl = 0;
+	if (EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL) != 1)
+		return fic__err(FIC_ERROR, "SHA-256 failed");
+	sha_hex(d, sha);
+	char rnd[FIC_UUID_BUFSIZE], tmp[4300], final[4300];
+	int rc = fic__uuid7(store, rnd);
+	if (rc != FIC_OK)
+		return rc;
+	snprintf(tmp, sizeof tmp, "%s/%s.part", dir, rnd);
+	snprintf(final, sizeof final, "%s/%s.jpg", dir, sha);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fic__err(FIC_EIO, "cannot write a rendition: %s", strerror(errno));
+	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		rc = fic__err(FIC_EIO, "cannot write a rendition: %s", strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	close(fd);
+	if (rename(tmp, final) != 0) {
+		rc = fic__err(FIC_EIO, "cannot write a rendition: %s", strerror(errno));
+		unlink(tmp);
+		return rc;
+	}
+	return FIC_OK;
+}
+
+static int keep_rendition(const char *dir, const fic__image *img, int quality, char sha[65],
+                          int64_t *bytes, int *w, int *h, fic_store *store)
+{
+	unsigned char *enc = NULL;
+	size_t len = 0;
+	int rc = fic__image_encode(img, quality, NULL, &enc, &len, w, h);
+	if (rc == FIC_OK)
+		rc = keep_bytes(dir, enc, len, sha, store);
+	*bytes = (int64_t)len;
+	fic__free(enc);
+	return rc;
+}
+
 static int add_photo(char *id_out, fic_store *store, int owner, const char *owner_id,
-                     const char *item_id, source *src)
+                     const char *item_id, source *src, const fic_photo_options *o)
 {
 	char dir[4200], tmp[4300], final[4300], sha[65];
 	int rc = photo_dir(store, dir, sizeof dir);
@@ -235,8 +199,12 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 		return fic__err(FIC_EIO, "cannot write into the photo folder: %s", strerror(errno));
 	unsigned char *buf = fic__malloc(CHUNK);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int64_t total = 0;
-	int width = 0, height = 0;
+	int64_t total = 0, upload_bytes = 0, thumb_bytes = 0;
+	int width = 0, height = 0, upload_w = 0, upload_h = 0;
+	char upload_sha[65] = "", thumb_sha[65] = "";
+	fic__image img = { 0, 0, 0, NULL, 1 }, thumb = { 0, 0, 0, NULL, 1 };
+	fic__exif exif;
+	memset(&exif, 0, sizeof exif);
 	if (buf == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
 		rc = fic__err(FIC_ENOMEM, "out of memory storing a photo");
 		goto fail;
@@ -270,10 +238,32 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 		rc = fic__err(FIC_ERROR, "SHA-256 failed");
 		goto fail;
 	}
-	for (int i = 0; i < 32; i++)
-		snprintf(sha + 2 * i, 3, "%02x", digest[i]);
-	if ((rc = check_jpeg(fd, &width, &height)) != FIC_OK)
+	sha_hex(digest, sha);
+	/* Decode once: validates the whole file, gives the rendition and the EXIF claims. */
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		rc = fic__err(FIC_EIO, "cannot re-read the photo");
 		goto fail;
+	}
+	int dupfd = dup(fd);
+	FILE *fp = dupfd >= 0 ? fdopen(dupfd, "rb") : NULL;
+	if (fp == NULL) {
+		if (dupfd >= 0)
+			close(dupfd);
+		rc = fic__err(FIC_EIO, "cannot re-read the photo");
+		goto fail;
+	}
+	rc = fic__render_decode(&img, &exif, &width, &height, fp, NULL, 0, o->max_edge);
+	fclose(fp);
+	if (rc != FIC_OK)
+		goto fail;
+	if ((rc = keep_rendition(dir, &img, o->quality, upload_sha, &upload_bytes, &upload_w,
+	                         &upload_h, store)) != FIC_OK ||
+	    (rc = fic__image_shrink(&thumb, &img, o->thumb_edge)) != FIC_OK ||
+	    (rc = keep_rendition(dir, &thumb, o->thumb_quality, thumb_sha, &thumb_bytes, NULL, NULL,
+	                         store)) != FIC_OK)
+		goto fail;
+	fic__image_free(&img);
+	fic__image_free(&thumb);
 	if (fsync(fd) != 0) {
 		rc = fic__err(FIC_EIO, "cannot make the photo durable: %s", strerror(errno));
 		goto fail;
@@ -293,8 +283,12 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 	if ((rc = fic__uuid7(store, id)) != FIC_OK || (rc = fic__tx_begin(store)) != FIC_OK)
 		goto out;
 	if ((rc = fic__prepare(store, &st, "INSERT INTO photos (id, owner_type, owner_id, item_id, "
-	                                   "sha256, file_name, bytes, width, height, created_at_ms) "
-	                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")) == FIC_OK) {
+	                                   "sha256, file_name, bytes, width, height, created_at_ms, "
+	                                   "orientation, upload_sha256, upload_bytes, upload_width, "
+	                                   "upload_height, thumb_sha256, thumb_bytes, exif_taken_at, "
+	                                   "exif_lat, exif_lon, device_lat, device_lon) VALUES (?1, ?2, "
+	                                   "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+	                                   "?16, ?17, ?18, ?19, ?20, ?21, ?22)")) == FIC_OK) {
 		char name[80];
 		snprintf(name, sizeof name, "%s.jpg", sha);
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -308,6 +302,23 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 		sqlite3_bind_int(st, 8, width);
 		sqlite3_bind_int(st, 9, height);
 		sqlite3_bind_int64(st, 10, fic__now_ms(store));
+		sqlite3_bind_int(st, 11, exif.orientation);
+		sqlite3_bind_text(st, 12, upload_sha, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 13, upload_bytes);
+		sqlite3_bind_int(st, 14, upload_w);
+		sqlite3_bind_int(st, 15, upload_h);
+		sqlite3_bind_text(st, 16, thumb_sha, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 17, thumb_bytes);
+		if (exif.taken_at[0])
+			sqlite3_bind_text(st, 18, exif.taken_at, -1, SQLITE_STATIC);
+		if (exif.has_gps) {
+			sqlite3_bind_double(st, 19, exif.lat);
+			sqlite3_bind_double(st, 20, exif.lon);
+		}
+		if (o->has_location) {
+			sqlite3_bind_double(st, 21, o->lat);
+			sqlite3_bind_double(st, 22, o->lon);
+		}
 		int s = sqlite3_step(st);
 		sqlite3_finalize(st);
 		rc = s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "recording the photo");
@@ -333,9 +344,25 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
+	fic__image_free(&img);
+	fic__image_free(&thumb);
 	fic__free(buf);
 	EVP_MD_CTX_free(md);
 	return rc;
+}
+
+static int check_options(const fic_photo_options *o)
+{
+	if (o->version != FIC_PHOTO_OPTIONS_VERSION)
+		return fic__err(FIC_EINVAL, "photo options: unknown version %u", o->version);
+	if (o->max_edge < 256 || o->max_edge > 8192 || o->thumb_edge < 64 || o->thumb_edge > 1024)
+		return fic__err(FIC_EINVAL, "photo options: max_edge 256..8192, thumb_edge 64..1024");
+	if (o->quality < 30 || o->quality > 95 || o->thumb_quality < 30 || o->thumb_quality > 95)
+		return fic__err(FIC_EINVAL, "photo options: qualities 30..95");
+	if (o->has_location && (!isfinite(o->lat) || fabs(o->lat) > 90 || !isfinite(o->lon) ||
+	                        fabs(o->lon) > 180))
+		return fic__err(FIC_EINVAL, "photo options: location out of range");
+	return FIC_OK;
 }
 
 static int check_args(char *id_out, fic_store *store, int owner, const char *owner_id,
@@ -353,10 +380,15 @@ static int check_args(char *id_out, fic_store *store, int owner, const char *own
 }
 
 int fic_photo_add_file(char *id_out, fic_store *store, int owner, const char *owner_id,
-                       const char *item_id, const char *path)
+                       const char *item_id, const char *path, const fic_photo_options *opts)
 {
 	fic__err_clear();
+	fic_photo_options dflt = FIC_PHOTO_OPTIONS_INIT;
+	if (opts == NULL)
+		opts = &dflt;
 	int rc = check_args(id_out, store, owner, owner_id, item_id);
+	if (rc == FIC_OK)
+		rc = check_options(opts);
 	if (rc == FIC_OK)
 		rc = fic__check_text(path, "path", 4095, true, NULL);
 	if (rc != FIC_OK)
@@ -371,16 +403,22 @@ int fic_photo_add_file(char *id_out, fic_store *store, int owner, const char *ow
 		return fic__err(FIC_EINVAL, "the photo path is not a regular file");
 	}
 	source src = { fd, NULL, 0, 0 };
-	rc = add_photo(id_out, store, owner, owner_id, item_id && item_id[0] ? item_id : NULL, &src);
+	rc = add_photo(id_out, store, owner, owner_id, item_id && item_id[0] ? item_id : NULL, &src, opts);
 	close(fd);
 	return rc;
 }
 
 int fic_photo_add_buffer(char *id_out, fic_store *store, int owner, const char *owner_id,
-                         const char *item_id, const void *data, size_t len)
+                         const char *item_id, const void *data, size_t len,
+                         const fic_photo_options *opts)
 {
 	fic__err_clear();
+	fic_photo_options dflt = FIC_PHOTO_OPTIONS_INIT;
+	if (opts == NULL)
+		opts = &dflt;
 	int rc = check_args(id_out, store, owner, owner_id, item_id);
+	if (rc == FIC_OK)
+		rc = check_options(opts);
 	if (rc != FIC_OK)
 		return rc;
 	if (data == NULL || len == 0)
@@ -389,12 +427,29 @@ int fic_photo_add_buffer(char *id_out, fic_store *store, int owner, const char *
 		return fic__err(FIC_ETOOBIG, "the photo is larger than %lld bytes",
 		                (long long)FIC_PHOTO_MAX_BYTES);
 	source src = { -1, data, len, 0 };
-	return add_photo(id_out, store, owner, owner_id, item_id && item_id[0] ? item_id : NULL, &src);
+	return add_photo(id_out, store, owner, owner_id, item_id && item_id[0] ? item_id : NULL, &src,
+	                 opts);
 }
 
 void fic_photo_free(fic_photo *photo)
 {
 	fic__free(photo);
+}
+
+/* Copy strings into the arena after the struct. */
+typedef struct arena {
+	char *w;
+} arena;
+
+static const char *arena_put(arena *a, const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	memcpy(a->w, s, n);
+	const char *r = a->w;
+	a->w += n;
+	return r;
 }
 
 int fic_photo_get(fic_photo **out, fic_store *store, const char *photo_id)
@@ -408,10 +463,16 @@ int fic_photo_get(fic_photo **out, fic_store *store, const char *photo_id)
 	int rc = fic__check_text(photo_id, "photo id", 63, true, NULL);
 	if (rc != FIC_OK)
 		return rc;
+	char dir[4200];
+	if ((rc = photo_dir(store, dir, sizeof dir)) != FIC_OK)
+		return rc;
 	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st, "SELECT id, owner_type, owner_id, item_id, sha256, "
-	                                   "file_name, bytes, width, height, created_at_ms FROM photos "
-	                                   "WHERE id = ?1")) != FIC_OK)
+	if ((rc = fic__prepare(store, &st,
+	                       "SELECT id, owner_type, owner_id, item_id, sha256, file_name, bytes, "
+	                       "width, height, created_at_ms, orientation, upload_sha256, upload_bytes, "
+	                       "upload_width, upload_height, thumb_sha256, thumb_bytes, exif_taken_at, "
+	                       "exif_lat, exif_lon, device_lat, device_lon FROM photos WHERE id = ?1")) !=
+	    FIC_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, photo_id, -1, SQLITE_STATIC);
 	int s = sqlite3_step(st);
@@ -421,44 +482,81 @@ int fic_photo_get(fic_photo **out, fic_store *store, const char *photo_id)
 		sqlite3_finalize(st);
 		return rc;
 	}
-	char dir[4200];
-	if ((rc = photo_dir(store, dir, sizeof dir)) != FIC_OK) {
-		sqlite3_finalize(st);
-		return rc;
-	}
+#define COL(i) ((const char *)sqlite3_column_text(st, i))
+	char path[4300], upath[4300], tpath[4300];
+	snprintf(path, sizeof path, "%s/%s", dir, COL(5));
+	snprintf(upath, sizeof upath, "%s/%s.jpg", dir, COL(11) ? COL(11) : "");
+	snprintf(tpath, sizeof tpath, "%s/%s.jpg", dir, COL(15) ? COL(15) : "");
+	const char *strs[] = { COL(0), COL(2), COL(3), COL(4), path, COL(11), upath, tpath, COL(17) };
 	size_t need = sizeof(fic_photo);
-	const char *id = (const char *)sqlite3_column_text(st, 0);
-	const char *oid = (const char *)sqlite3_column_text(st, 2);
-	const char *item = (const char *)sqlite3_column_text(st, 3);
-	const char *sha = (const char *)sqlite3_column_text(st, 4);
-	const char *file = (const char *)sqlite3_column_text(st, 5);
-	need += strlen(id) + 1 + strlen(oid) + 1 + (item ? strlen(item) + 1 : 0) + strlen(sha) + 1 +
-		strlen(dir) + 1 + strlen(file) + 1;
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		need += strs[i] ? strlen(strs[i]) + 1 : 0;
 	fic_photo *p = fic__calloc(1, need);
 	if (p == NULL) {
 		sqlite3_finalize(st);
 		return fic__err(FIC_ENOMEM, "out of memory reading a photo");
 	}
-	char *w = (char *)(p + 1);
-#define PUTS(dst, s) do { size_t n_ = strlen(s) + 1; memcpy(w, s, n_); dst = w; w += n_; } while (0)
-	PUTS(p->id, id);
-	PUTS(p->owner_id, oid);
-	if (item)
-		PUTS(p->item_id, item);
-	PUTS(p->sha256, sha);
-	p->path = w;
-	snprintf(w, strlen(dir) + strlen(file) + 2, "%s/%s", dir, file);
-#undef PUTS
-	const char *ot = (const char *)sqlite3_column_text(st, 1);
+	arena a = { (char *)(p + 1) };
+	p->id = arena_put(&a, COL(0));
+	p->owner_id = arena_put(&a, COL(2));
+	p->item_id = arena_put(&a, COL(3));
+	p->sha256 = arena_put(&a, COL(4));
+	p->path = arena_put(&a, path);
+	p->upload_sha256 = arena_put(&a, COL(11));
+	p->upload_path = arena_put(&a, upath);
+	p->thumb_path = arena_put(&a, tpath);
+	p->exif_taken_at = arena_put(&a, COL(17));
+	const char *ot = COL(1);
 	p->owner = strcmp(ot, "inspection") == 0 ? FIC_PHOTO_INSPECTION
 		   : strcmp(ot, "lead") == 0 ? FIC_PHOTO_LEAD : FIC_PHOTO_SITE;
+#undef COL
 	p->bytes = sqlite3_column_int64(st, 6);
 	p->width = sqlite3_column_int(st, 7);
 	p->height = sqlite3_column_int(st, 8);
 	p->created_at_ms = sqlite3_column_int64(st, 9);
+	p->orientation = sqlite3_column_int(st, 10);
+	p->upload_bytes = sqlite3_column_int64(st, 12);
+	p->upload_width = sqlite3_column_int(st, 13);
+	p->upload_height = sqlite3_column_int(st, 14);
+	p->thumb_bytes = sqlite3_column_int64(st, 16);
+	p->has_exif_location = sqlite3_column_type(st, 18) != SQLITE_NULL;
+	p->exif_lat = sqlite3_column_double(st, 18);
+	p->exif_lon = sqlite3_column_double(st, 19);
+	p->has_device_location = sqlite3_column_type(st, 20) != SQLITE_NULL;
+	p->device_lat = sqlite3_column_double(st, 20);
+	p->device_lon = sqlite3_column_double(st, 21);
 	sqlite3_finalize(st);
 	*out = p;
 	return FIC_OK;
+}
+
+int fic_photo_render(void **out, size_t *out_len, const void *jpeg, size_t len, int max_edge,
+                     int quality)
+{
+	fic__err_clear();
+	if (out == NULL || out_len == NULL)
+		return fic__err(FIC_EINVAL, "out and out_len are required");
+	*out = NULL;
+	*out_len = 0;
+	if (jpeg == NULL || len == 0)
+		return fic__err(FIC_EINVAL, "the photo is empty");
+	if ((int64_t)len > FIC_PHOTO_MAX_BYTES)
+		return fic__err(FIC_ETOOBIG, "the photo is larger than %lld bytes",
+		                (long long)FIC_PHOTO_MAX_BYTES);
+	if (max_edge < 16 || max_edge > 8192 || quality < 30 || quality > 95)
+		return fic__err(FIC_EINVAL, "max_edge 16..8192 and quality 30..95");
+	fic__image img;
+	fic__exif exif;
+	int w, h;
+	int rc = fic__render_decode(&img, &exif, &w, &h, NULL, jpeg, len, max_edge);
+	if (rc != FIC_OK)
+		return rc;
+	unsigned char *buf = NULL;
+	rc = fic__image_encode(&img, quality, NULL, &buf, out_len, NULL, NULL);
+	fic__image_free(&img);
+	if (rc == FIC_OK)
+		*out = buf;
+	return rc;
 }
 
 /* ---- startup sweep ---- */
@@ -474,7 +572,9 @@ void fic__photo_sweep(fic_store *store)
 	if (d == NULL)
 		return;
 	sqlite3_stmt *st = NULL;
-	if (fic__prepare(store, &st, "SELECT 1 FROM photos WHERE file_name = ?1") != FIC_OK) {
+	if (fic__prepare(store, &st, "SELECT 1 FROM photos WHERE file_name = ?1 OR "
+	                             "upload_sha256 || '.jpg' = ?1 OR thumb_sha256 || '.jpg' = ?1") !=
+	    FIC_OK) {
 		fic__err_clear();
 		closedir(d);
 		return;

@@ -13,6 +13,7 @@ packages=(
 	libssl-dev                               # SHA-256 (libcrypto)
 	libjpeg62-turbo-dev libturbojpeg0-dev    # photo pipeline
 	libjpeg-turbo-progs                      # cjpeg/djpeg: demo photos, benchmarks
+	libexif-dev                              # EXIF orientation, capture time, GPS
 	libcmocka-dev                            # unit tests
 	python3                                  # JSON checks in the tool tests
 	ca-certificates

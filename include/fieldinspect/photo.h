@@ -27,6 +27,28 @@ extern "C" {
 /** Largest photo file accepted, in bytes. */
 #define FIC_PHOTO_MAX_BYTES (64LL * 1024 * 1024)
 
+#define FIC_PHOTO_OPTIONS_VERSION 1
+
+/**
+ * How to keep a photo. Initialise with FIC_PHOTO_OPTIONS_INIT.
+ *
+ * Besides the original, the store keeps an upload rendition (what goes over
+ * the air: longest edge `max_edge`, never enlarged, JPEG `quality`) and a
+ * thumbnail for lists, both with the EXIF orientation applied and no
+ * metadata at all (EXIF can carry device identifiers).
+ */
+typedef struct fic_photo_options {
+	unsigned int version; /**< FIC_PHOTO_OPTIONS_VERSION */
+	int max_edge;         /**< upload rendition's longest edge, 256..8192 (default 1600) */
+	int quality;          /**< its JPEG quality, 30..95 (default 80) */
+	int thumb_edge;       /**< thumbnail's longest edge, 64..1024 (default 320) */
+	int thumb_quality;    /**< 30..95 (default 70) */
+	int has_location;     /**< 1 if lat/lon give the device's own position at capture */
+	double lat, lon;      /**< WGS-84 degrees */
+} fic_photo_options;
+
+#define FIC_PHOTO_OPTIONS_INIT { FIC_PHOTO_OPTIONS_VERSION, 1600, 80, 320, 70, 0, 0.0, 0.0 }
+
 /** What a photo documents. */
 typedef enum fic_photo_owner {
 	FIC_PHOTO_INSPECTION = 1, /**< an inspection; item_id names the checklist item (or NULL) */
@@ -40,17 +62,19 @@ typedef enum fic_photo_owner {
  * @param id_out receives the photo id (FIC_UUID_BUFSIZE bytes).
  * @param item_id for FIC_PHOTO_INSPECTION, the checklist item the photo
  *   evidences (NULL for the inspection as a whole); NULL otherwise.
+ * @param opts rendition sizes and the device's position; NULL for defaults.
  * @return FIC_OK; FIC_ENOTFOUND (owner or item); FIC_ESTATE (inspection
  *   finished); FIC_EINVAL (not a JPEG, damaged, zero or oversized
  *   dimensions); FIC_ETOOBIG; FIC_EIO (file unreadable or vanished).
  */
 FIC_EXTERN int fic_photo_add_file(char *id_out, fic_store *store, int owner,
-                                  const char *owner_id, const char *item_id, const char *path);
+                                  const char *owner_id, const char *item_id, const char *path,
+                                  const fic_photo_options *opts);
 
 /** As fic_photo_add_file(), from `len` bytes in memory (the caller keeps them). */
 FIC_EXTERN int fic_photo_add_buffer(char *id_out, fic_store *store, int owner,
                                     const char *owner_id, const char *item_id,
-                                    const void *data, size_t len);
+                                    const void *data, size_t len, const fic_photo_options *opts);
 
 /** A stored photo. Strings live as long as the struct; free with fic_photo_free(). */
 typedef struct fic_photo {
@@ -61,11 +85,32 @@ typedef struct fic_photo {
 	const char *sha256;    /**< 64 lowercase hex digits of the original's SHA-256 */
 	const char *path;      /**< where the original is kept (read-only for the app) */
 	int64_t bytes;
-	int width, height;
-	int64_t created_at_ms;
+	int width, height;     /**< as stored in the original */
+	int orientation;       /**< EXIF orientation of the original (1..8), applied to renditions */
+	const char *upload_sha256;
+	const char *upload_path;
+	int64_t upload_bytes;
+	int upload_width, upload_height; /**< as displayed */
+	const char *thumb_path;
+	int64_t thumb_bytes;
+	const char *exif_taken_at; /**< EXIF DateTimeOriginal claim ("YYYY:MM:DD HH:MM:SS[ ±hh:mm]") or NULL */
+	int has_exif_location;     /**< 1 if the EXIF GPS claim is present */
+	double exif_lat, exif_lon;
+	int has_device_location;   /**< 1 if the app gave the device's own position */
+	double device_lat, device_lon;
+	int64_t created_at_ms;     /**< device UTC time it was kept */
 } fic_photo;
 
 FIC_EXTERN int fic_photo_get(fic_photo **out, fic_store *store, const char *photo_id);
+
+/**
+ * Make an upload rendition of a JPEG in memory, as the store does: EXIF
+ * orientation applied, longest edge at most `max_edge` (never enlarged),
+ * JPEG `quality`, no metadata. For apps that preview what will be sent, and
+ * for benchmarks. The result is freed with fic_free().
+ */
+FIC_EXTERN int fic_photo_render(void **out, size_t *out_len, const void *jpeg, size_t len,
+                                int max_edge, int quality);
 FIC_EXTERN void fic_photo_free(fic_photo *photo);
 
 #ifdef __cplusplus

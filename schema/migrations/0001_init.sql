@@ -130,6 +130,18 @@ CREATE TABLE photos (
 	bytes         INTEGER NOT NULL,
 	width         INTEGER NOT NULL DEFAULT 0,
 	height        INTEGER NOT NULL DEFAULT 0,
+	orientation   INTEGER NOT NULL DEFAULT 1, -- EXIF, applied to the renditions
+	upload_sha256 TEXT,            -- the upload rendition, <upload_sha256>.jpg
+	upload_bytes  INTEGER,
+	upload_width  INTEGER,
+	upload_height INTEGER,
+	thumb_sha256  TEXT,            -- the thumbnail, <thumb_sha256>.jpg
+	thumb_bytes   INTEGER,
+	exif_taken_at TEXT,            -- claims read from EXIF, beside the device's own
+	exif_lat      REAL,
+	exif_lon      REAL,
+	device_lat    REAL,            -- the device's own position, if the app gave it
+	device_lon    REAL,
 	created_at_ms INTEGER NOT NULL
 );
 

@@ -310,7 +310,7 @@ static size_t photo_len;
 static int op_photo_add(fixture *f)
 {
 	char id[FIC_UUID_BUFSIZE];
-	return fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site_id, NULL, photo_jpg, photo_len);
+	return fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site_id, NULL, photo_jpg, photo_len, NULL);
 }
 
 static void photos_survive_every_allocation_failure(void **state)

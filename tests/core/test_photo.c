@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <setjmp.h>
 #include <sqlite3.h>
@@ -105,7 +106,7 @@ static void the_original_is_kept_byte_for_byte_with_its_hash(void **state)
 	unsigned char *jpg = tu_make_jpeg(640, 480, 3, 0, 92, &len);
 	char id[FIC_UUID_BUFSIZE];
 	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_INSPECTION, f->insp, "tank_locked",
-	                                      jpg, len), FIC_OK);
+	                                      jpg, len, NULL), FIC_OK);
 	fic_photo *p;
 	assert_int_equal(fic_photo_get(&p, f->store, id), FIC_OK);
 	char want[65];
@@ -134,10 +135,10 @@ static void the_original_is_kept_byte_for_byte_with_its_hash(void **state)
 	char *file = tu_path(f->dir, "camera.jpg");
 	assert_int_equal(tu_write_file(file, jpg, len), 0);
 	char id2[FIC_UUID_BUFSIZE];
-	assert_int_equal(fic_photo_add_file(id2, f->store, FIC_PHOTO_SITE, f->site, NULL, file), FIC_OK);
+	assert_int_equal(fic_photo_add_file(id2, f->store, FIC_PHOTO_SITE, f->site, NULL, file, NULL), FIC_OK);
 	assert_string_not_equal(id, id2);
 	assert_int_equal(photo_rows(f), 2);
-	assert_int_equal(photo_files(f), 1);
+	assert_int_equal(photo_files(f), 3); /* original, upload rendition, thumbnail: shared */
 	free(file);
 	free(jpg);
 }
@@ -153,7 +154,7 @@ static void every_kind_of_camera_jpeg_is_accepted(void **state)
 		size_t len;
 		unsigned char *jpg = tu_make_jpeg(kinds[i].w, kinds[i].h, kinds[i].comp, kinds[i].prog, 85, &len);
 		char id[FIC_UUID_BUFSIZE];
-		int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len);
+		int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL);
 		if (rc != FIC_OK)
 			fail_msg("kind %zu: %s", i, fic_error_last()->message);
 		fic_photo *p;
@@ -174,7 +175,7 @@ static void broken_and_hostile_files_are_refused_without_a_trace(void **state)
 	/* Truncated at many offsets. */
 	size_t cuts[] = { 1, 2, 3, 10, 100, 300, 600, len / 4, len / 2, len - 600, len - 3 };
 	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-		int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, cuts[i]);
+		int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, cuts[i], NULL);
 		if (rc != FIC_EINVAL)
 			fail_msg("cut at %zu of %zu: %d %s", cuts[i], len, rc, fic_error_last()->message);
 		assert_string_equal(id, "");
@@ -183,7 +184,7 @@ static void broken_and_hostile_files_are_refused_without_a_trace(void **state)
 	const char *junk[] = { "hello, not a photo", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "\xFF\xD8\xFF" };
 	for (size_t i = 0; i < 3; i++)
 		assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, junk[i],
-		                                      strlen(junk[i]) + 1), FIC_EINVAL);
+		                                      strlen(junk[i]) + 1, NULL), FIC_EINVAL);
 	/* A header claiming 65535 x 65535 (a decompression bomb): patch the SOF0 size. */
 	unsigned char *bomb = malloc(len);
 	memcpy(bomb, jpg, len);
@@ -193,7 +194,7 @@ static void broken_and_hostile_files_are_refused_without_a_trace(void **state)
 			break;
 		}
 	}
-	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, bomb, len),
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, bomb, len, NULL),
 	                 FIC_EINVAL);
 	if (!strstr(fic_error_last()->message, "65535x65535") && !strstr(fic_error_last()->message, "65500"))
 		fail_msg("bomb refused with: %s", fic_error_last()->message);
@@ -204,28 +205,28 @@ static void broken_and_hostile_files_are_refused_without_a_trace(void **state)
 			break;
 		}
 	}
-	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, bomb, len),
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, bomb, len, NULL),
 	                 FIC_EINVAL);
 	/* Damaged entropy data in the middle. */
 	memcpy(bomb, jpg, len);
 	for (size_t i = len / 2; i < len / 2 + 64; i++)
 		bomb[i] = 0xFF;
-	int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, bomb, len);
+	int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, bomb, len, NULL);
 	/* libjpeg recovers from some damage; whatever it decides, nothing crashes and a refusal leaves no trace */
 	assert_true(rc == FIC_OK || rc == FIC_EINVAL);
 	int64_t rows = photo_rows(f);
 	free(bomb);
 	/* Empty, NULL, a path that does not exist, a directory. */
-	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, 0), FIC_EINVAL);
-	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, NULL, 5), FIC_EINVAL);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, 0, NULL), FIC_EINVAL);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, NULL, 5, NULL), FIC_EINVAL);
 	char *missing = tu_path(f->dir, "gone.jpg");
-	assert_int_equal(fic_photo_add_file(id, f->store, FIC_PHOTO_SITE, f->site, NULL, missing),
+	assert_int_equal(fic_photo_add_file(id, f->store, FIC_PHOTO_SITE, f->site, NULL, missing, NULL),
 	                 FIC_ENOTFOUND);
 	free(missing);
-	assert_int_equal(fic_photo_add_file(id, f->store, FIC_PHOTO_SITE, f->site, NULL, f->dir),
+	assert_int_equal(fic_photo_add_file(id, f->store, FIC_PHOTO_SITE, f->site, NULL, f->dir, NULL),
 	                 FIC_EINVAL);
 	assert_int_equal(photo_rows(f), rows);
-	assert_int_equal(photo_files(f), (int)rows);
+	assert_int_equal(photo_files(f), 3 * (int)rows);
 	free(jpg);
 }
 
@@ -235,23 +236,23 @@ static void the_owner_must_exist_and_an_inspection_be_open(void **state)
 	size_t len;
 	unsigned char *jpg = tu_make_jpeg(32, 32, 3, 0, 80, &len);
 	char id[FIC_UUID_BUFSIZE];
-	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_INSPECTION, "nope", NULL, jpg, len),
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_INSPECTION, "nope", NULL, jpg, len, NULL),
 	                 FIC_ENOTFOUND);
-	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_LEAD, "nope", NULL, jpg, len),
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_LEAD, "nope", NULL, jpg, len, NULL),
 	                 FIC_ENOTFOUND);
 	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_INSPECTION, f->insp, "no_item",
-	                                      jpg, len), FIC_ENOTFOUND);
+	                                      jpg, len, NULL), FIC_ENOTFOUND);
 	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, "tank_locked",
-	                                      jpg, len), FIC_EINVAL);
-	assert_int_equal(fic_photo_add_buffer(id, f->store, 9, f->site, NULL, jpg, len), FIC_EINVAL);
-	assert_int_equal(fic_photo_add_buffer(NULL, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len),
+	                                      jpg, len, NULL), FIC_EINVAL);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, 9, f->site, NULL, jpg, len, NULL), FIC_EINVAL);
+	assert_int_equal(fic_photo_add_buffer(NULL, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL),
 	                 FIC_EINVAL);
-	assert_int_equal(fic_photo_add_buffer(id, NULL, FIC_PHOTO_SITE, f->site, NULL, jpg, len),
+	assert_int_equal(fic_photo_add_buffer(id, NULL, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL),
 	                 FIC_EINVAL);
 	/* A finished inspection's evidence is final. */
 	assert_int_equal(sqlite3_exec(f->store->db, "UPDATE inspections SET state = 'finished'", NULL,
 	                              NULL, NULL), SQLITE_OK);
-	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_INSPECTION, f->insp, NULL, jpg, len),
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_INSPECTION, f->insp, NULL, jpg, len, NULL),
 	                 FIC_ESTATE);
 	assert_int_equal(photo_rows(f), 0);
 	fic_photo *p = (fic_photo *)0x1;
@@ -267,7 +268,7 @@ static void files_left_by_a_crash_are_swept_at_open(void **state)
 	size_t len;
 	unsigned char *jpg = tu_make_jpeg(32, 32, 3, 0, 80, &len);
 	char id[FIC_UUID_BUFSIZE];
-	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len), FIC_OK);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL), FIC_OK);
 	fic_store_close(f->store);
 	/* What a crash between writing the file and committing its row leaves. */
 	char stray[400], part[400];
@@ -275,14 +276,203 @@ static void files_left_by_a_crash_are_swept_at_open(void **state)
 	snprintf(part, sizeof part, "%s/01900000-0000-7000-8000-000000000000.part", f->photos);
 	assert_int_equal(tu_write_file(stray, jpg, len), 0);
 	assert_int_equal(tu_write_file(part, jpg, 10), 0);
-	assert_int_equal(photo_files(f), 3);
+	assert_int_equal(photo_files(f), 5);
 	assert_int_equal(fic_store_open(&f->store, f->path, &f->opts), FIC_OK);
-	assert_int_equal(photo_files(f), 1);
+	assert_int_equal(photo_files(f), 3);
 	fic_photo *p;
 	assert_int_equal(fic_photo_get(&p, f->store, id), FIC_OK);
 	assert_int_equal(access(p->path, R_OK), 0);
 	fic_photo_free(p);
 	assert_true(f->clock.log_count > 0);
+	free(jpg);
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	long n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	unsigned char *b = malloc((size_t)n);
+	assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	*len = (size_t)n;
+	return b;
+}
+
+static bool has_exif_marker(const unsigned char *b, size_t len)
+{
+	for (size_t i = 0; i + 10 < len; i++)
+		if (b[i] == 0xFF && b[i + 1] == 0xE1 && memcmp(b + i + 4, "Exif", 4) == 0)
+			return true;
+	return false;
+}
+
+static void renditions_are_sized_hashed_and_carry_no_metadata(void **state)
+{
+	fixture *f = *state;
+	struct { int w, h, comp, prog, uw, uh, tw, th; } cases[] = {
+		{ 4000, 3000, 3, 0, 1600, 1200, 320, 240 },
+		{ 3000, 4000, 3, 1, 1200, 1600, 240, 320 },
+		{ 4001, 2999, 1, 0, 1600, 1199, 320, 240 },
+		{ 1999, 1001, 4, 0, 1600, 801, 320, 160 },
+		{ 640, 480, 3, 0, 640, 480, 320, 240 },      /* never enlarged */
+		{ 33, 17, 3, 0, 33, 17, 33, 17 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t len;
+		unsigned char *jpg = tu_make_jpeg(cases[i].w, cases[i].h, cases[i].comp, cases[i].prog, 90, &len);
+		char id[FIC_UUID_BUFSIZE];
+		int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL);
+		if (rc != FIC_OK)
+			fail_msg("case %zu: %s", i, fic_error_last()->message);
+		fic_photo *p;
+		assert_int_equal(fic_photo_get(&p, f->store, id), FIC_OK);
+		assert_int_equal(p->upload_width, cases[i].uw);
+		assert_int_equal(p->upload_height, cases[i].uh);
+		size_t ulen, tlen;
+		unsigned char *up = slurp(p->upload_path, &ulen), *th = slurp(p->thumb_path, &tlen);
+		assert_int_equal((int64_t)ulen, p->upload_bytes);
+		assert_int_equal((int64_t)tlen, p->thumb_bytes);
+		char sha[65];
+		sha256_hex(up, ulen, sha);
+		assert_string_equal(sha, p->upload_sha256);
+		int w, h;
+		unsigned char *px = tu_decode_jpeg(up, ulen, &w, &h);
+		assert_int_equal(w, cases[i].uw);
+		assert_int_equal(h, cases[i].uh);
+		free(px);
+		px = tu_decode_jpeg(th, tlen, &w, &h);
+		assert_int_equal(w, cases[i].tw);
+		assert_int_equal(h, cases[i].th);
+		free(px);
+		assert_false(has_exif_marker(up, ulen));
+		assert_false(has_exif_marker(th, tlen));
+		if (cases[i].w * cases[i].h > 1000000)
+			assert_true(ulen < len); /* what goes over the air is smaller */
+		free(up);
+		free(th);
+		fic_photo_free(p);
+		free(jpg);
+	}
+}
+
+/* Which quadrant colour is at a corner: 'R', 'G', 'B' or 'W'. */
+static char colour_at(const unsigned char *px, int w, int x, int y)
+{
+	const unsigned char *p = px + ((size_t)y * (size_t)w + (size_t)x) * 3;
+	bool r = p[0] > 128, g = p[1] > 128, b = p[2] > 128;
+	return r && g && b ? 'W' : r ? 'R' : g ? 'G' : b ? 'B' : '?';
+}
+
+static void every_exif_orientation_is_applied_and_claims_are_kept(void **state)
+{
+	fixture *f = *state;
+	/* Stored: R G / B W. Expected corners (TL, TR, BL, BR) after applying each orientation. */
+	const char *expect[9] = { NULL, "RGBW", "GRWB", "WBGR", "BWRG", "RBGW", "BRWG", "WGBR", "GWRB" };
+	for (int o = 1; o <= 8; o++) {
+		size_t len;
+		unsigned char *jpg = tu_make_jpeg_exif(400, 200, o, "2026:03:01 10:15:30", o == 6, 29.5631,
+		                                       106.5516, &len);
+		char id[FIC_UUID_BUFSIZE];
+		assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL),
+		                 FIC_OK);
+		fic_photo *p;
+		assert_int_equal(fic_photo_get(&p, f->store, id), FIC_OK);
+		assert_int_equal(p->orientation, o);
+		assert_int_equal(p->width, 400);
+		assert_int_equal(p->upload_width, o >= 5 ? 200 : 400);
+		assert_int_equal(p->upload_height, o >= 5 ? 400 : 200);
+		assert_string_equal(p->exif_taken_at, "2026:03:01 10:15:30");
+		assert_int_equal(p->has_exif_location, o == 6);
+		if (o == 6) {
+			assert_true(fabs(p->exif_lat - 29.5631) < 1e-4);
+			assert_true(fabs(p->exif_lon - 106.5516) < 1e-4);
+		}
+		size_t ulen;
+		unsigned char *up = slurp(p->upload_path, &ulen);
+		int w, h;
+		unsigned char *px = tu_decode_jpeg(up, ulen, &w, &h);
+		char got[5] = { colour_at(px, w, 5, 5), colour_at(px, w, w - 6, 5), colour_at(px, w, 5, h - 6),
+			        colour_at(px, w, w - 6, h - 6), 0 };
+		if (strcmp(got, expect[o]) != 0)
+			fail_msg("orientation %d: corners %s, expected %s", o, got, expect[o]);
+		assert_false(has_exif_marker(up, ulen));
+		free(px);
+		free(up);
+		fic_photo_free(p);
+		free(jpg);
+	}
+	/* The device's own position is kept beside the EXIF claim. */
+	size_t len;
+	unsigned char *jpg = tu_make_jpeg_exif(64, 64, 0, NULL, 0, 0, 0, &len);
+	fic_photo_options o = FIC_PHOTO_OPTIONS_INIT;
+	o.has_location = 1;
+	o.lat = 29.6;
+	o.lon = 106.6;
+	o.max_edge = 1024;
+	char id[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, &o), FIC_OK);
+	fic_photo *p;
+	assert_int_equal(fic_photo_get(&p, f->store, id), FIC_OK);
+	assert_true(p->has_device_location && !p->has_exif_location);
+	assert_null(p->exif_taken_at);
+	assert_int_equal(p->orientation, 1);
+	fic_photo_free(p);
+	o.max_edge = 10;
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, &o),
+	                 FIC_EINVAL);
+	o = (fic_photo_options)FIC_PHOTO_OPTIONS_INIT;
+	o.quality = 100;
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, &o),
+	                 FIC_EINVAL);
+	o = (fic_photo_options)FIC_PHOTO_OPTIONS_INIT;
+	o.version = 99;
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, &o),
+	                 FIC_EINVAL);
+	free(jpg);
+}
+
+static void a_fifty_megapixel_photo_is_accepted_and_one_pixel_more_is_not(void **state)
+{
+	fixture *f = *state;
+	size_t len;
+	unsigned char *jpg = tu_make_jpeg(8000, 6250, 1, 0, 75, &len); /* exactly 50 000 000 */
+	char id[FIC_UUID_BUFSIZE];
+	int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL);
+	if (rc != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+	fic_photo *p;
+	assert_int_equal(fic_photo_get(&p, f->store, id), FIC_OK);
+	assert_int_equal(p->upload_width, 1600);
+	assert_int_equal(p->upload_height, 1250);
+	fic_photo_free(p);
+	free(jpg);
+	jpg = tu_make_jpeg(8001, 6250, 1, 0, 30, &len);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL),
+	                 FIC_EINVAL);
+	free(jpg);
+}
+
+static void render_makes_the_same_rendition_in_memory(void **state)
+{
+	(void)state;
+	size_t len;
+	unsigned char *jpg = tu_make_jpeg_exif(400, 200, 6, NULL, 0, 0, 0, &len);
+	void *out;
+	size_t out_len;
+	assert_int_equal(fic_photo_render(&out, &out_len, jpg, len, 100, 80), FIC_OK);
+	int w, h;
+	unsigned char *px = tu_decode_jpeg(out, out_len, &w, &h);
+	assert_int_equal(w, 50);
+	assert_int_equal(h, 100);
+	free(px);
+	fic_free(out);
+	assert_int_equal(fic_photo_render(&out, &out_len, jpg, 10, 100, 80), FIC_EINVAL);
+	assert_null(out);
+	assert_int_equal(fic_photo_render(&out, &out_len, NULL, len, 100, 80), FIC_EINVAL);
+	assert_int_equal(fic_photo_render(&out, &out_len, jpg, len, 100, 99), FIC_EINVAL);
 	free(jpg);
 }
 
@@ -295,6 +485,10 @@ int main(void)
 		T(broken_and_hostile_files_are_refused_without_a_trace),
 		T(the_owner_must_exist_and_an_inspection_be_open),
 		T(files_left_by_a_crash_are_swept_at_open),
+		T(renditions_are_sized_hashed_and_carry_no_metadata),
+		T(every_exif_orientation_is_applied_and_claims_are_kept),
+		T(a_fifty_megapixel_photo_is_accepted_and_one_pixel_more_is_not),
+		T(render_makes_the_same_rendition_in_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

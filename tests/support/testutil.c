@@ -197,3 +197,115 @@ unsigned char *tu_make_jpeg(int width, int height, int components, int progressi
 	*len = outlen;
 	return out;
 }
+
+#include <libexif/exif-data.h>
+#include <math.h>
+
+static ExifEntry *tu_exif_entry(ExifData *ed, ExifIfd ifd, ExifTag tag, ExifFormat fmt,
+                                unsigned long comps)
+{
+	ExifEntry *e = exif_entry_new();
+	e->tag = tag;
+	e->format = fmt;
+	e->components = comps;
+	e->size = exif_format_get_size(fmt) * (unsigned int)comps;
+	e->data = calloc(1, e->size);
+	exif_content_add_entry(ed->ifd[ifd], e);
+	exif_entry_unref(e);
+	return e;
+}
+
+static void tu_gps(ExifData *ed, ExifTag tag, ExifTag ref_tag, double v, char pos, char neg)
+{
+	ExifByteOrder bo = exif_data_get_byte_order(ed);
+	ExifEntry *e = tu_exif_entry(ed, EXIF_IFD_GPS, tag, EXIF_FORMAT_RATIONAL, 3);
+	double a = fabs(v);
+	unsigned deg = (unsigned)a, min = (unsigned)((a - deg) * 60);
+	double sec = ((a - deg) * 60 - min) * 60;
+	ExifRational r[3] = { { deg, 1 }, { min, 1 }, { (ExifLong)(sec * 1000 + 0.5), 1000 } };
+	for (int i = 0; i < 3; i++)
+		exif_set_rational(e->data + 8 * i, bo, r[i]);
+	ExifEntry *ref = tu_exif_entry(ed, EXIF_IFD_GPS, ref_tag, EXIF_FORMAT_ASCII, 2);
+	ref->data[0] = (unsigned char)(v < 0 ? neg : pos);
+}
+
+unsigned char *tu_make_jpeg_exif(int width, int height, int orientation, const char *taken_at,
+                                 int has_gps, double lat, double lon, size_t *len)
+{
+	ExifData *ed = exif_data_new();
+	exif_data_set_byte_order(ed, EXIF_BYTE_ORDER_INTEL);
+	if (orientation) {
+		ExifEntry *e = tu_exif_entry(ed, EXIF_IFD_0, EXIF_TAG_ORIENTATION, EXIF_FORMAT_SHORT, 1);
+		exif_set_short(e->data, EXIF_BYTE_ORDER_INTEL, (ExifShort)orientation);
+	}
+	if (taken_at) {
+		ExifEntry *e = tu_exif_entry(ed, EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_ORIGINAL, EXIF_FORMAT_ASCII, 20);
+		memcpy(e->data, taken_at, 19);
+	}
+	if (has_gps) {
+		tu_gps(ed, (ExifTag)EXIF_TAG_GPS_LATITUDE, (ExifTag)EXIF_TAG_GPS_LATITUDE_REF, lat, 'N', 'S');
+		tu_gps(ed, (ExifTag)EXIF_TAG_GPS_LONGITUDE, (ExifTag)EXIF_TAG_GPS_LONGITUDE_REF, lon, 'E', 'W');
+	}
+	unsigned char *exif = NULL;
+	unsigned int exif_len = 0;
+	exif_data_save_data(ed, &exif, &exif_len);
+	exif_data_unref(ed);
+
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr err;
+	unsigned char *out = NULL;
+	unsigned long outlen = 0;
+	c.err = jpeg_std_error(&err);
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &out, &outlen);
+	c.image_width = (JDIMENSION)width;
+	c.image_height = (JDIMENSION)height;
+	c.input_components = 3;
+	c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, 95, TRUE);
+	jpeg_start_compress(&c, TRUE);
+	if (exif && exif_len)
+		jpeg_write_marker(&c, JPEG_APP0 + 1, exif, exif_len);
+	free(exif);
+	unsigned char *row = malloc((size_t)width * 3);
+	while (c.next_scanline < c.image_height) {
+		int y = (int)c.next_scanline;
+		for (int x = 0; x < width; x++) {
+			bool right = x >= width / 2, bottom = y >= height / 2;
+			unsigned char *p = row + 3 * x;
+			p[0] = (!right && !bottom) || (right && bottom) ? 255 : 0;
+			p[1] = (right && !bottom) || (right && bottom) ? 255 : 0;
+			p[2] = (!right && bottom) || (right && bottom) ? 255 : 0;
+		}
+		JSAMPROW rp = row;
+		jpeg_write_scanlines(&c, &rp, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	free(row);
+	*len = outlen;
+	return out;
+}
+
+unsigned char *tu_decode_jpeg(const unsigned char *data, size_t len, int *w, int *h)
+{
+	struct jpeg_decompress_struct d;
+	struct jpeg_error_mgr err;
+	d.err = jpeg_std_error(&err);
+	jpeg_create_decompress(&d);
+	jpeg_mem_src(&d, data, (unsigned long)len);
+	jpeg_read_header(&d, TRUE);
+	d.out_color_space = JCS_RGB;
+	jpeg_start_decompress(&d);
+	*w = (int)d.output_width;
+	*h = (int)d.output_height;
+	unsigned char *px = malloc((size_t)*w * (size_t)*h * 3);
+	while (d.output_scanline < d.output_height) {
+		JSAMPROW rp = px + (size_t)d.output_scanline * (size_t)*w * 3;
+		jpeg_read_scanlines(&d, &rp, 1);
+	}
+	jpeg_finish_decompress(&d);
+	jpeg_destroy_decompress(&d);
+	return px;
+}

@@ -50,4 +50,16 @@ bool tu_alloc_failed(void);
  */
 unsigned char *tu_make_jpeg(int width, int height, int components, int progressive, int quality,
                             size_t *len);
+/*
+ * As tu_make_jpeg, with an EXIF block: orientation (1..8; 0 = no tag),
+ * DateTimeOriginal (NULL = none) and GPS (when has_gps). The image has four
+ * solid quadrants (top-left red, top-right green, bottom-left blue,
+ * bottom-right white) so orientation can be checked from the corners.
+ */
+unsigned char *tu_make_jpeg_exif(int width, int height, int orientation, const char *taken_at,
+                                 int has_gps, double lat, double lon, size_t *len);
+
+/* Decode a JPEG (libjpeg, RGB); returns malloc'd pixels, or NULL. */
+unsigned char *tu_decode_jpeg(const unsigned char *data, size_t len, int *w, int *h);
+
 #endif

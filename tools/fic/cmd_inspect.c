@@ -611,7 +611,7 @@ int cmd_photo(ctx *c, int argc, char **argv)
 		if ((rc = open_store(c)))
 			return rc;
 		char id[FIC_UUID_BUFSIZE];
-		if (fic_photo_add_file(id, c->store, owner, owner_id, item, file) != FIC_OK)
+		if (fic_photo_add_file(id, c->store, owner, owner_id, item, file, NULL) != FIC_OK)
 			return fail();
 		fic_photo *p;
 		if (fic_photo_get(&p, c->store, id) != FIC_OK)
