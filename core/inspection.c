@@ -289,8 +289,9 @@ int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
 	if (rc == FIC_OK)
 		rc = fic__prepare(store, &st,
 		                  "INSERT INTO inspections (id, site_id, checklist_id, checklist_version, "
-		                  "area, inspection_date, inspector, site_facts, started_at_ms) "
-		                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+		                  "area, inspection_date, inspector, site_facts, started_at_ms, t_device_ms, "
+		                  "t_mono_ms, t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags) "
+		                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
 	if (rc == FIC_OK) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, site_id, -1, SQLITE_STATIC);
@@ -301,10 +302,14 @@ int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
 		sqlite3_bind_text(st, 7, store->actor, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 8, facts_text, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 9, now);
-		int src = sqlite3_step(st);
+		fic_time t;
+		rc = fic__time_now(store, &t);
+		fic__time_bind(st, 10, &t);
+		int src = rc == FIC_OK ? sqlite3_step(st) : SQLITE_DONE;
 		sqlite3_finalize(st);
 		st = NULL;
-		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving the inspection");
+		if (rc == FIC_OK)
+			rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving the inspection");
 	}
 	/* Prefill items from the registry; a fact that does not fit the item is skipped. */
 	for (size_t i = 0; rc == FIC_OK && i < e->def->nitems; i++) {
@@ -554,7 +559,7 @@ int fic_inspection_report_site(fic_store *store, const char *inspection_id, int 
 		    fic__json_put(content, "site_finding", cJSON_Duplicate(sf, true))) {
 			fic__lead_spec spec = { "site_status", "general", title, "enforcement", false,
 				                false, NULL, 0, in.site_id, in.id, fic__now_ms(store),
-				                content };
+				                content, NULL, true };
 			char lead_id[FIC_UUID_BUFSIZE];
 			rc = fic__lead_insert(lead_id, store, &spec);
 		} else {
@@ -825,10 +830,36 @@ int fic_inspection_finish(char **summary_out, fic_store *store, const char *insp
 	if (rc != FIC_OK)
 		goto done;
 
-	/* The inspection itself goes to the county too. */
-	record = insp_json(store, &in, &rc);
-	if (record && (record_text = cJSON_PrintUnformatted(record)) == NULL)
-		rc = fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
+	/* The inspection itself goes to the county too, chained like a lead. */
+	{
+		cJSON *rec2 = NULL;
+		char hash[65];
+		int64_t seq = 0;
+		if ((rc = fic__inspection_record(store, in.id, &rec2)) == FIC_OK &&
+		    (rc = fic__chain_append(store, "inspection", in.id, rec2, hash, &seq)) == FIC_OK) {
+			char *canon = fic__canonical(rec2);
+			record = cJSON_CreateObject();
+			if (canon && record && cJSON_AddNumberToObject(record, "seq", (double)seq) &&
+			    cJSON_AddStringToObject(record, "hash", hash) &&
+			    cJSON_AddStringToObject(record, "canonical", canon))
+				record_text = cJSON_PrintUnformatted(record);
+			fic__free(canon);
+			if (record_text == NULL)
+				rc = fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
+			sqlite3_stmt *up;
+			if (rc == FIC_OK &&
+			    (rc = fic__prepare(store, &up, "UPDATE inspections SET chain_seq = ?2, hash = ?3 "
+			                                   "WHERE id = ?1")) == FIC_OK) {
+				sqlite3_bind_text(up, 1, in.id, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(up, 2, seq);
+				sqlite3_bind_text(up, 3, hash, -1, SQLITE_STATIC);
+				int us = sqlite3_step(up);
+				sqlite3_finalize(up);
+				rc = us == SQLITE_DONE ? FIC_OK : fic__db_err(store, us, "finishing the inspection");
+			}
+		}
+		cJSON_Delete(rec2);
+	}
 	if (rc == FIC_OK)
 		rc = fic__outbox_enqueue(store, "inspection", in.id, "finish", 10, record_text);
 	if (rc == FIC_OK) {
@@ -860,6 +891,88 @@ done:
 		*summary_out = NULL;
 	}
 	return rc;
+}
+
+/* ---- the record that is chained and uploaded ---- */
+
+int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **out)
+{
+	*out = NULL;
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "SELECT id, site_id, checklist_id, checklist_version, area, "
+	                      "inspection_date, inspector, started_at_ms, finished_at_ms, site_facts, "
+	                      "site_finding, findings, t_device_ms, t_mono_ms, t_boot_id, t_trusted_ms, "
+	                      "t_uncertainty_ms, t_flags FROM inspections WHERE id = ?1 AND state = "
+	                      "'finished'");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, inspection_id, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	if (s != SQLITE_ROW) {
+		rc = s == SQLITE_DONE ? fic__err(FIC_ENOTFOUND, "no finished inspection %s", inspection_id)
+				      : fic__db_err(store, s, "reading an inspection");
+		sqlite3_finalize(st);
+		return rc;
+	}
+	static const char *const keys[] = { "id", "site_id", "checklist", "checklist_version", "area",
+		                            "date", "inspector", "started_at_ms", "finished_at_ms" };
+	static const char *const tkeys[] = { "device_ms", "mono_ms", "boot_id", "trusted_ms",
+		                             "uncertainty_ms", "flags" };
+	cJSON *o = cJSON_CreateObject(), *tm = cJSON_CreateObject();
+	bool ok = o && tm;
+	for (int i = 0; ok && i < 9; i++) {
+		int type = sqlite3_column_type(st, i);
+		ok = fic__json_put(o, keys[i], type == SQLITE_INTEGER
+		                                   ? cJSON_CreateNumber((double)sqlite3_column_int64(st, i))
+		                                   : type == SQLITE_NULL
+		                                   ? cJSON_CreateNull()
+		                                   : cJSON_CreateString((const char *)sqlite3_column_text(st, i)));
+	}
+	static const char *const jkeys[] = { "site", "site_finding", "findings" };
+	for (int i = 0; ok && i < 3; i++) {
+		const char *t = (const char *)sqlite3_column_text(st, 9 + i);
+		ok = fic__json_put(o, jkeys[i], t ? cJSON_Parse(t) : cJSON_CreateNull());
+	}
+	for (int i = 0; ok && i < 6; i++) {
+		int type = sqlite3_column_type(st, 12 + i);
+		ok = fic__json_put(tm, tkeys[i], type == SQLITE_INTEGER
+		                                     ? cJSON_CreateNumber((double)sqlite3_column_int64(st, 12 + i))
+		                                     : type == SQLITE_NULL
+		                                     ? cJSON_CreateNull()
+		                                     : cJSON_CreateString((const char *)sqlite3_column_text(st, 12 + i)));
+	}
+	sqlite3_finalize(st);
+	ok = ok && fic__json_take(o, "time", &tm);
+	/* answers and notes */
+	cJSON *answers = ok ? cJSON_CreateObject() : NULL, *notes = ok ? cJSON_CreateObject() : NULL;
+	ok = answers && notes;
+	if (ok && (rc = fic__prepare(store, &st, "SELECT item_id, value, note FROM answers WHERE "
+	                                         "inspection_id = ?1 ORDER BY item_id")) == FIC_OK) {
+		sqlite3_bind_text(st, 1, inspection_id, -1, SQLITE_STATIC);
+		while (ok && (s = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *item = (const char *)sqlite3_column_text(st, 0);
+			const char *v = (const char *)sqlite3_column_text(st, 1);
+			const char *n = (const char *)sqlite3_column_text(st, 2);
+			if (v)
+				ok = fic__json_put(answers, item, cJSON_Parse(v));
+			if (ok && n)
+				ok = cJSON_AddStringToObject(notes, item, n) != NULL;
+		}
+		sqlite3_finalize(st);
+	}
+	ok = ok && rc == FIC_OK && fic__json_take(o, "answers", &answers) &&
+	     fic__json_take(o, "notes", &notes) &&
+	     fic__json_put(o, "photos", fic__photo_hashes(store, "inspection", inspection_id));
+	cJSON_Delete(answers);
+	cJSON_Delete(notes);
+	cJSON_Delete(tm);
+	if (!ok) {
+		cJSON_Delete(o);
+		return rc != FIC_OK ? rc : fic__err(FIC_ENOMEM, "out of memory reading an inspection");
+	}
+	*out = o;
+	return FIC_OK;
 }
 
 /* ---- opinion ---- */

@@ -141,10 +141,27 @@ struct cJSON *fic__site_facts(const fic_site *site);
  * `fic__json_put(o, "k", cJSON_Duplicate(x, 1))` never leaks (json.c).
  */
 bool fic__json_put(struct cJSON *obj, const char *key, struct cJSON *item);
+/* As fic__json_put, and *item is set to NULL either way (it is no longer the caller's). */
+bool fic__json_take(struct cJSON *obj, const char *key, struct cJSON **item);
 
 /* The local calendar day (days since 1970-01-01) of a UTC time, in the store's UTC offset (plan.c). */
 int64_t fic__local_day(fic_store *store, int64_t utc_ms);
 int64_t fic__now_ms(fic_store *store);
+
+/* Trusted time (time.c); fic__time_bind binds t_device_ms … t_flags at ?i..?i+5. */
+int fic__time_now(fic_store *store, fic_time *t);
+void fic__time_bind(sqlite3_stmt *st, int i, const fic_time *t);
+
+/* Hash chain (evidence.c), inside the caller's transaction: completes `record`
+ * with chain_seq, prev_hash and device_id, hashes its canonical form and
+ * appends it. Writes the hash (65 bytes) and returns the sequence number. */
+struct cJSON;
+int fic__chain_append(fic_store *store, const char *record_type, const char *record_id,
+                      struct cJSON *record, char hash_out[65], int64_t *seq_out);
+/* A finished inspection as its canonical record, without the chain fields (inspection.c). */
+int fic__inspection_record(fic_store *store, const char *inspection_id, struct cJSON **out);
+/* The canonical JSON text of `v` (keys sorted at every level), or NULL. */
+char *fic__canonical(const struct cJSON *v);
 
 /* Remove photo files a crash left without their row (photo.c). */
 void fic__photo_sweep(fic_store *store);

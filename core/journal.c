@@ -15,12 +15,19 @@ int fic__audit_append(fic_store *store, const char *action, const char *entity,
 	sqlite3_stmt *st;
 	int rc = fic__cached(store, &st,
 	                     "INSERT INTO audit (at_ms, mono_ms, boot_id, actor, action, entity, "
-	                      "entity_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	                      "entity_id, detail, trusted_ms, time_flags) VALUES (?1, ?2, ?3, ?4, ?5, "
+	                      "?6, ?7, ?8, ?9, ?10)");
 	if (rc != FIC_OK)
 		return rc;
-	const fic_platform *p = store->platform;
-	sqlite3_bind_int64(st, 1, p->wall_ms(p->ctx));
-	sqlite3_bind_int64(st, 2, p->monotonic_ms(p->ctx));
+	fic_time t;
+	if ((rc = fic__time_now(store, &t)) != FIC_OK) {
+		fic__release(store, st);
+		return rc;
+	}
+	sqlite3_bind_int64(st, 1, t.device_ms);
+	sqlite3_bind_int64(st, 2, t.mono_ms);
+	sqlite3_bind_int64(st, 9, t.trusted_ms);
+	sqlite3_bind_int(st, 10, t.flags);
 	sqlite3_bind_text(st, 3, store->boot_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, store->actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, action, -1, SQLITE_STATIC);

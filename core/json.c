@@ -17,3 +17,10 @@ bool fic__json_put(cJSON *obj, const char *key, cJSON *item)
 	}
 	return true;
 }
+
+bool fic__json_take(cJSON *obj, const char *key, cJSON **item)
+{
+	cJSON *it = *item;
+	*item = NULL; /* ours now, attached or freed */
+	return fic__json_put(obj, key, it);
+}

@@ -19,44 +19,31 @@
 
 int fic__task_add(fic_store *store, const char *kind, const char *site_id, const char *lead_id,
                   const char *source, const char *due_date, const char *detail);
+static cJSON *col_json(sqlite3_stmt *st, int i);
 
 int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 {
 	int rc = fic__uuid7(store, id_out);
 	if (rc != FIC_OK)
 		return rc;
-	int64_t deadline = sp->urgent ? sp->discovered_at_ms + FIC_URGENT_DEADLINE_MS : 0;
-	int64_t now = fic__now_ms(store);
-	cJSON *rec = cJSON_CreateObject();
+	fic_time t;
+	if ((rc = fic__time_now(store, &t)) != FIC_OK)
+		return rc;
+	/* The deadline runs on trusted time: shift the device's discovery time by the clock offset. */
+	int64_t deadline = sp->urgent ? sp->discovered_at_ms + (t.trusted_ms - t.device_ms) +
+						FIC_URGENT_DEADLINE_MS
+				      : 0;
 	char *content = sp->content ? cJSON_PrintUnformatted(sp->content) : NULL;
-	char *payload = NULL;
-	bool ok = rec && content && cJSON_AddStringToObject(rec, "id", id_out) &&
-		  cJSON_AddStringToObject(rec, "category", sp->category) &&
-		  cJSON_AddStringToObject(rec, "area", sp->area) &&
-		  cJSON_AddStringToObject(rec, "title", sp->title) &&
-		  cJSON_AddStringToObject(rec, "report_to", sp->report_to) &&
-		  cJSON_AddBoolToObject(rec, "urgent", sp->urgent) &&
-		  cJSON_AddBoolToObject(rec, "time_sensitive", sp->time_sensitive) &&
-		  cJSON_AddNumberToObject(rec, "discovered_at_ms", (double)sp->discovered_at_ms) &&
-		  (!sp->urgent || cJSON_AddNumberToObject(rec, "deadline_at_ms", (double)deadline)) &&
-		  (!sp->site_id || cJSON_AddStringToObject(rec, "site_id", sp->site_id)) &&
-		  (!sp->inspection_id || cJSON_AddStringToObject(rec, "inspection_id", sp->inspection_id)) &&
-		  (!sp->form_id || (cJSON_AddStringToObject(rec, "form", sp->form_id) &&
-		                    cJSON_AddNumberToObject(rec, "form_version", sp->form_version))) &&
-		  fic__json_put(rec, "content", cJSON_Duplicate(sp->content, true));
-	if (ok)
-		payload = cJSON_PrintUnformatted(rec);
-	cJSON_Delete(rec);
-	if (payload == NULL) {
-		fic__free(content);
+	if (content == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
-	}
 	sqlite3_stmt *st;
 	rc = fic__cached(store, &st,
 	                 "INSERT INTO leads (id, category, area, title, report_to, urgent, "
 	                 "time_sensitive, form_id, form_version, state, site_id, inspection_id, "
-	                 "discovered_at_ms, deadline_at_ms, content, created_at_ms) VALUES (?1, ?2, "
-	                 "?3, ?4, ?5, ?6, ?7, ?8, ?9, 'submitted', ?10, ?11, ?12, ?13, ?14, ?15)");
+	                 "discovered_at_ms, deadline_at_ms, content, created_at_ms, corrects, "
+	                 "t_device_ms, t_mono_ms, t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags) "
+	                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'draft', ?10, ?11, ?12, ?13, ?14, "
+	                 "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
 	if (rc == FIC_OK) {
 		sqlite3_bind_text(st, 1, id_out, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, sp->category, -1, SQLITE_STATIC);
@@ -77,14 +64,15 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 		if (sp->urgent)
 			sqlite3_bind_int64(st, 13, deadline);
 		sqlite3_bind_text(st, 14, content, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 15, now);
+		sqlite3_bind_int64(st, 15, t.device_ms);
+		if (sp->corrects)
+			sqlite3_bind_text(st, 16, sp->corrects, -1, SQLITE_STATIC);
+		fic__time_bind(st, 17, &t);
 		int src = sqlite3_step(st);
 		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving a lead");
 		fic__release(store, st);
 	}
-	if (rc == FIC_OK)
-		rc = fic__outbox_enqueue(store, "lead", id_out, "file",
-		                         sp->urgent ? FIC_PRIORITY_URGENT : FIC_PRIORITY_LEAD, payload);
+	fic__free(content);
 	if (rc == FIC_OK) {
 		char detail[200];
 		snprintf(detail, sizeof detail, "{\"category\":\"%s\",\"urgent\":%s}", sp->category,
@@ -97,8 +85,258 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 		fic__days_format(fic__days_add_months(fic__local_day(store, sp->discovered_at_ms), 1), due);
 		rc = fic__task_add(store, "reinspection", sp->site_id, id_out, "lead", due, sp->title);
 	}
-	fic__free(content);
-	fic__free(payload);
+	if (rc == FIC_OK && sp->submit)
+		rc = fic__lead_submit_tx(store, id_out);
+	return rc;
+}
+
+static cJSON *col_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL: return cJSON_CreateNull();
+	case SQLITE_INTEGER: return cJSON_CreateNumber((double)sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT: return cJSON_CreateNumber(sqlite3_column_double(st, i));
+	default: return cJSON_CreateString((const char *)sqlite3_column_text(st, i));
+	}
+}
+
+cJSON *fic__photo_hashes(fic_store *store, const char *owner_type, const char *owner_id)
+{
+	sqlite3_stmt *st;
+	if (fic__cached(store, &st, "SELECT sha256 FROM photos WHERE owner_type = ?1 AND owner_id = ?2 "
+	                            "ORDER BY sha256") != FIC_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, owner_type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, owner_id, -1, SQLITE_STATIC);
+	cJSON *a = cJSON_CreateArray();
+	int s = SQLITE_DONE;
+	while (a && (s = sqlite3_step(st)) == SQLITE_ROW)
+		if (!fic__json_put(a, NULL, cJSON_CreateString((const char *)sqlite3_column_text(st, 0)))) {
+			cJSON_Delete(a);
+			a = NULL;
+		}
+	if (a && s != SQLITE_DONE) { /* a read error: never a partial list */
+		cJSON_Delete(a);
+		a = NULL;
+	}
+	fic__release(store, st);
+	return a;
+}
+
+int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out)
+{
+	*out = NULL;
+	static const char *const keys[] = {
+		"id", "category", "area", "title", "report_to", "urgent", "time_sensitive", "form",
+		"form_version", "site_id", "inspection_id", "corrects", "discovered_at_ms",
+		"deadline_at_ms"
+	};
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "SELECT id, category, area, title, report_to, urgent, time_sensitive, "
+	                      "form_id, form_version, site_id, inspection_id, corrects, "
+	                      "discovered_at_ms, deadline_at_ms, content, t_device_ms, t_mono_ms, "
+	                      "t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags FROM leads WHERE id = ?1");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	if (s != SQLITE_ROW) {
+		rc = s == SQLITE_DONE ? fic__err(FIC_ENOTFOUND, "no lead %s", lead_id)
+				      : fic__db_err(store, s, "reading a lead");
+		sqlite3_finalize(st);
+		return rc;
+	}
+	cJSON *o = cJSON_CreateObject(), *tm = cJSON_CreateObject();
+	bool ok = o && tm;
+	for (int i = 0; ok && i < 14; i++)
+		ok = fic__json_put(o, keys[i], col_json(st, i));
+	static const char *const tkeys[] = { "device_ms", "mono_ms", "boot_id", "trusted_ms",
+		                             "uncertainty_ms", "flags" };
+	for (int i = 0; ok && i < 6; i++)
+		ok = fic__json_put(tm, tkeys[i], col_json(st, 15 + i));
+	const char *content = (const char *)sqlite3_column_text(st, 14);
+	const char *insp = (const char *)sqlite3_column_text(st, 10);
+	ok = ok && fic__json_take(o, "time", &tm) &&
+	     fic__json_put(o, "content", content ? cJSON_Parse(content) : NULL);
+	/* Evidence by hash: the lead's own photos and, for a patrol finding, the inspection's. */
+	cJSON *ph = ok ? fic__photo_hashes(store, "lead", lead_id) : NULL;
+	if (ph && insp) {
+		cJSON *more = fic__photo_hashes(store, "inspection", insp);
+		cJSON *c;
+		if (more == NULL) {
+			cJSON_Delete(ph);
+			ph = NULL;
+		}
+		while (ph && (c = cJSON_DetachItemFromArray(more, 0)) != NULL)
+			if (!fic__json_put(ph, NULL, c)) {
+				cJSON_Delete(ph);
+				ph = NULL;
+			}
+		cJSON_Delete(more);
+	}
+	ok = ok && fic__json_put(o, "photos", ph);
+	sqlite3_finalize(st);
+	cJSON_Delete(tm);
+	if (!ok) {
+		cJSON_Delete(o);
+		return fic__err(FIC_ENOMEM, "out of memory reading a lead");
+	}
+	*out = o;
+	return FIC_OK;
+}
+
+int fic__lead_submit_tx(fic_store *store, const char *lead_id)
+{
+	cJSON *rec = NULL;
+	int rc = fic__lead_record(store, lead_id, &rec);
+	if (rc != FIC_OK)
+		return rc;
+	char hash[65];
+	int64_t seq = 0;
+	bool urgent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "urgent")) ||
+		      cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "urgent")) == 1;
+	if ((rc = fic__chain_append(store, "lead", lead_id, rec, hash, &seq)) != FIC_OK) {
+		cJSON_Delete(rec);
+		return rc;
+	}
+	char *canon = fic__canonical(rec);
+	cJSON_Delete(rec);
+	cJSON *payload = cJSON_CreateObject();
+	char *text = NULL;
+	if (canon && payload && cJSON_AddNumberToObject(payload, "seq", (double)seq) &&
+	    cJSON_AddStringToObject(payload, "hash", hash) &&
+	    cJSON_AddStringToObject(payload, "canonical", canon))
+		text = cJSON_PrintUnformatted(payload);
+	cJSON_Delete(payload);
+	fic__free(canon);
+	if (text == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory submitting a lead");
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st, "UPDATE leads SET state = 'queued', chain_seq = ?2, hash = ?3, "
+	                                   "submitted_at_ms = ?4 WHERE id = ?1 AND state = 'draft'")) ==
+	    FIC_OK) {
+		sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, seq);
+		sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, fic__now_ms(store));
+		int s = sqlite3_step(st);
+		sqlite3_finalize(st);
+		rc = s == SQLITE_DONE ? (sqlite3_changes(store->db) == 1
+						 ? FIC_OK
+						 : fic__err(FIC_ESTATE, "lead %s is not a draft", lead_id))
+				      : fic__db_err(store, s, "submitting a lead");
+	}
+	if (rc == FIC_OK)
+		rc = fic__outbox_enqueue(store, "lead", lead_id, "submit",
+		                         urgent ? FIC_PRIORITY_URGENT : FIC_PRIORITY_LEAD, text);
+	if (rc == FIC_OK) {
+		char detail[160];
+		snprintf(detail, sizeof detail, "{\"seq\":%lld,\"hash\":\"%s\"}", (long long)seq, hash);
+		rc = fic__audit_append(store, "lead.submit", "lead", lead_id, detail);
+	}
+	fic__free(text);
+	return rc;
+}
+
+int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
+                   const char *receipt_id, int64_t receipt_at_ms, const char *reason)
+{
+	const char *from = strcmp(state, "sent") == 0 ? "'queued'" : "'queued','sent'";
+	char sql[300];
+	snprintf(sql, sizeof sql, "UPDATE leads SET state = ?2, sent_at_ms = coalesce(sent_at_ms, ?3), "
+	         "receipt_id = ?4, receipt_at_ms = ?5, reject_reason = ?6 WHERE id = ?1 AND state IN (%s)",
+	         from);
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, sql);
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, fic__now_ms(store));
+	if (receipt_id)
+		sqlite3_bind_text(st, 4, receipt_id, -1, SQLITE_STATIC);
+	if (receipt_at_ms)
+		sqlite3_bind_int64(st, 5, receipt_at_ms);
+	if (reason)
+		sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE)
+		return fic__db_err(store, s, "updating a lead's state");
+	if (sqlite3_changes(store->db) != 1)
+		return fic__err(FIC_ESTATE, "lead %s cannot become %s from its state", lead_id, state);
+	char detail[400];
+	snprintf(detail, sizeof detail, "{\"state\":\"%s\"}", state);
+	return fic__audit_append(store, "lead.state", "lead", lead_id, detail);
+}
+
+int fic_lead_submit(fic_store *store, const char *lead_id)
+{
+	fic__err_clear();
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	int rc = fic__check_text(lead_id, "lead id", 63, true, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
+		return rc;
+	rc = fic__lead_submit_tx(store, lead_id);
+	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
+	if (rc != FIC_OK)
+		fic__tx_rollback(store);
+	return rc;
+}
+
+int fic_lead_correct(char *id_out, fic_store *store, const char *lead_id, const char *note)
+{
+	fic__err_clear();
+	if (id_out == NULL || store == NULL)
+		return fic__err(FIC_EINVAL, "id_out and store are required");
+	id_out[0] = '\0';
+	int rc = fic__check_text(lead_id, "lead id", 63, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(note, "note", 4000, true, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st, "SELECT area, title, site_id, state FROM leads WHERE id = ?1")))
+		return rc;
+	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	if (s != SQLITE_ROW) {
+		rc = s == SQLITE_DONE ? fic__err(FIC_ENOTFOUND, "no lead %s", lead_id)
+				      : fic__db_err(store, s, "reading a lead");
+		sqlite3_finalize(st);
+		return rc;
+	}
+	char area[40], title[700], site[FIC_UUID_BUFSIZE] = "";
+	snprintf(area, sizeof area, "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(title, sizeof title, "更正：%s", (const char *)sqlite3_column_text(st, 1));
+	if (sqlite3_column_text(st, 2))
+		snprintf(site, sizeof site, "%s", (const char *)sqlite3_column_text(st, 2));
+	bool draft = strcmp((const char *)sqlite3_column_text(st, 3), "draft") == 0;
+	sqlite3_finalize(st);
+	if (draft)
+		return fic__err(FIC_ESTATE, "lead %s is still a draft: it can be changed before submitting",
+		                lead_id);
+	cJSON *content = cJSON_CreateObject();
+	if (!content || !cJSON_AddStringToObject(content, "corrects", lead_id) ||
+	    !cJSON_AddStringToObject(content, "note", note)) {
+		cJSON_Delete(content);
+		return fic__err(FIC_ENOMEM, "out of memory");
+	}
+	fic__lead_spec spec = { "correction", area, title, "enforcement", false, false, NULL, 0,
+		                site[0] ? site : NULL, NULL, fic__now_ms(store), content, lead_id, true };
+	if ((rc = fic__tx_begin(store)) == FIC_OK) {
+		rc = fic__lead_insert(id_out, store, &spec);
+		rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
+		if (rc != FIC_OK) {
+			fic__tx_rollback(store);
+			id_out[0] = '\0';
+		}
+	}
+	cJSON_Delete(content);
 	return rc;
 }
 
@@ -128,7 +366,7 @@ int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site
 		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
 	}
 	fic__lead_spec spec = { "patrol_finding", area, title, "enforcement", urgent, false, NULL, 0,
-		                site_id, inspection_id, now, content };
+		                site_id, inspection_id, now, content, NULL, true };
 	char id[FIC_UUID_BUFSIZE];
 	int rc = fic__lead_insert(id, store, &spec);
 	cJSON_Delete(content);
@@ -180,7 +418,7 @@ static int answer_text(char *buf, size_t size, const cJSON *v, const char *item)
 }
 
 int fic_lead_file(char *id_out, fic_store *store, const char *form_id, const char *answers_json,
-                  const char *site_id, int64_t discovered_at_ms)
+                  const char *site_id, int64_t discovered_at_ms, unsigned int flags)
 {
 	fic__err_clear();
 	if (id_out == NULL || store == NULL)
@@ -310,9 +548,13 @@ int fic_lead_file(char *id_out, fic_store *store, const char *form_id, const cha
 		rc = fic__err(FIC_ENOMEM, "out of memory filing a lead");
 		goto done;
 	}
+	if (flags & ~FIC_LEAD_DRAFT) {
+		rc = fic__err(FIC_EINVAL, "unknown flags");
+		goto done;
+	}
 	fic__lead_spec spec = { cat->valuestring, def->area, title, to->valuestring, urgent,
 		                time_sensitive, def->id, def->version, has_site ? site_id : NULL,
-		                NULL, discovered_at_ms, content };
+		                NULL, discovered_at_ms, content, NULL, !(flags & FIC_LEAD_DRAFT) };
 	if ((rc = fic__tx_begin(store)) != FIC_OK)
 		goto done;
 	rc = fic__checklist_persist(store, e);
@@ -376,13 +618,18 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
 	                      "SELECT id, category, area, title, state, report_to, site_id, urgent, "
-	                      "discovered_at_ms, deadline_at_ms FROM leads ORDER BY urgent DESC, "
+	                      "discovered_at_ms, deadline_at_ms, t_flags FROM leads ORDER BY urgent DESC, "
 	                      "CASE WHEN urgent THEN deadline_at_ms END, discovered_at_ms DESC, id "
 	                      "LIMIT ?1");
 	if (rc != FIC_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
-	int64_t now = fic__now_ms(store);
+	fic_time now;
+	if ((rc = fic__time_now(store, &now)) != FIC_OK) {
+		sqlite3_finalize(st);
+		return rc;
+	}
+	int64_t unc = now.uncertainty_ms > 0 ? now.uncertainty_ms : 0;
 	fic_lead_list *list = fic__calloc(1, sizeof *list);
 	size_t cap = 0;
 	int src = SQLITE_DONE;
@@ -412,7 +659,10 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 		e->urgent = sqlite3_column_int(st, 7);
 		e->discovered_at_ms = sqlite3_column_int64(st, 8);
 		e->deadline_at_ms = sqlite3_column_int64(st, 9);
-		e->remaining_ms = e->urgent ? e->deadline_at_ms - now : 0;
+		e->remaining_ms = e->urgent ? e->deadline_at_ms - now.trusted_ms : 0;
+		e->time_flags = sqlite3_column_int(st, 10);
+		e->at_risk = e->urgent && e->state && strcmp(e->state, "acknowledged") != 0 &&
+			     e->remaining_ms - unc <= FIC_AT_RISK_MS;
 		if (oom)
 			rc = fic__err(FIC_ENOMEM, "out of memory listing leads");
 	}
@@ -442,7 +692,9 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 	if ((rc = fic__prepare(store, &st,
 	                       "SELECT id, category, area, title, state, report_to, site_id, "
 	                       "inspection_id, urgent, time_sensitive, discovered_at_ms, "
-	                       "deadline_at_ms, form_id, form_version, content FROM leads WHERE id = ?1")))
+	                       "deadline_at_ms, form_id, form_version, content, hash, chain_seq, "
+	                       "receipt_id, receipt_at_ms, reject_reason, corrects, t_trusted_ms, "
+	                       "t_uncertainty_ms, t_flags FROM leads WHERE id = ?1")))
 		return rc;
 	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
 	int src = sqlite3_step(st);
@@ -476,6 +728,17 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 	     cJSON_AddItemToObject(o, "content", c);
 	if (!ok && c && cJSON_GetObjectItemCaseSensitive(o, "content") != c)
 		cJSON_Delete(c);
+	static const char *const more[] = { "hash", "chain_seq", "receipt_id", "receipt_at_ms",
+		                            "reject_reason", "corrects", "trusted_at_ms",
+		                            "uncertainty_ms", "time_flags" };
+	for (int i = 0; ok && i < 9; i++)
+		if (sqlite3_column_type(st, 15 + i) != SQLITE_NULL)
+			ok = fic__json_put(o, more[i], col_json(st, 15 + i));
+	fic_time tn;
+	if (ok && urgent && fic__time_now(store, &tn) == FIC_OK) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "remaining_ms");
+		ok = cJSON_AddNumberToObject(o, "remaining_ms", (double)(deadline - tn.trusted_ms)) != NULL;
+	}
 	sqlite3_finalize(st);
 	*out = ok ? cJSON_Print(o) : NULL;
 	cJSON_Delete(o);

@@ -22,14 +22,31 @@ typedef struct fic__lead_spec {
 	const char *inspection_id;/* or NULL */
 	int64_t discovered_at_ms;
 	const cJSON *content;     /* the lead's body */
+	const char *corrects;     /* the lead this one corrects, or NULL */
+	bool submit;              /* submit now (hash, chain, queue); else a draft */
 } fic__lead_spec;
 
 /* Outbox priorities: urgent leads first, then other records. */
 #define FIC_PRIORITY_URGENT 100
 #define FIC_PRIORITY_LEAD 20
 
-/* Insert a lead (+ audit, outbox, and a re-inspection task if time-sensitive). */
+/* Insert a lead (+ audit, a re-inspection task if time-sensitive, and when
+ * spec->submit its submission: canonical hash, chain entry, outbox record). */
 int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *spec);
+
+/* Submit a draft inside the caller's transaction. */
+int fic__lead_submit_tx(fic_store *store, const char *lead_id);
+
+/* The lead as its canonical record (without the chain fields), from its rows. */
+int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out);
+
+/* What the sync engine reports back (issue #5): 'sent', 'acknowledged' (with the
+ * server's receipt id and time) or 'rejected' (with its reason). */
+int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
+                   const char *receipt_id, int64_t receipt_at_ms, const char *reason);
+
+/* Photos (SHA-256 hex, sorted) documenting an owner, as a JSON array. */
+cJSON *fic__photo_hashes(fic_store *store, const char *owner_type, const char *owner_id);
 
 /* A patrol-finding lead for `findings` (array); appends its id to `lead_ids`. */
 int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site_facts,

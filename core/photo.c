@@ -73,6 +73,9 @@ static int check_owner(fic_store *store, int owner, const char *owner_id, const 
 	else if (owner == FIC_PHOTO_INSPECTION &&
 	         strcmp((const char *)sqlite3_column_text(st, 0), "open") != 0)
 		rc = fic__err(FIC_ESTATE, "inspection %s is finished; its evidence is final", owner_id);
+	else if (owner == FIC_PHOTO_LEAD && strcmp((const char *)sqlite3_column_text(st, 0), "draft") != 0)
+		rc = fic__err(FIC_ESTATE, "lead %s is submitted and frozen: attach photos to a draft, or "
+		                          "file a correction", owner_id);
 	else if (owner == FIC_PHOTO_INSPECTION && item_id) {
 		/* the item must exist in the inspection's checklist version */
 		const fic__entry *e;
@@ -286,9 +289,11 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 	                                   "sha256, file_name, bytes, width, height, created_at_ms, "
 	                                   "orientation, upload_sha256, upload_bytes, upload_width, "
 	                                   "upload_height, thumb_sha256, thumb_bytes, exif_taken_at, "
-	                                   "exif_lat, exif_lon, device_lat, device_lon) VALUES (?1, ?2, "
-	                                   "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-	                                   "?16, ?17, ?18, ?19, ?20, ?21, ?22)")) == FIC_OK) {
+	                                   "exif_lat, exif_lon, device_lat, device_lon, t_device_ms, "
+	                                   "t_mono_ms, t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags) "
+	                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+	                                   "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+	                                   "?25, ?26, ?27, ?28)")) == FIC_OK) {
 		char name[80];
 		snprintf(name, sizeof name, "%s.jpg", sha);
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -319,9 +324,15 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 			sqlite3_bind_double(st, 21, o->lat);
 			sqlite3_bind_double(st, 22, o->lon);
 		}
-		int s = sqlite3_step(st);
+		fic_time t;
+		int s = SQLITE_ERROR;
+		if ((rc = fic__time_now(store, &t)) == FIC_OK) {
+			fic__time_bind(st, 23, &t);
+			s = sqlite3_step(st);
+		}
 		sqlite3_finalize(st);
-		rc = s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "recording the photo");
+		if (rc == FIC_OK)
+			rc = s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "recording the photo");
 	}
 	if (rc == FIC_OK) {
 		char detail[300];

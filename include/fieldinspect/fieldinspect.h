@@ -16,5 +16,6 @@
 #include "inspection.h"
 #include "lead.h"
 #include "photo.h"
+#include "evidence.h"
 
 #endif

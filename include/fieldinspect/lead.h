@@ -24,6 +24,11 @@ extern "C" {
 
 /** Two hours, the reporting deadline of an urgent lead. */
 #define FIC_URGENT_DEADLINE_MS (2 * 60 * 60 * 1000LL)
+/** An unacknowledged urgent lead is at risk when its deadline is this near (less the clock's uncertainty). */
+#define FIC_AT_RISK_MS (30 * 60 * 1000LL)
+
+/** fic_lead_file() flags. */
+#define FIC_LEAD_DRAFT 1u /**< keep it as a draft (to attach photos first); submit with fic_lead_submit() */
 
 /**
  * File a lead from an event or tip-off form (a checklist of kind "event").
@@ -35,13 +40,32 @@ extern "C" {
  *   lists the JSON number or array. Every required item must be answered.
  * @param site_id the site concerned, or NULL.
  * @param discovered_at_ms when the matter was discovered (device UTC ms);
- *   0 means now. Not in the future.
+ *   0 means now. Not in the future. Deadlines run on trusted time
+ *   (evidence.h): the device's offset from the server is applied.
+ * @param flags 0 to submit at once, or FIC_LEAD_DRAFT.
  * @return FIC_OK; FIC_ENOTFOUND (form or site); FIC_EINVAL (malformed JSON,
  *   unknown item, bad answer, missing required item); FIC_ETOOBIG.
  */
 FIC_EXTERN int fic_lead_file(char *id_out, fic_store *store, const char *form_id,
                              const char *answers_json, const char *site_id,
-                             int64_t discovered_at_ms);
+                             int64_t discovered_at_ms, unsigned int flags);
+
+/**
+ * Submit a draft lead: its content (with its photos, by hash) is frozen,
+ * its canonical form hashed and appended to the device's hash chain
+ * (evidence.h), and it is queued for upload — one transaction. Lifecycle:
+ * draft → queued (submitted and queued together) → sent → acknowledged (the
+ * server's receipt id and time) or rejected (the server's reason).
+ * @return FIC_OK; FIC_ENOTFOUND; FIC_ESTATE if it is not a draft.
+ */
+FIC_EXTERN int fic_lead_submit(fic_store *store, const char *lead_id);
+
+/**
+ * Correct a submitted lead: its content stays as it was; a new lead (category
+ * "correction") referencing it carries `note` and is submitted at once.
+ */
+FIC_EXTERN int fic_lead_correct(char *id_out, fic_store *store, const char *lead_id,
+                                const char *note);
 
 /** A lead as listed. Strings live as long as the list. */
 typedef struct fic_lead_info {
@@ -49,13 +73,16 @@ typedef struct fic_lead_info {
 	const char *category;   /**< e.g. "patrol_finding", "school_cluster", "tip_off" */
 	const char *area;
 	const char *title;      /**< one line, Chinese */
-	const char *state;      /**< "submitted" (queued for upload) for now */
+	const char *state;      /**< draft, queued, sent, acknowledged, rejected */
 	const char *report_to;  /**< "enforcement" or "district_cdc" */
 	const char *site_id;    /**< or NULL */
 	int urgent;
-	int64_t discovered_at_ms;
-	int64_t deadline_at_ms; /**< 0 if not urgent */
-	int64_t remaining_ms;   /**< deadline minus now (negative when overdue); 0 if not urgent */
+	int64_t discovered_at_ms; /**< device time given when filed */
+	int64_t deadline_at_ms; /**< trusted time; 0 if not urgent */
+	int64_t remaining_ms;   /**< deadline minus trusted now (negative when overdue); 0 if not urgent */
+	int at_risk;            /**< urgent, not acknowledged, and the deadline (less the clock's
+	                             uncertainty) within FIC_AT_RISK_MS: tell the inspector to phone */
+	int time_flags;         /**< FIC_TIME_* flags of the lead's own timestamp */
 } fic_lead_info;
 
 typedef struct fic_lead_list {

@@ -84,6 +84,14 @@ CREATE TABLE inspections (
 	findings          TEXT,              -- JSON, computed at finish
 	started_at_ms     INTEGER NOT NULL,
 	finished_at_ms    INTEGER,
+	t_device_ms      INTEGER,        -- time of the record: device wall clock,
+	t_mono_ms        INTEGER,        --   monotonic clock, boot id,
+	t_boot_id        TEXT,
+	t_trusted_ms     INTEGER,        --   trusted (server) time estimate ± uncertainty,
+	t_uncertainty_ms INTEGER,
+	t_flags          INTEGER NOT NULL DEFAULT 0, -- FIC_TIME_* (clock changed, ...)
+	chain_seq         INTEGER,           -- position in the device's hash chain, once finished
+	hash              TEXT,
 	FOREIGN KEY (checklist_id, checklist_version) REFERENCES checklists (id, version)
 );
 CREATE INDEX inspections_site ON inspections (site_id, inspection_date);
@@ -110,13 +118,28 @@ CREATE TABLE leads (
 	time_sensitive   INTEGER NOT NULL DEFAULT 0,
 	form_id          TEXT,
 	form_version     INTEGER,
-	state            TEXT NOT NULL DEFAULT 'draft',
+	state            TEXT NOT NULL DEFAULT 'draft'
+	                 CHECK (state IN ('draft', 'queued', 'sent', 'acknowledged', 'rejected')),
+	corrects         TEXT REFERENCES leads (id), -- a correction names the lead it corrects
 	site_id          TEXT REFERENCES sites (id),
 	inspection_id    TEXT REFERENCES inspections (id),
 	discovered_at_ms INTEGER NOT NULL,
 	deadline_at_ms   INTEGER,
 	content          TEXT NOT NULL, -- JSON
-	created_at_ms    INTEGER NOT NULL
+	created_at_ms    INTEGER NOT NULL,
+	t_device_ms      INTEGER,        -- time of the record: device wall clock,
+	t_mono_ms        INTEGER,        --   monotonic clock, boot id,
+	t_boot_id        TEXT,
+	t_trusted_ms     INTEGER,        --   trusted (server) time estimate ± uncertainty,
+	t_uncertainty_ms INTEGER,
+	t_flags          INTEGER NOT NULL DEFAULT 0, -- FIC_TIME_* (clock changed, ...)
+	chain_seq        INTEGER,        -- set at submission: position in the hash chain
+	hash             TEXT,           --   and SHA-256 of the canonical form
+	submitted_at_ms  INTEGER,
+	sent_at_ms       INTEGER,
+	receipt_id       TEXT,           -- the server's acknowledgement
+	receipt_at_ms    INTEGER,
+	reject_reason    TEXT            -- the server's refusal, shown to the user
 );
 
 -- Photos kept as evidence; the file lives under the store's directory.
@@ -142,6 +165,13 @@ CREATE TABLE photos (
 	exif_lon      REAL,
 	device_lat    REAL,            -- the device's own position, if the app gave it
 	device_lon    REAL,
+	t_device_ms   INTEGER,         -- time it was taken into the store (see leads)
+	t_mono_ms        INTEGER,        --   monotonic clock, boot id,
+	t_boot_id        TEXT,
+	t_trusted_ms     INTEGER,        --   trusted (server) time estimate ± uncertainty,
+	t_uncertainty_ms INTEGER,
+	t_flags          INTEGER NOT NULL DEFAULT 0, -- FIC_TIME_* (clock changed, ...)
+
 	created_at_ms INTEGER NOT NULL
 );
 
@@ -183,12 +213,30 @@ CREATE TABLE sync_state (
 	value TEXT
 ) WITHOUT ROWID;
 
+-- The device's hash chain over everything it submits (leads, finished
+-- inspections): each entry's canonical form holds the previous hash.
+CREATE TABLE chain (
+	seq         INTEGER PRIMARY KEY,  -- 1, 2, 3, … never reused
+	record_type TEXT NOT NULL,
+	record_id   TEXT NOT NULL UNIQUE,
+	prev_hash   TEXT NOT NULL,
+	hash        TEXT NOT NULL,        -- SHA-256 of canonical
+	canonical   TEXT NOT NULL,        -- the exact bytes that were hashed and are uploaded
+	at_ms       INTEGER NOT NULL
+);
+CREATE TRIGGER chain_no_update BEFORE UPDATE ON chain
+BEGIN SELECT RAISE(ABORT, 'the hash chain is append-only'); END;
+CREATE TRIGGER chain_no_delete BEFORE DELETE ON chain
+BEGIN SELECT RAISE(ABORT, 'the hash chain is append-only'); END;
+
 -- Append-only log of every change a user makes: who, what, when.
 CREATE TABLE audit (
 	seq       INTEGER PRIMARY KEY, -- never reused: rows are never deleted
 	at_ms     INTEGER NOT NULL, -- device UTC time
 	mono_ms   INTEGER NOT NULL, -- monotonic time since boot
 	boot_id   TEXT NOT NULL,
+	trusted_ms INTEGER,         -- trusted time estimate, see evidence.h
+	time_flags INTEGER NOT NULL DEFAULT 0,
 	actor     TEXT NOT NULL,
 	action    TEXT NOT NULL,
 	entity    TEXT NOT NULL,

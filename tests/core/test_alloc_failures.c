@@ -242,7 +242,7 @@ static int op_lead_file(fixture *f)
 	                     "\"first_date\":\"2026-03-01\",\"daily_cases\":\"2,2,1\","
 	                     "\"symptoms\":[\"vomiting\"],\"similar_symptoms\":\"yes\","
 	                     "\"shared_meal_or_water\":\"no\",\"verified\":\"yes\"}",
-	                     f->site_id, 0);
+	                     f->site_id, 0, 0);
 }
 
 static int op_checklist_list(fixture *f)

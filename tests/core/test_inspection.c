@@ -281,7 +281,7 @@ static void finishing_waits_for_required_answers_and_photos(void **state)
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "leads")), 1);
 	cJSON_Delete(s);
 	assert_int_equal(count(f, "SELECT count(*) FROM leads WHERE urgent = 0 AND category = "
-	                          "'patrol_finding' AND state = 'submitted'"), 1);
+	                          "'patrol_finding' AND state = 'queued'"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM outbox WHERE record_type = 'inspection'"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM outbox WHERE record_type = 'lead'"), 1);
 	/* Frozen. */

@@ -72,7 +72,7 @@ static void a_foodborne_report_goes_to_the_cdc_within_two_hours(void **state)
 	fixture *f = *state;
 	char id[FIC_UUID_BUFSIZE];
 	int64_t found = T0 - 30 * MIN;
-	int rc = fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, found);
+	int rc = fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, found, 0);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
 	cJSON *j = lead_json(f, id);
@@ -89,8 +89,9 @@ static void a_foodborne_report_goes_to_the_cdc_within_two_hours(void **state)
 	/* The informant's phone never reaches the audit log. */
 	fic_audit_list *log;
 	assert_int_equal(fic_audit_list_get(&log, f->store, id, 0), FIC_OK);
-	assert_int_equal(log->count, 1);
-	assert_null(strstr(log->entries[0].detail, "13800000000"));
+	assert_int_equal(log->count, 2); /* filed, submitted */
+	for (size_t i = 0; i < log->count; i++)
+		assert_null(strstr(log->entries[i].detail, "13800000000"));
 	fic_audit_list_free(log);
 }
 
@@ -107,7 +108,7 @@ static void every_two_hour_form_files_an_urgent_lead(void **state)
 	};
 	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
 		char id[FIC_UUID_BUFSIZE];
-		int rc = fic_lead_file(id, f->store, forms[i].form, forms[i].answers, NULL, 0);
+		int rc = fic_lead_file(id, f->store, forms[i].form, forms[i].answers, NULL, 0, 0);
 		if (rc != FIC_OK)
 			fail_msg("%s: %s", forms[i].form, fic_error_last()->message);
 		cJSON *j = lead_json(f, id);
@@ -134,29 +135,29 @@ static void form_answers_are_validated_like_inspection_answers(void **state)
 		{ "no.such.form", "{}", FIC_ENOTFOUND, "no checklist" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		int rc = fic_lead_file(id, f->store, cases[i].form, cases[i].answers, NULL, 0);
+		int rc = fic_lead_file(id, f->store, cases[i].form, cases[i].answers, NULL, 0, 0);
 		if (rc != cases[i].rc || !strstr(fic_error_last()->message, cases[i].says))
 			fail_msg("case %zu: %d '%s'", i, rc, fic_error_last()->message);
 		assert_string_equal(id, "");
 	}
-	assert_int_equal(fic_lead_file(NULL, f->store, "event.foodborne", foodborne, NULL, 0), FIC_EINVAL);
-	assert_int_equal(fic_lead_file(id, NULL, "event.foodborne", foodborne, NULL, 0), FIC_EINVAL);
-	assert_int_equal(fic_lead_file(id, f->store, NULL, foodborne, NULL, 0), FIC_EINVAL);
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", NULL, NULL, 0), FIC_EINVAL);
+	assert_int_equal(fic_lead_file(NULL, f->store, "event.foodborne", foodborne, NULL, 0, 0), FIC_EINVAL);
+	assert_int_equal(fic_lead_file(id, NULL, "event.foodborne", foodborne, NULL, 0, 0), FIC_EINVAL);
+	assert_int_equal(fic_lead_file(id, f->store, NULL, foodborne, NULL, 0, 0), FIC_EINVAL);
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", NULL, NULL, 0, 0), FIC_EINVAL);
 	/* In the future, or absurdly old. */
 	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL,
-	                               T0 + 60 * MIN), FIC_EINVAL);
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 1000),
+	                               T0 + 60 * MIN, 0), FIC_EINVAL);
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 1000, 0),
 	                 FIC_EINVAL);
 	/* Unknown site; a site of the wrong kind. */
-	assert_int_equal(fic_lead_file(id, f->store, "event.water_poisoning", "{}", "nope", 0),
+	assert_int_equal(fic_lead_file(id, f->store, "event.water_poisoning", "{}", "nope", 0, 0),
 	                 FIC_ENOTFOUND);
 	fic_site s = FIC_SITE_INIT;
 	s.kind = FIC_SITE_EMPLOYER;
 	s.name = "工厂";
 	fic_site *out;
 	assert_int_equal(fic_site_add(&out, f->store, &s, NULL), FIC_OK);
-	assert_int_equal(fic_lead_file(id, f->store, "event.school_cluster", "{}", out->id, 0), FIC_EINVAL);
+	assert_int_equal(fic_lead_file(id, f->store, "event.school_cluster", "{}", out->id, 0, 0), FIC_EINVAL);
 	fic_site_free(out);
 	/* An oversized answers document. */
 	char *big = malloc(70000);
@@ -164,7 +165,7 @@ static void form_answers_are_validated_like_inspection_answers(void **state)
 	big[0] = '{';
 	big[69998] = '}';
 	big[69999] = '\0';
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", big, NULL, 0), FIC_ETOOBIG);
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", big, NULL, 0, 0), FIC_ETOOBIG);
 	free(big);
 	fic_lead_list *l;
 	assert_int_equal(fic_lead_list_get(&l, f->store, 0), FIC_OK);
@@ -179,10 +180,10 @@ static void leads_list_urgent_first_by_time_left(void **state)
 	const char *tip = "{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\","
 	                  "\"place\":\"集市\",\"description\":\"游医摆摊\",\"time_sensitive\":\"no\","
 	                  "\"verified\":\"yes\"}";
-	assert_int_equal(fic_lead_file(a, f->store, "lead.tip_off", tip, NULL, T0 - 200 * MIN), FIC_OK);
-	assert_int_equal(fic_lead_file(b, f->store, "event.foodborne", foodborne, NULL, T0 - 10 * MIN), FIC_OK);
-	assert_int_equal(fic_lead_file(c, f->store, "event.foodborne", foodborne, NULL, T0 - 150 * MIN), FIC_OK);
-	assert_int_equal(fic_lead_file(d, f->store, "event.foodborne", foodborne, NULL, T0 - 60 * MIN), FIC_OK);
+	assert_int_equal(fic_lead_file(a, f->store, "lead.tip_off", tip, NULL, T0 - 200 * MIN, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(b, f->store, "event.foodborne", foodborne, NULL, T0 - 10 * MIN, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(c, f->store, "event.foodborne", foodborne, NULL, T0 - 150 * MIN, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(d, f->store, "event.foodborne", foodborne, NULL, T0 - 60 * MIN, 0), FIC_OK);
 	fic_lead_list *l;
 	assert_int_equal(fic_lead_list_get(&l, f->store, 0), FIC_OK);
 	assert_int_equal(l->count, 4);
@@ -217,7 +218,7 @@ static void a_time_sensitive_tip_off_creates_a_reinspection_within_a_month(void 
 	/* Discovered 2026-01-31 (local): due one month later, clamped to 2026-02-28. */
 	int64_t found = 1769817600000LL; /* 2026-01-31T00:00Z = 08:00 local */
 	f->clock.wall_ms = found + 10 * MIN;
-	assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tip, venue->id, found), FIC_OK);
+	assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tip, venue->id, found, 0), FIC_OK);
 	char *t;
 	assert_int_equal(fic_task_list_json(&t, f->store), FIC_OK);
 	cJSON *j = cJSON_Parse(t);
@@ -371,12 +372,11 @@ static void indicators_count_reports_and_patrols(void **state)
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "report_rate_percent")));
 	cJSON_Delete(j);
 	char id[FIC_UUID_BUFSIZE];
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 0), FIC_OK);
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 0), FIC_OK);
-	/* One discovered lead still a draft (the evidence issue adds drafts): 2 of 3 reported. */
-	assert_int_equal(sqlite3_exec(f->store->db, "UPDATE leads SET state = 'draft' WHERE rowid = "
-	                              "(SELECT min(rowid) FROM leads)", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 0, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 0, 0), FIC_OK);
+	/* One discovered lead kept as a draft, not reported: 2 of 3 reported. */
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 0, FIC_LEAD_DRAFT),
+	                 FIC_OK);
 	fic_site s = FIC_SITE_INIT;
 	s.kind = FIC_SITE_WATER_RURAL;
 	s.name = "水厂";

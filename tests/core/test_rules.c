@@ -956,7 +956,7 @@ static cJSON *file_cluster(fixture *f, const cluster_case *c, int64_t discovered
 	         "\"shared_meal_or_water\": \"%s\", \"verified\": \"yes\"}",
 	         c->daily_cases, c->similar, c->shared);
 	int rc = fic_lead_file(id, f->store, "event.school_cluster", answers, NULL,
-	                       discovered_at_ms);
+	                       discovered_at_ms, 0);
 	if (rc != FIC_OK)
 		print_error("[%s] filing: %d %s\n", c->what, rc, fic_error_last()->message);
 	assert_int_equal(rc, FIC_OK);

@@ -395,7 +395,7 @@ int cmd_lead(ctx *c, int argc, char **argv)
 			return rc;
 		}
 		char id[FIC_UUID_BUFSIZE];
-		rc = fic_lead_file(id, c->store, o.pos[0], text, o.site, 0);
+		rc = fic_lead_file(id, c->store, o.pos[0], text, o.site, 0, 0);
 		cJSON_free(text);
 		if (rc != FIC_OK)
 			return fail();

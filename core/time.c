@@ -1,0 +1,128 @@
+/*
+ * core/time.c — trusted time (see evidence.h).
+ *
+ * At a contact the store keeps: the server's time S0, the device wall clock
+ * W0, the monotonic clock M0, the boot id B0 and the round trip. Later, in
+ * the same boot, trusted = S0 + (M − M0): the monotonic clock cannot be set
+ * by the user and keeps counting in sleep. Its uncertainty is half the round
+ * trip plus 200 ppm of the elapsed time (crystal drift). If the wall clock's
+ * own elapsed time (W − W0) differs from the monotonic one by more than a
+ * minute, the user (or the network) changed the clock: the reading is
+ * flagged, and so is every record made with it. After a reboot monotonic
+ * time restarts: trusted = W + (S0 − W0), flagged as unverified, with an
+ * uncertainty that grows with the wall-clock time since the contact.
+ */
+#include "internal.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLOCK_CHANGE_TOLERANCE_MS 60000
+#define DRIFT_DIVISOR 5000 /* 200 ppm */
+
+static int read_state(fic_store *store, const char *key, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st, "SELECT value FROM sync_state WHERE key = ?1");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	rc = s == SQLITE_ROW || s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "reading the clock state");
+	fic__release(store, st);
+	return rc;
+}
+
+int fic__time_now(fic_store *store, fic_time *t)
+{
+	const fic_platform *p = store->platform;
+	memset(t, 0, sizeof *t);
+	t->device_ms = p->wall_ms(p->ctx);
+	t->mono_ms = p->monotonic_ms(p->ctx);
+	snprintf(t->boot_id, sizeof t->boot_id, "%s", store->boot_id);
+	char v[160];
+	int rc = read_state(store, "time.contact", v, sizeof v);
+	if (rc != FIC_OK)
+		return rc;
+	long long s0, w0, m0, rtt;
+	char b0[FIC_BOOT_ID_MAX];
+	if (!v[0] || sscanf(v, "%lld %lld %lld %lld %63s", &s0, &w0, &m0, &rtt, b0) != 5) {
+		t->trusted_ms = t->device_ms;
+		t->uncertainty_ms = -1; /* unknown */
+		t->flags = FIC_TIME_NO_CONTACT;
+		return FIC_OK;
+	}
+	int64_t half = rtt / 2;
+	if (strcmp(b0, t->boot_id) == 0 && t->mono_ms >= m0) {
+		int64_t elapsed = t->mono_ms - m0;
+		t->trusted_ms = s0 + elapsed;
+		t->uncertainty_ms = half + elapsed / DRIFT_DIVISOR;
+		int64_t wall_elapsed = t->device_ms - w0;
+		if (llabs((long long)(wall_elapsed - elapsed)) > CLOCK_CHANGE_TOLERANCE_MS)
+			t->flags |= FIC_TIME_CLOCK_CHANGED;
+	} else {
+		int64_t since = llabs((long long)(t->device_ms - w0));
+		t->trusted_ms = t->device_ms + (s0 - w0);
+		t->uncertainty_ms = half + since / DRIFT_DIVISOR;
+		t->flags |= FIC_TIME_OTHER_BOOT;
+	}
+	return FIC_OK;
+}
+
+int fic_time_now(fic_time *out, fic_store *store)
+{
+	fic__err_clear();
+	if (out == NULL || store == NULL)
+		return fic__err(FIC_EINVAL, "out and store are required");
+	return fic__time_now(store, out);
+}
+
+int fic_time_contact(fic_store *store, int64_t server_ms, int64_t rtt_ms)
+{
+	fic__err_clear();
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	if (server_ms < 946684800000LL || server_ms > 32503680000000LL || rtt_ms < 0 ||
+	    rtt_ms > 600000)
+		return fic__err(FIC_EINVAL, "server time must be after 2000 and the round trip 0..600 s");
+	const fic_platform *p = store->platform;
+	char v[160];
+	snprintf(v, sizeof v, "%lld %lld %lld %lld %s", (long long)server_ms,
+	         (long long)p->wall_ms(p->ctx), (long long)p->monotonic_ms(p->ctx), (long long)rtt_ms,
+	         store->boot_id[0] ? store->boot_id : "unknown");
+	int rc = fic__tx_begin(store);
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st, "INSERT INTO sync_state (key, value) VALUES ('time.contact', "
+	                                   "?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")) ==
+	    FIC_OK) {
+		sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
+		int s = sqlite3_step(st);
+		sqlite3_finalize(st);
+		rc = s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "recording the server's time");
+	}
+	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
+	if (rc != FIC_OK)
+		fic__tx_rollback(store);
+	return rc;
+}
+
+/* Bind a reading into six consecutive parameters starting at `i`. */
+void fic__time_bind(sqlite3_stmt *st, int i, const fic_time *t)
+{
+	sqlite3_bind_int64(st, i, t->device_ms);
+	sqlite3_bind_int64(st, i + 1, t->mono_ms);
+	sqlite3_bind_text(st, i + 2, t->boot_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, i + 3, t->trusted_ms);
+	if (t->uncertainty_ms >= 0)
+		sqlite3_bind_int64(st, i + 4, t->uncertainty_ms);
+	else
+		sqlite3_bind_null(st, i + 4);
+	sqlite3_bind_int(st, i + 5, t->flags);
+}
