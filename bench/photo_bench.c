@@ -85,7 +85,6 @@
 #define OUT_QUALITY 80
 #define DEFAULT_REPEAT 7
 #define MAX_REPEAT 1000
-#define MIN_INPROCESS 3
 #define SEED 0x5eed1234u
 
 /* The targets. */
@@ -138,8 +137,9 @@ static float clampf(float v, float lo, float hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* One octave of value noise, cell 2^shift pixels: adds amp * noise in
- * [-amp, amp] to acc[0..w-1] for row y. col: scratch of w / cell + 2 floats. */
+/* One octave of value noise, cell 2^shift pixels (at most 1024): adds
+ * amp * noise in [-amp, amp] to acc[0..w-1] for row y. col: scratch of
+ * w / cell + 2 floats. */
 static void add_octave(float *acc, int w, int y, int shift, float amp, uint32_t seed, float *col)
 {
 	int cell = 1 << shift;
@@ -150,10 +150,13 @@ static void add_octave(float *acc, int w, int y, int shift, float amp, uint32_t 
 		float a = hashf(i, cy, seed), b = hashf(i, cy + 1, seed);
 		col[i] = (a + (b - a) * ty) * 2.0f - 1.0f;
 	}
-	for (int x = 0; x < w; x++) {
-		int cx = x >> shift;
-		float tx = smooth((float)(x & (cell - 1)) / (float)cell);
-		acc[x] += amp * (col[cx] + (col[cx + 1] - col[cx]) * tx);
+	float tx[1024];
+	for (int j = 0; j < cell; j++)
+		tx[j] = smooth((float)j / (float)cell);
+	for (int i = 0, x = 0; x < w; i++) {
+		float a = col[i], d = col[i + 1] - col[i];
+		for (int j = 0; j < cell && x < w; j++, x++)
+			acc[x] += amp * (a + d * tx[j]);
 	}
 }
 
@@ -173,6 +176,8 @@ static void add_octave(float *acc, int w, int y, int shift, float amp, uint32_t 
 #define SEAL_X 3420
 #define SEAL_Y 1960
 #define SEAL_R 110
+#define BUILDING_BOTTOM 1520
+#define CLOUDS_BELOW BUILDING_BOTTOM /* the horizon is at most 1150 + 135 */
 
 /* Is (lx, ly), inside glyph (gx, gy)'s 44x52 box, on one of its strokes? */
 static int on_glyph(int gx, int gy, int lx, int ly)
@@ -236,8 +241,10 @@ static void scene_row(rowbufs *b, int y)
 		add_octave(b->tex, w, y, s, 0.55f * powf(0.62f, (float)(9 - s)), SEED + (uint32_t)s, b->col);
 	for (int s = 3; s >= 1; s--)
 		add_octave(b->fine, w, y, s, 0.5f * powf(0.7f, (float)(3 - s)), SEED + 40u + (uint32_t)s, b->col);
-	for (int s = 10; s >= 7; s--)
-		add_octave(b->cloud, w, y, s, 0.6f * powf(0.5f, (float)(10 - s)), SEED + 80u + (uint32_t)s, b->col);
+	if (y < CLOUDS_BELOW) /* clouds show only in the sky and the windows */
+		for (int s = 10; s >= 7; s--)
+			add_octave(b->cloud, w, y, s, 0.6f * powf(0.5f, (float)(10 - s)), SEED + 80u + (uint32_t)s,
+			           b->col);
 	add_octave(b->hue, w, y, 9, 1.0f, SEED + 120u, b->col);
 	add_octave(b->hue, w, y, 7, 0.4f, SEED + 121u, b->col);
 
@@ -267,7 +274,7 @@ static void scene_row(rowbufs *b, int y)
 			bl *= lum;
 		}
 		/* a building: textured facade with a grid of dark windows */
-		if (x >= 380 && x < 1720 && y >= 560 && y < 1520) {
+		if (x >= 380 && x < 1720 && y >= 560 && y < BUILDING_BOTTOM) {
 			float lum = 0.88f + 0.18f * t + 0.12f * f;
 			r = 186 * lum;
 			g = 160 * lum;
@@ -587,11 +594,12 @@ static void note_failure(tool *t, const ctx *cx, int status)
 		fclose(fp);
 		detail[strcspn(detail, "\n")] = '\0';
 	}
+	const char *sep = detail[0] ? ": " : "";
 	if (WIFEXITED(status))
-		snprintf(t->fail_msg, sizeof t->fail_msg, "exit %d: %s", WEXITSTATUS(status), detail);
+		snprintf(t->fail_msg, sizeof t->fail_msg, "exit %d%s%s", WEXITSTATUS(status), sep, detail);
 	else
-		snprintf(t->fail_msg, sizeof t->fail_msg, "killed by signal %d: %s",
-		         WIFSIGNALED(status) ? WTERMSIG(status) : 0, detail);
+		snprintf(t->fail_msg, sizeof t->fail_msg, "killed by signal %d%s%s",
+		         WIFSIGNALED(status) ? WTERMSIG(status) : 0, sep, detail);
 }
 
 static int open_errlog(const ctx *cx)
@@ -1034,6 +1042,9 @@ int main(int argc, char **argv)
 			die("allocating", "out of memory");
 	}
 
+	double load_before[1] = { NAN };
+	if (getloadavg(load_before, 1) != 1)
+		load_before[0] = NAN;
 	double g0 = now_ms();
 	long photo_bytes = make_photo(cx.photo);
 	double gen_ms = now_ms() - g0;
@@ -1044,8 +1055,13 @@ int main(int argc, char **argv)
 	printf("  photo: %s, %ld bytes (%.2f MB, %.2f bits/pixel), generated in %.0f ms\n", cx.photo,
 	       photo_bytes, (double)photo_bytes / 1e6,
 	       (double)photo_bytes * 8 / ((double)PHOTO_W * PHOTO_H), gen_ms);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	printf("  fieldinspect %s; %d measured run(s) per tool after one warm-up, tools taking turns;"
-	       " %ld CPU(s) online\n", fic_version(), repeat, sysconf(_SC_NPROCESSORS_ONLN));
+	       " %ld CPU(s) online, load average %.2f\n", fic_version(), repeat, ncpu, load_before[0]);
+	if (load_before[0] >= 0.5)
+		printf("  NOTE: other work is running (load average %.2f): times will be inflated and noisy,"
+		       "\n  multi-threaded tools more so; rerun on a quiet machine for figures to quote\n",
+		       load_before[0]);
 	if (external) {
 		for (int i = 0; i < T_COUNT; i++) {
 			tool *t = &tools[i];
@@ -1085,7 +1101,7 @@ int main(int argc, char **argv)
 				run_tool(&tools[i], &cx, round >= 0);
 
 	inproc ip;
-	int nin = repeat < MIN_INPROCESS ? MIN_INPROCESS : repeat;
+	int nin = repeat;
 	run_inprocess(&cx, nin, &ip);
 
 	summary s[T_COUNT];
@@ -1107,7 +1123,7 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("  (wall: fork to wait4, median and min of the runs; cpu: user+system, median;\n"
-	       "   peak MiB: ru_maxrss, largest of the runs; in-process: %d calls in one process after"
+	       "   peak MiB: ru_maxrss, largest of the runs; in-process: %d call(s) in one process after"
 	       " a warm-up)\n", ip.n);
 
 	double render = median(ip.ms[P_RENDER], ip.n), dec8 = median(ip.ms[P_DEC8], ip.n),
@@ -1115,10 +1131,13 @@ int main(int argc, char **argv)
 	printf("\n  Where the library's time goes (in-process, libjpeg called directly with its "
 	       "settings; medians):\n");
 	printf("    %-58s %7.1f ms\n", "fic_photo_render, whole call", render);
-	printf("    decode at 1/2 (%dx%d, ISLOW IDCT, RGB), no resize %*s %7.1f ms  (%.0f %%)\n",
-	       ip.dec2_w, ip.dec2_h, 12, "", dec2, 100 * dec2 / render);
-	printf("    encode %dx%d q%d, optimised Huffman %*s %7.1f ms  (%.0f %%)\n", ip.out_w, ip.out_h,
-	       OUT_QUALITY, 22, "", enc, 100 * enc / render);
+	char label[128];
+	snprintf(label, sizeof label, "decode at 1/2 (%dx%d, ISLOW IDCT, RGB), no resize", ip.dec2_w,
+	         ip.dec2_h);
+	printf("    %-58s %7.1f ms  (%.0f %%)\n", label, dec2, 100 * dec2 / render);
+	snprintf(label, sizeof label, "encode %dx%d q%d, optimised Huffman tables", ip.out_w, ip.out_h,
+	         OUT_QUALITY);
+	printf("    %-58s %7.1f ms  (%.0f %%)\n", label, enc, 100 * enc / render);
 	printf("    %-58s %7.1f ms  (%.0f %%)\n", "the rest: tent resampling 2000->1600, copies",
 	       render - dec2 - enc, 100 * (render - dec2 - enc) / render);
 	printf("    %-58s %7.1f ms\n", "for scale: decode at 1/8 (the entropy-decoding floor)", dec8);
@@ -1139,9 +1158,11 @@ int main(int argc, char **argv)
 			       "target <= %.2f: %s\n", fic->rss_mib, vips->rss_mib, mem, TARGET_MEM_VS_VIPS,
 			       verdict(mem <= TARGET_MEM_VS_VIPS));
 			if (mem > TARGET_MEM_VS_VIPS)
-				printf("      (the target needs fieldinspect <= %.1f MiB; it is %.1f MiB over)\n",
-				       vips->rss_mib * TARGET_MEM_VS_VIPS,
-				       fic->rss_mib - vips->rss_mib * TARGET_MEM_VS_VIPS);
+				printf("      (the target needs fieldinspect <= %.1f MiB, %.1f MiB less; of that budget"
+				       "\n       start-up takes %.1f MiB and the photo, held in memory for the call,"
+				       " %.1f MiB)\n", vips->rss_mib * TARGET_MEM_VS_VIPS,
+				       fic->rss_mib - vips->rss_mib * TARGET_MEM_VS_VIPS, s[T_START].rss_mib,
+				       (double)photo_bytes / (1024.0 * 1024.0));
 			printf("    output bytes, fieldinspect / vipsthumbnail: %ld / %ld = %.2f   (no target)\n",
 			       fic->out_bytes, vips->out_bytes,
 			       vips->out_bytes > 0 ? (double)fic->out_bytes / (double)vips->out_bytes : NAN);

@@ -25,7 +25,8 @@ void fic__registry_free(struct fic__registry *reg)
 	fic__free(reg);
 }
 
-static int reg_add(struct fic__registry *reg, fic__def *def, const char *json, size_t len)
+static int reg_add(struct fic__registry *reg, fic__def *def, const char *json, size_t len,
+                   bool builtin)
 {
 	if (reg->count == reg->cap) {
 		size_t ncap = reg->cap ? reg->cap * 2 : 32;
@@ -41,6 +42,7 @@ static int reg_add(struct fic__registry *reg, fic__def *def, const char *json, s
 	e->def = def;
 	e->builtin_json = json;
 	e->builtin_len = len;
+	e->builtin = builtin;
 	return FIC_OK;
 }
 
@@ -66,6 +68,7 @@ static int load_row(fic_store *store, struct fic__registry *reg, sqlite3_stmt *s
 		return FIC_OK;
 	fic__def *def;
 	const char *json = (const char *)sqlite3_column_text(st, 2);
+	const char *origin = (const char *)sqlite3_column_text(st, 3);
 	int rc = fic__def_parse(&def, json, (size_t)sqlite3_column_bytes(st, 2));
 	if (rc != FIC_OK) {
 		if (rc == FIC_ENOMEM)
@@ -73,7 +76,27 @@ static int load_row(fic_store *store, struct fic__registry *reg, sqlite3_stmt *s
 		fic__log(store, FIC_LOG_ERROR, "stored checklist %s v%d no longer loads", id, version);
 		return fic__err(FIC_ECORRUPT, "stored checklist %s version %d is damaged", id, version);
 	}
-	return reg_add(reg, def, NULL, 0);
+	return reg_add(reg, def, NULL, 0, origin && strcmp(origin, "builtin") == 0);
+}
+
+/* Load rows of the table not yet in memory: `sql` selects id, version, definition, origin. */
+static int load_rows(fic_store *store, struct fic__registry *reg, const char *sql, const char *id,
+                     int version)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, sql);
+	if (rc != FIC_OK)
+		return rc;
+	if (id)
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, version);
+	int src = SQLITE_DONE;
+	while (rc == FIC_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = load_row(store, reg, st);
+	if (rc == FIC_OK && src != SQLITE_DONE)
+		rc = fic__db_err(store, src, "reading checklists");
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static int registry(fic_store *store, struct fic__registry **out)
@@ -85,27 +108,24 @@ static int registry(fic_store *store, struct fic__registry **out)
 	struct fic__registry *reg = fic__calloc(1, sizeof *reg);
 	if (reg == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory loading checklists");
-	int rc = FIC_OK;
+	/* What the store holds first: a stored version is exactly what old inspections used. */
+	int rc = load_rows(store, reg, "SELECT id, version, definition, origin FROM checklists", NULL, 0);
 	for (size_t i = 0; rc == FIC_OK && i < fic__builtin_checklists_count; i++) {
 		const fic__builtin *b = &fic__builtin_checklists[i];
 		fic__def *def;
 		rc = fic__def_parse(&def, b->json, b->len);
-		if (rc == FIC_OK)
-			rc = reg_add(reg, def, b->json, b->len);
-		else if (rc != FIC_ENOMEM) /* CI validates these; reaching this is a build defect */
+		if (rc == FIC_OK) {
+			fic__entry *have = reg_lookup(reg, def->id, def->version);
+			if (have) { /* stored already: keep the stored text, note it ships built in */
+				have->builtin = true;
+				fic__def_free(def);
+			} else {
+				rc = reg_add(reg, def, b->json, b->len, true);
+			}
+		} else if (rc != FIC_ENOMEM) { /* CI validates these; reaching this is a build defect */
 			fic__log(store, FIC_LOG_ERROR, "built-in checklist %s: %s", b->name,
 			         fic_error_last()->message);
-	}
-	sqlite3_stmt *st = NULL;
-	if (rc == FIC_OK)
-		rc = fic__prepare(store, &st, "SELECT id, version, definition FROM checklists");
-	if (rc == FIC_OK) {
-		int src;
-		while (rc == FIC_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
-			rc = load_row(store, reg, st);
-		if (rc == FIC_OK && src != SQLITE_DONE)
-			rc = fic__db_err(store, src, "reading checklists");
-		sqlite3_finalize(st);
+		}
 	}
 	if (rc != FIC_OK) {
 		fic__registry_free(reg);
@@ -123,7 +143,15 @@ int fic__checklist_find(const fic__entry **out, fic_store *store, const char *id
 	int rc = registry(store, &reg);
 	if (rc != FIC_OK)
 		return rc;
+	/* Another handle may have installed (or used) versions since we loaded. */
 	fic__entry *e = reg_lookup(reg, id, version);
+	if (e == NULL || version == 0) {
+		rc = load_rows(store, reg, "SELECT id, version, definition, origin FROM checklists "
+		                           "WHERE id = ?1 AND version > ?2", id, e ? e->def->version : 0);
+		if (rc != FIC_OK)
+			return rc;
+		e = reg_lookup(reg, id, version);
+	}
 	if (e == NULL)
 		return version ? fic__err(FIC_ENOTFOUND, "no checklist %s version %d", id, version)
 			       : fic__err(FIC_ENOTFOUND, "no checklist %s", id);
@@ -227,7 +255,7 @@ int fic_checklist_list_get(fic_checklist_list **out, fic_store *store, int site_
 		e->area = d->area;
 		e->title_zh = d->title_zh;
 		e->title_en = d->title_en;
-		e->builtin = reg->entries[i].builtin_json != NULL;
+		e->builtin = reg->entries[i].builtin;
 		e->items = (int)d->nitems;
 	}
 	qsort(list->entries, list->count, sizeof *list->entries, cmp_info);
@@ -265,7 +293,15 @@ int fic_checklist_install(fic_store *store, const char *json, size_t len)
 	fic__def *def;
 	if ((rc = fic__def_parse(&def, json, len)) != FIC_OK)
 		return rc;
-	const fic__entry *cur = reg_lookup(reg, def->id, 0);
+	const fic__entry *cur;
+	if ((rc = fic__checklist_find(&cur, store, def->id, 0)) != FIC_OK) {
+		if (rc != FIC_ENOTFOUND) {
+			fic__def_free(def);
+			return rc;
+		}
+		fic__err_clear();
+		cur = NULL;
+	}
 	if (cur && cur->def->version >= def->version) {
 		rc = fic__err(FIC_EEXISTS, "checklist %s version %d is not newer than the known "
 		                           "version %d", def->id, def->version, cur->def->version);
@@ -299,7 +335,7 @@ int fic_checklist_install(fic_store *store, const char *json, size_t len)
 	}
 	fic__free(text);
 	if (rc == FIC_OK)
-		rc = reg_add(reg, def, NULL, 0); /* on ENOMEM it is stored; the next open loads it */
+		rc = reg_add(reg, def, NULL, 0, false); /* on ENOMEM it is stored; the next open loads it */
 	else
 		fic__def_free(def);
 	return rc;

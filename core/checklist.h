@@ -19,8 +19,9 @@ extern const size_t fic__builtin_checklists_count;
 
 typedef struct fic__entry {
 	fic__def *def;
-	const char *builtin_json; /* the embedded text, or NULL if installed/stored */
+	const char *builtin_json; /* the embedded text, or NULL if loaded from the table */
 	size_t builtin_len;
+	bool builtin;             /* ships with the library (embedded, or stored with origin builtin) */
 } fic__entry;
 
 struct fic__registry {

@@ -230,6 +230,53 @@ static cJSON *finding_json(const insp *in, const fic__item *it)
 	return f;
 }
 
+/* Has this inspection already filed the urgent lead for `item_id`? */
+static int urgent_lead_filed(fic_store *store, const char *insp_id, const char *item_id, bool *filed)
+{
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st, "SELECT 1 FROM leads WHERE inspection_id = ?1 AND urgent = 1 "
+	                                 "AND category = 'patrol_finding' AND "
+	                                 "json_extract(content, '$.findings[0].item') = ?2");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, insp_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	*filed = s == SQLITE_ROW;
+	rc = s == SQLITE_ROW || s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "looking for a lead");
+	fic__release(store, st);
+	return rc;
+}
+
+/*
+ * A finding under a two-hour rule is reported the moment it is recorded, not
+ * when the inspection is finished (which may wait for other answers or
+ * photos): its clock starts now.
+ */
+static int file_urgent_now(fic_store *store, const insp *in, const fic__item *it)
+{
+	judged j;
+	int rc = judge(store, in, it, &j);
+	bool filed = false;
+	if (rc != FIC_OK || !j.abnormal || (rc = urgent_lead_filed(store, in->id, it->id, &filed)) != FIC_OK ||
+	    filed)
+		return rc;
+	cJSON *group = cJSON_CreateArray(), *lead_ids = cJSON_CreateArray();
+	if (!group || !lead_ids || !fic__json_put(group, NULL, finding_json(in, it))) {
+		cJSON_Delete(group);
+		cJSON_Delete(lead_ids);
+		return fic__err(FIC_ENOMEM, "out of memory filing an urgent lead");
+	}
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(in->site_facts, "name");
+	const fic__def *def = in->entry->def;
+	rc = fic__lead_from_findings(lead_ids, store, in->site_facts, in->site_id, in->id, def->id,
+	                             def->version, def->area, cJSON_IsString(name) ? name->valuestring : "",
+	                             def->title_zh, group, true, fic__now_ms(store));
+	cJSON_Delete(group);
+	cJSON_Delete(lead_ids);
+	return rc;
+}
+
 /* ---- start ---- */
 
 int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
@@ -455,6 +502,12 @@ int fic_inspection_answer(fic_store *store, const char *inspection_id, const cha
 		rc = dt ? fic__audit_append(store, "inspection.answer", "inspection", in.id, dt)
 			: fic__err(FIC_ENOMEM, "out of memory auditing an answer");
 		fic__free(dt);
+	}
+	if (rc == FIC_OK && it->urgent && v != NULL) {
+		cJSON_DeleteItemFromObjectCaseSensitive(in.answers, it->id);
+		rc = fic__json_put(in.answers, it->id, cJSON_Duplicate(v, true))
+			     ? file_urgent_now(store, &in, it)
+			     : fic__err(FIC_ENOMEM, "out of memory");
 	}
 	cJSON_Delete(v);
 	fic__free(vt);
@@ -810,7 +863,21 @@ int fic_inspection_finish(char **summary_out, fic_store *store, const char *insp
 			}
 			if (!urgent_pass)
 				continue;
-			/* urgent: one lead per finding */
+			/* urgent: one lead per finding, unless it went when it was recorded */
+			bool filed = false;
+			const cJSON *fi = cJSON_GetObjectItemCaseSensitive(f, "item");
+			if ((rc = urgent_lead_filed(store, in.id, cJSON_IsString(fi) ? fi->valuestring : "",
+			                            &filed)) != FIC_OK)
+				break;
+			if (filed) {
+				cJSON_Delete(group);
+				group = cJSON_CreateArray();
+				if (group == NULL) {
+					rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
+					break;
+				}
+				continue;
+			}
 			rc = fic__lead_from_findings(lead_ids, store, in.site_facts, in.site_id, in.id,
 			                             def->id, def->version, def->area, site_name,
 			                             def->title_zh, group, true, now);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -135,56 +136,63 @@ static void sha_hex(const unsigned char d[32], char out[65])
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-/* Write `data` durably as <dir>/<its sha256>.jpg (tmp, fsync, rename). */
+/* Write `data` durably to a .part file in `dir`; its final name will be <sha256>.jpg. */
 static int keep_bytes(const char *dir, const unsigned char *data, size_t len, char sha[65],
-                      fic_store *store)
+                      char tmp[4300], fic_store *store)
 {
 	unsigned char d[32];
 	unsigned int dl = 0;
 	if (EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL) != 1)
 		return fic__err(FIC_ERROR, "SHA-256 failed");
 	sha_hex(d, sha);
-	char rnd[FIC_UUID_BUFSIZE], tmp[4300], final[4300];
+	char rnd[FIC_UUID_BUFSIZE];
 	int rc = fic__uuid7(store, rnd);
 	if (rc != FIC_OK)
 		return rc;
-	snprintf(tmp, sizeof tmp, "%s/%s.part", dir, rnd);
-	snprintf(final, sizeof final, "%s/%s.jpg", dir, sha);
+	snprintf(tmp, 4300, "%s/%s.part", dir, rnd);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if (fd < 0) {
+		tmp[0] = '\0';
 		return fic__err(FIC_EIO, "cannot write a rendition: %s", strerror(errno));
+	}
 	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		rc = fic__err(FIC_EIO, "cannot write a rendition: %s", strerror(errno));
 		close(fd);
 		unlink(tmp);
+		tmp[0] = '\0';
 		return rc;
 	}
 	close(fd);
-	if (rename(tmp, final) != 0) {
-		rc = fic__err(FIC_EIO, "cannot write a rendition: %s", strerror(errno));
-		unlink(tmp);
-		return rc;
-	}
 	return FIC_OK;
 }
 
 static int keep_rendition(const char *dir, const fic__image *img, int quality, char sha[65],
-                          int64_t *bytes, int *w, int *h, fic_store *store)
+                          int64_t *bytes, int *w, int *h, char tmp[4300], fic_store *store)
 {
 	unsigned char *enc = NULL;
 	size_t len = 0;
 	int rc = fic__image_encode(img, quality, NULL, &enc, &len, w, h);
 	if (rc == FIC_OK)
-		rc = keep_bytes(dir, enc, len, sha, store);
+		rc = keep_bytes(dir, enc, len, sha, tmp, store);
 	*bytes = (int64_t)len;
 	fic__free(enc);
 	return rc;
 }
 
+/* Move a finished .part file to <dir>/<sha>.jpg (the same bytes may be there already). */
+static int place(const char *tmp, const char *dir, const char *sha)
+{
+	char final[4300];
+	snprintf(final, sizeof final, "%s/%s.jpg", dir, sha);
+	if (rename(tmp, final) != 0)
+		return fic__err(FIC_EIO, "cannot store the photo: %s", strerror(errno));
+	return FIC_OK;
+}
+
 static int add_photo(char *id_out, fic_store *store, int owner, const char *owner_id,
                      const char *item_id, source *src, const fic_photo_options *o)
 {
-	char dir[4200], tmp[4300], final[4300], sha[65];
+	char dir[4200], tmp[4300], utmp[4300] = "", ttmp[4300] = "", sha[65];
 	int rc = photo_dir(store, dir, sizeof dir);
 	if (rc != FIC_OK)
 		return rc;
@@ -260,10 +268,10 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 	if (rc != FIC_OK)
 		goto fail;
 	if ((rc = keep_rendition(dir, &img, o->quality, upload_sha, &upload_bytes, &upload_w,
-	                         &upload_h, store)) != FIC_OK ||
+	                         &upload_h, utmp, store)) != FIC_OK ||
 	    (rc = fic__image_shrink(&thumb, &img, o->thumb_edge)) != FIC_OK ||
 	    (rc = keep_rendition(dir, &thumb, o->thumb_quality, thumb_sha, &thumb_bytes, NULL, NULL,
-	                         store)) != FIC_OK)
+	                         ttmp, store)) != FIC_OK)
 		goto fail;
 	fic__image_free(&img);
 	fic__image_free(&thumb);
@@ -273,18 +281,25 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 	}
 	close(fd);
 	fd = -1;
-	snprintf(final, sizeof final, "%s/%s.jpg", dir, sha);
-	/* Same bytes already kept (the same photo attached twice): keep one file. */
-	if (rename(tmp, final) != 0) {
-		rc = fic__err(FIC_EIO, "cannot store the photo: %s", strerror(errno));
-		goto fail;
-	}
-	fsync_dir(dir);
 
+	/*
+	 * The files get their final names only inside the write transaction that
+	 * records them: a sweep (which also takes the write lock) can never see them
+	 * named but unrecorded, and the owner is checked again under the lock.
+	 */
 	char id[FIC_UUID_BUFSIZE];
 	sqlite3_stmt *st = NULL;
 	if ((rc = fic__uuid7(store, id)) != FIC_OK || (rc = fic__tx_begin(store)) != FIC_OK)
-		goto out;
+		goto fail;
+	if ((rc = check_owner(store, owner, owner_id, item_id)) != FIC_OK ||
+	    (rc = place(utmp, dir, upload_sha)) != FIC_OK || (utmp[0] = '\0', 0) ||
+	    (rc = place(ttmp, dir, thumb_sha)) != FIC_OK || (ttmp[0] = '\0', 0) ||
+	    (rc = place(tmp, dir, sha)) != FIC_OK) {
+		fic__tx_rollback(store);
+		goto fail;
+	}
+	tmp[0] = '\0';
+	fsync_dir(dir);
 	if ((rc = fic__prepare(store, &st, "INSERT INTO photos (id, owner_type, owner_id, item_id, "
 	                                   "sha256, file_name, bytes, width, height, created_at_ms, "
 	                                   "orientation, upload_sha256, upload_bytes, upload_width, "
@@ -344,17 +359,21 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 	}
 	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
 	if (rc != FIC_OK)
-		fic__tx_rollback(store); /* the file stays; the next sweep removes it if unused */
+		fic__tx_rollback(store); /* the files stay; the next sweep removes what no row uses */
 	else
 		memcpy(id_out, id, FIC_UUID_BUFSIZE);
-out:
 	fic__free(buf);
 	EVP_MD_CTX_free(md);
 	return rc;
 fail:
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	if (tmp[0])
+		unlink(tmp);
+	if (utmp[0])
+		unlink(utmp);
+	if (ttmp[0])
+		unlink(ttmp);
 	fic__image_free(&img);
 	fic__image_free(&thumb);
 	fic__free(buf);
@@ -582,11 +601,20 @@ void fic__photo_sweep(fic_store *store)
 	DIR *d = opendir(dir);
 	if (d == NULL)
 		return;
+	/* Under the write lock: a save in another handle names its files and records
+	 * them inside its own write transaction, so nothing named here is in flight. */
+	if (fic__tx_begin(store) != FIC_OK) {
+		fic__err_clear();
+		closedir(d);
+		return;
+	}
+	time_t now = time(NULL);
 	sqlite3_stmt *st = NULL;
 	if (fic__prepare(store, &st, "SELECT 1 FROM photos WHERE file_name = ?1 OR "
 	                             "upload_sha256 || '.jpg' = ?1 OR thumb_sha256 || '.jpg' = ?1") !=
 	    FIC_OK) {
 		fic__err_clear();
+		fic__tx_rollback(store);
 		closedir(d);
 		return;
 	}
@@ -599,19 +627,21 @@ void fic__photo_sweep(fic_store *store)
 		bool jpg = len == 68 && strcmp(n + 64, ".jpg") == 0;
 		if (!part && !jpg)
 			continue;
-		bool orphan = part;
+		char path[sizeof dir + sizeof e->d_name + 2];
+		snprintf(path, sizeof path, "%s/%s", dir, n);
+		struct stat sb;
+		/* A .part file is a save in progress unless it is old: a crash left it. */
+		bool orphan = part && stat(path, &sb) == 0 && now - sb.st_mtime > 600;
 		if (jpg) {
 			sqlite3_reset(st);
 			sqlite3_bind_text(st, 1, n, -1, SQLITE_TRANSIENT);
 			orphan = sqlite3_step(st) == SQLITE_DONE;
 		}
-		if (orphan) {
-			char path[sizeof dir + sizeof e->d_name + 2];
-			snprintf(path, sizeof path, "%s/%s", dir, n);
+		if (orphan)
 			removed += unlink(path) == 0;
-		}
 	}
 	sqlite3_finalize(st);
+	fic__tx_rollback(store);
 	closedir(d);
 	if (removed) {
 		fsync_dir(dir);

@@ -333,7 +333,8 @@ int fic_due_json(char **out, fic_store *store)
 			rc = fic__prepare(store, &st,
 			                  "SELECT s.id, s.name FROM sites s WHERE s.kind = 3 AND s.status != 2 "
 			                  "AND NOT EXISTS (SELECT 1 FROM inspections i WHERE i.site_id = s.id "
-			                  "AND i.area = 'school' AND i.inspection_date BETWEEN ?1 AND ?2) "
+			                  "AND i.area = 'school' AND i.state = 'finished' AND "
+			                  "i.inspection_date BETWEEN ?1 AND ?2) "
 			                  "ORDER BY s.name, s.id");
 		if (ok && rc == FIC_OK) {
 			sqlite3_bind_text(st, 1, s0, -1, SQLITE_STATIC);
@@ -370,8 +371,8 @@ int fic_stats_json(char **out, fic_store *store, int year)
 	*out = NULL;
 	if (store == NULL)
 		return fic__err(FIC_EINVAL, "store is NULL");
-	if (year != 0 && (year < 2000 || year > 2999))
-		return fic__err(FIC_EINVAL, "year must be 2000..2999, or 0 for this year");
+	if (year != 0 && (year < 2000 || year > 2998))
+		return fic__err(FIC_EINVAL, "year must be 2000..2998, or 0 for this year");
 	if (year == 0) {
 		char t[11];
 		fic__days_format(fic__local_day(store, fic__now_ms(store)), t);
@@ -380,9 +381,9 @@ int fic_stats_json(char **out, fic_store *store, int year)
 	char y0[24], y1[24];
 	snprintf(y0, sizeof y0, "%04d-01-01", year % 10000);
 	snprintf(y1, sizeof y1, "%04d-01-01", (year + 1) % 10000);
-	int64_t d0, d1;
-	fic__parse_date(y0, "year", &d0);
-	fic__parse_date(y1, "year", &d1);
+	int64_t d0 = 0, d1 = 0;
+	if (fic__parse_date(y0, "year", &d0) != FIC_OK || fic__parse_date(y1, "year", &d1) != FIC_OK)
+		return fic_error_last()->code;
 	/* Local midnight of 1 January in UTC ms, from the day number and the offset. */
 	char v[32];
 	int offset = DEFAULT_UTC_OFFSET_MIN;

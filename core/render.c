@@ -223,11 +223,31 @@ static void jerr_exit(j_common_ptr cinfo)
 	longjmp(e->jump, 1);
 }
 
+/*
+ * Warnings about damaged data are refusals: evidence must decode as it was
+ * taken (djpeg reports these as "Corrupt JPEG data"). Warnings about unusual
+ * but intact headers (an unknown JFIF version or Adobe transform) are not.
+ */
 static void jerr_emit(j_common_ptr cinfo, int level)
 {
 	jerr *e = (jerr *)cinfo->err;
-	if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)
+	if (level >= 0)
+		return;
+	switch (cinfo->err->msg_code) {
+	case JWRN_JPEG_EOF:
+	case JWRN_HIT_MARKER:
+	case JWRN_HUFF_BAD_CODE:
+	case JWRN_MUST_RESYNC:
+	case JWRN_NOT_SEQUENTIAL:
+	case JWRN_BOGUS_PROGRESSION:
+	case JWRN_EXTRANEOUS_DATA:
+	case JWRN_TOO_MUCH_DATA:
 		e->truncated = true;
+		(*cinfo->err->format_message)(cinfo, e->msg);
+		break;
+	default:
+		break;
+	}
 }
 
 /* ---- EXIF (libexif, through our allocator) ---- */
@@ -420,13 +440,13 @@ int fic__render_decode(fic__image *out, fic__exif *exif, int *orig_w, int *orig_
 		}
 		rs_feed(&d->rs, d->row);
 	}
+	jpeg_finish_decompress(c); /* reads to the end marker: stray data shows up here */
 	if (d->err.truncated) {
-		rc = fic__err(FIC_EINVAL, "the JPEG is truncated (its data ends early)");
+		rc = fic__err(FIC_EINVAL, "the JPEG is damaged or truncated: %s", d->err.msg);
 		decode_cleanup(d, false);
 		fic__free(d);
 		return rc;
 	}
-	jpeg_finish_decompress(c);
 	out->w = dw;
 	out->h = dh;
 	out->ch = ch;

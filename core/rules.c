@@ -252,6 +252,9 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 	} else if (it->type == FIC_A_NUMBER) {
 		return bad(&v, "a number item needs a range", NULL);
 	}
+	const cJSON *unit = cJSON_GetObjectItemCaseSensitive(node, "unit");
+	if (unit && (!cJSON_IsString(unit) || strlen(unit->valuestring) > 20))
+		return bad(&v, "unit must be a short string", NULL);
 	const cJSON *ml = cJSON_GetObjectItemCaseSensitive(node, "max_length");
 	it->max_length = 2000;
 	if (ml) {
@@ -519,8 +522,19 @@ static fic__val var(const fic__ctx *ctx, const char *n)
 		const fic__item *it = fic__def_item(ctx->def, n + 5);
 		return it ? fic__answer_val(ctx, it) : vnull();
 	}
-	if (strncmp(n, "site.", 5) == 0)
-		return ctx->site ? from_json(cJSON_GetObjectItemCaseSensitive(ctx->site, n + 5)) : vnull();
+	if (strncmp(n, "site.", 5) == 0) {
+		fic__val v = ctx->site ? from_json(cJSON_GetObjectItemCaseSensitive(ctx->site, n + 5)) : vnull();
+		int64_t d;
+		if (v.t == FIC_V_STR && strncmp(n + 5, "licence_valid_", 14) == 0) {
+			/* dates read as day numbers, like date answers */
+			if (fic__parse_date(v.s, "site fact", &d) != FIC_OK) {
+				fic__err_clear();
+				return vnull();
+			}
+			return vnum((double)d);
+		}
+		return v;
+	}
 	if (strcmp(n, "inspection.date") == 0)
 		return vnum((double)ctx->day);
 	return vnull();
@@ -730,7 +744,8 @@ static bool is_choice(const fic__item *it, const char *id)
 	return false;
 }
 
-/* Split "a, b,c" into trimmed tokens; calls fn for each; stops on error. */
+/* Split "a, b,c" into trimmed tokens; calls fn for each; stops on error. An
+ * empty token ("a,,b", ",a", "a,") is an error: a day or a choice left out. */
 static int split_list(const char *text, int (*fn)(const char *tok, void *arg), void *arg)
 {
 	char buf[1024];
@@ -738,18 +753,28 @@ static int split_list(const char *text, int (*fn)(const char *tok, void *arg), v
 	if (len >= sizeof buf)
 		return fic__err(FIC_ETOOBIG, "list answer is longer than %zu bytes", sizeof buf - 1);
 	memcpy(buf, text, len + 1);
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	if (len == 0)
+		return FIC_OK;
+	char *tok = buf;
+	for (;;) {
+		char *comma = strchr(tok, ',');
+		if (comma)
+			*comma = '\0';
 		while (*tok == ' ')
 			tok++;
 		char *end = tok + strlen(tok);
 		while (end > tok && end[-1] == ' ')
 			*--end = '\0';
+		if (*tok == '\0')
+			return fic__err(FIC_EINVAL, "the list has an empty entry (two commas, or a comma "
+			                            "at an end)");
 		int rc = fn(tok, arg);
 		if (rc)
 			return rc;
+		if (comma == NULL)
+			return FIC_OK;
+		tok = comma + 1;
 	}
-	return FIC_OK;
 }
 
 typedef struct list_arg {

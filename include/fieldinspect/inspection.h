@@ -92,6 +92,11 @@ FIC_EXTERN int fic_inspection_start(char *id_out, fic_store *store, const char *
  * 7.2, 42, 2026-03-01, a choice id, ids separated by commas, free text, or
  * daily counts separated by commas); NULL clears the answer. A value of the
  * wrong type or out of range is refused and nothing is stored.
+ *
+ * An answer that makes an item subject to a two-hour rule abnormal files its
+ * urgent lead at once, in the same transaction (its clock starts now, not when
+ * the inspection is finished); changing the answer later does not withdraw
+ * it — file a correction (fic_lead_correct).
  * @return FIC_OK; FIC_ENOTFOUND (inspection or item); FIC_EINVAL; FIC_ETOOBIG;
  *   FIC_ESTATE if the inspection is finished.
  */

@@ -44,7 +44,8 @@ extern "C" {
  *   (evidence.h): the device's offset from the server is applied.
  * @param flags 0 to submit at once, or FIC_LEAD_DRAFT.
  * @return FIC_OK; FIC_ENOTFOUND (form or site); FIC_EINVAL (malformed JSON,
- *   unknown item, bad answer, missing required item); FIC_ETOOBIG.
+ *   unknown item, bad answer); FIC_EINCOMPLETE (a required item is missing:
+ *   the message lists them); FIC_ETOOBIG.
  */
 FIC_EXTERN int fic_lead_file(char *id_out, fic_store *store, const char *form_id,
                              const char *answers_json, const char *site_id,

@@ -63,9 +63,10 @@ typedef enum fic_photo_owner {
  * @param item_id for FIC_PHOTO_INSPECTION, the checklist item the photo
  *   evidences (NULL for the inspection as a whole); NULL otherwise.
  * @param opts rendition sizes and the device's position; NULL for defaults.
- * @return FIC_OK; FIC_ENOTFOUND (owner or item); FIC_ESTATE (inspection
- *   finished); FIC_EINVAL (not a JPEG, damaged, zero or oversized
- *   dimensions); FIC_ETOOBIG; FIC_EIO (file unreadable or vanished).
+ * @return FIC_OK; FIC_ENOTFOUND (owner, item, or no file at `path`);
+ *   FIC_ESTATE (inspection finished, lead submitted); FIC_EINVAL (not a JPEG,
+ *   damaged, zero or oversized dimensions); FIC_ETOOBIG; FIC_EIO (file
+ *   unreadable, or it vanished while being read).
  */
 FIC_EXTERN int fic_photo_add_file(char *id_out, fic_store *store, int owner,
                                   const char *owner_id, const char *item_id, const char *path,

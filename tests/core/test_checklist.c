@@ -364,6 +364,44 @@ static void an_old_inspection_keeps_the_version_it_started_with(void **state)
 	fic_site_free(site);
 }
 
+static void another_handles_install_is_seen(void **state)
+{
+	fixture *f = *state;
+	/* This handle has loaded its registry already. */
+	fic_checklist_list *l;
+	assert_int_equal(fic_checklist_list_get(&l, f->store, 0, 0), FIC_OK);
+	fic_checklist_list_free(l);
+	fic_store *b;
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = &f->platform;
+	char *path = tu_path(f->dir, "store.db");
+	assert_int_equal(fic_store_open(&b, path, &o), FIC_OK);
+	free(path);
+	assert_int_equal(fic_checklist_install(b, pool_v1, strlen(pool_v1)), FIC_OK);
+	fic_site s = FIC_SITE_INIT;
+	s.kind = FIC_SITE_OTHER_VENUE;
+	s.name = "游泳池";
+	fic_site *site;
+	assert_int_equal(fic_site_add(&site, b, &s, NULL), FIC_OK);
+	char id[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_inspection_start(id, b, site->id, "county.xx.pool"), FIC_OK);
+	fic_store_close(b);
+	/* The first handle sees the new checklist and can work on the inspection. */
+	char *t;
+	assert_int_equal(fic_checklist_get_json(&t, f->store, "county.xx.pool", 0), FIC_OK);
+	fic_free(t);
+	assert_int_equal(fic_inspection_answer(f->store, id, "chlorine", "0.2"), FIC_OK);
+	assert_int_equal(fic_inspection_get_json(&t, f->store, id), FIC_OK);
+	fic_free(t);
+	char v2[sizeof pool_v1 + 16];
+	snprintf(v2, sizeof v2, "%s", pool_v1);
+	memcpy(strstr(v2, "\"version\":1"), "\"version\":2", 11);
+	/* Installing v1 again from this handle is refused: it knows v1 exists now. */
+	assert_int_equal(fic_checklist_install(f->store, pool_v1, strlen(pool_v1)), FIC_EEXISTS);
+	assert_int_equal(fic_checklist_install(f->store, v2, strlen(v2)), FIC_OK);
+	fic_site_free(site);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -373,6 +411,7 @@ int main(void)
 		T(a_county_checklist_installs_and_a_newer_version_supersedes),
 		T(malformed_and_hostile_definitions_are_refused_and_change_nothing),
 		T(an_old_inspection_keeps_the_version_it_started_with),
+		T(another_handles_install_is_seen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -328,11 +328,18 @@ static void urgent_findings_become_their_own_leads(void **state)
 			assert_int_equal(fic_inspection_answer(f->store, id, iid, v), FIC_OK);
 	}
 	assert_non_null(urgent_item);
+	/* The two-hour finding is reported the moment it is recorded, not at finish. */
+	int64_t found_at = f->clock.wall_ms;
 	assert_int_equal(fic_inspection_answer(f->store, id, urgent_item, "yes"), FIC_OK);
+	assert_int_equal(count(f, "SELECT count(*) FROM leads WHERE urgent = 1 AND state = 'queued'"), 1);
+	/* Answering it again does not file it twice. */
+	assert_int_equal(fic_inspection_answer(f->store, id, urgent_item, "yes"), FIC_OK);
+	assert_int_equal(count(f, "SELECT count(*) FROM leads"), 1);
 	assert_int_equal(fic_inspection_answer(f->store, id, "licence_valid_to", "2026-02-28"), FIC_OK);
 	attach_photo_row(f, id, urgent_item);
 	attach_photo_row(f, id, "licence_valid_to");
-	f->clock.wall_ms += 1000;
+	f->clock.wall_ms += 3 * 60 * 60 * 1000LL; /* finished three hours later */
+	f->clock.mono_ms += 3 * 60 * 60 * 1000LL;
 	int rc = fic_inspection_finish(NULL, f->store, id);
 	if (rc != FIC_OK)
 		fail_msg("finish: %s", fic_error_last()->message);
@@ -340,8 +347,10 @@ static void urgent_findings_become_their_own_leads(void **state)
 	assert_int_equal(count(f, "SELECT count(*) FROM leads"), 2);
 	char sql[256];
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM leads WHERE urgent = 1 AND deadline_at_ms = "
-	         "%lld", (long long)(f->clock.wall_ms + FIC_URGENT_DEADLINE_MS));
+	         "%lld", (long long)(found_at + FIC_URGENT_DEADLINE_MS));
 	assert_int_equal(count(f, sql), 1);
+	f->clock.wall_ms = found_at;
+	f->clock.mono_ms -= 3 * 60 * 60 * 1000LL;
 	/* The urgent lead is first in the upload queue. */
 	assert_int_equal(count(f, "SELECT priority FROM outbox WHERE state = 'pending' "
 	                          "ORDER BY priority DESC, seq LIMIT 1"), 100);

@@ -130,6 +130,10 @@ static void form_answers_are_validated_like_inspection_answers(void **state)
 		{ "event.foodborne", "{\"ill\":true}", FIC_EINVAL, "string, number or list" },
 		{ "event.foodborne", "{\"onset_date\":\"2026-03-02\"}", FIC_EINVAL, "after" },
 		{ "event.foodborne", "{\"symptoms\":[\"sneezing\"]}", FIC_EINVAL, "choices" },
+		{ "event.school_cluster", "{\"daily_cases\":\"2,,,2,1\"}", FIC_EINVAL, "empty entry" },
+		{ "event.school_cluster", "{\"daily_cases\":\",3\"}", FIC_EINVAL, "empty entry" },
+		{ "event.school_cluster", "{\"daily_cases\":\"3,\"}", FIC_EINVAL, "empty entry" },
+		{ "event.foodborne", "{\"symptoms\":\"vomiting,,fever\"}", FIC_EINVAL, "empty entry" },
 		{ "event.foodborne", "{\"ill\":3}", FIC_EINCOMPLETE, "meal_place" },
 		{ "water.rural", "{}", FIC_EINVAL, "patrol checklist" },
 		{ "no.such.form", "{}", FIC_ENOTFOUND, "no checklist" },
@@ -399,6 +403,9 @@ static void indicators_count_reports_and_patrols(void **state)
 	assert_non_null(strstr(t, "\"leads_discovered\":\t0"));
 	fic_free(t);
 	assert_int_equal(fic_stats_json(&t, f->store, 1999), FIC_EINVAL);
+	assert_int_equal(fic_stats_json(&t, f->store, 2999), FIC_EINVAL);
+	assert_int_equal(fic_stats_json(&t, f->store, 2998), FIC_OK);
+	fic_free(t);
 	assert_int_equal(fic_stats_json(NULL, f->store, 0), FIC_EINVAL);
 	assert_int_equal(fic_due_json(NULL, f->store), FIC_EINVAL);
 	assert_int_equal(fic_task_list_json(&t, NULL), FIC_EINVAL);

@@ -73,7 +73,13 @@ static int fake_boot(void *ctx, char *buf, size_t size)
 
 static int fake_random(void *ctx, void *buf, size_t len)
 {
-	if (((tu_clock *)ctx)->fail_random)
+	tu_clock *c = ctx;
+	if (c->hook && c->hook_at > 0 && --c->hook_at == 0) {
+		void (*h)(void *) = c->hook;
+		c->hook = NULL;
+		h(c->hook_arg);
+	}
+	if (c->fail_random)
 		return FIC_EIO;
 	return fic_platform_default()->random_bytes(NULL, buf, len);
 }

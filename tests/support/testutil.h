@@ -28,6 +28,10 @@ typedef struct tu_clock {
 	int fail_random; /* non-zero: random_bytes fails */
 	int log_count;
 	char last_log[512];
+	/* If set, called on the `hook_at`-th call of random_bytes from now (1 = next). */
+	void (*hook)(void *arg);
+	void *hook_arg;
+	int hook_at;
 } tu_clock;
 
 /* Fill `p` with a platform driven by `clk` (wall 2026-03-01T08:00Z, mono 1000 ms). */
