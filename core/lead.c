@@ -188,9 +188,24 @@ int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out)
 
 int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 {
-	cJSON *rec = NULL;
-	int rc = fic__lead_record(store, lead_id, &rec);
+	sqlite3_stmt *q;
+	int rc = fic__prepare(store, &q, "SELECT state FROM leads WHERE id = ?1");
 	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(q, 1, lead_id, -1, SQLITE_STATIC);
+	int qs = sqlite3_step(q);
+	if (qs == SQLITE_DONE)
+		rc = fic__err(FIC_ENOTFOUND, "no lead %s", lead_id);
+	else if (qs != SQLITE_ROW)
+		rc = fic__db_err(store, qs, "reading a lead");
+	else if (strcmp((const char *)sqlite3_column_text(q, 0), "draft") != 0)
+		rc = fic__err(FIC_ESTATE, "lead %s is already submitted (%s)", lead_id,
+		              (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (rc != FIC_OK)
+		return rc;
+	cJSON *rec = NULL;
+	if ((rc = fic__lead_record(store, lead_id, &rec)) != FIC_OK)
 		return rc;
 	char hash[65];
 	int64_t seq = 0;

@@ -140,5 +140,40 @@ expect 0 "report rate" -- "$FIC" --db "$db" stats
 expect 0 "open task" -- "$FIC" --db "$db" tasks
 expect 2 "unknown" -- "$FIC" --db "$db" inspect frobnicate x
 
+# Evidence: drafts, photos, submission, verification, tampering, trusted time.
+draft=$("$FIC" --db "$db" --json lead new lead.tip_off --draft --set source=phone \
+	--set subject_area=medical_blood --set place=集市 --set description=游医 --set time_sensitive=no \
+	--set verified=yes | json_field 'd["id"]')
+[ -n "$draft" ] && pass || fail "lead new --draft"
+python3 - "$dir/photo.ppm" <<'PY'
+import sys
+w, h = 200, 150
+with open(sys.argv[1], "wb") as f:
+    f.write(b"P6 %d %d 255\n" % (w, h))
+    f.write(bytes((x * 7 + y * 3) & 255 for y in range(h) for x in range(w) for _ in range(3)))
+PY
+if command -v cjpeg >/dev/null; then
+	cjpeg "$dir/photo.ppm" >"$dir/photo.jpg"
+	expect 0 "added photo" -- "$FIC" --db "$db" photo add --lead "$draft" "$dir/photo.jpg"
+	pid=$("$FIC" --db "$db" --json photo add --site "$school" "$dir/photo.jpg" | json_field 'd["id"]')
+	expect 0 "exported the upload" -- "$FIC" --db "$db" photo export "$pid" --what upload --out "$dir/up.jpg"
+	[ -s "$dir/up.jpg" ] && pass || fail "exported rendition is empty"
+	expect 2 "photo export" -- "$FIC" --db "$db" photo export "$pid" --what raw --out "$dir/x.jpg"
+fi
+expect 1 "not a usable JPEG" -- "$FIC" --db "$db" photo add --lead "$draft" "$dir/photo.ppm"
+expect 0 "submitted lead" -- "$FIC" --db "$db" lead submit "$draft"
+expect 1 "already submitted" -- "$FIC" --db "$db" lead submit "$draft"
+expect 0 "verifies" -- "$FIC" --db "$db" lead verify "$draft"
+expect 0 "correction" -- "$FIC" --db "$db" lead correct "$draft" --note "地点应为集市西口"
+expect 2 "needs --note" -- "$FIC" --db "$db" lead correct "$draft"
+expect 0 "all evidence verifies" -- "$FIC" --db "$db" evidence verify
+expect 0 "no contact with the server" -- "$FIC" --db "$db" time
+expect 0 "recorded" -- "$FIC" --db "$db" time contact 1795401270300 300
+expect 0 "trusted time" -- "$FIC" --db "$db" time
+python3 -c "
+import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE leads SET title='改过' WHERE id=?\", (sys.argv[2],)); c.commit()" "$db" "$draft"
+expect 1 "record_altered" -- "$FIC" --db "$db" evidence verify
+expect 1 "PROBLEM record_altered" -- "$FIC" --db "$db" lead verify "$draft"
+
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

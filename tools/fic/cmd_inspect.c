@@ -39,7 +39,8 @@ typedef struct opts {
 	const char *kind, *version, *site, *answers, *reason, *limit, *year;
 	const char *sets[64];
 	int nsets;
-	bool events, all_versions;
+	bool events, all_versions, draft;
+	const char *note, *rendition, *out;
 } opts;
 
 static int parse_opts(opts *o, int argc, char **argv)
@@ -62,6 +63,10 @@ static int parse_opts(opts *o, int argc, char **argv)
 			o->all_versions = true;
 			continue;
 		}
+		if (strcmp(a, "--draft") == 0) {
+			o->draft = true;
+			continue;
+		}
 		if (strcmp(a, "--kind") == 0) slot = &o->kind;
 		else if (strcmp(a, "--version") == 0) slot = &o->version;
 		else if (strcmp(a, "--site") == 0) slot = &o->site;
@@ -69,6 +74,7 @@ static int parse_opts(opts *o, int argc, char **argv)
 		else if (strcmp(a, "--reason") == 0) slot = &o->reason;
 		else if (strcmp(a, "--limit") == 0) slot = &o->limit;
 		else if (strcmp(a, "--year") == 0) slot = &o->year;
+		else if (strcmp(a, "--note") == 0) slot = &o->note;
 		else if (strcmp(a, "--set") == 0) {
 			if (i + 1 >= argc || o->nsets == 64)
 				return usage("--set needs ITEM=VALUE", NULL);
@@ -395,7 +401,7 @@ int cmd_lead(ctx *c, int argc, char **argv)
 			return rc;
 		}
 		char id[FIC_UUID_BUFSIZE];
-		rc = fic_lead_file(id, c->store, o.pos[0], text, o.site, 0, 0);
+		rc = fic_lead_file(id, c->store, o.pos[0], text, o.site, 0, o.draft ? FIC_LEAD_DRAFT : 0);
 		cJSON_free(text);
 		if (rc != FIC_OK)
 			return fail();
@@ -406,7 +412,7 @@ int cmd_lead(ctx *c, int argc, char **argv)
 			return emit(c, json, NULL);
 		cJSON *j = cJSON_Parse(json);
 		fic_free(json);
-		printf("filed lead %s  %s\n", id, jstr(j, "title"));
+		printf("%s lead %s  %s\n", o.draft ? "drafted" : "filed", id, jstr(j, "title"));
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "urgent"))) {
 			char when[32];
 			format_time((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "deadline_at_ms")),
@@ -444,7 +450,9 @@ int cmd_lead(ctx *c, int argc, char **argv)
 				if (e->urgent) {
 					cJSON_AddNumberToObject(j, "deadline_at_ms", (double)e->deadline_at_ms);
 					cJSON_AddNumberToObject(j, "remaining_ms", (double)e->remaining_ms);
+					cJSON_AddBoolToObject(j, "at_risk", e->at_risk);
 				}
+				cJSON_AddNumberToObject(j, "time_flags", e->time_flags);
 				cJSON_AddItemToArray(arr, j);
 			}
 			print_json(arr);
@@ -454,12 +462,67 @@ int cmd_lead(ctx *c, int argc, char **argv)
 				char rem[40] = "";
 				if (e->urgent)
 					format_remaining(rem, sizeof rem, e->remaining_ms);
-				printf("%s  %-6s %-18s %-16s %s\n", e->id, e->urgent ? "URGENT" : "", rem,
-				       e->category, e->title);
+				printf("%s  %-6s %-18s %-8s %-12s %-16s %s\n", e->id, e->urgent ? "URGENT" : "", rem,
+				       e->at_risk ? "AT RISK" : "", e->state, e->category, e->title);
+				if (e->time_flags & FIC_TIME_CLOCK_CHANGED)
+					printf("    (the phone's clock was changed when this was recorded)\n");
 			}
 			printf("%zu lead%s\n", list->count, list->count == 1 ? "" : "s");
 		}
 		fic_lead_list_free(list);
+		return 0;
+	}
+	if (strcmp(verb, "submit") == 0 || strcmp(verb, "correct") == 0 || strcmp(verb, "verify") == 0) {
+		if (o.npos != 1)
+			return usage("lead submit/correct/verify needs one lead id", NULL);
+		if (verb[0] == 'c' && o.note == NULL)
+			return usage("lead correct needs --note", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		if (verb[0] == 's') {
+			if (fic_lead_submit(c->store, o.pos[0]) != FIC_OK)
+				return fail();
+			char *json;
+			if (fic_lead_get_json(&json, c->store, o.pos[0]) != FIC_OK)
+				return fail();
+			cJSON *j = cJSON_Parse(json);
+			fic_free(json);
+			printf("submitted lead %s: chain entry %d, sha256 %s, queued for upload\n", o.pos[0],
+			       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "chain_seq")),
+			       jstr(j, "hash"));
+			cJSON_Delete(j);
+			return 0;
+		}
+		if (verb[0] == 'c') {
+			char id[FIC_UUID_BUFSIZE];
+			if (fic_lead_correct(id, c->store, o.pos[0], o.note) != FIC_OK)
+				return fail();
+			printf("correction %s filed for lead %s\n", id, o.pos[0]);
+			return 0;
+		}
+		/* verify: the whole store's evidence, reported for this lead */
+		char *report = NULL;
+		char *json;
+		if (fic_lead_get_json(&json, c->store, o.pos[0]) != FIC_OK)
+			return fail();
+		fic_free(json);
+		rc = fic_evidence_verify(&report, c->store);
+		if (rc != FIC_OK && rc != FIC_ECORRUPT)
+			return fail();
+		cJSON *r = cJSON_Parse(report);
+		fic_free(report);
+		int mine = 0;
+		const cJSON *p;
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "problems")) {
+			if (strcmp(jstr(p, "id"), o.pos[0]) == 0) {
+				printf("PROBLEM %s: %s\n", jstr(p, "kind"), jstr(p, "detail"));
+				mine++;
+			}
+		}
+		cJSON_Delete(r);
+		if (mine)
+			return EXIT_FAIL;
+		printf("lead %s verifies: its content, photos and chain entry are as submitted\n", o.pos[0]);
 		return 0;
 	}
 	if (strcmp(verb, "show") == 0) {
@@ -660,5 +723,134 @@ int cmd_photo(ctx *c, int argc, char **argv)
 		fic_photo_free(p);
 		return 0;
 	}
+	if (strcmp(verb, "export") == 0) {
+		/* photo export ID [--what original|upload|thumb] --out FILE */
+		const char *id = NULL, *what = "original", *out = NULL;
+		for (int i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "--what") == 0 && i + 1 < argc)
+				what = argv[++i];
+			else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+				out = argv[++i];
+			else if (id == NULL && strncmp(argv[i], "--", 2) != 0)
+				id = argv[i];
+			else
+				return usage("unknown or extra argument", argv[i]);
+		}
+		if (id == NULL || out == NULL ||
+		    (strcmp(what, "original") && strcmp(what, "upload") && strcmp(what, "thumb")))
+			return usage("photo export ID [--what original|upload|thumb] --out FILE", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		fic_photo *p;
+		if (fic_photo_get(&p, c->store, id) != FIC_OK)
+			return fail();
+		const char *src = what[0] == 'o' ? p->path : what[0] == 'u' ? p->upload_path : p->thumb_path;
+		FILE *in = fopen(src, "rb"), *o2 = fopen(out, "wb");
+		size_t total = 0;
+		bool ok = in && o2;
+		char buf[65536];
+		size_t n;
+		while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+			ok = fwrite(buf, 1, n, o2) == n;
+			total += n;
+		}
+		if (in)
+			fclose(in);
+		if (o2 && fclose(o2) != 0)
+			ok = false;
+		fic_photo_free(p);
+		if (!ok) {
+			fprintf(stderr, "fic: cannot export to %s: %s\n", out, strerror(errno));
+			return EXIT_FAIL;
+		}
+		printf("exported the %s (%zu bytes) to %s\n", what, total, out);
+		return 0;
+	}
 	return usage("unknown photo verb", verb);
+}
+
+/* ---- evidence, time ---- */
+
+int cmd_evidence(ctx *c, int argc, char **argv)
+{
+	if (argc != 1 || strcmp(argv[0], "verify") != 0)
+		return usage("evidence verify", NULL);
+	int rc = open_store(c);
+	if (rc)
+		return rc;
+	char *report = NULL;
+	rc = fic_evidence_verify(&report, c->store);
+	if (rc != FIC_OK && rc != FIC_ECORRUPT)
+		return fail();
+	if (c->json) {
+		puts(report);
+	} else {
+		cJSON *r = cJSON_Parse(report);
+		const cJSON *ch = cJSON_GetObjectItemCaseSensitive(r, "checked");
+		printf("checked %d chain entries, %d records, %d photos\n",
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ch, "chain_entries")),
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ch, "records")),
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ch, "photos")));
+		const cJSON *p;
+		int n = 0;
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "problems")) {
+			printf("PROBLEM %-20s %s  %s\n", jstr(p, "kind"), jstr(p, "id"), jstr(p, "detail"));
+			n++;
+		}
+		printf(n ? "%d problem(s): the evidence has been altered or lost\n" : "all evidence verifies%.0d\n", n);
+		cJSON_Delete(r);
+	}
+	fic_free(report);
+	return rc == FIC_OK ? 0 : EXIT_FAIL;
+}
+
+int cmd_time(ctx *c, int argc, char **argv)
+{
+	int rc;
+	if (argc == 3 && strcmp(argv[0], "contact") == 0) {
+		long long server, rtt;
+		char *e1, *e2;
+		server = strtoll(argv[1], &e1, 10);
+		rtt = strtoll(argv[2], &e2, 10);
+		if (*e1 || *e2)
+			return usage("time contact SERVER_UTC_MS RTT_MS", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		if (fic_time_contact(c->store, server, rtt) != FIC_OK)
+			return fail();
+		printf("server contact recorded\n");
+		return 0;
+	}
+	if (argc != 0)
+		return usage("time | time contact SERVER_UTC_MS RTT_MS", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	fic_time t;
+	if (fic_time_now(&t, c->store) != FIC_OK)
+		return fail();
+	char dev[32], tr[32];
+	format_time(t.device_ms, dev, sizeof dev);
+	format_time(t.trusted_ms, tr, sizeof tr);
+	if (c->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddNumberToObject(j, "device_ms", (double)t.device_ms);
+		cJSON_AddNumberToObject(j, "mono_ms", (double)t.mono_ms);
+		cJSON_AddStringToObject(j, "boot_id", t.boot_id);
+		cJSON_AddNumberToObject(j, "trusted_ms", (double)t.trusted_ms);
+		cJSON_AddNumberToObject(j, "uncertainty_ms", (double)t.uncertainty_ms);
+		cJSON_AddNumberToObject(j, "flags", t.flags);
+		print_json(j);
+		return 0;
+	}
+	printf("device clock  %s\ntrusted time  %s", dev, tr);
+	if (t.uncertainty_ms >= 0)
+		printf(" ± %lld ms", (long long)t.uncertainty_ms);
+	printf("\n");
+	if (t.flags & FIC_TIME_NO_CONTACT)
+		printf("no contact with the server yet: the device clock is unverified\n");
+	if (t.flags & FIC_TIME_CLOCK_CHANGED)
+		printf("the device clock was changed since the last contact\n");
+	if (t.flags & FIC_TIME_OTHER_BOOT)
+		printf("the phone restarted since the last contact: elapsed time is estimated\n");
+	return 0;
 }

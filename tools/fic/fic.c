@@ -41,11 +41,15 @@ static const char usage_text[] =
 	"  inspect note ID ITEM TEXT\n"
 	"  inspect site ID closed|changed --reason R [FIELDS]   what the site itself turned out to be\n"
 	"  inspect show ID | finish ID | opinion ID\n"
-	"  lead new FORM_ID [--site SITE_ID] [--set ITEM=VALUE]... [--answers JSON]\n"
-	"  lead list [--limit N]\n"
-	"  lead show ID\n"
+	"  lead new FORM_ID [--site SITE_ID] [--set ITEM=VALUE]... [--answers JSON] [--draft]\n"
+	"  lead list [--limit N]          urgent first, time left on the two-hour clock\n"
+	"  lead show ID | submit ID | verify ID\n"
+	"  lead correct ID --note TEXT\n"
 	"  photo add (--inspection ID [--item ITEM] | --lead ID | --site ID) FILE.jpg\n"
 	"  photo show ID\n"
+	"  photo export ID [--what original|upload|thumb] --out FILE\n"
+	"  evidence verify               recompute every hash and the chain, report any break\n"
+	"  time | time contact SERVER_UTC_MS RTT_MS   trusted time\n"
 	"  tasks                         open re-inspection tasks\n"
 	"  due                           sites and schools due for a patrol\n"
 	"  stats [--year YYYY]           report rate and patrols per area\n"
@@ -663,6 +667,10 @@ int main(int argc, char **argv)
 		rc = cmd_lead(&c, rest, args);
 	else if (strcmp(cmd, "photo") == 0)
 		rc = cmd_photo(&c, rest, args);
+	else if (strcmp(cmd, "evidence") == 0)
+		rc = cmd_evidence(&c, rest, args);
+	else if (strcmp(cmd, "time") == 0)
+		rc = cmd_time(&c, rest, args);
 	else if (strcmp(cmd, "tasks") == 0 || strcmp(cmd, "due") == 0 || strcmp(cmd, "stats") == 0 ||
 	         strcmp(cmd, "setting") == 0)
 		rc = cmd_plan(&c, cmd, rest, args);

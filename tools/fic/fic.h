@@ -45,5 +45,7 @@ int cmd_inspect(ctx *c, int argc, char **argv);
 int cmd_lead(ctx *c, int argc, char **argv);
 int cmd_plan(ctx *c, const char *cmd, int argc, char **argv);
 int cmd_photo(ctx *c, int argc, char **argv);
+int cmd_evidence(ctx *c, int argc, char **argv);
+int cmd_time(ctx *c, int argc, char **argv);
 
 #endif
