@@ -99,6 +99,10 @@ step "What is due: two patrols a year per area, schools in the first month of th
 run due
 run stats
 
+step "Evidence: every hash and the chain verify; trusted time (no server contact yet)"
+run evidence verify
+run time
+
 step "Everything is audited (who, what, when) and queued for upload to the county"
 run audit --limit 5
 run status
