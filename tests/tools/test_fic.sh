@@ -174,6 +174,15 @@ python3 -c "
 import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE leads SET title='改过' WHERE id=?\", (sys.argv[2],)); c.commit()" "$db" "$draft"
 expect 1 "record_altered" -- "$FIC" --db "$db" evidence verify
 expect 1 "PROBLEM record_altered" -- "$FIC" --db "$db" lead verify "$draft"
+if [ -n "${pid:-}" ]; then
+	orig=$("$FIC" --db "$db" --json photo show "$pid" | json_field 'd["path"]')
+	python3 -c "
+import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=1; open(p,'wb').write(b)" "$orig"
+	expect 1 "photo_altered" -- "$FIC" --db "$db" evidence verify
+fi
+python3 -c "
+import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DROP TRIGGER chain_no_delete'); c.execute('DELETE FROM chain WHERE seq = (SELECT min(seq) + 1 FROM chain)'); c.commit()" "$db"
+expect 1 "chain_gap" -- "$FIC" --db "$db" evidence verify
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
