@@ -136,47 +136,30 @@ static void sha_hex(const unsigned char d[32], char out[65])
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-/* Write `data` durably to a .part file in `dir`; its final name will be <sha256>.jpg. */
-static int keep_bytes(const char *dir, const unsigned char *data, size_t len, char sha[65],
-                      char tmp[4300], fic_store *store)
+/* Open a new .part file in `dir` for a rendition. */
+static FILE *part_file(const char *dir, char tmp[4300], fic_store *store, int *rc)
 {
-	unsigned char d[32];
-	unsigned int dl = 0;
-	if (EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL) != 1)
-		return fic__err(FIC_ERROR, "SHA-256 failed");
-	sha_hex(d, sha);
 	char rnd[FIC_UUID_BUFSIZE];
-	int rc = fic__uuid7(store, rnd);
-	if (rc != FIC_OK)
-		return rc;
+	if ((*rc = fic__uuid7(store, rnd)) != FIC_OK)
+		return NULL;
 	snprintf(tmp, 4300, "%s/%s.part", dir, rnd);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	FILE *fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (fp == NULL) {
+		*rc = fic__err(FIC_EIO, "cannot write a rendition: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		tmp[0] = '\0';
-		return fic__err(FIC_EIO, "cannot write a rendition: %s", strerror(errno));
 	}
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		rc = fic__err(FIC_EIO, "cannot write a rendition: %s", strerror(errno));
-		close(fd);
-		unlink(tmp);
-		tmp[0] = '\0';
-		return rc;
-	}
-	close(fd);
-	return FIC_OK;
+	return fp;
 }
 
-static int keep_rendition(const char *dir, const fic__image *img, int quality, char sha[65],
-                          int64_t *bytes, int *w, int *h, char tmp[4300], fic_store *store)
+/* Flush, fsync and close a rendition file. */
+static int part_close(FILE *fp)
 {
-	unsigned char *enc = NULL;
-	size_t len = 0;
-	int rc = fic__image_encode(img, quality, NULL, &enc, &len, w, h);
-	if (rc == FIC_OK)
-		rc = keep_bytes(dir, enc, len, sha, tmp, store);
-	*bytes = (int64_t)len;
-	fic__free(enc);
-	return rc;
+	int ok = fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+	ok = fclose(fp) == 0 && ok;
+	return ok ? FIC_OK : fic__err(FIC_EIO, "cannot write a rendition: %s", strerror(errno));
 }
 
 /* Move a finished .part file to <dir>/<sha>.jpg (the same bytes may be there already). */
@@ -213,7 +196,6 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 	int64_t total = 0, upload_bytes = 0, thumb_bytes = 0;
 	int width = 0, height = 0, upload_w = 0, upload_h = 0;
 	char upload_sha[65] = "", thumb_sha[65] = "";
-	fic__image img = { 0, 0, 0, NULL, 1 }, thumb = { 0, 0, 0, NULL, 1 };
 	fic__exif exif;
 	memset(&exif, 0, sizeof exif);
 	if (buf == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
@@ -250,7 +232,7 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 		goto fail;
 	}
 	sha_hex(digest, sha);
-	/* Decode once: validates the whole file, gives the rendition and the EXIF claims. */
+	/* Decode once: validates the whole file and streams both renditions to their files. */
 	if (lseek(fd, 0, SEEK_SET) != 0) {
 		rc = fic__err(FIC_EIO, "cannot re-read the photo");
 		goto fail;
@@ -263,18 +245,36 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 		rc = fic__err(FIC_EIO, "cannot re-read the photo");
 		goto fail;
 	}
-	rc = fic__render_decode(&img, &exif, &width, &height, fp, NULL, 0, o->max_edge);
+	FILE *uf = part_file(dir, utmp, store, &rc);
+	FILE *tf = uf ? part_file(dir, ttmp, store, &rc) : NULL;
+	if (uf && tf) {
+		fic__jpeg_out up, th;
+		memset(&up, 0, sizeof up);
+		memset(&th, 0, sizeof th);
+		up.fp = uf;
+		th.fp = tf;
+		rc = fic__render(fp, NULL, 0, o->max_edge, o->quality, &up, o->thumb_edge, o->thumb_quality,
+		                 &th, &exif, &width, &height);
+		if (rc == FIC_OK) {
+			snprintf(upload_sha, sizeof upload_sha, "%s", up.sha256);
+			snprintf(thumb_sha, sizeof thumb_sha, "%s", th.sha256);
+			upload_bytes = (int64_t)up.len;
+			thumb_bytes = (int64_t)th.len;
+			upload_w = up.width;
+			upload_h = up.height;
+		}
+	}
 	fclose(fp);
+	if (uf) {
+		int c2 = part_close(uf);
+		rc = rc == FIC_OK ? c2 : rc;
+	}
+	if (tf) {
+		int c3 = part_close(tf);
+		rc = rc == FIC_OK ? c3 : rc;
+	}
 	if (rc != FIC_OK)
 		goto fail;
-	if ((rc = keep_rendition(dir, &img, o->quality, upload_sha, &upload_bytes, &upload_w,
-	                         &upload_h, utmp, store)) != FIC_OK ||
-	    (rc = fic__image_shrink(&thumb, &img, o->thumb_edge)) != FIC_OK ||
-	    (rc = keep_rendition(dir, &thumb, o->thumb_quality, thumb_sha, &thumb_bytes, NULL, NULL,
-	                         ttmp, store)) != FIC_OK)
-		goto fail;
-	fic__image_free(&img);
-	fic__image_free(&thumb);
 	if (fsync(fd) != 0) {
 		rc = fic__err(FIC_EIO, "cannot make the photo durable: %s", strerror(errno));
 		goto fail;
@@ -374,8 +374,6 @@ fail:
 		unlink(utmp);
 	if (ttmp[0])
 		unlink(ttmp);
-	fic__image_free(&img);
-	fic__image_free(&thumb);
 	fic__free(buf);
 	EVP_MD_CTX_free(md);
 	return rc;
@@ -575,17 +573,49 @@ int fic_photo_render(void **out, size_t *out_len, const void *jpeg, size_t len, 
 		                (long long)FIC_PHOTO_MAX_BYTES);
 	if (max_edge < 16 || max_edge > 8192 || quality < 30 || quality > 95)
 		return fic__err(FIC_EINVAL, "max_edge 16..8192 and quality 30..95");
-	fic__image img;
 	fic__exif exif;
+	fic__jpeg_out up;
+	memset(&up, 0, sizeof up);
 	int w, h;
-	int rc = fic__render_decode(&img, &exif, &w, &h, NULL, jpeg, len, max_edge);
+	int rc = fic__render(NULL, jpeg, len, max_edge, quality, &up, 0, 0, NULL, &exif, &w, &h);
+	if (rc == FIC_OK)
+		*out = up.buf;
+	else
+		fic__free(up.buf);
+	*out_len = rc == FIC_OK ? up.len : 0;
+	return rc;
+}
+
+int fic_photo_render_file(const char *in_path, const char *out_path, int max_edge, int quality)
+{
+	fic__err_clear();
+	int rc = fic__check_text(in_path, "input path", 4095, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(out_path, "output path", 4095, true, NULL);
 	if (rc != FIC_OK)
 		return rc;
-	unsigned char *buf = NULL;
-	rc = fic__image_encode(&img, quality, NULL, &buf, out_len, NULL, NULL);
-	fic__image_free(&img);
-	if (rc == FIC_OK)
-		*out = buf;
+	if (max_edge < 16 || max_edge > 8192 || quality < 30 || quality > 95)
+		return fic__err(FIC_EINVAL, "max_edge 16..8192 and quality 30..95");
+	FILE *in = fopen(in_path, "rb");
+	if (in == NULL)
+		return fic__err(errno == ENOENT ? FIC_ENOTFOUND : FIC_EIO, "cannot open %s: %s", in_path,
+		                strerror(errno));
+	FILE *outf = fopen(out_path, "wb");
+	if (outf == NULL) {
+		fclose(in);
+		return fic__err(FIC_EIO, "cannot create %s: %s", out_path, strerror(errno));
+	}
+	fic__exif exif;
+	fic__jpeg_out up;
+	memset(&up, 0, sizeof up);
+	up.fp = outf;
+	int w, h;
+	rc = fic__render(in, NULL, 0, max_edge, quality, &up, 0, 0, NULL, &exif, &w, &h);
+	fclose(in);
+	if (fclose(outf) != 0 && rc == FIC_OK)
+		rc = fic__err(FIC_EIO, "cannot write %s: %s", out_path, strerror(errno));
+	if (rc != FIC_OK)
+		unlink(out_path);
 	return rc;
 }
 

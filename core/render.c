@@ -16,6 +16,8 @@
 
 #include <jerror.h>
 #include <jpeglib.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <libexif/exif-data.h>
 #include <math.h>
 #include <setjmp.h>
@@ -117,7 +119,15 @@ static void filter_row(unsigned char *out, const unsigned char *in, const taps *
 		const int32_t *w = h->w + (size_t)x * (size_t)h->max;
 		const unsigned char *p = in + (size_t)h->first[x] * (size_t)ch;
 		int n = h->count[x];
-		if (ch == 3) {
+		if (ch == 3 && n == 3) {
+			int32_t r = w[0] * p[0] + w[1] * p[3] + w[2] * p[6];
+			int32_t g = w[0] * p[1] + w[1] * p[4] + w[2] * p[7];
+			int32_t b = w[0] * p[2] + w[1] * p[5] + w[2] * p[8];
+			out[0] = clamp8(r);
+			out[1] = clamp8(g);
+			out[2] = clamp8(b);
+			out += 3;
+		} else if (ch == 3) {
 			int32_t r = 0, g = 0, b = 0;
 			for (int k = 0; k < n; k++, p += 3) {
 				r += w[k] * p[0];
@@ -137,7 +147,10 @@ static void filter_row(unsigned char *out, const unsigned char *in, const taps *
 	}
 }
 
-/* ---- streaming resampler: feed source rows, get rows of `dst` filled ---- */
+/* ---- streaming resampler: feed source rows; destination rows are written to
+ * `dst` (a whole image) or, if dst is NULL, handed one by one to `emit` ---- */
+
+typedef void (*emit_fn)(void *arg, const unsigned char *row);
 
 typedef struct resampler {
 	int sw, sh, dw, dh, ch;
@@ -146,7 +159,10 @@ typedef struct resampler {
 	int ring_rows;
 	int fed;             /* source rows fed so far */
 	int emitted;         /* destination rows written */
-	unsigned char *dst;  /* dw*dh*ch */
+	unsigned char *dst;  /* dw*dh*ch, or NULL */
+	unsigned char *row;  /* one destination row when streaming */
+	emit_fn emit;
+	void *emit_arg;
 } resampler;
 
 static void rs_free(resampler *r)
@@ -154,10 +170,13 @@ static void rs_free(resampler *r)
 	taps_free(&r->h);
 	taps_free(&r->v);
 	fic__free(r->ring);
+	fic__free(r->row);
 	r->ring = NULL;
+	r->row = NULL;
 }
 
-static int rs_init(resampler *r, int sw, int sh, int dw, int dh, int ch, unsigned char *dst)
+static int rs_init(resampler *r, int sw, int sh, int dw, int dh, int ch, unsigned char *dst,
+                   emit_fn emit, void *emit_arg)
 {
 	memset(r, 0, sizeof *r);
 	r->sw = sw;
@@ -166,6 +185,8 @@ static int rs_init(resampler *r, int sw, int sh, int dw, int dh, int ch, unsigne
 	r->dh = dh;
 	r->ch = ch;
 	r->dst = dst;
+	r->emit = emit;
+	r->emit_arg = emit_arg;
 	int rc = taps_make(&r->h, sw, dw);
 	if (rc == FIC_OK)
 		rc = taps_make(&r->v, sh, dh);
@@ -175,7 +196,9 @@ static int rs_init(resampler *r, int sw, int sh, int dw, int dh, int ch, unsigne
 	}
 	r->ring_rows = r->v.max + 1;
 	r->ring = fic__malloc((size_t)r->ring_rows * (size_t)dw * (size_t)ch);
-	if (r->ring == NULL) {
+	if (dst == NULL)
+		r->row = fic__malloc((size_t)dw * (size_t)ch);
+	if (r->ring == NULL || (dst == NULL && r->row == NULL)) {
 		rs_free(r);
 		return fic__err(FIC_ENOMEM, "out of memory resizing a photo");
 	}
@@ -193,16 +216,32 @@ static void rs_feed(resampler *r, const unsigned char *row)
 		if (first + n > r->fed)
 			break;
 		const int32_t *w = r->v.w + (size_t)r->emitted * (size_t)r->v.max;
-		unsigned char *out = r->dst + (size_t)r->emitted * stride;
+		unsigned char *out = r->dst ? r->dst + (size_t)r->emitted * stride : r->row;
 		const unsigned char *rows[64];
 		for (int k = 0; k < n; k++)
 			rows[k] = r->ring + (size_t)((first + k) % r->ring_rows) * stride;
-		for (size_t i = 0; i < stride; i++) {
-			int32_t acc = 0;
-			for (int k = 0; k < n; k++)
-				acc += w[k] * rows[k][i];
-			out[i] = clamp8(acc);
+		if (n == 1) {
+			memcpy(out, rows[0], stride);
+		} else if (n == 2) {
+			const unsigned char *a = rows[0], *b = rows[1];
+			int32_t wa = w[0], wb = w[1];
+			for (size_t i = 0; i < stride; i++)
+				out[i] = clamp8(wa * a[i] + wb * b[i]);
+		} else if (n == 3) {
+			const unsigned char *a = rows[0], *b = rows[1], *c = rows[2];
+			int32_t wa = w[0], wb = w[1], wc = w[2];
+			for (size_t i = 0; i < stride; i++)
+				out[i] = clamp8(wa * a[i] + wb * b[i] + wc * c[i]);
+		} else {
+			for (size_t i = 0; i < stride; i++) {
+				int32_t acc = 0;
+				for (int k = 0; k < n; k++)
+					acc += w[k] * rows[k][i];
+				out[i] = clamp8(acc);
+			}
 		}
+		if (r->emit)
+			r->emit(r->emit_arg, out);
 		r->emitted++;
 	}
 }
@@ -212,6 +251,7 @@ static void rs_feed(resampler *r, const unsigned char *row)
 typedef struct jerr {
 	struct jpeg_error_mgr mgr;
 	jmp_buf jump;
+	jmp_buf *to;  /* where to go: this jump, or the decoder's for an encoder */
 	char msg[JMSG_LENGTH_MAX];
 	bool truncated;
 } jerr;
@@ -220,7 +260,7 @@ static void jerr_exit(j_common_ptr cinfo)
 {
 	jerr *e = (jerr *)cinfo->err;
 	(*cinfo->err->format_message)(cinfo, e->msg);
-	longjmp(e->jump, 1);
+	longjmp(*e->to, 1);
 }
 
 /*
@@ -327,55 +367,271 @@ static void read_exif(fic__exif *x, const unsigned char *data, unsigned int len)
 	exif_mem_unref(mem);
 }
 
-/* ---- decode ---- */
+/* ---- encoding: a destination that hashes what it writes ---- */
 
-typedef struct decode_state {
-	struct jpeg_decompress_struct cinfo;
-	jerr err;
-	resampler rs;
-	unsigned char *row;  /* one decoded row (RGB or grey) */
-	unsigned char *px;   /* destination */
-	bool created;
-} decode_state;
+#define DEST_CHUNK 16384
 
-static void decode_cleanup(decode_state *d, bool keep_px)
+typedef struct hash_dest {
+	struct jpeg_destination_mgr pub;
+	fic__jpeg_out *out;
+	EVP_MD_CTX *md;
+	unsigned char chunk[DEST_CHUNK];
+	bool failed;
+} hash_dest;
+
+static bool dest_put(hash_dest *d, const unsigned char *p, size_t n)
 {
-	if (d->created)
-		jpeg_destroy_decompress(&d->cinfo);
-	rs_free(&d->rs);
-	fic__free(d->row);
-	if (!keep_px)
-		fic__free(d->px);
+	if (n == 0)
+		return true;
+	if (EVP_DigestUpdate(d->md, p, n) != 1)
+		return false;
+	fic__jpeg_out *o = d->out;
+	if (o->fp)
+		return fwrite(p, 1, n, o->fp) == n && (o->len += n, true);
+	unsigned char *nb = fic__realloc(o->buf, o->len + n);
+	if (nb == NULL)
+		return false;
+	memcpy(nb + o->len, p, n);
+	o->buf = nb;
+	o->len += n;
+	return true;
 }
 
-int fic__render_decode(fic__image *out, fic__exif *exif, int *orig_w, int *orig_h, FILE *fp,
-                       const void *data, size_t len, int max_edge)
+static void dest_init(j_compress_ptr c)
 {
-	memset(out, 0, sizeof *out);
+	hash_dest *d = (hash_dest *)c->dest;
+	d->pub.next_output_byte = d->chunk;
+	d->pub.free_in_buffer = DEST_CHUNK;
+}
+
+static boolean dest_empty(j_compress_ptr c)
+{
+	hash_dest *d = (hash_dest *)c->dest;
+	if (!dest_put(d, d->chunk, DEST_CHUNK)) {
+		d->failed = true;
+		ERREXIT(c, JERR_FILE_WRITE);
+	}
+	d->pub.next_output_byte = d->chunk;
+	d->pub.free_in_buffer = DEST_CHUNK;
+	return TRUE;
+}
+
+static void dest_term(j_compress_ptr c)
+{
+	hash_dest *d = (hash_dest *)c->dest;
+	if (!dest_put(d, d->chunk, DEST_CHUNK - d->pub.free_in_buffer)) {
+		d->failed = true;
+		ERREXIT(c, JERR_FILE_WRITE);
+	}
+}
+
+/* An encoder in progress; shares the decoder's jump buffer. */
+typedef struct encoder {
+	struct jpeg_compress_struct c;
+	jerr err;
+	hash_dest dest;
+	bool created, started;
+	int W, H, ch, o;          /* displayed size, components, orientation (1 or 2 when streaming) */
+	unsigned char *row;       /* one oriented row */
+} encoder;
+
+static void enc_init_err(encoder *e, jmp_buf *jump)
+{
+	e->c.err = jpeg_std_error(&e->err.mgr);
+	e->err.mgr.error_exit = jerr_exit;
+	e->err.mgr.emit_message = jerr_emit;
+	e->err.to = jump;
+}
+
+/* Call only under the caller's setjmp. */
+static void enc_begin(encoder *e, int W, int H, int ch, int quality, fic__jpeg_out *out)
+{
+	e->W = W;
+	e->H = H;
+	e->ch = ch;
+	out->len = 0;
+	out->width = W;
+	out->height = H;
+	jpeg_create_compress(&e->c);
+	e->created = true;
+	e->dest.pub.init_destination = dest_init;
+	e->dest.pub.empty_output_buffer = dest_empty;
+	e->dest.pub.term_destination = dest_term;
+	e->dest.out = out;
+	e->c.dest = &e->dest.pub;
+	e->c.image_width = (JDIMENSION)W;
+	e->c.image_height = (JDIMENSION)H;
+	e->c.input_components = ch;
+	e->c.in_color_space = ch == 1 ? JCS_GRAYSCALE : JCS_RGB;
+	jpeg_set_defaults(&e->c);
+	jpeg_set_quality(&e->c, quality, TRUE);
+	/* Standard Huffman tables: optimised ones would need libjpeg to keep the whole
+	 * image's coefficients (memory the size of the rendition) for 4-6 % fewer bytes. */
+	e->c.optimize_coding = FALSE;
+	e->c.write_JFIF_header = TRUE;
+	jpeg_start_compress(&e->c, TRUE);
+	e->started = true;
+}
+
+static void enc_row(encoder *e, const unsigned char *row)
+{
+	JSAMPROW rp = (JSAMPROW)row;
+	jpeg_write_scanlines(&e->c, &rp, 1);
+}
+
+static void enc_end(encoder *e, fic__jpeg_out *out)
+{
+	jpeg_finish_compress(&e->c);
+	unsigned char d[32];
+	unsigned int dl = 0;
+	EVP_DigestFinal_ex(e->dest.md, d, &dl);
+	for (int i = 0; i < 32; i++)
+		snprintf(out->sha256 + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Encode a whole buffered image with its orientation applied (call under setjmp). */
+static void enc_image(encoder *e, const fic__image *img, int quality, fic__jpeg_out *out)
+{
+	int o = img->orientation >= 1 && img->orientation <= 8 ? img->orientation : 1;
+	bool swap = o >= 5;
+	int W = swap ? img->h : img->w, H = swap ? img->w : img->h, ch = img->ch;
+	enc_begin(e, W, H, ch, quality, out);
+	size_t stride = (size_t)img->w * (size_t)ch;
+	for (int Y = 0; Y < H; Y++) {
+		unsigned char *row = e->row;
+		if (o == 1) {
+			row = img->px + (size_t)Y * stride;
+		} else {
+			for (int X = 0; X < W; X++) {
+				int x, y;
+				switch (o) {
+				case 2: x = img->w - 1 - X; y = Y; break;
+				case 3: x = img->w - 1 - X; y = img->h - 1 - Y; break;
+				case 4: x = X; y = img->h - 1 - Y; break;
+				case 5: x = Y; y = X; break;
+				case 6: x = Y; y = img->h - 1 - X; break;
+				case 7: x = img->w - 1 - Y; y = img->h - 1 - X; break;
+				default: x = img->w - 1 - Y; y = X; break; /* 8 */
+				}
+				memcpy(row + (size_t)X * (size_t)ch, img->px + (size_t)y * stride + (size_t)x * (size_t)ch,
+				       (size_t)ch);
+			}
+		}
+		enc_row(e, row);
+	}
+	enc_end(e, out);
+}
+
+/* ---- decode once, write both renditions ---- */
+
+typedef struct render_state {
+	struct jpeg_decompress_struct cinfo;
+	jerr err;
+	bool created;
+	resampler up, th;
+	unsigned char *row;       /* one decoded row */
+	fic__image upimg, thimg;  /* buffered renditions (upload only when rotated) */
+	encoder enc_up, enc_th;
+	int mirror;               /* orientation 2: flip each streamed row */
+} render_state;
+
+static void stream_row(void *arg, const unsigned char *row)
+{
+	render_state *st = arg;
+	encoder *e = &st->enc_up;
+	if (st->mirror) {
+		int ch = e->ch;
+		for (int x = 0; x < e->W; x++)
+			memcpy(e->row + (size_t)x * (size_t)ch, row + (size_t)(e->W - 1 - x) * (size_t)ch,
+			       (size_t)ch);
+		enc_row(e, e->row);
+	} else {
+		enc_row(e, row);
+	}
+}
+
+static void enc_free(encoder *e)
+{
+	if (e->created)
+		jpeg_destroy_compress(&e->c);
+	EVP_MD_CTX_free(e->dest.md);
+	fic__free(e->row);
+	e->created = false;
+	e->dest.md = NULL;
+	e->row = NULL;
+}
+
+static void render_free(render_state *st)
+{
+	if (st->created)
+		jpeg_destroy_decompress(&st->cinfo);
+	rs_free(&st->up);
+	rs_free(&st->th);
+	fic__free(st->row);
+	fic__image_free(&st->upimg);
+	fic__image_free(&st->thimg);
+	enc_free(&st->enc_up);
+	enc_free(&st->enc_th);
+}
+
+static void fit(int sw, int sh, int edge, int *dw, int *dh)
+{
+	int longest = sw > sh ? sw : sh;
+	*dw = sw;
+	*dh = sh;
+	if (longest > edge) {
+		*dw = (int)lround((double)sw * edge / longest);
+		*dh = (int)lround((double)sh * edge / longest);
+		*dw = *dw < 1 ? 1 : *dw;
+		*dh = *dh < 1 ? 1 : *dh;
+	}
+}
+
+int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int quality,
+                fic__jpeg_out *upload, int thumb_edge, int thumb_quality, fic__jpeg_out *thumb,
+                fic__exif *exif, int *orig_w, int *orig_h)
+{
 	memset(exif, 0, sizeof *exif);
 	exif->orientation = 1;
 	/* All state lives on the heap: it stays defined across the longjmp. */
-	decode_state *d = fic__calloc(1, sizeof *d);
-	if (d == NULL)
+	render_state *st = fic__calloc(1, sizeof *st);
+	if (st == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory decoding a photo");
-	d->cinfo.err = jpeg_std_error(&d->err.mgr);
-	d->err.mgr.error_exit = jerr_exit;
-	d->err.mgr.emit_message = jerr_emit;
-	if (setjmp(d->err.jump)) {
-		int rc = fic__err(FIC_EINVAL, "not a usable JPEG: %s", d->err.msg);
-		decode_cleanup(d, false);
-		fic__free(d);
+	st->enc_up.dest.md = EVP_MD_CTX_new();
+	st->enc_th.dest.md = EVP_MD_CTX_new();
+	if (!st->enc_up.dest.md || !st->enc_th.dest.md ||
+	    EVP_DigestInit_ex(st->enc_up.dest.md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestInit_ex(st->enc_th.dest.md, EVP_sha256(), NULL) != 1) {
+		render_free(st);
+		fic__free(st);
+		return fic__err(FIC_ENOMEM, "out of memory decoding a photo");
+	}
+	struct jpeg_decompress_struct *c = &st->cinfo;
+	c->err = jpeg_std_error(&st->err.mgr);
+	st->err.mgr.error_exit = jerr_exit;
+	st->err.mgr.emit_message = jerr_emit;
+	st->err.to = &st->err.jump;
+	if (setjmp(st->err.jump)) {
+		/* from the decoder, or from an encoder (its message is in its own jerr) */
+		const char *msg = st->enc_up.err.msg[0] ? st->enc_up.err.msg
+				  : st->enc_th.err.msg[0] ? st->enc_th.err.msg : st->err.msg;
+		bool write = st->enc_up.dest.failed || st->enc_th.dest.failed;
+		int rc = write ? fic__err(FIC_EIO, "cannot write a rendition: %s", msg)
+			       : fic__err(FIC_EINVAL, "not a usable JPEG: %s", msg);
+		render_free(st);
+		fic__free(st);
 		return rc;
 	}
-	jpeg_create_decompress(&d->cinfo);
-	d->created = true;
-	if (fp)
-		jpeg_stdio_src(&d->cinfo, fp);
+	enc_init_err(&st->enc_up, &st->err.jump);
+	enc_init_err(&st->enc_th, &st->err.jump);
+	jpeg_create_decompress(c);
+	st->created = true;
+	if (in_fp)
+		jpeg_stdio_src(c, in_fp);
 	else
-		jpeg_mem_src(&d->cinfo, data, (unsigned long)len);
-	jpeg_save_markers(&d->cinfo, JPEG_APP0 + 1, 0xFFFF);
-	jpeg_read_header(&d->cinfo, TRUE);
-	struct jpeg_decompress_struct *c = &d->cinfo;
+		jpeg_mem_src(c, data, (unsigned long)len);
+	jpeg_save_markers(c, JPEG_APP0 + 1, 0xFFFF);
+	jpeg_read_header(c, TRUE);
 	for (jpeg_saved_marker_ptr m = c->marker_list; m; m = m->next)
 		if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && memcmp(m->data, "Exif\0\0", 6) == 0) {
 			read_exif(exif, m->data, m->data_length);
@@ -386,9 +642,7 @@ int fic__render_decode(fic__image *out, fic__exif *exif, int *orig_w, int *orig_
 	    (int64_t)c->image_width * c->image_height > FIC_PHOTO_MAX_PIXELS) {
 		rc = fic__err(FIC_EINVAL, "the JPEG claims %ux%u pixels (allowed: 1 to %lld)",
 		              c->image_width, c->image_height, (long long)FIC_PHOTO_MAX_PIXELS);
-		decode_cleanup(d, false);
-		fic__free(d);
-		return rc;
+		goto out;
 	}
 	*orig_w = (int)c->image_width;
 	*orig_h = (int)c->image_height;
@@ -405,32 +659,54 @@ int fic__render_decode(fic__image *out, fic__exif *exif, int *orig_w, int *orig_
 	bool cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;
 	c->out_color_space = c->num_components == 1 ? JCS_GRAYSCALE : cmyk ? JCS_CMYK : JCS_RGB;
 	c->dct_method = JDCT_ISLOW;
+	/* Chroma is upsampled by replication (libjpeg-turbo's merged upsample + colour
+	 * conversion) when we shrink afterwards anyway: our filter then averages it, so
+	 * the triangle ("fancy") upsampling would cost time for no visible gain. */
+	c->do_fancy_upsampling = target < longest / (int)c->scale_denom ? FALSE : TRUE;
 	jpeg_start_decompress(c);
-	int sw = (int)c->output_width, sh = (int)c->output_height, ch = c->out_color_space == JCS_GRAYSCALE ? 1 : 3;
-	int slong = sw > sh ? sw : sh;
-	int dw = sw, dh = sh;
-	if (slong > target) {
-		dw = (int)lround((double)sw * target / slong);
-		dh = (int)lround((double)sh * target / slong);
-		dw = dw < 1 ? 1 : dw;
-		dh = dh < 1 ? 1 : dh;
+	int sw = (int)c->output_width, sh = (int)c->output_height;
+	int ch = c->out_color_space == JCS_GRAYSCALE ? 1 : 3;
+	int dw, dh, tw = 0, tht = 0;
+	fit(sw, sh, target, &dw, &dh);
+	int o = exif->orientation;
+	bool stream = o == 1 || o == 2;
+	st->mirror = o == 2;
+	st->row = fic__malloc((size_t)sw * (size_t)c->output_components);
+	if (st->row == NULL) {
+		rc = fic__err(FIC_ENOMEM, "out of memory decoding a photo");
+		goto out;
 	}
-	d->px = fic__malloc((size_t)dw * (size_t)dh * (size_t)ch);
-	d->row = fic__malloc((size_t)sw * (size_t)c->output_components);
-	if (d->px == NULL || d->row == NULL ||
-	    (rc = rs_init(&d->rs, sw, sh, dw, dh, ch, d->px)) != FIC_OK) {
-		if (rc == FIC_OK)
-			rc = fic__err(FIC_ENOMEM, "out of memory decoding a photo");
-		decode_cleanup(d, false);
-		fic__free(d);
-		return rc;
+	if (stream) {
+		st->enc_up.row = fic__malloc((size_t)dw * (size_t)ch);
+		if (st->enc_up.row == NULL ||
+		    (rc = rs_init(&st->up, sw, sh, dw, dh, ch, NULL, stream_row, st)) != FIC_OK) {
+			rc = rc ? rc : fic__err(FIC_ENOMEM, "out of memory");
+			goto out;
+		}
+		enc_begin(&st->enc_up, dw, dh, ch, quality, upload);
+	} else {
+		st->upimg.px = fic__malloc((size_t)dw * (size_t)dh * (size_t)ch);
+		if (st->upimg.px == NULL ||
+		    (rc = rs_init(&st->up, sw, sh, dw, dh, ch, st->upimg.px, NULL, NULL)) != FIC_OK) {
+			rc = rc ? rc : fic__err(FIC_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (thumb) {
+		fit(sw, sh, thumb_edge < target ? thumb_edge : target, &tw, &tht);
+		st->thimg.px = fic__malloc((size_t)tw * (size_t)tht * (size_t)ch);
+		if (st->thimg.px == NULL ||
+		    (rc = rs_init(&st->th, sw, sh, tw, tht, ch, st->thimg.px, NULL, NULL)) != FIC_OK) {
+			rc = rc ? rc : fic__err(FIC_ENOMEM, "out of memory");
+			goto out;
+		}
 	}
 	while (c->output_scanline < c->output_height) {
-		JSAMPROW rp = d->row;
+		JSAMPROW rp = st->row;
 		jpeg_read_scanlines(c, &rp, 1);
 		if (cmyk) {
 			/* Adobe CMYK is stored inverted: R = C·K/255 (in place, 4 → 3 bytes). */
-			unsigned char *p = d->row;
+			unsigned char *p = st->row;
 			for (int x = 0; x < sw; x++) {
 				unsigned k = p[4 * x + 3];
 				p[3 * x + 0] = (unsigned char)(p[4 * x + 0] * k / 255);
@@ -438,155 +714,43 @@ int fic__render_decode(fic__image *out, fic__exif *exif, int *orig_w, int *orig_
 				p[3 * x + 2] = (unsigned char)(p[4 * x + 2] * k / 255);
 			}
 		}
-		rs_feed(&d->rs, d->row);
+		rs_feed(&st->up, st->row);
+		if (thumb)
+			rs_feed(&st->th, st->row);
 	}
 	jpeg_finish_decompress(c); /* reads to the end marker: stray data shows up here */
-	if (d->err.truncated) {
-		rc = fic__err(FIC_EINVAL, "the JPEG is damaged or truncated: %s", d->err.msg);
-		decode_cleanup(d, false);
-		fic__free(d);
-		return rc;
+	if (st->err.truncated) {
+		rc = fic__err(FIC_EINVAL, "the JPEG is damaged or truncated: %s", st->err.msg);
+		goto out;
 	}
-	out->w = dw;
-	out->h = dh;
-	out->ch = ch;
-	out->px = d->px;
-	out->orientation = exif->orientation;
-	decode_cleanup(d, true);
-	fic__free(d);
-	return FIC_OK;
-}
-
-int fic__image_shrink(fic__image *out, const fic__image *in, int max_edge)
-{
-	memset(out, 0, sizeof *out);
-	int longest = in->w > in->h ? in->w : in->h;
-	int dw = in->w, dh = in->h;
-	if (longest > max_edge) {
-		dw = (int)lround((double)in->w * max_edge / longest);
-		dh = (int)lround((double)in->h * max_edge / longest);
-		dw = dw < 1 ? 1 : dw;
-		dh = dh < 1 ? 1 : dh;
-	}
-	unsigned char *px = fic__malloc((size_t)dw * (size_t)dh * (size_t)in->ch);
-	if (px == NULL)
-		return fic__err(FIC_ENOMEM, "out of memory making a thumbnail");
-	resampler rs;
-	int rc = rs_init(&rs, in->w, in->h, dw, dh, in->ch, px);
-	if (rc != FIC_OK) {
-		fic__free(px);
-		return rc;
-	}
-	size_t stride = (size_t)in->w * (size_t)in->ch;
-	for (int y = 0; y < in->h; y++)
-		rs_feed(&rs, in->px + (size_t)y * stride);
-	rs_free(&rs);
-	out->w = dw;
-	out->h = dh;
-	out->ch = in->ch;
-	out->px = px;
-	out->orientation = in->orientation;
-	return FIC_OK;
-}
-
-/* ---- encode with the orientation applied ---- */
-
-typedef struct encode_state {
-	struct jpeg_compress_struct cinfo;
-	jerr err;
-	unsigned char *row;
-	unsigned char *mem;
-	unsigned long memlen;
-	bool created;
-} encode_state;
-
-int fic__image_encode(const fic__image *img, int quality, FILE *fp, unsigned char **buf,
-                      size_t *buf_len, int *width, int *height)
-{
-	if (buf) {
-		*buf = NULL;
-		*buf_len = 0;
-	}
-	int o = img->orientation >= 1 && img->orientation <= 8 ? img->orientation : 1;
-	bool swap = o >= 5;
-	int W = swap ? img->h : img->w, H = swap ? img->w : img->h, ch = img->ch;
-	encode_state *e = fic__calloc(1, sizeof *e);
-	if (e == NULL)
-		return fic__err(FIC_ENOMEM, "out of memory encoding a photo");
-	e->row = fic__malloc((size_t)W * (size_t)ch);
-	if (e->row == NULL) {
-		fic__free(e);
-		return fic__err(FIC_ENOMEM, "out of memory encoding a photo");
-	}
-	e->cinfo.err = jpeg_std_error(&e->err.mgr);
-	e->err.mgr.error_exit = jerr_exit;
-	e->err.mgr.emit_message = jerr_emit;
-	if (setjmp(e->err.jump)) {
-		int rc = fic__err(FIC_EIO, "cannot write the rendition: %s", e->err.msg);
-		if (e->created)
-			jpeg_destroy_compress(&e->cinfo);
-		free(e->mem); /* jpeg_mem_dest allocates with malloc */
-		fic__free(e->row);
-		fic__free(e);
-		return rc;
-	}
-	jpeg_create_compress(&e->cinfo);
-	e->created = true;
-	if (fp)
-		jpeg_stdio_dest(&e->cinfo, fp);
-	else
-		jpeg_mem_dest(&e->cinfo, &e->mem, &e->memlen);
-	e->cinfo.image_width = (JDIMENSION)W;
-	e->cinfo.image_height = (JDIMENSION)H;
-	e->cinfo.input_components = ch;
-	e->cinfo.in_color_space = ch == 1 ? JCS_GRAYSCALE : JCS_RGB;
-	jpeg_set_defaults(&e->cinfo);
-	jpeg_set_quality(&e->cinfo, quality, TRUE);
-	e->cinfo.optimize_coding = TRUE; /* smaller files over the air */
-	e->cinfo.write_JFIF_header = TRUE;
-	jpeg_start_compress(&e->cinfo, TRUE);
-	size_t stride = (size_t)img->w * (size_t)ch;
-	for (int Y = 0; Y < H; Y++) {
-		unsigned char *out = e->row;
-		if (o == 1) {
-			memcpy(out, img->px + (size_t)Y * stride, stride);
-		} else {
-			for (int X = 0; X < W; X++) {
-				int x, y;
-				switch (o) {
-				case 2: x = img->w - 1 - X; y = Y; break;
-				case 3: x = img->w - 1 - X; y = img->h - 1 - Y; break;
-				case 4: x = X; y = img->h - 1 - Y; break;
-				case 5: x = Y; y = X; break;
-				case 6: x = Y; y = img->h - 1 - X; break;
-				case 7: x = img->w - 1 - Y; y = img->h - 1 - X; break;
-				default: x = img->w - 1 - Y; y = X; break; /* 8 */
-				}
-				memcpy(out + (size_t)X * (size_t)ch, img->px + (size_t)y * stride + (size_t)x * (size_t)ch,
-				       (size_t)ch);
-			}
-		}
-		JSAMPROW rp = out;
-		jpeg_write_scanlines(&e->cinfo, &rp, 1);
-	}
-	jpeg_finish_compress(&e->cinfo);
-	jpeg_destroy_compress(&e->cinfo);
-	int rc = FIC_OK;
-	if (buf) {
-		*buf = fic__malloc(e->memlen ? e->memlen : 1);
-		if (*buf == NULL) {
+	if (stream) {
+		enc_end(&st->enc_up, upload);
+	} else {
+		st->upimg.w = dw;
+		st->upimg.h = dh;
+		st->upimg.ch = ch;
+		st->upimg.orientation = o;
+		st->enc_up.row = fic__malloc((size_t)(dw > dh ? dw : dh) * (size_t)ch);
+		if (st->enc_up.row == NULL) {
 			rc = fic__err(FIC_ENOMEM, "out of memory encoding a photo");
-		} else {
-			memcpy(*buf, e->mem, e->memlen);
-			*buf_len = e->memlen;
+			goto out;
 		}
+		enc_image(&st->enc_up, &st->upimg, quality, upload);
 	}
-	free(e->mem);
-	fic__free(e->row);
-	fic__free(e);
-	if (width)
-		*width = W;
-	if (height)
-		*height = H;
+	if (thumb) {
+		st->thimg.w = tw;
+		st->thimg.h = tht;
+		st->thimg.ch = ch;
+		st->thimg.orientation = o;
+		st->enc_th.row = fic__malloc((size_t)(tw > tht ? tw : tht) * (size_t)ch);
+		if (st->enc_th.row == NULL) {
+			rc = fic__err(FIC_ENOMEM, "out of memory encoding a photo");
+			goto out;
+		}
+		enc_image(&st->enc_th, &st->thimg, thumb_quality, thumb);
+	}
+out:
+	render_free(st);
+	fic__free(st);
 	return rc;
 }

@@ -30,24 +30,28 @@ typedef struct fic__image {
 
 void fic__image_free(fic__image *img);
 
-/*
- * Decode the JPEG from `fp` (read from its start) or from `data`/`len`, scaled
- * so that its longest edge is at most `max_edge` (never enlarged), and read
- * its EXIF. `orig_w`/`orig_h` receive the stored dimensions. Errors: EINVAL
- * for a damaged or unsupported file, ENOMEM.
- */
-int fic__render_decode(fic__image *out, fic__exif *exif, int *orig_w, int *orig_h, FILE *fp,
-                       const void *data, size_t len, int max_edge);
-
-/* A smaller copy (longest edge `max_edge`) with the same filter and orientation. */
-int fic__image_shrink(fic__image *out, const fic__image *in, int max_edge);
+/* Where an encoded JPEG goes, and what was written. */
+typedef struct fic__jpeg_out {
+	FILE *fp;            /* write here; NULL: to memory (buf, fic__malloc'd) */
+	unsigned char *buf;
+	size_t len;          /* bytes written */
+	char sha256[65];     /* of the bytes written */
+	int width, height;   /* as displayed (orientation applied) */
+} fic__jpeg_out;
 
 /*
- * Encode `img` with its orientation applied, no metadata, to `fp` or (when fp
- * is NULL) to a new fic__malloc'd buffer in *buf / *buf_len. Reports the
- * encoded (displayed) width and height.
+ * Decode the JPEG from `fp` (read from its start) or from `data`/`len` once,
+ * and write its upload rendition (longest edge at most `max_edge`, never
+ * enlarged, EXIF orientation applied, no metadata) to `upload`, and, when
+ * `thumb` is not NULL, its thumbnail (`thumb_edge`) to `thumb`. Rows stream
+ * from the decoder through the resamplers; when the orientation needs no
+ * rotation or vertical flip they stream on into the encoder, so no image
+ * buffer is held (a rotated one needs one the rendition's size). Also reads
+ * the EXIF claims; `orig_w`/`orig_h` receive the stored dimensions. Errors:
+ * EINVAL for a damaged or unsupported file, EIO, ENOMEM.
  */
-int fic__image_encode(const fic__image *img, int quality, FILE *fp, unsigned char **buf,
-                      size_t *buf_len, int *width, int *height);
+int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int quality,
+                fic__jpeg_out *upload, int thumb_edge, int thumb_quality, fic__jpeg_out *thumb,
+                fic__exif *exif, int *orig_w, int *orig_h);
 
 #endif

@@ -112,6 +112,14 @@ FIC_EXTERN int fic_photo_get(fic_photo **out, fic_store *store, const char *phot
  */
 FIC_EXTERN int fic_photo_render(void **out, size_t *out_len, const void *jpeg, size_t len,
                                 int max_edge, int quality);
+
+/**
+ * As fic_photo_render(), from the file `in_path` to the file `out_path`,
+ * streaming: neither the photo nor the rendition is held in memory (unless
+ * its EXIF orientation rotates it). On failure `out_path` is removed.
+ */
+FIC_EXTERN int fic_photo_render_file(const char *in_path, const char *out_path, int max_edge,
+                                     int quality);
 FIC_EXTERN void fic_photo_free(fic_photo *photo);
 
 #ifdef __cplusplus
