@@ -505,6 +505,37 @@ static void render_makes_the_same_rendition_in_memory(void **state)
 	free(jpg);
 }
 
+static void render_file_streams_from_file_to_file(void **state)
+{
+	fixture *f = *state;
+	size_t len;
+	unsigned char *jpg = tu_make_jpeg(2400, 1800, 3, 0, 90, &len);
+	char *in = tu_path(f->dir, "in.jpg"), *out = tu_path(f->dir, "out.jpg");
+	assert_int_equal(tu_write_file(in, jpg, len), 0);
+	assert_int_equal(fic_photo_render_file(in, out, 1600, 80), FIC_OK);
+	size_t olen;
+	unsigned char *o = slurp(out, &olen);
+	int w, h;
+	unsigned char *px = tu_decode_jpeg(o, olen, &w, &h);
+	assert_int_equal(w, 1600);
+	assert_int_equal(h, 1200);
+	assert_false(has_exif_marker(o, olen));
+	free(px);
+	free(o);
+	/* A damaged input leaves no output behind. */
+	assert_int_equal(tu_write_file(in, jpg, len / 2), 0);
+	assert_int_equal(fic_photo_render_file(in, out, 1600, 80), FIC_EINVAL);
+	assert_int_not_equal(access(out, F_OK), 0);
+	char *missing = tu_path(f->dir, "none.jpg");
+	assert_int_equal(fic_photo_render_file(missing, out, 1600, 80), FIC_ENOTFOUND);
+	assert_int_equal(fic_photo_render_file(in, NULL, 1600, 80), FIC_EINVAL);
+	assert_int_equal(fic_photo_render_file(in, out, 8, 80), FIC_EINVAL);
+	free(missing);
+	free(in);
+	free(out);
+	free(jpg);
+}
+
 static void open_another_handle(void *arg)
 {
 	fixture *f = arg;
@@ -555,6 +586,7 @@ int main(void)
 		T(every_exif_orientation_is_applied_and_claims_are_kept),
 		T(a_fifty_megapixel_photo_is_accepted_and_one_pixel_more_is_not),
 		T(render_makes_the_same_rendition_in_memory),
+		T(render_file_streams_from_file_to_file),
 		T(a_sweep_by_another_handle_never_takes_a_photo_being_saved),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
