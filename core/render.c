@@ -119,7 +119,13 @@ static void filter_row(unsigned char *out, const unsigned char *in, const taps *
 		const int32_t *w = h->w + (size_t)x * (size_t)h->max;
 		const unsigned char *p = in + (size_t)h->first[x] * (size_t)ch;
 		int n = h->count[x];
-		if (ch == 3 && n == 3) {
+		if (ch == 3 && n == 2) {
+			int32_t w0 = w[0], w1 = w[1];
+			out[0] = clamp8(w0 * p[0] + w1 * p[3]);
+			out[1] = clamp8(w0 * p[1] + w1 * p[4]);
+			out[2] = clamp8(w0 * p[2] + w1 * p[5]);
+			out += 3;
+		} else if (ch == 3 && n == 3) {
 			int32_t r = w[0] * p[0] + w[1] * p[3] + w[2] * p[6];
 			int32_t g = w[0] * p[1] + w[1] * p[4] + w[2] * p[7];
 			int32_t b = w[0] * p[2] + w[1] * p[5] + w[2] * p[8];
