@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh — the full test suite, as CI runs it (.ci/run calls this).
 # Installs what it needs, validates the checklist definitions against their
-# JSON Schema with ajv, then builds and runs every test three times:
+# JSON Schema with ajv, lints the sync protocol's OpenAPI spec, then builds
+# and runs every test three times:
 #   gcc   -Wall -Wextra -Werror (RelWithDebInfo)
 #   clang -Wall -Wextra -Werror
 #   gcc with AddressSanitizer + UndefinedBehaviorSanitizer
@@ -21,6 +22,9 @@ else
 	failed+=("checklist schema")
 fi
 python3 tools/docs/gen_checklists_md.py --check || failed+=("docs/checklists.md stale")
+echo "=== sync protocol: OpenAPI 3 spec (Redocly lint)"
+tools/schema-check/node_modules/.bin/redocly lint --format=stylish schema/protocol/openapi.yaml ||
+	failed+=("openapi lint")
 
 run_config() {
 	local name=$1; shift
