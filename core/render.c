@@ -107,10 +107,14 @@ static int taps_make(taps *t, int src, int dst)
 	return FIC_OK;
 }
 
+/*
+ * Tent weights are never negative and sum to exactly WONE, so a weighted sum
+ * of bytes is always within 0..255 after rounding: no clamping branch (which
+ * the horizontal pass would pay for every sample).
+ */
 static inline unsigned char clamp8(int32_t v)
 {
-	v = (v + (WONE / 2)) >> WBITS;
-	return (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+	return (unsigned char)((uint32_t)(v + (WONE / 2)) >> WBITS);
 }
 
 static void filter_row(unsigned char *out, const unsigned char *in, const taps *h, int ch)
@@ -161,10 +165,11 @@ typedef void (*emit_fn)(void *arg, const unsigned char *row);
 typedef struct resampler {
 	int sw, sh, dw, dh, ch;
 	taps h, v;
-	unsigned char *ring; /* ring_rows rows of dw*ch, horizontally filtered */
+	unsigned char *ring; /* ring_rows source rows of sw*ch */
 	int ring_rows;
 	int fed;             /* source rows fed so far */
 	int emitted;         /* destination rows written */
+	unsigned char *tmp;  /* one source-width row, filtered vertically */
 	unsigned char *dst;  /* dw*dh*ch, or NULL */
 	unsigned char *row;  /* one destination row when streaming */
 	emit_fn emit;
@@ -176,9 +181,9 @@ static void rs_free(resampler *r)
 	taps_free(&r->h);
 	taps_free(&r->v);
 	fic__free(r->ring);
+	fic__free(r->tmp);
 	fic__free(r->row);
-	r->ring = NULL;
-	r->row = NULL;
+	r->ring = r->tmp = r->row = NULL;
 }
 
 static int rs_init(resampler *r, int sw, int sh, int dw, int dh, int ch, unsigned char *dst,
@@ -200,56 +205,77 @@ static int rs_init(resampler *r, int sw, int sh, int dw, int dh, int ch, unsigne
 		rs_free(r);
 		return rc;
 	}
+	/* A slot is reused only when no pending destination row can need it. */
 	r->ring_rows = r->v.max + 1;
-	r->ring = fic__malloc((size_t)r->ring_rows * (size_t)dw * (size_t)ch);
+	r->ring = fic__malloc((size_t)r->ring_rows * (size_t)sw * (size_t)ch);
+	r->tmp = fic__malloc((size_t)sw * (size_t)ch);
 	if (dst == NULL)
 		r->row = fic__malloc((size_t)dw * (size_t)ch);
-	if (r->ring == NULL || (dst == NULL && r->row == NULL)) {
+	if (r->ring == NULL || r->tmp == NULL || (dst == NULL && r->row == NULL)) {
 		rs_free(r);
 		return fic__err(FIC_ENOMEM, "out of memory resizing a photo");
 	}
 	return FIC_OK;
 }
 
-static void rs_feed(resampler *r, const unsigned char *row)
+/* Where the next source row goes (the decoder writes straight into it). */
+static unsigned char *rs_slot(resampler *r)
 {
-	size_t stride = (size_t)r->dw * (size_t)r->ch;
-	filter_row(r->ring + (size_t)(r->fed % r->ring_rows) * stride, row, &r->h, r->ch);
+	return r->ring + (size_t)(r->fed % r->ring_rows) * (size_t)r->sw * (size_t)r->ch;
+}
+
+/*
+ * The slot is filled: emit every destination row whose source rows have all
+ * arrived. Vertical pass first, over whole source rows (a plain loop the
+ * compiler vectorises), then the gather-bound horizontal pass over that one
+ * combined row — done for destination rows only.
+ */
+static void rs_commit(resampler *r)
+{
+	size_t sstride = (size_t)r->sw * (size_t)r->ch, dstride = (size_t)r->dw * (size_t)r->ch;
 	r->fed++;
-	/* Emit every destination row whose source rows have all arrived. */
 	while (r->emitted < r->dh) {
 		int first = r->v.first[r->emitted], n = r->v.count[r->emitted];
 		if (first + n > r->fed)
 			break;
 		const int32_t *w = r->v.w + (size_t)r->emitted * (size_t)r->v.max;
-		unsigned char *out = r->dst ? r->dst + (size_t)r->emitted * stride : r->row;
 		const unsigned char *rows[64];
 		for (int k = 0; k < n; k++)
-			rows[k] = r->ring + (size_t)((first + k) % r->ring_rows) * stride;
+			rows[k] = r->ring + (size_t)((first + k) % r->ring_rows) * sstride;
+		unsigned char *t = r->tmp;
+		const unsigned char *src = t;
 		if (n == 1) {
-			memcpy(out, rows[0], stride);
+			src = rows[0];
 		} else if (n == 2) {
 			const unsigned char *a = rows[0], *b = rows[1];
 			int32_t wa = w[0], wb = w[1];
-			for (size_t i = 0; i < stride; i++)
-				out[i] = clamp8(wa * a[i] + wb * b[i]);
+			for (size_t i = 0; i < sstride; i++)
+				t[i] = clamp8(wa * a[i] + wb * b[i]);
 		} else if (n == 3) {
 			const unsigned char *a = rows[0], *b = rows[1], *c = rows[2];
 			int32_t wa = w[0], wb = w[1], wc = w[2];
-			for (size_t i = 0; i < stride; i++)
-				out[i] = clamp8(wa * a[i] + wb * b[i] + wc * c[i]);
+			for (size_t i = 0; i < sstride; i++)
+				t[i] = clamp8(wa * a[i] + wb * b[i] + wc * c[i]);
 		} else {
-			for (size_t i = 0; i < stride; i++) {
+			for (size_t i = 0; i < sstride; i++) {
 				int32_t acc = 0;
 				for (int k = 0; k < n; k++)
 					acc += w[k] * rows[k][i];
-				out[i] = clamp8(acc);
+				t[i] = clamp8(acc);
 			}
 		}
+		unsigned char *out = r->dst ? r->dst + (size_t)r->emitted * dstride : r->row;
+		filter_row(out, src, &r->h, r->ch);
 		if (r->emit)
 			r->emit(r->emit_arg, out);
 		r->emitted++;
 	}
+}
+
+static void rs_feed(resampler *r, const unsigned char *row)
+{
+	memcpy(rs_slot(r), row, (size_t)r->sw * (size_t)r->ch);
+	rs_commit(r);
 }
 
 /* ---- libjpeg error handling: longjmp, never exit() ---- */
@@ -708,9 +734,9 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
 		}
 	}
 	while (c->output_scanline < c->output_height) {
-		JSAMPROW rp = st->row;
-		jpeg_read_scanlines(c, &rp, 1);
 		if (cmyk) {
+			JSAMPROW rp = st->row;
+			jpeg_read_scanlines(c, &rp, 1);
 			/* Adobe CMYK is stored inverted: R = C·K/255 (in place, 4 → 3 bytes). */
 			unsigned char *p = st->row;
 			for (int x = 0; x < sw; x++) {
@@ -719,10 +745,17 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
 				p[3 * x + 1] = (unsigned char)(p[4 * x + 1] * k / 255);
 				p[3 * x + 2] = (unsigned char)(p[4 * x + 2] * k / 255);
 			}
+			rs_feed(&st->up, st->row);
+			if (thumb)
+				rs_feed(&st->th, st->row);
+			continue;
 		}
-		rs_feed(&st->up, st->row);
+		/* Straight into the resampler's ring: no copy for the upload rendition. */
+		JSAMPROW rp = rs_slot(&st->up);
+		jpeg_read_scanlines(c, &rp, 1);
 		if (thumb)
-			rs_feed(&st->th, st->row);
+			rs_feed(&st->th, rp);
+		rs_commit(&st->up);
 	}
 	jpeg_finish_decompress(c); /* reads to the end marker: stray data shows up here */
 	if (st->err.truncated) {
