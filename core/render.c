@@ -246,16 +246,21 @@ static void rs_commit(resampler *r)
 		const unsigned char *src = t;
 		if (n == 1) {
 			src = rows[0];
-		} else if (n == 2) {
-			const unsigned char *a = rows[0], *b = rows[1];
-			int32_t wa = w[0], wb = w[1];
+		} else if (n == 2 || n == 3) {
+			/* 8-bit weights summing to 256 keep every sum within 16 bits, so the
+			 * compiler can run this on 16-bit lanes (twice as many per vector). */
+			uint16_t w8[3] = { 0, 0, 0 };
+			int total = 0, big = 0;
+			for (int k = 0; k < n; k++) {
+				w8[k] = (uint16_t)((w[k] + 32) >> 6);
+				total += w8[k];
+				big = w8[k] > w8[big] ? k : big;
+			}
+			w8[big] = (uint16_t)(w8[big] + 256 - total);
+			const unsigned char *a = rows[0], *b = rows[1], *c = n == 3 ? rows[2] : rows[1];
+			uint16_t wa = w8[0], wb = w8[1], wc = w8[2];
 			for (size_t i = 0; i < sstride; i++)
-				t[i] = clamp8(wa * a[i] + wb * b[i]);
-		} else if (n == 3) {
-			const unsigned char *a = rows[0], *b = rows[1], *c = rows[2];
-			int32_t wa = w[0], wb = w[1], wc = w[2];
-			for (size_t i = 0; i < sstride; i++)
-				t[i] = clamp8(wa * a[i] + wb * b[i] + wc * c[i]);
+				t[i] = (unsigned char)((uint16_t)(a[i] * wa + b[i] * wb + c[i] * wc + 128) >> 8);
 		} else {
 			for (size_t i = 0; i < sstride; i++) {
 				int32_t acc = 0;
