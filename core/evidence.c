@@ -57,6 +57,12 @@ static cJSON *sorted_copy(const cJSON *v, int depth)
 		kids[i++] = c;
 	}
 	qsort(kids, (size_t)n, sizeof *kids, cmp_child);
+	for (i = 1; i < n; i++)
+		if (strcmp(kids[i - 1]->string, kids[i]->string) == 0) { /* a duplicate key: not canonical */
+			fic__free(kids);
+			cJSON_Delete(o);
+			return NULL;
+		}
 	for (i = 0; i < n; i++) {
 		if (!fic__json_put(o, kids[i]->string, sorted_copy(kids[i], depth + 1))) {
 			cJSON_Delete(o);
@@ -233,7 +239,8 @@ int fic_evidence_verify(char **report_out, fic_store *store)
 	if (r.problems == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory");
 	int64_t entries = 0, records = 0, photos = 0;
-	int rc = fic__tx_begin(store); /* one consistent snapshot */
+	int rc = sqlite3_exec(store->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK /* a read snapshot: writers go on */
+			 ? FIC_OK : fic__db_err(store, sqlite3_errcode(store->db), "starting to verify");
 	if (rc != FIC_OK) {
 		cJSON_Delete(r.problems);
 		return rc;
@@ -376,6 +383,7 @@ int fic_chain_verify(char **report_out, const char *submissions_json, const char
 	}
 	int64_t expect = expected_first_seq;
 	char device[80] = "";
+	bool malformed = false;
 	const cJSON *e;
 	cJSON_ArrayForEach(e, arr) {
 		const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "seq");
@@ -383,8 +391,10 @@ int fic_chain_verify(char **report_out, const char *submissions_json, const char
 		const cJSON *canon = cJSON_GetObjectItemCaseSensitive(e, "canonical");
 		char where[32];
 		snprintf(where, sizeof where, "%lld", (long long)expect);
-		if (!cJSON_IsNumber(seq) || !cJSON_IsString(hash) || !cJSON_IsString(canon)) {
-			problem(&r, "malformed", where, "each entry needs seq, hash and canonical");
+		if (!cJSON_IsNumber(seq) || !cJSON_IsString(hash) || !cJSON_IsString(canon) ||
+		    !(seq->valuedouble >= 1 && seq->valuedouble <= 9007199254740992.0) ||
+		    seq->valuedouble != (double)(int64_t)seq->valuedouble) {
+			malformed = true;
 			break;
 		}
 		if ((int64_t)seq->valuedouble != expect)
@@ -400,7 +410,7 @@ int fic_chain_verify(char **report_out, const char *submissions_json, const char
 		const cJSON *dev = cJSON_GetObjectItemCaseSensitive(c, "device_id");
 		if (!cJSON_IsString(ph) || strcmp(ph->valuestring, prev) != 0)
 			problem(&r, "chain_link", where, "does not continue from the previous hash");
-		if (!cJSON_IsNumber(cs) || (int64_t)cs->valuedouble != (int64_t)seq->valuedouble)
+		if (!cJSON_IsNumber(cs) || cs->valuedouble != seq->valuedouble)
 			problem(&r, "chain_seq", where, "the canonical form names another position");
 		if (!cJSON_IsString(dev) || (device[0] && strcmp(device, dev->valuestring) != 0))
 			problem(&r, "device", where, "another device's entry");
@@ -415,6 +425,11 @@ int fic_chain_verify(char **report_out, const char *submissions_json, const char
 		expect = (int64_t)seq->valuedouble + 1;
 	}
 	cJSON_Delete(arr);
+	if (malformed) {
+		cJSON_Delete(r.problems);
+		return fic__err(FIC_EINVAL, "entry %lld is malformed: each needs a whole seq, a hash and "
+		                            "the canonical text", (long long)expect);
+	}
 	if (report_out) {
 		cJSON *o = cJSON_CreateObject();
 		bool ok = o && cJSON_AddBoolToObject(o, "ok", r.count == 0) &&

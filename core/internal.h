@@ -151,6 +151,9 @@ int64_t fic__now_ms(fic_store *store);
 /* Trusted time (time.c); fic__time_bind binds t_device_ms … t_flags at ?i..?i+5. */
 int fic__time_now(fic_store *store, fic_time *t);
 void fic__time_bind(sqlite3_stmt *st, int i, const fic_time *t);
+int64_t fic__effective_deadline(fic_store *store, int64_t stored_deadline, int t_flags,
+                                const char *t_boot_id, int64_t t_mono_ms, int64_t t_device_ms,
+                                int64_t discovered_at_ms);
 
 /* Hash chain (evidence.c), inside the caller's transaction: completes `record`
  * with chain_seq, prev_hash and device_id, hashes its canonical form and

@@ -156,25 +156,12 @@ int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out)
 	for (int i = 0; ok && i < 6; i++)
 		ok = fic__json_put(tm, tkeys[i], col_json(st, 15 + i));
 	const char *content = (const char *)sqlite3_column_text(st, 14);
-	const char *insp = (const char *)sqlite3_column_text(st, 10);
 	ok = ok && fic__json_take(o, "time", &tm) &&
 	     fic__json_put(o, "content", content ? cJSON_Parse(content) : NULL);
-	/* Evidence by hash: the lead's own photos and, for a patrol finding, the inspection's. */
+	/* Evidence by hash: the lead's own photos (frozen with it). A patrol finding's
+	 * photos belong to its inspection, whose chain entry holds them at finish —
+	 * an urgent finding is submitted before the inspection's photos exist. */
 	cJSON *ph = ok ? fic__photo_hashes(store, "lead", lead_id) : NULL;
-	if (ph && insp) {
-		cJSON *more = fic__photo_hashes(store, "inspection", insp);
-		cJSON *c;
-		if (more == NULL) {
-			cJSON_Delete(ph);
-			ph = NULL;
-		}
-		while (ph && (c = cJSON_DetachItemFromArray(more, 0)) != NULL)
-			if (!fic__json_put(ph, NULL, c)) {
-				cJSON_Delete(ph);
-				ph = NULL;
-			}
-		cJSON_Delete(more);
-	}
 	ok = ok && fic__json_put(o, "photos", ph);
 	sqlite3_finalize(st);
 	cJSON_Delete(tm);
@@ -633,7 +620,8 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
 	                      "SELECT id, category, area, title, state, report_to, site_id, urgent, "
-	                      "discovered_at_ms, deadline_at_ms, t_flags FROM leads ORDER BY urgent DESC, "
+	                      "discovered_at_ms, deadline_at_ms, t_flags, t_boot_id, t_mono_ms, "
+	                      "t_device_ms FROM leads ORDER BY urgent DESC, "
 	                      "CASE WHEN urgent THEN deadline_at_ms END, discovered_at_ms DESC, id "
 	                      "LIMIT ?1");
 	if (rc != FIC_OK)
@@ -674,10 +662,17 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 		e->urgent = sqlite3_column_int(st, 7);
 		e->discovered_at_ms = sqlite3_column_int64(st, 8);
 		e->deadline_at_ms = sqlite3_column_int64(st, 9);
-		e->remaining_ms = e->urgent ? e->deadline_at_ms - now.trusted_ms : 0;
 		e->time_flags = sqlite3_column_int(st, 10);
+		if (e->urgent)
+			e->deadline_at_ms = fic__effective_deadline(store, e->deadline_at_ms, e->time_flags,
+			                                            (const char *)sqlite3_column_text(st, 11),
+			                                            sqlite3_column_int64(st, 12),
+			                                            sqlite3_column_int64(st, 13),
+			                                            e->discovered_at_ms);
+		e->remaining_ms = e->urgent ? e->deadline_at_ms - now.trusted_ms : 0;
+		/* With no server contact yet the clock is unverified: never trust it for a deadline. */
 		e->at_risk = e->urgent && e->state && strcmp(e->state, "acknowledged") != 0 &&
-			     e->remaining_ms - unc <= FIC_AT_RISK_MS;
+			     (now.uncertainty_ms < 0 || e->remaining_ms - unc <= FIC_AT_RISK_MS);
 		if (oom)
 			rc = fic__err(FIC_ENOMEM, "out of memory listing leads");
 	}
@@ -709,7 +704,8 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 	                       "inspection_id, urgent, time_sensitive, discovered_at_ms, "
 	                       "deadline_at_ms, form_id, form_version, content, hash, chain_seq, "
 	                       "receipt_id, receipt_at_ms, reject_reason, corrects, t_trusted_ms, "
-	                       "t_uncertainty_ms, t_flags FROM leads WHERE id = ?1")))
+	                       "t_uncertainty_ms, t_flags, t_boot_id, t_mono_ms, t_device_ms FROM leads "
+	                       "WHERE id = ?1")))
 		return rc;
 	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
 	int src = sqlite3_step(st);
@@ -729,6 +725,11 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 	}
 	bool urgent = sqlite3_column_int(st, 8);
 	int64_t deadline = sqlite3_column_int64(st, 11);
+	if (urgent)
+		deadline = fic__effective_deadline(store, deadline, sqlite3_column_int(st, 23),
+		                                   (const char *)sqlite3_column_text(st, 24),
+		                                   sqlite3_column_int64(st, 25), sqlite3_column_int64(st, 26),
+		                                   sqlite3_column_int64(st, 10));
 	const char *content = (const char *)sqlite3_column_text(st, 14);
 	cJSON *c = content ? cJSON_Parse(content) : NULL;
 	ok = ok && c && cJSON_AddBoolToObject(o, "urgent", urgent) &&

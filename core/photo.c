@@ -600,10 +600,23 @@ int fic_photo_render_file(const char *in_path, const char *out_path, int max_edg
 	if (in == NULL)
 		return fic__err(errno == ENOENT ? FIC_ENOTFOUND : FIC_EIO, "cannot open %s: %s", in_path,
 		                strerror(errno));
-	FILE *outf = fopen(out_path, "wb");
+	struct stat si, so;
+	if (fstat(fileno(in), &si) == 0 && stat(out_path, &so) == 0 && si.st_dev == so.st_dev &&
+	    si.st_ino == so.st_ino) {
+		fclose(in);
+		return fic__err(FIC_EINVAL, "the output would overwrite the photo itself");
+	}
+	/* Written beside the target and renamed over it only when complete. */
+	char part[4200];
+	int n = snprintf(part, sizeof part, "%s.part", out_path);
+	if (n < 0 || (size_t)n >= sizeof part) {
+		fclose(in);
+		return fic__err(FIC_ETOOBIG, "output path too long");
+	}
+	FILE *outf = fopen(part, "wb");
 	if (outf == NULL) {
 		fclose(in);
-		return fic__err(FIC_EIO, "cannot create %s: %s", out_path, strerror(errno));
+		return fic__err(FIC_EIO, "cannot create %s: %s", part, strerror(errno));
 	}
 	fic__exif exif;
 	fic__jpeg_out up;
@@ -613,9 +626,11 @@ int fic_photo_render_file(const char *in_path, const char *out_path, int max_edg
 	rc = fic__render(in, NULL, 0, max_edge, quality, &up, 0, 0, NULL, &exif, &w, &h);
 	fclose(in);
 	if (fclose(outf) != 0 && rc == FIC_OK)
+		rc = fic__err(FIC_EIO, "cannot write %s: %s", part, strerror(errno));
+	if (rc == FIC_OK && rename(part, out_path) != 0)
 		rc = fic__err(FIC_EIO, "cannot write %s: %s", out_path, strerror(errno));
 	if (rc != FIC_OK)
-		unlink(out_path);
+		unlink(part);
 	return rc;
 }
 
@@ -640,9 +655,9 @@ void fic__photo_sweep(fic_store *store)
 	}
 	time_t now = time(NULL);
 	sqlite3_stmt *st = NULL;
-	if (fic__prepare(store, &st, "SELECT 1 FROM photos WHERE file_name = ?1 OR "
-	                             "upload_sha256 || '.jpg' = ?1 OR thumb_sha256 || '.jpg' = ?1") !=
-	    FIC_OK) {
+	if (fic__prepare(store, &st, "SELECT 1 FROM photos WHERE sha256 = ?1 UNION ALL SELECT 1 FROM "
+	                             "photos WHERE upload_sha256 = ?1 UNION ALL SELECT 1 FROM photos "
+	                             "WHERE thumb_sha256 = ?1 LIMIT 1") != FIC_OK) {
 		fic__err_clear();
 		fic__tx_rollback(store);
 		closedir(d);
@@ -664,7 +679,7 @@ void fic__photo_sweep(fic_store *store)
 		bool orphan = part && stat(path, &sb) == 0 && now - sb.st_mtime > 600;
 		if (jpg) {
 			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, n, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 1, n, 64, SQLITE_TRANSIENT); /* the sha256 part of the name */
 			orphan = sqlite3_step(st) == SQLITE_DONE;
 		}
 		if (orphan)

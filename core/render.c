@@ -61,7 +61,7 @@ static int taps_make(taps *t, int src, int dst)
 	double support = s > 1 ? s : 1;
 	t->n = dst;
 	t->max = (int)ceil(2 * support) + 2;
-	if (t->max > 64) /* callers keep reductions small (after DCT scaling, <= 2x; thumbnails ~6x) */
+	if (t->max > 64) /* reductions over ~31x (tiny thumbnails of huge photos) use a cut window */
 		t->max = 64;
 	t->first = fic__calloc((size_t)dst, sizeof *t->first);
 	t->count = fic__calloc((size_t)dst, sizeof *t->count);
@@ -77,8 +77,12 @@ static int taps_make(taps *t, int src, int dst)
 			lo = 0;
 		if (hi > src - 1)
 			hi = src - 1;
-		if (hi - lo + 1 > t->max)
+		if (hi - lo + 1 > t->max) { /* keep the window centred when it must be cut */
+			int mid = (int)lround(center);
+			lo = mid - t->max / 2 + 1;
+			lo = lo < 0 ? 0 : lo > src - t->max ? src - t->max : lo;
 			hi = lo + t->max - 1;
+		}
 		double ws[64], sum = 0;
 		int k = 0;
 		for (int x = lo; x <= hi && k < 64; x++, k++) {
@@ -742,13 +746,15 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
 		if (cmyk) {
 			JSAMPROW rp = st->row;
 			jpeg_read_scanlines(c, &rp, 1);
-			/* Adobe CMYK is stored inverted: R = C·K/255 (in place, 4 → 3 bytes). */
+			/* Adobe CMYK is stored inverted (R = C·K/255); plain CMYK is not. */
 			unsigned char *p = st->row;
+			bool inv = c->saw_Adobe_marker;
 			for (int x = 0; x < sw; x++) {
-				unsigned k = p[4 * x + 3];
-				p[3 * x + 0] = (unsigned char)(p[4 * x + 0] * k / 255);
-				p[3 * x + 1] = (unsigned char)(p[4 * x + 1] * k / 255);
-				p[3 * x + 2] = (unsigned char)(p[4 * x + 2] * k / 255);
+				unsigned k = inv ? p[4 * x + 3] : 255u - p[4 * x + 3];
+				for (int q = 0; q < 3; q++) {
+					unsigned v = inv ? p[4 * x + q] : 255u - p[4 * x + q];
+					p[3 * x + q] = (unsigned char)(v * k / 255);
+				}
 			}
 			rs_feed(&st->up, st->row);
 			if (thumb)

@@ -3,7 +3,8 @@
  *
  * At a contact the store keeps: the server's time S0, the device wall clock
  * W0, the monotonic clock M0, the boot id B0 and the round trip. Later, in
- * the same boot, trusted = S0 + (M − M0): the monotonic clock cannot be set
+ * the same boot, trusted = S0 + rtt/2 + (M − M0) (the server read its clock
+ * within the round trip; the middle is the best guess): the monotonic clock cannot be set
  * by the user and keeps counting in sleep. Its uncertainty is half the round
  * trip plus 200 ppm of the elapsed time (crystal drift). If the wall clock's
  * own elapsed time (W − W0) differs from the monotonic one by more than a
@@ -60,14 +61,15 @@ int fic__time_now(fic_store *store, fic_time *t)
 	int64_t half = rtt / 2;
 	if (strcmp(b0, t->boot_id) == 0 && t->mono_ms >= m0) {
 		int64_t elapsed = t->mono_ms - m0;
-		t->trusted_ms = s0 + elapsed;
+		/* The server read its clock somewhere within the round trip: take the middle. */
+		t->trusted_ms = s0 + half + elapsed;
 		t->uncertainty_ms = half + elapsed / DRIFT_DIVISOR;
 		int64_t wall_elapsed = t->device_ms - w0;
 		if (llabs((long long)(wall_elapsed - elapsed)) > CLOCK_CHANGE_TOLERANCE_MS)
 			t->flags |= FIC_TIME_CLOCK_CHANGED;
 	} else {
 		int64_t since = llabs((long long)(t->device_ms - w0));
-		t->trusted_ms = t->device_ms + (s0 - w0);
+		t->trusted_ms = t->device_ms + (s0 + half - w0);
 		t->uncertainty_ms = half + since / DRIFT_DIVISOR;
 		t->flags |= FIC_TIME_OTHER_BOOT;
 	}
@@ -125,4 +127,30 @@ void fic__time_bind(sqlite3_stmt *st, int i, const fic_time *t)
 	else
 		sqlite3_bind_null(st, i + 4);
 	sqlite3_bind_int(st, i + 5, t->flags);
+}
+
+/*
+ * The deadline a lead should have, given what is known now. A lead filed
+ * before any contact with the server got its deadline from the unverified
+ * device clock; once a contact exists in the same boot, its moment of filing
+ * can be placed on server time through the monotonic clock, and the deadline
+ * moves with it. (The stored, chained deadline is not changed.)
+ */
+int64_t fic__effective_deadline(fic_store *store, int64_t stored_deadline, int t_flags,
+                                const char *t_boot_id, int64_t t_mono_ms, int64_t t_device_ms,
+                                int64_t discovered_at_ms)
+{
+	if (!(t_flags & FIC_TIME_NO_CONTACT) || t_boot_id == NULL)
+		return stored_deadline;
+	char v[160];
+	long long s0, w0, m0, rtt;
+	char b0[FIC_BOOT_ID_MAX];
+	if (read_state(store, "time.contact", v, sizeof v) != FIC_OK || !v[0] ||
+	    sscanf(v, "%lld %lld %lld %lld %63s", &s0, &w0, &m0, &rtt, b0) != 5 ||
+	    strcmp(b0, t_boot_id) != 0) {
+		fic__err_clear();
+		return stored_deadline;
+	}
+	int64_t filed_trusted = s0 + rtt / 2 + (t_mono_ms - m0);
+	return filed_trusted - (t_device_ms - discovered_at_ms) + FIC_URGENT_DEADLINE_MS;
 }

@@ -19,8 +19,9 @@
  * Canonical form: the record as JSON, object keys sorted by their UTF-8
  * bytes at every level, no whitespace, strings as UTF-8 with JSON escapes
  * only for '"', '\\' and control characters, numbers as integers when they
- * are whole (timestamps in ms) and otherwise in shortest round-trip form;
- * photos appear as their SHA-256 hex digests, sorted. It carries
+ * are whole (timestamps in ms) and otherwise with up to 15 significant digits
+ * (17 when 15 do not reproduce the value); no duplicate keys; photos appear
+ * as their SHA-256 hex digests, sorted. It carries
  * "chain_seq" (1, 2, 3, …), "prev_hash" (64 zeros for the first entry) and
  * "device_id".
  *

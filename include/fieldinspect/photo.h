@@ -116,7 +116,10 @@ FIC_EXTERN int fic_photo_render(void **out, size_t *out_len, const void *jpeg, s
 /**
  * As fic_photo_render(), from the file `in_path` to the file `out_path`,
  * streaming: neither the photo nor the rendition is held in memory (unless
- * its EXIF orientation rotates it). On failure `out_path` is removed.
+ * its EXIF orientation rotates it). The rendition is written to
+ * `<out_path>.part` and renamed over `out_path` only when complete, so a
+ * failure leaves an existing `out_path` as it was; `out_path` may not be the
+ * input itself.
  */
 FIC_EXTERN int fic_photo_render_file(const char *in_path, const char *out_path, int max_edge,
                                      int quality);

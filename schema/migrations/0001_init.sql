@@ -176,6 +176,9 @@ CREATE TABLE photos (
 );
 
 CREATE INDEX photos_owner ON photos (owner_type, owner_id);
+CREATE INDEX photos_sha256 ON photos (sha256);
+CREATE INDEX photos_upload ON photos (upload_sha256);
+CREATE INDEX photos_thumb ON photos (thumb_sha256);
 
 -- Re-inspection and agency tasks.
 CREATE TABLE tasks (

@@ -10,6 +10,7 @@
 #include "lead_internal.h"
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 #include <setjmp.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -166,12 +167,25 @@ static void the_server_side_states_follow_the_lifecycle(void **state)
 	assert_string_equal(jstr(j, "state"), "rejected");
 	assert_string_equal(jstr(j, "reject_reason"), "表单缺少联系电话");
 	cJSON_Delete(j);
-	/* An acknowledged lead is never at risk; the others are within two hours. */
+	/* Near the deadline (clock verified by a contact): the acknowledged lead is not at
+	 * risk, the rejected one is. */
+	assert_int_equal(fic_time_contact(f->store, f->clock.wall_ms, 0), FIC_OK);
+	f->clock.wall_ms += 100 * MIN;
+	f->clock.mono_ms += 100 * MIN;
 	fic_lead_list *l;
 	assert_int_equal(fic_lead_list_get(&l, f->store, 0), FIC_OK);
-	for (size_t i = 0; i < l->count; i++)
-		if (strcmp(l->entries[i].id, a) == 0)
+	int checked = 0;
+	for (size_t i = 0; i < l->count; i++) {
+		if (strcmp(l->entries[i].id, a) == 0) {
 			assert_false(l->entries[i].at_risk);
+			checked++;
+		}
+		if (strcmp(l->entries[i].id, b) == 0) {
+			assert_true(l->entries[i].at_risk);
+			checked++;
+		}
+	}
+	assert_int_equal(checked, 2);
 	fic_lead_list_free(l);
 }
 
@@ -318,9 +332,37 @@ static void the_server_verifies_a_devices_chain(void **state)
 	free(t);
 	free(edited);
 	cJSON_Delete(alt);
-	/* Not canonical (keys reordered) though self-consistent. */
-	assert_int_equal(fic_chain_verify(NULL, "[{\"seq\":1,\"hash\":\"x\",\"canonical\":\"{}\"}]", NULL, 1),
-	                 FIC_ECORRUPT);
+	/* Not canonical (keys out of order, or a key twice) though the hash matches it. */
+	const char *texts[] = {
+		"{\"prev_hash\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+		"\"device_id\":\"d\",\"chain_seq\":1}",
+		"{\"chain_seq\":1,\"device_id\":\"d\",\"device_id\":\"e\",\"prev_hash\":"
+		"\"0000000000000000000000000000000000000000000000000000000000000000\"}",
+	};
+	for (int k = 0; k < 2; k++) {
+		char h[65];
+		unsigned char d[32];
+		unsigned int dl;
+		EVP_Digest(texts[k], strlen(texts[k]), d, &dl, EVP_sha256(), NULL);
+		for (int i = 0; i < 32; i++)
+			snprintf(h + 2 * i, 3, "%02x", d[i]);
+		cJSON *one = cJSON_CreateArray(), *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "seq", 1);
+		cJSON_AddStringToObject(e, "hash", h);
+		cJSON_AddStringToObject(e, "canonical", texts[k]);
+		cJSON_AddItemToArray(one, e);
+		char *t1 = cJSON_PrintUnformatted(one);
+		assert_int_equal(fic_chain_verify(&report, t1, NULL, 1), FIC_ECORRUPT);
+		assert_non_null(strstr(report, "not_canonical"));
+		fic_free(report);
+		free(t1);
+		cJSON_Delete(one);
+	}
+	/* Whole sequence numbers only. */
+	assert_int_equal(fic_chain_verify(NULL, "[{\"seq\":1.5,\"hash\":\"x\",\"canonical\":\"{}\"}]", NULL, 1),
+	                 FIC_EINVAL);
+	assert_int_equal(fic_chain_verify(NULL, "[{\"seq\":1e300,\"hash\":\"x\",\"canonical\":\"{}\"}]", NULL, 1),
+	                 FIC_EINVAL);
 	/* Malformed input. */
 	assert_int_equal(fic_chain_verify(NULL, "not json", NULL, 1), FIC_EINVAL);
 	assert_int_equal(fic_chain_verify(NULL, "{}", NULL, 1), FIC_EINVAL);
@@ -346,20 +388,21 @@ static void trusted_time_follows_the_server_and_notices_clock_changes(void **sta
 	f->clock.mono_ms += 10 * MIN;
 	assert_int_equal(fic_time_now(&t, f->store), FIC_OK);
 	assert_int_equal(t.flags, 0);
-	assert_int_equal(t.trusted_ms, server + 10 * MIN);
+	/* the server read its clock within the round trip: the middle, +200 ms */
+	assert_int_equal(t.trusted_ms, server + 200 + 10 * MIN);
 	assert_int_equal(t.uncertainty_ms, 200 + 10 * MIN / 5000);
 	/* The user sets the clock back an hour: trusted time does not move with it. */
 	f->clock.wall_ms -= HOUR;
 	f->clock.mono_ms += MIN;
 	assert_int_equal(fic_time_now(&t, f->store), FIC_OK);
 	assert_true(t.flags & FIC_TIME_CLOCK_CHANGED);
-	assert_int_equal(t.trusted_ms, server + 11 * MIN);
+	assert_int_equal(t.trusted_ms, server + 200 + 11 * MIN);
 	/* A lead filed now is flagged, and its deadline is on trusted time. */
 	char id[FIC_UUID_BUFSIZE];
 	assert_int_equal(fic_lead_file(id, f->store, "event.school_cluster", cluster, f->site, 0, 0), FIC_OK);
 	cJSON *j = lead(f, id);
 	assert_true(cJSON_GetObjectItem(j, "deadline_at_ms")->valuedouble ==
-	            (double)(server + 11 * MIN + FIC_URGENT_DEADLINE_MS));
+	            (double)(server + 200 + 11 * MIN + FIC_URGENT_DEADLINE_MS));
 	assert_true((int)cJSON_GetObjectItem(j, "time_flags")->valuedouble & FIC_TIME_CLOCK_CHANGED);
 	assert_true(cJSON_GetObjectItem(j, "remaining_ms")->valuedouble == (double)FIC_URGENT_DEADLINE_MS);
 	cJSON_Delete(j);
@@ -384,12 +427,64 @@ static void trusted_time_follows_the_server_and_notices_clock_changes(void **sta
 	f->clock.mono_ms = 5000;
 	assert_int_equal(fic_time_now(&t, f->store), FIC_OK);
 	assert_true(t.flags & FIC_TIME_OTHER_BOOT);
-	assert_int_equal(t.trusted_ms, f->clock.wall_ms + 7 * MIN);
+	assert_int_equal(t.trusted_ms, f->clock.wall_ms + 7 * MIN + 200);
 	/* Bad contacts are refused. */
 	assert_int_equal(fic_time_contact(f->store, 1000, 10), FIC_EINVAL);
 	assert_int_equal(fic_time_contact(f->store, server, -1), FIC_EINVAL);
 	assert_int_equal(fic_time_contact(NULL, server, 1), FIC_EINVAL);
 	assert_int_equal(fic_time_now(NULL, f->store), FIC_EINVAL);
+}
+
+static void an_unverified_clock_puts_urgent_leads_at_risk_and_a_contact_corrects_them(void **state)
+{
+	fixture *f = *state;
+	/* The phone is an hour fast and has never reached the server. */
+	int64_t truth = f->clock.wall_ms - HOUR;
+	char id[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_lead_file(id, f->store, "event.school_cluster", cluster, f->site, 0, 0), FIC_OK);
+	fic_lead_list *l;
+	assert_int_equal(fic_lead_list_get(&l, f->store, 0), FIC_OK);
+	assert_true(l->entries[0].at_risk); /* the deadline rests on an unverified clock */
+	assert_true(l->entries[0].time_flags & FIC_TIME_NO_CONTACT);
+	fic_lead_list_free(l);
+	/* 10 minutes later the first contact: the filing moment is placed on server time. */
+	f->clock.wall_ms += 10 * MIN;
+	f->clock.mono_ms += 10 * MIN;
+	assert_int_equal(fic_time_contact(f->store, truth + 10 * MIN, 0), FIC_OK);
+	f->clock.wall_ms += 85 * MIN;
+	f->clock.mono_ms += 85 * MIN;
+	assert_int_equal(fic_lead_list_get(&l, f->store, 0), FIC_OK);
+	assert_int_equal(l->entries[0].deadline_at_ms, truth + FIC_URGENT_DEADLINE_MS);
+	assert_int_equal(l->entries[0].remaining_ms, 25 * MIN);
+	assert_true(l->entries[0].at_risk);
+	fic_lead_list_free(l);
+	assert_int_equal(fic_evidence_verify(NULL, f->store), FIC_OK); /* the chained record is untouched */
+}
+
+static void photos_added_after_an_urgent_finding_do_not_alter_its_lead(void **state)
+{
+	fixture *f = *state;
+	fic_site s = FIC_SITE_INIT;
+	s.kind = FIC_SITE_BLOOD_STATION;
+	s.name = "某血站";
+	fic_site *st;
+	assert_int_equal(fic_site_add(&st, f->store, &s, NULL), FIC_OK);
+	char insp[FIC_UUID_BUFSIZE], pid[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_inspection_start(insp, f->store, st->id, "blood.station"), FIC_OK);
+	/* The two-hour finding files its lead at once … */
+	assert_int_equal(fic_inspection_answer(f->store, insp, "beyond_scope", "yes"), FIC_OK);
+	/* … and its required photo can only come afterwards. */
+	size_t len;
+	unsigned char *jpg = tu_make_jpeg(64, 48, 3, 0, 85, &len);
+	assert_int_equal(fic_photo_add_buffer(pid, f->store, FIC_PHOTO_INSPECTION, insp, "beyond_scope",
+	                                      jpg, len, NULL), FIC_OK);
+	char *report = NULL;
+	int rc = fic_evidence_verify(&report, f->store);
+	if (rc != FIC_OK)
+		fail_msg("%s", report ? report : fic_error_last()->message);
+	fic_free(report);
+	free(jpg);
+	fic_site_free(st);
 }
 
 static void records_carry_device_monotonic_and_trusted_time(void **state)
@@ -414,7 +509,7 @@ static void records_carry_device_monotonic_and_trusted_time(void **state)
 		assert_int_equal(sqlite3_column_int64(st, 0), f->clock.wall_ms);
 		assert_int_equal(sqlite3_column_int64(st, 1), f->clock.mono_ms);
 		assert_string_equal((const char *)sqlite3_column_text(st, 2), "test-boot-1");
-		assert_int_equal(sqlite3_column_int64(st, 3), f->clock.wall_ms + 3 * MIN);
+		assert_int_equal(sqlite3_column_int64(st, 3), f->clock.wall_ms + 3 * MIN + 50);
 		assert_int_equal(sqlite3_column_int64(st, 4), 50);
 		sqlite3_finalize(st);
 	}
@@ -429,6 +524,8 @@ int main(void)
 		T(tampering_is_detected),
 		T(the_server_verifies_a_devices_chain),
 		T(trusted_time_follows_the_server_and_notices_clock_changes),
+		T(an_unverified_clock_puts_urgent_leads_at_risk_and_a_contact_corrects_them),
+		T(photos_added_after_an_urgent_finding_do_not_alter_its_lead),
 		T(records_carry_device_monotonic_and_trusted_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -522,10 +522,20 @@ static void render_file_streams_from_file_to_file(void **state)
 	assert_false(has_exif_marker(o, olen));
 	free(px);
 	free(o);
-	/* A damaged input leaves no output behind. */
+	/* A damaged input leaves the existing output as it was, and no .part file. */
 	assert_int_equal(tu_write_file(in, jpg, len / 2), 0);
 	assert_int_equal(fic_photo_render_file(in, out, 1600, 80), FIC_EINVAL);
-	assert_int_not_equal(access(out, F_OK), 0);
+	size_t again_len;
+	unsigned char *again = slurp(out, &again_len);
+	assert_int_equal(again_len, olen);
+	free(again);
+	char *part = tu_path(f->dir, "out.jpg.part");
+	assert_int_not_equal(access(part, F_OK), 0);
+	free(part);
+	/* The photo itself is never the output. */
+	assert_int_equal(tu_write_file(in, jpg, len), 0);
+	assert_int_equal(fic_photo_render_file(in, in, 1600, 80), FIC_EINVAL);
+	assert_int_equal(access(in, R_OK), 0);
 	char *missing = tu_path(f->dir, "none.jpg");
 	assert_int_equal(fic_photo_render_file(missing, out, 1600, 80), FIC_ENOTFOUND);
 	assert_int_equal(fic_photo_render_file(in, NULL, 1600, 80), FIC_EINVAL);
