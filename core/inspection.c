@@ -457,6 +457,26 @@ static int end_edit(insp *in, fic_store *store, int rc)
 	return rc;
 }
 
+/* Write one column of an item's answers row (value or note) with `sql`: ?1
+ * inspection, ?2 item, ?3 text (NULL clears), ?4 now. */
+static int upsert_item(fic_store *store, const char *sql, const char *insp_id, const char *item_id,
+                       const char *text, const char *doing)
+{
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st, sql);
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, insp_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
+	if (text)
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, fic__now_ms(store));
+	int src = sqlite3_step(st);
+	rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, doing);
+	fic__release(store, st);
+	return rc;
+}
+
 int fic_inspection_answer(fic_store *store, const char *inspection_id, const char *item_id,
                           const char *value)
 {
@@ -473,22 +493,13 @@ int fic_inspection_answer(fic_store *store, const char *inspection_id, const cha
 		    (vt = cJSON_PrintUnformatted(v)) == NULL)
 			rc = fic__err(FIC_ENOMEM, "out of memory saving an answer");
 	}
-	sqlite3_stmt *st;
-	if (rc == FIC_OK &&
-	    (rc = fic__cached(store, &st,
-	                      "INSERT INTO answers (inspection_id, item_id, value, prefilled, "
-	                      "answered_at_ms) VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (inspection_id, "
-	                      "item_id) DO UPDATE SET value = excluded.value, prefilled = 0, "
-	                      "answered_at_ms = excluded.answered_at_ms")) == FIC_OK) {
-		sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, it->id, -1, SQLITE_STATIC);
-		if (vt)
-			sqlite3_bind_text(st, 3, vt, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, fic__now_ms(store));
-		int src = sqlite3_step(st);
-		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving an answer");
-		fic__release(store, st);
-	}
+	if (rc == FIC_OK)
+		rc = upsert_item(store,
+		                 "INSERT INTO answers (inspection_id, item_id, value, prefilled, "
+		                 "answered_at_ms) VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (inspection_id, "
+		                 "item_id) DO UPDATE SET value = excluded.value, prefilled = 0, "
+		                 "answered_at_ms = excluded.answered_at_ms",
+		                 in.id, it->id, vt, "saving an answer");
 	if (rc == FIC_OK) {
 		/* The audit keeps what was answered; sensitive items only that they were. */
 		cJSON *d = cJSON_CreateObject();
@@ -526,20 +537,11 @@ int fic_inspection_note(fic_store *store, const char *inspection_id, const char 
 	const fic__item *it = NULL;
 	if ((rc = begin_edit(&in, &it, store, inspection_id, item_id)) != FIC_OK)
 		return rc;
-	sqlite3_stmt *st;
-	if ((rc = fic__cached(store, &st,
-	                      "INSERT INTO answers (inspection_id, item_id, note, answered_at_ms) "
-	                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (inspection_id, item_id) DO UPDATE "
-	                      "SET note = excluded.note")) == FIC_OK) {
-		sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, it->id, -1, SQLITE_STATIC);
-		if (present)
-			sqlite3_bind_text(st, 3, note, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, fic__now_ms(store));
-		int src = sqlite3_step(st);
-		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving a note");
-		fic__release(store, st);
-	}
+	rc = upsert_item(store,
+	                 "INSERT INTO answers (inspection_id, item_id, note, answered_at_ms) "
+	                 "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (inspection_id, item_id) DO UPDATE "
+	                 "SET note = excluded.note",
+	                 in.id, it->id, present ? note : NULL, "saving a note");
 	if (rc == FIC_OK) {
 		char detail[120];
 		snprintf(detail, sizeof detail, "{\"item\":\"%s\",\"note\":%s}", it->id,
