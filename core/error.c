@@ -66,6 +66,7 @@ const char *fic_result_str(int code)
 	case FIC_ESTATE: return "FIC_ESTATE: not allowed in the record's state";
 	case FIC_ETOOBIG: return "FIC_ETOOBIG: input too large";
 	case FIC_EINCOMPLETE: return "FIC_EINCOMPLETE: required answers or photos missing";
+	case FIC_EPROTO: return "FIC_EPROTO: the server's response broke the protocol";
 	default: return "unknown status";
 	}
 }

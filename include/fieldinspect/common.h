@@ -62,7 +62,8 @@ typedef enum fic_status {
 	FIC_ESCHEMA = -12,   /**< a schema migration failed; the file was left as it was */
 	FIC_ESTATE = -13,    /**< the record's state does not allow this operation */
 	FIC_ETOOBIG = -14,   /**< an input exceeds its documented size limit */
-	FIC_EINCOMPLETE = -15 /**< required answers or photos are missing (the message lists them) */
+	FIC_EINCOMPLETE = -15, /**< required answers or photos are missing (the message lists them) */
+	FIC_EPROTO = -16     /**< the server's response broke the sync protocol; nothing was changed */
 } fic_status;
 
 /** The last error recorded on the calling thread. */

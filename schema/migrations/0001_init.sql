@@ -206,7 +206,10 @@ CREATE TABLE outbox (
 	state         TEXT NOT NULL DEFAULT 'pending'
 	              CHECK (state IN ('pending', 'sent', 'acked', 'rejected')),
 	attempts      INTEGER NOT NULL DEFAULT 0,
-	last_error    TEXT
+	next_at_ms    INTEGER NOT NULL DEFAULT 0, -- not before (backoff after a transient failure)
+	last_error    TEXT,                       -- the server's reason, or the last transient failure
+	receipt_id    TEXT,                       -- the server's receipt once acked
+	received_at_ms INTEGER                    -- the server's receipt time (two-hour audit)
 );
 CREATE INDEX outbox_pending ON outbox (priority DESC, seq) WHERE state = 'pending';
 

@@ -1,0 +1,247 @@
+/*
+ * sync/queue.c — the sync engine's side of the outbox: which rows go next,
+ * and what happens to a row when the server answers (acked with its receipt,
+ * rejected with its reason, or deferred with a backoff). The core fills the
+ * outbox in the same transaction as each change; nothing here deletes a row,
+ * so a refused record stays visible to the user with the server's reason.
+ */
+#include "sync_internal.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+void fic__outbox_batch_free(fic__outbox_batch *batch)
+{
+	if (batch == NULL)
+		return;
+	for (size_t i = 0; i < batch->count; i++) {
+		fic__free(batch->items[i].record_type);
+		fic__free(batch->items[i].record_id);
+		fic__free(batch->items[i].op);
+		fic__free(batch->items[i].payload);
+	}
+	fic__free(batch->items);
+	fic__free(batch);
+}
+
+static char *col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	return fic__strdup(t ? (const char *)t : "");
+}
+
+int fic__outbox_next_batch(fic_store *store, int64_t now_ms, size_t max_records,
+                           size_t max_bytes, fic__outbox_batch **out)
+{
+	if (out == NULL || store == NULL || max_records == 0)
+		return fic__err(FIC_EINVAL, "outbox batch: bad arguments");
+	*out = NULL;
+	/* The partial index outbox_pending gives this order without sorting. */
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "SELECT seq, priority, attempts, record_type, record_id, op, payload "
+	                      "FROM outbox WHERE state = 'pending' AND next_at_ms <= ?1 "
+	                      "ORDER BY priority DESC, seq");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, now_ms);
+
+	fic__outbox_batch *b = fic__calloc(1, sizeof *b);
+	size_t cap = 0;
+	int src;
+	if (b == NULL) {
+		rc = fic__err(FIC_ENOMEM, "out of memory reading the outbox");
+		goto done;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		int prio = sqlite3_column_int(st, 1);
+		bool urgent = prio >= FIC_SYNC_URGENT_PRIORITY;
+		size_t plen = (size_t)sqlite3_column_bytes(st, 6);
+		if (b->count > 0) {
+			/* Urgent rows travel alone; the batch ends where urgency changes. */
+			if (urgent != b->urgent || b->count >= max_records ||
+			    b->payload_bytes + plen > max_bytes)
+				break;
+		} else {
+			b->urgent = urgent;
+		}
+		if (b->count == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			fic__outbox_item *n = fic__realloc(b->items, ncap * sizeof *n);
+			if (n == NULL) {
+				rc = fic__err(FIC_ENOMEM, "out of memory reading the outbox");
+				goto done;
+			}
+			b->items = n;
+			cap = ncap;
+		}
+		fic__outbox_item *it = &b->items[b->count];
+		memset(it, 0, sizeof *it);
+		b->count++;
+		it->seq = sqlite3_column_int64(st, 0);
+		it->priority = prio;
+		it->attempts = sqlite3_column_int(st, 2);
+		it->record_type = col_dup(st, 3);
+		it->record_id = col_dup(st, 4);
+		it->op = col_dup(st, 5);
+		it->payload = col_dup(st, 6);
+		if (!it->record_type || !it->record_id || !it->op || !it->payload) {
+			rc = fic__err(FIC_ENOMEM, "out of memory reading the outbox");
+			goto done;
+		}
+		b->payload_bytes += plen;
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = fic__db_err(store, src, "reading the outbox");
+done:
+	sqlite3_finalize(st);
+	if (rc != FIC_OK || b->count == 0) {
+		fic__outbox_batch_free(b);
+		return rc;
+	}
+	*out = b;
+	return FIC_OK;
+}
+
+int fic__outbox_counts_get(fic_store *store, fic__outbox_counts *out)
+{
+	if (store == NULL || out == NULL)
+		return fic__err(FIC_EINVAL, "outbox counts: bad arguments");
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "SELECT count(*) FILTER (WHERE state = 'pending'), "
+	                      "count(*) FILTER (WHERE state = 'acked'), "
+	                      "count(*) FILTER (WHERE state = 'rejected'), "
+	                      "count(*) FILTER (WHERE state = 'pending' AND priority >= ?1), "
+	                      "min(next_at_ms) FILTER (WHERE state = 'pending') FROM outbox");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_int(st, 1, FIC_SYNC_URGENT_PRIORITY);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		out->pending = sqlite3_column_int64(st, 0);
+		out->acked = sqlite3_column_int64(st, 1);
+		out->rejected = sqlite3_column_int64(st, 2);
+		out->urgent_pending = sqlite3_column_int64(st, 3);
+		out->next_due_ms = sqlite3_column_type(st, 4) == SQLITE_NULL
+		                           ? INT64_MAX
+		                           : sqlite3_column_int64(st, 4);
+	} else {
+		rc = fic__db_err(store, src, "counting the outbox");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int64_t fic__backoff_ms(int attempts, int64_t retry_after_ms, uint32_t rand32)
+{
+	if (attempts < 1)
+		attempts = 1;
+	int64_t step = FIC_SYNC_BACKOFF_BASE_MS;
+	for (int i = 1; i < attempts && step < FIC_SYNC_BACKOFF_CAP_MS; i++)
+		step *= 2;
+	if (step > FIC_SYNC_BACKOFF_CAP_MS)
+		step = FIC_SYNC_BACKOFF_CAP_MS;
+	/* Equal jitter: [step/2, step], so phones that lost the link together
+	 * do not all come back in the same second. */
+	int64_t half = step / 2;
+	int64_t delay = half + (int64_t)((uint64_t)rand32 * (uint64_t)(half + 1) >> 32);
+	if (retry_after_ms > FIC_SYNC_RETRY_AFTER_CAP_MS)
+		retry_after_ms = FIC_SYNC_RETRY_AFTER_CAP_MS;
+	if (retry_after_ms > delay)
+		delay = retry_after_ms;
+	return delay;
+}
+
+/* One row's new state, inside the caller's transaction. */
+static int mark(fic_store *store, int64_t seq, const fic__record_result *res, const char *why,
+                int64_t retry_after_ms, int64_t now_ms, uint32_t rand32)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (res && (res->kind == FIC__RESULT_STORED || res->kind == FIC__RESULT_DUPLICATE)) {
+		rc = fic__prepare(store, &st,
+		                  "UPDATE outbox SET state = 'acked', receipt_id = ?2, "
+		                  "received_at_ms = ?3, last_error = NULL "
+		                  "WHERE seq = ?1 AND state = 'pending'");
+		if (rc != FIC_OK)
+			return rc;
+		sqlite3_bind_text(st, 2, res->receipt_id ? res->receipt_id : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, res->received_at_ms);
+	} else if (res && res->kind == FIC__RESULT_REJECTED && !res->retry) {
+		rc = fic__prepare(store, &st,
+		                  "UPDATE outbox SET state = 'rejected', attempts = attempts + 1, "
+		                  "last_error = ?2 WHERE seq = ?1 AND state = 'pending'");
+		if (rc != FIC_OK)
+			return rc;
+		sqlite3_bind_text(st, 2, res->reason ? res->reason : "refused by the server", -1,
+		                  SQLITE_STATIC);
+	} else {
+		/* Transient: stays pending; the delay grows with the attempts so far. */
+		sqlite3_stmt *q;
+		if ((rc = fic__prepare(store, &q, "SELECT attempts FROM outbox WHERE seq = ?1")) != FIC_OK)
+			return rc;
+		sqlite3_bind_int64(q, 1, seq);
+		int qs = sqlite3_step(q);
+		int attempts = qs == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+		sqlite3_finalize(q);
+		if (qs == SQLITE_DONE)
+			return fic__err(FIC_ENOTFOUND, "outbox row %lld does not exist", (long long)seq);
+		if (qs != SQLITE_ROW)
+			return fic__db_err(store, qs, "reading the outbox");
+		if (res) {
+			why = res->reason;
+			retry_after_ms = res->retry_after_ms;
+		}
+		int64_t delay = fic__backoff_ms(attempts + 1, retry_after_ms, rand32);
+		rc = fic__prepare(store, &st,
+		                  "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "
+		                  "last_error = ?3 WHERE seq = ?1 AND state = 'pending'");
+		if (rc != FIC_OK)
+			return rc;
+		sqlite3_bind_int64(st, 2, now_ms + delay);
+		sqlite3_bind_text(st, 3, why ? why : "transient failure", -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(st, 1, seq);
+	int s = sqlite3_step(st);
+	int changed = sqlite3_changes(store->db);
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE)
+		return fic__db_err(store, s, "updating the outbox");
+	if (changed != 1)
+		return fic__err(FIC_ESTATE, "outbox row %lld is not pending", (long long)seq);
+	return FIC_OK;
+}
+
+int fic__outbox_apply(fic_store *store, int64_t seq, const fic__record_result *res,
+                      int64_t now_ms, uint32_t rand32)
+{
+	if (store == NULL || res == NULL)
+		return fic__err(FIC_EINVAL, "outbox apply: bad arguments");
+	int rc = fic__tx_begin(store);
+	if (rc != FIC_OK)
+		return rc;
+	rc = mark(store, seq, res, NULL, 0, now_ms, rand32);
+	if (rc == FIC_OK)
+		return fic__tx_commit(store);
+	fic__tx_rollback(store);
+	return rc;
+}
+
+int fic__outbox_defer(fic_store *store, const fic__outbox_batch *batch, const char *why,
+                      int64_t retry_after_ms, int64_t now_ms, uint32_t rand32)
+{
+	if (store == NULL || batch == NULL)
+		return fic__err(FIC_EINVAL, "outbox defer: bad arguments");
+	int rc = fic__tx_begin(store);
+	if (rc != FIC_OK)
+		return rc;
+	for (size_t i = 0; i < batch->count && rc == FIC_OK; i++)
+		rc = mark(store, batch->items[i].seq, NULL, why, retry_after_ms, now_ms,
+		          rand32 ^ (uint32_t)(i * 0x9E3779B9u));
+	if (rc == FIC_OK)
+		return fic__tx_commit(store);
+	fic__tx_rollback(store);
+	return rc;
+}

@@ -1,0 +1,139 @@
+/*
+ * sync/sync_internal.h — the parts of the sync engine that need no network:
+ * reading the outbox in the order that gets urgent leads through first
+ * (queue.c), the backoff schedule for transient failures, and the wire codec
+ * for a records batch and the server's answer (wire.c). The transport and
+ * the sync pass that drive them come later (issue #5, still open).
+ *
+ * Thread-safety: as the store — one thread at a time per store handle.
+ */
+#ifndef FIC_SYNC_INTERNAL_H
+#define FIC_SYNC_INTERNAL_H
+
+#include "internal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Outbox priorities at and above this go in a batch of their own, first. */
+#define FIC_SYNC_URGENT_PRIORITY 100
+
+/* Protocol limits (docs/protocol.md, "Limits"). */
+#define FIC_SYNC_BATCH_MAX_RECORDS 500
+#define FIC_SYNC_BATCH_MAX_BYTES (1024 * 1024)
+#define FIC_SYNC_RESPONSE_MAX_BYTES (4 * 1024 * 1024)
+
+/* One outbox row taken for sending. */
+typedef struct fic__outbox_item {
+	int64_t seq;
+	int priority;
+	int attempts;
+	char *record_type;
+	char *record_id;
+	char *op;
+	char *payload; /* JSON text as the core stored it */
+} fic__outbox_item;
+
+typedef struct fic__outbox_batch {
+	fic__outbox_item *items;
+	size_t count;
+	size_t payload_bytes; /* sum of the payloads' lengths */
+	bool urgent;          /* every item is an urgent lead record */
+} fic__outbox_batch;
+
+/*
+ * The next batch to send at `now_ms`: pending rows whose backoff has run out,
+ * highest priority first, then oldest first. Urgent rows (priority >=
+ * FIC_SYNC_URGENT_PRIORITY) never share a batch with others, so an urgent
+ * lead is never held back by the size of ordinary records. At most
+ * `max_records` rows and `max_bytes` of payload (but always at least one row,
+ * so a single large record still goes). *out is NULL when nothing is due.
+ * Free with fic__outbox_batch_free.
+ */
+int fic__outbox_next_batch(fic_store *store, int64_t now_ms, size_t max_records,
+                           size_t max_bytes, fic__outbox_batch **out);
+void fic__outbox_batch_free(fic__outbox_batch *batch);
+
+/* Counts of outbox rows by state (pending includes those waiting for backoff). */
+typedef struct fic__outbox_counts {
+	int64_t pending, acked, rejected, urgent_pending;
+	int64_t next_due_ms; /* earliest next_at_ms of a pending row, or INT64_MAX */
+} fic__outbox_counts;
+int fic__outbox_counts_get(fic_store *store, fic__outbox_counts *out);
+
+/* What the server said about one record. */
+typedef enum fic__result_kind {
+	FIC__RESULT_STORED = 1,
+	FIC__RESULT_DUPLICATE,
+	FIC__RESULT_REJECTED
+} fic__result_kind;
+
+typedef struct fic__record_result {
+	fic__result_kind kind;
+	char *receipt_id;       /* stored / duplicate */
+	int64_t received_at_ms; /* stored / duplicate */
+	char *reason;           /* rejected: the server's message */
+	bool retry;             /* rejected: whether trying again can help */
+	int64_t retry_after_ms; /* rejected with retry: the server's hint, or 0 */
+} fic__record_result;
+
+/*
+ * Record the server's result for outbox row `seq` in one transaction:
+ * stored/duplicate → acked with the receipt; rejected without retry →
+ * rejected with the reason (kept, shown to the user, never deleted);
+ * rejected with retry → still pending, attempts + 1, next_at_ms by
+ * fic__backoff_ms. `rand32` is the jitter source (from the platform).
+ */
+int fic__outbox_apply(fic_store *store, int64_t seq, const fic__record_result *res,
+                      int64_t now_ms, uint32_t rand32);
+
+/*
+ * A transient failure of the whole exchange (no network, timeout, reset, 5xx,
+ * 429): every item of the batch stays pending with attempts + 1 and a backoff,
+ * and `why` is kept as its last error. One transaction.
+ */
+int fic__outbox_defer(fic_store *store, const fic__outbox_batch *batch, const char *why,
+                      int64_t retry_after_ms, int64_t now_ms, uint32_t rand32);
+
+/*
+ * Delay before attempt number `attempts` + 1 after `attempts` failures
+ * (attempts >= 1): exponential from 1 s, doubling, capped at 5 minutes, with
+ * "equal jitter" (half the step fixed, half drawn from rand32), and never
+ * less than the server's Retry-After (`retry_after_ms`, capped at 1 hour).
+ */
+int64_t fic__backoff_ms(int attempts, int64_t retry_after_ms, uint32_t rand32);
+#define FIC_SYNC_BACKOFF_BASE_MS 1000
+#define FIC_SYNC_BACKOFF_CAP_MS (5 * 60 * 1000)
+#define FIC_SYNC_RETRY_AFTER_CAP_MS (60 * 60 * 1000)
+
+/* ---- wire codec (wire.c) ---- */
+
+/*
+ * The JSON body of POST /v1/records for `batch`: {"records":[...]} where a
+ * record is its stored payload with type, id and op set (chained records
+ * carry seq/hash/canonical inside the payload already). With `gzip`, the body
+ * is gzip-compressed (Content-Encoding: gzip). Free *body with fic__free.
+ */
+int fic__wire_encode_batch(const fic__outbox_batch *batch, bool gzip, unsigned char **body,
+                           size_t *body_len);
+
+/*
+ * Parse the server's answer to a records batch. It must be a JSON object
+ * with a "results" array holding exactly one well-formed result per record of
+ * `batch`, each naming that record's id, in any order; unknown fields are
+ * ignored. Anything else — not JSON, too large, wrong types, a missing,
+ * extra, duplicate or unknown id, an unknown status — is FIC_EPROTO and
+ * *results stays NULL. On success *results has batch->count entries in the
+ * batch's order; free with fic__wire_results_free(results, batch->count).
+ */
+int fic__wire_parse_results(const char *body, size_t len, const fic__outbox_batch *batch,
+                            fic__record_result **results);
+void fic__wire_results_free(fic__record_result *results, size_t count);
+
+/* gzip (RFC 1952) of `len` bytes; *out freed with fic__free. */
+int fic__gzip(const void *data, size_t len, unsigned char **out, size_t *out_len);
+/* Inflate a gzip body, refusing output larger than `max_out` (FIC_ETOOBIG). */
+int fic__gunzip(const void *data, size_t len, size_t max_out, unsigned char **out,
+                size_t *out_len);
+
+#endif
