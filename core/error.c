@@ -67,6 +67,9 @@ const char *fic_result_str(int code)
 	case FIC_ETOOBIG: return "FIC_ETOOBIG: input too large";
 	case FIC_EINCOMPLETE: return "FIC_EINCOMPLETE: required answers or photos missing";
 	case FIC_EPROTO: return "FIC_EPROTO: the server's response broke the protocol";
+	case FIC_ENETWORK: return "FIC_ENETWORK: network failure (transient)";
+	case FIC_ETLS: return "FIC_ETLS: the server's certificate did not verify";
+	case FIC_ECANCELED: return "FIC_ECANCELED: cancelled";
 	default: return "unknown status";
 	}
 }

@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "sys/platform.h"
+#include "sys/transport.h"
 #include "store.h"
 #include "site.h"
 #include "inspection.h"

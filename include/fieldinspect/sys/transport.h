@@ -1,0 +1,122 @@
+/*
+ * fieldinspect/sys/transport.h — the HTTP seam of the sync engine.
+ *
+ * The sync engine speaks to the county server through a small table of
+ * functions, as SQLite reaches files through a VFS: an Android app can plug
+ * in its own HTTP stack (OkHttp through JNI, with the phone's proxy and
+ * certificate store), and tests plug in fakes. The built-in transport is
+ * libcurl, made by fic_transport_curl_new().
+ *
+ * Like fic_platform the table is versioned: new members are appended and the
+ * version raised; the engine reads only the members the version declares.
+ *
+ * Thread-safety: a transport is used by one thread at a time (the thread
+ * running a sync pass); `cancelled` may be set from any thread.
+ */
+#ifndef FIELDINSPECT_SYS_TRANSPORT_H
+#define FIELDINSPECT_SYS_TRANSPORT_H
+
+#include "../common.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** One request header; both strings are the caller's. */
+typedef struct fic_http_header {
+	const char *name;
+	const char *value;
+} fic_http_header;
+
+/** A request. Everything it points to is the caller's and outlives the call. */
+typedef struct fic_http_request {
+	const char *method; /**< "GET", "HEAD", "POST" or "PATCH" */
+	const char *url;    /**< absolute; https, or http to a loopback address only */
+	const fic_http_header *headers;
+	size_t header_count;
+	const void *body; /**< may be NULL when body_len is 0 */
+	size_t body_len;
+	/** Give up connecting after this long (0: 15 s). */
+	long connect_timeout_ms;
+	/** Give up when fewer than low_speed_bytes arrive per second for this long (0: 30 s). */
+	long low_speed_time_ms;
+	long low_speed_bytes; /**< (0: 10 bytes/s) */
+	/** Give up on the whole exchange after this long (0: 120 s). */
+	long total_timeout_ms;
+	/** Refuse a response body larger than this (0: 4 MiB). */
+	size_t max_response_bytes;
+	/** If non-NULL and set non-zero (from any thread), the request stops with FIC_ECANCELED. */
+	volatile const int *cancelled;
+} fic_http_request;
+
+/** What came back. The transport fills it; the engine frees body with fic_free(). */
+typedef struct fic_http_response {
+	int status;             /**< the HTTP status code */
+	unsigned char *body;    /**< NUL-terminated for convenience; NULL when empty */
+	size_t body_len;
+	int64_t server_time_ms; /**< X-Fic-Server-Time, or -1 when absent or malformed */
+	int64_t retry_after_ms; /**< Retry-After (delta-seconds) in ms, or -1 */
+	int64_t upload_offset;  /**< Upload-Offset, or -1 */
+} fic_http_response;
+
+#define FIC_TRANSPORT_VERSION 1
+
+typedef struct fic_transport {
+	int version; /**< FIC_TRANSPORT_VERSION */
+	void *ctx;   /**< passed to every member */
+	/**
+	 * Perform one exchange. Returns FIC_OK when a response arrived, whatever
+	 * its status (the engine reads 4xx/5xx bodies); otherwise nothing is in
+	 * `resp` and the return value says why:
+	 *  - FIC_ENETWORK: no connection, connection reset, truncated response,
+	 *    timeout, DNS failure — transient, the engine retries with backoff;
+	 *  - FIC_ETLS: the server's certificate or pinned key did not verify;
+	 *  - FIC_ETOOBIG: the response body exceeded max_response_bytes;
+	 *  - FIC_EPROTO: not HTTP, or a redirect (never followed);
+	 *  - FIC_EINVAL: a URL the transport refuses (plain http off loopback);
+	 *  - FIC_ECANCELED: *cancelled was set.
+	 * The thread's error message (fic_error_last) says more; it never holds
+	 * the Authorization header.
+	 */
+	int (*request)(void *ctx, const fic_http_request *req, fic_http_response *resp);
+	/** Release the transport (may be NULL). */
+	void (*destroy)(void *ctx);
+} fic_transport;
+
+/** Options for the built-in libcurl transport. Initialise with FIC_CURL_OPTIONS_INIT. */
+typedef struct fic_curl_options {
+	/** A PEM bundle of CA certificates to trust instead of the system's; NULL: the system's. */
+	const char *ca_file;
+	/**
+	 * Optional public-key pinning, as libcurl's CURLOPT_PINNEDPUBLICKEY:
+	 * "sha256//<base64>[;sha256//<base64>…]". NULL: no pinning.
+	 */
+	const char *pinned_public_key;
+	/** User-Agent; NULL: "fieldinspect/<version>". */
+	const char *user_agent;
+} fic_curl_options;
+
+#define FIC_CURL_OPTIONS_INIT { NULL, NULL, NULL }
+
+/**
+ * Make the built-in transport on libcurl: TLS peer and host verification
+ * always on (there is no option to turn it off), plain http accepted only to
+ * 127.0.0.0/8, ::1 and "localhost", redirects never followed, every request
+ * bounded in time and response size, one connection kept alive between
+ * requests, Nagle off, no `Expect: 100-continue`. Call curl_global_init()
+ * once before making one if the program has other threads (libcurl's rule).
+ * Free with fic_transport_curl_free().
+ * @return FIC_OK, FIC_EINVAL (NULL out, unreadable ca_file), FIC_ENOMEM, FIC_ERROR.
+ */
+FIC_EXTERN int fic_transport_curl_new(fic_transport **out, const fic_curl_options *opts);
+/** Free a transport made by fic_transport_curl_new (NULL is fine). */
+FIC_EXTERN void fic_transport_curl_free(fic_transport *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
