@@ -70,6 +70,7 @@ const char *fic_result_str(int code)
 	case FIC_ENETWORK: return "FIC_ENETWORK: network failure (transient)";
 	case FIC_ETLS: return "FIC_ETLS: the server's certificate did not verify";
 	case FIC_ECANCELED: return "FIC_ECANCELED: cancelled";
+	case FIC_EAUTH: return "FIC_EAUTH: the server refused the device";
 	default: return "unknown status";
 	}
 }

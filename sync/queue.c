@@ -230,7 +230,7 @@ int fic__outbox_apply(fic_store *store, int64_t seq, const fic__record_result *r
 }
 
 int fic__outbox_defer(fic_store *store, const fic__outbox_batch *batch, const char *why,
-                      int64_t retry_after_ms, int64_t now_ms, uint32_t rand32)
+                      int64_t retry_after_ms, int64_t now_ms, uint32_t rand32, int64_t *until)
 {
 	if (store == NULL || batch == NULL)
 		return fic__err(FIC_EINVAL, "outbox defer: bad arguments");
@@ -240,6 +240,20 @@ int fic__outbox_defer(fic_store *store, const fic__outbox_batch *batch, const ch
 	for (size_t i = 0; i < batch->count && rc == FIC_OK; i++)
 		rc = mark(store, batch->items[i].seq, NULL, why, retry_after_ms, now_ms,
 		          rand32 ^ (uint32_t)(i * 0x9E3779B9u));
+	if (rc == FIC_OK && until) {
+		sqlite3_stmt *st;
+		*until = INT64_MAX;
+		if ((rc = fic__prepare(store, &st, "SELECT next_at_ms FROM outbox WHERE seq = ?1")) ==
+		    FIC_OK) {
+			for (size_t i = 0; i < batch->count; i++) {
+				sqlite3_bind_int64(st, 1, batch->items[i].seq);
+				if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) < *until)
+					*until = sqlite3_column_int64(st, 0);
+				sqlite3_reset(st);
+			}
+			sqlite3_finalize(st);
+		}
+	}
 	if (rc == FIC_OK)
 		return fic__tx_commit(store);
 	fic__tx_rollback(store);

@@ -90,10 +90,11 @@ int fic__outbox_apply(fic_store *store, int64_t seq, const fic__record_result *r
 /*
  * A transient failure of the whole exchange (no network, timeout, reset, 5xx,
  * 429): every item of the batch stays pending with attempts + 1 and a backoff,
- * and `why` is kept as its last error. One transaction.
+ * and `why` is kept as its last error. One transaction. *until (may be NULL)
+ * gets the earliest time any of them may be sent again.
  */
 int fic__outbox_defer(fic_store *store, const fic__outbox_batch *batch, const char *why,
-                      int64_t retry_after_ms, int64_t now_ms, uint32_t rand32);
+                      int64_t retry_after_ms, int64_t now_ms, uint32_t rand32, int64_t *until);
 
 /*
  * Delay before attempt number `attempts` + 1 after `attempts` failures

@@ -63,10 +63,11 @@ typedef enum fic_status {
 	FIC_ESTATE = -13,    /**< the record's state does not allow this operation */
 	FIC_ETOOBIG = -14,   /**< an input exceeds its documented size limit */
 	FIC_EINCOMPLETE = -15, /**< required answers or photos are missing (the message lists them) */
-	FIC_EPROTO = -16,    /**< the server's response broke the sync protocol; nothing was changed */
+	FIC_EPROTO = -16,    /**< the server's response broke the sync protocol; records stay queued */
 	FIC_ENETWORK = -17,  /**< no connection, reset, truncated or timed out: transient, retried */
 	FIC_ETLS = -18,      /**< the server's certificate or pinned key did not verify */
-	FIC_ECANCELED = -19  /**< the caller cancelled the operation */
+	FIC_ECANCELED = -19, /**< the caller cancelled the operation */
+	FIC_EAUTH = -20      /**< the server refused the device: enrolment code or token not accepted */
 } fic_status;
 
 /** The last error recorded on the calling thread. */

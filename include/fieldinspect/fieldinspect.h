@@ -18,5 +18,6 @@
 #include "lead.h"
 #include "photo.h"
 #include "evidence.h"
+#include "sync.h"
 
 #endif

@@ -132,8 +132,10 @@ static void an_urgent_lead_goes_first_and_alone(void **state)
 	/* An urgent lead filed while that batch is in flight is next, ahead of
 	 * anything the failed batch leaves behind. */
 	char u2[FIC_UUID_BUFSIZE];
+	int64_t until = 0;
 	assert_int_equal(fic_lead_file(u2, f->store, "event.foodborne", foodborne, NULL, NOW, 0), FIC_OK);
-	assert_int_equal(fic__outbox_defer(f->store, b, "connection reset", 0, NOW, 0), FIC_OK);
+	assert_int_equal(fic__outbox_defer(f->store, b, "connection reset", 0, NOW, 0, &until), FIC_OK);
+	assert_int_equal(until, NOW + 500); /* rand 0: the bottom of the first step */
 	fic__outbox_batch_free(b);
 	assert_int_equal(fic__outbox_next_batch(f->store, NOW, 500, 1 << 20, &b), FIC_OK);
 	assert_int_equal(b->count, 1);
@@ -262,7 +264,7 @@ static void answers_ack_reject_or_defer_a_row(void **state)
 	assert_string_equal(st, "rejected");
 
 	/* A deferral that meets a settled row rolls back whole. */
-	assert_int_equal(fic__outbox_defer(f->store, b, "reset", 0, NOW, 0), FIC_ESTATE);
+	assert_int_equal(fic__outbox_defer(f->store, b, "reset", 0, NOW, 0, NULL), FIC_ESTATE);
 	row_state(f, b->items[3].seq, st, &attempts, &next, err, rc);
 	assert_int_equal(attempts, 1);
 	assert_string_equal(err, "busy");

@@ -180,6 +180,14 @@ if [ -n "${pid:-}" ]; then
 import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=1; open(p,'wb').write(b)" "$orig"
 	expect 1 "photo_altered" -- "$FIC" --db "$db" evidence verify
 fi
+# Sync from the tool: refusals that need no server (the end-to-end runs come with server/).
+expect 1 "not enrolled" -- "$FIC" --db "$db" sync --server https://county.example.cn
+expect 1 "only to loopback" -- "$FIC" --db "$db" enroll ABC123 --server http://county.example.cn
+expect 1 "FIC_ENETWORK" -- "$FIC" --db "$db" enroll ABC123 --server http://127.0.0.1:1
+expect 2 "no server" -- env -u FIC_SERVER "$FIC" --db "$db" sync
+expect 2 "one-time code" -- "$FIC" --db "$db" enroll --server https://county.example.cn
+expect 0 "refused no record" -- "$FIC" --db "$db" sync rejections
+
 python3 -c "
 import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DROP TRIGGER chain_no_delete'); c.execute('DELETE FROM chain WHERE seq = (SELECT min(seq) + 1 FROM chain)'); c.commit()" "$db"
 expect 1 "chain_gap" -- "$FIC" --db "$db" evidence verify

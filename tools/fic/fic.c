@@ -50,6 +50,9 @@ static const char usage_text[] =
 	"  photo export ID [--what original|upload|thumb] --out FILE\n"
 	"  evidence verify               recompute every hash and the chain, report any break\n"
 	"  time | time contact SERVER_UTC_MS RTT_MS   trusted time\n"
+	"  enroll CODE --server URL [--ca FILE] [--pin sha256//KEY] [--name DEVICE]\n"
+	"  sync --server URL [--ca FILE] [--pin sha256//KEY]   upload the queue, urgent leads first\n"
+	"  sync rejections               records the server refused, with its reasons\n"
 	"  tasks                         open re-inspection tasks\n"
 	"  due                           sites and schools due for a patrol\n"
 	"  stats [--year YYYY]           report rate and patrols per area\n"
@@ -66,7 +69,7 @@ static const char usage_text[] =
 	"  venues:    --venue V\n"
 	"kinds: water_rural water_secondary school medical blood_station plasma_station\n"
 	"       mch employer other_venue\n"
-	"The store path may also come from $FIC_DB.\n";
+	"The store path may also come from $FIC_DB, the server URL from $FIC_SERVER.\n";
 
 /* `what` is a message; `arg`, if given, is appended after ": ". */
 int usage(const char *what, const char *arg)
@@ -671,6 +674,10 @@ int main(int argc, char **argv)
 		rc = cmd_evidence(&c, rest, args);
 	else if (strcmp(cmd, "time") == 0)
 		rc = cmd_time(&c, rest, args);
+	else if (strcmp(cmd, "enroll") == 0)
+		rc = cmd_enroll(&c, rest, args);
+	else if (strcmp(cmd, "sync") == 0)
+		rc = cmd_sync(&c, rest, args);
 	else if (strcmp(cmd, "tasks") == 0 || strcmp(cmd, "due") == 0 || strcmp(cmd, "stats") == 0 ||
 	         strcmp(cmd, "setting") == 0)
 		rc = cmd_plan(&c, cmd, rest, args);
