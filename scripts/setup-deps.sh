@@ -15,6 +15,7 @@ packages=(
 	libjpeg-turbo-progs                      # cjpeg/djpeg: demo photos, benchmarks
 	libexif-dev                              # EXIF orientation, capture time, GPS
 	libcmocka-dev                            # unit tests
+	libmicrohttpd-dev                        # the reference county server
 	python3                                  # JSON checks in the tool tests
 	ca-certificates
 )

@@ -1,0 +1,49 @@
+/*
+ * server/county.h — the reference county server (docs/protocol.md), as a
+ * small library so the `fic-county-server` program and the end-to-end tests
+ * run the same code over a real socket.
+ *
+ * Built so far (issue #5): enrolment, records upload (idempotent by record
+ * id, chained records' hashes checked, durable before 200), the admin call
+ * that issues enrolment codes. Photos, feeds and chain-link auditing come
+ * next.
+ *
+ * Thread-safety: the HTTP side runs on libmicrohttpd's single internal
+ * thread; the admin calls may be made from another thread (the database
+ * connection is opened serialized).
+ */
+#ifndef FIC_COUNTY_SERVER_H
+#define FIC_COUNTY_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct county_server county_server;
+
+/* Limits (docs/protocol.md, "Limits"). */
+#define COUNTY_MAX_BODY (1024 * 1024)      /* a request body, compressed or not */
+#define COUNTY_MAX_RECORDS 500
+
+/* Open (creating if needed) the server's database. 0 or -1 with a message in err. */
+int county_open(county_server **out, const char *db_path, char *err, size_t errsize);
+/* Listen on `addr` ("127.0.0.1:0" picks a free port). */
+int county_listen(county_server *s, const char *addr, char *err, size_t errsize);
+/* The port it listens on. */
+int county_port(const county_server *s);
+/* Stop listening and close. */
+void county_close(county_server *s);
+
+/* Admin: a fresh one-time enrolment code for `county`, into code[code_size >= 16]. */
+int county_issue_code(county_server *s, const char *county, char *code, size_t code_size);
+
+/* For tests and the demo: how many records the server holds, and per-id. */
+int64_t county_record_count(county_server *s, const char *type);
+/* The receipt time of a record, or -1. */
+int64_t county_received_at(county_server *s, const char *record_id);
+
+/* Fault injection for tests: the next `n` record uploads fail after storing
+ * (the connection is dropped instead of answering), or answer 503. */
+void county_fault_drop_after_store(county_server *s, int n);
+void county_fault_busy(county_server *s, int n, int retry_after_s);
+
+#endif

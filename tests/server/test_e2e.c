@@ -1,0 +1,276 @@
+/*
+ * tests/server/test_e2e.c — the device and the reference county server
+ * together, over a real loopback socket with the built-in libcurl
+ * transport: enrolment with a one-time code, a patrol day's records pushed
+ * urgent-first, answers lost after the server stored the batch, 503 with
+ * Retry-After, a tampered chained record refused with chain_hash, a
+ * revoked token, a wrong path — and after every run each record is on the
+ * server exactly once and the outbox holds nothing pending.
+ */
+#include "testutil.h"
+#include "internal.h"
+#include "county.h"
+
+#include <curl/curl.h>
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+typedef struct fixture {
+	char *dir;
+	fic_platform platform;
+	tu_clock clock;
+	fic_store *store;
+	county_server *server;
+	fic_transport *transport;
+	fic_sync_options opts;
+	char url[64];
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	f->dir = tu_mkdtemp();
+	tu_platform(&f->platform, &f->clock);
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = &f->platform;
+	char *path = tu_path(f->dir, "store.db");
+	assert_int_equal(fic_store_open(&f->store, path, &o), FIC_OK);
+	free(path);
+	char err[300];
+	char *sdb = tu_path(f->dir, "county.db");
+	assert_int_equal(county_open(&f->server, sdb, err, sizeof err), 0);
+	free(sdb);
+	assert_int_equal(county_listen(f->server, "127.0.0.1:0", err, sizeof err), 0);
+	snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d", county_port(f->server));
+	assert_int_equal(fic_transport_curl_new(&f->transport, NULL), FIC_OK);
+	f->opts = (fic_sync_options)FIC_SYNC_OPTIONS_INIT;
+	f->opts.transport = f->transport;
+	f->opts.server_url = f->url;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	fic_transport_curl_free(f->transport);
+	county_close(f->server);
+	fic_store_close(f->store);
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void enroll(fixture *f)
+{
+	char code[32];
+	assert_int_equal(county_issue_code(f->server, "石柱县", code, sizeof code), 0);
+	int rc = fic_sync_enroll(f->store, &f->opts, code, "测试机");
+	if (rc != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+}
+
+static const char foodborne[] =
+	"{\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
+	"\"contact_phone\":\"13800000000\",\"exposed\":120,\"ill\":\"14\",\"dead\":0,"
+	"\"suspected_food\":\"凉拌菜\",\"symptoms\":[\"vomiting\",\"diarrhoea\"],"
+	"\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\"}";
+static const char tip[] = "{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\","
+                          "\"place\":\"集市\",\"description\":\"游医摆摊\",\"time_sensitive\":\"no\","
+                          "\"verified\":\"yes\"}";
+
+static void patrol_day(fixture *f, char urgent[2][FIC_UUID_BUFSIZE])
+{
+	for (int i = 0; i < 3; i++) {
+		fic_site s = FIC_SITE_INIT;
+		s.kind = FIC_SITE_SCHOOL;
+		s.name = i == 0 ? "一小" : i == 1 ? "二小" : "三小";
+		s.address = "某镇某路 1 号";
+		s.enrolment = 300;
+		fic_site *out;
+		assert_int_equal(fic_site_add(&out, f->store, &s, NULL), FIC_OK);
+		fic_site_free(out);
+	}
+	char id[FIC_UUID_BUFSIZE];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tip, NULL, 0, 0), FIC_OK);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(fic_lead_file(urgent[i], f->store, "event.foodborne", foodborne, NULL, 0, 0),
+		                 FIC_OK);
+}
+
+static int64_t pending(fixture *f)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db,
+	                                    "SELECT count(*) FROM outbox WHERE state = 'pending'", -1,
+	                                    &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void a_patrol_day_reaches_the_county_urgent_first(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char county[64];
+	assert_int_equal(fic_sync_enrolled(f->store, county, sizeof county), FIC_OK);
+	assert_string_equal(county, "石柱县");
+	char urgent[2][FIC_UUID_BUFSIZE];
+	patrol_day(f, urgent);
+	fic_sync_report rep;
+	int rc = fic_sync_push(f->store, &f->opts, &rep);
+	if (rc != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+	assert_int_equal(rep.stored, 7);
+	assert_int_equal(rep.urgent_acked, 2);
+	assert_int_equal(rep.requests, 2);
+	assert_int_equal(county_record_count(f->server, NULL), 7);
+	assert_int_equal(county_record_count(f->server, "lead"), 4);
+	assert_int_equal(county_record_count(f->server, "site"), 3);
+	/* The urgent leads were received no later than anything else. */
+	int64_t u = county_received_at(f->server, urgent[0]);
+	assert_true(u > 0);
+	assert_int_equal(county_received_at(f->server, urgent[1]), u);
+	assert_int_equal(pending(f), 0);
+	/* The server's clock reached the trusted time. */
+	fic_time t;
+	assert_int_equal(fic_time_now(&t, f->store), FIC_OK);
+	assert_false(t.flags & FIC_TIME_NO_CONTACT);
+
+	/* A used code cannot enrol another device. */
+	fic_store *other;
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = &f->platform;
+	char *p2 = tu_path(f->dir, "other.db");
+	assert_int_equal(fic_store_open(&other, p2, &o), FIC_OK);
+	free(p2);
+	char code[32];
+	assert_int_equal(county_issue_code(f->server, "石柱县", code, sizeof code), 0);
+	assert_int_equal(fic_sync_enroll(other, &f->opts, code, NULL), FIC_OK);
+	assert_int_equal(fic_sync_enroll(f->store, &f->opts, code, NULL), FIC_EAUTH);
+	assert_int_equal(fic_sync_enroll(f->store, &f->opts, "NOPE-NOPE-NOPE", NULL), FIC_EAUTH);
+	fic_store_close(other);
+}
+
+static void lost_answers_and_a_busy_server_lose_and_double_nothing(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char urgent[2][FIC_UUID_BUFSIZE];
+	patrol_day(f, urgent);
+	/* The server stores each of the next three batches and drops the
+	 * connection instead of answering. (libcurl itself retries a request
+	 * once when a reused connection dies without a byte, so a pass may see
+	 * one or two of these.) */
+	county_fault_drop_after_store(f->server, 3);
+	fic_sync_report rep;
+	int rc = FIC_ERROR, failures = 0;
+	int64_t dups = 0;
+	for (int pass = 0; pass < 10; pass++) {
+		rc = fic_sync_push(f->store, &f->opts, &rep);
+		dups += rep.duplicates;
+		if (rc == FIC_OK)
+			break;
+		if (rc != FIC_ENETWORK)
+			fail_msg("%s", fic_error_last()->message);
+		failures++;
+		assert_true(rep.retry_at_ms > f->clock.wall_ms);
+		f->clock.wall_ms = rep.retry_at_ms;
+	}
+	assert_int_equal(rc, FIC_OK);
+	assert_true(failures >= 1);
+	assert_true(dups >= 1); /* stored batches were sent again and answered as duplicates */
+	assert_int_equal(county_record_count(f->server, NULL), 7);
+	assert_int_equal(pending(f), 0);
+
+	/* A busy server: 503 with Retry-After 30 s is honoured. */
+	char id[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tip, NULL, 0, 0), FIC_OK);
+	county_fault_busy(f->server, 1, 30);
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ENETWORK);
+	assert_true(rep.retry_at_ms - f->clock.wall_ms >= 29000);
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.requests, 0); /* not before the server said */
+	assert_int_equal(pending(f), 1);
+	f->clock.wall_ms = rep.next_due_ms;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.stored, 1);
+	assert_int_equal(county_record_count(f->server, NULL), 8);
+	assert_int_equal(pending(f), 0);
+}
+
+static void a_tampered_record_is_refused_and_kept(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char urgent[2][FIC_UUID_BUFSIZE];
+	patrol_day(f, urgent);
+	/* Change a queued lead's canonical text after it was hashed. */
+	assert_int_equal(sqlite3_exec(f->store->db,
+	                              "UPDATE outbox SET payload = replace(payload, '镇中心饭店', "
+	                              "'别的饭店') WHERE record_id = (SELECT record_id FROM outbox "
+	                              "WHERE priority >= 100 ORDER BY seq LIMIT 1)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	fic_sync_report rep;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.rejected, 1);
+	assert_int_equal(county_record_count(f->server, NULL), 6);
+	fic_sync_rejection_list *l;
+	assert_int_equal(fic_sync_rejections_get(&l, f->store), FIC_OK);
+	assert_int_equal(l->count, 1);
+	assert_string_equal(l->entries[0].record_id, urgent[0]);
+	assert_non_null(strstr(l->entries[0].reason, "chain_hash"));
+	fic_sync_rejection_list_free(l);
+}
+
+static void a_wrong_token_or_path_changes_nothing(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char urgent[2][FIC_UUID_BUFSIZE];
+	patrol_day(f, urgent);
+	assert_int_equal(sqlite3_exec(f->store->db,
+	                              "UPDATE sync_state SET value = 'forged-token-0123456789abcdef0123' "
+	                              "WHERE key = 'sync.token'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	fic_sync_report rep;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_EAUTH);
+	assert_int_equal(pending(f), 7);
+	enroll(f); /* a new code, a new token */
+	char wrong[96];
+	snprintf(wrong, sizeof wrong, "%s/county-a", f->url);
+	f->opts.server_url = wrong;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_EPROTO);
+	assert_int_equal(pending(f), 7);
+	f->opts.server_url = f->url;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(county_record_count(f->server, NULL), 7);
+}
+
+int main(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(a_patrol_day_reaches_the_county_urgent_first),
+		T(lost_answers_and_a_busy_server_lose_and_double_nothing),
+		T(a_tampered_record_is_refused_and_kept),
+		T(a_wrong_token_or_path_changes_nothing),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}
