@@ -10,11 +10,17 @@ bash scripts/setup-deps.sh
 
 echo "=== building (build/release)"
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DFIC_BUILD_TESTS=OFF -DFIC_BUILD_BENCH=OFF >/dev/null
-cmake --build build/release -j"$(nproc)" --target fic >/dev/null
+cmake --build build/release -j"$(nproc)" --target fic fic-county-server >/dev/null
 fic_bin=$PWD/build/release/tools/fic
+server_bin=$PWD/build/release/server/fic-county-server
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fic-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+server_pid=
+cleanup() {
+	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
 export FIC_DB=$work/patrol.db FIC_ACTOR=协管员-张敏
 
 step() { echo; echo "--- $1"; }
@@ -43,8 +49,18 @@ PY
 	rm -f "$1.ppm"
 }
 
-step "A fresh store on the inspector's phone; this semester began on 2026-09-01"
+step "The county runs the reference server (here on loopback) and issues a one-time enrolment code"
+"$server_bin" --db "$work/county.db" --listen 127.0.0.1:0 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 50); do grep -q "listening on port" "$work/server.log" 2>/dev/null && break; sleep 0.1; done
+port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$work/server.log")
+export FIC_SERVER=http://127.0.0.1:$port
+code=$("$server_bin" --db "$work/county.db" issue-code 青杠镇卫生监督协管站)
+echo "server at $FIC_SERVER; enrolment code $code"
+
+step "A fresh store on the inspector's phone, enrolled with the county; this semester began on 2026-09-01"
 run init
+run enroll "$code" --name 张敏的手机
 run setting set semester_starts 2026-02-23,2026-09-01
 
 step "On the route: a rural water plant missing from the county registry (新建本底)"
@@ -106,5 +122,28 @@ run time
 step "Everything is audited (who, what, when) and queued for upload to the county"
 run audit --limit 5
 run status
+
+step "Back in signal: sync. Urgent leads go first, in a request of their own"
+run sync
+run status
+echo "the county server now holds $("$server_bin" --db "$work/county.db" count) records:" \
+	"$("$server_bin" --db "$work/county.db" count lead) leads," \
+	"$("$server_bin" --db "$work/county.db" count inspection) inspection," \
+	"$("$server_bin" --db "$work/county.db" count site) site changes"
+echo "each urgent lead's receipt by the county against its two-hour deadline:"
+q lead list | python3 -c '
+import json, sqlite3, sys, datetime
+db = sqlite3.connect(sys.argv[1])
+fmt = lambda ms: datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%H:%M:%SZ")
+for l in json.load(sys.stdin):
+    if not l.get("urgent"):
+        continue
+    row = db.execute("SELECT received_ms FROM records WHERE id = ?", (l["id"],)).fetchone()
+    if row is None:
+        print("  %s  NOT RECEIVED" % l["title"]); continue
+    left = (l["deadline_at_ms"] - row[0]) / 60000
+    print("  %-40s received %s, deadline %s: %s" % (l["title"], fmt(row[0]), fmt(l["deadline_at_ms"]),
+          "%.0f min to spare" % left if left >= 0 else "LATE by %.0f min" % -left))
+' "$work/county.db"
 echo
 echo "demo store was $FIC_DB (removed on exit)"
