@@ -527,6 +527,24 @@ int64_t county_received_at(county_server *s, const char *record_id)
 	return scalar(s, "SELECT received_ms FROM records WHERE id = ?1", record_id);
 }
 
+int county_receipt(county_server *s, const char *record_id, char *buf, size_t size)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st;
+	int rc = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT receipt_id FROM records WHERE id = ?1", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+			rc = 0;
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 void county_fault_drop_after_store(county_server *s, int n)
 {
 	pthread_mutex_lock(&s->lock);

@@ -40,6 +40,8 @@ int county_issue_code(county_server *s, const char *county, char *code, size_t c
 int64_t county_record_count(county_server *s, const char *type);
 /* The receipt time of a record, or -1. */
 int64_t county_received_at(county_server *s, const char *record_id);
+/* The receipt id of a record into buf; 0, or -1 if the server does not hold it. */
+int county_receipt(county_server *s, const char *record_id, char *buf, size_t size);
 
 /* Fault injection for tests: the next `n` record uploads fail after storing
  * (the connection is dropped instead of answering), or answer 503. */

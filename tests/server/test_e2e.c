@@ -20,6 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 typedef struct fixture {
 	char *dir;
@@ -260,6 +264,97 @@ static void a_wrong_token_or_path_changes_nothing(void **state)
 	assert_int_equal(county_record_count(f->server, NULL), 7);
 }
 
+/* The child: its own store handle and transport, pushing until killed. */
+static void push_until_killed(const char *path, const char *url)
+{
+	fic_store *st;
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	if (fic_store_open(&st, path, &o) != FIC_OK)
+		_exit(3);
+	fic_transport *t;
+	if (fic_transport_curl_new(&t, NULL) != FIC_OK)
+		_exit(4);
+	fic_sync_options so = FIC_SYNC_OPTIONS_INIT;
+	so.transport = t;
+	so.server_url = url;
+	so.no_gzip = getpid() % 2; /* both encodings */
+	for (;;) {
+		fic_sync_report rep;
+		fic_sync_push(st, &so, &rep);
+	}
+}
+
+static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **state)
+{
+	fixture *f = *state;
+	/* Real clocks here: the child process cannot share the fake one. */
+	fic_store *st;
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	char *path = tu_path(f->dir, "killed.db");
+	assert_int_equal(fic_store_open(&st, path, &o), FIC_OK);
+	char code[32];
+	assert_int_equal(county_issue_code(f->server, "石柱县", code, sizeof code), 0);
+	assert_int_equal(fic_sync_enroll(st, &f->opts, code, NULL), FIC_OK);
+	srand((unsigned)time(NULL));
+	int kills = 0, total = 0;
+	for (int round = 0; round < 24; round++) {
+		/* More records arrive between the kills: sites and both kinds of lead. */
+		char id[FIC_UUID_BUFSIZE];
+		for (int i = 0; i < 30; i++, total++) {
+			fic_site s = FIC_SITE_INIT;
+			s.kind = FIC_SITE_SCHOOL;
+			s.name = "一小";
+			s.enrolment = 300 + i;
+			fic_site *out;
+			assert_int_equal(fic_site_add(&out, st, &s, NULL), FIC_OK);
+			fic_site_free(out);
+		}
+		assert_int_equal(fic_lead_file(id, st, "event.foodborne", foodborne, NULL, 0, 0), FIC_OK);
+		assert_int_equal(fic_lead_file(id, st, "lead.tip_off", tip, NULL, 0, 0), FIC_OK);
+		total += 2;
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			push_until_killed(path, f->url);
+		/* Opening the store and a pass take a few ms: kill early or late, by turns. */
+		usleep((useconds_t)(rand() % (round % 2 ? 6000 : 60000)));
+		kill(pid, SIGKILL);
+		int ws;
+		waitpid(pid, &ws, 0);
+		if (WIFSIGNALED(ws))
+			kills++;
+		printf("# round %d: killed after %d of %d records reached the server\n", round,
+		       (int)county_record_count(f->server, NULL), total);
+	}
+	assert_true(kills >= 20);
+	/* Then a clean pass finishes what is left. */
+	fic_sync_report rep;
+	int rc = fic_sync_push(st, &f->opts, &rep);
+	if (rc != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+	assert_int_equal(county_record_count(f->server, NULL), total);
+	/* Every record is acknowledged, with the very receipt the server holds. */
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT record_id, state, receipt_id FROM outbox",
+	                                    -1, &q, NULL),
+	                 SQLITE_OK);
+	int rows = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		rows++;
+		assert_string_equal((const char *)sqlite3_column_text(q, 1), "acked");
+		char receipt[64];
+		assert_int_equal(county_receipt(f->server, (const char *)sqlite3_column_text(q, 0), receipt,
+		                                sizeof receipt),
+		                 0);
+		assert_string_equal((const char *)sqlite3_column_text(q, 2), receipt);
+	}
+	sqlite3_finalize(q);
+	assert_int_equal(rows, total);
+	assert_int_equal(fic_evidence_verify(NULL, st), FIC_OK);
+	fic_store_close(st);
+	free(path);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -269,6 +364,7 @@ int main(void)
 		T(lost_answers_and_a_busy_server_lose_and_double_nothing),
 		T(a_tampered_record_is_refused_and_kept),
 		T(a_wrong_token_or_path_changes_nothing),
+		T(a_client_killed_at_random_points_loses_and_doubles_nothing),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
