@@ -161,10 +161,12 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 	char county[256] = "";
 	int status = 403;
 	sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "SELECT county, used_by FROM codes WHERE code = ?1", -1, &st, NULL);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT county, used_by FROM codes WHERE code = ?1", -1, &st,
+	                       NULL) != SQLITE_OK)
+		status = 503;
 	sqlite3_bind_text(st, 1, code->valuestring, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (status == 403 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *used = (const char *)sqlite3_column_text(st, 1);
 		if (used == NULL || strcmp(used, dev->valuestring) == 0) {
 			snprintf(county, sizeof county, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -208,7 +210,7 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 	return send_json(c, 200, j);
 }
 
-/* The device a bearer token belongs to, or 0 if none. */
+/* The device a bearer token belongs to: 1, 0 if none, -1 on a database failure. */
 static int authenticate(county_server *s, struct MHD_Connection *c, char *device, char *county)
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
@@ -217,17 +219,17 @@ static int authenticate(county_server *s, struct MHD_Connection *c, char *device
 	char th[65];
 	sha256_hex(h + 7, strlen(h + 7), th);
 	sqlite3_stmt *st;
-	int ok = 0;
-	sqlite3_prepare_v2(s->db, "SELECT device_id, county FROM devices WHERE token_sha256 = ?1", -1,
-	                   &st, NULL);
+	if (sqlite3_prepare_v2(s->db, "SELECT device_id, county FROM devices WHERE token_sha256 = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
 	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	int step = sqlite3_step(st), ok = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+	if (ok == 1) {
 		snprintf(device, 64, "%s", (const char *)sqlite3_column_text(st, 0));
 		snprintf(county, 256, "%s", (const char *)sqlite3_column_text(st, 1));
-		ok = 1;
 	}
 	sqlite3_finalize(st);
-	return ok;
+	return ok; /* -1: the database failed, which is not the device's fault */
 }
 
 /* ---- records ---- */
@@ -319,7 +321,10 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 static enum MHD_Result records(county_server *s, struct MHD_Connection *c, cJSON *body)
 {
 	char device[64], county[256];
-	if (!authenticate(s, c, device, county))
+	int who = authenticate(s, c, device, county);
+	if (who < 0)
+		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	if (who == 0)
 		return send_error(c, 401, "unauthorized", "unknown or revoked device token", 0);
 	if (s->busy > 0) {
 		s->busy--;

@@ -10,6 +10,7 @@
 #include "testutil.h"
 #include "internal.h"
 #include "county.h"
+#include "sync_internal.h"
 
 #include <curl/curl.h>
 #include <setjmp.h>
@@ -264,6 +265,77 @@ static void a_wrong_token_or_path_changes_nothing(void **state)
 	assert_int_equal(county_record_count(f->server, NULL), 7);
 }
 
+static int post(fixture *f, const char *path, const char *auth, const char *enc, const void *body,
+                size_t len)
+{
+	char u[128], bearer[200];
+	snprintf(u, sizeof u, "%s%s", f->url, path);
+	snprintf(bearer, sizeof bearer, "Bearer %s", auth ? auth : "");
+	fic_http_header h[2] = { { "Authorization", bearer }, { "Content-Encoding", enc ? enc : "identity" } };
+	fic_http_request q = { .method = "POST", .url = u, .headers = h, .header_count = 2,
+		               .body = body, .body_len = len };
+	fic_http_response r;
+	assert_int_equal(f->transport->request(f->transport->ctx, &q, &r), FIC_OK);
+	assert_true(r.server_time_ms > 0); /* on every answer */
+	if (r.status >= 400) {
+		/* Every error body says whether to retry. */
+		assert_non_null(r.body);
+		assert_non_null(strstr((char *)r.body, "\"retry\":"));
+	}
+	fic_free(r.body);
+	return r.status;
+}
+
+static void the_server_refuses_malformed_requests(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char token[200];
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db,
+	                                    "SELECT value FROM sync_state WHERE key = 'sync.token'", -1,
+	                                    &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(token, sizeof token, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+
+	const char ok[] = "{\"records\":[{\"type\":\"site\",\"id\":\"x1\",\"op\":\"add\",\"payload\":{}}]}";
+	assert_int_equal(post(f, "/v1/records", NULL, NULL, ok, strlen(ok)), 401);
+	assert_int_equal(post(f, "/v1/records", "nope", NULL, ok, strlen(ok)), 401);
+	assert_int_equal(post(f, "/v1/records", token, NULL, "not json", 8), 400);
+	assert_int_equal(post(f, "/v1/records", token, "gzip", ok, strlen(ok)), 400);
+	assert_int_equal(post(f, "/v1/records", token, NULL, "{\"records\":[]}", 14), 400);
+	assert_int_equal(post(f, "/v1/records", token, NULL, "{\"records\":[7]}", 15), 400);
+	assert_int_equal(post(f, "/v1/nothing", token, NULL, ok, strlen(ok)), 404);
+	/* Over 1 MiB, and a gzip bomb that inflates past it. */
+	size_t big = (1u << 20) + 10;
+	char *b = malloc(big);
+	memset(b, ' ', big);
+	assert_int_equal(post(f, "/v1/records", token, NULL, b, big), 413);
+	memset(b, 0, big);
+	unsigned char *gz;
+	size_t gzlen;
+	assert_int_equal(fic__gzip(b, big, &gz, &gzlen), FIC_OK);
+	assert_int_equal(post(f, "/v1/records", token, "gzip", gz, gzlen), 400);
+	fic__free(gz);
+	free(b);
+	/* 501 records is one too many. */
+	fic__sb sb = { 0 };
+	fic__sb_printf(&sb, "{\"records\":[");
+	for (int i = 0; i < 501; i++)
+		fic__sb_printf(&sb, "%s{\"type\":\"site\",\"id\":\"s%d\",\"op\":\"add\",\"payload\":{}}",
+		               i ? "," : "", i);
+	fic__sb_printf(&sb, "]}");
+	char *many = fic__sb_take(&sb);
+	assert_int_equal(post(f, "/v1/records", token, NULL, many, strlen(many)), 400);
+	fic__free(many);
+	assert_int_equal(county_record_count(f->server, NULL), 0);
+	/* The well-formed one is stored; per-record faults are answered per record. */
+	assert_int_equal(post(f, "/v1/records", token, NULL, ok, strlen(ok)), 200);
+	assert_int_equal(county_record_count(f->server, NULL), 1);
+}
+
 /* The child: its own store handle and transport, pushing until killed. */
 static void push_until_killed(const char *path, const char *url)
 {
@@ -364,6 +436,7 @@ int main(void)
 		T(lost_answers_and_a_busy_server_lose_and_double_nothing),
 		T(a_tampered_record_is_refused_and_kept),
 		T(a_wrong_token_or_path_changes_nothing),
+		T(the_server_refuses_malformed_requests),
 		T(a_client_killed_at_random_points_loses_and_doubles_nothing),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
