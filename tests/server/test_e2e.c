@@ -12,7 +12,11 @@
 #include "county.h"
 #include "sync_internal.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -427,6 +431,149 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 	free(path);
 }
 
+/* ---- the server killed and restarted (the real program, in its own process) ---- */
+
+static pid_t start_server(const char *db, int port)
+{
+	char listen_at[32];
+	snprintf(listen_at, sizeof listen_at, "127.0.0.1:%d", port);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		freopen("/dev/null", "w", stderr);
+		execl(FIC_COUNTY_SERVER_BIN, "fic-county-server", "--db", db, "--listen", listen_at,
+		      (char *)NULL);
+		_exit(127);
+	}
+	/* Ready when it accepts a connection. */
+	for (int i = 0; i < 200; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+			                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+		close(fd);
+		if (ok)
+			return pid;
+		usleep(10000);
+	}
+	fail_msg("the server did not start");
+	return -1;
+}
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof a;
+	bind(fd, (struct sockaddr *)&a, sizeof a);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+typedef struct killer {
+	pid_t pid;
+	useconds_t after;
+} killer;
+
+static void *kill_later(void *arg)
+{
+	killer *k = arg;
+	usleep(k->after);
+	kill(k->pid, SIGKILL);
+	return NULL;
+}
+
+static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
+{
+	fixture *f = *state;
+	char *db = tu_path(f->dir, "county-proc.db");
+	int port = free_port();
+	pid_t server = start_server(db, port);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+	fic_sync_options so = f->opts;
+	so.server_url = url;
+
+	fic_store *st;
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	char *path = tu_path(f->dir, "device.db");
+	assert_int_equal(fic_store_open(&st, path, &o), FIC_OK);
+	/* Enrol through the program's admin command. */
+	char cmd[600], code[32] = "";
+	snprintf(cmd, sizeof cmd, "'%s' --db '%s' issue-code 石柱县", FIC_COUNTY_SERVER_BIN, db);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(fgets(code, sizeof code, p));
+	pclose(p);
+	code[strcspn(code, "\n")] = '\0';
+	assert_int_equal(fic_sync_enroll(st, &so, code, NULL), FIC_OK);
+
+	srand((unsigned)time(NULL) ^ 0x5eed);
+	int total = 0, failed = 0;
+	for (int round = 0; round < 12; round++) {
+		char id[FIC_UUID_BUFSIZE];
+		for (int i = 0; i < 40; i++, total++) {
+			fic_site s = FIC_SITE_INIT;
+			s.kind = FIC_SITE_SCHOOL;
+			s.name = "二小";
+			s.enrolment = i + 1;
+			fic_site *out;
+			assert_int_equal(fic_site_add(&out, st, &s, NULL), FIC_OK);
+			fic_site_free(out);
+		}
+		assert_int_equal(fic_lead_file(id, st, "event.foodborne", foodborne, NULL, 0, 0), FIC_OK);
+		total++;
+		killer k = { server, (useconds_t)(rand() % 20000) };
+		pthread_t th;
+		pthread_create(&th, NULL, kill_later, &k);
+		fic_sync_report rep;
+		int rc = fic_sync_push(st, &so, &rep);
+		pthread_join(th, NULL);
+		waitpid(server, NULL, 0);
+		if (rc != FIC_OK) {
+			assert_int_equal(rc, FIC_ENETWORK);
+			failed++;
+		}
+		/* The network is back: retry now rather than after the backoff. */
+		assert_int_equal(sqlite3_exec(st->db, "UPDATE outbox SET next_at_ms = 0", NULL, NULL, NULL),
+		                 SQLITE_OK);
+		server = start_server(db, port);
+	}
+	fic_sync_report rep;
+	int rc = fic_sync_push(st, &so, &rep);
+	if (rc != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+	kill(server, SIGTERM);
+	waitpid(server, NULL, 0);
+	printf("# %d pushes, %d cut short by the server's death\n", 12, failed);
+
+	/* What the server committed survived its deaths: each record once, the same receipts. */
+	county_server *cs;
+	char err[200];
+	assert_int_equal(county_open(&cs, db, err, sizeof err), 0);
+	assert_int_equal(county_record_count(cs, NULL), total);
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT record_id, state, receipt_id FROM outbox",
+	                                    -1, &q, NULL),
+	                 SQLITE_OK);
+	int rows = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		rows++;
+		assert_string_equal((const char *)sqlite3_column_text(q, 1), "acked");
+		char receipt[64];
+		assert_int_equal(county_receipt(cs, (const char *)sqlite3_column_text(q, 0), receipt,
+		                                sizeof receipt),
+		                 0);
+		assert_string_equal((const char *)sqlite3_column_text(q, 2), receipt);
+	}
+	sqlite3_finalize(q);
+	assert_int_equal(rows, total);
+	county_close(cs);
+	fic_store_close(st);
+	free(path);
+	free(db);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -438,6 +585,7 @@ int main(void)
 		T(a_wrong_token_or_path_changes_nothing),
 		T(the_server_refuses_malformed_requests),
 		T(a_client_killed_at_random_points_loses_and_doubles_nothing),
+		T(a_server_killed_mid_push_loses_and_doubles_nothing),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
