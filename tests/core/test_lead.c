@@ -61,18 +61,13 @@ static cJSON *lead_json(fixture *f, const char *id)
 	return j;
 }
 
-static const char foodborne[] =
-	"{\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
-	"\"contact_phone\":\"13800000000\",\"exposed\":120,\"ill\":\"14\",\"dead\":0,"
-	"\"suspected_food\":\"凉拌菜\",\"symptoms\":[\"vomiting\",\"diarrhoea\"],"
-	"\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\"}";
 
 static void a_foodborne_report_goes_to_the_cdc_within_two_hours(void **state)
 {
 	fixture *f = *state;
 	char id[FIC_UUID_BUFSIZE];
 	int64_t found = T0 - 30 * MIN;
-	int rc = fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, found, 0);
+	int rc = fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL, found, 0);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
 	cJSON *j = lead_json(f, id);
@@ -144,14 +139,14 @@ static void form_answers_are_validated_like_inspection_answers(void **state)
 			fail_msg("case %zu: %d '%s'", i, rc, fic_error_last()->message);
 		assert_string_equal(id, "");
 	}
-	assert_int_equal(fic_lead_file(NULL, f->store, "event.foodborne", foodborne, NULL, 0, 0), FIC_EINVAL);
-	assert_int_equal(fic_lead_file(id, NULL, "event.foodborne", foodborne, NULL, 0, 0), FIC_EINVAL);
-	assert_int_equal(fic_lead_file(id, f->store, NULL, foodborne, NULL, 0, 0), FIC_EINVAL);
+	assert_int_equal(fic_lead_file(NULL, f->store, "event.foodborne", tu_foodborne_answers, NULL, 0, 0), FIC_EINVAL);
+	assert_int_equal(fic_lead_file(id, NULL, "event.foodborne", tu_foodborne_answers, NULL, 0, 0), FIC_EINVAL);
+	assert_int_equal(fic_lead_file(id, f->store, NULL, tu_foodborne_answers, NULL, 0, 0), FIC_EINVAL);
 	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", NULL, NULL, 0, 0), FIC_EINVAL);
 	/* In the future, or absurdly old. */
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL,
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL,
 	                               T0 + 60 * MIN, 0), FIC_EINVAL);
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 1000, 0),
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL, 1000, 0),
 	                 FIC_EINVAL);
 	/* Unknown site; a site of the wrong kind. */
 	assert_int_equal(fic_lead_file(id, f->store, "event.water_poisoning", "{}", "nope", 0, 0),
@@ -185,9 +180,9 @@ static void leads_list_urgent_first_by_time_left(void **state)
 	                  "\"place\":\"集市\",\"description\":\"游医摆摊\",\"time_sensitive\":\"no\","
 	                  "\"verified\":\"yes\"}";
 	assert_int_equal(fic_lead_file(a, f->store, "lead.tip_off", tip, NULL, T0 - 200 * MIN, 0), FIC_OK);
-	assert_int_equal(fic_lead_file(b, f->store, "event.foodborne", foodborne, NULL, T0 - 10 * MIN, 0), FIC_OK);
-	assert_int_equal(fic_lead_file(c, f->store, "event.foodborne", foodborne, NULL, T0 - 150 * MIN, 0), FIC_OK);
-	assert_int_equal(fic_lead_file(d, f->store, "event.foodborne", foodborne, NULL, T0 - 60 * MIN, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(b, f->store, "event.foodborne", tu_foodborne_answers, NULL, T0 - 10 * MIN, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(c, f->store, "event.foodborne", tu_foodborne_answers, NULL, T0 - 150 * MIN, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(d, f->store, "event.foodborne", tu_foodborne_answers, NULL, T0 - 60 * MIN, 0), FIC_OK);
 	fic_lead_list *l;
 	assert_int_equal(fic_lead_list_get(&l, f->store, 0), FIC_OK);
 	assert_int_equal(l->count, 4);
@@ -376,10 +371,10 @@ static void indicators_count_reports_and_patrols(void **state)
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "report_rate_percent")));
 	cJSON_Delete(j);
 	char id[FIC_UUID_BUFSIZE];
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 0, 0), FIC_OK);
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 0, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL, 0, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL, 0, 0), FIC_OK);
 	/* One discovered lead kept as a draft, not reported: 2 of 3 reported. */
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, 0, FIC_LEAD_DRAFT),
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL, 0, FIC_LEAD_DRAFT),
 	                 FIC_OK);
 	fic_site s = FIC_SITE_INIT;
 	s.kind = FIC_SITE_WATER_RURAL;

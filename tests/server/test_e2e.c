@@ -86,32 +86,17 @@ static void enroll(fixture *f)
 		fail_msg("%s", fic_error_last()->message);
 }
 
-static const char foodborne[] =
-	"{\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
-	"\"contact_phone\":\"13800000000\",\"exposed\":120,\"ill\":\"14\",\"dead\":0,"
-	"\"suspected_food\":\"凉拌菜\",\"symptoms\":[\"vomiting\",\"diarrhoea\"],"
-	"\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\"}";
-static const char tip[] = "{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\","
-                          "\"place\":\"集市\",\"description\":\"游医摆摊\",\"time_sensitive\":\"no\","
-                          "\"verified\":\"yes\"}";
 
 static void patrol_day(fixture *f, char urgent[2][FIC_UUID_BUFSIZE])
 {
-	for (int i = 0; i < 3; i++) {
-		fic_site s = FIC_SITE_INIT;
-		s.kind = FIC_SITE_SCHOOL;
-		s.name = i == 0 ? "一小" : i == 1 ? "二小" : "三小";
-		s.address = "某镇某路 1 号";
-		s.enrolment = 300;
-		fic_site *out;
-		assert_int_equal(fic_site_add(&out, f->store, &s, NULL), FIC_OK);
-		fic_site_free(out);
-	}
+	assert_int_equal(tu_add_school(f->store, "一小", 300), FIC_OK);
+	assert_int_equal(tu_add_school(f->store, "二小", 300), FIC_OK);
+	assert_int_equal(tu_add_school(f->store, "三小", 300), FIC_OK);
 	char id[FIC_UUID_BUFSIZE];
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tip, NULL, 0, 0), FIC_OK);
+		assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tu_tip_off_answers, NULL, 0, 0), FIC_OK);
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(fic_lead_file(urgent[i], f->store, "event.foodborne", foodborne, NULL, 0, 0),
+		assert_int_equal(fic_lead_file(urgent[i], f->store, "event.foodborne", tu_foodborne_answers, NULL, 0, 0),
 		                 FIC_OK);
 }
 
@@ -205,7 +190,7 @@ static void lost_answers_and_a_busy_server_lose_and_double_nothing(void **state)
 
 	/* A busy server: 503 with Retry-After 30 s is honoured. */
 	char id[FIC_UUID_BUFSIZE];
-	assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tip, NULL, 0, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tu_tip_off_answers, NULL, 0, 0), FIC_OK);
 	county_fault_busy(f->server, 1, 30);
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ENETWORK);
 	assert_true(rep.retry_at_ms - f->clock.wall_ms >= 29000);
@@ -376,17 +361,10 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 	for (int round = 0; round < 24; round++) {
 		/* More records arrive between the kills: sites and both kinds of lead. */
 		char id[FIC_UUID_BUFSIZE];
-		for (int i = 0; i < 30; i++, total++) {
-			fic_site s = FIC_SITE_INIT;
-			s.kind = FIC_SITE_SCHOOL;
-			s.name = "一小";
-			s.enrolment = 300 + i;
-			fic_site *out;
-			assert_int_equal(fic_site_add(&out, st, &s, NULL), FIC_OK);
-			fic_site_free(out);
-		}
-		assert_int_equal(fic_lead_file(id, st, "event.foodborne", foodborne, NULL, 0, 0), FIC_OK);
-		assert_int_equal(fic_lead_file(id, st, "lead.tip_off", tip, NULL, 0, 0), FIC_OK);
+		for (int i = 0; i < 30; i++, total++)
+			assert_int_equal(tu_add_school(st, "一小", 300 + i), FIC_OK);
+		assert_int_equal(fic_lead_file(id, st, "event.foodborne", tu_foodborne_answers, NULL, 0, 0), FIC_OK);
+		assert_int_equal(fic_lead_file(id, st, "lead.tip_off", tu_tip_off_answers, NULL, 0, 0), FIC_OK);
 		total += 2;
 		pid_t pid = fork();
 		assert_true(pid >= 0);
@@ -512,16 +490,9 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 	int total = 0, failed = 0;
 	for (int round = 0; round < 12; round++) {
 		char id[FIC_UUID_BUFSIZE];
-		for (int i = 0; i < 40; i++, total++) {
-			fic_site s = FIC_SITE_INIT;
-			s.kind = FIC_SITE_SCHOOL;
-			s.name = "二小";
-			s.enrolment = i + 1;
-			fic_site *out;
-			assert_int_equal(fic_site_add(&out, st, &s, NULL), FIC_OK);
-			fic_site_free(out);
-		}
-		assert_int_equal(fic_lead_file(id, st, "event.foodborne", foodborne, NULL, 0, 0), FIC_OK);
+		for (int i = 0; i < 40; i++, total++)
+			assert_int_equal(tu_add_school(st, "二小", i + 1), FIC_OK);
+		assert_int_equal(fic_lead_file(id, st, "event.foodborne", tu_foodborne_answers, NULL, 0, 0), FIC_OK);
 		total++;
 		killer k = { server, (useconds_t)(rand() % 20000) };
 		pthread_t th;

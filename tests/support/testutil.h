@@ -66,4 +66,12 @@ unsigned char *tu_make_jpeg_exif(int width, int height, int orientation, const c
 /* Decode a JPEG (libjpeg, RGB); returns malloc'd pixels, or NULL. */
 unsigned char *tu_decode_jpeg(const unsigned char *data, size_t len, int *w, int *h);
 
+/* Complete answers for two lead forms: a foodborne-disease event (urgent,
+ * two-hour rule) and a 12345-hotline tip-off (not urgent, not time-sensitive). */
+extern const char tu_foodborne_answers[];
+extern const char tu_tip_off_answers[];
+
+/* Add a school called `name` to the registry; returns the fic status. */
+int tu_add_school(fic_store *store, const char *name, int enrolment);
+
 #endif

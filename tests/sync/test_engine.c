@@ -250,25 +250,12 @@ static void enroll(fixture *f)
 	f->fake.requests = 0; /* count the records requests from here */
 }
 
-static const char foodborne[] =
-	"{\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
-	"\"contact_phone\":\"13800000000\",\"exposed\":120,\"ill\":\"14\",\"dead\":0,"
-	"\"suspected_food\":\"凉拌菜\",\"symptoms\":[\"vomiting\",\"diarrhoea\"],"
-	"\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\"}";
-static const char tip[] = "{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\","
-                          "\"place\":\"集市\",\"description\":\"游医摆摊\",\"time_sensitive\":\"no\","
-                          "\"verified\":\"yes\"}";
 
 static void add_site(fixture *f, const char *name)
 {
-	fic_site s = FIC_SITE_INIT;
-	s.kind = FIC_SITE_SCHOOL;
-	s.name = name;
-	s.address = "某镇某路 1 号";
-	s.enrolment = 300;
-	fic_site *out;
-	assert_int_equal(fic_site_add(&out, f->store, &s, NULL), FIC_OK);
-	fic_site_free(out);
+	int rc = tu_add_school(f->store, name, 300);
+	if (rc != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
 }
 
 static void a_patrol_day(fixture *f)
@@ -278,10 +265,10 @@ static void a_patrol_day(fixture *f)
 	add_site(f, "二小");
 	add_site(f, "三小");
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tip, NULL, NOW - 60000, 0),
+		assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tu_tip_off_answers, NULL, NOW - 60000, 0),
 		                 FIC_OK);
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL,
+		assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL,
 		                               NOW - 60000, 0),
 		                 FIC_OK);
 }
@@ -417,7 +404,7 @@ static void file_urgent_lead(fake *fk)
 	fixture *f = file_urgent_lead_arg;
 	(void)fk;
 	char id[FIC_UUID_BUFSIZE];
-	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", foodborne, NULL, NOW, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL, NOW, 0), FIC_OK);
 }
 
 static void an_urgent_lead_filed_mid_pass_goes_next(void **state)

@@ -51,27 +51,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const char foodborne[] =
-	"{\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
-	"\"contact_phone\":\"13800000000\",\"exposed\":120,\"ill\":\"14\",\"dead\":0,"
-	"\"suspected_food\":\"凉拌菜\",\"symptoms\":[\"vomiting\",\"diarrhoea\"],"
-	"\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\"}";
-static const char tip[] = "{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\","
-                          "\"place\":\"集市\",\"description\":\"游医摆摊\",\"time_sensitive\":\"no\","
-                          "\"verified\":\"yes\"}";
 
 static void add_site(fixture *f, const char *name)
 {
-	fic_site s = FIC_SITE_INIT;
-	s.kind = FIC_SITE_SCHOOL;
-	s.name = name;
-	s.address = "某镇某路 1 号";
-	s.enrolment = 300;
-	fic_site *out;
-	int rc = fic_site_add(&out, f->store, &s, NULL);
+	int rc = tu_add_school(f->store, name, 300);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
-	fic_site_free(out);
 }
 
 /* A synthetic outbox row, for the limits. */
@@ -103,9 +88,9 @@ static void an_urgent_lead_goes_first_and_alone(void **state)
 	add_site(f, "一小");
 	add_site(f, "二小");
 	char t1[FIC_UUID_BUFSIZE], t2[FIC_UUID_BUFSIZE], u[FIC_UUID_BUFSIZE];
-	assert_int_equal(fic_lead_file(t1, f->store, "lead.tip_off", tip, NULL, NOW - 60000, 0), FIC_OK);
-	assert_int_equal(fic_lead_file(t2, f->store, "lead.tip_off", tip, NULL, NOW - 60000, 0), FIC_OK);
-	assert_int_equal(fic_lead_file(u, f->store, "event.foodborne", foodborne, NULL, NOW - 60000, 0),
+	assert_int_equal(fic_lead_file(t1, f->store, "lead.tip_off", tu_tip_off_answers, NULL, NOW - 60000, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(t2, f->store, "lead.tip_off", tu_tip_off_answers, NULL, NOW - 60000, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(u, f->store, "event.foodborne", tu_foodborne_answers, NULL, NOW - 60000, 0),
 	                 FIC_OK);
 
 	fic__outbox_batch *b;
@@ -133,7 +118,7 @@ static void an_urgent_lead_goes_first_and_alone(void **state)
 	 * anything the failed batch leaves behind. */
 	char u2[FIC_UUID_BUFSIZE];
 	int64_t until = 0;
-	assert_int_equal(fic_lead_file(u2, f->store, "event.foodborne", foodborne, NULL, NOW, 0), FIC_OK);
+	assert_int_equal(fic_lead_file(u2, f->store, "event.foodborne", tu_foodborne_answers, NULL, NOW, 0), FIC_OK);
 	assert_int_equal(fic__outbox_defer(f->store, b, "connection reset", 0, NOW, 0, &until), FIC_OK);
 	assert_int_equal(until, NOW + 500); /* rand 0: the bottom of the first step */
 	fic__outbox_batch_free(b);
