@@ -130,20 +130,8 @@ echo "the county server now holds $("$server_bin" --db "$work/county.db" count) 
 	"$("$server_bin" --db "$work/county.db" count lead) leads," \
 	"$("$server_bin" --db "$work/county.db" count inspection) inspection," \
 	"$("$server_bin" --db "$work/county.db" count site) site changes"
-echo "each urgent lead's receipt by the county against its two-hour deadline:"
-q lead list | python3 -c '
-import json, sqlite3, sys, datetime
-db = sqlite3.connect(sys.argv[1])
-fmt = lambda ms: datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%H:%M:%SZ")
-for l in json.load(sys.stdin):
-    if not l.get("urgent"):
-        continue
-    row = db.execute("SELECT received_ms FROM records WHERE id = ?", (l["id"],)).fetchone()
-    if row is None:
-        print("  %s  NOT RECEIVED" % l["title"]); continue
-    left = (l["deadline_at_ms"] - row[0]) / 60000
-    print("  %-40s received %s, deadline %s: %s" % (l["title"], fmt(row[0]), fmt(l["deadline_at_ms"]),
-          "%.0f min to spare" % left if left >= 0 else "LATE by %.0f min" % -left))
-' "$work/county.db"
+echo "the county's two-hour audit: each lead's receipt, urgent ones against their deadline:"
+echo '$ fic-county-server --db county.db leads'
+"$server_bin" --db "$work/county.db" leads
 echo
 echo "demo store was $FIC_DB (removed on exit)"

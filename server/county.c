@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <time.h>
 
 struct county_server {
 	sqlite3 *db;
@@ -530,6 +531,55 @@ int64_t county_record_count(county_server *s, const char *type)
 int64_t county_received_at(county_server *s, const char *record_id)
 {
 	return scalar(s, "SELECT received_ms FROM records WHERE id = ?1", record_id);
+}
+
+static void utc(int64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+int county_report_leads(county_server *s, FILE *out)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st;
+	int late = 0;
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT id, received_ms, json_extract(c, '$.urgent'), json_extract(c, '$.deadline_at_ms'),"
+		    " coalesce(json_extract(c, '$.title'), ''), device_id FROM"
+		    " (SELECT id, received_ms, device_id, json_extract(body, '$.canonical') AS c"
+		    "  FROM records WHERE type = 'lead')"
+		    " ORDER BY json_extract(c, '$.urgent') DESC, received_ms, id",
+		    -1, &st, NULL) != SQLITE_OK) {
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char rec[32], due[32];
+		int64_t received = sqlite3_column_int64(st, 1);
+		utc(received, rec, sizeof rec);
+		const char *title = (const char *)sqlite3_column_text(st, 4);
+		if (sqlite3_column_int(st, 2) && sqlite3_column_type(st, 3) != SQLITE_NULL) {
+			int64_t deadline = sqlite3_column_int64(st, 3);
+			utc(deadline, due, sizeof due);
+			int64_t spare = (deadline - received) / 60000;
+			if (received > deadline)
+				late++;
+			fprintf(out, "URGENT %s received %s, deadline %s: %s %lld min  %s\n",
+			        (const char *)sqlite3_column_text(st, 0), rec, due,
+			        received <= deadline ? "on time," : "LATE by",
+			        (long long)(received <= deadline ? spare : -spare), title);
+		} else {
+			fprintf(out, "lead   %s received %s  %s\n", (const char *)sqlite3_column_text(st, 0),
+			        rec, title);
+		}
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return late;
 }
 
 int county_receipt(county_server *s, const char *record_id, char *buf, size_t size)

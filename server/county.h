@@ -16,6 +16,7 @@
 #define FIC_COUNTY_SERVER_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 typedef struct county_server county_server;
@@ -42,6 +43,14 @@ int64_t county_record_count(county_server *s, const char *type);
 int64_t county_received_at(county_server *s, const char *record_id);
 /* The receipt id of a record into buf; 0, or -1 if the server does not hold it. */
 int county_receipt(county_server *s, const char *record_id, char *buf, size_t size);
+
+/*
+ * The two-hour audit: every lead the county holds, urgent first, with when
+ * the server received it and, for urgent leads, the deadline the device
+ * recorded and whether the receipt met it. One line per lead to `out`;
+ * returns the number of urgent leads received late, or -1.
+ */
+int county_report_leads(county_server *s, FILE *out);
 
 /* Fault injection for tests: the next `n` record uploads fail after storing
  * (the connection is dropped instead of answering), or answer 503. */

@@ -4,6 +4,8 @@
  *   fic-county-server --db PATH --listen 127.0.0.1:8080   serve until SIGINT/SIGTERM
  *   fic-county-server --db PATH issue-code COUNTY         print a one-time enrolment code
  *   fic-county-server --db PATH count [TYPE]              records held (all, or of a type)
+ *   fic-county-server --db PATH leads                     the two-hour audit: each lead's receipt
+ *                                                         (exit status 1 if an urgent one was late)
  *
  * Plain HTTP: put it behind a TLS-terminating proxy (nginx, Caddy) for
  * anything but loopback; the device refuses plain http elsewhere.
@@ -27,7 +29,8 @@ static int usage(void)
 {
 	fputs("usage: fic-county-server --db PATH --listen HOST:PORT\n"
 	      "       fic-county-server --db PATH issue-code COUNTY\n"
-	      "       fic-county-server --db PATH count [TYPE]\n",
+	      "       fic-county-server --db PATH count [TYPE]\n"
+	      "       fic-county-server --db PATH leads\n",
 	      stderr);
 	return 2;
 }
@@ -63,6 +66,9 @@ int main(int argc, char **argv)
 		}
 	} else if (i < argc && strcmp(argv[i], "count") == 0 && i + 2 >= argc) {
 		printf("%lld\n", (long long)county_record_count(s, i + 1 < argc ? argv[i + 1] : NULL));
+	} else if (i + 1 == argc && strcmp(argv[i], "leads") == 0) {
+		int late = county_report_leads(s, stdout);
+		rc = late != 0 ? 1 : 0;
 	} else if (i == argc && listen_addr) {
 		if (county_listen(s, listen_addr, err, sizeof err) != 0) {
 			fprintf(stderr, "fic-county-server: %s\n", err);

@@ -137,6 +137,21 @@ static void a_patrol_day_reaches_the_county_urgent_first(void **state)
 	assert_true(u > 0);
 	assert_int_equal(county_received_at(f->server, urgent[1]), u);
 	assert_int_equal(pending(f), 0);
+	/* The two-hour audit on the server: both urgent leads on time, listed first. */
+	char *report = NULL;
+	size_t rlen = 0;
+	FILE *mem = open_memstream(&report, &rlen);
+	assert_int_equal(county_report_leads(f->server, mem), 0);
+	fclose(mem);
+	assert_true(strncmp(report, "URGENT ", 7) == 0);
+	assert_non_null(strstr(report, urgent[0]));
+	assert_non_null(strstr(report, urgent[1]));
+	char *second = strchr(report, '\n') + 1;
+	assert_true(strncmp(second, "URGENT ", 7) == 0);
+	assert_non_null(strstr(second, "on time,"));
+	assert_null(strstr(report, "LATE"));
+	assert_non_null(strstr(report, "lead   ")); /* the tip-offs, after */
+	free(report);
 	/* The server's clock reached the trusted time. */
 	fic_time t;
 	assert_int_equal(fic_time_now(&t, f->store), FIC_OK);
@@ -155,6 +170,27 @@ static void a_patrol_day_reaches_the_county_urgent_first(void **state)
 	assert_int_equal(fic_sync_enroll(f->store, &f->opts, code, NULL), FIC_EAUTH);
 	assert_int_equal(fic_sync_enroll(f->store, &f->opts, "NOPE-NOPE-NOPE", NULL), FIC_EAUTH);
 	fic_store_close(other);
+}
+
+static void a_late_urgent_lead_shows_in_the_audit(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	/* Found three hours ago, sent only now: an hour past its two-hour deadline. */
+	char id[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL,
+	                               f->clock.wall_ms - 3 * 3600 * 1000LL, 0),
+	                 FIC_OK);
+	fic_sync_report rep;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	char *report = NULL;
+	size_t rlen = 0;
+	FILE *mem = open_memstream(&report, &rlen);
+	assert_int_equal(county_report_leads(f->server, mem), 1);
+	fclose(mem);
+	assert_non_null(strstr(report, id));
+	assert_non_null(strstr(report, "LATE by 6")); /* 60 min and a few seconds */
+	free(report);
 }
 
 static void lost_answers_and_a_busy_server_lose_and_double_nothing(void **state)
@@ -551,6 +587,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(a_patrol_day_reaches_the_county_urgent_first),
+		T(a_late_urgent_lead_shows_in_the_audit),
 		T(lost_answers_and_a_busy_server_lose_and_double_nothing),
 		T(a_tampered_record_is_refused_and_kept),
 		T(a_wrong_token_or_path_changes_nothing),
