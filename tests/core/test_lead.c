@@ -16,12 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-typedef struct fixture {
-	char *dir;
-	fic_platform platform;
-	tu_clock clock;
-	fic_store *store;
-} fixture;
+typedef tu_fixture fixture;
 
 /* 2026-03-01T08:00Z = 16:00 in China. */
 #define T0 1772352000000LL
@@ -29,25 +24,13 @@ typedef struct fixture {
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof *f);
-	f->dir = tu_mkdtemp();
-	tu_platform(&f->platform, &f->clock);
-	fic_store_options o = FIC_STORE_OPTIONS_INIT;
-	o.platform = &f->platform;
-	char *path = tu_path(f->dir, "store.db");
-	assert_int_equal(fic_store_open(&f->store, path, &o), FIC_OK);
-	free(path);
-	*state = f;
-	return 0;
+	*state = tu_fixture_new(NULL);
+	return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-	fic_store_close(f->store);
-	tu_rmtree(f->dir);
-	free(f->dir);
-	free(f);
+	tu_fixture_free(*state);
 	return 0;
 }
 

@@ -338,3 +338,35 @@ int tu_add_school(fic_store *store, const char *name, int enrolment)
 	fic_site_free(out);
 	return rc;
 }
+
+tu_fixture *tu_fixture_new(const char *actor)
+{
+	tu_fixture *f = calloc(1, sizeof *f);
+	if (f == NULL || (f->dir = tu_mkdtemp()) == NULL) {
+		free(f);
+		return NULL;
+	}
+	tu_platform(&f->platform, &f->clock);
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = &f->platform;
+	o.actor = actor;
+	char *path = tu_path(f->dir, "store.db");
+	int rc = path ? fic_store_open(&f->store, path, &o) : FIC_ENOMEM;
+	free(path);
+	if (rc != FIC_OK) {
+		fprintf(stderr, "tu_fixture_new: %s\n", fic_error_last()->message);
+		tu_fixture_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void tu_fixture_free(tu_fixture *f)
+{
+	if (f == NULL)
+		return;
+	fic_store_close(f->store);
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+}

@@ -37,6 +37,18 @@ typedef struct tu_clock {
 /* Fill `p` with a platform driven by `clk` (wall 2026-03-01T08:00Z, mono 1000 ms). */
 void tu_platform(fic_platform *p, tu_clock *clk);
 
+/* The common test fixture: a fresh store in a scratch directory, on the fake
+ * platform, opened as `actor` (NULL: the default). NULL if it cannot be made
+ * (the reason is in fic_error_last). tu_fixture_free closes and removes it. */
+typedef struct tu_fixture {
+	char *dir;
+	fic_platform platform;
+	tu_clock clock;
+	fic_store *store;
+} tu_fixture;
+tu_fixture *tu_fixture_new(const char *actor);
+void tu_fixture_free(tu_fixture *f);
+
 /* Counting allocator: tu_alloc_install() once; tu_alloc_fail_at(n) makes the nth
  * allocation from now fail (0 = never); tu_alloc_live() is blocks not yet freed. */
 void tu_alloc_install(void);
