@@ -1,0 +1,762 @@
+/*
+ * tests/support/linkproxy.c — a userspace TCP proxy that emulates a slow,
+ * lossy link and injects faults. The model is described in linkproxy.h.
+ *
+ * One thread runs one poll() loop over a wake pipe, the listener and two
+ * sockets per connection. Each direction of a connection keeps:
+ *   q        the bottleneck queue (a ring of queue_bytes), filled by recv();
+ *   busy     the segment being serialised (still in q until busy_end);
+ *   head..   segments that have left the queue, each with the monotonic time
+ *            it is due at the receiver (non-decreasing: in order);
+ * and every pass does: read what poll() said is readable, then, until nothing
+ * moves, finish the segments whose serialisation ended, start the next, write
+ * the due ones, and fire an armed fault when its byte count is reached.
+ */
+#if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include "linkproxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SEG_MAX 1460                  /* bytes in one segment (loss is drawn per segment) */
+#define SOCK_BUF 16384                /* SO_RCVBUF/SO_SNDBUF of the proxy's sockets */
+#define DEFAULT_QUEUE 16384
+#define MS ((int64_t)1000000)         /* nanoseconds */
+#define RTO_EXTRA (200 * MS)          /* a lost segment arrives RTT + this later */
+#define WINDOW_MIN ((size_t)64 << 10)
+#define WINDOW_MAX ((size_t)4 << 20)
+
+typedef struct seg {
+	struct seg *next;
+	int64_t due; /* when it reaches the receiver */
+	size_t len, off;
+	bool fin; /* the sender's FIN, no data */
+	unsigned char data[];
+} seg;
+
+typedef struct dir {
+	unsigned char *q;
+	size_t qcap, qhead, qlen;
+	bool busy; /* the first busy_len bytes of q are being serialised */
+	size_t busy_len;
+	int64_t busy_end;
+	int64_t free_at; /* earliest start of the next segment */
+	seg *head, *tail;
+	size_t held;      /* data bytes that left q and are not yet written */
+	int64_t last_due; /* keeps delivery in order */
+	bool eof;         /* the sender sent FIN */
+	bool fin_queued, fin_sent;
+	bool want_write; /* a due segment met a full socket: poll POLLOUT */
+	int64_t passed;  /* bytes written to the receiver */
+	int64_t limit;   /* never write more than this (an armed fault); -1: no limit */
+	uint64_t rng;
+} dir;
+
+typedef struct conn {
+	struct conn *next;
+	int cfd, ufd;
+	bool connecting; /* the upstream connect() is in progress */
+	dir up, down;
+	tu_fault fault;
+	bool truncated; /* TRUNCATE_DOWN fired: only discard what the client sends */
+	bool stalled;
+	bool dead;
+	short crev, urev; /* revents of the last poll() */
+} conn;
+
+struct tu_link {
+	tu_link_options o;
+	int lfd, port;
+	int wake[2];
+	pthread_t thread;
+	pthread_mutex_t mu; /* guards stop, armed*, st */
+	bool stop;
+	tu_fault armed;
+	int64_t armed_after;
+	tu_link_stats st;
+	size_t window;
+	uint64_t nconn;
+	conn *conns;
+	struct pollfd *pfd;
+	conn **pconn;
+	size_t pcap;
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+static double draw(dir *d)
+{
+	return (double)(splitmix64(&d->rng) >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
+}
+
+/* Nanoseconds to serialise n bytes. */
+static int64_t ser_ns(const tu_link *l, size_t n)
+{
+	if (l->o.rate_bps <= 0)
+		return 0;
+	return (int64_t)n * 8 * 1000000000 / l->o.rate_bps;
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -1;
+	return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static void tune_socket(int fd)
+{
+	int v = SOCK_BUF, one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static void close_rst(int fd)
+{
+	if (fd < 0)
+		return;
+	struct linger lg = { 1, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(fd);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* ---- one direction */
+
+static void dir_init(dir *d, size_t qcap, int64_t free_at, uint64_t seed)
+{
+	memset(d, 0, sizeof *d);
+	d->qcap = qcap;
+	d->free_at = free_at;
+	d->limit = -1;
+	d->rng = seed;
+}
+
+static void dir_free(dir *d)
+{
+	free(d->q);
+	d->q = NULL;
+	while (d->head) {
+		seg *s = d->head;
+		d->head = s->next;
+		free(s);
+	}
+	d->tail = NULL;
+}
+
+static void dir_append(dir *d, seg *s)
+{
+	s->next = NULL;
+	if (d->tail)
+		d->tail->next = s;
+	else
+		d->head = s;
+	d->tail = s;
+}
+
+/* Read what the sender has, up to the queue's room. -1: the socket failed. */
+static int dir_read(dir *d, int fd, int64_t now)
+{
+	while (!d->eof && d->qlen < d->qcap) {
+		size_t tail = (d->qhead + d->qlen) % d->qcap;
+		size_t room = d->qcap - d->qlen;
+		size_t contig = d->qcap - tail < room ? d->qcap - tail : room;
+		ssize_t r = recv(fd, d->q + tail, contig, 0);
+		if (r > 0) {
+			/* An idle link starts serialising when data arrives, not before. */
+			if (d->qlen == 0)
+				d->free_at = max64(d->free_at, now);
+			d->qlen += (size_t)r;
+		} else if (r == 0) {
+			d->eof = true;
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			break;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Move segments through the bottleneck. 1: something moved, 0: nothing, -1: out of memory. */
+static int dir_pump(tu_link *l, dir *d, int64_t now)
+{
+	int progress = 0;
+	int64_t delay = (int64_t)l->o.delay_ms * MS;
+	for (;;) {
+		if (!d->busy) {
+			if (d->qlen == 0) {
+				if (d->eof && !d->fin_queued) {
+					seg *f = calloc(1, sizeof *f);
+					if (!f)
+						return -1;
+					f->fin = true;
+					f->due = max64(max64(d->free_at, now) + delay, d->last_due);
+					d->last_due = f->due;
+					dir_append(d, f);
+					d->fin_queued = true;
+					progress = 1;
+				}
+				break;
+			}
+			if (d->held >= l->window) {
+				/* The receiver's window is full: the link idles meanwhile. */
+				d->free_at = max64(d->free_at, now);
+				break;
+			}
+			d->busy_len = d->qlen < SEG_MAX ? d->qlen : SEG_MAX;
+			d->busy_end = d->free_at + ser_ns(l, d->busy_len);
+			d->busy = true;
+		}
+		if (d->busy_end > now)
+			break;
+		/* The segment's last bit has left the queue. */
+		size_t n = d->busy_len;
+		seg *s = malloc(sizeof *s + n);
+		if (!s)
+			return -1;
+		memset(s, 0, sizeof *s);
+		size_t first = d->qcap - d->qhead < n ? d->qcap - d->qhead : n;
+		memcpy(s->data, d->q + d->qhead, first);
+		memcpy(s->data + first, d->q, n - first);
+		d->qhead = (d->qhead + n) % d->qcap;
+		d->qlen -= n;
+		s->len = n;
+		s->due = d->busy_end + delay;
+		d->free_at = d->busy_end;
+		if (l->o.loss > 0 && draw(d) < l->o.loss) {
+			/* Retransmitted one RTT + 200 ms later; the resend uses the link again. */
+			s->due += 2 * delay + RTO_EXTRA;
+			d->free_at += ser_ns(l, n);
+			pthread_mutex_lock(&l->mu);
+			l->st.segments_lost++;
+			pthread_mutex_unlock(&l->mu);
+		}
+		s->due = max64(s->due, d->last_due); /* in order: head-of-line blocking */
+		d->last_due = s->due;
+		dir_append(d, s);
+		d->held += n;
+		d->busy = false;
+		progress = 1;
+	}
+	return progress;
+}
+
+/* Write the due segments to the receiver. 1: something moved, 0: nothing, -1: it failed. */
+static int dir_deliver(tu_link *l, dir *d, int fd, bool up, int64_t now)
+{
+	int progress = 0;
+	d->want_write = false;
+	while (d->head && d->head->due <= now) {
+		seg *s = d->head;
+		if (d->limit >= 0 && d->passed >= d->limit)
+			break; /* a fault's byte count: nothing more, not even the FIN */
+		if (!s->fin) {
+			size_t n = s->len - s->off;
+			if (d->limit >= 0 && (int64_t)n > d->limit - d->passed)
+				n = (size_t)(d->limit - d->passed);
+			ssize_t w = send(fd, s->data + s->off, n, MSG_NOSIGNAL);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					d->want_write = true;
+					break;
+				}
+				return -1;
+			}
+			s->off += (size_t)w;
+			d->passed += w;
+			d->held -= (size_t)w;
+			pthread_mutex_lock(&l->mu);
+			if (up)
+				l->st.up_bytes += w;
+			else
+				l->st.down_bytes += w;
+			pthread_mutex_unlock(&l->mu);
+			progress = 1;
+			if (s->off < s->len)
+				continue;
+		} else {
+			shutdown(fd, SHUT_WR);
+			d->fin_sent = true;
+			progress = 1;
+		}
+		d->head = s->next;
+		if (!d->head)
+			d->tail = NULL;
+		free(s);
+	}
+	return progress;
+}
+
+/* ---- connections */
+
+static void conn_reset(conn *c)
+{
+	close_rst(c->cfd);
+	close_rst(c->ufd);
+	c->cfd = c->ufd = -1;
+	c->dead = true;
+}
+
+static void conn_close(conn *c)
+{
+	close_fd(&c->cfd);
+	close_fd(&c->ufd);
+	c->dead = true;
+}
+
+static void conn_free(conn *c)
+{
+	close_fd(&c->cfd);
+	close_fd(&c->ufd);
+	dir_free(&c->up);
+	dir_free(&c->down);
+	free(c);
+}
+
+static void conn_accept(tu_link *l, int cfd, int64_t now)
+{
+	pthread_mutex_lock(&l->mu);
+	l->st.connections++;
+	tu_fault fault = l->armed;
+	int64_t after = l->armed_after < 0 ? 0 : l->armed_after;
+	l->armed = TU_FAULT_NONE;
+	pthread_mutex_unlock(&l->mu);
+
+	conn *c = calloc(1, sizeof *c);
+	if (!c || set_nonblock(cfd) < 0) {
+		free(c);
+		close_rst(cfd);
+		return;
+	}
+	c->cfd = cfd;
+	c->ufd = -1;
+	tune_socket(cfd);
+	int64_t delay = (int64_t)l->o.delay_ms * MS;
+	uint64_t seed = ((uint64_t)l->o.seed << 32) ^ (l->nconn++ * 2);
+	/* Handshake: the client's first data could leave one RTT after its SYN,
+	 * and the server's accept() would return half an RTT after that. */
+	dir_init(&c->up, l->o.queue_bytes, now + 2 * delay, seed);
+	dir_init(&c->down, l->o.queue_bytes, now + 3 * delay, seed + 1);
+	c->up.q = malloc(l->o.queue_bytes);
+	c->down.q = malloc(l->o.queue_bytes);
+	c->fault = fault;
+	if (fault == TU_FAULT_RESET_UP)
+		c->up.limit = after;
+	else if (fault != TU_FAULT_NONE)
+		c->down.limit = after;
+
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)l->o.upstream_port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->ufd = socket(AF_INET, SOCK_STREAM, 0);
+	if (!c->up.q || !c->down.q || c->ufd < 0 || set_nonblock(c->ufd) < 0) {
+		conn_reset(c);
+		conn_free(c);
+		return;
+	}
+	tune_socket(c->ufd); /* before connect(), so the window is sized from it */
+	if (connect(c->ufd, (struct sockaddr *)&a, sizeof a) == 0) {
+		c->connecting = false;
+	} else if (errno == EINPROGRESS || errno == EINTR) {
+		c->connecting = true;
+	} else {
+		conn_reset(c); /* refused: the client sees a reset */
+		conn_free(c);
+		return;
+	}
+	c->next = l->conns;
+	l->conns = c;
+}
+
+/* Read whatever poll() reported. */
+static void conn_read(conn *c, int64_t now)
+{
+	short rd = POLLIN | POLLHUP | POLLERR;
+	if (c->dead)
+		return;
+	if (c->truncated) {
+		if (c->crev & rd) {
+			char sink[4096];
+			for (;;) {
+				ssize_t r = recv(c->cfd, sink, sizeof sink, 0);
+				if (r > 0)
+					continue;
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+					break;
+				conn_close(c); /* the client closed (or failed): done */
+				break;
+			}
+		}
+		return;
+	}
+	if ((c->crev & rd) && dir_read(&c->up, c->cfd, now) < 0) {
+		conn_reset(c);
+		return;
+	}
+	if (c->connecting) {
+		if (c->urev & (POLLOUT | POLLERR | POLLHUP)) {
+			int err = 0;
+			socklen_t len = sizeof err;
+			if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+				conn_reset(c);
+				return;
+			}
+			c->connecting = false;
+		}
+	} else if ((c->urev & rd) && dir_read(&c->down, c->ufd, now) < 0) {
+		conn_reset(c);
+	}
+}
+
+/* Fire the armed fault once its byte count has passed. */
+static void conn_fault(conn *c)
+{
+	if (c->fault == TU_FAULT_NONE)
+		return;
+	dir *d = c->fault == TU_FAULT_RESET_UP ? &c->up : &c->down;
+	if (d->passed < d->limit)
+		return;
+	switch (c->fault) {
+	case TU_FAULT_RESET_UP:
+	case TU_FAULT_RESET_DOWN:
+		conn_reset(c);
+		break;
+	case TU_FAULT_TRUNCATE_DOWN:
+		shutdown(c->cfd, SHUT_WR); /* FIN after what was written */
+		close_fd(&c->ufd);
+		dir_free(&c->up);
+		dir_free(&c->down);
+		c->truncated = true;
+		break;
+	case TU_FAULT_STALL_DOWN:
+		c->stalled = true; /* down.limit keeps everything else back */
+		break;
+	case TU_FAULT_NONE:
+		break;
+	}
+	c->fault = TU_FAULT_NONE;
+}
+
+static void conn_service(tu_link *l, conn *c, int64_t now)
+{
+	if (c->dead || c->truncated)
+		return;
+	for (;;) {
+		int p = 0, r;
+		if ((r = dir_pump(l, &c->up, now)) < 0)
+			goto reset;
+		p |= r;
+		if ((r = dir_pump(l, &c->down, now)) < 0)
+			goto reset;
+		p |= r;
+		if (!c->connecting) {
+			if ((r = dir_deliver(l, &c->up, c->ufd, true, now)) < 0)
+				goto reset;
+			p |= r;
+		}
+		if ((r = dir_deliver(l, &c->down, c->cfd, false, now)) < 0)
+			goto reset;
+		p |= r;
+		conn_fault(c);
+		if (c->dead || c->truncated)
+			return;
+		if (!p)
+			break;
+	}
+	if (c->up.fin_sent && (c->down.fin_sent || c->stalled))
+		conn_close(c);
+	return;
+reset:
+	conn_reset(c);
+}
+
+/* Next time something is due on this connection (INT64_MAX: none). */
+static int64_t dir_next(const dir *d, int64_t now)
+{
+	int64_t t = INT64_MAX;
+	if (d->busy && d->busy_end > now)
+		t = d->busy_end;
+	if (d->head && d->head->due > now && d->head->due < t && !(d->limit >= 0 && d->passed >= d->limit))
+		t = d->head->due;
+	return t;
+}
+
+static short dir_events_in(const dir *d)
+{
+	return !d->eof && d->qlen < d->qcap ? POLLIN : 0;
+}
+
+/* ---- the loop */
+
+static bool stopping(tu_link *l)
+{
+	pthread_mutex_lock(&l->mu);
+	bool s = l->stop;
+	pthread_mutex_unlock(&l->mu);
+	return s;
+}
+
+static void *link_main(void *arg)
+{
+	tu_link *l = arg;
+	short lrev = 0;
+	for (;;) {
+		int64_t now = mono_ns();
+		if (lrev & POLLIN) {
+			for (;;) {
+				int fd = accept(l->lfd, NULL, NULL);
+				if (fd >= 0)
+					conn_accept(l, fd, now);
+				else if (errno != EINTR)
+					break;
+			}
+		}
+		for (conn *c = l->conns; c; c = c->next) {
+			conn_read(c, now);
+			conn_service(l, c, now);
+			c->crev = c->urev = 0;
+		}
+		for (conn **pc = &l->conns; *pc;) {
+			conn *c = *pc;
+			if (c->dead) {
+				*pc = c->next;
+				conn_free(c);
+			} else {
+				pc = &c->next;
+			}
+		}
+
+		/* Build the poll set and the timeout. */
+		size_t n = 2;
+		for (conn *c = l->conns; c; c = c->next)
+			n += 2;
+		if (n > l->pcap) {
+			size_t cap = n * 2;
+			struct pollfd *p = realloc(l->pfd, cap * sizeof *p);
+			if (p)
+				l->pfd = p;
+			conn **pc = realloc(l->pconn, cap * sizeof *pc);
+			if (pc)
+				l->pconn = pc;
+			if (!p || !pc) {
+				struct timespec ts = { 0, 10000000 };
+				nanosleep(&ts, NULL); /* out of memory: try again shortly */
+				if (stopping(l))
+					break;
+				continue;
+			}
+			l->pcap = cap;
+		}
+		l->pfd[0] = (struct pollfd){ .fd = l->wake[0], .events = POLLIN };
+		l->pfd[1] = (struct pollfd){ .fd = l->lfd, .events = POLLIN };
+		int64_t next = INT64_MAX;
+		size_t i = 2;
+		for (conn *c = l->conns; c; c = c->next, i += 2) {
+			short ce = 0, ue = 0;
+			if (c->truncated) {
+				ce = POLLIN;
+			} else {
+				ce = dir_events_in(&c->up);
+				if (c->down.want_write)
+					ce |= POLLOUT;
+				if (c->connecting) {
+					ue = POLLOUT;
+				} else {
+					ue = dir_events_in(&c->down);
+					if (c->up.want_write)
+						ue |= POLLOUT;
+				}
+				int64_t t = dir_next(&c->up, now);
+				if (t < next)
+					next = t;
+				t = dir_next(&c->down, now);
+				if (t < next)
+					next = t;
+			}
+			/* An fd with nothing wanted stays out: POLLHUP would spin the loop. */
+			l->pfd[i] = (struct pollfd){ .fd = ce ? c->cfd : -1, .events = ce };
+			l->pfd[i + 1] = (struct pollfd){ .fd = ue ? c->ufd : -1, .events = ue };
+			l->pconn[i] = l->pconn[i + 1] = c;
+		}
+		int timeout = -1;
+		if (next != INT64_MAX) {
+			int64_t ms = (next - now + MS - 1) / MS; /* round up: no busy waiting */
+			timeout = ms > INT_MAX ? INT_MAX : ms < 0 ? 0 : (int)ms;
+		}
+		int r = poll(l->pfd, (nfds_t)n, timeout);
+		if (r < 0 && errno != EINTR)
+			break;
+		lrev = 0;
+		if (r <= 0)
+			continue;
+		if (l->pfd[0].revents) {
+			char buf[64];
+			while (read(l->wake[0], buf, sizeof buf) > 0) {
+			}
+			if (stopping(l))
+				break;
+		}
+		lrev = l->pfd[1].revents;
+		for (i = 2; i < n; i += 2) {
+			l->pconn[i]->crev = l->pfd[i].revents;
+			l->pconn[i]->urev = l->pfd[i + 1].revents;
+		}
+	}
+	return NULL;
+}
+
+/* ---- API */
+
+int tu_link_start(tu_link **out, const tu_link_options *o)
+{
+	*out = NULL;
+	if (!o || o->upstream_port <= 0 || o->upstream_port > 65535 || o->rate_bps < 0 ||
+	    o->delay_ms < 0 || !(o->loss >= 0 && o->loss <= 1))
+		return -1;
+	tu_link *l = calloc(1, sizeof *l);
+	if (!l)
+		return -1;
+	l->o = *o;
+	if (l->o.queue_bytes == 0)
+		l->o.queue_bytes = DEFAULT_QUEUE;
+	if (l->o.rate_bps > 0) {
+		double w = 2.0 * (double)l->o.rate_bps / 8 * (3.0 * l->o.delay_ms + 200) / 1000;
+		l->window = w > (double)WINDOW_MAX ? WINDOW_MAX : w < (double)WINDOW_MIN ? WINDOW_MIN : (size_t)w;
+	} else {
+		l->window = l->o.delay_ms > 0 || l->o.loss > 0 ? WINDOW_MAX : WINDOW_MIN;
+	}
+	l->lfd = l->wake[0] = l->wake[1] = -1;
+	if (pthread_mutex_init(&l->mu, NULL) != 0) {
+		free(l);
+		return -1;
+	}
+
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t alen = sizeof a;
+	int one = 1;
+	l->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (l->lfd < 0 || set_nonblock(l->lfd) < 0)
+		goto fail;
+	setsockopt(l->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	tune_socket(l->lfd); /* accepted sockets inherit it, window scale included */
+	if (bind(l->lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(l->lfd, 128) < 0 ||
+	    getsockname(l->lfd, (struct sockaddr *)&a, &alen) < 0)
+		goto fail;
+	l->port = ntohs(a.sin_port);
+	if (pipe(l->wake) < 0 || set_nonblock(l->wake[0]) < 0 || set_nonblock(l->wake[1]) < 0)
+		goto fail;
+	if (pthread_create(&l->thread, NULL, link_main, l) != 0)
+		goto fail;
+	*out = l;
+	return 0;
+fail:
+	if (l->lfd >= 0)
+		close(l->lfd);
+	if (l->wake[0] >= 0)
+		close(l->wake[0]);
+	if (l->wake[1] >= 0)
+		close(l->wake[1]);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+	return -1;
+}
+
+int tu_link_port(const tu_link *l)
+{
+	return l->port;
+}
+
+void tu_link_stop(tu_link *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stop = true;
+	pthread_mutex_unlock(&l->mu);
+	ssize_t w;
+	do
+		w = write(l->wake[1], "x", 1);
+	while (w < 0 && errno == EINTR);
+	pthread_join(l->thread, NULL);
+	while (l->conns) {
+		conn *c = l->conns;
+		l->conns = c->next;
+		conn_free(c);
+	}
+	close(l->lfd);
+	close(l->wake[0]);
+	close(l->wake[1]);
+	free(l->pfd);
+	free(l->pconn);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
+
+void tu_link_stats_get(tu_link *l, tu_link_stats *out)
+{
+	pthread_mutex_lock(&l->mu);
+	*out = l->st;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void tu_link_fault(tu_link *l, tu_fault f, int64_t after_bytes)
+{
+	pthread_mutex_lock(&l->mu);
+	l->armed = f;
+	l->armed_after = after_bytes;
+	pthread_mutex_unlock(&l->mu);
+}
