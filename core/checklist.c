@@ -281,17 +281,17 @@ int fic_checklist_get_json(char **out, fic_store *store, const char *id, int ver
 	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory writing JSON");
 }
 
-int fic_checklist_install(fic_store *store, const char *json, size_t len)
+void fic__registry_reset(fic_store *store)
 {
-	fic__err_clear();
-	if (store == NULL || json == NULL)
-		return fic__err(FIC_EINVAL, "store and json are required");
-	struct fic__registry *reg;
-	int rc = registry(store, &reg);
-	if (rc != FIC_OK)
-		return rc;
+	fic__registry_free(store->registry);
+	store->registry = NULL;
+}
+
+int fic__checklist_install_tx(fic_store *store, const char *json, size_t len)
+{
 	fic__def *def;
-	if ((rc = fic__def_parse(&def, json, len)) != FIC_OK)
+	int rc = fic__def_parse(&def, json, len);
+	if (rc != FIC_OK)
 		return rc;
 	const fic__entry *cur;
 	if ((rc = fic__checklist_find(&cur, store, def->id, 0)) != FIC_OK) {
@@ -316,10 +316,9 @@ int fic_checklist_install(fic_store *store, const char *json, size_t len)
 	sqlite3_stmt *st = NULL;
 	char detail[160];
 	snprintf(detail, sizeof detail, "{\"id\":\"%s\",\"version\":%d}", def->id, def->version);
-	if ((rc = fic__tx_begin(store)) == FIC_OK &&
-	    (rc = fic__prepare(store, &st, "INSERT INTO checklists (id, version, origin, definition, "
+	if ((rc = fic__prepare(store, &st, "INSERT INTO checklists (id, version, origin, definition, "
 	                                   "installed_at_ms) VALUES (?1, ?2, 'installed', ?3, ?4)")) ==
-		    FIC_OK) {
+	    FIC_OK) {
 		sqlite3_bind_text(st, 1, def->id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, def->version);
 		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
@@ -329,14 +328,29 @@ int fic_checklist_install(fic_store *store, const char *json, size_t len)
 		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "installing a checklist");
 		if (rc == FIC_OK)
 			rc = fic__audit_append(store, "checklist.install", "checklist", def->id, detail);
-		rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
-		if (rc != FIC_OK)
-			fic__tx_rollback(store);
 	}
 	fic__free(text);
-	if (rc == FIC_OK)
-		rc = reg_add(reg, def, NULL, 0, false); /* on ENOMEM it is stored; the next open loads it */
-	else
-		fic__def_free(def);
+	fic__def_free(def);
 	return rc;
+}
+
+int fic_checklist_install(fic_store *store, const char *json, size_t len)
+{
+	fic__err_clear();
+	if (store == NULL || json == NULL)
+		return fic__err(FIC_EINVAL, "store and json are required");
+	struct fic__registry *reg;
+	int rc = registry(store, &reg);
+	if (rc != FIC_OK)
+		return rc;
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
+		return rc;
+	if ((rc = fic__checklist_install_tx(store, json, len)) == FIC_OK)
+		rc = fic__tx_commit(store);
+	if (rc != FIC_OK) {
+		fic__tx_rollback(store);
+		return rc;
+	}
+	fic__registry_reset(store); /* reloaded, with the new version, on next use */
+	return FIC_OK;
 }

@@ -134,6 +134,18 @@ int fic__site_update_tx(fic_site **out, fic_store *store, const fic_site *site, 
 int fic__site_close_tx(fic_store *store, const char *id, const char *reason);
 struct cJSON;
 struct cJSON *fic__site_facts(const fic_site *site);
+/* Apply one item of the county's registry feed inside the caller's
+ * transaction: insert or update the site as the county has it (or close it,
+ * `del`), with an audit entry and no outbox record. *skipped when the
+ * inspector's own change to the site is still pending (it wins until the
+ * county has seen it). FIC_EINVAL etc. for an item that does not validate. */
+int fic__site_apply_feed(fic_store *store, const char *id, bool del, const struct cJSON *data,
+                         bool *skipped);
+/* Install a checklist definition inside the caller's transaction (no
+ * registry update: call fic__registry_reset after commit). FIC_EEXISTS when
+ * it is not newer than the known version. */
+int fic__checklist_install_tx(fic_store *store, const char *json, size_t len);
+void fic__registry_reset(fic_store *store);
 
 /*
  * Attach a freshly made `item` to `obj` under `key` (to an array if key is

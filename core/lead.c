@@ -100,6 +100,8 @@ static cJSON *col_json(sqlite3_stmt *st, int i)
 	}
 }
 
+static int promote_photos(fic_store *store, const char *lead_id, bool urgent);
+
 cJSON *fic__photo_hashes(fic_store *store, const char *owner_type, const char *owner_id)
 {
 	sqlite3_stmt *st;
@@ -232,6 +234,8 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 	if (rc == FIC_OK)
 		rc = fic__outbox_enqueue(store, "lead", lead_id, "submit",
 		                         urgent ? FIC_PRIORITY_URGENT : FIC_PRIORITY_LEAD, text);
+	if (rc == FIC_OK)
+		rc = promote_photos(store, lead_id, urgent);
 	if (rc == FIC_OK) {
 		char detail[160];
 		snprintf(detail, sizeof detail, "{\"seq\":%lld,\"hash\":\"%s\"}", (long long)seq, hash);
@@ -239,6 +243,39 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 	}
 	fic__free(text);
 	return rc;
+}
+
+/*
+ * A submitted lead's photos travel with its priority: their metadata records
+ * right after the urgent leads (or with the leads), and an urgent lead's
+ * photo files before every other photo.
+ */
+static int promote_photos(fic_store *store, const char *lead_id, bool urgent)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "UPDATE outbox SET priority = max(priority, ?2) "
+	                                  "WHERE state = 'pending' AND record_type = 'photo' AND "
+	                                  "record_id IN (SELECT id FROM photos WHERE "
+	                                  "owner_type = 'lead' AND owner_id = ?1)");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, urgent ? FIC_PRIORITY_URGENT_PHOTO : FIC_PRIORITY_LEAD);
+	int s = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE)
+		return fic__db_err(store, s, "queueing the lead's photos");
+	if (!urgent)
+		return FIC_OK;
+	if ((rc = fic__prepare(store, &st, "UPDATE uploads SET priority = ?2 WHERE state = 'pending' "
+	                                   "AND sha256 IN (SELECT upload_sha256 FROM photos WHERE "
+	                                   "owner_type = 'lead' AND owner_id = ?1)")) != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, FIC_UPLOAD_URGENT);
+	s = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "queueing the lead's photos");
 }
 
 int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,

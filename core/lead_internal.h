@@ -29,6 +29,12 @@ typedef struct fic__lead_spec {
 /* Outbox priorities: urgent leads first, then other records. */
 #define FIC_PRIORITY_URGENT 100
 #define FIC_PRIORITY_LEAD 20
+/* A photo's metadata record: ordinary, or just after the urgent leads when its
+ * lead is urgent (set at submission; the photo file then goes first too). */
+#define FIC_PRIORITY_PHOTO 5
+#define FIC_PRIORITY_URGENT_PHOTO 99
+/* uploads.priority of an urgent lead's photo file. */
+#define FIC_UPLOAD_URGENT 100
 
 /* Insert a lead (+ audit, a re-inspection task if time-sensitive, and when
  * spec->submit its submission: canonical hash, chain entry, outbox record). */

@@ -8,6 +8,7 @@
  * files a crash left without a row.
  */
 #include "checklist.h"
+#include "lead_internal.h"
 #include "render.h"
 
 #include <dirent.h>
@@ -170,6 +171,50 @@ static int place(const char *tmp, const char *dir, const char *sha)
 	if (rename(tmp, final) != 0)
 		return fic__err(FIC_EIO, "cannot store the photo: %s", strerror(errno));
 	return FIC_OK;
+}
+
+/*
+ * The photo's metadata record (for the outbox) and its upload rendition (for
+ * the uploads queue), inside the caller's transaction. The record is built by
+ * SQLite from the row just written, so it says exactly what the store holds.
+ */
+static int enqueue(fic_store *store, const char *id, const char *upload_sha, int64_t upload_bytes)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(
+		store, &st,
+		"SELECT json_object('photo', json_object('id', id, 'owner_type', owner_type, "
+		"'owner_id', owner_id, 'item_id', item_id, 'sha256', sha256, 'bytes', bytes, "
+		"'width', width, 'height', height, 'orientation', orientation, "
+		"'upload_sha256', upload_sha256, 'upload_bytes', upload_bytes, "
+		"'upload_width', upload_width, 'upload_height', upload_height, "
+		"'exif_taken_at', exif_taken_at, 'exif_lat', exif_lat, 'exif_lon', exif_lon, "
+		"'device_lat', device_lat, 'device_lon', device_lon, 'time', json_object("
+		"'device_ms', t_device_ms, 'mono_ms', t_mono_ms, 'boot_id', t_boot_id, "
+		"'trusted_ms', t_trusted_ms, 'uncertainty_ms', t_uncertainty_ms, 'flags', t_flags)))"
+		" FROM photos WHERE id = ?1");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		rc = fic__outbox_enqueue(store, "photo", id, "add", FIC_PRIORITY_PHOTO,
+		                         (const char *)sqlite3_column_text(st, 0));
+	else
+		rc = fic__db_err(store, s, "reading the photo back");
+	sqlite3_finalize(st);
+	if (rc != FIC_OK)
+		return rc;
+	if ((rc = fic__prepare(store, &st, "INSERT INTO uploads (sha256, bytes, created_at_ms) "
+	                                   "VALUES (?1, ?2, ?3) ON CONFLICT (sha256) DO NOTHING")) !=
+	    FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, upload_sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, upload_bytes);
+	sqlite3_bind_int64(st, 3, fic__now_ms(store));
+	s = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "queueing the photo for upload");
 }
 
 static int add_photo(char *id_out, fic_store *store, int owner, const char *owner_id,
@@ -357,6 +402,8 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 		         (long long)total);
 		rc = fic__audit_append(store, "photo.add", "photo", id, detail);
 	}
+	if (rc == FIC_OK)
+		rc = enqueue(store, id, upload_sha, upload_bytes);
 	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
 	if (rc != FIC_OK)
 		fic__tx_rollback(store); /* the files stay; the next sweep removes what no row uses */

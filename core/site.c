@@ -1131,3 +1131,142 @@ cJSON *fic__site_facts(const fic_site *s)
 	}
 	return o;
 }
+
+/* ---- the county's registry, as the sync feed brings it (sync/pull.c) ---- */
+
+static const char *feed_str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int feed_code(const cJSON *o, const char *k, int type, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	*out = 0;
+	if (v == NULL || cJSON_IsNull(v))
+		return FIC_OK;
+	if (!cJSON_IsString(v))
+		return fic__err(FIC_EINVAL, "%s must be a code string", k);
+	return fic_site_code_parse(out, type, v->valuestring);
+}
+
+static int feed_int(const cJSON *o, const char *k, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	*out = FIC_UNKNOWN;
+	if (v == NULL || cJSON_IsNull(v))
+		return FIC_OK;
+	if (cJSON_IsBool(v)) {
+		*out = cJSON_IsTrue(v) ? 1 : 0;
+		return FIC_OK;
+	}
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e7 ||
+	    v->valuedouble != (double)(int)v->valuedouble)
+		return fic__err(FIC_EINVAL, "%s must be a whole number", k);
+	*out = (int)v->valuedouble;
+	return FIC_OK;
+}
+
+int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON *data,
+                         bool *skipped)
+{
+	*skipped = false;
+	int rc = check_id(id);
+	if (rc != FIC_OK)
+		return rc;
+	/* The inspector's own change to this site is still on its way: it wins
+	 * until the county has seen it (a later registry change brings the
+	 * county's confirmed version). */
+	sqlite3_stmt *st;
+	if ((rc = fic__cached(store, &st, "SELECT count(*) FROM outbox WHERE record_type = 'site' "
+	                                  "AND record_id = ?1 AND state = 'pending'")) != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	int64_t pending = s == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	fic__release(store, st);
+	if (pending < 0)
+		return fic__db_err(store, s, "checking the site's pending changes");
+	if (pending > 0) {
+		*skipped = true;
+		return FIC_OK;
+	}
+	fic_site *before = NULL;
+	rc = fetch_one(store, &before, "id = ?1", id, "id");
+	if (rc == FIC_ENOTFOUND) {
+		fic__err_clear();
+		rc = FIC_OK;
+	}
+	if (rc != FIC_OK)
+		return rc;
+	int64_t now = fic__now_ms(store);
+	char detail[96];
+	if (del) {
+		if (before == NULL)
+			return FIC_OK;
+		fic_site s2 = *before;
+		s2.status = FIC_SITE_CLOSED;
+		s2.updated_at_ms = now;
+		s2.revision = before->revision + 1;
+		snprintf(detail, sizeof detail, "{\"revision\":%lld}", (long long)s2.revision);
+		if ((rc = write_row(store, &s2, false)) == FIC_OK)
+			rc = fic__audit_append(store, "site.registry_remove", "site", id, detail);
+		fic_site_free(before);
+		return rc;
+	}
+	fic_site n = FIC_SITE_INIT;
+	n.id = id;
+	const cJSON *lat = cJSON_GetObjectItemCaseSensitive(data, "lat");
+	const cJSON *lon = cJSON_GetObjectItemCaseSensitive(data, "lon");
+	n.name = feed_str(data, "name");
+	n.address = feed_str(data, "address");
+	n.credit_code = feed_str(data, "credit_code");
+	n.place_code = feed_str(data, "place_code");
+	n.legal_rep = feed_str(data, "legal_rep");
+	n.manager = feed_str(data, "manager");
+	n.licence_no = feed_str(data, "licence_no");
+	n.licence_scope = feed_str(data, "licence_scope");
+	n.licence_valid_from = feed_str(data, "licence_valid_from");
+	n.licence_valid_to = feed_str(data, "licence_valid_to");
+	n.note = feed_str(data, "note");
+	if (cJSON_IsNumber(lat) && cJSON_IsNumber(lon)) {
+		n.has_location = 1;
+		n.lat = lat->valuedouble;
+		n.lon = lon->valuedouble;
+	}
+	int status = 0;
+	if ((rc = feed_code(data, "kind", FIC_CODE_KIND, &n.kind)) == FIC_OK &&
+	    (rc = feed_code(data, "status", FIC_CODE_STATUS, &status)) == FIC_OK &&
+	    (rc = feed_code(data, "school_level", FIC_CODE_SCHOOL_LEVEL, &n.school_level)) == FIC_OK &&
+	    (rc = feed_code(data, "med_registration", FIC_CODE_MED_REGISTRATION,
+	                    &n.med_registration)) == FIC_OK &&
+	    (rc = feed_code(data, "institution_type", FIC_CODE_INSTITUTION_TYPE,
+	                    &n.institution_type)) == FIC_OK &&
+	    (rc = feed_code(data, "industry", FIC_CODE_INDUSTRY, &n.industry)) == FIC_OK &&
+	    (rc = feed_code(data, "hazard_level", FIC_CODE_HAZARD_LEVEL, &n.hazard_level)) == FIC_OK &&
+	    (rc = feed_code(data, "venue_type", FIC_CODE_VENUE_TYPE, &n.venue_type)) == FIC_OK &&
+	    (rc = feed_int(data, "boarding", &n.boarding)) == FIC_OK &&
+	    (rc = feed_int(data, "enrolment", &n.enrolment)) == FIC_OK &&
+	    (rc = feed_int(data, "beds", &n.beds)) == FIC_OK &&
+	    (rc = feed_int(data, "joint_venture", &n.joint_venture)) == FIC_OK &&
+	    (rc = feed_int(data, "validation_deferred", &n.validation_deferred)) == FIC_OK)
+		rc = validate_site(&n);
+	if (rc == FIC_OK && n.place_code && n.place_code[0])
+		rc = check_place_code_free(store, n.place_code, id);
+	if (rc != FIC_OK) {
+		fic_site_free(before);
+		return rc; /* the caller skips this item and says why */
+	}
+	/* The county's word is the registry: 信息变更 clears once it has confirmed. */
+	n.status = status == FIC_SITE_CLOSED ? FIC_SITE_CLOSED : FIC_SITE_ACTIVE;
+	n.origin = before ? before->origin : FIC_SITE_FROM_COUNTY;
+	n.created_at_ms = before ? before->created_at_ms : now;
+	n.updated_at_ms = now;
+	n.revision = before ? before->revision + 1 : 1;
+	snprintf(detail, sizeof detail, "{\"revision\":%lld}", (long long)n.revision);
+	if ((rc = write_row(store, &n, before == NULL)) == FIC_OK)
+		rc = fic__audit_append(store, "site.registry", "site", id, detail);
+	fic_site_free(before);
+	return rc;
+}

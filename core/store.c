@@ -584,7 +584,8 @@ const char *fic_store_device_id(const fic_store *store)
 	return store ? store->device_id : NULL;
 }
 
-/* The store's own rules, beyond SQLite's: every change left its audit entry and outbox record. */
+/* The store's own rules, beyond SQLite's: every site has its audit entry, and
+ * every field-found site its outbox record (county sites arrive by the feed). */
 static int check_journal(fic_store *store)
 {
 	int64_t no_audit = 0, no_outbox = 0;
@@ -594,7 +595,7 @@ static int check_journal(fic_store *store)
 	                   &no_audit, "checking the audit log");
 	if (rc == FIC_OK)
 		rc = query_int(store,
-		               "SELECT count(*) FROM sites WHERE id NOT IN "
+		               "SELECT count(*) FROM sites WHERE origin = 2 AND id NOT IN "
 		               "(SELECT record_id FROM outbox WHERE record_type = 'site')",
 		               &no_outbox, "checking the outbox");
 	if (rc != FIC_OK)

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <pthread.h>
@@ -21,11 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <time.h>
 
 struct county_server {
 	sqlite3 *db;
+	char *photo_root; /* <db>.photos/: one folder per county, files named by SHA-256 */
 	struct MHD_Daemon *d;
 	int port;
 	pthread_mutex_t lock; /* the db, between the HTTP thread and admin calls */
@@ -38,11 +45,28 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS codes (code TEXT PRIMARY KEY, county TEXT NOT NULL,"
 	" issued_ms INTEGER NOT NULL, used_by TEXT);"
 	"CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, county TEXT NOT NULL,"
-	" token_sha256 TEXT NOT NULL UNIQUE, name TEXT, enrolled_ms INTEGER NOT NULL);"
+	" token_sha256 TEXT NOT NULL UNIQUE, name TEXT, enrolled_ms INTEGER NOT NULL,"
+	" chain_seq INTEGER NOT NULL DEFAULT 0,"
+	" chain_hash TEXT NOT NULL DEFAULT '0000000000000000000000000000000000000000000000000000000000000000');"
 	"CREATE TABLE IF NOT EXISTS records (county TEXT NOT NULL, id TEXT NOT NULL,"
 	" device_id TEXT NOT NULL, type TEXT NOT NULL, op TEXT NOT NULL, seq INTEGER, hash TEXT,"
 	" body TEXT NOT NULL, receipt_id TEXT NOT NULL, received_ms INTEGER NOT NULL,"
-	" PRIMARY KEY (county, id));";
+	" PRIMARY KEY (county, id));"
+	"CREATE TABLE IF NOT EXISTS photos (county TEXT NOT NULL, sha256 TEXT NOT NULL,"
+	" bytes INTEGER NOT NULL, device_id TEXT NOT NULL, received_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (county, sha256));"
+	/* What the county sends down: a change log per county and feed, one entry
+	 * per item (a newer change replaces the older entry, so a device that was
+	 * away gets only the latest state of what changed since its cursor). */
+	"CREATE TABLE IF NOT EXISTS feed (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" county TEXT NOT NULL, feed TEXT NOT NULL, item_id TEXT NOT NULL,"
+	" op TEXT NOT NULL, version INTEGER, data TEXT, changed_ms INTEGER NOT NULL,"
+	" UNIQUE (county, feed, item_id));"
+	/* Breaks in a device's submission chain (evidence.h), found as the gaps
+	 * fill; devices.chain_seq/chain_hash is how far the chain has verified. */
+	"CREATE TABLE IF NOT EXISTS chain_breaks (county TEXT NOT NULL, device_id TEXT NOT NULL,"
+	" seq INTEGER NOT NULL, what TEXT NOT NULL, found_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (device_id, seq, what));";
 
 static int64_t now_ms(void)
 {
@@ -77,6 +101,18 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 		return -1;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	size_t pl = strlen(db_path) + 8;
+	if ((s->photo_root = malloc(pl)) == NULL) {
+		snprintf(err, errsize, "out of memory");
+		county_close(s);
+		return -1;
+	}
+	snprintf(s->photo_root, pl, "%s.photos", db_path);
+	if (mkdir(s->photo_root, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errsize, "cannot create %s: %s", s->photo_root, strerror(errno));
+		county_close(s);
+		return -1;
+	}
 	char *msg = NULL;
 	if (sqlite3_open_v2(db_path, &s->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -95,8 +131,17 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 
 /* ---- responses ---- */
 
+static enum MHD_Result send_full(struct MHD_Connection *c, unsigned status, const char *body,
+                                 int retry_after_s, int64_t upload_offset);
+
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *body,
                                  int retry_after_s)
+{
+	return send_full(c, status, body, retry_after_s, -1);
+}
+
+static enum MHD_Result send_full(struct MHD_Connection *c, unsigned status, const char *body,
+                                 int retry_after_s, int64_t upload_offset)
 {
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -110,6 +155,11 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 		char ra[16];
 		snprintf(ra, sizeof ra, "%d", retry_after_s);
 		MHD_add_response_header(r, "Retry-After", ra);
+	}
+	if (upload_offset >= 0) {
+		char uo[24];
+		snprintf(uo, sizeof uo, "%lld", (long long)upload_offset);
+		MHD_add_response_header(r, "Upload-Offset", uo);
 	}
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
@@ -319,6 +369,8 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 	return res;
 }
 
+static int chain_audit(county_server *s, const char *county, const char *device);
+
 static enum MHD_Result records(county_server *s, struct MHD_Connection *c, cJSON *body)
 {
 	char device[64], county[256];
@@ -347,6 +399,8 @@ static enum MHD_Result records(county_server *s, struct MHD_Connection *c, cJSON
 	sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	cJSON_ArrayForEach(rec, recs)
 		cJSON_AddItemToArray(results, one_record(s, county, device, rec, received, &fail));
+	if (!fail && chain_audit(s, county, device) != 0)
+		fail = 1;
 	/* synchronous=FULL: COMMIT returns once the WAL is on disk. */
 	if (fail || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -358,6 +412,350 @@ static enum MHD_Result records(county_server *s, struct MHD_Connection *c, cJSON
 		cJSON_Delete(out);
 		return MHD_NO; /* stored, but the answer is lost */
 	}
+	return send_json(c, 200, out);
+}
+
+/* ---- the chain audit ---- */
+
+/*
+ * Verify what has become contiguous in `device`'s chain since the last check
+ * (inside the records transaction, so the progress is as durable as the
+ * records). Urgent leads overtake older records, so entries may arrive with
+ * gaps: only the run that follows the verified point is checked, and the rest
+ * waits for the gap to fill. A break is recorded in chain_breaks for the
+ * county (`fic-county-server chain`); the check then continues from it.
+ */
+static int chain_audit(county_server *s, const char *county, const char *device)
+{
+	sqlite3_stmt *st;
+	int64_t done = 0;
+	char prev[65] = "";
+	if (sqlite3_prepare_v2(s->db, "SELECT chain_seq, chain_hash FROM devices WHERE device_id = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		done = sqlite3_column_int64(st, 0);
+		snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (prev[0] == '\0')
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT seq, hash, json_extract(body, '$.canonical') FROM records"
+	                       " WHERE county = ?1 AND device_id = ?2 AND seq > ?3 ORDER BY seq",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, done);
+	cJSON *run = cJSON_CreateArray();
+	int64_t expect = done + 1;
+	while (run && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(st, 0);
+		if (seq > expect)
+			break; /* a gap: the rest waits for it to fill */
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "seq", (double)seq);
+		cJSON_AddStringToObject(e, "hash", (const char *)sqlite3_column_text(st, 1));
+		const char *canon = (const char *)sqlite3_column_text(st, 2);
+		cJSON_AddStringToObject(e, "canonical", canon ? canon : "");
+		cJSON_AddItemToArray(run, e);
+		expect = seq + 1; /* a second entry at one position is reported as a gap */
+	}
+	sqlite3_finalize(st);
+	if (run == NULL || cJSON_GetArraySize(run) == 0) {
+		cJSON_Delete(run);
+		return 0;
+	}
+	char *text = cJSON_PrintUnformatted(run);
+	cJSON_Delete(run);
+	char *report = NULL;
+	int rc = text ? fic_chain_verify(&report, text, prev, done + 1) : FIC_ENOMEM;
+	cJSON_free(text);
+	cJSON *rep = report ? cJSON_Parse(report) : NULL;
+	fic_free(report);
+	if (rc != FIC_OK && rc != FIC_ECORRUPT) {
+		cJSON_Delete(rep);
+		return -1;
+	}
+	const cJSON *last_seq = cJSON_GetObjectItemCaseSensitive(rep, "last_seq");
+	const cJSON *last_hash = cJSON_GetObjectItemCaseSensitive(rep, "last_hash");
+	const cJSON *problems = cJSON_GetObjectItemCaseSensitive(rep, "problems"), *pr;
+	int ok = cJSON_IsNumber(last_seq) && cJSON_IsString(last_hash) ? 0 : -1;
+	cJSON_ArrayForEach(pr, problems)
+	{
+		char *what = cJSON_PrintUnformatted(pr);
+		const cJSON *at = cJSON_GetObjectItemCaseSensitive(pr, "id");
+		sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO chain_breaks (county, device_id, seq,"
+		                          " what, found_ms) VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL);
+		sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, cJSON_IsString(at) ? atoll(at->valuestring) : 0);
+		sqlite3_bind_text(st, 4, what ? what : "?", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, now_ms());
+		if (sqlite3_step(st) != SQLITE_DONE)
+			ok = -1;
+		sqlite3_finalize(st);
+		cJSON_free(what);
+	}
+	if (ok == 0) {
+		sqlite3_prepare_v2(s->db, "UPDATE devices SET chain_seq = ?2, chain_hash = ?3"
+		                          " WHERE device_id = ?1", -1, &st, NULL);
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)last_seq->valuedouble);
+		sqlite3_bind_text(st, 3, last_hash->valuestring, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		sqlite3_finalize(st);
+	}
+	cJSON_Delete(rep);
+	return ok;
+}
+
+/* ---- photos ---- */
+
+/* The county's photo folder: <root>/<first 16 hex of SHA-256(county)>. */
+static int county_dir(county_server *s, const char *county, char *buf, size_t size)
+{
+	char h[65];
+	sha256_hex(county, strlen(county), h);
+	int n = snprintf(buf, size, "%s/%.16s", s->photo_root, h);
+	if (n < 0 || (size_t)n >= size)
+		return -1;
+	return mkdir(buf, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static void fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+static int file_sha256(const char *path, char out[65])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	EVP_MD_CTX *md_ctx = EVP_MD_CTX_new();
+	bool ok = md_ctx && EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL) == 1;
+	unsigned char buf[65536];
+	ssize_t n = 0;
+	while (ok && (n = read(fd, buf, sizeof buf)) > 0)
+		ok = EVP_DigestUpdate(md_ctx, buf, (size_t)n) == 1;
+	close(fd);
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned int mdlen = 0;
+	ok = ok && n == 0 && EVP_DigestFinal_ex(md_ctx, md, &mdlen) == 1 && mdlen == sizeof md;
+	EVP_MD_CTX_free(md_ctx);
+	if (!ok)
+		return -1;
+	hex(md, sizeof md, out);
+	return 0;
+}
+
+/* Record a complete photo (idempotent): 0, or -1 on a database failure. */
+static int photo_row(county_server *s, const char *county, const char *sha, int64_t bytes,
+                     const char *device)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO photos (county, sha256, bytes, device_id,"
+	                              " received_ms) VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, bytes);
+	sqlite3_bind_text(st, 4, device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now_ms());
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int64_t header_int(struct MHD_Connection *c, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+	if (v == NULL || v[0] == '\0' || strspn(v, "0123456789") != strlen(v) || strlen(v) > 15)
+		return -1;
+	return atoll(v);
+}
+
+/*
+ * HEAD /v1/photos/{sha256}: 200 with Upload-Offset (bytes held; the whole
+ * length once complete), or 404. PATCH: append a chunk at Upload-Offset
+ * (409 with the right offset if it is not where the server is); when
+ * Upload-Length bytes are in, check the SHA-256: 201, or 422 and the partial
+ * file is discarded. Every chunk is fsync'd before the answer.
+ */
+static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool head,
+                             const char *sha, const unsigned char *body, size_t len)
+{
+	char device[64], county[256];
+	int who = authenticate(s, c, device, county);
+	if (who < 0)
+		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	if (who == 0)
+		return send_error(c, 401, "unauthorized", "unknown or revoked device token", 0);
+	if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
+		return send_error(c, 400, "bad_request", "a photo is named by its SHA-256 in lowercase hex", 0);
+	if (s->busy > 0) {
+		s->busy--;
+		return send_error(c, 503, "busy", "the server is busy", s->busy_retry_s);
+	}
+	char dir[600], part[700], done[700];
+	if (county_dir(s, county, dir, sizeof dir) != 0)
+		return send_error(c, 503, "unavailable", "cannot store photos", 5);
+	snprintf(part, sizeof part, "%s/%s.part", dir, sha);
+	snprintf(done, sizeof done, "%s/%s.jpg", dir, sha);
+	struct stat sb;
+	if (stat(done, &sb) == 0) { /* complete (verified before it got this name) */
+		if (photo_row(s, county, sha, (int64_t)sb.st_size, device) != 0)
+			return send_error(c, 503, "unavailable", "the server's database failed", 5);
+		return send_full(c, head ? 200 : 201, "", 0, (int64_t)sb.st_size);
+	}
+	int64_t have = stat(part, &sb) == 0 ? (int64_t)sb.st_size : -1;
+	if (head)
+		return have < 0 ? send_error(c, 404, "not_found", "no such photo", 0)
+		                : send_full(c, 200, "", 0, have);
+	int64_t off = header_int(c, "Upload-Offset"), total = header_int(c, "Upload-Length");
+	if (off < 0 || total < 1 || total > COUNTY_MAX_PHOTO || len == 0 ||
+	    off + (int64_t)len > total)
+		return send_error(c, 400, "bad_request",
+		                  "a chunk needs Upload-Offset, Upload-Length (1 byte to 64 MiB) and a body "
+		                  "that fits", 0);
+	if (off != (have < 0 ? 0 : have)) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "the server has %lld bytes of this photo",
+		         (long long)(have < 0 ? 0 : have));
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "error", "offset");
+		cJSON_AddStringToObject(j, "message", msg);
+		cJSON_AddBoolToObject(j, "retry", 1);
+		char *t = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+		enum MHD_Result r = send_full(c, 409, t ? t : "{}", 0, have < 0 ? 0 : have);
+		cJSON_free(t);
+		return r;
+	}
+	int fd = open(part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	bool ok = fd >= 0;
+	for (size_t put = 0; ok && put < len;) {
+		ssize_t n = write(fd, body + put, len - put);
+		if (n < 0 && errno == EINTR)
+			continue;
+		ok = n > 0;
+		put += ok ? (size_t)n : 0;
+	}
+	ok = ok && fsync(fd) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (!ok) {
+		/* Leave no torn chunk behind: cut back to what was there. */
+		if (truncate(part, have < 0 ? 0 : have) != 0 && have < 0)
+			unlink(part);
+		return send_error(c, 503, "unavailable", "cannot store the chunk", 5);
+	}
+	if (have < 0)
+		fsync_path(dir); /* the new file's name */
+	int64_t now_have = off + (int64_t)len;
+	if (now_have < total)
+		return send_full(c, 204, "", 0, now_have);
+	char got[65];
+	if (file_sha256(part, got) != 0)
+		return send_error(c, 503, "unavailable", "cannot read the photo back", 5);
+	if (strcmp(got, sha) != 0) {
+		unlink(part);
+		fsync_path(dir);
+		return send_error(c, 422, "photo_hash",
+		                  "the photo's bytes do not match its SHA-256; it was discarded", 0);
+	}
+	if (rename(part, done) != 0)
+		return send_error(c, 503, "unavailable", "cannot store the photo", 5);
+	fsync_path(dir);
+	if (photo_row(s, county, sha, total, device) != 0)
+		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	return send_full(c, 201, "", 0, total);
+}
+
+/* ---- feeds ---- */
+
+static const char *const feeds[] = { "checklists", "sites", "tasks" };
+
+/*
+ * GET /v1/feeds/{name}?cursor=N&limit=M: the county's changes after N, in
+ * order, at most M (≤ 500) — {"items": [{id, op, version?, data?}],
+ * "cursor": "<last seq>", "more": bool}.
+ */
+static enum MHD_Result feed(county_server *s, struct MHD_Connection *c, const char *name)
+{
+	char device[64], county[256];
+	int who = authenticate(s, c, device, county);
+	if (who < 0)
+		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	if (who == 0)
+		return send_error(c, 401, "unauthorized", "unknown or revoked device token", 0);
+	bool known = false;
+	for (size_t i = 0; i < sizeof feeds / sizeof feeds[0]; i++)
+		known |= strcmp(name, feeds[i]) == 0;
+	if (!known)
+		return send_error(c, 404, "not_found", "no such feed", 0);
+	const char *cur = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
+	const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	int64_t after = 0, limit = 200; /* the spec's default */
+	if (cur && cur[0]) {
+		if (strspn(cur, "0123456789") != strlen(cur) || strlen(cur) > 15)
+			return send_error(c, 400, "bad_cursor", "the cursor is not one this server gave", 0);
+		after = atoll(cur);
+	}
+	if (lim && lim[0]) {
+		if (strspn(lim, "0123456789") != strlen(lim) || strlen(lim) > 4 || atoi(lim) < 1)
+			return send_error(c, 400, "bad_request", "limit must be 1 to 500", 0);
+		limit = atoi(lim) < COUNTY_FEED_PAGE ? atoi(lim) : COUNTY_FEED_PAGE;
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT seq, item_id, op, version, data FROM feed"
+	                              " WHERE county = ?1 AND feed = ?2 AND seq > ?3"
+	                              " ORDER BY seq LIMIT ?4", -1, &st, NULL) != SQLITE_OK)
+		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, after);
+	sqlite3_bind_int64(st, 4, limit + 1);
+	cJSON *out = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(out, "items");
+	int64_t last = after, n = 0;
+	bool more = false;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			more = true;
+			break;
+		}
+		cJSON *it = cJSON_CreateObject();
+		cJSON_AddStringToObject(it, "id", (const char *)sqlite3_column_text(st, 1));
+		cJSON_AddStringToObject(it, "op", (const char *)sqlite3_column_text(st, 2));
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			cJSON_AddNumberToObject(it, "version", (double)sqlite3_column_int64(st, 3));
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+			cJSON *d = cJSON_Parse((const char *)sqlite3_column_text(st, 4));
+			if (d)
+				cJSON_AddItemToObject(it, "data", d);
+		}
+		cJSON_AddItemToArray(items, it);
+		last = sqlite3_column_int64(st, 0);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		cJSON_Delete(out);
+		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	}
+	char cs[24];
+	snprintf(cs, sizeof cs, "%lld", (long long)last);
+	cJSON_AddStringToObject(out, "cursor", cs);
+	cJSON_AddBoolToObject(out, "more", more);
 	return send_json(c, 200, out);
 }
 
@@ -397,7 +795,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	if (*data_size > 0) {
-		if (u->len + *data_size > COUNTY_MAX_BODY) {
+		size_t cap = strncmp(url, "/v1/photos/", 11) == 0 ? COUNTY_MAX_CHUNK : COUNTY_MAX_BODY;
+		if (u->len + *data_size > cap) {
 			u->too_big = true;
 		} else if (!u->too_big) {
 			unsigned char *n = realloc(u->buf, u->len + *data_size);
@@ -411,7 +810,23 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	if (u->too_big)
-		return send_error(c, 413, "too_large", "the request body exceeds 1 MiB", 0);
+		return send_error(c, 413, "too_large",
+		                  strncmp(url, "/v1/photos/", 11) == 0
+		                          ? "a photo chunk may be at most 256 KiB"
+		                          : "the request body exceeds 1 MiB", 0);
+	if (strncmp(url, "/v1/photos/", 11) == 0 &&
+	    (strcmp(method, "HEAD") == 0 || strcmp(method, "PATCH") == 0)) {
+		pthread_mutex_lock(&s->lock);
+		enum MHD_Result r = photo(s, c, method[0] == 'H', url + 11, u->buf, u->len);
+		pthread_mutex_unlock(&s->lock);
+		return r;
+	}
+	if (strncmp(url, "/v1/feeds/", 10) == 0 && strcmp(method, "GET") == 0) {
+		pthread_mutex_lock(&s->lock);
+		enum MHD_Result r = feed(s, c, url + 10);
+		pthread_mutex_unlock(&s->lock);
+		return r;
+	}
 	bool post = strcmp(method, "POST") == 0;
 	if (!post || (strcmp(url, "/v1/enroll") != 0 && strcmp(url, "/v1/records") != 0))
 		return send_error(c, 404, "not_found", "no such endpoint", 0);
@@ -479,6 +894,7 @@ void county_close(county_server *s)
 	if (s->d)
 		MHD_stop_daemon(s->d);
 	sqlite3_close(s->db);
+	free(s->photo_root);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -613,4 +1029,131 @@ void county_fault_busy(county_server *s, int n, int retry_after_s)
 	s->busy = n;
 	s->busy_retry_s = retry_after_s;
 	pthread_mutex_unlock(&s->lock);
+}
+
+int county_load(county_server *s, const char *county, const char *feed_name, const char *json,
+                char *err, size_t errsize)
+{
+	bool known = false;
+	for (size_t i = 0; i < sizeof feeds / sizeof feeds[0]; i++)
+		known |= strcmp(feed_name, feeds[i]) == 0;
+	if (!known) {
+		snprintf(err, errsize, "no feed called %s (checklists, sites, tasks)", feed_name);
+		return -1;
+	}
+	bool checklists = strcmp(feed_name, "checklists") == 0;
+	cJSON *arr = cJSON_Parse(json);
+	if (!cJSON_IsArray(arr)) {
+		cJSON_Delete(arr);
+		snprintf(err, errsize, "the file is not a JSON array");
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	int n = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr)
+	{
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+		const cJSON *op = cJSON_GetObjectItemCaseSensitive(it, "op");
+		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(it, "version");
+		bool del = cJSON_IsString(op) && strcmp(op->valuestring, "delete") == 0;
+		if (!cJSON_IsObject(it) || !cJSON_IsString(id) || id->valuestring[0] == '\0' ||
+		    strlen(id->valuestring) > 64 || (checklists && !del && !cJSON_IsNumber(ver))) {
+			snprintf(err, errsize, "item %d needs an id%s", n + 1,
+			         checklists ? " and a version" : "");
+			n = -1;
+			break;
+		}
+		char *data = del ? NULL : cJSON_PrintUnformatted(it);
+		sqlite3_stmt *st;
+		sqlite3_prepare_v2(s->db, "INSERT INTO feed (county, feed, item_id, op, version, data,"
+		                          " changed_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+		                          " ON CONFLICT (county, feed, item_id) DO UPDATE SET"
+		                          " seq = (SELECT max(seq) + 1 FROM feed), op = excluded.op,"
+		                          " version = excluded.version, data = excluded.data,"
+		                          " changed_ms = excluded.changed_ms", -1, &st, NULL);
+		sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, feed_name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, id->valuestring, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, del ? "delete" : "upsert", -1, SQLITE_STATIC);
+		if (cJSON_IsNumber(ver))
+			sqlite3_bind_int64(st, 5, (int64_t)ver->valuedouble);
+		if (data)
+			sqlite3_bind_text(st, 6, data, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, now_ms());
+		int step = sqlite3_step(st);
+		sqlite3_finalize(st);
+		cJSON_free(data);
+		if (step != SQLITE_DONE) {
+			snprintf(err, errsize, "cannot store item %d: %s", n + 1, sqlite3_errmsg(s->db));
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	if (n >= 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errsize, "cannot commit: %s", sqlite3_errmsg(s->db));
+		n = -1;
+	}
+	if (n < 0)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->lock);
+	cJSON_Delete(arr);
+	return n;
+}
+
+int64_t county_photo_count(county_server *s)
+{
+	return scalar(s, "SELECT count(*) FROM photos", NULL);
+}
+
+int64_t county_photo_received_at(county_server *s, const char *sha256)
+{
+	return scalar(s, "SELECT received_ms FROM photos WHERE sha256 = ?1", sha256);
+}
+
+int64_t county_photo_bad(county_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st;
+	int64_t bad = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT county, sha256 FROM photos", -1, &st, NULL) == SQLITE_OK) {
+		bad = 0;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char dir[600], path[700], got[65] = "";
+			const char *sha = (const char *)sqlite3_column_text(st, 1);
+			if (county_dir(s, (const char *)sqlite3_column_text(st, 0), dir, sizeof dir) != 0)
+				continue;
+			snprintf(path, sizeof path, "%s/%s.jpg", dir, sha);
+			if (file_sha256(path, got) != 0 || strcmp(got, sha) != 0)
+				bad++;
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return bad;
+}
+
+int county_chain_breaks(county_server *s, FILE *out)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st;
+	int n = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT county, device_id, seq, what FROM chain_breaks"
+	                              " ORDER BY county, device_id, seq", -1, &st, NULL) == SQLITE_OK) {
+		n = 0;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			n++;
+			if (out)
+				fprintf(out, "%s device %s entry %lld: %s\n",
+				        (const char *)sqlite3_column_text(st, 0),
+				        (const char *)sqlite3_column_text(st, 1),
+				        (long long)sqlite3_column_int64(st, 2),
+				        (const char *)sqlite3_column_text(st, 3));
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }

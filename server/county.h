@@ -3,10 +3,11 @@
  * small library so the `fic-county-server` program and the end-to-end tests
  * run the same code over a real socket.
  *
- * Built so far (issue #5): enrolment, records upload (idempotent by record
- * id, chained records' hashes checked, durable before 200), the admin call
- * that issues enrolment codes. Photos, feeds and chain-link auditing come
- * next.
+ * The whole protocol: enrolment, records (idempotent by record id, chained
+ * records' hashes checked and each device's chain audited as gaps fill,
+ * durable before 200), resumable content-addressed photos (SHA-256 checked,
+ * every chunk fsync'd), feeds with cursors; and the admin calls that issue
+ * enrolment codes and load the registry, checklists and tasks.
  *
  * Thread-safety: the HTTP side runs on libmicrohttpd's single internal
  * thread; the admin calls may be made from another thread (the database
@@ -24,6 +25,9 @@ typedef struct county_server county_server;
 /* Limits (docs/protocol.md, "Limits"). */
 #define COUNTY_MAX_BODY (1024 * 1024)      /* a request body, compressed or not */
 #define COUNTY_MAX_RECORDS 500
+#define COUNTY_MAX_CHUNK (256 * 1024)       /* a photo chunk */
+#define COUNTY_MAX_PHOTO (64 * 1024 * 1024) /* a whole photo */
+#define COUNTY_FEED_PAGE 500                /* items per feed page */
 
 /* Open (creating if needed) the server's database. 0 or -1 with a message in err. */
 int county_open(county_server **out, const char *db_path, char *err, size_t errsize);
@@ -51,6 +55,26 @@ int county_receipt(county_server *s, const char *record_id, char *buf, size_t si
  * returns the number of urgent leads received late, or -1.
  */
 int county_report_leads(county_server *s, FILE *out);
+
+/*
+ * Admin: load a feed ("checklists", "sites" or "tasks") for `county` from a
+ * JSON array of items. A checklist item is a definition (id and version from
+ * it); a site or task item is an object with an "id"; {"id": …, "op":
+ * "delete"} removes one. One transaction: all or nothing. Returns the number
+ * of items loaded, or -1 with a message in err.
+ */
+int county_load(county_server *s, const char *county, const char *feed, const char *json,
+                char *err, size_t errsize);
+
+/* Photos the server holds complete (all counties), and how many of their
+ * files no longer match their SHA-256 (re-hashed now). */
+int64_t county_photo_count(county_server *s);
+int64_t county_photo_bad(county_server *s);
+/* When the server completed a photo (any county), or -1. */
+int64_t county_photo_received_at(county_server *s, const char *sha256);
+
+/* Chain breaks found so far, one line each to `out` (may be NULL); the count or -1. */
+int county_chain_breaks(county_server *s, FILE *out);
 
 /* Fault injection for tests: the next `n` record uploads fail after storing
  * (the connection is dropped instead of answering), or answer 503. */

@@ -6,6 +6,11 @@
  *   fic-county-server --db PATH count [TYPE]              records held (all, or of a type)
  *   fic-county-server --db PATH leads                     the two-hour audit: each lead's receipt
  *                                                         (exit status 1 if an urgent one was late)
+ *   fic-county-server --db PATH load FEED COUNTY FILE     load checklists, sites or tasks (a JSON
+ *                                                         array) for the county's devices to pull
+ *   fic-county-server --db PATH photos                    photos held, re-hashed (exit 1 if any is bad)
+ *   fic-county-server --db PATH chain                     breaks found in devices' submission chains
+ *                                                         (exit 1 if any)
  *
  * Plain HTTP: put it behind a TLS-terminating proxy (nginx, Caddy) for
  * anything but loopback; the device refuses plain http elsewhere.
@@ -25,12 +30,50 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* A whole file as text (at most 64 MiB), or NULL with a message. */
+static char *read_file(const char *path, char *err, size_t errsize)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(err, errsize, "cannot open %s", path);
+		return NULL;
+	}
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap + 1);
+	size_t n;
+	while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			char *nb = cap < ((size_t)64 << 20) ? realloc(buf, cap * 2 + 1) : NULL;
+			if (nb == NULL) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (buf == NULL || bad) {
+		free(buf);
+		snprintf(err, errsize, "cannot read %s (or it is larger than 64 MiB)", path);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
 static int usage(void)
 {
 	fputs("usage: fic-county-server --db PATH --listen HOST:PORT\n"
 	      "       fic-county-server --db PATH issue-code COUNTY\n"
 	      "       fic-county-server --db PATH count [TYPE]\n"
-	      "       fic-county-server --db PATH leads\n",
+	      "       fic-county-server --db PATH leads\n"
+	      "       fic-county-server --db PATH load checklists|sites|tasks COUNTY FILE.json\n"
+	      "       fic-county-server --db PATH photos\n"
+	      "       fic-county-server --db PATH chain\n",
 	      stderr);
 	return 2;
 }
@@ -69,6 +112,25 @@ int main(int argc, char **argv)
 	} else if (i + 1 == argc && strcmp(argv[i], "leads") == 0) {
 		int late = county_report_leads(s, stdout);
 		rc = late != 0 ? 1 : 0;
+	} else if (i + 4 == argc && strcmp(argv[i], "load") == 0) {
+		char *text = read_file(argv[i + 3], err, sizeof err);
+		int n = text ? county_load(s, argv[i + 2], argv[i + 1], text, err, sizeof err) : -1;
+		free(text);
+		if (n < 0) {
+			fprintf(stderr, "fic-county-server: %s\n", err);
+			rc = 1;
+		} else {
+			printf("loaded %d %s for %s\n", n, argv[i + 1], argv[i + 2]);
+		}
+	} else if (i + 1 == argc && strcmp(argv[i], "photos") == 0) {
+		int64_t bad = county_photo_bad(s);
+		printf("%lld photos, %lld not matching their SHA-256\n",
+		       (long long)county_photo_count(s), (long long)bad);
+		rc = bad != 0 ? 1 : 0;
+	} else if (i + 1 == argc && strcmp(argv[i], "chain") == 0) {
+		int n = county_chain_breaks(s, stdout);
+		printf("%d chain break%s\n", n, n == 1 ? "" : "s");
+		rc = n != 0 ? 1 : 0;
 	} else if (i == argc && listen_addr) {
 		if (county_listen(s, listen_addr, err, sizeof err) != 0) {
 			fprintf(stderr, "fic-county-server: %s\n", err);

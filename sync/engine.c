@@ -66,9 +66,9 @@ static int state_put(fic_store *store, const char *key, const char *value)
 }
 
 /* One exchange, timing it for the clock offset. */
-static int exchange(fic_store *store, const fic_sync_options *o, const char *method,
-                    const char *path, const fic_http_header *h, size_t nh, const void *body,
-                    size_t len, fic_http_response *resp, fic_sync_report *rep)
+int fic__sync_exchange(fic_store *store, const fic_sync_options *o, const char *method,
+                       const char *path, const fic_http_header *h, size_t nh, const void *body,
+                       size_t len, fic_http_response *resp, fic_sync_report *rep)
 {
 	char url[600];
 	size_t ul = strlen(o->server_url);
@@ -110,7 +110,7 @@ static int exchange(fic_store *store, const fic_sync_options *o, const char *met
 }
 
 /* The server's error body, if it is one: message (copied, bounded) and its retry hint. */
-static void error_body(const fic_http_response *r, char *msg, size_t size, int64_t *retry_after)
+void fic__sync_error_body(const fic_http_response *r, char *msg, size_t size, int64_t *retry_after)
 {
 	snprintf(msg, size, "HTTP %d", r->status);
 	if (r->body == NULL || r->body_len == 0)
@@ -129,7 +129,7 @@ static void error_body(const fic_http_response *r, char *msg, size_t size, int64
 	cJSON_Delete(j);
 }
 
-static uint32_t rand32(fic_store *store)
+uint32_t fic__sync_rand32(fic_store *store)
 {
 	uint32_t r = 0;
 	if (store->platform->random_bytes(store->platform->ctx, &r, sizeof r) != 0)
@@ -163,7 +163,7 @@ int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, const char *
 	fic_http_response r;
 	fic_sync_report rep;
 	memset(&rep, 0, sizeof rep);
-	rc = exchange(store, opts, "POST", "/v1/enroll", h, 1, text, strlen(text), &r, &rep);
+	rc = fic__sync_exchange(store, opts, "POST", "/v1/enroll", h, 1, text, strlen(text), &r, &rep);
 	memset(text, 0, strlen(text)); /* the code is single-use, but still */
 	cJSON_free(text);
 	if (rc != FIC_OK)
@@ -171,11 +171,11 @@ int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, const char *
 	cJSON *j = NULL;
 	if (r.status == 401 || r.status == 403) {
 		char msg[300];
-		error_body(&r, msg, sizeof msg, NULL);
+		fic__sync_error_body(&r, msg, sizeof msg, NULL);
 		rc = fic__err(FIC_EAUTH, "the server refused the enrolment code: %s", msg);
 	} else if (r.status != 200) {
 		char msg[300];
-		error_body(&r, msg, sizeof msg, NULL);
+		fic__sync_error_body(&r, msg, sizeof msg, NULL);
 		rc = fic__err(r.status >= 500 || r.status == 429 ? FIC_ENETWORK : FIC_EPROTO,
 		              "enrolment failed: %s", msg);
 	} else if ((j = cJSON_ParseWithLength((const char *)r.body, r.body_len)) == NULL) {
@@ -225,6 +225,19 @@ int fic_sync_enrolled(fic_store *store, char *county, size_t county_size)
 	return rc;
 }
 
+int fic__sync_auth(fic_store *store, char *buf, size_t size)
+{
+	char token[TOKEN_MAX + 1];
+	int rc = state_get(store, "sync.token", token, sizeof token);
+	if (rc == FIC_ENOTFOUND)
+		return fic__err(FIC_ESTATE, "this device is not enrolled: run enrolment first");
+	if (rc != FIC_OK)
+		return rc;
+	snprintf(buf, size, "Bearer %s", token);
+	memset(token, 0, sizeof token);
+	return FIC_OK;
+}
+
 static void progress(const fic_sync_options *o, fic_store *store, const fic_sync_report *rep,
                      int64_t total)
 {
@@ -233,8 +246,12 @@ static void progress(const fic_sync_options *o, fic_store *store, const fic_sync
 	fic__outbox_counts n;
 	fic_sync_progress p = { .records_done = rep->stored + rep->duplicates + rep->rejected,
 		                .records_total = total, .bytes_sent = rep->bytes_sent };
+	int64_t photos = 0, urgent_photos = 0;
 	if (fic__outbox_counts_get(store, &n) == FIC_OK)
 		p.urgent_pending = (int)n.urgent_pending;
+	if (fic__upload_counts(store, &photos, &urgent_photos) == FIC_OK)
+		p.photos_pending = photos;
+	p.photos_done = rep->photos_sent;
 	if (p.records_total < p.records_done)
 		p.records_total = p.records_done;
 	o->progress(o->progress_arg, &p);
@@ -251,6 +268,9 @@ static int finish(fic_store *store, fic_sync_report *rep, int rc)
 		rep->pending = n.pending;
 		rep->next_due_ms = n.next_due_ms;
 	}
+	int64_t photos = 0, urgent = 0;
+	if (fic__upload_counts(store, &photos, &urgent) == FIC_OK)
+		rep->photos_pending = photos;
 	if (rc != FIC_OK)
 		fic__err(code == rc ? code : rc, "%s", saved);
 	return rc;
@@ -266,15 +286,9 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 	int rc = check_opts(store, opts);
 	if (rc != FIC_OK)
 		return rc;
-	char token[TOKEN_MAX + 1];
-	rc = state_get(store, "sync.token", token, sizeof token);
-	if (rc == FIC_ENOTFOUND)
-		return fic__err(FIC_ESTATE, "this device is not enrolled: run enrolment first");
-	if (rc != FIC_OK)
-		return rc;
 	char auth[TOKEN_MAX + 16];
-	snprintf(auth, sizeof auth, "Bearer %s", token);
-	memset(token, 0, sizeof token);
+	if ((rc = fic__sync_auth(store, auth, sizeof auth)) != FIC_OK)
+		return rc;
 	fic_http_header h[3] = { { "Authorization", auth }, { "Content-Type", "application/json" },
 		                 { "Content-Encoding", "gzip" } };
 	size_t nh = opts->no_gzip ? 2 : 3;
@@ -284,6 +298,9 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 		goto out;
 	int64_t total = start.pending;
 	size_t max_records = FIC_SYNC_BATCH_MAX_RECORDS;
+	fic__upload_cursor upload = { "", 0, opts->photo_chunk_bytes };
+	if (upload.chunk > FIC_SYNC_CHUNK_MAX)
+		upload.chunk = FIC_SYNC_CHUNK_MAX;
 	for (;;) {
 		if (opts->cancelled && *opts->cancelled) {
 			rc = fic__err(FIC_ECANCELED, "sync cancelled");
@@ -293,8 +310,17 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 		int64_t now = p->wall_ms(p->ctx);
 		fic__outbox_batch *b = NULL;
 		if ((rc = fic__outbox_next_batch(store, now, max_records, FIC_SYNC_BATCH_MAX_BYTES,
-		                                 &b)) != FIC_OK || b == NULL)
+		                                 &b)) != FIC_OK)
 			break;
+		if (b == NULL) {
+			/* No record is due: one step of the photos, then look again. */
+			bool idle = false;
+			rc = fic__upload_step(store, opts, auth, &upload, rep, &idle);
+			if (rc != FIC_OK || idle)
+				break;
+			progress(opts, store, rep, total);
+			continue;
+		}
 		unsigned char *body = NULL;
 		size_t len = 0;
 		if ((rc = fic__wire_encode_batch(b, !opts->no_gzip, &body, &len)) != FIC_OK) {
@@ -318,7 +344,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 			break;
 		}
 		fic_http_response r;
-		rc = exchange(store, opts, "POST", "/v1/records", h, nh, body, len, &r, rep);
+		rc = fic__sync_exchange(store, opts, "POST", "/v1/records", h, nh, body, len, &r, rep);
 		fic__free(body);
 		char why[300];
 		int64_t retry_after = 0;
@@ -330,7 +356,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 		if (rc != FIC_OK) {
 			int code = rc;
 			snprintf(why, sizeof why, "%s", fic_error_last()->message);
-			int drc = fic__outbox_defer(store, b, why, 0, now, rand32(store), &rep->retry_at_ms);
+			int drc = fic__outbox_defer(store, b, why, 0, now, fic__sync_rand32(store), &rep->retry_at_ms);
 			rep->deferred += (int64_t)b->count;
 			fic__outbox_batch_free(b);
 			rc = drc != FIC_OK ? drc : fic__err(code, "%s", why);
@@ -347,7 +373,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 					                      : max_records * 2;
 				for (size_t i = 0; i < b->count && rc == FIC_OK; i++) {
 					rc = fic__outbox_apply(store, b->items[i].seq, &res[i], now,
-					                       rand32(store));
+					                       fic__sync_rand32(store));
 					switch (res[i].kind) {
 					case FIC__RESULT_STORED: rep->stored++; break;
 					case FIC__RESULT_DUPLICATE: rep->duplicates++; break;
@@ -366,36 +392,36 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 				fic__wire_results_free(res, b->count);
 			} else if (rc == FIC_EPROTO) {
 				snprintf(why, sizeof why, "%s", fic_error_last()->message);
-				int drc = fic__outbox_defer(store, b, why, 0, now, rand32(store), &rep->retry_at_ms);
+				int drc = fic__outbox_defer(store, b, why, 0, now, fic__sync_rand32(store), &rep->retry_at_ms);
 				rep->deferred += (int64_t)b->count;
 				rc = drc != FIC_OK ? drc : fic__err(FIC_EPROTO, "%s", why);
 			}
 		} else if (r.status == 401 || r.status == 403) {
-			error_body(&r, why, sizeof why, NULL);
+			fic__sync_error_body(&r, why, sizeof why, NULL);
 			rc = fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
 		} else if (r.status == 429 || r.status >= 500) {
 			retry_after = r.retry_after_ms > 0 ? r.retry_after_ms : 0;
-			error_body(&r, why, sizeof why, &retry_after);
-			int drc = fic__outbox_defer(store, b, why, retry_after, now, rand32(store), &rep->retry_at_ms);
+			fic__sync_error_body(&r, why, sizeof why, &retry_after);
+			int drc = fic__outbox_defer(store, b, why, retry_after, now, fic__sync_rand32(store), &rep->retry_at_ms);
 			rep->deferred += (int64_t)b->count;
 			rc = drc != FIC_OK ? drc : fic__err(FIC_ENETWORK, "the server is unavailable: %s", why);
 		} else if ((r.status == 400 || r.status == 413 || r.status == 422) && b->count > 1) {
 			/* Refused as a whole: find the record at fault by halving. */
 			max_records = b->count / 2;
 		} else if (r.status == 400 || r.status == 413 || r.status == 422) {
-			error_body(&r, why, sizeof why, NULL);
+			fic__sync_error_body(&r, why, sizeof why, NULL);
 			fic__record_result no = { .kind = FIC__RESULT_REJECTED, .reason = why };
 			rc = fic__outbox_apply(store, b->items[0].seq, &no, now, 0);
 			rep->rejected++;
 		} else if (r.status >= 400 && r.status < 500) {
 			/* 404, 405, …: the URL does not lead to this protocol. The records
 			 * are not at fault: leave them untouched. */
-			error_body(&r, why, sizeof why, NULL);
+			fic__sync_error_body(&r, why, sizeof why, NULL);
 			rc = fic__err(FIC_EPROTO, "the server does not speak the sync protocol at %.200s: %s",
 			              opts->server_url, why);
 		} else {
 			snprintf(why, sizeof why, "unexpected HTTP status %d", r.status);
-			int drc = fic__outbox_defer(store, b, why, 0, now, rand32(store), &rep->retry_at_ms);
+			int drc = fic__outbox_defer(store, b, why, 0, now, fic__sync_rand32(store), &rep->retry_at_ms);
 			rep->deferred += (int64_t)b->count;
 			rc = drc != FIC_OK ? drc : fic__err(FIC_EPROTO, "%s", why);
 		}
@@ -408,6 +434,78 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 out:
 	memset(auth, 0, sizeof auth);
 	return finish(store, rep, rc);
+}
+
+int fic_sync_pull(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
+{
+	fic__err_clear();
+	fic_sync_report local;
+	fic_sync_report *rep = report ? report : &local;
+	memset(rep, 0, sizeof *rep);
+	rep->next_due_ms = INT64_MAX;
+	int rc = check_opts(store, opts);
+	char auth[TOKEN_MAX + 16];
+	if (rc != FIC_OK || (rc = fic__sync_auth(store, auth, sizeof auth)) != FIC_OK)
+		return rc;
+	rc = fic__sync_pull(store, opts, auth, rep);
+	memset(auth, 0, sizeof auth);
+	return finish(store, rep, rc);
+}
+
+int fic_sync_run(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
+{
+	fic_sync_report local;
+	fic_sync_report *rep = report ? report : &local;
+	int rc = fic_sync_push(store, opts, rep);
+	if (rc == FIC_ENETWORK || rc == FIC_ETLS || rc == FIC_ECANCELED || rc == FIC_EAUTH ||
+	    rc == FIC_ESTATE || rc == FIC_EINVAL)
+		return rc;
+	/* A push that reached the server (even with some records refused or a
+	 * protocol error on one answer) still pulls; its error is kept. */
+	int push_rc = rc;
+	char saved[512];
+	snprintf(saved, sizeof saved, "%s", fic_error_last()->message);
+	char auth[TOKEN_MAX + 16];
+	if ((rc = fic__sync_auth(store, auth, sizeof auth)) == FIC_OK) {
+		rc = fic__sync_pull(store, opts, auth, rep);
+		memset(auth, 0, sizeof auth);
+	}
+	if (push_rc != FIC_OK) {
+		fic__err(push_rc, "%s", saved);
+		return push_rc;
+	}
+	return finish(store, rep, rc);
+}
+
+int fic_sync_network_changed(fic_store *store, int available)
+{
+	fic__err_clear();
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	fic__log(store, FIC_LOG_INFO, "network %s", available ? "available" : "lost");
+	if (!available)
+		return FIC_OK;
+	int rc = fic__tx_begin(store);
+	if (rc != FIC_OK)
+		return rc;
+	static const char *const sql[] = {
+		"UPDATE outbox SET next_at_ms = 0 WHERE state = 'pending' AND next_at_ms > 0",
+		"UPDATE uploads SET next_at_ms = 0 WHERE state = 'pending' AND next_at_ms > 0",
+	};
+	for (size_t i = 0; i < 2 && rc == FIC_OK; i++) {
+		sqlite3_stmt *st;
+		if ((rc = fic__prepare(store, &st, sql[i])) == FIC_OK) {
+			int s = sqlite3_step(st);
+			sqlite3_finalize(st);
+			if (s != SQLITE_DONE)
+				rc = fic__db_err(store, s, "making the queue due");
+		}
+	}
+	if (rc == FIC_OK)
+		rc = fic__tx_commit(store);
+	if (rc != FIC_OK)
+		fic__tx_rollback(store);
+	return rc;
 }
 
 void fic_sync_rejection_list_free(fic_sync_rejection_list *list)
@@ -435,7 +533,11 @@ int fic_sync_rejections_get(fic_sync_rejection_list **out, fic_store *store)
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
 	                      "SELECT record_type, record_id, op, coalesce(last_error, ''), "
-	                      "created_at_ms FROM outbox WHERE state = 'rejected' ORDER BY seq");
+	                      "created_at_ms FROM (SELECT record_type, record_id, op, last_error, "
+	                      "created_at_ms, seq AS k1, 0 AS k2 FROM outbox WHERE state = 'rejected' "
+	                      "UNION ALL SELECT 'photo_file', sha256, 'upload', last_error, "
+	                      "created_at_ms, 0, created_at_ms FROM uploads WHERE state = 'rejected') "
+	                      "ORDER BY created_at_ms, k1");
 	if (rc != FIC_OK)
 		return rc;
 	fic_sync_rejection_list *l = fic__calloc(1, sizeof *l);

@@ -2,8 +2,8 @@
  * sync/sync_internal.h — the parts of the sync engine that need no network:
  * reading the outbox in the order that gets urgent leads through first
  * (queue.c), the backoff schedule for transient failures, and the wire codec
- * for a records batch and the server's answer (wire.c). The transport and
- * the sync pass that drive them come later (issue #5, still open).
+ * for a records batch and the server's answer (wire.c); and what the sync
+ * pass (engine.c), the photo upload (upload.c) and the feeds (pull.c) share.
  *
  * Thread-safety: as the store — one thread at a time per store handle.
  */
@@ -136,5 +136,48 @@ int fic__gzip(const void *data, size_t len, unsigned char **out, size_t *out_len
 /* Inflate a gzip body, refusing output larger than `max_out` (FIC_ETOOBIG). */
 int fic__gunzip(const void *data, size_t len, size_t max_out, unsigned char **out,
                 size_t *out_len);
+
+/* ---- shared by the sync pass (engine.c, upload.c, pull.c) ---- */
+
+#include "fieldinspect/sync.h"
+
+/* One exchange with the server: builds the URL, applies the pass's limits,
+ * counts requests and bytes, feeds the clock offset. */
+int fic__sync_exchange(fic_store *store, const fic_sync_options *o, const char *method,
+                       const char *path, const fic_http_header *h, size_t nh, const void *body,
+                       size_t len, fic_http_response *resp, fic_sync_report *rep);
+/* The server's error body: its message (bounded, one line) and retry hint. */
+void fic__sync_error_body(const fic_http_response *r, char *msg, size_t size,
+                          int64_t *retry_after);
+uint32_t fic__sync_rand32(fic_store *store);
+/* "Bearer <token>" into buf; FIC_ESTATE when not enrolled. */
+int fic__sync_auth(fic_store *store, char *buf, size_t size);
+
+/* ---- photo uploads (upload.c) ---- */
+
+#define FIC_SYNC_CHUNK_DEFAULT (32 * 1024)
+#define FIC_SYNC_CHUNK_MAX (256 * 1024)
+#define FIC_SYNC_PHOTO_ATTEMPTS 3 /* hash mismatches before a photo is refused */
+
+/* Where the pass stands with the photo it is uploading. */
+typedef struct fic__upload_cursor {
+	char sha256[65]; /* "" when no photo is under way */
+	int64_t offset;  /* the server's offset, as last told */
+	size_t chunk;    /* bytes per PATCH */
+} fic__upload_cursor;
+
+/*
+ * One step of the photo upload (a HEAD or one chunk). *idle is set when no
+ * photo is due. Returns FIC_OK to go on; FIC_ENETWORK etc. to end the pass
+ * (the upload is deferred with a backoff, as records are).
+ */
+int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *auth,
+                     fic__upload_cursor *cur, fic_sync_report *rep, bool *idle);
+/* Pending uploads (due or waiting), and those of urgent leads. */
+int fic__upload_counts(fic_store *store, int64_t *pending, int64_t *urgent);
+
+/* ---- feeds (pull.c) ---- */
+int fic__sync_pull(fic_store *store, const fic_sync_options *o, const char *auth,
+                   fic_sync_report *rep);
 
 #endif

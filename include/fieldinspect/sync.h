@@ -13,8 +13,10 @@
  * sending them again is harmless because the server is idempotent by
  * record id. A crash or kill at any point resumes where it stopped.
  *
- * Built so far (issue #5): enrolment and pushing records. Photo upload,
- * feeds and the combined pass come next.
+ * A sync pass (fic_sync_run) pushes — urgent lead records, other records,
+ * then photo files, an urgent lead's first, in small resumable chunks with
+ * the records checked again between chunks — and then pulls the county's
+ * checklists, site registry and tasks.
  *
  * Thread-safety: as the store (one thread at a time per handle); the
  * `cancelled` flag may be set from any thread.
@@ -38,6 +40,8 @@ typedef struct fic_sync_progress {
 	int64_t records_total; /**< records that were due when the pass started, plus any added */
 	int64_t bytes_sent;    /**< request bodies sent in this pass */
 	int urgent_pending;    /**< urgent lead records not yet acknowledged */
+	int64_t photos_done;   /**< photo files the server completed in this pass */
+	int64_t photos_pending;/**< photo files still to send */
 } fic_sync_progress;
 
 typedef struct fic_sync_options {
@@ -54,9 +58,15 @@ typedef struct fic_sync_options {
 	int no_gzip;
 	/** Per-request limits passed to the transport (0: the transport's defaults). */
 	long connect_timeout_ms, low_speed_time_ms, total_timeout_ms;
+	/**
+	 * Bytes of photo per request (0: 32 KiB; at most 256 KiB). Smaller chunks
+	 * let an urgent lead through sooner on a slow link (at 384 kbit/s a 32 KiB
+	 * chunk takes 0.7 s) at the cost of a request's headers per chunk.
+	 */
+	size_t photo_chunk_bytes;
 } fic_sync_options;
 
-#define FIC_SYNC_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0 }
+#define FIC_SYNC_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0 }
 
 /** What a push did. */
 typedef struct fic_sync_report {
@@ -73,6 +83,14 @@ typedef struct fic_sync_report {
 	int64_t requests;   /**< exchanges made */
 	int64_t bytes_sent; /**< request bodies, as sent (after gzip) */
 	int64_t bytes_received; /**< response bodies */
+	int64_t photos_sent;    /**< photo files the server now holds whole (sent or found there) */
+	int64_t photo_bytes_sent; /**< photo bytes the server accepted in this pass */
+	int64_t photos_rejected;  /**< photo files refused (listed by fic_sync_rejections_get) */
+	int64_t photos_pending;   /**< photo files still to send at the end */
+	int64_t pulled;           /**< feed items applied (checklists, sites, tasks) */
+	int64_t pull_skipped;     /**< feed items with nothing to do (an older checklist, a
+	                               site with the inspector's change still on its way) */
+	int64_t pull_invalid;     /**< feed items that did not validate (skipped, logged) */
 } fic_sync_report;
 
 /**
@@ -90,9 +108,11 @@ FIC_EXTERN int fic_sync_enrolled(fic_store *store, char *county, size_t county_s
 
 /**
  * Push the outbox's due records: urgent lead records first, in a request of
- * their own, then the rest in batches (≤ 500 records, ≤ 1 MiB). The outbox
- * is read again before every request, so an urgent lead filed during a pass
- * goes next. Each answer's server time feeds the trusted time
+ * their own, then the rest in batches (≤ 500 records, ≤ 1 MiB); then the
+ * photo files, an urgent lead's first, each resumed at the server's offset
+ * and sent in chunks of opts->photo_chunk_bytes. The outbox is read again
+ * before every request (every chunk too), so an urgent lead filed during a
+ * pass goes next. Each answer's server time feeds the trusted time
  * (fic_time_contact). A batch the server refuses as a whole (4xx) is split
  * until the refused record is alone, and only that one is marked rejected.
  * `report` (may be NULL) is filled in either way.
@@ -104,9 +124,42 @@ FIC_EXTERN int fic_sync_enrolled(fic_store *store, char *county, size_t county_s
 FIC_EXTERN int fic_sync_push(fic_store *store, const fic_sync_options *opts,
                              fic_sync_report *report);
 
+/**
+ * Pull the county's feeds: checklist definitions (newer versions only), the
+ * site registry (本底; a site whose own change is still on its way keeps the
+ * inspector's version until the county has seen it) and re-inspection tasks.
+ * Each page is applied in one transaction with its cursor, so an
+ * interrupted pull resumes where it stopped.
+ * @return FIC_OK; FIC_ESTATE (not enrolled); FIC_EAUTH; FIC_ENETWORK;
+ * FIC_EPROTO (an answer that is not a feed page: nothing applied);
+ * FIC_ETLS; FIC_ECANCELED; store errors.
+ */
+FIC_EXTERN int fic_sync_pull(fic_store *store, const fic_sync_options *opts,
+                             fic_sync_report *report);
+
+/**
+ * One sync pass: push (records, then photos), then pull. The pull runs only
+ * when the push reached the server (a push that ended for want of a
+ * network would fail the pull the same way). Returns the push's error if it
+ * had one, else the pull's.
+ */
+FIC_EXTERN int fic_sync_run(fic_store *store, const fic_sync_options *opts,
+                            fic_sync_report *report);
+
+/**
+ * Tell the engine the network came back (`available` non-zero) or went.
+ * When it comes back, everything waiting out a backoff from a transient
+ * failure becomes due at once (the failures were the network's, not the
+ * server's), so the next pass sends immediately; call fic_sync_run after it.
+ * Thread-safety: as the store (call it on the thread that owns the handle,
+ * e.g. post it from Android's ConnectivityManager callback).
+ */
+FIC_EXTERN int fic_sync_network_changed(fic_store *store, int available);
+
 /** A record the server refused, with its reason for the inspector. */
 typedef struct fic_sync_rejection {
-	const char *record_type; /**< "lead", "inspection", "site", … */
+	const char *record_type; /**< "lead", "inspection", "site", "photo", …; "photo_file" for a
+	                              photo's bytes (record_id is then the rendition's SHA-256) */
 	const char *record_id;
 	const char *op;
 	const char *reason; /**< the server's message */

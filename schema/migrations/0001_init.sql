@@ -221,6 +221,22 @@ CREATE TABLE sync_state (
 
 -- The device's hash chain over everything it submits (leads, finished
 -- inspections): each entry's canonical form holds the previous hash.
+-- Photo files waiting to go to the server (the upload rendition, content-
+-- addressed): one row per distinct rendition, filled with the photo's row.
+-- Sent after the records, urgent leads' photos first (docs/protocol.md).
+CREATE TABLE uploads (
+	sha256        TEXT PRIMARY KEY, -- the upload rendition, <sha256>.jpg
+	bytes         INTEGER NOT NULL,
+	priority      INTEGER NOT NULL DEFAULT 0, -- 100: a photo of an urgent lead
+	state         TEXT NOT NULL DEFAULT 'pending'
+	              CHECK (state IN ('pending', 'done', 'rejected')),
+	attempts      INTEGER NOT NULL DEFAULT 0,
+	next_at_ms    INTEGER NOT NULL DEFAULT 0, -- not before (backoff)
+	last_error    TEXT,
+	created_at_ms INTEGER NOT NULL,
+	done_at_ms    INTEGER
+);
+CREATE INDEX uploads_due ON uploads (state, priority DESC, created_at_ms);
 CREATE TABLE chain (
 	seq         INTEGER PRIMARY KEY,  -- 1, 2, 3, … never reused
 	record_type TEXT NOT NULL,

@@ -9,11 +9,14 @@
  */
 #include "testutil.h"
 #include "internal.h"
+#include "checklist.h"
 #include "county.h"
 #include "sync_internal.h"
 
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <openssl/sha.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -581,6 +584,521 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 	free(db);
 }
 
+
+/* ---- photos ---- */
+
+static char *server_db_path(fixture *f)
+{
+	return tu_path(f->dir, "county.db");
+}
+
+/* The server's photos in the order it completed them. */
+static int server_photo_order(fixture *f, char out[][65], int max)
+{
+	char *p = server_db_path(f);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	free(p);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT sha256 FROM photos ORDER BY rowid", -1, &st, NULL),
+	                 SQLITE_OK);
+	int n = 0;
+	while (n < max && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out[n++], 65, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void upload_sha(fixture *f, const char *photo_id, char out[65])
+{
+	fic_photo *ph;
+	assert_int_equal(fic_photo_get(&ph, f->store, photo_id), FIC_OK);
+	snprintf(out, 65, "%s", ph->upload_sha256);
+	fic_photo_free(ph);
+}
+
+static int64_t uploads_where(fixture *f, const char *where)
+{
+	char sql[200];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM uploads WHERE %s", where);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Two photos of a site (older), then an urgent lead with one photo. */
+static void photo_backlog(fixture *f, char site_sha[2][65], char *urgent_sha, char *urgent_lead)
+{
+	fic_site s = FIC_SITE_INIT, *out;
+	s.kind = FIC_SITE_WATER_RURAL;
+	s.name = "大河村集中供水站";
+	assert_int_equal(fic_site_add(&out, f->store, &s, "巡查发现"), FIC_OK);
+	for (int i = 0; i < 2; i++) {
+		size_t len;
+		unsigned char *jpg = tu_make_jpeg(900 + 40 * i, 700, 3, 0, 90, &len);
+		char pid[FIC_UUID_BUFSIZE];
+		assert_int_equal(fic_photo_add_buffer(pid, f->store, FIC_PHOTO_SITE, out->id, NULL, jpg,
+		                                      len, NULL), FIC_OK);
+		upload_sha(f, pid, site_sha[i]);
+		free(jpg);
+	}
+	fic_site_free(out);
+	assert_int_equal(fic_lead_file(urgent_lead, f->store, "event.foodborne", tu_foodborne_answers,
+	                               NULL, 0, FIC_LEAD_DRAFT), FIC_OK);
+	size_t len;
+	unsigned char *jpg = tu_make_jpeg(800, 600, 3, 0, 90, &len);
+	char pid[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_photo_add_buffer(pid, f->store, FIC_PHOTO_LEAD, urgent_lead, NULL, jpg, len,
+	                                      NULL), FIC_OK);
+	free(jpg);
+	upload_sha(f, pid, urgent_sha);
+	assert_int_equal(fic_lead_submit(f->store, urgent_lead), FIC_OK);
+}
+
+static void photos_reach_the_county_urgent_lead_photos_first(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
+	photo_backlog(f, site_sha, urgent_sha, lead);
+	assert_int_equal(uploads_where(f, "state = 'pending'"), 3);
+	assert_int_equal(uploads_where(f, "priority >= 100"), 1);
+	f->opts.photo_chunk_bytes = 8192;
+	fic_sync_report rep;
+	int rc = fic_sync_push(f->store, &f->opts, &rep);
+	if (rc != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+	assert_int_equal(rep.photos_sent, 3);
+	assert_int_equal(rep.photos_pending, 0);
+	assert_int_equal(uploads_where(f, "state = 'done'"), 3);
+	assert_int_equal(county_photo_count(f->server), 3);
+	assert_int_equal(county_photo_bad(f->server), 0);
+	/* Each photo's metadata record went with the records. */
+	assert_int_equal(county_record_count(f->server, "photo"), 3);
+	assert_int_equal(pending(f), 0);
+	/* The urgent lead's photo was completed first, though it was taken last. */
+	char order[3][65];
+	assert_int_equal(server_photo_order(f, order, 3), 3);
+	assert_string_equal(order[0], urgent_sha);
+	/* Sending again costs a HEAD each at most: nothing is pending, nothing resent. */
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.requests, 0);
+	/* The same rendition attached again is one upload, already there. */
+	assert_int_equal(sqlite3_exec(f->store->db, "UPDATE uploads SET state = 'pending'", NULL, NULL,
+	                              NULL), SQLITE_OK);
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.requests, 3); /* three HEADs */
+	assert_int_equal(rep.photo_bytes_sent, 0);
+	assert_int_equal(rep.photos_sent, 3);
+}
+
+static volatile int stop_flag;
+static int stop_after_chunks;
+static void stop_mid_photo(void *arg, const fic_sync_progress *p)
+{
+	(void)arg;
+	(void)p;
+	if (--stop_after_chunks == 0)
+		stop_flag = 1;
+}
+
+static void an_interrupted_photo_resumes_at_the_servers_offset(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
+	photo_backlog(f, site_sha, urgent_sha, lead);
+	f->opts.photo_chunk_bytes = 4096;
+	f->opts.cancelled = &stop_flag;
+	f->opts.progress = stop_mid_photo;
+	stop_flag = 0;
+	stop_after_chunks = 6; /* records (2 batches), a HEAD, then a few chunks */
+	fic_sync_report r1, r2;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &r1), FIC_ECANCELED);
+	assert_true(r1.photo_bytes_sent > 0);
+	assert_int_equal(county_photo_count(f->server), 0);
+	stop_flag = 0;
+	stop_after_chunks = -1;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &r2), FIC_OK);
+	/* Nothing was sent twice: the server's offset was where the first pass stopped. */
+	int64_t total = 0;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT sum(bytes) FROM uploads", -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	total = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	assert_int_equal(r1.photo_bytes_sent + r2.photo_bytes_sent, total);
+	assert_int_equal(county_photo_count(f->server), 3);
+	assert_int_equal(county_photo_bad(f->server), 0);
+}
+
+static void a_damaged_photo_file_is_refused_and_listed(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
+	photo_backlog(f, site_sha, urgent_sha, lead);
+	/* One byte of a stored rendition changes on the device. */
+	char path[600];
+	snprintf(path, sizeof path, "%s.photos/%s.jpg", f->store->path, site_sha[1]);
+	FILE *fp = fopen(path, "r+b");
+	assert_non_null(fp);
+	fseek(fp, 700, SEEK_SET);
+	int c = fgetc(fp);
+	fseek(fp, 700, SEEK_SET);
+	fputc(c ^ 0x5a, fp);
+	fclose(fp);
+	fic_sync_report rep;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.photos_sent, 2);
+	assert_int_equal(rep.photos_rejected, 1);
+	assert_int_equal(county_photo_count(f->server), 2);
+	fic_sync_rejection_list *l;
+	assert_int_equal(fic_sync_rejections_get(&l, f->store), FIC_OK);
+	assert_int_equal(l->count, 1);
+	assert_string_equal(l->entries[0].record_type, "photo_file");
+	assert_string_equal(l->entries[0].record_id, site_sha[1]);
+	assert_non_null(strstr(l->entries[0].reason, "SHA-256"));
+	fic_sync_rejection_list_free(l);
+}
+
+static int raw(fixture *f, const char *method, const char *path, const char *token,
+               const char *offset, const char *length, const void *body, size_t len,
+               int64_t *upload_offset)
+{
+	char u[200], bearer[200];
+	snprintf(u, sizeof u, "%s%s", f->url, path);
+	snprintf(bearer, sizeof bearer, "Bearer %s", token);
+	fic_http_header h[3] = { { "Authorization", bearer }, { "Upload-Offset", offset ? offset : "" },
+		                 { "Upload-Length", length ? length : "" } };
+	fic_http_request q = { .method = method, .url = u, .headers = h,
+		               .header_count = offset ? 3 : 1, .body = body, .body_len = len };
+	fic_http_response r;
+	assert_int_equal(f->transport->request(f->transport->ctx, &q, &r), FIC_OK);
+	assert_true(r.server_time_ms > 0);
+	if (r.status >= 400 && strcmp(method, "HEAD") != 0)
+		assert_non_null(strstr((char *)r.body, "\"retry\":"));
+	if (upload_offset)
+		*upload_offset = r.upload_offset;
+	fic_free(r.body);
+	return r.status;
+}
+
+static void token_of(fixture *f, char *buf, size_t size)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db,
+	                                    "SELECT value FROM sync_state WHERE key = 'sync.token'", -1,
+	                                    &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+static void the_server_checks_every_photo_byte(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char token[200];
+	token_of(f, token, sizeof token);
+	/* 20 000 bytes whose SHA-256 we know. */
+	static unsigned char data[20000];
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (unsigned char)(i * 7 + 3);
+	unsigned char md[32];
+	SHA256(data, sizeof data, md);
+	char sha[65], path[100];
+	for (int i = 0; i < 32; i++)
+		snprintf(sha + 2 * i, 3, "%02x", md[i]);
+	snprintf(path, sizeof path, "/v1/photos/%s", sha);
+	int64_t off;
+	assert_int_equal(raw(f, "HEAD", path, token, NULL, NULL, NULL, 0, &off), 404);
+	assert_int_equal(raw(f, "HEAD", "/v1/photos/abc", token, NULL, NULL, NULL, 0, &off), 400);
+	assert_int_equal(raw(f, "HEAD", path, "forged", NULL, NULL, NULL, 0, &off), 401);
+	/* A first chunk, then one at the wrong offset: 409 names the right one. */
+	assert_int_equal(raw(f, "PATCH", path, token, "0", "20000", data, 8000, &off), 204);
+	assert_int_equal(off, 8000);
+	assert_int_equal(raw(f, "PATCH", path, token, "4000", "20000", data + 4000, 8000, &off), 409);
+	assert_int_equal(off, 8000);
+	assert_int_equal(raw(f, "HEAD", path, token, NULL, NULL, NULL, 0, &off), 200);
+	assert_int_equal(off, 8000);
+	/* Past the stated length, no length, a chunk over 256 KiB: refused. */
+	assert_int_equal(raw(f, "PATCH", path, token, "8000", "9000", data + 8000, 8000, &off), 400);
+	assert_int_equal(raw(f, "PATCH", path, token, "8000", NULL, data + 8000, 8000, &off), 400);
+	unsigned char *big = calloc(1, 300 * 1024);
+	assert_int_equal(raw(f, "PATCH", path, token, "8000", "400000", big, 300 * 1024, &off), 413);
+	free(big);
+	/* A wrong byte in the last chunk: 422 and the partial file is gone. */
+	unsigned char last[12000];
+	memcpy(last, data + 8000, sizeof last);
+	last[5] ^= 1;
+	assert_int_equal(raw(f, "PATCH", path, token, "8000", "20000", last, sizeof last, &off), 422);
+	assert_int_equal(raw(f, "HEAD", path, token, NULL, NULL, NULL, 0, &off), 404);
+	assert_int_equal(county_photo_count(f->server), 0);
+	/* Right bytes: 201, and again is still 201 (idempotent). */
+	assert_int_equal(raw(f, "PATCH", path, token, "0", "20000", data, sizeof data, &off), 201);
+	assert_int_equal(off, 20000);
+	assert_int_equal(raw(f, "PATCH", path, token, "0", "20000", data, sizeof data, &off), 201);
+	assert_int_equal(raw(f, "HEAD", path, token, NULL, NULL, NULL, 0, &off), 200);
+	assert_int_equal(off, 20000);
+	assert_int_equal(county_photo_count(f->server), 1);
+	/* Another county does not see it. */
+	fic_store *other;
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = &f->platform;
+	char *p2 = tu_path(f->dir, "other.db");
+	assert_int_equal(fic_store_open(&other, p2, &o), FIC_OK);
+	free(p2);
+	char code[32], other_token[200];
+	assert_int_equal(county_issue_code(f->server, "黔江区", code, sizeof code), 0);
+	assert_int_equal(fic_sync_enroll(other, &f->opts, code, NULL), FIC_OK);
+	fic_store *keep = f->store;
+	f->store = other;
+	token_of(f, other_token, sizeof other_token);
+	f->store = keep;
+	fic_store_close(other);
+	assert_int_equal(raw(f, "HEAD", path, other_token, NULL, NULL, NULL, 0, &off), 404);
+}
+
+/* ---- feeds ---- */
+
+static void load(fixture *f, const char *feed, const char *county, const char *json)
+{
+	char err[300];
+	int n = county_load(f->server, county, feed, json, err, sizeof err);
+	if (n < 0)
+		fail_msg("%s", err);
+}
+
+static void feeds_bring_the_registry_checklists_and_tasks(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	/* A newer version of a built-in checklist. */
+	char *def;
+	assert_int_equal(fic_checklist_get_json(&def, f->store, "school.water", 0), FIC_OK);
+	cJSON *d = cJSON_Parse(def);
+	fic_free(def);
+	int v = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(d, "version"));
+	cJSON_ReplaceItemInObject(d, "version", cJSON_CreateNumber(v + 1));
+	cJSON *arr = cJSON_CreateArray();
+	cJSON_AddItemToArray(arr, d);
+	char *defs = cJSON_PrintUnformatted(arr);
+	cJSON_Delete(arr);
+	load(f, "checklists", "石柱县", defs);
+	free(defs);
+	load(f, "sites", "石柱县",
+	     "[{\"id\":\"cq-sz-0001\",\"kind\":\"school\",\"name\":\"南宾小学\",\"school_level\":\"primary\","
+	     "\"boarding\":true,\"enrolment\":820,\"lat\":29.99,\"lon\":108.11},"
+	     "{\"id\":\"cq-sz-0002\",\"kind\":\"water_rural\",\"name\":\"黄水镇供水站\"},"
+	     "{\"id\":\"cq-sz-0003\",\"kind\":\"no_such_kind\",\"name\":\"坏条目\"}]");
+	load(f, "sites", "黔江区", "[{\"id\":\"qj-0001\",\"kind\":\"school\",\"name\":\"别县学校\"}]");
+	load(f, "tasks", "石柱县",
+	     "[{\"id\":\"task-1\",\"kind\":\"reinspect\",\"site_id\":\"cq-sz-0001\","
+	     "\"due_date\":\"2026-04-01\",\"detail\":\"复查饮水设施\"}]");
+	fic_sync_report rep;
+	int rc = fic_sync_pull(f->store, &f->opts, &rep);
+	if (rc != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+	assert_int_equal(rep.pulled, 4);      /* 1 checklist, 2 sites, 1 task */
+	assert_int_equal(rep.pull_invalid, 1); /* the bad kind, skipped */
+	fic_site *s;
+	assert_int_equal(fic_site_get(&s, f->store, "cq-sz-0001"), FIC_OK);
+	assert_string_equal(s->name, "南宾小学");
+	assert_int_equal(s->origin, FIC_SITE_FROM_COUNTY);
+	assert_int_equal(s->enrolment, 820);
+	assert_int_equal(s->boarding, 1);
+	fic_site_free(s);
+	assert_int_equal(fic_site_get(&s, f->store, "qj-0001"), FIC_ENOTFOUND); /* another county's */
+	const char *tasks_check = "SELECT count(*) FROM tasks WHERE id = 'task-1' AND site_id = 'cq-sz-0001'";
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, tasks_check, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	const fic__entry *e;
+	assert_int_equal(fic__checklist_find(&e, f->store, "school.water", 0), FIC_OK);
+	assert_int_equal(e->def->version, v + 1);
+	assert_int_equal(fic_store_check(f->store), FIC_OK);
+
+	/* Nothing new: nothing applied. A change: only it. */
+	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.pulled + rep.pull_skipped + rep.pull_invalid, 0);
+	load(f, "sites", "石柱县", "[{\"id\":\"cq-sz-0002\",\"kind\":\"water_rural\",\"name\":\"黄水镇水厂\"}]");
+	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.pulled, 1);
+	assert_int_equal(fic_site_get(&s, f->store, "cq-sz-0002"), FIC_OK);
+	assert_string_equal(s->name, "黄水镇水厂");
+	assert_int_equal(s->revision, 2);
+
+	/* The inspector's own change, not yet sent, wins over the county's until it arrives. */
+	fic_site upd = *s, *after;
+	upd.name = "黄水镇水厂（已改建）";
+	assert_int_equal(fic_site_update(&after, f->store, &upd, "现场核实"), FIC_OK);
+	fic_site_free(after);
+	fic_site_free(s);
+	load(f, "sites", "石柱县", "[{\"id\":\"cq-sz-0002\",\"kind\":\"water_rural\",\"name\":\"县里的名字\"}]");
+	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.pull_skipped, 1);
+	assert_int_equal(fic_site_get(&s, f->store, "cq-sz-0002"), FIC_OK);
+	assert_string_equal(s->name, "黄水镇水厂（已改建）");
+	assert_int_equal(s->status, FIC_SITE_CHANGED);
+	fic_site_free(s);
+	/* Once the change has reached the county, its confirmation clears 信息变更. */
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	load(f, "sites", "石柱县",
+	     "[{\"id\":\"cq-sz-0002\",\"kind\":\"water_rural\",\"name\":\"黄水镇水厂（已改建）\"},"
+	     "{\"id\":\"cq-sz-0001\",\"op\":\"delete\"}]");
+	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.pulled, 2);
+	assert_int_equal(fic_site_get(&s, f->store, "cq-sz-0002"), FIC_OK);
+	assert_int_equal(s->status, FIC_SITE_ACTIVE);
+	fic_site_free(s);
+	assert_int_equal(fic_site_get(&s, f->store, "cq-sz-0001"), FIC_OK);
+	assert_int_equal(s->status, FIC_SITE_CLOSED); /* removed from the registry: closed, kept */
+	fic_site_free(s);
+	assert_int_equal(fic_store_check(f->store), FIC_OK);
+}
+
+static void a_long_feed_comes_in_pages(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	fic__sb sb = { 0 };
+	fic__sb_printf(&sb, "[");
+	for (int i = 0; i < 450; i++)
+		fic__sb_printf(&sb, "%s{\"id\":\"site-%03d\",\"kind\":\"other_venue\",\"venue_type\":\"market\","
+		               "\"name\":\"集贸市场%d\"}", i ? "," : "", i, i);
+	fic__sb_printf(&sb, "]");
+	char *json = fic__sb_take(&sb);
+	load(f, "sites", "石柱县", json);
+	fic__free(json);
+	fic_sync_report rep;
+	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.pulled, 450);
+	assert_int_equal(rep.requests, 3 + 2); /* 3 pages of sites, checklists and tasks once */
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT count(*) FROM sites", -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 450);
+	sqlite3_finalize(st);
+}
+
+/* A transport that answers feed requests itself (a hostile server), else passes through. */
+typedef struct hostile {
+	fic_transport table;
+	fic_transport *real;
+	const char *feed_body;
+	int feed_status;
+} hostile;
+
+static int hostile_request(void *ctx, const fic_http_request *q, fic_http_response *r)
+{
+	hostile *h = ctx;
+	if (strstr(q->url, "/v1/feeds/") && h->feed_body) {
+		memset(r, 0, sizeof *r);
+		r->status = h->feed_status;
+		r->server_time_ms = r->retry_after_ms = r->upload_offset = -1;
+		r->body_len = strlen(h->feed_body);
+		r->body = fic__malloc(r->body_len + 1);
+		memcpy(r->body, h->feed_body, r->body_len + 1);
+		return FIC_OK;
+	}
+	return h->real->request(h->real->ctx, q, r);
+}
+
+static void a_hostile_feed_changes_nothing(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	hostile h = { .table = { FIC_TRANSPORT_VERSION, NULL, hostile_request, NULL },
+		      .real = f->transport, .feed_status = 200 };
+	h.table.ctx = &h;
+	fic_sync_options o = f->opts;
+	o.transport = &h.table;
+	static const char *const bad[] = {
+		"not json",
+		"{\"items\":[]}",                                  /* no cursor */
+		"{\"items\":{},\"cursor\":\"1\",\"more\":false}",   /* items not an array */
+		"{\"items\":[],\"cursor\":7,\"more\":false}",       /* cursor not a string */
+		"{\"items\":[{\"op\":\"upsert\"}],\"cursor\":\"1\",\"more\":false}", /* no id */
+		"{\"items\":[{\"id\":\"x\",\"op\":\"explode\"}],\"cursor\":\"1\",\"more\":false}",
+		("{\"items\":[{\"id\":\"s1\",\"op\":\"upsert\",\"data\":{\"kind\":\"school\",\"name\":\"甲\"}},"
+		 "{\"id\":7}],\"cursor\":\"1\",\"more\":false}"), /* one bad item: the whole page refused */
+	};
+	fic_sync_report rep;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		h.feed_body = bad[i];
+		assert_int_equal(fic_sync_pull(f->store, &o, &rep), FIC_EPROTO);
+		assert_int_equal(rep.pulled, 0);
+	}
+	/* A page that never ends is cut off; a server error is transient. */
+	h.feed_body = "{\"items\":[],\"cursor\":\"1\",\"more\":true}";
+	assert_int_equal(fic_sync_pull(f->store, &o, &rep), FIC_EPROTO);
+	h.feed_body = "{\"error\":\"busy\",\"message\":\"busy\",\"retry\":true}";
+	h.feed_status = 503;
+	assert_int_equal(fic_sync_pull(f->store, &o, &rep), FIC_ENETWORK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db,
+	                                    "SELECT (SELECT count(*) FROM sites) + (SELECT count(*) FROM "
+	                                    "tasks) + (SELECT count(*) FROM checklists)", -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+}
+
+/* ---- the chain audit ---- */
+
+static void the_server_audits_each_devices_chain_as_gaps_fill(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char urgent[2][FIC_UUID_BUFSIZE];
+	patrol_day(f, urgent); /* chain entries 1, 2 (tip-offs), 3, 4 (urgent: sent first) */
+	fic_sync_report rep;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(county_chain_breaks(f->server, NULL), 0);
+	/* A forged entry 5 whose own hash is right but whose link is not. */
+	char token[200];
+	token_of(f, token, sizeof token);
+	char canon[600], hash[65];
+	snprintf(canon, sizeof canon,
+	         "{\"chain_seq\":5,\"device_id\":\"%s\",\"prev_hash\":\"%064d\"}",
+	         fic_store_device_id(f->store), 0);
+	unsigned char md[32];
+	SHA256((unsigned char *)canon, strlen(canon), md);
+	for (int i = 0; i < 32; i++)
+		snprintf(hash + 2 * i, 3, "%02x", md[i]);
+	cJSON *rec = cJSON_CreateObject(), *recs = cJSON_CreateArray(), *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "type", "lead");
+	cJSON_AddStringToObject(rec, "id", "forged-5");
+	cJSON_AddStringToObject(rec, "op", "submit");
+	cJSON_AddNumberToObject(rec, "seq", 5);
+	cJSON_AddStringToObject(rec, "hash", hash);
+	cJSON_AddStringToObject(rec, "canonical", canon);
+	cJSON_AddItemToArray(recs, rec);
+	cJSON_AddItemToObject(root, "records", recs);
+	char *body = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	assert_int_equal(post(f, "/v1/records", token, NULL, body, strlen(body)), 200);
+	free(body);
+	char *report = NULL;
+	size_t rlen = 0;
+	FILE *mem = open_memstream(&report, &rlen);
+	assert_int_equal(county_chain_breaks(f->server, mem), 1);
+	fclose(mem);
+	assert_non_null(strstr(report, "chain_link"));
+	assert_non_null(strstr(report, " entry 5:"));
+	free(report);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -594,6 +1112,14 @@ int main(void)
 		T(the_server_refuses_malformed_requests),
 		T(a_client_killed_at_random_points_loses_and_doubles_nothing),
 		T(a_server_killed_mid_push_loses_and_doubles_nothing),
+		T(photos_reach_the_county_urgent_lead_photos_first),
+		T(an_interrupted_photo_resumes_at_the_servers_offset),
+		T(a_damaged_photo_file_is_refused_and_listed),
+		T(the_server_checks_every_photo_byte),
+		T(feeds_bring_the_registry_checklists_and_tasks),
+		T(a_long_feed_comes_in_pages),
+		T(a_hostile_feed_changes_nothing),
+		T(the_server_audits_each_devices_chain_as_gaps_fill),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

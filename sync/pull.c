@@ -1,0 +1,279 @@
+/*
+ * sync/pull.c — what the county sends down (docs/protocol.md, "Feeds"):
+ * checklist definitions, the site registry (本底) and re-inspection tasks,
+ * each a change log read with a cursor. Each page is applied in one
+ * transaction together with its cursor, so an interrupted pull resumes where
+ * it stopped and a page is never half-applied. Sites come before tasks (a
+ * task names its site). An item that does not validate is skipped and
+ * counted (and logged without its content), never allowed to block the feed.
+ */
+#include "sync_internal.h"
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PULL_PAGE 200
+#define PULL_MAX_PAGES 1000 /* a server that never says "no more" */
+
+static int cursor_get(fic_store *store, const char *feed, char *buf, size_t size)
+{
+	char key[64];
+	snprintf(key, sizeof key, "feed.%s.cursor", feed);
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "SELECT value FROM sync_state WHERE key = ?1");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	buf[0] = '\0';
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	else if (s != SQLITE_ROW && s != SQLITE_DONE)
+		rc = fic__db_err(store, s, "reading a feed cursor");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int cursor_put(fic_store *store, const char *feed, const char *value)
+{
+	char key[64];
+	snprintf(key, sizeof key, "feed.%s.cursor", feed);
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "INSERT INTO sync_state (key, value) VALUES (?1, ?2) "
+	                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "saving a feed cursor");
+}
+
+/* A re-inspection task from the agency (非法行医 3.4.2). */
+static int apply_task(fic_store *store, const char *id, bool del, const cJSON *data)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (del) {
+		if ((rc = fic__prepare(store, &st, "UPDATE tasks SET state = 'cancelled' WHERE id = ?1 "
+		                                   "AND source = 'agency'")) != FIC_OK)
+			return rc;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	} else {
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(data, "kind");
+		const cJSON *site = cJSON_GetObjectItemCaseSensitive(data, "site_id");
+		const cJSON *due = cJSON_GetObjectItemCaseSensitive(data, "due_date");
+		const cJSON *detail = cJSON_GetObjectItemCaseSensitive(data, "detail");
+		const cJSON *state = cJSON_GetObjectItemCaseSensitive(data, "state");
+		int64_t day;
+		if (!cJSON_IsString(kind) || (rc = fic__check_text(kind->valuestring, "task kind", 64,
+		                                                  true, NULL)) != FIC_OK)
+			return fic__err(FIC_EINVAL, "a task needs a kind");
+		if (site && !cJSON_IsNull(site) &&
+		    (!cJSON_IsString(site) ||
+		     fic__check_text(site->valuestring, "site id", 63, true, NULL) != FIC_OK))
+			return fic__err(FIC_EINVAL, "a task's site_id must be a site id");
+		if (due && !cJSON_IsNull(due) &&
+		    (!cJSON_IsString(due) || fic__parse_date(due->valuestring, "due date", &day) != FIC_OK))
+			return fic__err(FIC_EINVAL, "a task's due_date must be YYYY-MM-DD");
+		if (detail && !cJSON_IsNull(detail) &&
+		    (!cJSON_IsString(detail) ||
+		     fic__check_text(detail->valuestring, "task detail", 2000, false, NULL) != FIC_OK))
+			return fic__err(FIC_EINVAL, "a task's detail must be text");
+		const char *st_text = cJSON_IsString(state) && strcmp(state->valuestring, "done") == 0
+		                              ? "done"
+		                              : "open";
+		/* A task for a site this device does not hold keeps the site in its detail. */
+		if ((rc = fic__prepare(store, &st,
+		                       "INSERT INTO tasks (id, kind, site_id, source, state, due_date, "
+		                       "detail, created_at_ms) VALUES (?1, ?2, (SELECT id FROM sites "
+		                       "WHERE id = ?3), 'agency', ?4, ?5, ?6, ?7) ON CONFLICT (id) DO "
+		                       "UPDATE SET kind = excluded.kind, site_id = excluded.site_id, "
+		                       "state = excluded.state, due_date = excluded.due_date, "
+		                       "detail = excluded.detail WHERE tasks.source = 'agency'")) != FIC_OK)
+			return rc;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, kind->valuestring, -1, SQLITE_STATIC);
+		if (cJSON_IsString(site))
+			sqlite3_bind_text(st, 3, site->valuestring, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, st_text, -1, SQLITE_STATIC);
+		if (cJSON_IsString(due))
+			sqlite3_bind_text(st, 5, due->valuestring, -1, SQLITE_STATIC);
+		if (cJSON_IsString(detail))
+			sqlite3_bind_text(st, 6, detail->valuestring, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, fic__now_ms(store));
+	}
+	int s = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE)
+		return fic__db_err(store, s, "saving a task");
+	return fic__audit_append(store, del ? "task.cancel" : "task.assign", "task", id, "{}");
+}
+
+/*
+ * Apply one page in one transaction. The page must be an object with an
+ * "items" array (each {id, op, data?}), a string "cursor" and a boolean
+ * "more"; anything else is FIC_EPROTO and nothing changes.
+ */
+static int apply_page(fic_store *store, const char *feed, const char *body, size_t len,
+                      char *cursor, size_t cursor_size, bool *more, fic_sync_report *rep,
+                      bool *checklists_changed)
+{
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(j, "items");
+	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(j, "cursor");
+	const cJSON *mo = cJSON_GetObjectItemCaseSensitive(j, "more");
+	if (!cJSON_IsArray(items) || !cJSON_IsString(cur) || !cJSON_IsBool(mo) ||
+	    strlen(cur->valuestring) == 0 || strlen(cur->valuestring) >= cursor_size ||
+	    fic__check_text(cur->valuestring, "cursor", cursor_size - 1, true, NULL) != FIC_OK ||
+	    cJSON_GetArraySize(items) > 500) {
+		cJSON_Delete(j);
+		return fic__err(FIC_EPROTO, "the %s feed's answer is not a feed page", feed);
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, items)
+	{
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+		const cJSON *op = cJSON_GetObjectItemCaseSensitive(it, "op");
+		if (!cJSON_IsString(id) || !cJSON_IsString(op) ||
+		    (strcmp(op->valuestring, "upsert") != 0 && strcmp(op->valuestring, "delete") != 0) ||
+		    fic__check_text(id->valuestring, "id", 64, true, NULL) != FIC_OK) {
+			cJSON_Delete(j);
+			return fic__err(FIC_EPROTO, "the %s feed has an item without a valid id and op", feed);
+		}
+	}
+	int rc = fic__tx_begin(store);
+	if (rc != FIC_OK) {
+		cJSON_Delete(j);
+		return rc;
+	}
+	cJSON_ArrayForEach(it, items)
+	{
+		const char *id = cJSON_GetObjectItemCaseSensitive(it, "id")->valuestring;
+		bool del = strcmp(cJSON_GetObjectItemCaseSensitive(it, "op")->valuestring, "delete") == 0;
+		const cJSON *data = cJSON_GetObjectItemCaseSensitive(it, "data");
+		int irc;
+		bool skipped = false;
+		if (strcmp(feed, "checklists") == 0) {
+			if (del) {
+				skipped = true; /* stored versions stay: old inspections are judged by them */
+				irc = FIC_OK;
+			} else {
+				char *text = cJSON_IsObject(data) ? cJSON_PrintUnformatted(data) : NULL;
+				irc = text ? fic__checklist_install_tx(store, text, strlen(text))
+				           : fic__err(FIC_EINVAL, "no definition");
+				cJSON_free(text);
+				if (irc == FIC_EEXISTS) { /* not newer than ours: nothing to do */
+					irc = FIC_OK;
+					skipped = true;
+				} else if (irc == FIC_OK) {
+					*checklists_changed = true;
+				}
+			}
+		} else if (strcmp(feed, "sites") == 0) {
+			irc = del || cJSON_IsObject(data)
+			              ? fic__site_apply_feed(store, id, del, data, &skipped)
+			              : fic__err(FIC_EINVAL, "no site data");
+		} else {
+			irc = del || cJSON_IsObject(data) ? apply_task(store, id, del, data)
+			                                  : fic__err(FIC_EINVAL, "no task data");
+		}
+		if (irc == FIC_ENOMEM || irc == FIC_EIO || irc == FIC_ECORRUPT || irc == FIC_EREADONLY ||
+		    irc == FIC_EBUSY) {
+			rc = irc; /* the store's trouble, not the item's: try the page again later */
+			break;
+		}
+		if (irc != FIC_OK) {
+			fic__log(store, FIC_LOG_WARN, "%s feed: item skipped: %s", feed,
+			         fic_error_last()->message);
+			rep->pull_invalid++;
+		} else if (skipped) {
+			rep->pull_skipped++;
+		} else {
+			rep->pulled++;
+		}
+	}
+	if (rc == FIC_OK)
+		rc = cursor_put(store, feed, cur->valuestring);
+	if (rc == FIC_OK)
+		rc = fic__tx_commit(store);
+	if (rc != FIC_OK)
+		fic__tx_rollback(store);
+	else {
+		snprintf(cursor, cursor_size, "%s", cur->valuestring);
+		*more = cJSON_IsTrue(mo);
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+int fic__sync_pull(fic_store *store, const fic_sync_options *o, const char *auth,
+                   fic_sync_report *rep)
+{
+	static const char *const feeds[] = { "checklists", "sites", "tasks" };
+	fic_http_header h[] = { { "Authorization", auth }, { "Accept", "application/json" } };
+	int rc = FIC_OK;
+	bool checklists_changed = false;
+	for (size_t f = 0; f < sizeof feeds / sizeof feeds[0] && rc == FIC_OK; f++) {
+		char cursor[128];
+		if ((rc = cursor_get(store, feeds[f], cursor, sizeof cursor)) != FIC_OK)
+			break;
+		bool more = true;
+		for (int page = 0; more && rc == FIC_OK; page++) {
+			if (page == PULL_MAX_PAGES) {
+				rc = fic__err(FIC_EPROTO, "the %s feed does not end", feeds[f]);
+				break;
+			}
+			if (o->cancelled && *o->cancelled) {
+				rc = fic__err(FIC_ECANCELED, "sync cancelled");
+				break;
+			}
+			char path[300], *esc = NULL;
+			size_t cl = strlen(cursor);
+			/* Cursors are the server's; pass them back percent-encoded. */
+			esc = fic__malloc(cl * 3 + 1);
+			if (esc == NULL) {
+				rc = fic__err(FIC_ENOMEM, "out of memory");
+				break;
+			}
+			size_t k = 0;
+			for (size_t i = 0; i < cl; i++) {
+				unsigned char ch = (unsigned char)cursor[i];
+				if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+				    (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+					esc[k++] = (char)ch;
+				} else {
+					snprintf(esc + k, 4, "%%%02X", ch);
+					k += 3;
+				}
+			}
+			esc[k] = '\0';
+			snprintf(path, sizeof path, "/v1/feeds/%s?limit=%d%s%s", feeds[f], PULL_PAGE,
+			         k ? "&cursor=" : "", esc);
+			fic__free(esc);
+			fic_http_response r;
+			if ((rc = fic__sync_exchange(store, o, "GET", path, h, 2, NULL, 0, &r, rep)) != FIC_OK)
+				break;
+			char why[300];
+			if (r.status == 200) {
+				rc = apply_page(store, feeds[f], (const char *)r.body, r.body_len, cursor,
+				                sizeof cursor, &more, rep, &checklists_changed);
+			} else if (r.status == 401 || r.status == 403) {
+				fic__sync_error_body(&r, why, sizeof why, NULL);
+				rc = fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
+			} else {
+				int64_t ra = 0;
+				fic__sync_error_body(&r, why, sizeof why, &ra);
+				rc = fic__err(r.status == 429 || r.status >= 500 ? FIC_ENETWORK : FIC_EPROTO,
+				              "the %s feed failed: %s", feeds[f], why);
+			}
+			fic__free(r.body);
+		}
+	}
+	if (checklists_changed)
+		fic__registry_reset(store);
+	return rc;
+}
