@@ -121,73 +121,155 @@ static inline unsigned char clamp8(int32_t v)
 	return (unsigned char)((uint32_t)(v + (WONE / 2)) >> WBITS);
 }
 
-static void filter_row(unsigned char *out, const unsigned char *in, const taps *h, int ch)
+/*
+ * 8-bit weights summing to exactly 256, for filters of up to 3 taps (the
+ * remaining reduction after DCT scaling is at most 2x: 2 or 3 taps). A sum of
+ * bytes weighted so stays within 16 bits (at most 255 * 256 + 128), which is
+ * what lets both passes run on 16-bit lanes. Rounding each weight moves an
+ * output by well under one level.
+ */
+static void weights8(const int32_t *w, int n, uint16_t w8[3])
+{
+	int total = 0, big = 0;
+	w8[0] = w8[1] = w8[2] = 0;
+	for (int k = 0; k < n; k++) {
+		w8[k] = (uint16_t)((w[k] + 32) >> 6);
+		total += w8[k];
+		big = w8[k] > w8[big] ? k : big;
+	}
+	w8[big] = (uint16_t)(w8[big] + 256 - total);
+}
+
+/*
+ * Two output pixels of the packed horizontal pass: where each one's taps
+ * start, in pixels, and, per tap, the two pixels' 8-bit weights, each repeated
+ * for the four channels (zero for an unused tap): the layout of one SSE2
+ * multiply.
+ */
+typedef struct hpair {
+	uint16_t w[3][8];
+	uint32_t first[2];
+} hpair;
+
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define FIC_SSE2 1
+#else
+#define FIC_SSE2 0
+#endif
+
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIC_LITTLE_ENDIAN 1
+#else
+#define FIC_LITTLE_ENDIAN 0
+#endif
+
+/*
+ * The horizontal pass for 4-channel (RGBX) rows of 16-bit samples. 8-bit
+ * weights summing to 256 keep every weighted sum within 255 * 256 + 128 <
+ * 65536, so a pixel's four channels are computed at once on 16-bit lanes:
+ * with SSE2, two output pixels per multiply; elsewhere a pixel is one 64-bit
+ * word (no carry can cross into the next lane), one multiply per tap.
+ */
+static void filter_row4(unsigned char *restrict out, const uint16_t *restrict in,
+                        const hpair *restrict hp, int n)
+{
+#if FIC_SSE2
+	const __m128i round = _mm_set1_epi16(128);
+	for (int x = 0; x < n; x += 2, hp++) {
+		const uint16_t *a = in + (size_t)hp->first[0] * 4, *b = in + (size_t)hp->first[1] * 4;
+		__m128i p0 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)a),
+		                                _mm_loadl_epi64((const __m128i *)b));
+		__m128i p1 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(a + 4)),
+		                                _mm_loadl_epi64((const __m128i *)(b + 4)));
+		__m128i p2 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(a + 8)),
+		                                _mm_loadl_epi64((const __m128i *)(b + 8)));
+		__m128i s = _mm_add_epi16(_mm_mullo_epi16(p0, _mm_loadu_si128((const __m128i *)hp->w[0])),
+		                          _mm_mullo_epi16(p1, _mm_loadu_si128((const __m128i *)hp->w[1])));
+		s = _mm_add_epi16(s, _mm_mullo_epi16(p2, _mm_loadu_si128((const __m128i *)hp->w[2])));
+		s = _mm_srli_epi16(_mm_add_epi16(s, round), 8);
+		s = _mm_packus_epi16(s, s);
+		if (x + 1 < n) {
+			_mm_storel_epi64((__m128i *)(out + (size_t)x * 4), s);
+		} else {
+			uint32_t px = (uint32_t)_mm_cvtsi128_si32(s);
+			memcpy(out + (size_t)x * 4, &px, 4);
+		}
+	}
+#else
+	const uint64_t round = 0x0080008000800080u, lanes = 0x00FF00FF00FF00FFu;
+	for (int x = 0; x < n; x++) {
+		const hpair *q = hp + x / 2;
+		int j = (x & 1) * 4;
+		const uint16_t *p = in + (size_t)q->first[x & 1] * 4;
+		uint64_t v[3];
+		memcpy(v, p, sizeof v);
+		uint64_t s = q->w[0][j] * v[0] + q->w[1][j] * v[1] + q->w[2][j] * v[2] + round;
+		s = (s >> 8) & lanes;
+#if FIC_LITTLE_ENDIAN
+		s |= s >> 8; /* bytes 0,1: lanes 0,1; bytes 4,5: lanes 2,3 */
+		uint32_t px = (uint32_t)(s & 0xFFFFu) | (uint32_t)((s >> 16) & 0xFFFF0000u);
+		memcpy(out + (size_t)x * 4, &px, 4);
+#else
+		uint16_t l[4];
+		memcpy(l, &s, sizeof l);
+		for (int c = 0; c < 4; c++)
+			out[(size_t)x * 4 + (size_t)c] = (unsigned char)l[c];
+#endif
+	}
+#endif
+}
+
+/* The general horizontal pass: any channel count, any number of taps. */
+static void filter_row(unsigned char *restrict out, const uint16_t *restrict in, const taps *h, int ch)
 {
 	for (int x = 0; x < h->n; x++) {
 		const int32_t *w = h->w + (size_t)x * (size_t)h->max;
-		const unsigned char *p = in + (size_t)h->first[x] * (size_t)ch;
+		const uint16_t *p = in + (size_t)h->first[x] * (size_t)ch;
 		int n = h->count[x];
-		if (ch == 3 && n == 2) {
-			int32_t w0 = w[0], w1 = w[1];
-			out[0] = clamp8(w0 * p[0] + w1 * p[3]);
-			out[1] = clamp8(w0 * p[1] + w1 * p[4]);
-			out[2] = clamp8(w0 * p[2] + w1 * p[5]);
-			out += 3;
-		} else if (ch == 3 && n == 3) {
-			int32_t r = w[0] * p[0] + w[1] * p[3] + w[2] * p[6];
-			int32_t g = w[0] * p[1] + w[1] * p[4] + w[2] * p[7];
-			int32_t b = w[0] * p[2] + w[1] * p[5] + w[2] * p[8];
-			out[0] = clamp8(r);
-			out[1] = clamp8(g);
-			out[2] = clamp8(b);
-			out += 3;
-		} else if (ch == 3) {
-			int32_t r = 0, g = 0, b = 0;
-			for (int k = 0; k < n; k++, p += 3) {
-				r += w[k] * p[0];
-				g += w[k] * p[1];
-				b += w[k] * p[2];
-			}
-			out[0] = clamp8(r);
-			out[1] = clamp8(g);
-			out[2] = clamp8(b);
-			out += 3;
-		} else {
-			int32_t v = 0;
+		for (int c = 0; c < ch; c++) {
+			int32_t acc = 0;
 			for (int k = 0; k < n; k++)
-				v += w[k] * p[k];
-			*out++ = clamp8(v);
+				acc += w[k] * p[k * ch + c];
+			*out++ = clamp8(acc);
 		}
 	}
 }
 
 /* ---- streaming resampler: feed source rows; destination rows are written to
- * `dst` (a whole image) or, if dst is NULL, handed one by one to `emit` ---- */
+ * `dst` (a whole image) or, if dst is NULL, handed one by one to `emit`; and
+ * fed on to `next` (a further, smaller rendition made from these rows) ---- */
 
 typedef void (*emit_fn)(void *arg, const unsigned char *row);
 
 typedef struct resampler {
 	int sw, sh, dw, dh, ch;
 	taps h, v;
+	hpair *hp;           /* the packed horizontal taps (4 channels, <= 3 taps), or NULL */
 	unsigned char *ring; /* ring_rows source rows of sw*ch */
 	int ring_rows;
 	int fed;             /* source rows fed so far */
 	int emitted;         /* destination rows written */
-	unsigned char *tmp;  /* one source-width row, filtered vertically */
+	uint16_t *tmp;       /* one source-width row filtered vertically, 2 pixels of padding */
 	unsigned char *dst;  /* dw*dh*ch, or NULL */
 	unsigned char *row;  /* one destination row when streaming */
 	emit_fn emit;
 	void *emit_arg;
+	struct resampler *next;
 } resampler;
 
 static void rs_free(resampler *r)
 {
 	taps_free(&r->h);
 	taps_free(&r->v);
+	fic__free(r->hp);
 	fic__free(r->ring);
 	fic__free(r->tmp);
 	fic__free(r->row);
-	r->ring = r->tmp = r->row = NULL;
+	r->hp = NULL;
+	r->ring = r->row = NULL;
+	r->tmp = NULL;
 }
 
 static int rs_init(resampler *r, int sw, int sh, int dw, int dh, int ch, unsigned char *dst,
@@ -209,10 +291,31 @@ static int rs_init(resampler *r, int sw, int sh, int dw, int dh, int ch, unsigne
 		rs_free(r);
 		return rc;
 	}
+	bool packed = ch == 4;
+	for (int x = 0; x < dw && packed; x++)
+		packed = r->h.count[x] <= 3;
+	if (packed) {
+		r->hp = fic__calloc(((size_t)dw + 1) / 2, sizeof *r->hp);
+		if (r->hp == NULL) {
+			rs_free(r);
+			return fic__err(FIC_ENOMEM, "out of memory resizing a photo");
+		}
+		for (int x = 0; x < dw; x++) {
+			hpair *q = &r->hp[x / 2];
+			uint16_t w8[3];
+			weights8(r->h.w + (size_t)x * (size_t)r->h.max, r->h.count[x], w8);
+			q->first[x & 1] = (uint32_t)r->h.first[x];
+			for (int k = 0; k < 3; k++)
+				for (int c = 0; c < 4; c++)
+					q->w[k][(x & 1) * 4 + c] = w8[k];
+		}
+	}
 	/* A slot is reused only when no pending destination row can need it. */
 	r->ring_rows = r->v.max + 1;
 	r->ring = fic__malloc((size_t)r->ring_rows * (size_t)sw * (size_t)ch);
-	r->tmp = fic__malloc((size_t)sw * (size_t)ch);
+	/* Unused taps (weight 0) of the packed pass may read 2 pixels past the row:
+	 * zeroed padding. */
+	r->tmp = fic__calloc((size_t)(sw + 2) * (size_t)ch, sizeof *r->tmp);
 	if (dst == NULL)
 		r->row = fic__malloc((size_t)dw * (size_t)ch);
 	if (r->ring == NULL || r->tmp == NULL || (dst == NULL && r->row == NULL)) {
@@ -228,11 +331,22 @@ static unsigned char *rs_slot(resampler *r)
 	return r->ring + (size_t)(r->fed % r->ring_rows) * (size_t)r->sw * (size_t)r->ch;
 }
 
+/* Vertical pass with up to 3 taps, on 16-bit lanes (see weights8). */
+static void vert3(uint16_t *restrict t, const unsigned char *restrict a, const unsigned char *restrict b,
+                  const unsigned char *restrict c, const uint16_t w8[3], size_t n)
+{
+	uint16_t wa = w8[0], wb = w8[1], wc = w8[2];
+	for (size_t i = 0; i < n; i++)
+		t[i] = (uint16_t)((uint16_t)(a[i] * wa + b[i] * wb + c[i] * wc + 128) >> 8);
+}
+
+static void rs_feed(resampler *r, const unsigned char *row);
+
 /*
  * The slot is filled: emit every destination row whose source rows have all
  * arrived. Vertical pass first, over whole source rows (a plain loop the
- * compiler vectorises), then the gather-bound horizontal pass over that one
- * combined row — done for destination rows only.
+ * compiler vectorises) into a row of 16-bit samples, then the gather-bound
+ * horizontal pass over that one combined row — done for destination rows only.
  */
 static void rs_commit(resampler *r)
 {
@@ -246,25 +360,11 @@ static void rs_commit(resampler *r)
 		const unsigned char *rows[64];
 		for (int k = 0; k < n; k++)
 			rows[k] = r->ring + (size_t)((first + k) % r->ring_rows) * sstride;
-		unsigned char *t = r->tmp;
-		const unsigned char *src = t;
-		if (n == 1) {
-			src = rows[0];
-		} else if (n == 2 || n == 3) {
-			/* 8-bit weights summing to 256 keep every sum within 16 bits, so the
-			 * compiler can run this on 16-bit lanes (twice as many per vector). */
-			uint16_t w8[3] = { 0, 0, 0 };
-			int total = 0, big = 0;
-			for (int k = 0; k < n; k++) {
-				w8[k] = (uint16_t)((w[k] + 32) >> 6);
-				total += w8[k];
-				big = w8[k] > w8[big] ? k : big;
-			}
-			w8[big] = (uint16_t)(w8[big] + 256 - total);
-			const unsigned char *a = rows[0], *b = rows[1], *c = n == 3 ? rows[2] : rows[1];
-			uint16_t wa = w8[0], wb = w8[1], wc = w8[2];
-			for (size_t i = 0; i < sstride; i++)
-				t[i] = (unsigned char)((uint16_t)(a[i] * wa + b[i] * wb + c[i] * wc + 128) >> 8);
+		uint16_t *t = r->tmp;
+		if (n <= 3) {
+			uint16_t w8[3];
+			weights8(w, n, w8);
+			vert3(t, rows[0], rows[n > 1 ? 1 : 0], rows[n - 1], w8, sstride);
 		} else {
 			for (size_t i = 0; i < sstride; i++) {
 				int32_t acc = 0;
@@ -274,10 +374,15 @@ static void rs_commit(resampler *r)
 			}
 		}
 		unsigned char *out = r->dst ? r->dst + (size_t)r->emitted * dstride : r->row;
-		filter_row(out, src, &r->h, r->ch);
+		if (r->hp)
+			filter_row4(out, t, r->hp, r->dw);
+		else
+			filter_row(out, t, &r->h, r->ch);
 		if (r->emit)
 			r->emit(r->emit_arg, out);
 		r->emitted++;
+		if (r->next)
+			rs_feed(r->next, out);
 	}
 }
 
@@ -417,6 +522,7 @@ typedef struct hash_dest {
 	fic__jpeg_out *out;
 	EVP_MD_CTX *md;
 	unsigned char chunk[DEST_CHUNK];
+	size_t cap;               /* to memory: bytes allocated at out->buf */
 	bool failed;
 } hash_dest;
 
@@ -429,11 +535,17 @@ static bool dest_put(hash_dest *d, const unsigned char *p, size_t n)
 	fic__jpeg_out *o = d->out;
 	if (o->fp)
 		return fwrite(p, 1, n, o->fp) == n && (o->len += n, true);
-	unsigned char *nb = fic__realloc(o->buf, o->len + n);
-	if (nb == NULL)
-		return false;
-	memcpy(nb + o->len, p, n);
-	o->buf = nb;
+	if (o->len + n > d->cap) { /* doubling: a few reallocs (and copies), not one a chunk */
+		size_t cap = d->cap ? d->cap : 4 * DEST_CHUNK;
+		while (cap < o->len + n)
+			cap *= 2;
+		unsigned char *nb = fic__realloc(o->buf, cap);
+		if (nb == NULL)
+			return false;
+		o->buf = nb;
+		d->cap = cap;
+	}
+	memcpy(o->buf + o->len, p, n);
 	o->len += n;
 	return true;
 }
@@ -443,6 +555,7 @@ static void dest_init(j_compress_ptr c)
 	hash_dest *d = (hash_dest *)c->dest;
 	d->pub.next_output_byte = d->chunk;
 	d->pub.free_in_buffer = DEST_CHUNK;
+	d->cap = 0;
 }
 
 static boolean dest_empty(j_compress_ptr c)
@@ -463,6 +576,12 @@ static void dest_term(j_compress_ptr c)
 	if (!dest_put(d, d->chunk, DEST_CHUNK - d->pub.free_in_buffer)) {
 		d->failed = true;
 		ERREXIT(c, JERR_FILE_WRITE);
+	}
+	fic__jpeg_out *o = d->out;
+	if (o->fp == NULL && o->len > 0 && o->len < d->cap) { /* give back the slack */
+		unsigned char *nb = fic__realloc(o->buf, o->len);
+		if (nb != NULL)
+			o->buf = nb;
 	}
 }
 
@@ -503,7 +622,7 @@ static void enc_begin(encoder *e, int W, int H, int ch, int quality, fic__jpeg_o
 	e->c.image_width = (JDIMENSION)W;
 	e->c.image_height = (JDIMENSION)H;
 	e->c.input_components = ch;
-	e->c.in_color_space = ch == 1 ? JCS_GRAYSCALE : JCS_RGB;
+	e->c.in_color_space = ch == 1 ? JCS_GRAYSCALE : JCS_EXT_RGBX;
 	jpeg_set_defaults(&e->c);
 	jpeg_set_quality(&e->c, quality, TRUE);
 	/* Standard Huffman tables: optimised ones would need libjpeg to keep the whole
@@ -563,6 +682,59 @@ static void enc_image(encoder *e, const fic__image *img, int quality, fic__jpeg_
 	enc_end(e, out);
 }
 
+/* ---- reading a file: like jpeg_stdio_src, in larger reads ---- */
+
+/* jpeg_stdio_src reads 4 KiB at a time: some 900 read() calls for a 12 MP photo. */
+#define SRC_CHUNK 65536
+
+typedef struct file_src {
+	struct jpeg_source_mgr pub;
+	FILE *fp;
+	JOCTET *buf;              /* SRC_CHUNK bytes */
+	bool start;
+} file_src;
+
+static void src_init(j_decompress_ptr c)
+{
+	((file_src *)c->src)->start = true;
+}
+
+static boolean src_fill(j_decompress_ptr c)
+{
+	file_src *s = (file_src *)c->src;
+	size_t n = fread(s->buf, 1, SRC_CHUNK, s->fp);
+	if (n == 0) {
+		if (s->start)
+			ERREXIT(c, JERR_INPUT_EMPTY);
+		WARNMS(c, JWRN_JPEG_EOF); /* a refusal: see jerr_emit */
+		s->buf[0] = (JOCTET)0xFF;
+		s->buf[1] = (JOCTET)JPEG_EOI;
+		n = 2;
+	}
+	s->pub.next_input_byte = s->buf;
+	s->pub.bytes_in_buffer = n;
+	s->start = false;
+	return TRUE;
+}
+
+static void src_skip(j_decompress_ptr c, long n)
+{
+	file_src *s = (file_src *)c->src;
+	if (n <= 0)
+		return;
+	while ((size_t)n > s->pub.bytes_in_buffer) {
+		n -= (long)s->pub.bytes_in_buffer;
+		src_fill(c);
+	}
+	s->pub.next_input_byte += n;
+	s->pub.bytes_in_buffer -= (size_t)n;
+}
+
+static void src_term(j_decompress_ptr c)
+{
+	(void)c;
+}
+
 /* ---- decode once, write both renditions ---- */
 
 typedef struct render_state {
@@ -570,7 +742,7 @@ typedef struct render_state {
 	jerr err;
 	bool created;
 	resampler up, th;
-	unsigned char *row;       /* one decoded row */
+	file_src src;
 	fic__image upimg, thimg;  /* buffered renditions (upload only when rotated) */
 	encoder enc_up, enc_th;
 	int mirror;               /* orientation 2: flip each streamed row */
@@ -608,7 +780,7 @@ static void render_free(render_state *st)
 		jpeg_destroy_decompress(&st->cinfo);
 	rs_free(&st->up);
 	rs_free(&st->th);
-	fic__free(st->row);
+	fic__free(st->src.buf);
 	fic__image_free(&st->upimg);
 	fic__image_free(&st->thimg);
 	enc_free(&st->enc_up);
@@ -667,9 +839,21 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
 	enc_init_err(&st->enc_th, &st->err.jump);
 	jpeg_create_decompress(c);
 	st->created = true;
-	if (in_fp)
-		jpeg_stdio_src(c, in_fp);
-	else
+	if (in_fp) {
+		st->src.buf = fic__malloc(SRC_CHUNK);
+		if (st->src.buf == NULL) {
+			render_free(st);
+			fic__free(st);
+			return fic__err(FIC_ENOMEM, "out of memory decoding a photo");
+		}
+		st->src.fp = in_fp;
+		st->src.pub.init_source = src_init;
+		st->src.pub.fill_input_buffer = src_fill;
+		st->src.pub.skip_input_data = src_skip;
+		st->src.pub.resync_to_restart = jpeg_resync_to_restart;
+		st->src.pub.term_source = src_term;
+		c->src = &st->src.pub;
+	} else
 		jpeg_mem_src(c, data, (unsigned long)len);
 	jpeg_save_markers(c, JPEG_APP0 + 1, 0xFFFF);
 	jpeg_read_header(c, TRUE);
@@ -698,7 +882,9 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
 			break;
 		}
 	bool cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;
-	c->out_color_space = c->num_components == 1 ? JCS_GRAYSCALE : cmyk ? JCS_CMYK : JCS_RGB;
+	/* Colour as RGBX: four bytes a pixel let the horizontal pass handle a pixel
+	 * as one word (filter_row4); the encoder takes RGBX as it is. */
+	c->out_color_space = c->num_components == 1 ? JCS_GRAYSCALE : cmyk ? JCS_CMYK : JCS_EXT_RGBX;
 	c->dct_method = JDCT_ISLOW;
 	/* Chroma is upsampled by replication (libjpeg-turbo's merged upsample + colour
 	 * conversion) when we shrink afterwards anyway: our filter then averages it, so
@@ -706,17 +892,12 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
 	c->do_fancy_upsampling = target < longest / (int)c->scale_denom ? FALSE : TRUE;
 	jpeg_start_decompress(c);
 	int sw = (int)c->output_width, sh = (int)c->output_height;
-	int ch = c->out_color_space == JCS_GRAYSCALE ? 1 : 3;
+	int ch = c->out_color_space == JCS_GRAYSCALE ? 1 : 4;
 	int dw, dh, tw = 0, tht = 0;
 	fit(sw, sh, target, &dw, &dh);
 	int o = exif->orientation;
 	bool stream = o == 1 || o == 2;
 	st->mirror = o == 2;
-	st->row = fic__malloc((size_t)sw * (size_t)c->output_components);
-	if (st->row == NULL) {
-		rc = fic__err(FIC_ENOMEM, "out of memory decoding a photo");
-		goto out;
-	}
 	if (stream) {
 		st->enc_up.row = fic__malloc((size_t)dw * (size_t)ch);
 		if (st->enc_up.row == NULL ||
@@ -734,38 +915,35 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
 		}
 	}
 	if (thumb) {
-		fit(sw, sh, thumb_edge < target ? thumb_edge : target, &tw, &tht);
+		/* Made from the upload rendition's rows as they come out: a quarter fewer
+		 * rows and columns to filter than the decoded image, for the same result. */
+		fit(dw, dh, thumb_edge < target ? thumb_edge : target, &tw, &tht);
 		st->thimg.px = fic__malloc((size_t)tw * (size_t)tht * (size_t)ch);
 		if (st->thimg.px == NULL ||
-		    (rc = rs_init(&st->th, sw, sh, tw, tht, ch, st->thimg.px, NULL, NULL)) != FIC_OK) {
+		    (rc = rs_init(&st->th, dw, dh, tw, tht, ch, st->thimg.px, NULL, NULL)) != FIC_OK) {
 			rc = rc ? rc : fic__err(FIC_ENOMEM, "out of memory");
 			goto out;
 		}
+		st->up.next = &st->th;
 	}
 	while (c->output_scanline < c->output_height) {
-		if (cmyk) {
-			JSAMPROW rp = st->row;
-			jpeg_read_scanlines(c, &rp, 1);
-			/* Adobe CMYK is stored inverted (R = C·K/255); plain CMYK is not. */
-			unsigned char *p = st->row;
-			bool inv = c->saw_Adobe_marker;
-			for (int x = 0; x < sw; x++) {
-				unsigned k = inv ? p[4 * x + 3] : 255u - p[4 * x + 3];
-				for (int q = 0; q < 3; q++) {
-					unsigned v = inv ? p[4 * x + q] : 255u - p[4 * x + q];
-					p[3 * x + q] = (unsigned char)(v * k / 255);
-				}
-			}
-			rs_feed(&st->up, st->row);
-			if (thumb)
-				rs_feed(&st->th, st->row);
-			continue;
-		}
-		/* Straight into the resampler's ring: no copy for the upload rendition. */
+		/* Straight into the resampler's ring: no copy. */
 		JSAMPROW rp = rs_slot(&st->up);
 		jpeg_read_scanlines(c, &rp, 1);
-		if (thumb)
-			rs_feed(&st->th, rp);
+		if (cmyk) {
+			/* Adobe CMYK is stored inverted (R = C·K/255); plain CMYK is not. In
+			 * place, to RGBX. */
+			unsigned char *p = rp;
+			bool inv = c->saw_Adobe_marker;
+			for (int x = 0; x < sw; x++, p += 4) {
+				unsigned k = inv ? p[3] : 255u - p[3];
+				for (int q = 0; q < 3; q++) {
+					unsigned v = inv ? p[q] : 255u - p[q];
+					p[q] = (unsigned char)(v * k / 255);
+				}
+				p[3] = 255;
+			}
+		}
 		rs_commit(&st->up);
 	}
 	jpeg_finish_decompress(c); /* reads to the end marker: stray data shows up here */

@@ -23,7 +23,7 @@ typedef struct fic__exif {
 
 /* An image in memory, as decoded (not yet oriented). */
 typedef struct fic__image {
-	int w, h, ch;        /* ch 1 (grey) or 3 (RGB) */
+	int w, h, ch;        /* ch 1 (grey) or 4 (RGBX: the fourth byte unused) */
 	unsigned char *px;   /* w*h*ch bytes, fic__malloc'd */
 	int orientation;     /* EXIF orientation to apply when encoding */
 } fic__image;

@@ -398,6 +398,41 @@ static void every_record_arrives_once_whatever_breaks(void **state)
 	each_record_once(f);
 }
 
+static void the_network_coming_back_makes_the_queue_due(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	a_patrol_day(f);
+	enum fault script[] = { F_NET_BEFORE };
+	memcpy(f->fake.faults, script, sizeof script);
+	f->fake.nfaults = 1;
+	fic_sync_report rep;
+	/* The first request (the urgent leads) fails; the pass stops there ... */
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ENETWORK);
+	/* ... and after a long outage their backoff has grown to its 5-minute cap. */
+	char sql[200];
+	snprintf(sql, sizeof sql, "UPDATE outbox SET next_at_ms = %lld WHERE attempts > 0",
+	         (long long)(f->clock.wall_ms + 300000));
+	assert_int_equal(sqlite3_exec(f->store->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	/* The link is back, but the urgent leads wait out their backoff: the
+	 * other records go, the urgent ones do not ... */
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.urgent_acked, 0);
+	assert_true(rep.pending > 0);
+	assert_int_equal(fic_sync_network_changed(f->store, 0), FIC_OK);
+	int before = f->fake.requests;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(f->fake.requests, before);
+	/* ... until the platform says the network is back: then they go at once. */
+	assert_int_equal(fic_sync_network_changed(f->store, 1), FIC_OK);
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_true(rep.urgent_acked > 0);
+	assert_int_equal(rep.pending, 0);
+	assert_int_equal(f->fake.n, 8);
+	each_record_once(f);
+	assert_int_equal(fic_sync_network_changed(NULL, 1), FIC_EINVAL);
+}
+
 static void *file_urgent_lead_arg;
 static void file_urgent_lead(fake *fk)
 {
@@ -536,6 +571,7 @@ int main(void)
 		T(enrolment_keeps_the_token_and_push_needs_it),
 		T(urgent_leads_go_in_the_first_request),
 		T(every_record_arrives_once_whatever_breaks),
+		T(the_network_coming_back_makes_the_queue_due),
 		T(an_urgent_lead_filed_mid_pass_goes_next),
 		T(a_refused_record_is_isolated_and_kept_with_its_reason),
 		T(a_wrong_url_or_revoked_token_changes_no_record),
