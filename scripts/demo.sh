@@ -3,7 +3,9 @@
 # day with the `fic` tool on a fresh store — sites found on the road, a field
 # water test that fails, photo evidence, the inspection opinion, a school
 # cluster reported under the two-hour rule, a tip-off that needs a
-# re-inspection, and the due list. Installs what it needs first.
+# re-inspection, and the due list; against the reference county server on
+# loopback: enrolment, the registry downloaded, and the day's records and
+# photos uploaded, urgent leads first. Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
@@ -58,10 +60,30 @@ export FIC_SERVER=http://127.0.0.1:$port
 code=$("$server_bin" --db "$work/county.db" issue-code 青杠镇卫生监督协管站)
 echo "server at $FIC_SERVER; enrolment code $code"
 
-step "A fresh store on the inspector's phone, enrolled with the county; this semester began on 2026-09-01"
+step "The county loads its site registry (本底) and a revised checklist for the devices to download"
+cat >"$work/registry.json" <<'JSON'
+[{"id": "cq-qg-sch-0001", "kind": "school", "name": "青杠镇中心小学", "school_level": "primary",
+  "boarding": true, "enrolment": 640, "lat": 29.56480, "lon": 106.55020, "address": "青杠镇正街 18 号"},
+ {"id": "cq-qg-mkt-0001", "kind": "other_venue", "venue_type": "market", "name": "青杠场镇集贸市场"},
+ {"id": "cq-qg-med-0007", "kind": "medical", "name": "青杠镇卫生院", "med_registration": "licensed",
+  "institution_type": "other", "beds": 40}]
+JSON
+python3 - "$work/checklists.json" <<'PY'
+import json, sys
+d = json.load(open("schema/checklists/venue.other.json", encoding="utf-8"))
+d["version"] += 1  # the county's revision of the other-venues checklist
+json.dump([d], open(sys.argv[1], "w", encoding="utf-8"), ensure_ascii=False)
+PY
+"$server_bin" --db "$work/county.db" load sites 青杠镇卫生监督协管站 "$work/registry.json"
+"$server_bin" --db "$work/county.db" load checklists 青杠镇卫生监督协管站 "$work/checklists.json"
+
+step "A fresh store on the inspector's phone, enrolled with the county, downloads the registry; this semester began on 2026-09-01"
 run init
 run enroll "$code" --name 张敏的手机
+run sync
 run setting set semester_starts 2026-02-23,2026-09-01
+run site list
+run checklist list --kind other_venue
 
 step "On the route: a rural water plant missing from the county registry (新建本底)"
 run site add --kind water_rural --name "青杠镇石桥村集中供水站" --address "青杠镇石桥村 4 组" \
@@ -69,11 +91,8 @@ run site add --kind water_rural --name "青杠镇石桥村集中供水站" --add
 	--valid-from 2023-05-01 --valid-to 2027-04-30 --lat 29.56310 --lon 106.55160 \
 	--place-code "https://cq.example/place/QG-0421" --reason "巡查路线发现，本底无此供水站"
 plant=$(q site find --place-code "https://cq.example/place/QG-0421" | field '["id"]')
-"$fic_bin" site add --kind school --name "青杠镇中心小学" --school-level primary --boarding yes \
-	--enrolment 640 --lat 29.56480 --lon 106.55020 >/dev/null
-school=$(q site list --kind school | field '[0]["id"]')
-"$fic_bin" site add --kind other_venue --venue market --name "青杠场镇集贸市场" >/dev/null
-market=$(q site list --kind other_venue | field '[0]["id"]')
+school=cq-qg-sch-0001
+market=cq-qg-mkt-0001
 run site list --near 29.5630,106.5516 --radius 500
 
 step "Which checklists fit a rural water plant?"
@@ -115,7 +134,7 @@ step "What is due: two patrols a year per area, schools in the first month of th
 run due
 run stats
 
-step "Evidence: every hash and the chain verify; trusted time (no server contact yet)"
+step "Evidence: every hash and the chain verify; trusted time (from the server's clock at the last sync)"
 run evidence verify
 run time
 
@@ -123,13 +142,18 @@ step "Everything is audited (who, what, when) and queued for upload to the count
 run audit --limit 5
 run status
 
-step "Back in signal: sync. Urgent leads go first, in a request of their own"
+step "Back in signal: sync. Urgent leads first, in a request of their own; then the other records; then photos"
 run sync
 run status
 echo "the county server now holds $("$server_bin" --db "$work/county.db" count) records:" \
 	"$("$server_bin" --db "$work/county.db" count lead) leads," \
 	"$("$server_bin" --db "$work/county.db" count inspection) inspection," \
-	"$("$server_bin" --db "$work/county.db" count site) site changes"
+	"$("$server_bin" --db "$work/county.db" count site) site changes," \
+	"$("$server_bin" --db "$work/county.db" count photo) photo records"
+echo '$ fic-county-server --db county.db photos'
+"$server_bin" --db "$work/county.db" photos
+echo '$ fic-county-server --db county.db chain'
+"$server_bin" --db "$work/county.db" chain
 echo "the county's two-hour audit: each lead's receipt, urgent ones against their deadline:"
 echo '$ fic-county-server --db county.db leads'
 "$server_bin" --db "$work/county.db" leads

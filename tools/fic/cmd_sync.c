@@ -1,7 +1,8 @@
 /*
  * tools/fic/cmd_sync.c — `fic enroll` and `fic sync`: enrol the store's
- * device with a county server, push the outbox (urgent leads first) with a
- * progress line on a terminal, and list what the server refused.
+ * device with a county server; run a sync pass (records urgent leads first,
+ * then photos, then the county's checklists, sites and tasks) with a
+ * progress line on a terminal; list what the server refused.
  */
 #include "fic.h"
 
@@ -49,10 +50,14 @@ static void on_progress(void *arg, const fic_sync_progress *p)
 {
 	(void)arg;
 	int width = 30;
-	int filled = p->records_total ? (int)(width * p->records_done / p->records_total) : width;
-	fprintf(stderr, "\r[%.*s%*s] %" PRId64 "/%" PRId64 " records, %" PRId64 " KiB sent%s",
+	int64_t done = p->records_done + p->photos_done;
+	int64_t total = p->records_total + p->photos_done + p->photos_pending;
+	int filled = total ? (int)(width * done / total) : width;
+	fprintf(stderr, "\r[%.*s%*s] %" PRId64 "/%" PRId64 " records, %" PRId64 "/%" PRId64
+	        " photos, %" PRId64 " KiB sent%s   ",
 	        filled, "##############################", width - filled, "", p->records_done,
-	        p->records_total, p->bytes_sent / 1024, p->urgent_pending ? ", URGENT pending" : "");
+	        p->records_total, p->photos_done, p->photos_done + p->photos_pending,
+	        p->bytes_sent / 1024, p->urgent_pending ? ", URGENT pending" : "");
 	fflush(stderr);
 }
 
@@ -150,7 +155,7 @@ int cmd_sync(ctx *c, int argc, char **argv)
 	if (tty && !c->json)
 		o.progress = on_progress;
 	fic_sync_report r;
-	int src = fic_sync_push(c->store, &o, &r);
+	int src = fic_sync_run(c->store, &o, &r);
 	if (o.progress)
 		fputc('\n', stderr);
 	if (c->json) {
@@ -165,13 +170,23 @@ int cmd_sync(ctx *c, int argc, char **argv)
 		cJSON_AddNumberToObject(j, "requests", (double)r.requests);
 		cJSON_AddNumberToObject(j, "bytes_sent", (double)r.bytes_sent);
 		cJSON_AddNumberToObject(j, "bytes_received", (double)r.bytes_received);
+		cJSON_AddNumberToObject(j, "photos_sent", (double)r.photos_sent);
+		cJSON_AddNumberToObject(j, "photos_rejected", (double)r.photos_rejected);
+		cJSON_AddNumberToObject(j, "photos_pending", (double)r.photos_pending);
+		cJSON_AddNumberToObject(j, "pulled", (double)r.pulled);
+		cJSON_AddNumberToObject(j, "pull_skipped", (double)r.pull_skipped);
+		cJSON_AddNumberToObject(j, "pull_invalid", (double)r.pull_invalid);
 		print_json(j);
 	} else if (src == FIC_OK || r.requests > 0) {
-		printf("sync: %" PRId64 " stored, %" PRId64 " already there, %" PRId64
-		       " refused, %" PRId64 " to retry; %" PRId64 " urgent delivered; %" PRId64
-		       " still queued; %" PRId64 " requests, %" PRId64 " bytes up, %" PRId64
-		       " bytes down\n",
-		       r.stored, r.duplicates, r.rejected, r.deferred, r.urgent_acked, r.pending,
+		printf("sync: records %" PRId64 " stored, %" PRId64 " already there, %" PRId64
+		       " refused, %" PRId64 " to retry, %" PRId64 " still queued (%" PRId64
+		       " urgent delivered)\n",
+		       r.stored, r.duplicates, r.rejected, r.deferred, r.pending, r.urgent_acked);
+		printf("      photos %" PRId64 " delivered, %" PRId64 " refused, %" PRId64
+		       " still queued\n", r.photos_sent, r.photos_rejected, r.photos_pending);
+		printf("      from the county %" PRId64 " applied, %" PRId64 " unchanged, %" PRId64
+		       " invalid\n", r.pulled, r.pull_skipped, r.pull_invalid);
+		printf("      %" PRId64 " requests, %" PRId64 " bytes up, %" PRId64 " bytes down\n",
 		       r.requests, r.bytes_sent, r.bytes_received);
 	}
 	rc = src == FIC_OK ? 0 : fail();
