@@ -15,7 +15,8 @@ packages=(
 	libjpeg-turbo-progs                      # cjpeg/djpeg: demo photos, benchmarks
 	libexif-dev                              # EXIF orientation, capture time, GPS
 	libcmocka-dev                            # unit tests
-	libmicrohttpd-dev                        # the reference county server
+	libmicrohttpd-dev                        # the reference county server (HTTPS via GnuTLS)
+	openssl                                  # test certificates for the HTTPS tests
 	python3                                  # JSON checks in the tool tests
 	ca-certificates
 )

@@ -33,6 +33,7 @@
 struct county_server {
 	sqlite3 *db;
 	char *photo_root; /* <db>.photos/: one folder per county, files named by SHA-256 */
+	char *tls_cert, *tls_key; /* PEM, when serving HTTPS */
 	struct MHD_Daemon *d;
 	int port;
 	pthread_mutex_t lock; /* the db, between the HTTP thread and admin calls */
@@ -851,8 +852,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	return r;
 }
 
-int county_listen(county_server *s, const char *addr, char *err, size_t errsize)
+int county_listen_tls(county_server *s, const char *addr, const char *cert_pem,
+                      const char *key_pem, char *err, size_t errsize)
 {
+	if ((cert_pem == NULL) != (key_pem == NULL)) {
+		snprintf(err, errsize, "TLS needs both a certificate and its key");
+		return -1;
+	}
 	char host[64];
 	int port = 0;
 	const char *colon = strrchr(addr, ':');
@@ -868,7 +874,25 @@ int county_listen(county_server *s, const char *addr, char *err, size_t errsize)
 		snprintf(err, errsize, "not an IPv4 address: %s", host);
 		return -1;
 	}
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL, handle, s,
+	if (cert_pem) {
+		free(s->tls_cert);
+		free(s->tls_key);
+		s->tls_cert = strdup(cert_pem); /* libmicrohttpd keeps pointers to them */
+		s->tls_key = strdup(key_pem);
+		if (s->tls_cert == NULL || s->tls_key == NULL) {
+			snprintf(err, errsize, "out of memory");
+			return -1;
+		}
+	}
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | (cert_pem ? MHD_USE_TLS : 0);
+	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, s,
+	                        MHD_OPTION_ARRAY, cert_pem ? tls : none,
 	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	                        MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
@@ -880,6 +904,11 @@ int county_listen(county_server *s, const char *addr, char *err, size_t errsize)
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : port;
 	return 0;
+}
+
+int county_listen(county_server *s, const char *addr, char *err, size_t errsize)
+{
+	return county_listen_tls(s, addr, NULL, NULL, err, errsize);
 }
 
 int county_port(const county_server *s)
@@ -895,6 +924,8 @@ void county_close(county_server *s)
 		MHD_stop_daemon(s->d);
 	sqlite3_close(s->db);
 	free(s->photo_root);
+	free(s->tls_cert);
+	free(s->tls_key);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -33,6 +33,10 @@ typedef struct county_server county_server;
 int county_open(county_server **out, const char *db_path, char *err, size_t errsize);
 /* Listen on `addr` ("127.0.0.1:0" picks a free port). */
 int county_listen(county_server *s, const char *addr, char *err, size_t errsize);
+/* As county_listen, serving HTTPS with a PEM certificate (chain) and key
+ * (libmicrohttpd with GnuTLS). */
+int county_listen_tls(county_server *s, const char *addr, const char *cert_pem,
+                      const char *key_pem, char *err, size_t errsize);
 /* The port it listens on. */
 int county_port(const county_server *s);
 /* Stop listening and close. */

@@ -2,6 +2,7 @@
  * server/main.c — `fic-county-server`, the reference county server.
  *
  *   fic-county-server --db PATH --listen 127.0.0.1:8080   serve until SIGINT/SIGTERM
+ *                     [--tls-cert CHAIN.pem --tls-key KEY.pem]  … over HTTPS
  *   fic-county-server --db PATH issue-code COUNTY         print a one-time enrolment code
  *   fic-county-server --db PATH count [TYPE]              records held (all, or of a type)
  *   fic-county-server --db PATH leads                     the two-hour audit: each lead's receipt
@@ -12,8 +13,9 @@
  *   fic-county-server --db PATH chain                     breaks found in devices' submission chains
  *                                                         (exit 1 if any)
  *
- * Plain HTTP: put it behind a TLS-terminating proxy (nginx, Caddy) for
- * anything but loopback; the device refuses plain http elsewhere.
+ * Off loopback it must serve HTTPS (the device refuses plain http elsewhere):
+ * give it --tls-cert CHAIN.pem --tls-key KEY.pem (libmicrohttpd with GnuTLS),
+ * or put it behind a TLS-terminating proxy (nginx, Caddy).
  */
 #include "county.h"
 
@@ -67,7 +69,7 @@ static char *read_file(const char *path, char *err, size_t errsize)
 
 static int usage(void)
 {
-	fputs("usage: fic-county-server --db PATH --listen HOST:PORT\n"
+	fputs("usage: fic-county-server --db PATH --listen HOST:PORT [--tls-cert PEM --tls-key PEM]\n"
 	      "       fic-county-server --db PATH issue-code COUNTY\n"
 	      "       fic-county-server --db PATH count [TYPE]\n"
 	      "       fic-county-server --db PATH leads\n"
@@ -80,13 +82,17 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	const char *db = NULL, *listen_addr = NULL;
+	const char *db = NULL, *listen_addr = NULL, *cert = NULL, *key = NULL;
 	int i = 1;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
 			db = argv[++i];
 		else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
 			listen_addr = argv[++i];
+		else if (strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc)
+			cert = argv[++i];
+		else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc)
+			key = argv[++i];
 		else
 			return usage();
 	}
@@ -132,7 +138,16 @@ int main(int argc, char **argv)
 		printf("%d chain break%s\n", n, n == 1 ? "" : "s");
 		rc = n != 0 ? 1 : 0;
 	} else if (i == argc && listen_addr) {
-		if (county_listen(s, listen_addr, err, sizeof err) != 0) {
+		char *cert_pem = cert ? read_file(cert, err, sizeof err) : NULL;
+		char *key_pem = cert_pem && key ? read_file(key, err, sizeof err) : NULL;
+		int lrc = (cert && !cert_pem) || (key && !key_pem)
+		                  ? -1
+		                  : county_listen_tls(s, listen_addr, cert_pem, key_pem, err, sizeof err);
+		if (key_pem)
+			memset(key_pem, 0, strlen(key_pem));
+		free(cert_pem);
+		free(key_pem); /* the server keeps its own copies */
+		if (lrc != 0) {
 			fprintf(stderr, "fic-county-server: %s\n", err);
 			rc = 1;
 		} else {

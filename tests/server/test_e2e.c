@@ -1099,6 +1099,110 @@ static void the_server_audits_each_devices_chain_as_gaps_fill(void **state)
 	free(report);
 }
 
+/* ---- TLS: the reference server over HTTPS, the device verifying it ---- */
+
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	char *buf = calloc(1, 65536);
+	size_t n = fread(buf, 1, 65535, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A self-signed certificate for `san` (e.g. "IP:127.0.0.1") with the openssl tool. */
+static void make_cert(const char *dir, const char *name, const char *san)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd,
+	         "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	         "-subj /CN=county-test -addext subjectAltName=%s -days 2 -keyout %s.key -out %s.pem "
+	         ">/dev/null 2>&1 && openssl x509 -in %s.pem -pubkey -noout | openssl pkey -pubin "
+	         "-outform der | openssl dgst -sha256 -binary | openssl base64 -A >%s.pin",
+	         dir, san, name, name, name, name);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int enrol_over(fixture *f, county_server *srv, const char *url, const char *ca,
+                      const char *pin)
+{
+	fic_curl_options co = FIC_CURL_OPTIONS_INIT;
+	co.ca_file = ca;
+	co.pinned_public_key = pin;
+	fic_transport *t;
+	assert_int_equal(fic_transport_curl_new(&t, &co), FIC_OK);
+	fic_sync_options o = f->opts;
+	o.transport = t;
+	o.server_url = url;
+	char code[32];
+	assert_int_equal(county_issue_code(srv, "石柱县", code, sizeof code), 0);
+	int rc = fic_sync_enroll(f->store, &o, code, NULL);
+	if (rc == FIC_OK) {
+		char urgent[2][FIC_UUID_BUFSIZE];
+		patrol_day(f, urgent);
+		fic_sync_report rep;
+		rc = fic_sync_run(f->store, &o, &rep);
+		assert_int_equal(rep.stored, 7);
+	}
+	fic_transport_curl_free(t);
+	return rc;
+}
+
+static void over_https_the_device_verifies_the_server(void **state)
+{
+	fixture *f = *state;
+	make_cert(f->dir, "good", "IP:127.0.0.1");
+	make_cert(f->dir, "other", "DNS:county.other.example");
+	char path[600];
+	snprintf(path, sizeof path, "%s/good.pem", f->dir);
+	char *cert = slurp(path);
+	snprintf(path, sizeof path, "%s/good.key", f->dir);
+	char *key = slurp(path);
+	snprintf(path, sizeof path, "%s/good.pin", f->dir);
+	char *pin_b64 = slurp(path);
+	county_server *srv;
+	char err[300], *db = tu_path(f->dir, "tls.db");
+	assert_int_equal(county_open(&srv, db, err, sizeof err), 0);
+	free(db);
+	if (county_listen_tls(srv, "127.0.0.1:0", cert, key, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	char url[64], ca[600], other_ca[600], pin[200];
+	snprintf(url, sizeof url, "https://127.0.0.1:%d", county_port(srv));
+	snprintf(ca, sizeof ca, "%s/good.pem", f->dir);
+	snprintf(other_ca, sizeof other_ca, "%s/other.pem", f->dir);
+	/* Not trusted (the system's CAs do not know it), or another certificate: refused. */
+	assert_int_equal(enrol_over(f, srv, url, NULL, NULL), FIC_ETLS);
+	assert_int_equal(enrol_over(f, srv, url, other_ca, NULL), FIC_ETLS);
+	/* Trusted, but pinned to another key: refused. */
+	assert_int_equal(enrol_over(f, srv, url, ca,
+	                            "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), FIC_ETLS);
+	assert_int_equal(county_record_count(srv, NULL), 0);
+	/* Trusted and pinned to its key: enrolment, the day's records, the feeds. */
+	snprintf(pin, sizeof pin, "sha256//%s", pin_b64);
+	assert_int_equal(enrol_over(f, srv, url, ca, pin), FIC_OK);
+	assert_int_equal(county_record_count(srv, NULL), 7);
+	county_close(srv);
+	/* A server whose certificate names another host is refused even when trusted. */
+	snprintf(path, sizeof path, "%s/other.pem", f->dir);
+	char *ocert = slurp(path);
+	snprintf(path, sizeof path, "%s/other.key", f->dir);
+	char *okey = slurp(path);
+	db = tu_path(f->dir, "tls2.db");
+	assert_int_equal(county_open(&srv, db, err, sizeof err), 0);
+	free(db);
+	assert_int_equal(county_listen_tls(srv, "127.0.0.1:0", ocert, okey, err, sizeof err), 0);
+	snprintf(url, sizeof url, "https://127.0.0.1:%d", county_port(srv));
+	assert_int_equal(enrol_over(f, srv, url, other_ca, NULL), FIC_ETLS);
+	county_close(srv);
+	free(ocert);
+	free(okey);
+	free(cert);
+	free(key);
+	free(pin_b64);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1120,6 +1224,7 @@ int main(void)
 		T(a_long_feed_comes_in_pages),
 		T(a_hostile_feed_changes_nothing),
 		T(the_server_audits_each_devices_chain_as_gaps_fill),
+		T(over_https_the_device_verifies_the_server),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
