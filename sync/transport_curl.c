@@ -36,6 +36,7 @@ typedef struct exchange {
 	size_t max;
 	size_t cap;
 	bool too_big, oom;
+	bool headers_done; /* the blank line that ends the final header block arrived */
 } exchange;
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -107,6 +108,9 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 	if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
 		/* A new response (after a 1xx): forget the previous one's headers. */
 		r->server_time_ms = r->retry_after_ms = r->upload_offset = -1;
+		x->headers_done = false;
+	} else if ((len == 2 && line[0] == '\r' && line[1] == '\n') || (len == 1 && line[0] == '\n')) {
+		x->headers_done = true;
 	} else if (header_is(line, len, "X-Fic-Server-Time", &v, &vl)) {
 		r->server_time_ms = parse_count(v, vl);
 	} else if (header_is(line, len, "Retry-After", &v, &vl)) {
@@ -335,6 +339,13 @@ static int curl_request(void *ctx, const fic_http_request *req, fic_http_respons
 	CURLcode cc = curl_easy_perform(c->easy);
 	if (cc != CURLE_OK) {
 		rc = map_curl_error(cc, &x, errbuf);
+		goto done;
+	}
+	if (!x.headers_done) {
+		/* The connection closed inside the headers: libcurl calls that a
+		 * complete (empty) response; it is a truncated one. */
+		rc = fic__err(FIC_ENETWORK, "network: the connection closed before the response's "
+		                            "headers ended (truncated)");
 		goto done;
 	}
 	long status = 0;

@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "checklist.h"
 #include "county.h"
+#include "linkproxy.h"
 #include "sync_internal.h"
 
 #include <arpa/inet.h>
@@ -1203,6 +1204,98 @@ static void over_https_the_device_verifies_the_server(void **state)
 	free(pin_b64);
 }
 
+/* ---- faults on the link: a fault-injecting proxy in front of the real server ---- */
+
+static void every_fault_on_the_link_loses_and_doubles_nothing(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char urgent[2][FIC_UUID_BUFSIZE];
+	patrol_day(f, urgent);
+	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
+	photo_backlog(f, site_sha, urgent_sha, lead);
+	tu_link *link;
+	tu_link_options lo = { .upstream_port = county_port(f->server) };
+	assert_int_equal(tu_link_start(&link, &lo), 0);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", tu_link_port(link));
+	f->opts.server_url = url;
+	f->opts.photo_chunk_bytes = 8192;
+	f->opts.low_speed_time_ms = 1000; /* a stall is cut off after a second */
+	f->opts.total_timeout_ms = 5000;
+	static const struct {
+		tu_fault kind;
+		int64_t after;
+	} faults[] = {
+		{ TU_FAULT_RESET_UP, 100 },      /* mid-request, in the headers */
+		{ TU_FAULT_RESET_UP, 12000 },    /* deep in a photo chunk (libcurl may resend it
+		                                    on a new connection: harmless, idempotent) */
+		{ TU_FAULT_RESET_UP, 1500 },     /* mid-request, in the body */
+		{ TU_FAULT_RESET_DOWN, 10 },     /* the server stored it; the answer dies */
+		{ TU_FAULT_RESET_DOWN, 250 },    /* mid-response */
+		{ TU_FAULT_TRUNCATE_DOWN, 60 },  /* a truncated answer, cleanly closed */
+		{ TU_FAULT_TRUNCATE_DOWN, 300 },
+		{ TU_FAULT_STALL_DOWN, 0 },      /* the answer never comes */
+		{ TU_FAULT_STALL_DOWN, 200 },
+	};
+	int failed = 0;
+	for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+		tu_link_fault(link, faults[i].kind, faults[i].after);
+		if (i == 5)
+			county_fault_busy(f->server, 2, 1); /* and a 503 with Retry-After, twice */
+		/* A fresh transport: a fresh connection, which is the one the fault hits. */
+		fic_transport *t;
+		assert_int_equal(fic_transport_curl_new(&t, NULL), FIC_OK);
+		f->opts.transport = t;
+		fic_sync_report rep;
+		int rc = fic_sync_run(f->store, &f->opts, &rep);
+		print_message("# fault %zu: %s %s\n", i, fic_result_str(rc),
+		              rc ? fic_error_last()->message : "");
+		if (rc != FIC_OK) {
+			if (rc != FIC_ENETWORK && rc != FIC_EPROTO)
+				fail_msg("fault %zu: %s", i, fic_error_last()->message);
+			failed++;
+		}
+		fic_transport_curl_free(t);
+		/* Whatever was deferred may go again now. */
+		assert_int_equal(fic_sync_network_changed(f->store, 1), FIC_OK);
+	}
+	assert_true(failed >= 7); /* each fault that hit a pass's first connection failed it */
+	fic_transport *t;
+	assert_int_equal(fic_transport_curl_new(&t, NULL), FIC_OK);
+	f->opts.transport = t;
+	fic_sync_report rep;
+	int rc = FIC_ERROR;
+	for (int pass = 0; pass < 10 && rc != FIC_OK; pass++) {
+		rc = fic_sync_run(f->store, &f->opts, &rep);
+		fic_sync_network_changed(f->store, 1);
+	}
+	if (rc != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+	fic_transport_curl_free(t);
+	f->opts.transport = f->transport;
+	tu_link_stop(link);
+	/* Every record once, every photo whole and verified, nothing left on the device. */
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT record_id, state, receipt_id FROM outbox",
+	                                    -1, &st, NULL), SQLITE_OK);
+	int64_t rows = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		rows++;
+		assert_string_equal((const char *)sqlite3_column_text(st, 1), "acked");
+		char receipt[64];
+		assert_int_equal(county_receipt(f->server, (const char *)sqlite3_column_text(st, 0),
+		                                receipt, sizeof receipt), 0);
+		assert_string_equal(receipt, (const char *)sqlite3_column_text(st, 2));
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(county_record_count(f->server, NULL), rows);
+	assert_int_equal(uploads_where(f, "state <> 'done'"), 0);
+	assert_int_equal(county_photo_count(f->server), 3);
+	assert_int_equal(county_photo_bad(f->server), 0);
+	assert_int_equal(county_chain_breaks(f->server, NULL), 0);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1225,6 +1318,7 @@ int main(void)
 		T(a_hostile_feed_changes_nothing),
 		T(the_server_audits_each_devices_chain_as_gaps_fill),
 		T(over_https_the_device_verifies_the_server),
+		T(every_fault_on_the_link_loses_and_doubles_nothing),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

@@ -121,6 +121,10 @@ static void *serve(void *arg)
 		} else if (strcmp(path, "/truncated") == 0) {
 			const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"resu";
 			send_all(c, r, strlen(r));
+		} else if (strcmp(path, "/truncated-headers") == 0) {
+			/* Closed cleanly in the middle of the headers: libcurl reports success. */
+			const char *r = "HTTP/1.1 200 OK\r\nContent-Type: applic";
+			send_all(c, r, strlen(r));
 		} else if (strcmp(path, "/reset") == 0) {
 			struct linger lg = { 1, 0 }; /* close with RST */
 			setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -281,6 +285,7 @@ static void a_misbehaving_server_gives_a_clear_error(void **state)
 		{ "/huge", FIC_ETOOBIG, "exceeds" },
 		{ "/huge-chunked", FIC_ETOOBIG, "exceeds" },
 		{ "/truncated", FIC_ENETWORK, "network" },
+		{ "/truncated-headers", FIC_ENETWORK, "truncated" },
 		{ "/reset", FIC_ENETWORK, "network" },
 		{ "/reset-mid", FIC_ENETWORK, "network" },
 		{ "/garbage", FIC_EPROTO, "not valid HTTP" },
