@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TOKEN_MIN 32
@@ -63,6 +64,29 @@ static int state_put(fic_store *store, const char *key, const char *value)
 	int s = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "saving the sync state");
+}
+
+/*
+ * A server that answered 429/503 with Retry-After is left alone until then,
+ * whatever the request was: the rows of the failed request carry the delay
+ * themselves, and this keeps the audit log, photos and feeds from knocking
+ * in the meantime.
+ */
+void fic__sync_hold(fic_store *store, int64_t until_ms)
+{
+	char v[24];
+	snprintf(v, sizeof v, "%lld", (long long)until_ms);
+	(void)state_put(store, "sync.not_before", v);
+}
+
+bool fic__sync_held(fic_store *store, int64_t now_ms)
+{
+	char v[24];
+	if (state_get(store, "sync.not_before", v, sizeof v) != FIC_OK) {
+		fic__err_clear();
+		return false;
+	}
+	return now_ms < strtoll(v, NULL, 10);
 }
 
 /* One exchange, timing it for the clock offset. */
@@ -276,6 +300,113 @@ static int finish(fic_store *store, fic_sync_report *rep, int rc)
 	return rc;
 }
 
+/*
+ * The audit log goes to the county too, after the outbox's records: entries
+ * after the cursor `sync.audit_seq`, up to 500 a request, each a record
+ * {type "audit", id "<device>:<seq>"} — idempotent like every record. The
+ * log is append-only (rows are never marked), so the cursor says how far the
+ * server has acknowledged; a failure leaves it where it was.
+ */
+static int push_audit(fic_store *store, const fic_sync_options *o, const fic_http_header *h,
+                      size_t nh, fic_sync_report *rep, bool *idle)
+{
+	*idle = false;
+	char cur[32] = "0";
+	int rc = state_get(store, "sync.audit_seq", cur, sizeof cur);
+	if (rc != FIC_OK && rc != FIC_ENOTFOUND)
+		return rc;
+	fic__err_clear();
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st,
+	                       "SELECT seq, json_object('seq', seq, 'at_ms', at_ms, 'mono_ms', mono_ms, "
+	                       "'boot_id', boot_id, 'trusted_ms', trusted_ms, 'time_flags', time_flags, "
+	                       "'actor', actor, 'action', action, 'entity', entity, 'entity_id', "
+	                       "entity_id, 'detail', json(detail)) FROM audit WHERE seq > ?1 "
+	                       "ORDER BY seq LIMIT 500")) != FIC_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, strtoll(cur, NULL, 10));
+	fic__outbox_batch *b = fic__calloc(1, sizeof *b);
+	fic__outbox_item *items = fic__calloc(500, sizeof *items);
+	int s = SQLITE_DONE;
+	int64_t last = 0;
+	if (b == NULL || items == NULL) {
+		rc = fic__err(FIC_ENOMEM, "out of memory reading the audit log");
+		goto done;
+	}
+	b->items = items;
+	items = NULL;
+	const char *dev = fic_store_device_id(store);
+	while (b->payload_bytes < FIC_SYNC_BATCH_MAX_BYTES && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		fic__outbox_item *it = &b->items[b->count++];
+		last = sqlite3_column_int64(st, 0);
+		char id[80];
+		snprintf(id, sizeof id, "%s:%lld", dev, (long long)last);
+		it->seq = last;
+		it->record_type = fic__strdup("audit");
+		it->record_id = fic__strdup(id);
+		it->op = fic__strdup("append");
+		it->payload = fic__strdup((const char *)sqlite3_column_text(st, 1));
+		if (!it->record_type || !it->record_id || !it->op || !it->payload) {
+			rc = fic__err(FIC_ENOMEM, "out of memory reading the audit log");
+			goto done;
+		}
+		b->payload_bytes += strlen(it->payload);
+	}
+	if (s != SQLITE_ROW && s != SQLITE_DONE) {
+		rc = fic__db_err(store, s, "reading the audit log");
+		goto done;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (b->count == 0) {
+		*idle = true;
+		goto done;
+	}
+	unsigned char *body = NULL;
+	size_t len = 0;
+	if ((rc = fic__wire_encode_batch(b, !o->no_gzip, &body, &len)) != FIC_OK)
+		goto done;
+	fic_http_response r;
+	rc = fic__sync_exchange(store, o, "POST", "/v1/records", h, nh, body, len, &r, rep);
+	fic__free(body);
+	if (rc != FIC_OK)
+		goto done;
+	char why[300];
+	if (r.status == 200) {
+		fic__record_result *res = NULL;
+		if ((rc = fic__wire_parse_results((const char *)r.body, r.body_len, b, &res)) == FIC_OK) {
+			for (size_t i = 0; i < b->count; i++) {
+				if (res[i].kind == FIC__RESULT_REJECTED) {
+					/* Keep going (one entry must not hold back the log), but say so. */
+					fic__log(store, FIC_LOG_WARN, "the server refused audit entry %lld: %s",
+					         (long long)b->items[i].seq, res[i].reason);
+					rep->rejected++;
+				} else {
+					rep->audit_sent++;
+				}
+			}
+			fic__wire_results_free(res, b->count);
+			snprintf(cur, sizeof cur, "%lld", (long long)last);
+			rc = state_put(store, "sync.audit_seq", cur);
+		}
+	} else if (r.status == 401 || r.status == 403) {
+		fic__sync_error_body(&r, why, sizeof why, NULL);
+		rc = fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
+	} else {
+		int64_t ra = 0;
+		fic__sync_error_body(&r, why, sizeof why, &ra);
+		rc = fic__err(r.status == 429 || r.status >= 500 ? FIC_ENETWORK : FIC_EPROTO,
+		              "sending the audit log failed: %s", why);
+	}
+	fic__free(r.body);
+done:
+	if (st)
+		sqlite3_finalize(st);
+	fic__free(items);
+	fic__outbox_batch_free(b);
+	return rc;
+}
+
 int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
 {
 	fic__err_clear();
@@ -299,6 +430,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 	int64_t total = start.pending;
 	size_t max_records = FIC_SYNC_BATCH_MAX_RECORDS;
 	fic__upload_cursor upload = { "", 0, opts->photo_chunk_bytes };
+	bool audit_done = false;
 	if (upload.chunk > FIC_SYNC_CHUNK_MAX)
 		upload.chunk = FIC_SYNC_CHUNK_MAX;
 	for (;;) {
@@ -313,8 +445,21 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 		                                 &b)) != FIC_OK)
 			break;
 		if (b == NULL) {
-			/* No record is due: one step of the photos, then look again. */
+			/* No record is due: the audit log, then one step of the photos, then
+			 * look again. */
 			bool idle = false;
+			if (fic__sync_held(store, now))
+				break; /* the server asked for quiet: records only, when due */
+			if (!audit_done) {
+				rc = push_audit(store, opts, h, nh, rep, &idle);
+				if (rc != FIC_OK)
+					break;
+				audit_done = idle;
+				if (!idle) {
+					progress(opts, store, rep, total);
+					continue;
+				}
+			}
 			rc = fic__upload_step(store, opts, auth, &upload, rep, &idle);
 			if (rc != FIC_OK || idle)
 				break;
@@ -402,6 +547,10 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 		} else if (r.status == 429 || r.status >= 500) {
 			retry_after = r.retry_after_ms > 0 ? r.retry_after_ms : 0;
 			fic__sync_error_body(&r, why, sizeof why, &retry_after);
+			if (retry_after > 0)
+				fic__sync_hold(store, now + (retry_after < FIC_SYNC_RETRY_AFTER_CAP_MS
+				                                     ? retry_after
+				                                     : FIC_SYNC_RETRY_AFTER_CAP_MS));
 			int drc = fic__outbox_defer(store, b, why, retry_after, now, fic__sync_rand32(store), &rep->retry_at_ms);
 			rep->deferred += (int64_t)b->count;
 			rc = drc != FIC_OK ? drc : fic__err(FIC_ENETWORK, "the server is unavailable: %s", why);
@@ -447,7 +596,8 @@ int fic_sync_pull(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 	char auth[TOKEN_MAX + 16];
 	if (rc != FIC_OK || (rc = fic__sync_auth(store, auth, sizeof auth)) != FIC_OK)
 		return rc;
-	rc = fic__sync_pull(store, opts, auth, rep);
+	if (!fic__sync_held(store, store->platform->wall_ms(store->platform->ctx)))
+		rc = fic__sync_pull(store, opts, auth, rep);
 	memset(auth, 0, sizeof auth);
 	return finish(store, rep, rc);
 }
@@ -466,7 +616,8 @@ int fic_sync_run(fic_store *store, const fic_sync_options *opts, fic_sync_report
 	char saved[512];
 	snprintf(saved, sizeof saved, "%s", fic_error_last()->message);
 	char auth[TOKEN_MAX + 16];
-	if ((rc = fic__sync_auth(store, auth, sizeof auth)) == FIC_OK) {
+	if ((rc = fic__sync_auth(store, auth, sizeof auth)) == FIC_OK &&
+	    !fic__sync_held(store, store->platform->wall_ms(store->platform->ctx))) {
 		rc = fic__sync_pull(store, opts, auth, rep);
 		memset(auth, 0, sizeof auth);
 	}

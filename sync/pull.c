@@ -265,8 +265,15 @@ int fic__sync_pull(fic_store *store, const fic_sync_options *o, const char *auth
 				fic__sync_error_body(&r, why, sizeof why, NULL);
 				rc = fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
 			} else {
-				int64_t ra = 0;
+				int64_t ra = r.retry_after_ms > 0 ? r.retry_after_ms : 0;
 				fic__sync_error_body(&r, why, sizeof why, &ra);
+				if (ra > 0 && (r.status == 429 || r.status >= 500)) {
+					const fic_platform *p = store->platform;
+					fic__sync_hold(store, p->wall_ms(p->ctx) +
+					                              (ra < FIC_SYNC_RETRY_AFTER_CAP_MS
+					                                       ? ra
+					                                       : FIC_SYNC_RETRY_AFTER_CAP_MS));
+				}
 				rc = fic__err(r.status == 429 || r.status >= 500 ? FIC_ENETWORK : FIC_EPROTO,
 				              "the %s feed failed: %s", feeds[f], why);
 			}

@@ -83,6 +83,7 @@ typedef struct fic_sync_report {
 	int64_t requests;   /**< exchanges made */
 	int64_t bytes_sent; /**< request bodies, as sent (after gzip) */
 	int64_t bytes_received; /**< response bodies */
+	int64_t audit_sent;     /**< audit log entries the server acknowledged */
 	int64_t photos_sent;    /**< photo files the server now holds whole (sent or found there) */
 	int64_t photo_bytes_sent; /**< photo bytes the server accepted in this pass */
 	int64_t photos_rejected;  /**< photo files refused (listed by fic_sync_rejections_get) */
@@ -109,7 +110,7 @@ FIC_EXTERN int fic_sync_enrolled(fic_store *store, char *county, size_t county_s
 /**
  * Push the outbox's due records: urgent lead records first, in a request of
  * their own, then the rest in batches (≤ 500 records, ≤ 1 MiB); then the
- * photo files, an urgent lead's first, each resumed at the server's offset
+ * audit log's new entries (as "audit" records); then the photo files, an urgent lead's first, each resumed at the server's offset
  * and sent in chunks of opts->photo_chunk_bytes. The outbox is read again
  * before every request (every chunk too), so an urgent lead filed during a
  * pass goes next. Each answer's server time feeds the trusted time

@@ -81,6 +81,12 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Records the server holds, other than audit-log entries. */
+static int64_t held(county_server *s)
+{
+	return county_record_count(s, NULL) - county_record_count(s, "audit");
+}
+
 static void enroll(fixture *f)
 {
 	char code[32];
@@ -132,8 +138,10 @@ static void a_patrol_day_reaches_the_county_urgent_first(void **state)
 		fail_msg("%s", fic_error_last()->message);
 	assert_int_equal(rep.stored, 7);
 	assert_int_equal(rep.urgent_acked, 2);
-	assert_int_equal(rep.requests, 2);
-	assert_int_equal(county_record_count(f->server, NULL), 7);
+	assert_int_equal(rep.requests, 3); /* urgent alone, the rest, the audit log */
+	assert_true(rep.audit_sent > 7);
+	assert_int_equal(county_record_count(f->server, "audit"), rep.audit_sent);
+	assert_int_equal(held(f->server), 7);
 	assert_int_equal(county_record_count(f->server, "lead"), 4);
 	assert_int_equal(county_record_count(f->server, "site"), 3);
 	/* The urgent leads were received no later than anything else. */
@@ -225,7 +233,7 @@ static void lost_answers_and_a_busy_server_lose_and_double_nothing(void **state)
 	assert_int_equal(rc, FIC_OK);
 	assert_true(failures >= 1);
 	assert_true(dups >= 1); /* stored batches were sent again and answered as duplicates */
-	assert_int_equal(county_record_count(f->server, NULL), 7);
+	assert_int_equal(held(f->server), 7);
 	assert_int_equal(pending(f), 0);
 
 	/* A busy server: 503 with Retry-After 30 s is honoured. */
@@ -240,7 +248,7 @@ static void lost_answers_and_a_busy_server_lose_and_double_nothing(void **state)
 	f->clock.wall_ms = rep.next_due_ms;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.stored, 1);
-	assert_int_equal(county_record_count(f->server, NULL), 8);
+	assert_int_equal(held(f->server), 8);
 	assert_int_equal(pending(f), 0);
 }
 
@@ -260,7 +268,7 @@ static void a_tampered_record_is_refused_and_kept(void **state)
 	fic_sync_report rep;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.rejected, 1);
-	assert_int_equal(county_record_count(f->server, NULL), 6);
+	assert_int_equal(held(f->server), 6);
 	fic_sync_rejection_list *l;
 	assert_int_equal(fic_sync_rejections_get(&l, f->store), FIC_OK);
 	assert_int_equal(l->count, 1);
@@ -291,7 +299,7 @@ static void a_wrong_token_or_path_changes_nothing(void **state)
 	assert_int_equal(pending(f), 7);
 	f->opts.server_url = f->url;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
-	assert_int_equal(county_record_count(f->server, NULL), 7);
+	assert_int_equal(held(f->server), 7);
 }
 
 static int post(fixture *f, const char *path, const char *auth, const char *enc, const void *body,
@@ -359,10 +367,10 @@ static void the_server_refuses_malformed_requests(void **state)
 	char *many = fic__sb_take(&sb);
 	assert_int_equal(post(f, "/v1/records", token, NULL, many, strlen(many)), 400);
 	fic__free(many);
-	assert_int_equal(county_record_count(f->server, NULL), 0);
+	assert_int_equal(held(f->server), 0);
 	/* The well-formed one is stored; per-record faults are answered per record. */
 	assert_int_equal(post(f, "/v1/records", token, NULL, ok, strlen(ok)), 200);
-	assert_int_equal(county_record_count(f->server, NULL), 1);
+	assert_int_equal(held(f->server), 1);
 }
 
 /* The child: its own store handle and transport, pushing until killed. */
@@ -418,7 +426,7 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 		if (WIFSIGNALED(ws))
 			kills++;
 		printf("# round %d: killed after %d of %d records reached the server\n", round,
-		       (int)county_record_count(f->server, NULL), total);
+		       (int)held(f->server), total);
 	}
 	assert_true(kills >= 20);
 	/* Then a clean pass finishes what is left. */
@@ -426,7 +434,7 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 	int rc = fic_sync_push(st, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
-	assert_int_equal(county_record_count(f->server, NULL), total);
+	assert_int_equal(held(f->server), total);
 	/* Every record is acknowledged, with the very receipt the server holds. */
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT record_id, state, receipt_id FROM outbox",
@@ -562,7 +570,7 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 	county_server *cs;
 	char err[200];
 	assert_int_equal(county_open(&cs, db, err, sizeof err), 0);
-	assert_int_equal(county_record_count(cs, NULL), total);
+	assert_int_equal(held(cs), total);
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT record_id, state, receipt_id FROM outbox",
 	                                    -1, &q, NULL),
@@ -1179,11 +1187,11 @@ static void over_https_the_device_verifies_the_server(void **state)
 	/* Trusted, but pinned to another key: refused. */
 	assert_int_equal(enrol_over(f, srv, url, ca,
 	                            "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), FIC_ETLS);
-	assert_int_equal(county_record_count(srv, NULL), 0);
+	assert_int_equal(held(srv), 0);
 	/* Trusted and pinned to its key: enrolment, the day's records, the feeds. */
 	snprintf(pin, sizeof pin, "sha256//%s", pin_b64);
 	assert_int_equal(enrol_over(f, srv, url, ca, pin), FIC_OK);
-	assert_int_equal(county_record_count(srv, NULL), 7);
+	assert_int_equal(held(srv), 7);
 	county_close(srv);
 	/* A server whose certificate names another host is refused even when trusted. */
 	snprintf(path, sizeof path, "%s/other.pem", f->dir);
@@ -1289,7 +1297,7 @@ static void every_fault_on_the_link_loses_and_doubles_nothing(void **state)
 		assert_string_equal(receipt, (const char *)sqlite3_column_text(st, 2));
 	}
 	sqlite3_finalize(st);
-	assert_int_equal(county_record_count(f->server, NULL), rows);
+	assert_int_equal(held(f->server), rows);
 	assert_int_equal(uploads_where(f, "state <> 'done'"), 0);
 	assert_int_equal(county_photo_count(f->server), 3);
 	assert_int_equal(county_photo_bad(f->server), 0);
