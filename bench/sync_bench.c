@@ -421,6 +421,16 @@ static void part2(const config *c, bool quick)
 	int64_t record_bytes =
 		scalar(w.sync_store, "SELECT sum(length(CAST(payload AS BLOB))) FROM outbox "
 		                     "WHERE state = 'pending'");
+	/* The audit log's entries go too, as the engine encodes them. */
+	int64_t audit = scalar(w.sync_store, "SELECT count(*) FROM audit");
+	int64_t audit_bytes = scalar(
+		w.sync_store,
+		"SELECT sum(length(CAST(json_object('seq', seq, 'at_ms', at_ms, 'mono_ms', mono_ms, "
+		"'boot_id', boot_id, 'trusted_ms', trusted_ms, 'time_flags', time_flags, 'actor', actor, "
+		"'action', action, 'entity', entity, 'entity_id', entity_id, 'detail', json(detail)) "
+		"AS BLOB))) FROM audit");
+	records += audit;
+	record_bytes += audit_bytes;
 	int64_t photos = scalar(w.sync_store, "SELECT count(*) FROM uploads");
 	int64_t photo_bytes = scalar(w.sync_store, "SELECT sum(bytes) FROM uploads");
 	fic_sync_report rep;
@@ -434,8 +444,9 @@ static void part2(const config *c, bool quick)
 	 * way, plus about one ACK (52 bytes) per two segments the other way. */
 	int64_t segs = (up + 1447) / 1448 + (down + 1447) / 1448;
 	int64_t tcpip = segs * 52 + (segs / 2) * 52;
-	printf("  %lld records (%lld bytes of JSON as stored), %lld photos (%lld bytes of renditions)\n",
-	       (long long)records, (long long)record_bytes, (long long)photos, (long long)photo_bytes);
+	printf("  %lld records incl. %lld audit entries (%lld bytes of JSON), %lld photos (%lld bytes "
+	       "of renditions)\n", (long long)records, (long long)audit, (long long)record_bytes,
+	       (long long)photos, (long long)photo_bytes);
 	printf("  %lld requests; on the wire: %lld bytes up, %lld bytes down (HTTP, before TCP/IP)\n",
 	       (long long)rep.requests, (long long)up, (long long)down);
 	printf("  payload %lld bytes, wire %lld bytes: protocol overhead %+.2f %% "
@@ -485,7 +496,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (c.runs < 1 || c.photos < 1 || c.photo_kb < 1 || c.rate < 0 || c.rtt < 0 || c.loss < 0 ||
+	if (c.runs < 1 || c.fifo_runs < 0 || c.photos < 1 || c.photo_kb < 1 || c.rate < 0 || c.rtt < 0 || c.loss < 0 ||
 	    c.loss >= 1 || c.chunk < 1024 || c.chunk > 262144) {
 		fprintf(stderr, "sync_bench: an option is out of range\n");
 		return 2;
