@@ -387,6 +387,7 @@ static void push_until_killed(const char *path, const char *url)
 	so.transport = t;
 	so.server_url = url;
 	so.no_gzip = getpid() % 2; /* both encodings */
+	so.photo_chunk_bytes = 4096; /* many chunks: kills land in the middle of photos */
 	for (;;) {
 		fic_sync_report rep;
 		fic_sync_push(st, &so, &rep);
@@ -405,7 +406,7 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 	assert_int_equal(county_issue_code(f->server, "石柱县", code, sizeof code), 0);
 	assert_int_equal(fic_sync_enroll(st, &f->opts, code, NULL), FIC_OK);
 	srand((unsigned)time(NULL));
-	int kills = 0, total = 0;
+	int kills = 0, total = 0, photos = 0;
 	for (int round = 0; round < 24; round++) {
 		/* More records arrive between the kills: sites and both kinds of lead. */
 		char id[FIC_UUID_BUFSIZE];
@@ -414,19 +415,35 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 		assert_int_equal(fic_lead_file(id, st, "event.foodborne", tu_foodborne_answers, NULL, 0, 0), FIC_OK);
 		assert_int_equal(fic_lead_file(id, st, "lead.tip_off", tu_tip_off_answers, NULL, 0, 0), FIC_OK);
 		total += 2;
+		/* And a photo of a new site (two records: the site, the photo's metadata). */
+		fic_site water = FIC_SITE_INIT, *site;
+		water.kind = FIC_SITE_WATER_RURAL;
+		water.name = "村集中供水站";
+		assert_int_equal(fic_site_add(&site, st, &water, "巡查发现"), FIC_OK);
+		size_t jlen;
+		unsigned char *jpg = tu_make_jpeg(320 + 8 * round, 240, 3, 0, 90, &jlen);
+		assert_int_equal(fic_photo_add_buffer(id, st, FIC_PHOTO_SITE, site->id, NULL, jpg, jlen,
+		                                      NULL), FIC_OK);
+		free(jpg);
+		fic_site_free(site);
+		total += 2;
+		photos++;
 		pid_t pid = fork();
 		assert_true(pid >= 0);
 		if (pid == 0)
 			push_until_killed(path, f->url);
-		/* Opening the store and a pass take a few ms: kill early or late, by turns. */
-		usleep((useconds_t)(rand() % (round % 2 ? 6000 : 60000)));
+		/* Opening the store and a pass take a few ms: kill early, later, or late
+		 * (in the photos), by turns. */
+		static const int window_us[] = { 6000, 60000, 400000 };
+		usleep((useconds_t)(rand() % window_us[round % 3]));
 		kill(pid, SIGKILL);
 		int ws;
 		waitpid(pid, &ws, 0);
 		if (WIFSIGNALED(ws))
 			kills++;
-		printf("# round %d: killed after %d of %d records reached the server\n", round,
-		       (int)held(f->server), total);
+		printf("# round %d: killed after %d of %d records and %d of %d photos reached the "
+		       "server\n", round, (int)held(f->server), total, (int)county_photo_count(f->server),
+		       photos);
 	}
 	assert_true(kills >= 20);
 	/* Then a clean pass finishes what is left. */
@@ -452,6 +469,11 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 	}
 	sqlite3_finalize(q);
 	assert_int_equal(rows, total);
+	/* Every photo whole on the server, its hash verified; none left to send. */
+	assert_int_equal(county_photo_count(f->server), photos);
+	assert_int_equal(county_photo_bad(f->server), 0);
+	assert_int_equal(rep.photos_pending, 0);
+	assert_int_equal(county_chain_breaks(f->server, NULL), 0);
 	assert_int_equal(fic_evidence_verify(NULL, st), FIC_OK);
 	fic_store_close(st);
 	free(path);
