@@ -60,7 +60,7 @@ export FIC_SERVER=http://127.0.0.1:$port
 code=$("$server_bin" --db "$work/county.db" issue-code 青杠镇卫生监督协管站)
 echo "server at $FIC_SERVER; enrolment code $code"
 
-step "The county loads its site registry (本底) and a revised checklist for the devices to download"
+step "The county loads its site registry (本底), a revised checklist and a task for the devices to download"
 cat >"$work/registry.json" <<'JSON'
 [{"id": "cq-qg-sch-0001", "kind": "school", "name": "青杠镇中心小学", "school_level": "primary",
   "boarding": true, "enrolment": 640, "lat": 29.56480, "lon": 106.55020, "address": "青杠镇正街 18 号"},
@@ -76,6 +76,11 @@ json.dump([d], open(sys.argv[1], "w", encoding="utf-8"), ensure_ascii=False)
 PY
 "$server_bin" --db "$work/county.db" load sites 青杠镇卫生监督协管站 "$work/registry.json"
 "$server_bin" --db "$work/county.db" load checklists 青杠镇卫生监督协管站 "$work/checklists.json"
+cat >"$work/tasks.json" <<'JSON'
+[{"id": "qg-task-2026-031", "kind": "reinspection", "site_id": "cq-qg-med-0007",
+  "due_date": "2026-12-15", "detail": "执法大队交办：复查卫生院医疗废物暂存点整改情况"}]
+JSON
+"$server_bin" --db "$work/county.db" load tasks 青杠镇卫生监督协管站 "$work/tasks.json"
 
 step "A fresh store on the inspector's phone, enrolled with the county, downloads the registry; this semester began on 2026-09-01"
 run init
