@@ -31,7 +31,7 @@ static int check_opts(fic_store *store, const fic_sync_options *o)
 	return fic__check_text(o->server_url, "server_url", 512, true, NULL);
 }
 
-static int state_get(fic_store *store, const char *key, char *buf, size_t size)
+int fic__sync_state_get(fic_store *store, const char *key, char *buf, size_t size)
 {
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st, "SELECT value FROM sync_state WHERE key = ?1");
@@ -52,7 +52,7 @@ static int state_get(fic_store *store, const char *key, char *buf, size_t size)
 	return rc;
 }
 
-static int state_put(fic_store *store, const char *key, const char *value)
+int fic__sync_state_put(fic_store *store, const char *key, const char *value)
 {
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st, "INSERT INTO sync_state (key, value) VALUES (?1, ?2) "
@@ -72,17 +72,21 @@ static int state_put(fic_store *store, const char *key, const char *value)
  * themselves, and this keeps the audit log, photos and feeds from knocking
  * in the meantime.
  */
-void fic__sync_hold(fic_store *store, int64_t until_ms)
+void fic__sync_hold(fic_store *store, int64_t now_ms, int64_t retry_after_ms)
 {
+	if (retry_after_ms <= 0)
+		return;
+	if (retry_after_ms > FIC_SYNC_RETRY_AFTER_CAP_MS)
+		retry_after_ms = FIC_SYNC_RETRY_AFTER_CAP_MS;
 	char v[24];
-	snprintf(v, sizeof v, "%lld", (long long)until_ms);
-	(void)state_put(store, "sync.not_before", v);
+	snprintf(v, sizeof v, "%lld", (long long)(now_ms + retry_after_ms));
+	(void)fic__sync_state_put(store, "sync.not_before", v);
 }
 
 bool fic__sync_held(fic_store *store, int64_t now_ms)
 {
 	char v[24];
-	if (state_get(store, "sync.not_before", v, sizeof v) != FIC_OK) {
+	if (fic__sync_state_get(store, "sync.not_before", v, sizeof v) != FIC_OK) {
 		fic__err_clear();
 		return false;
 	}
@@ -219,9 +223,9 @@ int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, const char *
 		else if ((rc = fic__check_text(county->valuestring, "county", 200, true, NULL)) != FIC_OK)
 			rc = fic__err(FIC_EPROTO, "the enrolment answer has no valid county name");
 		else if ((rc = fic__tx_begin(store)) == FIC_OK) {
-			if ((rc = state_put(store, "sync.token", tok->valuestring)) == FIC_OK &&
-			    (rc = state_put(store, "sync.county", county->valuestring)) == FIC_OK &&
-			    (rc = state_put(store, "sync.server", opts->server_url)) == FIC_OK &&
+			if ((rc = fic__sync_state_put(store, "sync.token", tok->valuestring)) == FIC_OK &&
+			    (rc = fic__sync_state_put(store, "sync.county", county->valuestring)) == FIC_OK &&
+			    (rc = fic__sync_state_put(store, "sync.server", opts->server_url)) == FIC_OK &&
 			    (rc = fic__audit_append(store, "sync.enroll", "device",
 			                            fic_store_device_id(store), "{}")) == FIC_OK)
 				rc = fic__tx_commit(store);
@@ -241,18 +245,18 @@ int fic_sync_enrolled(fic_store *store, char *county, size_t county_size)
 		return fic__err(FIC_EINVAL, "store is NULL");
 	if (county && county_size)
 		county[0] = '\0';
-	int rc = state_get(store, "sync.token", NULL, 0);
+	int rc = fic__sync_state_get(store, "sync.token", NULL, 0);
 	if (rc == FIC_ENOTFOUND)
 		return fic__err(FIC_ENOTFOUND, "this device is not enrolled");
 	if (rc == FIC_OK && county && county_size)
-		(void)state_get(store, "sync.county", county, county_size);
+		(void)fic__sync_state_get(store, "sync.county", county, county_size);
 	return rc;
 }
 
 int fic__sync_auth(fic_store *store, char *buf, size_t size)
 {
 	char token[TOKEN_MAX + 1];
-	int rc = state_get(store, "sync.token", token, sizeof token);
+	int rc = fic__sync_state_get(store, "sync.token", token, sizeof token);
 	if (rc == FIC_ENOTFOUND)
 		return fic__err(FIC_ESTATE, "this device is not enrolled: run enrolment first");
 	if (rc != FIC_OK)
@@ -312,7 +316,7 @@ static int push_audit(fic_store *store, const fic_sync_options *o, const fic_htt
 {
 	*idle = false;
 	char cur[32] = "0";
-	int rc = state_get(store, "sync.audit_seq", cur, sizeof cur);
+	int rc = fic__sync_state_get(store, "sync.audit_seq", cur, sizeof cur);
 	if (rc != FIC_OK && rc != FIC_ENOTFOUND)
 		return rc;
 	fic__err_clear();
@@ -387,7 +391,7 @@ static int push_audit(fic_store *store, const fic_sync_options *o, const fic_htt
 			}
 			fic__wire_results_free(res, b->count);
 			snprintf(cur, sizeof cur, "%lld", (long long)last);
-			rc = state_put(store, "sync.audit_seq", cur);
+			rc = fic__sync_state_put(store, "sync.audit_seq", cur);
 		}
 	} else if (r.status == 401 || r.status == 403) {
 		fic__sync_error_body(&r, why, sizeof why, NULL);
@@ -547,10 +551,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 		} else if (r.status == 429 || r.status >= 500) {
 			retry_after = r.retry_after_ms > 0 ? r.retry_after_ms : 0;
 			fic__sync_error_body(&r, why, sizeof why, &retry_after);
-			if (retry_after > 0)
-				fic__sync_hold(store, now + (retry_after < FIC_SYNC_RETRY_AFTER_CAP_MS
-				                                     ? retry_after
-				                                     : FIC_SYNC_RETRY_AFTER_CAP_MS));
+			fic__sync_hold(store, now, retry_after);
 			int drc = fic__outbox_defer(store, b, why, retry_after, now, fic__sync_rand32(store), &rep->retry_at_ms);
 			rep->deferred += (int64_t)b->count;
 			rc = drc != FIC_OK ? drc : fic__err(FIC_ENETWORK, "the server is unavailable: %s", why);

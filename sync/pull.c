@@ -21,18 +21,12 @@ static int cursor_get(fic_store *store, const char *feed, char *buf, size_t size
 {
 	char key[64];
 	snprintf(key, sizeof key, "feed.%s.cursor", feed);
-	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st, "SELECT value FROM sync_state WHERE key = ?1");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	buf[0] = '\0';
-	int s = sqlite3_step(st);
-	if (s == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-	else if (s != SQLITE_ROW && s != SQLITE_DONE)
-		rc = fic__db_err(store, s, "reading a feed cursor");
-	sqlite3_finalize(st);
+	int rc = fic__sync_state_get(store, key, buf, size);
+	if (rc == FIC_ENOTFOUND) { /* never pulled: from the start */
+		buf[0] = '\0';
+		rc = FIC_OK;
+	}
 	return rc;
 }
 
@@ -40,16 +34,7 @@ static int cursor_put(fic_store *store, const char *feed, const char *value)
 {
 	char key[64];
 	snprintf(key, sizeof key, "feed.%s.cursor", feed);
-	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st, "INSERT INTO sync_state (key, value) VALUES (?1, ?2) "
-	                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "saving a feed cursor");
+	return fic__sync_state_put(store, key, value);
 }
 
 /* A re-inspection task from the agency (非法行医 3.4.2). */
@@ -267,13 +252,8 @@ int fic__sync_pull(fic_store *store, const fic_sync_options *o, const char *auth
 			} else {
 				int64_t ra = r.retry_after_ms > 0 ? r.retry_after_ms : 0;
 				fic__sync_error_body(&r, why, sizeof why, &ra);
-				if (ra > 0 && (r.status == 429 || r.status >= 500)) {
-					const fic_platform *p = store->platform;
-					fic__sync_hold(store, p->wall_ms(p->ctx) +
-					                              (ra < FIC_SYNC_RETRY_AFTER_CAP_MS
-					                                       ? ra
-					                                       : FIC_SYNC_RETRY_AFTER_CAP_MS));
-				}
+				if (r.status == 429 || r.status >= 500)
+					fic__sync_hold(store, store->platform->wall_ms(store->platform->ctx), ra);
 				rc = fic__err(r.status == 429 || r.status >= 500 ? FIC_ENETWORK : FIC_EPROTO,
 				              "the %s feed failed: %s", feeds[f], why);
 			}

@@ -150,10 +150,14 @@ int fic__sync_exchange(fic_store *store, const fic_sync_options *o, const char *
 void fic__sync_error_body(const fic_http_response *r, char *msg, size_t size,
                           int64_t *retry_after);
 uint32_t fic__sync_rand32(fic_store *store);
-/* The server said Retry-After: contact it for nothing but due records until
- * `until_ms` (kept in sync_state, so it holds across passes and restarts). */
-void fic__sync_hold(fic_store *store, int64_t until_ms);
+/* The server said Retry-After (ms; ≤ 0: it did not): contact it for nothing
+ * but due records until then, at most an hour (kept in sync_state, so it
+ * holds across passes and restarts). */
+void fic__sync_hold(fic_store *store, int64_t now_ms, int64_t retry_after_ms);
 bool fic__sync_held(fic_store *store, int64_t now_ms);
+/* sync_state values: FIC_ENOTFOUND (no message) when the key is absent. */
+int fic__sync_state_get(fic_store *store, const char *key, char *buf, size_t size);
+int fic__sync_state_put(fic_store *store, const char *key, const char *value);
 /* "Bearer <token>" into buf; FIC_ESTATE when not enrolled. */
 int fic__sync_auth(fic_store *store, char *buf, size_t size);
 

@@ -148,10 +148,7 @@ static bool local_ok(const char *path, const char *sha, int64_t bytes)
 static int defer(fic_store *store, const char *sha, int code, const char *why,
                  int64_t retry_after, int64_t now, fic_sync_report *rep)
 {
-	if (retry_after > 0)
-		fic__sync_hold(store, now + (retry_after < FIC_SYNC_RETRY_AFTER_CAP_MS
-		                                     ? retry_after
-		                                     : FIC_SYNC_RETRY_AFTER_CAP_MS));
+	fic__sync_hold(store, now, retry_after);
 	int rc = mark(store, sha, NULL, why, true, retry_after, now, fic__sync_rand32(store),
 	              &rep->retry_at_ms);
 	return rc != FIC_OK ? rc : fic__err(code, "%s", why);

@@ -87,6 +87,17 @@ static int64_t held(county_server *s)
 	return county_record_count(s, NULL) - county_record_count(s, "audit");
 }
 
+static void token_of(fixture *f, char *buf, size_t size)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db,
+	                                    "SELECT value FROM sync_state WHERE key = 'sync.token'", -1,
+	                                    &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
 static void enroll(fixture *f)
 {
 	char code[32];
@@ -328,14 +339,7 @@ static void the_server_refuses_malformed_requests(void **state)
 	fixture *f = *state;
 	enroll(f);
 	char token[200];
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(f->store->db,
-	                                    "SELECT value FROM sync_state WHERE key = 'sync.token'", -1,
-	                                    &st, NULL),
-	                 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	snprintf(token, sizeof token, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	token_of(f, token, sizeof token);
 
 	const char ok[] = "{\"records\":[{\"type\":\"site\",\"id\":\"x1\",\"op\":\"add\",\"payload\":{}}]}";
 	assert_int_equal(post(f, "/v1/records", NULL, NULL, ok, strlen(ok)), 401);
@@ -820,16 +824,6 @@ static int raw(fixture *f, const char *method, const char *path, const char *tok
 	return r.status;
 }
 
-static void token_of(fixture *f, char *buf, size_t size)
-{
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(f->store->db,
-	                                    "SELECT value FROM sync_state WHERE key = 'sync.token'", -1,
-	                                    &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-}
 
 static void the_server_checks_every_photo_byte(void **state)
 {
