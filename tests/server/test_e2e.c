@@ -546,6 +546,7 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
 	fic_sync_options so = f->opts;
 	so.server_url = url;
+	so.photo_chunk_bytes = 4096; /* deaths land in the middle of photos too */
 
 	fic_store *st;
 	fic_store_options o = FIC_STORE_OPTIONS_INIT;
@@ -561,14 +562,23 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 	assert_int_equal(fic_sync_enroll(st, &so, code, NULL), FIC_OK);
 
 	srand((unsigned)time(NULL) ^ 0x5eed);
-	int total = 0, failed = 0;
+	int total = 0, failed = 0, photos = 0;
 	for (int round = 0; round < 12; round++) {
 		char id[FIC_UUID_BUFSIZE];
 		for (int i = 0; i < 40; i++, total++)
 			assert_int_equal(tu_add_school(st, "二小", i + 1), FIC_OK);
-		assert_int_equal(fic_lead_file(id, st, "event.foodborne", tu_foodborne_answers, NULL, 0, 0), FIC_OK);
-		total++;
-		killer k = { server, (useconds_t)(rand() % 20000) };
+		assert_int_equal(fic_lead_file(id, st, "event.foodborne", tu_foodborne_answers, NULL, 0,
+		                               FIC_LEAD_DRAFT), FIC_OK);
+		size_t jlen;
+		unsigned char *jpg = tu_make_jpeg(400 + 8 * round, 300, 3, 0, 90, &jlen);
+		char pid[FIC_UUID_BUFSIZE];
+		assert_int_equal(fic_photo_add_buffer(pid, st, FIC_PHOTO_LEAD, id, NULL, jpg, jlen, NULL),
+		                 FIC_OK);
+		free(jpg);
+		assert_int_equal(fic_lead_submit(st, id), FIC_OK);
+		total += 2; /* the lead and its photo's record */
+		photos++;
+		killer k = { server, (useconds_t)(rand() % (round % 2 ? 20000 : 150000)) };
 		pthread_t th;
 		pthread_create(&th, NULL, kill_later, &k);
 		fic_sync_report rep;
@@ -580,8 +590,7 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 			failed++;
 		}
 		/* The network is back: retry now rather than after the backoff. */
-		assert_int_equal(sqlite3_exec(st->db, "UPDATE outbox SET next_at_ms = 0", NULL, NULL, NULL),
-		                 SQLITE_OK);
+		assert_int_equal(fic_sync_network_changed(st, 1), FIC_OK);
 		server = start_server(db, port);
 	}
 	fic_sync_report rep;
@@ -613,6 +622,11 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 	}
 	sqlite3_finalize(q);
 	assert_int_equal(rows, total);
+	/* Every photo whole, verified, and none partial left on the device's queue. */
+	assert_int_equal(rep.photos_pending, 0);
+	assert_int_equal(county_photo_count(cs), photos);
+	assert_int_equal(county_photo_bad(cs), 0);
+	assert_int_equal(county_chain_breaks(cs, NULL), 0);
 	county_close(cs);
 	fic_store_close(st);
 	free(path);
