@@ -623,6 +623,7 @@ int fic_photo_render(void **out, size_t *out_len, const void *jpeg, size_t len, 
 	fic__exif exif;
 	fic__jpeg_out up;
 	memset(&up, 0, sizeof up);
+	up.no_sha256 = true; /* not kept: a rendition made for the caller, not stored */
 	int w, h;
 	int rc = fic__render(NULL, jpeg, len, max_edge, quality, &up, 0, 0, NULL, &exif, &w, &h);
 	if (rc == FIC_OK)
@@ -669,6 +670,7 @@ int fic_photo_render_file(const char *in_path, const char *out_path, int max_edg
 	fic__jpeg_out up;
 	memset(&up, 0, sizeof up);
 	up.fp = outf;
+	up.no_sha256 = true;
 	int w, h;
 	rc = fic__render(in, NULL, 0, max_edge, quality, &up, 0, 0, NULL, &exif, &w, &h);
 	fclose(in);

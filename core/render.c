@@ -7,8 +7,11 @@
  * size) the remaining reduction is at most 2×, where a tent keeps fine strokes
  * (the characters on a licence) legible without the ringing halos of Lanczos
  * or the blur of a box average, at a few multiply-adds per sample. It runs in
- * 14-bit fixed point, one decoded row at a time: memory is the rendition's
- * own size plus a ring of a few filtered rows, whatever the photo's size.
+ * fixed point (8-bit weights on 16-bit lanes for those 2- and 3-tap filters,
+ * a colour pixel decoded as RGBX so its channels are filtered together; 14-bit
+ * weights for the larger reductions of thumbnails), one decoded row at a time:
+ * memory is the rendition's own size plus a ring of a few decoded rows,
+ * whatever the photo's size. The thumbnail is made from the rendition's rows.
  * (Progressive JPEGs are the exception: libjpeg must keep their coefficients,
  * about 2 bytes per pixel; cameras write baseline.)
  */
@@ -23,6 +26,21 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* SSE2 (every x86-64) for the packed horizontal pass; portable code elsewhere. */
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define FIC_SSE2 1
+#else
+#define FIC_SSE2 0
+#endif
+
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIC_LITTLE_ENDIAN 1
+#else
+#define FIC_LITTLE_ENDIAN 0
+#endif
 
 #define WBITS 14
 #define WONE (1 << WBITS)
@@ -122,16 +140,20 @@ static inline unsigned char clamp8(int32_t v)
 }
 
 /*
- * 8-bit weights summing to exactly 256, for filters of up to 3 taps (the
- * remaining reduction after DCT scaling is at most 2x: 2 or 3 taps). A sum of
+ * 8-bit weights summing to exactly 256, for filters of up to 4 taps (the
+ * remaining reduction after DCT scaling is at most 2x: 2 to 4 taps). A sum of
  * bytes weighted so stays within 16 bits (at most 255 * 256 + 128), which is
- * what lets both passes run on 16-bit lanes. Rounding each weight moves an
- * output by well under one level.
+ * what lets both passes run on 16-bit lanes. Rounding the weights can move an
+ * output by at most about one level (1.5 with 4 taps) against exact weights,
+ * and on photos by far less: PSNR against a floating-point tent is unchanged.
  */
-static void weights8(const int32_t *w, int n, uint16_t w8[3])
+#define TAPS8 4
+
+static void weights8(const int32_t *w, int n, uint16_t w8[TAPS8])
 {
 	int total = 0, big = 0;
-	w8[0] = w8[1] = w8[2] = 0;
+	for (int k = 0; k < TAPS8; k++)
+		w8[k] = 0;
 	for (int k = 0; k < n; k++) {
 		w8[k] = (uint16_t)((w[k] + 32) >> 6);
 		total += w8[k];
@@ -147,23 +169,9 @@ static void weights8(const int32_t *w, int n, uint16_t w8[3])
  * multiply.
  */
 typedef struct hpair {
-	uint16_t w[3][8];
+	uint16_t w[TAPS8][8];
 	uint32_t first[2];
 } hpair;
-
-#if defined(__SSE2__) || defined(_M_X64)
-#include <emmintrin.h>
-#define FIC_SSE2 1
-#else
-#define FIC_SSE2 0
-#endif
-
-#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
-	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define FIC_LITTLE_ENDIAN 1
-#else
-#define FIC_LITTLE_ENDIAN 0
-#endif
 
 /*
  * The horizontal pass for 4-channel (RGBX) rows of 16-bit samples. 8-bit
@@ -173,22 +181,21 @@ typedef struct hpair {
  * word (no carry can cross into the next lane), one multiply per tap.
  */
 static void filter_row4(unsigned char *restrict out, const uint16_t *restrict in,
-                        const hpair *restrict hp, int n)
+                        const hpair *restrict hp, int n, int ntaps)
 {
 #if FIC_SSE2
 	const __m128i round = _mm_set1_epi16(128);
 	for (int x = 0; x < n; x += 2, hp++) {
 		const uint16_t *a = in + (size_t)hp->first[0] * 4, *b = in + (size_t)hp->first[1] * 4;
-		__m128i p0 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)a),
-		                                _mm_loadl_epi64((const __m128i *)b));
-		__m128i p1 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(a + 4)),
-		                                _mm_loadl_epi64((const __m128i *)(b + 4)));
-		__m128i p2 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(a + 8)),
-		                                _mm_loadl_epi64((const __m128i *)(b + 8)));
-		__m128i s = _mm_add_epi16(_mm_mullo_epi16(p0, _mm_loadu_si128((const __m128i *)hp->w[0])),
-		                          _mm_mullo_epi16(p1, _mm_loadu_si128((const __m128i *)hp->w[1])));
-		s = _mm_add_epi16(s, _mm_mullo_epi16(p2, _mm_loadu_si128((const __m128i *)hp->w[2])));
-		s = _mm_srli_epi16(_mm_add_epi16(s, round), 8);
+		__m128i s = round;
+		for (int k = 0; k < TAPS8; k++) { /* unrolled; the 4th tap only when needed */
+			if (k == 3 && ntaps < 4)
+				break;
+			__m128i p = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(a + 4 * k)),
+			                               _mm_loadl_epi64((const __m128i *)(b + 4 * k)));
+			s = _mm_add_epi16(s, _mm_mullo_epi16(p, _mm_loadu_si128((const __m128i *)hp->w[k])));
+		}
+		s = _mm_srli_epi16(s, 8);
 		s = _mm_packus_epi16(s, s);
 		if (x + 1 < n) {
 			_mm_storel_epi64((__m128i *)(out + (size_t)x * 4), s);
@@ -198,14 +205,16 @@ static void filter_row4(unsigned char *restrict out, const uint16_t *restrict in
 		}
 	}
 #else
-	const uint64_t round = 0x0080008000800080u, lanes = 0x00FF00FF00FF00FFu;
+	const uint64_t lanes = 0x00FF00FF00FF00FFu;
 	for (int x = 0; x < n; x++) {
 		const hpair *q = hp + x / 2;
 		int j = (x & 1) * 4;
 		const uint16_t *p = in + (size_t)q->first[x & 1] * 4;
-		uint64_t v[3];
+		uint64_t v[TAPS8];
 		memcpy(v, p, sizeof v);
-		uint64_t s = q->w[0][j] * v[0] + q->w[1][j] * v[1] + q->w[2][j] * v[2] + round;
+		uint64_t s = 0x0080008000800080u; /* rounding */
+		for (int k = 0; k < ntaps; k++)
+			s += q->w[k][j] * v[k];
 		s = (s >> 8) & lanes;
 #if FIC_LITTLE_ENDIAN
 		s |= s >> 8; /* bytes 0,1: lanes 0,1; bytes 4,5: lanes 2,3 */
@@ -246,12 +255,13 @@ typedef void (*emit_fn)(void *arg, const unsigned char *row);
 typedef struct resampler {
 	int sw, sh, dw, dh, ch;
 	taps h, v;
-	hpair *hp;           /* the packed horizontal taps (4 channels, <= 3 taps), or NULL */
+	hpair *hp;           /* the packed horizontal taps (4 channels, <= TAPS8 taps), or NULL */
+	int hp_taps;         /* 3 or TAPS8: taps the packed pass computes */
 	unsigned char *ring; /* ring_rows source rows of sw*ch */
 	int ring_rows;
 	int fed;             /* source rows fed so far */
 	int emitted;         /* destination rows written */
-	uint16_t *tmp;       /* one source-width row filtered vertically, 2 pixels of padding */
+	uint16_t *tmp;       /* one source-width row filtered vertically, TAPS8 - 1 pixels of padding */
 	unsigned char *dst;  /* dw*dh*ch, or NULL */
 	unsigned char *row;  /* one destination row when streaming */
 	emit_fn emit;
@@ -292,8 +302,11 @@ static int rs_init(resampler *r, int sw, int sh, int dw, int dh, int ch, unsigne
 		return rc;
 	}
 	bool packed = ch == 4;
-	for (int x = 0; x < dw && packed; x++)
-		packed = r->h.count[x] <= 3;
+	r->hp_taps = 3;
+	for (int x = 0; x < dw && packed; x++) {
+		packed = r->h.count[x] <= TAPS8;
+		r->hp_taps = r->h.count[x] > 3 ? TAPS8 : r->hp_taps;
+	}
 	if (packed) {
 		r->hp = fic__calloc(((size_t)dw + 1) / 2, sizeof *r->hp);
 		if (r->hp == NULL) {
@@ -302,10 +315,10 @@ static int rs_init(resampler *r, int sw, int sh, int dw, int dh, int ch, unsigne
 		}
 		for (int x = 0; x < dw; x++) {
 			hpair *q = &r->hp[x / 2];
-			uint16_t w8[3];
+			uint16_t w8[TAPS8];
 			weights8(r->h.w + (size_t)x * (size_t)r->h.max, r->h.count[x], w8);
 			q->first[x & 1] = (uint32_t)r->h.first[x];
-			for (int k = 0; k < 3; k++)
+			for (int k = 0; k < TAPS8; k++)
 				for (int c = 0; c < 4; c++)
 					q->w[k][(x & 1) * 4 + c] = w8[k];
 		}
@@ -313,9 +326,9 @@ static int rs_init(resampler *r, int sw, int sh, int dw, int dh, int ch, unsigne
 	/* A slot is reused only when no pending destination row can need it. */
 	r->ring_rows = r->v.max + 1;
 	r->ring = fic__malloc((size_t)r->ring_rows * (size_t)sw * (size_t)ch);
-	/* Unused taps (weight 0) of the packed pass may read 2 pixels past the row:
-	 * zeroed padding. */
-	r->tmp = fic__calloc((size_t)(sw + 2) * (size_t)ch, sizeof *r->tmp);
+	/* Unused taps (weight 0) of the packed pass may read TAPS8 - 1 pixels past
+	 * the row: zeroed padding. */
+	r->tmp = fic__calloc((size_t)(sw + TAPS8 - 1) * (size_t)ch, sizeof *r->tmp);
 	if (dst == NULL)
 		r->row = fic__malloc((size_t)dw * (size_t)ch);
 	if (r->ring == NULL || r->tmp == NULL || (dst == NULL && r->row == NULL)) {
@@ -331,13 +344,23 @@ static unsigned char *rs_slot(resampler *r)
 	return r->ring + (size_t)(r->fed % r->ring_rows) * (size_t)r->sw * (size_t)r->ch;
 }
 
-/* Vertical pass with up to 3 taps, on 16-bit lanes (see weights8). */
+/* Vertical passes with up to 3 and with 4 taps, on 16-bit lanes (see weights8). */
 static void vert3(uint16_t *restrict t, const unsigned char *restrict a, const unsigned char *restrict b,
-                  const unsigned char *restrict c, const uint16_t w8[3], size_t n)
+                  const unsigned char *restrict c, const uint16_t w8[TAPS8], size_t n)
 {
 	uint16_t wa = w8[0], wb = w8[1], wc = w8[2];
 	for (size_t i = 0; i < n; i++)
 		t[i] = (uint16_t)((uint16_t)(a[i] * wa + b[i] * wb + c[i] * wc + 128) >> 8);
+}
+
+static void vert4(uint16_t *restrict t, const unsigned char *const rows[TAPS8],
+                  const uint16_t w8[TAPS8], size_t n)
+{
+	const unsigned char *restrict a = rows[0], *restrict b = rows[1], *restrict c = rows[2],
+			    *restrict d = rows[3];
+	uint16_t wa = w8[0], wb = w8[1], wc = w8[2], wd = w8[3];
+	for (size_t i = 0; i < n; i++)
+		t[i] = (uint16_t)((uint16_t)(a[i] * wa + b[i] * wb + c[i] * wc + d[i] * wd + 128) >> 8);
 }
 
 static void rs_feed(resampler *r, const unsigned char *row);
@@ -357,14 +380,17 @@ static void rs_commit(resampler *r)
 		if (first + n > r->fed)
 			break;
 		const int32_t *w = r->v.w + (size_t)r->emitted * (size_t)r->v.max;
-		const unsigned char *rows[64];
+		const unsigned char *rows[64] = { NULL };
 		for (int k = 0; k < n; k++)
 			rows[k] = r->ring + (size_t)((first + k) % r->ring_rows) * sstride;
 		uint16_t *t = r->tmp;
-		if (n <= 3) {
-			uint16_t w8[3];
+		if (n <= TAPS8) {
+			uint16_t w8[TAPS8];
 			weights8(w, n, w8);
-			vert3(t, rows[0], rows[n > 1 ? 1 : 0], rows[n - 1], w8, sstride);
+			if (n <= 3)
+				vert3(t, rows[0], rows[n > 1 ? 1 : 0], rows[n - 1], w8, sstride);
+			else
+				vert4(t, rows, w8, sstride);
 		} else {
 			for (size_t i = 0; i < sstride; i++) {
 				int32_t acc = 0;
@@ -375,7 +401,7 @@ static void rs_commit(resampler *r)
 		}
 		unsigned char *out = r->dst ? r->dst + (size_t)r->emitted * dstride : r->row;
 		if (r->hp)
-			filter_row4(out, t, r->hp, r->dw);
+			filter_row4(out, t, r->hp, r->dw, r->hp_taps);
 		else
 			filter_row(out, t, &r->h, r->ch);
 		if (r->emit)
@@ -522,7 +548,6 @@ typedef struct hash_dest {
 	fic__jpeg_out *out;
 	EVP_MD_CTX *md;
 	unsigned char chunk[DEST_CHUNK];
-	size_t cap;               /* to memory: bytes allocated at out->buf */
 	bool failed;
 } hash_dest;
 
@@ -530,22 +555,16 @@ static bool dest_put(hash_dest *d, const unsigned char *p, size_t n)
 {
 	if (n == 0)
 		return true;
-	if (EVP_DigestUpdate(d->md, p, n) != 1)
+	if (d->md && EVP_DigestUpdate(d->md, p, n) != 1)
 		return false;
 	fic__jpeg_out *o = d->out;
 	if (o->fp)
 		return fwrite(p, 1, n, o->fp) == n && (o->len += n, true);
-	if (o->len + n > d->cap) { /* doubling: a few reallocs (and copies), not one a chunk */
-		size_t cap = d->cap ? d->cap : 4 * DEST_CHUNK;
-		while (cap < o->len + n)
-			cap *= 2;
-		unsigned char *nb = fic__realloc(o->buf, cap);
-		if (nb == NULL)
-			return false;
-		o->buf = nb;
-		d->cap = cap;
-	}
-	memcpy(o->buf + o->len, p, n);
+	unsigned char *nb = fic__realloc(o->buf, o->len + n);
+	if (nb == NULL)
+		return false;
+	memcpy(nb + o->len, p, n);
+	o->buf = nb;
 	o->len += n;
 	return true;
 }
@@ -555,7 +574,6 @@ static void dest_init(j_compress_ptr c)
 	hash_dest *d = (hash_dest *)c->dest;
 	d->pub.next_output_byte = d->chunk;
 	d->pub.free_in_buffer = DEST_CHUNK;
-	d->cap = 0;
 }
 
 static boolean dest_empty(j_compress_ptr c)
@@ -576,12 +594,6 @@ static void dest_term(j_compress_ptr c)
 	if (!dest_put(d, d->chunk, DEST_CHUNK - d->pub.free_in_buffer)) {
 		d->failed = true;
 		ERREXIT(c, JERR_FILE_WRITE);
-	}
-	fic__jpeg_out *o = d->out;
-	if (o->fp == NULL && o->len > 0 && o->len < d->cap) { /* give back the slack */
-		unsigned char *nb = fic__realloc(o->buf, o->len);
-		if (nb != NULL)
-			o->buf = nb;
 	}
 }
 
@@ -642,6 +654,9 @@ static void enc_row(encoder *e, const unsigned char *row)
 static void enc_end(encoder *e, fic__jpeg_out *out)
 {
 	jpeg_finish_compress(&e->c);
+	out->sha256[0] = '\0';
+	if (e->dest.md == NULL)
+		return;
 	unsigned char d[32];
 	unsigned int dl = 0;
 	EVP_DigestFinal_ex(e->dest.md, d, &dl);
@@ -810,11 +825,14 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
 	render_state *st = fic__calloc(1, sizeof *st);
 	if (st == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory decoding a photo");
-	st->enc_up.dest.md = EVP_MD_CTX_new();
-	st->enc_th.dest.md = EVP_MD_CTX_new();
-	if (!st->enc_up.dest.md || !st->enc_th.dest.md ||
-	    EVP_DigestInit_ex(st->enc_up.dest.md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestInit_ex(st->enc_th.dest.md, EVP_sha256(), NULL) != 1) {
+	/* Hash what is written unless the caller will not keep it (render-only calls). */
+	bool hash_up = !upload->no_sha256, hash_th = thumb != NULL && !thumb->no_sha256;
+	st->enc_up.dest.md = hash_up ? EVP_MD_CTX_new() : NULL;
+	st->enc_th.dest.md = hash_th ? EVP_MD_CTX_new() : NULL;
+	if ((hash_up && (!st->enc_up.dest.md ||
+	                 EVP_DigestInit_ex(st->enc_up.dest.md, EVP_sha256(), NULL) != 1)) ||
+	    (hash_th && (!st->enc_th.dest.md ||
+	                 EVP_DigestInit_ex(st->enc_th.dest.md, EVP_sha256(), NULL) != 1))) {
 		render_free(st);
 		fic__free(st);
 		return fic__err(FIC_ENOMEM, "out of memory decoding a photo");
