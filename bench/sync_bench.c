@@ -22,7 +22,11 @@
  * the payload (the records' JSON as stored, plus the photo renditions).
  *
  *   sync_bench [--runs N] [--fifo-runs N] [--photos N] [--photo-kb K]
- *              [--rate BPS] [--rtt MS] [--loss P] [--chunk BYTES] [--quick]
+ *              [--rate BPS] [--rtt MS] [--loss P] [--chunk BYTES] [--plain] [--quick]
+ *
+ * Over HTTPS by default (the reference server with a test certificate made
+ * by the openssl tool, the device trusting it), as a county would run it;
+ * --plain for HTTP.
  *
  * --quick (what ctest runs) shrinks everything so the program is checked to
  * work, not measured.
@@ -67,6 +71,7 @@ static void die(const char *what)
 }
 
 typedef struct config {
+	bool tls; /* HTTPS (the server with a test certificate, the device trusting it) */
 	int runs, fifo_runs, photos, photo_kb;
 	int64_t rate;
 	int rtt;
@@ -84,16 +89,50 @@ typedef struct world {
 	fic_sync_options opts;
 } world;
 
+static char *read_text(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = calloc(1, 65536);
+	size_t n = fp && buf ? fread(buf, 1, 65535, fp) : 0;
+	if (fp)
+		fclose(fp);
+	if (buf == NULL || n == 0) {
+		fprintf(stderr, "sync_bench: cannot read %s\n", path);
+		exit(1);
+	}
+	return buf;
+}
+
 static void world_open(world *w, const config *c, bool shaped, const char *tag)
 {
 	memset(w, 0, sizeof *w);
 	w->dir = tu_mkdtemp();
 	char err[300], *p = tu_path(w->dir, "county.db");
+	char *cert = NULL, *key = NULL, ca[4200] = "";
+	if (c->tls) {
+		/* A test certificate for 127.0.0.1, made with the openssl tool. */
+		char cmd[5000];
+		snprintf(cmd, sizeof cmd,
+		         "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+		         "-nodes -subj /CN=county -addext subjectAltName=IP:127.0.0.1 -days 2 "
+		         "-keyout key.pem -out cert.pem >/dev/null 2>&1", w->dir);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "sync_bench: cannot make a test certificate (openssl)\n");
+			exit(1);
+		}
+		snprintf(ca, sizeof ca, "%s/cert.pem", w->dir);
+		char kp[4200];
+		snprintf(kp, sizeof kp, "%s/key.pem", w->dir);
+		cert = read_text(ca);
+		key = read_text(kp);
+	}
 	if (county_open(&w->server, p, err, sizeof err) != 0 ||
-	    county_listen(w->server, "127.0.0.1:0", err, sizeof err) != 0) {
+	    county_listen_tls(w->server, "127.0.0.1:0", cert, key, err, sizeof err) != 0) {
 		fprintf(stderr, "sync_bench: %s\n", err);
 		exit(1);
 	}
+	free(cert);
+	free(key);
 	free(p);
 	tu_link_options lo = { .upstream_port = county_port(w->server) };
 	if (shaped) {
@@ -106,7 +145,8 @@ static void world_open(world *w, const config *c, bool shaped, const char *tag)
 		fprintf(stderr, "sync_bench: cannot start the link emulator\n");
 		exit(1);
 	}
-	snprintf(w->url, sizeof w->url, "http://127.0.0.1:%d", tu_link_port(w->link));
+	snprintf(w->url, sizeof w->url, "%s://127.0.0.1:%d", c->tls ? "https" : "http",
+	         tu_link_port(w->link));
 	p = tu_path(w->dir, "phone.db");
 	fic_store_options so = FIC_STORE_OPTIONS_INIT;
 	so.actor = tag;
@@ -114,7 +154,9 @@ static void world_open(world *w, const config *c, bool shaped, const char *tag)
 	    fic_store_open(&w->app_store, p, &so) != FIC_OK)
 		die("store");
 	free(p);
-	if (fic_transport_curl_new(&w->transport, NULL) != FIC_OK)
+	fic_curl_options co = FIC_CURL_OPTIONS_INIT;
+	co.ca_file = c->tls ? ca : NULL;
+	if (fic_transport_curl_new(&w->transport, &co) != FIC_OK)
 		die("transport");
 	w->opts = (fic_sync_options)FIC_SYNC_OPTIONS_INIT;
 	w->opts.transport = w->transport;
@@ -298,8 +340,9 @@ static void summary(const char *who, double *v, int n)
 static void part1(const config *c)
 {
 	printf("== urgent lead under a backlog of %d photos of %d KB: %.0f kbit/s, %d ms RTT, %.1f %% "
-	       "loss, %zu-byte photo chunks\n",
-	       c->photos, c->photo_kb, c->rate / 1000.0, c->rtt, c->loss * 100, c->chunk);
+	       "loss, %zu-byte photo chunks, %s\n",
+	       c->photos, c->photo_kb, c->rate / 1000.0, c->rtt, c->loss * 100, c->chunk,
+	       c->tls ? "HTTPS" : "plain HTTP");
 	world w;
 	world_open(&w, c, true, "bench-priority");
 	queue_photos(&w, c->photos, c->photo_kb);
@@ -447,8 +490,9 @@ static void part2(const config *c, bool quick)
 	printf("  %lld records incl. %lld audit entries (%lld bytes of JSON), %lld photos (%lld bytes "
 	       "of renditions)\n", (long long)records, (long long)audit, (long long)record_bytes,
 	       (long long)photos, (long long)photo_bytes);
-	printf("  %lld requests; on the wire: %lld bytes up, %lld bytes down (HTTP, before TCP/IP)\n",
-	       (long long)rep.requests, (long long)up, (long long)down);
+	printf("  %lld requests; on the wire: %lld bytes up, %lld bytes down (%s, before TCP/IP)\n",
+	       (long long)rep.requests, (long long)up, (long long)down,
+	       c->tls ? "HTTPS: TLS handshake and records included" : "plain HTTP");
 	printf("  payload %lld bytes, wire %lld bytes: protocol overhead %+.2f %% "
 	       "(records are gzipped, so they cost less than their JSON)\n",
 	       (long long)payload, (long long)wire, 100.0 * (double)(wire - payload) / (double)payload);
@@ -464,7 +508,7 @@ static void part2(const config *c, bool quick)
 
 int main(int argc, char **argv)
 {
-	config c = { .runs = 10, .fifo_runs = 1, .photos = 50, .photo_kb = 300, .rate = 384000,
+	config c = { .tls = true, .runs = 10, .fifo_runs = 1, .photos = 50, .photo_kb = 300, .rate = 384000,
 		     .rtt = 300, .loss = 0.02, .chunk = 32768 };
 	bool quick = false;
 	for (int i = 1; i < argc; i++) {
@@ -473,6 +517,8 @@ int main(int argc, char **argv)
 			quick = true;
 			c.runs = 2, c.fifo_runs = 1, c.photos = 4, c.photo_kb = 40, c.rate = 4000000;
 			c.rtt = 20;
+		} else if (strcmp(a, "--plain") == 0) {
+			c.tls = false;
 		} else if (v && strcmp(a, "--runs") == 0) {
 			c.runs = atoi(v), i++;
 		} else if (v && strcmp(a, "--fifo-runs") == 0) {
@@ -492,7 +538,7 @@ int main(int argc, char **argv)
 		} else {
 			fprintf(stderr, "usage: sync_bench [--runs N] [--fifo-runs N] [--photos N] "
 			                "[--photo-kb K] [--rate BPS] [--rtt MS] [--loss P] [--chunk BYTES] "
-			                "[--quick]\n");
+			                "[--plain] [--quick]\n");
 			return 2;
 		}
 	}
