@@ -1035,6 +1035,9 @@ typedef struct hostile {
 	fic_transport *real;
 	const char *feed_body;
 	int feed_status;
+	/* answers to photo requests: a status and an Upload-Offset (-1: none) */
+	int photo_status;
+	int64_t photo_offset;
 } hostile;
 
 static int hostile_request(void *ctx, const fic_http_request *q, fic_http_response *r)
@@ -1047,6 +1050,13 @@ static int hostile_request(void *ctx, const fic_http_request *q, fic_http_respon
 		r->body_len = strlen(h->feed_body);
 		r->body = fic__malloc(r->body_len + 1);
 		memcpy(r->body, h->feed_body, r->body_len + 1);
+		return FIC_OK;
+	}
+	if (strstr(q->url, "/v1/photos/") && h->photo_status) {
+		memset(r, 0, sizeof *r);
+		r->status = h->photo_status;
+		r->server_time_ms = r->retry_after_ms = -1;
+		r->upload_offset = h->photo_offset;
 		return FIC_OK;
 	}
 	return h->real->request(h->real->ctx, q, r);
@@ -1091,6 +1101,46 @@ static void a_hostile_feed_changes_nothing(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 0);
 	sqlite3_finalize(st);
+}
+
+static void a_hostile_photo_answer_loses_nothing(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
+	photo_backlog(f, site_sha, urgent_sha, lead);
+	hostile h = { .table = { FIC_TRANSPORT_VERSION, NULL, hostile_request, NULL },
+		      .real = f->transport };
+	h.table.ctx = &h;
+	fic_sync_options o = f->opts;
+	o.transport = &h.table;
+	static const struct {
+		int status;
+		int64_t offset;
+		int rc;
+	} bad[] = {
+		{ 200, 999999999, FIC_EPROTO }, /* HEAD: more than the photo has */
+		{ 200, -1, FIC_EPROTO },        /* HEAD: no offset */
+		{ 302, 0, FIC_EPROTO },         /* a redirect */
+		{ 418, 0, FIC_EPROTO },         /* nonsense */
+		{ 500, -1, FIC_ENETWORK },      /* the server's trouble: transient */
+	};
+	fic_sync_report rep;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		h.photo_status = bad[i].status;
+		h.photo_offset = bad[i].offset;
+		int rc = fic_sync_push(f->store, &o, &rep);
+		if (rc != bad[i].rc)
+			fail_msg("case %zu: %s", i, fic_error_last()->message);
+		assert_int_equal(rep.photos_sent, 0);
+		assert_int_equal(uploads_where(f, "state = 'pending'"), 3); /* nothing lost */
+		assert_int_equal(fic_sync_network_changed(f->store, 1), FIC_OK);
+	}
+	assert_int_equal(county_photo_count(f->server), 0);
+	/* The real server, afterwards: everything goes. */
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(county_photo_count(f->server), 3);
+	assert_int_equal(county_photo_bad(f->server), 0);
 }
 
 /* ---- the chain audit ---- */
@@ -1354,6 +1404,7 @@ int main(void)
 		T(feeds_bring_the_registry_checklists_and_tasks),
 		T(a_long_feed_comes_in_pages),
 		T(a_hostile_feed_changes_nothing),
+		T(a_hostile_photo_answer_loses_nothing),
 		T(the_server_audits_each_devices_chain_as_gaps_fill),
 		T(over_https_the_device_verifies_the_server),
 		T(every_fault_on_the_link_loses_and_doubles_nothing),
