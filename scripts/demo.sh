@@ -154,7 +154,8 @@ echo "the county server now holds $("$server_bin" --db "$work/county.db" count) 
 	"$("$server_bin" --db "$work/county.db" count lead) leads," \
 	"$("$server_bin" --db "$work/county.db" count inspection) inspection," \
 	"$("$server_bin" --db "$work/county.db" count site) site changes," \
-	"$("$server_bin" --db "$work/county.db" count photo) photo records"
+	"$("$server_bin" --db "$work/county.db" count photo) photo records," \
+	"$("$server_bin" --db "$work/county.db" count audit) audit-log entries"
 echo '$ fic-county-server --db county.db photos'
 "$server_bin" --db "$work/county.db" photos
 echo '$ fic-county-server --db county.db chain'
