@@ -1154,12 +1154,31 @@ static void the_server_audits_each_devices_chain_as_gaps_fill(void **state)
 	fic_sync_report rep;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(county_chain_breaks(f->server, NULL), 0);
-	/* A forged entry 5 whose own hash is right but whose link is not. */
+	/* A finished inspection is chained too (entry 5), and arrives as an inspection record. */
+	fic_site ws = FIC_SITE_INIT, *site;
+	ws.kind = FIC_SITE_WATER_RURAL;
+	ws.name = "石桥村集中供水站";
+	assert_int_equal(fic_site_add(&site, f->store, &ws, "巡查发现"), FIC_OK);
+	char insp[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_inspection_start(insp, f->store, site->id, "water.field_test"), FIC_OK);
+	fic_site_free(site);
+	static const char *const answers[][2] = {
+		{ "sample_point", "outlet" }, { "disinfectant", "free_chlorine" },
+		{ "colour_or_matter", "no" }, { "odour", "no" }, { "ph", "7.2" }, { "residual", "0.5" },
+	};
+	for (size_t k = 0; k < sizeof answers / sizeof answers[0]; k++)
+		assert_int_equal(fic_inspection_answer(f->store, insp, answers[k][0], answers[k][1]), FIC_OK);
+	assert_int_equal(fic_inspection_finish(NULL, f->store, insp), FIC_OK);
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(county_record_count(f->server, "inspection"), 1);
+	assert_true(county_received_at(f->server, insp) > 0);
+	assert_int_equal(county_chain_breaks(f->server, NULL), 0);
+	/* A forged entry 6 whose own hash is right but whose link is not. */
 	char token[200];
 	token_of(f, token, sizeof token);
 	char canon[600], hash[65];
 	snprintf(canon, sizeof canon,
-	         "{\"chain_seq\":5,\"device_id\":\"%s\",\"prev_hash\":\"%064d\"}",
+	         "{\"chain_seq\":6,\"device_id\":\"%s\",\"prev_hash\":\"%064d\"}",
 	         fic_store_device_id(f->store), 0);
 	unsigned char md[32];
 	SHA256((unsigned char *)canon, strlen(canon), md);
@@ -1167,9 +1186,9 @@ static void the_server_audits_each_devices_chain_as_gaps_fill(void **state)
 		snprintf(hash + 2 * i, 3, "%02x", md[i]);
 	cJSON *rec = cJSON_CreateObject(), *recs = cJSON_CreateArray(), *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(rec, "type", "lead");
-	cJSON_AddStringToObject(rec, "id", "forged-5");
+	cJSON_AddStringToObject(rec, "id", "forged-6");
 	cJSON_AddStringToObject(rec, "op", "submit");
-	cJSON_AddNumberToObject(rec, "seq", 5);
+	cJSON_AddNumberToObject(rec, "seq", 6);
 	cJSON_AddStringToObject(rec, "hash", hash);
 	cJSON_AddStringToObject(rec, "canonical", canon);
 	cJSON_AddItemToArray(recs, rec);
@@ -1184,7 +1203,7 @@ static void the_server_audits_each_devices_chain_as_gaps_fill(void **state)
 	assert_int_equal(county_chain_breaks(f->server, mem), 1);
 	fclose(mem);
 	assert_non_null(strstr(report, "chain_link"));
-	assert_non_null(strstr(report, " entry 5:"));
+	assert_non_null(strstr(report, " entry 6:"));
 	free(report);
 }
 
