@@ -15,6 +15,9 @@
 #include <string.h>
 
 #define PULL_PAGE 200
+/* Checklist definitions are large (20–60 KB each): smaller pages keep each
+ * answer well under the 4 MiB response limit. */
+#define PULL_PAGE_CHECKLISTS 20
 #define PULL_MAX_PAGES 1000 /* a server that never says "no more" */
 
 static int cursor_get(fic_store *store, const char *feed, char *buf, size_t size)
@@ -236,8 +239,8 @@ int fic__sync_pull(fic_store *store, const fic_sync_options *o, const char *auth
 				}
 			}
 			esc[k] = '\0';
-			snprintf(path, sizeof path, "/v1/feeds/%s?limit=%d%s%s", feeds[f], PULL_PAGE,
-			         k ? "&cursor=" : "", esc);
+			snprintf(path, sizeof path, "/v1/feeds/%s?limit=%d%s%s", feeds[f],
+			         f == 0 ? PULL_PAGE_CHECKLISTS : PULL_PAGE, k ? "&cursor=" : "", esc);
 			fic__free(esc);
 			fic_http_response r;
 			if ((rc = fic__sync_exchange(store, o, "GET", path, h, 2, NULL, 0, &r, rep)) != FIC_OK)
