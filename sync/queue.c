@@ -7,8 +7,21 @@
  */
 #include "sync_internal.h"
 
+#include <stdio.h>
+
 #include <sqlite3.h>
 #include <string.h>
+
+char *fic__wire_id(const char *record_type, const char *record_id, int64_t seq)
+{
+	if (strcmp(record_type, "site") != 0)
+		return fic__strdup(record_id);
+	size_t n = strlen(record_id) + 24;
+	char *id = fic__malloc(n);
+	if (id)
+		snprintf(id, n, "%s:%lld", record_id, (long long)seq);
+	return id;
+}
 
 void fic__outbox_batch_free(fic__outbox_batch *batch)
 {
@@ -17,6 +30,7 @@ void fic__outbox_batch_free(fic__outbox_batch *batch)
 	for (size_t i = 0; i < batch->count; i++) {
 		fic__free(batch->items[i].record_type);
 		fic__free(batch->items[i].record_id);
+		fic__free(batch->items[i].wire_id);
 		fic__free(batch->items[i].op);
 		fic__free(batch->items[i].payload);
 	}
@@ -85,7 +99,10 @@ int fic__outbox_next_batch(fic_store *store, int64_t now_ms, size_t max_records,
 		it->record_id = col_dup(st, 4);
 		it->op = col_dup(st, 5);
 		it->payload = col_dup(st, 6);
-		if (!it->record_type || !it->record_id || !it->op || !it->payload) {
+		it->wire_id = it->record_type && it->record_id
+		                      ? fic__wire_id(it->record_type, it->record_id, it->seq)
+		                      : NULL;
+		if (!it->record_type || !it->record_id || !it->op || !it->payload || !it->wire_id) {
 			rc = fic__err(FIC_ENOMEM, "out of memory reading the outbox");
 			goto done;
 		}

@@ -59,7 +59,7 @@ int fic__wire_encode_batch(const fic__outbox_batch *batch, bool gzip, unsigned c
 			}
 		}
 		if (!fic__json_put(rec, "type", cJSON_CreateString(it->record_type)) ||
-		    !fic__json_put(rec, "id", cJSON_CreateString(it->record_id)) ||
+		    !fic__json_put(rec, "id", cJSON_CreateString(FIC_WIRE_ID(it))) ||
 		    !fic__json_put(rec, "op", cJSON_CreateString(it->op))) {
 			cJSON_Delete(rec);
 			rc = fic__err(FIC_ENOMEM, "out of memory encoding a records batch");
@@ -173,7 +173,7 @@ int fic__wire_parse_results(const char *body, size_t len, const fic__outbox_batc
 			goto done;
 		}
 		size_t k = 0;
-		while (k < batch->count && strcmp(batch->items[k].record_id, id) != 0)
+		while (k < batch->count && strcmp(FIC_WIRE_ID(&batch->items[k]), id) != 0)
 			k++;
 		if (k == batch->count) {
 			rc = fic__err(FIC_EPROTO, "a result names record %.64s, which was not sent", id);

@@ -458,7 +458,8 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 	assert_int_equal(held(f->server), total);
 	/* Every record is acknowledged, with the very receipt the server holds. */
 	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT record_id, state, receipt_id FROM outbox",
+	assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT CASE WHEN record_type = 'site' THEN record_id || ':' || seq "
+	                                    "ELSE record_id END, state, receipt_id FROM outbox",
 	                                    -1, &q, NULL),
 	                 SQLITE_OK);
 	int rows = 0;
@@ -607,7 +608,8 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 	assert_int_equal(county_open(&cs, db, err, sizeof err), 0);
 	assert_int_equal(held(cs), total);
 	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT record_id, state, receipt_id FROM outbox",
+	assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT CASE WHEN record_type = 'site' THEN record_id || ':' || seq "
+	                                    "ELSE record_id END, state, receipt_id FROM outbox",
 	                                    -1, &q, NULL),
 	                 SQLITE_OK);
 	int rows = 0;
@@ -633,6 +635,37 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 	free(db);
 }
 
+
+static void each_change_of_a_site_is_its_own_record(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	fic_site s = FIC_SITE_INIT, *v1, *v2, *v3;
+	s.kind = FIC_SITE_WATER_RURAL;
+	s.name = "石桥村集中供水站";
+	assert_int_equal(fic_site_add(&v1, f->store, &s, "巡查发现"), FIC_OK);
+	fic_sync_report rep;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	/* Changed after the first one went: a new record, not a duplicate of the add. */
+	fic_site u = *v1;
+	u.name = "石桥村供水站（改建）";
+	assert_int_equal(fic_site_update(&v2, f->store, &u, "现场核实"), FIC_OK);
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.stored, 1);
+	assert_int_equal(rep.duplicates, 0);
+	/* Offline: changed again and closed; both go in one batch, each stored. */
+	u = *v2;
+	u.address = "石桥村 4 组";
+	assert_int_equal(fic_site_update(&v3, f->store, &u, "补充地址"), FIC_OK);
+	assert_int_equal(fic_site_close(f->store, v1->id, "已停产"), FIC_OK);
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.stored, 2);
+	assert_int_equal(county_record_count(f->server, "site"), 4);
+	assert_int_equal(pending(f), 0);
+	fic_site_free(v1);
+	fic_site_free(v2);
+	fic_site_free(v3);
+}
 
 /* ---- photos ---- */
 
@@ -1384,7 +1417,8 @@ static void every_fault_on_the_link_loses_and_doubles_nothing(void **state)
 	tu_link_stop(link);
 	/* Every record once, every photo whole and verified, nothing left on the device. */
 	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT record_id, state, receipt_id FROM outbox",
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT CASE WHEN record_type = 'site' THEN record_id || ':' || seq "
+	                                    "ELSE record_id END, state, receipt_id FROM outbox",
 	                                    -1, &st, NULL), SQLITE_OK);
 	int64_t rows = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -1416,6 +1450,7 @@ int main(void)
 		T(the_server_refuses_malformed_requests),
 		T(a_client_killed_at_random_points_loses_and_doubles_nothing),
 		T(a_server_killed_mid_push_loses_and_doubles_nothing),
+		T(each_change_of_a_site_is_its_own_record),
 		T(photos_reach_the_county_urgent_lead_photos_first),
 		T(an_interrupted_photo_resumes_at_the_servers_offset),
 		T(a_damaged_photo_file_is_refused_and_listed),

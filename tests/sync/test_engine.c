@@ -487,21 +487,23 @@ static void a_refused_record_is_isolated_and_kept_with_its_reason(void **state)
 	/* The server refuses the 6th site. */
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(f->store->db,
-	                                    "SELECT record_id FROM outbox ORDER BY seq LIMIT 1 OFFSET 5",
+	                                    "SELECT record_id, seq FROM outbox ORDER BY seq LIMIT 1 OFFSET 5",
 	                                    -1, &st, NULL),
 	                 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	char bad[64];
+	char bad[64], bad_wire[96];
 	snprintf(bad, sizeof bad, "%s", (const char *)sqlite3_column_text(st, 0));
+	/* A site change goes as "<site id>:<outbox seq>" (each change its own record). */
+	snprintf(bad_wire, sizeof bad_wire, "%s:%lld", bad, (long long)sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
-	f->fake.refuse_id = bad;
+	f->fake.refuse_id = bad_wire;
 	fic_sync_report rep;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.stored, 8);
 	assert_int_equal(rep.rejected, 1);
 	assert_int_equal(rep.pending, 0);
 	assert_int_equal(f->fake.n, 8);
-	assert_int_equal(find(&f->fake, bad), SIZE_MAX);
+	assert_int_equal(find(&f->fake, bad_wire), SIZE_MAX);
 	fic_sync_rejection_list *l;
 	assert_int_equal(fic_sync_rejections_get(&l, f->store), FIC_OK);
 	assert_int_equal(l->count, 1);
