@@ -137,10 +137,12 @@ struct cJSON *fic__site_facts(const fic_site *site);
 /* Apply one item of the county's registry feed inside the caller's
  * transaction: insert or update the site as the county has it (or close it,
  * `del`), with an audit entry and no outbox record. *skipped when the
- * inspector's own change to the site is still pending (it wins until the
- * county has seen it). FIC_EINVAL etc. for an item that does not validate. */
+ * inspector's own change to the site is still pending, or reached the
+ * server after the county's version was made (`changed_at_ms`, server
+ * clock; 0 if unknown): the inspector's change wins until the county has
+ * seen it. FIC_EINVAL etc. for an item that does not validate. */
 int fic__site_apply_feed(fic_store *store, const char *id, bool del, const struct cJSON *data,
-                         bool *skipped);
+                         int64_t changed_at_ms, bool *skipped);
 /* Install a checklist definition inside the caller's transaction (no
  * registry update: call fic__registry_reset after commit). FIC_EEXISTS when
  * it is not newer than the known version. */

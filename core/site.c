@@ -1169,7 +1169,7 @@ static int feed_int(const cJSON *o, const char *k, int *out)
 }
 
 int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON *data,
-                         bool *skipped)
+                         int64_t changed_at_ms, bool *skipped)
 {
 	*skipped = false;
 	int rc = check_id(id);
@@ -1191,6 +1191,24 @@ int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON
 	if (pending > 0) {
 		*skipped = true;
 		return FIC_OK;
+	}
+	/* Nor may a county version older than the inspector's change, which the
+	 * server received after the county made it (both are the server's clock). */
+	if (changed_at_ms > 0) {
+		if ((rc = fic__cached(store, &st, "SELECT coalesce(max(received_at_ms), 0) FROM outbox "
+		                                  "WHERE record_type = 'site' AND record_id = ?1 AND "
+		                                  "state = 'acked'")) != FIC_OK)
+			return rc;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		s = sqlite3_step(st);
+		int64_t ours = s == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+		fic__release(store, st);
+		if (ours < 0)
+			return fic__db_err(store, s, "checking the site's changes");
+		if (ours > changed_at_ms) {
+			*skipped = true;
+			return FIC_OK;
+		}
 	}
 	fic_site *before = NULL;
 	rc = fetch_one(store, &before, "id = ?1", id, "id");

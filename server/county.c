@@ -717,7 +717,7 @@ static enum MHD_Result feed(county_server *s, struct MHD_Connection *c, const ch
 		limit = atoi(lim) < COUNTY_FEED_PAGE ? atoi(lim) : COUNTY_FEED_PAGE;
 	}
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT seq, item_id, op, version, data FROM feed"
+	if (sqlite3_prepare_v2(s->db, "SELECT seq, item_id, op, version, data, changed_ms FROM feed"
 	                              " WHERE county = ?1 AND feed = ?2 AND seq > ?3"
 	                              " ORDER BY seq LIMIT ?4", -1, &st, NULL) != SQLITE_OK)
 		return send_error(c, 503, "unavailable", "the server's database failed", 5);
@@ -739,6 +739,7 @@ static enum MHD_Result feed(county_server *s, struct MHD_Connection *c, const ch
 		cJSON_AddStringToObject(it, "op", (const char *)sqlite3_column_text(st, 2));
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 			cJSON_AddNumberToObject(it, "version", (double)sqlite3_column_int64(st, 3));
+		cJSON_AddNumberToObject(it, "changed_at_ms", (double)sqlite3_column_int64(st, 5));
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
 			cJSON *d = cJSON_Parse((const char *)sqlite3_column_text(st, 4));
 			if (d)

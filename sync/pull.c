@@ -162,8 +162,13 @@ static int apply_page(fic_store *store, const char *feed, const char *body, size
 				}
 			}
 		} else if (strcmp(feed, "sites") == 0) {
+			const cJSON *ch = cJSON_GetObjectItemCaseSensitive(it, "changed_at_ms");
+			int64_t changed = cJSON_IsNumber(ch) && ch->valuedouble > 0 &&
+			                                  ch->valuedouble < 9e15
+			                          ? (int64_t)ch->valuedouble
+			                          : 0;
 			irc = del || cJSON_IsObject(data)
-			              ? fic__site_apply_feed(store, id, del, data, &skipped)
+			              ? fic__site_apply_feed(store, id, del, data, changed, &skipped)
 			              : fic__err(FIC_EINVAL, "no site data");
 		} else {
 			irc = del || cJSON_IsObject(data) ? apply_task(store, id, del, data)

@@ -1034,6 +1034,24 @@ static void feeds_bring_the_registry_checklists_and_tasks(void **state)
 	assert_int_equal(fic_site_get(&s, f->store, "cq-sz-0001"), FIC_OK);
 	assert_int_equal(s->status, FIC_SITE_CLOSED); /* removed from the registry: closed, kept */
 	fic_site_free(s);
+
+	/* A county version made before the inspector's change reached the server
+	 * is not applied after it, even though the change is no longer pending. */
+	assert_int_equal(fic_site_get(&s, f->store, "cq-sz-0002"), FIC_OK);
+	upd = *s;
+	upd.manager = "王站长";
+	assert_int_equal(fic_site_update(&after, f->store, &upd, "负责人变更"), FIC_OK);
+	fic_site_free(after);
+	fic_site_free(s);
+	load(f, "sites", "石柱县", "[{\"id\":\"cq-sz-0002\",\"kind\":\"water_rural\",\"name\":\"旧资料\"}]");
+	usleep(5000); /* the change reaches the server a little after the county's load */
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.pull_skipped, 1);
+	assert_int_equal(fic_site_get(&s, f->store, "cq-sz-0002"), FIC_OK);
+	assert_string_equal(s->manager, "王站长");
+	assert_int_equal(s->status, FIC_SITE_CHANGED);
+	fic_site_free(s);
 	assert_int_equal(fic_store_check(f->store), FIC_OK);
 }
 
