@@ -63,6 +63,11 @@ static const char schema[] =
 	" county TEXT NOT NULL, feed TEXT NOT NULL, item_id TEXT NOT NULL,"
 	" op TEXT NOT NULL, version INTEGER, data TEXT, changed_ms INTEGER NOT NULL,"
 	" UNIQUE (county, feed, item_id));"
+	/* Photos on their way: the length the device announced with the first
+	 * chunk, so a partial file that has all its bytes (the server died
+	 * between the last chunk and the check) is checked, not taken as whole. */
+	"CREATE TABLE IF NOT EXISTS partials (county TEXT NOT NULL, sha256 TEXT NOT NULL,"
+	" length INTEGER NOT NULL, started_ms INTEGER NOT NULL, PRIMARY KEY (county, sha256));"
 	/* Breaks in a device's submission chain (evidence.h), found as the gaps
 	 * fill; devices.chain_seq/chain_hash is how far the chain has verified. */
 	"CREATE TABLE IF NOT EXISTS chain_breaks (county TEXT NOT NULL, device_id TEXT NOT NULL,"
@@ -91,6 +96,39 @@ static void sha256_hex(const void *data, size_t len, char out[65])
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	SHA256(data, len, md);
 	hex(md, sizeof md, out);
+}
+
+static int county_dir(county_server *s, const char *county, char *buf, size_t size);
+
+/*
+ * Photos started more than a week ago and never finished are dropped (the
+ * device starts again from its HEAD's 404), so abandoned uploads cannot fill
+ * the disk over time. Run at start.
+ */
+static void sweep_partials(county_server *s)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT county, sha256 FROM partials WHERE started_ms < ?1", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, now_ms() - COUNTY_PARTIAL_MAX_AGE_MS);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char dir[600], part[700];
+		const char *sha = (const char *)sqlite3_column_text(st, 1);
+		if (county_dir(s, (const char *)sqlite3_column_text(st, 0), dir, sizeof dir) != 0 ||
+		    strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
+			continue;
+		snprintf(part, sizeof part, "%s/%s.part", dir, sha);
+		unlink(part);
+	}
+	sqlite3_finalize(st);
+	sqlite3_stmt *del;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM partials WHERE started_ms < ?1", -1, &del, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_int64(del, 1, now_ms() - COUNTY_PARTIAL_MAX_AGE_MS);
+		sqlite3_step(del);
+		sqlite3_finalize(del);
+	}
 }
 
 int county_open(county_server **out, const char *db_path, char *err, size_t errsize)
@@ -126,6 +164,7 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 		return -1;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
+	sweep_partials(s);
 	*out = s;
 	return 0;
 }
@@ -576,6 +615,75 @@ static int photo_row(county_server *s, const char *county, const char *sha, int6
 	return rc;
 }
 
+/* The announced length of a photo on its way, or -1 (none, or a database failure: then
+ * *failed is set). */
+static int64_t partial_length(county_server *s, const char *county, const char *sha, bool *failed)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT length FROM partials WHERE county = ?1 AND sha256 = ?2",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		*failed = true;
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else if (step != SQLITE_DONE)
+		*failed = true;
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int partial_put(county_server *s, const char *county, const char *sha, int64_t length)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, length > 0
+	                                      ? "INSERT OR REPLACE INTO partials (county, sha256, length,"
+	                                        " started_ms) VALUES (?1, ?2, ?3, ?4)"
+	                                      : "DELETE FROM partials WHERE county = ?1 AND sha256 = ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
+	if (length > 0) {
+		sqlite3_bind_int64(st, 3, length);
+		sqlite3_bind_int64(st, 4, now_ms());
+	}
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * A partial file with all its bytes: check its SHA-256. 1: it verified and is
+ * now the photo (named, directory synced, recorded); 0: it did not, and is
+ * gone; -1: the check could not be made (try again).
+ */
+static int finish_photo(county_server *s, const char *county, const char *device,
+                        const char *dir, const char *part, const char *done, const char *sha,
+                        int64_t total)
+{
+	char got[65];
+	if (file_sha256(part, got) != 0)
+		return -1;
+	if (strcmp(got, sha) != 0) {
+		unlink(part);
+		fsync_path(dir);
+		partial_put(s, county, sha, 0);
+		return 0;
+	}
+	if (rename(part, done) != 0)
+		return -1;
+	fsync_path(dir);
+	if (photo_row(s, county, sha, total, device) != 0)
+		return -1; /* named and verified: the next request records it */
+	partial_put(s, county, sha, 0);
+	return 1;
+}
+
 static int64_t header_int(struct MHD_Connection *c, const char *name)
 {
 	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
@@ -618,15 +726,34 @@ static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool he
 		return send_full(c, head ? 200 : 201, "", 0, (int64_t)sb.st_size);
 	}
 	int64_t have = stat(part, &sb) == 0 ? (int64_t)sb.st_size : -1;
-	if (head)
+	bool dbfail = false;
+	int64_t known = partial_length(s, county, sha, &dbfail);
+	if (dbfail)
+		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	if (have >= 0 && known > 0 && have >= known) {
+		/* All its bytes are here but it was never checked (the server died
+		 * between the last chunk and the check): check it now. */
+		int r = finish_photo(s, county, device, dir, part, done, sha, known);
+		if (r < 0)
+			return send_error(c, 503, "unavailable", "cannot check the photo", 5);
+		if (r == 0)
+			return head ? send_error(c, 404, "not_found", "no such photo", 0)
+			            : send_error(c, 422, "photo_hash",
+			                         "the photo's bytes do not match its SHA-256; it was "
+			                         "discarded", 0);
+		return send_full(c, head ? 200 : 201, "", 0, known);
+	}
+	if (head) /* a partial file's offset is always short of its length */
 		return have < 0 ? send_error(c, 404, "not_found", "no such photo", 0)
 		                : send_full(c, 200, "", 0, have);
 	int64_t off = header_int(c, "Upload-Offset"), total = header_int(c, "Upload-Length");
 	if (off < 0 || total < 1 || total > COUNTY_MAX_PHOTO || len == 0 ||
-	    off + (int64_t)len > total)
+	    off + (int64_t)len > total || (known > 0 && total != known))
 		return send_error(c, 400, "bad_request",
-		                  "a chunk needs Upload-Offset, Upload-Length (1 byte to 64 MiB) and a body "
-		                  "that fits", 0);
+		                  "a chunk needs Upload-Offset, Upload-Length (1 byte to 64 MiB, as with "
+		                  "the first chunk) and a body that fits", 0);
+	if (have < 0 && known <= 0 && partial_put(s, county, sha, total) != 0)
+		return send_error(c, 503, "unavailable", "the server's database failed", 5);
 	if (off != (have < 0 ? 0 : have)) {
 		char msg[96];
 		snprintf(msg, sizeof msg, "the server has %lld bytes of this photo",
@@ -664,20 +791,12 @@ static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool he
 	int64_t now_have = off + (int64_t)len;
 	if (now_have < total)
 		return send_full(c, 204, "", 0, now_have);
-	char got[65];
-	if (file_sha256(part, got) != 0)
-		return send_error(c, 503, "unavailable", "cannot read the photo back", 5);
-	if (strcmp(got, sha) != 0) {
-		unlink(part);
-		fsync_path(dir);
+	int r = finish_photo(s, county, device, dir, part, done, sha, total);
+	if (r < 0)
+		return send_error(c, 503, "unavailable", "cannot check or store the photo", 5);
+	if (r == 0)
 		return send_error(c, 422, "photo_hash",
 		                  "the photo's bytes do not match its SHA-256; it was discarded", 0);
-	}
-	if (rename(part, done) != 0)
-		return send_error(c, 503, "unavailable", "cannot store the photo", 5);
-	fsync_path(dir);
-	if (photo_row(s, county, sha, total, device) != 0)
-		return send_error(c, 503, "unavailable", "the server's database failed", 5);
 	return send_full(c, 201, "", 0, total);
 }
 

@@ -28,6 +28,7 @@ typedef struct county_server county_server;
 #define COUNTY_MAX_CHUNK (256 * 1024)       /* a photo chunk */
 #define COUNTY_MAX_PHOTO (64 * 1024 * 1024) /* a whole photo */
 #define COUNTY_FEED_PAGE 500                /* items per feed page */
+#define COUNTY_PARTIAL_MAX_AGE_MS (7LL * 24 * 3600 * 1000) /* unfinished photos dropped at start */
 
 /* Open (creating if needed) the server's database. 0 or -1 with a message in err. */
 int county_open(county_server **out, const char *db_path, char *err, size_t errsize);

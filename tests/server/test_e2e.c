@@ -935,6 +935,88 @@ static void the_server_checks_every_photo_byte(void **state)
 	f->store = keep;
 	fic_store_close(other);
 	assert_int_equal(raw(f, "HEAD", path, other_token, NULL, NULL, NULL, 0, &off), 404);
+
+	/* The server died after the last chunk reached its disk but before the
+	 * check: the partial file has every byte. HEAD checks it then — whole
+	 * only if it verifies; a wrong byte and it is discarded, never "whole". */
+	unsigned char cmd5[32];
+	SHA256((const unsigned char *)"石柱县", strlen("石柱县"), cmd5);
+	char cdir[16 + 1];
+	for (int i = 0; i < 8; i++)
+		snprintf(cdir + 2 * i, 3, "%02x", cmd5[i]);
+	for (int bad = 1; bad >= 0; bad--) {
+		static unsigned char d2[9000];
+		for (size_t i = 0; i < sizeof d2; i++)
+			d2[i] = (unsigned char)(i * 13 + 1 + bad);
+		unsigned char m2[32];
+		SHA256(d2, sizeof d2, m2);
+		char sha2[65], path2[100], len2[16];
+		for (int i = 0; i < 32; i++)
+			snprintf(sha2 + 2 * i, 3, "%02x", m2[i]);
+		snprintf(path2, sizeof path2, "/v1/photos/%s", sha2);
+		snprintf(len2, sizeof len2, "%zu", sizeof d2);
+		assert_int_equal(raw(f, "PATCH", path2, token, "0", len2, d2, 4000, &off), 204);
+		char part[700];
+		snprintf(part, sizeof part, "%s/county.db.photos/%s/%s.part", f->dir, cdir, sha2);
+		FILE *fp = fopen(part, "ab");
+		assert_non_null(fp);
+		unsigned char rest[5000];
+		memcpy(rest, d2 + 4000, sizeof rest);
+		rest[100] ^= (unsigned char)bad; /* the torn write's damage, or none */
+		assert_int_equal(fwrite(rest, 1, sizeof rest, fp), sizeof rest);
+		fclose(fp);
+		int64_t before = county_photo_count(f->server);
+		if (bad) {
+			assert_int_equal(raw(f, "HEAD", path2, token, NULL, NULL, NULL, 0, &off), 404);
+			assert_int_equal(county_photo_count(f->server), before);
+			assert_int_equal(access(part, F_OK), -1);
+		} else {
+			assert_int_equal(raw(f, "HEAD", path2, token, NULL, NULL, NULL, 0, &off), 200);
+			assert_int_equal(off, (int64_t)sizeof d2);
+			assert_int_equal(county_photo_count(f->server), before + 1);
+		}
+	}
+	assert_int_equal(county_photo_bad(f->server), 0);
+}
+
+static void an_abandoned_photo_is_dropped_after_a_week(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char token[200];
+	token_of(f, token, sizeof token);
+	static unsigned char d[6000];
+	for (size_t i = 0; i < sizeof d; i++)
+		d[i] = (unsigned char)(i * 31 + 7);
+	unsigned char md[32];
+	SHA256(d, sizeof d, md);
+	char sha[65], path[100];
+	for (int i = 0; i < 32; i++)
+		snprintf(sha + 2 * i, 3, "%02x", md[i]);
+	snprintf(path, sizeof path, "/v1/photos/%s", sha);
+	int64_t off;
+	assert_int_equal(raw(f, "PATCH", path, token, "0", "6000", d, 2000, &off), 204);
+	/* A restart the same week keeps it ... */
+	char err[300], *db = server_db_path(f);
+	county_close(f->server);
+	assert_int_equal(county_open(&f->server, db, err, sizeof err), 0);
+	assert_int_equal(county_listen(f->server, "127.0.0.1:0", err, sizeof err), 0);
+	snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d", county_port(f->server));
+	assert_int_equal(raw(f, "HEAD", path, token, NULL, NULL, NULL, 0, &off), 200);
+	assert_int_equal(off, 2000);
+	/* ... one eight days later drops it. */
+	sqlite3 *sdb;
+	assert_int_equal(sqlite3_open(db, &sdb), SQLITE_OK);
+	sqlite3_busy_timeout(sdb, 5000);
+	assert_int_equal(sqlite3_exec(sdb, "UPDATE partials SET started_ms = started_ms - 8 * 86400000",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(sdb);
+	county_close(f->server);
+	assert_int_equal(county_open(&f->server, db, err, sizeof err), 0);
+	assert_int_equal(county_listen(f->server, "127.0.0.1:0", err, sizeof err), 0);
+	snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d", county_port(f->server));
+	assert_int_equal(raw(f, "HEAD", path, token, NULL, NULL, NULL, 0, &off), 404);
+	free(db);
 }
 
 /* ---- feeds ---- */
@@ -1473,6 +1555,7 @@ int main(void)
 		T(an_interrupted_photo_resumes_at_the_servers_offset),
 		T(a_damaged_photo_file_is_refused_and_listed),
 		T(the_server_checks_every_photo_byte),
+		T(an_abandoned_photo_is_dropped_after_a_week),
 		T(feeds_bring_the_registry_checklists_and_tasks),
 		T(a_long_feed_comes_in_pages),
 		T(a_hostile_feed_changes_nothing),
