@@ -90,7 +90,14 @@ bool fic__sync_held(fic_store *store, int64_t now_ms)
 		fic__err_clear();
 		return false;
 	}
-	return now_ms < strtoll(v, NULL, 10);
+	int64_t until = strtoll(v, NULL, 10);
+	if (until > now_ms + FIC_SYNC_RETRY_AFTER_CAP_MS) {
+		/* Further ahead than any Retry-After we honour: set while the clock
+		 * was wrong. Forget it rather than stay silent for months. */
+		(void)fic__sync_state_put(store, "sync.not_before", "0");
+		return false;
+	}
+	return now_ms < until;
 }
 
 /* One exchange, timing it for the clock offset. */
@@ -433,7 +440,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 		goto out;
 	int64_t total = start.pending;
 	size_t max_records = FIC_SYNC_BATCH_MAX_RECORDS;
-	fic__upload_cursor upload = { "", 0, opts->photo_chunk_bytes };
+	fic__upload_cursor upload = { "", 0, opts->photo_chunk_bytes, 0 };
 	bool audit_done = false;
 	if (upload.chunk > FIC_SYNC_CHUNK_MAX)
 		upload.chunk = FIC_SYNC_CHUNK_MAX;

@@ -224,7 +224,7 @@ int fic__sync_pull(fic_store *store, const fic_sync_options *o, const char *auth
 				rc = fic__err(FIC_ECANCELED, "sync cancelled");
 				break;
 			}
-			char path[300], *esc = NULL;
+			char path[512], *esc = NULL; /* a 127-byte cursor encoded is ≤ 381 bytes */
 			size_t cl = strlen(cursor);
 			/* Cursors are the server's; pass them back percent-encoded. */
 			esc = fic__malloc(cl * 3 + 1);

@@ -175,12 +175,14 @@ int fic__sync_auth(fic_store *store, char *buf, size_t size);
 #define FIC_SYNC_CHUNK_DEFAULT (32 * 1024)
 #define FIC_SYNC_CHUNK_MAX (256 * 1024)
 #define FIC_SYNC_PHOTO_ATTEMPTS 3 /* hash mismatches before a photo is refused */
+#define FIC_SYNC_PHOTO_STUCK 3    /* answers without progress before the server is doubted */
 
 /* Where the pass stands with the photo it is uploading. */
 typedef struct fic__upload_cursor {
 	char sha256[65]; /* "" when no photo is under way */
 	int64_t offset;  /* the server's offset, as last told */
 	size_t chunk;    /* bytes per PATCH */
+	int stuck;       /* answers in a row that did not move the offset forward */
 } fic__upload_cursor;
 
 /*

@@ -26,14 +26,14 @@
 typedef struct due_upload {
 	char sha256[65];
 	int64_t bytes;
-	int attempts;
+	int hash_failures;
 } due_upload;
 
 static int next_due(fic_store *store, int64_t now, due_upload *out, bool *found)
 {
 	*found = false;
 	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st, "SELECT sha256, bytes, attempts FROM uploads "
+	int rc = fic__cached(store, &st, "SELECT sha256, bytes, hash_failures FROM uploads "
 	                                 "WHERE state = 'pending' AND next_at_ms <= ?1 "
 	                                 "ORDER BY priority DESC, created_at_ms, sha256 LIMIT 1");
 	if (rc != FIC_OK)
@@ -43,7 +43,7 @@ static int next_due(fic_store *store, int64_t now, due_upload *out, bool *found)
 	if (s == SQLITE_ROW) {
 		snprintf(out->sha256, sizeof out->sha256, "%s", (const char *)sqlite3_column_text(st, 0));
 		out->bytes = sqlite3_column_int64(st, 1);
-		out->attempts = sqlite3_column_int(st, 2);
+		out->hash_failures = sqlite3_column_int(st, 2);
 		*found = true;
 	} else if (s != SQLITE_DONE) {
 		rc = fic__db_err(store, s, "reading the photo queue");
@@ -142,6 +142,20 @@ static bool local_ok(const char *path, const char *sha, int64_t bytes)
 		if (sha[2 * i] != hx[d[i] >> 4] || sha[2 * i + 1] != hx[d[i] & 15])
 			return false;
 	return true;
+}
+
+/* Count a hash mismatch at the server (only those count toward refusing the photo). */
+static int hash_failed(fic_store *store, const char *sha)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "UPDATE uploads SET hash_failures = hash_failures + 1 "
+	                                  "WHERE sha256 = ?1");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "updating the photo queue");
 }
 
 /* A transient failure: the photo waits with a backoff; the pass ends with `code`. */
@@ -257,19 +271,26 @@ int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *au
 		cur->sha256[0] = '\0';
 		return mark(store, u.sha256, "done", NULL, false, 0, now, 0, NULL);
 	case 204:
-		rep->photo_bytes_sent += (int64_t)want;
-		if (off < 0 || off > u.bytes) {
+		/* The chunk is in: the server's offset must be just past it. */
+		if (off != cur->offset + (int64_t)want || off >= u.bytes) {
 			cur->sha256[0] = '\0';
-			snprintf(why, sizeof why, "the server gave no valid Upload-Offset for a chunk");
+			snprintf(why, sizeof why, "the server's Upload-Offset after a chunk is not where "
+			         "the chunk ended (%lld, expected %lld)", (long long)off,
+			         (long long)(cur->offset + (int64_t)want));
+			return defer(store, u.sha256, FIC_EPROTO, why, 0, now, rep);
+		}
+		rep->photo_bytes_sent += (int64_t)want;
+		cur->offset = off;
+		cur->stuck = 0;
+		return FIC_OK;
+	case 409: /* not where the server is: go on from its offset, but not forever */
+		if (off < 0 || off > u.bytes || ++cur->stuck >= FIC_SYNC_PHOTO_STUCK) {
+			cur->sha256[0] = '\0';
+			cur->stuck = 0;
+			snprintf(why, sizeof why, "the server keeps refusing the photo's offset (409)");
 			return defer(store, u.sha256, FIC_EPROTO, why, 0, now, rep);
 		}
 		cur->offset = off;
-		return FIC_OK;
-	case 409: /* not where the server is: go on from its offset */
-		if (off >= 0 && off <= u.bytes)
-			cur->offset = off;
-		else
-			cur->sha256[0] = '\0';
 		return FIC_OK;
 	case 413: /* the server takes smaller chunks */
 		if (want > 4096) {
@@ -280,10 +301,12 @@ int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *au
 		return defer(store, u.sha256, FIC_EPROTO, why, 0, now, rep);
 	case 422: /* the bytes did not hash right at the server: start again, a few times */
 		cur->sha256[0] = '\0';
-		if (u.attempts + 1 >= FIC_SYNC_PHOTO_ATTEMPTS) {
+		if (u.hash_failures + 1 >= FIC_SYNC_PHOTO_ATTEMPTS) {
 			rep->photos_rejected++;
 			return mark(store, u.sha256, "rejected", why, false, 0, now, 0, NULL);
 		}
+		if ((rc = hash_failed(store, u.sha256)) != FIC_OK)
+			return rc;
 		return mark(store, u.sha256, NULL, why, true, 0, now, fic__sync_rand32(store), NULL);
 	case 401:
 	case 403:

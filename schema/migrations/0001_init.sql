@@ -230,7 +230,8 @@ CREATE TABLE uploads (
 	priority      INTEGER NOT NULL DEFAULT 0, -- 100: a photo of an urgent lead
 	state         TEXT NOT NULL DEFAULT 'pending'
 	              CHECK (state IN ('pending', 'done', 'rejected')),
-	attempts      INTEGER NOT NULL DEFAULT 0,
+	attempts      INTEGER NOT NULL DEFAULT 0, -- transient failures (they set the backoff)
+	hash_failures INTEGER NOT NULL DEFAULT 0, -- 422s: the server's check failed (3: refused)
 	next_at_ms    INTEGER NOT NULL DEFAULT 0, -- not before (backoff)
 	last_error    TEXT,
 	created_at_ms INTEGER NOT NULL,

@@ -1168,9 +1168,13 @@ typedef struct hostile {
 	fic_transport *real;
 	const char *feed_body;
 	int feed_status;
-	/* answers to photo requests: a status and an Upload-Offset (-1: none) */
+	/* answers to photo requests: a status and an Upload-Offset (-1: none);
+	 * with patch_status set, PATCH gets that and its offset instead */
 	int photo_status;
 	int64_t photo_offset;
+	int patch_status;
+	int64_t patch_offset;
+	int photo_requests;
 } hostile;
 
 static int hostile_request(void *ctx, const fic_http_request *q, fic_http_response *r)
@@ -1186,10 +1190,12 @@ static int hostile_request(void *ctx, const fic_http_request *q, fic_http_respon
 		return FIC_OK;
 	}
 	if (strstr(q->url, "/v1/photos/") && h->photo_status) {
+		bool patch = strcmp(q->method, "PATCH") == 0 && h->patch_status;
 		memset(r, 0, sizeof *r);
-		r->status = h->photo_status;
+		r->status = patch ? h->patch_status : h->photo_status;
 		r->server_time_ms = r->retry_after_ms = -1;
-		r->upload_offset = h->photo_offset;
+		r->upload_offset = patch ? h->patch_offset : h->photo_offset;
+		h->photo_requests++;
 		return FIC_OK;
 	}
 	return h->real->request(h->real->ctx, q, r);
@@ -1270,6 +1276,41 @@ static void a_hostile_photo_answer_loses_nothing(void **state)
 		assert_int_equal(fic_sync_network_changed(f->store, 1), FIC_OK);
 	}
 	assert_int_equal(county_photo_count(f->server), 0);
+	/* A server whose offset never moves is doubted, not believed forever. */
+	h.photo_status = 200;
+	h.photo_offset = 0;
+	static const int stuck[] = { 204, 409 };
+	for (size_t i = 0; i < 2; i++) {
+		h.patch_status = stuck[i];
+		h.patch_offset = 0;
+		h.photo_requests = 0;
+		assert_int_equal(fic_sync_push(f->store, &o, &rep), FIC_EPROTO);
+		assert_true(h.photo_requests <= 5);
+		assert_int_equal(uploads_where(f, "state = 'pending'"), 3);
+		assert_int_equal(fic_sync_network_changed(f->store, 1), FIC_OK);
+	}
+	/* Only the server's hash check failing counts toward refusing a photo:
+	 * two 503s and then a 422 leave it queued; three 422s refuse it. */
+	h.patch_status = 503;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(fic_sync_push(f->store, &o, &rep), FIC_ENETWORK);
+		assert_int_equal(fic_sync_network_changed(f->store, 1), FIC_OK);
+	}
+	h.patch_status = 422;
+	assert_int_equal(fic_sync_push(f->store, &o, &rep), FIC_OK);
+	assert_int_equal(uploads_where(f, "state = 'rejected'"), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(fic_sync_network_changed(f->store, 1), FIC_OK);
+		assert_int_equal(fic_sync_push(f->store, &o, &rep), FIC_OK);
+	}
+	assert_int_equal(uploads_where(f, "state = 'rejected'"), 3);
+	assert_int_equal(sqlite3_exec(f->store->db, "UPDATE uploads SET state = 'pending', "
+	                              "hash_failures = 0, next_at_ms = 0", NULL, NULL, NULL), SQLITE_OK);
+	/* A hold set while the clock was a year ahead does not silence the device. */
+	char sql[200];
+	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO sync_state (key, value) VALUES "
+	         "('sync.not_before', '%lld')", (long long)(f->clock.wall_ms + 400LL * 86400000));
+	assert_int_equal(sqlite3_exec(f->store->db, sql, NULL, NULL, NULL), SQLITE_OK);
 	/* The real server, afterwards: everything goes. */
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(county_photo_count(f->server), 3);
