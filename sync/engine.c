@@ -313,13 +313,16 @@ static int finish(fic_store *store, fic_sync_report *rep, int rc)
 
 /*
  * The audit log goes to the county too, after the outbox's records: entries
- * after the cursor `sync.audit_seq`, up to 500 a request, each a record
+ * after the cursor `sync.audit_seq`, up to *max a request, each a record
  * {type "audit", id "<device>:<seq>"} — idempotent like every record. The
  * log is append-only (rows are never marked), so the cursor says how far the
- * server has acknowledged; a failure leaves it where it was.
+ * server has answered: it moves past an entry only on an answer that names
+ * it (stored, duplicate, or refused for good — logged and counted); a
+ * refusal that may be retried stops it there. A batch refused whole is
+ * halved until the refused entry is alone, and that one is skipped.
  */
 static int push_audit(fic_store *store, const fic_sync_options *o, const fic_http_header *h,
-                      size_t nh, fic_sync_report *rep, bool *idle)
+                      size_t nh, fic_sync_report *rep, size_t *max, bool *idle)
 {
 	*idle = false;
 	char cur[32] = "0";
@@ -333,35 +336,37 @@ static int push_audit(fic_store *store, const fic_sync_options *o, const fic_htt
 	                       "'boot_id', boot_id, 'trusted_ms', trusted_ms, 'time_flags', time_flags, "
 	                       "'actor', actor, 'action', action, 'entity', entity, 'entity_id', "
 	                       "entity_id, 'detail', json(detail)) FROM audit WHERE seq > ?1 "
-	                       "ORDER BY seq LIMIT 500")) != FIC_OK)
+	                       "ORDER BY seq LIMIT ?2")) != FIC_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, strtoll(cur, NULL, 10));
+	sqlite3_bind_int64(st, 2, (int64_t)*max);
 	fic__outbox_batch *b = fic__calloc(1, sizeof *b);
-	fic__outbox_item *items = fic__calloc(500, sizeof *items);
 	int s = SQLITE_DONE;
-	int64_t last = 0;
-	if (b == NULL || items == NULL) {
+	if (b == NULL || (b->items = fic__calloc(*max, sizeof *b->items)) == NULL) {
 		rc = fic__err(FIC_ENOMEM, "out of memory reading the audit log");
 		goto done;
 	}
-	b->items = items;
-	items = NULL;
 	const char *dev = fic_store_device_id(store);
-	while (b->payload_bytes < FIC_SYNC_BATCH_MAX_BYTES && (s = sqlite3_step(st)) == SQLITE_ROW) {
+	/* Room for the envelope: type, id and op per record, and the braces. */
+	const size_t room = FIC_SYNC_BATCH_MAX_BYTES - 64 * 1024;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *json = (const char *)sqlite3_column_text(st, 1);
+		size_t jl = json ? strlen(json) : 0;
+		if (b->count > 0 && b->payload_bytes + jl > room)
+			break; /* the rest next request */
 		fic__outbox_item *it = &b->items[b->count++];
-		last = sqlite3_column_int64(st, 0);
+		it->seq = sqlite3_column_int64(st, 0);
 		char id[80];
-		snprintf(id, sizeof id, "%s:%lld", dev, (long long)last);
-		it->seq = last;
+		snprintf(id, sizeof id, "%s:%lld", dev, (long long)it->seq);
 		it->record_type = fic__strdup("audit");
 		it->record_id = fic__strdup(id);
 		it->op = fic__strdup("append");
-		it->payload = fic__strdup((const char *)sqlite3_column_text(st, 1));
+		it->payload = fic__strdup(json ? json : "{}");
 		if (!it->record_type || !it->record_id || !it->op || !it->payload) {
 			rc = fic__err(FIC_ENOMEM, "out of memory reading the audit log");
 			goto done;
 		}
-		b->payload_bytes += strlen(it->payload);
+		b->payload_bytes += jl;
 	}
 	if (s != SQLITE_ROW && s != SQLITE_DONE) {
 		rc = fic__db_err(store, s, "reading the audit log");
@@ -378,42 +383,66 @@ static int push_audit(fic_store *store, const fic_sync_options *o, const fic_htt
 	if ((rc = fic__wire_encode_batch(b, !o->no_gzip, &body, &len)) != FIC_OK)
 		goto done;
 	fic_http_response r;
+	const fic_platform *p = store->platform;
+	int64_t now = p->wall_ms(p->ctx);
 	rc = fic__sync_exchange(store, o, "POST", "/v1/records", h, nh, body, len, &r, rep);
 	fic__free(body);
 	if (rc != FIC_OK)
 		goto done;
 	char why[300];
+	int64_t upto = -1; /* the cursor moves past this entry */
 	if (r.status == 200) {
 		fic__record_result *res = NULL;
 		if ((rc = fic__wire_parse_results((const char *)r.body, r.body_len, b, &res)) == FIC_OK) {
 			for (size_t i = 0; i < b->count; i++) {
+				if (res[i].kind == FIC__RESULT_REJECTED && res[i].retry)
+					break; /* this one and the rest: again later */
 				if (res[i].kind == FIC__RESULT_REJECTED) {
-					/* Keep going (one entry must not hold back the log), but say so. */
 					fic__log(store, FIC_LOG_WARN, "the server refused audit entry %lld: %s",
 					         (long long)b->items[i].seq, res[i].reason);
 					rep->rejected++;
 				} else {
 					rep->audit_sent++;
 				}
+				upto = b->items[i].seq;
 			}
 			fic__wire_results_free(res, b->count);
-			snprintf(cur, sizeof cur, "%lld", (long long)last);
-			rc = fic__sync_state_put(store, "sync.audit_seq", cur);
+			if (*max < 500)
+				*max = *max * 2 > 500 ? 500 : *max * 2;
 		}
 	} else if (r.status == 401 || r.status == 403) {
 		fic__sync_error_body(&r, why, sizeof why, NULL);
 		rc = fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
+	} else if (r.status == 400 || r.status == 413 || r.status == 422) {
+		if (b->count > 1) {
+			*max = b->count / 2; /* find the entry at fault */
+		} else {
+			fic__sync_error_body(&r, why, sizeof why, NULL);
+			fic__log(store, FIC_LOG_WARN, "the server refused audit entry %lld: %s",
+			         (long long)b->items[0].seq, why);
+			rep->rejected++;
+			upto = b->items[0].seq;
+		}
 	} else {
-		int64_t ra = 0;
+		int64_t ra = r.retry_after_ms > 0 ? r.retry_after_ms : 0;
 		fic__sync_error_body(&r, why, sizeof why, &ra);
-		rc = fic__err(r.status == 429 || r.status >= 500 ? FIC_ENETWORK : FIC_EPROTO,
-		              "sending the audit log failed: %s", why);
+		if (r.status == 429 || r.status >= 500) {
+			fic__sync_hold(store, now, ra);
+			rc = fic__err(FIC_ENETWORK, "sending the audit log failed: %s", why);
+		} else {
+			rc = fic__err(FIC_EPROTO, "sending the audit log failed: %s", why);
+		}
 	}
 	fic__free(r.body);
+	if (rc == FIC_OK && upto > 0) {
+		snprintf(cur, sizeof cur, "%lld", (long long)upto);
+		rc = fic__sync_state_put(store, "sync.audit_seq", cur);
+	} else if (rc == FIC_OK && r.status == 200) {
+		*idle = true; /* the first entry is to be retried: not again in this pass */
+	}
 done:
 	if (st)
 		sqlite3_finalize(st);
-	fic__free(items);
 	fic__outbox_batch_free(b);
 	return rc;
 }
@@ -442,6 +471,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 	size_t max_records = FIC_SYNC_BATCH_MAX_RECORDS;
 	fic__upload_cursor upload = { "", 0, opts->photo_chunk_bytes, 0 };
 	bool audit_done = false;
+	size_t audit_max = 500;
 	if (upload.chunk > FIC_SYNC_CHUNK_MAX)
 		upload.chunk = FIC_SYNC_CHUNK_MAX;
 	for (;;) {
@@ -462,7 +492,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 			if (fic__sync_held(store, now))
 				break; /* the server asked for quiet: records only, when due */
 			if (!audit_done) {
-				rc = push_audit(store, opts, h, nh, rep, &idle);
+				rc = push_audit(store, opts, h, nh, rep, &audit_max, &idle);
 				if (rc != FIC_OK)
 					break;
 				audit_done = idle;

@@ -440,6 +440,34 @@ static void the_network_coming_back_makes_the_queue_due(void **state)
 	assert_int_equal(fic_sync_network_changed(NULL, 1), FIC_EINVAL);
 }
 
+static void a_refused_audit_entry_is_isolated_and_the_rest_go(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	a_patrol_day(f);
+	int64_t entries = 0, third = 0;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT count(*), (SELECT seq FROM audit "
+	                                    "ORDER BY seq LIMIT 1 OFFSET 2) FROM audit", -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	entries = sqlite3_column_int64(st, 0);
+	third = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	char bad[96];
+	snprintf(bad, sizeof bad, "%s:%lld", fic_store_device_id(f->store), (long long)third);
+	f->fake.refuse_id = bad; /* the server refuses (422) any batch holding it */
+	fic_sync_report rep;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.rejected, 1);
+	assert_int_equal(rep.audit_sent, entries - 1);
+	assert_int_equal(f->fake.audit_n, entries - 1);
+	/* Done: a second pass sends nothing. */
+	int before = f->fake.requests;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(f->fake.requests, before);
+}
+
 static void *file_urgent_lead_arg;
 static void file_urgent_lead(fake *fk)
 {
@@ -581,6 +609,7 @@ int main(void)
 		T(urgent_leads_go_in_the_first_request),
 		T(every_record_arrives_once_whatever_breaks),
 		T(the_network_coming_back_makes_the_queue_due),
+		T(a_refused_audit_entry_is_isolated_and_the_rest_go),
 		T(an_urgent_lead_filed_mid_pass_goes_next),
 		T(a_refused_record_is_isolated_and_kept_with_its_reason),
 		T(a_wrong_url_or_revoked_token_changes_no_record),
