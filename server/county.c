@@ -251,7 +251,8 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 	sha256_hex(token, strlen(token), token_hash);
 	char county[256] = "";
 	int status = 403;
-	sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return send_error(c, 503, "unavailable", "the server's database is busy", 5);
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(s->db, "SELECT county, used_by FROM codes WHERE code = ?1", -1, &st,
 	                       NULL) != SQLITE_OK)
@@ -352,11 +353,19 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 	const cJSON *canon = cJSON_GetObjectItemCaseSensitive(rec, "canonical");
 	if (why == NULL && chained) {
 		char h[65];
+		cJSON *parsed = NULL;
 		if (!cJSON_IsNumber(seq) || !cJSON_IsString(hash) || !cJSON_IsString(canon))
 			why = "a chained record needs seq, hash and canonical";
+		else if (!(seq->valuedouble >= 1 && seq->valuedouble <= 9007199254740992.0) ||
+		         seq->valuedouble != (double)(int64_t)seq->valuedouble)
+			why = "seq must be a whole number from 1";
+		else if (!fic__utf8_valid(canon->valuestring, strlen(canon->valuestring)) ||
+		         !cJSON_IsObject(parsed = cJSON_Parse(canon->valuestring)))
+			why = "canonical must be a JSON object in UTF-8";
 		else if (sha256_hex(canon->valuestring, strlen(canon->valuestring), h),
 		         strcmp(h, hash->valuestring) != 0)
 			why = "chain_hash: the canonical form does not match its hash";
+		cJSON_Delete(parsed);
 	}
 	if (why) {
 		cJSON_AddStringToObject(res, "status", "rejected");
@@ -436,7 +445,10 @@ static enum MHD_Result records(county_server *s, struct MHD_Connection *c, cJSON
 	int64_t received = now_ms();
 	cJSON *out = cJSON_CreateObject(), *results = cJSON_AddArrayToObject(out, "results");
 	int fail = 0;
-	sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		cJSON_Delete(out);
+		return send_error(c, 503, "unavailable", "the server's database is busy", 5);
+	}
 	cJSON_ArrayForEach(rec, recs)
 		cJSON_AddItemToArray(results, one_record(s, county, device, rec, received, &fail));
 	if (!fail && chain_audit(s, county, device) != 0)
@@ -515,6 +527,27 @@ static int chain_audit(county_server *s, const char *county, const char *device)
 	cJSON_free(text);
 	cJSON *rep = report ? cJSON_Parse(report) : NULL;
 	fic_free(report);
+	if (rc == FIC_EINVAL) {
+		/* An entry the check cannot read (one_record refuses those, so this is
+		 * an old row): a break at the verified point; the chain waits there. */
+		cJSON *w = cJSON_CreateObject();
+		cJSON_AddStringToObject(w, "kind", "malformed");
+		cJSON_AddStringToObject(w, "detail", fic_error_last()->message);
+		char *what = cJSON_PrintUnformatted(w);
+		cJSON_Delete(w);
+		sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO chain_breaks (county, device_id, seq,"
+		                          " what, found_ms) VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL);
+		sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, done + 1);
+		sqlite3_bind_text(st, 4, what ? what : "{\"kind\":\"malformed\"}", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, now_ms());
+		int ok = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		sqlite3_finalize(st);
+		cJSON_free(what);
+		cJSON_Delete(rep);
+		return ok;
+	}
 	if (rc != FIC_OK && rc != FIC_ECORRUPT) {
 		cJSON_Delete(rep);
 		return -1;
@@ -1200,7 +1233,12 @@ int county_load(county_server *s, const char *county, const char *feed_name, con
 		return -1;
 	}
 	pthread_mutex_lock(&s->lock);
-	sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errsize, "the database is busy: %s", sqlite3_errmsg(s->db));
+		pthread_mutex_unlock(&s->lock);
+		cJSON_Delete(arr);
+		return -1;
+	}
 	int n = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr)

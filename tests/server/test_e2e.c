@@ -375,6 +375,32 @@ static void the_server_refuses_malformed_requests(void **state)
 	/* The well-formed one is stored; per-record faults are answered per record. */
 	assert_int_equal(post(f, "/v1/records", token, NULL, ok, strlen(ok)), 200);
 	assert_int_equal(held(f->server), 1);
+	/* Chained records the chain check could not read are refused on arrival
+	 * (they would otherwise block the device's chain audit): bad UTF-8, a
+	 * seq that is not a whole number from 1, a canonical that is not an object. */
+	static const char *const bad_chained[] = {
+		"{\"records\":[{\"type\":\"lead\",\"id\":\"b1\",\"op\":\"submit\",\"seq\":2,"
+		"\"hash\":\"x\",\"canonical\":\"{\\\"a\\\":\\\"\xff\xfe\\\"}\"}]}",
+		"{\"records\":[{\"type\":\"lead\",\"id\":\"b2\",\"op\":\"submit\",\"seq\":1e300,"
+		"\"hash\":\"x\",\"canonical\":\"{}\"}]}",
+		"{\"records\":[{\"type\":\"lead\",\"id\":\"b3\",\"op\":\"submit\",\"seq\":0,"
+		"\"hash\":\"x\",\"canonical\":\"{}\"}]}",
+		"{\"records\":[{\"type\":\"lead\",\"id\":\"b4\",\"op\":\"submit\",\"seq\":1.5,"
+		"\"hash\":\"x\",\"canonical\":\"{}\"}]}",
+		"{\"records\":[{\"type\":\"lead\",\"id\":\"b5\",\"op\":\"submit\",\"seq\":1,"
+		"\"hash\":\"x\",\"canonical\":\"[1,2]\"}]}",
+	};
+	for (size_t i = 0; i < sizeof bad_chained / sizeof bad_chained[0]; i++)
+		assert_int_equal(post(f, "/v1/records", token, NULL, bad_chained[i], strlen(bad_chained[i])),
+		                 200);
+	assert_int_equal(held(f->server), 1);
+	/* The device's own chain then goes through and verifies. */
+	char urgent[2][FIC_UUID_BUFSIZE];
+	patrol_day(f, urgent);
+	fic_sync_report rep;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.rejected, 0);
+	assert_int_equal(county_chain_breaks(f->server, NULL), 0);
 }
 
 /* The child: its own store handle and transport, pushing until killed. */
