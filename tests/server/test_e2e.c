@@ -898,6 +898,25 @@ static int raw(fixture *f, const char *method, const char *path, const char *tok
 }
 
 
+/* SHA-256 of `len` bytes as lowercase hex. */
+static void sha_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	SHA256(data, len, md);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Fill `d` with a pattern; its SHA-256 and its /v1/photos/ path. */
+static void photo_bytes(unsigned char *d, size_t n, unsigned mul, unsigned add, char sha[65],
+                        char path[100])
+{
+	for (size_t i = 0; i < n; i++)
+		d[i] = (unsigned char)(i * mul + add);
+	sha_hex(d, n, sha);
+	snprintf(path, 100, "/v1/photos/%s", sha);
+}
+
 static void the_server_checks_every_photo_byte(void **state)
 {
 	fixture *f = *state;
@@ -906,14 +925,8 @@ static void the_server_checks_every_photo_byte(void **state)
 	token_of(f, token, sizeof token);
 	/* 20 000 bytes whose SHA-256 we know. */
 	static unsigned char data[20000];
-	for (size_t i = 0; i < sizeof data; i++)
-		data[i] = (unsigned char)(i * 7 + 3);
-	unsigned char md[32];
-	SHA256(data, sizeof data, md);
 	char sha[65], path[100];
-	for (int i = 0; i < 32; i++)
-		snprintf(sha + 2 * i, 3, "%02x", md[i]);
-	snprintf(path, sizeof path, "/v1/photos/%s", sha);
+	photo_bytes(data, sizeof data, 7, 3, sha, path);
 	int64_t off;
 	assert_int_equal(raw(f, "HEAD", path, token, NULL, NULL, NULL, 0, &off), 404);
 	assert_int_equal(raw(f, "HEAD", "/v1/photos/abc", token, NULL, NULL, NULL, 0, &off), 400);
@@ -965,21 +978,13 @@ static void the_server_checks_every_photo_byte(void **state)
 	/* The server died after the last chunk reached its disk but before the
 	 * check: the partial file has every byte. HEAD checks it then — whole
 	 * only if it verifies; a wrong byte and it is discarded, never "whole". */
-	unsigned char cmd5[32];
-	SHA256((const unsigned char *)"石柱县", strlen("石柱县"), cmd5);
-	char cdir[16 + 1];
-	for (int i = 0; i < 8; i++)
-		snprintf(cdir + 2 * i, 3, "%02x", cmd5[i]);
+	char cdir[65];
+	sha_hex("石柱县", strlen("石柱县"), cdir);
+	cdir[16] = '\0'; /* the county's folder: the first 16 hex digits */
 	for (int bad = 1; bad >= 0; bad--) {
 		static unsigned char d2[9000];
-		for (size_t i = 0; i < sizeof d2; i++)
-			d2[i] = (unsigned char)(i * 13 + 1 + bad);
-		unsigned char m2[32];
-		SHA256(d2, sizeof d2, m2);
 		char sha2[65], path2[100], len2[16];
-		for (int i = 0; i < 32; i++)
-			snprintf(sha2 + 2 * i, 3, "%02x", m2[i]);
-		snprintf(path2, sizeof path2, "/v1/photos/%s", sha2);
+		photo_bytes(d2, sizeof d2, 13, (unsigned)(1 + bad), sha2, path2);
 		snprintf(len2, sizeof len2, "%zu", sizeof d2);
 		assert_int_equal(raw(f, "PATCH", path2, token, "0", len2, d2, 4000, &off), 204);
 		char part[700];
@@ -1012,14 +1017,8 @@ static void an_abandoned_photo_is_dropped_after_a_week(void **state)
 	char token[200];
 	token_of(f, token, sizeof token);
 	static unsigned char d[6000];
-	for (size_t i = 0; i < sizeof d; i++)
-		d[i] = (unsigned char)(i * 31 + 7);
-	unsigned char md[32];
-	SHA256(d, sizeof d, md);
 	char sha[65], path[100];
-	for (int i = 0; i < 32; i++)
-		snprintf(sha + 2 * i, 3, "%02x", md[i]);
-	snprintf(path, sizeof path, "/v1/photos/%s", sha);
+	photo_bytes(d, sizeof d, 31, 7, sha, path);
 	int64_t off;
 	assert_int_equal(raw(f, "PATCH", path, token, "0", "6000", d, 2000, &off), 204);
 	/* A restart the same week keeps it ... */
@@ -1380,10 +1379,7 @@ static void the_server_audits_each_devices_chain_as_gaps_fill(void **state)
 	snprintf(canon, sizeof canon,
 	         "{\"chain_seq\":6,\"device_id\":\"%s\",\"prev_hash\":\"%064d\"}",
 	         fic_store_device_id(f->store), 0);
-	unsigned char md[32];
-	SHA256((unsigned char *)canon, strlen(canon), md);
-	for (int i = 0; i < 32; i++)
-		snprintf(hash + 2 * i, 3, "%02x", md[i]);
+	sha_hex(canon, strlen(canon), hash);
 	cJSON *rec = cJSON_CreateObject(), *recs = cJSON_CreateArray(), *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(rec, "type", "lead");
 	cJSON_AddStringToObject(rec, "id", "forged-6");
