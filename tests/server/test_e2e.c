@@ -403,6 +403,31 @@ static void the_server_refuses_malformed_requests(void **state)
 	assert_int_equal(county_chain_breaks(f->server, NULL), 0);
 }
 
+/*
+ * Every outbox row of `st` is acknowledged with the very receipt `cs` holds
+ * for it (site changes go as "<site id>:<outbox seq>"). Returns the rows.
+ */
+static int64_t acked_with_servers_receipts(fic_store *st, county_server *cs)
+{
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(st->db,
+	                                    "SELECT CASE WHEN record_type = 'site' THEN record_id || "
+	                                    "':' || seq ELSE record_id END, state, receipt_id FROM outbox",
+	                                    -1, &q, NULL),
+	                 SQLITE_OK);
+	int64_t rows = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		rows++;
+		assert_string_equal((const char *)sqlite3_column_text(q, 1), "acked");
+		char receipt[64];
+		assert_int_equal(county_receipt(cs, (const char *)sqlite3_column_text(q, 0), receipt,
+		                                sizeof receipt), 0);
+		assert_string_equal((const char *)sqlite3_column_text(q, 2), receipt);
+	}
+	sqlite3_finalize(q);
+	return rows;
+}
+
 /* The child: its own store handle and transport, pushing until killed. */
 static void push_until_killed(const char *path, const char *url)
 {
@@ -483,22 +508,7 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 		fail_msg("%s", fic_error_last()->message);
 	assert_int_equal(held(f->server), total);
 	/* Every record is acknowledged, with the very receipt the server holds. */
-	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT CASE WHEN record_type = 'site' THEN record_id || ':' || seq "
-	                                    "ELSE record_id END, state, receipt_id FROM outbox",
-	                                    -1, &q, NULL),
-	                 SQLITE_OK);
-	int rows = 0;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		rows++;
-		assert_string_equal((const char *)sqlite3_column_text(q, 1), "acked");
-		char receipt[64];
-		assert_int_equal(county_receipt(f->server, (const char *)sqlite3_column_text(q, 0), receipt,
-		                                sizeof receipt),
-		                 0);
-		assert_string_equal((const char *)sqlite3_column_text(q, 2), receipt);
-	}
-	sqlite3_finalize(q);
+	int64_t rows = acked_with_servers_receipts(st, f->server);
 	assert_int_equal(rows, total);
 	/* Every photo whole on the server, its hash verified; none left to send. */
 	assert_int_equal(county_photo_count(f->server), photos);
@@ -633,22 +643,7 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 	char err[200];
 	assert_int_equal(county_open(&cs, db, err, sizeof err), 0);
 	assert_int_equal(held(cs), total);
-	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT CASE WHEN record_type = 'site' THEN record_id || ':' || seq "
-	                                    "ELSE record_id END, state, receipt_id FROM outbox",
-	                                    -1, &q, NULL),
-	                 SQLITE_OK);
-	int rows = 0;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		rows++;
-		assert_string_equal((const char *)sqlite3_column_text(q, 1), "acked");
-		char receipt[64];
-		assert_int_equal(county_receipt(cs, (const char *)sqlite3_column_text(q, 0), receipt,
-		                                sizeof receipt),
-		                 0);
-		assert_string_equal((const char *)sqlite3_column_text(q, 2), receipt);
-	}
-	sqlite3_finalize(q);
+	int64_t rows = acked_with_servers_receipts(st, cs);
 	assert_int_equal(rows, total);
 	/* Every photo whole, verified, and none partial left on the device's queue. */
 	assert_int_equal(rep.photos_pending, 0);
@@ -1579,20 +1574,7 @@ static void every_fault_on_the_link_loses_and_doubles_nothing(void **state)
 	f->opts.transport = f->transport;
 	tu_link_stop(link);
 	/* Every record once, every photo whole and verified, nothing left on the device. */
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT CASE WHEN record_type = 'site' THEN record_id || ':' || seq "
-	                                    "ELSE record_id END, state, receipt_id FROM outbox",
-	                                    -1, &st, NULL), SQLITE_OK);
-	int64_t rows = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		rows++;
-		assert_string_equal((const char *)sqlite3_column_text(st, 1), "acked");
-		char receipt[64];
-		assert_int_equal(county_receipt(f->server, (const char *)sqlite3_column_text(st, 0),
-		                                receipt, sizeof receipt), 0);
-		assert_string_equal(receipt, (const char *)sqlite3_column_text(st, 2));
-	}
-	sqlite3_finalize(st);
+	int64_t rows = acked_with_servers_receipts(f->store, f->server);
 	assert_int_equal(held(f->server), rows);
 	assert_int_equal(uploads_where(f, "state <> 'done'"), 0);
 	assert_int_equal(county_photo_count(f->server), 3);
