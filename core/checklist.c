@@ -314,8 +314,6 @@ int fic__checklist_install_tx(fic_store *store, const char *json, size_t len)
 		return fic__err(FIC_ENOMEM, "out of memory installing a checklist");
 	}
 	sqlite3_stmt *st = NULL;
-	char detail[160];
-	snprintf(detail, sizeof detail, "{\"id\":\"%s\",\"version\":%d}", def->id, def->version);
 	if ((rc = fic__prepare(store, &st, "INSERT INTO checklists (id, version, origin, definition, "
 	                                   "installed_at_ms) VALUES (?1, ?2, 'installed', ?3, ?4)")) ==
 	    FIC_OK) {
@@ -326,8 +324,12 @@ int fic__checklist_install_tx(fic_store *store, const char *json, size_t len)
 		int src = sqlite3_step(st);
 		sqlite3_finalize(st);
 		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "installing a checklist");
-		if (rc == FIC_OK)
-			rc = fic__audit_append(store, "checklist.install", "checklist", def->id, detail);
+		if (rc == FIC_OK) {
+			cJSON *d = cJSON_CreateObject();
+			bool ok = d && cJSON_AddStringToObject(d, "id", def->id) &&
+			          cJSON_AddNumberToObject(d, "version", def->version);
+			rc = fic__audit_take(store, "checklist.install", "checklist", def->id, d, ok);
+		}
 	}
 	fic__free(text);
 	fic__def_free(def);

@@ -403,10 +403,11 @@ int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
 		fic__free(vt);
 	}
 	if (rc == FIC_OK) {
-		char detail[200];
-		snprintf(detail, sizeof detail, "{\"site\":\"%s\",\"checklist\":\"%s\",\"version\":%d}",
-		         site_id, e->def->id, e->def->version);
-		rc = fic__audit_append(store, "inspection.start", "inspection", id, detail);
+		cJSON *d = cJSON_CreateObject();
+		bool ok = d && cJSON_AddStringToObject(d, "site", site_id) &&
+		          cJSON_AddStringToObject(d, "checklist", e->def->id) &&
+		          cJSON_AddNumberToObject(d, "version", e->def->version);
+		rc = fic__audit_take(store, "inspection.start", "inspection", id, d, ok);
 	}
 	cJSON_Delete(facts);
 	fic__free(facts_text);
@@ -503,16 +504,11 @@ int fic_inspection_answer(fic_store *store, const char *inspection_id, const cha
 	if (rc == FIC_OK) {
 		/* The audit keeps what was answered; sensitive items only that they were. */
 		cJSON *d = cJSON_CreateObject();
-		char *dt = NULL;
-		if (d && cJSON_AddStringToObject(d, "item", it->id) &&
-		    ((it->sensitive || v == NULL)
-			     ? cJSON_AddBoolToObject(d, "answered", v != NULL) != NULL
-			     : fic__json_put(d, "value", cJSON_Duplicate(v, true))))
-			dt = cJSON_PrintUnformatted(d);
-		cJSON_Delete(d);
-		rc = dt ? fic__audit_append(store, "inspection.answer", "inspection", in.id, dt)
-			: fic__err(FIC_ENOMEM, "out of memory auditing an answer");
-		fic__free(dt);
+		bool ok = d && cJSON_AddStringToObject(d, "item", it->id) &&
+		          ((it->sensitive || v == NULL)
+		                   ? cJSON_AddBoolToObject(d, "answered", v != NULL) != NULL
+		                   : fic__json_put(d, "value", cJSON_Duplicate(v, true)));
+		rc = fic__audit_take(store, "inspection.answer", "inspection", in.id, d, ok);
 	}
 	if (rc == FIC_OK && it->urgent && v != NULL) {
 		cJSON_DeleteItemFromObjectCaseSensitive(in.answers, it->id);
@@ -543,10 +539,10 @@ int fic_inspection_note(fic_store *store, const char *inspection_id, const char 
 	                 "SET note = excluded.note",
 	                 in.id, it->id, present ? note : NULL, "saving a note");
 	if (rc == FIC_OK) {
-		char detail[120];
-		snprintf(detail, sizeof detail, "{\"item\":\"%s\",\"note\":%s}", it->id,
-		         present ? "true" : "false");
-		rc = fic__audit_append(store, "inspection.note", "inspection", in.id, detail);
+		cJSON *d = cJSON_CreateObject();
+		bool ok = d && cJSON_AddStringToObject(d, "item", it->id) &&
+		          cJSON_AddBoolToObject(d, "note", present);
+		rc = fic__audit_take(store, "inspection.note", "inspection", in.id, d, ok);
 	}
 	return end_edit(&in, store, rc);
 }
@@ -932,10 +928,10 @@ int fic_inspection_finish(char **summary_out, fic_store *store, const char *insp
 	if (rc == FIC_OK)
 		rc = fic__outbox_enqueue(store, "inspection", in.id, "finish", 10, record_text);
 	if (rc == FIC_OK) {
-		char detail[160];
-		snprintf(detail, sizeof detail, "{\"findings\":%d,\"leads\":%d}",
-		         cJSON_GetArraySize(findings), cJSON_GetArraySize(lead_ids));
-		rc = fic__audit_append(store, "inspection.finish", "inspection", in.id, detail);
+		cJSON *d = cJSON_CreateObject();
+		bool ok = d && cJSON_AddNumberToObject(d, "findings", cJSON_GetArraySize(findings)) &&
+		          cJSON_AddNumberToObject(d, "leads", cJSON_GetArraySize(lead_ids));
+		rc = fic__audit_take(store, "inspection.finish", "inspection", in.id, d, ok);
 	}
 	if (rc == FIC_OK && summary_out) {
 		cJSON *s = cJSON_CreateObject();

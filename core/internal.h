@@ -68,7 +68,7 @@ int fic__check_text(const char *s, const char *what, size_t max, bool required, 
 int fic__parse_date(const char *s, const char *what, int64_t *days);
 
 /* ---- store internals (store.c) ---- */
-#define FIC_STMT_CACHE 16
+#define FIC_STMT_CACHE 48
 struct fic_store {
 	sqlite3 *db;
 	const fic_platform *platform;
@@ -117,9 +117,16 @@ int fic__prepare(fic_store *store, sqlite3_stmt **stmt, const char *sql);
 int fic__cached(fic_store *store, sqlite3_stmt **stmt, const char *sql);
 void fic__release(fic_store *store, sqlite3_stmt *stmt);
 
-/* Audit and outbox rows, inside the caller's transaction (journal.c). */
+/* Audit and outbox rows, inside the caller's transaction (journal.c).
+ * `detail_json` must be JSON printed by cJSON, never assembled by hand (a
+ * quote in a county's id would make the log unreadable). fic__audit_take
+ * prints and frees `detail`, an object the caller built: `built` false (an
+ * add failed) or detail NULL gives FIC_ENOMEM. */
+struct cJSON;
 int fic__audit_append(fic_store *store, const char *action, const char *entity,
                       const char *entity_id, const char *detail_json);
+int fic__audit_take(fic_store *store, const char *action, const char *entity,
+                    const char *entity_id, struct cJSON *detail, bool built);
 int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *record_id,
                         const char *op, int priority, const char *payload_json);
 

@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -38,6 +39,18 @@ int fic__audit_append(fic_store *store, const char *action, const char *entity,
 	int code = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "writing the audit log");
 	fic__release(store, st);
 	return code;
+}
+
+int fic__audit_take(fic_store *store, const char *action, const char *entity,
+                    const char *entity_id, cJSON *detail, bool built)
+{
+	char *text = built && detail ? cJSON_PrintUnformatted(detail) : NULL;
+	cJSON_Delete(detail);
+	if (text == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory writing the audit log");
+	int rc = fic__audit_append(store, action, entity, entity_id, text);
+	cJSON_free(text);
+	return rc;
 }
 
 int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *record_id,

@@ -74,10 +74,10 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 	}
 	fic__free(content);
 	if (rc == FIC_OK) {
-		char detail[200];
-		snprintf(detail, sizeof detail, "{\"category\":\"%s\",\"urgent\":%s}", sp->category,
-		         sp->urgent ? "true" : "false");
-		rc = fic__audit_append(store, "lead.file", "lead", id_out, detail);
+		cJSON *d = cJSON_CreateObject();
+		bool ok = d && cJSON_AddStringToObject(d, "category", sp->category) &&
+		          cJSON_AddBoolToObject(d, "urgent", sp->urgent);
+		rc = fic__audit_take(store, "lead.file", "lead", id_out, d, ok);
 	}
 	if (rc == FIC_OK && sp->time_sensitive) {
 		/* Re-inspect within one month of the report (非法行医 3.4.1). */
@@ -237,9 +237,10 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 	if (rc == FIC_OK)
 		rc = promote_photos(store, lead_id, urgent);
 	if (rc == FIC_OK) {
-		char detail[160];
-		snprintf(detail, sizeof detail, "{\"seq\":%lld,\"hash\":\"%s\"}", (long long)seq, hash);
-		rc = fic__audit_append(store, "lead.submit", "lead", lead_id, detail);
+		cJSON *d = cJSON_CreateObject();
+		bool ok = d && cJSON_AddNumberToObject(d, "seq", (double)seq) &&
+		          cJSON_AddStringToObject(d, "hash", hash);
+		rc = fic__audit_take(store, "lead.submit", "lead", lead_id, d, ok);
 	}
 	fic__free(text);
 	return rc;
@@ -281,33 +282,38 @@ static int promote_photos(fic_store *store, const char *lead_id, bool urgent)
 int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
                    const char *receipt_id, int64_t receipt_at_ms, const char *reason)
 {
-	const char *from = strcmp(state, "sent") == 0 ? "'queued'" : "'queued','sent'";
-	char sql[300];
-	snprintf(sql, sizeof sql, "UPDATE leads SET state = ?2, sent_at_ms = coalesce(sent_at_ms, ?3), "
-	         "receipt_id = ?4, receipt_at_ms = ?5, reject_reason = ?6 WHERE id = ?1 AND state IN (%s)",
-	         from);
+	bool delivered = strcmp(state, "delivered") == 0;
+	if (!delivered && strcmp(state, "rejected") != 0)
+		return fic__err(FIC_EINVAL, "a lead cannot be marked %s", state);
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st, sql);
+	int rc = fic__cached(store, &st,
+	                     "UPDATE leads SET state = ?2, receipt_id = ?3, receipt_at_ms = ?4, "
+	                     "reject_reason = ?5 WHERE id = ?1 AND state = 'queued'");
 	if (rc != FIC_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, fic__now_ms(store));
-	if (receipt_id)
-		sqlite3_bind_text(st, 4, receipt_id, -1, SQLITE_STATIC);
-	if (receipt_at_ms)
-		sqlite3_bind_int64(st, 5, receipt_at_ms);
-	if (reason)
-		sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+	if (delivered) {
+		sqlite3_bind_text(st, 3, receipt_id ? receipt_id : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, receipt_at_ms);
+		sqlite3_bind_null(st, 5);
+	} else {
+		sqlite3_bind_null(st, 3);
+		sqlite3_bind_null(st, 4);
+		sqlite3_bind_text(st, 5, reason ? reason : "refused by the server", -1, SQLITE_STATIC);
+	}
 	int s = sqlite3_step(st);
-	sqlite3_finalize(st);
+	fic__release(store, st);
 	if (s != SQLITE_DONE)
 		return fic__db_err(store, s, "updating a lead's state");
 	if (sqlite3_changes(store->db) != 1)
-		return fic__err(FIC_ESTATE, "lead %s cannot become %s from its state", lead_id, state);
-	char detail[400];
-	snprintf(detail, sizeof detail, "{\"state\":\"%s\"}", state);
-	return fic__audit_append(store, "lead.state", "lead", lead_id, detail);
+		return fic__err(FIC_ESTATE, "lead %s cannot become %s: it is not queued", lead_id, state);
+	cJSON *d = cJSON_CreateObject();
+	bool ok = d && cJSON_AddStringToObject(d, "state", state) &&
+	          (delivered ? cJSON_AddStringToObject(d, "receipt_id", receipt_id ? receipt_id : "") &&
+	                               cJSON_AddNumberToObject(d, "receipt_at_ms", (double)receipt_at_ms)
+	                     : cJSON_AddStringToObject(d, "reason", reason ? reason : "") != NULL);
+	return fic__audit_take(store, "lead.state", "lead", lead_id, d, ok);
 }
 
 int fic_lead_submit(fic_store *store, const char *lead_id)
@@ -630,6 +636,7 @@ void fic_lead_list_free(fic_lead_list *list)
 		fic__free((char *)e->state);
 		fic__free((char *)e->report_to);
 		fic__free((char *)e->site_id);
+		fic__free((char *)e->reject_reason);
 	}
 	fic__free(list->entries);
 	fic__free(list);
@@ -658,7 +665,7 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 	int rc = fic__prepare(store, &st,
 	                      "SELECT id, category, area, title, state, report_to, site_id, urgent, "
 	                      "discovered_at_ms, deadline_at_ms, t_flags, t_boot_id, t_mono_ms, "
-	                      "t_device_ms FROM leads ORDER BY urgent DESC, "
+	                      "t_device_ms, receipt_at_ms, reject_reason FROM leads ORDER BY urgent DESC, "
 	                      "CASE WHEN urgent THEN deadline_at_ms END, discovered_at_ms DESC, id "
 	                      "LIMIT ?1");
 	if (rc != FIC_OK)
@@ -707,8 +714,10 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 			                                            sqlite3_column_int64(st, 13),
 			                                            e->discovered_at_ms);
 		e->remaining_ms = e->urgent ? e->deadline_at_ms - now.trusted_ms : 0;
+		e->receipt_at_ms = sqlite3_column_int64(st, 14);
+		e->reject_reason = col_dup(st, 15, &oom);
 		/* With no server contact yet the clock is unverified: never trust it for a deadline. */
-		e->at_risk = e->urgent && e->state && strcmp(e->state, "acknowledged") != 0 &&
+		e->at_risk = e->urgent && e->state && strcmp(e->state, "delivered") != 0 &&
 			     (now.uncertainty_ms < 0 || e->remaining_ms - unc <= FIC_AT_RISK_MS);
 		if (oom)
 			rc = fic__err(FIC_ENOMEM, "out of memory listing leads");

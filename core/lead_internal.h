@@ -46,8 +46,10 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id);
 /* The lead as its canonical record (without the chain fields), from its rows. */
 int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out);
 
-/* What the sync engine reports back (issue #5): 'sent', 'acknowledged' (with the
- * server's receipt id and time) or 'rejected' (with its reason). */
+/* What the server answered for a queued lead's record, inside the caller's
+ * transaction (the sync engine's, with the outbox row's own update):
+ * "delivered" with the server's receipt id and time, or "rejected" with its
+ * reason. FIC_ESTATE if the lead is not queued. */
 int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
                    const char *receipt_id, int64_t receipt_at_ms, const char *reason);
 

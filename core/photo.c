@@ -395,12 +395,14 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 			rc = s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "recording the photo");
 	}
 	if (rc == FIC_OK) {
-		char detail[300];
-		snprintf(detail, sizeof detail, "{\"owner\":\"%s\",\"owner_id\":\"%s\",\"item\":%s%s%s,"
-		         "\"sha256\":\"%s\",\"bytes\":%lld}", owner_name(owner), owner_id,
-		         item_id ? "\"" : "", item_id ? item_id : "null", item_id ? "\"" : "", sha,
-		         (long long)total);
-		rc = fic__audit_append(store, "photo.add", "photo", id, detail);
+		cJSON *d = cJSON_CreateObject();
+		bool ok = d && cJSON_AddStringToObject(d, "owner", owner_name(owner)) &&
+		          cJSON_AddStringToObject(d, "owner_id", owner_id) &&
+		          (item_id ? cJSON_AddStringToObject(d, "item", item_id)
+		                   : cJSON_AddNullToObject(d, "item")) &&
+		          cJSON_AddStringToObject(d, "sha256", sha) &&
+		          cJSON_AddNumberToObject(d, "bytes", (double)total);
+		rc = fic__audit_take(store, "photo.add", "photo", id, d, ok);
 	}
 	if (rc == FIC_OK)
 		rc = enqueue(store, id, upload_sha, upload_bytes);

@@ -107,13 +107,9 @@ int fic_setting_set(fic_store *store, const char *key, const char *value)
 	}
 	if (rc == FIC_OK) {
 		cJSON *d = cJSON_CreateObject();
-		char *dt = NULL;
-		if (d && cJSON_AddStringToObject(d, "key", key) && cJSON_AddStringToObject(d, "value", value))
-			dt = cJSON_PrintUnformatted(d);
-		cJSON_Delete(d);
-		rc = dt ? fic__audit_append(store, "setting.set", "setting", key, dt)
-			: fic__err(FIC_ENOMEM, "out of memory");
-		fic__free(dt);
+		bool ok = d && cJSON_AddStringToObject(d, "key", key) &&
+		          cJSON_AddStringToObject(d, "value", value);
+		rc = fic__audit_take(store, "setting.set", "setting", key, d, ok);
 	}
 	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
 	if (rc != FIC_OK)
@@ -174,10 +170,11 @@ int fic__task_add(fic_store *store, const char *kind, const char *site_id, const
 	sqlite3_finalize(st);
 	if (src != SQLITE_DONE)
 		return fic__db_err(store, src, "saving a task");
-	char d[160];
-	snprintf(d, sizeof d, "{\"kind\":\"%s\",\"source\":\"%s\",\"due\":\"%s\"}", kind, source,
-	         due_date);
-	return fic__audit_append(store, "task.add", "task", id, d);
+	cJSON *d = cJSON_CreateObject();
+	bool ok = d && cJSON_AddStringToObject(d, "kind", kind) &&
+	          cJSON_AddStringToObject(d, "source", source) &&
+	          cJSON_AddStringToObject(d, "due", due_date);
+	return fic__audit_take(store, "task.add", "task", id, d, ok);
 }
 
 int fic_task_list_json(char **out, fic_store *store)

@@ -1168,6 +1168,14 @@ static int feed_int(const cJSON *o, const char *k, int *out)
 	return FIC_OK;
 }
 
+/* The audit entry of a county registry change: the site's new revision. */
+static int audit_revision(fic_store *store, const char *action, const char *id, int64_t revision)
+{
+	cJSON *d = cJSON_CreateObject();
+	bool ok = d && cJSON_AddNumberToObject(d, "revision", (double)revision);
+	return fic__audit_take(store, action, "site", id, d, ok);
+}
+
 int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON *data,
                          int64_t changed_at_ms, bool *skipped)
 {
@@ -1219,7 +1227,6 @@ int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON
 	if (rc != FIC_OK)
 		return rc;
 	int64_t now = fic__now_ms(store);
-	char detail[96];
 	if (del) {
 		if (before == NULL)
 			return FIC_OK;
@@ -1227,9 +1234,8 @@ int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON
 		s2.status = FIC_SITE_CLOSED;
 		s2.updated_at_ms = now;
 		s2.revision = before->revision + 1;
-		snprintf(detail, sizeof detail, "{\"revision\":%lld}", (long long)s2.revision);
 		if ((rc = write_row(store, &s2, false)) == FIC_OK)
-			rc = fic__audit_append(store, "site.registry_remove", "site", id, detail);
+			rc = audit_revision(store, "site.registry_remove", id, s2.revision);
 		fic_site_free(before);
 		return rc;
 	}
@@ -1282,9 +1288,8 @@ int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON
 	n.created_at_ms = before ? before->created_at_ms : now;
 	n.updated_at_ms = now;
 	n.revision = before ? before->revision + 1 : 1;
-	snprintf(detail, sizeof detail, "{\"revision\":%lld}", (long long)n.revision);
 	if ((rc = write_row(store, &n, before == NULL)) == FIC_OK)
-		rc = fic__audit_append(store, "site.registry", "site", id, detail);
+		rc = audit_revision(store, "site.registry", id, n.revision);
 	fic_site_free(before);
 	return rc;
 }

@@ -557,9 +557,9 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 					max_records = max_records * 2 > FIC_SYNC_BATCH_MAX_RECORDS
 					                      ? FIC_SYNC_BATCH_MAX_RECORDS
 					                      : max_records * 2;
+				/* One transaction for the whole answer; leads move with their rows. */
+				rc = fic__outbox_apply_batch(store, b, res, now, fic__sync_rand32(store), NULL);
 				for (size_t i = 0; i < b->count && rc == FIC_OK; i++) {
-					rc = fic__outbox_apply(store, b->items[i].seq, &res[i], now,
-					                       fic__sync_rand32(store));
 					switch (res[i].kind) {
 					case FIC__RESULT_STORED: rep->stored++; break;
 					case FIC__RESULT_DUPLICATE: rep->duplicates++; break;

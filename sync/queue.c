@@ -2,10 +2,13 @@
  * sync/queue.c — the sync engine's side of the outbox: which rows go next,
  * and what happens to a row when the server answers (acked with its receipt,
  * rejected with its reason, or deferred with a backoff). The core fills the
- * outbox in the same transaction as each change; nothing here deletes a row,
- * so a refused record stays visible to the user with the server's reason.
+ * outbox in the same transaction as each change; a refused record stays
+ * visible to the user with the server's reason. A lead record's answer moves
+ * the lead itself (delivered with the receipt, or rejected with the reason)
+ * in the same transaction as its outbox row.
  */
 #include "sync_internal.h"
+#include "lead_internal.h"
 
 #include <stdio.h>
 
@@ -171,38 +174,55 @@ int64_t fic__backoff_ms(int attempts, int64_t retry_after_ms, uint32_t rand32)
 	return delay;
 }
 
-/* One row's new state, inside the caller's transaction. */
+/* A lead's own state follows its record's answer (the same transaction). */
+static int mark_lead(fic_store *store, const char *lead_id, const fic__record_result *res)
+{
+	if (res->kind == FIC__RESULT_REJECTED)
+		return fic__lead_mark(store, lead_id, "rejected", NULL, 0, res->reason);
+	return fic__lead_mark(store, lead_id, "delivered", res->receipt_id, res->received_at_ms,
+	                      NULL);
+}
+
+/*
+ * One row's new state, inside the caller's transaction. A row that is no
+ * longer pending (another handle answered for it first) is left alone:
+ * FIC_ESTATE, with no message, for the caller to skip.
+ */
 static int mark(fic_store *store, int64_t seq, const fic__record_result *res, const char *why,
                 int64_t retry_after_ms, int64_t now_ms, uint32_t rand32)
 {
 	sqlite3_stmt *st;
 	int rc;
+	bool final = false;
 	if (res && (res->kind == FIC__RESULT_STORED || res->kind == FIC__RESULT_DUPLICATE)) {
-		rc = fic__prepare(store, &st,
-		                  "UPDATE outbox SET state = 'acked', receipt_id = ?2, "
-		                  "received_at_ms = ?3, last_error = NULL "
-		                  "WHERE seq = ?1 AND state = 'pending'");
+		rc = fic__cached(store, &st,
+		                 "UPDATE outbox SET state = 'acked', receipt_id = ?2, "
+		                 "received_at_ms = ?3, last_error = NULL "
+		                 "WHERE seq = ?1 AND state = 'pending' RETURNING record_type, record_id");
 		if (rc != FIC_OK)
 			return rc;
 		sqlite3_bind_text(st, 2, res->receipt_id ? res->receipt_id : "", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, res->received_at_ms);
+		final = true;
 	} else if (res && res->kind == FIC__RESULT_REJECTED && !res->retry) {
-		rc = fic__prepare(store, &st,
-		                  "UPDATE outbox SET state = 'rejected', attempts = attempts + 1, "
-		                  "last_error = ?2 WHERE seq = ?1 AND state = 'pending'");
+		rc = fic__cached(store, &st,
+		                 "UPDATE outbox SET state = 'rejected', attempts = attempts + 1, "
+		                 "last_error = ?2 WHERE seq = ?1 AND state = 'pending' "
+		                 "RETURNING record_type, record_id");
 		if (rc != FIC_OK)
 			return rc;
 		sqlite3_bind_text(st, 2, res->reason ? res->reason : "refused by the server", -1,
 		                  SQLITE_STATIC);
+		final = true;
 	} else {
 		/* Transient: stays pending; the delay grows with the attempts so far. */
 		sqlite3_stmt *q;
-		if ((rc = fic__prepare(store, &q, "SELECT attempts FROM outbox WHERE seq = ?1")) != FIC_OK)
+		if ((rc = fic__cached(store, &q, "SELECT attempts FROM outbox WHERE seq = ?1")) != FIC_OK)
 			return rc;
 		sqlite3_bind_int64(q, 1, seq);
 		int qs = sqlite3_step(q);
 		int attempts = qs == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
-		sqlite3_finalize(q);
+		fic__release(store, q);
 		if (qs == SQLITE_DONE)
 			return fic__err(FIC_ENOTFOUND, "outbox row %lld does not exist", (long long)seq);
 		if (qs != SQLITE_ROW)
@@ -212,9 +232,10 @@ static int mark(fic_store *store, int64_t seq, const fic__record_result *res, co
 			retry_after_ms = res->retry_after_ms;
 		}
 		int64_t delay = fic__backoff_ms(attempts + 1, retry_after_ms, rand32);
-		rc = fic__prepare(store, &st,
-		                  "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "
-		                  "last_error = ?3 WHERE seq = ?1 AND state = 'pending'");
+		rc = fic__cached(store, &st,
+		                 "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "
+		                 "last_error = ?3 WHERE seq = ?1 AND state = 'pending' "
+		                 "RETURNING record_type, record_id");
 		if (rc != FIC_OK)
 			return rc;
 		sqlite3_bind_int64(st, 2, now_ms + delay);
@@ -222,13 +243,23 @@ static int mark(fic_store *store, int64_t seq, const fic__record_result *res, co
 	}
 	sqlite3_bind_int64(st, 1, seq);
 	int s = sqlite3_step(st);
-	int changed = sqlite3_changes(store->db);
-	sqlite3_finalize(st);
+	if (s == SQLITE_ROW) {
+		rc = FIC_OK;
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+		if (final && type && strcmp(type, "lead") == 0) {
+			char *lead = fic__strdup((const char *)sqlite3_column_text(st, 1));
+			rc = lead ? mark_lead(store, lead, res) : fic__err(FIC_ENOMEM, "out of memory");
+			fic__free(lead);
+		}
+		if (rc == FIC_OK && (s = sqlite3_step(st)) != SQLITE_DONE)
+			rc = fic__db_err(store, s, "updating the outbox");
+		fic__release(store, st);
+		return rc;
+	}
+	fic__release(store, st);
 	if (s != SQLITE_DONE)
 		return fic__db_err(store, s, "updating the outbox");
-	if (changed != 1)
-		return fic__err(FIC_ESTATE, "outbox row %lld is not pending", (long long)seq);
-	return FIC_OK;
+	return FIC_ESTATE; /* not pending any more: nothing to do */
 }
 
 int fic__outbox_apply(fic_store *store, int64_t seq, const fic__record_result *res,
@@ -240,6 +271,32 @@ int fic__outbox_apply(fic_store *store, int64_t seq, const fic__record_result *r
 	if (rc != FIC_OK)
 		return rc;
 	rc = mark(store, seq, res, NULL, 0, now_ms, rand32);
+	if (rc == FIC_ESTATE)
+		rc = fic__err(FIC_ESTATE, "outbox row %lld is not pending", (long long)seq);
+	if (rc == FIC_OK)
+		return fic__tx_commit(store);
+	fic__tx_rollback(store);
+	return rc;
+}
+
+int fic__outbox_apply_batch(fic_store *store, const fic__outbox_batch *batch,
+                            const fic__record_result *results, int64_t now_ms, uint32_t rand32,
+                            size_t *skipped)
+{
+	if (store == NULL || batch == NULL || results == NULL)
+		return fic__err(FIC_EINVAL, "outbox apply: bad arguments");
+	if (skipped)
+		*skipped = 0;
+	int rc = fic__tx_begin(store);
+	for (size_t i = 0; i < batch->count && rc == FIC_OK; i++) {
+		rc = mark(store, batch->items[i].seq, &results[i], NULL, 0, now_ms,
+		          rand32 ^ (uint32_t)(i * 0x9E3779B9u));
+		if (rc == FIC_ESTATE) {
+			rc = FIC_OK;
+			if (skipped)
+				(*skipped)++;
+		}
+	}
 	if (rc == FIC_OK)
 		return fic__tx_commit(store);
 	fic__tx_rollback(store);
@@ -254,9 +311,12 @@ int fic__outbox_defer(fic_store *store, const fic__outbox_batch *batch, const ch
 	int rc = fic__tx_begin(store);
 	if (rc != FIC_OK)
 		return rc;
-	for (size_t i = 0; i < batch->count && rc == FIC_OK; i++)
+	for (size_t i = 0; i < batch->count && rc == FIC_OK; i++) {
 		rc = mark(store, batch->items[i].seq, NULL, why, retry_after_ms, now_ms,
 		          rand32 ^ (uint32_t)(i * 0x9E3779B9u));
+		if (rc == FIC_ESTATE)
+			rc = FIC_OK; /* answered for meanwhile by another handle */
+	}
 	if (rc == FIC_OK && until) {
 		sqlite3_stmt *st;
 		*until = INT64_MAX;

@@ -95,6 +95,17 @@ typedef struct fic__record_result {
  */
 int fic__outbox_apply(fic_store *store, int64_t seq, const fic__record_result *res,
                       int64_t now_ms, uint32_t rand32);
+/*
+ * The same for a whole answer: results[i] for batch->items[i], all in one
+ * transaction (one fsync per answer, not per record). A lead record that is
+ * stored or a duplicate moves its lead to "delivered" with the server's
+ * receipt id and time; one refused for good moves it to "rejected" with the
+ * reason. Rows no longer pending (answered meanwhile through another
+ * handle) are left alone and counted in *skipped (may be NULL).
+ */
+int fic__outbox_apply_batch(fic_store *store, const fic__outbox_batch *batch,
+                            const fic__record_result *results, int64_t now_ms, uint32_t rand32,
+                            size_t *skipped);
 
 /*
  * A transient failure of the whole exchange (no network, timeout, reset, 5xx,

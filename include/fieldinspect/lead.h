@@ -24,7 +24,7 @@ extern "C" {
 
 /** Two hours, the reporting deadline of an urgent lead. */
 #define FIC_URGENT_DEADLINE_MS (2 * 60 * 60 * 1000LL)
-/** An unacknowledged urgent lead is at risk when its deadline is this near (less the clock's uncertainty). */
+/** An undelivered urgent lead is at risk when its deadline is this near (less the clock's uncertainty). */
 #define FIC_AT_RISK_MS (30 * 60 * 1000LL)
 
 /** fic_lead_file() flags. */
@@ -55,8 +55,11 @@ FIC_EXTERN int fic_lead_file(char *id_out, fic_store *store, const char *form_id
  * Submit a draft lead: its content (with its photos, by hash) is frozen,
  * its canonical form hashed and appended to the device's hash chain
  * (evidence.h), and it is queued for upload — one transaction. Lifecycle:
- * draft → queued (submitted and queued together) → sent → acknowledged (the
- * server's receipt id and time) or rejected (the server's reason).
+ * draft → queued (submitted and queued together) → delivered (the county
+ * server stored it: its receipt id and receipt time, recorded in the same
+ * transaction as the server's answer) or rejected (refused for good: the
+ * server's reason, for the inspector to see and act on). A lead whose upload
+ * failed for a passing reason (no network, a busy server) stays queued.
  * @return FIC_OK; FIC_ENOTFOUND; FIC_ESTATE if it is not a draft.
  */
 FIC_EXTERN int fic_lead_submit(fic_store *store, const char *lead_id);
@@ -74,16 +77,18 @@ typedef struct fic_lead_info {
 	const char *category;   /**< e.g. "patrol_finding", "school_cluster", "tip_off" */
 	const char *area;
 	const char *title;      /**< one line, Chinese */
-	const char *state;      /**< draft, queued, sent, acknowledged, rejected */
+	const char *state;      /**< draft, queued, delivered, rejected */
 	const char *report_to;  /**< "enforcement" or "district_cdc" */
 	const char *site_id;    /**< or NULL */
 	int urgent;
 	int64_t discovered_at_ms; /**< device time given when filed */
 	int64_t deadline_at_ms; /**< trusted time; 0 if not urgent */
 	int64_t remaining_ms;   /**< deadline minus trusted now (negative when overdue); 0 if not urgent */
-	int at_risk;            /**< urgent, not acknowledged, and the deadline (less the clock's
+	int at_risk;            /**< urgent, not delivered, and the deadline (less the clock's
 	                             uncertainty) within FIC_AT_RISK_MS: tell the inspector to phone */
 	int time_flags;         /**< FIC_TIME_* flags of the lead's own timestamp */
+	int64_t receipt_at_ms;  /**< delivered: when the county server received it (its clock); else 0 */
+	const char *reject_reason; /**< rejected: the server's reason; else NULL */
 } fic_lead_info;
 
 typedef struct fic_lead_list {

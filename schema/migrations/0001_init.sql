@@ -119,7 +119,7 @@ CREATE TABLE leads (
 	form_id          TEXT,
 	form_version     INTEGER,
 	state            TEXT NOT NULL DEFAULT 'draft'
-	                 CHECK (state IN ('draft', 'queued', 'sent', 'acknowledged', 'rejected')),
+	                 CHECK (state IN ('draft', 'queued', 'delivered', 'rejected')),
 	corrects         TEXT REFERENCES leads (id), -- a correction names the lead it corrects
 	site_id          TEXT REFERENCES sites (id),
 	inspection_id    TEXT REFERENCES inspections (id),
@@ -136,9 +136,8 @@ CREATE TABLE leads (
 	chain_seq        INTEGER,        -- set at submission: position in the hash chain
 	hash             TEXT,           --   and SHA-256 of the canonical form
 	submitted_at_ms  INTEGER,
-	sent_at_ms       INTEGER,
-	receipt_id       TEXT,           -- the server's acknowledgement
-	receipt_at_ms    INTEGER,
+	receipt_id       TEXT,           -- delivered: the server's receipt id
+	receipt_at_ms    INTEGER,        --   and its receipt time (server clock)
 	reject_reason    TEXT            -- the server's refusal, shown to the user
 );
 

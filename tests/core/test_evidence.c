@@ -1,6 +1,6 @@
 /*
  * tests/core/test_evidence.c — leads as evidence: the lifecycle (draft,
- * submitted and queued, sent, acknowledged or rejected; frozen once
+ * submitted and queued, delivered or rejected; frozen once
  * submitted; corrections), the hash chain and its verification on the device
  * and as the server sees it, tampering detected, and trusted time (clock
  * changes, reboots, deadlines and the at-risk state).
@@ -153,21 +153,24 @@ static void the_server_side_states_follow_the_lifecycle(void **state)
 	assert_int_equal(fic_lead_file(b, f->store, "event.school_cluster", cluster, f->site, 0, 0), FIC_OK);
 	assert_int_equal(fic_lead_file(d, f->store, "event.school_cluster", cluster, f->site, 0,
 	                               FIC_LEAD_DRAFT), FIC_OK);
-	assert_int_equal(fic__lead_mark(f->store, d, "sent", NULL, 0, NULL), FIC_ESTATE);
-	assert_int_equal(fic__lead_mark(f->store, a, "sent", NULL, 0, NULL), FIC_OK);
-	assert_int_equal(fic__lead_mark(f->store, a, "acknowledged", "R-2026-0001", 1772352600000LL, NULL),
+	/* A draft was never sent; only the server's answers move a queued lead. */
+	assert_int_equal(fic__lead_mark(f->store, d, "delivered", "R-1", 1, NULL), FIC_ESTATE);
+	assert_int_equal(fic__lead_mark(f->store, a, "sent", NULL, 0, NULL), FIC_EINVAL);
+	assert_int_equal(fic__lead_mark(f->store, a, "delivered", "R-2026-0001", 1772352600000LL, NULL),
 	                 FIC_OK);
 	assert_int_equal(fic__lead_mark(f->store, a, "rejected", NULL, 0, "x"), FIC_ESTATE);
 	assert_int_equal(fic__lead_mark(f->store, b, "rejected", NULL, 0, "表单缺少联系电话"), FIC_OK);
 	cJSON *j = lead(f, a);
-	assert_string_equal(jstr(j, "state"), "acknowledged");
+	assert_string_equal(jstr(j, "state"), "delivered");
 	assert_string_equal(jstr(j, "receipt_id"), "R-2026-0001");
+	assert_int_equal((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "receipt_at_ms")),
+	                 1772352600000LL);
 	cJSON_Delete(j);
 	j = lead(f, b);
 	assert_string_equal(jstr(j, "state"), "rejected");
 	assert_string_equal(jstr(j, "reject_reason"), "表单缺少联系电话");
 	cJSON_Delete(j);
-	/* Near the deadline (clock verified by a contact): the acknowledged lead is not at
+	/* Near the deadline (clock verified by a contact): the delivered lead is not at
 	 * risk, the rejected one is. */
 	assert_int_equal(fic_time_contact(f->store, f->clock.wall_ms, 0), FIC_OK);
 	f->clock.wall_ms += 100 * MIN;

@@ -694,14 +694,12 @@ static int open_statements(sqlite3 *db)
 static void statements_the_full_cache_cannot_hold_are_finalized(void **state)
 {
 	fixture *f = *state;
-	/* Distinct literals: the cache is keyed by the SQL text's address. */
-	static const char *const sqls[] = {
-		"SELECT 1", "SELECT 2", "SELECT 3", "SELECT 4", "SELECT 5", "SELECT 6",
-		"SELECT 7", "SELECT 8", "SELECT 9", "SELECT 10", "SELECT 11", "SELECT 12",
-		"SELECT 13", "SELECT 14", "SELECT 15", "SELECT 16", "SELECT 17", "SELECT 18",
-		"SELECT 19", "SELECT 20", "SELECT 21", "SELECT 22", "SELECT 23", "SELECT 24",
-	};
+	/* Distinct texts at distinct addresses: the cache is keyed by the SQL
+	 * text's address. */
+	static char sqls[FIC_STMT_CACHE + 8][24];
 	const int n = (int)(sizeof sqls / sizeof sqls[0]);
+	for (int i = 0; i < n; i++)
+		snprintf(sqls[i], sizeof sqls[i], "SELECT %d", i + 1);
 	assert_true(n > FIC_STMT_CACHE);
 	fic_store *s;
 	assert_int_equal(fic_store_open(&s, f->path, &f->opts), FIC_OK);

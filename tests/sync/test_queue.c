@@ -230,11 +230,19 @@ static void answers_ack_reject_or_defer_a_row(void **state)
 	row_state(f, b->items[2].seq, st, &attempts, &next, err, rc);
 	assert_string_equal(st, "rejected");
 
-	/* A deferral that meets a settled row rolls back whole. */
-	assert_int_equal(fic__outbox_defer(f->store, b, "reset", 0, NOW, 0, NULL), FIC_ESTATE);
+	/* A deferral of the whole batch leaves the settled rows as they are and
+	 * defers the one still pending. */
+	assert_int_equal(fic__outbox_defer(f->store, b, "reset", 0, NOW, 0, NULL), FIC_OK);
+	row_state(f, b->items[0].seq, st, &attempts, &next, err, rc);
+	assert_string_equal(st, "acked");
+	assert_string_equal(rc, "rcpt-1");
+	row_state(f, b->items[2].seq, st, &attempts, &next, err, rc);
+	assert_string_equal(st, "rejected");
+	assert_string_equal(err, "未知场所类型");
 	row_state(f, b->items[3].seq, st, &attempts, &next, err, rc);
-	assert_int_equal(attempts, 1);
-	assert_string_equal(err, "busy");
+	assert_string_equal(st, "pending");
+	assert_int_equal(attempts, 2);
+	assert_string_equal(err, "reset");
 	fic__outbox_batch_free(b);
 
 	/* Nothing is deleted: four rows remain. */

@@ -452,6 +452,10 @@ int cmd_lead(ctx *c, int argc, char **argv)
 					cJSON_AddNumberToObject(j, "remaining_ms", (double)e->remaining_ms);
 					cJSON_AddBoolToObject(j, "at_risk", e->at_risk);
 				}
+				if (e->receipt_at_ms)
+					cJSON_AddNumberToObject(j, "receipt_at_ms", (double)e->receipt_at_ms);
+				if (e->reject_reason)
+					cJSON_AddStringToObject(j, "reject_reason", e->reject_reason);
 				cJSON_AddNumberToObject(j, "time_flags", e->time_flags);
 				cJSON_AddItemToArray(arr, j);
 			}
@@ -460,10 +464,17 @@ int cmd_lead(ctx *c, int argc, char **argv)
 			for (size_t i = 0; i < list->count; i++) {
 				const fic_lead_info *e = &list->entries[i];
 				char rem[40] = "";
-				if (e->urgent)
+				if (e->urgent && strcmp(e->state, "delivered") != 0)
 					format_remaining(rem, sizeof rem, e->remaining_ms);
 				printf("%s  %-6s %-18s %-8s %-12s %-16s %s\n", e->id, e->urgent ? "URGENT" : "", rem,
 				       e->at_risk ? "AT RISK" : "", e->state, e->category, e->title);
+				if (e->receipt_at_ms) {
+					char when[40];
+					format_time(e->receipt_at_ms, when, sizeof when);
+					printf("    delivered: the county received it at %s\n", when);
+				}
+				if (e->reject_reason)
+					printf("    refused by the county: %s\n", e->reject_reason);
 				if (e->time_flags & FIC_TIME_CLOCK_CHANGED)
 					printf("    (the phone's clock was changed when this was recorded)\n");
 			}
