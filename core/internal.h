@@ -64,6 +64,15 @@ void fic__text_one_line(char *buf, bool truncated);
  * <= max and UTF-8. `what` names the argument in the message.
  */
 int fic__check_text(const char *s, const char *what, size_t max, bool required, bool *present);
+/*
+ * An identifier that comes from outside (the county's site, task and
+ * checklist ids): 1 to FIC_ID_MAX bytes of ASCII letters, digits, '-', '_'
+ * and '.' (docs/protocol.md, "Identifiers"). The device's own ids (UUIDv7)
+ * are of this form too. FIC_EINVAL otherwise, naming the first bad byte's
+ * position (never its value: it may be anything).
+ */
+#define FIC_ID_MAX 63
+int fic__check_id(const char *s, const char *what);
 /* A calendar date "YYYY-MM-DD" (1900..2999); returns days since 1970-01-01 in *days. */
 int fic__parse_date(const char *s, const char *what, int64_t *days);
 

@@ -117,6 +117,24 @@ int fic__check_text(const char *s, const char *what, size_t max, bool required, 
 	return FIC_OK;
 }
 
+int fic__check_id(const char *s, const char *what)
+{
+	if (s == NULL || s[0] == '\0')
+		return fic__err(FIC_EINVAL, "%s is required and must not be empty", what);
+	size_t len = strnlen(s, FIC_ID_MAX + 1);
+	if (len > FIC_ID_MAX)
+		return fic__err(FIC_EINVAL, "%s is longer than %d bytes", what, FIC_ID_MAX);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		          c == '-' || c == '_' || c == '.';
+		if (!ok)
+			return fic__err(FIC_EINVAL, "%s may hold only letters, digits, '-', '_' and '.' "
+			                "(byte %zu is not one)", what, i + 1);
+	}
+	return FIC_OK;
+}
+
 static bool is_leap(int y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

@@ -319,8 +319,43 @@ static int finish(fic_store *store, fic_sync_report *rep, int rc)
  * server has answered: it moves past an entry only on an answer that names
  * it (stored, duplicate, or refused for good — logged and counted); a
  * refusal that may be retried stops it there. A batch refused whole is
- * halved until the refused entry is alone, and that one is skipped.
+ * halved until the refused entry is alone, and that one is skipped. An entry
+ * whose detail is not JSON (damaged on disk, or written by an older
+ * version) is set aside: kept as a refused outbox row the user sees in the
+ * rejections, counted, never sent — and the rest of the log goes on.
  */
+static int set_aside_audit(fic_store *store, int64_t seq, fic_sync_report *rep)
+{
+	char id[80], cur[32];
+	snprintf(id, sizeof id, "%s:%lld", fic_store_device_id(store), (long long)seq);
+	snprintf(cur, sizeof cur, "%lld", (long long)seq);
+	fic__log(store, FIC_LOG_WARN, "audit entry %lld cannot be read: set aside, not sent",
+	         (long long)seq);
+	int rc = fic__tx_begin(store);
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st,
+	                       "INSERT INTO outbox (record_type, record_id, op, priority, payload, "
+	                       "created_at_ms, state, last_error) VALUES ('audit', ?1, 'append', 0, "
+	                       "'{}', ?2, 'rejected', 'this audit entry could not be read (damaged, "
+	                       "or written by an older version): set aside, not sent')")) == FIC_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, store->platform->wall_ms(store->platform->ctx));
+		int s = sqlite3_step(st);
+		sqlite3_finalize(st);
+		rc = s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "setting an audit entry aside");
+	}
+	if (rc == FIC_OK)
+		rc = fic__sync_state_put(store, "sync.audit_seq", cur);
+	if (rc == FIC_OK && (rc = fic__tx_commit(store)) == FIC_OK) {
+		rep->set_aside++;
+		return FIC_OK;
+	}
+	fic__tx_rollback(store);
+	return rc;
+}
+
 static int push_audit(fic_store *store, const fic_sync_options *o, const fic_http_header *h,
                       size_t nh, fic_sync_report *rep, size_t *max, bool *idle)
 {
@@ -335,7 +370,8 @@ static int push_audit(fic_store *store, const fic_sync_options *o, const fic_htt
 	                       "SELECT seq, json_object('seq', seq, 'at_ms', at_ms, 'mono_ms', mono_ms, "
 	                       "'boot_id', boot_id, 'trusted_ms', trusted_ms, 'time_flags', time_flags, "
 	                       "'actor', actor, 'action', action, 'entity', entity, 'entity_id', "
-	                       "entity_id, 'detail', json(detail)) FROM audit WHERE seq > ?1 "
+	                       "entity_id, 'detail', CASE WHEN json_valid(detail) THEN json(detail) "
+	                       "END), json_valid(detail) FROM audit WHERE seq > ?1 "
 	                       "ORDER BY seq LIMIT ?2")) != FIC_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, strtoll(cur, NULL, 10));
@@ -349,7 +385,15 @@ static int push_audit(fic_store *store, const fic_sync_options *o, const fic_htt
 	const char *dev = fic_store_device_id(store);
 	/* Room for the envelope: type, id and op per record, and the braces. */
 	const size_t room = FIC_SYNC_BATCH_MAX_BYTES - 64 * 1024;
+	int64_t aside = 0;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!sqlite3_column_int(st, 2)) {
+			/* Unreadable: send what came before it first; then set it aside. */
+			if (b->count == 0)
+				aside = sqlite3_column_int64(st, 0);
+			s = SQLITE_DONE;
+			break;
+		}
 		const char *json = (const char *)sqlite3_column_text(st, 1);
 		size_t jl = json ? strlen(json) : 0;
 		if (b->count > 0 && b->payload_bytes + jl > room)
@@ -374,6 +418,10 @@ static int push_audit(fic_store *store, const fic_sync_options *o, const fic_htt
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	if (aside > 0) {
+		rc = set_aside_audit(store, aside, rep);
+		goto done;
+	}
 	if (b->count == 0) {
 		*idle = true;
 		goto done;
@@ -515,7 +563,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 				fic__record_result bad = { .kind = FIC__RESULT_REJECTED,
 					                   .reason = "the stored record is damaged and cannot be sent" };
 				rc = fic__outbox_apply(store, b->items[0].seq, &bad, now, 0);
-				rep->rejected++;
+				rep->set_aside++;
 				fic__outbox_batch_free(b);
 				if (rc != FIC_OK)
 					break;

@@ -4,8 +4,10 @@
  * each a change log read with a cursor. Each page is applied in one
  * transaction together with its cursor, so an interrupted pull resumes where
  * it stopped and a page is never half-applied. Sites come before tasks (a
- * task names its site). An item that does not validate is skipped and
- * counted (and logged without its content), never allowed to block the feed.
+ * task names its site). An item that does not validate — an id outside the
+ * documented character set (fic__check_id), bad UTF-8, an oversized or
+ * missing field — is skipped and counted (and logged without its content),
+ * never allowed to block the feed.
  */
 #include "sync_internal.h"
 
@@ -61,8 +63,7 @@ static int apply_task(fic_store *store, const char *id, bool del, const cJSON *d
 		                                                  true, NULL)) != FIC_OK)
 			return fic__err(FIC_EINVAL, "a task needs a kind");
 		if (site && !cJSON_IsNull(site) &&
-		    (!cJSON_IsString(site) ||
-		     fic__check_text(site->valuestring, "site id", 63, true, NULL) != FIC_OK))
+		    (!cJSON_IsString(site) || fic__check_id(site->valuestring, "site_id") != FIC_OK))
 			return fic__err(FIC_EINVAL, "a task's site_id must be a site id");
 		if (due && !cJSON_IsNull(due) &&
 		    (!cJSON_IsString(due) || fic__parse_date(due->valuestring, "due date", &day) != FIC_OK))
@@ -122,17 +123,6 @@ static int apply_page(fic_store *store, const char *feed, const char *body, size
 		return fic__err(FIC_EPROTO, "the %s feed's answer is not a feed page", feed);
 	}
 	const cJSON *it;
-	cJSON_ArrayForEach(it, items)
-	{
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
-		const cJSON *op = cJSON_GetObjectItemCaseSensitive(it, "op");
-		if (!cJSON_IsString(id) || !cJSON_IsString(op) ||
-		    (strcmp(op->valuestring, "upsert") != 0 && strcmp(op->valuestring, "delete") != 0) ||
-		    fic__check_text(id->valuestring, "id", 64, true, NULL) != FIC_OK) {
-			cJSON_Delete(j);
-			return fic__err(FIC_EPROTO, "the %s feed has an item without a valid id and op", feed);
-		}
-	}
 	int rc = fic__tx_begin(store);
 	if (rc != FIC_OK) {
 		cJSON_Delete(j);
@@ -140,12 +130,21 @@ static int apply_page(fic_store *store, const char *feed, const char *body, size
 	}
 	cJSON_ArrayForEach(it, items)
 	{
-		const char *id = cJSON_GetObjectItemCaseSensitive(it, "id")->valuestring;
-		bool del = strcmp(cJSON_GetObjectItemCaseSensitive(it, "op")->valuestring, "delete") == 0;
+		/* Each item on its own: one the device cannot take is skipped and
+		 * counted, and never stops the page or the feed behind it. */
+		const cJSON *idj = cJSON_GetObjectItemCaseSensitive(it, "id");
+		const cJSON *op = cJSON_GetObjectItemCaseSensitive(it, "op");
+		const char *id = cJSON_GetStringValue(idj);
+		const char *ops = cJSON_GetStringValue(op);
+		bool del = ops && strcmp(ops, "delete") == 0;
 		const cJSON *data = cJSON_GetObjectItemCaseSensitive(it, "data");
 		int irc;
 		bool skipped = false;
-		if (strcmp(feed, "checklists") == 0) {
+		if (!cJSON_IsObject(it) || ops == NULL || (!del && strcmp(ops, "upsert") != 0)) {
+			irc = fic__err(FIC_EINVAL, "an item without a valid op");
+		} else if ((irc = fic__check_id(id, "the item's id")) != FIC_OK) {
+			/* a county id outside the documented character set */
+		} else if (strcmp(feed, "checklists") == 0) {
 			if (del) {
 				skipped = true; /* stored versions stay: old inspections are judged by them */
 				irc = FIC_OK;

@@ -92,6 +92,10 @@ typedef struct fic_sync_report {
 	int64_t pull_skipped;     /**< feed items with nothing to do (an older checklist, a
 	                               site with the inspector's change still on its way) */
 	int64_t pull_invalid;     /**< feed items that did not validate (skipped, logged) */
+	int64_t set_aside;        /**< outbox records and audit entries that could not be read
+	                               (damaged on disk, or written by an older version): kept,
+	                               listed by fic_sync_rejections_get, never sent; the rest of
+	                               the pass goes on */
 } fic_sync_report;
 
 /**

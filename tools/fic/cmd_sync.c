@@ -176,6 +176,7 @@ int cmd_sync(ctx *c, int argc, char **argv)
 		cJSON_AddNumberToObject(j, "pulled", (double)r.pulled);
 		cJSON_AddNumberToObject(j, "pull_skipped", (double)r.pull_skipped);
 		cJSON_AddNumberToObject(j, "pull_invalid", (double)r.pull_invalid);
+		cJSON_AddNumberToObject(j, "set_aside", (double)r.set_aside);
 		print_json(j);
 	} else if (src == FIC_OK || r.requests > 0) {
 		printf("sync: records %" PRId64 " stored, %" PRId64 " already there, %" PRId64
@@ -186,6 +187,10 @@ int cmd_sync(ctx *c, int argc, char **argv)
 		       " still queued\n", r.photos_sent, r.photos_rejected, r.photos_pending);
 		printf("      from the county %" PRId64 " applied, %" PRId64 " unchanged, %" PRId64
 		       " invalid\n", r.pulled, r.pull_skipped, r.pull_invalid);
+		if (r.set_aside > 0)
+			printf("      %" PRId64 " stored entr%s could not be read and %s set aside"
+			       " (see: fic sync rejections)\n", r.set_aside, r.set_aside == 1 ? "y" : "ies",
+			       r.set_aside == 1 ? "was" : "were");
 		printf("      %" PRId64 " requests, %" PRId64 " bytes up, %" PRId64 " bytes down\n",
 		       r.requests, r.bytes_sent, r.bytes_received);
 	}
