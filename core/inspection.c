@@ -775,6 +775,39 @@ static int list_ids(char *buf, size_t size, const cJSON *arr)
 	return cJSON_GetArraySize(arr);
 }
 
+/*
+ * What finishing tells the app: the findings, and every lead the inspection
+ * filed — those filed while it was answered (urgent findings go at once)
+ * and those filed now — urgent first, each with its urgency.
+ */
+static int finish_summary(char **out, fic_store *store, const char *inspection_id, int findings)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "SELECT id, urgent FROM leads WHERE inspection_id = ?1 "
+	                                  "ORDER BY urgent DESC, created_at_ms, id");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, inspection_id, -1, SQLITE_STATIC);
+	cJSON *s = cJSON_CreateObject();
+	cJSON *ids = cJSON_AddArrayToObject(s, "leads");
+	cJSON *urgent = cJSON_AddArrayToObject(s, "urgent_leads");
+	bool ok = ids && urgent && cJSON_AddNumberToObject(s, "findings", findings);
+	int src;
+	while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		ok = fic__json_put(ids, NULL, cJSON_CreateString(id)) &&
+		     (!sqlite3_column_int(st, 1) || fic__json_put(urgent, NULL, cJSON_CreateString(id)));
+	}
+	if (ok && src != SQLITE_DONE)
+		rc = fic__db_err(store, src, "listing the inspection's leads");
+	sqlite3_finalize(st);
+	*out = ok && rc == FIC_OK ? cJSON_PrintUnformatted(s) : NULL;
+	cJSON_Delete(s);
+	if (rc == FIC_OK && *out == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory");
+	return rc;
+}
+
 int fic_inspection_finish(char **summary_out, fic_store *store, const char *inspection_id)
 {
 	fic__err_clear();
@@ -933,15 +966,8 @@ int fic_inspection_finish(char **summary_out, fic_store *store, const char *insp
 		          cJSON_AddNumberToObject(d, "leads", cJSON_GetArraySize(lead_ids));
 		rc = fic__audit_take(store, "inspection.finish", "inspection", in.id, d, ok);
 	}
-	if (rc == FIC_OK && summary_out) {
-		cJSON *s = cJSON_CreateObject();
-		if (s && cJSON_AddNumberToObject(s, "findings", cJSON_GetArraySize(findings)) &&
-		    fic__json_put(s, "leads", cJSON_Duplicate(lead_ids, true)))
-			*summary_out = cJSON_PrintUnformatted(s);
-		cJSON_Delete(s);
-		if (*summary_out == NULL)
-			rc = fic__err(FIC_ENOMEM, "out of memory");
-	}
+	if (rc == FIC_OK && summary_out)
+		rc = finish_summary(summary_out, store, in.id, cJSON_GetArraySize(findings));
 done:
 	cJSON_Delete(missing);
 	cJSON_Delete(photos);

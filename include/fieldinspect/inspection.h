@@ -139,7 +139,11 @@ FIC_EXTERN int fic_inspection_get_json(char **out, fic_store *store, const char 
  * none. Otherwise stores the findings, freezes the answers and files the
  * leads: each finding subject to a two-hour rule becomes its own urgent lead;
  * all other findings of the inspection form one lead. One transaction.
- * @param summary_out optional: receives JSON {"findings": n, "leads": [ids]}.
+ * @param summary_out optional: receives JSON {"findings": n, "leads": [ids],
+ *   "urgent_leads": [ids]}: every lead of the inspection, urgent first —
+ *   including the urgent leads filed while it was answered (an answer that
+ *   makes a two-hour finding files its lead at once) — and which of them are
+ *   urgent.
  */
 FIC_EXTERN int fic_inspection_finish(char **summary_out, fic_store *store,
                                      const char *inspection_id);

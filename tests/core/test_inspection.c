@@ -322,11 +322,25 @@ static void urgent_findings_become_their_own_leads(void **state)
 	attach_photo_row(f, id, "licence_valid_to");
 	f->clock.wall_ms += 3 * 60 * 60 * 1000LL; /* finished three hours later */
 	f->clock.mono_ms += 3 * 60 * 60 * 1000LL;
-	int rc = fic_inspection_finish(NULL, f->store, id);
+	char *summary = NULL;
+	int rc = fic_inspection_finish(&summary, f->store, id);
 	if (rc != FIC_OK)
 		fail_msg("finish: %s", fic_error_last()->message);
 	cJSON_Delete(def);
 	assert_int_equal(count(f, "SELECT count(*) FROM leads"), 2);
+	/* The answer names both leads: the urgent one filed while answering
+	 * (first, and listed as urgent) and the one filed now. */
+	cJSON *sj = cJSON_Parse(summary);
+	fic_free(summary);
+	const cJSON *ls = cJSON_GetObjectItem(sj, "leads"), *us = cJSON_GetObjectItem(sj, "urgent_leads");
+	assert_int_equal(cJSON_GetArraySize(ls), 2);
+	assert_int_equal(cJSON_GetArraySize(us), 1);
+	assert_string_equal(cJSON_GetArrayItem(ls, 0)->valuestring, cJSON_GetArrayItem(us, 0)->valuestring);
+	char q[200];
+	snprintf(q, sizeof q, "SELECT count(*) FROM leads WHERE urgent = 1 AND id = '%s'",
+	         cJSON_GetArrayItem(us, 0)->valuestring);
+	assert_int_equal(count(f, q), 1);
+	cJSON_Delete(sj);
 	char sql[256];
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM leads WHERE urgent = 1 AND deadline_at_ms = "
 	         "%lld", (long long)(found_at + FIC_URGENT_DEADLINE_MS));

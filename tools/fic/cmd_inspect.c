@@ -335,9 +335,10 @@ int cmd_inspect(ctx *c, int argc, char **argv)
 			return fail();
 		if (!c->json) {
 			cJSON *j = cJSON_Parse(text);
-			printf("finished: %d finding(s), %d lead(s) filed\n",
+			printf("finished: %d finding(s), %d lead(s) (%d urgent)\n",
 			       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "findings")),
-			       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "leads")));
+			       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "leads")),
+			       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "urgent_leads")));
 			cJSON_Delete(j);
 			fic_free(text);
 			return 0;
