@@ -81,6 +81,11 @@ int64_t county_photo_received_at(county_server *s, const char *sha256);
 /* Chain breaks found so far, one line each to `out` (may be NULL); the count or -1. */
 int county_chain_breaks(county_server *s, FILE *out);
 
+/* For tests: the SQL of the statements that devices' requests run, by index
+ * from 0 (NULL past the last). Each must walk an index
+ * (tests/server/test_query_plans.c checks their plans). */
+const char *county_request_sql(size_t i);
+
 /* Fault injection for tests: the next `n` record uploads fail after storing
  * (the connection is dropped instead of answering), or answer 503. */
 void county_fault_drop_after_store(county_server *s, int n);

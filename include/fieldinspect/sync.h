@@ -82,7 +82,7 @@ typedef struct fic_sync_report {
 	int64_t retry_at_ms;
 	int64_t requests;   /**< exchanges made */
 	int64_t bytes_sent; /**< request bodies, as sent (after gzip) */
-	int64_t bytes_received; /**< response bodies */
+	int64_t bytes_received; /**< response bodies, as received (gzip'd feed pages before inflating) */
 	int64_t audit_sent;     /**< audit log entries the server acknowledged */
 	int64_t photos_sent;    /**< photo files the server now holds whole (sent or found there) */
 	int64_t photo_bytes_sent; /**< photo bytes the server accepted in this pass */

@@ -9,6 +9,10 @@
  *
  * Like fic_platform the table is versioned: new members are appended and the
  * version raised; the engine reads only the members the version declares.
+ * Version 2 added fic_http_response.content_encoding: the engine asks for
+ * gzip'd feed pages (Accept-Encoding: gzip) only from a version-2 transport,
+ * which must then hand the body back as it came, not decoded, and say how it
+ * is coded; the engine inflates it within its own size limit.
  *
  * Thread-safety: a transport is used by one thread at a time (the thread
  * running a sync pass); `cancelled` may be set from any thread.
@@ -52,17 +56,28 @@ typedef struct fic_http_request {
 	volatile const int *cancelled;
 } fic_http_request;
 
+/** fic_http_response.content_encoding: how the body is coded (Content-Encoding). */
+#define FIC_HTTP_CODING_NONE 0  /**< no Content-Encoding, or "identity" */
+#define FIC_HTTP_CODING_GZIP 1  /**< "gzip" (or "x-gzip") */
+#define FIC_HTTP_CODING_OTHER 2 /**< anything else, including several codings */
+
 /** What came back. The transport fills it; the engine frees body with fic_free(). */
 typedef struct fic_http_response {
 	int status;             /**< the HTTP status code */
-	unsigned char *body;    /**< NUL-terminated for convenience; NULL when empty */
-	size_t body_len;
+	/** NUL-terminated for convenience; NULL when empty. As the server sent it:
+	 * a transport never decodes a Content-Encoding (version 2). */
+	unsigned char *body;
+	size_t body_len;        /**< bytes as received (compressed, if the body is) */
 	int64_t server_time_ms; /**< X-Fic-Server-Time, or -1 when absent or malformed */
 	int64_t retry_after_ms; /**< Retry-After (delta-seconds) in ms, or -1 */
 	int64_t upload_offset;  /**< Upload-Offset, or -1 */
+	/** FIC_HTTP_CODING_*: the body's Content-Encoding (version 2; the engine
+	 * zeroes the response before the call, so a version-1 transport leaves
+	 * FIC_HTTP_CODING_NONE). */
+	int content_encoding;
 } fic_http_response;
 
-#define FIC_TRANSPORT_VERSION 1
+#define FIC_TRANSPORT_VERSION 2
 
 typedef struct fic_transport {
 	int version; /**< FIC_TRANSPORT_VERSION */
@@ -105,8 +120,10 @@ typedef struct fic_curl_options {
  * Make the built-in transport on libcurl: TLS peer and host verification
  * always on (there is no option to turn it off), plain http accepted only to
  * 127.0.0.0/8, ::1 and "localhost", redirects never followed, every request
- * bounded in time and response size, one connection kept alive between
- * requests, Nagle off, no `Expect: 100-continue`. Call curl_global_init()
+ * bounded in time and response size (the bytes as received: bodies are never
+ * decoded, so a compressed body cannot grow past the bound here), one
+ * connection kept alive between requests, Nagle off, no
+ * `Expect: 100-continue`, no Accept-Encoding unless the engine sends one. Call curl_global_init()
  * once before making one if the program has other threads (libcurl's rule).
  * Free with fic_transport_curl_free().
  * @return FIC_OK, FIC_EINVAL (NULL out, unreadable ca_file), FIC_ENOMEM, FIC_ERROR.
