@@ -15,14 +15,15 @@
 #include <sqlite3.h>
 #include <string.h>
 
-char *fic__wire_id(const char *record_type, const char *record_id, int64_t seq)
+char *fic__wire_id(const char *device_id, const char *record_type, const char *record_id,
+                   int64_t seq)
 {
 	if (strcmp(record_type, "site") != 0)
 		return fic__strdup(record_id);
-	size_t n = strlen(record_id) + 24;
+	size_t n = strlen(device_id) + 32;
 	char *id = fic__malloc(n);
 	if (id)
-		snprintf(id, n, "%s:%lld", record_id, (long long)seq);
+		snprintf(id, n, "%s:site:%lld", device_id, (long long)seq);
 	return id;
 }
 
@@ -103,7 +104,8 @@ int fic__outbox_next_batch(fic_store *store, int64_t now_ms, size_t max_records,
 		it->op = col_dup(st, 5);
 		it->payload = col_dup(st, 6);
 		it->wire_id = it->record_type && it->record_id
-		                      ? fic__wire_id(it->record_type, it->record_id, it->seq)
+		                      ? fic__wire_id(fic_store_device_id(store), it->record_type,
+		                                     it->record_id, it->seq)
 		                      : NULL;
 		if (!it->record_type || !it->record_id || !it->op || !it->payload || !it->wire_id) {
 			rc = fic__err(FIC_ENOMEM, "out of memory reading the outbox");

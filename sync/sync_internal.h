@@ -35,12 +35,16 @@ typedef struct fic__outbox_item {
 	/* The id on the wire, which the server is idempotent by: the record id,
 	 * except for records of something that changes more than once (a site:
 	 * add, update, close), whose every change is its own record
-	 * "<record_id>:<outbox seq>". NULL: the record id. */
+	 * "<device id>:site:<outbox seq>" — unique to this device and change
+	 * (the site's id is in the payload; two devices changing the same county
+	 * site must never share an id, nor a change an audit entry's
+	 * "<device id>:<seq>"). NULL: the record id. */
 	char *wire_id;
 } fic__outbox_item;
 
 /* The wire id of outbox row `seq` (see fic__outbox_item.wire_id); fic__free it. */
-char *fic__wire_id(const char *record_type, const char *record_id, int64_t seq);
+char *fic__wire_id(const char *device_id, const char *record_type, const char *record_id,
+                   int64_t seq);
 #define FIC_WIRE_ID(it) ((it)->wire_id ? (it)->wire_id : (it)->record_id)
 
 typedef struct fic__outbox_batch {

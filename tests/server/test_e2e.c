@@ -411,8 +411,9 @@ static int64_t acked_with_servers_receipts(fic_store *st, county_server *cs)
 {
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(st->db,
-	                                    "SELECT CASE WHEN record_type = 'site' THEN record_id || "
-	                                    "':' || seq ELSE record_id END, state, receipt_id FROM outbox",
+	                                    "SELECT CASE WHEN record_type = 'site' THEN (SELECT "
+	                                    "value FROM meta WHERE key = 'device_id') || ':site:' || "
+	                                    "seq ELSE record_id END, state, receipt_id FROM outbox",
 	                                    -1, &q, NULL),
 	                 SQLITE_OK);
 	int64_t rows = 0;
@@ -686,6 +687,57 @@ static void each_change_of_a_site_is_its_own_record(void **state)
 	fic_site_free(v1);
 	fic_site_free(v2);
 	fic_site_free(v3);
+}
+
+static void two_devices_changing_one_county_site_are_both_stored(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	char err[200];
+	assert_true(county_load(f->server, "石柱县", "sites", "[{\"id\":\"cq-sz-0009\",\"kind\":\"school\",\"name\":\"南宾小学\"}]",
+	                        err, sizeof err) == 1);
+	assert_int_equal(fic_sync_pull(f->store, &f->opts, NULL), FIC_OK);
+	/* A second phone of the same county, with the same registry. */
+	fic_store *other;
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = &f->platform;
+	char *path = tu_path(f->dir, "other.db");
+	assert_int_equal(fic_store_open(&other, path, &o), FIC_OK);
+	free(path);
+	char code[32];
+	assert_int_equal(county_issue_code(f->server, "石柱县", code, sizeof code), 0);
+	assert_int_equal(fic_sync_enroll(other, &f->opts, code, "二号机"), FIC_OK);
+	assert_int_equal(fic_sync_pull(other, &f->opts, NULL), FIC_OK);
+	/* Both change the site as their first record: the same outbox seq on each phone. */
+	fic_store *phones[2] = { f->store, other };
+	const char *names[2] = { "南宾小学（东校区）", "南宾小学（西校区）" };
+	for (int i = 0; i < 2; i++) {
+		fic_site *s, *u;
+		assert_int_equal(fic_site_get(&s, phones[i], "cq-sz-0009"), FIC_OK);
+		fic_site c = *s;
+		c.name = names[i];
+		assert_int_equal(fic_site_update(&u, phones[i], &c, "现场核实"), FIC_OK);
+		fic_site_free(s);
+		fic_site_free(u);
+	}
+	int64_t seq[2];
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_prepare_v2(phones[i]->db, "SELECT seq FROM outbox WHERE "
+		                                    "record_type = 'site'", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		seq[i] = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	assert_int_equal(seq[0], seq[1]);
+	fic_sync_report rep;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(fic_sync_push(phones[i], &f->opts, &rep), FIC_OK);
+		assert_int_equal(rep.stored, 1);
+		assert_int_equal(rep.duplicates, 0);
+	}
+	assert_int_equal(county_record_count(f->server, "site"), 2);
+	fic_store_close(other);
 }
 
 /* ---- photos ---- */
@@ -1765,6 +1817,7 @@ int main(void)
 		T(a_client_killed_at_random_points_loses_and_doubles_nothing),
 		T(a_server_killed_mid_push_loses_and_doubles_nothing),
 		T(each_change_of_a_site_is_its_own_record),
+		T(two_devices_changing_one_county_site_are_both_stored),
 		T(photos_reach_the_county_urgent_lead_photos_first),
 		T(an_interrupted_photo_resumes_at_the_servers_offset),
 		T(a_damaged_photo_file_is_refused_and_listed),

@@ -529,8 +529,9 @@ static void a_refused_record_is_isolated_and_kept_with_its_reason(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	char bad[64], bad_wire[96];
 	snprintf(bad, sizeof bad, "%s", (const char *)sqlite3_column_text(st, 0));
-	/* A site change goes as "<site id>:<outbox seq>" (each change its own record). */
-	snprintf(bad_wire, sizeof bad_wire, "%s:%lld", bad, (long long)sqlite3_column_int64(st, 1));
+	/* A site change goes as "<device id>:site:<outbox seq>" (each change its own record). */
+	snprintf(bad_wire, sizeof bad_wire, "%s:site:%lld", fic_store_device_id(f->store),
+	         (long long)sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
 	f->fake.refuse_id = bad_wire;
 	fic_sync_report rep;
