@@ -3,7 +3,7 @@
 # Run as: cmake -DOUT=file.c -DDIR=dir -P this
 file(GLOB files "${DIR}/*.json")
 list(SORT files)
-set(body "/* Generated from schema/checklists by cmake/embed_checklists.cmake. Do not edit. */\n#include \"checklist.h\"\n\n")
+set(body "/* Generated from schema/checklists by cmake/embed_checklists.cmake. Do not edit. */\n#include \"model/checklist.h\"\n\n")
 set(table "")
 set(count 0)
 foreach(f IN LISTS files)

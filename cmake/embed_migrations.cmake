@@ -3,7 +3,7 @@
 # carries its schema inside it. Run as: cmake -DOUT=file.c -DDIR=dir -P this
 file(GLOB files "${DIR}/*.sql")
 list(SORT files)
-set(body "/* Generated from schema/migrations by cmake/embed_migrations.cmake. Do not edit. */\n#include \"internal.h\"\n\n")
+set(body "/* Generated from schema/migrations by cmake/embed_migrations.cmake. Do not edit. */\n#include \"store/db.h\"\n\n")
 set(table "")
 set(count 0)
 set(last 0)

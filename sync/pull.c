@@ -282,22 +282,15 @@ int fic__sync_pull(fic_store *store, const fic_sync_options *o, const char *auth
 			if ((rc = fic__sync_exchange(store, o, "GET", path, h, gzip ? 3 : 2, NULL, 0, &r,
 			                             rep)) != FIC_OK)
 				break;
-			char why[300];
 			if (gzip && (rc = inflate_page(&r, feeds[f])) != FIC_OK) {
 				/* nothing applied */
 			} else if (r.status == 200) {
 				rc = apply_page(store, feeds[f], (const char *)r.body, r.body_len, cursor,
 				                sizeof cursor, &more, rep, &checklists_changed);
-			} else if (r.status == 401 || r.status == 403) {
-				fic__sync_error_body(&r, why, sizeof why, NULL);
-				rc = fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
 			} else {
-				int64_t ra = r.retry_after_ms > 0 ? r.retry_after_ms : 0;
-				fic__sync_error_body(&r, why, sizeof why, &ra);
-				if (r.status == 429 || r.status >= 500)
-					fic__sync_hold(store, store->platform->wall_ms(store->platform->ctx), ra);
-				rc = fic__err(r.status == 429 || r.status >= 500 ? FIC_ENETWORK : FIC_EPROTO,
-				              "the %s feed failed: %s", feeds[f], why);
+				char what[40];
+				snprintf(what, sizeof what, "the %s feed", feeds[f]);
+				rc = fic__answer_error(store, &r, what, NULL);
 			}
 			fic__free(r.body);
 		}

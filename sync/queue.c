@@ -8,7 +8,6 @@
  * in the same transaction as its outbox row.
  */
 #include "sync_internal.h"
-#include "lead_internal.h"
 
 #include <stdio.h>
 
@@ -73,7 +72,7 @@ int fic__outbox_next_batch(fic_store *store, int64_t now_ms, size_t max_records,
 	}
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		int prio = sqlite3_column_int(st, 1);
-		bool urgent = prio >= FIC_SYNC_URGENT_PRIORITY;
+		bool urgent = prio >= FIC_PRIORITY_URGENT;
 		size_t plen = (size_t)sqlite3_column_bytes(st, 6);
 		if (b->count > 0) {
 			/* Urgent rows travel alone; the batch ends where urgency changes. */
@@ -139,7 +138,7 @@ int fic__outbox_counts_get(fic_store *store, fic__outbox_counts *out)
 	                      "min(next_at_ms) FILTER (WHERE state = 'pending') FROM outbox");
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_int(st, 1, FIC_SYNC_URGENT_PRIORITY);
+	sqlite3_bind_int(st, 1, FIC_PRIORITY_URGENT);
 	int src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
 		out->pending = sqlite3_column_int64(st, 0);

@@ -10,13 +10,13 @@
 #ifndef FIC_SYNC_INTERNAL_H
 #define FIC_SYNC_INTERNAL_H
 
-#include "internal.h"
+#include "flow/flow.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Outbox priorities at and above this go in a batch of their own, first. */
-#define FIC_SYNC_URGENT_PRIORITY 100
+/* Outbox priorities (store/db.h): rows at FIC_PRIORITY_URGENT and above go
+ * in a batch of their own, first. */
 
 /* Protocol limits (docs/protocol.md, "Limits"). */
 #define FIC_SYNC_BATCH_MAX_RECORDS 500
@@ -57,7 +57,7 @@ typedef struct fic__outbox_batch {
 /*
  * The next batch to send at `now_ms`: pending rows whose backoff has run out,
  * highest priority first, then oldest first. Urgent rows (priority >=
- * FIC_SYNC_URGENT_PRIORITY) never share a batch with others, so an urgent
+ * FIC_PRIORITY_URGENT) never share a batch with others, so an urgent
  * lead is never held back by the size of ordinary records. At most
  * `max_records` rows and `max_bytes` of payload (but always at least one row,
  * so a single large record still goes). *out is NULL when nothing is due.
@@ -161,9 +161,35 @@ int fic__gzip(const void *data, size_t len, unsigned char **out, size_t *out_len
 int fic__gunzip(const void *data, size_t len, size_t max_out, unsigned char **out,
                 size_t *out_len);
 
-/* ---- shared by the sync pass (engine.c, upload.c, pull.c) ---- */
+/* ---- shared by every request (exchange.c) ---- */
 
 #include "fieldinspect/sync.h"
+
+#define FIC_SYNC_TOKEN_MIN 32
+#define FIC_SYNC_TOKEN_MAX 128
+
+/* The options every entry point checks: a store, a transport, a server URL. */
+int fic__sync_check_opts(fic_store *store, const fic_sync_options *o);
+
+/* What an HTTP status means for the pass (docs/protocol.md, "Order of
+ * sending": how the device reads each answer). */
+typedef enum fic__answer {
+	FIC__ANSWER_OK,      /* 2xx */
+	FIC__ANSWER_AUTH,    /* 401, 403: this device is refused (enrol again) */
+	FIC__ANSWER_BUSY,    /* 429, 5xx: transient, honour Retry-After */
+	FIC__ANSWER_REFUSED, /* 400, 413, 422: what was sent is refused */
+	FIC__ANSWER_FOREIGN, /* any other 4xx: the URL does not speak this protocol */
+	FIC__ANSWER_ODD      /* anything else (1xx, 3xx): not a protocol answer */
+} fic__answer;
+fic__answer fic__answer_class(int status);
+/*
+ * The pass's error for an answer that is not what the caller wanted, with
+ * the server's message: FIC_EAUTH for AUTH; FIC_ENETWORK for BUSY (and the
+ * server is held for its Retry-After, given back in *retry_after if not
+ * NULL); FIC_EPROTO otherwise. `what` says what was being done.
+ */
+int fic__answer_error(fic_store *store, const fic_http_response *r, const char *what,
+                      int64_t *retry_after);
 
 /* One exchange with the server: builds the URL, applies the pass's limits,
  * counts requests and bytes, feeds the clock offset. */
@@ -184,6 +210,15 @@ int fic__sync_state_get(fic_store *store, const char *key, char *buf, size_t siz
 int fic__sync_state_put(fic_store *store, const char *key, const char *value);
 /* "Bearer <token>" into buf; FIC_ESTATE when not enrolled. */
 int fic__sync_auth(fic_store *store, char *buf, size_t size);
+
+/* ---- the audit log (audit.c) ---- */
+/*
+ * One request of the audit log's new entries (after the cursor
+ * sync.audit_seq, at most *max); *idle when there is nothing (more) to send
+ * in this pass. Halves *max to isolate an entry the server refuses.
+ */
+int fic__sync_push_audit(fic_store *store, const fic_sync_options *o, const fic_http_header *h,
+                         size_t nh, fic_sync_report *rep, size_t *max, bool *idle);
 
 /* ---- photo uploads (upload.c) ---- */
 

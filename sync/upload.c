@@ -55,10 +55,11 @@ static int next_due(fic_store *store, int64_t now, due_upload *out, bool *found)
 int fic__upload_counts(fic_store *store, int64_t *pending, int64_t *urgent)
 {
 	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st, "SELECT count(*), coalesce(sum(priority >= 100), 0) "
+	int rc = fic__cached(store, &st, "SELECT count(*), coalesce(sum(priority >= ?1), 0) "
 	                                 "FROM uploads WHERE state = 'pending'");
 	if (rc != FIC_OK)
 		return rc;
+	sqlite3_bind_int(st, 1, FIC_UPLOAD_URGENT);
 	int s = sqlite3_step(st);
 	if (s == SQLITE_ROW) {
 		*pending = sqlite3_column_int64(st, 0);
@@ -211,9 +212,9 @@ int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *au
 		fic__free(r.body);
 		if (status == 404) {
 			off = 0;
-		} else if (status == 401 || status == 403) {
+		} else if (fic__answer_class(status) == FIC__ANSWER_AUTH) {
 			return fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
-		} else if (status == 429 || status >= 500) {
+		} else if (fic__answer_class(status) == FIC__ANSWER_BUSY) {
 			return defer(store, u.sha256, FIC_ENETWORK, why, retry_after, now, rep);
 		} else if (status != 200 || off < 0 || off > u.bytes) {
 			snprintf(why, sizeof why, "the server's answer about photo %.12s… is not in the "
@@ -308,13 +309,11 @@ int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *au
 		if ((rc = hash_failed(store, u.sha256)) != FIC_OK)
 			return rc;
 		return mark(store, u.sha256, NULL, why, true, 0, now, fic__sync_rand32(store), NULL);
-	case 401:
-	case 403:
-		cur->sha256[0] = '\0';
-		return fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
 	default:
 		cur->sha256[0] = '\0';
-		if (status == 429 || status >= 500)
+		if (fic__answer_class(status) == FIC__ANSWER_AUTH)
+			return fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
+		if (fic__answer_class(status) == FIC__ANSWER_BUSY)
 			return defer(store, u.sha256, FIC_ENETWORK, why, retry_after, now, rep);
 		return defer(store, u.sha256, FIC_EPROTO, why, 0, now, rep);
 	}

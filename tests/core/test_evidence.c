@@ -7,7 +7,6 @@
  */
 #include "testutil.h"
 #include "internal.h"
-#include "lead_internal.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>

@@ -9,7 +9,7 @@
  */
 #include "testutil.h"
 #include "internal.h"
-#include "checklist.h"
+#include "model/checklist.h"
 #include "county.h"
 #include "linkproxy.h"
 #include "sync_internal.h"

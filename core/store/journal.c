@@ -1,10 +1,10 @@
 /*
- * core/journal.c — the two records every user change leaves behind, written
+ * core/store/journal.c — the two records every user change leaves behind, written
  * in the change's own transaction: an append-only audit entry (who, what,
  * when — device time, monotonic time and boot id) and an outbox record the
  * sync engine will upload. Also reading the audit log back.
  */
-#include "internal.h"
+#include "db.h"
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -54,7 +54,7 @@ int fic__audit_take(fic_store *store, const char *action, const char *entity,
 }
 
 int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *record_id,
-                        const char *op, int priority, const char *payload_json)
+                        const char *op, fic__priority priority, const char *payload_json)
 {
 	sqlite3_stmt *st;
 	int rc = fic__cached(store, &st,
@@ -65,7 +65,7 @@ int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *r
 	sqlite3_bind_text(st, 1, record_type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, record_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, priority);
+	sqlite3_bind_int(st, 4, (int)priority);
 	sqlite3_bind_text(st, 5, payload_json, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, store->platform->wall_ms(store->platform->ctx));
 	int src = sqlite3_step(st);

@@ -1,5 +1,5 @@
 /*
- * core/render.h — making the upload rendition and the thumbnail of a photo
+ * core/model/render.h — making the upload rendition and the thumbnail of a photo
  * without ever holding the full-size image: libjpeg decodes with DCT-domain
  * scaling (never more pixels than needed), rows stream through a separable
  * triangle (tent) filter into a buffer of the rendition's size, and the EXIF
@@ -9,7 +9,7 @@
 #ifndef FIC_CORE_RENDER_H
 #define FIC_CORE_RENDER_H
 
-#include "internal.h"
+#include "util/util.h"
 
 #include <stdbool.h>
 #include <stdio.h>

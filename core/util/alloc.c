@@ -1,12 +1,12 @@
 /*
- * core/alloc.c — the one place the library allocates memory.
+ * core/util/alloc.c — the one place the library allocates memory.
  *
  * All allocations go through the fic_allocator table so that an app can
  * account for the core's memory and the tests can fail the Nth allocation
  * (see tests/core/test_alloc_failures.c). cJSON, which the core uses for
  * JSON, is pointed at the same functions so its allocations are covered too.
  */
-#include "internal.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -111,4 +111,22 @@ int fic_allocator_set(const fic_allocator *allocator)
 void fic_free(void *ptr)
 {
 	fic__free(ptr);
+}
+
+void *fic__array_grow(fic__array *a)
+{
+	if (a->count == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 8;
+		if (ncap > SIZE_MAX / a->elem)
+			return NULL;
+		void *n = fic__realloc(a->items, ncap * a->elem);
+		if (n == NULL)
+			return NULL;
+		a->items = n;
+		a->cap = ncap;
+	}
+	void *slot = (char *)a->items + a->count * a->elem;
+	memset(slot, 0, a->elem);
+	a->count++;
+	return slot;
 }

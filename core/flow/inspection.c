@@ -1,5 +1,5 @@
 /*
- * core/inspection.c — running a checklist on a site: start, answer, note,
+ * core/flow/inspection.c — running a checklist on a site: start, answer, note,
  * site findings, live evaluation, finish (findings → leads), and the
  * inspection opinion (巡查意见).
  *
@@ -14,8 +14,7 @@
  * findings of one inspection become one lead, which is how the agency
  * handles a visit.
  */
-#include "checklist.h"
-#include "lead_internal.h"
+#include "flow.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -959,7 +958,8 @@ int fic_inspection_finish(char **summary_out, fic_store *store, const char *insp
 		cJSON_Delete(rec2);
 	}
 	if (rc == FIC_OK)
-		rc = fic__outbox_enqueue(store, "inspection", in.id, "finish", 10, record_text);
+		rc = fic__outbox_enqueue(store, "inspection", in.id, "finish", FIC_PRIORITY_INSPECTION,
+		                         record_text);
 	if (rc == FIC_OK) {
 		cJSON *d = cJSON_CreateObject();
 		bool ok = d && cJSON_AddNumberToObject(d, "findings", cJSON_GetArraySize(findings)) &&

@@ -1,5 +1,5 @@
 /*
- * core/time.c — trusted time (see evidence.h).
+ * core/store/time.c — trusted time (see evidence.h).
  *
  * At a contact the store keeps: the server's time S0, the device wall clock
  * W0, the monotonic clock M0, the boot id B0 and the round trip. Later, in
@@ -13,7 +13,7 @@
  * time restarts: trusted = W + (S0 − W0), flagged as unverified, with an
  * uncertainty that grows with the wall-clock time since the contact.
  */
-#include "internal.h"
+#include "db.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

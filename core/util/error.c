@@ -5,7 +5,7 @@
  * functions without a handle (fic_store_open, validators) report the same way
  * and a message can never be overwritten by another thread.
  */
-#include "internal.h"
+#include "util.h"
 
 #include <stdio.h>
 

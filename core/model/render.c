@@ -1,5 +1,5 @@
 /*
- * core/render.c — see render.h.
+ * core/model/render.c — see render.h.
  *
  * The resampling filter is a triangle (tent) whose support is scaled to the
  * reduction factor — antialiased bilinear. After libjpeg's DCT-domain scaling

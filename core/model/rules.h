@@ -1,5 +1,5 @@
 /*
- * core/rules.h — checklist definitions in memory and the rule evaluator.
+ * core/model/rules.h — checklist definitions in memory and the rule evaluator.
  *
  * A definition is kept as its parsed cJSON tree (the file's own words, for
  * the record and for docs) plus an index of its items. Loading validates
@@ -13,7 +13,7 @@
 #ifndef FIC_CORE_RULES_H
 #define FIC_CORE_RULES_H
 
-#include "internal.h"
+#include "util/util.h"
 
 #include <cjson/cJSON.h>
 

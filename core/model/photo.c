@@ -1,5 +1,5 @@
 /*
- * core/photo.c — keeping photo evidence: copy the original byte-for-byte into
+ * core/model/photo.c — keeping photo evidence: copy the original byte-for-byte into
  * <store>.photos/<sha256>.jpg while hashing it, decode it once (render.c:
  * libjpeg with an error manager that never exits, DCT-domain scaling) into
  * the upload rendition and the thumbnail, each also kept under its own
@@ -7,9 +7,7 @@
  * claims in the same transaction as its audit entry. A startup sweep removes
  * files a crash left without a row.
  */
-#include "checklist.h"
-#include "lead_internal.h"
-#include "render.h"
+#include "model.h"
 
 #include <dirent.h>
 #include <errno.h>

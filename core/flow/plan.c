@@ -1,12 +1,10 @@
 /*
- * core/plan.c — planning and indicators: store settings (UTC offset,
- * semester dates), local calendar days, the due list (at least two patrols a
- * year per service area, 实施方案 一(三)2; schools within the first month of
- * each semester, 学校卫生 三(一)2), re-inspection tasks, and the information
- * report rate (实施方案 一(三)1).
+ * core/flow/plan.c — planning and indicators: the due list (at least two
+ * patrols a year per service area, 实施方案 一(三)2; schools within the first
+ * month of each semester, 学校卫生 三(一)2), re-inspection tasks, and the
+ * information report rate (实施方案 一(三)1).
  */
-#include "lead_internal.h"
-#include "rules.h"
+#include "flow.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -14,133 +12,6 @@
 #include <string.h>
 
 #define PATROLS_PER_YEAR 2 /* 实施方案 一(三)2: 各专业实地巡查次数不少于2次/年 */
-#define DEFAULT_UTC_OFFSET_MIN 480
-
-int64_t fic__now_ms(fic_store *store)
-{
-	return store->platform->wall_ms(store->platform->ctx);
-}
-
-/* Read a setting into buf; "" if unset. */
-static int setting_raw(fic_store *store, const char *key, char *buf, size_t size)
-{
-	buf[0] = '\0';
-	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st, "SELECT value FROM settings WHERE key = ?1");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	int src = sqlite3_step(st);
-	if (src == SQLITE_ROW)
-		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-	rc = src == SQLITE_ROW || src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "reading a setting");
-	fic__release(store, st);
-	return rc;
-}
-
-int64_t fic__local_day(fic_store *store, int64_t utc_ms)
-{
-	char v[32];
-	int offset = DEFAULT_UTC_OFFSET_MIN;
-	if (setting_raw(store, "utc_offset_minutes", v, sizeof v) == FIC_OK && v[0])
-		offset = atoi(v);
-	else
-		fic__err_clear();
-	int64_t ms = utc_ms + (int64_t)offset * 60000;
-	return ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
-}
-
-static int check_semesters(const char *value)
-{
-	char buf[200];
-	if (strlen(value) >= sizeof buf)
-		return fic__err(FIC_ETOOBIG, "semester_starts is too long");
-	snprintf(buf, sizeof buf, "%s", value);
-	int n = 0;
-	char *save = NULL;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		int rc = fic__parse_date(t, "semester_starts", NULL);
-		if (rc != FIC_OK)
-			return rc;
-		n++;
-	}
-	if (n < 1 || n > 12)
-		return fic__err(FIC_EINVAL, "semester_starts takes 1 to 12 dates YYYY-MM-DD, "
-		                            "separated by commas");
-	return FIC_OK;
-}
-
-int fic_setting_set(fic_store *store, const char *key, const char *value)
-{
-	fic__err_clear();
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
-	int rc = fic__check_text(key, "key", 64, true, NULL);
-	if (rc == FIC_OK)
-		rc = fic__check_text(value, "value", 190, true, NULL);
-	if (rc != FIC_OK)
-		return rc;
-	if (strcmp(key, "utc_offset_minutes") == 0) {
-		char *end;
-		long v = strtol(value, &end, 10);
-		if (*end || end == value || v < -720 || v > 840)
-			return fic__err(FIC_EINVAL, "utc_offset_minutes must be a whole number of minutes "
-			                            "from -720 to 840");
-	} else if (strcmp(key, "semester_starts") == 0) {
-		if ((rc = check_semesters(value)) != FIC_OK)
-			return rc;
-	} else {
-		return fic__err(FIC_EINVAL, "unknown setting '%.64s' (known: utc_offset_minutes, "
-		                            "semester_starts)", key);
-	}
-	if ((rc = fic__tx_begin(store)) != FIC_OK)
-		return rc;
-	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st, "INSERT INTO settings (key, value) VALUES (?1, ?2) "
-	                                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value")) ==
-	    FIC_OK) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-		int src = sqlite3_step(st);
-		sqlite3_finalize(st);
-		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving a setting");
-	}
-	if (rc == FIC_OK) {
-		cJSON *d = cJSON_CreateObject();
-		bool ok = d && cJSON_AddStringToObject(d, "key", key) &&
-		          cJSON_AddStringToObject(d, "value", value);
-		rc = fic__audit_take(store, "setting.set", "setting", key, d, ok);
-	}
-	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
-	if (rc != FIC_OK)
-		fic__tx_rollback(store);
-	return rc;
-}
-
-int fic_setting_get(char **out, fic_store *store, const char *key)
-{
-	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
-	int rc = fic__check_text(key, "key", 64, true, NULL);
-	if (rc != FIC_OK)
-		return rc;
-	const char *dflt;
-	if (strcmp(key, "utc_offset_minutes") == 0)
-		dflt = "480";
-	else if (strcmp(key, "semester_starts") == 0)
-		dflt = "";
-	else
-		return fic__err(FIC_EINVAL, "unknown setting '%.64s'", key);
-	char v[200];
-	if ((rc = setting_raw(store, key, v, sizeof v)) != FIC_OK)
-		return rc;
-	*out = fic__strdup(v[0] ? v : dflt);
-	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory");
-}
 
 /* ---- tasks ---- */
 
@@ -238,7 +109,7 @@ static const char *const patrol_areas[] = { "drinking_water", "school", "medical
 static int64_t current_semester(fic_store *store, int64_t today)
 {
 	char v[200];
-	if (setting_raw(store, "semester_starts", v, sizeof v) != FIC_OK || !v[0])
+	if (fic__setting_raw(store, "semester_starts", v, sizeof v) != FIC_OK || !v[0])
 		return -1;
 	int64_t best = -1;
 	char *save = NULL;
@@ -382,10 +253,7 @@ int fic_stats_json(char **out, fic_store *store, int year)
 	if (fic__parse_date(y0, "year", &d0) != FIC_OK || fic__parse_date(y1, "year", &d1) != FIC_OK)
 		return fic_error_last()->code;
 	/* Local midnight of 1 January in UTC ms, from the day number and the offset. */
-	char v[32];
-	int offset = DEFAULT_UTC_OFFSET_MIN;
-	if (setting_raw(store, "utc_offset_minutes", v, sizeof v) == FIC_OK && v[0])
-		offset = atoi(v);
+	int offset = fic__utc_offset_min(store);
 	int64_t t0 = d0 * 86400000 - (int64_t)offset * 60000;
 	int64_t t1 = d1 * 86400000 - (int64_t)offset * 60000;
 

@@ -1,5 +1,5 @@
 /*
- * core/checklist.c — the registry of checklist definitions and its public
+ * core/model/checklist.c — the registry of checklist definitions and its public
  * API: list, get, install.
  *
  * Built-in definitions are parsed from the embedded JSON the first time a
@@ -8,7 +8,7 @@
  * table, so the inspection can always be re-read and re-judged even after a
  * later library ships a newer built-in version.
  */
-#include "checklist.h"
+#include "model.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -132,6 +132,7 @@ static int registry(fic_store *store, struct fic__registry **out)
 		return rc;
 	}
 	store->registry = reg;
+	store->registry_free = fic__registry_free;
 	*out = reg;
 	return FIC_OK;
 }

@@ -3,7 +3,7 @@
  * well-formedness, size limits, calendar dates, and the unified social
  * credit code's check character.
  */
-#include "internal.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <string.h>

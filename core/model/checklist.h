@@ -1,11 +1,12 @@
 /*
- * core/checklist.h — the checklist registry of a store: the built-in
+ * core/model/checklist.h — the checklist registry of a store: the built-in
  * definitions embedded in the library, those installed in the store, and any
  * version an old inspection used (kept in the `checklists` table).
  */
 #ifndef FIC_CORE_CHECKLIST_H
 #define FIC_CORE_CHECKLIST_H
 
+#include "store/db.h"
 #include "rules.h"
 
 typedef struct fic__builtin {
@@ -35,6 +36,9 @@ struct fic__registry {
  * store's `checklists` table. FIC_ENOTFOUND if unknown.
  */
 int fic__checklist_find(const fic__entry **out, fic_store *store, const char *id, int version);
+
+/* Free a registry (the store calls it through store->registry_free). */
+void fic__registry_free(struct fic__registry *reg);
 
 /* Make sure the definition is in the `checklists` table (inside the caller's transaction). */
 int fic__checklist_persist(fic_store *store, const fic__entry *entry);

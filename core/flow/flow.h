@@ -1,11 +1,18 @@
 /*
- * core/lead_internal.h — filing leads from inside the core (inspections,
- * site findings, forms), always within the caller's open transaction.
+ * core/flow/flow.h — the flow layer: the inspector's work as it unfolds.
+ * Inspections (start, answer, finish, opinion), leads (filed from findings
+ * and forms, always within the caller's open transaction; their lifecycle
+ * driven by the server's answers), plans and tasks (the due list, the
+ * indicators, re-inspection tasks), and the verification of the store's
+ * evidence (verify.c).
+ *
+ * The top of the core: depends on model, store and util; only sync and the
+ * public API's callers are above it.
  */
-#ifndef FIC_CORE_LEAD_INTERNAL_H
-#define FIC_CORE_LEAD_INTERNAL_H
+#ifndef FIC_CORE_FLOW_H
+#define FIC_CORE_FLOW_H
 
-#include "internal.h"
+#include "model/model.h"
 
 #include <cjson/cJSON.h>
 
@@ -26,16 +33,6 @@ typedef struct fic__lead_spec {
 	bool submit;              /* submit now (hash, chain, queue); else a draft */
 } fic__lead_spec;
 
-/* Outbox priorities: urgent leads first, then other records. */
-#define FIC_PRIORITY_URGENT 100
-#define FIC_PRIORITY_LEAD 20
-/* A photo's metadata record: ordinary, or just after the urgent leads when its
- * lead is urgent (set at submission; the photo file then goes first too). */
-#define FIC_PRIORITY_PHOTO 5
-#define FIC_PRIORITY_URGENT_PHOTO 99
-/* uploads.priority of an urgent lead's photo file. */
-#define FIC_UPLOAD_URGENT 100
-
 /* Insert a lead (+ audit, a re-inspection task if time-sensitive, and when
  * spec->submit its submission: canonical hash, chain entry, outbox record). */
 int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *spec);
@@ -45,6 +42,13 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id);
 
 /* The lead as its canonical record (without the chain fields), from its rows. */
 int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out);
+/* A finished inspection as its canonical record, without the chain fields (inspection.c). */
+int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **out);
+
+/* A task (plan.c), inside the caller's transaction: a re-inspection of
+ * `site_id` due on `due_date` (local YYYY-MM-DD), from a lead or the agency. */
+int fic__task_add(fic_store *store, const char *kind, const char *site_id, const char *lead_id,
+                  const char *source, const char *due_date, const char *detail);
 
 /* What the server answered for a queued lead's record, inside the caller's
  * transaction (the sync engine's, with the outbox row's own update):

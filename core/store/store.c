@@ -1,10 +1,10 @@
 /*
- * core/store.c — opening the store: SQLite set up for durability (WAL,
+ * core/store/store.c — opening the store: SQLite set up for durability (WAL,
  * synchronous=FULL, foreign keys, busy timeout), file identity checks, and
  * the numbered schema migrations, each applied in its own transaction so a
  * failure leaves the file exactly as it was.
  */
-#include "internal.h"
+#include "db.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -124,6 +124,30 @@ static int exec(fic_store *store, const char *sql, const char *doing)
 int fic__tx_begin(fic_store *store)
 {
 	return exec(store, "BEGIN IMMEDIATE", "starting a transaction");
+}
+
+int fic__tx_end(fic_store *store, int rc)
+{
+	if (rc == FIC_OK)
+		rc = fic__tx_commit(store);
+	if (rc != FIC_OK)
+		fic__tx_rollback(store);
+	return rc;
+}
+
+int fic__uuid7(fic_store *store, char *buf)
+{
+	return fic__uuid7_next(&store->uuid, store->platform, buf);
+}
+
+int fic_store_new_id(fic_store *store, char *buf, size_t size)
+{
+	fic__err_clear();
+	FIC__ARG(store);
+	FIC__ARG(buf);
+	if (size < FIC_UUID_BUFSIZE)
+		return fic__err(FIC_EINVAL, "buf must hold at least %d bytes", FIC_UUID_BUFSIZE);
+	return fic__uuid7(store, buf);
 }
 
 int fic__tx_commit(fic_store *store)
@@ -551,7 +575,6 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 		sync_parent_dir(full);
 	if ((rc = ensure_device_id(store)) != FIC_OK)
 		goto fail;
-	fic__photo_sweep(store);
 
 	*out = store;
 	return FIC_OK;
@@ -560,18 +583,14 @@ fail:
 	return rc;
 }
 
-int fic_store_open(fic_store **out, const char *path, const fic_store_options *opts)
-{
-	return fic__store_open_with(out, path, opts, fic__migrations, fic__migrations_count);
-}
-
 void fic_store_close(fic_store *store)
 {
 	if (store == NULL)
 		return;
 	for (size_t i = 0; i < FIC_STMT_CACHE; i++)
 		sqlite3_finalize(store->cache[i].stmt);
-	fic__registry_free(store->registry);
+	if (store->registry && store->registry_free)
+		store->registry_free(store->registry);
 	if (store->db)
 		sqlite3_close_v2(store->db);
 	fic__free(store->path);

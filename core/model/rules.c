@@ -1,5 +1,5 @@
 /*
- * core/rules.c — loading checklist definitions and evaluating their rules.
+ * core/model/rules.c — loading checklist definitions and evaluating their rules.
  *
  * See rules.h for what is validated and docs/checklist-format.md for the
  * language. Validation happens once, at load; evaluation can then trust the

@@ -1,5 +1,5 @@
 /*
- * core/lead.c — leads (线索): filing them (from findings, site findings and
+ * core/flow/lead.c — leads (线索): filing them (from findings, site findings and
  * event forms), the two-hour deadline, listing by urgency and time left.
  *
  * Every lead is written with an audit entry and an outbox record in the
@@ -7,8 +7,7 @@
  * sync engine sends them before anything else. The audit entry of a lead
  * never holds its content: a tip-off's content can identify the informant.
  */
-#include "checklist.h"
-#include "lead_internal.h"
+#include "flow.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -17,8 +16,6 @@
 #define ANSWERS_JSON_MAX (64 * 1024)
 #define CLOCK_SKEW_MS (5 * 60 * 1000LL)
 
-int fic__task_add(fic_store *store, const char *kind, const char *site_id, const char *lead_id,
-                  const char *source, const char *due_date, const char *detail);
 static cJSON *col_json(sqlite3_stmt *st, int i);
 
 int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)

@@ -1,0 +1,78 @@
+/*
+ * core/model/model.h — the model layer: what the inspector records and the
+ * rules that judge it. The site registry (site.c) and its enumerations
+ * (codes.c); checklist definitions, their validation and the rule evaluator
+ * (rules.h), the registry of definitions (checklist.h); photos as evidence
+ * and their renditions (photo.c, render.h); the device's hash chain and the
+ * verification of a chain (chain.c); the public open (open.c).
+ *
+ * Depends on store and util. The flow layer (inspections, leads, plans)
+ * builds on it; nothing here calls into flow.
+ */
+#ifndef FIC_CORE_MODEL_H
+#define FIC_CORE_MODEL_H
+
+#include "store/db.h"
+
+#include "checklist.h" /* includes rules.h */
+#include "render.h"
+
+struct cJSON;
+
+/* ---- sites (site.c, codes.c) ---- */
+/* Whether `value` is one of the enumeration `type`'s (FIC_CODE_*). */
+bool fic__code_known(int type, int value);
+/* Site changes inside a caller's transaction, and the facts rules read. */
+int fic__site_update_tx(fic_site **out, fic_store *store, const fic_site *site, const char *reason);
+int fic__site_close_tx(fic_store *store, const char *id, const char *reason);
+struct cJSON *fic__site_facts(const fic_site *site);
+/* Apply one item of the county's registry feed inside the caller's
+ * transaction: insert or update the site as the county has it (or close it,
+ * `del`), with an audit entry and no outbox record. *skipped when the
+ * inspector's own change to the site is still pending, or reached the
+ * server after the county's version was made (`changed_at_ms`, server
+ * clock; 0 if unknown): the inspector's change wins until the county has
+ * seen it. FIC_EINVAL etc. for an item that does not validate. */
+int fic__site_apply_feed(fic_store *store, const char *id, bool del, const struct cJSON *data,
+                         int64_t changed_at_ms, bool *skipped);
+
+/* ---- checklists (checklist.c) ---- */
+/* Install a checklist definition inside the caller's transaction (no
+ * registry update: call fic__registry_reset after commit). FIC_EEXISTS when
+ * it is not newer than the known version. */
+int fic__checklist_install_tx(fic_store *store, const char *json, size_t len);
+void fic__registry_reset(fic_store *store);
+
+/* ---- photos (photo.c) ---- */
+/* Remove photo files a crash left without their row. */
+void fic__photo_sweep(fic_store *store);
+
+/* ---- the hash chain (chain.c) ---- */
+#define FIC_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+/* Inside the caller's transaction: completes `record` with chain_seq,
+ * prev_hash and device_id, hashes its canonical form and appends it.
+ * Writes the hash and returns the sequence number. */
+int fic__chain_append(fic_store *store, const char *record_type, const char *record_id,
+                      struct cJSON *record, char hash_out[FIC_SHA256_HEX], int64_t *seq_out);
+
+/* Problems found while verifying, gathered as a JSON array for the report. */
+typedef struct fic__problems {
+	struct cJSON *list; /* array of {kind, id, detail} */
+	int count;
+	char first[300];    /* the first one, in words, for the error message */
+} fic__problems;
+void fic__problem(fic__problems *r, const char *kind, const char *id, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 4, 5)))
+#endif
+	;
+/*
+ * Check one chain entry as found (its position `seq`, recorded `hash`,
+ * `canonical` text) against what must hold: it is entry `expect`, it hashes
+ * to `hash`, it names `prev` as the previous hash and `seq` as its position.
+ * Problems go to `r` under `id`.
+ */
+void fic__chain_check_entry(fic__problems *r, const char *id, int64_t seq, int64_t expect,
+                            const char *hash, const char *canonical, const char *prev);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * core/store/settings.c — the store's settings (the UTC offset of the
+ * calendar, the semester start dates) and the local calendar day they give.
+ * Unknown keys and malformed values are refused; every change is audited.
+ */
+#include "db.h"
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_UTC_OFFSET_MIN 480
+
+int fic__setting_raw(fic_store *store, const char *key, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st, "SELECT value FROM settings WHERE key = ?1");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	rc = src == SQLITE_ROW || src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "reading a setting");
+	fic__release(store, st);
+	return rc;
+}
+
+int fic__utc_offset_min(fic_store *store)
+{
+	char v[32];
+	int offset = DEFAULT_UTC_OFFSET_MIN;
+	if (fic__setting_raw(store, "utc_offset_minutes", v, sizeof v) == FIC_OK && v[0])
+		offset = atoi(v);
+	else
+		fic__err_clear();
+	return offset;
+}
+
+int64_t fic__local_day(fic_store *store, int64_t utc_ms)
+{
+	int64_t ms = utc_ms + (int64_t)fic__utc_offset_min(store) * 60000;
+	return ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
+}
+
+static int check_semesters(const char *value)
+{
+	char buf[200];
+	if (strlen(value) >= sizeof buf)
+		return fic__err(FIC_ETOOBIG, "semester_starts is too long");
+	snprintf(buf, sizeof buf, "%s", value);
+	int n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int rc = fic__parse_date(t, "semester_starts", NULL);
+		if (rc != FIC_OK)
+			return rc;
+		n++;
+	}
+	if (n < 1 || n > 12)
+		return fic__err(FIC_EINVAL, "semester_starts takes 1 to 12 dates YYYY-MM-DD, "
+		                            "separated by commas");
+	return FIC_OK;
+}
+
+int fic_setting_set(fic_store *store, const char *key, const char *value)
+{
+	fic__err_clear();
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	int rc = fic__check_text(key, "key", 64, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(value, "value", 190, true, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	if (strcmp(key, "utc_offset_minutes") == 0) {
+		char *end;
+		long v = strtol(value, &end, 10);
+		if (*end || end == value || v < -720 || v > 840)
+			return fic__err(FIC_EINVAL, "utc_offset_minutes must be a whole number of minutes "
+			                            "from -720 to 840");
+	} else if (strcmp(key, "semester_starts") == 0) {
+		if ((rc = check_semesters(value)) != FIC_OK)
+			return rc;
+	} else {
+		return fic__err(FIC_EINVAL, "unknown setting '%.64s' (known: utc_offset_minutes, "
+		                            "semester_starts)", key);
+	}
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
+		return rc;
+	sqlite3_stmt *st;
+	if ((rc = fic__prepare(store, &st, "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+	                                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value")) ==
+	    FIC_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+		int src = sqlite3_step(st);
+		sqlite3_finalize(st);
+		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving a setting");
+	}
+	if (rc == FIC_OK) {
+		cJSON *d = cJSON_CreateObject();
+		bool ok = d && cJSON_AddStringToObject(d, "key", key) &&
+		          cJSON_AddStringToObject(d, "value", value);
+		rc = fic__audit_take(store, "setting.set", "setting", key, d, ok);
+	}
+	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
+	if (rc != FIC_OK)
+		fic__tx_rollback(store);
+	return rc;
+}
+
+int fic_setting_get(char **out, fic_store *store, const char *key)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	int rc = fic__check_text(key, "key", 64, true, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	const char *dflt;
+	if (strcmp(key, "utc_offset_minutes") == 0)
+		dflt = "480";
+	else if (strcmp(key, "semester_starts") == 0)
+		dflt = "";
+	else
+		return fic__err(FIC_EINVAL, "unknown setting '%.64s'", key);
+	char v[200];
+	if ((rc = fic__setting_raw(store, key, v, sizeof v)) != FIC_OK)
+		return rc;
+	*out = fic__strdup(v[0] ? v : dflt);
+	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory");
+}

@@ -1,0 +1,156 @@
+/*
+ * core/util/util.h — the bottom layer of the core: allocation through the
+ * one allocator, the thread-local last error, bounded text checks and a
+ * growing string, UUIDv7 ids, JSON helpers (attaching items without leaks,
+ * the canonical form), SHA-256 in hex, a growable array, and the wall clock
+ * read through the injected platform. Nothing here knows about the store.
+ *
+ * Layers (docs/architecture.md): util ← store ← model ← flow ← sync; each
+ * folder includes only its own header and those below it
+ * (tests/tools/check_layers.py holds this). Names are fic__ (two
+ * underscores), hidden from the shared library.
+ */
+#ifndef FIC_CORE_UTIL_H
+#define FIC_CORE_UTIL_H
+
+#include "fieldinspect/fieldinspect.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+
+/* ---- allocation (alloc.c) ---- */
+void *fic__malloc(size_t size);
+void *fic__calloc(size_t n, size_t size);
+void *fic__realloc(void *ptr, size_t size);
+void fic__free(void *ptr);
+char *fic__strdup(const char *s);
+/* How many allocations have failed on this thread (to tell ENOMEM from bad input). */
+unsigned long fic__alloc_failures(void);
+
+/*
+ * A growable array of `elem` bytes per entry: fic__array_grow makes room
+ * for one more and returns it (zeroed), or NULL when out of memory (the
+ * array is unchanged). Free `items` with fic__free.
+ */
+typedef struct fic__array {
+	void *items;
+	size_t count, cap, elem;
+} fic__array;
+#define FIC__ARRAY_INIT(type) { NULL, 0, 0, sizeof(type) }
+void *fic__array_grow(fic__array *a);
+
+/* ---- errors (error.c) ---- */
+/* Record an error on this thread and return `code` (for `return fic__err(...)`). */
+int fic__err(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* Clear the thread's error at the start of a public call. */
+void fic__err_clear(void);
+/*
+ * The argument checks public calls start with (libgit2's GIT_ASSERT_ARG):
+ * FIC__ARG(p) returns FIC_EINVAL "p is NULL" from the calling function when
+ * p is NULL; FIC__OUT(out) does the same for an out-parameter and otherwise
+ * sets *out to NULL, so a failing call never leaves a stale pointer there.
+ */
+#define FIC__ARG(p) \
+	do { \
+		if ((p) == NULL) \
+			return fic__err(FIC_EINVAL, "%s is NULL", #p); \
+	} while (0)
+#define FIC__OUT(out) \
+	do { \
+		FIC__ARG(out); \
+		*(out) = NULL; \
+	} while (0)
+
+/* ---- a growing string (text.c) ---- */
+typedef struct fic__sb {
+	char *buf;
+	size_t len, cap;
+	bool oom; /* an append failed: the text is incomplete */
+} fic__sb;
+void fic__sb_printf(fic__sb *sb, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* Hand over the text (caller frees with fic__free), or NULL if an append failed. */
+char *fic__sb_take(fic__sb *sb);
+
+/* ---- text checks (text.c) ---- */
+bool fic__utf8_valid(const char *s, size_t len);
+/*
+ * Make a NUL-terminated message one line of valid UTF-8, in place: line
+ * breaks and tabs become spaces, other control characters and malformed
+ * bytes '?'. With `truncated` (the formatter ran out of room) a character
+ * cut in two at the end is dropped instead.
+ */
+void fic__text_one_line(char *buf, bool truncated);
+/*
+ * Check an input string: `required` means NULL/"" is an error; otherwise
+ * NULL and "" both mean absent (and *present is set false). Checks length
+ * <= max and UTF-8. `what` names the argument in the message.
+ */
+int fic__check_text(const char *s, const char *what, size_t max, bool required, bool *present);
+/*
+ * An identifier that comes from outside (the county's site, task and
+ * checklist ids): 1 to FIC_ID_MAX bytes of ASCII letters, digits, '-', '_'
+ * and '.' (docs/protocol.md, "Identifiers"). The device's own ids (UUIDv7)
+ * are of this form too. FIC_EINVAL otherwise, naming the first bad byte's
+ * position (never its value: it may be anything).
+ */
+#define FIC_ID_MAX 63
+int fic__check_id(const char *s, const char *what);
+/* A calendar date "YYYY-MM-DD" (1900..2999); returns days since 1970-01-01 in *days. */
+int fic__parse_date(const char *s, const char *what, int64_t *days);
+
+/* ---- SHA-256 in hex (text.c) ---- */
+#define FIC_SHA256_HEX 65 /* 64 hex digits and the NUL */
+/* The lower-case hex of a 32-byte digest into out[FIC_SHA256_HEX]. */
+void fic__hex32(const unsigned char digest[32], char out[FIC_SHA256_HEX]);
+/* SHA-256 of `len` bytes, in hex. FIC_OK, or FIC_ENOMEM (OpenSSL could not set up). */
+int fic__sha256_hex(const void *data, size_t len, char out[FIC_SHA256_HEX]);
+/* SHA-256 of everything left to read from `fd` (and how many bytes, if
+ * `bytes`); of a whole file by path (FIC_ENOTFOUND if it cannot be opened).
+ * out is "" on failure. */
+int fic__sha256_fd(int fd, char out[FIC_SHA256_HEX], int64_t *bytes);
+int fic__sha256_file(const char *path, char out[FIC_SHA256_HEX]);
+
+/* ---- JSON (json.c) ---- */
+/*
+ * Attach a freshly made `item` to `obj` under `key` (to an array if key is
+ * NULL). On failure the item is freed and false returned, so
+ * `fic__json_put(o, "k", cJSON_Duplicate(x, 1))` never leaks.
+ */
+bool fic__json_put(struct cJSON *obj, const char *key, struct cJSON *item);
+/* As fic__json_put, and *item is set to NULL either way (it is no longer the caller's). */
+bool fic__json_take(struct cJSON *obj, const char *key, struct cJSON **item);
+/* The canonical JSON text of `v` (keys sorted at every level), or NULL. */
+char *fic__canonical(const struct cJSON *v);
+
+/* ---- ids (uuid.c) ---- */
+/* What keeps one handle's UUIDv7s in order within a millisecond. */
+typedef struct fic__uuid_gen {
+	int64_t last_ms;
+	uint16_t counter;
+} fic__uuid_gen;
+/* UUIDv7 text into buf[FIC_UUID_BUFSIZE], from the platform's clock and CSPRNG. */
+int fic__uuid7_next(fic__uuid_gen *gen, const fic_platform *p, char *buf);
+/* Format 16 bytes as a UUID string; exposed for tests. */
+void fic__uuid_format(const uint8_t bytes[16], char out[FIC_UUID_BUFSIZE]);
+void fic__uuid7_bytes(uint8_t out[16], int64_t ms, uint16_t counter12, const uint8_t rand8[8]);
+
+/* ---- the clock ---- */
+/* The platform's wall clock (UTC ms). */
+static inline int64_t fic__wall_ms(const fic_platform *p)
+{
+	return p->wall_ms(p->ctx);
+}
+
+#endif

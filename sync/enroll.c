@@ -1,0 +1,96 @@
+/*
+ * sync/enroll.c — enrolment: the device presents a one-time code the county
+ * issued, and keeps the bearer token the server answers with (never
+ * logged) and the county's name.
+ */
+#include "sync_internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, const char *code,
+                    const char *device_name)
+{
+	fic__err_clear();
+	int rc = fic__sync_check_opts(store, opts);
+	if (rc != FIC_OK)
+		return rc;
+	if ((rc = fic__check_text(code, "enrolment code", 64, true, NULL)) != FIC_OK ||
+	    (rc = fic__check_text(device_name, "device name", 100, false, NULL)) != FIC_OK)
+		return rc;
+	if (strlen(code) < 6)
+		return fic__err(FIC_EINVAL, "an enrolment code has at least 6 characters");
+	cJSON *req = cJSON_CreateObject();
+	char *text = NULL;
+	if (req && fic__json_put(req, "code", cJSON_CreateString(code)) &&
+	    fic__json_put(req, "device_id", cJSON_CreateString(fic_store_device_id(store))) &&
+	    (device_name == NULL || !device_name[0] ||
+	     fic__json_put(req, "device_name", cJSON_CreateString(device_name))))
+		text = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (text == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory making the enrolment request");
+	fic_http_header h[] = { { "Content-Type", "application/json" } };
+	fic_http_response r;
+	fic_sync_report rep;
+	memset(&rep, 0, sizeof rep);
+	rc = fic__sync_exchange(store, opts, "POST", "/v1/enroll", h, 1, text, strlen(text), &r, &rep);
+	memset(text, 0, strlen(text)); /* the code is single-use, but still */
+	cJSON_free(text);
+	if (rc != FIC_OK)
+		return rc;
+	cJSON *j = NULL;
+	if (fic__answer_class(r.status) == FIC__ANSWER_AUTH) {
+		char msg[300];
+		fic__sync_error_body(&r, msg, sizeof msg, NULL);
+		rc = fic__err(FIC_EAUTH, "the server refused the enrolment code: %s", msg);
+	} else if (r.status != 200) {
+		rc = fic__answer_error(store, &r, "enrolment", NULL);
+	} else if ((j = cJSON_ParseWithLength((const char *)r.body, r.body_len)) == NULL) {
+		rc = fic__err(FIC_EPROTO, "the enrolment answer is not JSON");
+	} else {
+		const cJSON *tok = cJSON_GetObjectItemCaseSensitive(j, "token");
+		const cJSON *county = cJSON_GetObjectItemCaseSensitive(j, "county");
+		const cJSON *dev = cJSON_GetObjectItemCaseSensitive(j, "device_id");
+		bool ok = cJSON_IsString(tok) && cJSON_IsString(county) && cJSON_IsString(dev);
+		size_t tl = ok ? strlen(tok->valuestring) : 0;
+		for (size_t i = 0; ok && i < tl; i++)
+			ok = tok->valuestring[i] > ' ' && tok->valuestring[i] < 127;
+		if (!ok || tl < FIC_SYNC_TOKEN_MIN || tl > FIC_SYNC_TOKEN_MAX)
+			rc = fic__err(FIC_EPROTO, "the enrolment answer lacks a valid token");
+		else if (strcmp(dev->valuestring, fic_store_device_id(store)) != 0)
+			rc = fic__err(FIC_EPROTO, "the enrolment answer is for another device");
+		else if ((rc = fic__check_text(county->valuestring, "county", 200, true, NULL)) != FIC_OK)
+			rc = fic__err(FIC_EPROTO, "the enrolment answer has no valid county name");
+		else if ((rc = fic__tx_begin(store)) == FIC_OK) {
+			if ((rc = fic__sync_state_put(store, "sync.token", tok->valuestring)) == FIC_OK &&
+			    (rc = fic__sync_state_put(store, "sync.county", county->valuestring)) == FIC_OK &&
+			    (rc = fic__sync_state_put(store, "sync.server", opts->server_url)) == FIC_OK &&
+			    (rc = fic__audit_append(store, "sync.enroll", "device",
+			                            fic_store_device_id(store), "{}")) == FIC_OK)
+				rc = fic__tx_commit(store);
+			else
+				fic__tx_rollback(store);
+		}
+	}
+	cJSON_Delete(j);
+	fic__free(r.body);
+	return rc;
+}
+
+int fic_sync_enrolled(fic_store *store, char *county, size_t county_size)
+{
+	fic__err_clear();
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	if (county && county_size)
+		county[0] = '\0';
+	int rc = fic__sync_state_get(store, "sync.token", NULL, 0);
+	if (rc == FIC_ENOTFOUND)
+		return fic__err(FIC_ENOTFOUND, "this device is not enrolled");
+	if (rc == FIC_OK && county && county_size)
+		(void)fic__sync_state_get(store, "sync.county", county, county_size);
+	return rc;
+}
+

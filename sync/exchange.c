@@ -1,0 +1,221 @@
+/*
+ * sync/exchange.c — what every request to the county server shares: the
+ * options' checks, one timed exchange through the transport (the answer's
+ * server time feeds trusted time), the server's error body, what an HTTP
+ * status means for the pass, the whole-server hold after Retry-After, the
+ * bearer token, and the sync engine's small state (cursors, the hold).
+ * engine.c, audit.c, upload.c, pull.c and enroll.c build on it; it calls
+ * none of them.
+ */
+#include "sync_internal.h"
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fic__sync_check_opts(fic_store *store, const fic_sync_options *o)
+{
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	if (o == NULL || o->transport == NULL || o->transport->request == NULL)
+		return fic__err(FIC_EINVAL, "sync options need a transport");
+	if (o->transport->version < 1)
+		return fic__err(FIC_EINVAL, "transport table version %d is not supported",
+		                o->transport->version);
+	return fic__check_text(o->server_url, "server_url", 512, true, NULL);
+}
+
+int fic__sync_state_get(fic_store *store, const char *key, char *buf, size_t size)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "SELECT value FROM sync_state WHERE key = ?1");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		if (buf)
+			snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = FIC_OK;
+	} else if (s == SQLITE_ROW || s == SQLITE_DONE) {
+		rc = FIC_ENOTFOUND;
+	} else {
+		rc = fic__db_err(store, s, "reading the sync state");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int fic__sync_state_put(fic_store *store, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "INSERT INTO sync_state (key, value) VALUES (?1, ?2) "
+	                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "saving the sync state");
+}
+
+/*
+ * A server that answered 429/503 with Retry-After is left alone until then,
+ * whatever the request was: the rows of the failed request carry the delay
+ * themselves, and this keeps the audit log, photos and feeds from knocking
+ * in the meantime.
+ */
+void fic__sync_hold(fic_store *store, int64_t now_ms, int64_t retry_after_ms)
+{
+	if (retry_after_ms <= 0)
+		return;
+	if (retry_after_ms > FIC_SYNC_RETRY_AFTER_CAP_MS)
+		retry_after_ms = FIC_SYNC_RETRY_AFTER_CAP_MS;
+	char v[24];
+	snprintf(v, sizeof v, "%lld", (long long)(now_ms + retry_after_ms));
+	(void)fic__sync_state_put(store, "sync.not_before", v);
+}
+
+bool fic__sync_held(fic_store *store, int64_t now_ms)
+{
+	char v[24];
+	if (fic__sync_state_get(store, "sync.not_before", v, sizeof v) != FIC_OK) {
+		fic__err_clear();
+		return false;
+	}
+	int64_t until = strtoll(v, NULL, 10);
+	if (until > now_ms + FIC_SYNC_RETRY_AFTER_CAP_MS) {
+		/* Further ahead than any Retry-After we honour: set while the clock
+		 * was wrong. Forget it rather than stay silent for months. */
+		(void)fic__sync_state_put(store, "sync.not_before", "0");
+		return false;
+	}
+	return now_ms < until;
+}
+
+/* One exchange, timing it for the clock offset. */
+int fic__sync_exchange(fic_store *store, const fic_sync_options *o, const char *method,
+                       const char *path, const fic_http_header *h, size_t nh, const void *body,
+                       size_t len, fic_http_response *resp, fic_sync_report *rep)
+{
+	char url[600];
+	size_t ul = strlen(o->server_url);
+	while (ul > 0 && o->server_url[ul - 1] == '/')
+		ul--;
+	snprintf(url, sizeof url, "%.*s%s", (int)ul, o->server_url, path);
+	fic_http_request q = { .method = method, .url = url, .headers = h, .header_count = nh,
+		               .body = body, .body_len = len,
+		               .connect_timeout_ms = o->connect_timeout_ms,
+		               .low_speed_time_ms = o->low_speed_time_ms,
+		               .total_timeout_ms = o->total_timeout_ms,
+		               .max_response_bytes = FIC_SYNC_RESPONSE_MAX_BYTES,
+		               .cancelled = o->cancelled };
+	const fic_platform *p = store->platform;
+	int64_t t0 = p->monotonic_ms(p->ctx);
+	memset(resp, 0, sizeof *resp);
+	int rc = o->transport->request(o->transport->ctx, &q, resp);
+	int64_t rtt = p->monotonic_ms(p->ctx) - t0;
+	rep->requests++;
+	rep->bytes_sent += (int64_t)len;
+	if (rc != FIC_OK) {
+		fic__free(resp->body);
+		memset(resp, 0, sizeof *resp);
+		/* A custom transport may not have set a message; make sure there is one. */
+		const fic_error *e = fic_error_last();
+		if (e->code != rc)
+			fic__err(rc, "transport failed: %s", fic_result_str(rc));
+		return rc;
+	}
+	rep->bytes_received += (int64_t)resp->body_len;
+	if (resp->body_len > FIC_SYNC_RESPONSE_MAX_BYTES) {
+		fic__free(resp->body);
+		memset(resp, 0, sizeof *resp);
+		return fic__err(FIC_ETOOBIG, "the transport returned more than the response limit");
+	}
+	if (resp->server_time_ms > 0 && rtt >= 0)
+		(void)fic_time_contact(store, resp->server_time_ms, rtt);
+	return FIC_OK;
+}
+
+/* The server's error body, if it is one: message (copied, bounded) and its retry hint. */
+void fic__sync_error_body(const fic_http_response *r, char *msg, size_t size, int64_t *retry_after)
+{
+	snprintf(msg, size, "HTTP %d", r->status);
+	if (r->body == NULL || r->body_len == 0)
+		return;
+	cJSON *j = cJSON_ParseWithLength((const char *)r->body, r->body_len);
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+	if (cJSON_IsString(m) && m->valuestring &&
+	    fic__utf8_valid(m->valuestring, strlen(m->valuestring))) {
+		snprintf(msg, size, "%s (HTTP %d)", m->valuestring, r->status);
+		fic__text_one_line(msg, strlen(m->valuestring) + 12 >= size);
+	}
+	const cJSON *ra = cJSON_GetObjectItemCaseSensitive(j, "retry_after_ms");
+	if (retry_after && cJSON_IsNumber(ra) && ra->valuedouble >= 0 && ra->valuedouble < 86400e3 &&
+	    (int64_t)ra->valuedouble > *retry_after)
+		*retry_after = (int64_t)ra->valuedouble;
+	cJSON_Delete(j);
+}
+
+uint32_t fic__sync_rand32(fic_store *store)
+{
+	uint32_t r = 0;
+	if (store->platform->random_bytes(store->platform->ctx, &r, sizeof r) != 0)
+		r = (uint32_t)store->platform->monotonic_ms(store->platform->ctx) * 2654435761u;
+	return r;
+}
+
+int fic__sync_auth(fic_store *store, char *buf, size_t size)
+{
+	char token[FIC_SYNC_TOKEN_MAX + 1];
+	int rc = fic__sync_state_get(store, "sync.token", token, sizeof token);
+	if (rc == FIC_ENOTFOUND)
+		return fic__err(FIC_ESTATE, "this device is not enrolled: run enrolment first");
+	if (rc != FIC_OK)
+		return rc;
+	snprintf(buf, size, "Bearer %s", token);
+	memset(token, 0, sizeof token);
+	return FIC_OK;
+}
+
+
+fic__answer fic__answer_class(int status)
+{
+	if (status >= 200 && status < 300)
+		return FIC__ANSWER_OK;
+	if (status == 401 || status == 403)
+		return FIC__ANSWER_AUTH;
+	if (status == 429 || (status >= 500 && status < 600))
+		return FIC__ANSWER_BUSY;
+	if (status == 400 || status == 413 || status == 422)
+		return FIC__ANSWER_REFUSED;
+	if (status >= 400 && status < 500)
+		return FIC__ANSWER_FOREIGN;
+	return FIC__ANSWER_ODD;
+}
+
+int fic__answer_error(fic_store *store, const fic_http_response *r, const char *what,
+                      int64_t *retry_after)
+{
+	char why[300];
+	int64_t ra = r->retry_after_ms > 0 ? r->retry_after_ms : 0;
+	fic__sync_error_body(r, why, sizeof why, &ra);
+	if (retry_after)
+		*retry_after = 0;
+	switch (fic__answer_class(r->status)) {
+	case FIC__ANSWER_AUTH:
+		return fic__err(FIC_EAUTH, "the server refused this device (%s): %s; enrol again", what,
+		                why);
+	case FIC__ANSWER_BUSY:
+		fic__sync_hold(store, fic__now_ms(store), ra);
+		if (retry_after)
+			*retry_after = ra;
+		return fic__err(FIC_ENETWORK, "%s: the server is unavailable: %s", what, why);
+	default:
+		return fic__err(FIC_EPROTO, "%s: the server does not answer as the protocol says: %s",
+		                what, why);
+	}
+}
