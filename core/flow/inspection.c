@@ -807,175 +807,162 @@ static int finish_summary(char **out, fic_store *store, const char *inspection_i
 	return rc;
 }
 
+/* Finishing needs every applicable required item answered and a photo for
+ * every abnormal item that asks for one; the findings are judged on the way. */
+static int check_complete(fic_store *store, insp *in, cJSON *findings)
+{
+	cJSON *missing = str_list(), *photos = str_list();
+	int rc = missing && photos ? judge_all(store, in, missing, photos, findings, NULL)
+	                           : fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
+	if (rc == FIC_OK && (cJSON_GetArraySize(missing) || cJSON_GetArraySize(photos))) {
+		char m[600], p[600];
+		int nm = list_ids(m, sizeof m, missing), np = list_ids(p, sizeof p, photos);
+		rc = fic__err(FIC_EINCOMPLETE, "cannot finish: %d required item(s) unanswered%s%s; "
+		                               "%d abnormal item(s) without a photo%s%s",
+		              nm, nm ? ": " : "", m, np, np ? ": " : "", p);
+	}
+	cJSON_Delete(missing);
+	cJSON_Delete(photos);
+	return rc;
+}
+
+static int store_findings(fic_store *store, insp *in, const cJSON *findings, int64_t now)
+{
+	char *text = cJSON_PrintUnformatted(findings);
+	if (text == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "UPDATE inspections SET state = 'finished', findings = ?2, "
+	                                  "finished_at_ms = ?3 WHERE id = ?1");
+	if (rc == FIC_OK) {
+		sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		int src = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (src != SQLITE_DONE)
+			rc = fic__db_err(store, src, "finishing the inspection");
+	}
+	fic__free(text);
+	in->finished_at_ms = now;
+	snprintf(in->state, sizeof in->state, "finished");
+	return rc;
+}
+
+/* A lead for `group` (findings), urgent or not. */
+static int file_group(fic_store *store, const insp *in, cJSON *lead_ids, const cJSON *group,
+                      bool urgent, int64_t now)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(in->site_facts, "name");
+	const fic__def *def = in->entry->def;
+	return fic__lead_from_findings(lead_ids, store, in->site_facts, in->site_id, in->id, def->id,
+	                               def->version, def->area,
+	                               cJSON_IsString(name) ? name->valuestring : "", def->title_zh,
+	                               group, urgent, now);
+}
+
+/* Leads: each urgent finding alone (unless it was filed when it was
+ * recorded), all the others together in one. */
+static int file_leads(fic_store *store, const insp *in, const cJSON *findings, cJSON *lead_ids,
+                      int64_t now)
+{
+	cJSON *normal = cJSON_CreateArray();
+	int rc = normal ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory filing leads");
+	const cJSON *f;
+	cJSON_ArrayForEach(f, findings) {
+		if (rc != FIC_OK)
+			break;
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "urgent"))) {
+			if (!fic__json_put(normal, NULL, cJSON_Duplicate(f, true)))
+				rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
+			continue;
+		}
+		bool filed = false;
+		const cJSON *fi = cJSON_GetObjectItemCaseSensitive(f, "item");
+		if ((rc = urgent_lead_filed(store, in->id, cJSON_IsString(fi) ? fi->valuestring : "",
+		                            &filed)) != FIC_OK || filed)
+			continue;
+		cJSON *one = cJSON_CreateArray();
+		rc = one && fic__json_put(one, NULL, cJSON_Duplicate(f, true))
+		             ? file_group(store, in, lead_ids, one, true, now)
+		             : fic__err(FIC_ENOMEM, "out of memory filing leads");
+		cJSON_Delete(one);
+	}
+	if (rc == FIC_OK && cJSON_GetArraySize(normal) > 0)
+		rc = file_group(store, in, lead_ids, normal, false, now);
+	cJSON_Delete(normal);
+	return rc;
+}
+
+/* The finished inspection goes to the county too, chained like a lead. */
+static int chain_inspection(fic_store *store, const insp *in)
+{
+	cJSON *rec = NULL;
+	char hash[FIC_SHA256_HEX], *payload = NULL;
+	int64_t seq = 0;
+	int rc = fic__inspection_record(store, in->id, &rec);
+	if (rc == FIC_OK)
+		rc = fic__chain_submit(store, "inspection", in->id, rec, hash, &seq, &payload);
+	cJSON_Delete(rec);
+	sqlite3_stmt *up;
+	if (rc == FIC_OK && (rc = fic__prepare(store, &up, "UPDATE inspections SET chain_seq = ?2, "
+	                                                   "hash = ?3 WHERE id = ?1")) == FIC_OK) {
+		sqlite3_bind_text(up, 1, in->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(up, 2, seq);
+		sqlite3_bind_text(up, 3, hash, -1, SQLITE_STATIC);
+		int us = sqlite3_step(up);
+		sqlite3_finalize(up);
+		rc = us == SQLITE_DONE ? FIC_OK : fic__db_err(store, us, "finishing the inspection");
+	}
+	if (rc == FIC_OK)
+		rc = fic__outbox_enqueue(store, "inspection", in->id, "finish", FIC_PRIORITY_INSPECTION,
+		                         payload);
+	fic__free(payload);
+	return rc;
+}
+
+/* Everything finishing does, inside the edit's transaction. */
+static int finish(char **summary_out, fic_store *store, insp *in, cJSON *findings, cJSON *lead_ids)
+{
+	if (strcmp(in->state, "open") != 0)
+		return fic__err(FIC_ESTATE, "inspection %s is already finished", in->id);
+	int64_t now = fic__now_ms(store);
+	int rc = check_complete(store, in, findings);
+	if (rc == FIC_OK)
+		rc = store_findings(store, in, findings, now);
+	if (rc == FIC_OK)
+		rc = file_leads(store, in, findings, lead_ids, now);
+	if (rc == FIC_OK)
+		rc = chain_inspection(store, in);
+	if (rc == FIC_OK) {
+		cJSON *d = cJSON_CreateObject();
+		bool ok = d && cJSON_AddNumberToObject(d, "findings", cJSON_GetArraySize(findings)) &&
+		          cJSON_AddNumberToObject(d, "leads", cJSON_GetArraySize(lead_ids));
+		rc = fic__audit_take(store, "inspection.finish", "inspection", in->id, d, ok);
+	}
+	if (rc == FIC_OK && summary_out)
+		rc = finish_summary(summary_out, store, in->id, cJSON_GetArraySize(findings));
+	return rc;
+}
+
 int fic_inspection_finish(char **summary_out, fic_store *store, const char *inspection_id)
 {
 	fic__err_clear();
 	if (summary_out)
 		*summary_out = NULL;
 	int rc = check_ids(store, inspection_id, "inspection id");
-	if (rc != FIC_OK)
-		return rc;
-	if ((rc = fic__tx_begin(store)) != FIC_OK)
+	if (rc != FIC_OK || (rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
 	insp in;
 	if ((rc = insp_load(&in, store, inspection_id)) != FIC_OK) {
 		fic__tx_rollback(store);
 		return rc;
 	}
-	cJSON *missing = str_list(), *photos = str_list(), *findings = cJSON_CreateArray();
-	cJSON *lead_ids = cJSON_CreateArray(), *record = NULL;
-	char *findings_text = NULL, *record_text = NULL;
-	if (strcmp(in.state, "open") != 0) {
-		rc = fic__err(FIC_ESTATE, "inspection %s is already finished", inspection_id);
-		goto done;
-	}
-	if (!missing || !photos || !findings || !lead_ids) {
-		rc = fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
-		goto done;
-	}
-	if ((rc = judge_all(store, &in, missing, photos, findings, NULL)) != FIC_OK)
-		goto done;
-	if (cJSON_GetArraySize(missing) || cJSON_GetArraySize(photos)) {
-		char m[600], p[600];
-		int nm = list_ids(m, sizeof m, missing), np = list_ids(p, sizeof p, photos);
-		rc = fic__err(FIC_EINCOMPLETE, "cannot finish: %d required item(s) unanswered%s%s; "
-		                               "%d abnormal item(s) without a photo%s%s",
-		              nm, nm ? ": " : "", m, np, np ? ": " : "", p);
-		goto done;
-	}
-	int64_t now = fic__now_ms(store);
-	in.finished_at_ms = now;
-	snprintf(in.state, sizeof in.state, "finished");
-	if ((findings_text = cJSON_PrintUnformatted(findings)) == NULL) {
-		rc = fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
-		goto done;
-	}
-	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st, "UPDATE inspections SET state = 'finished', findings = ?2, "
-	                                   "finished_at_ms = ?3 WHERE id = ?1")) != FIC_OK)
-		goto done;
-	sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, findings_text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	int src = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (src != SQLITE_DONE) {
-		rc = fic__db_err(store, src, "finishing the inspection");
-		goto done;
-	}
-
-	/* Leads: each urgent finding alone, the rest together. */
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(in.site_facts, "name");
-	const char *site_name = cJSON_IsString(name) ? name->valuestring : "";
-	const fic__def *def = in.entry->def;
-	int normal = 0;
-	cJSON *f;
-	cJSON_ArrayForEach(f, findings) {
-		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "urgent"))) {
-			normal++;
-			continue;
-		}
-	}
-	for (int pass = 0; pass < 2 && rc == FIC_OK; pass++) {
-		bool urgent_pass = pass == 0;
-		cJSON *group = cJSON_CreateArray();
-		if (group == NULL) {
-			rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
-			break;
-		}
-		cJSON_ArrayForEach(f, findings) {
-			bool urgent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "urgent"));
-			if (urgent != urgent_pass)
-				continue;
-			if (!fic__json_put(group, NULL, cJSON_Duplicate(f, true))) {
-				rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
-				break;
-			}
-			if (!urgent_pass)
-				continue;
-			/* urgent: one lead per finding, unless it went when it was recorded */
-			bool filed = false;
-			const cJSON *fi = cJSON_GetObjectItemCaseSensitive(f, "item");
-			if ((rc = urgent_lead_filed(store, in.id, cJSON_IsString(fi) ? fi->valuestring : "",
-			                            &filed)) != FIC_OK)
-				break;
-			if (filed) {
-				cJSON_Delete(group);
-				group = cJSON_CreateArray();
-				if (group == NULL) {
-					rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
-					break;
-				}
-				continue;
-			}
-			rc = fic__lead_from_findings(lead_ids, store, in.site_facts, in.site_id, in.id,
-			                             def->id, def->version, def->area, site_name,
-			                             def->title_zh, group, true, now);
-			cJSON_Delete(group);
-			group = cJSON_CreateArray();
-			if (rc == FIC_OK && group == NULL)
-				rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
-			if (rc != FIC_OK)
-				break;
-		}
-		if (rc == FIC_OK && !urgent_pass && normal > 0)
-			rc = fic__lead_from_findings(lead_ids, store, in.site_facts, in.site_id, in.id,
-			                             def->id, def->version, def->area, site_name,
-			                             def->title_zh, group, false, now);
-		cJSON_Delete(group);
-	}
-	if (rc != FIC_OK)
-		goto done;
-
-	/* The inspection itself goes to the county too, chained like a lead. */
-	{
-		cJSON *rec2 = NULL;
-		char hash[65];
-		int64_t seq = 0;
-		if ((rc = fic__inspection_record(store, in.id, &rec2)) == FIC_OK &&
-		    (rc = fic__chain_append(store, "inspection", in.id, rec2, hash, &seq)) == FIC_OK) {
-			char *canon = fic__canonical(rec2);
-			record = cJSON_CreateObject();
-			if (canon && record && cJSON_AddNumberToObject(record, "seq", (double)seq) &&
-			    cJSON_AddStringToObject(record, "hash", hash) &&
-			    cJSON_AddStringToObject(record, "canonical", canon))
-				record_text = cJSON_PrintUnformatted(record);
-			fic__free(canon);
-			if (record_text == NULL)
-				rc = fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
-			sqlite3_stmt *up;
-			if (rc == FIC_OK &&
-			    (rc = fic__prepare(store, &up, "UPDATE inspections SET chain_seq = ?2, hash = ?3 "
-			                                   "WHERE id = ?1")) == FIC_OK) {
-				sqlite3_bind_text(up, 1, in.id, -1, SQLITE_STATIC);
-				sqlite3_bind_int64(up, 2, seq);
-				sqlite3_bind_text(up, 3, hash, -1, SQLITE_STATIC);
-				int us = sqlite3_step(up);
-				sqlite3_finalize(up);
-				rc = us == SQLITE_DONE ? FIC_OK : fic__db_err(store, us, "finishing the inspection");
-			}
-		}
-		cJSON_Delete(rec2);
-	}
-	if (rc == FIC_OK)
-		rc = fic__outbox_enqueue(store, "inspection", in.id, "finish", FIC_PRIORITY_INSPECTION,
-		                         record_text);
-	if (rc == FIC_OK) {
-		cJSON *d = cJSON_CreateObject();
-		bool ok = d && cJSON_AddNumberToObject(d, "findings", cJSON_GetArraySize(findings)) &&
-		          cJSON_AddNumberToObject(d, "leads", cJSON_GetArraySize(lead_ids));
-		rc = fic__audit_take(store, "inspection.finish", "inspection", in.id, d, ok);
-	}
-	if (rc == FIC_OK && summary_out)
-		rc = finish_summary(summary_out, store, in.id, cJSON_GetArraySize(findings));
-done:
-	cJSON_Delete(missing);
-	cJSON_Delete(photos);
+	cJSON *findings = cJSON_CreateArray(), *lead_ids = cJSON_CreateArray();
+	rc = findings && lead_ids ? finish(summary_out, store, &in, findings, lead_ids)
+	                          : fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
 	cJSON_Delete(findings);
 	cJSON_Delete(lead_ids);
-	cJSON_Delete(record);
-	fic__free(findings_text);
-	fic__free(record_text);
 	rc = end_edit(&in, store, rc);
 	if (rc != FIC_OK && summary_out) {
 		fic__free(*summary_out);

@@ -193,26 +193,14 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 	cJSON *rec = NULL;
 	if ((rc = fic__lead_record(store, lead_id, &rec)) != FIC_OK)
 		return rc;
-	char hash[65];
+	char hash[FIC_SHA256_HEX], *text = NULL;
 	int64_t seq = 0;
 	bool urgent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "urgent")) ||
 		      cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "urgent")) == 1;
-	if ((rc = fic__chain_append(store, "lead", lead_id, rec, hash, &seq)) != FIC_OK) {
-		cJSON_Delete(rec);
-		return rc;
-	}
-	char *canon = fic__canonical(rec);
+	rc = fic__chain_submit(store, "lead", lead_id, rec, hash, &seq, &text);
 	cJSON_Delete(rec);
-	cJSON *payload = cJSON_CreateObject();
-	char *text = NULL;
-	if (canon && payload && cJSON_AddNumberToObject(payload, "seq", (double)seq) &&
-	    cJSON_AddStringToObject(payload, "hash", hash) &&
-	    cJSON_AddStringToObject(payload, "canonical", canon))
-		text = cJSON_PrintUnformatted(payload);
-	cJSON_Delete(payload);
-	fic__free(canon);
-	if (text == NULL)
-		return fic__err(FIC_ENOMEM, "out of memory submitting a lead");
+	if (rc != FIC_OK)
+		return rc;
 	sqlite3_stmt *st;
 	if ((rc = fic__prepare(store, &st, "UPDATE leads SET state = 'queued', chain_seq = ?2, hash = ?3, "
 	                                   "submitted_at_ms = ?4 WHERE id = ?1 AND state = 'draft'")) ==

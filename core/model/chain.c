@@ -68,6 +68,30 @@ int fic__chain_append(fic_store *store, const char *record_type, const char *rec
 	return rc;
 }
 
+int fic__chain_submit(fic_store *store, const char *record_type, const char *record_id,
+                      cJSON *record, char hash_out[FIC_SHA256_HEX], int64_t *seq_out,
+                      char **payload)
+{
+	*payload = NULL;
+	int64_t seq = 0;
+	int rc = fic__chain_append(store, record_type, record_id, record, hash_out, &seq);
+	if (rc != FIC_OK)
+		return rc;
+	char *canon = fic__canonical(record);
+	cJSON *p = cJSON_CreateObject();
+	if (canon && p && cJSON_AddNumberToObject(p, "seq", (double)seq) &&
+	    cJSON_AddStringToObject(p, "hash", hash_out) &&
+	    cJSON_AddStringToObject(p, "canonical", canon))
+		*payload = cJSON_PrintUnformatted(p);
+	cJSON_Delete(p);
+	fic__free(canon);
+	if (*payload == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory chaining a record");
+	if (seq_out)
+		*seq_out = seq;
+	return FIC_OK;
+}
+
 /* ---- verification ---- */
 
 void fic__problem(fic__problems *r, const char *kind, const char *id, const char *fmt, ...)

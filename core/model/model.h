@@ -55,6 +55,12 @@ void fic__photo_sweep(fic_store *store);
 int fic__chain_append(fic_store *store, const char *record_type, const char *record_id,
                       struct cJSON *record, char hash_out[FIC_SHA256_HEX], int64_t *seq_out);
 
+/* Submitting a record: append it (as fic__chain_append) and make its outbox
+ * payload {"seq", "hash", "canonical"} (*payload, fic__free it). */
+int fic__chain_submit(fic_store *store, const char *record_type, const char *record_id,
+                      struct cJSON *record, char hash_out[FIC_SHA256_HEX], int64_t *seq_out,
+                      char **payload);
+
 /* Problems found while verifying, gathered as a JSON array for the report. */
 typedef struct fic__problems {
 	struct cJSON *list; /* array of {kind, id, detail} */

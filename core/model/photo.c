@@ -129,12 +129,6 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 	return 0;
 }
 
-static void sha_hex(const unsigned char d[32], char out[65])
-{
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
 /* Open a new .part file in `dir` for a rendition. */
 static FILE *part_file(const char *dir, char tmp[4300], fic_store *store, int *rc)
 {
@@ -215,81 +209,95 @@ static int enqueue(fic_store *store, const char *id, const char *upload_sha, int
 	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "queueing the photo for upload");
 }
 
-static int add_photo(char *id_out, fic_store *store, int owner, const char *owner_id,
-                     const char *item_id, source *src, const fic_photo_options *o)
+/* A photo on its way in: its three files as .part files in the photo
+ * folder, and what was learnt making them. */
+typedef struct staged {
+	char dir[4200];
+	char orig[4300], up[4300], thumb[4300]; /* .part paths; "" once placed or gone */
+	char sha[FIC_SHA256_HEX], up_sha[FIC_SHA256_HEX], thumb_sha[FIC_SHA256_HEX];
+	int64_t bytes, up_bytes, thumb_bytes;
+	int width, height, up_w, up_h;
+	fic__exif exif;
+} staged;
+
+static void staged_discard(staged *g)
 {
-	char dir[4200], tmp[4300], utmp[4300] = "", ttmp[4300] = "", sha[65];
-	int rc = photo_dir(store, dir, sizeof dir);
+	if (g->orig[0])
+		unlink(g->orig);
+	if (g->up[0])
+		unlink(g->up);
+	if (g->thumb[0])
+		unlink(g->thumb);
+}
+
+/* The photo folder, made if needed (and its name made durable). */
+static int make_dir(fic_store *store, char *dir, size_t size)
+{
+	int rc = photo_dir(store, dir, size);
 	if (rc != FIC_OK)
 		return rc;
-	if ((rc = check_owner(store, owner, owner_id, item_id)) != FIC_OK)
-		return rc;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	if (mkdir(dir, 0700) == 0) {
+		char parent[4200];
+		snprintf(parent, sizeof parent, "%s", dir);
+		char *slash = strrchr(parent, '/');
+		if (slash && slash != parent) {
+			*slash = '\0';
+			fsync_dir(parent);
+		}
+	} else if (errno != EEXIST) {
 		return fic__err(errno == EACCES || errno == EROFS ? FIC_EREADONLY : FIC_EIO,
 		                "cannot create the photo folder: %s", strerror(errno));
-	char rnd[FIC_UUID_BUFSIZE];
-	if ((rc = fic__uuid7(store, rnd)) != FIC_OK)
-		return rc;
-	snprintf(tmp, sizeof tmp, "%s/%s.part", dir, rnd);
-	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return fic__err(FIC_EIO, "cannot write into the photo folder: %s", strerror(errno));
+	}
+	return FIC_OK;
+}
+
+/* Copy the original byte for byte into `fd`, hashing it on the way. */
+static int copy_original(source *src, int fd, staged *g)
+{
 	unsigned char *buf = fic__malloc(CHUNK);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int64_t total = 0, upload_bytes = 0, thumb_bytes = 0;
-	int width = 0, height = 0, upload_w = 0, upload_h = 0;
-	char upload_sha[65] = "", thumb_sha[65] = "";
-	fic__exif exif;
-	memset(&exif, 0, sizeof exif);
-	if (buf == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+	int rc = FIC_OK;
+	if (buf == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
 		rc = fic__err(FIC_ENOMEM, "out of memory storing a photo");
-		goto fail;
-	}
-	for (;;) {
-		ssize_t n = source_read(src, buf, CHUNK);
-		if (n < 0) {
+	ssize_t n;
+	while (rc == FIC_OK && (n = source_read(src, buf, CHUNK)) != 0) {
+		if (n < 0)
 			rc = fic__err(FIC_EIO, "cannot read the photo: %s", strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		total += n;
-		if (total > FIC_PHOTO_MAX_BYTES) {
+		else if ((g->bytes += n) > FIC_PHOTO_MAX_BYTES)
 			rc = fic__err(FIC_ETOOBIG, "the photo is larger than %lld bytes",
 			              (long long)FIC_PHOTO_MAX_BYTES);
-			goto fail;
-		}
-		if (EVP_DigestUpdate(md, buf, (size_t)n) != 1 || write_all(fd, buf, (size_t)n) != 0) {
+		else if (EVP_DigestUpdate(md, buf, (size_t)n) != 1 || write_all(fd, buf, (size_t)n) != 0)
 			rc = fic__err(FIC_EIO, "cannot store the photo: %s", strerror(errno));
-			goto fail;
-		}
-	}
-	if (total == 0) {
-		rc = fic__err(FIC_EINVAL, "the photo is empty");
-		goto fail;
 	}
 	unsigned char digest[32];
 	unsigned int dlen = 0;
-	if (EVP_DigestFinal_ex(md, digest, &dlen) != 1 || dlen != 32) {
+	if (rc == FIC_OK && g->bytes == 0)
+		rc = fic__err(FIC_EINVAL, "the photo is empty");
+	else if (rc == FIC_OK && (EVP_DigestFinal_ex(md, digest, &dlen) != 1 || dlen != 32))
 		rc = fic__err(FIC_ERROR, "SHA-256 failed");
-		goto fail;
-	}
-	sha_hex(digest, sha);
-	/* Decode once: validates the whole file and streams both renditions to their files. */
-	if (lseek(fd, 0, SEEK_SET) != 0) {
-		rc = fic__err(FIC_EIO, "cannot re-read the photo");
-		goto fail;
-	}
+	if (rc == FIC_OK)
+		fic__hex32(digest, g->sha);
+	fic__free(buf);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+/* Decode the original once: it is validated whole, and both renditions
+ * stream into their own .part files, fsync'd. */
+static int render_renditions(fic_store *store, int fd, const fic_photo_options *o, staged *g)
+{
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return fic__err(FIC_EIO, "cannot re-read the photo");
 	int dupfd = dup(fd);
 	FILE *fp = dupfd >= 0 ? fdopen(dupfd, "rb") : NULL;
 	if (fp == NULL) {
 		if (dupfd >= 0)
 			close(dupfd);
-		rc = fic__err(FIC_EIO, "cannot re-read the photo");
-		goto fail;
+		return fic__err(FIC_EIO, "cannot re-read the photo");
 	}
-	FILE *uf = part_file(dir, utmp, store, &rc);
-	FILE *tf = uf ? part_file(dir, ttmp, store, &rc) : NULL;
+	int rc = FIC_OK;
+	FILE *uf = part_file(g->dir, g->up, store, &rc);
+	FILE *tf = uf ? part_file(g->dir, g->thumb, store, &rc) : NULL;
 	if (uf && tf) {
 		fic__jpeg_out up, th;
 		memset(&up, 0, sizeof up);
@@ -297,132 +305,145 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 		up.fp = uf;
 		th.fp = tf;
 		rc = fic__render(fp, NULL, 0, o->max_edge, o->quality, &up, o->thumb_edge, o->thumb_quality,
-		                 &th, &exif, &width, &height);
+		                 &th, &g->exif, &g->width, &g->height);
 		if (rc == FIC_OK) {
-			snprintf(upload_sha, sizeof upload_sha, "%s", up.sha256);
-			snprintf(thumb_sha, sizeof thumb_sha, "%s", th.sha256);
-			upload_bytes = (int64_t)up.len;
-			thumb_bytes = (int64_t)th.len;
-			upload_w = up.width;
-			upload_h = up.height;
+			snprintf(g->up_sha, sizeof g->up_sha, "%s", up.sha256);
+			snprintf(g->thumb_sha, sizeof g->thumb_sha, "%s", th.sha256);
+			g->up_bytes = (int64_t)up.len;
+			g->thumb_bytes = (int64_t)th.len;
+			g->up_w = up.width;
+			g->up_h = up.height;
 		}
 	}
 	fclose(fp);
-	if (uf) {
-		int c2 = part_close(uf);
-		rc = rc == FIC_OK ? c2 : rc;
-	}
-	if (tf) {
-		int c3 = part_close(tf);
-		rc = rc == FIC_OK ? c3 : rc;
-	}
-	if (rc != FIC_OK)
-		goto fail;
-	if (fsync(fd) != 0) {
-		rc = fic__err(FIC_EIO, "cannot make the photo durable: %s", strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	fd = -1;
+	int c = uf ? part_close(uf) : FIC_OK;
+	rc = rc == FIC_OK ? c : rc;
+	c = tf ? part_close(tf) : FIC_OK;
+	return rc == FIC_OK ? c : rc;
+}
 
-	/*
-	 * The files get their final names only inside the write transaction that
-	 * records them: a sweep (which also takes the write lock) can never see them
-	 * named but unrecorded, and the owner is checked again under the lock.
-	 */
-	char id[FIC_UUID_BUFSIZE];
-	sqlite3_stmt *st = NULL;
-	if ((rc = fic__uuid7(store, id)) != FIC_OK || (rc = fic__tx_begin(store)) != FIC_OK)
-		goto fail;
-	if ((rc = check_owner(store, owner, owner_id, item_id)) != FIC_OK ||
-	    (rc = place(utmp, dir, upload_sha)) != FIC_OK || (utmp[0] = '\0', 0) ||
-	    (rc = place(ttmp, dir, thumb_sha)) != FIC_OK || (ttmp[0] = '\0', 0) ||
-	    (rc = place(tmp, dir, sha)) != FIC_OK) {
-		fic__tx_rollback(store);
-		goto fail;
-	}
-	tmp[0] = '\0';
-	fsync_dir(dir);
-	if ((rc = fic__prepare(store, &st, "INSERT INTO photos (id, owner_type, owner_id, item_id, "
-	                                   "sha256, file_name, bytes, width, height, created_at_ms, "
-	                                   "orientation, upload_sha256, upload_bytes, upload_width, "
-	                                   "upload_height, thumb_sha256, thumb_bytes, exif_taken_at, "
-	                                   "exif_lat, exif_lon, device_lat, device_lon, t_device_ms, "
-	                                   "t_mono_ms, t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags) "
-	                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-	                                   "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
-	                                   "?25, ?26, ?27, ?28)")) == FIC_OK) {
-		char name[80];
-		snprintf(name, sizeof name, "%s.jpg", sha);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, owner_name(owner), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, owner_id, -1, SQLITE_STATIC);
-		if (item_id && item_id[0])
-			sqlite3_bind_text(st, 4, item_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, sha, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 7, total);
-		sqlite3_bind_int(st, 8, width);
-		sqlite3_bind_int(st, 9, height);
-		sqlite3_bind_int64(st, 10, fic__now_ms(store));
-		sqlite3_bind_int(st, 11, exif.orientation);
-		sqlite3_bind_text(st, 12, upload_sha, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 13, upload_bytes);
-		sqlite3_bind_int(st, 14, upload_w);
-		sqlite3_bind_int(st, 15, upload_h);
-		sqlite3_bind_text(st, 16, thumb_sha, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 17, thumb_bytes);
-		if (exif.taken_at[0])
-			sqlite3_bind_text(st, 18, exif.taken_at, -1, SQLITE_STATIC);
-		if (exif.has_gps) {
-			sqlite3_bind_double(st, 19, exif.lat);
-			sqlite3_bind_double(st, 20, exif.lon);
-		}
-		if (o->has_location) {
-			sqlite3_bind_double(st, 21, o->lat);
-			sqlite3_bind_double(st, 22, o->lon);
-		}
-		fic_time t;
-		int s = SQLITE_ERROR;
-		if ((rc = fic__time_now(store, &t)) == FIC_OK) {
-			fic__time_bind(st, 23, &t);
-			s = sqlite3_step(st);
-		}
-		sqlite3_finalize(st);
-		if (rc == FIC_OK)
-			rc = s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "recording the photo");
-	}
-	if (rc == FIC_OK) {
-		cJSON *d = cJSON_CreateObject();
-		bool ok = d && cJSON_AddStringToObject(d, "owner", owner_name(owner)) &&
-		          cJSON_AddStringToObject(d, "owner_id", owner_id) &&
-		          (item_id ? cJSON_AddStringToObject(d, "item", item_id)
-		                   : cJSON_AddNullToObject(d, "item")) &&
-		          cJSON_AddStringToObject(d, "sha256", sha) &&
-		          cJSON_AddNumberToObject(d, "bytes", (double)total);
-		rc = fic__audit_take(store, "photo.add", "photo", id, d, ok);
-	}
-	if (rc == FIC_OK)
-		rc = enqueue(store, id, upload_sha, upload_bytes);
-	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
+/* The photo's row, inside the caller's transaction. */
+static int insert_row(fic_store *store, const char *id, int owner, const char *owner_id,
+                      const char *item_id, const staged *g, const fic_photo_options *o)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "INSERT INTO photos (id, owner_type, owner_id, item_id, "
+	                      "sha256, file_name, bytes, width, height, created_at_ms, "
+	                      "orientation, upload_sha256, upload_bytes, upload_width, "
+	                      "upload_height, thumb_sha256, thumb_bytes, exif_taken_at, "
+	                      "exif_lat, exif_lon, device_lat, device_lon, t_device_ms, "
+	                      "t_mono_ms, t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags) "
+	                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+	                      "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+	                      "?25, ?26, ?27, ?28)");
 	if (rc != FIC_OK)
-		fic__tx_rollback(store); /* the files stay; the next sweep removes what no row uses */
-	else
-		memcpy(id_out, id, FIC_UUID_BUFSIZE);
-	fic__free(buf);
-	EVP_MD_CTX_free(md);
+		return rc;
+	char name[80];
+	snprintf(name, sizeof name, "%s.jpg", g->sha);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, owner_name(owner), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, owner_id, -1, SQLITE_STATIC);
+	if (item_id && item_id[0])
+		sqlite3_bind_text(st, 4, item_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, g->sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, g->bytes);
+	sqlite3_bind_int(st, 8, g->width);
+	sqlite3_bind_int(st, 9, g->height);
+	sqlite3_bind_int64(st, 10, fic__now_ms(store));
+	sqlite3_bind_int(st, 11, g->exif.orientation);
+	sqlite3_bind_text(st, 12, g->up_sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 13, g->up_bytes);
+	sqlite3_bind_int(st, 14, g->up_w);
+	sqlite3_bind_int(st, 15, g->up_h);
+	sqlite3_bind_text(st, 16, g->thumb_sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 17, g->thumb_bytes);
+	if (g->exif.taken_at[0])
+		sqlite3_bind_text(st, 18, g->exif.taken_at, -1, SQLITE_STATIC);
+	if (g->exif.has_gps) {
+		sqlite3_bind_double(st, 19, g->exif.lat);
+		sqlite3_bind_double(st, 20, g->exif.lon);
+	}
+	if (o->has_location) {
+		sqlite3_bind_double(st, 21, o->lat);
+		sqlite3_bind_double(st, 22, o->lon);
+	}
+	fic_time t;
+	int s = SQLITE_ERROR;
+	if ((rc = fic__time_now(store, &t)) == FIC_OK) {
+		fic__time_bind(st, 23, &t);
+		s = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc == FIC_OK && s != SQLITE_DONE)
+		rc = fic__db_err(store, s, "recording the photo");
 	return rc;
-fail:
-	if (fd >= 0)
-		close(fd);
-	if (tmp[0])
-		unlink(tmp);
-	if (utmp[0])
-		unlink(utmp);
-	if (ttmp[0])
-		unlink(ttmp);
-	fic__free(buf);
-	EVP_MD_CTX_free(md);
+}
+
+/*
+ * Inside the caller's transaction: the files get their final names (the
+ * owner checked again under the write lock, so a sweep — which takes it too
+ * — never sees them named but unrecorded), then the row, its audit entry
+ * and its outbox and upload records.
+ */
+static int record(fic_store *store, const char *id, int owner, const char *owner_id,
+                  const char *item_id, staged *g, const fic_photo_options *o)
+{
+	int rc = check_owner(store, owner, owner_id, item_id);
+	if (rc == FIC_OK && (rc = place(g->up, g->dir, g->up_sha)) == FIC_OK)
+		g->up[0] = '\0';
+	if (rc == FIC_OK && (rc = place(g->thumb, g->dir, g->thumb_sha)) == FIC_OK)
+		g->thumb[0] = '\0';
+	if (rc == FIC_OK && (rc = place(g->orig, g->dir, g->sha)) == FIC_OK)
+		g->orig[0] = '\0';
+	if (rc != FIC_OK)
+		return rc;
+	fsync_dir(g->dir);
+	if ((rc = insert_row(store, id, owner, owner_id, item_id, g, o)) != FIC_OK)
+		return rc;
+	cJSON *d = cJSON_CreateObject();
+	bool ok = d && cJSON_AddStringToObject(d, "owner", owner_name(owner)) &&
+	          cJSON_AddStringToObject(d, "owner_id", owner_id) &&
+	          (item_id ? cJSON_AddStringToObject(d, "item", item_id)
+	                   : cJSON_AddNullToObject(d, "item")) &&
+	          cJSON_AddStringToObject(d, "sha256", g->sha) &&
+	          cJSON_AddNumberToObject(d, "bytes", (double)g->bytes);
+	if ((rc = fic__audit_take(store, "photo.add", "photo", id, d, ok)) != FIC_OK)
+		return rc;
+	return enqueue(store, id, g->up_sha, g->up_bytes);
+}
+
+static int add_photo(char *id_out, fic_store *store, int owner, const char *owner_id,
+                     const char *item_id, source *src, const fic_photo_options *o)
+{
+	staged g;
+	memset(&g, 0, sizeof g);
+	int rc = check_owner(store, owner, owner_id, item_id);
+	if (rc == FIC_OK)
+		rc = make_dir(store, g.dir, sizeof g.dir);
+	char rnd[FIC_UUID_BUFSIZE];
+	if (rc != FIC_OK || (rc = fic__uuid7(store, rnd)) != FIC_OK)
+		return rc;
+	snprintf(g.orig, sizeof g.orig, "%s/%s.part", g.dir, rnd);
+	int fd = open(g.orig, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		g.orig[0] = '\0';
+		return fic__err(FIC_EIO, "cannot write into the photo folder: %s", strerror(errno));
+	}
+	if ((rc = copy_original(src, fd, &g)) == FIC_OK &&
+	    (rc = render_renditions(store, fd, o, &g)) == FIC_OK && fsync(fd) != 0)
+		rc = fic__err(FIC_EIO, "cannot make the photo durable: %s", strerror(errno));
+	close(fd);
+	char id[FIC_UUID_BUFSIZE];
+	if (rc == FIC_OK && (rc = fic__uuid7(store, id)) == FIC_OK &&
+	    (rc = fic__tx_begin(store)) == FIC_OK) {
+		/* On failure the placed files stay; the next sweep removes what no row uses. */
+		rc = fic__tx_end(store, record(store, id, owner, owner_id, item_id, &g, o));
+		if (rc == FIC_OK)
+			memcpy(id_out, id, FIC_UUID_BUFSIZE);
+	}
+	staged_discard(&g);
 	return rc;
 }
 

@@ -815,18 +815,12 @@ static void fit(int sw, int sh, int edge, int *dw, int *dh)
 	}
 }
 
-int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int quality,
-                fic__jpeg_out *upload, int thumb_edge, int thumb_quality, fic__jpeg_out *thumb,
-                fic__exif *exif, int *orig_w, int *orig_h)
+/* The state, with the encoders' hashes ready (none for a render-only call). */
+static render_state *render_new(bool hash_up, bool hash_th)
 {
-	memset(exif, 0, sizeof *exif);
-	exif->orientation = 1;
-	/* All state lives on the heap: it stays defined across the longjmp. */
 	render_state *st = fic__calloc(1, sizeof *st);
 	if (st == NULL)
-		return fic__err(FIC_ENOMEM, "out of memory decoding a photo");
-	/* Hash what is written unless the caller will not keep it (render-only calls). */
-	bool hash_up = !upload->no_sha256, hash_th = thumb != NULL && !thumb->no_sha256;
+		return NULL;
 	st->enc_up.dest.md = hash_up ? EVP_MD_CTX_new() : NULL;
 	st->enc_th.dest.md = hash_th ? EVP_MD_CTX_new() : NULL;
 	if ((hash_up && (!st->enc_up.dest.md ||
@@ -835,44 +829,36 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
 	                 EVP_DigestInit_ex(st->enc_th.dest.md, EVP_sha256(), NULL) != 1))) {
 		render_free(st);
 		fic__free(st);
-		return fic__err(FIC_ENOMEM, "out of memory decoding a photo");
+		return NULL;
 	}
+	return st;
+}
+
+/* Where the compressed bytes come from: a file through our 64 KiB reader, or memory. */
+static int set_source(render_state *st, FILE *in_fp, const void *data, size_t len)
+{
 	struct jpeg_decompress_struct *c = &st->cinfo;
-	c->err = jpeg_std_error(&st->err.mgr);
-	st->err.mgr.error_exit = jerr_exit;
-	st->err.mgr.emit_message = jerr_emit;
-	st->err.to = &st->err.jump;
-	if (setjmp(st->err.jump)) {
-		/* from the decoder, or from an encoder (its message is in its own jerr) */
-		const char *msg = st->enc_up.err.msg[0] ? st->enc_up.err.msg
-				  : st->enc_th.err.msg[0] ? st->enc_th.err.msg : st->err.msg;
-		bool write = st->enc_up.dest.failed || st->enc_th.dest.failed;
-		int rc = write ? fic__err(FIC_EIO, "cannot write a rendition: %s", msg)
-			       : fic__err(FIC_EINVAL, "not a usable JPEG: %s", msg);
-		render_free(st);
-		fic__free(st);
-		return rc;
-	}
-	enc_init_err(&st->enc_up, &st->err.jump);
-	enc_init_err(&st->enc_th, &st->err.jump);
-	jpeg_create_decompress(c);
-	st->created = true;
-	if (in_fp) {
-		st->src.buf = fic__malloc(SRC_CHUNK);
-		if (st->src.buf == NULL) {
-			render_free(st);
-			fic__free(st);
-			return fic__err(FIC_ENOMEM, "out of memory decoding a photo");
-		}
-		st->src.fp = in_fp;
-		st->src.pub.init_source = src_init;
-		st->src.pub.fill_input_buffer = src_fill;
-		st->src.pub.skip_input_data = src_skip;
-		st->src.pub.resync_to_restart = jpeg_resync_to_restart;
-		st->src.pub.term_source = src_term;
-		c->src = &st->src.pub;
-	} else
+	if (in_fp == NULL) {
 		jpeg_mem_src(c, data, (unsigned long)len);
+		return FIC_OK;
+	}
+	st->src.buf = fic__malloc(SRC_CHUNK);
+	if (st->src.buf == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory decoding a photo");
+	st->src.fp = in_fp;
+	st->src.pub.init_source = src_init;
+	st->src.pub.fill_input_buffer = src_fill;
+	st->src.pub.skip_input_data = src_skip;
+	st->src.pub.resync_to_restart = jpeg_resync_to_restart;
+	st->src.pub.term_source = src_term;
+	c->src = &st->src.pub;
+	return FIC_OK;
+}
+
+/* Read the header and the EXIF block; refuse sizes outside the limits. */
+static int read_header(render_state *st, fic__exif *exif, int *orig_w, int *orig_h)
+{
+	struct jpeg_decompress_struct *c = &st->cinfo;
 	jpeg_save_markers(c, JPEG_APP0 + 1, 0xFFFF);
 	jpeg_read_header(c, TRUE);
 	for (jpeg_saved_marker_ptr m = c->marker_list; m; m = m->next)
@@ -880,18 +866,21 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
 			read_exif(exif, m->data, m->data_length);
 			break;
 		}
-	int rc = FIC_OK;
 	if (c->image_width == 0 || c->image_height == 0 ||
-	    (int64_t)c->image_width * c->image_height > FIC_PHOTO_MAX_PIXELS) {
-		rc = fic__err(FIC_EINVAL, "the JPEG claims %ux%u pixels (allowed: 1 to %lld)",
-		              c->image_width, c->image_height, (long long)FIC_PHOTO_MAX_PIXELS);
-		goto out;
-	}
+	    (int64_t)c->image_width * c->image_height > FIC_PHOTO_MAX_PIXELS)
+		return fic__err(FIC_EINVAL, "the JPEG claims %ux%u pixels (allowed: 1 to %lld)",
+		                c->image_width, c->image_height, (long long)FIC_PHOTO_MAX_PIXELS);
 	*orig_w = (int)c->image_width;
 	*orig_h = (int)c->image_height;
-	/* DCT-domain scaling: the smallest decode that is still >= the target. */
-	int longest = *orig_w > *orig_h ? *orig_w : *orig_h;
+	return FIC_OK;
+}
+
+/* Decode parameters for a rendition of at most `max_edge`; returns the target edge. */
+static int choose_scale(struct jpeg_decompress_struct *c, int max_edge)
+{
+	int longest = (int)(c->image_width > c->image_height ? c->image_width : c->image_height);
 	int target = longest < max_edge ? longest : max_edge;
+	/* DCT-domain scaling: the smallest decode that is still >= the target. */
 	c->scale_num = 1;
 	c->scale_denom = 1;
 	for (int denom = 8; denom >= 2; denom /= 2)
@@ -908,94 +897,160 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
 	 * conversion) when we shrink afterwards anyway: our filter then averages it, so
 	 * the triangle ("fancy") upsampling would cost time for no visible gain. */
 	c->do_fancy_upsampling = target < longest / (int)c->scale_denom ? FALSE : TRUE;
-	jpeg_start_decompress(c);
-	int sw = (int)c->output_width, sh = (int)c->output_height;
-	int ch = c->out_color_space == JCS_GRAYSCALE ? 1 : 4;
-	int dw, dh, tw = 0, tht = 0;
-	fit(sw, sh, target, &dw, &dh);
-	int o = exif->orientation;
-	bool stream = o == 1 || o == 2;
-	st->mirror = o == 2;
-	if (stream) {
-		st->enc_up.row = fic__malloc((size_t)dw * (size_t)ch);
+	return target;
+}
+
+/* The sizes the renditions come out at. */
+typedef struct plan {
+	int sw, sh, ch;   /* as decoded */
+	int dw, dh;       /* the upload rendition */
+	int tw, th;       /* the thumbnail (0 without one) */
+	bool stream;      /* orientation 1 or 2: rows go straight to the encoder */
+} plan;
+
+/* Set up the resamplers (and the streaming encoder) for `pl`. */
+static int prepare_outputs(render_state *st, plan *pl, int target, int quality,
+                           fic__jpeg_out *upload, bool thumb, int thumb_edge, int orientation)
+{
+	int rc = FIC_OK;
+	fit(pl->sw, pl->sh, target, &pl->dw, &pl->dh);
+	pl->stream = orientation == 1 || orientation == 2;
+	st->mirror = orientation == 2;
+	size_t ch = (size_t)pl->ch;
+	if (pl->stream) {
+		st->enc_up.row = fic__malloc((size_t)pl->dw * ch);
 		if (st->enc_up.row == NULL ||
-		    (rc = rs_init(&st->up, sw, sh, dw, dh, ch, NULL, stream_row, st)) != FIC_OK) {
-			rc = rc ? rc : fic__err(FIC_ENOMEM, "out of memory");
-			goto out;
-		}
-		enc_begin(&st->enc_up, dw, dh, ch, quality, upload);
+		    (rc = rs_init(&st->up, pl->sw, pl->sh, pl->dw, pl->dh, pl->ch, NULL, stream_row, st)) !=
+		            FIC_OK)
+			return rc ? rc : fic__err(FIC_ENOMEM, "out of memory");
+		enc_begin(&st->enc_up, pl->dw, pl->dh, pl->ch, quality, upload);
 	} else {
-		st->upimg.px = fic__malloc((size_t)dw * (size_t)dh * (size_t)ch);
+		st->upimg.px = fic__malloc((size_t)pl->dw * (size_t)pl->dh * ch);
 		if (st->upimg.px == NULL ||
-		    (rc = rs_init(&st->up, sw, sh, dw, dh, ch, st->upimg.px, NULL, NULL)) != FIC_OK) {
-			rc = rc ? rc : fic__err(FIC_ENOMEM, "out of memory");
-			goto out;
-		}
+		    (rc = rs_init(&st->up, pl->sw, pl->sh, pl->dw, pl->dh, pl->ch, st->upimg.px, NULL,
+		                  NULL)) != FIC_OK)
+			return rc ? rc : fic__err(FIC_ENOMEM, "out of memory");
 	}
-	if (thumb) {
-		/* Made from the upload rendition's rows as they come out: a quarter fewer
-		 * rows and columns to filter than the decoded image, for the same result. */
-		fit(dw, dh, thumb_edge < target ? thumb_edge : target, &tw, &tht);
-		st->thimg.px = fic__malloc((size_t)tw * (size_t)tht * (size_t)ch);
-		if (st->thimg.px == NULL ||
-		    (rc = rs_init(&st->th, dw, dh, tw, tht, ch, st->thimg.px, NULL, NULL)) != FIC_OK) {
-			rc = rc ? rc : fic__err(FIC_ENOMEM, "out of memory");
-			goto out;
+	if (!thumb)
+		return FIC_OK;
+	/* Made from the upload rendition's rows as they come out: a quarter fewer
+	 * rows and columns to filter than the decoded image, for the same result. */
+	fit(pl->dw, pl->dh, thumb_edge < target ? thumb_edge : target, &pl->tw, &pl->th);
+	st->thimg.px = fic__malloc((size_t)pl->tw * (size_t)pl->th * ch);
+	if (st->thimg.px == NULL ||
+	    (rc = rs_init(&st->th, pl->dw, pl->dh, pl->tw, pl->th, pl->ch, st->thimg.px, NULL, NULL)) !=
+	            FIC_OK)
+		return rc ? rc : fic__err(FIC_ENOMEM, "out of memory");
+	st->up.next = &st->th;
+	return FIC_OK;
+}
+
+/* Adobe CMYK is stored inverted (R = C·K/255); plain CMYK is not. In place, to RGBX. */
+static void cmyk_to_rgbx(unsigned char *p, int w, bool inverted)
+{
+	for (int x = 0; x < w; x++, p += 4) {
+		unsigned k = inverted ? p[3] : 255u - p[3];
+		for (int q = 0; q < 3; q++) {
+			unsigned v = inverted ? p[q] : 255u - p[q];
+			p[q] = (unsigned char)(v * k / 255);
 		}
-		st->up.next = &st->th;
+		p[3] = 255;
 	}
+}
+
+/* Every scanline, straight into the resampler's ring (no copy). */
+static int decode_rows(render_state *st, int sw)
+{
+	struct jpeg_decompress_struct *c = &st->cinfo;
+	bool cmyk = c->out_color_space == JCS_CMYK;
 	while (c->output_scanline < c->output_height) {
-		/* Straight into the resampler's ring: no copy. */
 		JSAMPROW rp = rs_slot(&st->up);
 		jpeg_read_scanlines(c, &rp, 1);
-		if (cmyk) {
-			/* Adobe CMYK is stored inverted (R = C·K/255); plain CMYK is not. In
-			 * place, to RGBX. */
-			unsigned char *p = rp;
-			bool inv = c->saw_Adobe_marker;
-			for (int x = 0; x < sw; x++, p += 4) {
-				unsigned k = inv ? p[3] : 255u - p[3];
-				for (int q = 0; q < 3; q++) {
-					unsigned v = inv ? p[q] : 255u - p[q];
-					p[q] = (unsigned char)(v * k / 255);
-				}
-				p[3] = 255;
-			}
-		}
+		if (cmyk)
+			cmyk_to_rgbx(rp, sw, c->saw_Adobe_marker);
 		rs_commit(&st->up);
 	}
 	jpeg_finish_decompress(c); /* reads to the end marker: stray data shows up here */
-	if (st->err.truncated) {
-		rc = fic__err(FIC_EINVAL, "the JPEG is damaged or truncated: %s", st->err.msg);
-		goto out;
+	if (st->err.truncated)
+		return fic__err(FIC_EINVAL, "the JPEG is damaged or truncated: %s", st->err.msg);
+	return FIC_OK;
+}
+
+/* Encode a buffered rendition, applying its EXIF orientation. */
+static int encode_buffered(encoder *e, fic__image *img, int w, int h, int ch, int orientation,
+                           int quality, fic__jpeg_out *out)
+{
+	img->w = w;
+	img->h = h;
+	img->ch = ch;
+	img->orientation = orientation;
+	e->row = fic__malloc((size_t)(w > h ? w : h) * (size_t)ch);
+	if (e->row == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory encoding a photo");
+	enc_image(e, img, quality, out);
+	return FIC_OK;
+}
+
+/* The error a longjmp out of libjpeg means: the decoder's, or an encoder's. */
+static int jpeg_failure(render_state *st)
+{
+	const char *msg = st->enc_up.err.msg[0] ? st->enc_up.err.msg
+			  : st->enc_th.err.msg[0] ? st->enc_th.err.msg : st->err.msg;
+	bool write = st->enc_up.dest.failed || st->enc_th.dest.failed;
+	return write ? fic__err(FIC_EIO, "cannot write a rendition: %s", msg)
+		     : fic__err(FIC_EINVAL, "not a usable JPEG: %s", msg);
+}
+
+int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int quality,
+                fic__jpeg_out *upload, int thumb_edge, int thumb_quality, fic__jpeg_out *thumb,
+                fic__exif *exif, int *orig_w, int *orig_h)
+{
+	memset(exif, 0, sizeof *exif);
+	exif->orientation = 1;
+	/* All state lives on the heap: it stays defined across the longjmp. Hash
+	 * what is written unless the caller will not keep it (render-only calls). */
+	render_state *st = render_new(!upload->no_sha256, thumb != NULL && !thumb->no_sha256);
+	if (st == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory decoding a photo");
+	struct jpeg_decompress_struct *c = &st->cinfo;
+	c->err = jpeg_std_error(&st->err.mgr);
+	st->err.mgr.error_exit = jerr_exit;
+	st->err.mgr.emit_message = jerr_emit;
+	st->err.to = &st->err.jump;
+	if (setjmp(st->err.jump)) {
+		int rc = jpeg_failure(st);
+		render_free(st);
+		fic__free(st);
+		return rc;
 	}
-	if (stream) {
+	enc_init_err(&st->enc_up, &st->err.jump);
+	enc_init_err(&st->enc_th, &st->err.jump);
+	jpeg_create_decompress(c);
+	st->created = true;
+	int rc = set_source(st, in_fp, data, len);
+	if (rc == FIC_OK)
+		rc = read_header(st, exif, orig_w, orig_h);
+	plan pl;
+	memset(&pl, 0, sizeof pl);
+	if (rc == FIC_OK) {
+		int target = choose_scale(c, max_edge);
+		jpeg_start_decompress(c);
+		pl.sw = (int)c->output_width;
+		pl.sh = (int)c->output_height;
+		pl.ch = c->out_color_space == JCS_GRAYSCALE ? 1 : 4;
+		rc = prepare_outputs(st, &pl, target, quality, upload, thumb != NULL, thumb_edge,
+		                     exif->orientation);
+	}
+	if (rc == FIC_OK)
+		rc = decode_rows(st, pl.sw);
+	if (rc == FIC_OK && pl.stream)
 		enc_end(&st->enc_up, upload);
-	} else {
-		st->upimg.w = dw;
-		st->upimg.h = dh;
-		st->upimg.ch = ch;
-		st->upimg.orientation = o;
-		st->enc_up.row = fic__malloc((size_t)(dw > dh ? dw : dh) * (size_t)ch);
-		if (st->enc_up.row == NULL) {
-			rc = fic__err(FIC_ENOMEM, "out of memory encoding a photo");
-			goto out;
-		}
-		enc_image(&st->enc_up, &st->upimg, quality, upload);
-	}
-	if (thumb) {
-		st->thimg.w = tw;
-		st->thimg.h = tht;
-		st->thimg.ch = ch;
-		st->thimg.orientation = o;
-		st->enc_th.row = fic__malloc((size_t)(tw > tht ? tw : tht) * (size_t)ch);
-		if (st->enc_th.row == NULL) {
-			rc = fic__err(FIC_ENOMEM, "out of memory encoding a photo");
-			goto out;
-		}
-		enc_image(&st->enc_th, &st->thimg, thumb_quality, thumb);
-	}
-out:
+	else if (rc == FIC_OK)
+		rc = encode_buffered(&st->enc_up, &st->upimg, pl.dw, pl.dh, pl.ch, exif->orientation,
+		                     quality, upload);
+	if (rc == FIC_OK && thumb)
+		rc = encode_buffered(&st->enc_th, &st->thimg, pl.tw, pl.th, pl.ch, exif->orientation,
+		                     thumb_quality, thumb);
 	render_free(st);
 	fic__free(st);
 	return rc;

@@ -30,19 +30,37 @@ static bool known_site_fact(const char *f)
 	return false;
 }
 
+/*
+ * The operators of the rule language (docs/checklist-format.md): one table,
+ * used both to validate a definition (name known, number of arguments) and
+ * to evaluate it (the function). Adding an operator is one row and one
+ * function; nothing picks an operator by its spelling anywhere else.
+ */
+typedef fic__val (*op_fn)(const fic__ctx *ctx, const cJSON *args, int n);
+#define OPS(X)                                                                      \
+	X("var", 1, 1, op_var) X("answered", 1, 1, op_answered)                       \
+	X("==", 2, 2, op_eq) X("!=", 2, 2, op_ne) X("<", 2, 3, op_lt) X("<=", 2, 3, op_le) \
+	X(">", 2, 2, op_gt) X(">=", 2, 2, op_ge) X("and", 1, -1, op_and)              \
+	X("or", 1, -1, op_or) X("!", 1, 1, op_not) X("in", 2, 2, op_in)               \
+	X("if", 3, -1, op_if) X("+", 2, -1, op_add) X("-", 2, 2, op_sub)              \
+	X("*", 2, -1, op_mul) X("ceil_div", 2, 2, op_ceil_div)                        \
+	X("add_years", 2, 2, op_add_years) X("add_months", 2, 2, op_add_months)       \
+	X("max", 1, 1, op_max) X("sum", 1, 1, op_sum) X("window_sum", 2, 2, op_window_sum) \
+	X("count", 1, 1, op_count)
+
+#define DECLARE_OP(name, lo, hi, fn) static fic__val fn(const fic__ctx *ctx, const cJSON *args, int n);
+OPS(DECLARE_OP)
+#undef DECLARE_OP
+
 typedef struct op_spec {
 	const char *name;
 	int min_args, max_args; /* max -1 = unbounded */
+	op_fn eval;
 } op_spec;
 
-static const op_spec ops[] = {
-	{ "var", 1, 1 }, { "==", 2, 2 }, { "!=", 2, 2 }, { "<", 2, 3 }, { "<=", 2, 3 },
-	{ ">", 2, 2 }, { ">=", 2, 2 }, { "and", 1, -1 }, { "or", 1, -1 }, { "!", 1, 1 },
-	{ "in", 2, 2 }, { "if", 3, -1 }, { "+", 2, -1 }, { "-", 2, 2 }, { "*", 2, -1 },
-	{ "ceil_div", 2, 2 }, { "add_years", 2, 2 }, { "add_months", 2, 2 }, { "max", 1, 1 },
-	{ "sum", 1, 1 }, { "window_sum", 2, 2 }, { "count", 1, 1 }, { "answered", 1, 1 },
-	{ NULL, 0, 0 }
-};
+#define OP_ROW(name, lo, hi, fn) { name, lo, hi, fn },
+static const op_spec ops[] = { OPS(OP_ROW) { NULL, 0, 0, NULL } };
+#undef OP_ROW
 
 static const op_spec *find_op(const char *name)
 {
@@ -566,154 +584,260 @@ static int equal(fic__val a, fic__val b)
 	}
 }
 
-static fic__val compare(const char *op, fic__val a, fic__val b)
-{
-	if (a.t != FIC_V_NUM || b.t != FIC_V_NUM)
-		return vnull();
-	if (strcmp(op, "<") == 0) return vbool(a.n < b.n);
-	if (strcmp(op, "<=") == 0) return vbool(a.n <= b.n);
-	if (strcmp(op, ">") == 0) return vbool(a.n > b.n);
-	return vbool(a.n >= b.n);
-}
-
 fic__val fic__eval(const fic__ctx *ctx, const cJSON *e)
 {
 	if (!cJSON_IsObject(e))
 		return from_json(e);
-	const cJSON *op = e->child;
-	const char *name = op->string;
-	int n = nargs(op);
-	fic__val a = vnull(), b = vnull();
+	const cJSON *args = e->child;
+	/* Validation saw every operator; an unknown one here is a bug, not input. */
+	const op_spec *o = find_op(args->string);
+	return o ? o->eval(ctx, args, nargs(args)) : vnull();
+}
 
-	if (strcmp(name, "var") == 0) {
-		const cJSON *v = arg(op, 0);
-		return cJSON_IsString(v) ? var(ctx, v->valuestring) : vnull();
-	}
-	if (strcmp(name, "answered") == 0) {
-		const cJSON *v = arg(op, 0);
-		const fic__item *it = cJSON_IsString(v) ? fic__def_item(ctx->def, v->valuestring) : NULL;
-		return vbool(it && fic__answer_val(ctx, it).t != FIC_V_NULL);
-	}
-	if (strcmp(name, "and") == 0 || strcmp(name, "or") == 0) {
-		bool is_and = name[0] == 'a';
-		bool saw_null = false;
-		for (int i = 0; i < n; i++) {
-			int t = fic__truth(fic__eval(ctx, arg(op, i)));
-			if (t < 0)
-				saw_null = true;
-			else if (t == (is_and ? 0 : 1))
-				return vbool(!is_and);
-		}
-		return saw_null ? vnull() : vbool(is_and);
-	}
-	if (strcmp(name, "!") == 0) {
-		int t = fic__truth(fic__eval(ctx, arg(op, 0)));
-		return t < 0 ? vnull() : vbool(!t);
-	}
-	if (strcmp(name, "if") == 0) {
-		int i = 0;
-		for (; i + 1 < n; i += 2)
-			if (fic__truth(fic__eval(ctx, arg(op, i))) == 1)
-				return fic__eval(ctx, arg(op, i + 1));
-		return fic__eval(ctx, arg(op, n - 1));
-	}
-	if (n >= 1)
-		a = fic__eval(ctx, arg(op, 0));
-	if (n >= 2)
-		b = fic__eval(ctx, arg(op, 1));
+static fic__val eval_arg(const fic__ctx *ctx, const cJSON *args, int i)
+{
+	return fic__eval(ctx, arg(args, i));
+}
 
-	if (strcmp(name, "==") == 0)
-		return vtri(equal(a, b));
-	if (strcmp(name, "!=") == 0) {
-		int t = equal(a, b);
-		return t < 0 ? vnull() : vbool(!t);
+static fic__val op_var(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	const cJSON *v = arg(args, 0);
+	return cJSON_IsString(v) ? var(ctx, v->valuestring) : vnull();
+}
+
+static fic__val op_answered(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	const cJSON *v = arg(args, 0);
+	const fic__item *it = cJSON_IsString(v) ? fic__def_item(ctx->def, v->valuestring) : NULL;
+	return vbool(it && fic__answer_val(ctx, it).t != FIC_V_NULL);
+}
+
+/* and/or with SQL's three-valued logic: `stop` is the value that decides. */
+static fic__val logic(const fic__ctx *ctx, const cJSON *args, int n, int stop)
+{
+	bool saw_null = false;
+	for (int i = 0; i < n; i++) {
+		int t = fic__truth(eval_arg(ctx, args, i));
+		if (t < 0)
+			saw_null = true;
+		else if (t == stop)
+			return vbool(stop);
 	}
-	if (name[0] == '<' || name[0] == '>') {
-		if (n == 3) {
-			fic__val c = fic__eval(ctx, arg(op, 2));
-			fic__val lo = compare(name, a, b), hi = compare(name, b, c);
-			int t1 = fic__truth(lo), t2 = fic__truth(hi);
-			if (t1 == 0 || t2 == 0)
-				return vbool(false);
-			return (t1 < 0 || t2 < 0) ? vnull() : vbool(true);
-		}
-		return compare(name, a, b);
-	}
-	if (strcmp(name, "in") == 0) {
-		if (a.t == FIC_V_NULL || b.t == FIC_V_NULL)
-			return vnull();
-		if (b.t == FIC_V_STR)
-			return a.t == FIC_V_STR ? vbool(strstr(b.s, a.s) != NULL) : vbool(false);
-		if (b.t != FIC_V_ARR)
+	return saw_null ? vnull() : vbool(!stop);
+}
+
+static fic__val op_and(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	return logic(ctx, args, n, 0);
+}
+
+static fic__val op_or(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	return logic(ctx, args, n, 1);
+}
+
+static fic__val op_not(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	int t = fic__truth(eval_arg(ctx, args, 0));
+	return t < 0 ? vnull() : vbool(!t);
+}
+
+static fic__val op_if(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	int i = 0;
+	for (; i + 1 < n; i += 2)
+		if (fic__truth(eval_arg(ctx, args, i)) == 1)
+			return eval_arg(ctx, args, i + 1);
+	return eval_arg(ctx, args, n - 1);
+}
+
+static fic__val op_eq(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	return vtri(equal(eval_arg(ctx, args, 0), eval_arg(ctx, args, 1)));
+}
+
+static fic__val op_ne(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	int t = equal(eval_arg(ctx, args, 0), eval_arg(ctx, args, 1));
+	return t < 0 ? vnull() : vbool(!t);
+}
+
+/* a < b (< c): numbers only; `cmp` says whether x, y are in order. With three
+ * arguments (between), false if either pair is, else null if either is. */
+static fic__val ordered(const fic__ctx *ctx, const cJSON *args, int n, bool (*cmp)(double, double))
+{
+	fic__val v[3];
+	for (int i = 0; i < n; i++)
+		v[i] = eval_arg(ctx, args, i);
+	bool unknown = false;
+	for (int i = 0; i + 1 < n; i++) {
+		if (v[i].t != FIC_V_NUM || v[i + 1].t != FIC_V_NUM)
+			unknown = true;
+		else if (!cmp(v[i].n, v[i + 1].n))
 			return vbool(false);
-		const cJSON *c;
-		cJSON_ArrayForEach(c, b.arr) {
-			if (equal(a, from_json(c)) == 1)
-				return vbool(true);
-		}
+	}
+	return unknown ? vnull() : vbool(true);
+}
+
+static bool lt(double x, double y) { return x < y; }
+static bool le(double x, double y) { return x <= y; }
+static bool gt(double x, double y) { return x > y; }
+static bool ge(double x, double y) { return x >= y; }
+
+static fic__val op_lt(const fic__ctx *ctx, const cJSON *args, int n) { return ordered(ctx, args, n, lt); }
+static fic__val op_le(const fic__ctx *ctx, const cJSON *args, int n) { return ordered(ctx, args, n, le); }
+static fic__val op_gt(const fic__ctx *ctx, const cJSON *args, int n) { return ordered(ctx, args, n, gt); }
+static fic__val op_ge(const fic__ctx *ctx, const cJSON *args, int n) { return ordered(ctx, args, n, ge); }
+
+static fic__val op_in(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	fic__val a = eval_arg(ctx, args, 0), b = eval_arg(ctx, args, 1);
+	if (a.t == FIC_V_NULL || b.t == FIC_V_NULL)
+		return vnull();
+	if (b.t == FIC_V_STR)
+		return a.t == FIC_V_STR ? vbool(strstr(b.s, a.s) != NULL) : vbool(false);
+	if (b.t != FIC_V_ARR)
 		return vbool(false);
+	const cJSON *c;
+	cJSON_ArrayForEach(c, b.arr) {
+		if (equal(a, from_json(c)) == 1)
+			return vbool(true);
 	}
-	if (strcmp(name, "+") == 0 || strcmp(name, "*") == 0) {
-		bool add = name[0] == '+';
-		double acc = add ? 0 : 1;
-		for (int i = 0; i < n; i++) {
-			fic__val x = i == 0 ? a : i == 1 ? b : fic__eval(ctx, arg(op, i));
-			if (x.t != FIC_V_NUM)
-				return vnull();
-			acc = add ? acc + x.n : acc * x.n;
-		}
-		return vnum(acc);
-	}
-	if (strcmp(name, "-") == 0)
-		return a.t == FIC_V_NUM && b.t == FIC_V_NUM ? vnum(a.n - b.n) : vnull();
-	if (strcmp(name, "ceil_div") == 0)
-		return a.t == FIC_V_NUM && b.t == FIC_V_NUM && b.n != 0 ? vnum(ceil(a.n / b.n)) : vnull();
-	if (strcmp(name, "add_years") == 0 || strcmp(name, "add_months") == 0) {
-		if (a.t != FIC_V_NUM || b.t != FIC_V_NUM || b.n != floor(b.n) || fabs(b.n) > 1200 ||
-		    fabs(a.n) > 3e6)
+	return vbool(false);
+}
+
+/* Fold numbers with `step` from `start`; null if any is not a number. */
+static fic__val fold(const fic__ctx *ctx, const cJSON *args, int n, double start,
+                     double (*step)(double, double))
+{
+	double acc = start;
+	for (int i = 0; i < n; i++) {
+		fic__val x = eval_arg(ctx, args, i);
+		if (x.t != FIC_V_NUM)
 			return vnull();
-		int64_t months = (int64_t)b.n * (name[4] == 'y' ? 12 : 1);
-		return vnum((double)fic__days_add_months((int64_t)a.n, months));
+		acc = step(acc, x.n);
 	}
-	if (strcmp(name, "max") == 0 || strcmp(name, "sum") == 0 || strcmp(name, "count") == 0 ||
-	    strcmp(name, "window_sum") == 0) {
-		if (a.t != FIC_V_ARR)
-			return vnull();
-		int len = cJSON_GetArraySize(a.arr);
-		if (name[0] == 'c')
-			return vnum(len);
-		double vals[64];
-		int m = 0;
-		const cJSON *c;
-		cJSON_ArrayForEach(c, a.arr) {
-			if (!cJSON_IsNumber(c) || m == 64)
-				return vnull();
-			vals[m++] = c->valuedouble;
-		}
-		if (name[0] == 'm') {
-			if (m == 0)
-				return vnull();
-			double mx = vals[0];
-			for (int i = 1; i < m; i++)
-				mx = vals[i] > mx ? vals[i] : mx;
-			return vnum(mx);
-		}
-		int w = m;
-		if (name[0] == 'w') {
-			if (b.t != FIC_V_NUM || b.n < 1)
-				return vnull();
-			w = b.n < m ? (int)b.n : m;
-		}
-		double best = 0;
-		for (int s = 0; s + w <= m; s++) {
-			double sum = 0;
-			for (int i = s; i < s + w; i++)
-				sum += vals[i];
-			best = s == 0 || sum > best ? sum : best;
-		}
-		return vnum(best);
+	return vnum(acc);
+}
+
+static double plus(double x, double y) { return x + y; }
+static double times(double x, double y) { return x * y; }
+
+static fic__val op_add(const fic__ctx *ctx, const cJSON *args, int n) { return fold(ctx, args, n, 0, plus); }
+static fic__val op_mul(const fic__ctx *ctx, const cJSON *args, int n) { return fold(ctx, args, n, 1, times); }
+
+static fic__val op_sub(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	fic__val a = eval_arg(ctx, args, 0), b = eval_arg(ctx, args, 1);
+	return a.t == FIC_V_NUM && b.t == FIC_V_NUM ? vnum(a.n - b.n) : vnull();
+}
+
+static fic__val op_ceil_div(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	fic__val a = eval_arg(ctx, args, 0), b = eval_arg(ctx, args, 1);
+	return a.t == FIC_V_NUM && b.t == FIC_V_NUM && b.n != 0 ? vnum(ceil(a.n / b.n)) : vnull();
+}
+
+/* A day number `months_per` × the second argument later (calendar months). */
+static fic__val shift_months(const fic__ctx *ctx, const cJSON *args, int months_per)
+{
+	fic__val a = eval_arg(ctx, args, 0), b = eval_arg(ctx, args, 1);
+	if (a.t != FIC_V_NUM || b.t != FIC_V_NUM || b.n != floor(b.n) || fabs(b.n) > 1200 ||
+	    fabs(a.n) > 3e6)
+		return vnull();
+	return vnum((double)fic__days_add_months((int64_t)a.n, (int64_t)b.n * months_per));
+}
+
+static fic__val op_add_years(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	return shift_months(ctx, args, 12);
+}
+
+static fic__val op_add_months(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	return shift_months(ctx, args, 1);
+}
+
+/* The numbers of an array argument (a counts answer), at most 64; false if
+ * it is not such an array. */
+static bool numbers(fic__val a, double vals[64], int *m)
+{
+	*m = 0;
+	if (a.t != FIC_V_ARR)
+		return false;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, a.arr) {
+		if (!cJSON_IsNumber(c) || *m == 64)
+			return false;
+		vals[(*m)++] = c->valuedouble;
 	}
-	return vnull();
+	return true;
+}
+
+static fic__val op_count(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	fic__val a = eval_arg(ctx, args, 0);
+	return a.t == FIC_V_ARR ? vnum(cJSON_GetArraySize(a.arr)) : vnull();
+}
+
+static fic__val op_max(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	double vals[64];
+	int m;
+	if (!numbers(eval_arg(ctx, args, 0), vals, &m) || m == 0)
+		return vnull();
+	double mx = vals[0];
+	for (int i = 1; i < m; i++)
+		mx = vals[i] > mx ? vals[i] : mx;
+	return vnum(mx);
+}
+
+/* The largest sum of `w` consecutive values (w = all of them: the sum). */
+static double best_window(const double *vals, int m, int w)
+{
+	double best = 0;
+	for (int s = 0; s + w <= m; s++) {
+		double sum = 0;
+		for (int i = s; i < s + w; i++)
+			sum += vals[i];
+		best = s == 0 || sum > best ? sum : best;
+	}
+	return best;
+}
+
+static fic__val op_sum(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	double vals[64];
+	int m;
+	if (!numbers(eval_arg(ctx, args, 0), vals, &m))
+		return vnull();
+	return vnum(best_window(vals, m, m));
+}
+
+static fic__val op_window_sum(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	double vals[64];
+	int m;
+	if (!numbers(eval_arg(ctx, args, 0), vals, &m))
+		return vnull();
+	fic__val b = eval_arg(ctx, args, 1);
+	if (b.t != FIC_V_NUM || b.n < 1)
+		return vnull();
+	return vnum(best_window(vals, m, b.n < m ? (int)b.n : m));
 }
 
 /* ---- answers ---- */

@@ -96,8 +96,5 @@ fic__val fic__answer_val(const fic__ctx *ctx, const fic__item *item);
  */
 int fic__answer_parse(cJSON **out, const fic__item *item, const char *text, int64_t day);
 
-/* Civil date helpers (text.c). */
-int64_t fic__days_add_months(int64_t day, int64_t months);
-void fic__days_format(int64_t day, char out[11]);
 
 #endif

@@ -109,6 +109,10 @@ int fic__check_text(const char *s, const char *what, size_t max, bool required, 
 int fic__check_id(const char *s, const char *what);
 /* A calendar date "YYYY-MM-DD" (1900..2999); returns days since 1970-01-01 in *days. */
 int fic__parse_date(const char *s, const char *what, int64_t *days);
+/* Civil date arithmetic on day numbers: the same day `months` later (the
+ * month's last day when it has fewer days), and "YYYY-MM-DD". */
+int64_t fic__days_add_months(int64_t day, int64_t months);
+void fic__days_format(int64_t day, char out[11]);
 
 /* ---- SHA-256 in hex (text.c) ---- */
 #define FIC_SHA256_HEX 65 /* 64 hex digits and the NUL */
