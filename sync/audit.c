@@ -53,10 +53,15 @@ static int set_aside_audit(fic_store *store, int64_t seq, fic_sync_report *rep)
 	return rc;
 }
 
-int fic__sync_push_audit(fic_store *store, const fic_sync_options *o, const fic_http_header *h,
-                      size_t nh, fic_sync_report *rep, size_t *max, bool *idle)
+/*
+ * The next entries after the cursor as a batch of "audit" records (*out NULL
+ * when there are none). An unreadable entry ends the batch; when it comes
+ * first, *aside is its seq instead, for the caller to set aside.
+ */
+static int read_entries(fic_store *store, size_t max, fic__outbox_batch **out, int64_t *aside)
 {
-	*idle = false;
+	*out = NULL;
+	*aside = 0;
 	char cur[32] = "0";
 	int rc = fic__sync_state_get(store, "sync.audit_seq", cur, sizeof cur);
 	if (rc != FIC_OK && rc != FIC_ENOTFOUND)
@@ -72,22 +77,19 @@ int fic__sync_push_audit(fic_store *store, const fic_sync_options *o, const fic_
 	                       "ORDER BY seq LIMIT ?2")) != FIC_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, strtoll(cur, NULL, 10));
-	sqlite3_bind_int64(st, 2, (int64_t)*max);
+	sqlite3_bind_int64(st, 2, (int64_t)max);
 	fic__outbox_batch *b = fic__calloc(1, sizeof *b);
-	int s = SQLITE_DONE;
-	if (b == NULL || (b->items = fic__calloc(*max, sizeof *b->items)) == NULL) {
+	if (b == NULL || (b->items = fic__calloc(max, sizeof *b->items)) == NULL)
 		rc = fic__err(FIC_ENOMEM, "out of memory reading the audit log");
-		goto done;
-	}
 	const char *dev = fic_store_device_id(store);
 	/* Room for the envelope: type, id and op per record, and the braces. */
 	const size_t room = FIC_SYNC_BATCH_MAX_BYTES - 64 * 1024;
-	int64_t aside = 0;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+	int s = SQLITE_DONE;
+	while (rc == FIC_OK && (s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!sqlite3_column_int(st, 2)) {
 			/* Unreadable: send what came before it first; then set it aside. */
 			if (b->count == 0)
-				aside = sqlite3_column_int64(st, 0);
+				*aside = sqlite3_column_int64(st, 0);
 			s = SQLITE_DONE;
 			break;
 		}
@@ -103,80 +105,101 @@ int fic__sync_push_audit(fic_store *store, const fic_sync_options *o, const fic_
 		it->record_id = fic__strdup(id);
 		it->op = fic__strdup("append");
 		it->payload = fic__strdup(json ? json : "{}");
-		if (!it->record_type || !it->record_id || !it->op || !it->payload) {
+		if (!it->record_type || !it->record_id || !it->op || !it->payload)
 			rc = fic__err(FIC_ENOMEM, "out of memory reading the audit log");
-			goto done;
-		}
 		b->payload_bytes += jl;
 	}
-	if (s != SQLITE_ROW && s != SQLITE_DONE) {
+	if (rc == FIC_OK && s != SQLITE_ROW && s != SQLITE_DONE)
 		rc = fic__db_err(store, s, "reading the audit log");
-		goto done;
-	}
 	sqlite3_finalize(st);
-	st = NULL;
-	if (aside > 0) {
-		rc = set_aside_audit(store, aside, rep);
-		goto done;
+	if (rc != FIC_OK || b->count == 0) {
+		fic__outbox_batch_free(b);
+		return rc;
 	}
-	if (b->count == 0) {
+	*out = b;
+	return FIC_OK;
+}
+
+/*
+ * What the server answered for the batch: the seq the cursor may move past
+ * (-1: none), or the pass's error. *idle when the first entry is to be
+ * retried (not again in this pass).
+ */
+static int read_answer(fic_store *store, const fic__outbox_batch *b, const fic_http_response *r,
+                       fic_sync_report *rep, size_t *max, int64_t *upto, bool *idle)
+{
+	*upto = -1;
+	char why[300];
+	fic__answer a = fic__answer_class(r->status);
+	if (r->status == 200) {
+		fic__record_result *res = NULL;
+		int rc = fic__wire_parse_results((const char *)r->body, r->body_len, b, &res);
+		if (rc != FIC_OK)
+			return rc;
+		for (size_t i = 0; i < b->count; i++) {
+			if (res[i].kind == FIC__RESULT_REJECTED && res[i].retry)
+				break; /* this one and the rest: again later */
+			if (res[i].kind == FIC__RESULT_REJECTED) {
+				fic__log(store, FIC_LOG_WARN, "the server refused audit entry %lld: %s",
+				         (long long)b->items[i].seq, res[i].reason);
+				rep->rejected++;
+			} else {
+				rep->audit_sent++;
+			}
+			*upto = b->items[i].seq;
+		}
+		fic__wire_results_free(res, b->count);
+		if (*max < 500)
+			*max = *max * 2 > 500 ? 500 : *max * 2;
+		*idle = *upto < 0;
+		return FIC_OK;
+	}
+	if (a != FIC__ANSWER_REFUSED)
+		return fic__answer_error(store, r, "sending the audit log", NULL);
+	if (b->count > 1) {
+		*max = b->count / 2; /* find the entry at fault */
+		return FIC_OK;
+	}
+	fic__sync_error_body(r, why, sizeof why, NULL);
+	fic__log(store, FIC_LOG_WARN, "the server refused audit entry %lld: %s",
+	         (long long)b->items[0].seq, why);
+	rep->rejected++;
+	*upto = b->items[0].seq;
+	return FIC_OK;
+}
+
+int fic__sync_push_audit(fic_store *store, const fic_sync_options *o, const fic_http_header *h,
+                         size_t nh, fic_sync_report *rep, size_t *max, bool *idle)
+{
+	*idle = false;
+	fic__outbox_batch *b = NULL;
+	int64_t aside = 0;
+	int rc = read_entries(store, *max, &b, &aside);
+	if (rc != FIC_OK)
+		return rc;
+	if (aside > 0)
+		return set_aside_audit(store, aside, rep);
+	if (b == NULL) {
 		*idle = true;
-		goto done;
+		return FIC_OK;
 	}
 	unsigned char *body = NULL;
 	size_t len = 0;
-	if ((rc = fic__wire_encode_batch(b, !o->no_gzip, &body, &len)) != FIC_OK)
-		goto done;
 	fic_http_response r;
-	rc = fic__sync_exchange(store, o, "POST", "/v1/records", h, nh, body, len, &r, rep);
-	fic__free(body);
-	if (rc != FIC_OK)
-		goto done;
-	char why[300];
-	int64_t upto = -1; /* the cursor moves past this entry */
-	if (r.status == 200) {
-		fic__record_result *res = NULL;
-		if ((rc = fic__wire_parse_results((const char *)r.body, r.body_len, b, &res)) == FIC_OK) {
-			for (size_t i = 0; i < b->count; i++) {
-				if (res[i].kind == FIC__RESULT_REJECTED && res[i].retry)
-					break; /* this one and the rest: again later */
-				if (res[i].kind == FIC__RESULT_REJECTED) {
-					fic__log(store, FIC_LOG_WARN, "the server refused audit entry %lld: %s",
-					         (long long)b->items[i].seq, res[i].reason);
-					rep->rejected++;
-				} else {
-					rep->audit_sent++;
-				}
-				upto = b->items[i].seq;
-			}
-			fic__wire_results_free(res, b->count);
-			if (*max < 500)
-				*max = *max * 2 > 500 ? 500 : *max * 2;
-		}
-	} else if (fic__answer_class(r.status) == FIC__ANSWER_REFUSED) {
-		if (b->count > 1) {
-			*max = b->count / 2; /* find the entry at fault */
-		} else {
-			fic__sync_error_body(&r, why, sizeof why, NULL);
-			fic__log(store, FIC_LOG_WARN, "the server refused audit entry %lld: %s",
-			         (long long)b->items[0].seq, why);
-			rep->rejected++;
-			upto = b->items[0].seq;
-		}
-	} else {
-		rc = fic__answer_error(store, &r, "sending the audit log", NULL);
+	if ((rc = fic__wire_encode_batch(b, !o->no_gzip, &body, &len)) == FIC_OK) {
+		rc = fic__sync_exchange(store, o, "POST", "/v1/records", h, nh, body, len, &r, rep);
+		fic__free(body);
 	}
-	fic__free(r.body);
+	int64_t upto = -1;
+	if (rc == FIC_OK) {
+		rc = read_answer(store, b, &r, rep, max, &upto, idle);
+		fic__free(r.body);
+	}
 	if (rc == FIC_OK && upto > 0) {
+		char cur[32];
 		snprintf(cur, sizeof cur, "%lld", (long long)upto);
 		rc = fic__sync_state_put(store, "sync.audit_seq", cur);
-	} else if (rc == FIC_OK && r.status == 200) {
-		*idle = true; /* the first entry is to be retried: not again in this pass */
 	}
-done:
-	if (st)
-		sqlite3_finalize(st);
 	fic__outbox_batch_free(b);
 	return rc;
 }
-

@@ -124,25 +124,13 @@ static bool local_ok(const char *path, const char *sha, int64_t bytes)
 	if (fd < 0)
 		return false;
 	struct stat sb;
-	bool ok = fstat(fd, &sb) == 0 && sb.st_size == bytes;
-	EVP_MD_CTX *md = ok ? EVP_MD_CTX_new() : NULL;
-	ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
-	unsigned char buf[16384];
-	ssize_t n = 0;
-	while (ok && (n = read(fd, buf, sizeof buf)) > 0)
-		ok = EVP_DigestUpdate(md, buf, (size_t)n) == 1;
-	unsigned char d[32];
-	unsigned int dl = 0;
-	ok = ok && n == 0 && EVP_DigestFinal_ex(md, d, &dl) == 1 && dl == 32;
-	EVP_MD_CTX_free(md);
+	char got[FIC_SHA256_HEX];
+	int64_t n = 0;
+	bool ok = fstat(fd, &sb) == 0 && sb.st_size == bytes && fic__sha256_fd(fd, got, &n) == FIC_OK &&
+	          n == bytes && strcmp(got, sha) == 0;
 	close(fd);
-	if (!ok)
-		return false;
-	static const char hx[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++)
-		if (sha[2 * i] != hx[d[i] >> 4] || sha[2 * i + 1] != hx[d[i] & 15])
-			return false;
-	return true;
+	fic__err_clear();
+	return ok;
 }
 
 /* Count a hash mismatch at the server (only those count toward refusing the photo). */
@@ -169,71 +157,133 @@ static int defer(fic_store *store, const char *sha, int code, const char *why,
 	return rc != FIC_OK ? rc : fic__err(code, "%s", why);
 }
 
-int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *auth,
-                     fic__upload_cursor *cur, fic_sync_report *rep, bool *idle)
+/* One photo's request context. */
+typedef struct step {
+	fic_store *store;
+	const fic_sync_options *o;
+	fic__upload_cursor *cur;
+	fic_sync_report *rep;
+	const due_upload *u;
+	int64_t now;
+	char url[100];
+	fic_http_header h[4];
+} step;
+
+/* A photo not under way in this pass: check the local file, then ask the
+ * server (HEAD) how much it has. */
+static int start_photo(step *sp, const char *path)
 {
-	*idle = false;
-	const fic_platform *p = store->platform;
-	int64_t now = p->wall_ms(p->ctx);
-	due_upload u;
-	bool found;
-	int rc = next_due(store, now, &u, &found);
-	if (rc != FIC_OK)
-		return rc;
-	if (!found) {
-		*idle = true;
-		return FIC_OK;
+	const due_upload *u = sp->u;
+	char why[300];
+	if (!local_ok(path, u->sha256, u->bytes)) {
+		sp->rep->photos_rejected++;
+		sp->cur->sha256[0] = '\0';
+		return mark(sp->store, u->sha256, "rejected",
+		            "the photo file on the device is missing or does not match its "
+		            "SHA-256; run fic_evidence_verify", false, 0, sp->now, 0, NULL);
 	}
-	char path[4200], url[100], why[300];
-	if ((rc = file_path(store, u.sha256, path, sizeof path)) != FIC_OK)
-		return rc;
-	snprintf(url, sizeof url, "/v1/photos/%s", u.sha256);
-	fic_http_header h[4] = { { "Authorization", auth } };
 	fic_http_response r;
-	if (strcmp(cur->sha256, u.sha256) != 0) {
-		/* A photo not under way in this pass: check the local file, then ask
-		 * the server how much it has. */
-		if (!local_ok(path, u.sha256, u.bytes)) {
-			rep->photos_rejected++;
+	int rc = fic__sync_exchange(sp->store, sp->o, "HEAD", sp->url, sp->h, 1, NULL, 0, &r, sp->rep);
+	if (rc == FIC_ECANCELED || rc == FIC_EINVAL)
+		return rc;
+	if (rc != FIC_OK)
+		return defer(sp->store, u->sha256, rc, fic_error_last()->message, 0, sp->now, sp->rep);
+	int status = r.status;
+	int64_t off = r.upload_offset, retry_after = r.retry_after_ms > 0 ? r.retry_after_ms : 0;
+	fic__sync_error_body(&r, why, sizeof why, &retry_after);
+	fic__free(r.body);
+	fic__answer a = fic__answer_class(status);
+	if (status == 404) {
+		off = 0;
+	} else if (a == FIC__ANSWER_AUTH) {
+		return fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
+	} else if (a == FIC__ANSWER_BUSY) {
+		return defer(sp->store, u->sha256, FIC_ENETWORK, why, retry_after, sp->now, sp->rep);
+	} else if (status != 200 || off < 0 || off > u->bytes) {
+		snprintf(why, sizeof why, "the server's answer about photo %.12s… is not in the "
+		         "protocol (HTTP %d, offset %lld)", u->sha256, status, (long long)off);
+		return defer(sp->store, u->sha256, FIC_EPROTO, why, 0, sp->now, sp->rep);
+	}
+	if (off == u->bytes) { /* the server has it whole (verified when it arrived) */
+		sp->rep->photos_sent++;
+		return mark(sp->store, u->sha256, "done", NULL, false, 0, sp->now, 0, NULL);
+	}
+	memcpy(sp->cur->sha256, u->sha256, sizeof sp->cur->sha256);
+	sp->cur->offset = off;
+	return FIC_OK;
+}
+
+/* What the server answered to a chunk of `sent` bytes. */
+static int chunk_answer(step *sp, const fic_http_response *r, size_t sent)
+{
+	const due_upload *u = sp->u;
+	fic__upload_cursor *cur = sp->cur;
+	char why[300];
+	int64_t off = r->upload_offset, retry_after = r->retry_after_ms > 0 ? r->retry_after_ms : 0;
+	fic__sync_error_body(r, why, sizeof why, &retry_after);
+	switch (r->status) {
+	case 201: /* complete and verified */
+		sp->rep->photos_sent++;
+		sp->rep->photo_bytes_sent += (int64_t)sent;
+		cur->sha256[0] = '\0';
+		return mark(sp->store, u->sha256, "done", NULL, false, 0, sp->now, 0, NULL);
+	case 204:
+		/* The chunk is in: the server's offset must be just past it. */
+		if (off != cur->offset + (int64_t)sent || off >= u->bytes) {
 			cur->sha256[0] = '\0';
-			return mark(store, u.sha256, "rejected",
-			            "the photo file on the device is missing or does not match its "
-			            "SHA-256; run fic_evidence_verify", false, 0, now, 0, NULL);
+			snprintf(why, sizeof why, "the server's Upload-Offset after a chunk is not where "
+			         "the chunk ended (%lld, expected %lld)", (long long)off,
+			         (long long)(cur->offset + (int64_t)sent));
+			return defer(sp->store, u->sha256, FIC_EPROTO, why, 0, sp->now, sp->rep);
 		}
-		if ((rc = fic__sync_exchange(store, o, "HEAD", url, h, 1, NULL, 0, &r, rep)) != FIC_OK) {
-			if (rc == FIC_ECANCELED || rc == FIC_EINVAL)
-				return rc;
-			snprintf(why, sizeof why, "%s", fic_error_last()->message);
-			return defer(store, u.sha256, rc, why, 0, now, rep);
+		sp->rep->photo_bytes_sent += (int64_t)sent;
+		cur->offset = off;
+		cur->stuck = 0;
+		return FIC_OK;
+	case 409: /* not where the server is: go on from its offset, but not forever */
+		if (off < 0 || off > u->bytes || ++cur->stuck >= FIC_SYNC_PHOTO_STUCK) {
+			cur->sha256[0] = '\0';
+			cur->stuck = 0;
+			snprintf(why, sizeof why, "the server keeps refusing the photo's offset (409)");
+			return defer(sp->store, u->sha256, FIC_EPROTO, why, 0, sp->now, sp->rep);
 		}
-		int status = r.status;
-		int64_t off = r.upload_offset, retry_after = r.retry_after_ms > 0 ? r.retry_after_ms : 0;
-		fic__sync_error_body(&r, why, sizeof why, &retry_after);
-		fic__free(r.body);
-		if (status == 404) {
-			off = 0;
-		} else if (fic__answer_class(status) == FIC__ANSWER_AUTH) {
-			return fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
-		} else if (fic__answer_class(status) == FIC__ANSWER_BUSY) {
-			return defer(store, u.sha256, FIC_ENETWORK, why, retry_after, now, rep);
-		} else if (status != 200 || off < 0 || off > u.bytes) {
-			snprintf(why, sizeof why, "the server's answer about photo %.12s… is not in the "
-			         "protocol (HTTP %d, offset %lld)", u.sha256, status, (long long)off);
-			return defer(store, u.sha256, FIC_EPROTO, why, 0, now, rep);
-		}
-		if (off == u.bytes) { /* the server has it whole (verified when it arrived) */
-			rep->photos_sent++;
-			return mark(store, u.sha256, "done", NULL, false, 0, now, 0, NULL);
-		}
-		memcpy(cur->sha256, u.sha256, sizeof cur->sha256);
 		cur->offset = off;
 		return FIC_OK;
+	case 413: /* the server takes smaller chunks */
+		if (sent > 4096) {
+			cur->chunk = sent / 2;
+			return FIC_OK;
+		}
+		cur->sha256[0] = '\0';
+		return defer(sp->store, u->sha256, FIC_EPROTO, why, 0, sp->now, sp->rep);
+	case 422: /* the bytes did not hash right at the server: start again, a few times */
+		cur->sha256[0] = '\0';
+		if (u->hash_failures + 1 >= FIC_SYNC_PHOTO_ATTEMPTS) {
+			sp->rep->photos_rejected++;
+			return mark(sp->store, u->sha256, "rejected", why, false, 0, sp->now, 0, NULL);
+		}
+		int rc = hash_failed(sp->store, u->sha256);
+		return rc != FIC_OK ? rc
+		                    : mark(sp->store, u->sha256, NULL, why, true, 0, sp->now,
+		                           fic__sync_rand32(sp->store), NULL);
+	default:
+		cur->sha256[0] = '\0';
+		if (fic__answer_class(r->status) == FIC__ANSWER_AUTH)
+			return fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
+		if (fic__answer_class(r->status) == FIC__ANSWER_BUSY)
+			return defer(sp->store, u->sha256, FIC_ENETWORK, why, retry_after, sp->now, sp->rep);
+		return defer(sp->store, u->sha256, FIC_EPROTO, why, 0, sp->now, sp->rep);
 	}
+}
 
-	/* The next chunk from the server's offset. */
+/* The next chunk from the server's offset (PATCH). */
+static int send_chunk(step *sp, const char *path)
+{
+	const due_upload *u = sp->u;
+	fic__upload_cursor *cur = sp->cur;
 	size_t want = cur->chunk ? cur->chunk : FIC_SYNC_CHUNK_DEFAULT;
-	if ((int64_t)want > u.bytes - cur->offset)
-		want = (size_t)(u.bytes - cur->offset);
+	if ((int64_t)want > u->bytes - cur->offset)
+		want = (size_t)(u->bytes - cur->offset);
 	unsigned char *buf = fic__malloc(want ? want : 1);
 	if (buf == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory uploading a photo");
@@ -248,73 +298,46 @@ int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *au
 	}
 	char off_s[24], len_s[24];
 	snprintf(off_s, sizeof off_s, "%lld", (long long)cur->offset);
-	snprintf(len_s, sizeof len_s, "%lld", (long long)u.bytes);
-	h[1] = (fic_http_header){ "Upload-Offset", off_s };
-	h[2] = (fic_http_header){ "Upload-Length", len_s };
-	h[3] = (fic_http_header){ "Content-Type", "application/offset+octet-stream" };
-	rc = fic__sync_exchange(store, o, "PATCH", url, h, 4, buf, want, &r, rep);
+	snprintf(len_s, sizeof len_s, "%lld", (long long)u->bytes);
+	sp->h[1] = (fic_http_header){ "Upload-Offset", off_s };
+	sp->h[2] = (fic_http_header){ "Upload-Length", len_s };
+	sp->h[3] = (fic_http_header){ "Content-Type", "application/offset+octet-stream" };
+	fic_http_response r;
+	int rc = fic__sync_exchange(sp->store, sp->o, "PATCH", sp->url, sp->h, 4, buf, want, &r,
+	                            sp->rep);
 	fic__free(buf);
 	if (rc != FIC_OK) {
 		cur->sha256[0] = '\0'; /* the server's offset is unknown now: ask again */
 		if (rc == FIC_ECANCELED || rc == FIC_EINVAL)
 			return rc;
-		snprintf(why, sizeof why, "%s", fic_error_last()->message);
-		return defer(store, u.sha256, rc, why, 0, now, rep);
+		return defer(sp->store, u->sha256, rc, fic_error_last()->message, 0, sp->now, sp->rep);
 	}
-	int status = r.status;
-	int64_t off = r.upload_offset, retry_after = r.retry_after_ms > 0 ? r.retry_after_ms : 0;
-	fic__sync_error_body(&r, why, sizeof why, &retry_after);
+	rc = chunk_answer(sp, &r, want);
 	fic__free(r.body);
-	switch (status) {
-	case 201: /* complete and verified */
-		rep->photos_sent++;
-		rep->photo_bytes_sent += (int64_t)want;
-		cur->sha256[0] = '\0';
-		return mark(store, u.sha256, "done", NULL, false, 0, now, 0, NULL);
-	case 204:
-		/* The chunk is in: the server's offset must be just past it. */
-		if (off != cur->offset + (int64_t)want || off >= u.bytes) {
-			cur->sha256[0] = '\0';
-			snprintf(why, sizeof why, "the server's Upload-Offset after a chunk is not where "
-			         "the chunk ended (%lld, expected %lld)", (long long)off,
-			         (long long)(cur->offset + (int64_t)want));
-			return defer(store, u.sha256, FIC_EPROTO, why, 0, now, rep);
-		}
-		rep->photo_bytes_sent += (int64_t)want;
-		cur->offset = off;
-		cur->stuck = 0;
+	return rc;
+}
+
+int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *auth,
+                     fic__upload_cursor *cur, fic_sync_report *rep, bool *idle)
+{
+	*idle = false;
+	int64_t now = fic__now_ms(store);
+	due_upload u;
+	bool found;
+	int rc = next_due(store, now, &u, &found);
+	if (rc != FIC_OK)
+		return rc;
+	if (!found) {
+		*idle = true;
 		return FIC_OK;
-	case 409: /* not where the server is: go on from its offset, but not forever */
-		if (off < 0 || off > u.bytes || ++cur->stuck >= FIC_SYNC_PHOTO_STUCK) {
-			cur->sha256[0] = '\0';
-			cur->stuck = 0;
-			snprintf(why, sizeof why, "the server keeps refusing the photo's offset (409)");
-			return defer(store, u.sha256, FIC_EPROTO, why, 0, now, rep);
-		}
-		cur->offset = off;
-		return FIC_OK;
-	case 413: /* the server takes smaller chunks */
-		if (want > 4096) {
-			cur->chunk = want / 2;
-			return FIC_OK;
-		}
-		cur->sha256[0] = '\0';
-		return defer(store, u.sha256, FIC_EPROTO, why, 0, now, rep);
-	case 422: /* the bytes did not hash right at the server: start again, a few times */
-		cur->sha256[0] = '\0';
-		if (u.hash_failures + 1 >= FIC_SYNC_PHOTO_ATTEMPTS) {
-			rep->photos_rejected++;
-			return mark(store, u.sha256, "rejected", why, false, 0, now, 0, NULL);
-		}
-		if ((rc = hash_failed(store, u.sha256)) != FIC_OK)
-			return rc;
-		return mark(store, u.sha256, NULL, why, true, 0, now, fic__sync_rand32(store), NULL);
-	default:
-		cur->sha256[0] = '\0';
-		if (fic__answer_class(status) == FIC__ANSWER_AUTH)
-			return fic__err(FIC_EAUTH, "the server refused this device: %s; enrol again", why);
-		if (fic__answer_class(status) == FIC__ANSWER_BUSY)
-			return defer(store, u.sha256, FIC_ENETWORK, why, retry_after, now, rep);
-		return defer(store, u.sha256, FIC_EPROTO, why, 0, now, rep);
 	}
+	char path[4200];
+	if ((rc = file_path(store, u.sha256, path, sizeof path)) != FIC_OK)
+		return rc;
+	step sp = { .store = store, .o = o, .cur = cur, .rep = rep, .u = &u, .now = now,
+		    .h = { { "Authorization", auth } } };
+	snprintf(sp.url, sizeof sp.url, "/v1/photos/%s", u.sha256);
+	if (strcmp(cur->sha256, u.sha256) != 0)
+		return start_photo(&sp, path);
+	return send_chunk(&sp, path);
 }

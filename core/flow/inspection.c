@@ -278,42 +278,130 @@ static int file_urgent_now(fic_store *store, const insp *in, const fic__item *it
 
 /* ---- start ---- */
 
-int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
-                         const char *checklist_id)
+/* The site an inspection with `e` may start at: the checklist is for its
+ * kind, and it is not closed. */
+static int site_for(fic_site **out, fic_store *store, const fic__entry *e, const char *site_id)
 {
-	fic__err_clear();
-	if (id_out == NULL)
-		return fic__err(FIC_EINVAL, "id_out is NULL");
-	id_out[0] = '\0';
-	int rc = check_ids(store, site_id, "site id");
-	if (rc == FIC_OK)
-		rc = fic__check_text(checklist_id, "checklist id", 64, true, NULL);
+	int rc = fic_site_get(out, store, site_id);
 	if (rc != FIC_OK)
 		return rc;
-	const fic__entry *e;
-	if ((rc = fic__checklist_find(&e, store, checklist_id, 0)) != FIC_OK)
-		return rc;
-	if (e->def->is_event)
-		return fic__err(FIC_EINVAL, "%s is an event form: file it with fic_lead_file",
-		                checklist_id);
-	fic_site *site = NULL;
-	if ((rc = fic_site_get(&site, store, site_id)) != FIC_OK)
-		return rc;
-	const char *kind = fic_site_code_str(FIC_CODE_KIND, site->kind);
+	const char *kind = fic_site_code_str(FIC_CODE_KIND, (*out)->kind);
 	bool fits = false;
 	const cJSON *k;
 	cJSON_ArrayForEach(k, e->def->site_kinds) {
 		fits |= strcmp(k->valuestring, kind) == 0;
 	}
-	if (!fits) {
-		fic_site_free(site);
-		return fic__err(FIC_EINVAL, "checklist %s is not for a site of kind %s", checklist_id,
-		                kind);
+	if (!fits)
+		rc = fic__err(FIC_EINVAL, "checklist %s is not for a site of kind %s", e->def->id, kind);
+	else if ((*out)->status == FIC_SITE_CLOSED)
+		rc = fic__err(FIC_ESTATE, "site %s is closed", site_id);
+	if (rc != FIC_OK) {
+		fic_site_free(*out);
+		*out = NULL;
 	}
-	if (site->status == FIC_SITE_CLOSED) {
-		fic_site_free(site);
-		return fic__err(FIC_ESTATE, "site %s is closed", site_id);
+	return rc;
+}
+
+static int insert_inspection(fic_store *store, const char *id, const char *site_id,
+                             const fic__entry *e, const char *date, const char *facts_text,
+                             int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "INSERT INTO inspections (id, site_id, checklist_id, checklist_version, "
+	                      "area, inspection_date, inspector, site_facts, started_at_ms, t_device_ms, "
+	                      "t_mono_ms, t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags) "
+	                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, site_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, e->def->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, e->def->version);
+	sqlite3_bind_text(st, 5, e->def->area, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, date, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, store->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, facts_text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, now);
+	fic_time t;
+	rc = fic__time_now(store, &t);
+	fic__time_bind(st, 10, &t);
+	int src = rc == FIC_OK ? sqlite3_step(st) : SQLITE_DONE;
+	sqlite3_finalize(st);
+	if (rc == FIC_OK && src != SQLITE_DONE)
+		rc = fic__db_err(store, src, "saving the inspection");
+	return rc;
+}
+
+/* An answer or note row (sql takes ?1 inspection, ?2 item, ?3 text, ?4 time). */
+static int upsert_item(fic_store *store, const char *sql, const char *insp_id, const char *item_id,
+                       const char *text, const char *doing)
+{
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st, sql);
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, insp_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
+	if (text)
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, fic__now_ms(store));
+	int src = sqlite3_step(st);
+	rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, doing);
+	fic__release(store, st);
+	return rc;
+}
+
+/* Prefill one item from the registry's facts; a fact that does not fit the
+ * item is not offered. */
+static int prefill_item(fic_store *store, const char *id, const fic__item *it,
+                        const cJSON *facts, int64_t day)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(facts, it->prefill + 5);
+	char text[64];
+	if (cJSON_IsBool(f))
+		snprintf(text, sizeof text, "%s", cJSON_IsTrue(f) ? "yes" : "no");
+	else if (cJSON_IsNumber(f))
+		snprintf(text, sizeof text, "%d", (int)f->valuedouble);
+	else if (cJSON_IsString(f))
+		snprintf(text, sizeof text, "%s", f->valuestring);
+	else
+		return FIC_OK;
+	cJSON *v = NULL;
+	int rc = fic__answer_parse(&v, it, text, day);
+	if (rc != FIC_OK && rc != FIC_ENOMEM) {
+		fic__err_clear();
+		return FIC_OK;
 	}
+	char *vt = rc == FIC_OK ? cJSON_PrintUnformatted(v) : NULL;
+	cJSON_Delete(v);
+	if (vt == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory prefilling answers");
+	rc = upsert_item(store, "INSERT INTO answers (inspection_id, item_id, value, prefilled, "
+	                        "answered_at_ms) VALUES (?1, ?2, ?3, 1, ?4)",
+	                 id, it->id, vt, "prefilling answers");
+	fic__free(vt);
+	return rc;
+}
+
+int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
+                         const char *checklist_id)
+{
+	fic__err_clear();
+	FIC__ARG(id_out);
+	id_out[0] = '\0';
+	int rc = check_ids(store, site_id, "site id");
+	if (rc == FIC_OK)
+		rc = fic__check_text(checklist_id, "checklist id", 64, true, NULL);
+	const fic__entry *e;
+	if (rc != FIC_OK || (rc = fic__checklist_find(&e, store, checklist_id, 0)) != FIC_OK)
+		return rc;
+	if (e->def->is_event)
+		return fic__err(FIC_EINVAL, "%s is an event form: file it with fic_lead_file",
+		                checklist_id);
+	fic_site *site = NULL;
+	if ((rc = site_for(&site, store, e, site_id)) != FIC_OK)
+		return rc;
 	char id[FIC_UUID_BUFSIZE], date[11];
 	int64_t now = fic__now_ms(store);
 	int64_t day = fic__local_day(store, now);
@@ -321,102 +409,30 @@ int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
 	cJSON *facts = fic__site_facts(site);
 	char *facts_text = facts ? cJSON_PrintUnformatted(facts) : NULL;
 	fic_site_free(site);
-	if (facts_text == NULL) {
-		cJSON_Delete(facts);
-		return fic__err(FIC_ENOMEM, "out of memory starting an inspection");
-	}
-	if ((rc = fic__uuid7(store, id)) != FIC_OK || (rc = fic__tx_begin(store)) != FIC_OK) {
-		cJSON_Delete(facts);
-		fic__free(facts_text);
-		return rc;
-	}
-	sqlite3_stmt *st = NULL;
-	rc = fic__checklist_persist(store, e);
-	if (rc == FIC_OK)
-		rc = fic__prepare(store, &st,
-		                  "INSERT INTO inspections (id, site_id, checklist_id, checklist_version, "
-		                  "area, inspection_date, inspector, site_facts, started_at_ms, t_device_ms, "
-		                  "t_mono_ms, t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags) "
-		                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
-	if (rc == FIC_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, site_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, e->def->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, e->def->version);
-		sqlite3_bind_text(st, 5, e->def->area, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, date, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, store->actor, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, facts_text, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 9, now);
-		fic_time t;
-		rc = fic__time_now(store, &t);
-		fic__time_bind(st, 10, &t);
-		int src = rc == FIC_OK ? sqlite3_step(st) : SQLITE_DONE;
-		sqlite3_finalize(st);
-		st = NULL;
+	if (facts_text == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory starting an inspection");
+	if (rc == FIC_OK && (rc = fic__uuid7(store, id)) == FIC_OK &&
+	    (rc = fic__tx_begin(store)) == FIC_OK) {
+		rc = fic__checklist_persist(store, e);
 		if (rc == FIC_OK)
-			rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving the inspection");
-	}
-	/* Prefill items from the registry; a fact that does not fit the item is skipped. */
-	for (size_t i = 0; rc == FIC_OK && i < e->def->nitems; i++) {
-		const fic__item *it = &e->def->items[i];
-		if (it->prefill == NULL)
-			continue;
-		const cJSON *f = cJSON_GetObjectItemCaseSensitive(facts, it->prefill + 5);
-		char text[64];
-		if (cJSON_IsBool(f))
-			snprintf(text, sizeof text, "%s", cJSON_IsTrue(f) ? "yes" : "no");
-		else if (cJSON_IsNumber(f))
-			snprintf(text, sizeof text, "%d", (int)f->valuedouble);
-		else if (cJSON_IsString(f))
-			snprintf(text, sizeof text, "%s", f->valuestring);
-		else
-			continue;
-		cJSON *v = NULL;
-		int prc = fic__answer_parse(&v, it, text, day);
-		if (prc == FIC_ENOMEM) {
-			rc = prc;
-			break;
+			rc = insert_inspection(store, id, site_id, e, date, facts_text, now);
+		for (size_t i = 0; rc == FIC_OK && i < e->def->nitems; i++)
+			if (e->def->items[i].prefill)
+				rc = prefill_item(store, id, &e->def->items[i], facts, day);
+		if (rc == FIC_OK) {
+			cJSON *d = cJSON_CreateObject();
+			bool ok = d && cJSON_AddStringToObject(d, "site", site_id) &&
+			          cJSON_AddStringToObject(d, "checklist", e->def->id) &&
+			          cJSON_AddNumberToObject(d, "version", e->def->version);
+			rc = fic__audit_take(store, "inspection.start", "inspection", id, d, ok);
 		}
-		if (prc != FIC_OK) { /* a registry fact that does not fit the item: not offered */
-			fic__err_clear();
-			continue;
-		}
-		char *vt = cJSON_PrintUnformatted(v);
-		cJSON_Delete(v);
-		if (vt == NULL) {
-			rc = fic__err(FIC_ENOMEM, "out of memory prefilling answers");
-			break;
-		}
-		if ((rc = fic__prepare(store, &st, "INSERT INTO answers (inspection_id, item_id, value, "
-		                                   "prefilled, answered_at_ms) VALUES (?1, ?2, ?3, 1, ?4)")) ==
-		    FIC_OK) {
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, it->id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, vt, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 4, now);
-			int src = sqlite3_step(st);
-			sqlite3_finalize(st);
-			rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "prefilling answers");
-		}
-		fic__free(vt);
-	}
-	if (rc == FIC_OK) {
-		cJSON *d = cJSON_CreateObject();
-		bool ok = d && cJSON_AddStringToObject(d, "site", site_id) &&
-		          cJSON_AddStringToObject(d, "checklist", e->def->id) &&
-		          cJSON_AddNumberToObject(d, "version", e->def->version);
-		rc = fic__audit_take(store, "inspection.start", "inspection", id, d, ok);
+		rc = fic__tx_end(store, rc);
 	}
 	cJSON_Delete(facts);
 	fic__free(facts_text);
-	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
-	if (rc != FIC_OK) {
-		fic__tx_rollback(store);
-		return rc;
-	}
-	memcpy(id_out, id, FIC_UUID_BUFSIZE);
-	return FIC_OK;
+	if (rc == FIC_OK)
+		memcpy(id_out, id, FIC_UUID_BUFSIZE);
+	return rc;
 }
 
 /* ---- answers and notes ---- */
@@ -459,23 +475,6 @@ static int end_edit(insp *in, fic_store *store, int rc)
 
 /* Write one column of an item's answers row (value or note) with `sql`: ?1
  * inspection, ?2 item, ?3 text (NULL clears), ?4 now. */
-static int upsert_item(fic_store *store, const char *sql, const char *insp_id, const char *item_id,
-                       const char *text, const char *doing)
-{
-	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st, sql);
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, insp_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
-	if (text)
-		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, fic__now_ms(store));
-	int src = sqlite3_step(st);
-	rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, doing);
-	fic__release(store, st);
-	return rc;
-}
 
 int fic_inspection_answer(fic_store *store, const char *inspection_id, const char *item_id,
                           const char *value)
