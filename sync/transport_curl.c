@@ -260,40 +260,22 @@ static int map_curl_error(CURLcode cc, const exchange *x, const char *errbuf)
 		}                                                                       \
 	} while (0)
 
-static int curl_request(void *ctx, const fic_http_request *req, fic_http_response *resp)
+/* The request's headers as a curl list, after "Expect:" (no 100-continue:
+ * a wasted round trip on a 300 ms link). NULL with the error set. */
+static struct curl_slist *header_list(const fic_http_request *req)
 {
-	curl_ctx *c = ctx;
-	fic__err_clear();
-	if (c == NULL || req == NULL || resp == NULL || req->method == NULL || req->url == NULL ||
-	    (req->body == NULL && req->body_len > 0) || (req->headers == NULL && req->header_count))
-		return fic__err(FIC_EINVAL, "transport request: bad arguments");
-	memset(resp, 0, sizeof *resp);
-	resp->server_time_ms = resp->retry_after_ms = resp->upload_offset = -1;
-	int rc = check_url(req->url);
-	if (rc != FIC_OK)
-		return rc;
-	bool head = strcmp(req->method, "HEAD") == 0, get = strcmp(req->method, "GET") == 0;
-	bool post = strcmp(req->method, "POST") == 0, patch = strcmp(req->method, "PATCH") == 0;
-	if (!head && !get && !post && !patch)
-		return fic__err(FIC_EINVAL, "method %.16s is not used by the protocol", req->method);
-
-	struct curl_slist *hdrs = NULL, *t;
-	exchange x = { .req = req, .resp = resp,
-		       .max = req->max_response_bytes ? req->max_response_bytes : DEFAULT_MAX_RESPONSE };
-	char errbuf[CURL_ERROR_SIZE];
-	errbuf[0] = '\0';
-	/* No "Expect: 100-continue" (a wasted round trip on a 300 ms link). */
-	if ((t = curl_slist_append(hdrs, "Expect:")) == NULL) {
-		rc = fic__err(FIC_ENOMEM, "out of memory building headers");
-		goto done;
+	struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:"), *t;
+	if (hdrs == NULL) {
+		fic__err(FIC_ENOMEM, "out of memory building headers");
+		return NULL;
 	}
-	hdrs = t;
 	for (size_t i = 0; i < req->header_count; i++) {
 		const fic_http_header *h = &req->headers[i];
 		if (!header_text_ok(h->name, true) || !header_text_ok(h->value, false) ||
 		    strlen(h->name) + strlen(h->value) > 8000) {
-			rc = fic__err(FIC_EINVAL, "request header %zu is malformed", i);
-			goto done;
+			fic__err(FIC_EINVAL, "request header %zu is malformed", i);
+			curl_slist_free_all(hdrs);
+			return NULL;
 		}
 		fic__sb sb = { 0 };
 		fic__sb_printf(&sb, "%s: %s", h->name, h->value);
@@ -305,12 +287,21 @@ static int curl_request(void *ctx, const fic_http_request *req, fic_http_respons
 			fic__free(line);
 		}
 		if (t == NULL) {
-			rc = fic__err(FIC_ENOMEM, "out of memory building headers");
-			goto done;
+			fic__err(FIC_ENOMEM, "out of memory building headers");
+			curl_slist_free_all(hdrs);
+			return NULL;
 		}
 		hdrs = t;
 	}
+	return hdrs;
+}
 
+/* Every option of one exchange: the rules first (https, no redirects, peer
+ * verified, pins), then the limits, then the callbacks and the method. */
+static int set_options(curl_ctx *c, const fic_http_request *req, exchange *x,
+                       struct curl_slist *hdrs, char *errbuf)
+{
+	int rc = FIC_OK;
 	curl_easy_reset(c->easy); /* keeps the live connection and the TLS session */
 	SET(CURLOPT_URL, req->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -336,53 +327,83 @@ static int curl_request(void *ctx, const fic_http_request *req, fic_http_respons
 	SET(CURLOPT_LOW_SPEED_LIMIT, req->low_speed_bytes > 0 ? req->low_speed_bytes
 	                                                      : DEFAULT_LOW_SPEED_BYTES);
 	SET(CURLOPT_TIMEOUT_MS, req->total_timeout_ms > 0 ? req->total_timeout_ms : DEFAULT_TOTAL_MS);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.max);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
 	SET(CURLOPT_HTTP_CONTENT_DECODING, 0L); /* the body as sent: see the top of the file */
 	SET(CURLOPT_USERAGENT, c->user_agent);
 	SET(CURLOPT_HTTPHEADER, hdrs);
 	SET(CURLOPT_ERRORBUFFER, errbuf);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, &x);
+	SET(CURLOPT_WRITEDATA, x);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_HEADERDATA, &x);
+	SET(CURLOPT_HEADERDATA, x);
 	SET(CURLOPT_NOPROGRESS, 0L);
 	SET(CURLOPT_XFERINFOFUNCTION, on_progress);
-	SET(CURLOPT_XFERINFODATA, &x);
-	if (head) {
+	SET(CURLOPT_XFERINFODATA, x);
+	if (strcmp(req->method, "HEAD") == 0) {
 		SET(CURLOPT_NOBODY, 1L);
-	} else if (get) {
+	} else if (strcmp(req->method, "GET") == 0) {
 		SET(CURLOPT_HTTPGET, 1L);
 	} else {
 		SET(CURLOPT_POST, 1L);
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		SET(CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
-		if (patch)
+		if (strcmp(req->method, "PATCH") == 0)
 			SET(CURLOPT_CUSTOMREQUEST, "PATCH");
 	}
+done:
+	return rc;
+}
 
-	CURLcode cc = curl_easy_perform(c->easy);
-	if (cc != CURLE_OK) {
-		rc = map_curl_error(cc, &x, errbuf);
-		goto done;
-	}
-	if (!x.headers_done) {
+/* After the exchange: only a complete response with a status this protocol
+ * can have counts. */
+static int check_response(curl_ctx *c, const exchange *x, fic_http_response *resp)
+{
+	if (!x->headers_done) {
 		/* The connection closed inside the headers: libcurl calls that a
 		 * complete (empty) response; it is a truncated one. */
-		rc = fic__err(FIC_ENETWORK, "network: the connection closed before the response's "
-		                            "headers ended (truncated)");
-		goto done;
+		return fic__err(FIC_ENETWORK, "network: the connection closed before the response's "
+		                              "headers ended (truncated)");
 	}
 	long status = 0;
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	resp->status = (int)status;
-	if (status >= 300 && status < 400) {
-		rc = fic__err(FIC_EPROTO, "the server answered with a redirect (%ld), which is refused",
-		              status);
-		goto done;
-	}
+	if (status >= 300 && status < 400)
+		return fic__err(FIC_EPROTO, "the server answered with a redirect (%ld), which is refused",
+		                status);
 	if (status < 100 || status > 599)
-		rc = fic__err(FIC_EPROTO, "the server answered with HTTP status %ld", status);
-done:
+		return fic__err(FIC_EPROTO, "the server answered with HTTP status %ld", status);
+	return FIC_OK;
+}
+
+static int curl_request(void *ctx, const fic_http_request *req, fic_http_response *resp)
+{
+	curl_ctx *c = ctx;
+	fic__err_clear();
+	if (c == NULL || req == NULL || resp == NULL || req->method == NULL || req->url == NULL ||
+	    (req->body == NULL && req->body_len > 0) || (req->headers == NULL && req->header_count))
+		return fic__err(FIC_EINVAL, "transport request: bad arguments");
+	memset(resp, 0, sizeof *resp);
+	resp->server_time_ms = resp->retry_after_ms = resp->upload_offset = -1;
+	int rc = check_url(req->url);
+	if (rc != FIC_OK)
+		return rc;
+	static const char *const methods[] = { "HEAD", "GET", "POST", "PATCH" };
+	bool known = false;
+	for (size_t i = 0; i < 4; i++)
+		known |= strcmp(req->method, methods[i]) == 0;
+	if (!known)
+		return fic__err(FIC_EINVAL, "method %.16s is not used by the protocol", req->method);
+	exchange x = { .req = req, .resp = resp,
+		       .max = req->max_response_bytes ? req->max_response_bytes : DEFAULT_MAX_RESPONSE };
+	char errbuf[CURL_ERROR_SIZE];
+	errbuf[0] = '\0';
+	struct curl_slist *hdrs = header_list(req);
+	if (hdrs == NULL)
+		return fic_error_last()->code;
+	if ((rc = set_options(c, req, &x, hdrs, errbuf)) == FIC_OK) {
+		CURLcode cc = curl_easy_perform(c->easy);
+		rc = cc != CURLE_OK ? map_curl_error(cc, &x, errbuf) : check_response(c, &x, resp);
+	}
 	/* Forget the request's headers (the token) and buffers in the kept handle. */
 	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, NULL);
