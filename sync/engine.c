@@ -373,18 +373,11 @@ int fic_sync_rejections_get(fic_sync_rejection_list **out, fic_store *store)
 		goto done;
 	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (l->count == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			fic_sync_rejection *n = fic__realloc(l->entries, ncap * sizeof *n);
-			if (n == NULL) {
-				rc = fic__err(FIC_ENOMEM, "out of memory listing rejections");
-				goto done;
-			}
-			l->entries = n;
-			cap = ncap;
+		fic_sync_rejection *e = FIC__GROW(l->entries, l->count, cap);
+		if (e == NULL) {
+			rc = fic__err(FIC_ENOMEM, "out of memory listing rejections");
+			goto done;
 		}
-		fic_sync_rejection *e = &l->entries[l->count++];
-		memset(e, 0, sizeof *e);
 		e->record_type = fic__strdup((const char *)sqlite3_column_text(st, 0));
 		e->record_id = fic__strdup((const char *)sqlite3_column_text(st, 1));
 		e->op = fic__strdup((const char *)sqlite3_column_text(st, 2));

@@ -229,7 +229,7 @@ int fic__sync_push_audit(fic_store *store, const fic_sync_options *o, const fic_
 
 /* Where the pass stands with the photo it is uploading. */
 typedef struct fic__upload_cursor {
-	char sha256[65]; /* "" when no photo is under way */
+	char sha256[FIC_SHA256_HEX]; /* "" when no photo is under way */
 	int64_t offset;  /* the server's offset, as last told */
 	size_t chunk;    /* bytes per PATCH */
 	int stuck;       /* answers in a row that did not move the offset forward */

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 typedef struct due_upload {
-	char sha256[65];
+	char sha256[FIC_SHA256_HEX];
 	int64_t bytes;
 	int hash_failures;
 } due_upload;

@@ -28,17 +28,11 @@ void fic__registry_free(struct fic__registry *reg)
 static int reg_add(struct fic__registry *reg, fic__def *def, const char *json, size_t len,
                    bool builtin)
 {
-	if (reg->count == reg->cap) {
-		size_t ncap = reg->cap ? reg->cap * 2 : 32;
-		fic__entry *n = fic__realloc(reg->entries, ncap * sizeof *n);
-		if (n == NULL) {
-			fic__def_free(def);
-			return fic__err(FIC_ENOMEM, "out of memory loading checklists");
-		}
-		reg->entries = n;
-		reg->cap = ncap;
+	fic__entry *e = FIC__GROW(reg->entries, reg->count, reg->cap);
+	if (e == NULL) {
+		fic__def_free(def);
+		return fic__err(FIC_ENOMEM, "out of memory loading checklists");
 	}
-	fic__entry *e = &reg->entries[reg->count++];
 	e->def = def;
 	e->builtin_json = json;
 	e->builtin_len = len;

@@ -659,9 +659,8 @@ static void enc_end(encoder *e, fic__jpeg_out *out)
 		return;
 	unsigned char d[32];
 	unsigned int dl = 0;
-	EVP_DigestFinal_ex(e->dest.md, d, &dl);
-	for (int i = 0; i < 32; i++)
-		snprintf(out->sha256 + 2 * i, 3, "%02x", d[i]);
+	if (EVP_DigestFinal_ex(e->dest.md, d, &dl) == 1 && dl == 32)
+		fic__hex32(d, out->sha256);
 }
 
 /* Encode a whole buffered image with its orientation applied (call under setjmp). */

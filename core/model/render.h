@@ -36,7 +36,7 @@ typedef struct fic__jpeg_out {
 	FILE *fp;            /* write here; NULL: to memory (buf, fic__malloc'd) */
 	unsigned char *buf;
 	size_t len;          /* bytes written */
-	char sha256[65];     /* of the bytes written ("" with no_sha256) */
+	char sha256[FIC_SHA256_HEX]; /* of the bytes written ("" with no_sha256) */
 	bool no_sha256;      /* in: skip the hash (a caller that does not keep it) */
 	int width, height;   /* as displayed (orientation applied) */
 } fic__jpeg_out;

@@ -126,19 +126,11 @@ int fic_audit_list_get(fic_audit_list **out, fic_store *store, const char *entit
 		goto done;
 	}
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (list->count == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			fic_audit_entry *n = fic__realloc(list->entries, ncap * sizeof *n);
-			if (n == NULL) {
-				rc = fic__err(FIC_ENOMEM, "out of memory reading the audit log");
-				goto done;
-			}
-			list->entries = n;
-			cap = ncap;
+		fic_audit_entry *e = FIC__GROW(list->entries, list->count, cap);
+		if (e == NULL) {
+			rc = fic__err(FIC_ENOMEM, "out of memory reading the audit log");
+			goto done;
 		}
-		fic_audit_entry *e = &list->entries[list->count];
-		memset(e, 0, sizeof *e);
-		list->count++;
 		e->seq = sqlite3_column_int64(st, 0);
 		e->at_ms = sqlite3_column_int64(st, 1);
 		e->actor = dup_col(st, 2);

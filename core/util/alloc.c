@@ -113,20 +113,23 @@ void fic_free(void *ptr)
 	fic__free(ptr);
 }
 
-void *fic__array_grow(fic__array *a)
+void *fic__grow(void *items_ptr, size_t *count, size_t *cap, size_t elem)
 {
-	if (a->count == a->cap) {
-		size_t ncap = a->cap ? a->cap * 2 : 8;
-		if (ncap > SIZE_MAX / a->elem)
+	char *items;
+	memcpy(&items, items_ptr, sizeof items); /* any object pointer, through its address */
+	if (*count == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		if (ncap > SIZE_MAX / elem)
 			return NULL;
-		void *n = fic__realloc(a->items, ncap * a->elem);
+		char *n = fic__realloc(items, ncap * elem);
 		if (n == NULL)
 			return NULL;
-		a->items = n;
-		a->cap = ncap;
+		items = n;
+		memcpy(items_ptr, &items, sizeof items);
+		*cap = ncap;
 	}
-	void *slot = (char *)a->items + a->count * a->elem;
-	memset(slot, 0, a->elem);
-	a->count++;
+	char *slot = items + *count * elem;
+	memset(slot, 0, elem);
+	(*count)++;
 	return slot;
 }

@@ -32,16 +32,14 @@ char *fic__strdup(const char *s);
 unsigned long fic__alloc_failures(void);
 
 /*
- * A growable array of `elem` bytes per entry: fic__array_grow makes room
- * for one more and returns it (zeroed), or NULL when out of memory (the
- * array is unchanged). Free `items` with fic__free.
+ * Room for one more element at the end of an array kept as a pointer, a
+ * count and a capacity (a returned list's `entries` and `count`, say):
+ * FIC__GROW(list->entries, list->count, cap) returns the new element,
+ * zeroed, with the count already raised, or NULL when out of memory (the
+ * array is unchanged). The capacity doubles from 8.
  */
-typedef struct fic__array {
-	void *items;
-	size_t count, cap, elem;
-} fic__array;
-#define FIC__ARRAY_INIT(type) { NULL, 0, 0, sizeof(type) }
-void *fic__array_grow(fic__array *a);
+void *fic__grow(void *items_ptr, size_t *count, size_t *cap, size_t elem);
+#define FIC__GROW(items, count, cap) fic__grow(&(items), &(count), &(cap), sizeof *(items))
 
 /* ---- errors (error.c) ---- */
 /* Record an error on this thread and return `code` (for `return fic__err(...)`). */
