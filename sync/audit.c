@@ -45,11 +45,8 @@ static int set_aside_audit(fic_store *store, int64_t seq, fic_sync_report *rep)
 	}
 	if (rc == FIC_OK)
 		rc = fic__sync_state_put(store, "sync.audit_seq", cur);
-	if (rc == FIC_OK && (rc = fic__tx_commit(store)) == FIC_OK) {
+	if ((rc = fic__tx_end(store, rc)) == FIC_OK)
 		rep->set_aside++;
-		return FIC_OK;
-	}
-	fic__tx_rollback(store);
 	return rc;
 }
 

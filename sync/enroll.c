@@ -66,12 +66,10 @@ int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, const char *
 		else if ((rc = fic__tx_begin(store)) == FIC_OK) {
 			if ((rc = fic__sync_state_put(store, "sync.token", tok->valuestring)) == FIC_OK &&
 			    (rc = fic__sync_state_put(store, "sync.county", county->valuestring)) == FIC_OK &&
-			    (rc = fic__sync_state_put(store, "sync.server", opts->server_url)) == FIC_OK &&
-			    (rc = fic__audit_append(store, "sync.enroll", "device",
-			                            fic_store_device_id(store), "{}")) == FIC_OK)
-				rc = fic__tx_commit(store);
-			else
-				fic__tx_rollback(store);
+			    (rc = fic__sync_state_put(store, "sync.server", opts->server_url)) == FIC_OK)
+				rc = fic__audit_append(store, "sync.enroll", "device",
+				                       fic_store_device_id(store), "{}");
+			rc = fic__tx_end(store, rc);
 		}
 	}
 	cJSON_Delete(j);

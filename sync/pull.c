@@ -219,11 +219,7 @@ static int apply_page(fic_store *store, const char *feed, const char *body, size
 	}
 	if (rc == FIC_OK)
 		rc = cursor_put(store, feed, cur->valuestring);
-	if (rc == FIC_OK)
-		rc = fic__tx_commit(store);
-	if (rc != FIC_OK)
-		fic__tx_rollback(store);
-	else {
+	if ((rc = fic__tx_end(store, rc)) == FIC_OK) {
 		snprintf(cursor, cursor_size, "%s", cur->valuestring);
 		*more = cJSON_IsTrue(mo);
 	}

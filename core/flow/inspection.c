@@ -448,10 +448,8 @@ static int begin_edit(insp *in, const fic__item **item, fic_store *store, const 
 		return rc;
 	if ((rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
-	if ((rc = insp_load(in, store, insp_id)) != FIC_OK) {
-		fic__tx_rollback(store);
-		return rc;
-	}
+	if ((rc = insp_load(in, store, insp_id)) != FIC_OK)
+		return fic__tx_end(store, rc);
 	if (strcmp(in->state, "open") != 0) {
 		rc = fic__err(FIC_ESTATE, "inspection %s is finished; its answers are final", insp_id);
 	} else if ((*item = fic__def_item(in->entry->def, item_id)) == NULL) {
@@ -459,7 +457,7 @@ static int begin_edit(insp *in, const fic__item **item, fic_store *store, const 
 	}
 	if (rc != FIC_OK) {
 		insp_free(in);
-		fic__tx_rollback(store);
+		fic__tx_end(store, rc);
 	}
 	return rc;
 }
@@ -467,9 +465,7 @@ static int begin_edit(insp *in, const fic__item **item, fic_store *store, const 
 static int end_edit(insp *in, fic_store *store, int rc)
 {
 	insp_free(in);
-	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
-	if (rc != FIC_OK)
-		fic__tx_rollback(store);
+	rc = fic__tx_end(store, rc);
 	return rc;
 }
 
@@ -563,10 +559,8 @@ int fic_inspection_report_site(fic_store *store, const char *inspection_id, int 
 	if ((rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
 	insp in;
-	if ((rc = insp_load(&in, store, inspection_id)) != FIC_OK) {
-		fic__tx_rollback(store);
-		return rc;
-	}
+	if ((rc = insp_load(&in, store, inspection_id)) != FIC_OK)
+		return fic__tx_end(store, rc);
 	if (strcmp(in.state, "open") != 0)
 		rc = fic__err(FIC_ESTATE, "inspection %s is finished", inspection_id);
 	else if (changes && (changes->id == NULL || strcmp(changes->id, in.site_id) != 0))
@@ -953,10 +947,8 @@ int fic_inspection_finish(char **summary_out, fic_store *store, const char *insp
 	if (rc != FIC_OK || (rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
 	insp in;
-	if ((rc = insp_load(&in, store, inspection_id)) != FIC_OK) {
-		fic__tx_rollback(store);
-		return rc;
-	}
+	if ((rc = insp_load(&in, store, inspection_id)) != FIC_OK)
+		return fic__tx_end(store, rc);
 	cJSON *findings = cJSON_CreateArray(), *lead_ids = cJSON_CreateArray();
 	rc = findings && lead_ids ? finish(summary_out, store, &in, findings, lead_ids)
 	                          : fic__err(FIC_ENOMEM, "out of memory finishing an inspection");

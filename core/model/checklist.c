@@ -342,10 +342,7 @@ int fic_checklist_install(fic_store *store, const char *json, size_t len)
 		return rc;
 	if ((rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
-	if ((rc = fic__checklist_install_tx(store, json, len)) == FIC_OK)
-		rc = fic__tx_commit(store);
-	if (rc != FIC_OK) {
-		fic__tx_rollback(store);
+	if ((rc = fic__tx_end(store, fic__checklist_install_tx(store, json, len))) != FIC_OK) {
 		return rc;
 	}
 	fic__registry_reset(store); /* reloaded, with the new version, on next use */

@@ -107,9 +107,7 @@ int fic_setting_set(fic_store *store, const char *key, const char *value)
 		          cJSON_AddStringToObject(d, "value", value);
 		rc = fic__audit_take(store, "setting.set", "setting", key, d, ok);
 	}
-	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
-	if (rc != FIC_OK)
-		fic__tx_rollback(store);
+	rc = fic__tx_end(store, rc);
 	return rc;
 }
 

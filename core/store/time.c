@@ -109,9 +109,7 @@ int fic_time_contact(fic_store *store, int64_t server_ms, int64_t rtt_ms)
 		sqlite3_finalize(st);
 		rc = s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "recording the server's time");
 	}
-	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
-	if (rc != FIC_OK)
-		fic__tx_rollback(store);
+	rc = fic__tx_end(store, rc);
 	return rc;
 }
 
