@@ -80,8 +80,7 @@ int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, const char *
 int fic_sync_enrolled(fic_store *store, char *county, size_t county_size)
 {
 	fic__err_clear();
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__ARG(store);
 	if (county && county_size)
 		county[0] = '\0';
 	int rc = fic__sync_state_get(store, "sync.token", NULL, 0);

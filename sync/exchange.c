@@ -17,8 +17,7 @@
 
 int fic__sync_check_opts(fic_store *store, const fic_sync_options *o)
 {
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__ARG(store);
 	if (o == NULL || o->transport == NULL || o->transport->request == NULL)
 		return fic__err(FIC_EINVAL, "sync options need a transport");
 	if (o->transport->version < 1)

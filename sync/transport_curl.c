@@ -432,9 +432,7 @@ static void curl_destroy(void *ctx)
 int fic_transport_curl_new(fic_transport **out, const fic_curl_options *opts)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
+	FIC__OUT(out);
 	fic_curl_options o = FIC_CURL_OPTIONS_INIT;
 	if (opts)
 		o = *opts;

@@ -49,8 +49,7 @@ static void insp_free(insp *in)
 
 static int check_ids(fic_store *store, const char *id, const char *what)
 {
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__ARG(store);
 	return fic__check_text(id, what, 63, true, NULL);
 }
 
@@ -733,9 +732,7 @@ static cJSON *insp_json(fic_store *store, const insp *in, int *rc)
 int fic_inspection_get_json(char **out, fic_store *store, const char *inspection_id)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
+	FIC__OUT(out);
 	int rc = check_ids(store, inspection_id, "inspection id");
 	if (rc != FIC_OK)
 		return rc;
@@ -1049,9 +1046,7 @@ int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **
 int fic_inspection_opinion(char **out, fic_store *store, const char *inspection_id, int format)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
+	FIC__OUT(out);
 	int rc = check_ids(store, inspection_id, "inspection id");
 	if (rc != FIC_OK)
 		return rc;

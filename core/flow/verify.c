@@ -51,8 +51,7 @@ int fic_evidence_verify(char **report_out, fic_store *store)
 	fic__err_clear();
 	if (report_out)
 		*report_out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__ARG(store);
 	fic__problems r = { cJSON_CreateArray(), 0, "" };
 	if (r.list == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory");

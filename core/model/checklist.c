@@ -208,11 +208,8 @@ int fic_checklist_list_get(fic_checklist_list **out, fic_store *store, int site_
                            unsigned int flags)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	if (site_kind != 0 && fic_site_code_str(FIC_CODE_KIND, site_kind)[0] == '\0')
 		return fic__err(FIC_EINVAL, "site kind %d is unknown", site_kind);
 	if ((flags & (FIC_CHECKLIST_PATROLS | FIC_CHECKLIST_EVENTS)) == 0)
@@ -261,9 +258,7 @@ int fic_checklist_list_get(fic_checklist_list **out, fic_store *store, int site_
 int fic_checklist_get_json(char **out, fic_store *store, const char *id, int version)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
+	FIC__OUT(out);
 	if (store == NULL || version < 0)
 		return fic__err(FIC_EINVAL, "store is NULL or version negative");
 	int rc = fic__check_text(id, "checklist id", 64, true, NULL);

@@ -551,11 +551,8 @@ static const char *arena_put(arena *a, const char *s)
 int fic_photo_get(fic_photo **out, fic_store *store, const char *photo_id)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	int rc = fic__check_text(photo_id, "photo id", 63, true, NULL);
 	if (rc != FIC_OK)
 		return rc;

@@ -99,11 +99,8 @@ int fic_audit_list_get(fic_audit_list **out, fic_store *store, const char *entit
                        size_t limit)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	int rc = fic__check_text(entity_id, "entity id", 64, false, NULL);
 	if (rc != FIC_OK)
 		return rc;

@@ -69,8 +69,7 @@ static int check_semesters(const char *value)
 int fic_setting_set(fic_store *store, const char *key, const char *value)
 {
 	fic__err_clear();
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__ARG(store);
 	int rc = fic__check_text(key, "key", 64, true, NULL);
 	if (rc == FIC_OK)
 		rc = fic__check_text(value, "value", 190, true, NULL);
@@ -114,11 +113,8 @@ int fic_setting_set(fic_store *store, const char *key, const char *value)
 int fic_setting_get(char **out, fic_store *store, const char *key)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	int rc = fic__check_text(key, "key", 64, true, NULL);
 	if (rc != FIC_OK)
 		return rc;

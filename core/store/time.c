@@ -87,8 +87,7 @@ int fic_time_now(fic_time *out, fic_store *store)
 int fic_time_contact(fic_store *store, int64_t server_ms, int64_t rtt_ms)
 {
 	fic__err_clear();
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__ARG(store);
 	if (server_ms < 946684800000LL || server_ms > 32503680000000LL || rtt_ms < 0 ||
 	    rtt_ms > 600000)
 		return fic__err(FIC_EINVAL, "server time must be after 2000 and the round trip 0..600 s");
