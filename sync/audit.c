@@ -31,18 +31,11 @@ static int set_aside_audit(fic_store *store, int64_t seq, fic_sync_report *rep)
 	int rc = fic__tx_begin(store);
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st,
-	                       "INSERT INTO outbox (record_type, record_id, op, priority, payload, "
-	                       "created_at_ms, state, last_error) VALUES ('audit', ?1, 'append', 0, "
-	                       "'{}', ?2, 'rejected', 'this audit entry could not be read (damaged, "
-	                       "or written by an older version): set aside, not sent')")) == FIC_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, store->platform->wall_ms(store->platform->ctx));
-		int s = sqlite3_step(st);
-		sqlite3_finalize(st);
-		rc = s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "setting an audit entry aside");
-	}
+	rc = fic__exec(store, "INSERT INTO outbox (record_type, record_id, op, priority, payload, "
+	                      "created_at_ms, state, last_error) VALUES ('audit', ?1, 'append', 0, "
+	                      "'{}', ?2, 'rejected', 'this audit entry could not be read (damaged, "
+	                      "or written by an older version): set aside, not sent')",
+	               "setting an audit entry aside", "ti", id, fic__now_ms(store));
 	if (rc == FIC_OK)
 		rc = fic__sync_state_put(store, "sync.audit_seq", cur);
 	if ((rc = fic__tx_end(store, rc)) == FIC_OK)

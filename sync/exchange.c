@@ -28,37 +28,17 @@ int fic__sync_check_opts(fic_store *store, const fic_sync_options *o)
 
 int fic__sync_state_get(fic_store *store, const char *key, char *buf, size_t size)
 {
-	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st, "SELECT value FROM sync_state WHERE key = ?1");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	if (s == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-		if (buf)
-			snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-		rc = FIC_OK;
-	} else if (s == SQLITE_ROW || s == SQLITE_DONE) {
-		rc = FIC_ENOTFOUND;
-	} else {
-		rc = fic__db_err(store, s, "reading the sync state");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	char scratch[8];
+	return fic__query_text(store, buf ? buf : scratch, buf ? size : sizeof scratch,
+	                       "SELECT value FROM sync_state WHERE key = ?1", "reading the sync state",
+	                       "t", key);
 }
 
 int fic__sync_state_put(fic_store *store, const char *key, const char *value)
 {
-	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st, "INSERT INTO sync_state (key, value) VALUES (?1, ?2) "
-	                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "saving the sync state");
+	return fic__exec(store, "INSERT INTO sync_state (key, value) VALUES (?1, ?2) "
+	                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	                 "saving the sync state", "tt", key, value);
 }
 
 /*

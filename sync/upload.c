@@ -136,15 +136,8 @@ static bool local_ok(const char *path, const char *sha, int64_t bytes)
 /* Count a hash mismatch at the server (only those count toward refusing the photo). */
 static int hash_failed(fic_store *store, const char *sha)
 {
-	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st, "UPDATE uploads SET hash_failures = hash_failures + 1 "
-	                                  "WHERE sha256 = ?1");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "updating the photo queue");
+	return fic__exec(store, "UPDATE uploads SET hash_failures = hash_failures + 1 WHERE sha256 = ?1",
+	                 "updating the photo queue", "t", sha);
 }
 
 /* A transient failure: the photo waits with a backoff; the pass ends with `code`. */

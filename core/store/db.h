@@ -84,6 +84,18 @@ int fic__prepare(fic_store *store, sqlite3_stmt **stmt, const char *sql);
 int fic__cached(fic_store *store, sqlite3_stmt **stmt, const char *sql);
 void fic__release(fic_store *store, sqlite3_stmt *stmt);
 
+/*
+ * Run one statement (a string literal: it is cached) with its parameters
+ * bound in order from the arguments, one letter of `fmt` each: 't' text
+ * (const char *, NULL binds NULL), 'i' int64_t, 'n' NULL (no argument).
+ * fic__exec is for statements that change rows; fic__query_text copies the
+ * first column of the first row into buf (FIC_ENOTFOUND, buf "", when there
+ * is no row or it is NULL). `doing` names the work for the error message.
+ */
+int fic__exec(fic_store *store, const char *sql, const char *doing, const char *fmt, ...);
+int fic__query_text(fic_store *store, char *buf, size_t size, const char *sql, const char *doing,
+                    const char *fmt, ...);
+
 void fic__log(fic_store *store, fic_log_level level, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 3, 4)))

@@ -56,22 +56,10 @@ int fic__audit_take(fic_store *store, const char *action, const char *entity,
 int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *record_id,
                         const char *op, fic__priority priority, const char *payload_json)
 {
-	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st,
-	                     "INSERT INTO outbox (record_type, record_id, op, priority, payload, "
-	                      "created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, record_type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, record_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, (int)priority);
-	sqlite3_bind_text(st, 5, payload_json, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, store->platform->wall_ms(store->platform->ctx));
-	int src = sqlite3_step(st);
-	int code = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "queueing for upload");
-	fic__release(store, st);
-	return code;
+	return fic__exec(store, "INSERT INTO outbox (record_type, record_id, op, priority, payload, "
+	                        "created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	                 "queueing for upload", "tttiti", record_type, record_id, op,
+	                 (int64_t)priority, payload_json, fic__now_ms(store));
 }
 
 void fic_audit_list_free(fic_audit_list *list)

@@ -15,18 +15,9 @@
 
 int fic__setting_raw(fic_store *store, const char *key, char *buf, size_t size)
 {
-	buf[0] = '\0';
-	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st, "SELECT value FROM settings WHERE key = ?1");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	int src = sqlite3_step(st);
-	if (src == SQLITE_ROW)
-		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-	rc = src == SQLITE_ROW || src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "reading a setting");
-	fic__release(store, st);
-	return rc;
+	int rc = fic__query_text(store, buf, size, "SELECT value FROM settings WHERE key = ?1",
+	                         "reading a setting", "t", key);
+	return rc == FIC_ENOTFOUND ? FIC_OK : rc;
 }
 
 int fic__utc_offset_min(fic_store *store)
@@ -90,16 +81,9 @@ int fic_setting_set(fic_store *store, const char *key, const char *value)
 	}
 	if ((rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
-	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st, "INSERT INTO settings (key, value) VALUES (?1, ?2) "
-	                                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value")) ==
-	    FIC_OK) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-		int src = sqlite3_step(st);
-		sqlite3_finalize(st);
-		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving a setting");
-	}
+	rc = fic__exec(store, "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+	                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	               "saving a setting", "tt", key, value);
 	if (rc == FIC_OK) {
 		cJSON *d = cJSON_CreateObject();
 		bool ok = d && cJSON_AddStringToObject(d, "key", key) &&

@@ -6,6 +6,8 @@
  */
 #include "db.h"
 
+#include <stdarg.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -132,6 +134,65 @@ int fic__tx_end(fic_store *store, int rc)
 		rc = fic__tx_commit(store);
 	if (rc != FIC_OK)
 		fic__tx_rollback(store);
+	return rc;
+}
+
+/* Bind `fmt`'s parameters (see db.h) from `ap` to ?1, ?2, … */
+static void bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	for (int i = 1; *fmt; fmt++, i++) {
+		switch (*fmt) {
+		case 't': {
+			const char *t = va_arg(ap, const char *);
+			if (t)
+				sqlite3_bind_text(st, i, t, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, i);
+			break;
+		}
+		case 'i': sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
+		case 'n': sqlite3_bind_null(st, i); break;
+		default: break;
+		}
+	}
+}
+
+int fic__exec(fic_store *store, const char *sql, const char *doing, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st, sql);
+	if (rc != FIC_OK)
+		return rc;
+	va_list ap;
+	va_start(ap, fmt);
+	bind_args(st, fmt, ap);
+	va_end(ap);
+	int s = sqlite3_step(st);
+	rc = s == SQLITE_DONE || s == SQLITE_ROW ? FIC_OK : fic__db_err(store, s, doing);
+	fic__release(store, st);
+	return rc;
+}
+
+int fic__query_text(fic_store *store, char *buf, size_t size, const char *sql, const char *doing,
+                    const char *fmt, ...)
+{
+	buf[0] = '\0';
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st, sql);
+	if (rc != FIC_OK)
+		return rc;
+	va_list ap;
+	va_start(ap, fmt);
+	bind_args(st, fmt, ap);
+	va_end(ap);
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	if (s == SQLITE_DONE || (s == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_NULL))
+		rc = FIC_ENOTFOUND;
+	else if (s != SQLITE_ROW)
+		rc = fic__db_err(store, s, doing);
+	fic__release(store, st);
 	return rc;
 }
 

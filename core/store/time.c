@@ -99,17 +99,10 @@ int fic_time_contact(fic_store *store, int64_t server_ms, int64_t rtt_ms)
 	int rc = fic__tx_begin(store);
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st, "INSERT INTO sync_state (key, value) VALUES ('time.contact', "
-	                                   "?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")) ==
-	    FIC_OK) {
-		sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
-		int s = sqlite3_step(st);
-		sqlite3_finalize(st);
-		rc = s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "recording the server's time");
-	}
-	rc = fic__tx_end(store, rc);
-	return rc;
+	rc = fic__exec(store, "INSERT INTO sync_state (key, value) VALUES ('time.contact', ?1) "
+	                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	               "recording the server's time", "t", v);
+	return fic__tx_end(store, rc);
 }
 
 /* Bind a reading into six consecutive parameters starting at `i`. */
