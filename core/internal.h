@@ -68,7 +68,7 @@ int fic__check_text(const char *s, const char *what, size_t max, bool required, 
 int fic__parse_date(const char *s, const char *what, int64_t *days);
 
 /* ---- store internals (store.c) ---- */
-#define FIC_STMT_CACHE 16
+#define FIC_STMT_CACHE 32
 struct fic_store {
 	sqlite3 *db;
 	const fic_platform *platform;

@@ -178,6 +178,15 @@ static int op_near(fixture *f)
 	return rc;
 }
 
+/* With a limit: the growing circle, then only the nearest read. */
+static int op_near_limit(fixture *f)
+{
+	fic_site_list *l = NULL;
+	int rc = fic_site_near(&l, f->store, 30.0, 107.0, 50000, 3);
+	fic_site_list_free(l);
+	return rc;
+}
+
 static int op_credit(fixture *f)
 {
 	fic_site_list *l = NULL;
@@ -364,6 +373,7 @@ static void listing_many_sites_survives_every_allocation_failure(void **state)
 		assert_int_equal(op_add(f), FIC_OK); /* enough rows to grow the list arrays */
 	torture(f, op_search, 0, "fic_site_search (41 rows)");
 	torture(f, op_near, 0, "fic_site_near (41 rows)");
+	torture(f, op_near_limit, 0, "fic_site_near (41 rows, limit 3)");
 }
 
 int main(void)
