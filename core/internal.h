@@ -158,6 +158,10 @@ bool fic__json_put(struct cJSON *obj, const char *key, struct cJSON *item);
 /* As fic__json_put, and *item is set to NULL either way (it is no longer the caller's). */
 bool fic__json_take(struct cJSON *obj, const char *key, struct cJSON **item);
 
+/* How long acknowledged outbox rows are kept after the server's receipt: the
+ * setting "outbox_retention_days" (default 7) in ms (plan.c). */
+int64_t fic__outbox_retention_ms(fic_store *store);
+
 /* The local calendar day (days since 1970-01-01) of a UTC time, in the store's UTC offset (plan.c). */
 int64_t fic__local_day(fic_store *store, int64_t utc_ms);
 int64_t fic__now_ms(fic_store *store);

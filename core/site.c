@@ -1404,11 +1404,15 @@ int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON
 		return FIC_OK;
 	}
 	/* Nor may a county version older than the inspector's change, which the
-	 * server received after the county made it (both are the server's clock). */
+	 * server received after the county made it (both are the server's clock).
+	 * Acknowledged rows pruned after the retention leave their latest receipt
+	 * time in outbox_pruned (sync/queue.c). */
 	if (changed_at_ms > 0) {
-		if ((rc = fic__cached(store, &st, "SELECT coalesce(max(received_at_ms), 0) FROM outbox "
-		                                  "WHERE record_type = 'site' AND record_id = ?1 AND "
-		                                  "state = 'acked'")) != FIC_OK)
+		if ((rc = fic__cached(store, &st, "SELECT max(coalesce((SELECT max(received_at_ms) FROM "
+		                                  "outbox WHERE record_type = 'site' AND record_id = ?1 AND "
+		                                  "state = 'acked'), 0), coalesce((SELECT received_at_ms "
+		                                  "FROM outbox_pruned WHERE record_type = 'site' AND "
+		                                  "record_id = ?1), 0))")) != FIC_OK)
 			return rc;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		s = sqlite3_step(st);

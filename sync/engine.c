@@ -620,6 +620,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 	}
 out:
 	memset(auth, 0, sizeof auth);
+	fic__outbox_prune(store, store->platform->wall_ms(store->platform->ctx));
 	return finish(store, rep, rc);
 }
 

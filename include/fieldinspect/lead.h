@@ -126,7 +126,10 @@ FIC_EXTERN int fic_stats_json(char **out, fic_store *store, int year);
 
 /**
  * Store settings: "utc_offset_minutes" (default 480), "semester_starts"
- * (comma-separated YYYY-MM-DD). Unknown keys and malformed values are refused.
+ * (comma-separated YYYY-MM-DD), "outbox_retention_days" (default 7, 0..3650:
+ * how long an upload record is kept after the server acknowledged it; the
+ * sync pass then deletes it with its payload, docs/architecture.md
+ * "Retention"). Unknown keys and malformed values are refused.
  */
 FIC_EXTERN int fic_setting_set(fic_store *store, const char *key, const char *value);
 /** The value of a setting (its default if unset). Free with fic_free(). */

@@ -136,6 +136,8 @@ expect 2 "ITEM=VALUE" -- "$FIC" --db "$db" lead new event.foodborne --set ill
 expect 0 "semester_starts = 2026-02-23" -- "$FIC" --db "$db" setting set semester_starts 2026-02-23
 expect 1 "does not exist" -- "$FIC" --db "$db" setting set semester_starts 2026-02-30
 expect 0 "drinking_water" -- "$FIC" --db "$db" due
+expect 0 "outbox_retention_days = 30" -- "$FIC" --db "$db" setting set outbox_retention_days 30
+expect 1 "from 0 to 3650" -- "$FIC" --db "$db" setting set outbox_retention_days -1
 expect 0 "report rate" -- "$FIC" --db "$db" stats
 expect 0 "open task" -- "$FIC" --db "$db" tasks
 expect 2 "unknown" -- "$FIC" --db "$db" inspect frobnicate x
