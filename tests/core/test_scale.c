@@ -8,6 +8,7 @@
 #include "testutil.h"
 #include "internal.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <setjmp.h>
 #include <sqlite3.h>
@@ -105,6 +106,23 @@ static void patrol(fic_store *s, const char *site, const char *checklist, const 
 	exec_ok(s, sql);
 }
 
+static cJSON *due_summary(fic_store *s)
+{
+	char *t;
+	assert_int_equal(fic_due_summary_json(&t, s), FIC_OK);
+	cJSON *j = cJSON_Parse(t);
+	fic_free(t);
+	assert_non_null(j);
+	return j;
+}
+
+static int area_count(const cJSON *summary, const char *area, const char *what)
+{
+	const cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(summary, "areas"), area);
+	assert_non_null(a);
+	return cJSON_GetObjectItem(a, what)->valueint;
+}
+
 /* ---- migration from schema 1 ---- */
 
 static void a_schema_1_store_gets_its_derived_tables_when_migrated(void **state)
@@ -150,6 +168,13 @@ static void a_schema_1_store_gets_its_derived_tables_when_migrated(void **state)
 	assert_int_equal(l->count, 1);
 	assert_string_equal(l->sites[0]->id, school);
 	fic_site_list_free(l);
+	cJSON *j = due_summary(s);
+	assert_int_equal(area_count(j, "drinking_water", "open_sites"), 1);
+	assert_int_equal(area_count(j, "drinking_water", "due"), 0);
+	assert_int_equal(area_count(j, "school", "due"), 1);
+	assert_int_equal(area_count(j, "school", "not_patrolled_this_year"), 0);
+	assert_int_equal(area_count(j, "occupational", "not_patrolled_this_year"), 1);
+	cJSON_Delete(j);
 	fic_store_close(s);
 	free(path);
 }
@@ -205,6 +230,10 @@ static void counters_and_indexes_follow_every_change(void **state)
 	patrol(s, a, "school.disease_control", "2026-02-01");
 	patrol(s, a, "school.disease_control", "2026-02-15");
 	check_ok(s);
+	cJSON *j = due_summary(s);
+	assert_int_equal(area_count(j, "school", "open_sites"), 1);
+	assert_int_equal(area_count(j, "school", "due"), 0);
+	cJSON_Delete(j);
 	assert_int_equal(fic_site_get(&site, s, a), FIC_OK);
 	in = *site;
 	in.kind = FIC_SITE_OTHER_VENUE;
@@ -212,8 +241,16 @@ static void counters_and_indexes_follow_every_change(void **state)
 	assert_int_equal(fic_site_update(NULL, s, &in, "改为其他场所"), FIC_OK);
 	fic_site_free(site);
 	check_ok(s); /* its school patrols do not count for medical_blood */
+	j = due_summary(s);
+	assert_int_equal(area_count(j, "school", "open_sites"), 0);
+	assert_int_equal(area_count(j, "medical_blood", "open_sites"), 1);
+	assert_int_equal(area_count(j, "medical_blood", "due"), 1);
+	cJSON_Delete(j);
 	assert_int_equal(fic_site_close(s, b, "停用"), FIC_OK);
 	check_ok(s);
+	j = due_summary(s);
+	assert_int_equal(area_count(j, "drinking_water", "open_sites"), 0);
+	cJSON_Delete(j);
 
 	/* The outbox counter follows states and deletions, whoever makes them. */
 	exec_ok(s, "UPDATE outbox SET state = 'acked', received_at_ms = 1 WHERE seq = 1");
