@@ -1030,7 +1030,8 @@ int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
 	fic_site_list *res = NULL;
 	size_t keep = limit && limit < kept ? limit : kept;
 	if (rc == FIC_OK) {
-		qsort(hits, kept, sizeof *hits, cmp_near_hit);
+		if (kept > 1)
+			qsort(hits, kept, sizeof *hits, cmp_near_hit);
 		res = fic__calloc(1, sizeof *res);
 		if (res)
 			res->sites = fic__malloc((keep ? keep : 1) * sizeof *res->sites);
