@@ -256,6 +256,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 		progress(opts, store, rep, ps.total);
 	}
 	memset(ps.auth, 0, sizeof ps.auth);
+	fic__outbox_prune(store, fic__now_ms(store));
 	return finish(store, rep, rc);
 }
 

@@ -2,10 +2,12 @@
  * sync/queue.c — the sync engine's side of the outbox: which rows go next,
  * and what happens to a row when the server answers (acked with its receipt,
  * rejected with its reason, or deferred with a backoff). The core fills the
- * outbox in the same transaction as each change; a refused record stays
- * visible to the user with the server's reason. A lead record's answer moves
- * the lead itself (delivered with the receipt, or rejected with the reason)
- * in the same transaction as its outbox row.
+ * outbox in the same transaction as each change. A refused record stays,
+ * visible to the user with the server's reason; an acknowledged one is
+ * pruned once the retention has passed (fic__outbox_prune), leaving a
+ * tombstone without its payload. A lead record's answer moves the lead
+ * itself (delivered with the receipt, or rejected with the reason) in the
+ * same transaction as its outbox row.
  */
 #include "sync_internal.h"
 
@@ -336,4 +338,120 @@ int fic__outbox_defer(fic_store *store, const fic__outbox_batch *batch, const ch
 		return fic__tx_commit(store);
 	fic__tx_rollback(store);
 	return rc;
+}
+
+/*
+ * Retention. An acknowledged row's payload is a copy of what the server now
+ * holds — a lead's whole content, an informant's words — so it goes once the
+ * retention (setting outbox_retention_days, default 7) has passed since the
+ * server's receipt. What stays is a tombstone per record (outbox_pruned):
+ * how many rows went, the newest seq, the latest receipt time — what the
+ * feed's rule "the inspector's change wins until the county has seen it"
+ * (fic__site_apply_feed) and fic_store_check() still need. Deleted content is
+ * overwritten (secure_delete) rather than left in free pages. At most
+ * PRUNE_BATCH rows per transaction, so a year's backlog (a store just
+ * upgraded) does not hold the write lock for long.
+ */
+#define PRUNE_BATCH 1000
+
+/* The connection's secure_delete setting (1, 0; -1 if unreadable). */
+static int secure_delete_get(fic_store *store)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(store->db, "PRAGMA secure_delete", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int prune_batch(fic_store *store, int64_t cutoff, int64_t now_ms, int64_t *done)
+{
+	*done = 0;
+	int rc = fic__tx_begin(store);
+	if (rc != FIC_OK)
+		return rc;
+	/* The same rows for both statements: the oldest receipts first, by the index outbox_acked. */
+	static const char *const sql[] = {
+		"INSERT INTO outbox_pruned (record_type, record_id, records, last_seq, received_at_ms, "
+		"pruned_at_ms) SELECT record_type, record_id, count(*), max(seq), max(received_at_ms), ?3 "
+		"FROM (SELECT seq, record_type, record_id, received_at_ms FROM outbox WHERE state = "
+		"'acked' AND received_at_ms < ?1 ORDER BY received_at_ms, seq LIMIT ?2) WHERE true "
+		"GROUP BY record_type, record_id ON CONFLICT (record_type, record_id) DO UPDATE SET "
+		"records = records + excluded.records, last_seq = max(last_seq, excluded.last_seq), "
+		"received_at_ms = max(coalesce(received_at_ms, 0), coalesce(excluded.received_at_ms, 0)), "
+		"pruned_at_ms = excluded.pruned_at_ms",
+		"DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE state = 'acked' AND "
+		"received_at_ms < ?1 ORDER BY received_at_ms, seq LIMIT ?2)",
+	};
+	for (size_t i = 0; i < 2 && rc == FIC_OK; i++) {
+		sqlite3_stmt *st;
+		if ((rc = fic__prepare(store, &st, sql[i])) != FIC_OK)
+			break;
+		sqlite3_bind_int64(st, 1, cutoff);
+		sqlite3_bind_int(st, 2, PRUNE_BATCH);
+		if (i == 0)
+			sqlite3_bind_int64(st, 3, now_ms);
+		int s = sqlite3_step(st);
+		if (s != SQLITE_DONE)
+			rc = fic__db_err(store, s, "pruning the outbox");
+		else if (i == 1)
+			*done = sqlite3_changes(store->db);
+		sqlite3_finalize(st);
+	}
+	if ((rc = fic__tx_end(store, rc)) != FIC_OK)
+		*done = 0;
+	return rc;
+}
+
+int64_t fic__outbox_prune(fic_store *store, int64_t now_ms)
+{
+	if (store == NULL)
+		return FIC_EINVAL;
+	/* The push's error, if any, is the caller's to report: keep it. */
+	fic_error saved = *fic_error_last();
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s", saved.message ? saved.message : "");
+	/* Receipt times are the server's clock: compare with our estimate of it. */
+	fic_time t;
+	int64_t offset = fic__time_now(store, &t) == FIC_OK && t.uncertainty_ms >= 0
+	                         ? t.trusted_ms - t.device_ms
+	                         : 0;
+	int64_t cutoff = now_ms + offset - fic__outbox_retention_ms(store);
+	int64_t total = 0, done = 0;
+	int secure;
+	/* Usually nothing is due: say so from the index, without the write lock. */
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "SELECT 1 FROM outbox WHERE state = 'acked' AND "
+	                                  "received_at_ms < ?1 LIMIT 1");
+	int s = SQLITE_ROW;
+	if (rc == FIC_OK) {
+		sqlite3_bind_int64(st, 1, cutoff);
+		s = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	if (rc == FIC_OK && s == SQLITE_DONE)
+		goto out;
+	secure = secure_delete_get(store);
+	sqlite3_exec(store->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL);
+	do {
+		rc = prune_batch(store, cutoff, now_ms, &done);
+		total += done;
+	} while (rc == FIC_OK && done == PRUNE_BATCH);
+	if (secure == 0)
+		sqlite3_exec(store->db, "PRAGMA secure_delete = OFF", NULL, NULL, NULL);
+	if (rc != FIC_OK)
+		fic__log(store, FIC_LOG_WARN, "outbox retention: pruning stopped: %s",
+		         fic_error_last()->message);
+	else if (total > 0)
+		fic__log(store, FIC_LOG_INFO, "outbox retention: %lld acknowledged record(s) pruned",
+		         (long long)total);
+out:
+	if (saved.code != FIC_OK)
+		fic__err(saved.code, "%s", msg);
+	else
+		fic__err_clear();
+	return rc != FIC_OK ? rc : total;
 }

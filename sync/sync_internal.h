@@ -121,6 +121,18 @@ int fic__outbox_defer(fic_store *store, const fic__outbox_batch *batch, const ch
                       int64_t retry_after_ms, int64_t now_ms, uint32_t rand32, int64_t *until);
 
 /*
+ * Retention: delete the acknowledged rows whose server receipt is older than
+ * the setting outbox_retention_days (default 7; `now_ms` is the device's
+ * clock, moved by the trusted-time offset when known), with their payloads,
+ * keeping one tombstone per record in outbox_pruned (count, newest seq,
+ * latest receipt time). Pending and rejected rows are never pruned. Batches
+ * of 1 000 rows, each one transaction. Returns how many rows went, or a
+ * negative status (logged); the thread's last error is left as it was, so
+ * the push pass that calls it at its end reports its own.
+ */
+int64_t fic__outbox_prune(fic_store *store, int64_t now_ms);
+
+/*
  * Delay before attempt number `attempts` + 1 after `attempts` failures
  * (attempts >= 1): exponential from 1 s, doubling, capped at 5 minutes, with
  * "equal jitter" (half the step fixed, half drawn from rand32), and never

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PATROLS_PER_YEAR 2 /* 实施方案 一(三)2: 各专业实地巡查次数不少于2次/年 */
+#define PATROLS_PER_YEAR 2 /* 实施方案 一(三)2: 各专业实地巡查次数不少于2次/年; also in 0002_scale.sql */
 
 /* ---- tasks ---- */
 
@@ -223,6 +223,313 @@ int fic_due_json(char **out, fic_store *store)
 			sqlite3_finalize(st);
 		}
 	}
+	if (rc == FIC_OK && !ok)
+		rc = fic__err(FIC_ENOMEM, "out of memory building the due list");
+	if (rc == FIC_OK && (*out = cJSON_Print(o)) == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory building the due list");
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* ---- the due list at scale: a summary, and pages most overdue first ---- */
+
+/* Today, the current semester's start and first-month end. */
+typedef struct due_dates {
+	int64_t today;
+	char t[11];
+	bool has_semester;
+	char s0[11], s1[11];
+	bool semester_over; /* today is after the first month */
+} due_dates;
+
+static void due_dates_get(fic_store *store, due_dates *d)
+{
+	memset(d, 0, sizeof *d);
+	d->today = fic__local_day(store, fic__now_ms(store));
+	fic__days_format(d->today, d->t);
+	int64_t sem = current_semester(store, d->today);
+	if (sem >= 0) {
+		int64_t end = fic__days_add_months(sem, 1);
+		d->has_semester = true;
+		fic__days_format(sem, d->s0);
+		fic__days_format(end, d->s1);
+		d->semester_over = d->today > end;
+	}
+}
+
+static bool is_patrol_area(const char *area)
+{
+	for (const char *const *a = patrol_areas; *a; a++)
+		if (strcmp(*a, area) == 0)
+			return true;
+	return false;
+}
+
+int fic_due_summary_json(char **out, fic_store *store)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	due_dates d;
+	due_dates_get(store, &d);
+	/*
+	 * Per area: the open sites, less those with two patrols this year / with
+	 * any — counters kept by triggers as sites are patrolled, closed or
+	 * change kind (0002_scale.sql), so a few primary-key reads whatever the
+	 * registry's size. Their "2" is PATROLS_PER_YEAR.
+	 */
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "SELECT (SELECT n FROM counts WHERE name = 'open.' || ?1), "
+	                      "coalesce((SELECT n FROM counts WHERE name = 'patrols2.' || ?1 || '.' || ?2), 0), "
+	                      "coalesce((SELECT n FROM counts WHERE name = 'patrols1.' || ?1 || '.' || ?2), 0)");
+	if (rc != FIC_OK)
+		return rc;
+	char year[5];
+	snprintf(year, sizeof year, "%.4s", d.t);
+	cJSON *o = cJSON_CreateObject(), *areas = cJSON_CreateObject();
+	bool ok = o && areas && cJSON_AddStringToObject(o, "today", d.t) &&
+		  cJSON_AddNumberToObject(o, "patrols_required_per_year", PATROLS_PER_YEAR);
+	if (ok)
+		ok = fic__json_take(o, "areas", &areas);
+	cJSON_Delete(areas);
+	areas = ok ? cJSON_GetObjectItemCaseSensitive(o, "areas") : NULL;
+	int64_t open_schools = 0;
+	for (const char *const *a = patrol_areas; ok && rc == FIC_OK && *a; a++) {
+		sqlite3_bind_text(st, 1, *a, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, year, -1, SQLITE_STATIC);
+		int src = sqlite3_step(st);
+		if (src != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
+			rc = src == SQLITE_ROW ? fic__err(FIC_ECORRUPT, "the due summary: counter open.%s "
+			                                                "is missing", *a)
+			                       : fic__db_err(store, src, "building the due summary");
+			break;
+		}
+		int64_t open = sqlite3_column_int64(st, 0), done = sqlite3_column_int64(st, 1),
+			seen = sqlite3_column_int64(st, 2);
+		sqlite3_reset(st);
+		if (strcmp(*a, "school") == 0)
+			open_schools = open;
+		cJSON *e = cJSON_CreateObject();
+		ok = fic__json_put(areas, *a, e) && cJSON_AddNumberToObject(e, "open_sites", (double)open) &&
+		     cJSON_AddNumberToObject(e, "due", (double)(open - done)) &&
+		     cJSON_AddNumberToObject(e, "not_patrolled_this_year", (double)(open - seen));
+	}
+	sqlite3_finalize(st);
+	if (ok && rc == FIC_OK && d.has_semester) {
+		/* Schools: those visited in the first month of the semester, from that
+		 * month's patrols (index inspections_patrol). */
+		if ((rc = fic__prepare(store, &st,
+		                       "SELECT count(*) FROM (SELECT DISTINCT site_id FROM inspections "
+		                       "WHERE state = 'finished' AND area = 'school' AND inspection_date "
+		                       "BETWEEN ?1 AND ?2) p CROSS JOIN sites s ON s.id = p.site_id WHERE "
+		                       "s.status != 2 AND s.patrol_area = 'school'")) == FIC_OK) {
+			sqlite3_bind_text(st, 1, d.s0, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, d.s1, -1, SQLITE_STATIC);
+			int src = sqlite3_step(st);
+			int64_t visited = sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+			if (src != SQLITE_ROW) {
+				rc = fic__db_err(store, src, "building the due summary");
+			} else {
+				cJSON *sem = cJSON_CreateObject();
+				ok = fic__json_put(o, "semester", sem) &&
+				     cJSON_AddStringToObject(sem, "start", d.s0) &&
+				     cJSON_AddStringToObject(sem, "first_month_ends", d.s1) &&
+				     cJSON_AddNumberToObject(sem, "schools_not_visited",
+				                             (double)(open_schools - visited)) &&
+				     cJSON_AddBoolToObject(sem, "overdue", d.semester_over);
+			}
+		}
+	}
+	if (rc == FIC_OK && !ok)
+		rc = fic__err(FIC_ENOMEM, "out of memory building the due summary");
+	if (rc == FIC_OK && (*out = cJSON_Print(o)) == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory building the due summary");
+	cJSON_Delete(o);
+	return rc;
+}
+
+/*
+ * A page of due sites in the order of the index sites_due: never patrolled
+ * first (by name), then by the date of the last patrol, oldest first. Two
+ * phases, because NULL (never) cannot be compared in a row value: the
+ * never-patrolled after (name, id), then the patrolled after (date, name,
+ * id). Sites not due (two patrols this year; for the semester, a visit in
+ * its first month) are passed over — they have a recent last patrol, so they
+ * sit at the end of the order and a page reads at most `limit` + those.
+ */
+typedef struct due_key {
+	bool never;        /* the key is in the never-patrolled phase */
+	char last[16];     /* last patrol date (phase 2) */
+	char name[FIC_SITE_NAME_MAX + 1];
+	char id[64];
+} due_key;
+
+static int due_cursor_parse(const char *cursor, due_key *k)
+{
+	memset(k, 0, sizeof *k);
+	k->never = true; /* the first page: every never-patrolled site is after ("", "") */
+	if (cursor == NULL || cursor[0] == '\0')
+		return FIC_OK;
+	unsigned long failed_before = fic__alloc_failures();
+	cJSON *j = cJSON_Parse(cursor);
+	if (j == NULL && fic__alloc_failures() != failed_before)
+		return fic__err(FIC_ENOMEM, "out of memory reading the cursor");
+	const cJSON *lp = cJSON_GetArrayItem(j, 0), *nm = cJSON_GetArrayItem(j, 1),
+		    *id = cJSON_GetArrayItem(j, 2);
+	bool ok = cJSON_IsArray(j) && cJSON_GetArraySize(j) == 3 &&
+		  (cJSON_IsNull(lp) || (cJSON_IsString(lp) && strlen(lp->valuestring) < sizeof k->last)) &&
+		  cJSON_IsString(nm) && strlen(nm->valuestring) < sizeof k->name &&
+		  cJSON_IsString(id) && strlen(id->valuestring) < sizeof k->id;
+	if (ok) {
+		k->never = cJSON_IsNull(lp);
+		if (!k->never)
+			snprintf(k->last, sizeof k->last, "%s", lp->valuestring);
+		snprintf(k->name, sizeof k->name, "%s", nm->valuestring);
+		snprintf(k->id, sizeof k->id, "%s", id->valuestring);
+	}
+	cJSON_Delete(j);
+	return ok ? FIC_OK : fic__err(FIC_EINVAL, "cursor is not one fic_due_page_json returned");
+}
+
+static char *due_cursor_make(const char *last, const char *name, const char *id)
+{
+	cJSON *a = cJSON_CreateArray();
+	char *text = NULL;
+	if (a && fic__json_put(a, NULL, last ? cJSON_CreateString(last) : cJSON_CreateNull()) &&
+	    fic__json_put(a, NULL, cJSON_CreateString(name)) &&
+	    fic__json_put(a, NULL, cJSON_CreateString(id)))
+		text = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	return text;
+}
+
+int fic_due_page_json(char **out, fic_store *store, const char *area, const char *cursor,
+                      size_t limit)
+{
+	fic__err_clear();
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "out is NULL");
+	*out = NULL;
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store is NULL");
+	int rc = fic__check_text(area, "area", 64, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(cursor, "cursor", FIC_DUE_CURSOR_MAX, false, NULL);
+	if (rc != FIC_OK)
+		return rc;
+	bool semester = strcmp(area, "school_semester") == 0;
+	if (!semester && !is_patrol_area(area))
+		return fic__err(FIC_EINVAL, "unknown area '%.64s' (known: drinking_water, school, "
+		                            "medical_blood, mch, occupational, school_semester)", area);
+	if (limit < 1 || limit > FIC_DUE_PAGE_MAX)
+		return fic__err(FIC_EINVAL, "limit must be 1 to %d", FIC_DUE_PAGE_MAX);
+	due_key k;
+	if ((rc = due_cursor_parse(cursor, &k)) != FIC_OK)
+		return rc;
+	due_dates d;
+	due_dates_get(store, &d);
+	const char *site_area = semester ? "school" : area;
+	const char *year = d.t; /* its first four characters */
+
+	cJSON *o = cJSON_CreateObject(), *items = cJSON_CreateArray();
+	bool ok = o && items && cJSON_AddStringToObject(o, "area", area) &&
+		  cJSON_AddStringToObject(o, "today", d.t);
+	if (ok)
+		ok = fic__json_take(o, "items", &items);
+	cJSON_Delete(items);
+	items = ok ? cJSON_GetObjectItemCaseSensitive(o, "items") : NULL;
+	if (ok && semester)
+		ok = d.has_semester
+			     ? cJSON_AddStringToObject(o, "semester_start", d.s0) &&
+				       cJSON_AddStringToObject(o, "first_month_ends", d.s1)
+			     : cJSON_AddNullToObject(o, "semester_start") != NULL;
+	/*
+	 * `patrols` is this year's count (0 without a query when the last patrol
+	 * is older); `visited` whether a semester school was visited in the
+	 * first month. The row is due when patrols < 2, or for the semester when
+	 * not visited.
+	 */
+#define DUE_COLUMNS \
+	"SELECT s.id, s.name, s.kind, s.last_patrol, CASE WHEN s.patrol_year = ?5 THEN " \
+	"s.patrols_in_year ELSE 0 END, CASE WHEN ?7 IS NOT NULL AND s.last_patrol >= ?7 THEN " \
+	"EXISTS (SELECT 1 FROM inspections i INDEXED BY inspections_site WHERE i.site_id = s.id " \
+	"AND i.inspection_date BETWEEN ?7 AND ?8 AND i.state = 'finished' AND i.area = 'school') " \
+	"ELSE 0 END FROM sites s WHERE s.patrol_area = ?1 AND s.status != 2 AND "
+	static const char *const phase_sql[2] = {
+		DUE_COLUMNS "s.last_patrol IS NULL AND (s.name, s.id) > (?3, ?4) ORDER BY s.name, s.id",
+		DUE_COLUMNS "s.last_patrol IS NOT NULL AND (s.last_patrol, s.name, s.id) > (?2, ?3, ?4) "
+		            "ORDER BY s.last_patrol, s.name, s.id",
+	};
+#undef DUE_COLUMNS
+	size_t count = 0;
+	bool more = false;
+	char *next = NULL;
+	/* The last row put on the page, for the cursor. */
+	char last_lp[16] = "", last_name[FIC_SITE_NAME_MAX + 1] = "", last_id[64] = "";
+	bool last_never = false;
+	for (int phase = k.never ? 0 : 1; ok && rc == FIC_OK && phase < 2 && !more; phase++) {
+		if (semester && !d.has_semester)
+			break;
+		sqlite3_stmt *st;
+		if ((rc = fic__prepare(store, &st, phase_sql[phase])) != FIC_OK)
+			break;
+		sqlite3_bind_text(st, 1, site_area, -1, SQLITE_STATIC);
+		/* Phase 1 after the cursor's date; from a phase-0 cursor, from the first date. */
+		sqlite3_bind_text(st, 2, k.never ? "" : k.last, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, phase == 0 || !k.never ? k.name : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, phase == 0 || !k.never ? k.id : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, year, 4, SQLITE_STATIC);
+		if (semester) {
+			sqlite3_bind_text(st, 7, d.s0, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 8, d.s1, -1, SQLITE_STATIC);
+		}
+		int src;
+		while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
+			int patrols = sqlite3_column_int(st, 4);
+			if (semester ? sqlite3_column_int(st, 5) != 0 : patrols >= PATROLS_PER_YEAR)
+				continue;
+			if (count == limit) {
+				more = true; /* one more due site exists: the page has a next */
+				break;
+			}
+			const char *id = (const char *)sqlite3_column_text(st, 0);
+			const char *name = (const char *)sqlite3_column_text(st, 1);
+			const char *lp = (const char *)sqlite3_column_text(st, 3);
+			cJSON *e = cJSON_CreateObject();
+			ok = fic__json_put(items, NULL, e) && id && name &&
+			     cJSON_AddStringToObject(e, "site_id", id) &&
+			     cJSON_AddStringToObject(e, "name", name) &&
+			     cJSON_AddStringToObject(e, "kind",
+			                             fic_site_code_str(FIC_CODE_KIND, sqlite3_column_int(st, 2))) &&
+			     (lp ? cJSON_AddStringToObject(e, "last_patrol", lp)
+			         : cJSON_AddNullToObject(e, "last_patrol")) != NULL &&
+			     cJSON_AddNumberToObject(e, "patrols_this_year", patrols) &&
+			     (!semester || cJSON_AddBoolToObject(e, "overdue", d.semester_over));
+			if (ok) {
+				count++;
+				last_never = lp == NULL;
+				snprintf(last_lp, sizeof last_lp, "%s", lp ? lp : "");
+				snprintf(last_name, sizeof last_name, "%s", name);
+				snprintf(last_id, sizeof last_id, "%s", id);
+			}
+		}
+		if (ok && !more && src != SQLITE_DONE)
+			rc = fic__db_err(store, src, "building the due list");
+		sqlite3_finalize(st);
+	}
+	if (ok && rc == FIC_OK && more) {
+		next = due_cursor_make(last_never ? NULL : last_lp, last_name, last_id);
+		ok = next != NULL;
+	}
+	if (ok && rc == FIC_OK)
+		ok = (next ? cJSON_AddStringToObject(o, "next", next)
+		           : cJSON_AddNullToObject(o, "next")) != NULL;
+	cJSON_free(next);
 	if (rc == FIC_OK && !ok)
 		rc = fic__err(FIC_ENOMEM, "out of memory building the due list");
 	if (rc == FIC_OK && (*out = cJSON_Print(o)) == NULL)

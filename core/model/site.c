@@ -546,6 +546,88 @@ int fic_site_find_by_credit_code(fic_site_list **out, fic_store *store, const ch
 	return collect(store, st, out);
 }
 
+/*
+ * Search, using the indexes of 0002_scale.sql so that the work does not grow
+ * with the registry:
+ * - no name: the index (kind, name, id) or (name, id) gives the list's order,
+ *   so `limit` rows are read and nothing is sorted;
+ * - a name part of two characters or more: its rarest character bigram
+ *   (site_grams) says which sites can hold it. If that is at most
+ *   GRAM_CANDIDATES_MAX sites, those that also hold its next two rarest
+ *   bigrams are read (instr() decides, then they are sorted); if even the
+ *   rarest bigram is common, so are matches, and walking the names in order
+ *   finds `limit` of them early;
+ * - one character: the walk in name order.
+ */
+#define GRAM_CANDIDATES_MAX 2000
+
+/* Byte length of the UTF-8 character at s (s is valid UTF-8, checked). */
+static size_t utf8_len(const char *s)
+{
+	unsigned char c = (unsigned char)s[0];
+	return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+}
+
+/*
+ * The name part's rarest bigrams (up to GRAMS_USED, rarest first; NUL-
+ * terminated) and how many sites hold the rarest (at most
+ * GRAM_CANDIDATES_MAX + 1). *count = -1 when the text has one character, 0
+ * when a bigram is in no name. Each bigram is counted only up to one more
+ * than the rarest so far (the others only narrow the candidates, by probes),
+ * so a text of common bigrams costs little once a rare one is seen.
+ */
+#define GRAMS_USED 3
+static int rarest_grams(fic_store *store, const char *text, char gram[GRAMS_USED][9],
+                        int64_t *count)
+{
+	int64_t counts[GRAMS_USED];
+	for (int i = 0; i < GRAMS_USED; i++) {
+		gram[i][0] = '\0';
+		counts[i] = INT64_MAX;
+	}
+	*count = -1;
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st, "SELECT count(*) FROM (SELECT 1 FROM site_grams WHERE "
+	                                 "gram = ?1 LIMIT ?2)");
+	if (rc != FIC_OK)
+		return rc;
+	for (const char *p = text; *p && p[utf8_len(p)]; p += utf8_len(p)) {
+		const char *q = p + utf8_len(p);
+		size_t n = (size_t)(q - p) + utf8_len(q);
+		sqlite3_bind_text(st, 1, p, (int)n, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (counts[0] < GRAM_CANDIDATES_MAX ? counts[0]
+		                                                          : GRAM_CANDIDATES_MAX) + 1);
+		int src = sqlite3_step(st);
+		int64_t c = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+		sqlite3_reset(st);
+		if (c < 0) {
+			rc = fic__db_err(store, src, "searching sites");
+			break;
+		}
+		bool seen = false;
+		for (int i = 0; i < GRAMS_USED; i++)
+			seen |= strlen(gram[i]) == n && memcmp(gram[i], p, n) == 0;
+		/* Insert into the sorted few. */
+		for (int i = 0; !seen && i < GRAMS_USED; i++) {
+			if (c < counts[i]) {
+				for (int j = GRAMS_USED - 1; j > i; j--) {
+					counts[j] = counts[j - 1];
+					memcpy(gram[j], gram[j - 1], sizeof gram[j]);
+				}
+				counts[i] = c;
+				memcpy(gram[i], p, n);
+				gram[i][n] = '\0';
+				break;
+			}
+		}
+		*count = counts[0];
+		if (c == 0)
+			break; /* no site holds this bigram: none holds the text */
+	}
+	fic__release(store, st);
+	return rc;
+}
+
 int fic_site_search(fic_site_list **out, fic_store *store, int kind, const char *name_part,
                     size_t limit)
 {
@@ -561,24 +643,55 @@ int fic_site_search(fic_site_list **out, fic_store *store, int kind, const char 
 	int rc = fic__check_text(name_part, "name", FIC_SITE_NAME_MAX, false, &has_name);
 	if (rc != FIC_OK)
 		return rc;
-	/* instr(), not LIKE: a plain, case-sensitive substring match without wildcards. */
+	char gram[GRAMS_USED][9];
+	int64_t holders = -1;
+	if (has_name && (rc = rarest_grams(store, name_part, gram, &holders)) != FIC_OK)
+		return rc;
+	/* instr(), not LIKE: a plain, case-sensitive substring match without wildcards.
+	 * Separate statements per case, so each can use its index. */
+	const char *sql;
+	if (holders >= 0 && holders <= GRAM_CANDIDATES_MAX)
+		/* The sites holding the rarest bigram that also hold the next two (probes
+		 * of the same index), read and matched. CROSS JOIN keeps site_grams
+		 * outside: the planner must not walk a kind's index instead. */
+		sql = kind ? "SELECT " SITE_COLUMNS " FROM site_grams g CROSS JOIN sites ON sites.k = g.k "
+		             "WHERE g.gram = ?4 AND (?5 IS NULL OR EXISTS (SELECT 1 FROM site_grams "
+		             "WHERE gram = ?5 AND k = g.k)) AND (?6 IS NULL OR EXISTS (SELECT 1 FROM "
+		             "site_grams WHERE gram = ?6 AND k = g.k)) AND kind = ?1 AND "
+		             "instr(name, ?2) > 0 ORDER BY name, id LIMIT ?3"
+		           : "SELECT " SITE_COLUMNS " FROM site_grams g CROSS JOIN sites ON sites.k = g.k "
+		             "WHERE g.gram = ?4 AND (?5 IS NULL OR EXISTS (SELECT 1 FROM site_grams "
+		             "WHERE gram = ?5 AND k = g.k)) AND (?6 IS NULL OR EXISTS (SELECT 1 FROM "
+		             "site_grams WHERE gram = ?6 AND k = g.k)) AND ?1 = 0 AND "
+		             "instr(name, ?2) > 0 ORDER BY name, id LIMIT ?3";
+	else if (has_name)
+		sql = kind ? "SELECT " SITE_COLUMNS " FROM sites WHERE kind = ?1 AND instr(name, ?2) > 0 "
+		             "ORDER BY name, id LIMIT ?3"
+		           : "SELECT " SITE_COLUMNS " FROM sites WHERE ?1 = 0 AND instr(name, ?2) > 0 "
+		             "ORDER BY name, id LIMIT ?3";
+	else
+		sql = kind ? "SELECT " SITE_COLUMNS " FROM sites WHERE kind = ?1 ORDER BY name, id LIMIT ?3"
+		           : "SELECT " SITE_COLUMNS " FROM sites WHERE ?1 = 0 ORDER BY name, id LIMIT ?3";
 	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st,
-	                       "SELECT " SITE_COLUMNS " FROM sites WHERE (?1 = 0 OR kind = ?1) "
-	                       "AND (?2 IS NULL OR instr(name, ?2) > 0) ORDER BY name, id LIMIT ?3")))
+	if ((rc = fic__prepare(store, &st, sql)))
 		return rc;
 	sqlite3_bind_int(st, 1, kind);
 	if (has_name)
 		sqlite3_bind_text(st, 2, name_part, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 2);
 	sqlite3_bind_int64(st, 3, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+	for (int i = 0; holders >= 0 && i < GRAMS_USED; i++)
+		if (gram[i][0])
+			sqlite3_bind_text(st, 4 + i, gram[i], -1, SQLITE_STATIC);
 	return collect(store, st, out);
 }
 
 #define FIC_PI 3.14159265358979323846
 #define EARTH_RADIUS_M 6371008.8
 #define NEAR_MAX_RADIUS_M 500000.0
+/* "Near" with a limit starts with this radius and doubles it until the circle
+ * holds `limit` sites (or reaches the radius asked for): the work follows the
+ * answer, not the registry. */
+#define NEAR_FIRST_RADIUS_M 500.0
 
 static double haversine_m(double lat1, double lon1, double lat2, double lon2)
 {
@@ -590,9 +703,25 @@ static double haversine_m(double lat1, double lon1, double lat2, double lon2)
 }
 
 typedef struct near_hit {
-	double distance;
+	double lo, hi;   /* bounds on the distance, from the R*Tree's box */
+	double distance; /* exact, once the site is read */
+	int64_t k;
 	fic_site *site;
 } near_hit;
+
+static int cmp_near_lo(const void *a, const void *b)
+{
+	const near_hit *x = a, *y = b;
+	if (x->lo != y->lo)
+		return (x->lo > y->lo) - (x->lo < y->lo);
+	return (x->k > y->k) - (x->k < y->k);
+}
+
+static int cmp_double_asc(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
 
 static int cmp_near_hit(const void *a, const void *b)
 {
@@ -600,6 +729,80 @@ static int cmp_near_hit(const void *a, const void *b)
 	if (x->distance != y->distance)
 		return (x->distance > y->distance) - (x->distance < y->distance);
 	return strcmp(x->site->id, y->site->id);
+}
+
+/*
+ * Every located site that may lie within `radius_m` of (lat, lon) into
+ * *hits (*n of them; the array grows as needed), with bounds on its
+ * distance; *inside counts those surely within. The R*Tree holds each site as
+ * a box of 32-bit floats around its exact point (a metre or so across): the
+ * distance to the box's centre, plus or minus the centre-to-corner distance
+ * (bounded by R·(Δlat + Δlon) in radians), brackets the exact distance.
+ */
+static int near_within(fic_store *store, double lat, double lon, double radius_m,
+                       near_hit **hits, size_t *n, size_t *cap, size_t *inside)
+{
+	/*
+	 * The circle's widest point east-west is where a meridian touches it, at
+	 * dlon = asin(sin(r/R) / cos(lat)) (wider than r/R / cos(lat), and north
+	 * of `lat` in the north). If the circle reaches a pole, every longitude;
+	 * if the box crosses the antimeridian, every longitude too (latitude
+	 * alone narrows the rows then).
+	 */
+	const double deg = 180.0 / FIC_PI;
+	double ang = radius_m / EARTH_RADIUS_M;
+	double dlat = ang * deg + 1e-6;
+	double coslat = cos(lat / deg);
+	double ratio = coslat > 0 ? sin(ang) / coslat : 2.0;
+	double dlon = ratio < 1.0 ? asin(ratio) * deg + 1e-6 : 360.0;
+	bool all_lon = lon - dlon < -180 || lon + dlon > 180;
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st,
+	                     all_lon ? "SELECT k, minlat, maxlat, minlon, maxlon FROM site_rtree "
+	                               "WHERE maxlat >= ?1 AND minlat <= ?2"
+	                             : "SELECT k, minlat, maxlat, minlon, maxlon FROM site_rtree "
+	                               "WHERE maxlat >= ?1 AND minlat <= ?2 AND maxlon >= ?3 AND "
+	                               "minlon <= ?4");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_double(st, 1, lat - dlat);
+	sqlite3_bind_double(st, 2, lat + dlat);
+	if (!all_lon) {
+		sqlite3_bind_double(st, 3, lon - dlon);
+		sqlite3_bind_double(st, 4, lon + dlon);
+	}
+	*n = 0;
+	*inside = 0;
+	int src;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		double a = sqlite3_column_double(st, 1), b = sqlite3_column_double(st, 2);
+		double c = sqlite3_column_double(st, 3), e = sqlite3_column_double(st, 4);
+		double d = haversine_m(lat, lon, (a + b) / 2, (c + e) / 2);
+		double err = EARTH_RADIUS_M * ((b - a) / 2 + (e - c) / 2) / deg + 1e-3;
+		if (d - err > radius_m)
+			continue;
+		if (*n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 64;
+			near_hit *nh = fic__realloc(*hits, ncap * sizeof *nh);
+			if (nh == NULL) {
+				rc = fic__err(FIC_ENOMEM, "out of memory listing sites");
+				break;
+			}
+			*hits = nh;
+			*cap = ncap;
+		}
+		near_hit *h = &(*hits)[(*n)++];
+		h->lo = d - err;
+		h->hi = d + err;
+		h->distance = 0;
+		h->k = sqlite3_column_int64(st, 0);
+		h->site = NULL;
+		*inside += h->hi <= radius_m;
+	}
+	if (rc == FIC_OK && src != SQLITE_DONE)
+		rc = fic__db_err(store, src, "listing sites");
+	fic__release(store, st);
+	return rc;
 }
 
 int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
@@ -617,80 +820,89 @@ int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
 	if (!isfinite(radius_m) || radius_m <= 0 || radius_m > NEAR_MAX_RADIUS_M)
 		return fic__err(FIC_EINVAL, "radius must be more than 0 and at most %.0f m",
 		                NEAR_MAX_RADIUS_M);
-	/*
-	 * A bounding box narrows the rows; the exact great-circle test decides.
-	 * The circle's widest point east-west is where a meridian touches it, at
-	 * dlon = asin(sin(r/R) / cos(lat)) (wider than r/R / cos(lat), and north
-	 * of `lat` in the north). If the circle reaches a pole, every longitude.
-	 */
-	const double deg = 180.0 / FIC_PI;
-	double ang = radius_m / EARTH_RADIUS_M;
-	double dlat = ang * deg + 1e-6;
-	double coslat = cos(lat / deg);
-	double ratio = coslat > 0 ? sin(ang) / coslat : 2.0;
-	double dlon = ratio < 1.0 ? asin(ratio) * deg + 1e-6 : 360.0;
-	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "SELECT " SITE_COLUMNS " FROM sites WHERE lat BETWEEN ?1 AND ?2 "
-	                      "AND (?5 OR lon BETWEEN ?3 AND ?4)");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_double(st, 1, lat - dlat);
-	sqlite3_bind_double(st, 2, lat + dlat);
-	sqlite3_bind_double(st, 3, lon - dlon);
-	sqlite3_bind_double(st, 4, lon + dlon);
-	sqlite3_bind_int(st, 5, lon - dlon < -180 || lon + dlon > 180);
-
 	near_hit *hits = NULL;
-	size_t n = 0, cap = 0;
-	int src;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		double d = haversine_m(lat, lon, sqlite3_column_double(st, 12),
-		                       sqlite3_column_double(st, 13));
-		if (d > radius_m)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			near_hit *nh = fic__realloc(hits, ncap * sizeof *nh);
-			if (nh == NULL) {
-				rc = fic__err(FIC_ENOMEM, "out of memory listing sites");
-				break;
-			}
-			hits = nh;
-			cap = ncap;
-		}
-		if ((hits[n].site = site_from_row(st)) == NULL) {
-			rc = fic__err(FIC_ENOMEM, "out of memory listing sites");
+	size_t n = 0, cap = 0, inside = 0;
+	int rc = FIC_OK;
+	/* With a limit: grow the circle until `limit` sites are surely in it.
+	 * Every site outside it is farther than those, so the nearest `limit` are
+	 * among the circle's. */
+	double r = limit && radius_m > NEAR_FIRST_RADIUS_M ? NEAR_FIRST_RADIUS_M : radius_m;
+	for (;;) {
+		if ((rc = near_within(store, lat, lon, r, &hits, &n, &cap, &inside)) != FIC_OK)
 			break;
-		}
-		hits[n++].distance = d;
+		if (r >= radius_m || inside >= limit)
+			break;
+		r = r * 2 < radius_m ? r * 2 : radius_m;
 	}
-	if (rc == FIC_OK && src != SQLITE_DONE)
-		rc = fic__db_err(store, src, "listing sites");
-	sqlite3_finalize(st);
-
-	/* Nearest first; keep at most `limit`. */
+	/*
+	 * Which sites to read: with more candidates than `limit`, the `limit`-th
+	 * smallest upper bound D caps the answer — a site whose lower bound is
+	 * above D has `limit` sites surely nearer — so read those with lower
+	 * bound ≤ D (the answer and its near-ties), exact distances decide.
+	 */
+	size_t fetch = n;
+	if (rc == FIC_OK && limit && n > limit) {
+		double *hi = fic__malloc(n * sizeof *hi);
+		if (hi == NULL) {
+			rc = fic__err(FIC_ENOMEM, "out of memory listing sites");
+		} else {
+			for (size_t i = 0; i < n; i++)
+				hi[i] = hits[i].hi;
+			qsort(hi, n, sizeof *hi, cmp_double_asc);
+			double cut = hi[limit - 1];
+			fic__free(hi);
+			qsort(hits, n, sizeof *hits, cmp_near_lo);
+			for (fetch = 0; fetch < n && hits[fetch].lo <= cut; fetch++)
+				;
+		}
+	}
+	sqlite3_stmt *st = NULL;
+	if (rc == FIC_OK && fetch > 0)
+		rc = fic__cached(store, &st, "SELECT " SITE_COLUMNS " FROM sites WHERE k = ?1");
+	size_t kept = 0;
+	for (size_t i = 0; rc == FIC_OK && i < fetch; i++) {
+		sqlite3_bind_int64(st, 1, hits[i].k);
+		int src = sqlite3_step(st);
+		if (src == SQLITE_ROW) {
+			double d = haversine_m(lat, lon, sqlite3_column_double(st, 12),
+			                       sqlite3_column_double(st, 13));
+			if (d <= radius_m) {
+				if ((hits[kept].site = site_from_row(st)) == NULL)
+					rc = fic__err(FIC_ENOMEM, "out of memory listing sites");
+				else
+					hits[kept++].distance = d;
+			}
+		} else {
+			rc = src == SQLITE_DONE ? fic__err(FIC_ECORRUPT, "the location index names a "
+			                                                 "site that does not exist")
+			                        : fic__db_err(store, src, "listing sites");
+		}
+		sqlite3_reset(st);
+	}
+	fic__release(store, st);
+	/* Nearest first (equal distances by id); keep at most `limit`. */
 	fic_site_list *res = NULL;
+	size_t keep = limit && limit < kept ? limit : kept;
 	if (rc == FIC_OK) {
-		qsort(hits, n, sizeof *hits, cmp_near_hit);
-		size_t keep = limit && limit < n ? limit : n;
+		if (kept > 1)
+			qsort(hits, kept, sizeof *hits, cmp_near_hit);
 		res = fic__calloc(1, sizeof *res);
 		if (res)
 			res->sites = fic__malloc((keep ? keep : 1) * sizeof *res->sites);
 		if (res && res->sites)
 			res->distance_m = fic__malloc((keep ? keep : 1) * sizeof *res->distance_m);
-		if (res == NULL || res->distance_m == NULL) {
+		if (res == NULL || res->distance_m == NULL)
 			rc = fic__err(FIC_ENOMEM, "out of memory listing sites");
-		} else {
-			for (size_t i = 0; i < keep; i++) {
-				res->sites[i] = hits[i].site;
-				res->distance_m[i] = hits[i].distance;
-				hits[i].site = NULL;
-			}
-			res->count = keep;
-		}
 	}
-	for (size_t i = 0; i < n; i++)
+	if (rc == FIC_OK) {
+		for (size_t i = 0; i < keep; i++) {
+			res->sites[i] = hits[i].site;
+			res->distance_m[i] = hits[i].distance;
+			hits[i].site = NULL;
+		}
+		res->count = keep;
+	}
+	for (size_t i = 0; i < kept; i++)
 		fic_site_free(hits[i].site);
 	fic__free(hits);
 	if (rc != FIC_OK) {
@@ -1055,11 +1267,15 @@ int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON
 		return FIC_OK;
 	}
 	/* Nor may a county version older than the inspector's change, which the
-	 * server received after the county made it (both are the server's clock). */
+	 * server received after the county made it (both are the server's clock).
+	 * Acknowledged rows pruned after the retention leave their latest receipt
+	 * time in outbox_pruned (sync/queue.c). */
 	if (changed_at_ms > 0) {
-		if ((rc = fic__cached(store, &st, "SELECT coalesce(max(received_at_ms), 0) FROM outbox "
-		                                  "WHERE record_type = 'site' AND record_id = ?1 AND "
-		                                  "state = 'acked'")) != FIC_OK)
+		if ((rc = fic__cached(store, &st, "SELECT max(coalesce((SELECT max(received_at_ms) FROM "
+		                                  "outbox WHERE record_type = 'site' AND record_id = ?1 AND "
+		                                  "state = 'acked'), 0), coalesce((SELECT received_at_ms "
+		                                  "FROM outbox_pruned WHERE record_type = 'site' AND "
+		                                  "record_id = ?1), 0))")) != FIC_OK)
 			return rc;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		s = sqlite3_step(st);

@@ -12,6 +12,10 @@
 #include <string.h>
 
 #define DEFAULT_UTC_OFFSET_MIN 480
+/* Acknowledged outbox rows are kept this long after the server's receipt
+ * (sync/queue.c, fic__outbox_prune): a week to look back at what was sent. */
+#define OUTBOX_RETENTION_DEFAULT_DAYS 7
+#define OUTBOX_RETENTION_MAX_DAYS 3650
 
 int fic__setting_raw(fic_store *store, const char *key, char *buf, size_t size)
 {
@@ -35,6 +39,19 @@ int64_t fic__local_day(fic_store *store, int64_t utc_ms)
 {
 	int64_t ms = utc_ms + (int64_t)fic__utc_offset_min(store) * 60000;
 	return ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
+}
+
+int64_t fic__outbox_retention_ms(fic_store *store)
+{
+	char v[32];
+	long days = OUTBOX_RETENTION_DEFAULT_DAYS;
+	if (fic__setting_raw(store, "outbox_retention_days", v, sizeof v) == FIC_OK && v[0])
+		days = atol(v);
+	else
+		fic__err_clear();
+	if (days < 0 || days > OUTBOX_RETENTION_MAX_DAYS)
+		days = OUTBOX_RETENTION_DEFAULT_DAYS;
+	return (int64_t)days * 86400000;
 }
 
 static int check_semesters(const char *value)
@@ -75,9 +92,15 @@ int fic_setting_set(fic_store *store, const char *key, const char *value)
 	} else if (strcmp(key, "semester_starts") == 0) {
 		if ((rc = check_semesters(value)) != FIC_OK)
 			return rc;
+	} else if (strcmp(key, "outbox_retention_days") == 0) {
+		char *end;
+		long v = strtol(value, &end, 10);
+		if (*end || value[0] < '0' || value[0] > '9' || v < 0 || v > OUTBOX_RETENTION_MAX_DAYS)
+			return fic__err(FIC_EINVAL, "outbox_retention_days must be a whole number of days "
+			                            "from 0 to %d", OUTBOX_RETENTION_MAX_DAYS);
 	} else {
 		return fic__err(FIC_EINVAL, "unknown setting '%.64s' (known: utc_offset_minutes, "
-		                            "semester_starts)", key);
+		                            "semester_starts, outbox_retention_days)", key);
 	}
 	if ((rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
@@ -107,6 +130,8 @@ int fic_setting_get(char **out, fic_store *store, const char *key)
 		dflt = "480";
 	else if (strcmp(key, "semester_starts") == 0)
 		dflt = "";
+	else if (strcmp(key, "outbox_retention_days") == 0)
+		dflt = "7"; /* OUTBOX_RETENTION_DEFAULT_DAYS */
 	else
 		return fic__err(FIC_EINVAL, "unknown setting '%.64s'", key);
 	char v[200];

@@ -665,7 +665,9 @@ const char *fic_store_device_id(const fic_store *store)
 }
 
 /* The store's own rules, beyond SQLite's: every site has its audit entry, and
- * every field-found site its outbox record (county sites arrive by the feed). */
+ * every field-found site its outbox record (county sites arrive by the feed)
+ * — or, once that record was acknowledged and pruned after the retention
+ * (sync/queue.c), its tombstone in outbox_pruned. */
 static int check_journal(fic_store *store)
 {
 	int64_t no_audit = 0, no_outbox = 0;
@@ -676,7 +678,8 @@ static int check_journal(fic_store *store)
 	if (rc == FIC_OK)
 		rc = query_int(store,
 		               "SELECT count(*) FROM sites WHERE origin = 2 AND id NOT IN "
-		               "(SELECT record_id FROM outbox WHERE record_type = 'site')",
+		               "(SELECT record_id FROM outbox WHERE record_type = 'site') AND id NOT IN "
+		               "(SELECT record_id FROM outbox_pruned WHERE record_type = 'site')",
 		               &no_outbox, "checking the outbox");
 	if (rc != FIC_OK)
 		return rc;
@@ -686,6 +689,67 @@ static int check_journal(fic_store *store)
 	if (no_outbox != 0)
 		return fic__err(FIC_ECORRUPT, "%lld site%s no outbox record", (long long)no_outbox,
 		                no_outbox == 1 ? " has" : "s have");
+	return FIC_OK;
+}
+
+/*
+ * The derived tables of schema 2 (0002_scale.sql) against what they derive
+ * from: the counters against real counts, every located site in the R*Tree
+ * at its place and nothing else there, every name's bigrams present, every
+ * site's last patrol. Their triggers keep them in step; this finds a store
+ * written with the triggers missing or a table edited by hand.
+ */
+static int check_derived(fic_store *store)
+{
+	static const struct { const char *sql; const char *what; } checks[] = {
+		{ "SELECT count(*) FROM (SELECT 'sites' AS name, count(*) AS n FROM sites "
+		  "UNION ALL SELECT 'audit', count(*) FROM audit "
+		  "UNION ALL SELECT 'outbox.pending', count(*) FROM outbox WHERE state IN ('pending', 'sent') "
+		  "UNION ALL SELECT 'open.' || a.area, (SELECT count(*) FROM sites s WHERE s.status != 2 "
+		  " AND s.patrol_area = a.area) FROM (SELECT 'drinking_water' AS area UNION ALL "
+		  " SELECT 'school' UNION ALL SELECT 'medical_blood' UNION ALL SELECT 'mch' UNION ALL "
+		  " SELECT 'occupational') a) t "
+		  "WHERE t.n IS NOT (SELECT n FROM counts c WHERE c.name = t.name)",
+		  "counter(s) differ from the rows they count" },
+		{ "WITH t (name, n) AS (SELECT 'patrols1.' || patrol_area || '.' || patrol_year, count(*) "
+		  "FROM sites WHERE status != 2 AND patrol_year IS NOT NULL AND patrols_in_year >= 1 "
+		  "GROUP BY 1 UNION ALL SELECT 'patrols2.' || patrol_area || '.' || patrol_year, count(*) "
+		  "FROM sites WHERE status != 2 AND patrol_year IS NOT NULL AND patrols_in_year >= 2 "
+		  "GROUP BY 1) SELECT (SELECT count(*) FROM t WHERE t.n IS NOT (SELECT n FROM counts c "
+		  "WHERE c.name = t.name)) + (SELECT count(*) FROM counts c WHERE (c.name LIKE "
+		  "'patrols1.%' OR c.name LIKE 'patrols2.%') AND c.n != 0 AND c.name NOT IN "
+		  "(SELECT name FROM t))",
+		  "patrol counter(s) differ from the sites' patrols" },
+		{ "SELECT (SELECT count(*) FROM sites WHERE k IS NULL) + "
+		  "(SELECT count(*) FROM sites s WHERE s.lat IS NOT NULL AND s.lon IS NOT NULL AND NOT EXISTS "
+		  " (SELECT 1 FROM site_rtree r WHERE r.k = s.k AND r.minlat <= s.lat AND r.maxlat >= s.lat "
+		  " AND r.minlon <= s.lon AND r.maxlon >= s.lon AND r.maxlat - r.minlat < 1e-4 AND "
+		  " r.maxlon - r.minlon < 1e-4)) + "
+		  "(SELECT count(*) FROM site_rtree r WHERE NOT EXISTS (SELECT 1 FROM sites s WHERE "
+		  " s.k = r.k AND s.lat IS NOT NULL AND s.lon IS NOT NULL))",
+		  "site location(s) missing from or wrong in the location index" },
+		{ "SELECT count(*) FROM sites s JOIN name_positions p ON p.i < length(s.name) "
+		  "WHERE NOT EXISTS (SELECT 1 FROM site_grams g WHERE g.gram = substr(s.name, p.i, 2) "
+		  "AND g.k = s.k)",
+		  "name bigram(s) missing from the name index" },
+		{ "SELECT count(*) FROM (SELECT s.last_patrol, s.patrol_year, s.patrols_in_year, "
+		  "(SELECT max(i.inspection_date) FROM inspections i INDEXED BY inspections_site "
+		  "WHERE i.site_id = s.id AND i.state = 'finished' AND i.area = s.patrol_area) AS lp, "
+		  "s.id, s.patrol_area FROM sites s) t WHERE t.last_patrol IS NOT t.lp OR "
+		  "t.patrol_year IS NOT substr(t.lp, 1, 4) OR t.patrols_in_year != (SELECT count(*) "
+		  "FROM inspections i INDEXED BY inspections_site WHERE i.site_id = t.id AND "
+		  "i.state = 'finished' AND i.area = t.patrol_area AND i.inspection_date BETWEEN "
+		  "substr(t.lp, 1, 4) || '-01-01' AND substr(t.lp, 1, 4) || '-12-31')",
+		  "site(s) with wrong patrol dates or counts" },
+	};
+	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+		int64_t bad = 0;
+		int rc = query_int(store, checks[i].sql, &bad, "checking the derived tables");
+		if (rc != FIC_OK)
+			return rc;
+		if (bad != 0)
+			return fic__err(FIC_ECORRUPT, "%lld %s", (long long)bad, checks[i].what);
+	}
 	return FIC_OK;
 }
 
@@ -720,6 +784,8 @@ int fic_store_check(fic_store *store)
 		              (long long)bad);
 	if (rc == FIC_OK)
 		rc = check_journal(store);
+	if (rc == FIC_OK)
+		rc = check_derived(store);
 done:
 	fic__tx_rollback(store);
 	return rc;
@@ -732,21 +798,27 @@ int fic_store_stats_get(fic_store *store, fic_store_stats *out)
 		memset(out, 0, sizeof *out);
 	if (store == NULL || out == NULL)
 		return fic__err(FIC_EINVAL, "store and out are required");
-	/* One statement, so the three counts come from one snapshot. */
+	/* Counters kept by triggers in each change's transaction (0002_scale.sql):
+	 * three primary-key reads in one statement (one snapshot), whatever the
+	 * size of the tables. */
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "SELECT (SELECT count(*) FROM sites), (SELECT count(*) FROM audit), "
-	                      "(SELECT count(*) FROM outbox WHERE state IN ('pending', 'sent'))");
+	int rc = fic__cached(store, &st,
+	                     "SELECT (SELECT n FROM counts WHERE name = 'sites'), "
+	                     "(SELECT n FROM counts WHERE name = 'audit'), "
+	                     "(SELECT n FROM counts WHERE name = 'outbox.pending')");
 	if (rc != FIC_OK)
 		return rc;
 	int src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
+	if (src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    sqlite3_column_type(st, 1) != SQLITE_NULL && sqlite3_column_type(st, 2) != SQLITE_NULL) {
 		out->sites = sqlite3_column_int64(st, 0);
 		out->audit_entries = sqlite3_column_int64(st, 1);
 		out->outbox_pending = sqlite3_column_int64(st, 2);
+	} else if (src == SQLITE_ROW) {
+		rc = fic__err(FIC_ECORRUPT, "counting the store: a counter is missing");
 	} else {
 		rc = fic__db_err(store, src, "counting the store");
 	}
-	sqlite3_finalize(st);
+	fic__release(store, st);
 	return rc;
 }

@@ -243,15 +243,21 @@ FIC_EXTERN int fic_site_find_by_place_code(fic_site **out, fic_store *store, con
 
 /**
  * Sites of one kind (0 = any) whose name contains `name_part` (NULL or "" =
- * any; plain substring match, works for Chinese), ordered by name, at most
- * `limit` (0 = no limit).
+ * any; plain, case-sensitive substring match, works for Chinese), ordered by
+ * name then id, at most `limit` (0 = no limit). Indexed: with a limit, the
+ * work follows the answer, not the size of the registry, except for a text
+ * whose every two-character part is in thousands of names while the text
+ * itself is in few (docs/architecture.md, "Sites").
  */
 FIC_EXTERN int fic_site_search(fic_site_list **out, fic_store *store, int kind,
                                const char *name_part, size_t limit);
 
 /**
  * Sites with a location within `radius_m` metres (great-circle distance) of
- * (lat, lon), nearest first, at most `limit` (0 = no limit). Fills distance_m.
+ * (lat, lon), nearest first (equal distances by id), at most `limit` (0 = no
+ * limit). Fills distance_m. `radius_m` is more than 0 and at most 500 km.
+ * With a limit, only about `limit` sites are read however many lie within
+ * the radius (an R*Tree; docs/architecture.md, "Sites").
  */
 FIC_EXTERN int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
                              double radius_m, size_t limit);

@@ -77,7 +77,11 @@ FIC_EXTERN int fic_store_schema_version(void);
 FIC_EXTERN const char *fic_store_device_id(const fic_store *store);
 
 /**
- * Run SQLite's full integrity check plus the store's own consistency checks.
+ * Run SQLite's full integrity check plus the store's own consistency checks:
+ * every site has its audit entry, every field-found site its outbox record
+ * (or, once acknowledged and pruned, its tombstone), and the derived tables
+ * (counters, location and name indexes, patrol columns) agree with the rows
+ * they derive from. Reads every table: seconds on a large store.
  * @return FIC_OK if sound, FIC_ECORRUPT (with the first problem in the
  *   message) otherwise.
  */
@@ -99,6 +103,13 @@ typedef struct fic_store_stats {
 	int64_t outbox_pending; /**< records queued for upload and not yet acknowledged */
 } fic_store_stats;
 
+/**
+ * Fill `out` from counters the store keeps as it changes (not by counting
+ * tables), so it costs the same at any size and may be called for every
+ * screen. On failure `out` is all zeros.
+ * @return FIC_OK; FIC_EINVAL (NULL); FIC_ECORRUPT (a counter is missing);
+ *   a store error.
+ */
 FIC_EXTERN int fic_store_stats_get(fic_store *store, fic_store_stats *out);
 
 /** One audit-log entry (an append-only record of a user's change). */

@@ -120,7 +120,10 @@ FIC_EXTERN int fic_sync_enrolled(fic_store *store, char *county, size_t county_s
  * pass goes next. Each answer's server time feeds the trusted time
  * (fic_time_contact). A batch the server refuses as a whole (4xx) is split
  * until the refused record is alone, and only that one is marked rejected.
- * `report` (may be NULL) is filled in either way.
+ * At the end, however the pass went, the records the server acknowledged
+ * more than "outbox_retention_days" ago (setting, default 7) are deleted
+ * with their payloads, leaving a tombstone (docs/architecture.md,
+ * "Retention"). `report` (may be NULL) is filled in either way.
  * @return FIC_OK when every due record was answered for; FIC_ENETWORK when
  * the link or the server failed (rows deferred; try again after
  * report->next_due_ms or when the network returns); FIC_EAUTH (enrol

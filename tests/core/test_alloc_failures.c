@@ -8,6 +8,7 @@
 #include "testutil.h"
 #include "internal.h"
 
+#include <cjson/cJSON.h>
 #include <setjmp.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -175,6 +176,37 @@ static int op_near(fixture *f)
 	fic_site_list *l = NULL;
 	int rc = fic_site_near(&l, f->store, 30.0, 107.0, 1000, 0);
 	fic_site_list_free(l);
+	return rc;
+}
+
+/* With a limit: the growing circle, then only the nearest read. */
+static int op_near_limit(fixture *f)
+{
+	fic_site_list *l = NULL;
+	int rc = fic_site_near(&l, f->store, 30.0, 107.0, 50000, 3);
+	fic_site_list_free(l);
+	return rc;
+}
+
+static int op_due_summary(fixture *f)
+{
+	char *t = NULL;
+	int rc = fic_due_summary_json(&t, f->store);
+	fic_free(t);
+	return rc;
+}
+
+static char due_cursor[FIC_DUE_CURSOR_MAX + 1];
+
+/* The first page, and one from a cursor (the first page's, taken beforehand). */
+static int op_due_page(fixture *f)
+{
+	char *t = NULL, *t2 = NULL;
+	int rc = fic_due_page_json(&t, f->store, "school", NULL, 2);
+	if (rc == FIC_OK)
+		rc = fic_due_page_json(&t2, f->store, "school", due_cursor, 2);
+	fic_free(t);
+	fic_free(t2);
 	return rc;
 }
 
@@ -364,6 +396,16 @@ static void listing_many_sites_survives_every_allocation_failure(void **state)
 		assert_int_equal(op_add(f), FIC_OK); /* enough rows to grow the list arrays */
 	torture(f, op_search, 0, "fic_site_search (41 rows)");
 	torture(f, op_near, 0, "fic_site_near (41 rows)");
+	torture(f, op_near_limit, 0, "fic_site_near (41 rows, limit 3)");
+	torture(f, op_due_summary, 0, "fic_due_summary_json");
+	char *t;
+	assert_int_equal(fic_due_page_json(&t, f->store, "school", NULL, 2), FIC_OK);
+	cJSON *j = cJSON_Parse(t);
+	fic_free(t);
+	assert_true(cJSON_IsString(cJSON_GetObjectItem(j, "next")));
+	snprintf(due_cursor, sizeof due_cursor, "%s", cJSON_GetObjectItem(j, "next")->valuestring);
+	cJSON_Delete(j);
+	torture(f, op_due_page, 0, "fic_due_page_json (two pages)");
 }
 
 int main(void)

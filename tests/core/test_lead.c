@@ -343,6 +343,221 @@ static void the_due_list_counts_patrols_per_area_and_semester_visits(void **stat
 	cJSON_Delete(j);
 }
 
+/* A finished patrol dated `date` (the day a visit counts for). */
+static void patrol_on(fixture *f, const char *site_id, const char *checklist, const char *date)
+{
+	char id[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_inspection_start(id, f->store, site_id, checklist), FIC_OK);
+	char sql[300];
+	snprintf(sql, sizeof sql, "UPDATE inspections SET state = 'finished', inspection_date = '%s' "
+	                          "WHERE id = '%s'", date, id);
+	assert_int_equal(sqlite3_exec(f->store->db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static cJSON *parsed(char *text)
+{
+	cJSON *j = cJSON_Parse(text);
+	fic_free(text);
+	assert_non_null(j);
+	return j;
+}
+
+/* Every item of an area's pages, `limit` at a time, following the cursors. */
+static cJSON *all_pages(fixture *f, const char *area, size_t limit, int *pages)
+{
+	cJSON *items = cJSON_CreateArray();
+	char *cursor = NULL;
+	*pages = 0;
+	for (;;) {
+		char *t;
+		assert_int_equal(fic_due_page_json(&t, f->store, area, cursor, limit), FIC_OK);
+		cJSON *page = parsed(t);
+		(*pages)++;
+		assert_string_equal(cJSON_GetObjectItem(page, "area")->valuestring, area);
+		cJSON *it;
+		assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(page, "items")) <= (int)limit);
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(page, "items"))
+			cJSON_AddItemToArray(items, cJSON_Duplicate(it, 1));
+		free(cursor);
+		cJSON *next = cJSON_GetObjectItem(page, "next");
+		cursor = cJSON_IsString(next) ? strdup(next->valuestring) : NULL;
+		if (cursor) /* a page with a next is full */
+			assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(page, "items")), (int)limit);
+		cJSON_Delete(page);
+		if (cursor == NULL)
+			return items;
+		assert_true(*pages < 100);
+	}
+}
+
+static int index_of(const cJSON *list, const char *site_id)
+{
+	int i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, list) {
+		if (strcmp(cJSON_GetObjectItem(it, "site_id")->valuestring, site_id) == 0)
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+static void due_summary_and_pages_agree_with_the_whole_list(void **state)
+{
+	fixture *f = *state;
+	assert_int_equal(fic_setting_set(f->store, "semester_starts", "2026-02-23,2026-09-01"), FIC_OK);
+	/* Eleven schools: never patrolled, patrolled last year, once, twice this
+	 * year; visited or not in the semester's first month; one closed. */
+	static const struct { const char *name; const char *dates[3]; } schools[] = {
+		{ "甲小学", { NULL } },
+		{ "乙小学", { "2025-05-10", NULL } },
+		{ "丙小学", { "2025-11-20", NULL } },
+		{ "丁小学", { "2026-01-05", NULL } },
+		{ "戊小学", { "2026-01-05", "2026-02-25", NULL } }, /* two: not due; visited */
+		{ "己小学", { "2025-03-01", "2026-02-24", NULL } }, /* one this year; visited */
+		{ "庚小学", { NULL } },
+		{ "辛小学", { "2024-09-09", NULL } },
+		{ "壬小学", { "2026-02-01", "2026-02-02", "2026-02-03" } }, /* not due; not visited */
+		{ "癸小学", { "2025-05-10", NULL } },
+		{ "关闭的小学", { NULL } },
+	};
+	char ids[11][FIC_UUID_BUFSIZE];
+	for (int i = 0; i < 11; i++) {
+		fic_site s = FIC_SITE_INIT;
+		s.kind = FIC_SITE_SCHOOL;
+		s.name = schools[i].name;
+		fic_site *o;
+		assert_int_equal(fic_site_add(&o, f->store, &s, NULL), FIC_OK);
+		strcpy(ids[i], o->id);
+		fic_site_free(o);
+		for (int d = 0; d < 3 && schools[i].dates[d]; d++)
+			patrol_on(f, ids[i], "school.disease_control", schools[i].dates[d]);
+	}
+	assert_int_equal(fic_site_close(f->store, ids[10], "撤并"), FIC_OK);
+	fic_site w = FIC_SITE_INIT;
+	w.kind = FIC_SITE_WATER_RURAL;
+	w.name = "水厂";
+	assert_int_equal(fic_site_add(NULL, f->store, &w, NULL), FIC_OK);
+
+	char *t;
+	assert_int_equal(fic_due_json(&t, f->store), FIC_OK);
+	cJSON *whole = parsed(t);
+	assert_int_equal(fic_due_summary_json(&t, f->store), FIC_OK);
+	cJSON *sum = parsed(t);
+	assert_string_equal(cJSON_GetObjectItem(sum, "today")->valuestring, "2026-03-01");
+	assert_int_equal(cJSON_GetObjectItem(sum, "patrols_required_per_year")->valueint, 2);
+	static const char *const areas[] = { "drinking_water", "school", "medical_blood", "mch",
+		                             "occupational" };
+	for (int a = 0; a < 5; a++) {
+		cJSON *listed = cJSON_GetObjectItem(cJSON_GetObjectItem(whole, "areas"), areas[a]);
+		cJSON *counts = cJSON_GetObjectItem(cJSON_GetObjectItem(sum, "areas"), areas[a]);
+		assert_int_equal(cJSON_GetObjectItem(counts, "due")->valueint, cJSON_GetArraySize(listed));
+		for (int limit = 1; limit <= 4; limit += 3) {
+			int pages;
+			cJSON *paged = all_pages(f, areas[a], (size_t)limit, &pages);
+			/* The same sites as the whole list, each once. */
+			assert_int_equal(cJSON_GetArraySize(paged), cJSON_GetArraySize(listed));
+			cJSON *it;
+			cJSON_ArrayForEach(it, listed) {
+				const char *id = cJSON_GetObjectItem(it, "site_id")->valuestring;
+				int at = index_of(paged, id);
+				assert_true(at >= 0);
+				assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(paged, at),
+				                                     "patrols_this_year")->valueint,
+				                 cJSON_GetObjectItem(it, "patrols_this_year")->valueint);
+			}
+			cJSON_Delete(paged);
+		}
+	}
+	cJSON *school = cJSON_GetObjectItem(cJSON_GetObjectItem(sum, "areas"), "school");
+	assert_int_equal(cJSON_GetObjectItem(school, "open_sites")->valueint, 10);
+	assert_int_equal(cJSON_GetObjectItem(school, "due")->valueint, 8);
+	assert_int_equal(cJSON_GetObjectItem(school, "not_patrolled_this_year")->valueint, 6);
+	/* Most overdue first: never patrolled by name, then by the last patrol. */
+	int pages;
+	cJSON *order = all_pages(f, "school", 3, &pages);
+	assert_int_equal(pages, 3);
+	static const int expect[] = { 6, 0, 7, 1, 9, 2, 3, 5 }; /* 庚 < 甲 by code point */
+	for (int i = 0; i < 8; i++)
+		assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(order, i), "site_id")->valuestring,
+		                    ids[expect[i]]);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(order, 0), "last_patrol")));
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(order, 2), "last_patrol")->valuestring,
+	                    "2024-09-09");
+	cJSON_Delete(order);
+	/* The semester: the same schools as the whole list's, overdue once its month is over. */
+	cJSON *sem = cJSON_GetObjectItem(sum, "semester");
+	assert_string_equal(cJSON_GetObjectItem(sem, "start")->valuestring, "2026-02-23");
+	assert_int_equal(cJSON_GetObjectItem(sem, "schools_not_visited")->valueint,
+	                 cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(whole, "semester"),
+	                                                        "schools_not_visited")));
+	assert_int_equal(cJSON_GetObjectItem(sem, "schools_not_visited")->valueint, 8);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(sem, "overdue")));
+	cJSON *sp = all_pages(f, "school_semester", 2, &pages);
+	assert_int_equal(cJSON_GetArraySize(sp), 8); /* 壬's three visits were before the semester */
+	assert_true(index_of(sp, ids[4]) < 0 && index_of(sp, ids[5]) < 0 && index_of(sp, ids[8]) >= 0);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(sp, 0), "overdue")));
+	cJSON_Delete(sp);
+	f->clock.wall_ms = T0 + 23LL * 24 * 60 * MIN; /* 2026-03-24 */
+	sp = all_pages(f, "school_semester", 50, &pages);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(sp, 0), "overdue")));
+	cJSON_Delete(sp);
+	cJSON_Delete(sum);
+	cJSON_Delete(whole);
+	/* Without a semester: no semester in the summary, an empty page. */
+	assert_int_equal(sqlite3_exec(f->store->db, "DELETE FROM settings WHERE key = 'semester_starts'",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(fic_due_summary_json(&t, f->store), FIC_OK);
+	sum = parsed(t);
+	assert_null(cJSON_GetObjectItem(sum, "semester"));
+	cJSON_Delete(sum);
+	assert_int_equal(fic_due_page_json(&t, f->store, "school_semester", NULL, 10), FIC_OK);
+	cJSON *page = parsed(t);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(page, "items")), 0);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(page, "semester_start")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(page, "next")));
+	cJSON_Delete(page);
+}
+
+static void due_pages_refuse_bad_arguments(void **state)
+{
+	fixture *f = *state;
+	char *t = (char *)"untouched";
+	assert_int_equal(fic_due_summary_json(NULL, f->store), FIC_EINVAL);
+	assert_int_equal(fic_due_summary_json(&t, NULL), FIC_EINVAL);
+	assert_null(t);
+	t = (char *)"untouched";
+	assert_int_equal(fic_due_page_json(NULL, f->store, "school", NULL, 10), FIC_EINVAL);
+	assert_int_equal(fic_due_page_json(&t, NULL, "school", NULL, 10), FIC_EINVAL);
+	assert_null(t);
+	assert_int_equal(fic_due_page_json(&t, f->store, NULL, NULL, 10), FIC_EINVAL);
+	assert_int_equal(fic_due_page_json(&t, f->store, "", NULL, 10), FIC_EINVAL);
+	assert_int_equal(fic_due_page_json(&t, f->store, "schools", NULL, 10), FIC_EINVAL);
+	assert_non_null(strstr(fic_error_last()->message, "school_semester"));
+	char big[2048];
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	assert_int_equal(fic_due_page_json(&t, f->store, big, NULL, 10), FIC_ETOOBIG);
+	assert_int_equal(fic_due_page_json(&t, f->store, "school\xC3", NULL, 10), FIC_EINVAL);
+	assert_int_equal(fic_due_page_json(&t, f->store, "school", NULL, 0), FIC_EINVAL);
+	assert_int_equal(fic_due_page_json(&t, f->store, "school", NULL, FIC_DUE_PAGE_MAX + 1),
+	                 FIC_EINVAL);
+	assert_int_equal(fic_due_page_json(&t, f->store, "school", big, 10), FIC_ETOOBIG);
+	static const char *const bad_cursors[] = {
+		"x", "[]", "[null,\"a\"]", "[1,\"a\",\"b\"]", "[null,\"a\",2]", "{\"a\":1}",
+		"[null,\"a\",\"b\",\"c\"]", "[\"2026-01-01-and-more\",\"a\",\"b\"]", "\xFF",
+	};
+	for (size_t i = 0; i < sizeof bad_cursors / sizeof bad_cursors[0]; i++) {
+		assert_int_equal(fic_due_page_json(&t, f->store, "school", bad_cursors[i], 10), FIC_EINVAL);
+		assert_null(t);
+	}
+	/* The first page, from NULL or "", and a cursor of the right shape. */
+	assert_int_equal(fic_due_page_json(&t, f->store, "school", "", FIC_DUE_PAGE_MAX), FIC_OK);
+	fic_free(t);
+	assert_int_equal(fic_due_page_json(&t, f->store, "mch", "[null,\"\",\"\"]", 1), FIC_OK);
+	fic_free(t);
+}
+
 static void indicators_count_reports_and_patrols(void **state)
 {
 	fixture *f = *state;
@@ -402,6 +617,8 @@ int main(void)
 		T(settings_are_validated),
 		T(the_due_list_counts_patrols_per_area_and_semester_visits),
 		T(indicators_count_reports_and_patrols),
+		T(due_summary_and_pages_agree_with_the_whole_list),
+		T(due_pages_refuse_bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,7 @@ typedef struct fake {
 	int hook_at;
 	void *hook_arg;
 	tu_clock *clock;
+	bool server_clock_follows; /* the server's clock (and receipt times) follow the test's */
 	/* enrolment */
 	int enroll_status;
 	const char *enroll_body;
@@ -180,7 +181,9 @@ static int fake_request(void *ctx, const fic_http_request *q, fic_http_response 
 		char receipt[80];
 		snprintf(receipt, sizeof receipt, "R-%zu", k);
 		cJSON_AddStringToObject(res, "receipt_id", receipt);
-		cJSON_AddNumberToObject(res, "received_at_ms", (double)(NOW + (int64_t)k));
+		cJSON_AddNumberToObject(res, "received_at_ms",
+		                        (double)((f->server_clock_follows ? f->clock->wall_ms : NOW) +
+		                                 (int64_t)k));
 		cJSON_AddItemToArray(results, res);
 	}
 	cJSON_Delete(j);
@@ -195,7 +198,7 @@ static int fake_request(void *ctx, const fic_http_request *q, fic_http_response 
 	else
 		set_body(r, 200, text);
 	cJSON_free(text);
-	r->server_time_ms = NOW + 60000;
+	r->server_time_ms = (f->server_clock_follows ? f->clock->wall_ms : NOW) + 60000;
 	return FIC_OK;
 }
 
@@ -584,6 +587,43 @@ static void a_wrong_url_or_revoked_token_changes_no_record(void **state)
 
 static int progress_calls;
 static int64_t progress_last_done;
+static void a_push_pass_prunes_what_the_server_acknowledged_a_week_ago(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	f->fake.server_clock_follows = true;
+	a_patrol_day(f);
+	fic_sync_report rep;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	each_record_once(f); /* just acknowledged: all kept */
+	int64_t acked = outbox_count(f, "state = 'acked'");
+	assert_int_equal(acked, 8);
+	/* Six days on, a pass keeps them; eight days on (the default week has
+	 * passed), the pass's end prunes them and leaves one tombstone each. */
+	f->clock.wall_ms += 6 * 86400000LL;
+	f->clock.mono_ms += 6 * 86400000LL;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(outbox_count(f, "state = 'acked'"), acked);
+	f->clock.wall_ms += 2 * 86400000LL;
+	f->clock.mono_ms += 2 * 86400000LL;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(outbox_count(f, "1"), 0);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT count(*), sum(records) FROM "
+	                                    "outbox_pruned", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 1), (int64_t)f->fake.n);
+	assert_int_equal(sqlite3_column_int64(st, 0), 8); /* 3 sites, 5 leads: one record each */
+	sqlite3_finalize(st);
+	assert_int_equal(rep.pending, 0);
+	if (fic_store_check(f->store) != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+	/* A new change after the pruning goes as ever. */
+	add_site(f, "四小");
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.stored, 1);
+}
+
 static void on_progress(void *arg, const fic_sync_progress *p)
 {
 	(void)arg;
@@ -623,6 +663,7 @@ int main(void)
 		T(a_refused_record_is_isolated_and_kept_with_its_reason),
 		T(a_wrong_url_or_revoked_token_changes_no_record),
 		T(progress_is_reported_and_bodies_can_go_plain),
+		T(a_push_pass_prunes_what_the_server_acknowledged_a_week_ago),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

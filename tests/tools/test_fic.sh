@@ -28,7 +28,7 @@ expect() {
 
 json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-expect 0 "schema 1" -- "$FIC" --db "$db" init
+expect 0 "schema 2" -- "$FIC" --db "$db" init
 expect 0 '"device_id"' -- "$FIC" --db "$db" --json init
 
 out=$("$FIC" --db "$db" --actor 协管员 --json site add --kind water_rural --name "青杠镇水厂" \
@@ -135,7 +135,22 @@ expect 1 "required items not answered" -- "$FIC" --db "$db" lead new event.foodb
 expect 2 "ITEM=VALUE" -- "$FIC" --db "$db" lead new event.foodborne --set ill
 expect 0 "semester_starts = 2026-02-23" -- "$FIC" --db "$db" setting set semester_starts 2026-02-23
 expect 1 "does not exist" -- "$FIC" --db "$db" setting set semester_starts 2026-02-30
-expect 0 "drinking_water" -- "$FIC" --db "$db" due
+expect 0 "school: 1 site(s) due of 1 open" -- "$FIC" --db "$db" due
+expect 0 "青杠镇中心小学  last patrol never" -- "$FIC" --db "$db" due
+expect 0 '"not_patrolled_this_year"' -- "$FIC" --db "$db" --json due
+expect 0 "most overdue first" -- "$FIC" --db "$db" due --area occupational --limit 1
+due_next=$("$FIC" --db "$db" --json due --area school --limit 1 | json_field 'd["next"]')
+[ "$due_next" = None ] && pass || fail "due --area school: one school, no next page: $due_next"
+expect 0 '"items"' -- "$FIC" --db "$db" --json due --area school_semester
+expect 0 "site(s) due" -- "$FIC" --db "$db" due --all
+expect 1 "unknown area" -- "$FIC" --db "$db" due --area nowhere
+expect 1 "cursor is not one" -- "$FIC" --db "$db" due --area school --cursor junk
+expect 2 "give --area" -- "$FIC" --db "$db" due --limit 5
+expect 2 "1 to 500" -- "$FIC" --db "$db" due --area school --limit 0
+expect 2 "no --area" -- "$FIC" --db "$db" due --all --area school
+expect 2 "options of due" -- "$FIC" --db "$db" tasks --area school
+expect 0 "outbox_retention_days = 30" -- "$FIC" --db "$db" setting set outbox_retention_days 30
+expect 1 "from 0 to 3650" -- "$FIC" --db "$db" setting set outbox_retention_days -1
 expect 0 "report rate" -- "$FIC" --db "$db" stats
 expect 0 "open task" -- "$FIC" --db "$db" tasks
 expect 2 "unknown" -- "$FIC" --db "$db" inspect frobnicate x

@@ -36,10 +36,10 @@ static const char *jstr(const cJSON *o, const char *k)
 typedef struct opts {
 	char *pos[8];
 	int npos;
-	const char *kind, *version, *site, *answers, *reason, *limit, *year;
+	const char *kind, *version, *site, *answers, *reason, *limit, *year, *area, *cursor;
 	const char *sets[64];
 	int nsets;
-	bool events, all_versions, draft;
+	bool events, all_versions, draft, all;
 	const char *note, *rendition, *out;
 } opts;
 
@@ -67,6 +67,10 @@ static int parse_opts(opts *o, int argc, char **argv)
 			o->draft = true;
 			continue;
 		}
+		if (strcmp(a, "--all") == 0) {
+			o->all = true;
+			continue;
+		}
 		if (strcmp(a, "--kind") == 0) slot = &o->kind;
 		else if (strcmp(a, "--version") == 0) slot = &o->version;
 		else if (strcmp(a, "--site") == 0) slot = &o->site;
@@ -75,6 +79,8 @@ static int parse_opts(opts *o, int argc, char **argv)
 		else if (strcmp(a, "--limit") == 0) slot = &o->limit;
 		else if (strcmp(a, "--year") == 0) slot = &o->year;
 		else if (strcmp(a, "--note") == 0) slot = &o->note;
+		else if (strcmp(a, "--area") == 0) slot = &o->area;
+		else if (strcmp(a, "--cursor") == 0) slot = &o->cursor;
 		else if (strcmp(a, "--set") == 0) {
 			if (i + 1 >= argc || o->nsets == 64)
 				return usage("--set needs ITEM=VALUE", NULL);
@@ -552,7 +558,8 @@ int cmd_lead(ctx *c, int argc, char **argv)
 
 /* ---- tasks, due, stats, setting ---- */
 
-static void human_due(const cJSON *j)
+/* `fic due --all`: every due site (fic_due_json). */
+static void human_due_all(const cJSON *j)
 {
 	printf("today %s; each site needs %d patrols a year\n", jstr(j, "today"),
 	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "patrols_required_per_year")));
@@ -575,6 +582,73 @@ static void human_due(const cJSON *j)
 			       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "overdue")) ? "  OVERDUE" : "");
 		}
 	}
+}
+
+static int num(const cJSON *o, const char *k)
+{
+	return (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+/* The sites of one page of fic_due_page_json, most overdue first. */
+static void human_due_items(const cJSON *page)
+{
+	const cJSON *s;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(page, "items")) {
+		const char *last = jstr(s, "last_patrol");
+		printf("  %s  %s  last patrol %s, %d this year%s\n", jstr(s, "site_id"), jstr(s, "name"),
+		       last[0] ? last : "never", num(s, "patrols_this_year"),
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "overdue")) ? "  OVERDUE" : "");
+	}
+}
+
+static void human_due_page(const cJSON *j)
+{
+	printf("%s, most overdue first (today %s):\n", jstr(j, "area"), jstr(j, "today"));
+	human_due_items(j);
+	const char *next = jstr(j, "next");
+	if (next[0])
+		printf("more: --cursor '%s'\n", next);
+}
+
+#define DUE_PREVIEW 5
+
+/* `fic due`: the counts per area and each area's most overdue sites. */
+static int due_summary(ctx *c)
+{
+	char *text = NULL;
+	if (fic_due_summary_json(&text, c->store) != FIC_OK)
+		return fail();
+	if (c->json)
+		return emit(c, text, NULL);
+	cJSON *j = cJSON_Parse(text);
+	fic_free(text);
+	if (j == NULL)
+		return fail();
+	printf("today %s; each site needs %d patrols a year\n", jstr(j, "today"),
+	       num(j, "patrols_required_per_year"));
+	const cJSON *area;
+	cJSON_ArrayForEach(area, cJSON_GetObjectItemCaseSensitive(j, "areas")) {
+		printf("%s: %d site(s) due of %d open, %d not patrolled this year\n", area->string,
+		       num(area, "due"), num(area, "open_sites"), num(area, "not_patrolled_this_year"));
+		char *page = NULL;
+		if (num(area, "due") > 0 &&
+		    fic_due_page_json(&page, c->store, area->string, NULL, DUE_PREVIEW) == FIC_OK) {
+			cJSON *p = cJSON_Parse(page);
+			human_due_items(p);
+			if (num(area, "due") > DUE_PREVIEW)
+				printf("  … all of them: fic due --area %s\n", area->string);
+			cJSON_Delete(p);
+		}
+		fic_free(page);
+	}
+	const cJSON *sem = cJSON_GetObjectItemCaseSensitive(j, "semester");
+	if (sem)
+		printf("semester from %s: %d school(s) not visited by %s%s (fic due --area "
+		       "school_semester)\n", jstr(sem, "start"), num(sem, "schools_not_visited"),
+		       jstr(sem, "first_month_ends"),
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sem, "overdue")) ? ", OVERDUE" : "");
+	cJSON_Delete(j);
+	return 0;
 }
 
 static void human_stats(const cJSON *j)
@@ -633,20 +707,35 @@ int cmd_plan(ctx *c, const char *cmd, int argc, char **argv)
 	}
 	if (o.npos)
 		return usage("unexpected argument", o.pos[0]);
-	long year = 0;
+	long year = 0, limit = 50;
 	if (o.year && !to_long(o.year, 2000, 2999, &year))
 		return usage("--year needs a year like 2026", o.year);
+	bool due = strcmp(cmd, "due") == 0;
+	if (!due && (o.area || o.cursor || o.all))
+		return usage("--area, --cursor and --all are options of due", NULL);
+	if (due && o.all && (o.area || o.cursor || o.limit))
+		return usage("due --all lists every due site: no --area, --cursor or --limit", NULL);
+	if (due && (o.cursor || o.limit) && !o.area)
+		return usage("--cursor and --limit page through one area: give --area", NULL);
+	if (due && o.limit && !to_long(o.limit, 1, FIC_DUE_PAGE_MAX, &limit))
+		return usage("--limit takes 1 to 500", o.limit);
 	if ((rc = open_store(c)))
 		return rc;
+	if (due && !o.all && !o.area)
+		return due_summary(c);
 	if (strcmp(cmd, "tasks") == 0)
 		rc = fic_task_list_json(&text, c->store);
-	else if (strcmp(cmd, "due") == 0)
+	else if (due && o.area)
+		rc = fic_due_page_json(&text, c->store, o.area, o.cursor, (size_t)limit);
+	else if (due)
 		rc = fic_due_json(&text, c->store);
 	else
 		rc = fic_stats_json(&text, c->store, (int)year);
 	if (rc != FIC_OK)
 		return fail();
-	return emit(c, text, cmd[0] == 't' ? human_tasks : cmd[0] == 'd' ? human_due : human_stats);
+	return emit(c, text, cmd[0] == 't' ? human_tasks
+	                     : due          ? (o.area ? human_due_page : human_due_all)
+	                                    : human_stats);
 }
 
 /* ---- photo ---- */
