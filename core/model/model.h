@@ -26,6 +26,8 @@ bool fic__code_known(int type, int value);
 int fic__site_update_tx(fic_site **out, fic_store *store, const fic_site *site, const char *reason);
 int fic__site_close_tx(fic_store *store, const char *id, const char *reason);
 struct cJSON *fic__site_facts(const fic_site *site);
+/* Whether `name` is a fact the rules may read as site.<name> (site_fields.c). */
+bool fic__site_fact_known(const char *name);
 /* Apply one item of the county's registry feed inside the caller's
  * transaction: insert or update the site as the county has it (or close it,
  * `del`), with an audit entry and no outbox record. *skipped when the

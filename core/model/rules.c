@@ -6,7 +6,7 @@
  * shape of every expression (operator known, arity right, references real,
  * depth bounded), so it needs no error path and cannot recurse without bound.
  */
-#include "rules.h"
+#include "model.h"
 
 #include <errno.h>
 #include <math.h>
@@ -15,20 +15,6 @@
 #include <string.h>
 
 #define EXPR_MAX_DEPTH 32
-
-static const char *const site_facts[] = {
-	"kind", "supply", "boarding", "enrolment", "school_level", "beds", "institution_type",
-	"joint_venture", "validation_deferred", "med_registration", "industry", "hazard_level",
-	"venue_type", "licence_valid_from", "licence_valid_to", NULL
-};
-
-static bool known_site_fact(const char *f)
-{
-	for (const char *const *p = site_facts; *p; p++)
-		if (strcmp(*p, f) == 0)
-			return true;
-	return false;
-}
 
 /*
  * The operators of the rule language (docs/checklist-format.md): one table,
@@ -136,7 +122,7 @@ static int check_expr(const vctx *v, const cJSON *e, int depth)
 			if (fic__def_item(v->def, n + 5) == NULL)
 				return bad(v, "reference to an unknown item", n);
 		} else if (strncmp(n, "site.", 5) == 0) {
-			if (!known_site_fact(n + 5))
+			if (!fic__site_fact_known(n + 5))
 				return bad(v, "unknown site fact", n);
 		} else if (strcmp(n, "inspection.date") != 0) {
 			return bad(v, "unknown variable", n);
@@ -308,7 +294,7 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 	it->prefill = NULL;
 	if (pf) {
 		if (!cJSON_IsString(pf) || strncmp(pf->valuestring, "site.", 5) != 0 ||
-		    !known_site_fact(pf->valuestring + 5))
+		    !fic__site_fact_known(pf->valuestring + 5))
 			return bad(&v, "prefill must name a site fact", NULL);
 		it->prefill = pf->valuestring;
 	}

@@ -8,7 +8,7 @@
  * Each change is one durable transaction holding the site row, an audit
  * entry and an outbox record.
  */
-#include "model.h"
+#include "site_fields.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -29,95 +29,21 @@ int fic_site_init(fic_site *site, unsigned int version)
 
 /* ---- validation ---- */
 
-static int check_enum(int type, int value, const char *what, bool applies)
-{
-	if (value == 0)
-		return FIC_OK;
-	if (!applies)
-		return fic__err(FIC_EINVAL, "%s does not apply to this kind of site", what);
-	if (!fic__code_known(type, value))
-		return fic__err(FIC_EINVAL, "%s has an unknown value %d", what, value);
-	return FIC_OK;
-}
-
-static int check_flag(int value, const char *what, bool applies)
-{
-	if (value == FIC_UNKNOWN)
-		return FIC_OK;
-	if (!applies)
-		return fic__err(FIC_EINVAL, "%s does not apply to this kind of site", what);
-	if (value != 0 && value != 1)
-		return fic__err(FIC_EINVAL, "%s must be 1 (yes), 0 (no) or FIC_UNKNOWN", what);
-	return FIC_OK;
-}
-
-static int check_count(int value, const char *what, int max, bool applies)
-{
-	if (value == FIC_UNKNOWN)
-		return FIC_OK;
-	if (!applies)
-		return fic__err(FIC_EINVAL, "%s does not apply to this kind of site", what);
-	if (value < 0 || value > max)
-		return fic__err(FIC_EINVAL, "%s must be between 0 and %d", what, max);
-	return FIC_OK;
-}
-
 static int validate_site(const fic_site *s)
 {
 	int rc;
 	if (s->version != FIC_SITE_VERSION)
 		return fic__err(FIC_EINVAL, "site: unknown struct version %u", s->version);
-	if (!fic__code_known(FIC_CODE_KIND, s->kind))
-		return fic__err(FIC_EINVAL, "site kind %d is unknown", s->kind);
-	struct { const char *v; const char *what; size_t max; bool req; } texts[] = {
-		{ s->name, "name", FIC_SITE_NAME_MAX, true },
-		{ s->address, "address", FIC_SITE_ADDRESS_MAX, false },
-		{ s->place_code, "place code", FIC_SITE_PLACE_CODE_MAX, false },
-		{ s->legal_rep, "legal representative", FIC_SITE_SHORT_MAX, false },
-		{ s->manager, "person in charge", FIC_SITE_SHORT_MAX, false },
-		{ s->licence_no, "licence number", FIC_SITE_SHORT_MAX, false },
-		{ s->licence_scope, "licence scope", FIC_SITE_SCOPE_MAX, false },
-		{ s->note, "note", FIC_SITE_NOTE_MAX, false },
-	};
-	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
-		if ((rc = fic__check_text(texts[i].v, texts[i].what, texts[i].max, texts[i].req, NULL)))
-			return rc;
+	if ((rc = fic__site_check_fields(s)) != FIC_OK)
+		return rc;
 	if (s->credit_code && s->credit_code[0] && (rc = fic_credit_code_check(s->credit_code)))
 		return rc;
 	int64_t from = 0, to = 0;
-	bool has_from = s->licence_valid_from && s->licence_valid_from[0];
-	bool has_to = s->licence_valid_to && s->licence_valid_to[0];
-	if (has_from && (rc = fic__parse_date(s->licence_valid_from, "licence valid from", &from)))
-		return rc;
-	if (has_to && (rc = fic__parse_date(s->licence_valid_to, "licence valid to", &to)))
-		return rc;
-	if (has_from && has_to && to < from)
+	if (s->licence_valid_from && s->licence_valid_from[0] && s->licence_valid_to &&
+	    s->licence_valid_to[0] &&
+	    fic__parse_date(s->licence_valid_from, "licence valid from", &from) == FIC_OK &&
+	    fic__parse_date(s->licence_valid_to, "licence valid to", &to) == FIC_OK && to < from)
 		return fic__err(FIC_EINVAL, "licence valid-to date is before its valid-from date");
-	if (s->has_location != 0 && s->has_location != 1)
-		return fic__err(FIC_EINVAL, "has_location must be 0 or 1");
-	if (s->has_location) {
-		if (!isfinite(s->lat) || s->lat < -90 || s->lat > 90)
-			return fic__err(FIC_EINVAL, "latitude must be between -90 and 90 degrees");
-		if (!isfinite(s->lon) || s->lon < -180 || s->lon > 180)
-			return fic__err(FIC_EINVAL, "longitude must be between -180 and 180 degrees");
-	}
-	bool school = s->kind == FIC_SITE_SCHOOL;
-	bool medical = s->kind == FIC_SITE_MEDICAL || s->kind == FIC_SITE_MCH;
-	bool employer = s->kind == FIC_SITE_EMPLOYER;
-	bool venue = s->kind == FIC_SITE_OTHER_VENUE;
-	if ((rc = check_enum(FIC_CODE_SCHOOL_LEVEL, s->school_level, "school level", school)) ||
-	    (rc = check_flag(s->boarding, "boarding", school)) ||
-	    (rc = check_count(s->enrolment, "enrolment", 1000000, school)) ||
-	    (rc = check_enum(FIC_CODE_MED_REGISTRATION, s->med_registration, "registration", medical)) ||
-	    (rc = check_enum(FIC_CODE_INSTITUTION_TYPE, s->institution_type, "institution type",
-	                     medical)) ||
-	    (rc = check_count(s->beds, "beds", 100000, medical)) ||
-	    (rc = check_flag(s->joint_venture, "joint venture", medical)) ||
-	    (rc = check_flag(s->validation_deferred, "deferred validation", medical)) ||
-	    (rc = check_enum(FIC_CODE_INDUSTRY, s->industry, "industry", employer)) ||
-	    (rc = check_enum(FIC_CODE_HAZARD_LEVEL, s->hazard_level, "hazard level", employer)) ||
-	    (rc = check_enum(FIC_CODE_VENUE_TYPE, s->venue_type, "venue type", venue)))
-		return rc;
 	return FIC_OK;
 }
 
@@ -130,194 +56,12 @@ static int check_id(const char *id)
 	return fic__check_text(id, "site id", 63, true, NULL);
 }
 
-/* ---- records: one allocation holding the struct and its strings ---- */
-
-#define SITE_STRINGS(X) X(id) X(name) X(address) X(credit_code) X(place_code) X(legal_rep) \
-	X(manager) X(licence_no) X(licence_scope) X(licence_valid_from) X(licence_valid_to) X(note)
-
-static fic_site *site_pack(const fic_site *src)
-{
-	size_t need = sizeof(fic_site);
-#define SIZE_OF(f) if (src->f && src->f[0]) need += strlen(src->f) + 1;
-	SITE_STRINGS(SIZE_OF)
-#undef SIZE_OF
-	fic_site *dst = fic__malloc(need);
-	if (dst == NULL)
-		return NULL;
-	*dst = *src;
-	char *p = (char *)(dst + 1);
-#define COPY(f) \
-	if (src->f && src->f[0]) { size_t n = strlen(src->f) + 1; memcpy(p, src->f, n); dst->f = p; p += n; } \
-	else { dst->f = NULL; }
-	SITE_STRINGS(COPY)
-#undef COPY
-	return dst;
-}
-
 void fic_site_free(fic_site *site)
 {
 	fic__free(site);
 }
 
-#define SITE_COLUMNS \
-	"id, kind, name, address, credit_code, place_code, legal_rep, manager, licence_no, " \
-	"licence_scope, licence_valid_from, licence_valid_to, lat, lon, status, origin, " \
-	"school_level, boarding, enrolment, med_registration, institution_type, beds, " \
-	"joint_venture, validation_deferred, industry, hazard_level, venue_type, note, " \
-	"created_at_ms, updated_at_ms, revision"
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-static fic_site *site_from_row(sqlite3_stmt *st)
-{
-	fic_site s = FIC_SITE_INIT;
-	s.id = col_text(st, 0);
-	s.kind = sqlite3_column_int(st, 1);
-	s.name = col_text(st, 2);
-	s.address = col_text(st, 3);
-	s.credit_code = col_text(st, 4);
-	s.place_code = col_text(st, 5);
-	s.legal_rep = col_text(st, 6);
-	s.manager = col_text(st, 7);
-	s.licence_no = col_text(st, 8);
-	s.licence_scope = col_text(st, 9);
-	s.licence_valid_from = col_text(st, 10);
-	s.licence_valid_to = col_text(st, 11);
-	s.has_location = sqlite3_column_type(st, 12) != SQLITE_NULL;
-	s.lat = sqlite3_column_double(st, 12);
-	s.lon = sqlite3_column_double(st, 13);
-	s.status = sqlite3_column_int(st, 14);
-	s.origin = sqlite3_column_int(st, 15);
-	s.school_level = sqlite3_column_int(st, 16);
-	s.boarding = sqlite3_column_int(st, 17);
-	s.enrolment = sqlite3_column_int(st, 18);
-	s.med_registration = sqlite3_column_int(st, 19);
-	s.institution_type = sqlite3_column_int(st, 20);
-	s.beds = sqlite3_column_int(st, 21);
-	s.joint_venture = sqlite3_column_int(st, 22);
-	s.validation_deferred = sqlite3_column_int(st, 23);
-	s.industry = sqlite3_column_int(st, 24);
-	s.hazard_level = sqlite3_column_int(st, 25);
-	s.venue_type = sqlite3_column_int(st, 26);
-	s.note = col_text(st, 27);
-	s.created_at_ms = sqlite3_column_int64(st, 28);
-	s.updated_at_ms = sqlite3_column_int64(st, 29);
-	s.revision = sqlite3_column_int64(st, 30);
-	return site_pack(&s);
-}
-
-static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v && v[0])
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-/* Bind all columns in SITE_COLUMNS order, starting at parameter 1. */
-static void bind_site(sqlite3_stmt *st, const fic_site *s)
-{
-	sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, s->kind);
-	sqlite3_bind_text(st, 3, s->name, -1, SQLITE_STATIC);
-	bind_opt_text(st, 4, s->address);
-	bind_opt_text(st, 5, s->credit_code);
-	bind_opt_text(st, 6, s->place_code);
-	bind_opt_text(st, 7, s->legal_rep);
-	bind_opt_text(st, 8, s->manager);
-	bind_opt_text(st, 9, s->licence_no);
-	bind_opt_text(st, 10, s->licence_scope);
-	bind_opt_text(st, 11, s->licence_valid_from);
-	bind_opt_text(st, 12, s->licence_valid_to);
-	if (s->has_location) {
-		sqlite3_bind_double(st, 13, s->lat);
-		sqlite3_bind_double(st, 14, s->lon);
-	} else {
-		sqlite3_bind_null(st, 13);
-		sqlite3_bind_null(st, 14);
-	}
-	sqlite3_bind_int(st, 15, s->status);
-	sqlite3_bind_int(st, 16, s->origin);
-	sqlite3_bind_int(st, 17, s->school_level);
-	sqlite3_bind_int(st, 18, s->boarding);
-	sqlite3_bind_int(st, 19, s->enrolment);
-	sqlite3_bind_int(st, 20, s->med_registration);
-	sqlite3_bind_int(st, 21, s->institution_type);
-	sqlite3_bind_int(st, 22, s->beds);
-	sqlite3_bind_int(st, 23, s->joint_venture);
-	sqlite3_bind_int(st, 24, s->validation_deferred);
-	sqlite3_bind_int(st, 25, s->industry);
-	sqlite3_bind_int(st, 26, s->hazard_level);
-	sqlite3_bind_int(st, 27, s->venue_type);
-	bind_opt_text(st, 28, s->note);
-	sqlite3_bind_int64(st, 29, s->created_at_ms);
-	sqlite3_bind_int64(st, 30, s->updated_at_ms);
-	sqlite3_bind_int64(st, 31, s->revision);
-}
-
 /* ---- JSON ---- */
-
-static bool add_str(cJSON *o, const char *key, const char *v)
-{
-	return !(v && v[0]) || cJSON_AddStringToObject(o, key, v) != NULL;
-}
-
-static bool add_code(cJSON *o, const char *key, int type, int v)
-{
-	return v == 0 || cJSON_AddStringToObject(o, key, fic_site_code_str(type, v)) != NULL;
-}
-
-static bool add_flag(cJSON *o, const char *key, int v)
-{
-	return v == FIC_UNKNOWN || cJSON_AddBoolToObject(o, key, v) != NULL;
-}
-
-static bool add_num(cJSON *o, const char *key, double v, bool present)
-{
-	return !present || cJSON_AddNumberToObject(o, key, v) != NULL;
-}
-
-static cJSON *site_json(const fic_site *s)
-{
-	cJSON *o = cJSON_CreateObject();
-	if (o == NULL)
-		return NULL;
-	bool ok = add_str(o, "id", s->id) && add_code(o, "kind", FIC_CODE_KIND, s->kind) &&
-		  add_str(o, "name", s->name) && add_str(o, "address", s->address) &&
-		  add_str(o, "credit_code", s->credit_code) &&
-		  add_str(o, "place_code", s->place_code) && add_str(o, "legal_rep", s->legal_rep) &&
-		  add_str(o, "manager", s->manager) && add_str(o, "licence_no", s->licence_no) &&
-		  add_str(o, "licence_scope", s->licence_scope) &&
-		  add_str(o, "licence_valid_from", s->licence_valid_from) &&
-		  add_str(o, "licence_valid_to", s->licence_valid_to) &&
-		  add_num(o, "lat", s->lat, s->has_location) &&
-		  add_num(o, "lon", s->lon, s->has_location) &&
-		  add_code(o, "status", FIC_CODE_STATUS, s->status) &&
-		  add_code(o, "origin", FIC_CODE_ORIGIN, s->origin) &&
-		  add_code(o, "school_level", FIC_CODE_SCHOOL_LEVEL, s->school_level) &&
-		  add_flag(o, "boarding", s->boarding) &&
-		  add_num(o, "enrolment", s->enrolment, s->enrolment != FIC_UNKNOWN) &&
-		  add_code(o, "med_registration", FIC_CODE_MED_REGISTRATION, s->med_registration) &&
-		  add_code(o, "institution_type", FIC_CODE_INSTITUTION_TYPE, s->institution_type) &&
-		  add_num(o, "beds", s->beds, s->beds != FIC_UNKNOWN) &&
-		  add_flag(o, "joint_venture", s->joint_venture) &&
-		  add_flag(o, "validation_deferred", s->validation_deferred) &&
-		  add_code(o, "industry", FIC_CODE_INDUSTRY, s->industry) &&
-		  add_code(o, "hazard_level", FIC_CODE_HAZARD_LEVEL, s->hazard_level) &&
-		  add_code(o, "venue_type", FIC_CODE_VENUE_TYPE, s->venue_type) &&
-		  add_str(o, "note", s->note) &&
-		  add_num(o, "created_at_ms", (double)s->created_at_ms, s->created_at_ms != 0) &&
-		  add_num(o, "updated_at_ms", (double)s->updated_at_ms, s->updated_at_ms != 0) &&
-		  add_num(o, "revision", (double)s->revision, s->revision != 0);
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
 
 /* Attach `item` to `o` under `key`; on failure `item` is freed and false returned. */
 static bool attach(cJSON *o, const char *key, cJSON *item)
@@ -347,7 +91,7 @@ int fic_site_to_json(char **out, const fic_site *site)
 	*out = NULL;
 	if (site == NULL)
 		return fic__err(FIC_EINVAL, "site is NULL");
-	*out = json_take(site_json(site));
+	*out = json_take(fic__site_json(site));
 	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory writing JSON");
 }
 
@@ -359,7 +103,7 @@ static char *change_json(const fic_site *s, const char *reason, cJSON *changes)
 		cJSON_Delete(changes);
 		return NULL;
 	}
-	if (s != NULL && !attach(o, "site", site_json(s))) {
+	if (s != NULL && !attach(o, "site", fic__site_json(s))) {
 		cJSON_Delete(changes); /* not attached yet: still ours */
 		goto fail;
 	}
@@ -381,7 +125,7 @@ fail:
 static cJSON *site_diff(const fic_site *before, const fic_site *after)
 {
 	static const char *const ignored[] = { "updated_at_ms", "revision", "status", NULL };
-	cJSON *a = site_json(before), *b = site_json(after), *d = cJSON_CreateObject();
+	cJSON *a = fic__site_json(before), *b = fic__site_json(after), *d = cJSON_CreateObject();
 	if (!a || !b || !d)
 		goto oom;
 	for (int pass = 0; pass < 2; pass++) {
@@ -428,7 +172,7 @@ static int fetch_one(fic_store *store, fic_site **out, const char *where, const 
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	int src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
-		*out = site_from_row(st);
+		*out = fic__site_from_row(st);
 		rc = *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory reading a site");
 	} else if (src == SQLITE_DONE) {
 		rc = fic__err(FIC_ENOTFOUND, "no site with that %s", what);
@@ -515,7 +259,7 @@ static int collect(fic_store *store, sqlite3_stmt *st, fic_site_list **out)
 	int rc = list ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory listing sites");
 	int src = SQLITE_DONE;
 	while (rc == FIC_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
-		rc = list_push(list, &cap, site_from_row(st), 0);
+		rc = list_push(list, &cap, fic__site_from_row(st), 0);
 	if (rc == FIC_OK && src != SQLITE_DONE)
 		rc = fic__db_err(store, src, "listing sites");
 	sqlite3_finalize(st);
@@ -867,7 +611,7 @@ int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
 			double d = haversine_m(lat, lon, sqlite3_column_double(st, 12),
 			                       sqlite3_column_double(st, 13));
 			if (d <= radius_m) {
-				if ((hits[kept].site = site_from_row(st)) == NULL)
+				if ((hits[kept].site = fic__site_from_row(st)) == NULL)
 					rc = fic__err(FIC_ENOMEM, "out of memory listing sites");
 				else
 					hits[kept++].distance = d;
@@ -941,24 +685,16 @@ static int write_row(fic_store *store, const fic_site *s, bool insert)
 {
 	sqlite3_stmt *st;
 	int rc = fic__cached(store, &st,
-	                     insert ? "INSERT INTO sites (" SITE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, "
-	                               "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-	                               "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, "
-	                               "?30, ?31)"
-	                             : "UPDATE sites SET kind = ?2, name = ?3, address = ?4, "
-	                               "credit_code = ?5, place_code = ?6, legal_rep = ?7, "
-	                               "manager = ?8, licence_no = ?9, licence_scope = ?10, "
-	                               "licence_valid_from = ?11, licence_valid_to = ?12, lat = ?13, "
-	                               "lon = ?14, status = ?15, origin = ?16, school_level = ?17, "
-	                               "boarding = ?18, enrolment = ?19, med_registration = ?20, "
-	                               "institution_type = ?21, beds = ?22, joint_venture = ?23, "
-	                               "validation_deferred = ?24, industry = ?25, "
-	                               "hazard_level = ?26, venue_type = ?27, note = ?28, "
-	                               "created_at_ms = ?29, updated_at_ms = ?30, revision = ?31 "
-	                               "WHERE id = ?1");
+	                     insert ? "INSERT INTO sites (" SITE_COLUMNS ") VALUES (" SITE_VALUES ")"
+	                            : "UPDATE sites SET " SITE_ASSIGNMENTS " WHERE id = ?");
 	if (rc != FIC_OK)
 		return rc;
-	bind_site(st, s);
+	if (insert) {
+		sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
+		fic__site_bind(st, s, 2);
+	} else {
+		sqlite3_bind_text(st, fic__site_bind(st, s, 1), s->id, -1, SQLITE_STATIC);
+	}
 	int src = sqlite3_step(st);
 	rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "saving the site");
 	fic__release(store, st);
@@ -1002,7 +738,7 @@ int fic_site_add(fic_site **out, fic_store *store, const fic_site *site, const c
 	s.revision = 1;
 
 	char *payload = change_json(&s, reason, NULL);
-	fic_site *copy = out ? site_pack(&s) : NULL;
+	fic_site *copy = out ? fic__site_copy(&s) : NULL;
 	if (payload == NULL || (out && copy == NULL)) {
 		fic__free(payload);
 		fic_site_free(copy);
@@ -1078,7 +814,7 @@ int fic__site_update_tx(fic_site **out, fic_store *store, const fic_site *site, 
 	detail = change_json(NULL, reason, changes);
 	changes = NULL;
 	payload = change_json(&s, reason, NULL);
-	if (out && (copy = site_pack(&s)) == NULL) {
+	if (out && (copy = fic__site_copy(&s)) == NULL) {
 		rc = fic__err(FIC_ENOMEM, "out of memory updating a site");
 		goto done;
 	}
@@ -1167,72 +903,7 @@ int fic_site_close(fic_store *store, const char *id, const char *reason)
 	return rc;
 }
 
-/* The facts rules may read (docs/checklist-format.md), plus name and address for titles. */
-cJSON *fic__site_facts(const fic_site *s)
-{
-	cJSON *o = cJSON_CreateObject();
-	if (o == NULL)
-		return NULL;
-	const char *supply = s->kind == FIC_SITE_WATER_RURAL ? "rural"
-			     : s->kind == FIC_SITE_WATER_SECONDARY ? "urban" : NULL;
-	bool ok = add_str(o, "id", s->id) && add_str(o, "name", s->name) &&
-		  add_str(o, "address", s->address) && add_code(o, "kind", FIC_CODE_KIND, s->kind) &&
-		  add_str(o, "supply", supply) &&
-		  add_code(o, "school_level", FIC_CODE_SCHOOL_LEVEL, s->school_level) &&
-		  add_flag(o, "boarding", s->boarding) &&
-		  add_num(o, "enrolment", s->enrolment, s->enrolment != FIC_UNKNOWN) &&
-		  add_code(o, "med_registration", FIC_CODE_MED_REGISTRATION, s->med_registration) &&
-		  add_code(o, "institution_type", FIC_CODE_INSTITUTION_TYPE, s->institution_type) &&
-		  add_num(o, "beds", s->beds, s->beds != FIC_UNKNOWN) &&
-		  add_flag(o, "joint_venture", s->joint_venture) &&
-		  add_flag(o, "validation_deferred", s->validation_deferred) &&
-		  add_code(o, "industry", FIC_CODE_INDUSTRY, s->industry) &&
-		  add_code(o, "hazard_level", FIC_CODE_HAZARD_LEVEL, s->hazard_level) &&
-		  add_code(o, "venue_type", FIC_CODE_VENUE_TYPE, s->venue_type) &&
-		  add_str(o, "licence_valid_from", s->licence_valid_from) &&
-		  add_str(o, "licence_valid_to", s->licence_valid_to);
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
 /* ---- the county's registry, as the sync feed brings it (sync/pull.c) ---- */
-
-static const char *feed_str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int feed_code(const cJSON *o, const char *k, int type, int *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	*out = 0;
-	if (v == NULL || cJSON_IsNull(v))
-		return FIC_OK;
-	if (!cJSON_IsString(v))
-		return fic__err(FIC_EINVAL, "%s must be a code string", k);
-	return fic_site_code_parse(out, type, v->valuestring);
-}
-
-static int feed_int(const cJSON *o, const char *k, int *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	*out = FIC_UNKNOWN;
-	if (v == NULL || cJSON_IsNull(v))
-		return FIC_OK;
-	if (cJSON_IsBool(v)) {
-		*out = cJSON_IsTrue(v) ? 1 : 0;
-		return FIC_OK;
-	}
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e7 ||
-	    v->valuedouble != (double)(int)v->valuedouble)
-		return fic__err(FIC_EINVAL, "%s must be a whole number", k);
-	*out = (int)v->valuedouble;
-	return FIC_OK;
-}
 
 /* The audit entry of a county registry change: the site's new revision. */
 static int audit_revision(fic_store *store, const char *action, const char *id, int64_t revision)
@@ -1311,40 +982,8 @@ int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON
 	}
 	fic_site n = FIC_SITE_INIT;
 	n.id = id;
-	const cJSON *lat = cJSON_GetObjectItemCaseSensitive(data, "lat");
-	const cJSON *lon = cJSON_GetObjectItemCaseSensitive(data, "lon");
-	n.name = feed_str(data, "name");
-	n.address = feed_str(data, "address");
-	n.credit_code = feed_str(data, "credit_code");
-	n.place_code = feed_str(data, "place_code");
-	n.legal_rep = feed_str(data, "legal_rep");
-	n.manager = feed_str(data, "manager");
-	n.licence_no = feed_str(data, "licence_no");
-	n.licence_scope = feed_str(data, "licence_scope");
-	n.licence_valid_from = feed_str(data, "licence_valid_from");
-	n.licence_valid_to = feed_str(data, "licence_valid_to");
-	n.note = feed_str(data, "note");
-	if (cJSON_IsNumber(lat) && cJSON_IsNumber(lon)) {
-		n.has_location = 1;
-		n.lat = lat->valuedouble;
-		n.lon = lon->valuedouble;
-	}
 	int status = 0;
-	if ((rc = feed_code(data, "kind", FIC_CODE_KIND, &n.kind)) == FIC_OK &&
-	    (rc = feed_code(data, "status", FIC_CODE_STATUS, &status)) == FIC_OK &&
-	    (rc = feed_code(data, "school_level", FIC_CODE_SCHOOL_LEVEL, &n.school_level)) == FIC_OK &&
-	    (rc = feed_code(data, "med_registration", FIC_CODE_MED_REGISTRATION,
-	                    &n.med_registration)) == FIC_OK &&
-	    (rc = feed_code(data, "institution_type", FIC_CODE_INSTITUTION_TYPE,
-	                    &n.institution_type)) == FIC_OK &&
-	    (rc = feed_code(data, "industry", FIC_CODE_INDUSTRY, &n.industry)) == FIC_OK &&
-	    (rc = feed_code(data, "hazard_level", FIC_CODE_HAZARD_LEVEL, &n.hazard_level)) == FIC_OK &&
-	    (rc = feed_code(data, "venue_type", FIC_CODE_VENUE_TYPE, &n.venue_type)) == FIC_OK &&
-	    (rc = feed_int(data, "boarding", &n.boarding)) == FIC_OK &&
-	    (rc = feed_int(data, "enrolment", &n.enrolment)) == FIC_OK &&
-	    (rc = feed_int(data, "beds", &n.beds)) == FIC_OK &&
-	    (rc = feed_int(data, "joint_venture", &n.joint_venture)) == FIC_OK &&
-	    (rc = feed_int(data, "validation_deferred", &n.validation_deferred)) == FIC_OK)
+	if ((rc = fic__site_from_feed(&n, data, &status)) == FIC_OK)
 		rc = validate_site(&n);
 	if (rc == FIC_OK && n.place_code && n.place_code[0])
 		rc = check_place_code_free(store, n.place_code, id);
