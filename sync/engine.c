@@ -306,8 +306,7 @@ int fic_sync_run(fic_store *store, const fic_sync_options *opts, fic_sync_report
 int fic_sync_network_changed(fic_store *store, int available)
 {
 	fic__err_clear();
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__ARG(store);
 	fic__log(store, FIC_LOG_INFO, "network %s", available ? "available" : "lost");
 	if (!available)
 		return FIC_OK;
@@ -327,11 +326,7 @@ int fic_sync_network_changed(fic_store *store, int available)
 				rc = fic__db_err(store, s, "making the queue due");
 		}
 	}
-	if (rc == FIC_OK)
-		rc = fic__tx_commit(store);
-	if (rc != FIC_OK)
-		fic__tx_rollback(store);
-	return rc;
+	return fic__tx_end(store, rc);
 }
 
 void fic_sync_rejection_list_free(fic_sync_rejection_list *list)
@@ -351,11 +346,8 @@ void fic_sync_rejection_list_free(fic_sync_rejection_list *list)
 int fic_sync_rejections_get(fic_sync_rejection_list **out, fic_store *store)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
 	                      "SELECT record_type, record_id, op, coalesce(last_error, ''), "

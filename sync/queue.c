@@ -276,10 +276,7 @@ int fic__outbox_apply(fic_store *store, int64_t seq, const fic__record_result *r
 	rc = mark(store, seq, res, NULL, 0, now_ms, rand32);
 	if (rc == FIC_ESTATE)
 		rc = fic__err(FIC_ESTATE, "outbox row %lld is not pending", (long long)seq);
-	if (rc == FIC_OK)
-		return fic__tx_commit(store);
-	fic__tx_rollback(store);
-	return rc;
+	return fic__tx_end(store, rc);
 }
 
 int fic__outbox_apply_batch(fic_store *store, const fic__outbox_batch *batch,
@@ -300,10 +297,7 @@ int fic__outbox_apply_batch(fic_store *store, const fic__outbox_batch *batch,
 				(*skipped)++;
 		}
 	}
-	if (rc == FIC_OK)
-		return fic__tx_commit(store);
-	fic__tx_rollback(store);
-	return rc;
+	return fic__tx_end(store, rc);
 }
 
 int fic__outbox_defer(fic_store *store, const fic__outbox_batch *batch, const char *why,
@@ -334,10 +328,7 @@ int fic__outbox_defer(fic_store *store, const fic__outbox_batch *batch, const ch
 			sqlite3_finalize(st);
 		}
 	}
-	if (rc == FIC_OK)
-		return fic__tx_commit(store);
-	fic__tx_rollback(store);
-	return rc;
+	return fic__tx_end(store, rc);
 }
 
 /*

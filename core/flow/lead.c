@@ -304,17 +304,14 @@ int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
 int fic_lead_submit(fic_store *store, const char *lead_id)
 {
 	fic__err_clear();
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__ARG(store);
 	int rc = fic__check_text(lead_id, "lead id", 63, true, NULL);
 	if (rc != FIC_OK)
 		return rc;
 	if ((rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
 	rc = fic__lead_submit_tx(store, lead_id);
-	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
-	if (rc != FIC_OK)
-		fic__tx_rollback(store);
+	rc = fic__tx_end(store, rc);
 	return rc;
 }
 
@@ -359,12 +356,8 @@ int fic_lead_correct(char *id_out, fic_store *store, const char *lead_id, const 
 	fic__lead_spec spec = { "correction", area, title, "enforcement", false, false, NULL, 0,
 		                site[0] ? site : NULL, NULL, fic__now_ms(store), content, lead_id, true };
 	if ((rc = fic__tx_begin(store)) == FIC_OK) {
-		rc = fic__lead_insert(id_out, store, &spec);
-		rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
-		if (rc != FIC_OK) {
-			fic__tx_rollback(store);
+		if ((rc = fic__tx_end(store, fic__lead_insert(id_out, store, &spec))) != FIC_OK)
 			id_out[0] = '\0';
-		}
 	}
 	cJSON_Delete(content);
 	return rc;
@@ -590,11 +583,8 @@ int fic_lead_file(char *id_out, fic_store *store, const char *form_id, const cha
 	rc = fic__checklist_persist(store, e);
 	if (rc == FIC_OK)
 		rc = fic__lead_insert(id_out, store, &spec);
-	rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
-	if (rc != FIC_OK) {
-		fic__tx_rollback(store);
+	if ((rc = fic__tx_end(store, rc)) != FIC_OK)
 		id_out[0] = '\0';
-	}
 done:
 	cJSON_Delete(given);
 	cJSON_Delete(answers);
@@ -641,11 +631,8 @@ static char *col_dup(sqlite3_stmt *st, int col, bool *oom)
 int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
 	                      "SELECT id, category, area, title, state, report_to, site_id, urgent, "
@@ -721,11 +708,8 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	int rc = fic__check_text(lead_id, "lead id", 63, true, NULL);
 	if (rc != FIC_OK)
 		return rc;

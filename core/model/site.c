@@ -86,11 +86,8 @@ static char *json_take(cJSON *o)
 int fic_site_to_json(char **out, const fic_site *site)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (site == NULL)
-		return fic__err(FIC_EINVAL, "site is NULL");
+	FIC__OUT(out);
+	FIC__ARG(site);
 	*out = json_take(fic__site_json(site));
 	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory writing JSON");
 }
@@ -186,11 +183,8 @@ static int fetch_one(fic_store *store, fic_site **out, const char *where, const 
 int fic_site_get(fic_site **out, fic_store *store, const char *id)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	int rc = check_id(id);
 	if (rc != FIC_OK)
 		return rc;
@@ -200,11 +194,8 @@ int fic_site_get(fic_site **out, fic_store *store, const char *id)
 int fic_site_find_by_place_code(fic_site **out, fic_store *store, const char *payload)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	int rc = fic__check_text(payload, "place code", FIC_SITE_PLACE_CODE_MAX, true, NULL);
 	if (rc != FIC_OK)
 		return rc;
@@ -274,11 +265,8 @@ static int collect(fic_store *store, sqlite3_stmt *st, fic_site_list **out)
 int fic_site_find_by_credit_code(fic_site_list **out, fic_store *store, const char *credit_code)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	int rc = fic_credit_code_check(credit_code);
 	if (rc != FIC_OK)
 		return rc;
@@ -376,11 +364,8 @@ int fic_site_search(fic_site_list **out, fic_store *store, int kind, const char 
                     size_t limit)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	if (kind != 0 && !fic__code_known(FIC_CODE_KIND, kind))
 		return fic__err(FIC_EINVAL, "site kind %d is unknown", kind);
 	bool has_name = false;
@@ -553,11 +538,8 @@ int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
                   double radius_m, size_t limit)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__OUT(out);
+	FIC__ARG(store);
 	if (!isfinite(lat) || lat < -90 || lat > 90 || !isfinite(lon) || lon < -180 || lon > 180)
 		return fic__err(FIC_EINVAL, "the point must be a latitude in -90..90 and a longitude "
 		                            "in -180..180");
@@ -744,14 +726,11 @@ int fic_site_add(fic_site **out, fic_store *store, const fic_site *site, const c
 		fic_site_free(copy);
 		return fic__err(FIC_ENOMEM, "out of memory adding a site");
 	}
-	if ((rc = fic__tx_begin(store)) == FIC_OK &&
-	    (rc = check_place_code_free(store, s.place_code, NULL)) != FIC_OK)
-		fic__tx_rollback(store);
-	else if (rc == FIC_OK) {
-		rc = record_change(store, &s, true, "site.add", "add", payload, payload);
-		rc = rc == FIC_OK ? fic__tx_commit(store) : rc;
-		if (rc != FIC_OK)
-			fic__tx_rollback(store);
+	if ((rc = fic__tx_begin(store)) == FIC_OK) {
+		rc = check_place_code_free(store, s.place_code, NULL);
+		if (rc == FIC_OK)
+			rc = record_change(store, &s, true, "site.add", "add", payload, payload);
+		rc = fic__tx_end(store, rc);
 	}
 	fic__free(payload);
 	if (rc != FIC_OK) {
@@ -844,10 +823,7 @@ int fic_site_update(fic_site **out, fic_store *store, const fic_site *site, cons
 		return rc;
 	fic_site *res = NULL;
 	rc = fic__site_update_tx(&res, store, site, reason);
-	if (rc == FIC_OK)
-		rc = fic__tx_commit(store);
-	else
-		fic__tx_rollback(store);
+	rc = fic__tx_end(store, rc);
 	if (rc != FIC_OK) {
 		fic_site_free(res);
 		return rc;
@@ -890,16 +866,12 @@ int fic__site_close_tx(fic_store *store, const char *id, const char *reason)
 int fic_site_close(fic_store *store, const char *id, const char *reason)
 {
 	fic__err_clear();
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__ARG(store);
 	int rc = fic__tx_begin(store);
 	if (rc != FIC_OK)
 		return rc;
 	rc = fic__site_close_tx(store, id, reason);
-	if (rc == FIC_OK)
-		rc = fic__tx_commit(store);
-	else
-		fic__tx_rollback(store);
+	rc = fic__tx_end(store, rc);
 	return rc;
 }
 

@@ -557,9 +557,7 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
                          const fic__migration *migrations, size_t count)
 {
 	fic__err_clear();
-	if (out == NULL)
-		return fic__err(FIC_EINVAL, "out is NULL");
-	*out = NULL;
+	FIC__OUT(out);
 	int rc = fic__check_text(path, "store path", PATH_MAX_BYTES - 1, true, NULL);
 	if (rc != FIC_OK)
 		return rc;
@@ -756,8 +754,7 @@ static int check_derived(fic_store *store)
 int fic_store_check(fic_store *store)
 {
 	fic__err_clear();
-	if (store == NULL)
-		return fic__err(FIC_EINVAL, "store is NULL");
+	FIC__ARG(store);
 	/* One read transaction: every check sees the same state. */
 	int rc = exec(store, "BEGIN", "checking the store");
 	if (rc != FIC_OK)
