@@ -84,19 +84,11 @@ int fic__outbox_next_batch(fic_store *store, int64_t now_ms, size_t max_records,
 		} else {
 			b->urgent = urgent;
 		}
-		if (b->count == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			fic__outbox_item *n = fic__realloc(b->items, ncap * sizeof *n);
-			if (n == NULL) {
-				rc = fic__err(FIC_ENOMEM, "out of memory reading the outbox");
-				goto done;
-			}
-			b->items = n;
-			cap = ncap;
+		fic__outbox_item *it = FIC__GROW(b->items, b->count, cap);
+		if (it == NULL) {
+			rc = fic__err(FIC_ENOMEM, "out of memory reading the outbox");
+			goto done;
 		}
-		fic__outbox_item *it = &b->items[b->count];
-		memset(it, 0, sizeof *it);
-		b->count++;
 		it->seq = sqlite3_column_int64(st, 0);
 		it->priority = prio;
 		it->attempts = sqlite3_column_int(st, 2);

@@ -655,18 +655,11 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 	if (list == NULL)
 		rc = fic__err(FIC_ENOMEM, "out of memory listing leads");
 	while (rc == FIC_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (list->count == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			fic_lead_info *n = fic__realloc(list->entries, ncap * sizeof *n);
-			if (n == NULL) {
-				rc = fic__err(FIC_ENOMEM, "out of memory listing leads");
-				break;
-			}
-			list->entries = n;
-			cap = ncap;
+		fic_lead_info *e = FIC__GROW(list->entries, list->count, cap);
+		if (e == NULL) {
+			rc = fic__err(FIC_ENOMEM, "out of memory listing leads");
+			break;
 		}
-		fic_lead_info *e = &list->entries[list->count++];
-		memset(e, 0, sizeof *e);
 		bool oom = false;
 		e->id = col_dup(st, 0, &oom);
 		e->category = col_dup(st, 1, &oom);

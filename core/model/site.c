@@ -510,17 +510,11 @@ static int near_within(fic_store *store, double lat, double lon, double radius_m
 		double err = EARTH_RADIUS_M * ((b - a) / 2 + (e - c) / 2) / deg + 1e-3;
 		if (d - err > radius_m)
 			continue;
-		if (*n == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 64;
-			near_hit *nh = fic__realloc(*hits, ncap * sizeof *nh);
-			if (nh == NULL) {
-				rc = fic__err(FIC_ENOMEM, "out of memory listing sites");
-				break;
-			}
-			*hits = nh;
-			*cap = ncap;
+		near_hit *h = FIC__GROW(*hits, *n, *cap);
+		if (h == NULL) {
+			rc = fic__err(FIC_ENOMEM, "out of memory listing sites");
+			break;
 		}
-		near_hit *h = &(*hits)[(*n)++];
 		h->lo = d - err;
 		h->hi = d + err;
 		h->distance = 0;
