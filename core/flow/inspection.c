@@ -284,14 +284,9 @@ static int site_for(fic_site **out, fic_store *store, const fic__entry *e, const
 	int rc = fic_site_get(out, store, site_id);
 	if (rc != FIC_OK)
 		return rc;
-	const char *kind = fic_site_code_str(FIC_CODE_KIND, (*out)->kind);
-	bool fits = false;
-	const cJSON *k;
-	cJSON_ArrayForEach(k, e->def->site_kinds) {
-		fits |= strcmp(k->valuestring, kind) == 0;
-	}
-	if (!fits)
-		rc = fic__err(FIC_EINVAL, "checklist %s is not for a site of kind %s", e->def->id, kind);
+	if (!fic__def_fits_kind(e->def, (*out)->kind))
+		rc = fic__err(FIC_EINVAL, "checklist %s is not for a site of kind %s", e->def->id,
+		              fic_site_code_str(FIC_CODE_KIND, (*out)->kind));
 	else if ((*out)->status == FIC_SITE_CLOSED)
 		rc = fic__err(FIC_ESTATE, "site %s is closed", site_id);
 	if (rc != FIC_OK) {

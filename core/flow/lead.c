@@ -440,6 +440,128 @@ static int answer_text(char *buf, size_t size, const cJSON *v, const char *item)
 	return fic__err(FIC_EINVAL, "answer to %s must be a string, number or list", item);
 }
 
+/* The site a form is filed about, if any: it exists and the form is for its
+ * kind; *facts is its snapshot for the lead. */
+static int form_site(fic_store *store, const fic__def *def, const char *site_id, fic_site **site,
+                     cJSON **facts)
+{
+	int rc = fic_site_get(site, store, site_id);
+	if (rc != FIC_OK)
+		return rc;
+	if (def->site_kinds && !fic__def_fits_kind(def, (*site)->kind))
+		return fic__err(FIC_EINVAL, "form %s is not for a site of kind %s", def->id,
+		                fic_site_code_str(FIC_CODE_KIND, (*site)->kind));
+	*facts = fic__site_facts(*site);
+	return *facts ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory filing a lead");
+}
+
+/* Each given answer, checked and parsed as its item says, into `answers`. */
+static int parse_answers(const fic__def *def, const cJSON *given, int64_t day, cJSON *answers)
+{
+	char *text = fic__malloc(4096);
+	int rc = text ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory filing a lead");
+	const cJSON *g;
+	cJSON_ArrayForEach(g, given) {
+		if (rc != FIC_OK)
+			break;
+		const fic__item *it = fic__def_item(def, g->string);
+		if (it == NULL) {
+			rc = fic__err(FIC_EINVAL, "form %s has no item '%.64s'", def->id, g->string);
+			break;
+		}
+		if (cJSON_IsNull(g))
+			continue;
+		cJSON *v = NULL;
+		if ((rc = answer_text(text, 4096, g, it->id)) == FIC_OK &&
+		    (rc = fic__answer_parse(&v, it, text, day)) == FIC_OK &&
+		    !fic__json_put(answers, it->id, v))
+			rc = fic__err(FIC_ENOMEM, "out of memory filing a lead");
+	}
+	fic__free(text);
+	return rc;
+}
+
+/* Every applicable required item must be answered (FIC_EINCOMPLETE lists them). */
+static int check_required(const fic__def *def, fic__ctx *ctx)
+{
+	cJSON *missing = cJSON_CreateArray();
+	int rc = missing ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory filing a lead");
+	for (size_t i = 0; rc == FIC_OK && i < def->nitems; i++) {
+		const fic__item *it = &def->items[i];
+		ctx->self = it;
+		bool applies = !it->applies || fic__truth(fic__eval(ctx, it->applies)) != 0;
+		if (applies && it->required && fic__answer_val(ctx, it).t == FIC_V_NULL &&
+		    !fic__json_put(missing, NULL, cJSON_CreateString(it->id)))
+			rc = fic__err(FIC_ENOMEM, "out of memory filing a lead");
+	}
+	ctx->self = NULL;
+	if (rc == FIC_OK && cJSON_GetArraySize(missing) > 0) {
+		char *m = cJSON_PrintUnformatted(missing);
+		rc = fic__err(FIC_EINCOMPLETE, "form %s: required items not answered: %.400s", def->id,
+		              m ? m : "");
+		cJSON_free(m);
+	}
+	cJSON_Delete(missing);
+	return rc;
+}
+
+/* The lead's body: the form, its answers, the site's snapshot, the sections. */
+static cJSON *form_content(const fic__def *def, const cJSON *answers, const cJSON *facts)
+{
+	cJSON *content = cJSON_CreateObject();
+	bool ok = content && cJSON_AddStringToObject(content, "form", def->id) &&
+		  cJSON_AddNumberToObject(content, "form_version", def->version) &&
+		  fic__json_put(content, "answers", cJSON_Duplicate(answers, true)) &&
+		  fic__json_put(content, "site", facts ? cJSON_Duplicate(facts, true)
+		                                               : cJSON_CreateNull()) &&
+		  fic__json_put(content, "sections",
+		                        cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(def->lead,
+		                                                                         "sections"),
+		                                        true));
+	if (!ok) {
+		cJSON_Delete(content);
+		return NULL;
+	}
+	return content;
+}
+
+/* Whether the form's rule (a constant or an expression) holds. */
+static bool lead_rule(fic__ctx *ctx, const char *constant, const char *when)
+{
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(ctx->def->lead, when);
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ctx->def->lead, constant)) ||
+	       (w && fic__truth(fic__eval(ctx, w)) == 1);
+}
+
+/* File the lead the form describes (everything checked), in one transaction. */
+static int file_form(char *id_out, fic_store *store, const fic__entry *e, fic__ctx *ctx,
+                     const fic_site *site, int64_t discovered_at_ms, unsigned int flags)
+{
+	const fic__def *def = e->def;
+	bool urgent = lead_rule(ctx, "urgent", "urgent_when");
+	bool time_sensitive = lead_rule(ctx, "time_sensitive", "time_sensitive_when");
+	const cJSON *cat = cJSON_GetObjectItemCaseSensitive(def->lead, "category");
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(def->lead, "report_to");
+	char title[600];
+	snprintf(title, sizeof title, "%s%s%s%s", urgent ? "【紧急】" : "", def->title_zh,
+	         site ? "：" : "", site ? site->name : "");
+	cJSON *content = form_content(def, ctx->answers, ctx->site);
+	if (content == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
+	fic__lead_spec spec = { cat->valuestring, def->area, title, to->valuestring, urgent,
+		                time_sensitive, def->id, def->version, site ? site->id : NULL,
+		                NULL, discovered_at_ms, content, NULL, !(flags & FIC_LEAD_DRAFT) };
+	int rc = fic__tx_begin(store);
+	if (rc == FIC_OK) {
+		rc = fic__checklist_persist(store, e);
+		if (rc == FIC_OK)
+			rc = fic__lead_insert(id_out, store, &spec);
+		rc = fic__tx_end(store, rc);
+	}
+	cJSON_Delete(content);
+	return rc;
+}
+
 int fic_lead_file(char *id_out, fic_store *store, const char *form_id, const char *answers_json,
                   const char *site_id, int64_t discovered_at_ms, unsigned int flags)
 {
@@ -455,6 +577,8 @@ int fic_lead_file(char *id_out, fic_store *store, const char *form_id, const cha
 		rc = fic__check_text(site_id, "site id", 63, false, &has_site);
 	if (rc != FIC_OK)
 		return rc;
+	if (flags & ~FIC_LEAD_DRAFT)
+		return fic__err(FIC_EINVAL, "unknown flags");
 	int64_t now = fic__now_ms(store);
 	if (discovered_at_ms == 0)
 		discovered_at_ms = now;
@@ -464,135 +588,34 @@ int fic_lead_file(char *id_out, fic_store *store, const char *form_id, const cha
 	const fic__entry *e;
 	if ((rc = fic__checklist_find(&e, store, form_id, 0)) != FIC_OK)
 		return rc;
-	const fic__def *def = e->def;
-	if (!def->is_event)
+	if (!e->def->is_event)
 		return fic__err(FIC_EINVAL, "%s is a patrol checklist, not a report form", form_id);
-
 	unsigned long failed_before = fic__alloc_failures();
 	cJSON *given = cJSON_ParseWithLength(answers_json, strlen(answers_json));
-	cJSON *answers = cJSON_CreateObject(), *facts = NULL, *content = NULL;
-	cJSON *missing = cJSON_CreateArray();
+	cJSON *answers = cJSON_CreateObject(), *facts = NULL;
 	fic_site *site = NULL;
-	char *text = NULL;
-	if (given == NULL || !cJSON_IsObject(given)) {
+	if (given == NULL || !cJSON_IsObject(given))
 		rc = given != NULL ? fic__err(FIC_EINVAL, "answers must be a JSON object {item: answer}")
 		     : fic__alloc_failures() != failed_before ? fic__err(FIC_ENOMEM, "out of memory")
 							       : fic__err(FIC_EINVAL, "answers are not valid JSON");
-		goto done;
-	}
-	if (answers == NULL || missing == NULL || (text = fic__malloc(4096)) == NULL) {
+	else if (answers == NULL)
 		rc = fic__err(FIC_ENOMEM, "out of memory filing a lead");
-		goto done;
-	}
-	if (has_site) {
-		if ((rc = fic_site_get(&site, store, site_id)) != FIC_OK)
-			goto done;
-		if (def->site_kinds) {
-			bool fits = false;
-			const cJSON *k;
-			cJSON_ArrayForEach(k, def->site_kinds) {
-				fits |= strcmp(k->valuestring, fic_site_code_str(FIC_CODE_KIND, site->kind)) == 0;
-			}
-			if (!fits) {
-				rc = fic__err(FIC_EINVAL, "form %s is not for a site of kind %s", form_id,
-				              fic_site_code_str(FIC_CODE_KIND, site->kind));
-				goto done;
-			}
-		}
-		if ((facts = fic__site_facts(site)) == NULL) {
-			rc = fic__err(FIC_ENOMEM, "out of memory filing a lead");
-			goto done;
-		}
-	}
+	if (rc == FIC_OK && has_site)
+		rc = form_site(store, e->def, site_id, &site, &facts);
 	int64_t day = fic__local_day(store, discovered_at_ms);
-	const cJSON *g;
-	cJSON_ArrayForEach(g, given) {
-		const fic__item *it = fic__def_item(def, g->string);
-		if (it == NULL) {
-			rc = fic__err(FIC_EINVAL, "form %s has no item '%.64s'", form_id, g->string);
-			goto done;
-		}
-		if (cJSON_IsNull(g))
-			continue;
-		cJSON *v = NULL;
-		if ((rc = answer_text(text, 4096, g, it->id)) != FIC_OK ||
-		    (rc = fic__answer_parse(&v, it, text, day)) != FIC_OK)
-			goto done;
-		if (!cJSON_AddItemToObject(answers, it->id, v)) {
-			cJSON_Delete(v);
-			rc = fic__err(FIC_ENOMEM, "out of memory filing a lead");
-			goto done;
-		}
-	}
-	fic__ctx ctx = { def, answers, facts, day, NULL };
-	for (size_t i = 0; i < def->nitems; i++) {
-		const fic__item *it = &def->items[i];
-		ctx.self = it;
-		bool applies = !it->applies || fic__truth(fic__eval(&ctx, it->applies)) != 0;
-		if (applies && it->required && fic__answer_val(&ctx, it).t == FIC_V_NULL) {
-			cJSON *s = cJSON_CreateString(it->id);
-			if (s == NULL || !cJSON_AddItemToArray(missing, s)) {
-				cJSON_Delete(s);
-				rc = fic__err(FIC_ENOMEM, "out of memory filing a lead");
-				goto done;
-			}
-		}
-	}
-	if (cJSON_GetArraySize(missing) > 0) {
-		char *m = cJSON_PrintUnformatted(missing);
-		rc = fic__err(FIC_EINCOMPLETE, "form %s: required items not answered: %.400s", form_id,
-		              m ? m : "");
-		cJSON_free(m);
-		goto done;
-	}
-	ctx.self = NULL;
-	const cJSON *uw = cJSON_GetObjectItemCaseSensitive(def->lead, "urgent_when");
-	const cJSON *tw = cJSON_GetObjectItemCaseSensitive(def->lead, "time_sensitive_when");
-	bool urgent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(def->lead, "urgent")) ||
-		      (uw && fic__truth(fic__eval(&ctx, uw)) == 1);
-	bool time_sensitive = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(def->lead, "time_sensitive")) ||
-			      (tw && fic__truth(fic__eval(&ctx, tw)) == 1);
-	const cJSON *cat = cJSON_GetObjectItemCaseSensitive(def->lead, "category");
-	const cJSON *to = cJSON_GetObjectItemCaseSensitive(def->lead, "report_to");
-	char title[600];
-	snprintf(title, sizeof title, "%s%s%s%s", urgent ? "【紧急】" : "", def->title_zh,
-	         site ? "：" : "", site ? site->name : "");
-	content = cJSON_CreateObject();
-	bool ok = content && cJSON_AddStringToObject(content, "form", def->id) &&
-		  cJSON_AddNumberToObject(content, "form_version", def->version) &&
-		  fic__json_put(content, "answers", cJSON_Duplicate(answers, true)) &&
-		  fic__json_put(content, "site", facts ? cJSON_Duplicate(facts, true)
-		                                               : cJSON_CreateNull()) &&
-		  fic__json_put(content, "sections",
-		                        cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(def->lead,
-		                                                                         "sections"),
-		                                        true));
-	if (!ok) {
-		rc = fic__err(FIC_ENOMEM, "out of memory filing a lead");
-		goto done;
-	}
-	if (flags & ~FIC_LEAD_DRAFT) {
-		rc = fic__err(FIC_EINVAL, "unknown flags");
-		goto done;
-	}
-	fic__lead_spec spec = { cat->valuestring, def->area, title, to->valuestring, urgent,
-		                time_sensitive, def->id, def->version, has_site ? site_id : NULL,
-		                NULL, discovered_at_ms, content, NULL, !(flags & FIC_LEAD_DRAFT) };
-	if ((rc = fic__tx_begin(store)) != FIC_OK)
-		goto done;
-	rc = fic__checklist_persist(store, e);
+	fic__ctx ctx = { e->def, answers, facts, day, NULL };
 	if (rc == FIC_OK)
-		rc = fic__lead_insert(id_out, store, &spec);
-	if ((rc = fic__tx_end(store, rc)) != FIC_OK)
+		rc = parse_answers(e->def, given, day, answers);
+	if (rc == FIC_OK)
+		rc = check_required(e->def, &ctx);
+	if (rc == FIC_OK)
+		rc = file_form(id_out, store, e, &ctx, site, discovered_at_ms, flags);
+	if (rc != FIC_OK)
 		id_out[0] = '\0';
-done:
 	cJSON_Delete(given);
 	cJSON_Delete(answers);
 	cJSON_Delete(facts);
-	cJSON_Delete(content);
-	cJSON_Delete(missing);
 	fic_site_free(site);
-	fic__free(text);
 	return rc;
 }
 

@@ -343,3 +343,14 @@ int fic_checklist_install(fic_store *store, const char *json, size_t len)
 	fic__registry_reset(store); /* reloaded, with the new version, on next use */
 	return FIC_OK;
 }
+
+bool fic__def_fits_kind(const fic__def *def, int kind)
+{
+	const char *code = fic_site_code_str(FIC_CODE_KIND, kind);
+	const cJSON *k;
+	cJSON_ArrayForEach(k, def->site_kinds) {
+		if (cJSON_IsString(k) && strcmp(k->valuestring, code) == 0)
+			return true;
+	}
+	return false;
+}

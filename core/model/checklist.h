@@ -37,6 +37,9 @@ struct fic__registry {
  */
 int fic__checklist_find(const fic__entry **out, fic_store *store, const char *id, int version);
 
+/* Whether the definition is for a site of `kind` (its site_kinds name it). */
+bool fic__def_fits_kind(const fic__def *def, int kind);
+
 /* Free a registry (the store calls it through store->registry_free). */
 void fic__registry_free(struct fic__registry *reg);
 

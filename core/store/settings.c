@@ -27,12 +27,11 @@ int fic__setting_raw(fic_store *store, const char *key, char *buf, size_t size)
 int fic__utc_offset_min(fic_store *store)
 {
 	char v[32];
-	int offset = DEFAULT_UTC_OFFSET_MIN;
-	if (fic__setting_raw(store, "utc_offset_minutes", v, sizeof v) == FIC_OK && v[0])
-		offset = atoi(v);
-	else
-		fic__err_clear();
-	return offset;
+	int rc = fic__setting_raw(store, "utc_offset_minutes", v, sizeof v);
+	if (rc == FIC_OK)
+		return v[0] ? atoi(v) : DEFAULT_UTC_OFFSET_MIN;
+	fic__err_clear(); /* unreadable: the default, and the caller's own error stays its own */
+	return DEFAULT_UTC_OFFSET_MIN;
 }
 
 int64_t fic__local_day(fic_store *store, int64_t utc_ms)
@@ -45,10 +44,10 @@ int64_t fic__outbox_retention_ms(fic_store *store)
 {
 	char v[32];
 	long days = OUTBOX_RETENTION_DEFAULT_DAYS;
-	if (fic__setting_raw(store, "outbox_retention_days", v, sizeof v) == FIC_OK && v[0])
-		days = atol(v);
-	else
+	if (fic__setting_raw(store, "outbox_retention_days", v, sizeof v) != FIC_OK)
 		fic__err_clear();
+	else if (v[0])
+		days = atol(v);
 	if (days < 0 || days > OUTBOX_RETENTION_MAX_DAYS)
 		days = OUTBOX_RETENTION_DEFAULT_DAYS;
 	return (int64_t)days * 86400000;
