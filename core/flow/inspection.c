@@ -738,9 +738,7 @@ int fic_inspection_get_json(char **out, fic_store *store, const char *inspection
 	insp_free(&in);
 	if (o == NULL)
 		return rc;
-	*out = cJSON_Print(o);
-	cJSON_Delete(o);
-	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory writing JSON");
+	return fic__json_out(out, o, true, FIC_OK);
 }
 
 /* ---- finish ---- */
@@ -1072,10 +1070,8 @@ int fic_inspection_opinion(char **out, fic_store *store, const char *inspection_
 			  cJSON_AddStringToObject(o, "conclusion",
 			                          n ? "以上问题已报告辖区卫生健康监督执法机构，请及时整改。"
 			                            : "本次巡查未发现异常。");
-		*out = ok ? cJSON_Print(o) : NULL;
-		cJSON_Delete(o);
 		insp_free(&in);
-		return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory writing the opinion");
+		return fic__json_out(out, o, ok, FIC_OK);
 	}
 	/* Plain text, ready to print on a field printer. */
 	fic__sb sb = { NULL, 0, 0, false };

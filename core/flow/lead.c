@@ -787,7 +787,5 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 		ok = cJSON_AddNumberToObject(o, "remaining_ms", (double)(deadline - tn.trusted_ms)) != NULL;
 	}
 	sqlite3_finalize(st);
-	*out = ok ? cJSON_Print(o) : NULL;
-	cJSON_Delete(o);
-	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory writing JSON");
+	return fic__json_out(out, o, ok, FIC_OK);
 }

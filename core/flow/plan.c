@@ -83,13 +83,8 @@ int fic_task_list_json(char **out, fic_store *store)
 	}
 	if (ok && src != SQLITE_DONE)
 		rc = fic__db_err(store, src, "listing tasks");
-	else if (!ok)
-		rc = fic__err(FIC_ENOMEM, "out of memory listing tasks");
 	sqlite3_finalize(st);
-	if (rc == FIC_OK && (*out = cJSON_Print(arr)) == NULL)
-		rc = fic__err(FIC_ENOMEM, "out of memory listing tasks");
-	cJSON_Delete(arr);
-	return rc;
+	return fic__json_out(out, arr, ok, rc);
 }
 
 /* ---- due list and indicators ---- */
@@ -217,12 +212,7 @@ int fic_due_json(char **out, fic_store *store)
 			sqlite3_finalize(st);
 		}
 	}
-	if (rc == FIC_OK && !ok)
-		rc = fic__err(FIC_ENOMEM, "out of memory building the due list");
-	if (rc == FIC_OK && (*out = cJSON_Print(o)) == NULL)
-		rc = fic__err(FIC_ENOMEM, "out of memory building the due list");
-	cJSON_Delete(o);
-	return rc;
+	return fic__json_out(out, o, ok, rc);
 }
 
 /* ---- the due list at scale: a summary, and pages most overdue first ---- */
@@ -336,12 +326,7 @@ int fic_due_summary_json(char **out, fic_store *store)
 			}
 		}
 	}
-	if (rc == FIC_OK && !ok)
-		rc = fic__err(FIC_ENOMEM, "out of memory building the due summary");
-	if (rc == FIC_OK && (*out = cJSON_Print(o)) == NULL)
-		rc = fic__err(FIC_ENOMEM, "out of memory building the due summary");
-	cJSON_Delete(o);
-	return rc;
+	return fic__json_out(out, o, ok, rc);
 }
 
 /*
@@ -518,12 +503,7 @@ int fic_due_page_json(char **out, fic_store *store, const char *area, const char
 		ok = (next ? cJSON_AddStringToObject(o, "next", next)
 		           : cJSON_AddNullToObject(o, "next")) != NULL;
 	cJSON_free(next);
-	if (rc == FIC_OK && !ok)
-		rc = fic__err(FIC_ENOMEM, "out of memory building the due list");
-	if (rc == FIC_OK && (*out = cJSON_Print(o)) == NULL)
-		rc = fic__err(FIC_ENOMEM, "out of memory building the due list");
-	cJSON_Delete(o);
-	return rc;
+	return fic__json_out(out, o, ok, rc);
 }
 
 int fic_stats_json(char **out, fic_store *store, int year)
@@ -591,10 +571,5 @@ int fic_stats_json(char **out, fic_store *store, int year)
 		}
 		ok = cJSON_AddNumberToObject(patrols, *a, (double)n) != NULL;
 	}
-	if (rc == FIC_OK && !ok)
-		rc = fic__err(FIC_ENOMEM, "out of memory");
-	if (rc == FIC_OK && (*out = cJSON_Print(o)) == NULL)
-		rc = fic__err(FIC_ENOMEM, "out of memory");
-	cJSON_Delete(o);
-	return rc;
+	return fic__json_out(out, o, ok, rc);
 }

@@ -131,26 +131,12 @@ int fic_evidence_verify(char **report_out, fic_store *store)
 		cJSON_Delete(r.list);
 		return rc;
 	}
-	if (report_out) {
-		cJSON *o = cJSON_CreateObject(), *checked = cJSON_CreateObject();
-		bool ok = o && checked && cJSON_AddNumberToObject(checked, "chain_entries", (double)entries) &&
-			  cJSON_AddNumberToObject(checked, "records", (double)records) &&
-			  cJSON_AddNumberToObject(checked, "photos", (double)photos) &&
-			  fic__json_take(o, "checked", &checked) &&
-			  cJSON_AddBoolToObject(o, "ok", r.count == 0) &&
-			  fic__json_take(o, "problems", &r.list);
-		cJSON_Delete(checked);
-		*report_out = ok ? cJSON_Print(o) : NULL;
-		cJSON_Delete(o);
-		if (*report_out == NULL) {
-			cJSON_Delete(r.list);
-			return fic__err(FIC_ENOMEM, "out of memory writing the report");
-		}
-	}
-	cJSON_Delete(r.list);
-	if (r.count)
-		return fic__err(FIC_ECORRUPT, "%d evidence problem%s; first: %s", r.count,
-		                r.count == 1 ? "" : "s", r.first);
-	return FIC_OK;
+	cJSON *o = cJSON_CreateObject(), *checked = cJSON_CreateObject();
+	bool ok = o && checked && cJSON_AddNumberToObject(checked, "chain_entries", (double)entries) &&
+	          cJSON_AddNumberToObject(checked, "records", (double)records) &&
+	          cJSON_AddNumberToObject(checked, "photos", (double)photos) &&
+	          fic__json_take(o, "checked", &checked);
+	cJSON_Delete(checked);
+	return fic__problems_report(report_out, &r, o, ok, "evidence");
 }
 

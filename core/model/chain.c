@@ -199,22 +199,27 @@ int fic_chain_verify(char **report_out, const char *submissions_json, const char
 		return fic__err(FIC_EINVAL, "entry %lld is malformed: each needs a whole seq, a hash and "
 		                            "the canonical text", (long long)expect);
 	}
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && cJSON_AddNumberToObject(o, "last_seq", (double)(expect - 1)) &&
+	          cJSON_AddStringToObject(o, "last_hash", prev);
+	return fic__problems_report(report_out, &r, o, ok, "chain");
+}
+
+int fic__problems_report(char **report_out, fic__problems *r, cJSON *o, bool built,
+                         const char *what)
+{
+	int rc = FIC_OK;
 	if (report_out) {
-		cJSON *o = cJSON_CreateObject();
-		bool ok = o && cJSON_AddBoolToObject(o, "ok", r.count == 0) &&
-			  cJSON_AddNumberToObject(o, "last_seq", (double)(expect - 1)) &&
-			  cJSON_AddStringToObject(o, "last_hash", prev) &&
-			  fic__json_take(o, "problems", &r.list);
-		*report_out = ok ? cJSON_Print(o) : NULL;
+		built = built && cJSON_AddBoolToObject(o, "ok", r->count == 0) &&
+		        fic__json_take(o, "problems", &r->list);
+		rc = fic__json_out(report_out, o, built, FIC_OK);
+	} else {
 		cJSON_Delete(o);
-		if (*report_out == NULL) {
-			cJSON_Delete(r.list);
-			return fic__err(FIC_ENOMEM, "out of memory writing the report");
-		}
 	}
-	cJSON_Delete(r.list);
-	if (r.count)
-		return fic__err(FIC_ECORRUPT, "%d chain problem%s; first: %s", r.count,
-		                r.count == 1 ? "" : "s", r.first);
-	return FIC_OK;
+	cJSON_Delete(r->list);
+	r->list = NULL;
+	if (rc == FIC_OK && r->count)
+		rc = fic__err(FIC_ECORRUPT, "%d %s problem%s; first: %s", r->count, what,
+		              r->count == 1 ? "" : "s", r->first);
+	return rc;
 }

@@ -75,6 +75,14 @@ void fic__problem(fic__problems *r, const char *kind, const char *id, const char
 #endif
 	;
 /*
+ * The end of a verification: with report_out, `o` (the caller's figures;
+ * `built` false if an add failed) gets "ok" and "problems" and is printed
+ * into *report_out; `o` and the problems are freed either way. FIC_ECORRUPT
+ * naming the first problem when there were any ("<n> <what> problems").
+ */
+int fic__problems_report(char **report_out, fic__problems *r, struct cJSON *o, bool built,
+                         const char *what);
+/*
  * Check one chain entry as found (its position `seq`, recorded `hash`,
  * `canonical` text) against what must hold: it is entry `expect`, it hashes
  * to `hash`, it names `prev` as the previous hash and `seq` as its position.

@@ -91,3 +91,12 @@ char *fic__canonical(const cJSON *v)
 	cJSON_Delete(s);
 	return text;
 }
+
+int fic__json_out(char **out, cJSON *o, bool built, int rc)
+{
+	*out = NULL;
+	if (rc == FIC_OK && (!built || o == NULL || (*out = cJSON_Print(o)) == NULL))
+		rc = fic__err(FIC_ENOMEM, "out of memory writing JSON");
+	cJSON_Delete(o);
+	return rc;
+}

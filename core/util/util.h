@@ -133,6 +133,13 @@ int fic__sha256_file(const char *path, char out[FIC_SHA256_HEX]);
 bool fic__json_put(struct cJSON *obj, const char *key, struct cJSON *item);
 /* As fic__json_put, and *item is set to NULL either way (it is no longer the caller's). */
 bool fic__json_take(struct cJSON *obj, const char *key, struct cJSON **item);
+/*
+ * The end of every call that returns a JSON document: *out gets `o` printed
+ * (the caller frees it with fic_free) and `o` is freed. `rc` says how the
+ * work went: anything but FIC_OK is returned as it is (nothing printed);
+ * `built` false (an add failed), `o` NULL or printing failing is FIC_ENOMEM.
+ */
+int fic__json_out(char **out, struct cJSON *o, bool built, int rc);
 /* The canonical JSON text of `v` (keys sorted at every level), or NULL. */
 char *fic__canonical(const struct cJSON *v);
 
