@@ -64,20 +64,11 @@ static int insp_load(insp *in, fic_store *store, const char *id)
 {
 	memset(in, 0, sizeof *in);
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "SELECT id, site_id, state, inspection_date, checklist_id, "
+	int rc = fic__row_by_key(store, &st, "SELECT id, site_id, state, inspection_date, checklist_id, "
 	                      "checklist_version, site_facts, site_finding, findings, inspector, "
-	                      "started_at_ms, finished_at_ms FROM inspections WHERE id = ?1");
+	                      "started_at_ms, finished_at_ms FROM inspections WHERE id = ?1", id, "inspection");
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	int src = sqlite3_step(st);
-	if (src != SQLITE_ROW) {
-		rc = src == SQLITE_DONE ? fic__err(FIC_ENOTFOUND, "no inspection %s", id)
-					: fic__db_err(store, src, "reading an inspection");
-		sqlite3_finalize(st);
-		return rc;
-	}
 	snprintf(in->id, sizeof in->id, "%s", (const char *)sqlite3_column_text(st, 0));
 	snprintf(in->site_id, sizeof in->site_id, "%s", (const char *)sqlite3_column_text(st, 1));
 	snprintf(in->state, sizeof in->state, "%s", (const char *)sqlite3_column_text(st, 2));
@@ -114,6 +105,7 @@ static int insp_load(insp *in, fic_store *store, const char *id)
 		return rc;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int src;
 	while (rc == FIC_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *item = (const char *)sqlite3_column_text(st, 0);
 		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
@@ -958,22 +950,13 @@ int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **
 {
 	*out = NULL;
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "SELECT id, site_id, checklist_id, checklist_version, area, "
+	int rc = fic__row_by_key(store, &st, "SELECT id, site_id, checklist_id, checklist_version, area, "
 	                      "inspection_date, inspector, started_at_ms, finished_at_ms, site_facts, "
 	                      "site_finding, findings, t_device_ms, t_mono_ms, t_boot_id, t_trusted_ms, "
 	                      "t_uncertainty_ms, t_flags FROM inspections WHERE id = ?1 AND state = "
-	                      "'finished'");
+	                      "'finished'", inspection_id, "finished inspection");
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, inspection_id, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	if (s != SQLITE_ROW) {
-		rc = s == SQLITE_DONE ? fic__err(FIC_ENOTFOUND, "no finished inspection %s", inspection_id)
-				      : fic__db_err(store, s, "reading an inspection");
-		sqlite3_finalize(st);
-		return rc;
-	}
 	static const char *const keys[] = { "id", "site_id", "checklist", "checklist_version", "area",
 		                            "date", "inspector", "started_at_ms", "finished_at_ms" };
 	static const char *const tkeys[] = { "device_ms", "mono_ms", "boot_id", "trusted_ms",
@@ -1009,6 +992,7 @@ int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **
 	if (ok && (rc = fic__prepare(store, &st, "SELECT item_id, value, note FROM answers WHERE "
 	                                         "inspection_id = ?1 ORDER BY item_id")) == FIC_OK) {
 		sqlite3_bind_text(st, 1, inspection_id, -1, SQLITE_STATIC);
+		int s;
 		while (ok && (s = sqlite3_step(st)) == SQLITE_ROW) {
 			const char *item = (const char *)sqlite3_column_text(st, 0);
 			const char *v = (const char *)sqlite3_column_text(st, 1);
@@ -1018,6 +1002,8 @@ int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **
 			if (ok && n)
 				ok = cJSON_AddStringToObject(notes, item, n) != NULL;
 		}
+		if (ok && s != SQLITE_DONE)
+			rc = fic__db_err(store, s, "reading an inspection's answers");
 		sqlite3_finalize(st);
 	}
 	ok = ok && rc == FIC_OK && fic__json_take(o, "answers", &answers) &&

@@ -131,21 +131,12 @@ int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out)
 		"deadline_at_ms"
 	};
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "SELECT id, category, area, title, report_to, urgent, time_sensitive, "
+	int rc = fic__row_by_key(store, &st, "SELECT id, category, area, title, report_to, urgent, time_sensitive, "
 	                      "form_id, form_version, site_id, inspection_id, corrects, "
 	                      "discovered_at_ms, deadline_at_ms, content, t_device_ms, t_mono_ms, "
-	                      "t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags FROM leads WHERE id = ?1");
+	                      "t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags FROM leads WHERE id = ?1", lead_id, "lead");
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	if (s != SQLITE_ROW) {
-		rc = s == SQLITE_DONE ? fic__err(FIC_ENOTFOUND, "no lead %s", lead_id)
-				      : fic__db_err(store, s, "reading a lead");
-		sqlite3_finalize(st);
-		return rc;
-	}
 	cJSON *o = cJSON_CreateObject(), *tm = cJSON_CreateObject();
 	bool ok = o && tm;
 	for (int i = 0; ok && i < 14; i++)
@@ -327,16 +318,8 @@ int fic_lead_correct(char *id_out, fic_store *store, const char *lead_id, const 
 	if (rc != FIC_OK)
 		return rc;
 	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st, "SELECT area, title, site_id, state FROM leads WHERE id = ?1")))
+	if ((rc = fic__row_by_key(store, &st, "SELECT area, title, site_id, state FROM leads WHERE id = ?1", lead_id, "lead")) != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	if (s != SQLITE_ROW) {
-		rc = s == SQLITE_DONE ? fic__err(FIC_ENOTFOUND, "no lead %s", lead_id)
-				      : fic__db_err(store, s, "reading a lead");
-		sqlite3_finalize(st);
-		return rc;
-	}
 	char area[40], title[700], site[FIC_UUID_BUFSIZE] = "";
 	snprintf(area, sizeof area, "%s", (const char *)sqlite3_column_text(st, 0));
 	snprintf(title, sizeof title, "更正：%s", (const char *)sqlite3_column_text(st, 1));
@@ -730,22 +713,13 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 	if (rc != FIC_OK)
 		return rc;
 	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st,
-	                       "SELECT id, category, area, title, state, report_to, site_id, "
+	if ((rc = fic__row_by_key(store, &st, "SELECT id, category, area, title, state, report_to, site_id, "
 	                       "inspection_id, urgent, time_sensitive, discovered_at_ms, "
 	                       "deadline_at_ms, form_id, form_version, content, hash, chain_seq, "
 	                       "receipt_id, receipt_at_ms, reject_reason, corrects, t_trusted_ms, "
 	                       "t_uncertainty_ms, t_flags, t_boot_id, t_mono_ms, t_device_ms FROM leads "
-	                       "WHERE id = ?1")))
+	                       "WHERE id = ?1", lead_id, "lead")) != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
-	int src = sqlite3_step(st);
-	if (src != SQLITE_ROW) {
-		rc = src == SQLITE_DONE ? fic__err(FIC_ENOTFOUND, "no lead %s", lead_id)
-					: fic__db_err(store, src, "reading a lead");
-		sqlite3_finalize(st);
-		return rc;
-	}
 	cJSON *o = cJSON_CreateObject();
 	const char *keys[] = { "id", "category", "area", "title", "state", "report_to", "site_id",
 		               "inspection_id" };

@@ -96,6 +96,14 @@ int fic__exec(fic_store *store, const char *sql, const char *doing, const char *
 int fic__query_text(fic_store *store, char *buf, size_t size, const char *sql, const char *doing,
                     const char *fmt, ...);
 
+/*
+ * Prepare `sql`, bind `key` to ?1 and step to the first row: FIC_OK with
+ * *st on that row (the caller finalizes it), FIC_ENOTFOUND "no <what>
+ * <key>" when there is none (*st NULL), or the database's error.
+ */
+int fic__row_by_key(fic_store *store, sqlite3_stmt **st, const char *sql, const char *key,
+                    const char *what);
+
 void fic__log(fic_store *store, fic_log_level level, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 3, 4)))

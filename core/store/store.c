@@ -196,6 +196,23 @@ int fic__query_text(fic_store *store, char *buf, size_t size, const char *sql, c
 	return rc;
 }
 
+int fic__row_by_key(fic_store *store, sqlite3_stmt **st, const char *sql, const char *key,
+                    const char *what)
+{
+	int rc = fic__prepare(store, st, sql);
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(*st, 1, key, -1, SQLITE_STATIC);
+	int s = sqlite3_step(*st);
+	if (s == SQLITE_ROW)
+		return FIC_OK;
+	rc = s == SQLITE_DONE ? fic__err(FIC_ENOTFOUND, "no %s %s", what, key)
+	                      : fic__db_err(store, s, "reading a record");
+	sqlite3_finalize(*st);
+	*st = NULL;
+	return rc;
+}
+
 int fic__uuid7(fic_store *store, char *buf)
 {
 	return fic__uuid7_next(&store->uuid, store->platform, buf);
