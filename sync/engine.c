@@ -345,9 +345,7 @@ void fic_sync_rejection_list_free(fic_sync_rejection_list *list)
 
 int fic_sync_rejections_get(fic_sync_rejection_list **out, fic_store *store)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
 	                      "SELECT record_type, record_id, op, coalesce(last_error, ''), "

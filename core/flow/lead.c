@@ -636,9 +636,7 @@ static char *col_dup(sqlite3_stmt *st, int col, bool *oom)
 
 int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
 	                      "SELECT id, category, area, title, state, report_to, site_id, urgent, "
@@ -706,9 +704,7 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 
 int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	int rc = fic__check_text(lead_id, "lead id", 63, true, NULL);
 	if (rc != FIC_OK)
 		return rc;

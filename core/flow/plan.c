@@ -50,9 +50,7 @@ int fic__task_add(fic_store *store, const char *kind, const char *site_id, const
 
 int fic_task_list_json(char **out, fic_store *store)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	char today[11];
 	fic__days_format(fic__local_day(store, fic__now_ms(store)), today);
 	sqlite3_stmt *st;
@@ -116,9 +114,7 @@ static int64_t current_semester(fic_store *store, int64_t today)
 
 int fic_due_json(char **out, fic_store *store)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	int64_t today = fic__local_day(store, fic__now_ms(store));
 	char t[11], y0[16], y1[16];
 	fic__days_format(today, t);
@@ -251,9 +247,7 @@ static bool is_patrol_area(const char *area)
 
 int fic_due_summary_json(char **out, fic_store *store)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	due_dates d;
 	due_dates_get(store, &d);
 	/*
@@ -387,9 +381,7 @@ static char *due_cursor_make(const char *last, const char *name, const char *id)
 int fic_due_page_json(char **out, fic_store *store, const char *area, const char *cursor,
                       size_t limit)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	int rc = fic__check_text(area, "area", 64, true, NULL);
 	if (rc == FIC_OK)
 		rc = fic__check_text(cursor, "cursor", FIC_DUE_CURSOR_MAX, false, NULL);
@@ -508,9 +500,7 @@ int fic_due_page_json(char **out, fic_store *store, const char *area, const char
 
 int fic_stats_json(char **out, fic_store *store, int year)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	if (year != 0 && (year < 2000 || year > 2998))
 		return fic__err(FIC_EINVAL, "year must be 2000..2998, or 0 for this year");
 	if (year == 0) {

@@ -207,9 +207,7 @@ static int cmp_info(const void *a, const void *b)
 int fic_checklist_list_get(fic_checklist_list **out, fic_store *store, int site_kind,
                            unsigned int flags)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	if (site_kind != 0 && fic_site_code_str(FIC_CODE_KIND, site_kind)[0] == '\0')
 		return fic__err(FIC_EINVAL, "site kind %d is unknown", site_kind);
 	if ((flags & (FIC_CHECKLIST_PATROLS | FIC_CHECKLIST_EVENTS)) == 0)

@@ -550,9 +550,7 @@ static const char *arena_put(arena *a, const char *s)
 
 int fic_photo_get(fic_photo **out, fic_store *store, const char *photo_id)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	int rc = fic__check_text(photo_id, "photo id", 63, true, NULL);
 	if (rc != FIC_OK)
 		return rc;

@@ -182,9 +182,7 @@ static int fetch_one(fic_store *store, fic_site **out, const char *where, const 
 
 int fic_site_get(fic_site **out, fic_store *store, const char *id)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	int rc = check_id(id);
 	if (rc != FIC_OK)
 		return rc;
@@ -193,9 +191,7 @@ int fic_site_get(fic_site **out, fic_store *store, const char *id)
 
 int fic_site_find_by_place_code(fic_site **out, fic_store *store, const char *payload)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	int rc = fic__check_text(payload, "place code", FIC_SITE_PLACE_CODE_MAX, true, NULL);
 	if (rc != FIC_OK)
 		return rc;
@@ -264,9 +260,7 @@ static int collect(fic_store *store, sqlite3_stmt *st, fic_site_list **out)
 
 int fic_site_find_by_credit_code(fic_site_list **out, fic_store *store, const char *credit_code)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	int rc = fic_credit_code_check(credit_code);
 	if (rc != FIC_OK)
 		return rc;
@@ -363,9 +357,7 @@ static int rarest_grams(fic_store *store, const char *text, char gram[GRAMS_USED
 int fic_site_search(fic_site_list **out, fic_store *store, int kind, const char *name_part,
                     size_t limit)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	if (kind != 0 && !fic__code_known(FIC_CODE_KIND, kind))
 		return fic__err(FIC_EINVAL, "site kind %d is unknown", kind);
 	bool has_name = false;
@@ -531,9 +523,7 @@ static int near_within(fic_store *store, double lat, double lon, double radius_m
 int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
                   double radius_m, size_t limit)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	if (!isfinite(lat) || lat < -90 || lat > 90 || !isfinite(lon) || lon < -180 || lon > 180)
 		return fic__err(FIC_EINVAL, "the point must be a latitude in -90..90 and a longitude "
 		                            "in -180..180");

@@ -86,9 +86,7 @@ static char *dup_col(sqlite3_stmt *st, int col)
 int fic_audit_list_get(fic_audit_list **out, fic_store *store, const char *entity_id,
                        size_t limit)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	int rc = fic__check_text(entity_id, "entity id", 64, false, NULL);
 	if (rc != FIC_OK)
 		return rc;

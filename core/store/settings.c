@@ -118,9 +118,7 @@ int fic_setting_set(fic_store *store, const char *key, const char *value)
 
 int fic_setting_get(char **out, fic_store *store, const char *key)
 {
-	fic__err_clear();
-	FIC__OUT(out);
-	FIC__ARG(store);
+	FIC__BEGIN(out, store);
 	int rc = fic__check_text(key, "key", 64, true, NULL);
 	if (rc != FIC_OK)
 		return rc;

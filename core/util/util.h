@@ -66,6 +66,14 @@ void fic__err_clear(void);
 		FIC__ARG(out); \
 		*(out) = NULL; \
 	} while (0)
+/* The start of a public call on a store that answers through `out`: the
+ * thread's error cleared, then FIC__OUT(out) and FIC__ARG(store). */
+#define FIC__BEGIN(out, store) \
+	do { \
+		fic__err_clear(); \
+		FIC__OUT(out); \
+		FIC__ARG(store); \
+	} while (0)
 
 /* ---- a growing string (text.c) ---- */
 typedef struct fic__sb {
