@@ -135,18 +135,9 @@ typedef struct judged {
 
 static int photo_count(fic_store *store, const char *insp_id, const char *item_id, int64_t *n)
 {
-	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st, "SELECT count(*) FROM photos WHERE owner_type = "
-	                                 "'inspection' AND owner_id = ?1 AND item_id = ?2");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, insp_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
-	int src = sqlite3_step(st);
-	*n = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	rc = src == SQLITE_ROW ? FIC_OK : fic__db_err(store, src, "counting photos");
-	fic__release(store, st);
-	return rc;
+	return fic__query_int(store, n, "SELECT count(*) FROM photos WHERE owner_type = 'inspection' "
+	                                "AND owner_id = ?1 AND item_id = ?2",
+	                      "counting photos", "tt", insp_id, item_id);
 }
 
 static int judge(fic_store *store, const insp *in, const fic__item *it, judged *j)
@@ -223,18 +214,12 @@ static cJSON *finding_json(const insp *in, const fic__item *it)
 /* Has this inspection already filed the urgent lead for `item_id`? */
 static int urgent_lead_filed(fic_store *store, const char *insp_id, const char *item_id, bool *filed)
 {
-	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st, "SELECT 1 FROM leads WHERE inspection_id = ?1 AND urgent = 1 "
-	                                 "AND category = 'patrol_finding' AND "
-	                                 "json_extract(content, '$.findings[0].item') = ?2");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, insp_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	*filed = s == SQLITE_ROW;
-	rc = s == SQLITE_ROW || s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "looking for a lead");
-	fic__release(store, st);
+	int64_t n = 0;
+	int rc = fic__query_int(store, &n, "SELECT count(*) FROM leads WHERE inspection_id = ?1 AND "
+	                                   "urgent = 1 AND category = 'patrol_finding' AND "
+	                                   "json_extract(content, '$.findings[0].item') = ?2",
+	                        "looking for a lead", "tt", insp_id, item_id);
+	*filed = n > 0;
 	return rc;
 }
 

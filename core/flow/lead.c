@@ -261,27 +261,19 @@ int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
 	bool delivered = strcmp(state, "delivered") == 0;
 	if (!delivered && strcmp(state, "rejected") != 0)
 		return fic__err(FIC_EINVAL, "a lead cannot be marked %s", state);
-	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st,
-	                     "UPDATE leads SET state = ?2, receipt_id = ?3, receipt_at_ms = ?4, "
-	                     "reject_reason = ?5 WHERE id = ?1 AND state = 'queued'");
+	int rc = delivered
+	                 ? fic__exec(store, "UPDATE leads SET state = 'delivered', receipt_id = ?2, "
+	                                    "receipt_at_ms = ?3, reject_reason = NULL WHERE id = ?1 "
+	                                    "AND state = 'queued'",
+	                             "updating a lead's state", "tti", lead_id,
+	                             receipt_id ? receipt_id : "", receipt_at_ms)
+	                 : fic__exec(store, "UPDATE leads SET state = 'rejected', receipt_id = NULL, "
+	                                    "receipt_at_ms = NULL, reject_reason = ?2 WHERE id = ?1 "
+	                                    "AND state = 'queued'",
+	                             "updating a lead's state", "tt", lead_id,
+	                             reason ? reason : "refused by the server");
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-	if (delivered) {
-		sqlite3_bind_text(st, 3, receipt_id ? receipt_id : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, receipt_at_ms);
-		sqlite3_bind_null(st, 5);
-	} else {
-		sqlite3_bind_null(st, 3);
-		sqlite3_bind_null(st, 4);
-		sqlite3_bind_text(st, 5, reason ? reason : "refused by the server", -1, SQLITE_STATIC);
-	}
-	int s = sqlite3_step(st);
-	fic__release(store, st);
-	if (s != SQLITE_DONE)
-		return fic__db_err(store, s, "updating a lead's state");
 	if (sqlite3_changes(store->db) != 1)
 		return fic__err(FIC_ESTATE, "lead %s cannot become %s: it is not queued", lead_id, state);
 	cJSON *d = cJSON_CreateObject();

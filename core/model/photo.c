@@ -475,16 +475,23 @@ static int check_args(char *id_out, fic_store *store, int owner, const char *own
 	return rc;
 }
 
+/* The checks both ways of adding a photo start with; NULL options: the defaults. */
+static int begin_add(char *id_out, fic_store *store, int owner, const char *owner_id,
+                     const char *item_id, const fic_photo_options **opts,
+                     const fic_photo_options *dflt)
+{
+	fic__err_clear();
+	if (*opts == NULL)
+		*opts = dflt;
+	int rc = check_args(id_out, store, owner, owner_id, item_id);
+	return rc == FIC_OK ? check_options(*opts) : rc;
+}
+
 int fic_photo_add_file(char *id_out, fic_store *store, int owner, const char *owner_id,
                        const char *item_id, const char *path, const fic_photo_options *opts)
 {
-	fic__err_clear();
 	fic_photo_options dflt = FIC_PHOTO_OPTIONS_INIT;
-	if (opts == NULL)
-		opts = &dflt;
-	int rc = check_args(id_out, store, owner, owner_id, item_id);
-	if (rc == FIC_OK)
-		rc = check_options(opts);
+	int rc = begin_add(id_out, store, owner, owner_id, item_id, &opts, &dflt);
 	if (rc == FIC_OK)
 		rc = fic__check_text(path, "path", 4095, true, NULL);
 	if (rc != FIC_OK)
@@ -508,13 +515,8 @@ int fic_photo_add_buffer(char *id_out, fic_store *store, int owner, const char *
                          const char *item_id, const void *data, size_t len,
                          const fic_photo_options *opts)
 {
-	fic__err_clear();
 	fic_photo_options dflt = FIC_PHOTO_OPTIONS_INIT;
-	if (opts == NULL)
-		opts = &dflt;
-	int rc = check_args(id_out, store, owner, owner_id, item_id);
-	if (rc == FIC_OK)
-		rc = check_options(opts);
+	int rc = begin_add(id_out, store, owner, owner_id, item_id, &opts, &dflt);
 	if (rc != FIC_OK)
 		return rc;
 	if (data == NULL || len == 0)

@@ -95,6 +95,9 @@ void fic__release(fic_store *store, sqlite3_stmt *stmt);
 int fic__exec(fic_store *store, const char *sql, const char *doing, const char *fmt, ...);
 int fic__query_text(fic_store *store, char *buf, size_t size, const char *sql, const char *doing,
                     const char *fmt, ...);
+/* As fic__query_text, for a whole number (*out 0 when FIC_ENOTFOUND). */
+int fic__query_int(fic_store *store, int64_t *out, const char *sql, const char *doing,
+                   const char *fmt, ...);
 
 /*
  * Prepare `sql`, bind `key` to ?1 and step to the first row: FIC_OK with

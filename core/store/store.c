@@ -157,17 +157,28 @@ static void bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
 	}
 }
 
+/* The cached statement for `sql` with its parameters bound, stepped once. */
+static int step_bound(fic_store *store, sqlite3_stmt **st, const char *sql, const char *fmt,
+                      va_list ap, int *step)
+{
+	int rc = fic__cached(store, st, sql);
+	if (rc != FIC_OK)
+		return rc;
+	bind_args(*st, fmt, ap);
+	*step = sqlite3_step(*st);
+	return FIC_OK;
+}
+
 int fic__exec(fic_store *store, const char *sql, const char *doing, const char *fmt, ...)
 {
 	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st, sql);
-	if (rc != FIC_OK)
-		return rc;
+	int s;
 	va_list ap;
 	va_start(ap, fmt);
-	bind_args(st, fmt, ap);
+	int rc = step_bound(store, &st, sql, fmt, ap, &s);
 	va_end(ap);
-	int s = sqlite3_step(st);
+	if (rc != FIC_OK)
+		return rc;
 	rc = s == SQLITE_DONE || s == SQLITE_ROW ? FIC_OK : fic__db_err(store, s, doing);
 	fic__release(store, st);
 	return rc;
@@ -178,19 +189,41 @@ int fic__query_text(fic_store *store, char *buf, size_t size, const char *sql, c
 {
 	buf[0] = '\0';
 	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st, sql);
-	if (rc != FIC_OK)
-		return rc;
+	int s;
 	va_list ap;
 	va_start(ap, fmt);
-	bind_args(st, fmt, ap);
+	int rc = step_bound(store, &st, sql, fmt, ap, &s);
 	va_end(ap);
-	int s = sqlite3_step(st);
-	if (s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+	if (rc != FIC_OK)
+		return rc;
+	bool value = s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+	if (value)
 		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-	if (s == SQLITE_DONE || (s == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_NULL))
+	else if (s == SQLITE_DONE || s == SQLITE_ROW)
 		rc = FIC_ENOTFOUND;
-	else if (s != SQLITE_ROW)
+	else
+		rc = fic__db_err(store, s, doing);
+	fic__release(store, st);
+	return rc;
+}
+
+int fic__query_int(fic_store *store, int64_t *out, const char *sql, const char *doing,
+                   const char *fmt, ...)
+{
+	*out = 0;
+	sqlite3_stmt *st;
+	int s;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = step_bound(store, &st, sql, fmt, ap, &s);
+	va_end(ap);
+	if (rc != FIC_OK)
+		return rc;
+	if (s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*out = sqlite3_column_int64(st, 0);
+	else if (s == SQLITE_DONE || s == SQLITE_ROW)
+		rc = FIC_ENOTFOUND;
+	else
 		rc = fic__db_err(store, s, doing);
 	fic__release(store, st);
 	return rc;
