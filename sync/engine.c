@@ -55,6 +55,17 @@ static int finish(fic_store *store, fic_sync_report *rep, int rc)
 	return rc;
 }
 
+/* The start of a pass: the error cleared, the report (the caller's, or
+ * `local`) zeroed. */
+static fic_sync_report *begin_report(fic_sync_report *report, fic_sync_report *local)
+{
+	fic__err_clear();
+	fic_sync_report *rep = report ? report : local;
+	memset(rep, 0, sizeof *rep);
+	rep->next_due_ms = INT64_MAX;
+	return rep;
+}
+
 /* One push pass: what every step needs. */
 typedef struct pass {
 	fic_store *store;
@@ -212,11 +223,8 @@ static int idle_step(pass *ps, int64_t now, bool *done)
 
 int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
 {
-	fic__err_clear();
 	fic_sync_report local;
-	fic_sync_report *rep = report ? report : &local;
-	memset(rep, 0, sizeof *rep);
-	rep->next_due_ms = INT64_MAX;
+	fic_sync_report *rep = begin_report(report, &local);
 	int rc = fic__sync_check_opts(store, opts);
 	if (rc != FIC_OK)
 		return rc;
@@ -262,11 +270,8 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 
 int fic_sync_pull(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
 {
-	fic__err_clear();
 	fic_sync_report local;
-	fic_sync_report *rep = report ? report : &local;
-	memset(rep, 0, sizeof *rep);
-	rep->next_due_ms = INT64_MAX;
+	fic_sync_report *rep = begin_report(report, &local);
 	int rc = fic__sync_check_opts(store, opts);
 	char auth[FIC_SYNC_TOKEN_MAX + 16];
 	if (rc != FIC_OK || (rc = fic__sync_auth(store, auth, sizeof auth)) != FIC_OK)

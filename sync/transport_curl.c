@@ -69,16 +69,21 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* A header value without the blanks around it. */
+static void trim(const char **s, size_t *len)
+{
+	while (*len > 0 && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && strchr(" \t\r\n", (*s)[*len - 1]))
+		(*len)--;
+}
+
 /* A whole non-negative decimal number of at most 18 digits, or -1. */
 static int64_t parse_count(const char *s, size_t len)
 {
-	while (len > 0 && (*s == ' ' || *s == '\t')) {
-		s++;
-		len--;
-	}
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
-	                   s[len - 1] == '\n'))
-		len--;
+	trim(&s, &len);
 	if (len == 0 || len > 18)
 		return -1;
 	int64_t v = 0;
@@ -104,13 +109,7 @@ static bool header_is(const char *line, size_t len, const char *name, const char
 /* A Content-Encoding value: one coding the engine knows, or "other". */
 static int coding(const char *s, size_t len)
 {
-	while (len > 0 && (*s == ' ' || *s == '\t')) {
-		s++;
-		len--;
-	}
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
-	                   s[len - 1] == '\n'))
-		len--;
+	trim(&s, &len);
 	if (len == 0 || (len == 8 && strncasecmp(s, "identity", 8) == 0))
 		return FIC_HTTP_CODING_NONE;
 	if ((len == 4 && strncasecmp(s, "gzip", 4) == 0) ||

@@ -803,27 +803,25 @@ static double best_window(const double *vals, int m, int w)
 	return best;
 }
 
-static fic__val op_sum(const fic__ctx *ctx, const cJSON *args, int n)
-{
-	(void)n;
-	double vals[64];
-	int m;
-	if (!numbers(eval_arg(ctx, args, 0), vals, &m))
-		return vnull();
-	return vnum(best_window(vals, m, m));
-}
-
+/* sum(a) is window_sum(a, all of it); window_sum(a, w): the largest sum of w days. */
 static fic__val op_window_sum(const fic__ctx *ctx, const cJSON *args, int n)
 {
-	(void)n;
 	double vals[64];
 	int m;
 	if (!numbers(eval_arg(ctx, args, 0), vals, &m))
 		return vnull();
+	if (n < 2)
+		return vnum(best_window(vals, m, m));
 	fic__val b = eval_arg(ctx, args, 1);
 	if (b.t != FIC_V_NUM || b.n < 1)
 		return vnull();
 	return vnum(best_window(vals, m, b.n < m ? (int)b.n : m));
+}
+
+static fic__val op_sum(const fic__ctx *ctx, const cJSON *args, int n)
+{
+	(void)n;
+	return op_window_sum(ctx, args, 1);
 }
 
 /* ---- answers ---- */

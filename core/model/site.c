@@ -19,12 +19,8 @@
 
 int fic_site_init(fic_site *site, unsigned int version)
 {
-	fic__err_clear();
-	if (site == NULL || version != FIC_SITE_VERSION)
-		return fic__err(FIC_EINVAL, "site: NULL or unknown version");
-	fic_site init = FIC_SITE_INIT;
-	*site = init;
-	return FIC_OK;
+	static const fic_site init = FIC_SITE_INIT;
+	return fic__init_struct(site, &init, sizeof init, version, FIC_SITE_VERSION, "site");
 }
 
 /* ---- validation ---- */

@@ -157,30 +157,39 @@ static void bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
 	}
 }
 
-/* The cached statement for `sql` with its parameters bound, stepped once. */
-static int step_bound(fic_store *store, sqlite3_stmt **st, const char *sql, const char *fmt,
-                      va_list ap, int *step)
+/*
+ * Run the cached statement for `sql` with its parameters bound. With `buf`,
+ * the first column of the first row as text; with `num`, as a number;
+ * FIC_ENOTFOUND when either is asked for and there is no such value.
+ */
+static int run(fic_store *store, const char *sql, const char *doing, const char *fmt, va_list ap,
+               char *buf, size_t size, int64_t *num)
 {
-	int rc = fic__cached(store, st, sql);
+	sqlite3_stmt *st;
+	int rc = fic__cached(store, &st, sql);
 	if (rc != FIC_OK)
 		return rc;
-	bind_args(*st, fmt, ap);
-	*step = sqlite3_step(*st);
-	return FIC_OK;
+	bind_args(st, fmt, ap);
+	int s = sqlite3_step(st);
+	bool value = s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+	if (s != SQLITE_DONE && s != SQLITE_ROW)
+		rc = fic__db_err(store, s, doing);
+	else if ((buf || num) && !value)
+		rc = FIC_ENOTFOUND;
+	else if (buf)
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	else if (num)
+		*num = sqlite3_column_int64(st, 0);
+	fic__release(store, st);
+	return rc;
 }
 
 int fic__exec(fic_store *store, const char *sql, const char *doing, const char *fmt, ...)
 {
-	sqlite3_stmt *st;
-	int s;
 	va_list ap;
 	va_start(ap, fmt);
-	int rc = step_bound(store, &st, sql, fmt, ap, &s);
+	int rc = run(store, sql, doing, fmt, ap, NULL, 0, NULL);
 	va_end(ap);
-	if (rc != FIC_OK)
-		return rc;
-	rc = s == SQLITE_DONE || s == SQLITE_ROW ? FIC_OK : fic__db_err(store, s, doing);
-	fic__release(store, st);
 	return rc;
 }
 
@@ -188,22 +197,10 @@ int fic__query_text(fic_store *store, char *buf, size_t size, const char *sql, c
                     const char *fmt, ...)
 {
 	buf[0] = '\0';
-	sqlite3_stmt *st;
-	int s;
 	va_list ap;
 	va_start(ap, fmt);
-	int rc = step_bound(store, &st, sql, fmt, ap, &s);
+	int rc = run(store, sql, doing, fmt, ap, buf, size, NULL);
 	va_end(ap);
-	if (rc != FIC_OK)
-		return rc;
-	bool value = s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
-	if (value)
-		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-	else if (s == SQLITE_DONE || s == SQLITE_ROW)
-		rc = FIC_ENOTFOUND;
-	else
-		rc = fic__db_err(store, s, doing);
-	fic__release(store, st);
 	return rc;
 }
 
@@ -211,21 +208,10 @@ int fic__query_int(fic_store *store, int64_t *out, const char *sql, const char *
                    const char *fmt, ...)
 {
 	*out = 0;
-	sqlite3_stmt *st;
-	int s;
 	va_list ap;
 	va_start(ap, fmt);
-	int rc = step_bound(store, &st, sql, fmt, ap, &s);
+	int rc = run(store, sql, doing, fmt, ap, NULL, 0, out);
 	va_end(ap);
-	if (rc != FIC_OK)
-		return rc;
-	if (s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		*out = sqlite3_column_int64(st, 0);
-	else if (s == SQLITE_DONE || s == SQLITE_ROW)
-		rc = FIC_ENOTFOUND;
-	else
-		rc = fic__db_err(store, s, doing);
-	fic__release(store, st);
 	return rc;
 }
 
@@ -302,12 +288,9 @@ int fic_store_schema_version(void)
 
 int fic_store_options_init(fic_store_options *opts, unsigned int version)
 {
-	fic__err_clear();
-	if (opts == NULL || version != FIC_STORE_OPTIONS_VERSION)
-		return fic__err(FIC_EINVAL, "store options: NULL or unknown version");
-	fic_store_options init = FIC_STORE_OPTIONS_INIT;
-	*opts = init;
-	return FIC_OK;
+	static const fic_store_options init = FIC_STORE_OPTIONS_INIT;
+	return fic__init_struct(opts, &init, sizeof init, version, FIC_STORE_OPTIONS_VERSION,
+	                        "store options");
 }
 
 /* The directory holding `path` ("." for a bare name). */

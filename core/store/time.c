@@ -25,18 +25,9 @@
 
 static int read_state(fic_store *store, const char *key, char *buf, size_t size)
 {
-	buf[0] = '\0';
-	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st, "SELECT value FROM sync_state WHERE key = ?1");
-	if (rc != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	if (s == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-	rc = s == SQLITE_ROW || s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "reading the clock state");
-	fic__release(store, st);
-	return rc;
+	int rc = fic__query_text(store, buf, size, "SELECT value FROM sync_state WHERE key = ?1",
+	                         "reading the clock state", "t", key);
+	return rc == FIC_ENOTFOUND ? FIC_OK : rc;
 }
 
 int fic__time_now(fic_store *store, fic_time *t)

@@ -44,12 +44,7 @@ unsigned long fic__alloc_failures(void)
 
 void *fic__malloc(size_t size)
 {
-	if (size == 0)
-		size = 1;
-	void *p = current.realloc_fn(NULL, size, current.payload);
-	if (p == NULL)
-		failures++;
-	return p;
+	return fic__realloc(NULL, size);
 }
 
 void *fic__calloc(size_t n, size_t size)
@@ -132,4 +127,14 @@ void *fic__grow(void *items_ptr, size_t *count, size_t *cap, size_t elem)
 	memset(slot, 0, elem);
 	(*count)++;
 	return slot;
+}
+
+int fic__init_struct(void *out, const void *init, size_t size, unsigned int version,
+                     unsigned int known, const char *what)
+{
+	fic__err_clear();
+	if (out == NULL || version != known)
+		return fic__err(FIC_EINVAL, "%s: NULL or unknown version", what);
+	memcpy(out, init, size);
+	return FIC_OK;
 }

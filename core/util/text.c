@@ -19,25 +19,22 @@ static size_t utf8_seq(const unsigned char *s, size_t avail, bool *cut)
 	unsigned char c = s[0];
 	if (c < 0x80)
 		return 1;
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xBF;
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 1;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 2;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 3;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
+	/* Well-formed sequences (Unicode Table 3-7): the lead byte gives the
+	 * number of continuation bytes and the range the first of them must be
+	 * in (no overlong forms, no surrogates, nothing above U+10FFFF). */
+	static const struct { unsigned char from, to, lo, hi, n; } leads[] = {
+		{ 0xC2, 0xDF, 0x80, 0xBF, 1 }, { 0xE0, 0xE0, 0xA0, 0xBF, 2 },
+		{ 0xE1, 0xEC, 0x80, 0xBF, 2 }, { 0xED, 0xED, 0x80, 0x9F, 2 },
+		{ 0xEE, 0xEF, 0x80, 0xBF, 2 }, { 0xF0, 0xF0, 0x90, 0xBF, 3 },
+		{ 0xF1, 0xF3, 0x80, 0xBF, 3 }, { 0xF4, 0xF4, 0x80, 0x8F, 3 },
+	};
+	size_t L = 0;
+	while (L < sizeof leads / sizeof leads[0] && !(c >= leads[L].from && c <= leads[L].to))
+		L++;
+	if (L == sizeof leads / sizeof leads[0])
 		return 0;
-	}
+	size_t n = leads[L].n;
+	unsigned char lo = leads[L].lo, hi = leads[L].hi;
 	for (size_t k = 1; k <= n; k++) {
 		if (k >= avail) {
 			*cut = true;

@@ -41,6 +41,11 @@ unsigned long fic__alloc_failures(void);
 void *fic__grow(void *items_ptr, size_t *count, size_t *cap, size_t elem);
 #define FIC__GROW(items, count, cap) fic__grow(&(items), &(count), &(cap), sizeof *(items))
 
+/* The *_init() of a versioned struct: copy its INIT value into `out` when
+ * `version` is the one this library knows (FIC_EINVAL otherwise). */
+int fic__init_struct(void *out, const void *init, size_t size, unsigned int version,
+                     unsigned int known, const char *what);
+
 /* ---- errors (error.c) ---- */
 /* Record an error on this thread and return `code` (for `return fic__err(...)`). */
 int fic__err(int code, const char *fmt, ...)
