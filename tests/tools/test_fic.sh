@@ -174,6 +174,12 @@ if command -v cjpeg >/dev/null; then
 	expect 0 "exported the upload" -- "$FIC" --db "$db" photo export "$pid" --what upload --out "$dir/up.jpg"
 	[ -s "$dir/up.jpg" ] && pass || fail "exported rendition is empty"
 	expect 2 "photo export" -- "$FIC" --db "$db" photo export "$pid" --what raw --out "$dir/x.jpg"
+	# An export replaces the file whole (written beside it, fsync'd, renamed):
+	# exporting the thumbnail over the rendition leaves just the thumbnail.
+	expect 0 "exported the thumb" -- "$FIC" --db "$db" photo export "$pid" --what thumb --out "$dir/up.jpg"
+	[ "$(wc -c <"$dir/up.jpg")" -lt 60000 ] && pass || fail "export did not replace the file"
+	[ ! -e "$dir/up.jpg.fic-part" ] && pass || fail "export left its temporary file"
+	expect 1 "cannot export" -- "$FIC" --db "$db" photo export "$pid" --out "$dir/no/such/dir/x.jpg"
 fi
 expect 1 "not a usable JPEG" -- "$FIC" --db "$db" photo add --lead "$draft" "$dir/photo.ppm"
 expect 0 "submitted lead" -- "$FIC" --db "$db" lead submit "$draft"

@@ -5,9 +5,11 @@
 #include "fic.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FILE_MAX (256 * 1024)
 
@@ -740,134 +742,177 @@ int cmd_plan(ctx *c, const char *cmd, int argc, char **argv)
 
 /* ---- photo ---- */
 
+/* photo add (--inspection ID [--item ITEM] | --lead ID | --site ID) FILE */
+static int photo_add(ctx *c, int argc, char **argv)
+{
+	int owner = 0, rc;
+	const char *owner_id = NULL, *item = NULL, *file = NULL;
+	static const struct { const char *opt; int owner; } owners[] = {
+		{ "--inspection", FIC_PHOTO_INSPECTION }, { "--lead", FIC_PHOTO_LEAD },
+		{ "--site", FIC_PHOTO_SITE }, { "--item", 0 }
+	};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		size_t k = 0;
+		while (k < 4 && (strcmp(a, owners[k].opt) != 0 || i + 1 >= argc))
+			k++;
+		if (k < 3) {
+			owner = owners[k].owner;
+			owner_id = argv[++i];
+		} else if (k == 3) {
+			item = argv[++i];
+		} else if (strncmp(a, "--", 2) == 0 || file) {
+			return usage("unknown or extra argument", a);
+		} else {
+			file = a;
+		}
+	}
+	if (owner == 0 || file == NULL)
+		return usage("photo add needs --inspection ID [--item ITEM], --lead ID or --site ID, and a file", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	char id[FIC_UUID_BUFSIZE];
+	fic_photo *p;
+	if (fic_photo_add_file(id, c->store, owner, owner_id, item, file, NULL) != FIC_OK ||
+	    fic_photo_get(&p, c->store, id) != FIC_OK)
+		return fail();
+	if (c->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "id", p->id);
+		cJSON_AddStringToObject(j, "sha256", p->sha256);
+		cJSON_AddNumberToObject(j, "bytes", (double)p->bytes);
+		print_json(j);
+	} else {
+		printf("added photo %s (%dx%d, %lld bytes, sha256 %s)\n", p->id, p->width, p->height,
+		       (long long)p->bytes, p->sha256);
+	}
+	fic_photo_free(p);
+	return 0;
+}
+
+static int photo_show(ctx *c, int argc, char **argv)
+{
+	int rc;
+	if (argc != 2)
+		return usage("photo show needs one photo id", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	fic_photo *p;
+	if (fic_photo_get(&p, c->store, argv[1]) != FIC_OK)
+		return fail();
+	static const char *const owners[] = { "", "inspection", "lead", "site" };
+	if (c->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "id", p->id);
+		cJSON_AddStringToObject(j, "owner", owners[p->owner]);
+		cJSON_AddStringToObject(j, "owner_id", p->owner_id);
+		if (p->item_id)
+			cJSON_AddStringToObject(j, "item_id", p->item_id);
+		cJSON_AddStringToObject(j, "sha256", p->sha256);
+		cJSON_AddStringToObject(j, "path", p->path);
+		cJSON_AddNumberToObject(j, "bytes", (double)p->bytes);
+		cJSON_AddNumberToObject(j, "width", p->width);
+		cJSON_AddNumberToObject(j, "height", p->height);
+		print_json(j);
+	} else {
+		printf("%s  %s %s%s%s\n  %dx%d, %lld bytes\n  sha256 %s\n  %s\n", p->id,
+		       owners[p->owner], p->owner_id, p->item_id ? " item " : "",
+		       p->item_id ? p->item_id : "", p->width, p->height, (long long)p->bytes,
+		       p->sha256, p->path);
+	}
+	fic_photo_free(p);
+	return 0;
+}
+
+/*
+ * Copy `src` to `out` durably: into a temporary file beside it, fsync'd,
+ * renamed over `out`, and the folder fsync'd — a crash leaves the old file
+ * or the new one, never half of one. A read error is an error, not the end.
+ */
+static int copy_durably(const char *src, const char *out, size_t *total)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.fic-part", out);
+	FILE *in = fopen(src, "rb"), *o = fopen(tmp, "wb");
+	bool ok = in && o;
+	char buf[65536];
+	size_t n;
+	*total = 0;
+	while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+		ok = fwrite(buf, 1, n, o) == n;
+		*total += n;
+	}
+	ok = ok && !ferror(in) && fflush(o) == 0 && fsync(fileno(o)) == 0;
+	if (in)
+		fclose(in);
+	if (o && fclose(o) != 0)
+		ok = false;
+	ok = ok && rename(tmp, out) == 0;
+	if (!ok) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s", out);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	int fd = open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	return 0;
+}
+
+/* photo export ID [--what original|upload|thumb] --out FILE */
+static int photo_export(ctx *c, int argc, char **argv)
+{
+	const char *id = NULL, *what = "original", *out = NULL;
+	int rc;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--what") == 0 && i + 1 < argc)
+			what = argv[++i];
+		else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+			out = argv[++i];
+		else if (id == NULL && strncmp(argv[i], "--", 2) != 0)
+			id = argv[i];
+		else
+			return usage("unknown or extra argument", argv[i]);
+	}
+	if (id == NULL || out == NULL ||
+	    (strcmp(what, "original") && strcmp(what, "upload") && strcmp(what, "thumb")))
+		return usage("photo export ID [--what original|upload|thumb] --out FILE", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	fic_photo *p;
+	if (fic_photo_get(&p, c->store, id) != FIC_OK)
+		return fail();
+	const char *src = what[0] == 'o' ? p->path : what[0] == 'u' ? p->upload_path : p->thumb_path;
+	size_t total = 0;
+	rc = copy_durably(src, out, &total);
+	fic_photo_free(p);
+	if (rc != 0) {
+		fprintf(stderr, "fic: cannot export to %s: %s\n", out, strerror(errno));
+		return EXIT_FAIL;
+	}
+	printf("exported the %s (%zu bytes) to %s\n", what, total, out);
+	return 0;
+}
+
 int cmd_photo(ctx *c, int argc, char **argv)
 {
 	if (argc < 1)
-		return usage("photo needs a verb: add, show", NULL);
-	const char *verb = argv[0];
-	int rc;
-	if (strcmp(verb, "add") == 0) {
-		/* photo add (--inspection ID [--item ITEM] | --lead ID | --site ID) FILE */
-		int owner = 0;
-		const char *owner_id = NULL, *item = NULL, *file = NULL;
-		for (int i = 1; i < argc; i++) {
-			const char *a = argv[i];
-			bool has_value = i + 1 < argc;
-			if (strcmp(a, "--inspection") == 0 && has_value) {
-				owner = FIC_PHOTO_INSPECTION;
-				owner_id = argv[++i];
-			} else if (strcmp(a, "--lead") == 0 && has_value) {
-				owner = FIC_PHOTO_LEAD;
-				owner_id = argv[++i];
-			} else if (strcmp(a, "--site") == 0 && has_value) {
-				owner = FIC_PHOTO_SITE;
-				owner_id = argv[++i];
-			} else if (strcmp(a, "--item") == 0 && has_value) {
-				item = argv[++i];
-			} else if (strncmp(a, "--", 2) == 0 || file) {
-				return usage("unknown or extra argument", a);
-			} else {
-				file = a;
-			}
-		}
-		if (owner == 0 || file == NULL)
-			return usage("photo add needs --inspection ID [--item ITEM], --lead ID or --site ID, and a file", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		char id[FIC_UUID_BUFSIZE];
-		if (fic_photo_add_file(id, c->store, owner, owner_id, item, file, NULL) != FIC_OK)
-			return fail();
-		fic_photo *p;
-		if (fic_photo_get(&p, c->store, id) != FIC_OK)
-			return fail();
-		if (c->json) {
-			cJSON *j = cJSON_CreateObject();
-			cJSON_AddStringToObject(j, "id", p->id);
-			cJSON_AddStringToObject(j, "sha256", p->sha256);
-			cJSON_AddNumberToObject(j, "bytes", (double)p->bytes);
-			print_json(j);
-		} else {
-			printf("added photo %s (%dx%d, %lld bytes, sha256 %s)\n", p->id, p->width, p->height,
-			       (long long)p->bytes, p->sha256);
-		}
-		fic_photo_free(p);
-		return 0;
-	}
-	if (strcmp(verb, "show") == 0) {
-		if (argc != 2)
-			return usage("photo show needs one photo id", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		fic_photo *p;
-		if (fic_photo_get(&p, c->store, argv[1]) != FIC_OK)
-			return fail();
-		static const char *const owners[] = { "", "inspection", "lead", "site" };
-		if (c->json) {
-			cJSON *j = cJSON_CreateObject();
-			cJSON_AddStringToObject(j, "id", p->id);
-			cJSON_AddStringToObject(j, "owner", owners[p->owner]);
-			cJSON_AddStringToObject(j, "owner_id", p->owner_id);
-			if (p->item_id)
-				cJSON_AddStringToObject(j, "item_id", p->item_id);
-			cJSON_AddStringToObject(j, "sha256", p->sha256);
-			cJSON_AddStringToObject(j, "path", p->path);
-			cJSON_AddNumberToObject(j, "bytes", (double)p->bytes);
-			cJSON_AddNumberToObject(j, "width", p->width);
-			cJSON_AddNumberToObject(j, "height", p->height);
-			print_json(j);
-		} else {
-			printf("%s  %s %s%s%s\n  %dx%d, %lld bytes\n  sha256 %s\n  %s\n", p->id,
-			       owners[p->owner], p->owner_id, p->item_id ? " item " : "",
-			       p->item_id ? p->item_id : "", p->width, p->height, (long long)p->bytes,
-			       p->sha256, p->path);
-		}
-		fic_photo_free(p);
-		return 0;
-	}
-	if (strcmp(verb, "export") == 0) {
-		/* photo export ID [--what original|upload|thumb] --out FILE */
-		const char *id = NULL, *what = "original", *out = NULL;
-		for (int i = 1; i < argc; i++) {
-			if (strcmp(argv[i], "--what") == 0 && i + 1 < argc)
-				what = argv[++i];
-			else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-				out = argv[++i];
-			else if (id == NULL && strncmp(argv[i], "--", 2) != 0)
-				id = argv[i];
-			else
-				return usage("unknown or extra argument", argv[i]);
-		}
-		if (id == NULL || out == NULL ||
-		    (strcmp(what, "original") && strcmp(what, "upload") && strcmp(what, "thumb")))
-			return usage("photo export ID [--what original|upload|thumb] --out FILE", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		fic_photo *p;
-		if (fic_photo_get(&p, c->store, id) != FIC_OK)
-			return fail();
-		const char *src = what[0] == 'o' ? p->path : what[0] == 'u' ? p->upload_path : p->thumb_path;
-		FILE *in = fopen(src, "rb"), *o2 = fopen(out, "wb");
-		size_t total = 0;
-		bool ok = in && o2;
-		char buf[65536];
-		size_t n;
-		while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) {
-			ok = fwrite(buf, 1, n, o2) == n;
-			total += n;
-		}
-		if (in)
-			fclose(in);
-		if (o2 && fclose(o2) != 0)
-			ok = false;
-		fic_photo_free(p);
-		if (!ok) {
-			fprintf(stderr, "fic: cannot export to %s: %s\n", out, strerror(errno));
-			return EXIT_FAIL;
-		}
-		printf("exported the %s (%zu bytes) to %s\n", what, total, out);
-		return 0;
-	}
-	return usage("unknown photo verb", verb);
+		return usage("photo needs a verb: add, show, export", NULL);
+	if (strcmp(argv[0], "add") == 0)
+		return photo_add(c, argc, argv);
+	if (strcmp(argv[0], "show") == 0)
+		return photo_show(c, argc, argv);
+	if (strcmp(argv[0], "export") == 0)
+		return photo_export(c, argc, argv);
+	return usage("unknown photo verb", argv[0]);
 }
 
 /* ---- evidence, time ---- */

@@ -407,141 +407,177 @@ static int print_site_list(ctx *c, const fic_site_list *list)
 	return 0;
 }
 
+/* The site verbs, each with the options parse_site_options read. */
+static int site_add(ctx *c, site_args *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	int rc;
+	if (a->npos)
+		return usage("site add takes no positional arguments", a->pos[0]);
+	if (a->site.kind == 0 || a->site.name == NULL)
+		return usage("site add needs --kind and --name", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	fic_site *s = NULL;
+	if (fic_site_add(&s, c->store, &a->site, a->reason) != FIC_OK)
+		return fail();
+	if (!c->json)
+		printf("added site ");
+	print_one_site(c, s);
+	fic_site_free(s);
+	return 0;
+	}
+
+static int site_show(ctx *c, site_args *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	int rc;
+	if (a->npos != 1)
+		return usage("site show needs one site id", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	fic_site *s = NULL;
+	if (fic_site_get(&s, c->store, a->pos[0]) != FIC_OK)
+		return fail();
+	print_one_site(c, s);
+	fic_site_free(s);
+	return 0;
+	}
+
+static int site_find(ctx *c, site_args *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	int rc;
+	if (a->npos || (a->site.credit_code == NULL) == (a->site.place_code == NULL))
+		return usage("site find needs exactly one of --credit-code or --place-code", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	if (a->site.place_code) {
+		fic_site *s = NULL;
+		if (fic_site_find_by_place_code(&s, c->store, a->site.place_code) != FIC_OK)
+			return fail();
+		print_one_site(c, s);
+		fic_site_free(s);
+		return 0;
+	}
+	fic_site_list *list = NULL;
+	if (fic_site_find_by_credit_code(&list, c->store, a->site.credit_code) != FIC_OK)
+		return fail();
+	print_site_list(c, list);
+	fic_site_list_free(list);
+	return 0;
+	}
+
+static int site_list(ctx *c, site_args *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	int rc;
+	if (a->npos)
+		return usage("site list takes no positional arguments", a->pos[0]);
+	if ((rc = open_store(c)))
+		return rc;
+	fic_site_list *list = NULL;
+	if (a->near) {
+		double lat, lon;
+		char extra;
+		if (sscanf(a->near, "%lf,%lf%c", &lat, &lon, &extra) != 2)
+			return usage("--near takes LAT,LON", a->near);
+		rc = fic_site_near(&list, c->store, lat, lon, a->radius, (size_t)a->limit);
+	} else {
+		rc = fic_site_search(&list, c->store, a->site.kind, a->site.name, (size_t)a->limit);
+	}
+	if (rc != FIC_OK)
+		return fail();
+	print_site_list(c, list);
+	fic_site_list_free(list);
+	return 0;
+	}
+
+static int site_update(ctx *c, site_args *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	int rc;
+	if (a->npos != 1)
+		return usage("site update needs one site id", NULL);
+	if (a->reason == NULL)
+		return usage("site update needs --reason", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	fic_site *cur = NULL;
+	if (fic_site_get(&cur, c->store, a->pos[0]) != FIC_OK)
+		return fail();
+	/* Start from the stored facts and apply the options again on top. */
+	site_args b;
+	memset(&b, 0, sizeof b);
+	b.site = *cur;
+	b.has_lat = b.has_lon = cur->has_location;
+	if ((rc = parse_site_options(&b, argc, argv, true))) {
+		fic_site_free(cur);
+		return rc;
+	}
+	fic_site *s = NULL;
+	rc = fic_site_update(&s, c->store, &b.site, a->reason);
+	fic_site_free(cur);
+	if (rc != FIC_OK)
+		return fail();
+	if (!c->json)
+		printf("updated site ");
+	print_one_site(c, s);
+	fic_site_free(s);
+	return 0;
+	}
+
+static int site_close(ctx *c, site_args *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	int rc;
+	if (a->npos != 1)
+		return usage("site close needs one site id", NULL);
+	if (a->reason == NULL)
+		return usage("site close needs --reason", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	if (fic_site_close(c->store, a->pos[0], a->reason) != FIC_OK)
+		return fail();
+	if (c->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "id", a->pos[0]);
+		cJSON_AddStringToObject(j, "status", "closed");
+		print_json(j);
+	} else {
+		printf("closed site %s\n", a->pos[0]);
+	}
+	return 0;
+	}
+
 static int cmd_site(ctx *c, int argc, char **argv)
 {
 	if (argc < 1)
 		return usage("site needs a verb: add, show, find, list, update, close", NULL);
+	static const struct {
+		const char *verb;
+		int (*run)(ctx *, site_args *, int, char **);
+	} verbs[] = { { "add", site_add }, { "show", site_show }, { "find", site_find },
+		      { "list", site_list }, { "update", site_update }, { "close", site_close } };
 	const char *verb = argv[0];
-	site_args a;
-	memset(&a, 0, sizeof a);
-	fic_site_init(&a.site, FIC_SITE_VERSION);
-	a.radius = 1000;
-	bool update = strcmp(verb, "update") == 0;
-	a.merge = update;
-	int rc = parse_site_options(&a, argc, argv, update);
-	if (rc)
-		return rc;
-	/* argv[0] (the verb) is skipped by getopt like a program name */
-	int npos = a.npos;
-	char **pos = a.pos;
-
-	if (strcmp(verb, "add") == 0) {
-		if (npos)
-			return usage("site add takes no positional arguments", pos[0]);
-		if (a.site.kind == 0 || a.site.name == NULL)
-			return usage("site add needs --kind and --name", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		fic_site *s = NULL;
-		if (fic_site_add(&s, c->store, &a.site, a.reason) != FIC_OK)
-			return fail();
-		if (!c->json)
-			printf("added site ");
-		print_one_site(c, s);
-		fic_site_free(s);
-		return 0;
-	}
-	if (strcmp(verb, "show") == 0) {
-		if (npos != 1)
-			return usage("site show needs one site id", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		fic_site *s = NULL;
-		if (fic_site_get(&s, c->store, pos[0]) != FIC_OK)
-			return fail();
-		print_one_site(c, s);
-		fic_site_free(s);
-		return 0;
-	}
-	if (strcmp(verb, "find") == 0) {
-		if (npos || (a.site.credit_code == NULL) == (a.site.place_code == NULL))
-			return usage("site find needs exactly one of --credit-code or --place-code", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		if (a.site.place_code) {
-			fic_site *s = NULL;
-			if (fic_site_find_by_place_code(&s, c->store, a.site.place_code) != FIC_OK)
-				return fail();
-			print_one_site(c, s);
-			fic_site_free(s);
-			return 0;
-		}
-		fic_site_list *list = NULL;
-		if (fic_site_find_by_credit_code(&list, c->store, a.site.credit_code) != FIC_OK)
-			return fail();
-		print_site_list(c, list);
-		fic_site_list_free(list);
-		return 0;
-	}
-	if (strcmp(verb, "list") == 0) {
-		if (npos)
-			return usage("site list takes no positional arguments", pos[0]);
-		if ((rc = open_store(c)))
-			return rc;
-		fic_site_list *list = NULL;
-		if (a.near) {
-			double lat, lon;
-			char extra;
-			if (sscanf(a.near, "%lf,%lf%c", &lat, &lon, &extra) != 2)
-				return usage("--near takes LAT,LON", a.near);
-			rc = fic_site_near(&list, c->store, lat, lon, a.radius, (size_t)a.limit);
-		} else {
-			rc = fic_site_search(&list, c->store, a.site.kind, a.site.name, (size_t)a.limit);
-		}
-		if (rc != FIC_OK)
-			return fail();
-		print_site_list(c, list);
-		fic_site_list_free(list);
-		return 0;
-	}
-	if (update) {
-		if (npos != 1)
-			return usage("site update needs one site id", NULL);
-		if (a.reason == NULL)
-			return usage("site update needs --reason", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		fic_site *cur = NULL;
-		if (fic_site_get(&cur, c->store, pos[0]) != FIC_OK)
-			return fail();
-		/* Start from the stored facts and apply the options again on top. */
-		site_args b;
-		memset(&b, 0, sizeof b);
-		b.site = *cur;
-		b.has_lat = b.has_lon = cur->has_location;
-		if ((rc = parse_site_options(&b, argc, argv, true))) {
-			fic_site_free(cur);
-			return rc;
-		}
-		fic_site *s = NULL;
-		rc = fic_site_update(&s, c->store, &b.site, a.reason);
-		fic_site_free(cur);
-		if (rc != FIC_OK)
-			return fail();
-		if (!c->json)
-			printf("updated site ");
-		print_one_site(c, s);
-		fic_site_free(s);
-		return 0;
-	}
-	if (strcmp(verb, "close") == 0) {
-		if (npos != 1)
-			return usage("site close needs one site id", NULL);
-		if (a.reason == NULL)
-			return usage("site close needs --reason", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		if (fic_site_close(c->store, pos[0], a.reason) != FIC_OK)
-			return fail();
-		if (c->json) {
-			cJSON *j = cJSON_CreateObject();
-			cJSON_AddStringToObject(j, "id", pos[0]);
-			cJSON_AddStringToObject(j, "status", "closed");
-			print_json(j);
-		} else {
-			printf("closed site %s\n", pos[0]);
-		}
-		return 0;
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+		if (strcmp(verb, verbs[i].verb) != 0)
+			continue;
+		site_args a;
+		memset(&a, 0, sizeof a);
+		fic_site_init(&a.site, FIC_SITE_VERSION);
+		a.radius = 1000;
+		bool update = strcmp(verb, "update") == 0;
+		a.merge = update;
+		/* argv[0] (the verb) is skipped by getopt like a program name */
+		int rc = parse_site_options(&a, argc, argv, update);
+		return rc ? rc : verbs[i].run(c, &a, argc, argv);
 	}
 	return usage("unknown site verb", verb);
 }
