@@ -150,6 +150,9 @@ run status
 step "Back in signal: sync. Urgent leads first, in a request of their own; then the other records; then photos"
 run sync
 run status
+
+step "On the phone, each lead now says the county has it, with the server's receipt time (no more at-risk warning)"
+run lead list
 echo "the county server now holds $("$server_bin" --db "$work/county.db" count) records:" \
 	"$("$server_bin" --db "$work/county.db" count lead) leads," \
 	"$("$server_bin" --db "$work/county.db" count inspection) inspection," \
