@@ -38,9 +38,17 @@ struct county_server {
 	int port;
 	pthread_mutex_t lock; /* the db, between the HTTP thread and admin calls */
 	int drop_after_store, busy, busy_retry_s;
+	int64_t token_idle_ms; /* a token unused this long is refused (token_expired); 0: never */
 };
 
-static const char schema[] =
+/*
+ * The database: the tables of the first server (version 1, made with IF NOT
+ * EXISTS on every start), then the numbered changes since (migrate(), each
+ * in its own transaction with PRAGMA user_version), then the indexes the
+ * requests search by (IF NOT EXISTS: a database made by an older server, or
+ * one whose index was dropped, gets them when the server next starts).
+ */
+static const char schema_v1[] =
 	"PRAGMA journal_mode = WAL;"
 	"PRAGMA synchronous = FULL;"
 	"CREATE TABLE IF NOT EXISTS codes (code TEXT PRIMARY KEY, county TEXT NOT NULL,"
@@ -72,14 +80,43 @@ static const char schema[] =
 	 * fill; devices.chain_seq/chain_hash is how far the chain has verified. */
 	"CREATE TABLE IF NOT EXISTS chain_breaks (county TEXT NOT NULL, device_id TEXT NOT NULL,"
 	" seq INTEGER NOT NULL, what TEXT NOT NULL, found_ms INTEGER NOT NULL,"
-	" PRIMARY KEY (device_id, seq, what));"
-	/* What the requests search by (see request_sql below). IF NOT EXISTS:
-	 * a database made by an older server gets them when it next starts. A
-	 * device's chained entries in order, for the chain audit (only chained
-	 * records have a seq); a county's feed in order, for its pages. */
+	" PRIMARY KEY (device_id, seq, what));";
+
+/*
+ * Version 2 (issue #12, "no device can act as another"):
+ *  - codes are kept as their SHA-256, like tokens (a copy of the database
+ *    enrols nothing), with an expiry, and optionally for one device id (a
+ *    re-enrolment code);
+ *  - devices: when their token was issued and last used (an unused token
+ *    expires), and whether the county revoked them;
+ *  - retired_tokens: the hashes of tokens that were revoked or replaced, so
+ *    their holder is told "token_revoked" rather than "unknown";
+ *  - conflicts: records refused because another device holds their id, or
+ *    because the same device sent other content under it.
+ */
+static const char schema_v2[] =
+	"ALTER TABLE codes RENAME TO codes_v1;"
+	"CREATE TABLE codes (code_sha256 TEXT PRIMARY KEY, county TEXT NOT NULL, device_id TEXT,"
+	" issued_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, used_by TEXT, used_ms INTEGER);"
+	"ALTER TABLE devices ADD COLUMN token_issued_ms INTEGER;"
+	"ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER;"
+	"ALTER TABLE devices ADD COLUMN revoked_ms INTEGER;"
+	"UPDATE devices SET token_issued_ms = enrolled_ms;"
+	"CREATE TABLE retired_tokens (token_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL,"
+	" county TEXT NOT NULL, why TEXT NOT NULL, retired_ms INTEGER NOT NULL);"
+	"CREATE TABLE conflicts (county TEXT NOT NULL, record_id TEXT NOT NULL,"
+	" device_id TEXT NOT NULL, held_by TEXT NOT NULL, what TEXT NOT NULL,"
+	" found_ms INTEGER NOT NULL, PRIMARY KEY (county, record_id, device_id, what));";
+
+/* What the requests search by (see request_sql below). A device's chained
+ * entries in order, for the chain audit (only chained records have a seq);
+ * a county's feed in order, for its pages. */
+static const char schema_indexes[] =
 	"CREATE INDEX IF NOT EXISTS records_chain ON records (county, device_id, seq)"
 	" WHERE seq IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS feed_page ON feed (county, feed, seq);";
+
+#define SCHEMA_VERSION 2
 
 /*
  * Every statement a device's request runs (enrolment, records with the chain
@@ -92,10 +129,16 @@ static const char schema[] =
 enum {
 	SQL_CODE_GET,
 	SQL_CODE_USE,
-	SQL_DEVICE_ENROL,
+	SQL_DEVICE_GET,
+	SQL_DEVICE_NEW,
+	SQL_DEVICE_TOKEN,
+	SQL_TOKEN_RETIRE,
 	SQL_AUTH,
+	SQL_AUTH_RETIRED,
+	SQL_SEEN,
 	SQL_RECORD_GET,
 	SQL_RECORD_PUT,
+	SQL_CONFLICT,
 	SQL_CHAIN_AT,
 	SQL_CHAIN_RUN,
 	SQL_CHAIN_BREAK,
@@ -109,15 +152,28 @@ enum {
 };
 
 static const char *const request_sql[SQL_COUNT] = {
-	[SQL_CODE_GET] = "SELECT county, used_by FROM codes WHERE code = ?1",
-	[SQL_CODE_USE] = "UPDATE codes SET used_by = ?2 WHERE code = ?1",
-	[SQL_DEVICE_ENROL] = "INSERT INTO devices (device_id, county, token_sha256, name, enrolled_ms)"
-	                     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET"
-	                     " county = excluded.county, token_sha256 = excluded.token_sha256",
-	[SQL_AUTH] = "SELECT device_id, county FROM devices WHERE token_sha256 = ?1",
-	[SQL_RECORD_GET] = "SELECT receipt_id, received_ms FROM records WHERE county = ?1 AND id = ?2",
+	[SQL_CODE_GET] = "SELECT county, device_id, expires_ms, used_by, used_ms FROM codes"
+	                 " WHERE code_sha256 = ?1",
+	[SQL_CODE_USE] = "UPDATE codes SET used_by = ?2, used_ms = ?3 WHERE code_sha256 = ?1",
+	[SQL_DEVICE_GET] = "SELECT county, token_sha256, revoked_ms, last_seen_ms FROM devices"
+	                   " WHERE device_id = ?1",
+	[SQL_DEVICE_NEW] = "INSERT INTO devices (device_id, county, token_sha256, name, enrolled_ms,"
+	                   " token_issued_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+	[SQL_DEVICE_TOKEN] = "UPDATE devices SET token_sha256 = ?2, token_issued_ms = ?3,"
+	                     " last_seen_ms = NULL, revoked_ms = NULL, name = coalesce(?4, name)"
+	                     " WHERE device_id = ?1",
+	[SQL_TOKEN_RETIRE] = "INSERT OR REPLACE INTO retired_tokens (token_sha256, device_id, county,"
+	                     " why, retired_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_AUTH] = "SELECT device_id, county, revoked_ms, coalesce(last_seen_ms, token_issued_ms,"
+	             " enrolled_ms), last_seen_ms FROM devices WHERE token_sha256 = ?1",
+	[SQL_AUTH_RETIRED] = "SELECT county, why FROM retired_tokens WHERE token_sha256 = ?1",
+	[SQL_SEEN] = "UPDATE devices SET last_seen_ms = ?2 WHERE device_id = ?1",
+	[SQL_RECORD_GET] = "SELECT receipt_id, received_ms, device_id, body FROM records"
+	                   " WHERE county = ?1 AND id = ?2",
 	[SQL_RECORD_PUT] = "INSERT INTO records (county, id, device_id, type, op, seq, hash, body,"
 	                   " receipt_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[SQL_CONFLICT] = "INSERT OR IGNORE INTO conflicts (county, record_id, device_id, held_by,"
+	                 " what, found_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[SQL_CHAIN_AT] = "SELECT chain_seq, chain_hash FROM devices WHERE device_id = ?1",
 	[SQL_CHAIN_RUN] = "SELECT seq, hash, json_extract(body, '$.canonical') FROM records"
 	                  " WHERE county = ?1 AND device_id = ?2 AND seq > ?3 ORDER BY seq",
@@ -196,6 +252,101 @@ static void sweep_partials(county_server *s)
 	}
 }
 
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Version 1 → 2: the codes table rebuilt with each code's SHA-256 in place of
+ * the code, and seven days to live from its issue. */
+static int migrate_v2(county_server *s)
+{
+	if (sqlite3_exec(s->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_stmt *seen, *get, *put;
+	int rc = -1;
+	if (sqlite3_prepare_v2(s->db, "UPDATE devices SET last_seen_ms = ?1", -1, &seen, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(seen, 1, now_ms()); /* an unused token's idle time counts from now */
+	int step = sqlite3_step(seen);
+	sqlite3_finalize(seen);
+	if (step != SQLITE_DONE)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT code, county, issued_ms, used_by FROM codes_v1", -1,
+	                       &get, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO codes (code_sha256, county, issued_ms,"
+	                              " expires_ms, used_by, used_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	                       -1, &put, NULL) != SQLITE_OK) {
+		sqlite3_finalize(get);
+		return -1;
+	}
+	while ((step = sqlite3_step(get)) == SQLITE_ROW) {
+		const char *code = (const char *)sqlite3_column_text(get, 0);
+		char h[65];
+		sha256_hex(code ? code : "", code ? strlen(code) : 0, h);
+		int64_t issued = sqlite3_column_int64(get, 2);
+		sqlite3_reset(put);
+		sqlite3_bind_text(put, 1, h, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_value(put, 2, sqlite3_column_value(get, 1));
+		sqlite3_bind_int64(put, 3, issued);
+		sqlite3_bind_int64(put, 4, issued + COUNTY_CODE_TTL_MS);
+		sqlite3_bind_value(put, 5, sqlite3_column_value(get, 3));
+		if (sqlite3_column_type(get, 3) != SQLITE_NULL)
+			sqlite3_bind_int64(put, 6, issued);
+		else
+			sqlite3_bind_null(put, 6);
+		if (sqlite3_step(put) != SQLITE_DONE)
+			break;
+	}
+	if (step == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	if (rc == 0 && sqlite3_exec(s->db, "DROP TABLE codes_v1", NULL, NULL, NULL) != SQLITE_OK)
+		rc = -1;
+	return rc;
+}
+
+/* Bring the database to SCHEMA_VERSION, each step with its version number in
+ * one transaction (re-read under the write lock, so two servers starting at
+ * once migrate once). */
+static int migrate(county_server *s, char **msg)
+{
+	static int (*const steps[])(county_server *) = { NULL, NULL, migrate_v2 };
+	if (user_version(s->db) >= SCHEMA_VERSION)
+		return 0;
+	for (int v = 2; v <= SCHEMA_VERSION; v++) {
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			goto fail;
+		int have = user_version(s->db);
+		if (have < v) {
+			char pragma[48];
+			snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v);
+			if (have < 0 || steps[v](s) != 0 ||
+			    sqlite3_exec(s->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+				*msg = sqlite3_mprintf("migrating to version %d: %s", v, sqlite3_errmsg(s->db));
+				sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+				return -1;
+			}
+		}
+		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			goto fail;
+	}
+	return 0;
+fail:
+	*msg = sqlite3_mprintf("migrating: %s", sqlite3_errmsg(s->db));
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
 int county_open(county_server **out, const char *db_path, char *err, size_t errsize)
 {
 	*out = NULL;
@@ -205,6 +356,7 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 		return -1;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	s->token_idle_ms = COUNTY_TOKEN_IDLE_MS;
 	size_t pl = strlen(db_path) + 8;
 	if ((s->photo_root = malloc(pl)) == NULL) {
 		snprintf(err, errsize, "out of memory");
@@ -221,14 +373,16 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 	if (sqlite3_open_v2(db_path, &s->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 	                    NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+	    (sqlite3_busy_timeout(s->db, 5000), sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg)) !=
+	            SQLITE_OK ||
+	    migrate(s, &msg) != 0 ||
+	    sqlite3_exec(s->db, schema_indexes, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errsize, "cannot open %s: %s", db_path,
 		         msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		county_close(s);
 		return -1;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
 	sweep_partials(s);
 	*out = s;
 	return 0;
@@ -306,93 +460,389 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSO
 
 /* ---- enrolment ---- */
 
+/* A device id as devices make them: 8-4-4-4-12 lowercase hex digits. */
+static bool uuid_form(const char *id)
+{
+	if (strlen(id) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? id[i] != '-' : strchr("0123456789abcdef", id[i]) == NULL || id[i] == '\0')
+			return false;
+	}
+	return true;
+}
+
+/* The bearer token of a request, or NULL (absent, or not one a server gave). */
+static const char *bearer(struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) > 200 || h[7] == '\0')
+		return NULL;
+	return h + 7;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static sqlite3_stmt *prep(county_server *s, int which)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, request_sql[which], -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Retire a token's hash: its holder is told token_revoked from now on. */
+static int retire_token(county_server *s, const char *token_sha256, const char *device,
+                        const char *county, const char *why)
+{
+	sqlite3_stmt *st = prep(s, SQL_TOKEN_RETIRE);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, token_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, why, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now_ms());
+	return step_done(st);
+}
+
+/* Why an enrolment was refused: the error code and the inspector's message. */
+typedef struct refusal {
+	const char *code, *message;
+} refusal;
+
+static const refusal bad_code = { "bad_code", "the enrolment code is unknown" };
+static const refusal code_used = { "code_used", "the enrolment code was already used" };
+static const refusal code_expired = { "code_expired",
+	                              "the enrolment code has expired; ask the county for a new one" };
+static const refusal code_other_device = { "code_other_device",
+	                                   "this re-enrolment code is for another device" };
+static const refusal wrong_county = { "wrong_county",
+	                              "this device is enrolled with another county; ask that county "
+	                              "for a re-enrolment code" };
+static const refusal device_enrolled = { "device_enrolled",
+	                                 "this device is already enrolled; enrolling it again needs "
+	                                 "its current token or a re-enrolment code for it" };
+
+/*
+ * POST /v1/enroll {code, device_id, device_name?}. A device id is bound to
+ * its first enrolment and its county for good. A fresh code enrols a device
+ * id the server has not seen. An enrolled id is enrolled again (a new
+ * token; the old one is retired) only
+ *  - with a re-enrolment code the county issued for that id, or
+ *  - with a fresh code of its own county and its current token
+ *    (Authorization: Bearer), which is how a device rotates its token, or
+ *  - with the code it enrolled with, within an hour, before its token was
+ *    ever used: the answer to its first attempt was lost on the way.
+ * Codes are looked up by their SHA-256; they expire and are used once.
+ */
 static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON *body)
 {
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(body, "code");
 	const cJSON *dev = cJSON_GetObjectItemCaseSensitive(body, "device_id");
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "device_name");
-	if (!cJSON_IsString(code) || !cJSON_IsString(dev) || strlen(dev->valuestring) != 36 ||
-	    strlen(code->valuestring) > 64)
-		return send_error(c, 400, "bad_request", "code and device_id are required", 0);
+	if (!cJSON_IsString(code) || !cJSON_IsString(dev) || !uuid_form(dev->valuestring) ||
+	    strlen(code->valuestring) < 6 || strlen(code->valuestring) > 64 ||
+	    (name && !cJSON_IsNull(name) &&
+	     (!cJSON_IsString(name) || strlen(name->valuestring) > 100 ||
+	      !fic__utf8_valid(name->valuestring, strlen(name->valuestring)))))
+		return send_error(c, 400, "bad_request",
+		                  "code (6 to 64 characters) and device_id (a UUID) are required", 0);
+	const char *id = dev->valuestring;
 	unsigned char raw[32];
-	char token[65], token_hash[65];
+	char token[65], token_hash[65], code_hash[65], bearer_hash[65] = "";
 	if (RAND_bytes(raw, sizeof raw) != 1)
 		return send_error(c, 503, "internal", "no randomness", 1);
 	hex(raw, sizeof raw, token);
 	sha256_hex(token, strlen(token), token_hash);
-	char county[256] = "";
-	int status = 403;
+	sha256_hex(code->valuestring, strlen(code->valuestring), code_hash);
+	const char *b = bearer(c);
+	if (b)
+		sha256_hex(b, strlen(b), bearer_hash);
+	int64_t now = now_ms();
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return send_error(c, 503, "unavailable", "the server's database is busy", 5);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db, request_sql[SQL_CODE_GET], -1, &st, NULL) != SQLITE_OK)
-		status = 503;
-	sqlite3_bind_text(st, 1, code->valuestring, -1, SQLITE_STATIC);
-	if (status == 403 && sqlite3_step(st) == SQLITE_ROW) {
-		const char *used = (const char *)sqlite3_column_text(st, 1);
-		if (used == NULL || strcmp(used, dev->valuestring) == 0) {
+	const refusal *no = NULL;
+	bool dbfail = false;
+	/* The code. */
+	char county[256] = "", for_dev[64] = "", used_by[64] = "";
+	int64_t expires = 0, used_ms = 0;
+	bool have_code = false;
+	sqlite3_stmt *st = prep(s, SQL_CODE_GET);
+	if (st == NULL) {
+		dbfail = true;
+	} else {
+		sqlite3_bind_text(st, 1, code_hash, -1, SQLITE_STATIC);
+		int step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			have_code = true;
 			snprintf(county, sizeof county, "%s", (const char *)sqlite3_column_text(st, 0));
-			status = 200;
+			if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+				snprintf(for_dev, sizeof for_dev, "%s", (const char *)sqlite3_column_text(st, 1));
+			expires = sqlite3_column_int64(st, 2);
+			if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+				snprintf(used_by, sizeof used_by, "%s", (const char *)sqlite3_column_text(st, 3));
+			used_ms = sqlite3_column_int64(st, 4);
+		} else if (step != SQLITE_DONE) {
+			dbfail = true;
+		}
+		sqlite3_finalize(st);
+	}
+	/* The device, if the server knows it. */
+	char dev_county[256] = "", dev_token[65] = "";
+	bool known = false, revoked = false, token_used = false;
+	if (!dbfail && (st = prep(s, SQL_DEVICE_GET)) != NULL) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		int step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			known = true;
+			snprintf(dev_county, sizeof dev_county, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(dev_token, sizeof dev_token, "%s", (const char *)sqlite3_column_text(st, 1));
+			revoked = sqlite3_column_type(st, 2) != SQLITE_NULL;
+			token_used = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		} else if (step != SQLITE_DONE) {
+			dbfail = true;
+		}
+		sqlite3_finalize(st);
+	} else {
+		dbfail = true;
+	}
+	bool same_county = known && strcmp(dev_county, county) == 0;
+	bool retry = have_code && strcmp(used_by, id) == 0 && known && same_county && !revoked &&
+	             !token_used && now - used_ms < COUNTY_CODE_RETRY_MS;
+	if (dbfail)
+		;
+	else if (!have_code)
+		no = &bad_code;
+	else if (used_by[0] && !retry)
+		no = &code_used;
+	else if (now >= expires && !retry)
+		no = &code_expired;
+	else if (for_dev[0] && strcmp(for_dev, id) != 0)
+		no = &code_other_device;
+	else if (for_dev[0] || !known || retry)
+		; /* a re-enrolment code for this id, a new device, or a lost answer */
+	else if (!same_county)
+		no = &wrong_county;
+	else if (!(b && strcmp(bearer_hash, dev_token) == 0 && !revoked))
+		no = &device_enrolled; /* only its own token lets a fresh code enrol it again */
+	if (!dbfail && no == NULL) {
+		if (known) {
+			if (retire_token(s, dev_token, id, dev_county, for_dev[0] ? "reenrolled" : "replaced") != 0)
+				dbfail = true;
+			else if ((st = prep(s, SQL_DEVICE_TOKEN)) == NULL)
+				dbfail = true;
+			else {
+				sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+				sqlite3_bind_text(st, 2, token_hash, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(st, 3, now);
+				if (cJSON_IsString(name))
+					sqlite3_bind_text(st, 4, name->valuestring, -1, SQLITE_STATIC);
+				dbfail = step_done(st) != 0;
+			}
+			snprintf(county, sizeof county, "%s", dev_county); /* its county, for good */
+		} else if ((st = prep(s, SQL_DEVICE_NEW)) == NULL) {
+			dbfail = true;
+		} else {
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, county, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, token_hash, -1, SQLITE_STATIC);
+			if (cJSON_IsString(name))
+				sqlite3_bind_text(st, 4, name->valuestring, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 5, now);
+			dbfail = step_done(st) != 0;
+		}
+		if (!dbfail && !retry) {
+			if ((st = prep(s, SQL_CODE_USE)) == NULL) {
+				dbfail = true;
+			} else {
+				sqlite3_bind_text(st, 1, code_hash, -1, SQLITE_STATIC);
+				sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(st, 3, now);
+				dbfail = step_done(st) != 0;
+			}
 		}
 	}
-	sqlite3_finalize(st);
-	if (status == 200) {
-		sqlite3_stmt *u, *d;
-		sqlite3_prepare_v2(s->db, request_sql[SQL_CODE_USE], -1, &u, NULL);
-		sqlite3_bind_text(u, 1, code->valuestring, -1, SQLITE_STATIC);
-		sqlite3_bind_text(u, 2, dev->valuestring, -1, SQLITE_STATIC);
-		sqlite3_prepare_v2(s->db, request_sql[SQL_DEVICE_ENROL], -1, &d, NULL);
-		sqlite3_bind_text(d, 1, dev->valuestring, -1, SQLITE_STATIC);
-		sqlite3_bind_text(d, 2, county, -1, SQLITE_STATIC);
-		sqlite3_bind_text(d, 3, token_hash, -1, SQLITE_STATIC);
-		if (cJSON_IsString(name))
-			sqlite3_bind_text(d, 4, name->valuestring, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(d, 5, now_ms());
-		if (sqlite3_step(u) != SQLITE_DONE || sqlite3_step(d) != SQLITE_DONE)
-			status = 503;
-		sqlite3_finalize(u);
-		sqlite3_finalize(d);
-	}
-	if (status == 200 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		status = 503;
-	if (status != 200)
+	if (!dbfail && no == NULL && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		dbfail = true;
+	if (dbfail || no)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	if (status == 403)
-		return send_error(c, 403, "bad_code", "the enrolment code is unknown or already used", 0);
-	if (status != 200)
+	memset(raw, 0, sizeof raw);
+	if (dbfail) {
+		memset(token, 0, sizeof token);
 		return send_error(c, 503, "unavailable", "could not store the enrolment", 5);
+	}
+	if (no)
+		return send_error(c, 403, no->code, no->message, 0);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "token", token);
 	cJSON_AddStringToObject(j, "county", county);
-	cJSON_AddStringToObject(j, "device_id", dev->valuestring);
+	cJSON_AddStringToObject(j, "device_id", id);
+	memset(token, 0, sizeof token);
 	return send_json(c, 200, j);
 }
 
-/* The device a bearer token belongs to: 1, 0 if none, -1 on a database failure. */
-static int authenticate(county_server *s, struct MHD_Connection *c, char *device, char *county)
+/* Who a request comes from. */
+typedef struct who {
+	char device[64];
+	char county[256]; /* also set for a revoked or retired token: whose county it was */
+	const char *refused; /* when not authenticated: unauthorized, token_revoked, token_expired */
+} who;
+
+/*
+ * The device a bearer token belongs to: 1 (w->device and w->county); 0 if
+ * refused (w->refused says why: no such token, a revoked device or a token
+ * retired by rotation or re-enrolment, or one unused for too long); -1 on a
+ * database failure. The first use of a token, and then at most one an hour,
+ * is written down (last_seen_ms): that is what makes an unused token expire.
+ */
+static int authenticate(county_server *s, struct MHD_Connection *c, who *w)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) > 200)
+	memset(w, 0, sizeof *w);
+	w->refused = "unauthorized";
+	const char *b = bearer(c);
+	if (b == NULL)
 		return 0;
 	char th[65];
-	sha256_hex(h + 7, strlen(h + 7), th);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, request_sql[SQL_AUTH], -1, &st, NULL) != SQLITE_OK)
+	sha256_hex(b, strlen(b), th);
+	sqlite3_stmt *st = prep(s, SQL_AUTH);
+	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st), ok = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
-	if (ok == 1) {
-		snprintf(device, 64, "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(county, 256, "%s", (const char *)sqlite3_column_text(st, 1));
+	int step = sqlite3_step(st);
+	int64_t now = now_ms();
+	if (step == SQLITE_ROW) {
+		snprintf(w->device, sizeof w->device, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(w->county, sizeof w->county, "%s", (const char *)sqlite3_column_text(st, 1));
+		bool revoked = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		int64_t last = sqlite3_column_int64(st, 3);
+		bool never = sqlite3_column_type(st, 4) == SQLITE_NULL;
+		sqlite3_finalize(st);
+		if (revoked) {
+			w->refused = "token_revoked";
+			return 0;
+		}
+		if (s->token_idle_ms > 0 && now - last > s->token_idle_ms) {
+			w->refused = "token_expired";
+			return 0;
+		}
+		if (never || now - last > 3600 * 1000) {
+			if ((st = prep(s, SQL_SEEN)) == NULL)
+				return -1;
+			sqlite3_bind_text(st, 1, w->device, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, now);
+			if (step_done(st) != 0)
+				return -1;
+		}
+		w->refused = NULL;
+		return 1;
 	}
 	sqlite3_finalize(st);
-	return ok; /* -1: the database failed, which is not the device's fault */
+	if (step != SQLITE_DONE)
+		return -1;
+	if ((st = prep(s, SQL_AUTH_RETIRED)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(w->county, sizeof w->county, "%s", (const char *)sqlite3_column_text(st, 0));
+		w->refused = "token_revoked";
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+}
+
+/* The answer to a request whose token was refused (or the database failed). */
+static enum MHD_Result refuse(struct MHD_Connection *c, int auth, const who *w)
+{
+	if (auth < 0)
+		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	if (strcmp(w->refused, "token_revoked") == 0)
+		return send_error(c, 401, "token_revoked",
+		                  "this device's token was revoked or replaced; enrol again with a "
+		                  "re-enrolment code from the county", 0);
+	if (strcmp(w->refused, "token_expired") == 0)
+		return send_error(c, 401, "token_expired",
+		                  "this device's token expired unused; enrol again with a re-enrolment "
+		                  "code from the county", 0);
+	return send_error(c, 401, "unauthorized", "unknown device token", 0);
 }
 
 /* ---- records ---- */
 
 static const char *const types[] = { "lead", "inspection", "site", "photo", "audit" };
 
+static cJSON *rejected(cJSON *res, const char *code, const char *why)
+{
+	cJSON_AddStringToObject(res, "status", "rejected");
+	cJSON_AddStringToObject(res, "reason", why);
+	cJSON_AddBoolToObject(res, "retry", 0);
+	cJSON_AddStringToObject(res, "code", code);
+	return res;
+}
+
+/*
+ * What a record says, whatever the order of its keys or the format of its
+ * numbers: SHA-256 of the canonical JSON of its type, op and — for a chained
+ * record — its seq and hash (the hash covers the canonical form), or its
+ * payload. A resend with the same digest is the same record.
+ */
+static int content_digest(const cJSON *rec, char out[65])
+{
+	cJSON *d = cJSON_CreateObject();
+	static const char *const keys[] = { "type", "op", "seq", "hash", "payload" };
+	for (size_t i = 0; d && i < sizeof keys / sizeof keys[0]; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, keys[i]);
+		if (v && !cJSON_AddItemToObject(d, keys[i], cJSON_Duplicate(v, 1))) {
+			cJSON_Delete(d);
+			return -1;
+		}
+	}
+	char *text = d ? fic__canonical(d) : NULL;
+	cJSON_Delete(d);
+	if (text == NULL)
+		return -1;
+	sha256_hex(text, strlen(text), out);
+	cJSON_free(text);
+	return 0;
+}
+
+/* A conflict over record `id`, kept for the county (`fic-county-server conflicts`). */
+static int note_conflict(county_server *s, const char *county, const char *id,
+                         const char *device, const char *held_by, const char *what)
+{
+	sqlite3_stmt *st = prep(s, SQL_CONFLICT);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, held_by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, what, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now_ms());
+	return step_done(st);
+}
+
+/*
+ * One record of a batch, inside the batch's transaction. A record belongs to
+ * the device that sent it first: an id another device holds is a conflict
+ * (refused for good, recorded; the sender learns no receipt), and so is the
+ * same device's resend with other content; only the same content again is a
+ * duplicate, answered with the first receipt. An id that begins with a
+ * device id ("<device id>:…", as audit entries and site changes are named)
+ * may be used by that device alone, and a chained record must be in the
+ * sender's own chain (its canonical form names the sender's device id):
+ * otherwise another device could claim a device's future ids, or put
+ * entries in its chain.
+ */
 static cJSON *one_record(county_server *s, const char *county, const char *device,
                          const cJSON *rec, int64_t received, int *fail)
 {
@@ -404,13 +854,19 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 	bool known = false;
 	for (size_t i = 0; cJSON_IsString(type) && i < sizeof types / sizeof types[0]; i++)
 		known |= strcmp(type->valuestring, types[i]) == 0;
-	const char *why = NULL;
+	const char *why = NULL, *code = "bad_record";
 	if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strlen(id->valuestring) > 64)
 		why = "record id missing or too long";
 	else if (!known)
 		why = "unknown record type";
 	else if (!cJSON_IsString(op) || strlen(op->valuestring) > 16)
 		why = "op missing";
+	else if (strlen(id->valuestring) > 36 && id->valuestring[36] == ':' &&
+	         strncmp(id->valuestring, device, 36) != 0) {
+		code = "not_yours";
+		why = "the record id names another device: a device may use only ids that begin "
+		      "with its own device id";
+	}
 	bool chained = known && (strcmp(type->valuestring, "lead") == 0 ||
 	                         strcmp(type->valuestring, "inspection") == 0);
 	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(rec, "seq");
@@ -419,6 +875,7 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 	if (why == NULL && chained) {
 		char h[65];
 		cJSON *parsed = NULL;
+		const cJSON *cdev;
 		if (!cJSON_IsNumber(seq) || !cJSON_IsString(hash) || !cJSON_IsString(canon))
 			why = "a chained record needs seq, hash and canonical";
 		else if (!(seq->valuedouble >= 1 && seq->valuedouble <= 9007199254740992.0) ||
@@ -428,35 +885,74 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 		         !cJSON_IsObject(parsed = cJSON_Parse(canon->valuestring)))
 			why = "canonical must be a JSON object in UTF-8";
 		else if (sha256_hex(canon->valuestring, strlen(canon->valuestring), h),
-		         strcmp(h, hash->valuestring) != 0)
+		         strcmp(h, hash->valuestring) != 0) {
+			code = "chain_hash";
 			why = "chain_hash: the canonical form does not match its hash";
+		} else if (!cJSON_IsString(cdev = cJSON_GetObjectItemCaseSensitive(parsed, "device_id")) ||
+		           strcmp(cdev->valuestring, device) != 0) {
+			code = "device_mismatch";
+			why = "device_mismatch: a chained record must name the sending device "
+			      "(canonical.device_id)";
+		}
 		cJSON_Delete(parsed);
 	}
-	if (why) {
-		cJSON_AddStringToObject(res, "status", "rejected");
-		cJSON_AddStringToObject(res, "reason", why);
-		cJSON_AddBoolToObject(res, "retry", 0);
-		return res;
+	if (why)
+		return rejected(res, code, why);
+	char digest[65];
+	if (content_digest(rec, digest) != 0) {
+		*fail = 1;
+		return rejected(res, "internal", "out of memory");
 	}
-	/* Stored already? Then the same receipt. */
-	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, request_sql[SQL_RECORD_GET], -1, &st, NULL);
+	/* Stored already? By this device with this content: the same receipt. */
+	sqlite3_stmt *st = prep(s, SQL_RECORD_GET);
+	if (st == NULL) {
+		*fail = 1;
+		return rejected(res, "internal", "the server's database failed");
+	}
 	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id->valuestring, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		cJSON_AddStringToObject(res, "status", "duplicate");
-		cJSON_AddStringToObject(res, "receipt_id", (const char *)sqlite3_column_text(st, 0));
-		cJSON_AddNumberToObject(res, "received_at_ms", (double)sqlite3_column_int64(st, 1));
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		const char *holder = (const char *)sqlite3_column_text(st, 2);
+		cJSON *held = cJSON_Parse((const char *)sqlite3_column_text(st, 3));
+		char was[65] = "";
+		if (held == NULL || content_digest(held, was) != 0)
+			was[0] = '\0';
+		cJSON_Delete(held);
+		bool mine = holder && strcmp(holder, device) == 0;
+		if (mine && strcmp(was, digest) == 0) {
+			cJSON_AddStringToObject(res, "status", "duplicate");
+			cJSON_AddStringToObject(res, "receipt_id", (const char *)sqlite3_column_text(st, 0));
+			cJSON_AddNumberToObject(res, "received_at_ms", (double)sqlite3_column_int64(st, 1));
+			sqlite3_finalize(st);
+			return res;
+		}
+		char by[64];
+		snprintf(by, sizeof by, "%s", holder ? holder : "");
 		sqlite3_finalize(st);
-		return res;
+		if (note_conflict(s, county, id->valuestring, device, by,
+		                  mine ? "changed" : "other_device") != 0)
+			*fail = 1;
+		return rejected(res, "conflict",
+		                mine ? "conflict: this device already sent other content under this "
+		                       "record id"
+		                     : "conflict: another device holds this record id");
 	}
 	sqlite3_finalize(st);
+	if (step != SQLITE_DONE) {
+		*fail = 1;
+		return rejected(res, "internal", "the server's database failed");
+	}
 	unsigned char raw[12];
 	char receipt[32];
 	RAND_bytes(raw, sizeof raw);
 	hex(raw, sizeof raw, receipt);
 	char *body = cJSON_PrintUnformatted(rec);
-	sqlite3_prepare_v2(s->db, request_sql[SQL_RECORD_PUT], -1, &st, NULL);
+	if (body == NULL || (st = prep(s, SQL_RECORD_PUT)) == NULL) {
+		cJSON_free(body);
+		*fail = 1;
+		return rejected(res, "internal", "out of memory");
+	}
 	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id->valuestring, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
@@ -466,7 +962,7 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 		sqlite3_bind_int64(st, 6, (int64_t)seq->valuedouble);
 		sqlite3_bind_text(st, 7, hash->valuestring, -1, SQLITE_STATIC);
 	}
-	sqlite3_bind_text(st, 8, body ? body : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, body, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, receipt, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, received);
 	if (sqlite3_step(st) != SQLITE_DONE)
@@ -483,12 +979,11 @@ static int chain_audit(county_server *s, const char *county, const char *device)
 
 static enum MHD_Result records(county_server *s, struct MHD_Connection *c, cJSON *body)
 {
-	char device[64], county[256];
-	int who = authenticate(s, c, device, county);
-	if (who < 0)
-		return send_error(c, 503, "unavailable", "the server's database failed", 5);
-	if (who == 0)
-		return send_error(c, 401, "unauthorized", "unknown or revoked device token", 0);
+	who w;
+	int auth = authenticate(s, c, &w);
+	if (auth != 1)
+		return refuse(c, auth, &w);
+	const char *device = w.device, *county = w.county;
 	if (s->busy > 0) {
 		s->busy--;
 		return send_error(c, 503, "busy", "the server is busy", s->busy_retry_s);
@@ -783,12 +1278,11 @@ static int64_t header_int(struct MHD_Connection *c, const char *name)
 static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool head,
                              const char *sha, const unsigned char *body, size_t len)
 {
-	char device[64], county[256];
-	int who = authenticate(s, c, device, county);
-	if (who < 0)
-		return send_error(c, 503, "unavailable", "the server's database failed", 5);
-	if (who == 0)
-		return send_error(c, 401, "unauthorized", "unknown or revoked device token", 0);
+	who w;
+	int auth = authenticate(s, c, &w);
+	if (auth != 1)
+		return refuse(c, auth, &w);
+	const char *device = w.device, *county = w.county;
 	if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
 		return send_error(c, 400, "bad_request", "a photo is named by its SHA-256 in lowercase hex", 0);
 	if (s->busy > 0) {
@@ -980,12 +1474,11 @@ static enum MHD_Result send_page(struct MHD_Connection *c, cJSON *j, bool gzip)
  */
 static enum MHD_Result feed(county_server *s, struct MHD_Connection *c, const char *name)
 {
-	char device[64], county[256];
-	int who = authenticate(s, c, device, county);
-	if (who < 0)
-		return send_error(c, 503, "unavailable", "the server's database failed", 5);
-	if (who == 0)
-		return send_error(c, 401, "unauthorized", "unknown or revoked device token", 0);
+	who w;
+	int auth = authenticate(s, c, &w);
+	if (auth != 1)
+		return refuse(c, auth, &w);
+	const char *county = w.county;
 	bool known = false;
 	for (size_t i = 0; i < sizeof feeds / sizeof feeds[0]; i++)
 		known |= strcmp(name, feeds[i]) == 0;
@@ -1218,27 +1711,166 @@ void county_close(county_server *s)
 	free(s);
 }
 
-int county_issue_code(county_server *s, const char *county, char *code, size_t code_size)
+/* A fresh code (XXXX-XXXX-XXXX from 32 letters and digits: 60 bits) for
+ * `county`, or for one device of it; kept as its SHA-256 only. */
+static int issue(county_server *s, const char *county, const char *device, int64_t ttl_ms,
+                 char *code, size_t code_size)
 {
 	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; /* no 0/O, 1/I */
 	unsigned char raw[12];
-	if (code_size < 16 || RAND_bytes(raw, sizeof raw) != 1)
+	if (code_size < 16 || ttl_ms <= 0 || RAND_bytes(raw, sizeof raw) != 1)
 		return -1;
 	for (int i = 0; i < 12; i++)
 		code[i + i / 4] = alphabet[raw[i] & 31];
+	memset(raw, 0, sizeof raw);
 	code[4] = code[9] = '-';
 	code[14] = '\0';
-	pthread_mutex_lock(&s->lock);
+	char h[65];
+	sha256_hex(code, strlen(code), h);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "INSERT INTO codes (code, county, issued_ms) VALUES (?1, ?2, ?3)", -1,
-	                   &st, NULL);
-	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO codes (code_sha256, county, device_id, issued_ms,"
+	                              " expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	int64_t now = now_ms();
+	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, county, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now_ms());
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	if (device)
+		sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 5, ttl_ms > INT64_MAX - now ? INT64_MAX : now + ttl_ms);
+	return step_done(st);
+}
+
+int county_issue_code_ttl(county_server *s, const char *county, int64_t ttl_ms, char *code,
+                          size_t code_size)
+{
+	if (county == NULL || county[0] == '\0' || strlen(county) > 200 ||
+	    !fic__utf8_valid(county, strlen(county)))
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	int rc = issue(s, county, NULL, ttl_ms, code, code_size);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+int county_issue_code(county_server *s, const char *county, char *code, size_t code_size)
+{
+	return county_issue_code_ttl(s, county, COUNTY_CODE_TTL_MS, code, code_size);
+}
+
+/* The county of an enrolled device into buf: 1, 0 if there is no such device, -1. */
+static int device_county(county_server *s, const char *device, char *buf, size_t size)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT county FROM devices WHERE device_id = ?1", -1, &st,
+	                       NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st), rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+	if (rc == 1)
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The admin's acts on one device, each in one transaction: `what` is
+ * "reenrol" (a re-enrolment code for it), "rotate" (its token stops now; a
+ * re-enrolment code for it) or "revoke" (refused from its next request on,
+ * until re-enrolled with a re-enrolment code).
+ */
+static int device_act(county_server *s, const char *what, const char *device, int64_t ttl_ms,
+                      char *code, size_t code_size, char *err, size_t errsize)
+{
+	if (device == NULL || !uuid_form(device)) {
+		snprintf(err, errsize, "not a device id (a UUID): %.64s", device ? device : "(none)");
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	int rc = -1;
+	char county[256];
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errsize, "the database is busy: %s", sqlite3_errmsg(s->db));
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	int known = device_county(s, device, county, sizeof county);
+	if (known == 0) {
+		snprintf(err, errsize, "no device %s is enrolled", device);
+	} else if (known < 0) {
+		snprintf(err, errsize, "the database failed: %s", sqlite3_errmsg(s->db));
+	} else if (strcmp(what, "revoke") == 0) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(s->db, "UPDATE devices SET revoked_ms = ?2 WHERE device_id = ?1",
+		                       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, now_ms());
+		}
+		rc = step_done(st);
+	} else {
+		rc = 0;
+		if (strcmp(what, "rotate") == 0) {
+			/* The token is retired (its holder told token_revoked) and the device
+			 * holds a hash nobody has a token for until it enrols again. */
+			sqlite3_stmt *st;
+			char old[65] = "", fresh[65];
+			unsigned char raw[32];
+			if (sqlite3_prepare_v2(s->db, "SELECT token_sha256 FROM devices WHERE device_id = ?1",
+			                       -1, &st, NULL) == SQLITE_OK) {
+				sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+				if (sqlite3_step(st) == SQLITE_ROW)
+					snprintf(old, sizeof old, "%s", (const char *)sqlite3_column_text(st, 0));
+			}
+			sqlite3_finalize(st);
+			if (old[0] == '\0' || RAND_bytes(raw, sizeof raw) != 1 ||
+			    retire_token(s, old, device, county, "rotated") != 0) {
+				rc = -1;
+			} else {
+				sha256_hex(raw, sizeof raw, fresh);
+				if (sqlite3_prepare_v2(s->db, "UPDATE devices SET token_sha256 = ?2,"
+				                              " token_issued_ms = ?3, last_seen_ms = NULL"
+				                              " WHERE device_id = ?1", -1, &st, NULL) == SQLITE_OK) {
+					sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+					sqlite3_bind_text(st, 2, fresh, -1, SQLITE_STATIC);
+					sqlite3_bind_int64(st, 3, now_ms());
+				}
+				rc = step_done(st);
+			}
+		}
+		if (rc == 0)
+			rc = issue(s, county, device, ttl_ms, code, code_size);
+	}
+	if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = -1;
+	if (rc != 0) {
+		if (known > 0)
+			snprintf(err, errsize, "the database failed: %s", sqlite3_errmsg(s->db));
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int county_issue_reenrol_code(county_server *s, const char *device_id, int64_t ttl_ms, char *code,
+                              size_t code_size, char *err, size_t errsize)
+{
+	return device_act(s, "reenrol", device_id, ttl_ms, code, code_size, err, errsize);
+}
+
+int county_rotate_token(county_server *s, const char *device_id, int64_t ttl_ms, char *code,
+                        size_t code_size, char *err, size_t errsize)
+{
+	return device_act(s, "rotate", device_id, ttl_ms, code, code_size, err, errsize);
+}
+
+int county_revoke_device(county_server *s, const char *device_id, char *err, size_t errsize)
+{
+	return device_act(s, "revoke", device_id, 0, NULL, 0, err, errsize);
 }
 
 static int64_t scalar(county_server *s, const char *sql, const char *arg)
@@ -1274,6 +1906,113 @@ static void utc(int64_t ms, char *buf, size_t size)
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(buf, size, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+/*
+ * Text a device or an admin supplied, written so that a terminal shows it
+ * and obeys none of it: control characters (C0, DEL, C1), line and
+ * paragraph separators and the bidirectional overrides and isolates that
+ * can reorder what is shown are written as escapes (\xNN, \u{NNNN}), and so
+ * is every byte that is not UTF-8.
+ */
+static void put_inert(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	while (*p) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+		                                                : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (n == 0 || !fic__utf8_valid((const char *)p, strnlen((const char *)p, n)) ||
+		    strnlen((const char *)p, n) < n) {
+			fprintf(out, "\\x%02x", c);
+			p++;
+			continue;
+		}
+		uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+		for (size_t i = 1; i < n; i++)
+			cp = cp << 6 | (p[i] & 0x3f);
+		if (cp < 0x20 || cp == 0x7f)
+			fprintf(out, "\\x%02x", (unsigned)cp);
+		else if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+		         (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+			fprintf(out, "\\u{%04x}", (unsigned)cp);
+		else
+			fwrite(p, 1, n, out);
+		p += n;
+	}
+}
+
+int county_list_devices(county_server *s, const char *county, FILE *out)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st;
+	int n = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT device_id, county, name, enrolled_ms, last_seen_ms,"
+	                              " coalesce(last_seen_ms, token_issued_ms, enrolled_ms), revoked_ms"
+	                              " FROM devices WHERE ?1 IS NULL OR county = ?1"
+	                              " ORDER BY county, enrolled_ms, device_id", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		n = 0;
+		if (county)
+			sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+		int64_t now = now_ms();
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char enrolled[32], seen[32] = "never";
+			utc(sqlite3_column_int64(st, 3), enrolled, sizeof enrolled);
+			if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+				utc(sqlite3_column_int64(st, 4), seen, sizeof seen);
+			const char *state = sqlite3_column_type(st, 6) != SQLITE_NULL ? "revoked"
+			                    : s->token_idle_ms > 0 &&
+			                              now - sqlite3_column_int64(st, 5) > s->token_idle_ms
+			                            ? "expired"
+			                            : "active";
+			put_inert(out, (const char *)sqlite3_column_text(st, 0));
+			fprintf(out, "  %-7s  ", state);
+			put_inert(out, (const char *)sqlite3_column_text(st, 1));
+			fprintf(out, "  enrolled %s  last seen %s  ", enrolled, seen);
+			put_inert(out, (const char *)sqlite3_column_text(st, 2));
+			fputc('\n', out);
+			n++;
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int county_conflicts(county_server *s, FILE *out)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st;
+	int n = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT county, record_id, device_id, held_by, what, found_ms"
+	                              " FROM conflicts ORDER BY county, found_ms, record_id", -1, &st,
+	                       NULL) == SQLITE_OK) {
+		n = 0;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			n++;
+			if (out == NULL)
+				continue;
+			char at[32];
+			utc(sqlite3_column_int64(st, 5), at, sizeof at);
+			put_inert(out, (const char *)sqlite3_column_text(st, 0));
+			fputs(" record ", out);
+			put_inert(out, (const char *)sqlite3_column_text(st, 1));
+			fputs(": sent by ", out);
+			put_inert(out, (const char *)sqlite3_column_text(st, 2));
+			bool changed = strcmp((const char *)sqlite3_column_text(st, 4), "changed") == 0;
+			if (changed) {
+				fprintf(out, " again with other content, %s\n", at);
+			} else {
+				fputs(", held by ", out);
+				put_inert(out, (const char *)sqlite3_column_text(st, 3));
+				fprintf(out, ", %s\n", at);
+			}
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 int county_report_leads(county_server *s, FILE *out)

@@ -30,6 +30,11 @@ typedef struct county_server county_server;
 #define COUNTY_FEED_PAGE 500                /* items per feed page */
 #define COUNTY_PARTIAL_MAX_AGE_MS (7LL * 24 * 3600 * 1000) /* unfinished photos dropped at start */
 
+/* Credentials (docs/protocol.md, "Enrolment"). */
+#define COUNTY_CODE_TTL_MS (7LL * 24 * 3600 * 1000)     /* an enrolment code, unless told otherwise */
+#define COUNTY_CODE_RETRY_MS (3600LL * 1000)            /* a lost enrolment answer may be asked again */
+#define COUNTY_TOKEN_IDLE_MS (180LL * 24 * 3600 * 1000) /* a token unused this long expires */
+
 /* Open (creating if needed) the server's database. 0 or -1 with a message in err. */
 int county_open(county_server **out, const char *db_path, char *err, size_t errsize);
 /* Listen on `addr` ("127.0.0.1:0" picks a free port). */
@@ -43,8 +48,38 @@ int county_port(const county_server *s);
 /* Stop listening and close. */
 void county_close(county_server *s);
 
-/* Admin: a fresh one-time enrolment code for `county`, into code[code_size >= 16]. */
+/*
+ * Admin: a fresh one-time enrolment code for `county`, into code[code_size >=
+ * 16], valid COUNTY_CODE_TTL_MS (or `ttl_ms`). The server keeps only its
+ * SHA-256. A code enrols a device id the server has not seen; it cannot
+ * enrol one already enrolled (docs/protocol.md, "Enrolment"). 0 or -1.
+ */
 int county_issue_code(county_server *s, const char *county, char *code, size_t code_size);
+int county_issue_code_ttl(county_server *s, const char *county, int64_t ttl_ms, char *code,
+                          size_t code_size);
+/*
+ * Admin, on one enrolled device (0, or -1 with a message in err — no such
+ * device, or the database failed):
+ *  - a re-enrolment code for it alone (its county stays; valid `ttl_ms`),
+ *    for a device that lost its token or was revoked;
+ *  - rotate: its token stops at once (answered token_revoked) and a
+ *    re-enrolment code for it is made, to be given to the device;
+ *  - revoke: every request with its token is refused (token_revoked) until it
+ *    is enrolled again with a re-enrolment code.
+ */
+int county_issue_reenrol_code(county_server *s, const char *device_id, int64_t ttl_ms, char *code,
+                              size_t code_size, char *err, size_t errsize);
+int county_rotate_token(county_server *s, const char *device_id, int64_t ttl_ms, char *code,
+                        size_t code_size, char *err, size_t errsize);
+int county_revoke_device(county_server *s, const char *device_id, char *err, size_t errsize);
+/* Admin: the enrolled devices (of `county`, or all when NULL), one line each —
+ * id, state (active, revoked, expired), county, enrolment, last use, name —
+ * never a token. Returns how many, or -1. */
+int county_list_devices(county_server *s, const char *county, FILE *out);
+/* Records refused as conflicts (another device holds the id, or the same
+ * device sent other content under it), one line each to `out` (may be
+ * NULL); the count or -1. */
+int county_conflicts(county_server *s, FILE *out);
 
 /* For tests and the demo: how many records the server holds, and per-id. */
 int64_t county_record_count(county_server *s, const char *type);

@@ -302,7 +302,15 @@ static void a_wrong_token_or_path_changes_nothing(void **state)
 	fic_sync_report rep;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_EAUTH);
 	assert_int_equal(pending(f), 7);
-	enroll(f); /* a new code, a new token */
+	/* The device id is bound to its enrolment: a fresh code does not enrol it
+	 * again, a re-enrolment code for it does (a new token). */
+	char code[32], err[200];
+	assert_int_equal(county_issue_code(f->server, "石柱县", code, sizeof code), 0);
+	assert_int_equal(fic_sync_enroll(f->store, &f->opts, code, NULL), FIC_EAUTH);
+	assert_int_equal(county_issue_reenrol_code(f->server, fic_store_device_id(f->store),
+	                                           COUNTY_CODE_TTL_MS, code, sizeof code, err,
+	                                           sizeof err), 0);
+	assert_int_equal(fic_sync_enroll(f->store, &f->opts, code, NULL), FIC_OK);
 	char wrong[96];
 	snprintf(wrong, sizeof wrong, "%s/county-a", f->url);
 	f->opts.server_url = wrong;
