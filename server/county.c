@@ -38,8 +38,54 @@ struct county_server {
 	int port;
 	pthread_mutex_t lock; /* the db, between the HTTP thread and admin calls */
 	int drop_after_store, busy, busy_retry_s;
-	int64_t token_idle_ms; /* a token unused this long is refused (token_expired); 0: never */
+	county_limits limits;
+	int64_t token_idle_ms; /* limits.token_idle_ms (< 0: never) */
+	/* Rate limits (enrolments, failed authentications): token buckets by
+	 * client address and by county, in a fixed table (a bucket evicted for a
+	 * newer one starts full again: bounded memory, whatever the clients). */
+	pthread_mutex_t rl_lock;
+	struct bucket {
+		char key[40]; /* class letter + address, or + the county's SHA-256 (16 hex) */
+		double tokens;
+		int64_t at_ms;
+	} rl[4096];
 };
+
+void county_limits_default(county_limits *out)
+{
+	memset(out, 0, sizeof *out);
+	out->token_idle_ms = COUNTY_TOKEN_IDLE_MS;
+	out->enrol_per_address = (county_rate)COUNTY_DEFAULT_ENROL_PER_ADDRESS;
+	out->enrol_per_county = (county_rate)COUNTY_DEFAULT_ENROL_PER_COUNTY;
+	out->failures_per_address = (county_rate)COUNTY_DEFAULT_FAILURES_PER_ADDRESS;
+	out->failures_per_county = (county_rate)COUNTY_DEFAULT_FAILURES_PER_COUNTY;
+}
+
+void county_get_limits(const county_server *s, county_limits *out)
+{
+	*out = s->limits;
+}
+
+int county_set_limits(county_server *s, const county_limits *l)
+{
+	if (s->d != NULL)
+		return -1; /* listening already */
+	county_limits d;
+	county_limits_default(&d);
+#define PICK(m) s->limits.m = l->m ? l->m : d.m
+	PICK(token_idle_ms);
+	s->limits.enrol_per_address = l->enrol_per_address.burst ? l->enrol_per_address
+	                                                          : d.enrol_per_address;
+	s->limits.enrol_per_county = l->enrol_per_county.burst ? l->enrol_per_county
+	                                                        : d.enrol_per_county;
+	s->limits.failures_per_address = l->failures_per_address.burst ? l->failures_per_address
+	                                                                : d.failures_per_address;
+	s->limits.failures_per_county = l->failures_per_county.burst ? l->failures_per_county
+	                                                              : d.failures_per_county;
+#undef PICK
+	s->token_idle_ms = s->limits.token_idle_ms;
+	return 0;
+}
 
 /*
  * The database: the tables of the first server (version 1, made with IF NOT
@@ -356,7 +402,9 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 		return -1;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	s->token_idle_ms = COUNTY_TOKEN_IDLE_MS;
+	pthread_mutex_init(&s->rl_lock, NULL);
+	county_limits_default(&s->limits);
+	s->token_idle_ms = s->limits.token_idle_ms;
 	size_t pl = strlen(db_path) + 8;
 	if ((s->photo_root = malloc(pl)) == NULL) {
 		snprintf(err, errsize, "out of memory");
@@ -458,6 +506,97 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSO
 	return r;
 }
 
+/* ---- rate limits ---- */
+
+/* The client's address as text ("" if unknown). */
+static void client_address(struct MHD_Connection *c, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)size);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)size);
+}
+
+/*
+ * A token bucket: `burst` at once, one more every `every_ms`. With `take`,
+ * use one if there is one; without, only look. True if there was one; else
+ * *wait_ms says how long until there is. Keyed by a class letter and the
+ * client's address, or the county (by its SHA-256, so any county name fits).
+ */
+static bool bucket(county_server *s, char class, const char *who, bool county, county_rate r,
+                   bool take, int64_t *wait_ms)
+{
+	char key[40];
+	if (county) {
+		char h[65];
+		sha256_hex(who, strlen(who), h);
+		snprintf(key, sizeof key, "%c%.16s", class, h);
+	} else {
+		snprintf(key, sizeof key, "%c%s", class, who);
+	}
+	uint32_t hash = 2166136261u;
+	for (const char *p = key; *p; p++)
+		hash = (hash ^ (unsigned char)*p) * 16777619u;
+	size_t n = sizeof s->rl / sizeof s->rl[0];
+	int64_t now = now_ms();
+	double every = r.every_ms ? r.every_ms : 1;
+	pthread_mutex_lock(&s->rl_lock);
+	/* Up to eight places to look; a stranger takes the one used longest ago. */
+	struct bucket *b = NULL, *oldest = NULL;
+	for (size_t i = 0; i < 8 && b == NULL; i++) {
+		struct bucket *t = &s->rl[(hash + i) % n];
+		if (strcmp(t->key, key) == 0)
+			b = t;
+		else if (oldest == NULL || t->at_ms < oldest->at_ms)
+			oldest = t;
+	}
+	if (b == NULL) {
+		b = oldest;
+		snprintf(b->key, sizeof b->key, "%s", key);
+		b->tokens = r.burst;
+		b->at_ms = now;
+	}
+	b->tokens += (double)(now - b->at_ms) / every;
+	if (b->tokens > r.burst)
+		b->tokens = r.burst;
+	b->at_ms = now;
+	bool ok = b->tokens >= 1;
+	if (ok && take)
+		b->tokens -= 1;
+	if (!ok && wait_ms)
+		*wait_ms = (int64_t)((1 - b->tokens) * every) + 1;
+	pthread_mutex_unlock(&s->rl_lock);
+	return ok;
+}
+
+static enum MHD_Result slow_down(struct MHD_Connection *c, int64_t wait_ms, const char *message)
+{
+	int secs = (int)((wait_ms + 999) / 1000);
+	return send_error(c, 429, "rate_limited", message, secs < 1 ? 1 : secs);
+}
+
+/*
+ * A refused code or token counts against the client's address and, when the
+ * credential was a county's (a used or expired code, a revoked token), that
+ * county. True if either has none left: then the answer is 429 instead of
+ * 401/403. Valid tokens are never limited: one phone guessing behind a
+ * carrier's NAT must not lock out the others there, and a 256-bit token
+ * cannot be guessed anyway; what this bounds is the noise and the work.
+ */
+static bool count_failure(county_server *s, const char *addr, const char *county, int64_t *wait)
+{
+	int64_t w1 = 0, w2 = 0;
+	bool a = bucket(s, 'F', addr, false, s->limits.failures_per_address, true, &w1);
+	bool b = county == NULL || county[0] == '\0' ||
+	         bucket(s, 'f', county, true, s->limits.failures_per_county, true, &w2);
+	*wait = w1 > w2 ? w1 : w2;
+	return !(a && b);
+}
+
 /* ---- enrolment ---- */
 
 /* A device id as devices make them: 8-4-4-4-12 lowercase hex digits. */
@@ -557,6 +696,15 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 		return send_error(c, 400, "bad_request",
 		                  "code (6 to 64 characters) and device_id (a UUID) are required", 0);
 	const char *id = dev->valuestring;
+	char addr[64];
+	int64_t wait = 0;
+	client_address(c, addr, sizeof addr);
+	if (!bucket(s, 'F', addr, false, s->limits.failures_per_address, false, &wait))
+		return slow_down(c, wait, "too many refused codes from this address; wait before "
+		                          "trying again");
+	if (!bucket(s, 'E', addr, false, s->limits.enrol_per_address, true, &wait))
+		return slow_down(c, wait, "too many enrolments from this address; wait before trying "
+		                          "again");
 	unsigned char raw[32];
 	char token[65], token_hash[65], code_hash[65], bearer_hash[65] = "";
 	if (RAND_bytes(raw, sizeof raw) != 1)
@@ -614,6 +762,11 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 		sqlite3_finalize(st);
 	} else {
 		dbfail = true;
+	}
+	if (have_code && !dbfail &&
+	    !bucket(s, 'e', county, true, s->limits.enrol_per_county, true, &wait)) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return slow_down(c, wait, "too many enrolments for this county; wait before trying again");
 	}
 	bool same_county = known && strcmp(dev_county, county) == 0;
 	bool retry = have_code && strcmp(used_by, id) == 0 && known && same_county && !revoked &&
@@ -680,8 +833,11 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 		memset(token, 0, sizeof token);
 		return send_error(c, 503, "unavailable", "could not store the enrolment", 5);
 	}
-	if (no)
+	if (no) {
+		if (count_failure(s, addr, have_code ? county : NULL, &wait))
+			return slow_down(c, wait, "too many refused codes; wait before trying again");
 		return send_error(c, 403, no->code, no->message, 0);
+	}
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "token", token);
 	cJSON_AddStringToObject(j, "county", county);
@@ -761,10 +917,15 @@ static int authenticate(county_server *s, struct MHD_Connection *c, who *w)
 }
 
 /* The answer to a request whose token was refused (or the database failed). */
-static enum MHD_Result refuse(struct MHD_Connection *c, int auth, const who *w)
+static enum MHD_Result refuse(county_server *s, struct MHD_Connection *c, int auth, const who *w)
 {
 	if (auth < 0)
 		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	char addr[64];
+	int64_t wait = 0;
+	client_address(c, addr, sizeof addr);
+	if (count_failure(s, addr, w->county, &wait))
+		return slow_down(c, wait, "too many refused tokens; wait before trying again");
 	if (strcmp(w->refused, "token_revoked") == 0)
 		return send_error(c, 401, "token_revoked",
 		                  "this device's token was revoked or replaced; enrol again with a "
@@ -982,7 +1143,7 @@ static enum MHD_Result records(county_server *s, struct MHD_Connection *c, cJSON
 	who w;
 	int auth = authenticate(s, c, &w);
 	if (auth != 1)
-		return refuse(c, auth, &w);
+		return refuse(s, c, auth, &w);
 	const char *device = w.device, *county = w.county;
 	if (s->busy > 0) {
 		s->busy--;
@@ -1281,7 +1442,7 @@ static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool he
 	who w;
 	int auth = authenticate(s, c, &w);
 	if (auth != 1)
-		return refuse(c, auth, &w);
+		return refuse(s, c, auth, &w);
 	const char *device = w.device, *county = w.county;
 	if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
 		return send_error(c, 400, "bad_request", "a photo is named by its SHA-256 in lowercase hex", 0);
@@ -1477,7 +1638,7 @@ static enum MHD_Result feed(county_server *s, struct MHD_Connection *c, const ch
 	who w;
 	int auth = authenticate(s, c, &w);
 	if (auth != 1)
-		return refuse(c, auth, &w);
+		return refuse(s, c, auth, &w);
 	const char *county = w.county;
 	bool known = false;
 	for (size_t i = 0; i < sizeof feeds / sizeof feeds[0]; i++)
@@ -1708,6 +1869,7 @@ void county_close(county_server *s)
 	free(s->tls_cert);
 	free(s->tls_key);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->rl_lock);
 	free(s);
 }
 

@@ -35,6 +35,38 @@ typedef struct county_server county_server;
 #define COUNTY_CODE_RETRY_MS (3600LL * 1000)            /* a lost enrolment answer may be asked again */
 #define COUNTY_TOKEN_IDLE_MS (180LL * 24 * 3600 * 1000) /* a token unused this long expires */
 
+/*
+ * What the server allows each client, each device and each county. Every
+ * member has a default (county_limits_default; the numbers are the
+ * COUNTY_DEFAULT_* below); the program takes a few of them as options.
+ */
+typedef struct county_rate {
+	unsigned burst;    /* attempts at once */
+	unsigned every_ms; /* one more each this long */
+} county_rate;
+
+typedef struct county_limits {
+	/* Credentials: an unused token expires (0: never); enrolments and
+	 * failed authentications are rate-limited per client address and per
+	 * county (429 with Retry-After). */
+	int64_t token_idle_ms;
+	county_rate enrol_per_address;    /* enrolment requests */
+	county_rate enrol_per_county;     /* enrolment requests with a code of the county */
+	county_rate failures_per_address; /* refused codes and tokens */
+	county_rate failures_per_county;  /* refused codes and tokens that were the county's */
+} county_limits;
+
+#define COUNTY_DEFAULT_ENROL_PER_ADDRESS { 60, 1000 }   /* 60 at once, then one a second */
+#define COUNTY_DEFAULT_ENROL_PER_COUNTY { 100, 1000 }   /* a training day's phones at once */
+#define COUNTY_DEFAULT_FAILURES_PER_ADDRESS { 10, 6000 } /* 10, then ten a minute */
+#define COUNTY_DEFAULT_FAILURES_PER_COUNTY { 30, 2000 }  /* 30, then thirty a minute */
+
+void county_limits_default(county_limits *out);
+/* The server's limits now; change them with county_set_limits before
+ * county_listen (a member left 0 keeps its default). 0, or -1. */
+void county_get_limits(const county_server *s, county_limits *out);
+int county_set_limits(county_server *s, const county_limits *l);
+
 /* Open (creating if needed) the server's database. 0 or -1 with a message in err. */
 int county_open(county_server **out, const char *db_path, char *err, size_t errsize);
 /* Listen on `addr` ("127.0.0.1:0" picks a free port). */
