@@ -2185,18 +2185,30 @@ int county_report_leads(county_server *s, FILE *out)
 	if (sqlite3_prepare_v2(
 		    s->db,
 		    "SELECT id, received_ms, json_extract(c, '$.urgent'), json_extract(c, '$.deadline_at_ms'),"
-		    " coalesce(json_extract(c, '$.title'), ''), device_id FROM"
-		    " (SELECT id, received_ms, device_id, json_extract(body, '$.canonical') AS c"
+		    " coalesce(json_extract(c, '$.title'), ''), county FROM"
+		    " (SELECT id, received_ms, county, json_extract(body, '$.canonical') AS c"
 		    "  FROM records WHERE type = 'lead')"
-		    " ORDER BY json_extract(c, '$.urgent') DESC, received_ms, id",
+		    " ORDER BY county, json_extract(c, '$.urgent') DESC, received_ms, id",
 		    -1, &st, NULL) != SQLITE_OK) {
 		pthread_mutex_unlock(&s->lock);
 		return -1;
 	}
+	char county[256] = "";
+	bool first = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
+		/* One heading per county; everything a device wrote is shown inert. */
+		const char *cty = (const char *)sqlite3_column_text(st, 5);
+		if (first || strcmp(cty, county) != 0) {
+			snprintf(county, sizeof county, "%s", cty);
+			first = false;
+			fputs("county ", out);
+			put_inert(out, county);
+			fputc('\n', out);
+		}
 		char rec[32], due[32];
 		int64_t received = sqlite3_column_int64(st, 1);
 		utc(received, rec, sizeof rec);
+		const char *id = (const char *)sqlite3_column_text(st, 0);
 		const char *title = (const char *)sqlite3_column_text(st, 4);
 		if (sqlite3_column_int(st, 2) && sqlite3_column_type(st, 3) != SQLITE_NULL) {
 			int64_t deadline = sqlite3_column_int64(st, 3);
@@ -2204,14 +2216,18 @@ int county_report_leads(county_server *s, FILE *out)
 			int64_t spare = (deadline - received) / 60000;
 			if (received > deadline)
 				late++;
-			fprintf(out, "URGENT %s received %s, deadline %s: %s %lld min  %s\n",
-			        (const char *)sqlite3_column_text(st, 0), rec, due,
+			fputs("URGENT ", out);
+			put_inert(out, id);
+			fprintf(out, " received %s, deadline %s: %s %lld min  ", rec, due,
 			        received <= deadline ? "on time," : "LATE by",
-			        (long long)(received <= deadline ? spare : -spare), title);
+			        (long long)(received <= deadline ? spare : -spare));
 		} else {
-			fprintf(out, "lead   %s received %s  %s\n", (const char *)sqlite3_column_text(st, 0),
-			        rec, title);
+			fputs("lead   ", out);
+			put_inert(out, id);
+			fprintf(out, " received %s  ", rec);
 		}
+		put_inert(out, title);
+		fputc('\n', out);
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
@@ -2370,12 +2386,14 @@ int county_chain_breaks(county_server *s, FILE *out)
 		n = 0;
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			n++;
-			if (out)
-				fprintf(out, "%s device %s entry %lld: %s\n",
-				        (const char *)sqlite3_column_text(st, 0),
-				        (const char *)sqlite3_column_text(st, 1),
-				        (long long)sqlite3_column_int64(st, 2),
-				        (const char *)sqlite3_column_text(st, 3));
+			if (out == NULL)
+				continue;
+			put_inert(out, (const char *)sqlite3_column_text(st, 0));
+			fputs(" device ", out);
+			put_inert(out, (const char *)sqlite3_column_text(st, 1));
+			fprintf(out, " entry %lld: ", (long long)sqlite3_column_int64(st, 2));
+			put_inert(out, (const char *)sqlite3_column_text(st, 3));
+			fputc('\n', out);
 		}
 		sqlite3_finalize(st);
 	}

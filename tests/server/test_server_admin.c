@@ -7,7 +7,8 @@
  * rotated (the old one stops, the device enrols again with the code
  * printed) — and a device rotating its own token with it; guessing codes
  * and tokens slowed down per address and per county (429 with
- * Retry-After).
+ * Retry-After); the two-hour report per county, with what devices wrote
+ * shown, never obeyed, by the terminal.
  */
 #include "e2e.h"
 #include "internal.h"
@@ -385,6 +386,92 @@ static void a_countys_revoked_tokens_are_slowed_down_from_any_address(void **sta
 	fic_store_close(st);
 }
 
+/* ---- the two-hour report ---- */
+
+static void the_leads_report_is_per_county_and_inert(void **state)
+{
+	e2e *f = *state;
+	e2e_enroll(f, "石柱县");
+	/* A lead whose title would clear the terminal and forge a line. */
+	const char *dev = fic_store_device_id(f->store);
+	static const char title[] = "\x1b[2J\x1b[31m假\nURGENT forged received 2026-01-01 00:00:00Z"
+	                            "\xe2\x80\xae";
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddNumberToObject(c, "chain_seq", 1);
+	cJSON_AddNumberToObject(c, "deadline_at_ms", 4102444800000.0);
+	cJSON_AddStringToObject(c, "device_id", dev);
+	char zero[65];
+	memset(zero, '0', 64);
+	zero[64] = '\0';
+	cJSON_AddStringToObject(c, "prev_hash", zero);
+	cJSON_AddStringToObject(c, "title", title);
+	cJSON_AddTrueToObject(c, "urgent");
+	char *canon = cJSON_PrintUnformatted(c);
+	cJSON_Delete(c);
+	unsigned char md[32];
+	char hash[65];
+	SHA256((const unsigned char *)canon, strlen(canon), md);
+	for (int i = 0; i < 32; i++)
+		snprintf(hash + 2 * i, 3, "%02x", md[i]);
+	cJSON *root = cJSON_CreateObject(), *recs = cJSON_AddArrayToObject(root, "records");
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "type", "lead");
+	cJSON_AddStringToObject(r, "id", "0190f0f0-0000-7000-8000-0000000000aa");
+	cJSON_AddStringToObject(r, "op", "submit");
+	cJSON_AddNumberToObject(r, "seq", 1);
+	cJSON_AddStringToObject(r, "hash", hash);
+	cJSON_AddStringToObject(r, "canonical", canon);
+	cJSON_AddItemToArray(recs, r);
+	char *t = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	free(canon);
+	char token[200], *body = NULL;
+	e2e_token(f->store, token, sizeof token);
+	assert_int_equal(e2e_post_json(f, "/v1/records", token, t, &body), 200);
+	assert_non_null(strstr(body, "\"stored\""));
+	free(body);
+	free(t);
+	/* A lead of another county. */
+	fic_store *other = e2e_store_new(f, "other.db");
+	e2e_enroll_store(f, other, "黔江区");
+	char id[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_lead_file(id, other, "lead.tip_off", tu_tip_off_answers, NULL, 0, 0),
+	                 FIC_OK);
+	assert_int_equal(fic_sync_push(other, &f->opts, NULL), FIC_OK);
+	fic_store_close(other);
+
+	char *report = NULL;
+	size_t rlen = 0;
+	FILE *mem = open_memstream(&report, &rlen);
+	assert_int_equal(county_report_leads(f->server, mem), 0);
+	fclose(mem);
+	print_message("%s", report);
+	/* Nothing a terminal obeys: no escape, no other control character but
+	 * the line ends, no bidi override. */
+	for (size_t i = 0; i < rlen; i++)
+		if (((unsigned char)report[i] < 0x20 && report[i] != '\n') || report[i] == 0x7f)
+			fail_msg("control character 0x%02x at %zu", (unsigned char)report[i], i);
+	assert_null(strstr(report, "\xe2\x80\xae"));
+	assert_non_null(strstr(report, "\\x1b[2J"));
+	/* No forged line: every line is a county heading or a lead of it. */
+	assert_null(strstr(report, "\nURGENT forged"));
+	const char *a = strstr(report, "county 石柱县\n"), *b = strstr(report, "county 黔江区\n");
+	assert_non_null(a);
+	assert_non_null(b);
+	const char *mine = strstr(report, "0190f0f0-0000-7000-8000-0000000000aa");
+	const char *theirs = strstr(report, id);
+	assert_non_null(mine);
+	assert_non_null(theirs);
+	/* Each lead under its own county's heading. */
+	assert_true((mine > a) && (a > b || mine < b));
+	assert_true((theirs > b) && (b > a || theirs < a));
+	free(report);
+	/* The command prints the same. */
+	char out[8192];
+	assert_int_equal(admin(f, out, sizeof out, "leads"), 0);
+	assert_null(strchr(out, 0x1b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +487,8 @@ int main(void)
 		                                e2e_teardown),
 		cmocka_unit_test_setup_teardown(a_countys_revoked_tokens_are_slowed_down_from_any_address,
 		                                e2e_setup, e2e_teardown),
+		cmocka_unit_test_setup_teardown(the_leads_report_is_per_county_and_inert, e2e_setup,
+		                                e2e_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
