@@ -36,8 +36,16 @@ struct county_server {
 	char *tls_cert, *tls_key; /* PEM, when serving HTTPS */
 	struct MHD_Daemon *d;
 	int port;
-	pthread_mutex_t lock; /* the db, between the HTTP thread and admin calls */
+	pthread_mutex_t lock; /* the db, between the HTTP threads and admin calls */
 	int drop_after_store, busy, busy_retry_s;
+	int slow_n, slow_ms; /* fault injection: the database holds each of the next slow_n requests */
+	/* Connections and their deadlines (see "the request loop"). */
+	pthread_mutex_t track_lock;
+	pthread_cond_t track_cond;
+	struct conn *conns;
+	int64_t open_conns, cut_conns;
+	pthread_t sweep_thread;
+	bool sweeping, stopping;
 	county_limits limits;
 	int64_t token_idle_ms; /* limits.token_idle_ms (< 0: never) */
 	/* Rate limits (enrolments, failed authentications): token buckets by
@@ -59,6 +67,15 @@ void county_limits_default(county_limits *out)
 	out->enrol_per_county = (county_rate)COUNTY_DEFAULT_ENROL_PER_COUNTY;
 	out->failures_per_address = (county_rate)COUNTY_DEFAULT_FAILURES_PER_ADDRESS;
 	out->failures_per_county = (county_rate)COUNTY_DEFAULT_FAILURES_PER_COUNTY;
+	out->threads = COUNTY_DEFAULT_THREADS;
+	out->connections = COUNTY_DEFAULT_CONNECTIONS;
+	out->connections_per_address = COUNTY_DEFAULT_CONNECTIONS_PER_ADDRESS;
+	out->header_ms = COUNTY_DEFAULT_HEADER_MS;
+	out->body_ms = COUNTY_DEFAULT_BODY_MS;
+	out->body_bytes_per_s = COUNTY_DEFAULT_BODY_BYTES_PER_S;
+	out->answer_ms = COUNTY_DEFAULT_ANSWER_MS;
+	out->idle_s = COUNTY_DEFAULT_IDLE_S;
+	out->db_wait_ms = COUNTY_DEFAULT_DB_WAIT_MS;
 }
 
 void county_get_limits(const county_server *s, county_limits *out)
@@ -74,6 +91,15 @@ int county_set_limits(county_server *s, const county_limits *l)
 	county_limits_default(&d);
 #define PICK(m) s->limits.m = l->m ? l->m : d.m
 	PICK(token_idle_ms);
+	PICK(threads);
+	PICK(connections);
+	PICK(connections_per_address);
+	PICK(header_ms);
+	PICK(body_ms);
+	PICK(body_bytes_per_s);
+	PICK(answer_ms);
+	PICK(idle_s);
+	PICK(db_wait_ms);
 	s->limits.enrol_per_address = l->enrol_per_address.burst ? l->enrol_per_address
 	                                                          : d.enrol_per_address;
 	s->limits.enrol_per_county = l->enrol_per_county.burst ? l->enrol_per_county
@@ -403,6 +429,8 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->rl_lock, NULL);
+	pthread_mutex_init(&s->track_lock, NULL);
+	pthread_cond_init(&s->track_cond, NULL);
 	county_limits_default(&s->limits);
 	s->token_idle_ms = s->limits.token_idle_ms;
 	size_t pl = strlen(db_path) + 8;
@@ -1704,6 +1732,133 @@ static enum MHD_Result feed(county_server *s, struct MHD_Connection *c, const ch
 
 /* ---- the request loop ---- */
 
+static void stop_sweeper(county_server *s);
+
+/*
+ * Every connection is tracked with a deadline that no byte restarts:
+ * libmicrohttpd's own timeout is one of inactivity, so a client sending a
+ * header line every 20 s held its connection for ever. From the moment a
+ * connection opens (or its previous answer is sent) its request's headers
+ * must be in within header_ms; then its body within body_ms plus its
+ * Content-Length at body_bytes_per_s; then the answer has answer_ms to be
+ * made and sent. A sweeper thread shuts down the socket of a connection past
+ * its deadline (libmicrohttpd then closes it). The list is kept under its
+ * own lock, and a connection leaves it (NOTIFY_CLOSED) before
+ * libmicrohttpd closes its socket, so the sweeper never touches a socket
+ * number that has been reused.
+ */
+typedef struct conn {
+	struct conn *prev, *next;
+	int fd;
+	int64_t deadline_ms;
+	bool cut;
+} conn;
+
+static void conn_deadline(county_server *s, struct MHD_Connection *c, int64_t deadline)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	conn *k = ci ? ci->socket_context : NULL;
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&s->track_lock);
+	k->deadline_ms = deadline;
+	pthread_mutex_unlock(&s->track_lock);
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe)
+{
+	county_server *s = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		conn *k = calloc(1, sizeof *k);
+		if (k == NULL || ci == NULL) {
+			free(k);
+			*socket_context = NULL;
+			return;
+		}
+		k->fd = ci->connect_fd;
+		k->deadline_ms = now_ms() + s->limits.header_ms;
+		pthread_mutex_lock(&s->track_lock);
+		k->next = s->conns;
+		if (s->conns)
+			s->conns->prev = k;
+		s->conns = k;
+		s->open_conns++;
+		pthread_mutex_unlock(&s->track_lock);
+		*socket_context = k;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		conn *k = *socket_context;
+		if (k == NULL)
+			return;
+		pthread_mutex_lock(&s->track_lock);
+		if (k->prev)
+			k->prev->next = k->next;
+		else
+			s->conns = k->next;
+		if (k->next)
+			k->next->prev = k->prev;
+		s->open_conns--;
+		pthread_mutex_unlock(&s->track_lock);
+		free(k);
+		*socket_context = NULL;
+	}
+}
+
+static void *sweeper(void *arg)
+{
+	county_server *s = arg;
+	pthread_mutex_lock(&s->track_lock);
+	while (!s->stopping) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += COUNTY_SWEEP_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&s->track_cond, &s->track_lock, &ts);
+		int64_t now = now_ms();
+		for (conn *k = s->conns; k; k = k->next) {
+			if (!k->cut && k->deadline_ms > 0 && now > k->deadline_ms) {
+				shutdown(k->fd, SHUT_RDWR);
+				k->cut = true;
+				s->cut_conns++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->track_lock);
+	return NULL;
+}
+
+/*
+ * The database, for one request: wait at most db_wait_ms for it. A server
+ * that cannot get to its database that soon is overloaded, and says so (503
+ * with Retry-After) instead of piling up requests that will time out anyway.
+ */
+static bool db_lock(county_server *s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += s->limits.db_wait_ms / 1000;
+	ts.tv_nsec += (long)(s->limits.db_wait_ms % 1000) * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	if (pthread_mutex_timedlock(&s->lock, &ts) != 0)
+		return false;
+	if (s->slow_n > 0) { /* fault injection: a slow database */
+		s->slow_n--;
+		usleep((useconds_t)s->slow_ms * 1000);
+	}
+	return true;
+}
+
+static enum MHD_Result busy(struct MHD_Connection *c)
+{
+	return send_error(c, 503, "busy", "the server is busy; try again shortly",
+	                  COUNTY_BUSY_RETRY_S);
+}
+
 typedef struct upload {
 	unsigned char *buf;
 	size_t len;
@@ -1713,8 +1868,7 @@ typedef struct upload {
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
+	county_server *s = cls;
 	(void)toe;
 	upload *u = *con_cls;
 	if (u) {
@@ -1722,6 +1876,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		free(u);
 	}
 	*con_cls = NULL;
+	/* The next request (or nothing, on a kept-alive connection) has as long
+	 * as a first one. */
+	conn_deadline(s, c, now_ms() + s->limits.header_ms);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -1732,9 +1889,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	county_server *s = cls;
 	upload *u = *con_cls;
 	if (u == NULL) {
+		/* The headers are in: the body has its own deadline, by its size. */
 		if ((u = calloc(1, sizeof *u)) == NULL)
 			return MHD_NO;
 		*con_cls = u;
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		int64_t len = cl && strspn(cl, "0123456789") == strlen(cl) && strlen(cl) < 12
+		                      ? atoll(cl)
+		                      : COUNTY_MAX_BODY;
+		if (len > COUNTY_MAX_BODY)
+			len = COUNTY_MAX_BODY;
+		conn_deadline(s, c, now_ms() + s->limits.body_ms +
+		                            len * 1000 / s->limits.body_bytes_per_s);
 		return MHD_YES;
 	}
 	if (*data_size > 0) {
@@ -1752,6 +1918,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*data_size = 0;
 		return MHD_YES;
 	}
+	/* The whole request is in: the answer has its own time. */
+	conn_deadline(s, c, now_ms() + s->limits.answer_ms);
 	if (u->too_big)
 		return send_error(c, 413, "too_large",
 		                  strncmp(url, "/v1/photos/", 11) == 0
@@ -1759,13 +1927,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		                          : "the request body exceeds 1 MiB", 0);
 	if (strncmp(url, "/v1/photos/", 11) == 0 &&
 	    (strcmp(method, "HEAD") == 0 || strcmp(method, "PATCH") == 0)) {
-		pthread_mutex_lock(&s->lock);
+		if (!db_lock(s))
+			return busy(c);
 		enum MHD_Result r = photo(s, c, method[0] == 'H', url + 11, u->buf, u->len);
 		pthread_mutex_unlock(&s->lock);
 		return r;
 	}
 	if (strncmp(url, "/v1/feeds/", 10) == 0 && strcmp(method, "GET") == 0) {
-		pthread_mutex_lock(&s->lock);
+		if (!db_lock(s))
+			return busy(c);
 		enum MHD_Result r = feed(s, c, url + 10);
 		pthread_mutex_unlock(&s->lock);
 		return r;
@@ -1787,7 +1957,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		cJSON_Delete(body);
 		return send_error(c, 400, "bad_json", "the body is not a JSON object", 0);
 	}
-	pthread_mutex_lock(&s->lock);
+	if (!db_lock(s)) {
+		cJSON_Delete(body);
+		return busy(c);
+	}
 	enum MHD_Result r = strcmp(url, "/v1/enroll") == 0 ? enroll(s, c, body) : records(s, c, body);
 	pthread_mutex_unlock(&s->lock);
 	cJSON_Delete(body);
@@ -1799,6 +1972,10 @@ int county_listen_tls(county_server *s, const char *addr, const char *cert_pem,
 {
 	if ((cert_pem == NULL) != (key_pem == NULL)) {
 		snprintf(err, errsize, "TLS needs both a certificate and its key");
+		return -1;
+	}
+	if (s->d != NULL) {
+		snprintf(err, errsize, "already listening");
 		return -1;
 	}
 	char host[64];
@@ -1832,14 +2009,27 @@ int county_listen_tls(county_server *s, const char *addr, const char *cert_pem,
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | (cert_pem ? MHD_USE_TLS : 0);
+	s->stopping = false;
+	if (pthread_create(&s->sweep_thread, NULL, sweeper, s) != 0) {
+		snprintf(err, errsize, "cannot start a thread");
+		return -1;
+	}
+	s->sweeping = true;
+	/* A pool of threads, each polling its share of the connections (epoll on
+	 * Linux): a slow client costs a socket, never a thread. */
+	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | (cert_pem ? MHD_USE_TLS : 0);
 	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, s,
 	                        MHD_OPTION_ARRAY, cert_pem ? tls : none,
 	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	                        MHD_OPTION_THREAD_POOL_SIZE, s->limits.threads,
 	                        MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256, MHD_OPTION_END);
+	                        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, s->limits.idle_s,
+	                        MHD_OPTION_CONNECTION_LIMIT, s->limits.connections,
+	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	                        s->limits.connections_per_address, MHD_OPTION_END);
 	if (s->d == NULL) {
+		stop_sweeper(s);
 		snprintf(err, errsize, "cannot listen on %s", addr);
 		return -1;
 	}
@@ -1858,18 +2048,33 @@ int county_port(const county_server *s)
 	return s->port;
 }
 
+static void stop_sweeper(county_server *s)
+{
+	if (!s->sweeping)
+		return;
+	pthread_mutex_lock(&s->track_lock);
+	s->stopping = true;
+	pthread_cond_signal(&s->track_cond);
+	pthread_mutex_unlock(&s->track_lock);
+	pthread_join(s->sweep_thread, NULL);
+	s->sweeping = false;
+}
+
 void county_close(county_server *s)
 {
 	if (s == NULL)
 		return;
 	if (s->d)
 		MHD_stop_daemon(s->d);
+	stop_sweeper(s);
 	sqlite3_close(s->db);
 	free(s->photo_root);
 	free(s->tls_cert);
 	free(s->tls_key);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->rl_lock);
+	pthread_mutex_destroy(&s->track_lock);
+	pthread_cond_destroy(&s->track_cond);
 	free(s);
 }
 
@@ -2257,6 +2462,24 @@ void county_fault_drop_after_store(county_server *s, int n)
 	pthread_mutex_lock(&s->lock);
 	s->drop_after_store = n;
 	pthread_mutex_unlock(&s->lock);
+}
+
+void county_fault_slow(county_server *s, int n, int ms)
+{
+	pthread_mutex_lock(&s->lock);
+	s->slow_n = n;
+	s->slow_ms = ms;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void county_connection_stats(county_server *s, int64_t *open, int64_t *cut)
+{
+	pthread_mutex_lock(&s->track_lock);
+	if (open)
+		*open = s->open_conns;
+	if (cut)
+		*cut = s->cut_conns;
+	pthread_mutex_unlock(&s->track_lock);
 }
 
 void county_fault_busy(county_server *s, int n, int retry_after_s)

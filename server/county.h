@@ -9,9 +9,10 @@
  * every chunk fsync'd), feeds with cursors; and the admin calls that issue
  * enrolment codes and load the registry, checklists and tasks.
  *
- * Thread-safety: the HTTP side runs on libmicrohttpd's single internal
- * thread; the admin calls may be made from another thread (the database
- * connection is opened serialized).
+ * Thread-safety: the HTTP side runs on a pool of libmicrohttpd threads
+ * (county_limits.threads); every request's database work, and every admin
+ * call, holds the server's one database lock (one writer: SQLite in WAL
+ * mode), so the admin calls may be made from any thread.
  */
 #ifndef FIC_COUNTY_SERVER_H
 #define FIC_COUNTY_SERVER_H
@@ -54,12 +55,41 @@ typedef struct county_limits {
 	county_rate enrol_per_county;     /* enrolment requests with a code of the county */
 	county_rate failures_per_address; /* refused codes and tokens */
 	county_rate failures_per_county;  /* refused codes and tokens that were the county's */
+	/* Connections: worker threads; open connections in all and from one
+	 * client address (beyond them a new connection is closed at once); the
+	 * absolute deadlines no byte restarts — a request's headers within
+	 * header_ms of its connection opening (or of the previous answer), its
+	 * body within body_ms plus its Content-Length at body_bytes_per_s, the
+	 * answer made and sent within answer_ms; libmicrohttpd's inactivity
+	 * timeout (idle_s); and how long a request waits for the database
+	 * before it is answered 503 busy with Retry-After. */
+	unsigned threads;
+	unsigned connections;
+	unsigned connections_per_address;
+	unsigned header_ms;
+	unsigned body_ms;
+	unsigned body_bytes_per_s;
+	unsigned answer_ms;
+	unsigned idle_s;
+	unsigned db_wait_ms;
 } county_limits;
 
 #define COUNTY_DEFAULT_ENROL_PER_ADDRESS { 60, 1000 }   /* 60 at once, then one a second */
 #define COUNTY_DEFAULT_ENROL_PER_COUNTY { 100, 1000 }   /* a training day's phones at once */
 #define COUNTY_DEFAULT_FAILURES_PER_ADDRESS { 10, 6000 } /* 10, then ten a minute */
 #define COUNTY_DEFAULT_FAILURES_PER_COUNTY { 30, 2000 }  /* 30, then thirty a minute */
+
+#define COUNTY_DEFAULT_THREADS 4
+#define COUNTY_DEFAULT_CONNECTIONS 1024
+#define COUNTY_DEFAULT_CONNECTIONS_PER_ADDRESS 64 /* phones behind one carrier NAT share one */
+#define COUNTY_DEFAULT_HEADER_MS 10000
+#define COUNTY_DEFAULT_BODY_MS 30000
+#define COUNTY_DEFAULT_BODY_BYTES_PER_S 4096 /* 32 kbit/s: 1 MiB in 256 s more */
+#define COUNTY_DEFAULT_ANSWER_MS 60000
+#define COUNTY_DEFAULT_IDLE_S 30
+#define COUNTY_DEFAULT_DB_WAIT_MS 3000
+#define COUNTY_SWEEP_MS 250     /* how often the deadlines are checked */
+#define COUNTY_BUSY_RETRY_S 2   /* Retry-After of a 503 busy */
 
 void county_limits_default(county_limits *out);
 /* The server's limits now; change them with county_set_limits before
@@ -157,5 +187,9 @@ const char *county_request_sql(size_t i);
  * (the connection is dropped instead of answering), or answer 503. */
 void county_fault_drop_after_store(county_server *s, int n);
 void county_fault_busy(county_server *s, int n, int retry_after_s);
+/* The next `n` requests hold the database `ms` longer (a slow disk). */
+void county_fault_slow(county_server *s, int n, int ms);
+/* Connections open now, and cut at their deadline since the start. */
+void county_connection_stats(county_server *s, int64_t *open, int64_t *cut);
 
 #endif

@@ -3,6 +3,7 @@
  *
  *   fic-county-server --db PATH --listen 127.0.0.1:8080   serve until SIGINT/SIGTERM
  *                     [--tls-cert CHAIN.pem --tls-key KEY.pem]  … over HTTPS
+ *                     [--threads 4] [--connections 1024] [--per-address 64]
  *   fic-county-server --db PATH issue-code [--ttl D] COUNTY  print a one-time enrolment code
  *                                                         (valid 7 days, or D: 30m, 12h, 14d …)
  *   fic-county-server --db PATH devices [COUNTY]          enrolled devices: id, state, county,
@@ -98,6 +99,7 @@ static int64_t duration_ms(const char *t)
 static int usage(void)
 {
 	fputs("usage: fic-county-server --db PATH --listen HOST:PORT [--tls-cert PEM --tls-key PEM]\n"
+	      "                         [--threads 4] [--connections 1024] [--per-address 64]\n"
 	      "       fic-county-server --db PATH issue-code [--ttl 7d] COUNTY\n"
 	      "       fic-county-server --db PATH devices [COUNTY]\n"
 	      "       fic-county-server --db PATH revoke DEVICE\n"
@@ -116,9 +118,22 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	const char *db = NULL, *listen_addr = NULL, *cert = NULL, *key = NULL;
+	county_limits limits;
+	memset(&limits, 0, sizeof limits); /* 0: the defaults */
 	int i = 1;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+		unsigned *count = strcmp(argv[i], "--threads") == 0       ? &limits.threads
+		                  : strcmp(argv[i], "--connections") == 0 ? &limits.connections
+		                  : strcmp(argv[i], "--per-address") == 0
+		                          ? &limits.connections_per_address
+		                          : NULL;
+		if (count && i + 1 < argc) {
+			char *end;
+			unsigned long v = strtoul(argv[++i], &end, 10);
+			if (*end != '\0' || v < 1 || v > 100000)
+				return usage();
+			*count = (unsigned)v;
+		} else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
 			db = argv[++i];
 		else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
 			listen_addr = argv[++i];
@@ -208,6 +223,8 @@ int main(int argc, char **argv)
 		char *key_pem = cert_pem && key ? read_file(key, err, sizeof err) : NULL;
 		int lrc = (cert && !cert_pem) || (key && !key_pem)
 		                  ? -1
+		          : county_set_limits(s, &limits) != 0
+		                  ? (snprintf(err, sizeof err, "bad limits"), -1)
 		                  : county_listen_tls(s, listen_addr, cert_pem, key_pem, err, sizeof err);
 		if (key_pem)
 			memset(key_pem, 0, strlen(key_pem));

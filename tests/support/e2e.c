@@ -15,6 +15,11 @@
 
 e2e *e2e_new(void)
 {
+	return e2e_new_with(NULL);
+}
+
+e2e *e2e_new_with(const county_limits *limits)
+{
 	e2e *f = calloc(1, sizeof *f);
 	assert_non_null(f);
 	f->dir = tu_mkdtemp();
@@ -28,6 +33,7 @@ e2e *e2e_new(void)
 	char err[300];
 	char *sdb = tu_path(f->dir, "county.db");
 	if (county_open(&f->server, sdb, err, sizeof err) != 0 ||
+	    (limits && county_set_limits(f->server, limits) != 0) ||
 	    county_listen(f->server, "127.0.0.1:0", err, sizeof err) != 0)
 		fail_msg("server: %s", err);
 	free(sdb);

@@ -25,6 +25,8 @@ typedef struct e2e {
 /* A fresh store and a fresh server listening on 127.0.0.1 (fails the test
  * if either cannot be made). */
 e2e *e2e_new(void);
+/* The same with the server's limits changed (county_set_limits). */
+e2e *e2e_new_with(const county_limits *limits);
 void e2e_free(e2e *f);
 /* Enrol the device with a fresh code of `county` (fails the test if refused). */
 void e2e_enroll(e2e *f, const char *county);
