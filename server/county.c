@@ -38,7 +38,8 @@ struct county_server {
 	int port;
 	pthread_mutex_t lock; /* the db, between the HTTP threads and admin calls */
 	int drop_after_store, busy, busy_retry_s;
-	int slow_n, slow_ms; /* fault injection: the database holds each of the next slow_n requests */
+	_Atomic int slow_n; /* fault injection: the database holds each of the next slow_n requests */
+	int slow_ms;
 	/* Connections and their deadlines (see "the request loop"). */
 	pthread_mutex_t track_lock;
 	pthread_cond_t track_cond;
@@ -76,6 +77,11 @@ void county_limits_default(county_limits *out)
 	out->answer_ms = COUNTY_DEFAULT_ANSWER_MS;
 	out->idle_s = COUNTY_DEFAULT_IDLE_S;
 	out->db_wait_ms = COUNTY_DEFAULT_DB_WAIT_MS;
+	out->device_partials = COUNTY_DEFAULT_DEVICE_PARTIALS;
+	out->device_partial_bytes = COUNTY_DEFAULT_DEVICE_PARTIAL_BYTES;
+	out->county_partial_bytes = COUNTY_DEFAULT_COUNTY_PARTIAL_BYTES;
+	out->device_photo_bytes = COUNTY_DEFAULT_DEVICE_PHOTO_BYTES;
+	out->county_photo_bytes = COUNTY_DEFAULT_COUNTY_PHOTO_BYTES;
 }
 
 void county_get_limits(const county_server *s, county_limits *out)
@@ -100,6 +106,11 @@ int county_set_limits(county_server *s, const county_limits *l)
 	PICK(answer_ms);
 	PICK(idle_s);
 	PICK(db_wait_ms);
+	PICK(device_partials);
+	PICK(device_partial_bytes);
+	PICK(county_partial_bytes);
+	PICK(device_photo_bytes);
+	PICK(county_photo_bytes);
 	s->limits.enrol_per_address = l->enrol_per_address.burst ? l->enrol_per_address
 	                                                          : d.enrol_per_address;
 	s->limits.enrol_per_county = l->enrol_per_county.burst ? l->enrol_per_county
@@ -180,6 +191,30 @@ static const char schema_v2[] =
 	" device_id TEXT NOT NULL, held_by TEXT NOT NULL, what TEXT NOT NULL,"
 	" found_ms INTEGER NOT NULL, PRIMARY KEY (county, record_id, device_id, what));";
 
+/*
+ * Version 3 (issue #12, "a photo's announced length is bound to the device
+ * that announced it"; quotas):
+ *  - partials are per device: each device's photo on its way is its own file
+ *    (<sha256>.<device tag>.part) with its own announced length, so another
+ *    device's bogus chunk or length cannot block, poison or complete it;
+ *  - usage: per county and device (device_id '' for the whole county), the
+ *    bytes announced by photos on their way, how many there are, and the
+ *    bytes of photos held (charged to the device that completed each), for
+ *    the quotas — kept in the same transactions as the rows they count.
+ */
+static const char schema_v3[] =
+	"ALTER TABLE partials RENAME TO partials_v2;"
+	"CREATE TABLE partials (county TEXT NOT NULL, device_id TEXT NOT NULL,"
+	" sha256 TEXT NOT NULL, length INTEGER NOT NULL, started_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (county, device_id, sha256));"
+	"CREATE TABLE usage (county TEXT NOT NULL, device_id TEXT NOT NULL,"
+	" partial_bytes INTEGER NOT NULL DEFAULT 0, partials INTEGER NOT NULL DEFAULT 0,"
+	" photo_bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (county, device_id));"
+	"INSERT INTO usage (county, device_id, photo_bytes)"
+	" SELECT county, device_id, sum(bytes) FROM photos GROUP BY county, device_id;"
+	"INSERT INTO usage (county, device_id, photo_bytes)"
+	" SELECT county, '', sum(bytes) FROM photos GROUP BY county;";
+
 /* What the requests search by (see request_sql below). A device's chained
  * entries in order, for the chain audit (only chained records have a seq);
  * a county's feed in order, for its pages. */
@@ -188,7 +223,7 @@ static const char schema_indexes[] =
 	" WHERE seq IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS feed_page ON feed (county, feed, seq);";
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /*
  * Every statement a device's request runs (enrolment, records with the chain
@@ -219,6 +254,8 @@ enum {
 	SQL_PARTIAL_GET,
 	SQL_PARTIAL_PUT,
 	SQL_PARTIAL_DROP,
+	SQL_USAGE_GET,
+	SQL_USAGE_ADD,
 	SQL_FEED_PAGE,
 	SQL_COUNT
 };
@@ -254,10 +291,19 @@ static const char *const request_sql[SQL_COUNT] = {
 	[SQL_CHAIN_MOVE] = "UPDATE devices SET chain_seq = ?2, chain_hash = ?3 WHERE device_id = ?1",
 	[SQL_PHOTO_PUT] = "INSERT OR IGNORE INTO photos (county, sha256, bytes, device_id,"
 	                  " received_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[SQL_PARTIAL_GET] = "SELECT length FROM partials WHERE county = ?1 AND sha256 = ?2",
-	[SQL_PARTIAL_PUT] = "INSERT OR REPLACE INTO partials (county, sha256, length, started_ms)"
-	                    " VALUES (?1, ?2, ?3, ?4)",
-	[SQL_PARTIAL_DROP] = "DELETE FROM partials WHERE county = ?1 AND sha256 = ?2",
+	[SQL_PARTIAL_GET] = "SELECT length FROM partials WHERE county = ?1 AND device_id = ?2"
+	                    " AND sha256 = ?3",
+	[SQL_PARTIAL_PUT] = "INSERT INTO partials (county, device_id, sha256, length, started_ms)"
+	                    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_PARTIAL_DROP] = "DELETE FROM partials WHERE county = ?1 AND device_id = ?2"
+	                     " AND sha256 = ?3",
+	[SQL_USAGE_GET] = "SELECT partial_bytes, partials, photo_bytes FROM usage"
+	                  " WHERE county = ?1 AND device_id = ?2",
+	[SQL_USAGE_ADD] = "INSERT INTO usage (county, device_id, partial_bytes, partials, photo_bytes)"
+	                  " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (county, device_id) DO UPDATE SET"
+	                  " partial_bytes = partial_bytes + excluded.partial_bytes,"
+	                  " partials = partials + excluded.partials,"
+	                  " photo_bytes = photo_bytes + excluded.photo_bytes",
 	[SQL_FEED_PAGE] = "SELECT seq, item_id, op, version, data, changed_ms FROM feed"
 	                  " WHERE county = ?1 AND feed = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
 };
@@ -298,21 +344,39 @@ static int county_dir(county_server *s, const char *county, char *buf, size_t si
  * device starts again from its HEAD's 404), so abandoned uploads cannot fill
  * the disk over time. Run at start.
  */
+/* The file of `device`'s partial photo `sha` in the county folder `dir`:
+ * <sha>.<first 16 hex digits of SHA-256(device id)>.part. */
+static void partial_path(const char *dir, const char *sha, const char *device, char *buf,
+                         size_t size)
+{
+	char tag[65];
+	sha256_hex(device, strlen(device), tag);
+	snprintf(buf, size, "%s/%s.%.16s.part", dir, sha, tag);
+}
+
+/*
+ * Photos started more than a week ago and never finished are dropped (the
+ * device starts again from its HEAD's 404), so abandoned uploads cannot fill
+ * the disk over time; then the usage counts of photos on their way are made
+ * again from what is left. Run at start.
+ */
 static void sweep_partials(county_server *s)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT county, sha256 FROM partials WHERE started_ms < ?1", -1,
-	                       &st, NULL) != SQLITE_OK)
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return;
-	sqlite3_bind_int64(st, 1, now_ms() - COUNTY_PARTIAL_MAX_AGE_MS);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char dir[600], part[700];
-		const char *sha = (const char *)sqlite3_column_text(st, 1);
-		if (county_dir(s, (const char *)sqlite3_column_text(st, 0), dir, sizeof dir) != 0 ||
-		    strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
-			continue;
-		snprintf(part, sizeof part, "%s/%s.part", dir, sha);
-		unlink(part);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT county, device_id, sha256 FROM partials"
+	                              " WHERE started_ms < ?1", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now_ms() - COUNTY_PARTIAL_MAX_AGE_MS);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char dir[600], part[700];
+			const char *sha = (const char *)sqlite3_column_text(st, 2);
+			if (county_dir(s, (const char *)sqlite3_column_text(st, 0), dir, sizeof dir) != 0 ||
+			    strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
+				continue;
+			partial_path(dir, sha, (const char *)sqlite3_column_text(st, 1), part, sizeof part);
+			unlink(part);
+		}
 	}
 	sqlite3_finalize(st);
 	sqlite3_stmt *del;
@@ -320,8 +384,22 @@ static void sweep_partials(county_server *s)
 	    SQLITE_OK) {
 		sqlite3_bind_int64(del, 1, now_ms() - COUNTY_PARTIAL_MAX_AGE_MS);
 		sqlite3_step(del);
-		sqlite3_finalize(del);
 	}
+	sqlite3_finalize(del);
+	sqlite3_exec(s->db,
+	             "UPDATE usage SET partial_bytes = 0, partials = 0;"
+	             "INSERT INTO usage (county, device_id, partial_bytes, partials)"
+	             " SELECT county, device_id, sum(length), count(*) FROM partials WHERE true"
+	             " GROUP BY county, device_id"
+	             " ON CONFLICT (county, device_id) DO UPDATE SET"
+	             " partial_bytes = excluded.partial_bytes, partials = excluded.partials;"
+	             "INSERT INTO usage (county, device_id, partial_bytes, partials)"
+	             " SELECT county, '', sum(length), count(*) FROM partials WHERE true GROUP BY county"
+	             " ON CONFLICT (county, device_id) DO UPDATE SET"
+	             " partial_bytes = excluded.partial_bytes, partials = excluded.partials;"
+	             "COMMIT",
+	             NULL, NULL, NULL);
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* if the COMMIT was not reached */
 }
 
 static int user_version(sqlite3 *db)
@@ -387,12 +465,36 @@ static int migrate_v2(county_server *s)
 	return rc;
 }
 
+/* Version 2 → 3: partials per device. A photo on its way under the old
+ * layout is dropped (file and row): its device's next HEAD gets 404 and it
+ * starts again. */
+static int migrate_v3(county_server *s)
+{
+	if (sqlite3_exec(s->db, schema_v3, NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT county, sha256 FROM partials_v2", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char dir[600], part[700];
+		const char *sha = (const char *)sqlite3_column_text(st, 1);
+		if (sha == NULL || strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64 ||
+		    county_dir(s, (const char *)sqlite3_column_text(st, 0), dir, sizeof dir) != 0)
+			continue;
+		snprintf(part, sizeof part, "%s/%s.part", dir, sha);
+		unlink(part);
+	}
+	sqlite3_finalize(st);
+	return sqlite3_exec(s->db, "DROP TABLE partials_v2", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 /* Bring the database to SCHEMA_VERSION, each step with its version number in
  * one transaction (re-read under the write lock, so two servers starting at
  * once migrate once). */
 static int migrate(county_server *s, char **msg)
 {
-	static int (*const steps[])(county_server *) = { NULL, NULL, migrate_v2 };
+	static int (*const steps[])(county_server *) = { NULL, NULL, migrate_v2, migrate_v3 };
 	if (user_version(s->db) >= SCHEMA_VERSION)
 		return 0;
 	for (int v = 2; v <= SCHEMA_VERSION; v++) {
@@ -1367,35 +1469,93 @@ static int file_sha256(const char *path, char out[65])
 	return 0;
 }
 
-/* Record a complete photo (idempotent): 0, or -1 on a database failure. */
+/* Add to the usage of `device` and of its county (in the caller's transaction). */
+static int usage_add(county_server *s, const char *county, const char *device,
+                     int64_t partial_bytes, int partials, int64_t photo_bytes)
+{
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st = prep(s, SQL_USAGE_ADD);
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, i == 0 ? device : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, partial_bytes);
+		sqlite3_bind_int(st, 4, partials);
+		sqlite3_bind_int64(st, 5, photo_bytes);
+		if (step_done(st) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+typedef struct usage {
+	int64_t partial_bytes, partials, photo_bytes;
+} usage;
+
+static int usage_get(county_server *s, const char *county, const char *device, usage *u)
+{
+	memset(u, 0, sizeof *u);
+	sqlite3_stmt *st = prep(s, SQL_USAGE_GET);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		u->partial_bytes = sqlite3_column_int64(st, 0);
+		u->partials = sqlite3_column_int64(st, 1);
+		u->photo_bytes = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+}
+
+static int begin(county_server *s)
+{
+	return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* Commit if rc is 0, else roll back; rc, or -1 if the commit failed. */
+static int end(county_server *s, int rc)
+{
+	if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* Record a complete photo (idempotent; the first device to complete it is
+ * charged its bytes), in the caller's transaction: 0, or -1. */
 static int photo_row(county_server *s, const char *county, const char *sha, int64_t bytes,
                      const char *device)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, request_sql[SQL_PHOTO_PUT], -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = prep(s, SQL_PHOTO_PUT);
+	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, bytes);
 	sqlite3_bind_text(st, 4, device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, now_ms());
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
-	return rc;
+	if (step_done(st) != 0)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? usage_add(s, county, device, 0, 0, bytes) : 0;
 }
 
-/* The announced length of a photo on its way, or -1 (none, or a database failure: then
- * *failed is set). */
-static int64_t partial_length(county_server *s, const char *county, const char *sha, bool *failed)
+/* The length `device` announced for its photo `sha` on its way, or -1 (none,
+ * or a database failure: then *failed is set). */
+static int64_t partial_length(county_server *s, const char *county, const char *device,
+                              const char *sha, bool *failed)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = prep(s, SQL_PARTIAL_GET);
 	int64_t v = -1;
-	if (sqlite3_prepare_v2(s->db, request_sql[SQL_PARTIAL_GET], -1, &st, NULL) != SQLITE_OK) {
+	if (st == NULL) {
 		*failed = true;
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
@@ -1405,27 +1565,71 @@ static int64_t partial_length(county_server *s, const char *county, const char *
 	return v;
 }
 
-static int partial_put(county_server *s, const char *county, const char *sha, int64_t length)
+/* A device's photo on its way is no more (its row and usage; the caller
+ * removes the file), in the caller's transaction. */
+static int partial_drop(county_server *s, const char *county, const char *device,
+                        const char *sha, int64_t length)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, request_sql[length > 0 ? SQL_PARTIAL_PUT : SQL_PARTIAL_DROP],
-	                       -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = prep(s, SQL_PARTIAL_DROP);
+	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
-	if (length > 0) {
-		sqlite3_bind_int64(st, 3, length);
-		sqlite3_bind_int64(st, 4, now_ms());
-	}
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
-	return rc;
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
+	if (step_done(st) != 0)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? usage_add(s, county, device, -length, -1, 0) : 0;
 }
 
 /*
- * A partial file with all its bytes: check its SHA-256. 1: it verified and is
- * now the photo (named, directory synced, recorded); 0: it did not, and is
- * gone; -1: the check could not be made (try again).
+ * A photo starts on its way from `device` with `length` announced, if the
+ * quotas allow: of that device, the photos on their way (how many, and their
+ * announced bytes) and the photos it holds; of its county, the same bytes.
+ * 1: started; 0: over a quota (*why says which); -1: the database failed.
+ */
+static int partial_start(county_server *s, const char *county, const char *device,
+                         const char *sha, int64_t length, char *why, size_t whysize)
+{
+	const county_limits *l = &s->limits;
+	usage d, c;
+	if (begin(s) != 0)
+		return -1;
+	if (usage_get(s, county, device, &d) != 0 || usage_get(s, county, "", &c) != 0)
+		return end(s, -1);
+	const char *over = d.partials + 1 > l->device_partials ? "this device's photos on their way"
+	                   : d.partial_bytes + length > l->device_partial_bytes
+	                           ? "the bytes of this device's photos on their way"
+	                   : d.photo_bytes + length > l->device_photo_bytes
+	                           ? "the bytes of this device's photos held"
+	                   : c.partial_bytes + length > l->county_partial_bytes
+	                           ? "the bytes of the county's photos on their way"
+	                   : c.photo_bytes + length > l->county_photo_bytes
+	                           ? "the bytes of the county's photos held"
+	                           : NULL;
+	if (over) {
+		snprintf(why, whysize, "the server's quota is full: %s; ask the county", over);
+		end(s, -1);
+		return 0;
+	}
+	sqlite3_stmt *st = prep(s, SQL_PARTIAL_PUT);
+	if (st == NULL)
+		return end(s, -1);
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, length);
+	sqlite3_bind_int64(st, 5, now_ms());
+	int rc = step_done(st);
+	if (rc == 0)
+		rc = usage_add(s, county, device, length, 1, 0);
+	return end(s, rc) == 0 ? 1 : -1;
+}
+
+/*
+ * A device's partial file with all its bytes: check its SHA-256. 1: it
+ * verified and is now the county's photo (named, directory synced,
+ * recorded); 0: it did not, and is gone; -1: the check could not be made
+ * (try again).
  */
 static int finish_photo(county_server *s, const char *county, const char *device,
                         const char *dir, const char *part, const char *done, const char *sha,
@@ -1437,15 +1641,19 @@ static int finish_photo(county_server *s, const char *county, const char *device
 	if (strcmp(got, sha) != 0) {
 		unlink(part);
 		fsync_path(dir);
-		partial_put(s, county, sha, 0);
+		if (begin(s) == 0)
+			end(s, partial_drop(s, county, device, sha, total));
 		return 0;
 	}
 	if (rename(part, done) != 0)
 		return -1;
 	fsync_path(dir);
-	if (photo_row(s, county, sha, total, device) != 0)
+	if (begin(s) != 0 ||
+	    end(s, photo_row(s, county, sha, total, device) == 0 &&
+	                   partial_drop(s, county, device, sha, total) == 0
+	                   ? 0
+	                   : -1) != 0)
 		return -1; /* named and verified: the next request records it */
-	partial_put(s, county, sha, 0);
 	return 1;
 }
 
@@ -1458,11 +1666,14 @@ static int64_t header_int(struct MHD_Connection *c, const char *name)
 }
 
 /*
- * HEAD /v1/photos/{sha256}: 200 with Upload-Offset (bytes held; the whole
- * length once complete), or 404. PATCH: append a chunk at Upload-Offset
- * (409 with the right offset if it is not where the server is); when
- * Upload-Length bytes are in, check the SHA-256: 201, or 422 and the partial
- * file is discarded. Every chunk is fsync'd before the answer.
+ * HEAD /v1/photos/{sha256}: 200 with Upload-Offset (the bytes this device
+ * has sent; the whole length once the county holds the photo), or 404.
+ * PATCH: append a chunk at Upload-Offset (409 with the right offset if it is
+ * not where this device's upload is); when Upload-Length bytes are in,
+ * check the SHA-256: 201, or 422 and the partial file is discarded. Every
+ * chunk is fsync'd before the answer. A photo on its way belongs to the
+ * device sending it — its own file and its own announced length — and a
+ * first chunk is refused (507) over the device's or the county's quota.
  */
 static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool head,
                              const char *sha, const unsigned char *body, size_t len)
@@ -1481,19 +1692,26 @@ static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool he
 	char dir[600], part[700], done[700];
 	if (county_dir(s, county, dir, sizeof dir) != 0)
 		return send_error(c, 503, "unavailable", "cannot store photos", 5);
-	snprintf(part, sizeof part, "%s/%s.part", dir, sha);
+	partial_path(dir, sha, device, part, sizeof part);
 	snprintf(done, sizeof done, "%s/%s.jpg", dir, sha);
 	struct stat sb;
-	if (stat(done, &sb) == 0) { /* complete (verified before it got this name) */
-		if (photo_row(s, county, sha, (int64_t)sb.st_size, device) != 0)
-			return send_error(c, 503, "unavailable", "the server's database failed", 5);
-		return send_full(c, head ? 200 : 201, "", 0, (int64_t)sb.st_size);
-	}
-	int64_t have = stat(part, &sb) == 0 ? (int64_t)sb.st_size : -1;
 	bool dbfail = false;
-	int64_t known = partial_length(s, county, sha, &dbfail);
+	int64_t have = stat(part, &sb) == 0 ? (int64_t)sb.st_size : -1;
+	int64_t known = partial_length(s, county, device, sha, &dbfail);
 	if (dbfail)
 		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	if (stat(done, &sb) == 0) { /* complete (verified before it got this name) */
+		int rc = begin(s);
+		if (rc == 0)
+			rc = photo_row(s, county, sha, (int64_t)sb.st_size, device);
+		if (rc == 0 && known > 0) /* this device's own upload of it is no longer needed */
+			rc = partial_drop(s, county, device, sha, known);
+		if (end(s, rc) != 0)
+			return send_error(c, 503, "unavailable", "the server's database failed", 5);
+		if (have >= 0)
+			unlink(part);
+		return send_full(c, head ? 200 : 201, "", 0, (int64_t)sb.st_size);
+	}
 	if (have >= 0 && known > 0 && have >= known) {
 		/* All its bytes are here but it was never checked (the server died
 		 * between the last chunk and the check): check it now. */
@@ -1516,8 +1734,14 @@ static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool he
 		return send_error(c, 400, "bad_request",
 		                  "a chunk needs Upload-Offset, Upload-Length (1 byte to 64 MiB, as with "
 		                  "the first chunk) and a body that fits", 0);
-	if (have < 0 && known <= 0 && partial_put(s, county, sha, total) != 0)
-		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	if (known <= 0) {
+		char why[200];
+		int r = partial_start(s, county, device, sha, total, why, sizeof why);
+		if (r < 0)
+			return send_error(c, 503, "unavailable", "the server's database failed", 5);
+		if (r == 0)
+			return send_error(c, 507, "quota", why, COUNTY_QUOTA_RETRY_S);
+	}
 	if (off != (have < 0 ? 0 : have)) {
 		char msg[96];
 		snprintf(msg, sizeof msg, "the server has %lld bytes of this photo",
@@ -2470,6 +2694,11 @@ void county_fault_slow(county_server *s, int n, int ms)
 	s->slow_n = n;
 	s->slow_ms = ms;
 	pthread_mutex_unlock(&s->lock);
+}
+
+int county_fault_slow_left(county_server *s)
+{
+	return s->slow_n; /* atomic: readable while a slowed request holds the lock */
 }
 
 void county_connection_stats(county_server *s, int64_t *open, int64_t *cut)

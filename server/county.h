@@ -72,6 +72,16 @@ typedef struct county_limits {
 	unsigned answer_ms;
 	unsigned idle_s;
 	unsigned db_wait_ms;
+	/* Photo quotas: photos on their way (a device's count and announced
+	 * bytes; the county's bytes) and photos held (bytes, charged to the
+	 * device that completed each, and the county's). A first chunk over one
+	 * is refused with 507 "quota" and a message the phone shows; the phone
+	 * skips that photo for now and sends the others. */
+	unsigned device_partials;
+	int64_t device_partial_bytes;
+	int64_t county_partial_bytes;
+	int64_t device_photo_bytes;
+	int64_t county_photo_bytes;
 } county_limits;
 
 #define COUNTY_DEFAULT_ENROL_PER_ADDRESS { 60, 1000 }   /* 60 at once, then one a second */
@@ -88,6 +98,12 @@ typedef struct county_limits {
 #define COUNTY_DEFAULT_ANSWER_MS 60000
 #define COUNTY_DEFAULT_IDLE_S 30
 #define COUNTY_DEFAULT_DB_WAIT_MS 3000
+#define COUNTY_DEFAULT_DEVICE_PARTIALS 64
+#define COUNTY_DEFAULT_DEVICE_PARTIAL_BYTES (256LL << 20) /* four photos of the largest size */
+#define COUNTY_DEFAULT_COUNTY_PARTIAL_BYTES (4LL << 30)
+#define COUNTY_DEFAULT_DEVICE_PHOTO_BYTES (16LL << 30)    /* ten years of 20 renditions a day */
+#define COUNTY_DEFAULT_COUNTY_PHOTO_BYTES (1LL << 40)
+#define COUNTY_QUOTA_RETRY_S 3600 /* Retry-After of a 507 quota */
 #define COUNTY_SWEEP_MS 250     /* how often the deadlines are checked */
 #define COUNTY_BUSY_RETRY_S 2   /* Retry-After of a 503 busy */
 
@@ -189,6 +205,8 @@ void county_fault_drop_after_store(county_server *s, int n);
 void county_fault_busy(county_server *s, int n, int retry_after_s);
 /* The next `n` requests hold the database `ms` longer (a slow disk). */
 void county_fault_slow(county_server *s, int n, int ms);
+/* How many of those are still to come (0: the last is under way or done). */
+int county_fault_slow_left(county_server *s);
 /* Connections open now, and cut at their deadline since the start. */
 void county_connection_stats(county_server *s, int64_t *open, int64_t *cut);
 

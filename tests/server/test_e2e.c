@@ -1045,8 +1045,12 @@ static void the_server_checks_every_photo_byte(void **state)
 		photo_bytes(d2, sizeof d2, 13, (unsigned)(1 + bad), sha2, path2);
 		snprintf(len2, sizeof len2, "%zu", sizeof d2);
 		assert_int_equal(raw(f, "PATCH", path2, token, "0", len2, d2, 4000, &off), 204);
-		char part[700];
-		snprintf(part, sizeof part, "%s/county.db.photos/%s/%s.part", f->dir, cdir, sha2);
+		/* This device's partial file: <sha>.<first 16 hex of SHA-256(device id)>.part. */
+		char part[700], tag[65];
+		const char *me = fic_store_device_id(f->store);
+		sha_hex(me, strlen(me), tag);
+		snprintf(part, sizeof part, "%s/county.db.photos/%s/%s.%.16s.part", f->dir, cdir, sha2,
+		         tag);
 		FILE *fp = fopen(part, "ab");
 		assert_non_null(fp);
 		unsigned char rest[5000];

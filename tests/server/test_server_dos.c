@@ -176,10 +176,17 @@ static void one_address_gets_a_bounded_share_of_connections(void **state)
 		fds[i] = connect_from("127.0.0.4", county_port(f->server));
 		assert_true(fds[i] >= 0);
 	}
-	for (int i = 0; i < 100; i++)
-		shut += closed_by_server(fds[i], i == 0 ? 1000 : 20);
+	bool seen[100] = { false };
+	for (int64_t t0 = real_ms(); shut < 100 - 64 && real_ms() - t0 < 5000;)
+		for (int i = 0; i < 100; i++)
+			if (!seen[i] && closed_by_server(fds[i], 0))
+				seen[i] = true, shut++;
+	usleep(200 * 1000);
+	for (int i = 0; i < 100; i++) /* and no more than that */
+		if (!seen[i] && closed_by_server(fds[i], 0))
+			seen[i] = true, shut++;
 	print_message("%d of 100 idle connections from one address refused\n", shut);
-	assert_true(shut >= 100 - 64);
+	assert_int_equal(shut, 100 - 64);
 	/* Another address is served meanwhile. */
 	char lead[FIC_UUID_BUFSIZE];
 	assert_int_equal(fic_lead_file(lead, f->store, "event.foodborne", tu_foodborne_answers, NULL,
@@ -215,7 +222,7 @@ static void a_body_trickled_in_is_cut_off_at_its_deadline(void **state)
 	close(fd);
 	print_message("a body trickled in cut off after %lld ms\n", (long long)took);
 	assert_true(closed);
-	assert_true(took >= 1800 && took <= 3500);
+	assert_true(took >= 1800 && took <= 5000);
 	int64_t cut = 0;
 	county_connection_stats(f->server, NULL, &cut);
 	assert_true(cut >= 1);
@@ -259,7 +266,9 @@ static void a_server_that_cannot_keep_up_says_so(void **state)
 	assert_int_equal(fic_transport_curl_new(&p.t, NULL), FIC_OK);
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, push_in_background, &p), 0);
-	usleep(300 * 1000);
+	for (int i = 0; i < 200 && county_fault_slow_left(f->server) > 0; i++)
+		usleep(10 * 1000);
+	assert_int_equal(county_fault_slow_left(f->server), 0); /* it holds the database now */
 	/* ... and another device is told at once to come back, not kept waiting. */
 	fic_sync_report rep;
 	int64_t t0 = real_ms();
@@ -269,7 +278,7 @@ static void a_server_that_cannot_keep_up_says_so(void **state)
 	              (long long)(rep.retry_at_ms - f->clock.wall_ms));
 	assert_int_equal(rc, FIC_ENETWORK);
 	assert_true(strstr(fic_error_last()->message, "busy") != NULL);
-	assert_true(took < 1500);
+	assert_true(took < 1700); /* 300 ms, not the 2 s the database is held */
 	assert_true(rep.retry_at_ms - f->clock.wall_ms >= COUNTY_BUSY_RETRY_S * 1000);
 	pthread_join(th, NULL);
 	assert_int_equal(p.rc, FIC_OK);
