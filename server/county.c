@@ -542,10 +542,37 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 		return -1;
 	}
 	snprintf(s->photo_root, pl, "%s.photos", db_path);
-	if (mkdir(s->photo_root, 0700) != 0 && errno != EEXIST) {
+	if ((mkdir(s->photo_root, 0700) != 0 && errno != EEXIST) || chmod(s->photo_root, 0700) != 0) {
 		snprintf(err, errsize, "cannot create %s: %s", s->photo_root, strerror(errno));
 		county_close(s);
 		return -1;
+	}
+	/* The database is the server user's alone, whatever the umask: made (or
+	 * kept) 0600 before SQLite opens it, which then makes its -wal and -shm
+	 * files with the same mode. */
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		char path[4200];
+		if ((size_t)snprintf(path, sizeof path, "%s%s", db_path, suffix[i]) >= sizeof path) {
+			snprintf(err, errsize, "the database path is too long");
+			county_close(s);
+			return -1;
+		}
+		int fd = open(path, O_RDWR | O_CLOEXEC | (i == 0 ? O_CREAT : 0), 0600);
+		if (fd < 0 && (i == 0 || errno != ENOENT)) {
+			snprintf(err, errsize, "cannot open %s: %s", path, strerror(errno));
+			county_close(s);
+			return -1;
+		}
+		if (fd >= 0) {
+			int rc = fchmod(fd, 0600);
+			close(fd);
+			if (rc != 0) {
+				snprintf(err, errsize, "cannot make %s private: %s", path, strerror(errno));
+				county_close(s);
+				return -1;
+			}
+		}
 	}
 	char *msg = NULL;
 	if (sqlite3_open_v2(db_path, &s->db,
@@ -2227,9 +2254,13 @@ int county_listen_tls(county_server *s, const char *addr, const char *cert_pem,
 			return -1;
 		}
 	}
+	/* TLS 1.2 and 1.3 only: 1.0 and 1.1 (and SSL 3) are refused at the
+	 * handshake (RFC 8996). */
+	static const char priorities[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
 	struct MHD_OptionItem tls[] = {
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)priorities },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };

@@ -323,6 +323,8 @@ static int curl_request(void *ctx, const fic_http_request *req, fic_http_respons
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	/* TLS 1.2 at least, whatever the phone's TLS library would still allow. */
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (c->ca_file)
 		SET(CURLOPT_CAINFO, c->ca_file);
 	if (c->pinned)
