@@ -33,6 +33,8 @@
 /* Run fic-county-server on the fixture's database; its exit status, its
  * output (first line trimmed) into out. */
 static int admin(e2e *f, char *out, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int admin(e2e *f, char *out, size_t size, const char *fmt, ...)
 {
 	char args[600], cmd[1200];
 	va_list ap;
