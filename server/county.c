@@ -68,7 +68,6 @@ void county_limits_default(county_limits *out)
 	out->enrol_per_county = (county_rate)COUNTY_DEFAULT_ENROL_PER_COUNTY;
 	out->failures_per_address = (county_rate)COUNTY_DEFAULT_FAILURES_PER_ADDRESS;
 	out->failures_per_county = (county_rate)COUNTY_DEFAULT_FAILURES_PER_COUNTY;
-	out->threads = COUNTY_DEFAULT_THREADS;
 	out->connections = COUNTY_DEFAULT_CONNECTIONS;
 	out->connections_per_address = COUNTY_DEFAULT_CONNECTIONS_PER_ADDRESS;
 	out->header_ms = COUNTY_DEFAULT_HEADER_MS;
@@ -97,7 +96,6 @@ int county_set_limits(county_server *s, const county_limits *l)
 	county_limits_default(&d);
 #define PICK(m) s->limits.m = l->m ? l->m : d.m
 	PICK(token_idle_ms);
-	PICK(threads);
 	PICK(connections);
 	PICK(connections_per_address);
 	PICK(header_ms);
@@ -2270,13 +2268,18 @@ int county_listen_tls(county_server *s, const char *addr, const char *cert_pem,
 		return -1;
 	}
 	s->sweeping = true;
-	/* A pool of threads, each polling its share of the connections (epoll on
-	 * Linux): a slow client costs a socket, never a thread. */
-	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | (cert_pem ? MHD_USE_TLS : 0);
+	/* A thread per connection (poll(), so no limit at FD_SETSIZE): a request
+	 * waiting for the database, or a slow one, holds up only its own
+	 * connection. (A pool of threads each polling its share of the
+	 * connections would hold up every connection of the thread whose
+	 * request waits.) The connection limits bound the threads; the
+	 * deadlines bound how long a slow client keeps one. */
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+	                     (cert_pem ? MHD_USE_TLS : 0);
 	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, s,
 	                        MHD_OPTION_ARRAY, cert_pem ? tls : none,
 	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                        MHD_OPTION_THREAD_POOL_SIZE, s->limits.threads,
+	                        MHD_OPTION_THREAD_STACK_SIZE, (size_t)COUNTY_THREAD_STACK,
 	                        MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 	                        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
 	                        MHD_OPTION_CONNECTION_TIMEOUT, s->limits.idle_s,

@@ -9,8 +9,8 @@
  * every chunk fsync'd), feeds with cursors; and the admin calls that issue
  * enrolment codes and load the registry, checklists and tasks.
  *
- * Thread-safety: the HTTP side runs on a pool of libmicrohttpd threads
- * (county_limits.threads); every request's database work, and every admin
+ * Thread-safety: the HTTP side runs a libmicrohttpd thread per connection
+ * (at most county_limits.connections); every request's database work, and every admin
  * call, holds the server's one database lock (one writer: SQLite in WAL
  * mode), so the admin calls may be made from any thread.
  */
@@ -55,15 +55,15 @@ typedef struct county_limits {
 	county_rate enrol_per_county;     /* enrolment requests with a code of the county */
 	county_rate failures_per_address; /* refused codes and tokens */
 	county_rate failures_per_county;  /* refused codes and tokens that were the county's */
-	/* Connections: worker threads; open connections in all and from one
-	 * client address (beyond them a new connection is closed at once); the
+	/* Connections (each served by its own thread): open connections in all
+	 * and from one client address (beyond them a new connection is closed
+	 * at once); the
 	 * absolute deadlines no byte restarts — a request's headers within
 	 * header_ms of its connection opening (or of the previous answer), its
 	 * body within body_ms plus its Content-Length at body_bytes_per_s, the
 	 * answer made and sent within answer_ms; libmicrohttpd's inactivity
 	 * timeout (idle_s); and how long a request waits for the database
 	 * before it is answered 503 busy with Retry-After. */
-	unsigned threads;
 	unsigned connections;
 	unsigned connections_per_address;
 	unsigned header_ms;
@@ -89,7 +89,6 @@ typedef struct county_limits {
 #define COUNTY_DEFAULT_FAILURES_PER_ADDRESS { 10, 6000 } /* 10, then ten a minute */
 #define COUNTY_DEFAULT_FAILURES_PER_COUNTY { 30, 2000 }  /* 30, then thirty a minute */
 
-#define COUNTY_DEFAULT_THREADS 4
 #define COUNTY_DEFAULT_CONNECTIONS 1024
 #define COUNTY_DEFAULT_CONNECTIONS_PER_ADDRESS 64 /* phones behind one carrier NAT share one */
 #define COUNTY_DEFAULT_HEADER_MS 10000
@@ -105,6 +104,7 @@ typedef struct county_limits {
 #define COUNTY_DEFAULT_COUNTY_PHOTO_BYTES (1LL << 40)
 #define COUNTY_QUOTA_RETRY_S 3600 /* Retry-After of a 507 quota */
 #define COUNTY_SWEEP_MS 250     /* how often the deadlines are checked */
+#define COUNTY_THREAD_STACK (1024 * 1024) /* each connection's thread */
 #define COUNTY_BUSY_RETRY_S 2   /* Retry-After of a 503 busy */
 
 void county_limits_default(county_limits *out);

@@ -3,7 +3,7 @@
  *
  *   fic-county-server --db PATH --listen 127.0.0.1:8080   serve until SIGINT/SIGTERM
  *                     [--tls-cert CHAIN.pem --tls-key KEY.pem]  … over HTTPS
- *                     [--threads 4] [--connections 1024] [--per-address 64]
+ *                     [--connections 1024] [--per-address 64]
  *   fic-county-server --db PATH issue-code [--ttl D] COUNTY  print a one-time enrolment code
  *                                                         (valid 7 days, or D: 30m, 12h, 14d …)
  *   fic-county-server --db PATH devices [COUNTY]          enrolled devices: id, state, county,
@@ -99,7 +99,7 @@ static int64_t duration_ms(const char *t)
 static int usage(void)
 {
 	fputs("usage: fic-county-server --db PATH --listen HOST:PORT [--tls-cert PEM --tls-key PEM]\n"
-	      "                         [--threads 4] [--connections 1024] [--per-address 64]\n"
+	      "                         [--connections 1024] [--per-address 64]\n"
 	      "       fic-county-server --db PATH issue-code [--ttl 7d] COUNTY\n"
 	      "       fic-county-server --db PATH devices [COUNTY]\n"
 	      "       fic-county-server --db PATH revoke DEVICE\n"
@@ -122,8 +122,7 @@ int main(int argc, char **argv)
 	memset(&limits, 0, sizeof limits); /* 0: the defaults */
 	int i = 1;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-		unsigned *count = strcmp(argv[i], "--threads") == 0       ? &limits.threads
-		                  : strcmp(argv[i], "--connections") == 0 ? &limits.connections
+		unsigned *count = strcmp(argv[i], "--connections") == 0 ? &limits.connections
 		                  : strcmp(argv[i], "--per-address") == 0
 		                          ? &limits.connections_per_address
 		                          : NULL;
