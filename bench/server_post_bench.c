@@ -316,11 +316,12 @@ static void fill(srv *v)
 		cJSON_free(body);
 	}
 	sqlite3_finalize(ins);
-	/* Every device enrolled, its chain verified to its last entry. */
+	/* Every device enrolled a year ago and in use since (its token last used
+	 * now: an unused token expires), its chain verified to its last entry. */
 	sqlite3_stmt *dv;
 	if (sqlite3_prepare_v2(db, "INSERT INTO devices (device_id, county, token_sha256, name,"
-	                           " enrolled_ms, chain_seq, chain_hash) VALUES (?1, ?2, ?3, ?4, ?5,"
-	                           " ?6, ?7)", -1, &dv, NULL) != SQLITE_OK)
+	                           " enrolled_ms, chain_seq, chain_hash, last_seen_ms) VALUES (?1, ?2,"
+	                           " ?3, ?4, ?5, ?6, ?7, ?8)", -1, &dv, NULL) != SQLITE_OK)
 		fail(sqlite3_errmsg(db));
 	unsigned char raw[16];
 	RAND_bytes(raw, sizeof raw);
@@ -338,6 +339,7 @@ static void fill(srv *v)
 		sqlite3_bind_int64(dv, 5, t0);
 		sqlite3_bind_int64(dv, 6, devs[i].seq);
 		sqlite3_bind_text(dv, 7, devs[i].hash, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(dv, 8, wall_ms());
 		if (sqlite3_step(dv) != SQLITE_DONE)
 			fail(sqlite3_errmsg(db));
 	}

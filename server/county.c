@@ -36,11 +36,100 @@ struct county_server {
 	char *tls_cert, *tls_key; /* PEM, when serving HTTPS */
 	struct MHD_Daemon *d;
 	int port;
-	pthread_mutex_t lock; /* the db, between the HTTP thread and admin calls */
+	pthread_mutex_t lock; /* the db, between the HTTP threads and admin calls */
 	int drop_after_store, busy, busy_retry_s;
+	_Atomic int slow_n; /* fault injection: the database holds each of the next slow_n requests */
+	int slow_ms;
+	/* Connections and their deadlines (see "the request loop"). */
+	pthread_mutex_t track_lock;
+	pthread_cond_t track_cond;
+	struct conn *conns;
+	int64_t open_conns, cut_conns;
+	pthread_t sweep_thread;
+	bool sweeping, stopping;
+	county_limits limits;
+	int64_t token_idle_ms; /* limits.token_idle_ms (< 0: never) */
+	/* Rate limits (enrolments, failed authentications): token buckets by
+	 * client address and by county, in a fixed table (a bucket evicted for a
+	 * newer one starts full again: bounded memory, whatever the clients). */
+	pthread_mutex_t rl_lock;
+	struct bucket {
+		char key[40]; /* class letter + address, or + the county's SHA-256 (16 hex) */
+		double tokens;
+		int64_t at_ms;
+	} rl[4096];
 };
 
-static const char schema[] =
+void county_limits_default(county_limits *out)
+{
+	memset(out, 0, sizeof *out);
+	out->token_idle_ms = COUNTY_TOKEN_IDLE_MS;
+	out->enrol_per_address = (county_rate)COUNTY_DEFAULT_ENROL_PER_ADDRESS;
+	out->enrol_per_county = (county_rate)COUNTY_DEFAULT_ENROL_PER_COUNTY;
+	out->failures_per_address = (county_rate)COUNTY_DEFAULT_FAILURES_PER_ADDRESS;
+	out->failures_per_county = (county_rate)COUNTY_DEFAULT_FAILURES_PER_COUNTY;
+	out->connections = COUNTY_DEFAULT_CONNECTIONS;
+	out->connections_per_address = COUNTY_DEFAULT_CONNECTIONS_PER_ADDRESS;
+	out->header_ms = COUNTY_DEFAULT_HEADER_MS;
+	out->body_ms = COUNTY_DEFAULT_BODY_MS;
+	out->body_bytes_per_s = COUNTY_DEFAULT_BODY_BYTES_PER_S;
+	out->answer_ms = COUNTY_DEFAULT_ANSWER_MS;
+	out->idle_s = COUNTY_DEFAULT_IDLE_S;
+	out->db_wait_ms = COUNTY_DEFAULT_DB_WAIT_MS;
+	out->device_partials = COUNTY_DEFAULT_DEVICE_PARTIALS;
+	out->device_partial_bytes = COUNTY_DEFAULT_DEVICE_PARTIAL_BYTES;
+	out->county_partial_bytes = COUNTY_DEFAULT_COUNTY_PARTIAL_BYTES;
+	out->device_photo_bytes = COUNTY_DEFAULT_DEVICE_PHOTO_BYTES;
+	out->county_photo_bytes = COUNTY_DEFAULT_COUNTY_PHOTO_BYTES;
+}
+
+void county_get_limits(const county_server *s, county_limits *out)
+{
+	*out = s->limits;
+}
+
+int county_set_limits(county_server *s, const county_limits *l)
+{
+	if (s->d != NULL)
+		return -1; /* listening already */
+	county_limits d;
+	county_limits_default(&d);
+#define PICK(m) s->limits.m = l->m ? l->m : d.m
+	PICK(token_idle_ms);
+	PICK(connections);
+	PICK(connections_per_address);
+	PICK(header_ms);
+	PICK(body_ms);
+	PICK(body_bytes_per_s);
+	PICK(answer_ms);
+	PICK(idle_s);
+	PICK(db_wait_ms);
+	PICK(device_partials);
+	PICK(device_partial_bytes);
+	PICK(county_partial_bytes);
+	PICK(device_photo_bytes);
+	PICK(county_photo_bytes);
+	s->limits.enrol_per_address = l->enrol_per_address.burst ? l->enrol_per_address
+	                                                          : d.enrol_per_address;
+	s->limits.enrol_per_county = l->enrol_per_county.burst ? l->enrol_per_county
+	                                                        : d.enrol_per_county;
+	s->limits.failures_per_address = l->failures_per_address.burst ? l->failures_per_address
+	                                                                : d.failures_per_address;
+	s->limits.failures_per_county = l->failures_per_county.burst ? l->failures_per_county
+	                                                              : d.failures_per_county;
+#undef PICK
+	s->token_idle_ms = s->limits.token_idle_ms;
+	return 0;
+}
+
+/*
+ * The database: the tables of the first server (version 1, made with IF NOT
+ * EXISTS on every start), then the numbered changes since (migrate(), each
+ * in its own transaction with PRAGMA user_version), then the indexes the
+ * requests search by (IF NOT EXISTS: a database made by an older server, or
+ * one whose index was dropped, gets them when the server next starts).
+ */
+static const char schema_v1[] =
 	"PRAGMA journal_mode = WAL;"
 	"PRAGMA synchronous = FULL;"
 	"CREATE TABLE IF NOT EXISTS codes (code TEXT PRIMARY KEY, county TEXT NOT NULL,"
@@ -72,14 +161,67 @@ static const char schema[] =
 	 * fill; devices.chain_seq/chain_hash is how far the chain has verified. */
 	"CREATE TABLE IF NOT EXISTS chain_breaks (county TEXT NOT NULL, device_id TEXT NOT NULL,"
 	" seq INTEGER NOT NULL, what TEXT NOT NULL, found_ms INTEGER NOT NULL,"
-	" PRIMARY KEY (device_id, seq, what));"
-	/* What the requests search by (see request_sql below). IF NOT EXISTS:
-	 * a database made by an older server gets them when it next starts. A
-	 * device's chained entries in order, for the chain audit (only chained
-	 * records have a seq); a county's feed in order, for its pages. */
+	" PRIMARY KEY (device_id, seq, what));";
+
+/*
+ * Version 2 (issue #12, "no device can act as another"):
+ *  - codes are kept as their SHA-256, like tokens (a copy of the database
+ *    enrols nothing), with an expiry, and optionally for one device id (a
+ *    re-enrolment code);
+ *  - devices: when their token was issued and last used (an unused token
+ *    expires), and whether the county revoked them;
+ *  - retired_tokens: the hashes of tokens that were revoked or replaced, so
+ *    their holder is told "token_revoked" rather than "unknown";
+ *  - conflicts: records refused because another device holds their id, or
+ *    because the same device sent other content under it.
+ */
+static const char schema_v2[] =
+	"ALTER TABLE codes RENAME TO codes_v1;"
+	"CREATE TABLE codes (code_sha256 TEXT PRIMARY KEY, county TEXT NOT NULL, device_id TEXT,"
+	" issued_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, used_by TEXT, used_ms INTEGER);"
+	"ALTER TABLE devices ADD COLUMN token_issued_ms INTEGER;"
+	"ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER;"
+	"ALTER TABLE devices ADD COLUMN revoked_ms INTEGER;"
+	"UPDATE devices SET token_issued_ms = enrolled_ms;"
+	"CREATE TABLE retired_tokens (token_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL,"
+	" county TEXT NOT NULL, why TEXT NOT NULL, retired_ms INTEGER NOT NULL);"
+	"CREATE TABLE conflicts (county TEXT NOT NULL, record_id TEXT NOT NULL,"
+	" device_id TEXT NOT NULL, held_by TEXT NOT NULL, what TEXT NOT NULL,"
+	" found_ms INTEGER NOT NULL, PRIMARY KEY (county, record_id, device_id, what));";
+
+/*
+ * Version 3 (issue #12, "a photo's announced length is bound to the device
+ * that announced it"; quotas):
+ *  - partials are per device: each device's photo on its way is its own file
+ *    (<sha256>.<device tag>.part) with its own announced length, so another
+ *    device's bogus chunk or length cannot block, poison or complete it;
+ *  - usage: per county and device (device_id '' for the whole county), the
+ *    bytes announced by photos on their way, how many there are, and the
+ *    bytes of photos held (charged to the device that completed each), for
+ *    the quotas — kept in the same transactions as the rows they count.
+ */
+static const char schema_v3[] =
+	"ALTER TABLE partials RENAME TO partials_v2;"
+	"CREATE TABLE partials (county TEXT NOT NULL, device_id TEXT NOT NULL,"
+	" sha256 TEXT NOT NULL, length INTEGER NOT NULL, started_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (county, device_id, sha256));"
+	"CREATE TABLE usage (county TEXT NOT NULL, device_id TEXT NOT NULL,"
+	" partial_bytes INTEGER NOT NULL DEFAULT 0, partials INTEGER NOT NULL DEFAULT 0,"
+	" photo_bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (county, device_id));"
+	"INSERT INTO usage (county, device_id, photo_bytes)"
+	" SELECT county, device_id, sum(bytes) FROM photos GROUP BY county, device_id;"
+	"INSERT INTO usage (county, device_id, photo_bytes)"
+	" SELECT county, '', sum(bytes) FROM photos GROUP BY county;";
+
+/* What the requests search by (see request_sql below). A device's chained
+ * entries in order, for the chain audit (only chained records have a seq);
+ * a county's feed in order, for its pages. */
+static const char schema_indexes[] =
 	"CREATE INDEX IF NOT EXISTS records_chain ON records (county, device_id, seq)"
 	" WHERE seq IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS feed_page ON feed (county, feed, seq);";
+
+#define SCHEMA_VERSION 3
 
 /*
  * Every statement a device's request runs (enrolment, records with the chain
@@ -92,10 +234,16 @@ static const char schema[] =
 enum {
 	SQL_CODE_GET,
 	SQL_CODE_USE,
-	SQL_DEVICE_ENROL,
+	SQL_DEVICE_GET,
+	SQL_DEVICE_NEW,
+	SQL_DEVICE_TOKEN,
+	SQL_TOKEN_RETIRE,
 	SQL_AUTH,
+	SQL_AUTH_RETIRED,
+	SQL_SEEN,
 	SQL_RECORD_GET,
 	SQL_RECORD_PUT,
+	SQL_CONFLICT,
 	SQL_CHAIN_AT,
 	SQL_CHAIN_RUN,
 	SQL_CHAIN_BREAK,
@@ -104,20 +252,35 @@ enum {
 	SQL_PARTIAL_GET,
 	SQL_PARTIAL_PUT,
 	SQL_PARTIAL_DROP,
+	SQL_USAGE_GET,
+	SQL_USAGE_ADD,
 	SQL_FEED_PAGE,
 	SQL_COUNT
 };
 
 static const char *const request_sql[SQL_COUNT] = {
-	[SQL_CODE_GET] = "SELECT county, used_by FROM codes WHERE code = ?1",
-	[SQL_CODE_USE] = "UPDATE codes SET used_by = ?2 WHERE code = ?1",
-	[SQL_DEVICE_ENROL] = "INSERT INTO devices (device_id, county, token_sha256, name, enrolled_ms)"
-	                     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET"
-	                     " county = excluded.county, token_sha256 = excluded.token_sha256",
-	[SQL_AUTH] = "SELECT device_id, county FROM devices WHERE token_sha256 = ?1",
-	[SQL_RECORD_GET] = "SELECT receipt_id, received_ms FROM records WHERE county = ?1 AND id = ?2",
+	[SQL_CODE_GET] = "SELECT county, device_id, expires_ms, used_by, used_ms FROM codes"
+	                 " WHERE code_sha256 = ?1",
+	[SQL_CODE_USE] = "UPDATE codes SET used_by = ?2, used_ms = ?3 WHERE code_sha256 = ?1",
+	[SQL_DEVICE_GET] = "SELECT county, token_sha256, revoked_ms, last_seen_ms FROM devices"
+	                   " WHERE device_id = ?1",
+	[SQL_DEVICE_NEW] = "INSERT INTO devices (device_id, county, token_sha256, name, enrolled_ms,"
+	                   " token_issued_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+	[SQL_DEVICE_TOKEN] = "UPDATE devices SET token_sha256 = ?2, token_issued_ms = ?3,"
+	                     " last_seen_ms = NULL, revoked_ms = NULL, name = coalesce(?4, name)"
+	                     " WHERE device_id = ?1",
+	[SQL_TOKEN_RETIRE] = "INSERT OR REPLACE INTO retired_tokens (token_sha256, device_id, county,"
+	                     " why, retired_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_AUTH] = "SELECT device_id, county, revoked_ms, coalesce(last_seen_ms, token_issued_ms,"
+	             " enrolled_ms), last_seen_ms FROM devices WHERE token_sha256 = ?1",
+	[SQL_AUTH_RETIRED] = "SELECT county, why FROM retired_tokens WHERE token_sha256 = ?1",
+	[SQL_SEEN] = "UPDATE devices SET last_seen_ms = ?2 WHERE device_id = ?1",
+	[SQL_RECORD_GET] = "SELECT receipt_id, received_ms, device_id, body FROM records"
+	                   " WHERE county = ?1 AND id = ?2",
 	[SQL_RECORD_PUT] = "INSERT INTO records (county, id, device_id, type, op, seq, hash, body,"
 	                   " receipt_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[SQL_CONFLICT] = "INSERT OR IGNORE INTO conflicts (county, record_id, device_id, held_by,"
+	                 " what, found_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[SQL_CHAIN_AT] = "SELECT chain_seq, chain_hash FROM devices WHERE device_id = ?1",
 	[SQL_CHAIN_RUN] = "SELECT seq, hash, json_extract(body, '$.canonical') FROM records"
 	                  " WHERE county = ?1 AND device_id = ?2 AND seq > ?3 ORDER BY seq",
@@ -126,10 +289,19 @@ static const char *const request_sql[SQL_COUNT] = {
 	[SQL_CHAIN_MOVE] = "UPDATE devices SET chain_seq = ?2, chain_hash = ?3 WHERE device_id = ?1",
 	[SQL_PHOTO_PUT] = "INSERT OR IGNORE INTO photos (county, sha256, bytes, device_id,"
 	                  " received_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[SQL_PARTIAL_GET] = "SELECT length FROM partials WHERE county = ?1 AND sha256 = ?2",
-	[SQL_PARTIAL_PUT] = "INSERT OR REPLACE INTO partials (county, sha256, length, started_ms)"
-	                    " VALUES (?1, ?2, ?3, ?4)",
-	[SQL_PARTIAL_DROP] = "DELETE FROM partials WHERE county = ?1 AND sha256 = ?2",
+	[SQL_PARTIAL_GET] = "SELECT length FROM partials WHERE county = ?1 AND device_id = ?2"
+	                    " AND sha256 = ?3",
+	[SQL_PARTIAL_PUT] = "INSERT INTO partials (county, device_id, sha256, length, started_ms)"
+	                    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_PARTIAL_DROP] = "DELETE FROM partials WHERE county = ?1 AND device_id = ?2"
+	                     " AND sha256 = ?3",
+	[SQL_USAGE_GET] = "SELECT partial_bytes, partials, photo_bytes FROM usage"
+	                  " WHERE county = ?1 AND device_id = ?2",
+	[SQL_USAGE_ADD] = "INSERT INTO usage (county, device_id, partial_bytes, partials, photo_bytes)"
+	                  " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (county, device_id) DO UPDATE SET"
+	                  " partial_bytes = partial_bytes + excluded.partial_bytes,"
+	                  " partials = partials + excluded.partials,"
+	                  " photo_bytes = photo_bytes + excluded.photo_bytes",
 	[SQL_FEED_PAGE] = "SELECT seq, item_id, op, version, data, changed_ms FROM feed"
 	                  " WHERE county = ?1 AND feed = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
 };
@@ -170,21 +342,39 @@ static int county_dir(county_server *s, const char *county, char *buf, size_t si
  * device starts again from its HEAD's 404), so abandoned uploads cannot fill
  * the disk over time. Run at start.
  */
+/* The file of `device`'s partial photo `sha` in the county folder `dir`:
+ * <sha>.<first 16 hex digits of SHA-256(device id)>.part. */
+static void partial_path(const char *dir, const char *sha, const char *device, char *buf,
+                         size_t size)
+{
+	char tag[65];
+	sha256_hex(device, strlen(device), tag);
+	snprintf(buf, size, "%s/%s.%.16s.part", dir, sha, tag);
+}
+
+/*
+ * Photos started more than a week ago and never finished are dropped (the
+ * device starts again from its HEAD's 404), so abandoned uploads cannot fill
+ * the disk over time; then the usage counts of photos on their way are made
+ * again from what is left. Run at start.
+ */
 static void sweep_partials(county_server *s)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT county, sha256 FROM partials WHERE started_ms < ?1", -1,
-	                       &st, NULL) != SQLITE_OK)
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return;
-	sqlite3_bind_int64(st, 1, now_ms() - COUNTY_PARTIAL_MAX_AGE_MS);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char dir[600], part[700];
-		const char *sha = (const char *)sqlite3_column_text(st, 1);
-		if (county_dir(s, (const char *)sqlite3_column_text(st, 0), dir, sizeof dir) != 0 ||
-		    strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
-			continue;
-		snprintf(part, sizeof part, "%s/%s.part", dir, sha);
-		unlink(part);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT county, device_id, sha256 FROM partials"
+	                              " WHERE started_ms < ?1", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now_ms() - COUNTY_PARTIAL_MAX_AGE_MS);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char dir[600], part[700];
+			const char *sha = (const char *)sqlite3_column_text(st, 2);
+			if (county_dir(s, (const char *)sqlite3_column_text(st, 0), dir, sizeof dir) != 0 ||
+			    strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
+				continue;
+			partial_path(dir, sha, (const char *)sqlite3_column_text(st, 1), part, sizeof part);
+			unlink(part);
+		}
 	}
 	sqlite3_finalize(st);
 	sqlite3_stmt *del;
@@ -192,8 +382,141 @@ static void sweep_partials(county_server *s)
 	    SQLITE_OK) {
 		sqlite3_bind_int64(del, 1, now_ms() - COUNTY_PARTIAL_MAX_AGE_MS);
 		sqlite3_step(del);
-		sqlite3_finalize(del);
 	}
+	sqlite3_finalize(del);
+	sqlite3_exec(s->db,
+	             "UPDATE usage SET partial_bytes = 0, partials = 0;"
+	             "INSERT INTO usage (county, device_id, partial_bytes, partials)"
+	             " SELECT county, device_id, sum(length), count(*) FROM partials WHERE true"
+	             " GROUP BY county, device_id"
+	             " ON CONFLICT (county, device_id) DO UPDATE SET"
+	             " partial_bytes = excluded.partial_bytes, partials = excluded.partials;"
+	             "INSERT INTO usage (county, device_id, partial_bytes, partials)"
+	             " SELECT county, '', sum(length), count(*) FROM partials WHERE true GROUP BY county"
+	             " ON CONFLICT (county, device_id) DO UPDATE SET"
+	             " partial_bytes = excluded.partial_bytes, partials = excluded.partials;"
+	             "COMMIT",
+	             NULL, NULL, NULL);
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* if the COMMIT was not reached */
+}
+
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Version 1 → 2: the codes table rebuilt with each code's SHA-256 in place of
+ * the code, and seven days to live from its issue. */
+static int migrate_v2(county_server *s)
+{
+	if (sqlite3_exec(s->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_stmt *seen, *get, *put;
+	int rc = -1;
+	if (sqlite3_prepare_v2(s->db, "UPDATE devices SET last_seen_ms = ?1", -1, &seen, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(seen, 1, now_ms()); /* an unused token's idle time counts from now */
+	int step = sqlite3_step(seen);
+	sqlite3_finalize(seen);
+	if (step != SQLITE_DONE)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT code, county, issued_ms, used_by FROM codes_v1", -1,
+	                       &get, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO codes (code_sha256, county, issued_ms,"
+	                              " expires_ms, used_by, used_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	                       -1, &put, NULL) != SQLITE_OK) {
+		sqlite3_finalize(get);
+		return -1;
+	}
+	while ((step = sqlite3_step(get)) == SQLITE_ROW) {
+		const char *code = (const char *)sqlite3_column_text(get, 0);
+		char h[65];
+		sha256_hex(code ? code : "", code ? strlen(code) : 0, h);
+		int64_t issued = sqlite3_column_int64(get, 2);
+		sqlite3_reset(put);
+		sqlite3_bind_text(put, 1, h, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_value(put, 2, sqlite3_column_value(get, 1));
+		sqlite3_bind_int64(put, 3, issued);
+		sqlite3_bind_int64(put, 4, issued + COUNTY_CODE_TTL_MS);
+		sqlite3_bind_value(put, 5, sqlite3_column_value(get, 3));
+		if (sqlite3_column_type(get, 3) != SQLITE_NULL)
+			sqlite3_bind_int64(put, 6, issued);
+		else
+			sqlite3_bind_null(put, 6);
+		if (sqlite3_step(put) != SQLITE_DONE)
+			break;
+	}
+	if (step == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	if (rc == 0 && sqlite3_exec(s->db, "DROP TABLE codes_v1", NULL, NULL, NULL) != SQLITE_OK)
+		rc = -1;
+	return rc;
+}
+
+/* Version 2 → 3: partials per device. A photo on its way under the old
+ * layout is dropped (file and row): its device's next HEAD gets 404 and it
+ * starts again. */
+static int migrate_v3(county_server *s)
+{
+	if (sqlite3_exec(s->db, schema_v3, NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT county, sha256 FROM partials_v2", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char dir[600], part[700];
+		const char *sha = (const char *)sqlite3_column_text(st, 1);
+		if (sha == NULL || strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64 ||
+		    county_dir(s, (const char *)sqlite3_column_text(st, 0), dir, sizeof dir) != 0)
+			continue;
+		snprintf(part, sizeof part, "%s/%s.part", dir, sha);
+		unlink(part);
+	}
+	sqlite3_finalize(st);
+	return sqlite3_exec(s->db, "DROP TABLE partials_v2", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* Bring the database to SCHEMA_VERSION, each step with its version number in
+ * one transaction (re-read under the write lock, so two servers starting at
+ * once migrate once). */
+static int migrate(county_server *s, char **msg)
+{
+	static int (*const steps[])(county_server *) = { NULL, NULL, migrate_v2, migrate_v3 };
+	if (user_version(s->db) >= SCHEMA_VERSION)
+		return 0;
+	for (int v = 2; v <= SCHEMA_VERSION; v++) {
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			goto fail;
+		int have = user_version(s->db);
+		if (have < v) {
+			char pragma[48];
+			snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v);
+			if (have < 0 || steps[v](s) != 0 ||
+			    sqlite3_exec(s->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+				*msg = sqlite3_mprintf("migrating to version %d: %s", v, sqlite3_errmsg(s->db));
+				sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+				return -1;
+			}
+		}
+		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			goto fail;
+	}
+	return 0;
+fail:
+	*msg = sqlite3_mprintf("migrating: %s", sqlite3_errmsg(s->db));
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
 int county_open(county_server **out, const char *db_path, char *err, size_t errsize)
@@ -205,6 +528,11 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 		return -1;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->rl_lock, NULL);
+	pthread_mutex_init(&s->track_lock, NULL);
+	pthread_cond_init(&s->track_cond, NULL);
+	county_limits_default(&s->limits);
+	s->token_idle_ms = s->limits.token_idle_ms;
 	size_t pl = strlen(db_path) + 8;
 	if ((s->photo_root = malloc(pl)) == NULL) {
 		snprintf(err, errsize, "out of memory");
@@ -212,23 +540,52 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 		return -1;
 	}
 	snprintf(s->photo_root, pl, "%s.photos", db_path);
-	if (mkdir(s->photo_root, 0700) != 0 && errno != EEXIST) {
+	if ((mkdir(s->photo_root, 0700) != 0 && errno != EEXIST) || chmod(s->photo_root, 0700) != 0) {
 		snprintf(err, errsize, "cannot create %s: %s", s->photo_root, strerror(errno));
 		county_close(s);
 		return -1;
+	}
+	/* The database is the server user's alone, whatever the umask: made (or
+	 * kept) 0600 before SQLite opens it, which then makes its -wal and -shm
+	 * files with the same mode. */
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		char path[4200];
+		if ((size_t)snprintf(path, sizeof path, "%s%s", db_path, suffix[i]) >= sizeof path) {
+			snprintf(err, errsize, "the database path is too long");
+			county_close(s);
+			return -1;
+		}
+		int fd = open(path, O_RDWR | O_CLOEXEC | (i == 0 ? O_CREAT : 0), 0600);
+		if (fd < 0 && (i == 0 || errno != ENOENT)) {
+			snprintf(err, errsize, "cannot open %s: %s", path, strerror(errno));
+			county_close(s);
+			return -1;
+		}
+		if (fd >= 0) {
+			int rc = fchmod(fd, 0600);
+			close(fd);
+			if (rc != 0) {
+				snprintf(err, errsize, "cannot make %s private: %s", path, strerror(errno));
+				county_close(s);
+				return -1;
+			}
+		}
 	}
 	char *msg = NULL;
 	if (sqlite3_open_v2(db_path, &s->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 	                    NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+	    (sqlite3_busy_timeout(s->db, 5000), sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg)) !=
+	            SQLITE_OK ||
+	    migrate(s, &msg) != 0 ||
+	    sqlite3_exec(s->db, schema_indexes, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errsize, "cannot open %s: %s", db_path,
 		         msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		county_close(s);
 		return -1;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
 	sweep_partials(s);
 	*out = s;
 	return 0;
@@ -304,95 +661,504 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSO
 	return r;
 }
 
+/* ---- rate limits ---- */
+
+/* The client's address as text ("" if unknown). */
+static void client_address(struct MHD_Connection *c, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)size);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)size);
+}
+
+/*
+ * A token bucket: `burst` at once, one more every `every_ms`. With `take`,
+ * use one if there is one; without, only look. True if there was one; else
+ * *wait_ms says how long until there is. Keyed by a class letter and the
+ * client's address, or the county (by its SHA-256, so any county name fits).
+ */
+static bool bucket(county_server *s, char class, const char *who, bool county, county_rate r,
+                   bool take, int64_t *wait_ms)
+{
+	char key[40];
+	if (county) {
+		char h[65];
+		sha256_hex(who, strlen(who), h);
+		snprintf(key, sizeof key, "%c%.16s", class, h);
+	} else {
+		snprintf(key, sizeof key, "%c%s", class, who);
+	}
+	uint32_t hash = 2166136261u;
+	for (const char *p = key; *p; p++)
+		hash = (hash ^ (unsigned char)*p) * 16777619u;
+	size_t n = sizeof s->rl / sizeof s->rl[0];
+	int64_t now = now_ms();
+	double every = r.every_ms ? r.every_ms : 1;
+	pthread_mutex_lock(&s->rl_lock);
+	/* Up to eight places to look; a stranger takes the one used longest ago. */
+	struct bucket *b = NULL, *oldest = NULL;
+	for (size_t i = 0; i < 8 && b == NULL; i++) {
+		struct bucket *t = &s->rl[(hash + i) % n];
+		if (strcmp(t->key, key) == 0)
+			b = t;
+		else if (oldest == NULL || t->at_ms < oldest->at_ms)
+			oldest = t;
+	}
+	if (b == NULL) {
+		b = oldest;
+		snprintf(b->key, sizeof b->key, "%s", key);
+		b->tokens = r.burst;
+		b->at_ms = now;
+	}
+	b->tokens += (double)(now - b->at_ms) / every;
+	if (b->tokens > r.burst)
+		b->tokens = r.burst;
+	b->at_ms = now;
+	bool ok = b->tokens >= 1;
+	if (ok && take)
+		b->tokens -= 1;
+	if (!ok && wait_ms)
+		*wait_ms = (int64_t)((1 - b->tokens) * every) + 1;
+	pthread_mutex_unlock(&s->rl_lock);
+	return ok;
+}
+
+static enum MHD_Result slow_down(struct MHD_Connection *c, int64_t wait_ms, const char *message)
+{
+	int secs = (int)((wait_ms + 999) / 1000);
+	return send_error(c, 429, "rate_limited", message, secs < 1 ? 1 : secs);
+}
+
+/*
+ * A refused code or token counts against the client's address and, when the
+ * credential was a county's (a used or expired code, a revoked token), that
+ * county. True if either has none left: then the answer is 429 instead of
+ * 401/403. Valid tokens are never limited: one phone guessing behind a
+ * carrier's NAT must not lock out the others there, and a 256-bit token
+ * cannot be guessed anyway; what this bounds is the noise and the work.
+ */
+static bool count_failure(county_server *s, const char *addr, const char *county, int64_t *wait)
+{
+	int64_t w1 = 0, w2 = 0;
+	bool a = bucket(s, 'F', addr, false, s->limits.failures_per_address, true, &w1);
+	bool b = county == NULL || county[0] == '\0' ||
+	         bucket(s, 'f', county, true, s->limits.failures_per_county, true, &w2);
+	*wait = w1 > w2 ? w1 : w2;
+	return !(a && b);
+}
+
 /* ---- enrolment ---- */
 
+/* A device id as devices make them: 8-4-4-4-12 lowercase hex digits. */
+static bool uuid_form(const char *id)
+{
+	if (strlen(id) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? id[i] != '-' : strchr("0123456789abcdef", id[i]) == NULL || id[i] == '\0')
+			return false;
+	}
+	return true;
+}
+
+/* The bearer token of a request, or NULL (absent, or not one a server gave). */
+static const char *bearer(struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) > 200 || h[7] == '\0')
+		return NULL;
+	return h + 7;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static sqlite3_stmt *prep(county_server *s, int which)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, request_sql[which], -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Retire a token's hash: its holder is told token_revoked from now on. */
+static int retire_token(county_server *s, const char *token_sha256, const char *device,
+                        const char *county, const char *why)
+{
+	sqlite3_stmt *st = prep(s, SQL_TOKEN_RETIRE);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, token_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, why, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now_ms());
+	return step_done(st);
+}
+
+/* Why an enrolment was refused: the error code and the inspector's message. */
+typedef struct refusal {
+	const char *code, *message;
+} refusal;
+
+static const refusal bad_code = { "bad_code", "the enrolment code is unknown" };
+static const refusal code_used = { "code_used", "the enrolment code was already used" };
+static const refusal code_expired = { "code_expired",
+	                              "the enrolment code has expired; ask the county for a new one" };
+static const refusal code_other_device = { "code_other_device",
+	                                   "this re-enrolment code is for another device" };
+static const refusal wrong_county = { "wrong_county",
+	                              "this device is enrolled with another county; ask that county "
+	                              "for a re-enrolment code" };
+static const refusal device_enrolled = { "device_enrolled",
+	                                 "this device is already enrolled; enrolling it again needs "
+	                                 "its current token or a re-enrolment code for it" };
+
+/*
+ * POST /v1/enroll {code, device_id, device_name?}. A device id is bound to
+ * its first enrolment and its county for good. A fresh code enrols a device
+ * id the server has not seen. An enrolled id is enrolled again (a new
+ * token; the old one is retired) only
+ *  - with a re-enrolment code the county issued for that id, or
+ *  - with a fresh code of its own county and its current token
+ *    (Authorization: Bearer), which is how a device rotates its token, or
+ *  - with the code it enrolled with, within an hour, before its token was
+ *    ever used: the answer to its first attempt was lost on the way.
+ * Codes are looked up by their SHA-256; they expire and are used once.
+ */
 static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON *body)
 {
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(body, "code");
 	const cJSON *dev = cJSON_GetObjectItemCaseSensitive(body, "device_id");
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "device_name");
-	if (!cJSON_IsString(code) || !cJSON_IsString(dev) || strlen(dev->valuestring) != 36 ||
-	    strlen(code->valuestring) > 64)
-		return send_error(c, 400, "bad_request", "code and device_id are required", 0);
+	if (!cJSON_IsString(code) || !cJSON_IsString(dev) || !uuid_form(dev->valuestring) ||
+	    strlen(code->valuestring) < 6 || strlen(code->valuestring) > 64 ||
+	    (name && !cJSON_IsNull(name) &&
+	     (!cJSON_IsString(name) || strlen(name->valuestring) > 100 ||
+	      !fic__utf8_valid(name->valuestring, strlen(name->valuestring)))))
+		return send_error(c, 400, "bad_request",
+		                  "code (6 to 64 characters) and device_id (a UUID) are required", 0);
+	const char *id = dev->valuestring;
+	char addr[64];
+	int64_t wait = 0;
+	client_address(c, addr, sizeof addr);
+	if (!bucket(s, 'F', addr, false, s->limits.failures_per_address, false, &wait))
+		return slow_down(c, wait, "too many refused codes from this address; wait before "
+		                          "trying again");
+	if (!bucket(s, 'E', addr, false, s->limits.enrol_per_address, true, &wait))
+		return slow_down(c, wait, "too many enrolments from this address; wait before trying "
+		                          "again");
 	unsigned char raw[32];
-	char token[65], token_hash[65];
+	char token[65], token_hash[65], code_hash[65], bearer_hash[65] = "";
 	if (RAND_bytes(raw, sizeof raw) != 1)
 		return send_error(c, 503, "internal", "no randomness", 1);
 	hex(raw, sizeof raw, token);
 	sha256_hex(token, strlen(token), token_hash);
-	char county[256] = "";
-	int status = 403;
+	sha256_hex(code->valuestring, strlen(code->valuestring), code_hash);
+	const char *b = bearer(c);
+	if (b)
+		sha256_hex(b, strlen(b), bearer_hash);
+	int64_t now = now_ms();
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return send_error(c, 503, "unavailable", "the server's database is busy", 5);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db, request_sql[SQL_CODE_GET], -1, &st, NULL) != SQLITE_OK)
-		status = 503;
-	sqlite3_bind_text(st, 1, code->valuestring, -1, SQLITE_STATIC);
-	if (status == 403 && sqlite3_step(st) == SQLITE_ROW) {
-		const char *used = (const char *)sqlite3_column_text(st, 1);
-		if (used == NULL || strcmp(used, dev->valuestring) == 0) {
+	const refusal *no = NULL;
+	bool dbfail = false;
+	/* The code. */
+	char county[256] = "", for_dev[64] = "", used_by[64] = "";
+	int64_t expires = 0, used_ms = 0;
+	bool have_code = false;
+	sqlite3_stmt *st = prep(s, SQL_CODE_GET);
+	if (st == NULL) {
+		dbfail = true;
+	} else {
+		sqlite3_bind_text(st, 1, code_hash, -1, SQLITE_STATIC);
+		int step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			have_code = true;
 			snprintf(county, sizeof county, "%s", (const char *)sqlite3_column_text(st, 0));
-			status = 200;
+			if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+				snprintf(for_dev, sizeof for_dev, "%s", (const char *)sqlite3_column_text(st, 1));
+			expires = sqlite3_column_int64(st, 2);
+			if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+				snprintf(used_by, sizeof used_by, "%s", (const char *)sqlite3_column_text(st, 3));
+			used_ms = sqlite3_column_int64(st, 4);
+		} else if (step != SQLITE_DONE) {
+			dbfail = true;
+		}
+		sqlite3_finalize(st);
+	}
+	/* The device, if the server knows it. */
+	char dev_county[256] = "", dev_token[65] = "";
+	bool known = false, revoked = false, token_used = false;
+	if (!dbfail && (st = prep(s, SQL_DEVICE_GET)) != NULL) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		int step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			known = true;
+			snprintf(dev_county, sizeof dev_county, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(dev_token, sizeof dev_token, "%s", (const char *)sqlite3_column_text(st, 1));
+			revoked = sqlite3_column_type(st, 2) != SQLITE_NULL;
+			token_used = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		} else if (step != SQLITE_DONE) {
+			dbfail = true;
+		}
+		sqlite3_finalize(st);
+	} else {
+		dbfail = true;
+	}
+	if (have_code && !dbfail &&
+	    !bucket(s, 'e', county, true, s->limits.enrol_per_county, true, &wait)) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return slow_down(c, wait, "too many enrolments for this county; wait before trying again");
+	}
+	bool same_county = known && strcmp(dev_county, county) == 0;
+	bool retry = have_code && strcmp(used_by, id) == 0 && known && same_county && !revoked &&
+	             !token_used && now - used_ms < COUNTY_CODE_RETRY_MS;
+	if (dbfail)
+		;
+	else if (!have_code)
+		no = &bad_code;
+	else if (used_by[0] && !retry)
+		no = &code_used;
+	else if (now >= expires && !retry)
+		no = &code_expired;
+	else if (for_dev[0] && strcmp(for_dev, id) != 0)
+		no = &code_other_device;
+	else if (for_dev[0] || !known || retry)
+		; /* a re-enrolment code for this id, a new device, or a lost answer */
+	else if (!same_county)
+		no = &wrong_county;
+	else if (!(b && strcmp(bearer_hash, dev_token) == 0 && !revoked))
+		no = &device_enrolled; /* only its own token lets a fresh code enrol it again */
+	if (!dbfail && no == NULL) {
+		if (known) {
+			if (retire_token(s, dev_token, id, dev_county, for_dev[0] ? "reenrolled" : "replaced") != 0)
+				dbfail = true;
+			else if ((st = prep(s, SQL_DEVICE_TOKEN)) == NULL)
+				dbfail = true;
+			else {
+				sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+				sqlite3_bind_text(st, 2, token_hash, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(st, 3, now);
+				if (cJSON_IsString(name))
+					sqlite3_bind_text(st, 4, name->valuestring, -1, SQLITE_STATIC);
+				dbfail = step_done(st) != 0;
+			}
+			snprintf(county, sizeof county, "%s", dev_county); /* its county, for good */
+		} else if ((st = prep(s, SQL_DEVICE_NEW)) == NULL) {
+			dbfail = true;
+		} else {
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, county, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, token_hash, -1, SQLITE_STATIC);
+			if (cJSON_IsString(name))
+				sqlite3_bind_text(st, 4, name->valuestring, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 5, now);
+			dbfail = step_done(st) != 0;
+		}
+		if (!dbfail && !retry) {
+			if ((st = prep(s, SQL_CODE_USE)) == NULL) {
+				dbfail = true;
+			} else {
+				sqlite3_bind_text(st, 1, code_hash, -1, SQLITE_STATIC);
+				sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(st, 3, now);
+				dbfail = step_done(st) != 0;
+			}
 		}
 	}
-	sqlite3_finalize(st);
-	if (status == 200) {
-		sqlite3_stmt *u, *d;
-		sqlite3_prepare_v2(s->db, request_sql[SQL_CODE_USE], -1, &u, NULL);
-		sqlite3_bind_text(u, 1, code->valuestring, -1, SQLITE_STATIC);
-		sqlite3_bind_text(u, 2, dev->valuestring, -1, SQLITE_STATIC);
-		sqlite3_prepare_v2(s->db, request_sql[SQL_DEVICE_ENROL], -1, &d, NULL);
-		sqlite3_bind_text(d, 1, dev->valuestring, -1, SQLITE_STATIC);
-		sqlite3_bind_text(d, 2, county, -1, SQLITE_STATIC);
-		sqlite3_bind_text(d, 3, token_hash, -1, SQLITE_STATIC);
-		if (cJSON_IsString(name))
-			sqlite3_bind_text(d, 4, name->valuestring, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(d, 5, now_ms());
-		if (sqlite3_step(u) != SQLITE_DONE || sqlite3_step(d) != SQLITE_DONE)
-			status = 503;
-		sqlite3_finalize(u);
-		sqlite3_finalize(d);
-	}
-	if (status == 200 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		status = 503;
-	if (status != 200)
+	if (!dbfail && no == NULL && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		dbfail = true;
+	if (dbfail || no)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	if (status == 403)
-		return send_error(c, 403, "bad_code", "the enrolment code is unknown or already used", 0);
-	if (status != 200)
+	memset(raw, 0, sizeof raw);
+	if (dbfail) {
+		memset(token, 0, sizeof token);
 		return send_error(c, 503, "unavailable", "could not store the enrolment", 5);
+	}
+	if (no) {
+		if (count_failure(s, addr, have_code ? county : NULL, &wait))
+			return slow_down(c, wait, "too many refused codes; wait before trying again");
+		return send_error(c, 403, no->code, no->message, 0);
+	}
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "token", token);
 	cJSON_AddStringToObject(j, "county", county);
-	cJSON_AddStringToObject(j, "device_id", dev->valuestring);
+	cJSON_AddStringToObject(j, "device_id", id);
+	memset(token, 0, sizeof token);
 	return send_json(c, 200, j);
 }
 
-/* The device a bearer token belongs to: 1, 0 if none, -1 on a database failure. */
-static int authenticate(county_server *s, struct MHD_Connection *c, char *device, char *county)
+/* Who a request comes from. */
+typedef struct who {
+	char device[64];
+	char county[256]; /* also set for a revoked or retired token: whose county it was */
+	const char *refused; /* when not authenticated: unauthorized, token_revoked, token_expired */
+} who;
+
+/*
+ * The device a bearer token belongs to: 1 (w->device and w->county); 0 if
+ * refused (w->refused says why: no such token, a revoked device or a token
+ * retired by rotation or re-enrolment, or one unused for too long); -1 on a
+ * database failure. The first use of a token, and then at most one an hour,
+ * is written down (last_seen_ms): that is what makes an unused token expire.
+ */
+static int authenticate(county_server *s, struct MHD_Connection *c, who *w)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) > 200)
+	memset(w, 0, sizeof *w);
+	w->refused = "unauthorized";
+	const char *b = bearer(c);
+	if (b == NULL)
 		return 0;
 	char th[65];
-	sha256_hex(h + 7, strlen(h + 7), th);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, request_sql[SQL_AUTH], -1, &st, NULL) != SQLITE_OK)
+	sha256_hex(b, strlen(b), th);
+	sqlite3_stmt *st = prep(s, SQL_AUTH);
+	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st), ok = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
-	if (ok == 1) {
-		snprintf(device, 64, "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(county, 256, "%s", (const char *)sqlite3_column_text(st, 1));
+	int step = sqlite3_step(st);
+	int64_t now = now_ms();
+	if (step == SQLITE_ROW) {
+		snprintf(w->device, sizeof w->device, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(w->county, sizeof w->county, "%s", (const char *)sqlite3_column_text(st, 1));
+		bool revoked = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		int64_t last = sqlite3_column_int64(st, 3);
+		bool never = sqlite3_column_type(st, 4) == SQLITE_NULL;
+		sqlite3_finalize(st);
+		if (revoked) {
+			w->refused = "token_revoked";
+			return 0;
+		}
+		if (s->token_idle_ms > 0 && now - last > s->token_idle_ms) {
+			w->refused = "token_expired";
+			return 0;
+		}
+		if (never || now - last > 3600 * 1000) {
+			if ((st = prep(s, SQL_SEEN)) == NULL)
+				return -1;
+			sqlite3_bind_text(st, 1, w->device, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, now);
+			if (step_done(st) != 0)
+				return -1;
+		}
+		w->refused = NULL;
+		return 1;
 	}
 	sqlite3_finalize(st);
-	return ok; /* -1: the database failed, which is not the device's fault */
+	if (step != SQLITE_DONE)
+		return -1;
+	if ((st = prep(s, SQL_AUTH_RETIRED)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(w->county, sizeof w->county, "%s", (const char *)sqlite3_column_text(st, 0));
+		w->refused = "token_revoked";
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+}
+
+/* The answer to a request whose token was refused (or the database failed). */
+static enum MHD_Result refuse(county_server *s, struct MHD_Connection *c, int auth, const who *w)
+{
+	if (auth < 0)
+		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	char addr[64];
+	int64_t wait = 0;
+	client_address(c, addr, sizeof addr);
+	if (count_failure(s, addr, w->county, &wait))
+		return slow_down(c, wait, "too many refused tokens; wait before trying again");
+	if (strcmp(w->refused, "token_revoked") == 0)
+		return send_error(c, 401, "token_revoked",
+		                  "this device's token was revoked or replaced; enrol again with a "
+		                  "re-enrolment code from the county", 0);
+	if (strcmp(w->refused, "token_expired") == 0)
+		return send_error(c, 401, "token_expired",
+		                  "this device's token expired unused; enrol again with a re-enrolment "
+		                  "code from the county", 0);
+	return send_error(c, 401, "unauthorized", "unknown device token", 0);
 }
 
 /* ---- records ---- */
 
 static const char *const types[] = { "lead", "inspection", "site", "photo", "audit" };
 
+static cJSON *rejected(cJSON *res, const char *code, const char *why)
+{
+	cJSON_AddStringToObject(res, "status", "rejected");
+	cJSON_AddStringToObject(res, "reason", why);
+	cJSON_AddBoolToObject(res, "retry", 0);
+	cJSON_AddStringToObject(res, "code", code);
+	return res;
+}
+
+/*
+ * What a record says, whatever the order of its keys or the format of its
+ * numbers: SHA-256 of the canonical JSON of its type, op and — for a chained
+ * record — its seq and hash (the hash covers the canonical form), or its
+ * payload. A resend with the same digest is the same record.
+ */
+static int content_digest(const cJSON *rec, char out[65])
+{
+	cJSON *d = cJSON_CreateObject();
+	static const char *const keys[] = { "type", "op", "seq", "hash", "payload" };
+	for (size_t i = 0; d && i < sizeof keys / sizeof keys[0]; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, keys[i]);
+		if (v && !cJSON_AddItemToObject(d, keys[i], cJSON_Duplicate(v, 1))) {
+			cJSON_Delete(d);
+			return -1;
+		}
+	}
+	char *text = d ? fic__canonical(d) : NULL;
+	cJSON_Delete(d);
+	if (text == NULL)
+		return -1;
+	sha256_hex(text, strlen(text), out);
+	cJSON_free(text);
+	return 0;
+}
+
+/* A conflict over record `id`, kept for the county (`fic-county-server conflicts`). */
+static int note_conflict(county_server *s, const char *county, const char *id,
+                         const char *device, const char *held_by, const char *what)
+{
+	sqlite3_stmt *st = prep(s, SQL_CONFLICT);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, held_by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, what, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now_ms());
+	return step_done(st);
+}
+
+/*
+ * One record of a batch, inside the batch's transaction. A record belongs to
+ * the device that sent it first: an id another device holds is a conflict
+ * (refused for good, recorded; the sender learns no receipt), and so is the
+ * same device's resend with other content; only the same content again is a
+ * duplicate, answered with the first receipt. An id that begins with a
+ * device id ("<device id>:…", as audit entries and site changes are named)
+ * may be used by that device alone, and a chained record must be in the
+ * sender's own chain (its canonical form names the sender's device id):
+ * otherwise another device could claim a device's future ids, or put
+ * entries in its chain.
+ */
 static cJSON *one_record(county_server *s, const char *county, const char *device,
                          const cJSON *rec, int64_t received, int *fail)
 {
@@ -404,13 +1170,19 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 	bool known = false;
 	for (size_t i = 0; cJSON_IsString(type) && i < sizeof types / sizeof types[0]; i++)
 		known |= strcmp(type->valuestring, types[i]) == 0;
-	const char *why = NULL;
+	const char *why = NULL, *code = "bad_record";
 	if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strlen(id->valuestring) > 64)
 		why = "record id missing or too long";
 	else if (!known)
 		why = "unknown record type";
 	else if (!cJSON_IsString(op) || strlen(op->valuestring) > 16)
 		why = "op missing";
+	else if (strlen(id->valuestring) > 36 && id->valuestring[36] == ':' &&
+	         strncmp(id->valuestring, device, 36) != 0) {
+		code = "not_yours";
+		why = "the record id names another device: a device may use only ids that begin "
+		      "with its own device id";
+	}
 	bool chained = known && (strcmp(type->valuestring, "lead") == 0 ||
 	                         strcmp(type->valuestring, "inspection") == 0);
 	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(rec, "seq");
@@ -419,6 +1191,7 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 	if (why == NULL && chained) {
 		char h[65];
 		cJSON *parsed = NULL;
+		const cJSON *cdev;
 		if (!cJSON_IsNumber(seq) || !cJSON_IsString(hash) || !cJSON_IsString(canon))
 			why = "a chained record needs seq, hash and canonical";
 		else if (!(seq->valuedouble >= 1 && seq->valuedouble <= 9007199254740992.0) ||
@@ -428,35 +1201,74 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 		         !cJSON_IsObject(parsed = cJSON_Parse(canon->valuestring)))
 			why = "canonical must be a JSON object in UTF-8";
 		else if (sha256_hex(canon->valuestring, strlen(canon->valuestring), h),
-		         strcmp(h, hash->valuestring) != 0)
+		         strcmp(h, hash->valuestring) != 0) {
+			code = "chain_hash";
 			why = "chain_hash: the canonical form does not match its hash";
+		} else if (!cJSON_IsString(cdev = cJSON_GetObjectItemCaseSensitive(parsed, "device_id")) ||
+		           strcmp(cdev->valuestring, device) != 0) {
+			code = "device_mismatch";
+			why = "device_mismatch: a chained record must name the sending device "
+			      "(canonical.device_id)";
+		}
 		cJSON_Delete(parsed);
 	}
-	if (why) {
-		cJSON_AddStringToObject(res, "status", "rejected");
-		cJSON_AddStringToObject(res, "reason", why);
-		cJSON_AddBoolToObject(res, "retry", 0);
-		return res;
+	if (why)
+		return rejected(res, code, why);
+	char digest[65];
+	if (content_digest(rec, digest) != 0) {
+		*fail = 1;
+		return rejected(res, "internal", "out of memory");
 	}
-	/* Stored already? Then the same receipt. */
-	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, request_sql[SQL_RECORD_GET], -1, &st, NULL);
+	/* Stored already? By this device with this content: the same receipt. */
+	sqlite3_stmt *st = prep(s, SQL_RECORD_GET);
+	if (st == NULL) {
+		*fail = 1;
+		return rejected(res, "internal", "the server's database failed");
+	}
 	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id->valuestring, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		cJSON_AddStringToObject(res, "status", "duplicate");
-		cJSON_AddStringToObject(res, "receipt_id", (const char *)sqlite3_column_text(st, 0));
-		cJSON_AddNumberToObject(res, "received_at_ms", (double)sqlite3_column_int64(st, 1));
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		const char *holder = (const char *)sqlite3_column_text(st, 2);
+		cJSON *held = cJSON_Parse((const char *)sqlite3_column_text(st, 3));
+		char was[65] = "";
+		if (held == NULL || content_digest(held, was) != 0)
+			was[0] = '\0';
+		cJSON_Delete(held);
+		bool mine = holder && strcmp(holder, device) == 0;
+		if (mine && strcmp(was, digest) == 0) {
+			cJSON_AddStringToObject(res, "status", "duplicate");
+			cJSON_AddStringToObject(res, "receipt_id", (const char *)sqlite3_column_text(st, 0));
+			cJSON_AddNumberToObject(res, "received_at_ms", (double)sqlite3_column_int64(st, 1));
+			sqlite3_finalize(st);
+			return res;
+		}
+		char by[64];
+		snprintf(by, sizeof by, "%s", holder ? holder : "");
 		sqlite3_finalize(st);
-		return res;
+		if (note_conflict(s, county, id->valuestring, device, by,
+		                  mine ? "changed" : "other_device") != 0)
+			*fail = 1;
+		return rejected(res, "conflict",
+		                mine ? "conflict: this device already sent other content under this "
+		                       "record id"
+		                     : "conflict: another device holds this record id");
 	}
 	sqlite3_finalize(st);
+	if (step != SQLITE_DONE) {
+		*fail = 1;
+		return rejected(res, "internal", "the server's database failed");
+	}
 	unsigned char raw[12];
 	char receipt[32];
 	RAND_bytes(raw, sizeof raw);
 	hex(raw, sizeof raw, receipt);
 	char *body = cJSON_PrintUnformatted(rec);
-	sqlite3_prepare_v2(s->db, request_sql[SQL_RECORD_PUT], -1, &st, NULL);
+	if (body == NULL || (st = prep(s, SQL_RECORD_PUT)) == NULL) {
+		cJSON_free(body);
+		*fail = 1;
+		return rejected(res, "internal", "out of memory");
+	}
 	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id->valuestring, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
@@ -466,7 +1278,7 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 		sqlite3_bind_int64(st, 6, (int64_t)seq->valuedouble);
 		sqlite3_bind_text(st, 7, hash->valuestring, -1, SQLITE_STATIC);
 	}
-	sqlite3_bind_text(st, 8, body ? body : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, body, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, receipt, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, received);
 	if (sqlite3_step(st) != SQLITE_DONE)
@@ -483,12 +1295,11 @@ static int chain_audit(county_server *s, const char *county, const char *device)
 
 static enum MHD_Result records(county_server *s, struct MHD_Connection *c, cJSON *body)
 {
-	char device[64], county[256];
-	int who = authenticate(s, c, device, county);
-	if (who < 0)
-		return send_error(c, 503, "unavailable", "the server's database failed", 5);
-	if (who == 0)
-		return send_error(c, 401, "unauthorized", "unknown or revoked device token", 0);
+	who w;
+	int auth = authenticate(s, c, &w);
+	if (auth != 1)
+		return refuse(s, c, auth, &w);
+	const char *device = w.device, *county = w.county;
 	if (s->busy > 0) {
 		s->busy--;
 		return send_error(c, 503, "busy", "the server is busy", s->busy_retry_s);
@@ -683,35 +1494,93 @@ static int file_sha256(const char *path, char out[65])
 	return 0;
 }
 
-/* Record a complete photo (idempotent): 0, or -1 on a database failure. */
+/* Add to the usage of `device` and of its county (in the caller's transaction). */
+static int usage_add(county_server *s, const char *county, const char *device,
+                     int64_t partial_bytes, int partials, int64_t photo_bytes)
+{
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st = prep(s, SQL_USAGE_ADD);
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, i == 0 ? device : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, partial_bytes);
+		sqlite3_bind_int(st, 4, partials);
+		sqlite3_bind_int64(st, 5, photo_bytes);
+		if (step_done(st) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+typedef struct usage {
+	int64_t partial_bytes, partials, photo_bytes;
+} usage;
+
+static int usage_get(county_server *s, const char *county, const char *device, usage *u)
+{
+	memset(u, 0, sizeof *u);
+	sqlite3_stmt *st = prep(s, SQL_USAGE_GET);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		u->partial_bytes = sqlite3_column_int64(st, 0);
+		u->partials = sqlite3_column_int64(st, 1);
+		u->photo_bytes = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+}
+
+static int begin(county_server *s)
+{
+	return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* Commit if rc is 0, else roll back; rc, or -1 if the commit failed. */
+static int end(county_server *s, int rc)
+{
+	if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* Record a complete photo (idempotent; the first device to complete it is
+ * charged its bytes), in the caller's transaction: 0, or -1. */
 static int photo_row(county_server *s, const char *county, const char *sha, int64_t bytes,
                      const char *device)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, request_sql[SQL_PHOTO_PUT], -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = prep(s, SQL_PHOTO_PUT);
+	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, bytes);
 	sqlite3_bind_text(st, 4, device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, now_ms());
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
-	return rc;
+	if (step_done(st) != 0)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? usage_add(s, county, device, 0, 0, bytes) : 0;
 }
 
-/* The announced length of a photo on its way, or -1 (none, or a database failure: then
- * *failed is set). */
-static int64_t partial_length(county_server *s, const char *county, const char *sha, bool *failed)
+/* The length `device` announced for its photo `sha` on its way, or -1 (none,
+ * or a database failure: then *failed is set). */
+static int64_t partial_length(county_server *s, const char *county, const char *device,
+                              const char *sha, bool *failed)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = prep(s, SQL_PARTIAL_GET);
 	int64_t v = -1;
-	if (sqlite3_prepare_v2(s->db, request_sql[SQL_PARTIAL_GET], -1, &st, NULL) != SQLITE_OK) {
+	if (st == NULL) {
 		*failed = true;
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
@@ -721,27 +1590,71 @@ static int64_t partial_length(county_server *s, const char *county, const char *
 	return v;
 }
 
-static int partial_put(county_server *s, const char *county, const char *sha, int64_t length)
+/* A device's photo on its way is no more (its row and usage; the caller
+ * removes the file), in the caller's transaction. */
+static int partial_drop(county_server *s, const char *county, const char *device,
+                        const char *sha, int64_t length)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, request_sql[length > 0 ? SQL_PARTIAL_PUT : SQL_PARTIAL_DROP],
-	                       -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = prep(s, SQL_PARTIAL_DROP);
+	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
-	if (length > 0) {
-		sqlite3_bind_int64(st, 3, length);
-		sqlite3_bind_int64(st, 4, now_ms());
-	}
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
-	return rc;
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
+	if (step_done(st) != 0)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? usage_add(s, county, device, -length, -1, 0) : 0;
 }
 
 /*
- * A partial file with all its bytes: check its SHA-256. 1: it verified and is
- * now the photo (named, directory synced, recorded); 0: it did not, and is
- * gone; -1: the check could not be made (try again).
+ * A photo starts on its way from `device` with `length` announced, if the
+ * quotas allow: of that device, the photos on their way (how many, and their
+ * announced bytes) and the photos it holds; of its county, the same bytes.
+ * 1: started; 0: over a quota (*why says which); -1: the database failed.
+ */
+static int partial_start(county_server *s, const char *county, const char *device,
+                         const char *sha, int64_t length, char *why, size_t whysize)
+{
+	const county_limits *l = &s->limits;
+	usage d, c;
+	if (begin(s) != 0)
+		return -1;
+	if (usage_get(s, county, device, &d) != 0 || usage_get(s, county, "", &c) != 0)
+		return end(s, -1);
+	const char *over = d.partials + 1 > l->device_partials ? "this device's photos on their way"
+	                   : d.partial_bytes + length > l->device_partial_bytes
+	                           ? "the bytes of this device's photos on their way"
+	                   : d.photo_bytes + length > l->device_photo_bytes
+	                           ? "the bytes of this device's photos held"
+	                   : c.partial_bytes + length > l->county_partial_bytes
+	                           ? "the bytes of the county's photos on their way"
+	                   : c.photo_bytes + length > l->county_photo_bytes
+	                           ? "the bytes of the county's photos held"
+	                           : NULL;
+	if (over) {
+		snprintf(why, whysize, "the server's quota is full: %s; ask the county", over);
+		end(s, -1);
+		return 0;
+	}
+	sqlite3_stmt *st = prep(s, SQL_PARTIAL_PUT);
+	if (st == NULL)
+		return end(s, -1);
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, length);
+	sqlite3_bind_int64(st, 5, now_ms());
+	int rc = step_done(st);
+	if (rc == 0)
+		rc = usage_add(s, county, device, length, 1, 0);
+	return end(s, rc) == 0 ? 1 : -1;
+}
+
+/*
+ * A device's partial file with all its bytes: check its SHA-256. 1: it
+ * verified and is now the county's photo (named, directory synced,
+ * recorded); 0: it did not, and is gone; -1: the check could not be made
+ * (try again).
  */
 static int finish_photo(county_server *s, const char *county, const char *device,
                         const char *dir, const char *part, const char *done, const char *sha,
@@ -753,15 +1666,19 @@ static int finish_photo(county_server *s, const char *county, const char *device
 	if (strcmp(got, sha) != 0) {
 		unlink(part);
 		fsync_path(dir);
-		partial_put(s, county, sha, 0);
+		if (begin(s) == 0)
+			end(s, partial_drop(s, county, device, sha, total));
 		return 0;
 	}
 	if (rename(part, done) != 0)
 		return -1;
 	fsync_path(dir);
-	if (photo_row(s, county, sha, total, device) != 0)
+	if (begin(s) != 0 ||
+	    end(s, photo_row(s, county, sha, total, device) == 0 &&
+	                   partial_drop(s, county, device, sha, total) == 0
+	                   ? 0
+	                   : -1) != 0)
 		return -1; /* named and verified: the next request records it */
-	partial_put(s, county, sha, 0);
 	return 1;
 }
 
@@ -774,21 +1691,23 @@ static int64_t header_int(struct MHD_Connection *c, const char *name)
 }
 
 /*
- * HEAD /v1/photos/{sha256}: 200 with Upload-Offset (bytes held; the whole
- * length once complete), or 404. PATCH: append a chunk at Upload-Offset
- * (409 with the right offset if it is not where the server is); when
- * Upload-Length bytes are in, check the SHA-256: 201, or 422 and the partial
- * file is discarded. Every chunk is fsync'd before the answer.
+ * HEAD /v1/photos/{sha256}: 200 with Upload-Offset (the bytes this device
+ * has sent; the whole length once the county holds the photo), or 404.
+ * PATCH: append a chunk at Upload-Offset (409 with the right offset if it is
+ * not where this device's upload is); when Upload-Length bytes are in,
+ * check the SHA-256: 201, or 422 and the partial file is discarded. Every
+ * chunk is fsync'd before the answer. A photo on its way belongs to the
+ * device sending it — its own file and its own announced length — and a
+ * first chunk is refused (507) over the device's or the county's quota.
  */
 static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool head,
                              const char *sha, const unsigned char *body, size_t len)
 {
-	char device[64], county[256];
-	int who = authenticate(s, c, device, county);
-	if (who < 0)
-		return send_error(c, 503, "unavailable", "the server's database failed", 5);
-	if (who == 0)
-		return send_error(c, 401, "unauthorized", "unknown or revoked device token", 0);
+	who w;
+	int auth = authenticate(s, c, &w);
+	if (auth != 1)
+		return refuse(s, c, auth, &w);
+	const char *device = w.device, *county = w.county;
 	if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
 		return send_error(c, 400, "bad_request", "a photo is named by its SHA-256 in lowercase hex", 0);
 	if (s->busy > 0) {
@@ -798,19 +1717,26 @@ static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool he
 	char dir[600], part[700], done[700];
 	if (county_dir(s, county, dir, sizeof dir) != 0)
 		return send_error(c, 503, "unavailable", "cannot store photos", 5);
-	snprintf(part, sizeof part, "%s/%s.part", dir, sha);
+	partial_path(dir, sha, device, part, sizeof part);
 	snprintf(done, sizeof done, "%s/%s.jpg", dir, sha);
 	struct stat sb;
-	if (stat(done, &sb) == 0) { /* complete (verified before it got this name) */
-		if (photo_row(s, county, sha, (int64_t)sb.st_size, device) != 0)
-			return send_error(c, 503, "unavailable", "the server's database failed", 5);
-		return send_full(c, head ? 200 : 201, "", 0, (int64_t)sb.st_size);
-	}
-	int64_t have = stat(part, &sb) == 0 ? (int64_t)sb.st_size : -1;
 	bool dbfail = false;
-	int64_t known = partial_length(s, county, sha, &dbfail);
+	int64_t have = stat(part, &sb) == 0 ? (int64_t)sb.st_size : -1;
+	int64_t known = partial_length(s, county, device, sha, &dbfail);
 	if (dbfail)
 		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	if (stat(done, &sb) == 0) { /* complete (verified before it got this name) */
+		int rc = begin(s);
+		if (rc == 0)
+			rc = photo_row(s, county, sha, (int64_t)sb.st_size, device);
+		if (rc == 0 && known > 0) /* this device's own upload of it is no longer needed */
+			rc = partial_drop(s, county, device, sha, known);
+		if (end(s, rc) != 0)
+			return send_error(c, 503, "unavailable", "the server's database failed", 5);
+		if (have >= 0)
+			unlink(part);
+		return send_full(c, head ? 200 : 201, "", 0, (int64_t)sb.st_size);
+	}
 	if (have >= 0 && known > 0 && have >= known) {
 		/* All its bytes are here but it was never checked (the server died
 		 * between the last chunk and the check): check it now. */
@@ -833,8 +1759,14 @@ static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool he
 		return send_error(c, 400, "bad_request",
 		                  "a chunk needs Upload-Offset, Upload-Length (1 byte to 64 MiB, as with "
 		                  "the first chunk) and a body that fits", 0);
-	if (have < 0 && known <= 0 && partial_put(s, county, sha, total) != 0)
-		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	if (known <= 0) {
+		char why[200];
+		int r = partial_start(s, county, device, sha, total, why, sizeof why);
+		if (r < 0)
+			return send_error(c, 503, "unavailable", "the server's database failed", 5);
+		if (r == 0)
+			return send_error(c, 507, "quota", why, COUNTY_QUOTA_RETRY_S);
+	}
 	if (off != (have < 0 ? 0 : have)) {
 		char msg[96];
 		snprintf(msg, sizeof msg, "the server has %lld bytes of this photo",
@@ -980,12 +1912,11 @@ static enum MHD_Result send_page(struct MHD_Connection *c, cJSON *j, bool gzip)
  */
 static enum MHD_Result feed(county_server *s, struct MHD_Connection *c, const char *name)
 {
-	char device[64], county[256];
-	int who = authenticate(s, c, device, county);
-	if (who < 0)
-		return send_error(c, 503, "unavailable", "the server's database failed", 5);
-	if (who == 0)
-		return send_error(c, 401, "unauthorized", "unknown or revoked device token", 0);
+	who w;
+	int auth = authenticate(s, c, &w);
+	if (auth != 1)
+		return refuse(s, c, auth, &w);
+	const char *county = w.county;
 	bool known = false;
 	for (size_t i = 0; i < sizeof feeds / sizeof feeds[0]; i++)
 		known |= strcmp(name, feeds[i]) == 0;
@@ -1050,6 +1981,133 @@ static enum MHD_Result feed(county_server *s, struct MHD_Connection *c, const ch
 
 /* ---- the request loop ---- */
 
+static void stop_sweeper(county_server *s);
+
+/*
+ * Every connection is tracked with a deadline that no byte restarts:
+ * libmicrohttpd's own timeout is one of inactivity, so a client sending a
+ * header line every 20 s held its connection for ever. From the moment a
+ * connection opens (or its previous answer is sent) its request's headers
+ * must be in within header_ms; then its body within body_ms plus its
+ * Content-Length at body_bytes_per_s; then the answer has answer_ms to be
+ * made and sent. A sweeper thread shuts down the socket of a connection past
+ * its deadline (libmicrohttpd then closes it). The list is kept under its
+ * own lock, and a connection leaves it (NOTIFY_CLOSED) before
+ * libmicrohttpd closes its socket, so the sweeper never touches a socket
+ * number that has been reused.
+ */
+typedef struct conn {
+	struct conn *prev, *next;
+	int fd;
+	int64_t deadline_ms;
+	bool cut;
+} conn;
+
+static void conn_deadline(county_server *s, struct MHD_Connection *c, int64_t deadline)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	conn *k = ci ? ci->socket_context : NULL;
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&s->track_lock);
+	k->deadline_ms = deadline;
+	pthread_mutex_unlock(&s->track_lock);
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe)
+{
+	county_server *s = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		conn *k = calloc(1, sizeof *k);
+		if (k == NULL || ci == NULL) {
+			free(k);
+			*socket_context = NULL;
+			return;
+		}
+		k->fd = ci->connect_fd;
+		k->deadline_ms = now_ms() + s->limits.header_ms;
+		pthread_mutex_lock(&s->track_lock);
+		k->next = s->conns;
+		if (s->conns)
+			s->conns->prev = k;
+		s->conns = k;
+		s->open_conns++;
+		pthread_mutex_unlock(&s->track_lock);
+		*socket_context = k;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		conn *k = *socket_context;
+		if (k == NULL)
+			return;
+		pthread_mutex_lock(&s->track_lock);
+		if (k->prev)
+			k->prev->next = k->next;
+		else
+			s->conns = k->next;
+		if (k->next)
+			k->next->prev = k->prev;
+		s->open_conns--;
+		pthread_mutex_unlock(&s->track_lock);
+		free(k);
+		*socket_context = NULL;
+	}
+}
+
+static void *sweeper(void *arg)
+{
+	county_server *s = arg;
+	pthread_mutex_lock(&s->track_lock);
+	while (!s->stopping) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += COUNTY_SWEEP_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&s->track_cond, &s->track_lock, &ts);
+		int64_t now = now_ms();
+		for (conn *k = s->conns; k; k = k->next) {
+			if (!k->cut && k->deadline_ms > 0 && now > k->deadline_ms) {
+				shutdown(k->fd, SHUT_RDWR);
+				k->cut = true;
+				s->cut_conns++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->track_lock);
+	return NULL;
+}
+
+/*
+ * The database, for one request: wait at most db_wait_ms for it. A server
+ * that cannot get to its database that soon is overloaded, and says so (503
+ * with Retry-After) instead of piling up requests that will time out anyway.
+ */
+static bool db_lock(county_server *s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += s->limits.db_wait_ms / 1000;
+	ts.tv_nsec += (long)(s->limits.db_wait_ms % 1000) * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	if (pthread_mutex_timedlock(&s->lock, &ts) != 0)
+		return false;
+	if (s->slow_n > 0) { /* fault injection: a slow database */
+		s->slow_n--;
+		usleep((useconds_t)s->slow_ms * 1000);
+	}
+	return true;
+}
+
+static enum MHD_Result busy(struct MHD_Connection *c)
+{
+	return send_error(c, 503, "busy", "the server is busy; try again shortly",
+	                  COUNTY_BUSY_RETRY_S);
+}
+
 typedef struct upload {
 	unsigned char *buf;
 	size_t len;
@@ -1059,8 +2117,7 @@ typedef struct upload {
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
+	county_server *s = cls;
 	(void)toe;
 	upload *u = *con_cls;
 	if (u) {
@@ -1068,6 +2125,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		free(u);
 	}
 	*con_cls = NULL;
+	/* The next request (or nothing, on a kept-alive connection) has as long
+	 * as a first one. */
+	conn_deadline(s, c, now_ms() + s->limits.header_ms);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -1078,9 +2138,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	county_server *s = cls;
 	upload *u = *con_cls;
 	if (u == NULL) {
+		/* The headers are in: the body has its own deadline, by its size. */
 		if ((u = calloc(1, sizeof *u)) == NULL)
 			return MHD_NO;
 		*con_cls = u;
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		int64_t len = cl && strspn(cl, "0123456789") == strlen(cl) && strlen(cl) < 12
+		                      ? atoll(cl)
+		                      : COUNTY_MAX_BODY;
+		if (len > COUNTY_MAX_BODY)
+			len = COUNTY_MAX_BODY;
+		conn_deadline(s, c, now_ms() + s->limits.body_ms +
+		                            len * 1000 / s->limits.body_bytes_per_s);
 		return MHD_YES;
 	}
 	if (*data_size > 0) {
@@ -1098,6 +2167,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*data_size = 0;
 		return MHD_YES;
 	}
+	/* The whole request is in: the answer has its own time. */
+	conn_deadline(s, c, now_ms() + s->limits.answer_ms);
 	if (u->too_big)
 		return send_error(c, 413, "too_large",
 		                  strncmp(url, "/v1/photos/", 11) == 0
@@ -1105,13 +2176,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		                          : "the request body exceeds 1 MiB", 0);
 	if (strncmp(url, "/v1/photos/", 11) == 0 &&
 	    (strcmp(method, "HEAD") == 0 || strcmp(method, "PATCH") == 0)) {
-		pthread_mutex_lock(&s->lock);
+		if (!db_lock(s))
+			return busy(c);
 		enum MHD_Result r = photo(s, c, method[0] == 'H', url + 11, u->buf, u->len);
 		pthread_mutex_unlock(&s->lock);
 		return r;
 	}
 	if (strncmp(url, "/v1/feeds/", 10) == 0 && strcmp(method, "GET") == 0) {
-		pthread_mutex_lock(&s->lock);
+		if (!db_lock(s))
+			return busy(c);
 		enum MHD_Result r = feed(s, c, url + 10);
 		pthread_mutex_unlock(&s->lock);
 		return r;
@@ -1133,7 +2206,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		cJSON_Delete(body);
 		return send_error(c, 400, "bad_json", "the body is not a JSON object", 0);
 	}
-	pthread_mutex_lock(&s->lock);
+	if (!db_lock(s)) {
+		cJSON_Delete(body);
+		return busy(c);
+	}
 	enum MHD_Result r = strcmp(url, "/v1/enroll") == 0 ? enroll(s, c, body) : records(s, c, body);
 	pthread_mutex_unlock(&s->lock);
 	cJSON_Delete(body);
@@ -1145,6 +2221,10 @@ int county_listen_tls(county_server *s, const char *addr, const char *cert_pem,
 {
 	if ((cert_pem == NULL) != (key_pem == NULL)) {
 		snprintf(err, errsize, "TLS needs both a certificate and its key");
+		return -1;
+	}
+	if (s->d != NULL) {
+		snprintf(err, errsize, "already listening");
 		return -1;
 	}
 	char host[64];
@@ -1172,20 +2252,42 @@ int county_listen_tls(county_server *s, const char *addr, const char *cert_pem,
 			return -1;
 		}
 	}
+	/* TLS 1.2 and 1.3 only: 1.0 and 1.1 (and SSL 3) are refused at the
+	 * handshake (RFC 8996). */
+	static const char priorities[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
 	struct MHD_OptionItem tls[] = {
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)priorities },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | (cert_pem ? MHD_USE_TLS : 0);
+	s->stopping = false;
+	if (pthread_create(&s->sweep_thread, NULL, sweeper, s) != 0) {
+		snprintf(err, errsize, "cannot start a thread");
+		return -1;
+	}
+	s->sweeping = true;
+	/* A thread per connection (poll(), so no limit at FD_SETSIZE): a request
+	 * waiting for the database, or a slow one, holds up only its own
+	 * connection. (A pool of threads each polling its share of the
+	 * connections would hold up every connection of the thread whose
+	 * request waits.) The connection limits bound the threads; the
+	 * deadlines bound how long a slow client keeps one. */
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+	                     (cert_pem ? MHD_USE_TLS : 0);
 	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, s,
 	                        MHD_OPTION_ARRAY, cert_pem ? tls : none,
 	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	                        MHD_OPTION_THREAD_STACK_SIZE, (size_t)COUNTY_THREAD_STACK,
 	                        MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256, MHD_OPTION_END);
+	                        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, s->limits.idle_s,
+	                        MHD_OPTION_CONNECTION_LIMIT, s->limits.connections,
+	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	                        s->limits.connections_per_address, MHD_OPTION_END);
 	if (s->d == NULL) {
+		stop_sweeper(s);
 		snprintf(err, errsize, "cannot listen on %s", addr);
 		return -1;
 	}
@@ -1204,41 +2306,196 @@ int county_port(const county_server *s)
 	return s->port;
 }
 
+static void stop_sweeper(county_server *s)
+{
+	if (!s->sweeping)
+		return;
+	pthread_mutex_lock(&s->track_lock);
+	s->stopping = true;
+	pthread_cond_signal(&s->track_cond);
+	pthread_mutex_unlock(&s->track_lock);
+	pthread_join(s->sweep_thread, NULL);
+	s->sweeping = false;
+}
+
 void county_close(county_server *s)
 {
 	if (s == NULL)
 		return;
 	if (s->d)
 		MHD_stop_daemon(s->d);
+	stop_sweeper(s);
 	sqlite3_close(s->db);
 	free(s->photo_root);
 	free(s->tls_cert);
 	free(s->tls_key);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->rl_lock);
+	pthread_mutex_destroy(&s->track_lock);
+	pthread_cond_destroy(&s->track_cond);
 	free(s);
+}
+
+/* A fresh code (XXXX-XXXX-XXXX from 32 letters and digits: 60 bits) for
+ * `county`, or for one device of it; kept as its SHA-256 only. */
+static int issue(county_server *s, const char *county, const char *device, int64_t ttl_ms,
+                 char *code, size_t code_size)
+{
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; /* no 0/O, 1/I */
+	unsigned char raw[12];
+	if (code_size < 16 || ttl_ms <= 0 || RAND_bytes(raw, sizeof raw) != 1)
+		return -1;
+	for (int i = 0; i < 12; i++)
+		code[i + i / 4] = alphabet[raw[i] & 31];
+	memset(raw, 0, sizeof raw);
+	code[4] = code[9] = '-';
+	code[14] = '\0';
+	char h[65];
+	sha256_hex(code, strlen(code), h);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO codes (code_sha256, county, device_id, issued_ms,"
+	                              " expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	int64_t now = now_ms();
+	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, county, -1, SQLITE_STATIC);
+	if (device)
+		sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 5, ttl_ms > INT64_MAX - now ? INT64_MAX : now + ttl_ms);
+	return step_done(st);
+}
+
+int county_issue_code_ttl(county_server *s, const char *county, int64_t ttl_ms, char *code,
+                          size_t code_size)
+{
+	if (county == NULL || county[0] == '\0' || strlen(county) > 200 ||
+	    !fic__utf8_valid(county, strlen(county)))
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	int rc = issue(s, county, NULL, ttl_ms, code, code_size);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 int county_issue_code(county_server *s, const char *county, char *code, size_t code_size)
 {
-	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; /* no 0/O, 1/I */
-	unsigned char raw[12];
-	if (code_size < 16 || RAND_bytes(raw, sizeof raw) != 1)
-		return -1;
-	for (int i = 0; i < 12; i++)
-		code[i + i / 4] = alphabet[raw[i] & 31];
-	code[4] = code[9] = '-';
-	code[14] = '\0';
-	pthread_mutex_lock(&s->lock);
+	return county_issue_code_ttl(s, county, COUNTY_CODE_TTL_MS, code, code_size);
+}
+
+/* The county of an enrolled device into buf: 1, 0 if there is no such device, -1. */
+static int device_county(county_server *s, const char *device, char *buf, size_t size)
+{
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "INSERT INTO codes (code, county, issued_ms) VALUES (?1, ?2, ?3)", -1,
-	                   &st, NULL);
-	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, county, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now_ms());
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT county FROM devices WHERE device_id = ?1", -1, &st,
+	                       NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st), rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+	if (rc == 1)
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The admin's acts on one device, each in one transaction: `what` is
+ * "reenrol" (a re-enrolment code for it), "rotate" (its token stops now; a
+ * re-enrolment code for it) or "revoke" (refused from its next request on,
+ * until re-enrolled with a re-enrolment code).
+ */
+static int device_act(county_server *s, const char *what, const char *device, int64_t ttl_ms,
+                      char *code, size_t code_size, char *err, size_t errsize)
+{
+	if (device == NULL || !uuid_form(device)) {
+		snprintf(err, errsize, "not a device id (a UUID): %.64s", device ? device : "(none)");
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	int rc = -1;
+	char county[256];
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errsize, "the database is busy: %s", sqlite3_errmsg(s->db));
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	int known = device_county(s, device, county, sizeof county);
+	if (known == 0) {
+		snprintf(err, errsize, "no device %s is enrolled", device);
+	} else if (known < 0) {
+		snprintf(err, errsize, "the database failed: %s", sqlite3_errmsg(s->db));
+	} else if (strcmp(what, "revoke") == 0) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(s->db, "UPDATE devices SET revoked_ms = ?2 WHERE device_id = ?1",
+		                       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, now_ms());
+		}
+		rc = step_done(st);
+	} else {
+		rc = 0;
+		if (strcmp(what, "rotate") == 0) {
+			/* The token is retired (its holder told token_revoked) and the device
+			 * holds a hash nobody has a token for until it enrols again. */
+			sqlite3_stmt *st;
+			char old[65] = "", fresh[65];
+			unsigned char raw[32];
+			if (sqlite3_prepare_v2(s->db, "SELECT token_sha256 FROM devices WHERE device_id = ?1",
+			                       -1, &st, NULL) == SQLITE_OK) {
+				sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+				if (sqlite3_step(st) == SQLITE_ROW)
+					snprintf(old, sizeof old, "%s", (const char *)sqlite3_column_text(st, 0));
+			}
+			sqlite3_finalize(st);
+			if (old[0] == '\0' || RAND_bytes(raw, sizeof raw) != 1 ||
+			    retire_token(s, old, device, county, "rotated") != 0) {
+				rc = -1;
+			} else {
+				sha256_hex(raw, sizeof raw, fresh);
+				if (sqlite3_prepare_v2(s->db, "UPDATE devices SET token_sha256 = ?2,"
+				                              " token_issued_ms = ?3, last_seen_ms = NULL"
+				                              " WHERE device_id = ?1", -1, &st, NULL) == SQLITE_OK) {
+					sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+					sqlite3_bind_text(st, 2, fresh, -1, SQLITE_STATIC);
+					sqlite3_bind_int64(st, 3, now_ms());
+				}
+				rc = step_done(st);
+			}
+		}
+		if (rc == 0)
+			rc = issue(s, county, device, ttl_ms, code, code_size);
+	}
+	if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = -1;
+	if (rc != 0) {
+		if (known > 0)
+			snprintf(err, errsize, "the database failed: %s", sqlite3_errmsg(s->db));
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+int county_issue_reenrol_code(county_server *s, const char *device_id, int64_t ttl_ms, char *code,
+                              size_t code_size, char *err, size_t errsize)
+{
+	return device_act(s, "reenrol", device_id, ttl_ms, code, code_size, err, errsize);
+}
+
+int county_rotate_token(county_server *s, const char *device_id, int64_t ttl_ms, char *code,
+                        size_t code_size, char *err, size_t errsize)
+{
+	return device_act(s, "rotate", device_id, ttl_ms, code, code_size, err, errsize);
+}
+
+int county_revoke_device(county_server *s, const char *device_id, char *err, size_t errsize)
+{
+	return device_act(s, "revoke", device_id, 0, NULL, 0, err, errsize);
 }
 
 static int64_t scalar(county_server *s, const char *sql, const char *arg)
@@ -1276,6 +2533,113 @@ static void utc(int64_t ms, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
+/*
+ * Text a device or an admin supplied, written so that a terminal shows it
+ * and obeys none of it: control characters (C0, DEL, C1), line and
+ * paragraph separators and the bidirectional overrides and isolates that
+ * can reorder what is shown are written as escapes (\xNN, \u{NNNN}), and so
+ * is every byte that is not UTF-8.
+ */
+static void put_inert(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	while (*p) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+		                                                : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (n == 0 || !fic__utf8_valid((const char *)p, strnlen((const char *)p, n)) ||
+		    strnlen((const char *)p, n) < n) {
+			fprintf(out, "\\x%02x", c);
+			p++;
+			continue;
+		}
+		uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+		for (size_t i = 1; i < n; i++)
+			cp = cp << 6 | (p[i] & 0x3f);
+		if (cp < 0x20 || cp == 0x7f)
+			fprintf(out, "\\x%02x", (unsigned)cp);
+		else if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+		         (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+			fprintf(out, "\\u{%04x}", (unsigned)cp);
+		else
+			fwrite(p, 1, n, out);
+		p += n;
+	}
+}
+
+int county_list_devices(county_server *s, const char *county, FILE *out)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st;
+	int n = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT device_id, county, name, enrolled_ms, last_seen_ms,"
+	                              " coalesce(last_seen_ms, token_issued_ms, enrolled_ms), revoked_ms"
+	                              " FROM devices WHERE ?1 IS NULL OR county = ?1"
+	                              " ORDER BY county, enrolled_ms, device_id", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		n = 0;
+		if (county)
+			sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+		int64_t now = now_ms();
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char enrolled[32], seen[32] = "never";
+			utc(sqlite3_column_int64(st, 3), enrolled, sizeof enrolled);
+			if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+				utc(sqlite3_column_int64(st, 4), seen, sizeof seen);
+			const char *state = sqlite3_column_type(st, 6) != SQLITE_NULL ? "revoked"
+			                    : s->token_idle_ms > 0 &&
+			                              now - sqlite3_column_int64(st, 5) > s->token_idle_ms
+			                            ? "expired"
+			                            : "active";
+			put_inert(out, (const char *)sqlite3_column_text(st, 0));
+			fprintf(out, "  %-7s  ", state);
+			put_inert(out, (const char *)sqlite3_column_text(st, 1));
+			fprintf(out, "  enrolled %s  last seen %s  ", enrolled, seen);
+			put_inert(out, (const char *)sqlite3_column_text(st, 2));
+			fputc('\n', out);
+			n++;
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int county_conflicts(county_server *s, FILE *out)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st;
+	int n = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT county, record_id, device_id, held_by, what, found_ms"
+	                              " FROM conflicts ORDER BY county, found_ms, record_id", -1, &st,
+	                       NULL) == SQLITE_OK) {
+		n = 0;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			n++;
+			if (out == NULL)
+				continue;
+			char at[32];
+			utc(sqlite3_column_int64(st, 5), at, sizeof at);
+			put_inert(out, (const char *)sqlite3_column_text(st, 0));
+			fputs(" record ", out);
+			put_inert(out, (const char *)sqlite3_column_text(st, 1));
+			fputs(": sent by ", out);
+			put_inert(out, (const char *)sqlite3_column_text(st, 2));
+			bool changed = strcmp((const char *)sqlite3_column_text(st, 4), "changed") == 0;
+			if (changed) {
+				fprintf(out, " again with other content, %s\n", at);
+			} else {
+				fputs(", held by ", out);
+				put_inert(out, (const char *)sqlite3_column_text(st, 3));
+				fprintf(out, ", %s\n", at);
+			}
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 int county_report_leads(county_server *s, FILE *out)
 {
 	pthread_mutex_lock(&s->lock);
@@ -1284,18 +2648,30 @@ int county_report_leads(county_server *s, FILE *out)
 	if (sqlite3_prepare_v2(
 		    s->db,
 		    "SELECT id, received_ms, json_extract(c, '$.urgent'), json_extract(c, '$.deadline_at_ms'),"
-		    " coalesce(json_extract(c, '$.title'), ''), device_id FROM"
-		    " (SELECT id, received_ms, device_id, json_extract(body, '$.canonical') AS c"
+		    " coalesce(json_extract(c, '$.title'), ''), county FROM"
+		    " (SELECT id, received_ms, county, json_extract(body, '$.canonical') AS c"
 		    "  FROM records WHERE type = 'lead')"
-		    " ORDER BY json_extract(c, '$.urgent') DESC, received_ms, id",
+		    " ORDER BY county, json_extract(c, '$.urgent') DESC, received_ms, id",
 		    -1, &st, NULL) != SQLITE_OK) {
 		pthread_mutex_unlock(&s->lock);
 		return -1;
 	}
+	char county[256] = "";
+	bool first = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
+		/* One heading per county; everything a device wrote is shown inert. */
+		const char *cty = (const char *)sqlite3_column_text(st, 5);
+		if (first || strcmp(cty, county) != 0) {
+			snprintf(county, sizeof county, "%s", cty);
+			first = false;
+			fputs("county ", out);
+			put_inert(out, county);
+			fputc('\n', out);
+		}
 		char rec[32], due[32];
 		int64_t received = sqlite3_column_int64(st, 1);
 		utc(received, rec, sizeof rec);
+		const char *id = (const char *)sqlite3_column_text(st, 0);
 		const char *title = (const char *)sqlite3_column_text(st, 4);
 		if (sqlite3_column_int(st, 2) && sqlite3_column_type(st, 3) != SQLITE_NULL) {
 			int64_t deadline = sqlite3_column_int64(st, 3);
@@ -1303,14 +2679,18 @@ int county_report_leads(county_server *s, FILE *out)
 			int64_t spare = (deadline - received) / 60000;
 			if (received > deadline)
 				late++;
-			fprintf(out, "URGENT %s received %s, deadline %s: %s %lld min  %s\n",
-			        (const char *)sqlite3_column_text(st, 0), rec, due,
+			fputs("URGENT ", out);
+			put_inert(out, id);
+			fprintf(out, " received %s, deadline %s: %s %lld min  ", rec, due,
 			        received <= deadline ? "on time," : "LATE by",
-			        (long long)(received <= deadline ? spare : -spare), title);
+			        (long long)(received <= deadline ? spare : -spare));
 		} else {
-			fprintf(out, "lead   %s received %s  %s\n", (const char *)sqlite3_column_text(st, 0),
-			        rec, title);
+			fputs("lead   ", out);
+			put_inert(out, id);
+			fprintf(out, " received %s  ", rec);
 		}
+		put_inert(out, title);
+		fputc('\n', out);
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
@@ -1340,6 +2720,29 @@ void county_fault_drop_after_store(county_server *s, int n)
 	pthread_mutex_lock(&s->lock);
 	s->drop_after_store = n;
 	pthread_mutex_unlock(&s->lock);
+}
+
+void county_fault_slow(county_server *s, int n, int ms)
+{
+	pthread_mutex_lock(&s->lock);
+	s->slow_n = n;
+	s->slow_ms = ms;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int county_fault_slow_left(county_server *s)
+{
+	return s->slow_n; /* atomic: readable while a slowed request holds the lock */
+}
+
+void county_connection_stats(county_server *s, int64_t *open, int64_t *cut)
+{
+	pthread_mutex_lock(&s->track_lock);
+	if (open)
+		*open = s->open_conns;
+	if (cut)
+		*cut = s->cut_conns;
+	pthread_mutex_unlock(&s->track_lock);
 }
 
 void county_fault_busy(county_server *s, int n, int retry_after_s)
@@ -1469,12 +2872,14 @@ int county_chain_breaks(county_server *s, FILE *out)
 		n = 0;
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			n++;
-			if (out)
-				fprintf(out, "%s device %s entry %lld: %s\n",
-				        (const char *)sqlite3_column_text(st, 0),
-				        (const char *)sqlite3_column_text(st, 1),
-				        (long long)sqlite3_column_int64(st, 2),
-				        (const char *)sqlite3_column_text(st, 3));
+			if (out == NULL)
+				continue;
+			put_inert(out, (const char *)sqlite3_column_text(st, 0));
+			fputs(" device ", out);
+			put_inert(out, (const char *)sqlite3_column_text(st, 1));
+			fprintf(out, " entry %lld: ", (long long)sqlite3_column_int64(st, 2));
+			put_inert(out, (const char *)sqlite3_column_text(st, 3));
+			fputc('\n', out);
 		}
 		sqlite3_finalize(st);
 	}

@@ -9,9 +9,10 @@
  * every chunk fsync'd), feeds with cursors; and the admin calls that issue
  * enrolment codes and load the registry, checklists and tasks.
  *
- * Thread-safety: the HTTP side runs on libmicrohttpd's single internal
- * thread; the admin calls may be made from another thread (the database
- * connection is opened serialized).
+ * Thread-safety: the HTTP side runs a libmicrohttpd thread per connection
+ * (at most county_limits.connections); every request's database work, and every admin
+ * call, holds the server's one database lock (one writer: SQLite in WAL
+ * mode), so the admin calls may be made from any thread.
  */
 #ifndef FIC_COUNTY_SERVER_H
 #define FIC_COUNTY_SERVER_H
@@ -30,6 +31,88 @@ typedef struct county_server county_server;
 #define COUNTY_FEED_PAGE 500                /* items per feed page */
 #define COUNTY_PARTIAL_MAX_AGE_MS (7LL * 24 * 3600 * 1000) /* unfinished photos dropped at start */
 
+/* Credentials (docs/protocol.md, "Enrolment"). */
+#define COUNTY_CODE_TTL_MS (7LL * 24 * 3600 * 1000)     /* an enrolment code, unless told otherwise */
+#define COUNTY_CODE_RETRY_MS (3600LL * 1000)            /* a lost enrolment answer may be asked again */
+#define COUNTY_TOKEN_IDLE_MS (180LL * 24 * 3600 * 1000) /* a token unused this long expires */
+
+/*
+ * What the server allows each client, each device and each county. Every
+ * member has a default (county_limits_default; the numbers are the
+ * COUNTY_DEFAULT_* below); the program takes a few of them as options.
+ */
+typedef struct county_rate {
+	unsigned burst;    /* attempts at once */
+	unsigned every_ms; /* one more each this long */
+} county_rate;
+
+typedef struct county_limits {
+	/* Credentials: an unused token expires (0: never); enrolments and
+	 * failed authentications are rate-limited per client address and per
+	 * county (429 with Retry-After). */
+	int64_t token_idle_ms;
+	county_rate enrol_per_address;    /* enrolment requests */
+	county_rate enrol_per_county;     /* enrolment requests with a code of the county */
+	county_rate failures_per_address; /* refused codes and tokens */
+	county_rate failures_per_county;  /* refused codes and tokens that were the county's */
+	/* Connections (each served by its own thread): open connections in all
+	 * and from one client address (beyond them a new connection is closed
+	 * at once); the
+	 * absolute deadlines no byte restarts — a request's headers within
+	 * header_ms of its connection opening (or of the previous answer), its
+	 * body within body_ms plus its Content-Length at body_bytes_per_s, the
+	 * answer made and sent within answer_ms; libmicrohttpd's inactivity
+	 * timeout (idle_s); and how long a request waits for the database
+	 * before it is answered 503 busy with Retry-After. */
+	unsigned connections;
+	unsigned connections_per_address;
+	unsigned header_ms;
+	unsigned body_ms;
+	unsigned body_bytes_per_s;
+	unsigned answer_ms;
+	unsigned idle_s;
+	unsigned db_wait_ms;
+	/* Photo quotas: photos on their way (a device's count and announced
+	 * bytes; the county's bytes) and photos held (bytes, charged to the
+	 * device that completed each, and the county's). A first chunk over one
+	 * is refused with 507 "quota" and a message the phone shows; the phone
+	 * skips that photo for now and sends the others. */
+	unsigned device_partials;
+	int64_t device_partial_bytes;
+	int64_t county_partial_bytes;
+	int64_t device_photo_bytes;
+	int64_t county_photo_bytes;
+} county_limits;
+
+#define COUNTY_DEFAULT_ENROL_PER_ADDRESS { 60, 1000 }   /* 60 at once, then one a second */
+#define COUNTY_DEFAULT_ENROL_PER_COUNTY { 100, 1000 }   /* a training day's phones at once */
+#define COUNTY_DEFAULT_FAILURES_PER_ADDRESS { 10, 6000 } /* 10, then ten a minute */
+#define COUNTY_DEFAULT_FAILURES_PER_COUNTY { 30, 2000 }  /* 30, then thirty a minute */
+
+#define COUNTY_DEFAULT_CONNECTIONS 1024
+#define COUNTY_DEFAULT_CONNECTIONS_PER_ADDRESS 64 /* phones behind one carrier NAT share one */
+#define COUNTY_DEFAULT_HEADER_MS 10000
+#define COUNTY_DEFAULT_BODY_MS 30000
+#define COUNTY_DEFAULT_BODY_BYTES_PER_S 4096 /* 32 kbit/s: 1 MiB in 256 s more */
+#define COUNTY_DEFAULT_ANSWER_MS 60000
+#define COUNTY_DEFAULT_IDLE_S 30
+#define COUNTY_DEFAULT_DB_WAIT_MS 3000
+#define COUNTY_DEFAULT_DEVICE_PARTIALS 64
+#define COUNTY_DEFAULT_DEVICE_PARTIAL_BYTES (256LL << 20) /* four photos of the largest size */
+#define COUNTY_DEFAULT_COUNTY_PARTIAL_BYTES (4LL << 30)
+#define COUNTY_DEFAULT_DEVICE_PHOTO_BYTES (16LL << 30)    /* ten years of 20 renditions a day */
+#define COUNTY_DEFAULT_COUNTY_PHOTO_BYTES (1LL << 40)
+#define COUNTY_QUOTA_RETRY_S 3600 /* Retry-After of a 507 quota */
+#define COUNTY_SWEEP_MS 250     /* how often the deadlines are checked */
+#define COUNTY_THREAD_STACK (1024 * 1024) /* each connection's thread */
+#define COUNTY_BUSY_RETRY_S 2   /* Retry-After of a 503 busy */
+
+void county_limits_default(county_limits *out);
+/* The server's limits now; change them with county_set_limits before
+ * county_listen (a member left 0 keeps its default). 0, or -1. */
+void county_get_limits(const county_server *s, county_limits *out);
+int county_set_limits(county_server *s, const county_limits *l);
+
 /* Open (creating if needed) the server's database. 0 or -1 with a message in err. */
 int county_open(county_server **out, const char *db_path, char *err, size_t errsize);
 /* Listen on `addr` ("127.0.0.1:0" picks a free port). */
@@ -43,8 +126,38 @@ int county_port(const county_server *s);
 /* Stop listening and close. */
 void county_close(county_server *s);
 
-/* Admin: a fresh one-time enrolment code for `county`, into code[code_size >= 16]. */
+/*
+ * Admin: a fresh one-time enrolment code for `county`, into code[code_size >=
+ * 16], valid COUNTY_CODE_TTL_MS (or `ttl_ms`). The server keeps only its
+ * SHA-256. A code enrols a device id the server has not seen; it cannot
+ * enrol one already enrolled (docs/protocol.md, "Enrolment"). 0 or -1.
+ */
 int county_issue_code(county_server *s, const char *county, char *code, size_t code_size);
+int county_issue_code_ttl(county_server *s, const char *county, int64_t ttl_ms, char *code,
+                          size_t code_size);
+/*
+ * Admin, on one enrolled device (0, or -1 with a message in err — no such
+ * device, or the database failed):
+ *  - a re-enrolment code for it alone (its county stays; valid `ttl_ms`),
+ *    for a device that lost its token or was revoked;
+ *  - rotate: its token stops at once (answered token_revoked) and a
+ *    re-enrolment code for it is made, to be given to the device;
+ *  - revoke: every request with its token is refused (token_revoked) until it
+ *    is enrolled again with a re-enrolment code.
+ */
+int county_issue_reenrol_code(county_server *s, const char *device_id, int64_t ttl_ms, char *code,
+                              size_t code_size, char *err, size_t errsize);
+int county_rotate_token(county_server *s, const char *device_id, int64_t ttl_ms, char *code,
+                        size_t code_size, char *err, size_t errsize);
+int county_revoke_device(county_server *s, const char *device_id, char *err, size_t errsize);
+/* Admin: the enrolled devices (of `county`, or all when NULL), one line each —
+ * id, state (active, revoked, expired), county, enrolment, last use, name —
+ * never a token. Returns how many, or -1. */
+int county_list_devices(county_server *s, const char *county, FILE *out);
+/* Records refused as conflicts (another device holds the id, or the same
+ * device sent other content under it), one line each to `out` (may be
+ * NULL); the count or -1. */
+int county_conflicts(county_server *s, FILE *out);
 
 /* For tests and the demo: how many records the server holds, and per-id. */
 int64_t county_record_count(county_server *s, const char *type);
@@ -90,5 +203,11 @@ const char *county_request_sql(size_t i);
  * (the connection is dropped instead of answering), or answer 503. */
 void county_fault_drop_after_store(county_server *s, int n);
 void county_fault_busy(county_server *s, int n, int retry_after_s);
+/* The next `n` requests hold the database `ms` longer (a slow disk). */
+void county_fault_slow(county_server *s, int n, int ms);
+/* How many of those are still to come (0: the last is under way or done). */
+int county_fault_slow_left(county_server *s);
+/* Connections open now, and cut at their deadline since the start. */
+void county_connection_stats(county_server *s, int64_t *open, int64_t *cut);
 
 #endif

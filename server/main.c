@@ -3,7 +3,18 @@
  *
  *   fic-county-server --db PATH --listen 127.0.0.1:8080   serve until SIGINT/SIGTERM
  *                     [--tls-cert CHAIN.pem --tls-key KEY.pem]  … over HTTPS
- *   fic-county-server --db PATH issue-code COUNTY         print a one-time enrolment code
+ *                     [--connections 1024] [--per-address 64]
+ *   fic-county-server --db PATH issue-code [--ttl D] COUNTY  print a one-time enrolment code
+ *                                                         (valid 7 days, or D: 30m, 12h, 14d …)
+ *   fic-county-server --db PATH devices [COUNTY]          enrolled devices: id, state, county,
+ *                                                         enrolment, last use, name (no tokens)
+ *   fic-county-server --db PATH revoke DEVICE             refuse the device from its next request
+ *   fic-county-server --db PATH reenrol-code [--ttl D] DEVICE  a code that enrols that device
+ *                                                         again (lost token, or revoked), alone
+ *   fic-county-server --db PATH rotate [--ttl D] DEVICE   its token stops now; prints a
+ *                                                         re-enrolment code to give the device
+ *   fic-county-server --db PATH conflicts                 records refused because another device
+ *                                                         holds their id (exit status 1 if any)
  *   fic-county-server --db PATH count [TYPE]              records held (all, or of a type)
  *   fic-county-server --db PATH leads                     the two-hour audit: each lead's receipt
  *                                                         (exit status 1 if an urgent one was late)
@@ -20,6 +31,8 @@
 #include "county.h"
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,10 +80,32 @@ static char *read_file(const char *path, char *err, size_t errsize)
 	return buf;
 }
 
+/* "30s", "15m", "12h", "7d" in milliseconds, or -1. */
+static int64_t duration_ms(const char *t)
+{
+	char *end;
+	long long n = strtoll(t, &end, 10);
+	if (end == t || n <= 0 || n > 36500 || end[0] == '\0' || end[1] != '\0')
+		return -1;
+	switch (end[0]) {
+	case 's': return n * 1000LL;
+	case 'm': return n * 60000LL;
+	case 'h': return n * 3600000LL;
+	case 'd': return n * 86400000LL;
+	default: return -1;
+	}
+}
+
 static int usage(void)
 {
 	fputs("usage: fic-county-server --db PATH --listen HOST:PORT [--tls-cert PEM --tls-key PEM]\n"
-	      "       fic-county-server --db PATH issue-code COUNTY\n"
+	      "                         [--connections 1024] [--per-address 64]\n"
+	      "       fic-county-server --db PATH issue-code [--ttl 7d] COUNTY\n"
+	      "       fic-county-server --db PATH devices [COUNTY]\n"
+	      "       fic-county-server --db PATH revoke DEVICE\n"
+	      "       fic-county-server --db PATH reenrol-code [--ttl 7d] DEVICE\n"
+	      "       fic-county-server --db PATH rotate [--ttl 7d] DEVICE\n"
+	      "       fic-county-server --db PATH conflicts\n"
 	      "       fic-county-server --db PATH count [TYPE]\n"
 	      "       fic-county-server --db PATH leads\n"
 	      "       fic-county-server --db PATH load checklists|sites|tasks COUNTY FILE.json\n"
@@ -83,9 +118,21 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	const char *db = NULL, *listen_addr = NULL, *cert = NULL, *key = NULL;
+	county_limits limits;
+	memset(&limits, 0, sizeof limits); /* 0: the defaults */
 	int i = 1;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+		unsigned *count = strcmp(argv[i], "--connections") == 0 ? &limits.connections
+		                  : strcmp(argv[i], "--per-address") == 0
+		                          ? &limits.connections_per_address
+		                          : NULL;
+		if (count && i + 1 < argc) {
+			char *end;
+			unsigned long v = strtoul(argv[++i], &end, 10);
+			if (*end != '\0' || v < 1 || v > 100000)
+				return usage();
+			*count = (unsigned)v;
+		} else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
 			db = argv[++i];
 		else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
 			listen_addr = argv[++i];
@@ -105,14 +152,47 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int rc = 0;
-	if (i < argc && strcmp(argv[i], "issue-code") == 0 && i + 2 == argc) {
+	/* The commands that make a code take --ttl after their name. */
+	const char *cmd = i < argc ? argv[i] : "";
+	int64_t ttl = COUNTY_CODE_TTL_MS;
+	bool coded = strcmp(cmd, "issue-code") == 0 || strcmp(cmd, "reenrol-code") == 0 ||
+	             strcmp(cmd, "rotate") == 0;
+	if (coded && i + 3 < argc && strcmp(argv[i + 1], "--ttl") == 0) {
+		if ((ttl = duration_ms(argv[i + 2])) < 0) {
+			county_close(s);
+			return usage();
+		}
+		argv[i + 2] = argv[i];
+		i += 2;
+	}
+	if (coded && i + 2 == argc) {
 		char code[32];
-		if (county_issue_code(s, argv[i + 1], code, sizeof code) != 0) {
-			fprintf(stderr, "fic-county-server: could not issue a code\n");
+		int r = strcmp(cmd, "issue-code") == 0
+		                ? county_issue_code_ttl(s, argv[i + 1], ttl, code, sizeof code)
+		        : strcmp(cmd, "rotate") == 0
+		                ? county_rotate_token(s, argv[i + 1], ttl, code, sizeof code, err, sizeof err)
+		                : county_issue_reenrol_code(s, argv[i + 1], ttl, code, sizeof code, err,
+		                                            sizeof err);
+		if (r != 0) {
+			fprintf(stderr, "fic-county-server: %s\n",
+			        strcmp(cmd, "issue-code") == 0 ? "could not issue a code" : err);
 			rc = 1;
 		} else {
 			puts(code);
 		}
+	} else if (i + 2 == argc && strcmp(cmd, "revoke") == 0) {
+		if (county_revoke_device(s, argv[i + 1], err, sizeof err) != 0) {
+			fprintf(stderr, "fic-county-server: %s\n", err);
+			rc = 1;
+		} else {
+			printf("revoked %s\n", argv[i + 1]);
+		}
+	} else if (strcmp(cmd, "devices") == 0 && i + 2 >= argc) {
+		rc = county_list_devices(s, i + 1 < argc ? argv[i + 1] : NULL, stdout) < 0 ? 1 : 0;
+	} else if (i + 1 == argc && strcmp(cmd, "conflicts") == 0) {
+		int n = county_conflicts(s, stdout);
+		printf("%d conflict%s\n", n, n == 1 ? "" : "s");
+		rc = n != 0 ? 1 : 0;
 	} else if (i < argc && strcmp(argv[i], "count") == 0 && i + 2 >= argc) {
 		printf("%lld\n", (long long)county_record_count(s, i + 1 < argc ? argv[i + 1] : NULL));
 	} else if (i + 1 == argc && strcmp(argv[i], "leads") == 0) {
@@ -142,6 +222,8 @@ int main(int argc, char **argv)
 		char *key_pem = cert_pem && key ? read_file(key, err, sizeof err) : NULL;
 		int lrc = (cert && !cert_pem) || (key && !key_pem)
 		                  ? -1
+		          : county_set_limits(s, &limits) != 0
+		                  ? (snprintf(err, sizeof err, "bad limits"), -1)
 		                  : county_listen_tls(s, listen_addr, cert_pem, key_pem, err, sizeof err);
 		if (key_pem)
 			memset(key_pem, 0, strlen(key_pem));

@@ -313,6 +313,8 @@ static int set_options(curl_ctx *c, const fic_http_request *req, exchange *x,
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	/* TLS 1.2 at least, whatever the phone's TLS library would still allow. */
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (c->ca_file)
 		SET(CURLOPT_CAINFO, c->ca_file);
 	if (c->pinned)

@@ -150,6 +150,22 @@ static int defer(fic_store *store, const char *sha, int code, const char *why,
 	return rc != FIC_OK ? rc : fic__err(code, "%s", why);
 }
 
+/*
+ * The server refused this photo, and only it (400, 507 over a quota, 413 with
+ * chunks as small as they go): it waits its backoff — the server's
+ * Retry-After, if it gave one — with the reason kept, and the pass goes on
+ * with the other photos. The server is not held: it answered.
+ */
+static int skip(fic_store *store, fic__upload_cursor *cur, const char *sha, const char *why,
+                int64_t retry_after, int64_t now)
+{
+	cur->sha256[0] = '\0';
+	cur->stuck = 0;
+	fic__log(store, FIC_LOG_WARN, "the server refused photo %.12s: %s; the others go on", sha,
+	         why);
+	return mark(store, sha, NULL, why, true, retry_after, now, fic__sync_rand32(store), NULL);
+}
+
 /* One photo's request context. */
 typedef struct step {
 	fic_store *store;
@@ -247,8 +263,10 @@ static int chunk_answer(step *sp, const fic_http_response *r, size_t sent)
 			cur->chunk = sent / 2;
 			return FIC_OK;
 		}
-		cur->sha256[0] = '\0';
-		return defer(sp->store, u->sha256, FIC_EPROTO, why, 0, sp->now, sp->rep);
+		return skip(sp->store, cur, u->sha256, why, 0, sp->now);
+	case 400: /* this photo's chunk refused */
+	case 507: /* over a quota of the server's */
+		return skip(sp->store, cur, u->sha256, why, r->status == 507 ? retry_after : 0, sp->now);
 	case 422: /* the bytes did not hash right at the server: start again, a few times */
 		cur->sha256[0] = '\0';
 		if (u->hash_failures + 1 >= FIC_SYNC_PHOTO_ATTEMPTS) {

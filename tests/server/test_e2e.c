@@ -166,10 +166,13 @@ static void a_patrol_day_reaches_the_county_urgent_first(void **state)
 	FILE *mem = open_memstream(&report, &rlen);
 	assert_int_equal(county_report_leads(f->server, mem), 0);
 	fclose(mem);
-	assert_true(strncmp(report, "URGENT ", 7) == 0);
+	/* The county's heading, then its leads. */
+	assert_true(strncmp(report, "county 石柱县\n", strlen("county 石柱县\n")) == 0);
+	char *first = strchr(report, '\n') + 1;
+	assert_true(strncmp(first, "URGENT ", 7) == 0);
 	assert_non_null(strstr(report, urgent[0]));
 	assert_non_null(strstr(report, urgent[1]));
-	char *second = strchr(report, '\n') + 1;
+	char *second = strchr(first, '\n') + 1;
 	assert_true(strncmp(second, "URGENT ", 7) == 0);
 	assert_non_null(strstr(second, "on time,"));
 	assert_null(strstr(report, "LATE"));
@@ -302,7 +305,15 @@ static void a_wrong_token_or_path_changes_nothing(void **state)
 	fic_sync_report rep;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_EAUTH);
 	assert_int_equal(pending(f), 7);
-	enroll(f); /* a new code, a new token */
+	/* The device id is bound to its enrolment: a fresh code does not enrol it
+	 * again, a re-enrolment code for it does (a new token). */
+	char code[32], err[200];
+	assert_int_equal(county_issue_code(f->server, "石柱县", code, sizeof code), 0);
+	assert_int_equal(fic_sync_enroll(f->store, &f->opts, code, NULL), FIC_EAUTH);
+	assert_int_equal(county_issue_reenrol_code(f->server, fic_store_device_id(f->store),
+	                                           COUNTY_CODE_TTL_MS, code, sizeof code, err,
+	                                           sizeof err), 0);
+	assert_int_equal(fic_sync_enroll(f->store, &f->opts, code, NULL), FIC_OK);
 	char wrong[96];
 	snprintf(wrong, sizeof wrong, "%s/county-a", f->url);
 	f->opts.server_url = wrong;
@@ -1034,8 +1045,12 @@ static void the_server_checks_every_photo_byte(void **state)
 		photo_bytes(d2, sizeof d2, 13, (unsigned)(1 + bad), sha2, path2);
 		snprintf(len2, sizeof len2, "%zu", sizeof d2);
 		assert_int_equal(raw(f, "PATCH", path2, token, "0", len2, d2, 4000, &off), 204);
-		char part[700];
-		snprintf(part, sizeof part, "%s/county.db.photos/%s/%s.part", f->dir, cdir, sha2);
+		/* This device's partial file: <sha>.<first 16 hex of SHA-256(device id)>.part. */
+		char part[700], tag[65];
+		const char *me = fic_store_device_id(f->store);
+		sha_hex(me, strlen(me), tag);
+		snprintf(part, sizeof part, "%s/county.db.photos/%s/%s.%.16s.part", f->dir, cdir, sha2,
+		         tag);
 		FILE *fp = fopen(part, "ab");
 		assert_non_null(fp);
 		unsigned char rest[5000];

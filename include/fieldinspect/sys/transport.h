@@ -118,7 +118,8 @@ typedef struct fic_curl_options {
 
 /**
  * Make the built-in transport on libcurl: TLS peer and host verification
- * always on (there is no option to turn it off), plain http accepted only to
+ * always on (there is no option to turn it off), TLS 1.2 at least (a server
+ * offering only older versions fails the handshake: FIC_ENETWORK), plain http accepted only to
  * 127.0.0.0/8, ::1 and "localhost", redirects never followed, every request
  * bounded in time and response size (the bytes as received: bodies are never
  * decoded, so a compressed body cannot grow past the bound here), one
