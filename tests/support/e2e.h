@@ -64,6 +64,58 @@ void e2e_answer_free(e2e_answer *a);
 /* POST a JSON text; the status, and the body into *body (may be NULL; free()). */
 int e2e_post_json(e2e *f, const char *path, const char *token, const char *json, char **body);
 
+/* ---- shared by the sync end-to-end tests (tests/server/test_sync_*.c) ---- */
+
+/* Records the server holds, other than audit-log entries. */
+int64_t e2e_held(county_server *s);
+
+
+
+void e2e_patrol_day(e2e *f, char urgent[2][FIC_UUID_BUFSIZE]);
+
+int64_t e2e_pending(e2e *f);
+
+int e2e_post_raw(e2e *f, const char *path, const char *auth, const char *enc, const void *body,
+                size_t len);
+
+/*
+ * Every outbox row of `st` is acknowledged with the very receipt `cs` holds
+ * for it (site changes go as "<device id>:site:<outbox seq>"). Returns the rows.
+ */
+int64_t e2e_acked_with_receipts(fic_store *st, county_server *cs);
+
+void e2e_upload_sha(e2e *f, const char *photo_id, char out[65]);
+
+int64_t e2e_uploads_where(e2e *f, const char *where);
+
+/* Two photos of a site (older), then an urgent lead with one photo. */
+void e2e_photo_backlog(e2e *f, char site_sha[2][65], char *urgent_sha, char *urgent_lead);
+
+/* SHA-256 of `len` bytes as lowercase hex. */
+void e2e_sha_hex(const void *data, size_t len, char out[65]);
+
+/* A transport that answers feed requests itself (a hostile server), else passes through. */
+typedef struct e2e_hostile {
+	fic_transport table;
+	fic_transport *real;
+	const char *feed_body;
+	int feed_status;
+	/* a coded feed answer instead of feed_body: its bytes and FIC_HTTP_CODING_* */
+	const unsigned char *feed_coded;
+	size_t feed_coded_len;
+	int feed_coding;
+	bool asked_gzip; /* a feed request said Accept-Encoding: gzip */
+	/* answers to photo requests: a status and an Upload-Offset (-1: none);
+	 * with patch_status set, PATCH gets that and its offset instead */
+	int photo_status;
+	int64_t photo_offset;
+	int patch_status;
+	int64_t patch_offset;
+	int photo_requests;
+} e2e_hostile;
+
+int e2e_hostile_request(void *ctx, const fic_http_request *q, fic_http_response *r);
+
 /* cmocka setup/teardown wrappers around e2e_new/e2e_free. */
 int e2e_setup(void **state);
 int e2e_teardown(void **state);
