@@ -108,6 +108,16 @@ int fic_allocator_set(const fic_allocator *allocator)
 	return FIC_OK;
 }
 
+void *fic_malloc(size_t size)
+{
+	return fic__malloc(size);
+}
+
+void *fic_realloc(void *ptr, size_t size)
+{
+	return fic__realloc(ptr, size);
+}
+
 void fic_free(void *ptr)
 {
 	fic__free(ptr);

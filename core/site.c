@@ -166,10 +166,11 @@ int fic_site_code_parse(int *out, int type, const char *code)
 int fic_site_init(fic_site *site, unsigned int version)
 {
 	fic__err_clear();
-	if (site == NULL || version != FIC_SITE_VERSION)
-		return fic__err(FIC_EINVAL, "site: NULL or unknown version");
+	if (site == NULL || version < 1 || version > FIC_SITE_VERSION)
+		return fic__err(FIC_EINVAL, "site: NULL or unknown version %u", version);
 	fic_site init = FIC_SITE_INIT;
 	*site = init;
+	site->version = version;
 	return FIC_OK;
 }
 
@@ -211,8 +212,12 @@ static int check_count(int value, const char *what, int max, bool applies)
 static int validate_site(const fic_site *s)
 {
 	int rc;
-	if (s->version != FIC_SITE_VERSION)
-		return fic__err(FIC_EINVAL, "site: unknown struct version %u", s->version);
+	/* Any version from 1 up to ours (common.h, ABI rules). There is one
+	 * layout so far; a later one copies the caller's members over the
+	 * defaults with fic__struct_in before reading. */
+	if (s->version < 1 || s->version > FIC_SITE_VERSION)
+		return fic__err(FIC_EINVAL, "site: struct version %u is not one this library reads "
+		                "(1 to %u)", s->version, (unsigned)FIC_SITE_VERSION);
 	if (code_find(FIC_CODE_KIND, s->kind) == NULL)
 		return fic__err(FIC_EINVAL, "site kind %d is unknown", s->kind);
 	struct { const char *v; const char *what; size_t max; bool req; } texts[] = {

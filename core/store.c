@@ -6,6 +6,8 @@
  */
 #include "internal.h"
 
+#include <stddef.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -165,13 +167,18 @@ int fic_store_schema_version(void)
 	return fic__migrations[fic__migrations_count - 1].version;
 }
 
+/* The size of fic_store_options at each version (core/abi.c). */
+static const size_t store_options_sizes[] = { sizeof(fic_store_options) };
+#define STORE_OPTIONS_N (sizeof store_options_sizes / sizeof store_options_sizes[0])
+
 int fic_store_options_init(fic_store_options *opts, unsigned int version)
 {
 	fic__err_clear();
-	if (opts == NULL || version != FIC_STORE_OPTIONS_VERSION)
-		return fic__err(FIC_EINVAL, "store options: NULL or unknown version");
+	if (opts == NULL || version < 1 || version > FIC_STORE_OPTIONS_VERSION)
+		return fic__err(FIC_EINVAL, "store options: NULL or unknown version %u", version);
 	fic_store_options init = FIC_STORE_OPTIONS_INIT;
-	*opts = init;
+	memcpy(opts, &init, store_options_sizes[version - 1]);
+	opts->version = version;
 	return FIC_OK;
 }
 
@@ -479,10 +486,11 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	if (rc != FIC_OK)
 		return rc;
 	fic_store_options defaults = FIC_STORE_OPTIONS_INIT;
-	if (opts == NULL)
-		opts = &defaults;
-	if (opts->version != FIC_STORE_OPTIONS_VERSION)
-		return fic__err(FIC_EINVAL, "store options: unknown version %u", opts->version);
+	if (opts != NULL &&
+	    (rc = fic__struct_in(&defaults, opts, store_options_sizes, STORE_OPTIONS_N,
+	                         "store options")) != FIC_OK)
+		return rc;
+	opts = &defaults;
 	const fic_platform *platform = opts->platform ? opts->platform : fic_platform_default();
 	if ((rc = check_platform(platform)) != FIC_OK)
 		return rc;
@@ -645,28 +653,46 @@ done:
 	return rc;
 }
 
+/* The size of fic_store_stats at each version: 1 ended before photos_pending. */
+static const size_t store_stats_sizes[] = { offsetof(fic_store_stats, photos_pending),
+	                                    sizeof(fic_store_stats) };
+
 int fic_store_stats_get(fic_store *store, fic_store_stats *out)
 {
 	fic__err_clear();
-	if (out != NULL)
-		memset(out, 0, sizeof *out);
-	if (store == NULL || out == NULL)
+	fic_store_stats all;
+	memset(&all, 0, sizeof all);
+	all.version = FIC_STORE_STATS_VERSION;
+	if (out == NULL)
 		return fic__err(FIC_EINVAL, "store and out are required");
-	/* One statement, so the three counts come from one snapshot. */
+	int rc = fic__struct_out(out, &all, store_stats_sizes,
+	                         sizeof store_stats_sizes / sizeof store_stats_sizes[0],
+	                         "store stats"); /* zero until read */
+	if (rc != FIC_OK)
+		return rc;
+	if (store == NULL)
+		return fic__err(FIC_EINVAL, "store and out are required");
+	/* One statement, so the counts come from one snapshot. */
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
+	rc = fic__prepare(store, &st,
 	                      "SELECT (SELECT count(*) FROM sites), (SELECT count(*) FROM audit), "
-	                      "(SELECT count(*) FROM outbox WHERE state IN ('pending', 'sent'))");
+	                      "(SELECT count(*) FROM outbox WHERE state IN ('pending', 'sent')), "
+	                      "(SELECT count(*) FROM uploads WHERE state = 'pending')");
 	if (rc != FIC_OK)
 		return rc;
 	int src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
-		out->sites = sqlite3_column_int64(st, 0);
-		out->audit_entries = sqlite3_column_int64(st, 1);
-		out->outbox_pending = sqlite3_column_int64(st, 2);
+		all.sites = sqlite3_column_int64(st, 0);
+		all.audit_entries = sqlite3_column_int64(st, 1);
+		all.outbox_pending = sqlite3_column_int64(st, 2);
+		all.photos_pending = sqlite3_column_int64(st, 3);
 	} else {
 		rc = fic__db_err(store, src, "counting the store");
 	}
 	sqlite3_finalize(st);
+	if (rc == FIC_OK) /* the version was checked above */
+		(void)fic__struct_out(out, &all, store_stats_sizes,
+		                     sizeof store_stats_sizes / sizeof store_stats_sizes[0],
+		                     "store stats");
 	return rc;
 }

@@ -19,16 +19,61 @@
 #define TOKEN_MIN 32
 #define TOKEN_MAX 128
 
-static int check_opts(fic_store *store, const fic_sync_options *o)
+/* The size of fic_sync_options and fic_sync_report at each version (core/abi.c). */
+static const size_t options_sizes[] = { sizeof(fic_sync_options) };
+static const size_t report_sizes[] = { sizeof(fic_sync_report) };
+#define N_OF(a) (unsigned)(sizeof a / sizeof a[0])
+
+int fic_sync_options_init(fic_sync_options *opts, unsigned int version)
+{
+	fic__err_clear();
+	if (opts == NULL || version < 1 || version > FIC_SYNC_OPTIONS_VERSION)
+		return fic__err(FIC_EINVAL, "sync options: NULL or unknown version %u", version);
+	fic_sync_options init = FIC_SYNC_OPTIONS_INIT;
+	memcpy(opts, &init, options_sizes[version - 1]);
+	opts->version = version;
+	return FIC_OK;
+}
+
+/* The caller's options, of any version we read, as ours in *o. */
+static int check_opts(fic_store *store, const fic_sync_options *in, fic_sync_options *o)
 {
 	if (store == NULL)
 		return fic__err(FIC_EINVAL, "store is NULL");
-	if (o == NULL || o->transport == NULL || o->transport->request == NULL)
+	if (in == NULL)
 		return fic__err(FIC_EINVAL, "sync options need a transport");
-	if (o->transport->version < 1)
-		return fic__err(FIC_EINVAL, "transport table version %d is not supported",
-		                o->transport->version);
+	fic_sync_options init = FIC_SYNC_OPTIONS_INIT;
+	*o = init;
+	int rc = fic__struct_in(o, in, options_sizes, N_OF(options_sizes), "sync options");
+	if (rc != FIC_OK)
+		return rc;
+	if (o->transport == NULL || o->transport->request == NULL)
+		return fic__err(FIC_EINVAL, "sync options need a transport");
+	if (o->transport->version < FIC_TRANSPORT_MIN_VERSION)
+		return fic__err(FIC_EINVAL, "transport table version %d is not supported (%d or later)",
+		                o->transport->version, FIC_TRANSPORT_MIN_VERSION);
 	return fic__check_text(o->server_url, "server_url", 512, true, NULL);
+}
+
+/* A report the caller passed must say its version before anything is done. */
+static int check_report(const fic_sync_report *r)
+{
+	if (r != NULL && r->version < 1)
+		return fic__err(FIC_EINVAL, "sync report: set version (FIC_SYNC_REPORT_INIT)");
+	return FIC_OK;
+}
+
+static void report_out(fic_sync_report *dst, const fic_sync_report *full)
+{
+	if (dst != NULL)
+		(void)fic__struct_out(dst, full, report_sizes, N_OF(report_sizes), "sync report");
+}
+
+static void report_start(fic_sync_report *rep)
+{
+	memset(rep, 0, sizeof *rep);
+	rep->version = FIC_SYNC_REPORT_VERSION;
+	rep->next_due_ms = INT64_MAX;
 }
 
 int fic__sync_state_get(fic_store *store, const char *key, char *buf, size_t size)
@@ -110,13 +155,14 @@ int fic__sync_exchange(fic_store *store, const fic_sync_options *o, const char *
 	while (ul > 0 && o->server_url[ul - 1] == '/')
 		ul--;
 	snprintf(url, sizeof url, "%.*s%s", (int)ul, o->server_url, path);
-	fic_http_request q = { .method = method, .url = url, .headers = h, .header_count = nh,
+	fic_http_request q = { .version = FIC_TRANSPORT_VERSION,
+		               .method = method, .url = url, .headers = h, .header_count = nh,
 		               .body = body, .body_len = len,
 		               .connect_timeout_ms = o->connect_timeout_ms,
 		               .low_speed_time_ms = o->low_speed_time_ms,
 		               .total_timeout_ms = o->total_timeout_ms,
 		               .max_response_bytes = FIC_SYNC_RESPONSE_MAX_BYTES,
-		               .cancelled = o->cancelled };
+		               .cancel = o->cancel };
 	const fic_platform *p = store->platform;
 	int64_t t0 = p->monotonic_ms(p->ctx);
 	memset(resp, 0, sizeof *resp);
@@ -172,11 +218,13 @@ uint32_t fic__sync_rand32(fic_store *store)
 	return r;
 }
 
-int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, const char *code,
+int fic_sync_enroll(fic_store *store, const fic_sync_options *in, const char *code,
                     const char *device_name)
 {
 	fic__err_clear();
-	int rc = check_opts(store, opts);
+	fic_sync_options o;
+	const fic_sync_options *opts = &o;
+	int rc = check_opts(store, in, &o);
 	if (rc != FIC_OK)
 		return rc;
 	if ((rc = fic__check_text(code, "enrolment code", 64, true, NULL)) != FIC_OK ||
@@ -279,7 +327,8 @@ static void progress(const fic_sync_options *o, fic_store *store, const fic_sync
 	if (o->progress == NULL)
 		return;
 	fic__outbox_counts n;
-	fic_sync_progress p = { .records_done = rep->stored + rep->duplicates + rep->rejected,
+	fic_sync_progress p = { .version = FIC_SYNC_PROGRESS_VERSION,
+		                .records_done = rep->stored + rep->duplicates + rep->rejected,
 		                .records_total = total, .bytes_sent = rep->bytes_sent };
 	int64_t photos = 0, urgent_photos = 0;
 	if (fic__outbox_counts_get(store, &n) == FIC_OK)
@@ -495,16 +544,10 @@ done:
 	return rc;
 }
 
-int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
+/* The push, with checked options and a report of our own version. */
+static int push(fic_store *store, const fic_sync_options *opts, fic_sync_report *rep)
 {
-	fic__err_clear();
-	fic_sync_report local;
-	fic_sync_report *rep = report ? report : &local;
-	memset(rep, 0, sizeof *rep);
-	rep->next_due_ms = INT64_MAX;
-	int rc = check_opts(store, opts);
-	if (rc != FIC_OK)
-		return rc;
+	int rc;
 	char auth[TOKEN_MAX + 16];
 	if ((rc = fic__sync_auth(store, auth, sizeof auth)) != FIC_OK)
 		return rc;
@@ -523,7 +566,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 	if (upload.chunk > FIC_SYNC_CHUNK_MAX)
 		upload.chunk = FIC_SYNC_CHUNK_MAX;
 	for (;;) {
-		if (opts->cancelled && *opts->cancelled) {
+		if (fic__cancelled(opts->cancel)) {
 			rc = fic__err(FIC_ECANCELED, "sync cancelled");
 			break;
 		}
@@ -671,28 +714,60 @@ out:
 	return finish(store, rep, rc);
 }
 
-int fic_sync_pull(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
+int fic_sync_push(fic_store *store, const fic_sync_options *in, fic_sync_report *report)
 {
 	fic__err_clear();
-	fic_sync_report local;
-	fic_sync_report *rep = report ? report : &local;
-	memset(rep, 0, sizeof *rep);
-	rep->next_due_ms = INT64_MAX;
-	int rc = check_opts(store, opts);
-	char auth[TOKEN_MAX + 16];
-	if (rc != FIC_OK || (rc = fic__sync_auth(store, auth, sizeof auth)) != FIC_OK)
-		return rc;
-	if (!fic__sync_held(store, store->platform->wall_ms(store->platform->ctx)))
-		rc = fic__sync_pull(store, opts, auth, rep);
-	memset(auth, 0, sizeof auth);
-	return finish(store, rep, rc);
+	fic_sync_report rep;
+	report_start(&rep);
+	fic_sync_options o;
+	int rc = check_report(report);
+	if (rc == FIC_OK && (rc = check_opts(store, in, &o)) == FIC_OK)
+		rc = push(store, &o, &rep);
+	report_out(report, &rep);
+	return rc;
 }
 
-int fic_sync_run(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
+int fic_sync_pull(fic_store *store, const fic_sync_options *in, fic_sync_report *report)
 {
-	fic_sync_report local;
-	fic_sync_report *rep = report ? report : &local;
-	int rc = fic_sync_push(store, opts, rep);
+	fic__err_clear();
+	fic_sync_report full;
+	fic_sync_report *rep = &full;
+	report_start(rep);
+	fic_sync_options o;
+	int rc = check_report(report);
+	if (rc == FIC_OK)
+		rc = check_opts(store, in, &o);
+	char auth[TOKEN_MAX + 16];
+	if (rc != FIC_OK || (rc = fic__sync_auth(store, auth, sizeof auth)) != FIC_OK) {
+		report_out(report, rep);
+		return rc;
+	}
+	if (!fic__sync_held(store, store->platform->wall_ms(store->platform->ctx)))
+		rc = fic__sync_pull(store, &o, auth, rep);
+	memset(auth, 0, sizeof auth);
+	rc = finish(store, rep, rc);
+	report_out(report, rep);
+	return rc;
+}
+
+static int run(fic_store *store, const fic_sync_options *opts, fic_sync_report *rep);
+
+int fic_sync_run(fic_store *store, const fic_sync_options *in, fic_sync_report *report)
+{
+	fic__err_clear();
+	fic_sync_report rep;
+	report_start(&rep);
+	fic_sync_options o;
+	int rc = check_report(report);
+	if (rc == FIC_OK && (rc = check_opts(store, in, &o)) == FIC_OK)
+		rc = run(store, &o, &rep);
+	report_out(report, &rep);
+	return rc;
+}
+
+static int run(fic_store *store, const fic_sync_options *opts, fic_sync_report *rep)
+{
+	int rc = push(store, opts, rep);
 	if (rc == FIC_ENETWORK || rc == FIC_ETLS || rc == FIC_ECANCELED || rc == FIC_EAUTH ||
 	    rc == FIC_ESTATE || rc == FIC_EINVAL)
 		return rc;
@@ -745,6 +820,12 @@ int fic_sync_network_changed(fic_store *store, int available)
 	return rc;
 }
 
+const fic_sync_rejection *fic_sync_rejection_list_at(const fic_sync_rejection_list *list,
+                                                     size_t i)
+{
+	return list && i < list->count ? &list->entries[i] : NULL;
+}
+
 void fic_sync_rejection_list_free(fic_sync_rejection_list *list)
 {
 	if (list == NULL)
@@ -784,6 +865,7 @@ int fic_sync_rejections_get(fic_sync_rejection_list **out, fic_store *store)
 		rc = fic__err(FIC_ENOMEM, "out of memory listing rejections");
 		goto done;
 	}
+	l->entry_size = sizeof(fic_sync_rejection);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (l->count == cap) {
 			size_t ncap = cap ? cap * 2 : 8;

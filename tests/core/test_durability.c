@@ -284,7 +284,7 @@ static int64_t verify_store(const char *path, const id_list *all, int round)
 		fic_site_free(s);
 	}
 
-	fic_store_stats st;
+	fic_store_stats st = FIC_STORE_STATS_INIT;
 	assert_int_equal(fic_store_stats_get(store, &st), FIC_OK);
 	if (st.sites < (int64_t)all->count)
 		fail_msg("round %d: the store holds %" PRId64 " sites but %zu were reported saved",

@@ -143,7 +143,7 @@ static void a_patrol_day_reaches_the_county_urgent_first(void **state)
 	assert_string_equal(county, "石柱县");
 	char urgent[2][FIC_UUID_BUFSIZE];
 	patrol_day(f, urgent);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(f->store, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
@@ -176,7 +176,7 @@ static void a_patrol_day_reaches_the_county_urgent_first(void **state)
 	assert_non_null(strstr(report, "lead   ")); /* the tip-offs, after */
 	free(report);
 	/* The server's clock reached the trusted time. */
-	fic_time t;
+	fic_time t = FIC_TIME_INIT;
 	assert_int_equal(fic_time_now(&t, f->store), FIC_OK);
 	assert_false(t.flags & FIC_TIME_NO_CONTACT);
 
@@ -204,7 +204,7 @@ static void a_late_urgent_lead_shows_in_the_audit(void **state)
 	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL,
 	                               f->clock.wall_ms - 3 * 3600 * 1000LL, 0),
 	                 FIC_OK);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	char *report = NULL;
 	size_t rlen = 0;
@@ -227,7 +227,7 @@ static void lost_answers_and_a_busy_server_lose_and_double_nothing(void **state)
 	 * once when a reused connection dies without a byte, so a pass may see
 	 * one or two of these.) */
 	county_fault_drop_after_store(f->server, 3);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = FIC_ERROR, failures = 0;
 	int64_t dups = 0;
 	for (int pass = 0; pass < 10; pass++) {
@@ -276,7 +276,7 @@ static void a_tampered_record_is_refused_and_kept(void **state)
 	                              "WHERE priority >= 100 ORDER BY seq LIMIT 1)",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.rejected, 1);
 	assert_int_equal(held(f->server), 6);
@@ -299,7 +299,7 @@ static void a_wrong_token_or_path_changes_nothing(void **state)
 	                              "WHERE key = 'sync.token'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_EAUTH);
 	assert_int_equal(pending(f), 7);
 	enroll(f); /* a new code, a new token */
@@ -320,7 +320,7 @@ static int post(fixture *f, const char *path, const char *auth, const char *enc,
 	snprintf(u, sizeof u, "%s%s", f->url, path);
 	snprintf(bearer, sizeof bearer, "Bearer %s", auth ? auth : "");
 	fic_http_header h[2] = { { "Authorization", bearer }, { "Content-Encoding", enc ? enc : "identity" } };
-	fic_http_request q = { .method = "POST", .url = u, .headers = h, .header_count = 2,
+	fic_http_request q = { .version = FIC_TRANSPORT_VERSION, .method = "POST", .url = u, .headers = h, .header_count = 2,
 		               .body = body, .body_len = len };
 	fic_http_response r;
 	assert_int_equal(f->transport->request(f->transport->ctx, &q, &r), FIC_OK);
@@ -397,7 +397,7 @@ static void the_server_refuses_malformed_requests(void **state)
 	/* The device's own chain then goes through and verifies. */
 	char urgent[2][FIC_UUID_BUFSIZE];
 	patrol_day(f, urgent);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.rejected, 0);
 	assert_int_equal(county_chain_breaks(f->server, NULL), 0);
@@ -445,7 +445,7 @@ static void push_until_killed(const char *path, const char *url)
 	so.no_gzip = getpid() % 2; /* both encodings */
 	so.photo_chunk_bytes = 4096; /* many chunks: kills land in the middle of photos */
 	for (;;) {
-		fic_sync_report rep;
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 		fic_sync_push(st, &so, &rep);
 	}
 }
@@ -503,7 +503,7 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 	}
 	assert_true(kills >= 20);
 	/* Then a clean pass finishes what is left. */
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(st, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
@@ -619,7 +619,7 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 		killer k = { server, (useconds_t)(rand() % (round % 2 ? 20000 : 150000)) };
 		pthread_t th;
 		pthread_create(&th, NULL, kill_later, &k);
-		fic_sync_report rep;
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 		int rc = fic_sync_push(st, &so, &rep);
 		pthread_join(th, NULL);
 		waitpid(server, NULL, 0);
@@ -631,7 +631,7 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 		assert_int_equal(fic_sync_network_changed(st, 1), FIC_OK);
 		server = start_server(db, port);
 	}
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(st, &so, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
@@ -666,7 +666,7 @@ static void each_change_of_a_site_is_its_own_record(void **state)
 	s.kind = FIC_SITE_WATER_RURAL;
 	s.name = "石桥村集中供水站";
 	assert_int_equal(fic_site_add(&v1, f->store, &s, "巡查发现"), FIC_OK);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	/* Changed after the first one went: a new record, not a duplicate of the add. */
 	fic_site u = *v1;
@@ -730,7 +730,7 @@ static void two_devices_changing_one_county_site_are_both_stored(void **state)
 		sqlite3_finalize(st);
 	}
 	assert_int_equal(seq[0], seq[1]);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(fic_sync_push(phones[i], &f->opts, &rep), FIC_OK);
 		assert_int_equal(rep.stored, 1);
@@ -823,7 +823,7 @@ static void photos_reach_the_county_urgent_lead_photos_first(void **state)
 	assert_int_equal(uploads_where(f, "state = 'pending'"), 3);
 	assert_int_equal(uploads_where(f, "priority >= 100"), 1);
 	f->opts.photo_chunk_bytes = 8192;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(f->store, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
@@ -851,14 +851,12 @@ static void photos_reach_the_county_urgent_lead_photos_first(void **state)
 	assert_int_equal(rep.photos_sent, 3);
 }
 
-static volatile int stop_flag;
 static int stop_after_chunks;
 static void stop_mid_photo(void *arg, const fic_sync_progress *p)
 {
-	(void)arg;
 	(void)p;
 	if (--stop_after_chunks == 0)
-		stop_flag = 1;
+		fic_cancel_request(arg);
 }
 
 static void an_interrupted_photo_resumes_at_the_servers_offset(void **state)
@@ -868,15 +866,17 @@ static void an_interrupted_photo_resumes_at_the_servers_offset(void **state)
 	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
 	photo_backlog(f, site_sha, urgent_sha, lead);
 	f->opts.photo_chunk_bytes = 4096;
-	f->opts.cancelled = &stop_flag;
+	fic_cancel *stop;
+	assert_int_equal(fic_cancel_new(&stop), FIC_OK);
+	f->opts.cancel = stop;
 	f->opts.progress = stop_mid_photo;
-	stop_flag = 0;
+	f->opts.progress_arg = stop;
 	stop_after_chunks = 6; /* records (2 batches), a HEAD, then a few chunks */
-	fic_sync_report r1, r2;
+	fic_sync_report r1 = FIC_SYNC_REPORT_INIT, r2 = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &r1), FIC_ECANCELED);
 	assert_true(r1.photo_bytes_sent > 0);
 	assert_int_equal(county_photo_count(f->server), 0);
-	stop_flag = 0;
+	fic_cancel_reset(stop);
 	stop_after_chunks = -1;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &r2), FIC_OK);
 	/* Nothing was sent twice: the server's offset was where the first pass stopped. */
@@ -890,6 +890,9 @@ static void an_interrupted_photo_resumes_at_the_servers_offset(void **state)
 	assert_int_equal(r1.photo_bytes_sent + r2.photo_bytes_sent, total);
 	assert_int_equal(county_photo_count(f->server), 3);
 	assert_int_equal(county_photo_bad(f->server), 0);
+	f->opts.cancel = NULL;
+	f->opts.progress = NULL;
+	fic_cancel_free(stop);
 }
 
 static void a_damaged_photo_file_is_refused_and_listed(void **state)
@@ -908,7 +911,7 @@ static void a_damaged_photo_file_is_refused_and_listed(void **state)
 	fseek(fp, 700, SEEK_SET);
 	fputc(c ^ 0x5a, fp);
 	fclose(fp);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.photos_sent, 2);
 	assert_int_equal(rep.photos_rejected, 1);
@@ -931,7 +934,7 @@ static int raw(fixture *f, const char *method, const char *path, const char *tok
 	snprintf(bearer, sizeof bearer, "Bearer %s", token);
 	fic_http_header h[3] = { { "Authorization", bearer }, { "Upload-Offset", offset ? offset : "" },
 		                 { "Upload-Length", length ? length : "" } };
-	fic_http_request q = { .method = method, .url = u, .headers = h,
+	fic_http_request q = { .version = FIC_TRANSPORT_VERSION, .method = method, .url = u, .headers = h,
 		               .header_count = offset ? 3 : 1, .body = body, .body_len = len };
 	fic_http_response r;
 	assert_int_equal(f->transport->request(f->transport->ctx, &q, &r), FIC_OK);
@@ -1127,7 +1130,7 @@ static void feeds_bring_the_registry_checklists_and_tasks(void **state)
 	load(f, "tasks", "石柱县",
 	     "[{\"id\":\"task-1\",\"kind\":\"reinspect\",\"site_id\":\"cq-sz-0001\","
 	     "\"due_date\":\"2026-04-01\",\"detail\":\"复查饮水设施\"}]");
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_pull(f->store, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
@@ -1228,7 +1231,7 @@ static void a_long_feed_comes_in_pages(void **state)
 	fixture *f = *state;
 	enroll(f);
 	load_markets(f);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.pulled, 450);
 	assert_int_equal(rep.requests, 3 + 2); /* 3 pages of sites, checklists and tasks once */
@@ -1346,7 +1349,7 @@ static void feed_pages_are_gzipped_when_the_device_accepts_it(void **state)
 		                                               : NULL;
 		free(g.body);
 	}
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.pulled, 450);
 	print_message("# 450 sites: %lld bytes received gzip'd, %lld as JSON\n",
@@ -1422,7 +1425,7 @@ static void a_hostile_feed_changes_nothing(void **state)
 		/* (A bad item in a good page is skipped and counted, never refuses the
 		 * page: tests/server/test_feed_hostile.c.) */
 	};
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		h.feed_body = bad[i];
 		assert_int_equal(fic_sync_pull(f->store, &o, &rep), FIC_EPROTO);
@@ -1504,7 +1507,7 @@ static void a_hostile_photo_answer_loses_nothing(void **state)
 		{ 418, 0, FIC_EPROTO },         /* nonsense */
 		{ 500, -1, FIC_ENETWORK },      /* the server's trouble: transient */
 	};
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		h.photo_status = bad[i].status;
 		h.photo_offset = bad[i].offset;
@@ -1565,7 +1568,7 @@ static void the_server_audits_each_devices_chain_as_gaps_fill(void **state)
 	enroll(f);
 	char urgent[2][FIC_UUID_BUFSIZE];
 	patrol_day(f, urgent); /* chain entries 1, 2 (tip-offs), 3, 4 (urgent: sent first) */
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(county_chain_breaks(f->server, NULL), 0);
 	/* A finished inspection is chained too (entry 5), and arrives as an inspection record. */
@@ -1661,7 +1664,7 @@ static int enrol_over(fixture *f, county_server *srv, const char *url, const cha
 	if (rc == FIC_OK) {
 		char urgent[2][FIC_UUID_BUFSIZE];
 		patrol_day(f, urgent);
-		fic_sync_report rep;
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 		rc = fic_sync_run(f->store, &o, &rep);
 		assert_int_equal(rep.stored, 7);
 	}
@@ -1765,7 +1768,7 @@ static void every_fault_on_the_link_loses_and_doubles_nothing(void **state)
 		fic_transport *t;
 		assert_int_equal(fic_transport_curl_new(&t, NULL), FIC_OK);
 		f->opts.transport = t;
-		fic_sync_report rep;
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 		int rc = fic_sync_run(f->store, &f->opts, &rep);
 		print_message("# fault %zu: %lld requests, %lld bytes received: %s %s\n", i,
 		              (long long)rep.requests, (long long)rep.bytes_received,
@@ -1783,7 +1786,7 @@ static void every_fault_on_the_link_loses_and_doubles_nothing(void **state)
 	fic_transport *t;
 	assert_int_equal(fic_transport_curl_new(&t, NULL), FIC_OK);
 	f->opts.transport = t;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = FIC_ERROR;
 	for (int pass = 0; pass < 10 && rc != FIC_OK; pass++) {
 		rc = fic_sync_run(f->store, &f->opts, &rep);
