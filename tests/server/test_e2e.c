@@ -491,7 +491,7 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 		/* Opening the store and a pass take a few ms: kill early, later, or late
 		 * (in the photos), by turns. */
 		static const int window_us[] = { 6000, 60000, 400000 };
-		usleep((useconds_t)(rand() % window_us[round % 3]));
+		usleep((useconds_t)(rand() % (int)(window_us[round % 3] * tu_time_scale())));
 		kill(pid, SIGKILL);
 		int ws;
 		waitpid(pid, &ws, 0);
