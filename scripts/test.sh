@@ -6,7 +6,8 @@
 #   gcc   -Wall -Wextra -Werror (RelWithDebInfo)
 #   clang -Wall -Wextra -Werror
 #   gcc with AddressSanitizer + UndefinedBehaviorSanitizer
-# then once more cross-built for arm64 and run under qemu-user
+# then the Java binding's tests on the host JVM (scripts/test-jvm.sh), and
+# once more cross-built for arm64 and run under qemu-user
 # (scripts/test-arm64.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,9 @@ run_config clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_config asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DFIC_SANITIZE=ON
 
+echo "=== jvm: the Java binding on the host JVM (FIC_WITH_CURL=OFF, the Java transport)"
+bash scripts/test-jvm.sh || failed+=("jvm")
+
 echo "=== arm64 (cross-built, run under qemu-aarch64)"
 bash scripts/test-arm64.sh || failed+=("arm64")
 
@@ -55,4 +59,4 @@ if [ ${#failed[@]} -gt 0 ]; then
 	echo "FAILED: ${failed[*]}"
 	exit 1
 fi
-echo "all configurations passed: gcc, clang, asan+ubsan, arm64 under qemu"
+echo "all configurations passed: gcc, clang, asan+ubsan, jvm, arm64 under qemu"

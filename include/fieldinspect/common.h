@@ -103,6 +103,15 @@ FIC_EXTERN const fic_error *fic_error_last(void);
 FIC_EXTERN void fic_error_clear(void);
 
 /**
+ * Record `code` and `message` (UTF-8; made one line, cut at 511 bytes) as
+ * the calling thread's last error, as the library does, and return `code`.
+ * For code outside the library that implements an extension point — a
+ * transport written by the app (sys/transport.h), a binding — so the error
+ * the app sees says what went wrong there. NULL message: the code's name.
+ */
+FIC_EXTERN int fic_error_set(int code, const char *message);
+
+/**
  * A static, English name for a status code ("FIC_ENOTFOUND: not found").
  * Never NULL; unknown codes get "unknown status".
  */

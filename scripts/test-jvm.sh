@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# scripts/test-jvm.sh — the Java binding (platform/android/java, jni) on the
+# host JVM: builds the library with FIC_WITH_CURL=OFF (the Java transport is
+# then the only one, as on Android), libfieldinspect_jni and the test hook
+# that runs the reference county server in the JVM's process; compiles the
+# Java API for Java 8 (what Android's toolchain accepts) and the tests; runs
+# them with JUnit 5's console launcher (Debian's junit5, offline) under
+# -Xcheck:jni, which stops the JVM on a JNI misuse (a pending exception
+# ignored, a local reference table overflow, a bad handle).
+#
+# Usage: scripts/test-jvm.sh [extra console-launcher arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-deps.sh jvm android
+build=build/jvm
+t0=$(date +%s)
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFIC_WITH_CURL=OFF -DFIC_BUILD_JNI=ON \
+	-DFIC_BUILD_BENCH=OFF >/dev/null
+if ! cmake --build "$build" -j"$(nproc)" --target fieldinspect_jni fic_county_hook >"$build.log" 2>&1; then
+	cat "$build.log"
+	echo "FAILED: JNI build"
+	exit 1
+fi
+# The binding exports nothing but JNI_OnLoad (RegisterNatives does the rest).
+exports=$(nm -D --defined-only "$build/libfieldinspect_jni.so" | awk '{print $3}' | sort | tr '\n' ' ')
+if [ "$exports" != "JNI_OnLoad " ]; then
+	echo "FAILED: libfieldinspect_jni.so exports: $exports"
+	exit 1
+fi
+if nm -D "$build/libfieldinspect_jni.so" | grep -q curl; then
+	echo "FAILED: libfieldinspect_jni.so links libcurl with FIC_WITH_CURL=OFF"
+	exit 1
+fi
+
+junit=/usr/share/java/junit-platform-console-standalone.jar
+rm -rf "$build/classes" "$build/test-classes"
+mkdir -p "$build/classes" "$build/test-classes"
+# The API as an Android app compiles it: Java 8 language and library.
+javac --release 8 -Xlint:all -Xlint:-options -Werror -encoding UTF-8 -d "$build/classes" \
+	$(find platform/android/java -name '*.java')
+javac --release 17 -Xlint:all -Werror -encoding UTF-8 -cp "$build/classes:$junit" \
+	-d "$build/test-classes" $(find tests/jvm/java -name '*.java')
+t1=$(date +%s)
+echo "=== jvm: built in $((t1 - t0)) s; running the tests"
+java -Xcheck:jni --add-opens java.base/java.net=ALL-UNNAMED \
+	--add-opens java.base/sun.net.www.protocol.https=ALL-UNNAMED \
+	-Dorg.fieldinspect.library="$PWD/$build/libfieldinspect_jni.so" \
+	-Dfic.hook="$PWD/$build/tests/libfic_county_hook.so" \
+	-jar "$junit" --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
+	-cp "$build/classes:$build/test-classes" --select-package org.fieldinspect "$@"
+echo "=== jvm: tests took $(($(date +%s) - t1)) s"
