@@ -374,8 +374,11 @@ public final class HttpUrlConnectionTransport implements Transport {
             }
             boolean send = !head && !get;
             if (send) {
+                // Not setFixedLengthStreamingMode: the JDK then writes the headers and
+                // the body in separate segments, and Nagle's algorithm holds the body
+                // until the server's delayed ACK (~40 ms a request). Buffered, they
+                // leave together. Bodies are at most 1 MiB (a records batch).
                 c.setDoOutput(true);
-                c.setFixedLengthStreamingMode(req.body.length);
             }
             guard = new Guard(req, c, total);
             tick = watchdog().scheduleAtFixedRate(guard, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
