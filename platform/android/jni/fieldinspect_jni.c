@@ -1176,12 +1176,14 @@ typedef struct bridge {
 	jthrowable listener_error; /* the listener threw: rethrown after the pass */
 } bridge;
 
-/* The codes a transport may return (sys/transport.h); anything else is a failure of the link. */
+/* The codes a transport may return (sys/transport.h), and FIC_ERROR for a
+ * transport that broke (returned nothing, threw something else); any other
+ * status is taken as a failure of the link. */
 static int transport_code(int code)
 {
 	switch (code) {
 	case FIC_ENETWORK: case FIC_ETLS: case FIC_ETOOBIG: case FIC_EPROTO: case FIC_EINVAL:
-	case FIC_ECANCELED: case FIC_ENOMEM:
+	case FIC_ECANCELED: case FIC_ENOMEM: case FIC_ERROR:
 		return code;
 	default:
 		return FIC_ENETWORK;

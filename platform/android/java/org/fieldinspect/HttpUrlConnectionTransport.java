@@ -415,6 +415,13 @@ public final class HttpUrlConnectionTransport implements Transport {
                 if (in != null) {
                     r.body = readCapped(in, max);
                 }
+                // HttpURLConnection ends a fixed-length body early without a word when
+                // the connection closes: a truncated answer is the link's failure.
+                int got = r.body == null ? 0 : r.body.length;
+                if (length >= 0 && got != length && status != 204 && status != 304) {
+                    throw new FicException(Status.ENETWORK, "network: the response was cut short ("
+                            + got + " of " + length + " bytes)");
+                }
             }
             if (r.body != null && r.body.length == 0) {
                 r.body = null;
