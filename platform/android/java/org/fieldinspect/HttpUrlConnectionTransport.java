@@ -18,7 +18,6 @@ import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Executors;
@@ -275,8 +274,7 @@ public final class HttpUrlConnectionTransport implements Transport {
         }
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            String have = Base64.getEncoder().encodeToString(
-                    sha.digest(chain[0].getPublicKey().getEncoded()));
+            String have = base64(sha.digest(chain[0].getPublicKey().getEncoded()));
             if (pins.contains(have)) {
                 return;
             }
@@ -284,6 +282,25 @@ public final class HttpUrlConnectionTransport implements Transport {
             throw new FicException(Status.ETLS, "SHA-256 is not available for key pinning");
         }
         throw new FicException(Status.ETLS, "the server's public key does not match the pinned key");
+    }
+
+    /* RFC 4648 base64 with padding (java.util.Base64 is Android API 26+). */
+    static String base64(byte[] b) {
+        final String a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < b.length; i += 3) {
+            int n = (b[i] & 0xff) << 16;
+            if (i + 1 < b.length) {
+                n |= (b[i + 1] & 0xff) << 8;
+            }
+            if (i + 2 < b.length) {
+                n |= b[i + 2] & 0xff;
+            }
+            out.append(a.charAt(n >> 18 & 63)).append(a.charAt(n >> 12 & 63));
+            out.append(i + 1 < b.length ? a.charAt(n >> 6 & 63) : '=');
+            out.append(i + 2 < b.length ? a.charAt(n & 63) : '=');
+        }
+        return out.toString();
     }
 
     private static boolean certificateProblem(Throwable t) {
@@ -399,7 +416,7 @@ public final class HttpUrlConnectionTransport implements Transport {
                 throw new FicException(Status.EPROTO,
                         "the server answered with a redirect (" + status + "), which is refused");
             }
-            long length = c.getContentLengthLong();
+            long length = count(c.getHeaderField("Content-Length")); // getContentLengthLong: API 24
             if (length > max) {
                 throw new FicException(Status.ETOOBIG, "the server's response exceeds " + max + " bytes");
             }

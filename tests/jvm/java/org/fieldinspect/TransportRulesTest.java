@@ -177,6 +177,16 @@ class TransportRulesTest {
         assertTrue(HttpUrlConnectionTransport.loopbackHost("127.1.2.3"));
         assertTrue(HttpUrlConnectionTransport.loopbackHost("localhost"));
         assertTrue(HttpUrlConnectionTransport.loopbackHost("[::1]"));
+        assertTrue(!HttpUrlConnectionTransport.loopbackHost("127.0.0"));
+        assertTrue(!HttpUrlConnectionTransport.loopbackHost("128.0.0.1"));
+        // The pin's base64 (own code: java.util.Base64 needs Android API 26).
+        java.util.Random r = new java.util.Random(1);
+        for (int n = 0; n < 40; n++) {
+            byte[] b = new byte[n];
+            r.nextBytes(b);
+            assertEquals(java.util.Base64.getEncoder().encodeToString(b),
+                    HttpUrlConnectionTransport.base64(b));
+        }
     }
 
     @Test
