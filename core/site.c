@@ -823,7 +823,8 @@ int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
 	/* Nearest first; keep at most `limit`. */
 	fic_site_list *res = NULL;
 	if (rc == FIC_OK) {
-		qsort(hits, n, sizeof *hits, cmp_near_hit);
+		if (n > 1) /* qsort's array may not be NULL, even for no hits (UBSan) */
+			qsort(hits, n, sizeof *hits, cmp_near_hit);
 		size_t keep = limit && limit < n ? limit : n;
 		res = fic__calloc(1, sizeof *res);
 		if (res)
