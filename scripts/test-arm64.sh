@@ -75,6 +75,7 @@ aarch64-linux-gnu-readelf -d "$build/libfieldinspect.so.0" | sed -n 's/.*Shared 
 		case $lib in
 		libc.so.* | libm.so.* | libdl.so.* | libpthread.so.* | ld-linux*) continue ;;
 		libz.so.*) note="NDK provides (system libz)" ;;
+		libcurl.so.*) note="not on Android: FIC_WITH_CURL=OFF, the Java transport" ;;
 		*) note="bundled by the app" ;;
 		esac
 		strip_size "/usr/lib/aarch64-linux-gnu/$lib" "$note"

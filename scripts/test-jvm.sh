@@ -6,7 +6,8 @@
 # Java API for Java 8 (what Android's toolchain accepts) and the tests; runs
 # them with JUnit 5's console launcher (Debian's junit5, offline) under
 # -Xcheck:jni, which stops the JVM on a JNI misuse (a pending exception
-# ignored, a local reference table overflow, a bad handle).
+# ignored, a local reference table overflow, a bad handle); then again with
+# the native side built with AddressSanitizer and UBSan.
 #
 # Usage: scripts/test-jvm.sh [extra console-launcher arguments]
 set -euo pipefail
@@ -42,10 +43,33 @@ javac --release 17 -Xlint:all -Werror -encoding UTF-8 -cp "$build/classes:$junit
 	-d "$build/test-classes" $(find tests/jvm/java -name '*.java')
 t1=$(date +%s)
 echo "=== jvm: built in $((t1 - t0)) s; running the tests"
-java -Xcheck:jni --add-opens java.base/java.net=ALL-UNNAMED \
-	--add-opens java.base/sun.net.www.protocol.https=ALL-UNNAMED \
-	-Dorg.fieldinspect.library="$PWD/$build/libfieldinspect_jni.so" \
-	-Dfic.hook="$PWD/$build/tests/libfic_county_hook.so" \
-	-jar "$junit" --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
-	-cp "$build/classes:$build/test-classes" --select-package org.fieldinspect "$@"
-echo "=== jvm: tests took $(($(date +%s) - t1)) s"
+run_tests() { # $1: the build holding the libraries; the rest: the JVM's environment
+	local lib=$1
+	shift
+	env "$@" java -Xcheck:jni --add-opens java.base/java.net=ALL-UNNAMED \
+		--add-opens java.base/sun.net.www.protocol.https=ALL-UNNAMED \
+		-Dorg.fieldinspect.library="$PWD/$lib/libfieldinspect_jni.so" \
+		-Dfic.hook="$PWD/$lib/tests/libfic_county_hook.so" \
+		-jar "$junit" --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
+		-cp "$build/classes:$build/test-classes" --select-package org.fieldinspect "${extra[@]}"
+}
+extra=("$@")
+run_tests "$build"
+t2=$(date +%s)
+echo "=== jvm: tests took $((t2 - t1)) s"
+
+# Again with the native side under AddressSanitizer and UBSan (leak detection
+# off: the JVM's own allocations are not ours; the leak test counts the core's).
+asan=build/jvm-asan
+echo "=== jvm: the same tests, native code under ASan+UBSan"
+cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DFIC_SANITIZE=ON -DFIC_WITH_CURL=OFF \
+	-DFIC_BUILD_JNI=ON -DFIC_BUILD_BENCH=OFF >/dev/null
+if ! cmake --build "$asan" -j"$(nproc)" --target fieldinspect_jni fic_county_hook >"$asan.log" 2>&1; then
+	cat "$asan.log"
+	echo "FAILED: JNI build (ASan)"
+	exit 1
+fi
+run_tests "$asan" LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:handle_segv=0:allow_user_segv_handler=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+echo "=== jvm: ASan+UBSan tests took $(($(date +%s) - t2)) s"

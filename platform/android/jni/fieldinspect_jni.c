@@ -1172,7 +1172,6 @@ typedef struct bridge {
 	JNIEnv *env;
 	jobject transport; /* org.fieldinspect.Transport, a local reference of the sync call */
 	jobject listener;  /* org.fieldinspect.SyncListener or NULL */
-	jlong cancel;      /* the pass's fic_cancel, for the Java transport to poll */
 	jthrowable listener_error; /* the listener threw: rethrown after the pass */
 } bridge;
 
@@ -1330,7 +1329,7 @@ static jlongArray sync_call(JNIEnv *env, jlong h, int which, jobject transport, 
 	jlong lim[4] = { 0, 0, 0, 0 };
 	if (limits && (*env)->GetArrayLength(env, limits) == 4)
 		(*env)->GetLongArrayRegion(env, limits, 0, 4, lim);
-	bridge b = { env, transport, listener, cancel, NULL };
+	bridge b = { env, transport, listener, NULL };
 	fic_transport t = { FIC_TRANSPORT_VERSION, &b, bridge_request, NULL };
 	fic_sync_options o = FIC_SYNC_OPTIONS_INIT;
 	o.transport = &t;
