@@ -35,9 +35,12 @@ for group in "$@"; do
 	arm64)
 		arm64=1
 		# The arm64 libraries the library, tools and tests link (multiarch).
-		packages+=(crossbuild-essential-arm64 qemu-user qemu-user-binfmt binutils-aarch64-linux-gnu)
+		# (a JDK for jni.h: the JNI binding is cross-built too)
+		packages+=(crossbuild-essential-arm64 qemu-user qemu-user-binfmt binutils-aarch64-linux-gnu
+			openjdk-17-jdk-headless)
 		for p in libsqlite3-dev libcurl4-openssl-dev libcjson-dev libjpeg62-turbo-dev \
-			libturbojpeg0-dev libexif-dev libssl-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev; do
+			libturbojpeg0-dev libexif-dev libssl-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev \
+			android-liblog-dev; do
 			packages+=("$p:arm64")
 		done
 		;;

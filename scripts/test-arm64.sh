@@ -33,8 +33,10 @@ build=build/arm64
 jobs=$(nproc)
 t0=$(date +%s)
 echo "=== arm64: configure and build (aarch64-linux-gnu-gcc, -Werror)"
+# The JNI binding too (jni.h is the host JDK's; jni_md.h is the same on every
+# LP64 Linux), and the Android platform layer's tests on arm64 liblog.
 cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	-DFIC_BUILD_BENCH=OFF >/dev/null
+	-DFIC_BUILD_BENCH=OFF -DFIC_BUILD_JNI=ON >/dev/null
 if ! cmake --build "$build" -j"$jobs" >"$build.log" 2>&1; then
 	cat "$build.log"
 	echo "FAILED: arm64 build"
@@ -67,7 +69,19 @@ strip_size() {
 	printf "    %-28s %8d bytes  (%s)\n" "$(basename "$1")" "$(stat -c %s "$tmp")" "$2"
 	rm -f "$tmp"
 }
-strip_size "$build/libfieldinspect.so.0" "the core"
+# As an Android app builds it: no libcurl, no tests, tools or server; the
+# core linked into the JNI library.
+app=build/arm64-app
+cmake -S . -B "$app" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DFIC_WITH_CURL=OFF -DFIC_BUILD_JNI=ON -DFIC_BUILD_TESTS=OFF -DFIC_BUILD_TOOLS=OFF \
+	-DFIC_BUILD_SERVER=OFF -DFIC_BUILD_BENCH=OFF >/dev/null
+cmake --build "$app" -j"$jobs" --target fieldinspect fieldinspect_jni >"$app.log" 2>&1 || {
+	cat "$app.log"
+	echo "FAILED: arm64 app build"
+	exit 1
+}
+strip_size "$app/libfieldinspect.so.0" "the core, without libcurl"
+strip_size "$app/libfieldinspect_jni.so" "the core and the JNI glue in one: what the app loads"
 # Each library the core links that an Android app must bundle (the NDK
 # provides only libc, libm, libdl, liblog and libz among these).
 aarch64-linux-gnu-readelf -d "$build/libfieldinspect.so.0" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' |
@@ -80,4 +94,6 @@ aarch64-linux-gnu-readelf -d "$build/libfieldinspect.so.0" | sed -n 's/.*Shared 
 		esac
 		strip_size "/usr/lib/aarch64-linux-gnu/$lib" "$note"
 	done
+echo "    (libfieldinspect_jni.so needs: $(aarch64-linux-gnu-readelf -d "$app/libfieldinspect_jni.so" |
+	sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' '))"
 exit $rc
