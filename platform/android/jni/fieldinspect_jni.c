@@ -1073,6 +1073,32 @@ static jobjectArray JNICALL n_photo_get(JNIEnv *env, jclass cls, jlong h, jbyteA
 	return rows_finish(env, &r);
 }
 
+static jbyteArray JNICALL n_photo_render(JNIEnv *env, jclass cls, jbyteArray jpeg_b, jint max_edge,
+                                         jint quality)
+{
+	(void)cls;
+	if (jpeg_b == NULL) {
+		throw_fic(env, FIC_EINVAL, "photo: no bytes");
+		return NULL;
+	}
+	jsize n = (*env)->GetArrayLength(env, jpeg_b);
+	jbyte *data = (*env)->GetByteArrayElements(env, jpeg_b, NULL);
+	if (data == NULL)
+		return NULL;
+	void *out = NULL;
+	size_t len = 0;
+	int rc = fic_photo_render(&out, &len, data, (size_t)n, max_edge, quality);
+	(*env)->ReleaseByteArrayElements(env, jpeg_b, data, JNI_ABORT);
+	jbyteArray res = NULL;
+	if (ok(env, rc)) {
+		res = (*env)->NewByteArray(env, (jsize)len);
+		if (res)
+			(*env)->SetByteArrayRegion(env, res, 0, (jsize)len, out);
+	}
+	fic_free(out);
+	return res;
+}
+
 /* ---- evidence and time ---- */
 
 /* The report; FIC_ECORRUPT is an answer (the report lists the problems), not a failure. */
@@ -1534,6 +1560,7 @@ static const JNINativeMethod methods[] = {
 	{ "photoAddBuffer", "(JI[B[B[B[I[D)[B", (void *)n_photo_add_buffer },
 	{ "photoAddFile", "(JI[B[B[B[I[D)[B", (void *)n_photo_add_file },
 	{ "photoGet", "(J[B)" ROWS, (void *)n_photo_get },
+	{ "photoRender", "([BII)[B", (void *)n_photo_render },
 	{ "evidenceVerify", "(J)[B", (void *)n_evidence_verify },
 	{ "chainVerify", "([B[BJ)[B", (void *)n_chain_verify },
 	{ "timeNow", "(J)" ROWS, (void *)n_time_now },

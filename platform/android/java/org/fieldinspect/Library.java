@@ -57,6 +57,15 @@ public final class Library {
     }
 
     /**
+     * The upload rendition of a JPEG, as the store makes it (fic_photo_render):
+     * EXIF orientation applied, longest edge at most {@code maxEdge} (never
+     * enlarged), JPEG {@code quality}, no metadata — to preview what will be sent.
+     */
+    public static byte[] renderPhoto(byte[] jpeg, int maxEdge, int quality) {
+        return Native.photoRender(jpeg, maxEdge, quality);
+    }
+
+    /**
      * Diagnostics: {blocks the core holds now (its allocator counts them),
      * JNI global references the binding holds}. For leak checks.
      */

@@ -79,6 +79,7 @@ final class Native {
     static native byte[] photoAddFile(long h, int owner, byte[] ownerId, byte[] itemId,
                                       byte[] path, int[] opts, double[] optsD);
     static native Object[] photoGet(long h, byte[] photoId);
+    static native byte[] photoRender(byte[] jpeg, int maxEdge, int quality);
 
     static native byte[] evidenceVerify(long h);
     static native byte[] chainVerify(byte[] submissionsJson, byte[] expectedPrevHash, long firstSeq);

@@ -70,6 +70,14 @@ class PatrolWorkflowTest {
             assertEquals(64, p.sha256.length());
             assertTrue(p.uploadBytes > 0);
             assertEquals(1280, p.uploadWidth); // never enlarged
+            byte[] preview = Library.renderPhoto(jpg, 640, 80);
+            javax.imageio.stream.ImageInputStream iis = javax.imageio.ImageIO.createImageInputStream(
+                    new java.io.ByteArrayInputStream(preview));
+            java.awt.image.BufferedImage small = javax.imageio.ImageIO.read(iis);
+            assertEquals(640, small.getWidth());
+            assertEquals(480, small.getHeight());
+            assertEquals(Status.EINVAL, assertThrows(FicException.class,
+                () -> Library.renderPhoto(new byte[] {1, 2, 3}, 640, 80)).status());
             FinishSummary sum = s.finishInspection(insp);
             assertTrue(sum.findings >= 1);
             assertFalse(sum.leads.isEmpty());
@@ -131,6 +139,14 @@ class PatrolWorkflowTest {
             // The evidence stands up.
             EvidenceReport ev = s.verifyEvidence();
             assertTrue(ev.ok, ev.json);
+            // The server's check of a chain, from Java: an empty one is sound; a broken link is not.
+            String empty = Library.verifyChain("[]", null, 1);
+            assertTrue(Json.bool(Json.object(empty), "ok"), empty);
+            String bad = "[{\"seq\":1,\"hash\":\"" + new String(new char[64]).replace('\0', '0')
+                    + "\",\"canonical\":\"{}\"}]";
+            String broken = Library.verifyChain(bad, null, 1);
+            assertFalse(Json.bool(Json.object(broken), "ok"), broken);
+            assertFalse(Json.list(Json.object(broken), "problems").isEmpty(), broken);
             assertTrue(ev.chainEntries >= 3);
             assertEquals(1, ev.photos);
             s.check();
