@@ -44,6 +44,19 @@ javac --release 17 -Xlint:all -Werror -encoding UTF-8 -cp "$build/classes:$junit
 t1=$(date +%s)
 echo "=== jvm: built in $((t1 - t0)) s; running the tests"
 run_tests() { # $1: the build holding the libraries; the rest: the JVM's environment
+	local lib=$1 log=$1.tests.log rc=0
+	shift
+	run_java "$lib" "$@" 2>&1 | tee "$log" || rc=1
+	# -Xcheck:jni only warns (a call with an exception pending, local
+	# references past capacity): here a warning fails the run.
+	if grep -q "^WARNING" "$log"; then
+		grep -A3 "^WARNING" "$log" | head -20
+		echo "FAILED: warnings from the JVM (-Xcheck:jni)"
+		rc=1
+	fi
+	return $rc
+}
+run_java() {
 	local lib=$1
 	shift
 	env "$@" java -Xcheck:jni --add-opens java.base/java.net=ALL-UNNAMED \

@@ -1224,7 +1224,12 @@ static int java_error(JNIEnv *env, const char *what)
 	char msg[400];
 	snprintf(msg, sizeof msg, "%s threw an exception", what);
 	if (t && (*env)->IsInstanceOf(env, t, c_exception)) {
-		code = transport_code((*env)->CallIntMethod(env, t, m_exception_code));
+		jint c = (*env)->CallIntMethod(env, t, m_exception_code);
+		if ((*env)->ExceptionCheck(env)) {
+			(*env)->ExceptionClear(env);
+			c = FIC_ERROR;
+		}
+		code = transport_code(c);
 		jbyteArray b = (jbyteArray)(*env)->CallObjectMethod(env, t, m_exception_bytes);
 		if (!(*env)->ExceptionCheck(env) && b) {
 			jsize n = (*env)->GetArrayLength(env, b);
