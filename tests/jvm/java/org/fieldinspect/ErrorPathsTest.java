@@ -127,6 +127,8 @@ class ErrorPathsTest {
                 }
                 throw new FicException(Status.ENETWORK, "no network in this test");
             };
+            Cancellation cancel = new Cancellation();
+            f.opts.cancel = cancel;
             AtomicReference<Throwable> result = new AtomicReference<Throwable>();
             Thread t = new Thread(() -> {
                 try {
@@ -140,8 +142,11 @@ class ErrorPathsTest {
             FicException busy = assertThrows(FicException.class, () -> f.store.stats());
             assertEquals(Status.EBUSY, busy.status());
             assertEquals(Status.EBUSY, assertThrows(FicException.class, f.store::close).status());
+            // The pass holds its cancellation flag: it cannot be freed under it.
+            assertEquals(Status.EBUSY, assertThrows(FicException.class, cancel::close).status());
             release.countDown();
             t.join();
+            cancel.close(); // free once the pass is over
             // The transport's own status and message reached the caller through the core.
             FicException e = (FicException) result.get();
             assertEquals(Status.ENETWORK, e.status());
