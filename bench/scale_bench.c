@@ -674,7 +674,7 @@ static void op_leads(op_ctx *c)
 
 static void op_status(op_ctx *c)
 {
-	fic_store_stats st;
+	fic_store_stats st = FIC_STORE_STATS_INIT;
 	if (fic_store_stats_get(c->f->store, &st) != FIC_OK)
 		die_fic("fic_store_stats_get");
 }

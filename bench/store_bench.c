@@ -347,7 +347,7 @@ int main(int argc, char **argv)
 	}
 	double wall = now_s() - start;
 
-	fic_store_stats stats;
+	fic_store_stats stats = FIC_STORE_STATS_INIT;
 	if (fic_store_stats_get(store, &stats) != FIC_OK)
 		die("fic_store_stats_get", fic_error_last()->message);
 	fic_store_close(store);

@@ -219,6 +219,7 @@ static void queue_photos(world *w, int n, int kb)
 typedef struct syncer {
 	world *w;
 	volatile int stop;
+	fic_cancel *cancel; /* raised with stop: ends an exchange under way */
 	bool fifo;
 	pthread_t th;
 } syncer;
@@ -226,9 +227,9 @@ typedef struct syncer {
 static void *priority_loop(void *arg)
 {
 	syncer *s = arg;
-	s->w->opts.cancelled = &s->stop;
+	s->w->opts.cancel = s->cancel;
 	while (!s->stop) {
-		fic_sync_report rep;
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 		int rc = fic_sync_push(s->w->sync_store, &s->w->opts, &rep);
 		if (rc == FIC_OK && rep.pending == 0 && rep.photos_pending == 0)
 			sleep_ms(20); /* nothing to do: the app would wait for a change */
@@ -275,10 +276,10 @@ static void *fifo_loop(void *arg)
 			fic_http_header h[4] = { { "Authorization", auth }, { "Upload-Offset", off_s },
 				                 { "Upload-Length", len_s },
 				                 { "Content-Type", "application/offset+octet-stream" } };
-			fic_http_request q = { .method = "PATCH", .url = url, .headers = h,
+			fic_http_request q = { .version = FIC_TRANSPORT_VERSION, .method = "PATCH", .url = url, .headers = h,
 				               .header_count = 4, .body = buf + off, .body_len = (size_t)n,
 				               .total_timeout_ms = 600000, .low_speed_time_ms = 60000,
-				               .cancelled = &s->stop };
+				               .cancel = s->cancel };
 			fic_http_response r;
 			if (w->transport->request(w->transport->ctx, &q, &r) != FIC_OK) {
 				sleep_ms(100);
@@ -296,7 +297,7 @@ static void *fifo_loop(void *arg)
 	sqlite3_finalize(st);
 	/* Then the records, the lead among them. */
 	while (!s->stop) {
-		fic_sync_report rep;
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 		if (fic_sync_push(w->sync_store, &w->opts, &rep) == FIC_OK && rep.pending == 0)
 			sleep_ms(20);
 	}
@@ -347,6 +348,7 @@ static void part1(const config *c)
 	world_open(&w, c, true, "bench-priority");
 	queue_photos(&w, c->photos, c->photo_kb);
 	syncer s = { .w = &w };
+	fic_cancel_new(&s.cancel);
 	pthread_create(&s.th, NULL, priority_loop, &s);
 	double *lat = calloc((size_t)c->runs, sizeof *lat);
 	unsigned seed = (unsigned)now_ms();
@@ -358,7 +360,9 @@ static void part1(const config *c)
 		fflush(stdout);
 	}
 	s.stop = 1;
+	fic_cancel_request(s.cancel);
 	pthread_join(s.th, NULL);
+	fic_cancel_free(s.cancel);
 	int64_t pending = 0, urgent = 0;
 	fic__upload_counts(w.sync_store, &pending, &urgent);
 	printf("  (photos still queued at the end: %lld of %d)\n", (long long)pending, c->photos);
@@ -369,13 +373,16 @@ static void part1(const config *c)
 		world_open(&w, c, true, "bench-fifo");
 		queue_photos(&w, c->photos, c->photo_kb);
 		syncer f = { .w = &w, .fifo = true };
+		fic_cancel_new(&f.cancel);
 		pthread_create(&f.th, NULL, fifo_loop, &f);
 		sleep_ms(3000);
 		fifo[i] = urgent_latency(&w);
 		printf("  FIFO run %2d: %.2f s\n", i + 1, fifo[i]);
 		fflush(stdout);
 		f.stop = 1;
+		fic_cancel_request(f.cancel);
 		pthread_join(f.th, NULL);
+		fic_cancel_free(f.cancel);
 		world_close(&w);
 	}
 	printf("-- creation to receipt by the server:\n");
@@ -476,7 +483,7 @@ static void part2(const config *c, bool quick)
 	record_bytes += audit_bytes;
 	int64_t photos = scalar(w.sync_store, "SELECT count(*) FROM uploads");
 	int64_t photo_bytes = scalar(w.sync_store, "SELECT sum(bytes) FROM uploads");
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	if (fic_sync_run(w.sync_store, &w.opts, &rep) != FIC_OK)
 		die("sync");
 	tu_link_stats after;

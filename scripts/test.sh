@@ -6,9 +6,12 @@
 #   gcc   -Wall -Wextra -Werror (RelWithDebInfo)
 #   clang -Wall -Wextra -Werror
 #   gcc with AddressSanitizer + UndefinedBehaviorSanitizer
+# then the Java binding's tests on the host JVM (scripts/test-jvm.sh), and
+# once more cross-built for arm64 and run under qemu-user
+# (scripts/test-arm64.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup-deps.sh
+bash scripts/setup-deps.sh arm64 jvm android
 
 jobs=$(nproc)
 failed=()
@@ -46,8 +49,14 @@ run_config clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_config asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DFIC_SANITIZE=ON
 
+echo "=== jvm: the Java binding on the host JVM (FIC_WITH_CURL=OFF, the Java transport)"
+bash scripts/test-jvm.sh || failed+=("jvm")
+
+echo "=== arm64 (cross-built, run under qemu-aarch64)"
+bash scripts/test-arm64.sh || failed+=("arm64")
+
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "FAILED: ${failed[*]}"
 	exit 1
 fi
-echo "all configurations passed: gcc, clang, asan+ubsan"
+echo "all configurations passed: gcc, clang, asan+ubsan, jvm, arm64 under qemu"

@@ -23,7 +23,8 @@ static void progress(const fic_sync_options *o, fic_store *store, const fic_sync
 	if (o->progress == NULL)
 		return;
 	fic__outbox_counts n;
-	fic_sync_progress p = { .records_done = rep->stored + rep->duplicates + rep->rejected,
+	fic_sync_progress p = { .version = FIC_SYNC_PROGRESS_VERSION,
+		                .records_done = rep->stored + rep->duplicates + rep->rejected,
 		                .records_total = total, .bytes_sent = rep->bytes_sent };
 	int64_t photos = 0, urgent_photos = 0;
 	if (fic__outbox_counts_get(store, &n) == FIC_OK)
@@ -55,15 +56,49 @@ static int finish(fic_store *store, fic_sync_report *rep, int rc)
 	return rc;
 }
 
-/* The start of a pass: the error cleared, the report (the caller's, or
- * `local`) zeroed. */
-static fic_sync_report *begin_report(fic_sync_report *report, fic_sync_report *local)
+/* The size of fic_sync_report at each version (core/util/abi.c). */
+static const size_t report_sizes[] = { sizeof(fic_sync_report) };
+
+/* A report the caller passed must say its version before anything is done. */
+static int check_report(const fic_sync_report *r)
+{
+	if (r != NULL && r->version < 1)
+		return fic__err(FIC_EINVAL, "sync report: set version (FIC_SYNC_REPORT_INIT)");
+	return FIC_OK;
+}
+
+/* The pass fills a report of this library's version; the caller's gets the
+ * members of its own version. */
+static void report_out(fic_sync_report *dst, const fic_sync_report *full)
+{
+	if (dst != NULL)
+		(void)fic__struct_out(dst, full, report_sizes,
+		                      (unsigned)(sizeof report_sizes / sizeof report_sizes[0]),
+		                      "sync report");
+}
+
+static void report_start(fic_sync_report *rep)
+{
+	memset(rep, 0, sizeof *rep);
+	rep->version = FIC_SYNC_REPORT_VERSION;
+	rep->next_due_ms = INT64_MAX;
+}
+
+/* A public entry point: the caller's options and report checked, `fn` run
+ * with options and a report of this library's version. */
+typedef int (*pass_fn)(fic_store *, const fic_sync_options *, fic_sync_report *);
+static int entry(fic_store *store, const fic_sync_options *in, fic_sync_report *report,
+                 pass_fn fn)
 {
 	fic__err_clear();
-	fic_sync_report *rep = report ? report : local;
-	memset(rep, 0, sizeof *rep);
-	rep->next_due_ms = INT64_MAX;
-	return rep;
+	fic_sync_report rep;
+	report_start(&rep);
+	fic_sync_options o;
+	int rc = check_report(report);
+	if (rc == FIC_OK && (rc = fic__sync_check_opts(store, in, &o)) == FIC_OK)
+		rc = fn(store, &o, &rep);
+	report_out(report, &rep);
+	return rc;
 }
 
 /* One push pass: what every step needs. */
@@ -221,13 +256,9 @@ static int idle_step(pass *ps, int64_t now, bool *done)
 	return rc;
 }
 
-int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
+static int push(fic_store *store, const fic_sync_options *opts, fic_sync_report *rep)
 {
-	fic_sync_report local;
-	fic_sync_report *rep = begin_report(report, &local);
-	int rc = fic__sync_check_opts(store, opts);
-	if (rc != FIC_OK)
-		return rc;
+	int rc;
 	pass ps = { .store = store, .o = opts, .rep = rep, .nh = opts->no_gzip ? 2 : 3,
 		    .max_records = FIC_SYNC_BATCH_MAX_RECORDS, .audit_max = 500,
 		    .upload = { "", 0, opts->photo_chunk_bytes, 0 } };
@@ -244,7 +275,7 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 	/* Records first, the outbox read again before every request, so an
 	 * urgent lead filed meanwhile goes next; then the audit log and photos. */
 	while (rc == FIC_OK) {
-		if (opts->cancelled && *opts->cancelled) {
+		if (fic__cancelled(opts->cancel)) {
 			rc = fic__err(FIC_ECANCELED, "sync cancelled");
 			break;
 		}
@@ -268,13 +299,11 @@ int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 	return finish(store, rep, rc);
 }
 
-int fic_sync_pull(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
+static int pull(fic_store *store, const fic_sync_options *opts, fic_sync_report *rep)
 {
-	fic_sync_report local;
-	fic_sync_report *rep = begin_report(report, &local);
-	int rc = fic__sync_check_opts(store, opts);
 	char auth[FIC_SYNC_TOKEN_MAX + 16];
-	if (rc != FIC_OK || (rc = fic__sync_auth(store, auth, sizeof auth)) != FIC_OK)
+	int rc = fic__sync_auth(store, auth, sizeof auth);
+	if (rc != FIC_OK)
 		return rc;
 	if (!fic__sync_held(store, store->platform->wall_ms(store->platform->ctx)))
 		rc = fic__sync_pull(store, opts, auth, rep);
@@ -282,11 +311,9 @@ int fic_sync_pull(fic_store *store, const fic_sync_options *opts, fic_sync_repor
 	return finish(store, rep, rc);
 }
 
-int fic_sync_run(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
+static int run(fic_store *store, const fic_sync_options *opts, fic_sync_report *rep)
 {
-	fic_sync_report local;
-	fic_sync_report *rep = report ? report : &local;
-	int rc = fic_sync_push(store, opts, rep);
+	int rc = push(store, opts, rep);
 	if (rc == FIC_ENETWORK || rc == FIC_ETLS || rc == FIC_ECANCELED || rc == FIC_EAUTH ||
 	    rc == FIC_ESTATE || rc == FIC_EINVAL)
 		return rc;
@@ -306,6 +333,21 @@ int fic_sync_run(fic_store *store, const fic_sync_options *opts, fic_sync_report
 		return push_rc;
 	}
 	return finish(store, rep, rc);
+}
+
+int fic_sync_push(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
+{
+	return entry(store, opts, report, push);
+}
+
+int fic_sync_pull(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
+{
+	return entry(store, opts, report, pull);
+}
+
+int fic_sync_run(fic_store *store, const fic_sync_options *opts, fic_sync_report *report)
+{
+	return entry(store, opts, report, run);
 }
 
 int fic_sync_network_changed(fic_store *store, int available)
@@ -332,6 +374,12 @@ int fic_sync_network_changed(fic_store *store, int available)
 		}
 	}
 	return fic__tx_end(store, rc);
+}
+
+const fic_sync_rejection *fic_sync_rejection_list_at(const fic_sync_rejection_list *list,
+                                                     size_t i)
+{
+	return list && i < list->count ? &list->entries[i] : NULL;
 }
 
 void fic_sync_rejection_list_free(fic_sync_rejection_list *list)
@@ -368,6 +416,7 @@ int fic_sync_rejections_get(fic_sync_rejection_list **out, fic_store *store)
 		rc = fic__err(FIC_ENOMEM, "out of memory listing rejections");
 		goto done;
 	}
+	l->entry_size = sizeof(fic_sync_rejection);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		fic_sync_rejection *e = FIC__GROW(l->entries, l->count, cap);
 		if (e == NULL) {

@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
-int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, const char *code,
+int fic_sync_enroll(fic_store *store, const fic_sync_options *in, const char *code,
                     const char *device_name)
 {
 	fic__err_clear();
-	int rc = fic__sync_check_opts(store, opts);
+	fic_sync_options o;
+	const fic_sync_options *opts = &o;
+	int rc = fic__sync_check_opts(store, in, &o);
 	if (rc != FIC_OK)
 		return rc;
 	if ((rc = fic__check_text(code, "enrolment code", 64, true, NULL)) != FIC_OK ||

@@ -15,14 +15,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fic__sync_check_opts(fic_store *store, const fic_sync_options *o)
+/* The size of fic_sync_options at each version (core/util/abi.c). */
+static const size_t options_sizes[] = { sizeof(fic_sync_options) };
+#define N_OF(a) (unsigned)(sizeof a / sizeof a[0])
+
+int fic_sync_options_init(fic_sync_options *opts, unsigned int version)
+{
+	fic__err_clear();
+	if (opts == NULL || version < 1 || version > FIC_SYNC_OPTIONS_VERSION)
+		return fic__err(FIC_EINVAL, "sync options: NULL or unknown version %u", version);
+	fic_sync_options init = FIC_SYNC_OPTIONS_INIT;
+	memcpy(opts, &init, options_sizes[version - 1]);
+	opts->version = version;
+	return FIC_OK;
+}
+
+int fic__sync_check_opts(fic_store *store, const fic_sync_options *in, fic_sync_options *o)
 {
 	FIC__ARG(store);
-	if (o == NULL || o->transport == NULL || o->transport->request == NULL)
+	if (in == NULL)
 		return fic__err(FIC_EINVAL, "sync options need a transport");
-	if (o->transport->version < 1)
-		return fic__err(FIC_EINVAL, "transport table version %d is not supported",
-		                o->transport->version);
+	fic_sync_options init = FIC_SYNC_OPTIONS_INIT;
+	*o = init;
+	int rc = fic__struct_in(o, in, options_sizes, N_OF(options_sizes), "sync options");
+	if (rc != FIC_OK)
+		return rc;
+	if (o->transport == NULL || o->transport->request == NULL)
+		return fic__err(FIC_EINVAL, "sync options need a transport");
+	if (o->transport->version < FIC_TRANSPORT_MIN_VERSION)
+		return fic__err(FIC_EINVAL, "transport table version %d is not supported (%d or later)",
+		                o->transport->version, FIC_TRANSPORT_MIN_VERSION);
 	return fic__check_text(o->server_url, "server_url", 512, true, NULL);
 }
 
@@ -85,13 +107,14 @@ int fic__sync_exchange(fic_store *store, const fic_sync_options *o, const char *
 	while (ul > 0 && o->server_url[ul - 1] == '/')
 		ul--;
 	snprintf(url, sizeof url, "%.*s%s", (int)ul, o->server_url, path);
-	fic_http_request q = { .method = method, .url = url, .headers = h, .header_count = nh,
+	fic_http_request q = { .version = FIC_TRANSPORT_VERSION,
+		               .method = method, .url = url, .headers = h, .header_count = nh,
 		               .body = body, .body_len = len,
 		               .connect_timeout_ms = o->connect_timeout_ms,
 		               .low_speed_time_ms = o->low_speed_time_ms,
 		               .total_timeout_ms = o->total_timeout_ms,
 		               .max_response_bytes = FIC_SYNC_RESPONSE_MAX_BYTES,
-		               .cancelled = o->cancelled };
+		               .cancel = o->cancel };
 	const fic_platform *p = store->platform;
 	int64_t t0 = p->monotonic_ms(p->ctx);
 	memset(resp, 0, sizeof *resp);

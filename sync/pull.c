@@ -247,7 +247,7 @@ int fic__sync_pull(fic_store *store, const fic_sync_options *o, const char *auth
 				rc = fic__err(FIC_EPROTO, "the %s feed does not end", feeds[f]);
 				break;
 			}
-			if (o->cancelled && *o->cancelled) {
+			if (fic__cancelled(o->cancel)) {
 				rc = fic__err(FIC_ECANCELED, "sync cancelled");
 				break;
 			}

@@ -181,7 +181,9 @@ int fic__gunzip(const void *data, size_t len, size_t max_out, unsigned char **ou
 #define FIC_SYNC_TOKEN_MAX 128
 
 /* The options every entry point checks: a store, a transport, a server URL. */
-int fic__sync_check_opts(fic_store *store, const fic_sync_options *o);
+/* The caller's options `in`, of any version this library reads, checked and
+ * copied into `o` (at this version, later fields at their defaults). */
+int fic__sync_check_opts(fic_store *store, const fic_sync_options *in, fic_sync_options *o);
 
 /* What an HTTP status means for the pass (docs/protocol.md, "Order of
  * sending": how the device reads each answer). */

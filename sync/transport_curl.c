@@ -9,12 +9,15 @@
  * past any bound on the wire); the engine asks for gzip where it wants it
  * and inflates within its own limit. One easy handle is kept so the TLS connection is
  * reused between requests of a sync pass (a fresh handshake costs about a
- * second on a 300 ms link).
+ * second on a 300 ms link). libcurl is initialised by the library itself,
+ * once, under pthread_once (curl_global_init is not thread-safe on every
+ * TLS backend, and an app should not have to know it is there).
  */
 #include "sync_internal.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -153,7 +156,7 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 	(void)ut;
 	(void)un;
 	const exchange *x = arg;
-	return x->req->cancelled && *x->req->cancelled ? 1 : 0;
+	return fic__cancelled(x->req->cancel) ? 1 : 0;
 }
 
 static bool loopback_host(const char *host)
@@ -383,6 +386,9 @@ static int curl_request(void *ctx, const fic_http_request *req, fic_http_respons
 	if (c == NULL || req == NULL || resp == NULL || req->method == NULL || req->url == NULL ||
 	    (req->body == NULL && req->body_len > 0) || (req->headers == NULL && req->header_count))
 		return fic__err(FIC_EINVAL, "transport request: bad arguments");
+	if (req->version < FIC_TRANSPORT_MIN_VERSION)
+		return fic__err(FIC_EINVAL, "transport request: version %u is older than %d",
+		                req->version, FIC_TRANSPORT_MIN_VERSION);
 	memset(resp, 0, sizeof *resp);
 	resp->server_time_ms = resp->retry_after_ms = resp->upload_offset = -1;
 	int rc = check_url(req->url);
@@ -430,13 +436,29 @@ static void curl_destroy(void *ctx)
 	fic__free(c);
 }
 
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* The size of fic_curl_options at each version (core/util/abi.c). */
+static const size_t options_sizes[] = { sizeof(fic_curl_options) };
+
 int fic_transport_curl_new(fic_transport **out, const fic_curl_options *opts)
 {
 	fic__err_clear();
 	FIC__OUT(out);
 	fic_curl_options o = FIC_CURL_OPTIONS_INIT;
-	if (opts)
-		o = *opts;
+	int rc;
+	if (opts && (rc = fic__struct_in(&o, opts, options_sizes,
+	                                 sizeof options_sizes / sizeof options_sizes[0],
+	                                 "curl options")) != FIC_OK)
+		return rc;
+	if (pthread_once(&global_once, global_init) != 0 || global_rc != CURLE_OK)
+		return fic__err(FIC_ERROR, "libcurl could not be initialised (curl_global_init)");
 	if (o.ca_file) {
 		FILE *f = fopen(o.ca_file, "rb");
 		if (f == NULL)

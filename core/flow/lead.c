@@ -596,6 +596,11 @@ int fic_lead_file(char *id_out, fic_store *store, const char *form_id, const cha
 
 /* ---- listing ---- */
 
+const fic_lead_info *fic_lead_list_at(const fic_lead_list *list, size_t i)
+{
+	return list && i < list->count ? &list->entries[i] : NULL;
+}
+
 void fic_lead_list_free(fic_lead_list *list)
 {
 	if (list == NULL)
@@ -650,6 +655,8 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 	int src = SQLITE_DONE;
 	if (list == NULL)
 		rc = fic__err(FIC_ENOMEM, "out of memory listing leads");
+	else
+		list->entry_size = sizeof(fic_lead_info);
 	while (rc == FIC_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		fic_lead_info *e = FIC__GROW(list->entries, list->count, cap);
 		if (e == NULL) {

@@ -189,6 +189,11 @@ static bool fits_kind(const fic__def *def, int site_kind)
 	return false;
 }
 
+const fic_checklist_info *fic_checklist_list_at(const fic_checklist_list *list, size_t i)
+{
+	return list && i < list->count ? &list->entries[i] : NULL;
+}
+
 void fic_checklist_list_free(fic_checklist_list *list)
 {
 	if (list == NULL)
@@ -217,6 +222,8 @@ int fic_checklist_list_get(fic_checklist_list **out, fic_store *store, int site_
 	if (rc != FIC_OK)
 		return rc;
 	fic_checklist_list *list = fic__calloc(1, sizeof *list);
+	if (list)
+		list->entry_size = sizeof(fic_checklist_info);
 	if (list)
 		list->entries = fic__calloc(reg->count ? reg->count : 1, sizeof *list->entries);
 	if (list == NULL || list->entries == NULL) {

@@ -449,8 +449,10 @@ static int add_photo(char *id_out, fic_store *store, int owner, const char *owne
 
 static int check_options(const fic_photo_options *o)
 {
-	if (o->version != FIC_PHOTO_OPTIONS_VERSION)
-		return fic__err(FIC_EINVAL, "photo options: unknown version %u", o->version);
+	/* Any version from 1 up to ours (one layout so far: see core/abi.c). */
+	if (o->version < 1 || o->version > FIC_PHOTO_OPTIONS_VERSION)
+		return fic__err(FIC_EINVAL, "photo options: struct version %u is not one this "
+		                "library reads (1 to %u)", o->version, (unsigned)FIC_PHOTO_OPTIONS_VERSION);
 	if (o->max_edge < 256 || o->max_edge > 8192 || o->thumb_edge < 64 || o->thumb_edge > 1024)
 		return fic__err(FIC_EINVAL, "photo options: max_edge 256..8192, thumb_edge 64..1024");
 	if (o->quality < 30 || o->quality > 95 || o->thumb_quality < 30 || o->thumb_quality > 95)
@@ -585,6 +587,8 @@ int fic_photo_get(fic_photo **out, fic_store *store, const char *photo_id)
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
 		need += strs[i] ? strlen(strs[i]) + 1 : 0;
 	fic_photo *p = fic__calloc(1, need);
+	if (p)
+		p->version = FIC_PHOTO_VERSION;
 	if (p == NULL) {
 		sqlite3_finalize(st);
 		return fic__err(FIC_ENOMEM, "out of memory reading a photo");

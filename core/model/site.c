@@ -17,10 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The size of fic_site at each version (one layout so far). */
+static const size_t site_sizes[] = { sizeof(fic_site) };
+
 int fic_site_init(fic_site *site, unsigned int version)
 {
 	static const fic_site init = FIC_SITE_INIT;
-	return fic__init_struct(site, &init, sizeof init, version, FIC_SITE_VERSION, "site");
+	return fic__init_struct(site, &init, site_sizes, sizeof site_sizes / sizeof site_sizes[0],
+	                        version, "site");
 }
 
 /* ---- validation ---- */
@@ -28,8 +32,12 @@ int fic_site_init(fic_site *site, unsigned int version)
 static int validate_site(const fic_site *s)
 {
 	int rc;
-	if (s->version != FIC_SITE_VERSION)
-		return fic__err(FIC_EINVAL, "site: unknown struct version %u", s->version);
+	/* Any version from 1 up to ours (docs/api.md, ABI rules). There is one
+	 * layout so far; a later one copies the caller's members over the
+	 * defaults with fic__struct_in before reading. */
+	if (s->version < 1 || s->version > FIC_SITE_VERSION)
+		return fic__err(FIC_EINVAL, "site: struct version %u is not one this library reads "
+		                "(1 to %u)", s->version, (unsigned)FIC_SITE_VERSION);
 	if ((rc = fic__site_check_fields(s)) != FIC_OK)
 		return rc;
 	if (s->credit_code && s->credit_code[0] && (rc = fic_credit_code_check(s->credit_code)))

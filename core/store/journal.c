@@ -62,6 +62,11 @@ int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *r
 	                 (int64_t)priority, payload_json, fic__now_ms(store));
 }
 
+const fic_audit_entry *fic_audit_list_at(const fic_audit_list *list, size_t i)
+{
+	return list && i < list->count ? &list->entries[i] : NULL;
+}
+
 void fic_audit_list_free(fic_audit_list *list)
 {
 	if (list == NULL)
@@ -103,6 +108,8 @@ int fic_audit_list_get(fic_audit_list **out, fic_store *store, const char *entit
 
 	fic_audit_list *list = fic__calloc(1, sizeof *list);
 	size_t cap = 0;
+	if (list)
+		list->entry_size = sizeof(fic_audit_entry);
 	int src = SQLITE_OK;
 	if (list == NULL) {
 		rc = fic__err(FIC_ENOMEM, "out of memory reading the audit log");

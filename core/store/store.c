@@ -8,6 +8,8 @@
 
 #include <stdarg.h>
 
+#include <stddef.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -286,10 +288,14 @@ int fic_store_schema_version(void)
 	return fic__migrations[fic__migrations_count - 1].version;
 }
 
+/* The size of fic_store_options at each version (util/abi.c). */
+static const size_t store_options_sizes[] = { sizeof(fic_store_options) };
+#define STORE_OPTIONS_N (sizeof store_options_sizes / sizeof store_options_sizes[0])
+
 int fic_store_options_init(fic_store_options *opts, unsigned int version)
 {
 	static const fic_store_options init = FIC_STORE_OPTIONS_INIT;
-	return fic__init_struct(opts, &init, sizeof init, version, FIC_STORE_OPTIONS_VERSION,
+	return fic__init_struct(opts, &init, store_options_sizes, STORE_OPTIONS_N, version,
 	                        "store options");
 }
 
@@ -595,10 +601,11 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	if (rc != FIC_OK)
 		return rc;
 	fic_store_options defaults = FIC_STORE_OPTIONS_INIT;
-	if (opts == NULL)
-		opts = &defaults;
-	if (opts->version != FIC_STORE_OPTIONS_VERSION)
-		return fic__err(FIC_EINVAL, "store options: unknown version %u", opts->version);
+	if (opts != NULL &&
+	    (rc = fic__struct_in(&defaults, opts, store_options_sizes, STORE_OPTIONS_N,
+	                         "store options")) != FIC_OK)
+		return rc;
+	opts = &defaults;
 	const fic_platform *platform = opts->platform ? opts->platform : fic_platform_default();
 	if ((rc = check_platform(platform)) != FIC_OK)
 		return rc;
@@ -821,34 +828,52 @@ done:
 	return rc;
 }
 
+/* The size of fic_store_stats at each version: 1 ended before photos_pending. */
+static const size_t store_stats_sizes[] = { offsetof(fic_store_stats, photos_pending),
+	                                    sizeof(fic_store_stats) };
+
 int fic_store_stats_get(fic_store *store, fic_store_stats *out)
 {
 	fic__err_clear();
-	if (out != NULL)
-		memset(out, 0, sizeof *out);
-	if (store == NULL || out == NULL)
+	fic_store_stats all;
+	memset(&all, 0, sizeof all);
+	all.version = FIC_STORE_STATS_VERSION;
+	if (out == NULL)
+		return fic__err(FIC_EINVAL, "store and out are required");
+	int rc = fic__struct_out(out, &all, store_stats_sizes,
+	                         sizeof store_stats_sizes / sizeof store_stats_sizes[0],
+	                         "store stats"); /* zero until read */
+	if (rc != FIC_OK)
+		return rc;
+	if (store == NULL)
 		return fic__err(FIC_EINVAL, "store and out are required");
 	/* Counters kept by triggers in each change's transaction (0002_scale.sql):
-	 * three primary-key reads in one statement (one snapshot), whatever the
-	 * size of the tables. */
+	 * primary-key reads in one statement (one snapshot), whatever the size of
+	 * the tables; photos waiting are counted on the index uploads_due. */
 	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st,
-	                     "SELECT (SELECT n FROM counts WHERE name = 'sites'), "
-	                     "(SELECT n FROM counts WHERE name = 'audit'), "
-	                     "(SELECT n FROM counts WHERE name = 'outbox.pending')");
+	rc = fic__cached(store, &st,
+	                 "SELECT (SELECT n FROM counts WHERE name = 'sites'), "
+	                 "(SELECT n FROM counts WHERE name = 'audit'), "
+	                 "(SELECT n FROM counts WHERE name = 'outbox.pending'), "
+	                 "(SELECT count(*) FROM uploads WHERE state = 'pending')");
 	if (rc != FIC_OK)
 		return rc;
 	int src = sqlite3_step(st);
 	if (src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
 	    sqlite3_column_type(st, 1) != SQLITE_NULL && sqlite3_column_type(st, 2) != SQLITE_NULL) {
-		out->sites = sqlite3_column_int64(st, 0);
-		out->audit_entries = sqlite3_column_int64(st, 1);
-		out->outbox_pending = sqlite3_column_int64(st, 2);
+		all.sites = sqlite3_column_int64(st, 0);
+		all.audit_entries = sqlite3_column_int64(st, 1);
+		all.outbox_pending = sqlite3_column_int64(st, 2);
+		all.photos_pending = sqlite3_column_int64(st, 3);
 	} else if (src == SQLITE_ROW) {
 		rc = fic__err(FIC_ECORRUPT, "counting the store: a counter is missing");
 	} else {
 		rc = fic__db_err(store, src, "counting the store");
 	}
 	fic__release(store, st);
+	if (rc == FIC_OK) /* the version was checked above */
+		(void)fic__struct_out(out, &all, store_stats_sizes,
+		                      sizeof store_stats_sizes / sizeof store_stats_sizes[0],
+		                      "store stats");
 	return rc;
 }

@@ -72,7 +72,13 @@ int fic_time_now(fic_time *out, fic_store *store)
 	fic__err_clear();
 	if (out == NULL || store == NULL)
 		return fic__err(FIC_EINVAL, "out and store are required");
-	return fic__time_now(store, out);
+	static const size_t sizes[] = { sizeof(fic_time) };
+	fic_time t;
+	int rc = fic__time_now(store, &t);
+	t.version = FIC_TIME_VERSION;
+	if (rc == FIC_OK)
+		rc = fic__struct_out(out, &t, sizes, 1, "time reading");
+	return rc;
 }
 
 int fic_time_contact(fic_store *store, int64_t server_ms, int64_t rtt_ms)

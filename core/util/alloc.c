@@ -103,6 +103,16 @@ int fic_allocator_set(const fic_allocator *allocator)
 	return FIC_OK;
 }
 
+void *fic_malloc(size_t size)
+{
+	return fic__malloc(size);
+}
+
+void *fic_realloc(void *ptr, size_t size)
+{
+	return fic__realloc(ptr, size);
+}
+
 void fic_free(void *ptr)
 {
 	fic__free(ptr);
@@ -129,12 +139,14 @@ void *fic__grow(void *items_ptr, size_t *count, size_t *cap, size_t elem)
 	return slot;
 }
 
-int fic__init_struct(void *out, const void *init, size_t size, unsigned int version,
-                     unsigned int known, const char *what)
+int fic__init_struct(void *out, const void *init, const size_t *sizes, unsigned n,
+                     unsigned int version, const char *what)
 {
 	fic__err_clear();
-	if (out == NULL || version != known)
-		return fic__err(FIC_EINVAL, "%s: NULL or unknown version", what);
-	memcpy(out, init, size);
+	if (out == NULL || version < 1 || version > n)
+		return fic__err(FIC_EINVAL, "%s: NULL or unknown version %u (this library knows 1 to %u)",
+		                what, version, n);
+	memcpy(out, init, sizes[version - 1]);
+	memcpy(out, &version, sizeof version); /* every versioned struct starts with it */
 	return FIC_OK;
 }

@@ -47,6 +47,11 @@ void fic_error_clear(void)
 	fic__err_clear();
 }
 
+int fic_error_set(int code, const char *message)
+{
+	return fic__err(code, "%s", message ? message : fic_result_str(code));
+}
+
 const char *fic_result_str(int code)
 {
 	switch (code) {

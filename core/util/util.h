@@ -41,10 +41,31 @@ unsigned long fic__alloc_failures(void);
 void *fic__grow(void *items_ptr, size_t *count, size_t *cap, size_t elem);
 #define FIC__GROW(items, count, cap) fic__grow(&(items), &(count), &(cap), sizeof *(items))
 
-/* The *_init() of a versioned struct: copy its INIT value into `out` when
- * `version` is the one this library knows (FIC_EINVAL otherwise). */
-int fic__init_struct(void *out, const void *init, size_t size, unsigned int version,
-                     unsigned int known, const char *what);
+/* The *_init() of a versioned struct (its first member an unsigned
+ * version): its INIT value copied into `out`, as much of it as `version`'s
+ * layout holds (sizes[v - 1], v = 1 … n, the library's own), and `version`
+ * written into it. FIC_EINVAL for NULL or a version not in 1 … n. */
+int fic__init_struct(void *out, const void *init, const size_t *sizes, unsigned n,
+                     unsigned int version, const char *what);
+
+/* ---- versioned structs across the ABI (abi.c) ----
+ * `sizes[v - 1]` is the size of a struct's layout at version v (offsetof the
+ * first member added in v + 1, and sizeof for the newest), `n` the library's
+ * own version. Every such struct starts with an unsigned version. */
+/* Copy the caller's input struct `src` over `dst`, which holds the defaults
+ * at the library's version: only the members of src's version are taken.
+ * FIC_EINVAL for version 0 or one newer than the library's. */
+int fic__struct_in(void *dst, const void *src, const size_t *sizes, unsigned n, const char *what);
+/* Copy the library's filled struct `src` (its own version) out to the
+ * caller's `dst`, whose version says how much of it the caller has; the
+ * version written back is the one filled. FIC_EINVAL for version 0. */
+int fic__struct_out(void *dst, const void *src, const size_t *sizes, unsigned n, const char *what);
+/* The caller's version of a struct it passed (its first member). */
+#define FIC__VERSION_OF(p) (*(const unsigned int *)(const void *)(p))
+
+/* ---- cancellation (cancel.c) ---- */
+/* True when `c` is non-NULL and raised. */
+bool fic__cancelled(const fic_cancel *c);
 
 /* ---- errors (error.c) ---- */
 /* Record an error on this thread and return `code` (for `return fic__err(...)`). */

@@ -15,6 +15,22 @@
  *    through `out` belongs to the caller and is released with the matching
  *    `*_free()`. Every `*_free()` accepts NULL.
  *  - Text is UTF-8 everywhere; invalid UTF-8 is refused with FIC_EINVAL.
+ *
+ * ABI rules (docs/api.md, "ABI"): members are only ever appended to a public
+ * struct, and every struct that may grow says which layout it has in a first
+ * member `version`:
+ *  - structs the caller fills (options, records passed in) are accepted at
+ *    any version from 1 up to the library's own; members of a later version
+ *    than the caller's get their defaults; a version newer than the
+ *    library's is FIC_EINVAL (libgit2's rule);
+ *  - structs the library fills in the caller's memory (fic_store_stats,
+ *    fic_time, fic_sync_report) are given the caller's version (use the
+ *    ..._INIT macro); the library writes only the members of that version,
+ *    or of its own if the caller's is newer, and sets `version` to the one
+ *    it filled;
+ *  - structs the library allocates (fic_site, fic_photo) carry the version
+ *    they were made at; arrays of them in lists are walked with the list's
+ *    ..._at() accessor (or `entry_size`), never by indexing with sizeof.
  */
 #ifndef FIELDINSPECT_COMMON_H
 #define FIELDINSPECT_COMMON_H
@@ -39,9 +55,9 @@ extern "C" {
 #endif
 
 #define FIC_VERSION_MAJOR 0
-#define FIC_VERSION_MINOR 1
+#define FIC_VERSION_MINOR 2
 #define FIC_VERSION_PATCH 0
-#define FIC_VERSION_STRING "0.1.0"
+#define FIC_VERSION_STRING "0.2.0"
 
 /**
  * Status codes. FIC_OK is 0; every failure is negative. Append only.
@@ -87,12 +103,21 @@ FIC_EXTERN const fic_error *fic_error_last(void);
 FIC_EXTERN void fic_error_clear(void);
 
 /**
+ * Record `code` and `message` (UTF-8; made one line, cut at 511 bytes) as
+ * the calling thread's last error, as the library does, and return `code`.
+ * For code outside the library that implements an extension point — a
+ * transport written by the app (sys/transport.h), a binding — so the error
+ * the app sees says what went wrong there. NULL message: the code's name.
+ */
+FIC_EXTERN int fic_error_set(int code, const char *message);
+
+/**
  * A static, English name for a status code ("FIC_ENOTFOUND: not found").
  * Never NULL; unknown codes get "unknown status".
  */
 FIC_EXTERN const char *fic_result_str(int code);
 
-/** The library's version string, e.g. "0.1.0". */
+/** The library's version string, e.g. "0.2.0". */
 FIC_EXTERN const char *fic_version(void);
 
 /**
@@ -122,8 +147,42 @@ typedef struct fic_allocator {
  */
 FIC_EXTERN int fic_allocator_set(const fic_allocator *allocator);
 
-/** Release a string or buffer the library returned (e.g. from a *_json call). NULL is fine. */
+/**
+ * Allocate `size` bytes through the library's allocator (fic_allocator_set).
+ * For code outside the library that hands memory to it: a transport written
+ * by the app (sys/transport.h) allocates the response body with
+ * fic_malloc()/fic_realloc(), and the sync engine releases it with fic_free().
+ * Thread-safe. Returns NULL when out of memory (size 0 allocates 1 byte).
+ */
+FIC_EXTERN void *fic_malloc(size_t size);
+/** As C realloc, through the library's allocator; NULL `ptr` allocates. */
+FIC_EXTERN void *fic_realloc(void *ptr, size_t size);
+/**
+ * Release memory the library returned (a string from a *_json call, a
+ * buffer from fic_photo_render) or that fic_malloc()/fic_realloc() made.
+ * NULL is fine. Thread-safe.
+ */
 FIC_EXTERN void fic_free(void *ptr);
+
+/**
+ * A cancellation flag that one thread raises and another polls: a sync pass
+ * (fic_sync_options.cancel) and a transport's request
+ * (fic_http_request.cancel) stop soon after it is raised. The flag is a C11
+ * atomic inside the library; every function here is safe to call from any
+ * thread at any time while the flag exists. Opaque.
+ */
+typedef struct fic_cancel fic_cancel;
+
+/** Make a lowered flag. Free with fic_cancel_free(). @return FIC_OK, FIC_EINVAL, FIC_ENOMEM. */
+FIC_EXTERN int fic_cancel_new(fic_cancel **out);
+/** Raise the flag (from any thread). NULL is ignored. */
+FIC_EXTERN void fic_cancel_request(fic_cancel *cancel);
+/** Lower it again, for the next pass. NULL is ignored. */
+FIC_EXTERN void fic_cancel_reset(fic_cancel *cancel);
+/** 1 if the flag is raised, 0 if not (or NULL). */
+FIC_EXTERN int fic_cancel_requested(const fic_cancel *cancel);
+/** Free the flag; nothing may be using it. NULL is fine. */
+FIC_EXTERN void fic_cancel_free(fic_cancel *cancel);
 
 #ifdef __cplusplus
 }

@@ -42,8 +42,15 @@ extern "C" {
 #define FIC_TIME_CLOCK_CHANGED 2  /**< the wall clock moved against the monotonic clock since the last contact */
 #define FIC_TIME_OTHER_BOOT 4     /**< rebooted since the last contact: elapsed time cannot be measured */
 
-/** A time reading. */
+#define FIC_TIME_VERSION 1
+
+/**
+ * A time reading. The library fills it: set `version` first
+ * (FIC_TIME_INIT); members of a later version than the caller's are not
+ * written (common.h, ABI rules).
+ */
 typedef struct fic_time {
+	unsigned int version;   /**< in: the caller's FIC_TIME_VERSION; out: the version filled */
 	int64_t device_ms;      /**< device UTC wall clock */
 	int64_t mono_ms;        /**< monotonic clock (counts during sleep) */
 	char boot_id[FIC_BOOT_ID_MAX];
@@ -52,7 +59,9 @@ typedef struct fic_time {
 	int flags;              /**< FIC_TIME_* */
 } fic_time;
 
-/** Read the clocks and the trusted-time estimate now. */
+#define FIC_TIME_INIT { FIC_TIME_VERSION, 0, 0, { 0 }, 0, 0, 0 }
+
+/** Read the clocks and the trusted-time estimate now into `out` (its version set). */
 FIC_EXTERN int fic_time_now(fic_time *out, fic_store *store);
 
 /**

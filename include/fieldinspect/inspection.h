@@ -42,10 +42,16 @@ typedef struct fic_checklist_info {
 	int items;             /**< number of items */
 } fic_checklist_info;
 
+/** Walk it with fic_checklist_list_at() (an entry may grow in a later version). */
 typedef struct fic_checklist_list {
 	fic_checklist_info *entries;
 	size_t count;
+	size_t entry_size; /**< sizeof (fic_checklist_info) in the library that made the list */
 } fic_checklist_list;
+
+/** Entry `i`, or NULL when out of range (or list NULL). */
+FIC_EXTERN const fic_checklist_info *fic_checklist_list_at(const fic_checklist_list *list,
+                                                           size_t i);
 
 /** Flags for fic_checklist_list_get(). */
 #define FIC_CHECKLIST_PATROLS 1u  /**< patrol checklists */

@@ -91,10 +91,15 @@ typedef struct fic_lead_info {
 	const char *reject_reason; /**< rejected: the server's reason; else NULL */
 } fic_lead_info;
 
+/** Walk it with fic_lead_list_at() (an entry may grow in a later version). */
 typedef struct fic_lead_list {
 	fic_lead_info *entries;
 	size_t count;
+	size_t entry_size; /**< sizeof (fic_lead_info) in the library that made the list */
 } fic_lead_list;
+
+/** Entry `i`, or NULL when out of range (or list NULL). */
+FIC_EXTERN const fic_lead_info *fic_lead_list_at(const fic_lead_list *list, size_t i);
 
 /**
  * All leads, urgent first ordered by remaining time (most pressing first),

@@ -30,7 +30,7 @@ extern "C" {
 #define FIC_PHOTO_OPTIONS_VERSION 1
 
 /**
- * How to keep a photo. Initialise with FIC_PHOTO_OPTIONS_INIT.
+ * How to keep a photo. Initialise with FIC_PHOTO_OPTIONS_INIT (any version from 1 is read).
  *
  * Besides the original, the store keeps an upload rendition (what goes over
  * the air: longest edge `max_edge`, never enlarged, JPEG `quality`) and a
@@ -77,8 +77,15 @@ FIC_EXTERN int fic_photo_add_buffer(char *id_out, fic_store *store, int owner,
                                     const char *owner_id, const char *item_id,
                                     const void *data, size_t len, const fic_photo_options *opts);
 
-/** A stored photo. Strings live as long as the struct; free with fic_photo_free(). */
+#define FIC_PHOTO_VERSION 1
+
+/**
+ * A stored photo. Strings live as long as the struct; free with
+ * fic_photo_free(). `version` says which members it has (later versions
+ * append members; an older app reads the ones it knows).
+ */
 typedef struct fic_photo {
+	unsigned int version; /**< FIC_PHOTO_VERSION of the library that made it */
 	const char *id;
 	int owner;
 	const char *owner_id;

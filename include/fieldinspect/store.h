@@ -27,7 +27,7 @@ typedef struct fic_store fic_store;
 
 #define FIC_STORE_OPTIONS_VERSION 1
 
-/** Options for fic_store_open(). Initialise with FIC_STORE_OPTIONS_INIT. */
+/** Options for fic_store_open(). Initialise with FIC_STORE_OPTIONS_INIT (any version from 1 is read). */
 typedef struct fic_store_options {
 	unsigned int version;         /**< FIC_STORE_OPTIONS_VERSION */
 	/** Platform table; NULL means fic_platform_default(). Borrowed: must outlive the store. */
@@ -43,7 +43,7 @@ typedef struct fic_store_options {
 
 #define FIC_STORE_OPTIONS_INIT { FIC_STORE_OPTIONS_VERSION, NULL, NULL, 0 }
 
-/** Fill `opts` with defaults (for bindings that cannot use the macro). */
+/** Fill `opts` with the defaults of `version` (1 up to FIC_STORE_OPTIONS_VERSION), for bindings that cannot use the macro. */
 FIC_EXTERN int fic_store_options_init(fic_store_options *opts, unsigned int version);
 
 /**
@@ -96,19 +96,30 @@ FIC_EXTERN int fic_store_check(fic_store *store);
 #define FIC_UUID_BUFSIZE 37
 FIC_EXTERN int fic_store_new_id(fic_store *store, char *buf, size_t size);
 
-/** Counts of what is waiting in the store, for status displays. */
+#define FIC_STORE_STATS_VERSION 2
+
+/**
+ * Counts of what is waiting in the store, for status displays. The library
+ * fills it: set `version` first (FIC_STORE_STATS_INIT); members of a later
+ * version than the caller's are not written (common.h, ABI rules).
+ */
 typedef struct fic_store_stats {
+	unsigned int version;   /**< in: the caller's FIC_STORE_STATS_VERSION; out: the version filled */
 	int64_t sites;
 	int64_t audit_entries;
 	int64_t outbox_pending; /**< records queued for upload and not yet acknowledged */
+	int64_t photos_pending; /**< photo files waiting for upload (version 2) */
 } fic_store_stats;
 
+#define FIC_STORE_STATS_INIT { FIC_STORE_STATS_VERSION, 0, 0, 0, 0 }
+
 /**
- * Fill `out` from counters the store keeps as it changes (not by counting
+ * Fill `out` (its `version` set by the caller; fields past that version are
+ * left alone) from counters the store keeps as it changes (not by counting
  * tables), so it costs the same at any size and may be called for every
- * screen. On failure `out` is all zeros.
- * @return FIC_OK; FIC_EINVAL (NULL); FIC_ECORRUPT (a counter is missing);
- *   a store error.
+ * screen. On failure the fields of `out` are zero.
+ * @return FIC_OK; FIC_EINVAL (NULL, or version 0); FIC_ECORRUPT (a counter
+ *   is missing); a store error.
  */
 FIC_EXTERN int fic_store_stats_get(fic_store *store, fic_store_stats *out);
 
@@ -123,11 +134,19 @@ typedef struct fic_audit_entry {
 	const char *detail;   /**< JSON: the record or the changed fields, and the reason */
 } fic_audit_entry;
 
-/** An array of audit entries, freed with fic_audit_list_free(). */
+/**
+ * An array of audit entries, freed with fic_audit_list_free(). Walk it with
+ * fic_audit_list_at(): an entry may grow in a later version (entry_size is
+ * the size of one entry in this list).
+ */
 typedef struct fic_audit_list {
 	fic_audit_entry *entries;
 	size_t count;
+	size_t entry_size; /**< sizeof (fic_audit_entry) in the library that made the list */
 } fic_audit_list;
+
+/** Entry `i` of the list, or NULL when out of range (or list NULL). */
+FIC_EXTERN const fic_audit_entry *fic_audit_list_at(const fic_audit_list *list, size_t i);
 
 /**
  * The audit entries for one record (entity_id non-NULL) or the newest `limit`

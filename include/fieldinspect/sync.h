@@ -19,7 +19,7 @@
  * checklists, site registry and tasks.
  *
  * Thread-safety: as the store (one thread at a time per handle); the
- * `cancelled` flag may be set from any thread.
+ * `cancel` flag (fic_cancel, common.h) may be raised from any thread.
  */
 #ifndef FIELDINSPECT_SYNC_H
 #define FIELDINSPECT_SYNC_H
@@ -34,8 +34,12 @@
 extern "C" {
 #endif
 
-/** Progress, reported after each exchange. */
+#define FIC_SYNC_PROGRESS_VERSION 1
+
+/** Progress, reported after each exchange. Made by the library; read the
+ * members its `version` has (later versions append members). */
 typedef struct fic_sync_progress {
+	unsigned int version;  /**< FIC_SYNC_PROGRESS_VERSION of the library */
 	int64_t records_done;  /**< records the server has answered for in this pass */
 	int64_t records_total; /**< records that were due when the pass started, plus any added */
 	int64_t bytes_sent;    /**< request bodies sent in this pass */
@@ -44,13 +48,18 @@ typedef struct fic_sync_progress {
 	int64_t photos_pending;/**< photo files still to send */
 } fic_sync_progress;
 
+#define FIC_SYNC_OPTIONS_VERSION 1
+
+/** Options of a sync call. Initialise with FIC_SYNC_OPTIONS_INIT (any version from 1 is read). */
 typedef struct fic_sync_options {
+	unsigned int version; /**< FIC_SYNC_OPTIONS_VERSION */
 	/** Required: how to reach the server (the caller keeps ownership). */
 	fic_transport *transport;
 	/** Required: the server's base URL, e.g. "https://wsjd.example.cn" (no /v1). */
 	const char *server_url;
-	/** Optional: set non-zero from any thread to stop the pass (FIC_ECANCELED). */
-	volatile const int *cancelled;
+	/** Optional: raise it (fic_cancel_request) from any thread to stop the pass
+	 * (FIC_ECANCELED) within a fraction of a second. Borrowed. */
+	const fic_cancel *cancel;
 	/** Optional: called after each exchange, on the syncing thread. */
 	void (*progress)(void *arg, const fic_sync_progress *p);
 	void *progress_arg;
@@ -66,10 +75,20 @@ typedef struct fic_sync_options {
 	size_t photo_chunk_bytes;
 } fic_sync_options;
 
-#define FIC_SYNC_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0 }
+#define FIC_SYNC_OPTIONS_INIT { FIC_SYNC_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0 }
 
-/** What a push did. */
+/** Fill `opts` with the defaults of `version` (for bindings that cannot use the macro). */
+FIC_EXTERN int fic_sync_options_init(fic_sync_options *opts, unsigned int version);
+
+#define FIC_SYNC_REPORT_VERSION 1
+
+/**
+ * What a pass did. The library fills it: set `version` first
+ * (FIC_SYNC_REPORT_INIT); members of a later version than the caller's are
+ * not written (common.h, ABI rules).
+ */
 typedef struct fic_sync_report {
+	unsigned int version; /**< in: the caller's FIC_SYNC_REPORT_VERSION; out: the version filled */
 	int64_t stored;     /**< records the server stored in this pass */
 	int64_t duplicates; /**< records the server already had (a lost answer, resent) */
 	int64_t rejected;   /**< records refused for good (see fic_sync_rejections_get) */
@@ -98,6 +117,9 @@ typedef struct fic_sync_report {
 	                               the pass goes on */
 } fic_sync_report;
 
+#define FIC_SYNC_REPORT_INIT { FIC_SYNC_REPORT_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+	0, 0, 0, 0, 0, 0, 0, 0 }
+
 /**
  * Enrol this device with a one-time code issued by the county. Keeps the
  * token (never logged) and the county name in the store.
@@ -123,7 +145,8 @@ FIC_EXTERN int fic_sync_enrolled(fic_store *store, char *county, size_t county_s
  * At the end, however the pass went, the records the server acknowledged
  * more than "outbox_retention_days" ago (setting, default 7) are deleted
  * with their payloads, leaving a tombstone (docs/architecture.md,
- * "Retention"). `report` (may be NULL) is filled in either way.
+ * "Retention"). `report` (may be NULL; else its
+ * version set) is filled in either way.
  * @return FIC_OK when every due record was answered for; FIC_ENETWORK when
  * the link or the server failed (rows deferred; try again after
  * report->next_due_ms or when the network returns); FIC_EAUTH (enrol
@@ -174,10 +197,16 @@ typedef struct fic_sync_rejection {
 	int64_t queued_at_ms;
 } fic_sync_rejection;
 
+/** Walk it with fic_sync_rejection_list_at() (an entry may grow in a later version). */
 typedef struct fic_sync_rejection_list {
 	fic_sync_rejection *entries;
 	size_t count;
+	size_t entry_size; /**< sizeof (fic_sync_rejection) in the library that made the list */
 } fic_sync_rejection_list;
+
+/** Entry `i`, or NULL when out of range (or list NULL). */
+FIC_EXTERN const fic_sync_rejection *fic_sync_rejection_list_at(const fic_sync_rejection_list *list,
+                                                               size_t i);
 
 /** The refused records, oldest first. Free with fic_sync_rejection_list_free. */
 FIC_EXTERN int fic_sync_rejections_get(fic_sync_rejection_list **out, fic_store *store);

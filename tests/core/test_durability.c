@@ -161,7 +161,7 @@ static void child_main(int fd, const char *path, int round)
 		/* One write(2) of < PIPE_BUF bytes: atomic, so a kill never splits it. */
 		if (n != FIC_UUID_BUFSIZE || write_all(fd, line, (size_t)n) != 0)
 			_exit(5);
-		if (now_us() - start > (int64_t)CHILD_MAX_MS * 1000)
+		if (now_us() - start > (int64_t)(CHILD_MAX_MS * tu_time_scale()) * 1000)
 			break;
 	}
 	fic_store_close(store);
@@ -284,7 +284,7 @@ static int64_t verify_store(const char *path, const id_list *all, int round)
 		fic_site_free(s);
 	}
 
-	fic_store_stats st;
+	fic_store_stats st = FIC_STORE_STATS_INIT;
 	assert_int_equal(fic_store_stats_get(store, &st), FIC_OK);
 	if (st.sites < (int64_t)all->count)
 		fail_msg("round %d: the store holds %" PRId64 " sites but %zu were reported saved",
@@ -317,9 +317,11 @@ static void records_reported_saved_survive_sigkill(void **state)
 
 	for (int round = 1; round <= ROUNDS; round++) {
 		int early = round == 1 || round % EARLY_KILL_EVERY == 0;
+		/* Under emulation (FIC_TEST_TIME_SCALE) everything is slower: so are the windows. */
+		double scale = tu_time_scale();
 		uint64_t span = round == 1 ? (uint64_t)create_us
-		                : early    ? EARLY_MAX_DELAY_US
-		                           : MAX_DELAY_US + 1;
+		                : early    ? (uint64_t)(EARLY_MAX_DELAY_US * scale)
+		                           : (uint64_t)(MAX_DELAY_US * scale) + 1;
 		int64_t delay_us = (int64_t)(rng_next() % span);
 		int fds[2];
 		assert_int_equal(pipe(fds), 0);
@@ -340,7 +342,7 @@ static void records_reported_saved_survive_sigkill(void **state)
 		int64_t fork_us = now_us();
 		int more = 1;
 		if (!early) {
-			more = pump_until(fds[0], &r, &all, fork_us + (int64_t)READY_TIMEOUT_MS * 1000, 1);
+			more = pump_until(fds[0], &r, &all, fork_us + (int64_t)(READY_TIMEOUT_MS * scale) * 1000, 1);
 			if (!r.ready) {
 				kill(pid, SIGKILL);
 				waitpid(pid, NULL, 0);

@@ -379,7 +379,7 @@ static void the_server_verifies_a_devices_chain(void **state)
 static void trusted_time_follows_the_server_and_notices_clock_changes(void **state)
 {
 	fixture *f = *state;
-	fic_time t;
+	fic_time t = FIC_TIME_INIT;
 	assert_int_equal(fic_time_now(&t, f->store), FIC_OK);
 	assert_true(t.flags & FIC_TIME_NO_CONTACT);
 	assert_int_equal(t.trusted_ms, f->clock.wall_ms);

@@ -67,7 +67,7 @@ static void check_finds(fic_store *s, const char *what)
 /* The status counters agree with counting the tables. */
 static void stats_match_the_tables(fic_store *s)
 {
-	fic_store_stats st;
+	fic_store_stats st = FIC_STORE_STATS_INIT;
 	assert_int_equal(fic_store_stats_get(s, &st), FIC_OK);
 	assert_int_equal(st.sites, one_int(s, "SELECT count(*) FROM sites"));
 	assert_int_equal(st.audit_entries, one_int(s, "SELECT count(*) FROM audit"));

@@ -452,6 +452,10 @@ static void near_lists_sites_within_the_radius_nearest_first(void **state)
 	assert_int_equal(l->count, 1);
 	assert_string_equal(l->sites[0]->name, "near");
 	fic_site_list_free(l);
+	/* Nobody near: an empty list (under UBSan this once sorted a NULL array). */
+	assert_int_equal(fic_site_near(&l, f->store, -lat0, lon0, 100, 0), FIC_OK);
+	assert_int_equal(l->count, 0);
+	fic_site_list_free(l);
 	assert_int_equal(fic_site_near(&l, f->store, 91, lon0, 100, 0), FIC_EINVAL);
 	assert_int_equal(fic_site_near(&l, f->store, lat0, -181, 100, 0), FIC_EINVAL);
 	assert_int_equal(fic_site_near(&l, f->store, lat0, lon0, 0, 0), FIC_EINVAL);

@@ -512,28 +512,40 @@ static void stats_are_zero_when_they_cannot_be_read(void **state)
 	fic_store *s;
 	assert_int_equal(fic_store_open(&s, f->path, &f->opts), FIC_OK);
 	add_school(s, "统计");
-	fic_store_stats st;
+	fic_store_stats st = FIC_STORE_STATS_INIT;
 	assert_int_equal(fic_store_stats_get(s, &st), FIC_OK);
 	assert_int_equal(st.sites, 1);
 	assert_int_equal(st.audit_entries, 1);
 	assert_int_equal(st.outbox_pending, 1);
+	assert_int_equal(st.photos_pending, 0);
+	assert_int_equal(st.version, FIC_STORE_STATS_VERSION);
 	/* The counters are rows of their own table: a missing row is not a zero. */
 	assert_int_equal(sqlite3_exec(s->db, "DELETE FROM counts WHERE name = 'audit'", NULL, NULL,
 	                              NULL), SQLITE_OK);
 	memset(&st, 0x5A, sizeof st);
+	st.version = FIC_STORE_STATS_VERSION;
 	assert_int_equal(fic_store_stats_get(s, &st), FIC_ECORRUPT);
 	assert_int_equal(st.sites, 0);
 	assert_int_equal(st.audit_entries, 0);
 	assert_int_equal(st.outbox_pending, 0);
+	assert_int_equal(st.photos_pending, 0);
 	assert_int_equal(sqlite3_exec(s->db, "DROP TABLE counts", NULL, NULL, NULL), SQLITE_OK);
 	memset(&st, 0x5A, sizeof st);
+	st.version = FIC_STORE_STATS_VERSION;
 	assert_int_not_equal(fic_store_stats_get(s, &st), FIC_OK);
 	assert_int_equal(st.sites, 0);
 	assert_int_equal(st.audit_entries, 0);
 	assert_int_equal(st.outbox_pending, 0);
+	assert_int_equal(st.photos_pending, 0);
 	memset(&st, 0x5A, sizeof st);
+	st.version = FIC_STORE_STATS_VERSION;
 	assert_int_equal(fic_store_stats_get(NULL, &st), FIC_EINVAL);
 	assert_int_equal(st.sites, 0);
+	/* A struct without its version is refused, not guessed at. */
+	memset(&st, 0x5A, sizeof st);
+	st.version = 0;
+	assert_int_equal(fic_store_stats_get(s, &st), FIC_EINVAL);
+	assert_int_equal(st.sites, 0x5A5A5A5A5A5A5A5ALL);
 	fic_store_close(s);
 }
 
@@ -546,7 +558,7 @@ static void two_handles_on_one_file_see_each_others_writes(void **state)
 	assert_string_equal(fic_store_device_id(a), fic_store_device_id(b));
 	add_school(a, "甲");
 	add_school(b, "乙");
-	fic_store_stats st;
+	fic_store_stats st = FIC_STORE_STATS_INIT;
 	assert_int_equal(fic_store_stats_get(a, &st), FIC_OK);
 	assert_int_equal(st.sites, 2);
 	assert_int_equal(st.audit_entries, 2);

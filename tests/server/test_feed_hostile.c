@@ -195,7 +195,7 @@ static void hostile_values_in_every_feed_field_never_stall_sync(void **state)
 	e2e *f = *state;
 	e2e_enroll(f, COUNTY);
 	int items = load_sites(f) + load_tasks(f) + load_checklists(f);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_pull(f->store, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("the pull stalled: %s", fic_error_last()->message);
@@ -312,7 +312,7 @@ static void a_damaged_audit_entry_or_record_is_set_aside_and_the_pass_goes_on(vo
 	assert_int_equal(sqlite3_exec(f->store->db, sql, NULL, NULL, NULL), SQLITE_OK);
 	int64_t entries = e2e_query_int(f, "SELECT count(*) FROM audit");
 
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(f->store, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
@@ -400,7 +400,7 @@ static void a_bad_item_in_a_page_is_skipped_not_the_page(void **state)
 	c.table.ctx = &c;
 	fic_sync_options o = f->opts;
 	o.transport = &c.table;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_pull(f->store, &o, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);

@@ -73,7 +73,7 @@ static void an_urgent_lead_goes_from_queued_to_delivered_with_the_servers_receip
 
 	/* The server is busy: still queued, nothing received. */
 	county_fault_busy(f->server, 1, 1);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ENETWORK);
 	assert_int_equal(rep.urgent_acked, 0);
 	assert_string_equal(look(f, id).state, "queued");
@@ -149,7 +149,7 @@ static void a_lead_the_server_refuses_is_rejected_with_its_reason_and_stays_at_r
 	snprintf(sql, sizeof sql, "UPDATE outbox SET payload = replace(payload, '镇中心饭店', "
 	                          "'别的饭店') WHERE record_id = '%s'", bad);
 	assert_int_equal(sqlite3_exec(f->store->db, sql, NULL, NULL, NULL), SQLITE_OK);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.rejected, 1);
 	seen s = look(f, bad);
@@ -171,7 +171,7 @@ static void every_lead_of_a_batch_is_delivered_in_one_answer(void **state)
 	for (int i = 0; i < 30; i++)
 		assert_int_equal(fic_lead_file(ids[i], f->store, "lead.tip_off", tu_tip_off_answers, NULL,
 		                               0, 0), FIC_OK);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int64_t before = e2e_query_int(f, "SELECT count(*) FROM leads WHERE state = 'delivered'");
 	assert_int_equal(before, 0);
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);

@@ -247,7 +247,7 @@ static void the_device_refuses_tls_below_1_2(void **state)
 	assert_int_equal(fic_transport_curl_new(&t, &co), FIC_OK);
 	char url[64];
 	snprintf(url, sizeof url, "https://127.0.0.1:%d/", port);
-	fic_http_request q = { .method = "GET", .url = url };
+	fic_http_request q = { .version = FIC_TRANSPORT_VERSION, .method = "GET", .url = url };
 	fic_http_response r;
 	memset(&r, 0, sizeof r);
 	int rc = t->request(t->ctx, &q, &r);

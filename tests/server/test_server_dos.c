@@ -132,7 +132,7 @@ static void slow_clients_do_not_keep_an_urgent_lead_out(void **state)
 	assert_int_equal(fic_transport_curl_new(&t, NULL), FIC_OK);
 	fic_sync_options o = f->opts;
 	o.transport = t;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int64_t t0 = real_ms();
 	int rc = fic_sync_push(f->store, &o, &rep);
 	int64_t took = real_ms() - t0;
@@ -193,7 +193,7 @@ static void one_address_gets_a_bounded_share_of_connections(void **state)
 	char lead[FIC_UUID_BUFSIZE];
 	assert_int_equal(fic_lead_file(lead, f->store, "event.foodborne", tu_foodborne_answers, NULL,
 	                               0, 0), FIC_OK);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.urgent_acked, 1);
 	for (int i = 0; i < 100; i++)
@@ -246,7 +246,7 @@ static void *push_in_background(void *arg)
 	pusher *p = arg;
 	fic_sync_options o = p->f->opts;
 	o.transport = p->t;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int64_t t0 = real_ms();
 	p->rc = fic_sync_push(p->store, &o, &rep);
 	p->took_ms = real_ms() - t0;
@@ -318,7 +318,7 @@ static void a_server_that_cannot_keep_up_says_so(void **state)
 		o->clock->mono_ms += 60 * 1000;
 		fic_sync_options so = f->opts;
 		so.transport = o->t;
-		fic_sync_report rep;
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 		assert_int_equal(fic_sync_push(o->store, &so, &rep), FIC_OK);
 		assert_int_equal(rep.urgent_acked, 1);
 		fic_transport_curl_free(o->t);
@@ -376,7 +376,7 @@ static void *one_device(void *arg)
 		}
 		int64_t t0 = real_ms();
 		for (int attempt = 0;; attempt++) {
-			fic_sync_report rep;
+			fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 			rc = fic_sync_push(d->store, &o, &rep);
 			if (rc == FIC_OK && rep.pending == 0)
 				break;

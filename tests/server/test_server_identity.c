@@ -121,7 +121,7 @@ static void a_code_does_not_take_over_an_enrolled_device(void **state)
 	const char *victim = fic_store_device_id(f->store);
 	char lead[FIC_UUID_BUFSIZE];
 	file_tip_off(f->store, lead);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	push_ok(f, f->store, &rep);
 	/* A valid fresh code — of another county, or of the device's own — does
 	 * not bind the victim's id to whoever presents it. */
@@ -172,7 +172,7 @@ static void a_device_ids_records_are_its_own(void **state)
 	s.name = "大河村集中供水站";
 	assert_int_equal(fic_site_add(&out, f->store, &s, "巡查发现"), FIC_OK);
 	fic_site_free(out);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	push_ok(f, f->store, &rep);
 	assert_int_equal(rep.duplicates, 0);
 	assert_int_equal(rep.rejected, 0);
@@ -189,7 +189,7 @@ static void another_devices_record_is_a_conflict_not_a_duplicate(void **state)
 	e2e_enroll(f, "石柱县");
 	char lead[FIC_UUID_BUFSIZE];
 	file_tip_off(f->store, lead);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	push_ok(f, f->store, &rep);
 	fic_store *mallory = e2e_store_new(f, "mallory.db");
 	e2e_enroll_store(f, mallory, "石柱县");
@@ -270,7 +270,7 @@ static void a_chained_record_must_be_in_the_senders_chain(void **state)
 	/* The victim's real chain then verifies whole. */
 	char lead[FIC_UUID_BUFSIZE];
 	file_tip_off(f->store, lead);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	push_ok(f, f->store, &rep);
 	assert_int_equal(county_record_count(f->server, "lead"), 1);
 	assert_int_equal(county_chain_breaks(f->server, NULL), 0);

@@ -84,7 +84,7 @@ static void another_devices_bogus_chunk_does_not_block_a_photo(void **state)
 	assert_int_equal(a.status, 204);
 	e2e_answer_free(&a);
 	/* The victim's upload goes through whole and right. */
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(f->store, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("push: %s", fic_error_last()->message);
@@ -134,7 +134,7 @@ static void a_photo_the_server_refuses_does_not_hold_back_the_others(void **stat
 	s.table.ctx = &s;
 	fic_sync_options o = f->opts;
 	o.transport = &s.table;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(f->store, &o, &rep);
 	if (rc != FIC_OK)
 		fail_msg("push: %s", fic_error_last()->message);
@@ -170,7 +170,7 @@ static void a_device_over_its_quota_is_told_and_its_other_photos_go(void **state
 	if (bytes[0] <= l.device_photo_bytes || bytes[1] + bytes[2] > l.device_photo_bytes)
 		fail_msg("photo sizes %lld, %lld, %lld do not suit the test", (long long)bytes[0],
 		         (long long)bytes[1], (long long)bytes[2]);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(f->store, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("push: %s", fic_error_last()->message);
@@ -219,7 +219,7 @@ static void photos_on_their_way_are_bounded_per_device_and_per_county(void **sta
 	/* ... and the victim's photo still fits the county's bytes on their way. */
 	char sha[1][65];
 	site_photos(f, 1, sha, NULL);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.photos_sent, 1);
 	/* A third device over the county's bytes on their way is refused. */

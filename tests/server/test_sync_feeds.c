@@ -67,7 +67,7 @@ static void feeds_bring_the_registry_checklists_and_tasks(void **state)
 	load(f, "tasks", "石柱县",
 	     "[{\"id\":\"task-1\",\"kind\":\"reinspect\",\"site_id\":\"cq-sz-0001\","
 	     "\"due_date\":\"2026-04-01\",\"detail\":\"复查饮水设施\"}]");
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_pull(f->store, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
@@ -168,7 +168,7 @@ static void a_long_feed_comes_in_pages(void **state)
 	e2e *f = *state;
 	e2e_enroll(f, "石柱县");
 	load_markets(f);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.pulled, 450);
 	assert_int_equal(rep.requests, 3 + 2); /* 3 pages of sites, checklists and tasks once */
@@ -286,7 +286,7 @@ static void feed_pages_are_gzipped_when_the_device_accepts_it(void **state)
 		                                               : NULL;
 		free(g.body);
 	}
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.pulled, 450);
 	print_message("# 450 sites: %lld bytes received gzip'd, %lld as JSON\n",
@@ -312,7 +312,7 @@ static void a_hostile_feed_changes_nothing(void **state)
 		/* (A bad item in a good page is skipped and counted, never refuses the
 		 * page: tests/server/test_feed_hostile.c.) */
 	};
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		h.feed_body = bad[i];
 		assert_int_equal(fic_sync_pull(f->store, &o, &rep), FIC_EPROTO);

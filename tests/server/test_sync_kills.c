@@ -80,7 +80,7 @@ static void push_until_killed(const char *path, const char *url)
 	so.no_gzip = getpid() % 2; /* both encodings */
 	so.photo_chunk_bytes = 4096; /* many chunks: kills land in the middle of photos */
 	for (;;) {
-		fic_sync_report rep;
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 		fic_sync_push(st, &so, &rep);
 	}
 }
@@ -126,7 +126,7 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 		/* Opening the store and a pass take a few ms: kill early, later, or late
 		 * (in the photos), by turns. */
 		static const int window_us[] = { 6000, 60000, 400000 };
-		usleep((useconds_t)(kill_rand() % window_us[round % 3]));
+		usleep((useconds_t)(kill_rand() % (int)(window_us[round % 3] * tu_time_scale())));
 		kill(pid, SIGKILL);
 		int ws;
 		waitpid(pid, &ws, 0);
@@ -138,7 +138,7 @@ static void a_client_killed_at_random_points_loses_and_doubles_nothing(void **st
 	}
 	assert_true(kills >= 20);
 	/* Then a clean pass finishes what is left. */
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(st, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
@@ -253,7 +253,7 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 		killer k = { server, (useconds_t)(kill_rand() % (round % 2 ? 20000 : 150000)) };
 		pthread_t th;
 		pthread_create(&th, NULL, kill_later, &k);
-		fic_sync_report rep;
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 		int rc = fic_sync_push(st, &so, &rep);
 		pthread_join(th, NULL);
 		waitpid(server, NULL, 0);
@@ -265,7 +265,7 @@ static void a_server_killed_mid_push_loses_and_doubles_nothing(void **state)
 		assert_int_equal(fic_sync_network_changed(st, 1), FIC_OK);
 		server = start_server(db, port);
 	}
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(st, &so, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);

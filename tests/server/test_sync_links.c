@@ -40,7 +40,7 @@ static void the_server_audits_each_devices_chain_as_gaps_fill(void **state)
 	e2e_enroll(f, "石柱县");
 	char urgent[2][FIC_UUID_BUFSIZE];
 	e2e_patrol_day(f, urgent); /* chain entries 1, 2 (tip-offs), 3, 4 (urgent: sent first) */
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(county_chain_breaks(f->server, NULL), 0);
 	/* A finished inspection is chained too (entry 5), and arrives as an inspection record. */
@@ -135,7 +135,7 @@ static int enrol_over(e2e *f, county_server *srv, const char *url, const char *c
 	if (rc == FIC_OK) {
 		char urgent[2][FIC_UUID_BUFSIZE];
 		e2e_patrol_day(f, urgent);
-		fic_sync_report rep;
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 		rc = fic_sync_run(f->store, &o, &rep);
 		assert_int_equal(rep.stored, 7);
 	}
@@ -238,7 +238,7 @@ static void every_fault_on_the_link_loses_and_doubles_nothing(void **state)
 		fic_transport *t;
 		assert_int_equal(fic_transport_curl_new(&t, NULL), FIC_OK);
 		f->opts.transport = t;
-		fic_sync_report rep;
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 		int rc = fic_sync_run(f->store, &f->opts, &rep);
 		print_message("# fault %zu: %lld requests, %lld bytes received: %s %s\n", i,
 		              (long long)rep.requests, (long long)rep.bytes_received,
@@ -256,7 +256,7 @@ static void every_fault_on_the_link_loses_and_doubles_nothing(void **state)
 	fic_transport *t;
 	assert_int_equal(fic_transport_curl_new(&t, NULL), FIC_OK);
 	f->opts.transport = t;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = FIC_ERROR;
 	for (int pass = 0; pass < 10 && rc != FIC_OK; pass++) {
 		rc = fic_sync_run(f->store, &f->opts, &rep);

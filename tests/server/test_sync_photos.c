@@ -65,7 +65,7 @@ static void photos_reach_the_county_urgent_lead_photos_first(void **state)
 	assert_int_equal(e2e_uploads_where(f, "state = 'pending'"), 3);
 	assert_int_equal(e2e_uploads_where(f, "priority >= 100"), 1);
 	f->opts.photo_chunk_bytes = 8192;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(f->store, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
@@ -93,16 +93,13 @@ static void photos_reach_the_county_urgent_lead_photos_first(void **state)
 	assert_int_equal(rep.photos_sent, 3);
 }
 
-static volatile int stop_flag;
-
 static int stop_after_chunks;
 
 static void stop_mid_photo(void *arg, const fic_sync_progress *p)
 {
-	(void)arg;
 	(void)p;
 	if (--stop_after_chunks == 0)
-		stop_flag = 1;
+		fic_cancel_request(arg);
 }
 
 static void an_interrupted_photo_resumes_at_the_servers_offset(void **state)
@@ -112,15 +109,17 @@ static void an_interrupted_photo_resumes_at_the_servers_offset(void **state)
 	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
 	e2e_photo_backlog(f, site_sha, urgent_sha, lead);
 	f->opts.photo_chunk_bytes = 4096;
-	f->opts.cancelled = &stop_flag;
+	fic_cancel *stop;
+	assert_int_equal(fic_cancel_new(&stop), FIC_OK);
+	f->opts.cancel = stop;
 	f->opts.progress = stop_mid_photo;
-	stop_flag = 0;
+	f->opts.progress_arg = stop;
 	stop_after_chunks = 6; /* records (2 batches), a HEAD, then a few chunks */
-	fic_sync_report r1, r2;
+	fic_sync_report r1 = FIC_SYNC_REPORT_INIT, r2 = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &r1), FIC_ECANCELED);
 	assert_true(r1.photo_bytes_sent > 0);
 	assert_int_equal(county_photo_count(f->server), 0);
-	stop_flag = 0;
+	fic_cancel_reset(stop);
 	stop_after_chunks = -1;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &r2), FIC_OK);
 	/* Nothing was sent twice: the server's offset was where the first pass stopped. */
@@ -134,6 +133,9 @@ static void an_interrupted_photo_resumes_at_the_servers_offset(void **state)
 	assert_int_equal(r1.photo_bytes_sent + r2.photo_bytes_sent, total);
 	assert_int_equal(county_photo_count(f->server), 3);
 	assert_int_equal(county_photo_bad(f->server), 0);
+	f->opts.cancel = NULL;
+	f->opts.progress = NULL;
+	fic_cancel_free(stop);
 }
 
 static void a_damaged_photo_file_is_refused_and_listed(void **state)
@@ -152,7 +154,7 @@ static void a_damaged_photo_file_is_refused_and_listed(void **state)
 	fseek(fp, 700, SEEK_SET);
 	fputc(c ^ 0x5a, fp);
 	fclose(fp);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.photos_sent, 2);
 	assert_int_equal(rep.photos_rejected, 1);
@@ -175,7 +177,7 @@ static int raw(e2e *f, const char *method, const char *path, const char *token,
 	snprintf(bearer, sizeof bearer, "Bearer %s", token);
 	fic_http_header h[3] = { { "Authorization", bearer }, { "Upload-Offset", offset ? offset : "" },
 		                 { "Upload-Length", length ? length : "" } };
-	fic_http_request q = { .method = method, .url = u, .headers = h,
+	fic_http_request q = { .version = FIC_TRANSPORT_VERSION, .method = method, .url = u, .headers = h,
 		               .header_count = offset ? 3 : 1, .body = body, .body_len = len };
 	fic_http_response r;
 	assert_int_equal(f->transport->request(f->transport->ctx, &q, &r), FIC_OK);
@@ -351,7 +353,7 @@ static void a_hostile_photo_answer_loses_nothing(void **state)
 		{ 418, 0, FIC_EPROTO },         /* nonsense */
 		{ 500, -1, FIC_ENETWORK },      /* the server's trouble: transient */
 	};
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		h.photo_status = bad[i].status;
 		h.photo_offset = bad[i].offset;

@@ -43,7 +43,7 @@ static void a_patrol_day_reaches_the_county_urgent_first(void **state)
 	assert_string_equal(county, "石柱县");
 	char urgent[2][FIC_UUID_BUFSIZE];
 	e2e_patrol_day(f, urgent);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = fic_sync_push(f->store, &f->opts, &rep);
 	if (rc != FIC_OK)
 		fail_msg("%s", fic_error_last()->message);
@@ -79,7 +79,7 @@ static void a_patrol_day_reaches_the_county_urgent_first(void **state)
 	assert_non_null(strstr(report, "lead   ")); /* the tip-offs, after */
 	free(report);
 	/* The server's clock reached the trusted time. */
-	fic_time t;
+	fic_time t = FIC_TIME_INIT;
 	assert_int_equal(fic_time_now(&t, f->store), FIC_OK);
 	assert_false(t.flags & FIC_TIME_NO_CONTACT);
 
@@ -107,7 +107,7 @@ static void a_late_urgent_lead_shows_in_the_audit(void **state)
 	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL,
 	                               f->clock.wall_ms - 3 * 3600 * 1000LL, 0),
 	                 FIC_OK);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	char *report = NULL;
 	size_t rlen = 0;
@@ -130,7 +130,7 @@ static void lost_answers_and_a_busy_server_lose_and_double_nothing(void **state)
 	 * once when a reused connection dies without a byte, so a pass may see
 	 * one or two of these.) */
 	county_fault_drop_after_store(f->server, 3);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	int rc = FIC_ERROR, failures = 0;
 	int64_t dups = 0;
 	for (int pass = 0; pass < 10; pass++) {
@@ -179,7 +179,7 @@ static void a_tampered_record_is_refused_and_kept(void **state)
 	                              "WHERE priority >= 100 ORDER BY seq LIMIT 1)",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.rejected, 1);
 	assert_int_equal(e2e_held(f->server), 6);
@@ -202,7 +202,7 @@ static void a_wrong_token_or_path_changes_nothing(void **state)
 	                              "WHERE key = 'sync.token'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_EAUTH);
 	assert_int_equal(e2e_pending(f), 7);
 	/* The device id is bound to its enrolment: a fresh code does not enrol it
@@ -287,7 +287,7 @@ static void the_server_refuses_malformed_requests(void **state)
 	/* The device's own chain then goes through and verifies. */
 	char urgent[2][FIC_UUID_BUFSIZE];
 	e2e_patrol_day(f, urgent);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.rejected, 0);
 	assert_int_equal(county_chain_breaks(f->server, NULL), 0);
@@ -301,7 +301,7 @@ static void each_change_of_a_site_is_its_own_record(void **state)
 	s.kind = FIC_SITE_WATER_RURAL;
 	s.name = "石桥村集中供水站";
 	assert_int_equal(fic_site_add(&v1, f->store, &s, "巡查发现"), FIC_OK);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	/* Changed after the first one went: a new record, not a duplicate of the add. */
 	fic_site u = *v1;
@@ -365,7 +365,7 @@ static void two_devices_changing_one_county_site_are_both_stored(void **state)
 		sqlite3_finalize(st);
 	}
 	assert_int_equal(seq[0], seq[1]);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(fic_sync_push(phones[i], &f->opts, &rep), FIC_OK);
 		assert_int_equal(rep.stored, 1);

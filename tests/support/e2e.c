@@ -147,7 +147,7 @@ e2e_answer e2e_request(e2e *f, const char *method, const char *path, const char 
 		h[n++] = (fic_http_header){ "Authorization", bearer };
 	for (size_t i = 0; i < nextra && n < sizeof h / sizeof h[0]; i++)
 		h[n++] = extra[i];
-	fic_http_request q = { .method = method, .url = u, .headers = h, .header_count = n,
+	fic_http_request q = { .version = FIC_TRANSPORT_VERSION, .method = method, .url = u, .headers = h, .header_count = n,
 		               .body = body, .body_len = len };
 	fic_http_response r;
 	int rc = f->transport->request(f->transport->ctx, &q, &r);
@@ -229,7 +229,7 @@ int e2e_post_raw(e2e *f, const char *path, const char *auth, const char *enc, co
 	snprintf(u, sizeof u, "%s%s", f->url, path);
 	snprintf(bearer, sizeof bearer, "Bearer %s", auth ? auth : "");
 	fic_http_header h[2] = { { "Authorization", bearer }, { "Content-Encoding", enc ? enc : "identity" } };
-	fic_http_request q = { .method = "POST", .url = u, .headers = h, .header_count = 2,
+	fic_http_request q = { .version = FIC_TRANSPORT_VERSION, .method = "POST", .url = u, .headers = h, .header_count = 2,
 		               .body = body, .body_len = len };
 	fic_http_response r;
 	assert_int_equal(f->transport->request(f->transport->ctx, &q, &r), FIC_OK);

@@ -370,3 +370,10 @@ void tu_fixture_free(tu_fixture *f)
 	free(f->dir);
 	free(f);
 }
+
+double tu_time_scale(void)
+{
+	const char *v = getenv("FIC_TEST_TIME_SCALE");
+	double s = v ? strtod(v, NULL) : 1.0;
+	return s >= 1.0 && s <= 1000.0 ? s : 1.0;
+}

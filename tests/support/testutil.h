@@ -12,6 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * How much slower than the host this run is: FIC_TEST_TIME_SCALE (default 1;
+ * scripts/test-arm64.sh sets it for qemu). Tests that bound a duration or
+ * aim a kill at a moment stretch those times by it.
+ */
+double tu_time_scale(void);
+
 /* A fresh empty directory under $TMPDIR (removed by tu_rmtree). */
 char *tu_mkdtemp(void);
 void tu_rmtree(const char *path);

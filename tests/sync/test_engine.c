@@ -91,7 +91,7 @@ static int fake_request(void *ctx, const fic_http_request *q, fic_http_response 
 	f->clock->wall_ms += 300;
 	if (f->hook && f->requests == f->hook_at)
 		f->hook(f);
-	if (q->cancelled && *q->cancelled)
+	if (fic_cancel_requested(q->cancel))
 		return fic__err(FIC_ECANCELED, "cancelled");
 	if (strstr(q->url, "/v1/enroll")) {
 		set_body(r, f->enroll_status, f->enroll_body);
@@ -306,7 +306,7 @@ static void each_record_once(fixture *f)
 static void enrolment_keeps_the_token_and_push_needs_it(void **state)
 {
 	fixture *f = *state;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ESTATE);
 	char county[128];
 	assert_int_equal(fic_sync_enrolled(f->store, county, sizeof county), FIC_ENOTFOUND);
@@ -332,7 +332,7 @@ static void enrolment_keeps_the_token_and_push_needs_it(void **state)
 	assert_int_equal(fic_sync_enrolled(f->store, county, sizeof county), FIC_OK);
 	assert_string_equal(county, "石柱县卫生健康综合行政执法支队");
 	/* The server's time from the enrolment answer already sets trusted time. */
-	fic_time t;
+	fic_time t = FIC_TIME_INIT;
 	assert_int_equal(fic_time_now(&t, f->store), FIC_OK);
 	assert_false(t.flags & FIC_TIME_NO_CONTACT);
 
@@ -357,7 +357,7 @@ static void urgent_leads_go_in_the_first_request(void **state)
 	fixture *f = *state;
 	enroll(f);
 	a_patrol_day(f);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(f->fake.first_count, 2);
 	assert_string_equal(f->fake.first_types[0], "lead");
@@ -387,7 +387,7 @@ static void every_record_arrives_once_whatever_breaks(void **state)
 	memcpy(f->fake.faults, script, sizeof script);
 	f->fake.nfaults = sizeof script / sizeof script[0];
 	int passes = 0, rc;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	do {
 		rc = fic_sync_push(f->store, &f->opts, &rep);
 		if (rc != FIC_OK) {
@@ -416,7 +416,7 @@ static void the_network_coming_back_makes_the_queue_due(void **state)
 	enum fault script[] = { F_NET_BEFORE };
 	memcpy(f->fake.faults, script, sizeof script);
 	f->fake.nfaults = 1;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	/* The first request (the urgent leads) fails; the pass stops there ... */
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ENETWORK);
 	/* ... and after a long outage their backoff has grown to its 5-minute cap. */
@@ -460,7 +460,7 @@ static void a_refused_audit_entry_is_isolated_and_the_rest_go(void **state)
 	char bad[96];
 	snprintf(bad, sizeof bad, "%s:%lld", fic_store_device_id(f->store), (long long)third);
 	f->fake.refuse_id = bad; /* the server refuses (422) any batch holding it */
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	/* The push itself adds entries before the audit log goes (each lead
 	 * delivered is audited): count them all. */
@@ -503,7 +503,7 @@ static void an_urgent_lead_filed_mid_pass_goes_next(void **state)
 	file_urgent_lead_arg = f;
 	f->fake.hook = file_urgent_lead;
 	f->fake.hook_at = 1;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(f->fake.requests, 4); /* 500 sites, the lead, 200 sites, the audit log */
 	assert_int_equal(f->fake.n, 701);
@@ -537,7 +537,7 @@ static void a_refused_record_is_isolated_and_kept_with_its_reason(void **state)
 	         (long long)sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
 	f->fake.refuse_id = bad_wire;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.stored, 8);
 	assert_int_equal(rep.rejected, 1);
@@ -566,7 +566,7 @@ static void a_wrong_url_or_revoked_token_changes_no_record(void **state)
 	f->fake.faults[0] = F_404;
 	f->fake.faults[1] = F_401;
 	f->fake.nfaults = 2;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_EPROTO);
 	assert_non_null(strstr(fic_error_last()->message, "does not speak"));
 	assert_int_equal(outbox_count(f, "state = 'pending' AND attempts = 0"), 8);
@@ -575,13 +575,17 @@ static void a_wrong_url_or_revoked_token_changes_no_record(void **state)
 	assert_int_equal(outbox_count(f, "state = 'pending' AND attempts = 0"), 8);
 	assert_int_equal(outbox_count(f, "state = 'rejected'"), 0);
 	/* Cancelled before it starts: nothing sent, nothing changed. */
-	volatile int cancel = 1;
-	f->opts.cancelled = &cancel;
+	fic_cancel *cancel;
+	assert_int_equal(fic_cancel_new(&cancel), FIC_OK);
+	fic_cancel_request(cancel);
+	f->opts.cancel = cancel;
 	int before = f->fake.requests;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ECANCELED);
 	assert_int_equal(f->fake.requests, before);
-	cancel = 0;
+	fic_cancel_reset(cancel);
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	f->opts.cancel = NULL;
+	fic_cancel_free(cancel);
 	each_record_once(f);
 }
 
@@ -642,7 +646,7 @@ static void progress_is_reported_and_bodies_can_go_plain(void **state)
 	f->opts.no_gzip = 1;
 	progress_calls = 0;
 	progress_last_done = 0;
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(progress_calls, 3); /* two record batches and the audit log */
 	assert_int_equal(progress_last_done, 8);

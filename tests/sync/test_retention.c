@@ -130,7 +130,7 @@ static void acknowledged_rows_go_after_the_retention_and_leave_a_tombstone(void 
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM outbox WHERE payload LIKE '%%一小%%'");
 	assert_int_equal(one_int(s, sql), 0);
 	check_ok(s);
-	fic_store_stats st;
+	fic_store_stats st = FIC_STORE_STATS_INIT;
 	assert_int_equal(fic_store_stats_get(s, &st), FIC_OK);
 	assert_int_equal(st.outbox_pending, 1);
 	/* Nothing more to prune: a second pass does nothing. */
@@ -220,7 +220,7 @@ static void a_years_backlog_goes_in_batches(void **state)
 	                          "(last_seq - 2475) AND records = 100", (long long)(NOW - 100 * DAY));
 	assert_int_equal(one_int(s, sql), 25);
 	check_ok(s);
-	fic_store_stats st;
+	fic_store_stats st = FIC_STORE_STATS_INIT;
 	assert_int_equal(fic_store_stats_get(s, &st), FIC_OK);
 	assert_int_equal(st.outbox_pending, 0);
 }

@@ -971,7 +971,7 @@ int cmd_time(ctx *c, int argc, char **argv)
 		return usage("time | time contact SERVER_UTC_MS RTT_MS", NULL);
 	if ((rc = open_store(c)))
 		return rc;
-	fic_time t;
+	fic_time t = FIC_TIME_INIT;
 	if (fic_time_now(&t, c->store) != FIC_OK)
 		return fail();
 	char dev[32], tr[32];

@@ -6,7 +6,6 @@
  */
 #include "fic.h"
 
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +67,6 @@ static int with_transport(ctx *c, sync_args *a, fic_transport **t, fic_sync_opti
 	int rc = open_store(c);
 	if (rc)
 		return rc;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	fic_curl_options co = FIC_CURL_OPTIONS_INIT;
 	co.ca_file = a->ca;
 	co.pinned_public_key = a->pin;
@@ -154,7 +152,7 @@ int cmd_sync(ctx *c, int argc, char **argv)
 	bool tty = isatty(STDERR_FILENO);
 	if (tty && !c->json)
 		o.progress = on_progress;
-	fic_sync_report r;
+	fic_sync_report r = FIC_SYNC_REPORT_INIT;
 	int src = fic_sync_run(c->store, &o, &r);
 	if (o.progress)
 		fputc('\n', stderr);

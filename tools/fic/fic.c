@@ -609,7 +609,7 @@ static int cmd_status(ctx *c, int argc)
 	int rc = open_store(c);
 	if (rc)
 		return rc;
-	fic_store_stats st;
+	fic_store_stats st = FIC_STORE_STATS_INIT;
 	if (fic_store_stats_get(c->store, &st) != FIC_OK)
 		return fail();
 	if (c->json) {

@@ -14,8 +14,15 @@
  * which must then hand the body back as it came, not decoded, and say how it
  * is coded; the engine inflates it within its own size limit.
  *
+ * Version 3 (fieldinspect 0.2, the first stable ABI) gave the request a
+ * `version` and replaced the `volatile int *` cancel flag with a fic_cancel
+ * (an atomic: common.h); the engine refuses transports of version 1 and 2.
+ *
+ * Memory: the transport allocates the response body with fic_malloc() /
+ * fic_realloc() (common.h); the engine frees it with fic_free().
+ *
  * Thread-safety: a transport is used by one thread at a time (the thread
- * running a sync pass); `cancelled` may be set from any thread.
+ * running a sync pass); the request's `cancel` may be raised from any thread.
  */
 #ifndef FIELDINSPECT_SYS_TRANSPORT_H
 #define FIELDINSPECT_SYS_TRANSPORT_H
@@ -37,6 +44,10 @@ typedef struct fic_http_header {
 
 /** A request. Everything it points to is the caller's and outlives the call. */
 typedef struct fic_http_request {
+	/** The engine's FIC_TRANSPORT_VERSION: the request has the members of that
+	 * version, and the transport fills only the response members of the older
+	 * of it and its own. */
+	unsigned int version;
 	const char *method; /**< "GET", "HEAD", "POST" or "PATCH" */
 	const char *url;    /**< absolute; https, or http to a loopback address only */
 	const fic_http_header *headers;
@@ -52,8 +63,9 @@ typedef struct fic_http_request {
 	long total_timeout_ms;
 	/** Refuse a response body larger than this (0: 4 MiB). */
 	size_t max_response_bytes;
-	/** If non-NULL and set non-zero (from any thread), the request stops with FIC_ECANCELED. */
-	volatile const int *cancelled;
+	/** If non-NULL and raised (from any thread), the request stops with
+	 * FIC_ECANCELED; poll it with fic_cancel_requested(). */
+	const fic_cancel *cancel;
 } fic_http_request;
 
 /** fic_http_response.content_encoding: how the body is coded (Content-Encoding). */
@@ -61,7 +73,8 @@ typedef struct fic_http_request {
 #define FIC_HTTP_CODING_GZIP 1  /**< "gzip" (or "x-gzip") */
 #define FIC_HTTP_CODING_OTHER 2 /**< anything else, including several codings */
 
-/** What came back. The transport fills it; the engine frees body with fic_free(). */
+/** What came back. The transport fills it (the engine zeroes it first); the
+ * body is allocated with fic_malloc() and the engine frees it with fic_free(). */
 typedef struct fic_http_response {
 	int status;             /**< the HTTP status code */
 	/** NUL-terminated for convenience; NULL when empty. As the server sent it:
@@ -77,7 +90,9 @@ typedef struct fic_http_response {
 	int content_encoding;
 } fic_http_response;
 
-#define FIC_TRANSPORT_VERSION 2
+#define FIC_TRANSPORT_VERSION 3
+/** The oldest transport table version the engine accepts (see the top of this file). */
+#define FIC_TRANSPORT_MIN_VERSION 3
 
 typedef struct fic_transport {
 	int version; /**< FIC_TRANSPORT_VERSION */
@@ -101,8 +116,14 @@ typedef struct fic_transport {
 	void (*destroy)(void *ctx);
 } fic_transport;
 
-/** Options for the built-in libcurl transport. Initialise with FIC_CURL_OPTIONS_INIT. */
+#define FIC_CURL_OPTIONS_VERSION 1
+
+/**
+ * Options for the built-in libcurl transport. Initialise with
+ * FIC_CURL_OPTIONS_INIT (any version from 1 is read).
+ */
 typedef struct fic_curl_options {
+	unsigned int version; /**< FIC_CURL_OPTIONS_VERSION */
 	/** A PEM bundle of CA certificates to trust instead of the system's; NULL: the system's. */
 	const char *ca_file;
 	/**
@@ -114,7 +135,7 @@ typedef struct fic_curl_options {
 	const char *user_agent;
 } fic_curl_options;
 
-#define FIC_CURL_OPTIONS_INIT { NULL, NULL, NULL }
+#define FIC_CURL_OPTIONS_INIT { FIC_CURL_OPTIONS_VERSION, NULL, NULL, NULL }
 
 /**
  * Make the built-in transport on libcurl: TLS peer and host verification
@@ -124,10 +145,14 @@ typedef struct fic_curl_options {
  * bounded in time and response size (the bytes as received: bodies are never
  * decoded, so a compressed body cannot grow past the bound here), one
  * connection kept alive between requests, Nagle off, no
- * `Expect: 100-continue`, no Accept-Encoding unless the engine sends one. Call curl_global_init()
- * once before making one if the program has other threads (libcurl's rule).
+ * `Expect: 100-continue`, no Accept-Encoding unless the engine sends one.
+ * The first call initialises libcurl (curl_global_init, once, under
+ * pthread_once), so it is safe from any thread; the app need not call it.
  * Free with fic_transport_curl_free().
- * @return FIC_OK, FIC_EINVAL (NULL out, unreadable ca_file), FIC_ENOMEM, FIC_ERROR.
+ * Only in builds with libcurl (CMake option FIC_WITH_CURL); without it this
+ * returns FIC_ENOTFOUND and the app plugs in its own transport.
+ * @return FIC_OK, FIC_EINVAL (NULL out, unreadable ca_file, unknown
+ *   version), FIC_ENOMEM, FIC_ERROR (libcurl could not start), FIC_ENOTFOUND.
  */
 FIC_EXTERN int fic_transport_curl_new(fic_transport **out, const fic_curl_options *opts);
 /** Free a transport made by fic_transport_curl_new (NULL is fine). */

@@ -1,0 +1,517 @@
+package org.fieldinspect;
+
+import java.io.File;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An open store (fic_store, fieldinspect/store.h): everything the inspector's
+ * device knows, in one SQLite file, durably — a call that writes and returns
+ * has committed (WAL, synchronous=FULL). Every method mirrors one C function
+ * of the public API; its documentation is in the C header named there.
+ * <p>
+ * Errors: every method throws {@link FicException} with the core's status
+ * and message. Text crosses as UTF-8 (U+2000B 𠀋, emoji and every other
+ * character outside the BMP arrive intact); a NUL inside text is refused
+ * ({@link Status#EINVAL}): the core's text cannot hold it.
+ * <p>
+ * Threads: one thread at a time, as the C handle. A call made while another
+ * thread is inside a call on the same store throws {@link Status#EBUSY}
+ * instead of racing; a call after {@link #close()} throws
+ * {@link Status#EINVAL}. Open one Store per thread for concurrency (a sync
+ * service and the UI each have their own; SQLite WAL lets them work at
+ * once).
+ */
+public final class Store implements AutoCloseable {
+    static {
+        Native.load();
+    }
+
+    /** Options of {@link #open} (fic_store_options and the Android platform). */
+    public static final class Options {
+        /** The inspector's account id, in the audit log of every change. */
+        public String actor;
+        /** How long a writer waits for another connection's lock (0: 5000 ms). */
+        public int busyTimeoutMs;
+        /** The app's private directory (Context.getFilesDir()) for relative paths. */
+        public File dataDir;
+        /** The logcat tag (null: "fieldinspect"). */
+        public String logTag;
+        /** The least severe level logged: 0 debug, 1 info, 2 warn (default), 3 error, 4 none. */
+        public int logLevel = 2;
+    }
+
+    private final Object guard = new Object();
+    private Thread user;
+    private long handle;
+
+    private Store(long handle) {
+        this.handle = handle;
+    }
+
+    /** Open (creating if needed) the store at {@code path} (fic_store_open). */
+    public static Store open(String path, Options o) {
+        if (o == null) {
+            o = new Options();
+        }
+        String dir = o.dataDir == null ? null : o.dataDir.getAbsolutePath();
+        return new Store(Native.storeOpen(Rows.utf8(path), Rows.utf8(o.actor), o.busyTimeoutMs,
+                Rows.utf8(dir), Rows.utf8(o.logTag), o.logLevel));
+    }
+
+    /* The handle for one call by this thread: refused when closed or in use. */
+    private long enter() {
+        synchronized (guard) {
+            if (user != null) {
+                throw new FicException(Status.EBUSY, user == Thread.currentThread()
+                        ? "the store is already in a call on this thread (a sync listener must not call it)"
+                        : "the store is in use by another thread: one thread at a time per store");
+            }
+            if (handle == 0) {
+                throw new FicException(Status.EINVAL, "the store is closed");
+            }
+            user = Thread.currentThread();
+            return handle;
+        }
+    }
+
+    private void exit() {
+        synchronized (guard) {
+            user = null;
+        }
+    }
+
+    /** Close the store (fic_store_close). Idempotent; refused while another thread is in a call. */
+    @Override
+    public void close() {
+        synchronized (guard) {
+            if (user != null) {
+                throw new FicException(Status.EBUSY, "the store is in use by another thread");
+            }
+            if (handle != 0) {
+                Native.storeClose(handle);
+                handle = 0;
+            }
+        }
+    }
+
+    public boolean isClosed() {
+        synchronized (guard) {
+            return handle == 0;
+        }
+    }
+
+    private interface Call<T> {
+        T run(long h);
+    }
+
+    private <T> T call(Call<T> c) {
+        long h = enter();
+        try {
+            return c.run(h);
+        } finally {
+            exit();
+        }
+    }
+
+    private static List<Site> sites(Object[] rows) {
+        Rows r = new Rows(rows);
+        int n = (int) r.num();
+        List<Site> out = new ArrayList<Site>(n);
+        for (int i = 0; i < n; i++) {
+            Site s = Site.read(r);
+            s.distanceM = r.dbl();
+            out.add(s);
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    /* ---- store.h ---- */
+
+    /** The device id (fic_store_device_id). */
+    public String deviceId() {
+        return call(h -> Rows.text(Native.storeDeviceId(h)));
+    }
+
+    /** Full integrity check (fic_store_check); throws ECORRUPT naming the first problem. */
+    public void check() {
+        call(h -> {
+            Native.storeCheck(h);
+            return null;
+        });
+    }
+
+    /** A new UUIDv7 (fic_store_new_id). */
+    public String newId() {
+        return call(h -> Rows.text(Native.storeNewId(h)));
+    }
+
+    /** Counts of what is waiting (fic_store_stats_get). */
+    public StoreStats stats() {
+        return call(h -> new StoreStats(Native.storeStatsGet(h)));
+    }
+
+    /** Audit entries of one record, or the newest {@code limit} of all (entityId null). */
+    public List<AuditEntry> auditLog(String entityId, long limit) {
+        return call(h -> {
+            Rows r = new Rows(Native.auditListGet(h, Rows.utf8(entityId), limit));
+            List<AuditEntry> out = new ArrayList<AuditEntry>();
+            while (r.more()) {
+                out.add(new AuditEntry(r));
+            }
+            return out;
+        });
+    }
+
+    /* ---- site.h ---- */
+
+    /** Add a site found in the field (fic_site_add); returns it as stored. */
+    public Site addSite(Site s, String reason) {
+        return call(h -> Site.read(new Rows(Native.siteAdd(h, s.strs(), s.ints(), s.dbls(),
+                Rows.utf8(reason)))));
+    }
+
+    /** Replace a site's facts (fic_site_update); {@code reason} is required. */
+    public Site updateSite(Site s, String reason) {
+        return call(h -> Site.read(new Rows(Native.siteUpdate(h, s.strs(), s.ints(), s.dbls(),
+                Rows.utf8(reason)))));
+    }
+
+    /** Mark a site closed (fic_site_close). */
+    public void closeSite(String id, String reason) {
+        call(h -> {
+            Native.siteClose(h, Rows.utf8(id), Rows.utf8(reason));
+            return null;
+        });
+    }
+
+    /** One site (fic_site_get); ENOTFOUND when there is none. */
+    public Site getSite(String id) {
+        return call(h -> Site.read(new Rows(Native.siteGet(h, Rows.utf8(id)))));
+    }
+
+    /** The site whose QR place code carries {@code payload} (fic_site_find_by_place_code). */
+    public Site findSiteByPlaceCode(String payload) {
+        return call(h -> Site.read(new Rows(Native.siteFindByPlaceCode(h, Rows.utf8(payload)))));
+    }
+
+    /** Sites with this credit code (fic_site_find_by_credit_code). */
+    public List<Site> findSitesByCreditCode(String code) {
+        return call(h -> sites(Native.siteFindByCreditCode(h, Rows.utf8(code))));
+    }
+
+    /** Sites of a kind (0: any) whose name contains {@code namePart} (fic_site_search). */
+    public List<Site> searchSites(int kind, String namePart, long limit) {
+        return call(h -> sites(Native.siteSearch(h, kind, Rows.utf8(namePart), limit)));
+    }
+
+    /** Sites within {@code radiusM} of a point, nearest first, with distanceM (fic_site_near). */
+    public List<Site> sitesNear(double lat, double lon, double radiusM, long limit) {
+        return call(h -> sites(Native.siteNear(h, lat, lon, radiusM, limit)));
+    }
+
+    /* ---- inspection.h ---- */
+
+    /** Checklists and forms (fic_checklist_list_get); flags: {@link ChecklistInfo#PATROLS} … */
+    public List<ChecklistInfo> checklists(int siteKind, int flags) {
+        return call(h -> {
+            Rows r = new Rows(Native.checklistListGet(h, siteKind, flags));
+            List<ChecklistInfo> out = new ArrayList<ChecklistInfo>();
+            while (r.more()) {
+                out.add(new ChecklistInfo(r));
+            }
+            return out;
+        });
+    }
+
+    /**
+     * A checklist's definition (fic_checklist_get_json; version 0: current), in
+     * the format of docs/checklist-format.md and schema/checklist.schema.json.
+     */
+    public String checklistJson(String id, int version) {
+        return call(h -> Rows.text(Native.checklistGetJson(h, Rows.utf8(id), version)));
+    }
+
+    /** Install a checklist definition (fic_checklist_install). */
+    public void installChecklist(String json) {
+        call(h -> {
+            Native.checklistInstall(h, Rows.utf8(json));
+            return null;
+        });
+    }
+
+    /** Start an inspection (fic_inspection_start); returns its id. */
+    public String startInspection(String siteId, String checklistId) {
+        return call(h -> Rows.text(Native.inspectionStart(h, Rows.utf8(siteId), Rows.utf8(checklistId))));
+    }
+
+    /** Answer (null: clear) an item (fic_inspection_answer). */
+    public void answer(String inspectionId, String itemId, String value) {
+        call(h -> {
+            Native.inspectionAnswer(h, Rows.utf8(inspectionId), Rows.utf8(itemId), Rows.utf8(value));
+            return null;
+        });
+    }
+
+    /** Attach (null: remove) a note to an item (fic_inspection_note). */
+    public void note(String inspectionId, String itemId, String note) {
+        call(h -> {
+            Native.inspectionNote(h, Rows.utf8(inspectionId), Rows.utf8(itemId), Rows.utf8(note));
+            return null;
+        });
+    }
+
+    /** fic_site_finding values for {@link #reportSite}. */
+    public static final int FOUND_CLOSED = 1, FOUND_CHANGED = 2;
+
+    /** A site finding during an inspection (fic_inspection_report_site); changes for CHANGED. */
+    public void reportSite(String inspectionId, int finding, String reason, Site changes) {
+        call(h -> {
+            Native.inspectionReportSite(h, Rows.utf8(inspectionId), finding, Rows.utf8(reason),
+                    changes == null ? null : changes.strs(), changes == null ? null : changes.ints(),
+                    changes == null ? null : changes.dbls());
+            return null;
+        });
+    }
+
+    /**
+     * The live state of an inspection (fic_inspection_get_json): a JSON object
+     * with the items that apply, their answers and notes, which are abnormal
+     * and why, the required items still unanswered and the abnormal items
+     * still needing a photo (the schema is documented in inspection.h).
+     */
+    public String inspectionJson(String inspectionId) {
+        return call(h -> Rows.text(Native.inspectionGetJson(h, Rows.utf8(inspectionId))));
+    }
+
+    /** Finish (fic_inspection_finish): EINCOMPLETE lists what is missing. */
+    public FinishSummary finishInspection(String inspectionId) {
+        return call(h -> new FinishSummary(Rows.text(Native.inspectionFinish(h, Rows.utf8(inspectionId)))));
+    }
+
+    /** fic_inspection_opinion formats. */
+    public static final int OPINION_TEXT = 1, OPINION_JSON = 2;
+
+    /** The inspection opinion (巡查意见) of a finished inspection, as text or JSON. */
+    public String opinion(String inspectionId, int format) {
+        return call(h -> Rows.text(Native.inspectionOpinion(h, Rows.utf8(inspectionId), format)));
+    }
+
+    /* ---- lead.h ---- */
+
+    /**
+     * File a lead from an event or tip-off form (fic_lead_file): answers as a
+     * JSON object {item id: answer}; discoveredAtMs 0 = now; flags 0 or
+     * {@link Lead#DRAFT}. Returns the lead id.
+     */
+    public String fileLead(String formId, String answersJson, String siteId, long discoveredAtMs,
+                           int flags) {
+        return call(h -> Rows.text(Native.leadFile(h, Rows.utf8(formId), Rows.utf8(answersJson),
+                Rows.utf8(siteId), discoveredAtMs, flags)));
+    }
+
+    /** Submit a draft lead (fic_lead_submit): frozen, chained and queued. */
+    public void submitLead(String leadId) {
+        call(h -> {
+            Native.leadSubmit(h, Rows.utf8(leadId));
+            return null;
+        });
+    }
+
+    /** Correct a submitted lead with a new one that references it (fic_lead_correct). */
+    public String correctLead(String leadId, String note) {
+        return call(h -> Rows.text(Native.leadCorrect(h, Rows.utf8(leadId), Rows.utf8(note))));
+    }
+
+    /** All leads, urgent first by time left on the two-hour clock (fic_lead_list_get). */
+    public List<Lead> leads(long limit) {
+        return call(h -> {
+            Rows r = new Rows(Native.leadListGet(h, limit));
+            List<Lead> out = new ArrayList<Lead>();
+            while (r.more()) {
+                out.add(new Lead(r));
+            }
+            return out;
+        });
+    }
+
+    /** One lead with its content, as JSON (fic_lead_get_json). */
+    public String leadJson(String leadId) {
+        return call(h -> Rows.text(Native.leadGetJson(h, Rows.utf8(leadId))));
+    }
+
+    /** Open tasks ordered by due date (fic_task_list_json). */
+    public List<Task> tasks() {
+        return call(h -> {
+            Object v = Json.parse(Rows.text(Native.taskListJson(h)));
+            List<Task> out = new ArrayList<Task>();
+            if (v instanceof List) {
+                for (Object o : (List<?>) v) {
+                    if (o instanceof Map) {
+                        @SuppressWarnings("unchecked")
+                        Map<String, Object> m = (Map<String, Object>) o;
+                        out.add(new Task(m));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    /**
+     * The due list (fic_due_json): a JSON object per service area of the open
+     * sites with fewer than the required patrols this year, and the schools
+     * not yet visited in the first month of the semester (schema in lead.h).
+     */
+    public String dueJson() {
+        return call(h -> Rows.text(Native.dueJson(h)));
+    }
+
+    /** Indicators for a year (0: this year) as JSON (fic_stats_json, schema in lead.h). */
+    public String statsJson(int year) {
+        return call(h -> Rows.text(Native.statsJson(h, year)));
+    }
+
+    /** Set a setting ("utc_offset_minutes", "semester_starts") (fic_setting_set). */
+    public void setSetting(String key, String value) {
+        call(h -> {
+            Native.settingSet(h, Rows.utf8(key), Rows.utf8(value));
+            return null;
+        });
+    }
+
+    /** A setting's value, or its default (fic_setting_get). */
+    public String getSetting(String key) {
+        return call(h -> Rows.text(Native.settingGet(h, Rows.utf8(key))));
+    }
+
+    /* ---- photo.h ---- */
+
+    /** Attach a JPEG held in memory (fic_photo_add_buffer); returns the photo id. */
+    public String addPhoto(int owner, String ownerId, String itemId, byte[] jpeg, Photo.Options o) {
+        return call(h -> Rows.text(Native.photoAddBuffer(h, owner, Rows.utf8(ownerId),
+                Rows.utf8(itemId), jpeg, o == null ? null : o.ints(), o == null ? null : o.dbls())));
+    }
+
+    /** Attach the JPEG file at {@code path} (fic_photo_add_file); returns the photo id. */
+    public String addPhotoFile(int owner, String ownerId, String itemId, String path, Photo.Options o) {
+        return call(h -> Rows.text(Native.photoAddFile(h, owner, Rows.utf8(ownerId),
+                Rows.utf8(itemId), Rows.utf8(path), o == null ? null : o.ints(),
+                o == null ? null : o.dbls())));
+    }
+
+    /** A stored photo (fic_photo_get). */
+    public Photo getPhoto(String photoId) {
+        return call(h -> new Photo(new Rows(Native.photoGet(h, Rows.utf8(photoId)))));
+    }
+
+    /* ---- evidence.h ---- */
+
+    /**
+     * Recompute every hash and check the chain (fic_evidence_verify). Problems
+     * are in the report ({@code ok} false), not thrown.
+     */
+    public EvidenceReport verifyEvidence() {
+        return call(h -> new EvidenceReport(Rows.text(Native.evidenceVerify(h))));
+    }
+
+    /** The clocks and trusted time now (fic_time_now). */
+    public TrustedTime timeNow() {
+        return call(h -> new TrustedTime(new Rows(Native.timeNow(h))));
+    }
+
+    /** Record a contact with a trusted clock (fic_time_contact). */
+    public void timeContact(long serverMs, long rttMs) {
+        call(h -> {
+            Native.timeContact(h, serverMs, rttMs);
+            return null;
+        });
+    }
+
+    /* ---- sync.h ---- */
+
+    private interface SyncCall {
+        long[] run(long h, long cancel);
+    }
+
+    private SyncReport sync(SyncOptions o, SyncCall c) {
+        if (o == null) {
+            throw new FicException(Status.EINVAL, "sync options are required");
+        }
+        Cancellation cancel = o.cancel;
+        long ch = cancel == null ? 0 : cancel.acquire();
+        try {
+            long[] v = call(h -> c.run(h, ch));
+            SyncReport r = new SyncReport(v);
+            if (v[0] != 0) {
+                throw Native.lastError(r);
+            }
+            return r;
+        } finally {
+            if (cancel != null) {
+                cancel.release();
+            }
+        }
+    }
+
+    /** Enrol the device with a one-time code (fic_sync_enroll). */
+    public void enroll(SyncOptions o, String code, String deviceName) {
+        if (o == null) {
+            throw new FicException(Status.EINVAL, "sync options are required");
+        }
+        sync(o, (h, c) -> Native.syncEnroll(h, o.transport, Rows.utf8(o.serverUrl), c,
+                Rows.utf8(code), Rows.utf8(deviceName), o.limits()));
+    }
+
+    /** The county's name if the device is enrolled, else null (fic_sync_enrolled). */
+    public String enrolledCounty() {
+        return call(h -> Rows.text(Native.syncEnrolled(h)));
+    }
+
+    /**
+     * One sync pass (fic_sync_run): push (urgent leads first, then records,
+     * audit, photos) and pull. A failure throws FicException carrying the
+     * report ({@link FicException#syncReport()}).
+     */
+    public SyncReport syncRun(SyncOptions o) {
+        return sync(o, (h, c) -> Native.syncRun(h, o.transport, Rows.utf8(o.serverUrl), c,
+                o.listener, o.noGzip, o.limits()));
+    }
+
+    /** Push only (fic_sync_push). */
+    public SyncReport syncPush(SyncOptions o) {
+        return sync(o, (h, c) -> Native.syncPush(h, o.transport, Rows.utf8(o.serverUrl), c,
+                o.listener, o.noGzip, o.limits()));
+    }
+
+    /** Pull only (fic_sync_pull). */
+    public SyncReport syncPull(SyncOptions o) {
+        return sync(o, (h, c) -> Native.syncPull(h, o.transport, Rows.utf8(o.serverUrl), c,
+                o.listener, o.noGzip, o.limits()));
+    }
+
+    /**
+     * The network came back or went (fic_sync_network_changed): call it from
+     * the ConnectivityManager callback, then run a pass.
+     */
+    public void networkChanged(boolean available) {
+        call(h -> {
+            Native.syncNetworkChanged(h, available);
+            return null;
+        });
+    }
+
+    /** What the server refused, oldest first (fic_sync_rejections_get). */
+    public List<SyncRejection> syncRejections() {
+        return call(h -> {
+            Rows r = new Rows(Native.syncRejectionsGet(h));
+            List<SyncRejection> out = new ArrayList<SyncRejection>();
+            while (r.more()) {
+                out.add(new SyncRejection(r));
+            }
+            return out;
+        });
+    }
+}
