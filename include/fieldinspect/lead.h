@@ -162,7 +162,8 @@ FIC_EXTERN int fic_due_summary_json(char **out, fic_store *store);
  *   "occupational" (sites with fewer than two patrols this year), or
  *   "school_semester" (schools not visited in the first month of the
  *   current semester; items carry "overdue": true once that month is over;
- *   the page has "semester_start" null and no items without a semester).
+ *   the page has "semester_start" and "first_month_ends", both null and no
+ *   items without a current semester).
  * @param cursor NULL or "" for the first page, else the "next" of the
  *   previous page (opaque text, at most FIC_DUE_CURSOR_MAX bytes). Paging is
  *   by position in the order, so a site that changes between pages (a
