@@ -6,6 +6,8 @@
 #   gcc   -Wall -Wextra -Werror (RelWithDebInfo)
 #   clang -Wall -Wextra -Werror
 #   gcc with AddressSanitizer + UndefinedBehaviorSanitizer
+# After the gcc build, every JSON document the public API returns is
+# validated against its schema in schema/api/ (scripts/check-api-json.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
@@ -42,6 +44,7 @@ run_config() {
 }
 
 run_config gcc   -DCMAKE_C_COMPILER=gcc   -DCMAKE_BUILD_TYPE=RelWithDebInfo
+bash scripts/check-api-json.sh build/gcc || failed+=("API JSON documents (schema/api)")
 run_config clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_config asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DFIC_SANITIZE=ON
