@@ -325,6 +325,241 @@ static void hex_id(char *out, size_t size, uint64_t *r, const char *prefix)
 	         (uint32_t)rng_next(r));
 }
 
+/* The statements a fixture is written with, prepared once per store. */
+typedef struct fixture_stmts {
+	sqlite3_stmt *site, *audit, *insp, *lead;
+	outbox_ins ob;
+} fixture_stmts;
+
+static void fixture_prepare(fic_store *s, fixture_stmts *x)
+{
+	x->site = prep(s,
+		"INSERT INTO sites (id, kind, name, address, credit_code, place_code, manager, lat, "
+		"lon, status, origin, school_level, created_at_ms, updated_at_ms, revision) VALUES "
+		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 1)");
+	x->audit = prep(s,
+		"INSERT INTO audit (at_ms, mono_ms, boot_id, actor, action, entity, entity_id, "
+		"detail, trusted_ms, time_flags) VALUES (?1, ?2, 'bench-boot', 'inspector-0042', ?3, "
+		"?4, ?5, '{\"revision\":1}', ?1, 0)");
+	x->ob = (outbox_ins){ prep(s, "INSERT INTO outbox (record_type, record_id, op, priority, payload, "
+	                              "created_at_ms, state, receipt_id, received_at_ms) VALUES (?1, ?2, "
+	                              "?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+		              filler_json(1500), filler_json(400), filler_json(3000), filler_json(1200) };
+	x->insp = prep(s,
+		"INSERT INTO inspections (id, site_id, checklist_id, checklist_version, area, "
+		"inspection_date, state, inspector, site_facts, findings, started_at_ms, "
+		"finished_at_ms) VALUES (?1, ?2, ?3, 1, ?4, ?5, 'finished', 'inspector-0042', '{}', "
+		"'[]', ?6, ?6)");
+	x->lead = prep(s,
+		"INSERT INTO leads (id, category, area, title, report_to, urgent, time_sensitive, "
+		"form_id, form_version, state, discovered_at_ms, deadline_at_ms, content, "
+		"created_at_ms, t_device_ms, t_mono_ms, t_boot_id, t_trusted_ms, t_uncertainty_ms, "
+		"t_flags, submitted_at_ms, receipt_id, receipt_at_ms) VALUES (?1, ?2, ?3, ?4, "
+		"'enforcement', ?5, 0, 'lead.tip_off', 1, ?6, ?7, ?8, ?9, ?7, ?7, ?7, 'bench-boot', "
+		"?7, 200, 0, ?10, ?11, ?12)");
+}
+
+static void fixture_finalize(fixture_stmts *x)
+{
+	sqlite3_finalize(x->site);
+	sqlite3_finalize(x->audit);
+	sqlite3_finalize(x->ob.st);
+	sqlite3_finalize(x->insp);
+	sqlite3_finalize(x->lead);
+	free(x->ob.payload_lead);
+	free(x->ob.payload_photo);
+	free(x->ob.payload_insp);
+	free(x->ob.payload_site);
+}
+
+/* The patrol checklists the inspections were made with, as the library stores them. */
+static void persist_checklists(fic_store *s)
+{
+	for (int k = 1; k <= 9; k++) {
+		const char *cl = checklist_of_kind(k);
+		const fic__entry *e;
+		if (cl && (fic__checklist_find(&e, s, cl, 0) != FIC_OK ||
+		           fic__checklist_persist(s, e) != FIC_OK))
+			die_fic("persisting a checklist");
+	}
+}
+
+/* Room for the query material: one site in every `nsites / nq`, at most 4096. */
+static void query_material_alloc(store_fix *f, long nsites)
+{
+	f->nq = nsites < 4096 ? nsites : 4096;
+	f->village = calloc((size_t)f->nq, sizeof *f->village);
+	f->place_name = calloc((size_t)f->nq, sizeof *f->place_name);
+	f->credit = calloc((size_t)f->nq, sizeof *f->credit);
+	f->place = calloc((size_t)f->nq, sizeof *f->place);
+	f->lat = calloc((size_t)f->nq, sizeof *f->lat);
+	f->lon = calloc((size_t)f->nq, sizeof *f->lon);
+	if (!f->village || !f->place_name || !f->credit || !f->place || !f->lat || !f->lon)
+		die("fixture", "out of memory");
+}
+
+/* The sites of the registry being built: their ids and kinds, for the history. */
+typedef struct fixture_sites {
+	long n;
+	char (*ids)[48];
+	int *kind;
+	long stride; /* every stride-th site gives query material */
+} fixture_sites;
+
+/* Site `i`: 2 % found in the field (with their outbox records), 3 % closed. */
+static void add_site(store_fix *f, fic_store *s, fixture_stmts *x, fixture_sites *fs, long i,
+                     uint64_t *r, int64_t now)
+{
+	sqlite3_stmt *site_st = x->site;
+	char name[160], village[16], addr[200], credit[19], place[48];
+	int kind = pick_kind(r);
+	fs->kind[i] = kind;
+	make_name(name, sizeof name, r, kind, village);
+	hex_id(fs->ids[i], sizeof fs->ids[i], r, "");
+	snprintf(addr, sizeof addr, "重庆市某区%.30s %ld 号", name, i % 300 + 1);
+	make_credit_code(credit, r);
+	snprintf(place, sizeof place, "https://cq.example/p/%012" PRIx64,
+	         (uint64_t)(rng_next(r) & 0xFFFFFFFFFFFFULL));
+	double lat = 28.2 + 3.0 * rng_unit(r), lon = 105.3 + 4.0 * rng_unit(r);
+	bool field = rng_below(r, 100) < 2;
+	int status = rng_below(r, 100) < 3 ? FIC_SITE_CLOSED : FIC_SITE_ACTIVE;
+	int64_t created = now - rng_below(r, 365) * DAY_MS;
+	sqlite3_bind_text(site_st, 1, fs->ids[i], -1, SQLITE_STATIC);
+	sqlite3_bind_int(site_st, 2, kind);
+	sqlite3_bind_text(site_st, 3, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(site_st, 4, addr, -1, SQLITE_TRANSIENT);
+	if (rng_below(r, 100) < 60)
+		sqlite3_bind_text(site_st, 5, credit, -1, SQLITE_TRANSIENT);
+	if (rng_below(r, 100) < 80)
+		sqlite3_bind_text(site_st, 6, place, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(site_st, 7, "王五", -1, SQLITE_STATIC);
+	sqlite3_bind_double(site_st, 8, lat);
+	sqlite3_bind_double(site_st, 9, lon);
+	sqlite3_bind_int(site_st, 10, status);
+	sqlite3_bind_int(site_st, 11, field ? FIC_SITE_FROM_FIELD : FIC_SITE_FROM_COUNTY);
+	sqlite3_bind_int(site_st, 12, kind == FIC_SITE_SCHOOL ? FIC_SCHOOL_PRIMARY : 0);
+	sqlite3_bind_int64(site_st, 13, created);
+	step_done(s, site_st);
+	audit_add(s, x->audit, field ? "site.add" : "site.registry", "site", fs->ids[i], created);
+	if (field)
+		outbox_add(s, &x->ob, "site", fs->ids[i], "add", 0, x->ob.payload_site, created, false,
+		           created + 60000);
+	long q = i / fs->stride;
+	if (i % fs->stride == 0 && q < f->nq) {
+		memcpy(f->village[q], village, sizeof village);
+		snprintf(f->place_name[q], sizeof f->place_name[q], "%.18s", name);
+		/* A credit code or place code the registry may not hold (40 % / 20 %)
+		 * still exercises the lookup; it is stored below when drawn. */
+		memcpy(f->credit[q], credit, sizeof credit);
+		memcpy(f->place[q], place, sizeof place);
+		f->lat[q] = lat;
+		f->lon[q] = lon;
+	}
+}
+
+/* Make every queried code one the registry holds. */
+static void store_query_codes(store_fix *f, fic_store *s, const fixture_sites *fs)
+{
+	sqlite3_stmt *fix = prep(s, "UPDATE sites SET credit_code = ?2, place_code = ?3 WHERE id = ?1");
+	for (long q = 0; q < f->nq; q++) {
+		sqlite3_bind_text(fix, 1, fs->ids[q * fs->stride], -1, SQLITE_STATIC);
+		sqlite3_bind_text(fix, 2, f->credit[q], -1, SQLITE_STATIC);
+		sqlite3_bind_text(fix, 3, f->place[q], -1, SQLITE_STATIC);
+		step_done(s, fix);
+	}
+	sqlite3_finalize(fix);
+}
+
+/* A year of finished patrols of sites that have a patrol checklist. */
+static void add_patrols(fic_store *s, fixture_stmts *x, const fixture_sites *fs, long count,
+                        uint64_t *r, int64_t now)
+{
+	sqlite3_stmt *insp_st = x->insp;
+	for (long i = 0; i < count; i++) {
+		long si;
+		int guard = 0;
+		do {
+			si = rng_below(r, fs->n);
+		} while (checklist_of_kind(fs->kind[si]) == NULL && ++guard < 50);
+		if (checklist_of_kind(fs->kind[si]) == NULL)
+			continue;
+		char id[48], day[11];
+		hex_id(id, sizeof id, r, "i");
+		int64_t at = now - rng_below(r, 365) * DAY_MS - rng_below(r, DAY_MS);
+		day_text(at, day);
+		sqlite3_bind_text(insp_st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(insp_st, 2, fs->ids[si], -1, SQLITE_STATIC);
+		sqlite3_bind_text(insp_st, 3, checklist_of_kind(fs->kind[si]), -1, SQLITE_STATIC);
+		sqlite3_bind_text(insp_st, 4, area_of_kind(fs->kind[si]), -1, SQLITE_STATIC);
+		sqlite3_bind_text(insp_st, 5, day, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(insp_st, 6, at);
+		step_done(s, insp_st);
+		audit_add(s, x->audit, "inspection.start", "inspection", id, at);
+		audit_add(s, x->audit, "inspection.finish", "inspection", id, at);
+		outbox_add(s, &x->ob, "inspection", id, "finish", 10, x->ob.payload_insp, at, false,
+		           at + 60000);
+	}
+}
+
+/* One lead of the year's: 3 % urgent; 95 % delivered, the rest drafts or
+ * waiting (pending in the outbox while *pending_left lasts). */
+static void add_lead(fic_store *s, fixture_stmts *x, long i, const char *content, uint64_t *r,
+                     int64_t now, long *pending_left)
+{
+	sqlite3_stmt *lead_st = x->lead;
+	char id[48], title[200];
+	hex_id(id, sizeof id, r, "l");
+	int64_t at = now - rng_below(r, 365 * DAY_MS);
+	bool urgent = rng_below(r, 100) < 3;
+	long v = rng_below(r, 100);
+	const char *state = v < 95 ? "delivered" : v < 97 ? "draft" : "queued";
+	snprintf(title, sizeof title, "%s举报或紧急线索登记：%.60s", urgent ? "【紧急】" : "",
+	         kind_suffix[1 + i % 9]);
+	sqlite3_bind_text(lead_st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(lead_st, 2, urgent ? "foodborne" : "tip_off", -1, SQLITE_STATIC);
+	sqlite3_bind_text(lead_st, 3, area_of_kind(1 + (int)(i % 9)), -1, SQLITE_STATIC);
+	sqlite3_bind_text(lead_st, 4, title, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(lead_st, 5, urgent);
+	sqlite3_bind_text(lead_st, 6, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(lead_st, 7, at);
+	if (urgent)
+		sqlite3_bind_int64(lead_st, 8, at + FIC_URGENT_DEADLINE_MS);
+	sqlite3_bind_text(lead_st, 9, content, -1, SQLITE_STATIC);
+	if (v < 95) {
+		sqlite3_bind_int64(lead_st, 10, at + 1000);
+		sqlite3_bind_text(lead_st, 11, "receipt", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(lead_st, 12, at + 60000);
+	} else if (v >= 97) {
+		sqlite3_bind_int64(lead_st, 10, at + 1000);
+	}
+	step_done(s, lead_st);
+	audit_add(s, x->audit, "lead.file", "lead", id, at);
+	if (v < 95 || v >= 97) {
+		audit_add(s, x->audit, "lead.submit", "lead", id, at + 1000);
+		bool pending = v >= 97 && *pending_left > 0;
+		*pending_left -= pending;
+		outbox_add(s, &x->ob, "lead", id, "submit", urgent ? 100 : 20, x->ob.payload_lead,
+		           at + 1000, pending, at + 60000);
+		if (v < 95)
+			audit_add(s, x->audit, "lead.state", "lead", id, at + 60000);
+	}
+}
+
+/* Photo records: the rest of the pending ones are photos waiting for the link. */
+static void add_photos(fic_store *s, fixture_stmts *x, long count, uint64_t *r, int64_t now,
+                       long pending_left)
+{
+	for (long i = 0; i < count; i++) {
+		char id[48];
+		hex_id(id, sizeof id, r, "p");
+		int64_t at = now - rng_below(r, 365 * DAY_MS);
+		bool pending = pending_left > 0;
+		pending_left -= pending;
+		outbox_add(s, &x->ob, "photo", id, "add", 5, x->ob.payload_photo, at, pending, at + 60000);
+		audit_add(s, x->audit, "photo.add", "photo", id, at);
+	}
+}
+
 /*
  * A store with `nsites` county sites (2 % found in the field, with their
  * outbox records), `h` of history, and query material kept in `f`.
@@ -339,201 +574,32 @@ static void build_fixture(store_fix *f, const char *dir, long nsites, const hist
 	uint64_t r = seed;
 	int64_t now = wall_ms();
 
-	/* The patrol checklists the inspections were made with, as the library stores them. */
 	exec_sql(s, "BEGIN IMMEDIATE");
-	for (int k = 1; k <= 9; k++) {
-		const char *cl = checklist_of_kind(k);
-		const fic__entry *e;
-		if (cl && (fic__checklist_find(&e, s, cl, 0) != FIC_OK ||
-		           fic__checklist_persist(s, e) != FIC_OK))
-			die_fic("persisting a checklist");
-	}
-	sqlite3_stmt *site_st = prep(s,
-		"INSERT INTO sites (id, kind, name, address, credit_code, place_code, manager, lat, "
-		"lon, status, origin, school_level, created_at_ms, updated_at_ms, revision) VALUES "
-		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 1)");
-	sqlite3_stmt *audit_st = prep(s,
-		"INSERT INTO audit (at_ms, mono_ms, boot_id, actor, action, entity, entity_id, "
-		"detail, trusted_ms, time_flags) VALUES (?1, ?2, 'bench-boot', 'inspector-0042', ?3, "
-		"?4, ?5, '{\"revision\":1}', ?1, 0)");
-	outbox_ins ob = { prep(s, "INSERT INTO outbox (record_type, record_id, op, priority, payload, "
-	                          "created_at_ms, state, receipt_id, received_at_ms) VALUES (?1, ?2, "
-	                          "?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
-		          filler_json(1500), filler_json(400), filler_json(3000), filler_json(1200) };
-	sqlite3_stmt *insp_st = prep(s,
-		"INSERT INTO inspections (id, site_id, checklist_id, checklist_version, area, "
-		"inspection_date, state, inspector, site_facts, findings, started_at_ms, "
-		"finished_at_ms) VALUES (?1, ?2, ?3, 1, ?4, ?5, 'finished', 'inspector-0042', '{}', "
-		"'[]', ?6, ?6)");
-	sqlite3_stmt *lead_st = prep(s,
-		"INSERT INTO leads (id, category, area, title, report_to, urgent, time_sensitive, "
-		"form_id, form_version, state, discovered_at_ms, deadline_at_ms, content, "
-		"created_at_ms, t_device_ms, t_mono_ms, t_boot_id, t_trusted_ms, t_uncertainty_ms, "
-		"t_flags, submitted_at_ms, receipt_id, receipt_at_ms) VALUES (?1, ?2, ?3, ?4, "
-		"'enforcement', ?5, 0, 'lead.tip_off', 1, ?6, ?7, ?8, ?9, ?7, ?7, ?7, 'bench-boot', "
-		"?7, 200, 0, ?10, ?11, ?12)");
-
-	f->nq = nsites < 4096 ? nsites : 4096;
-	f->village = calloc((size_t)f->nq, sizeof *f->village);
-	f->place_name = calloc((size_t)f->nq, sizeof *f->place_name);
-	f->credit = calloc((size_t)f->nq, sizeof *f->credit);
-	f->place = calloc((size_t)f->nq, sizeof *f->place);
-	f->lat = calloc((size_t)f->nq, sizeof *f->lat);
-	f->lon = calloc((size_t)f->nq, sizeof *f->lon);
-	char (*site_ids)[48] = calloc((size_t)nsites, sizeof *site_ids);
-	int *site_kind = calloc((size_t)nsites, sizeof *site_kind);
-	if (!f->village || !f->place_name || !f->credit || !f->place || !f->lat || !f->lon || !site_ids || !site_kind)
+	persist_checklists(s);
+	fixture_stmts x;
+	fixture_prepare(s, &x);
+	query_material_alloc(f, nsites);
+	fixture_sites fs = { nsites, calloc((size_t)nsites, sizeof *fs.ids),
+		             calloc((size_t)nsites, sizeof *fs.kind), nsites / f->nq };
+	if (!fs.ids || !fs.kind)
 		die("fixture", "out of memory");
-	long stride = nsites / f->nq;
-
-	for (long i = 0; i < nsites; i++) {
-		char name[160], village[16], addr[200], credit[19], place[48];
-		int kind = pick_kind(&r);
-		site_kind[i] = kind;
-		make_name(name, sizeof name, &r, kind, village);
-		hex_id(site_ids[i], sizeof site_ids[i], &r, "");
-		snprintf(addr, sizeof addr, "重庆市某区%.30s %ld 号", name, i % 300 + 1);
-		make_credit_code(credit, &r);
-		snprintf(place, sizeof place, "https://cq.example/p/%012" PRIx64,
-		         (uint64_t)(rng_next(&r) & 0xFFFFFFFFFFFFULL));
-		double lat = 28.2 + 3.0 * rng_unit(&r), lon = 105.3 + 4.0 * rng_unit(&r);
-		bool field = rng_below(&r, 100) < 2;
-		int status = rng_below(&r, 100) < 3 ? FIC_SITE_CLOSED : FIC_SITE_ACTIVE;
-		int64_t created = now - rng_below(&r, 365) * DAY_MS;
-		sqlite3_bind_text(site_st, 1, site_ids[i], -1, SQLITE_STATIC);
-		sqlite3_bind_int(site_st, 2, kind);
-		sqlite3_bind_text(site_st, 3, name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(site_st, 4, addr, -1, SQLITE_TRANSIENT);
-		if (rng_below(&r, 100) < 60)
-			sqlite3_bind_text(site_st, 5, credit, -1, SQLITE_TRANSIENT);
-		if (rng_below(&r, 100) < 80)
-			sqlite3_bind_text(site_st, 6, place, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(site_st, 7, "王五", -1, SQLITE_STATIC);
-		sqlite3_bind_double(site_st, 8, lat);
-		sqlite3_bind_double(site_st, 9, lon);
-		sqlite3_bind_int(site_st, 10, status);
-		sqlite3_bind_int(site_st, 11, field ? FIC_SITE_FROM_FIELD : FIC_SITE_FROM_COUNTY);
-		sqlite3_bind_int(site_st, 12, kind == FIC_SITE_SCHOOL ? FIC_SCHOOL_PRIMARY : 0);
-		sqlite3_bind_int64(site_st, 13, created);
-		step_done(s, site_st);
-		audit_add(s, audit_st, field ? "site.add" : "site.registry", "site", site_ids[i], created);
-		if (field)
-			outbox_add(s, &ob, "site", site_ids[i], "add", 0, ob.payload_site, created, false,
-			           created + 60000);
-		long q = i / (stride ? stride : 1);
-		if (i % (stride ? stride : 1) == 0 && q < f->nq) {
-			memcpy(f->village[q], village, sizeof village);
-			snprintf(f->place_name[q], sizeof f->place_name[q], "%.18s", name);
-			/* A credit code or place code the registry may not hold (40 % / 20 %)
-			 * still exercises the lookup; it is stored below when drawn. */
-			memcpy(f->credit[q], credit, sizeof credit);
-			memcpy(f->place[q], place, sizeof place);
-			f->lat[q] = lat;
-			f->lon[q] = lon;
-		}
-	}
-	/* Make every queried code one the registry holds. */
-	{
-		sqlite3_stmt *fix = prep(s, "UPDATE sites SET credit_code = ?2, place_code = ?3 WHERE id = ?1");
-		for (long q = 0; q < f->nq; q++) {
-			sqlite3_bind_text(fix, 1, site_ids[q * (stride ? stride : 1)], -1, SQLITE_STATIC);
-			sqlite3_bind_text(fix, 2, f->credit[q], -1, SQLITE_STATIC);
-			sqlite3_bind_text(fix, 3, f->place[q], -1, SQLITE_STATIC);
-			step_done(s, fix);
-		}
-		sqlite3_finalize(fix);
-	}
-
-	/* A year of finished patrols of sites that have a patrol checklist. */
-	for (long i = 0; i < h->inspections; i++) {
-		long si;
-		int guard = 0;
-		do {
-			si = rng_below(&r, nsites);
-		} while (checklist_of_kind(site_kind[si]) == NULL && ++guard < 50);
-		if (checklist_of_kind(site_kind[si]) == NULL)
-			continue;
-		char id[48], day[11];
-		hex_id(id, sizeof id, &r, "i");
-		int64_t at = now - rng_below(&r, 365) * DAY_MS - rng_below(&r, DAY_MS);
-		day_text(at, day);
-		sqlite3_bind_text(insp_st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(insp_st, 2, site_ids[si], -1, SQLITE_STATIC);
-		sqlite3_bind_text(insp_st, 3, checklist_of_kind(site_kind[si]), -1, SQLITE_STATIC);
-		sqlite3_bind_text(insp_st, 4, area_of_kind(site_kind[si]), -1, SQLITE_STATIC);
-		sqlite3_bind_text(insp_st, 5, day, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(insp_st, 6, at);
-		step_done(s, insp_st);
-		audit_add(s, audit_st, "inspection.start", "inspection", id, at);
-		audit_add(s, audit_st, "inspection.finish", "inspection", id, at);
-		outbox_add(s, &ob, "inspection", id, "finish", 10, ob.payload_insp, at, false, at + 60000);
-	}
-
-	/* A year of leads: 3 % urgent; 95 % delivered, the rest drafts or waiting. */
+	if (fs.stride == 0)
+		fs.stride = 1;
+	for (long i = 0; i < nsites; i++)
+		add_site(f, s, &x, &fs, i, &r, now);
+	store_query_codes(f, s, &fs);
+	add_patrols(s, &x, &fs, h->inspections, &r, now);
 	char *content = filler_json(700);
 	long pending_left = h->pending;
-	for (long i = 0; i < h->leads; i++) {
-		char id[48], title[200];
-		hex_id(id, sizeof id, &r, "l");
-		int64_t at = now - rng_below(&r, 365 * DAY_MS);
-		bool urgent = rng_below(&r, 100) < 3;
-		long x = rng_below(&r, 100);
-		const char *state = x < 95 ? "delivered" : x < 97 ? "draft" : "queued";
-		snprintf(title, sizeof title, "%s举报或紧急线索登记：%.60s", urgent ? "【紧急】" : "",
-		         kind_suffix[1 + i % 9]);
-		sqlite3_bind_text(lead_st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(lead_st, 2, urgent ? "foodborne" : "tip_off", -1, SQLITE_STATIC);
-		sqlite3_bind_text(lead_st, 3, area_of_kind(1 + (int)(i % 9)), -1, SQLITE_STATIC);
-		sqlite3_bind_text(lead_st, 4, title, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(lead_st, 5, urgent);
-		sqlite3_bind_text(lead_st, 6, state, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(lead_st, 7, at);
-		if (urgent)
-			sqlite3_bind_int64(lead_st, 8, at + FIC_URGENT_DEADLINE_MS);
-		sqlite3_bind_text(lead_st, 9, content, -1, SQLITE_STATIC);
-		if (x < 95) {
-			sqlite3_bind_int64(lead_st, 10, at + 1000);
-			sqlite3_bind_text(lead_st, 11, "receipt", -1, SQLITE_STATIC);
-			sqlite3_bind_int64(lead_st, 12, at + 60000);
-		} else if (x >= 97) {
-			sqlite3_bind_int64(lead_st, 10, at + 1000);
-		}
-		step_done(s, lead_st);
-		audit_add(s, audit_st, "lead.file", "lead", id, at);
-		if (x < 95 || x >= 97) {
-			audit_add(s, audit_st, "lead.submit", "lead", id, at + 1000);
-			bool pending = x >= 97 && pending_left > 0;
-			pending_left -= pending;
-			outbox_add(s, &ob, "lead", id, "submit", urgent ? 100 : 20, ob.payload_lead, at + 1000,
-			           pending, at + 60000);
-			if (x < 95)
-				audit_add(s, audit_st, "lead.state", "lead", id, at + 60000);
-		}
-	}
+	for (long i = 0; i < h->leads; i++)
+		add_lead(s, &x, i, content, &r, now, &pending_left);
 	free(content);
-	/* Photo records: the rest of the pending ones are photos waiting for the link. */
-	for (long i = 0; i < h->photos; i++) {
-		char id[48];
-		hex_id(id, sizeof id, &r, "p");
-		int64_t at = now - rng_below(&r, 365 * DAY_MS);
-		bool pending = pending_left > 0;
-		pending_left -= pending;
-		outbox_add(s, &ob, "photo", id, "add", 5, ob.payload_photo, at, pending, at + 60000);
-		audit_add(s, audit_st, "photo.add", "photo", id, at);
-	}
-	sqlite3_finalize(site_st);
-	sqlite3_finalize(audit_st);
-	sqlite3_finalize(ob.st);
-	sqlite3_finalize(insp_st);
-	sqlite3_finalize(lead_st);
-	free(ob.payload_lead);
-	free(ob.payload_photo);
-	free(ob.payload_insp);
-	free(ob.payload_site);
+	add_photos(s, &x, h->photos, &r, now, pending_left);
+	fixture_finalize(&x);
 	exec_sql(s, "COMMIT");
 	fic_store_close(s); /* checkpoints the WAL into the file */
-	free(site_ids);
-	free(site_kind);
+	free(fs.ids);
+	free(fs.kind);
 	open_store(&f->store, f->path);
 }
 
@@ -907,129 +973,181 @@ static long parse_long(const char *s, long lo, long hi, const char *what)
 	return v;
 }
 
-int main(int argc, char **argv)
+/* What a run does: its sizes, repetitions and the history in every store. */
+typedef struct bench_cfg {
+	bool quick, keep;
+	long reps, feed_reps;
+	long sizes[MAX_SIZES];
+	size_t nsizes;
+	const char *parent;
+	history h;
+	long feed_sites, feed_acked, pend[3];
+} bench_cfg;
+
+/* Targets missed and verdicts that could not be reached. */
+typedef struct verdicts {
+	int failures, unclear;
+} verdicts;
+
+static void parse_args(bench_cfg *cfg, int argc, char **argv)
 {
-	bool quick = false, keep = false;
-	long reps = 0, feed_reps = 0;
-	long sizes[MAX_SIZES] = { 1000, 10000, 100000 };
-	size_t nsizes = 3;
-	const char *parent = getenv("TMPDIR");
+	*cfg = (bench_cfg){ .sizes = { 1000, 10000, 100000 }, .nsizes = 3, .parent = getenv("TMPDIR") };
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0) {
-			quick = true;
+			cfg->quick = true;
 		} else if (strcmp(argv[i], "--keep") == 0) {
-			keep = true;
+			cfg->keep = true;
 		} else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
-			reps = parse_long(argv[++i], 3, 100000, "--reps");
+			cfg->reps = parse_long(argv[++i], 3, 100000, "--reps");
 		} else if (strcmp(argv[i], "--feed-reps") == 0 && i + 1 < argc) {
-			feed_reps = parse_long(argv[++i], 1, 1000, "--feed-reps");
+			cfg->feed_reps = parse_long(argv[++i], 1, 1000, "--feed-reps");
 		} else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
-			parent = argv[++i];
+			cfg->parent = argv[++i];
 		} else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
-			nsizes = 0;
+			cfg->nsizes = 0;
 			char *save = NULL, *list = argv[++i];
 			for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-				if (nsizes == MAX_SIZES)
+				if (cfg->nsizes == MAX_SIZES)
 					die("--sizes", "at most 4 sizes");
-				sizes[nsizes++] = parse_long(t, 10, 10000000, "--sizes");
+				cfg->sizes[cfg->nsizes++] = parse_long(t, 10, 10000000, "--sizes");
 			}
-			if (nsizes < 2)
+			if (cfg->nsizes < 2)
 				die("--sizes", "give at least two sizes");
 		} else {
 			die("usage", "scale_bench [--quick] [--reps N] [--feed-reps N] [--sizes A,B,C] "
 			             "[--dir PARENT] [--keep]");
 		}
 	}
-	history h = { 20000, 6000, 8000, 1200 };
-	long feed_sites = 5000, feed_acked = 10000, pend[3] = { 1000, 10000, 100000 };
-	if (quick) {
-		if (nsizes == 3 && sizes[2] == 100000) {
-			sizes[0] = 100;
-			sizes[1] = 300;
-			sizes[2] = 1000;
-		}
-		h = (history){ 400, 200, 200, 50 };
-		feed_sites = 400;
-		feed_acked = 800;
-		pend[0] = 100;
-		pend[1] = 300;
-		pend[2] = 1000;
-	}
-	if (reps == 0)
-		reps = quick ? 9 : 200;
-	if (feed_reps == 0)
-		feed_reps = quick ? 2 : 7;
-	if (parent == NULL || parent[0] == '\0')
-		parent = "/tmp";
+}
 
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/fic_scale.XXXXXX", parent);
+/* The history, feed and outbox sizes, and the defaults --quick changes. */
+static void apply_defaults(bench_cfg *cfg)
+{
+	cfg->h = (history){ 20000, 6000, 8000, 1200 };
+	cfg->feed_sites = 5000;
+	cfg->feed_acked = 10000;
+	cfg->pend[0] = 1000;
+	cfg->pend[1] = 10000;
+	cfg->pend[2] = 100000;
+	if (cfg->quick) {
+		if (cfg->nsizes == 3 && cfg->sizes[2] == 100000) {
+			cfg->sizes[0] = 100;
+			cfg->sizes[1] = 300;
+			cfg->sizes[2] = 1000;
+		}
+		cfg->h = (history){ 400, 200, 200, 50 };
+		cfg->feed_sites = 400;
+		cfg->feed_acked = 800;
+		cfg->pend[0] = 100;
+		cfg->pend[1] = 300;
+		cfg->pend[2] = 1000;
+	}
+	if (cfg->reps == 0)
+		cfg->reps = cfg->quick ? 9 : 200;
+	if (cfg->feed_reps == 0)
+		cfg->feed_reps = cfg->quick ? 2 : 7;
+	if (cfg->parent == NULL || cfg->parent[0] == '\0')
+		cfg->parent = "/tmp";
+}
+
+/* A fresh directory under the parent for the stores; says what it is. */
+static void make_dir(char *dir, size_t size, const bench_cfg *cfg)
+{
+	snprintf(dir, size, "%s/fic_scale.XXXXXX", cfg->parent);
 	if (mkdtemp(dir) == NULL)
 		die("creating a temporary directory", strerror(errno));
 	struct statfs sfs;
 	bool tmpfs = statfs(dir, &sfs) == 0 && (unsigned long)sfs.f_type == TMPFS_MAGIC_NUMBER;
 
 	printf("scale_bench%s: SQLite %s, fieldinspect %s, directory %s%s\n",
-	       quick ? " --quick (small sizes: verdicts are about these sizes, not the targets')"
-	             : "",
+	       cfg->quick ? " --quick (small sizes: verdicts are about these sizes, not the targets')"
+	                  : "",
 	       sqlite3_libversion(), fic_version(), dir,
 	       tmpfs ? " (tmpfs: fsync is free; durable writes look faster than they are)" : "");
 	printf("history in every store: %ld leads, %ld finished patrols, %ld photo records, "
 	       "%ld outbox records pending (the rest acknowledged)\n",
-	       h.leads, h.inspections, h.photos, h.pending);
+	       cfg->h.leads, cfg->h.inspections, cfg->h.photos, cfg->h.pending);
+}
 
-	/* ---- fixtures ---- */
-	store_fix fx[MAX_SIZES];
-	memset(fx, 0, sizeof fx);
-	for (size_t i = 0; i < nsizes; i++) {
+static void build_fixtures(store_fix *fx, const char *dir, const bench_cfg *cfg)
+{
+	memset(fx, 0, MAX_SIZES * sizeof *fx);
+	for (size_t i = 0; i < cfg->nsizes; i++) {
 		double t = mono_s();
-		build_fixture(&fx[i], dir, sizes[i], &h, 0x9E3779B97F4A7C15ULL + (uint64_t)i);
+		build_fixture(&fx[i], dir, cfg->sizes[i], &cfg->h, 0x9E3779B97F4A7C15ULL + (uint64_t)i);
 		struct stat sb;
 		stat(fx[i].path, &sb);
-		printf("fixture: %ld sites built in %.1f s, %.1f MiB\n", sizes[i], mono_s() - t,
+		printf("fixture: %ld sites built in %.1f s, %.1f MiB\n", cfg->sizes[i], mono_s() - t,
 		       (double)sb.st_size / 1048576.0);
 	}
 	fflush(stdout);
+}
 
-	/* ---- interactive operations, interleaved across sizes ---- */
-	size_t n = (size_t)reps;
+/* Per operation and size: each repetition's wall and CPU seconds and rows. */
+typedef struct op_results {
+	size_t n;
 	double *wall[NOPS][MAX_SIZES], *cpu[NOPS][MAX_SIZES], *rows[NOPS][MAX_SIZES];
 	size_t out_bytes[NOPS][MAX_SIZES];
-	memset(out_bytes, 0, sizeof out_bytes);
+} op_results;
+
+static void op_results_alloc(op_results *res, size_t n, size_t nsizes)
+{
+	memset(res, 0, sizeof *res);
+	res->n = n;
 	for (size_t o = 0; o < NOPS; o++)
 		for (size_t z = 0; z < nsizes; z++) {
-			wall[o][z] = calloc(n, sizeof(double));
-			cpu[o][z] = calloc(n, sizeof(double));
-			rows[o][z] = calloc(n, sizeof(double));
-			if (!wall[o][z] || !cpu[o][z] || !rows[o][z])
+			res->wall[o][z] = calloc(n, sizeof(double));
+			res->cpu[o][z] = calloc(n, sizeof(double));
+			res->rows[o][z] = calloc(n, sizeof(double));
+			if (!res->wall[o][z] || !res->cpu[o][z] || !res->rows[o][z])
 				die("results", "out of memory");
 		}
+}
+
+static void op_results_free(op_results *res)
+{
+	for (size_t o = 0; o < NOPS; o++)
+		for (size_t z = 0; z < MAX_SIZES; z++) {
+			free(res->wall[o][z]);
+			free(res->cpu[o][z]);
+			free(res->rows[o][z]);
+		}
+}
+
+/* The interactive operations, interleaved across sizes. */
+static void run_ops(op_results *res, store_fix *fx, const bench_cfg *cfg)
+{
 	/* One unmeasured round warms the caches and prepares the statements. */
-	for (long rep = -1; rep < reps; rep++) {
+	for (long rep = -1; rep < cfg->reps; rep++) {
 		for (size_t o = 0; o < NOPS; o++) {
-			for (size_t zz = 0; zz < nsizes; zz++) {
-				size_t z = (zz + (size_t)(rep < 0 ? 0 : rep)) % nsizes;
+			for (size_t zz = 0; zz < cfg->nsizes; zz++) {
+				size_t z = (zz + (size_t)(rep < 0 ? 0 : rep)) % cfg->nsizes;
 				op_ctx c = { &fx[z], rep < 0 ? 0 : rep, 0, -1 };
 				double w0 = mono_s(), c0 = cpu_s();
 				ops[o].fn(&c);
 				double c1 = cpu_s(), w1 = mono_s();
 				if (rep >= 0) {
-					wall[o][z][rep] = w1 - w0;
-					cpu[o][z][rep] = c1 - c0;
-					rows[o][z][rep] = (double)c.rows;
-					if (c.out_bytes > out_bytes[o][z])
-						out_bytes[o][z] = c.out_bytes;
+					res->wall[o][z][rep] = w1 - w0;
+					res->cpu[o][z][rep] = c1 - c0;
+					res->rows[o][z][rep] = (double)c.rows;
+					if (c.out_bytes > res->out_bytes[o][z])
+						res->out_bytes[o][z] = c.out_bytes;
 				}
 			}
 		}
 	}
+}
 
+static void print_ops_header(const bench_cfg *cfg)
+{
+	const long *sizes = cfg->sizes;
+	size_t nsizes = cfg->nsizes;
 	printf("\n%ld repetitions, each operation at every size in turn. Wall: median / p99 ms;"
 	       " CPU: median ms.\nGrowth: median of per-repetition CPU ratios %ld→%ld sites, "
 	       "[p25–p75] and (min–max).\nThe growth target is judged where the answer is the "
 	       "same size at both ends; where the\nanswer itself grows (rows: median at the "
 	       "smallest → largest size), it is n/a.\n\n",
-	       reps, sizes[0], sizes[nsizes - 1]);
+	       cfg->reps, sizes[0], sizes[nsizes - 1]);
 	printf("| operation |");
 	for (size_t z = 0; z < nsizes; z++)
 		printf(" %ld sites: wall med / p99, CPU |", sizes[z]);
@@ -1039,108 +1157,150 @@ int main(int argc, char **argv)
 	for (size_t z = 0; z < nsizes; z++)
 		printf("---|");
 	printf("---|---|---|---|\n");
-	int failures = 0, unclear = 0;
-	double *ratio = calloc(n, sizeof *ratio);
+}
+
+/* One operation's row of the table, judged; `ratio` is room for n ratios. */
+static void print_op_row(const op_results *res, size_t o, size_t nsizes, double *ratio,
+                         verdicts *v)
+{
+	size_t n = res->n;
+	printf("| %s |", ops[o].name);
+	for (size_t z = 0; z < nsizes; z++)
+		printf(" %.3f / %.3f, %.3f |", quantile(res->wall[o][z], n, 0.5) * 1e3,
+		       quantile(res->wall[o][z], n, 0.99) * 1e3, quantile(res->cpu[o][z], n, 0.5) * 1e3);
+	const double *c0 = res->cpu[o][0], *c1 = res->cpu[o][nsizes - 1];
+	for (size_t i = 0; i < n; i++)
+		ratio[i] = c1[i] / (c0[i] > 1e-9 ? c0[i] : 1e-9);
+	double p99 = quantile(res->wall[o][nsizes - 1], n, 0.99) * 1e3;
+	double r0 = quantile(res->rows[o][0], n, 0.5), r1 = quantile(res->rows[o][nsizes - 1], n, 0.5);
+	bool answer_grows = r0 >= 0 && r1 > TARGET_GROWTH * (r0 > 1 ? r0 : 1);
+	const char *v_ms = p99 <= TARGET_MS ? "PASS" : "FAIL";
+	const char *v_g = answer_grows ? "n/a (answer grows)" : ratio_verdict(ratio, n, TARGET_GROWTH);
+	if (r0 >= 0)
+		printf(" %.0f → %.0f |", r0, r1);
+	else
+		printf(" – |");
+	printf(" %.2f× [%.2f–%.2f] (%.2f–%.2f) | %s | %s |\n", quantile(ratio, n, 0.5),
+	       quantile(ratio, n, 0.25), quantile(ratio, n, 0.75), quantile(ratio, n, 0.0),
+	       quantile(ratio, n, 1.0), v_ms, v_g);
+	v->failures += strcmp(v_ms, "PASS") != 0;
+	v->failures += strcmp(v_g, "FAIL") == 0;
+	v->unclear += strncmp(v_g, "INCONCLUSIVE", 12) == 0;
+}
+
+static void report_ops(const op_results *res, const bench_cfg *cfg, verdicts *v)
+{
+	size_t nsizes = cfg->nsizes;
+	print_ops_header(cfg);
+	double *ratio = calloc(res->n, sizeof *ratio);
 	if (ratio == NULL)
 		die("results", "out of memory");
-	for (size_t o = 0; o < NOPS; o++) {
-		printf("| %s |", ops[o].name);
-		for (size_t z = 0; z < nsizes; z++)
-			printf(" %.3f / %.3f, %.3f |", quantile(wall[o][z], n, 0.5) * 1e3,
-			       quantile(wall[o][z], n, 0.99) * 1e3, quantile(cpu[o][z], n, 0.5) * 1e3);
-		for (size_t i = 0; i < n; i++)
-			ratio[i] = cpu[o][nsizes - 1][i] / (cpu[o][0][i] > 1e-9 ? cpu[o][0][i] : 1e-9);
-		double p99 = quantile(wall[o][nsizes - 1], n, 0.99) * 1e3;
-		double r0 = quantile(rows[o][0], n, 0.5), r1 = quantile(rows[o][nsizes - 1], n, 0.5);
-		bool answer_grows = r0 >= 0 && r1 > TARGET_GROWTH * (r0 > 1 ? r0 : 1);
-		const char *v_ms = p99 <= TARGET_MS ? "PASS" : "FAIL";
-		const char *v_g = answer_grows ? "n/a (answer grows)"
-		                               : ratio_verdict(ratio, n, TARGET_GROWTH);
-		if (r0 >= 0)
-			printf(" %.0f → %.0f |", r0, r1);
-		else
-			printf(" – |");
-		printf(" %.2f× [%.2f–%.2f] (%.2f–%.2f) | %s | %s |\n", quantile(ratio, n, 0.5),
-		       quantile(ratio, n, 0.25), quantile(ratio, n, 0.75), quantile(ratio, n, 0.0),
-		       quantile(ratio, n, 1.0), v_ms, v_g);
-		failures += strcmp(v_ms, "PASS") != 0;
-		failures += strcmp(v_g, "FAIL") == 0;
-		unclear += strncmp(v_g, "INCONCLUSIVE", 12) == 0;
-	}
 	for (size_t o = 0; o < NOPS; o++)
-		if (out_bytes[o][nsizes - 1])
+		print_op_row(res, o, nsizes, ratio, v);
+	for (size_t o = 0; o < NOPS; o++)
+		if (res->out_bytes[o][nsizes - 1])
 			printf("\n%s: JSON output %zu bytes at %ld sites (%zu at %ld)", ops[o].name,
-			       out_bytes[o][nsizes - 1], sizes[nsizes - 1], out_bytes[o][0], sizes[0]);
+			       res->out_bytes[o][nsizes - 1], cfg->sizes[nsizes - 1], res->out_bytes[o][0],
+			       cfg->sizes[0]);
 	printf("\n");
 	free(ratio);
 	fflush(stdout);
+}
 
-	/* ---- the feed ---- */
+/* The feed's runs: wall and CPU seconds per device (0 fresh, 1 acked), and their ratios. */
+typedef struct feed_runs {
+	size_t n;
+	double *wall[2], *cpu[2], *cpu_ratio, *wall_ratio;
+	long skipped[2];
+} feed_runs;
+
+static void feed_measure(feed_runs *fr, const char *dir, const bench_cfg *cfg)
+{
 	char fresh[4200], acked[4200], work[4200];
 	snprintf(fresh, sizeof fresh, "%s/feed-fresh.fic", dir);
 	snprintf(acked, sizeof acked, "%s/feed-acked.fic", dir);
 	snprintf(work, sizeof work, "%s/feed-work.fic", dir);
 	int64_t changed_at = wall_ms();
-	build_feed_template(fresh, 0, feed_sites, changed_at);
-	build_feed_template(acked, feed_acked, feed_sites, changed_at);
+	build_feed_template(fresh, 0, cfg->feed_sites, changed_at);
+	build_feed_template(acked, cfg->feed_acked, cfg->feed_sites, changed_at);
 	cJSON *items = cJSON_CreateArray();
-	uint64_t fr = 4242;
-	for (long i = 0; i < feed_sites; i++)
-		cJSON_AddItemToArray(items, feed_item(i, &fr, changed_at));
-	size_t fn = (size_t)feed_reps;
-	double *fw[2], *fc[2], *fratio = calloc(fn, sizeof(double)), *wratio = calloc(fn, sizeof(double));
-	long skipped[2] = { 0, 0 };
+	uint64_t r = 4242;
+	for (long i = 0; i < cfg->feed_sites; i++)
+		cJSON_AddItemToArray(items, feed_item(i, &r, changed_at));
+	size_t fn = fr->n = (size_t)cfg->feed_reps;
+	fr->cpu_ratio = calloc(fn, sizeof(double));
+	fr->wall_ratio = calloc(fn, sizeof(double));
+	fr->skipped[0] = fr->skipped[1] = 0;
 	for (int k = 0; k < 2; k++) {
-		fw[k] = calloc(fn, sizeof(double));
-		fc[k] = calloc(fn, sizeof(double));
-		if (!fw[k] || !fc[k])
+		fr->wall[k] = calloc(fn, sizeof(double));
+		fr->cpu[k] = calloc(fn, sizeof(double));
+		if (!fr->wall[k] || !fr->cpu[k])
 			die("results", "out of memory");
 	}
-	if (!fratio || !wratio)
+	if (!fr->cpu_ratio || !fr->wall_ratio)
 		die("results", "out of memory");
 	for (size_t rep = 0; rep < fn; rep++) {
 		for (int kk = 0; kk < 2; kk++) {
 			int k = (kk + (int)rep) % 2; /* A B, B A, … */
-			apply_feed_once(k ? acked : fresh, work, items, feed_sites, &fw[k][rep], &fc[k][rep],
-			                &skipped[k]);
+			apply_feed_once(k ? acked : fresh, work, items, cfg->feed_sites, &fr->wall[k][rep],
+			                &fr->cpu[k][rep], &fr->skipped[k]);
 		}
-		fratio[rep] = fc[1][rep] / fc[0][rep];
-		wratio[rep] = fw[1][rep] / fw[0][rep];
+		fr->cpu_ratio[rep] = fr->cpu[1][rep] / fr->cpu[0][rep];
+		fr->wall_ratio[rep] = fr->wall[1][rep] / fr->wall[0][rep];
 	}
-	const char *v_feed = ratio_verdict(fratio, fn, TARGET_FEED);
+	cJSON_Delete(items);
+	remove_store(fresh);
+	remove_store(acked);
+}
+
+static void feed_report(const feed_runs *fr, const bench_cfg *cfg, verdicts *v)
+{
+	size_t fn = fr->n;
+	const char *v_feed = ratio_verdict(fr->cpu_ratio, fn, TARGET_FEED);
 	printf("\nfeed: %ld county sites in pages of %d (one durable transaction each), %zu runs "
 	       "each, alternating\n",
-	       feed_sites, FEED_PAGE, fn);
+	       cfg->feed_sites, FEED_PAGE, fn);
 	printf("| device | wall median (min–max) s | CPU median (min–max) s | skipped |\n|---|---|---|---|\n");
 	for (int k = 0; k < 2; k++) {
 		char label[64] = "fresh";
 		if (k)
-			snprintf(label, sizeof label, "with %ld acknowledged records", feed_acked);
+			snprintf(label, sizeof label, "with %ld acknowledged records", cfg->feed_acked);
 		printf("| %s | %.3f (%.3f–%.3f) | %.3f (%.3f–%.3f) | %ld |\n", label,
-		       quantile(fw[k], fn, 0.5),
-		       quantile(fw[k], fn, 0.0), quantile(fw[k], fn, 1.0), quantile(fc[k], fn, 0.5),
-		       quantile(fc[k], fn, 0.0), quantile(fc[k], fn, 1.0), skipped[k]);
+		       quantile(fr->wall[k], fn, 0.5), quantile(fr->wall[k], fn, 0.0),
+		       quantile(fr->wall[k], fn, 1.0), quantile(fr->cpu[k], fn, 0.5),
+		       quantile(fr->cpu[k], fn, 0.0), quantile(fr->cpu[k], fn, 1.0), fr->skipped[k]);
 	}
 	printf("acked/fresh: CPU %.2f× (%.2f–%.2f), wall %.2f× (%.2f–%.2f); ≤ %.0f×: %s\n",
-	       quantile(fratio, fn, 0.5), quantile(fratio, fn, 0.0), quantile(fratio, fn, 1.0),
-	       quantile(wratio, fn, 0.5), quantile(wratio, fn, 0.0), quantile(wratio, fn, 1.0),
-	       TARGET_FEED, v_feed);
-	failures += strcmp(v_feed, "FAIL") == 0;
-	unclear += strncmp(v_feed, "INCONCLUSIVE", 12) == 0;
-	cJSON_Delete(items);
-	remove_store(fresh);
-	remove_store(acked);
+	       quantile(fr->cpu_ratio, fn, 0.5), quantile(fr->cpu_ratio, fn, 0.0),
+	       quantile(fr->cpu_ratio, fn, 1.0), quantile(fr->wall_ratio, fn, 0.5),
+	       quantile(fr->wall_ratio, fn, 0.0), quantile(fr->wall_ratio, fn, 1.0), TARGET_FEED,
+	       v_feed);
+	v->failures += strcmp(v_feed, "FAIL") == 0;
+	v->unclear += strncmp(v_feed, "INCONCLUSIVE", 12) == 0;
 	fflush(stdout);
+}
 
-	/* ---- filing a lead against the pending outbox ---- */
+static void feed_runs_free(feed_runs *fr)
+{
+	for (int k = 0; k < 2; k++) {
+		free(fr->wall[k]);
+		free(fr->cpu[k]);
+	}
+	free(fr->cpu_ratio);
+	free(fr->wall_ratio);
+}
+
+/* Filing a lead against the pending outbox, at three sizes. */
+static void run_pending(const char *dir, const bench_cfg *cfg)
+{
 	store_fix pf[3];
 	memset(pf, 0, sizeof pf);
 	for (int i = 0; i < 3; i++) {
-		snprintf(pf[i].path, sizeof pf[i].path, "%s/pending-%ld.fic", dir, pend[i]);
-		build_pending_store(pf[i].path, pend[i]);
+		snprintf(pf[i].path, sizeof pf[i].path, "%s/pending-%ld.fic", dir, cfg->pend[i]);
+		build_pending_store(pf[i].path, cfg->pend[i]);
 		open_store(&pf[i].store, pf[i].path);
 	}
-	long preps = quick ? 9 : 60;
+	long preps = cfg->quick ? 9 : 60;
 	double *pw[3], *pc[3];
 	for (int i = 0; i < 3; i++) {
 		pw[i] = calloc((size_t)preps, sizeof(double));
@@ -1163,7 +1323,8 @@ int main(int argc, char **argv)
 	       "| pending records | wall median / p99 ms | CPU median ms |\n|---|---|---|\n",
 	       preps);
 	for (int i = 0; i < 3; i++) {
-		printf("| %ld | %.3f / %.3f | %.3f |\n", pend[i], quantile(pw[i], (size_t)preps, 0.5) * 1e3,
+		printf("| %ld | %.3f / %.3f | %.3f |\n", cfg->pend[i],
+		       quantile(pw[i], (size_t)preps, 0.5) * 1e3,
 		       quantile(pw[i], (size_t)preps, 0.99) * 1e3,
 		       quantile(pc[i], (size_t)preps, 0.5) * 1e3);
 		fic_store_close(pf[i].store);
@@ -1171,15 +1332,14 @@ int main(int argc, char **argv)
 		free(pw[i]);
 		free(pc[i]);
 	}
+}
 
-	/* ---- verdicts ---- */
-	printf("\nverdict: %s (%d target(s) missed, %d inconclusive)\n",
-	       failures ? "targets MISSED" : unclear ? "no target missed; some inconclusive"
-	                                              : "every target met",
-	       failures, unclear);
-	for (size_t z = 0; z < nsizes; z++) {
+/* Close the fixtures, and remove them unless --keep. */
+static void fixtures_done(store_fix *fx, const bench_cfg *cfg)
+{
+	for (size_t z = 0; z < cfg->nsizes; z++) {
 		fic_store_close(fx[z].store);
-		if (keep)
+		if (cfg->keep)
 			printf("kept: %s\n", fx[z].path);
 		else
 			remove_store(fx[z].path);
@@ -1190,19 +1350,39 @@ int main(int argc, char **argv)
 		free(fx[z].lat);
 		free(fx[z].lon);
 	}
-	for (size_t o = 0; o < NOPS; o++)
-		for (size_t z = 0; z < nsizes; z++) {
-			free(wall[o][z]);
-			free(cpu[o][z]);
-			free(rows[o][z]);
-		}
-	for (int k = 0; k < 2; k++) {
-		free(fw[k]);
-		free(fc[k]);
-	}
-	free(fratio);
-	free(wratio);
-	if (!keep)
+}
+
+int main(int argc, char **argv)
+{
+	bench_cfg cfg;
+	parse_args(&cfg, argc, argv);
+	apply_defaults(&cfg);
+	char dir[4096];
+	make_dir(dir, sizeof dir, &cfg);
+
+	store_fix fx[MAX_SIZES];
+	build_fixtures(fx, dir, &cfg);
+
+	verdicts v = { 0, 0 };
+	op_results res;
+	op_results_alloc(&res, (size_t)cfg.reps, cfg.nsizes);
+	run_ops(&res, fx, &cfg);
+	report_ops(&res, &cfg, &v);
+
+	feed_runs fr;
+	feed_measure(&fr, dir, &cfg);
+	feed_report(&fr, &cfg, &v);
+
+	run_pending(dir, &cfg);
+
+	printf("\nverdict: %s (%d target(s) missed, %d inconclusive)\n",
+	       v.failures ? "targets MISSED" : v.unclear ? "no target missed; some inconclusive"
+	                                                  : "every target met",
+	       v.failures, v.unclear);
+	fixtures_done(fx, &cfg);
+	op_results_free(&res);
+	feed_runs_free(&fr);
+	if (!cfg.keep)
 		rmdir(dir);
 	return 0;
 }

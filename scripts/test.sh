@@ -8,7 +8,9 @@
 #   gcc with AddressSanitizer + UndefinedBehaviorSanitizer
 # then the Java binding's tests on the host JVM (scripts/test-jvm.sh), and
 # once more cross-built for arm64 and run under qemu-user
-# (scripts/test-arm64.sh).
+# (scripts/test-arm64.sh). After the gcc build, every JSON document the
+# public API returns is validated against its schema in schema/api/
+# (scripts/check-api-json.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh arm64 jvm android
@@ -45,6 +47,7 @@ run_config() {
 }
 
 run_config gcc   -DCMAKE_C_COMPILER=gcc   -DCMAKE_BUILD_TYPE=RelWithDebInfo
+bash scripts/check-api-json.sh build/gcc || failed+=("API JSON documents (schema/api)")
 run_config clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_config asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DFIC_SANITIZE=ON

@@ -412,7 +412,8 @@ int fic_due_page_json(char **out, fic_store *store, const char *area, const char
 		ok = d.has_semester
 			     ? cJSON_AddStringToObject(o, "semester_start", d.s0) &&
 				       cJSON_AddStringToObject(o, "first_month_ends", d.s1)
-			     : cJSON_AddNullToObject(o, "semester_start") != NULL;
+			     : cJSON_AddNullToObject(o, "semester_start") != NULL &&
+				       cJSON_AddNullToObject(o, "first_month_ends") != NULL;
 	/*
 	 * `patrols` is this year's count (0 without a query when the last patrol
 	 * is older); `visited` whether a semester school was visited in the

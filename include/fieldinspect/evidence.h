@@ -78,7 +78,8 @@ FIC_EXTERN int fic_time_contact(fic_store *store, int64_t server_ms, int64_t rtt
  * from the middle), each submitted lead and finished inspection against its
  * chain entry (a record edited in the database), and every photo file
  * against its SHA-256 (an altered or missing file).
- * @param report_out optional: receives JSON {"checked": {...}, "problems": [...]}.
+ * @param report_out optional: receives JSON {"checked": {...}, "ok": bool,
+ *   "problems": [...]} (schema/api/evidence_report.schema.json).
  * @return FIC_OK if everything verifies, FIC_ECORRUPT if anything does not
  *   (the report lists each problem).
  */
@@ -90,7 +91,8 @@ FIC_EXTERN int fic_evidence_verify(char **report_out, fic_store *store);
  * text>"} in order, continuing after `expected_prev_hash` (64 zeros or NULL
  * for a new device) at sequence `expected_first_seq`. Checks every hash, link,
  * sequence number and that one device id runs through.
- * @param report_out optional: JSON {"ok": bool, "last_seq": n, "last_hash": "…", "problems": [...]}.
+ * @param report_out optional: JSON {"ok": bool, "last_seq": n, "last_hash": "…", "problems": [...]}
+ *   (schema/api/chain_report.schema.json).
  * @return FIC_OK, FIC_ECORRUPT (a break: the message names the first), or
  *   FIC_EINVAL (malformed input).
  */

@@ -67,7 +67,10 @@ FIC_EXTERN int fic_checklist_list_get(fic_checklist_list **out, fic_store *store
                                       unsigned int flags);
 FIC_EXTERN void fic_checklist_list_free(fic_checklist_list *list);
 
-/** The definition JSON of a checklist; version 0 = current. Free with fic_free(). */
+/**
+ * The definition JSON of a checklist; version 0 = current. Free with fic_free().
+ * Schema: schema/checklist.schema.json.
+ */
 FIC_EXTERN int fic_checklist_get_json(char **out, fic_store *store, const char *id, int version);
 
 /**
@@ -136,6 +139,7 @@ FIC_EXTERN int fic_inspection_report_site(fic_store *store, const char *inspecti
  * their answers and notes, which are abnormal (with the reason in words),
  * which required items are still unanswered and which abnormal items still
  * need a photo. Free with fic_free().
+ * Schema: schema/api/inspection.schema.json.
  */
 FIC_EXTERN int fic_inspection_get_json(char **out, fic_store *store, const char *inspection_id);
 
@@ -149,7 +153,7 @@ FIC_EXTERN int fic_inspection_get_json(char **out, fic_store *store, const char 
  *   "urgent_leads": [ids]}: every lead of the inspection, urgent first —
  *   including the urgent leads filed while it was answered (an answer that
  *   makes a two-hour finding files its lead at once) — and which of them are
- *   urgent.
+ *   urgent. Schema: schema/api/inspection_summary.schema.json.
  */
 FIC_EXTERN int fic_inspection_finish(char **summary_out, fic_store *store,
                                      const char *inspection_id);
@@ -162,6 +166,7 @@ FIC_EXTERN int fic_inspection_finish(char **summary_out, fic_store *store,
  * The inspection opinion (巡查意见, 服务方法 1(4)) of a finished inspection:
  * the site, date, inspector, and each finding with its guide section and
  * legal basis, as printable text or JSON. Free with fic_free().
+ * Schema of the JSON: schema/api/opinion.schema.json.
  */
 FIC_EXTERN int fic_inspection_opinion(char **out, fic_store *store, const char *inspection_id,
                                       int format);

@@ -108,13 +108,17 @@ FIC_EXTERN const fic_lead_info *fic_lead_list_at(const fic_lead_list *list, size
 FIC_EXTERN int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit);
 FIC_EXTERN void fic_lead_list_free(fic_lead_list *list);
 
-/** One lead with its full content (answers or findings) as JSON. Free with fic_free(). */
+/**
+ * One lead with its full content (answers or findings) as JSON. Free with fic_free().
+ * Schema: schema/api/lead.schema.json.
+ */
 FIC_EXTERN int fic_lead_get_json(char **out, fic_store *store, const char *lead_id);
 
 /**
  * Open tasks (re-inspections: a time-sensitive lead must be re-inspected
  * within one month, 非法行医 3.4.1; tasks assigned by the agency, 3.4.2) as a
  * JSON array ordered by due date. Free with fic_free().
+ * Schema: schema/api/tasks.schema.json.
  */
 FIC_EXTERN int fic_task_list_json(char **out, fic_store *store);
 
@@ -128,6 +132,7 @@ FIC_EXTERN int fic_task_list_json(char **out, fic_store *store);
  * Its size and time grow with the registry (14 MB of JSON and 0.3 s at
  * 100 000 sites): for a screen, use fic_due_summary_json() and
  * fic_due_page_json(); this stays for exports and small stores.
+ * Schema: schema/api/due.schema.json.
  */
 FIC_EXTERN int fic_due_json(char **out, fic_store *store);
 
@@ -145,6 +150,7 @@ FIC_EXTERN int fic_due_json(char **out, fic_store *store);
  * "due": open sites with fewer than two patrols this year; "semester" only
  * when "semester_starts" names a start on or before today. The sites
  * themselves come page by page from fic_due_page_json(). Free with fic_free().
+ * Schema: schema/api/due_summary.schema.json.
  * @return FIC_OK; FIC_EINVAL (NULL); FIC_ENOMEM; a store error.
  */
 FIC_EXTERN int fic_due_summary_json(char **out, fic_store *store);
@@ -167,7 +173,8 @@ FIC_EXTERN int fic_due_summary_json(char **out, fic_store *store);
  *   "occupational" (sites with fewer than two patrols this year), or
  *   "school_semester" (schools not visited in the first month of the
  *   current semester; items carry "overdue": true once that month is over;
- *   the page has "semester_start" null and no items without a semester).
+ *   the page has "semester_start" and "first_month_ends", both null and no
+ *   items without a current semester).
  * @param cursor NULL or "" for the first page, else the "next" of the
  *   previous page (opaque text, at most FIC_DUE_CURSOR_MAX bytes). Paging is
  *   by position in the order, so a site that changes between pages (a
@@ -175,7 +182,7 @@ FIC_EXTERN int fic_due_summary_json(char **out, fic_store *store);
  * @param limit 1..FIC_DUE_PAGE_MAX sites.
  * The work is the page's sites plus the sites passed over as not due (they
  * were patrolled this year, so they come last), never the whole registry.
- * Free with fic_free().
+ * Free with fic_free(). Schema: schema/api/due_page.schema.json.
  * @return FIC_OK; FIC_EINVAL (NULL, unknown area, limit out of range, a
  *   cursor this function did not make); FIC_ETOOBIG (cursor too long);
  *   FIC_ENOMEM; a store error.
@@ -187,6 +194,7 @@ FIC_EXTERN int fic_due_page_json(char **out, fic_store *store, const char *area,
  * Indicators for a calendar year (0 = this year) as JSON: the information
  * report rate = leads reported / leads discovered × 100 % (实施方案 一(三)1)
  * and patrols per service area. Free with fic_free().
+ * Schema: schema/api/stats.schema.json.
  */
 FIC_EXTERN int fic_stats_json(char **out, fic_store *store, int year);
 

@@ -268,6 +268,7 @@ FIC_EXTERN void fic_site_list_free(fic_site_list *list);
 /**
  * The site as a JSON object (the form the outbox uploads and `fic --json`
  * prints); enums as their code strings. Free with fic_free().
+ * Schema: schema/api/site.schema.json (docs/api.md, "JSON documents").
  */
 FIC_EXTERN int fic_site_to_json(char **out, const fic_site *site);
 

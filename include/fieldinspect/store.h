@@ -131,7 +131,8 @@ typedef struct fic_audit_entry {
 	const char *action;   /**< e.g. "site.add", "site.update", "site.close" */
 	const char *entity;   /**< e.g. "site" */
 	const char *entity_id;
-	const char *detail;   /**< JSON: the record or the changed fields, and the reason */
+	const char *detail;   /**< JSON: the record or the changed fields, and the reason
+	                           (schema/api/audit_detail.schema.json) */
 } fic_audit_entry;
 
 /**

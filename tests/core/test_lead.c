@@ -515,6 +515,7 @@ static void due_summary_and_pages_agree_with_the_whole_list(void **state)
 	cJSON *page = parsed(t);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(page, "items")), 0);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(page, "semester_start")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(page, "first_month_ends")));
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(page, "next")));
 	cJSON_Delete(page);
 }

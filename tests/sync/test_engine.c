@@ -597,7 +597,7 @@ static void a_push_pass_prunes_what_the_server_acknowledged_a_week_ago(void **st
 	enroll(f);
 	f->fake.server_clock_follows = true;
 	a_patrol_day(f);
-	fic_sync_report rep;
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
 	each_record_once(f); /* just acknowledged: all kept */
 	int64_t acked = outbox_count(f, "state = 'acked'");
