@@ -14,6 +14,7 @@ packages=(
 	libjpeg62-turbo-dev libturbojpeg0-dev    # photo pipeline
 	libjpeg-turbo-progs                      # cjpeg/djpeg: demo photos, benchmarks
 	libexif-dev                              # EXIF orientation, capture time, GPS
+	libsodium-dev                            # the SMS fallback's MAC (HMAC-SHA-512-256)
 	libcmocka-dev                            # unit tests
 	libmicrohttpd-dev                        # the reference county server (HTTPS via GnuTLS)
 	openssl                                  # test certificates for the HTTPS tests
