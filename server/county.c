@@ -6,6 +6,7 @@
  * record sent twice is stored once and answered with the same receipt.
  */
 #include "county.h"
+#include "county_internal.h"
 
 #include "internal.h"
 #include "sync_internal.h"
@@ -96,6 +97,7 @@ enum {
 	SQL_AUTH,
 	SQL_RECORD_GET,
 	SQL_RECORD_PUT,
+	SQL_RECORD_UPGRADE,
 	SQL_CHAIN_AT,
 	SQL_CHAIN_RUN,
 	SQL_CHAIN_BREAK,
@@ -111,13 +113,18 @@ enum {
 static const char *const request_sql[SQL_COUNT] = {
 	[SQL_CODE_GET] = "SELECT county, used_by FROM codes WHERE code = ?1",
 	[SQL_CODE_USE] = "UPDATE codes SET used_by = ?2 WHERE code = ?1",
-	[SQL_DEVICE_ENROL] = "INSERT INTO devices (device_id, county, token_sha256, name, enrolled_ms)"
-	                     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device_id) DO UPDATE SET"
-	                     " county = excluded.county, token_sha256 = excluded.token_sha256",
+	[SQL_DEVICE_ENROL] = "INSERT INTO devices (device_id, county, token_sha256, name, enrolled_ms,"
+	                     " sms_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (device_id) DO UPDATE"
+	                     " SET county = excluded.county, token_sha256 = excluded.token_sha256,"
+	                     " sms_key = excluded.sms_key",
 	[SQL_AUTH] = "SELECT device_id, county FROM devices WHERE token_sha256 = ?1",
-	[SQL_RECORD_GET] = "SELECT receipt_id, received_ms FROM records WHERE county = ?1 AND id = ?2",
+	[SQL_RECORD_GET] = "SELECT receipt_id, received_ms, op FROM records WHERE county = ?1 AND id = ?2",
 	[SQL_RECORD_PUT] = "INSERT INTO records (county, id, device_id, type, op, seq, hash, body,"
 	                   " receipt_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	/* A lead first received by SMS (county_sms.c) becomes the full record,
+	 * keeping the SMS's receipt and time. */
+	[SQL_RECORD_UPGRADE] = "UPDATE records SET op = ?3, seq = ?4, hash = ?5, body = ?6"
+	                       " WHERE county = ?1 AND id = ?2 AND op = 'sms'",
 	[SQL_CHAIN_AT] = "SELECT chain_seq, chain_hash FROM devices WHERE device_id = ?1",
 	[SQL_CHAIN_RUN] = "SELECT seq, hash, json_extract(body, '$.canonical') FROM records"
 	                  " WHERE county = ?1 AND device_id = ?2 AND seq > ?3 ORDER BY seq",
@@ -228,6 +235,10 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 		county_close(s);
 		return -1;
 	}
+	if (county__sms_schema(s->db, err, errsize) != 0) {
+		county_close(s);
+		return -1;
+	}
 	sqlite3_busy_timeout(s->db, 5000);
 	sweep_partials(s);
 	*out = s;
@@ -314,9 +325,9 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 	if (!cJSON_IsString(code) || !cJSON_IsString(dev) || strlen(dev->valuestring) != 36 ||
 	    strlen(code->valuestring) > 64)
 		return send_error(c, 400, "bad_request", "code and device_id are required", 0);
-	unsigned char raw[32];
+	unsigned char raw[32], sms_key[32];
 	char token[65], token_hash[65];
-	if (RAND_bytes(raw, sizeof raw) != 1)
+	if (RAND_bytes(raw, sizeof raw) != 1 || RAND_bytes(sms_key, sizeof sms_key) != 1)
 		return send_error(c, 503, "internal", "no randomness", 1);
 	hex(raw, sizeof raw, token);
 	sha256_hex(token, strlen(token), token_hash);
@@ -348,6 +359,7 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 		if (cJSON_IsString(name))
 			sqlite3_bind_text(d, 4, name->valuestring, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(d, 5, now_ms());
+		sqlite3_bind_blob(d, 6, sms_key, sizeof sms_key, SQLITE_STATIC);
 		if (sqlite3_step(u) != SQLITE_DONE || sqlite3_step(d) != SQLITE_DONE)
 			status = 503;
 		sqlite3_finalize(u);
@@ -365,7 +377,15 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 	cJSON_AddStringToObject(j, "token", token);
 	cJSON_AddStringToObject(j, "county", county);
 	cJSON_AddStringToObject(j, "device_id", dev->valuestring);
-	return send_json(c, 200, j);
+	/* The key that authenticates the device's urgent leads sent by SMS
+	 * (county_sms.c; docs/protocol.md, "SMS fallback"). */
+	char key64[48];
+	EVP_EncodeBlock((unsigned char *)key64, sms_key, sizeof sms_key);
+	cJSON_AddStringToObject(j, "sms_key", key64);
+	OPENSSL_cleanse(sms_key, sizeof sms_key);
+	enum MHD_Result r = send_json(c, 200, j);
+	OPENSSL_cleanse(key64, sizeof key64);
+	return r;
 }
 
 /* The device a bearer token belongs to: 1, 0 if none, -1 on a database failure. */
@@ -447,7 +467,25 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 		cJSON_AddStringToObject(res, "status", "duplicate");
 		cJSON_AddStringToObject(res, "receipt_id", (const char *)sqlite3_column_text(st, 0));
 		cJSON_AddNumberToObject(res, "received_at_ms", (double)sqlite3_column_int64(st, 1));
+		const char *was = (const char *)sqlite3_column_text(st, 2);
+		bool by_sms = was && strcmp(was, "sms") == 0 && chained;
 		sqlite3_finalize(st);
+		if (by_sms) {
+			/* The lead came by SMS first: the record takes its place, under
+			 * the SMS's receipt (the county has had it since then). */
+			char *body = cJSON_PrintUnformatted(rec);
+			sqlite3_prepare_v2(s->db, request_sql[SQL_RECORD_UPGRADE], -1, &st, NULL);
+			sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, id->valuestring, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, op->valuestring, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, (int64_t)seq->valuedouble);
+			sqlite3_bind_text(st, 5, hash->valuestring, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 6, body ? body : "{}", -1, SQLITE_STATIC);
+			if (body == NULL || sqlite3_step(st) != SQLITE_DONE)
+				*fail = 1;
+			sqlite3_finalize(st);
+			cJSON_free(body);
+		}
 		return res;
 	}
 	sqlite3_finalize(st);
@@ -1117,6 +1155,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return r;
 	}
 	bool post = strcmp(method, "POST") == 0;
+	if (post && strcmp(url, "/v1/sms/in") == 0)
+		return county__sms_http(s, c, u->buf, u->len); /* county_sms.c: text, not only JSON */
 	if (!post || (strcmp(url, "/v1/enroll") != 0 && strcmp(url, "/v1/records") != 0))
 		return send_error(c, 404, "not_found", "no such endpoint", 0);
 	const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
@@ -1284,8 +1324,10 @@ int county_report_leads(county_server *s, FILE *out)
 	if (sqlite3_prepare_v2(
 		    s->db,
 		    "SELECT id, received_ms, json_extract(c, '$.urgent'), json_extract(c, '$.deadline_at_ms'),"
-		    " coalesce(json_extract(c, '$.title'), ''), device_id FROM"
-		    " (SELECT id, received_ms, device_id, json_extract(body, '$.canonical') AS c"
+		    " coalesce(json_extract(c, '$.title'), ''), device_id, by_sms FROM"
+		    " (SELECT id, received_ms, device_id, coalesce(json_extract(body, '$.canonical'),"
+		    "  json_extract(body, '$.sms')) AS c, EXISTS (SELECT 1 FROM sms_leads m WHERE"
+		    "  m.county = records.county AND m.lead_id = records.id) AS by_sms"
 		    "  FROM records WHERE type = 'lead')"
 		    " ORDER BY json_extract(c, '$.urgent') DESC, received_ms, id",
 		    -1, &st, NULL) != SQLITE_OK) {
@@ -1303,8 +1345,9 @@ int county_report_leads(county_server *s, FILE *out)
 			int64_t spare = (deadline - received) / 60000;
 			if (received > deadline)
 				late++;
-			fprintf(out, "URGENT %s received %s, deadline %s: %s %lld min  %s\n",
-			        (const char *)sqlite3_column_text(st, 0), rec, due,
+			fprintf(out, "URGENT %s received %s%s, deadline %s: %s %lld min  %s\n",
+			        (const char *)sqlite3_column_text(st, 0), rec,
+			        sqlite3_column_int(st, 6) ? " by SMS" : "", due,
 			        received <= deadline ? "on time," : "LATE by",
 			        (long long)(received <= deadline ? spare : -spare), title);
 		} else {
@@ -1480,4 +1523,19 @@ int county_chain_breaks(county_server *s, FILE *out)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+sqlite3 *county__db(county_server *s)
+{
+	return s->db;
+}
+
+void county__lock(county_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+void county__unlock(county_server *s)
+{
+	pthread_mutex_unlock(&s->lock);
 }
