@@ -121,10 +121,10 @@ static const char *const request_sql[SQL_COUNT] = {
 	[SQL_RECORD_GET] = "SELECT receipt_id, received_ms, op FROM records WHERE county = ?1 AND id = ?2",
 	[SQL_RECORD_PUT] = "INSERT INTO records (county, id, device_id, type, op, seq, hash, body,"
 	                   " receipt_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	/* A lead first received by SMS (county_sms.c) becomes the full record,
-	 * keeping the SMS's receipt and time. */
+	/* A lead first received by SMS (county_sms.c) becomes the full record
+	 * from the same device, keeping the SMS's receipt and time. */
 	[SQL_RECORD_UPGRADE] = "UPDATE records SET op = ?3, seq = ?4, hash = ?5, body = ?6"
-	                       " WHERE county = ?1 AND id = ?2 AND op = 'sms'",
+	                       " WHERE county = ?1 AND id = ?2 AND op = 'sms' AND device_id = ?7",
 	[SQL_CHAIN_AT] = "SELECT chain_seq, chain_hash FROM devices WHERE device_id = ?1",
 	[SQL_CHAIN_RUN] = "SELECT seq, hash, json_extract(body, '$.canonical') FROM records"
 	                  " WHERE county = ?1 AND device_id = ?2 AND seq > ?3 ORDER BY seq",
@@ -481,6 +481,7 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 			sqlite3_bind_int64(st, 4, (int64_t)seq->valuedouble);
 			sqlite3_bind_text(st, 5, hash->valuestring, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 6, body ? body : "{}", -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 7, device, -1, SQLITE_STATIC);
 			if (body == NULL || sqlite3_step(st) != SQLITE_DONE)
 				*fail = 1;
 			sqlite3_finalize(st);
