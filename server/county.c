@@ -6,6 +6,7 @@
  * record sent twice is stored once and answered with the same receipt.
  */
 #include "county.h"
+#include "county_internal.h"
 
 #include "internal.h"
 #include "sync_internal.h"
@@ -244,6 +245,7 @@ enum {
 	SQL_RECORD_GET,
 	SQL_RECORD_PUT,
 	SQL_CONFLICT,
+	SQL_RECORD_UPGRADE,
 	SQL_CHAIN_AT,
 	SQL_CHAIN_RUN,
 	SQL_CHAIN_BREAK,
@@ -265,9 +267,9 @@ static const char *const request_sql[SQL_COUNT] = {
 	[SQL_DEVICE_GET] = "SELECT county, token_sha256, revoked_ms, last_seen_ms FROM devices"
 	                   " WHERE device_id = ?1",
 	[SQL_DEVICE_NEW] = "INSERT INTO devices (device_id, county, token_sha256, name, enrolled_ms,"
-	                   " token_issued_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+	                   " token_issued_ms, sms_key) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
 	[SQL_DEVICE_TOKEN] = "UPDATE devices SET token_sha256 = ?2, token_issued_ms = ?3,"
-	                     " last_seen_ms = NULL, revoked_ms = NULL, name = coalesce(?4, name)"
+	                     " last_seen_ms = NULL, revoked_ms = NULL, name = coalesce(?4, name), sms_key = ?5"
 	                     " WHERE device_id = ?1",
 	[SQL_TOKEN_RETIRE] = "INSERT OR REPLACE INTO retired_tokens (token_sha256, device_id, county,"
 	                     " why, retired_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -275,12 +277,16 @@ static const char *const request_sql[SQL_COUNT] = {
 	             " enrolled_ms), last_seen_ms FROM devices WHERE token_sha256 = ?1",
 	[SQL_AUTH_RETIRED] = "SELECT county, why FROM retired_tokens WHERE token_sha256 = ?1",
 	[SQL_SEEN] = "UPDATE devices SET last_seen_ms = ?2 WHERE device_id = ?1",
-	[SQL_RECORD_GET] = "SELECT receipt_id, received_ms, device_id, body FROM records"
+	[SQL_RECORD_GET] = "SELECT receipt_id, received_ms, device_id, body, op FROM records"
 	                   " WHERE county = ?1 AND id = ?2",
 	[SQL_RECORD_PUT] = "INSERT INTO records (county, id, device_id, type, op, seq, hash, body,"
 	                   " receipt_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[SQL_CONFLICT] = "INSERT OR IGNORE INTO conflicts (county, record_id, device_id, held_by,"
 	                 " what, found_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	/* A lead first received by SMS (county_sms.c) becomes the full record
+	 * from the same device, keeping the SMS's receipt and time. */
+	[SQL_RECORD_UPGRADE] = "UPDATE records SET op = ?3, seq = ?4, hash = ?5, body = ?6"
+	                       " WHERE county = ?1 AND id = ?2 AND op = 'sms' AND device_id = ?7",
 	[SQL_CHAIN_AT] = "SELECT chain_seq, chain_hash FROM devices WHERE device_id = ?1",
 	[SQL_CHAIN_RUN] = "SELECT seq, hash, json_extract(body, '$.canonical') FROM records"
 	                  " WHERE county = ?1 AND device_id = ?2 AND seq > ?3 ORDER BY seq",
@@ -586,6 +592,10 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 		county_close(s);
 		return -1;
 	}
+	if (county__sms_schema(s->db, err, errsize) != 0) {
+		county_close(s);
+		return -1;
+	}
 	sweep_partials(s);
 	*out = s;
 	return 0;
@@ -838,6 +848,145 @@ static const refusal device_enrolled = { "device_enrolled",
  *    ever used: the answer to its first attempt was lost on the way.
  * Codes are looked up by their SHA-256; they expire and are used once.
  */
+/* One enrolment request, as the steps below find it. */
+typedef struct enrolment {
+	const char *id;       /* the device id asked for */
+	const char *name;     /* its name, or NULL */
+	bool bearer;          /* an Authorization token came with it */
+	char code_hash[65], bearer_hash[65];
+	/* the code */
+	bool have_code;
+	char county[256], for_dev[64], used_by[64];
+	int64_t expires, used_ms;
+	/* the device, if the server knows it */
+	bool known, revoked, token_used, retry;
+	char dev_county[256], dev_token[65];
+} enrolment;
+
+/* Read the code the request names: 0, or -1 on a database failure. */
+static int enrol_read_code(county_server *s, enrolment *e)
+{
+	sqlite3_stmt *st = prep(s, SQL_CODE_GET);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, e->code_hash, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		e->have_code = true;
+		snprintf(e->county, sizeof e->county, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			snprintf(e->for_dev, sizeof e->for_dev, "%s", (const char *)sqlite3_column_text(st, 1));
+		e->expires = sqlite3_column_int64(st, 2);
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			snprintf(e->used_by, sizeof e->used_by, "%s", (const char *)sqlite3_column_text(st, 3));
+		e->used_ms = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+}
+
+/* Read the device, if the server knows it: 0, or -1 on a database failure. */
+static int enrol_read_device(county_server *s, enrolment *e)
+{
+	sqlite3_stmt *st = prep(s, SQL_DEVICE_GET);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		e->known = true;
+		snprintf(e->dev_county, sizeof e->dev_county, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(e->dev_token, sizeof e->dev_token, "%s", (const char *)sqlite3_column_text(st, 1));
+		e->revoked = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		e->token_used = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+}
+
+/* Why the enrolment is refused, or NULL when it may go ahead. */
+static const refusal *enrol_judge(enrolment *e, int64_t now)
+{
+	bool same_county = e->known && strcmp(e->dev_county, e->county) == 0;
+	e->retry = e->have_code && strcmp(e->used_by, e->id) == 0 && e->known && same_county &&
+	           !e->revoked && !e->token_used && now - e->used_ms < COUNTY_CODE_RETRY_MS;
+	if (!e->have_code)
+		return &bad_code;
+	if (e->used_by[0] && !e->retry)
+		return &code_used;
+	if (now >= e->expires && !e->retry)
+		return &code_expired;
+	if (e->for_dev[0] && strcmp(e->for_dev, e->id) != 0)
+		return &code_other_device;
+	if (e->for_dev[0] || !e->known || e->retry)
+		return NULL; /* a re-enrolment code for this id, a new device, or a lost answer */
+	if (!same_county)
+		return &wrong_county;
+	if (!(e->bearer && strcmp(e->bearer_hash, e->dev_token) == 0 && !e->revoked))
+		return &device_enrolled; /* only its own token lets a fresh code enrol it again */
+	return NULL;
+}
+
+/* Bind the device to its new token and SMS key and use up the code (inside
+ * the request's transaction): 0, or -1 on a database failure. A known
+ * device keeps its county, for good (e->county becomes it). */
+static int enrol_write(county_server *s, enrolment *e, const char *token_hash,
+                       const unsigned char sms_key[32], int64_t now)
+{
+	sqlite3_stmt *st;
+	if (e->known) {
+		if (retire_token(s, e->dev_token, e->id, e->dev_county,
+		                 e->for_dev[0] ? "reenrolled" : "replaced") != 0 ||
+		    (st = prep(s, SQL_DEVICE_TOKEN)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, token_hash, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		if (e->name)
+			sqlite3_bind_text(st, 4, e->name, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 5, sms_key, 32, SQLITE_STATIC);
+		snprintf(e->county, sizeof e->county, "%s", e->dev_county);
+	} else {
+		if ((st = prep(s, SQL_DEVICE_NEW)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, e->county, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, token_hash, -1, SQLITE_STATIC);
+		if (e->name)
+			sqlite3_bind_text(st, 4, e->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, now);
+		sqlite3_bind_blob(st, 6, sms_key, 32, SQLITE_STATIC);
+	}
+	if (step_done(st) != 0)
+		return -1;
+	if (e->retry)
+		return 0; /* the code was used by this very device a moment ago */
+	if ((st = prep(s, SQL_CODE_USE)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, e->code_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, e->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	return step_done(st);
+}
+
+/* The 200 answer: the token, the county, and the key that authenticates
+ * the device's urgent leads sent by SMS (county_sms.c; docs/protocol.md,
+ * "SMS fallback"). */
+static enum MHD_Result enrol_answer(struct MHD_Connection *c, const enrolment *e,
+                                    const char *token, const unsigned char sms_key[32])
+{
+	char key64[48];
+	EVP_EncodeBlock((unsigned char *)key64, sms_key, 32);
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "token", token);
+	cJSON_AddStringToObject(j, "county", e->county);
+	cJSON_AddStringToObject(j, "device_id", e->id);
+	cJSON_AddStringToObject(j, "sms_key", key64);
+	enum MHD_Result r = send_json(c, 200, j);
+	OPENSSL_cleanse(key64, sizeof key64);
+	return r;
+}
+
 static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON *body)
 {
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(body, "code");
@@ -850,7 +999,6 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 	      !fic__utf8_valid(name->valuestring, strlen(name->valuestring)))))
 		return send_error(c, 400, "bad_request",
 		                  "code (6 to 64 characters) and device_id (a UUID) are required", 0);
-	const char *id = dev->valuestring;
 	char addr[64];
 	int64_t wait = 0;
 	client_address(c, addr, sizeof addr);
@@ -860,145 +1008,45 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 	if (!bucket(s, 'E', addr, false, s->limits.enrol_per_address, true, &wait))
 		return slow_down(c, wait, "too many enrolments from this address; wait before trying "
 		                          "again");
-	unsigned char raw[32];
-	char token[65], token_hash[65], code_hash[65], bearer_hash[65] = "";
-	if (RAND_bytes(raw, sizeof raw) != 1)
+	enrolment e = { .id = dev->valuestring, .name = cJSON_IsString(name) ? name->valuestring : NULL };
+	sha256_hex(code->valuestring, strlen(code->valuestring), e.code_hash);
+	const char *b = bearer(c);
+	if ((e.bearer = b != NULL))
+		sha256_hex(b, strlen(b), e.bearer_hash);
+	unsigned char raw[32], sms_key[32];
+	char token[65], token_hash[65];
+	if (RAND_bytes(raw, sizeof raw) != 1 || RAND_bytes(sms_key, sizeof sms_key) != 1)
 		return send_error(c, 503, "internal", "no randomness", 1);
 	hex(raw, sizeof raw, token);
+	OPENSSL_cleanse(raw, sizeof raw);
 	sha256_hex(token, strlen(token), token_hash);
-	sha256_hex(code->valuestring, strlen(code->valuestring), code_hash);
-	const char *b = bearer(c);
-	if (b)
-		sha256_hex(b, strlen(b), bearer_hash);
 	int64_t now = now_ms();
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return send_error(c, 503, "unavailable", "the server's database is busy", 5);
-	const refusal *no = NULL;
-	bool dbfail = false;
-	/* The code. */
-	char county[256] = "", for_dev[64] = "", used_by[64] = "";
-	int64_t expires = 0, used_ms = 0;
-	bool have_code = false;
-	sqlite3_stmt *st = prep(s, SQL_CODE_GET);
-	if (st == NULL) {
-		dbfail = true;
-	} else {
-		sqlite3_bind_text(st, 1, code_hash, -1, SQLITE_STATIC);
-		int step = sqlite3_step(st);
-		if (step == SQLITE_ROW) {
-			have_code = true;
-			snprintf(county, sizeof county, "%s", (const char *)sqlite3_column_text(st, 0));
-			if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-				snprintf(for_dev, sizeof for_dev, "%s", (const char *)sqlite3_column_text(st, 1));
-			expires = sqlite3_column_int64(st, 2);
-			if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-				snprintf(used_by, sizeof used_by, "%s", (const char *)sqlite3_column_text(st, 3));
-			used_ms = sqlite3_column_int64(st, 4);
-		} else if (step != SQLITE_DONE) {
-			dbfail = true;
-		}
-		sqlite3_finalize(st);
-	}
-	/* The device, if the server knows it. */
-	char dev_county[256] = "", dev_token[65] = "";
-	bool known = false, revoked = false, token_used = false;
-	if (!dbfail && (st = prep(s, SQL_DEVICE_GET)) != NULL) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		int step = sqlite3_step(st);
-		if (step == SQLITE_ROW) {
-			known = true;
-			snprintf(dev_county, sizeof dev_county, "%s", (const char *)sqlite3_column_text(st, 0));
-			snprintf(dev_token, sizeof dev_token, "%s", (const char *)sqlite3_column_text(st, 1));
-			revoked = sqlite3_column_type(st, 2) != SQLITE_NULL;
-			token_used = sqlite3_column_type(st, 3) != SQLITE_NULL;
-		} else if (step != SQLITE_DONE) {
-			dbfail = true;
-		}
-		sqlite3_finalize(st);
-	} else {
-		dbfail = true;
-	}
-	if (have_code && !dbfail &&
-	    !bucket(s, 'e', county, true, s->limits.enrol_per_county, true, &wait)) {
+	bool dbfail = enrol_read_code(s, &e) != 0 || enrol_read_device(s, &e) != 0;
+	if (!dbfail && e.have_code &&
+	    !bucket(s, 'e', e.county, true, s->limits.enrol_per_county, true, &wait)) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return slow_down(c, wait, "too many enrolments for this county; wait before trying again");
 	}
-	bool same_county = known && strcmp(dev_county, county) == 0;
-	bool retry = have_code && strcmp(used_by, id) == 0 && known && same_county && !revoked &&
-	             !token_used && now - used_ms < COUNTY_CODE_RETRY_MS;
-	if (dbfail)
-		;
-	else if (!have_code)
-		no = &bad_code;
-	else if (used_by[0] && !retry)
-		no = &code_used;
-	else if (now >= expires && !retry)
-		no = &code_expired;
-	else if (for_dev[0] && strcmp(for_dev, id) != 0)
-		no = &code_other_device;
-	else if (for_dev[0] || !known || retry)
-		; /* a re-enrolment code for this id, a new device, or a lost answer */
-	else if (!same_county)
-		no = &wrong_county;
-	else if (!(b && strcmp(bearer_hash, dev_token) == 0 && !revoked))
-		no = &device_enrolled; /* only its own token lets a fresh code enrol it again */
-	if (!dbfail && no == NULL) {
-		if (known) {
-			if (retire_token(s, dev_token, id, dev_county, for_dev[0] ? "reenrolled" : "replaced") != 0)
-				dbfail = true;
-			else if ((st = prep(s, SQL_DEVICE_TOKEN)) == NULL)
-				dbfail = true;
-			else {
-				sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-				sqlite3_bind_text(st, 2, token_hash, -1, SQLITE_STATIC);
-				sqlite3_bind_int64(st, 3, now);
-				if (cJSON_IsString(name))
-					sqlite3_bind_text(st, 4, name->valuestring, -1, SQLITE_STATIC);
-				dbfail = step_done(st) != 0;
-			}
-			snprintf(county, sizeof county, "%s", dev_county); /* its county, for good */
-		} else if ((st = prep(s, SQL_DEVICE_NEW)) == NULL) {
-			dbfail = true;
-		} else {
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, county, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, token_hash, -1, SQLITE_STATIC);
-			if (cJSON_IsString(name))
-				sqlite3_bind_text(st, 4, name->valuestring, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 5, now);
-			dbfail = step_done(st) != 0;
-		}
-		if (!dbfail && !retry) {
-			if ((st = prep(s, SQL_CODE_USE)) == NULL) {
-				dbfail = true;
-			} else {
-				sqlite3_bind_text(st, 1, code_hash, -1, SQLITE_STATIC);
-				sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-				sqlite3_bind_int64(st, 3, now);
-				dbfail = step_done(st) != 0;
-			}
-		}
-	}
-	if (!dbfail && no == NULL && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		dbfail = true;
+	const refusal *no = dbfail ? NULL : enrol_judge(&e, now);
+	if (!dbfail && no == NULL)
+		dbfail = enrol_write(s, &e, token_hash, sms_key, now) != 0 ||
+		         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK;
 	if (dbfail || no)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	memset(raw, 0, sizeof raw);
-	if (dbfail) {
-		memset(token, 0, sizeof token);
-		return send_error(c, 503, "unavailable", "could not store the enrolment", 5);
-	}
-	if (no) {
-		if (count_failure(s, addr, have_code ? county : NULL, &wait))
-			return slow_down(c, wait, "too many refused codes; wait before trying again");
-		return send_error(c, 403, no->code, no->message, 0);
-	}
-	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "token", token);
-	cJSON_AddStringToObject(j, "county", county);
-	cJSON_AddStringToObject(j, "device_id", id);
-	memset(token, 0, sizeof token);
-	return send_json(c, 200, j);
+	enum MHD_Result r;
+	if (dbfail)
+		r = send_error(c, 503, "unavailable", "could not store the enrolment", 5);
+	else if (no && count_failure(s, addr, e.have_code ? e.county : NULL, &wait))
+		r = slow_down(c, wait, "too many refused codes; wait before trying again");
+	else if (no)
+		r = send_error(c, 403, no->code, no->message, 0);
+	else
+		r = enrol_answer(c, &e, token, sms_key);
+	OPENSSL_cleanse(token, sizeof token);
+	OPENSSL_cleanse(sms_key, sizeof sms_key);
+	return r;
 }
 
 /* Who a request comes from. */
@@ -1147,6 +1195,76 @@ static int note_conflict(county_server *s, const char *county, const char *id,
 	return step_done(st);
 }
 
+/* Replace the copy of a lead the county first received by SMS (county_sms.c)
+ * with its full record from the same device, under the SMS's receipt and
+ * time: 0, or -1 on a failure. */
+static int upgrade_sms_lead(county_server *s, const char *county, const char *device,
+                            const cJSON *rec)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(rec, "id");
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(rec, "op");
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(rec, "seq");
+	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(rec, "hash");
+	char *body = cJSON_PrintUnformatted(rec);
+	sqlite3_stmt *st = body ? prep(s, SQL_RECORD_UPGRADE) : NULL;
+	if (st == NULL) {
+		cJSON_free(body);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id->valuestring, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, op->valuestring, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)seq->valuedouble);
+	sqlite3_bind_text(st, 5, hash->valuestring, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, device, -1, SQLITE_STATIC);
+	int rc = step_done(st);
+	cJSON_free(body);
+	return rc;
+}
+
+/*
+ * The answer for a record id the county holds already (`st` on its row of
+ * SQL_RECORD_GET; finalized here). The same device's same content is a
+ * duplicate, answered with the first receipt; so is the chained record of
+ * a lead this device sent by SMS first, which then replaces the SMS copy.
+ * Anything else is a conflict, recorded.
+ */
+static cJSON *held_answer(county_server *s, sqlite3_stmt *st, const char *county,
+                          const char *device, const cJSON *rec, bool chained,
+                          const char *digest, cJSON *res, int *fail)
+{
+	const char *holder = (const char *)sqlite3_column_text(st, 2);
+	const char *op = (const char *)sqlite3_column_text(st, 4);
+	bool mine = holder && strcmp(holder, device) == 0;
+	bool by_sms = mine && chained && op && strcmp(op, "sms") == 0;
+	char was[65] = "";
+	if (mine && !by_sms) {
+		cJSON *held = cJSON_Parse((const char *)sqlite3_column_text(st, 3));
+		if (held == NULL || content_digest(held, was) != 0)
+			was[0] = '\0';
+		cJSON_Delete(held);
+	}
+	if (by_sms || (mine && strcmp(was, digest) == 0)) {
+		cJSON_AddStringToObject(res, "status", "duplicate");
+		cJSON_AddStringToObject(res, "receipt_id", (const char *)sqlite3_column_text(st, 0));
+		cJSON_AddNumberToObject(res, "received_at_ms", (double)sqlite3_column_int64(st, 1));
+		sqlite3_finalize(st);
+		if (by_sms && upgrade_sms_lead(s, county, device, rec) != 0)
+			*fail = 1;
+		return res;
+	}
+	char by[64];
+	snprintf(by, sizeof by, "%s", holder ? holder : "");
+	sqlite3_finalize(st);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(rec, "id");
+	if (note_conflict(s, county, id->valuestring, device, by, mine ? "changed" : "other_device") != 0)
+		*fail = 1;
+	return rejected(res, "conflict",
+	                mine ? "conflict: this device already sent other content under this record id"
+	                     : "conflict: another device holds this record id");
+}
+
 /*
  * One record of a batch, inside the batch's transaction. A record belongs to
  * the device that sent it first: an id another device holds is a conflict
@@ -1159,59 +1277,76 @@ static int note_conflict(county_server *s, const char *county, const char *id,
  * otherwise another device could claim a device's future ids, or put
  * entries in its chain.
  */
+/* What is wrong with a record as sent, or NULL (and *code the refusal's
+ * code); *chained: it is a chained record (lead or inspection). */
+static const char *record_problem(const cJSON *rec, const char *device, const char **code,
+                                  bool *chained)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(rec, "type");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(rec, "id");
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(rec, "op");
+	bool known = false;
+	for (size_t i = 0; cJSON_IsString(type) && i < sizeof types / sizeof types[0]; i++)
+		known |= strcmp(type->valuestring, types[i]) == 0;
+	*code = "bad_record";
+	*chained = known && (strcmp(type->valuestring, "lead") == 0 ||
+	                     strcmp(type->valuestring, "inspection") == 0);
+	if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strlen(id->valuestring) > 64)
+		return "record id missing or too long";
+	if (!known)
+		return "unknown record type";
+	if (!cJSON_IsString(op) || strlen(op->valuestring) > 16)
+		return "op missing";
+	if (strlen(id->valuestring) > 36 && id->valuestring[36] == ':' &&
+	    strncmp(id->valuestring, device, 36) != 0) {
+		*code = "not_yours";
+		return "the record id names another device: a device may use only ids that begin "
+		       "with its own device id";
+	}
+	if (!*chained)
+		return NULL;
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(rec, "seq");
+	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(rec, "hash");
+	const cJSON *canon = cJSON_GetObjectItemCaseSensitive(rec, "canonical");
+	const char *why = NULL;
+	char h[65];
+	cJSON *parsed = NULL;
+	const cJSON *cdev;
+	if (!cJSON_IsNumber(seq) || !cJSON_IsString(hash) || !cJSON_IsString(canon))
+		why = "a chained record needs seq, hash and canonical";
+	else if (!(seq->valuedouble >= 1 && seq->valuedouble <= 9007199254740992.0) ||
+	         seq->valuedouble != (double)(int64_t)seq->valuedouble)
+		why = "seq must be a whole number from 1";
+	else if (!fic__utf8_valid(canon->valuestring, strlen(canon->valuestring)) ||
+	         !cJSON_IsObject(parsed = cJSON_Parse(canon->valuestring)))
+		why = "canonical must be a JSON object in UTF-8";
+	else if (sha256_hex(canon->valuestring, strlen(canon->valuestring), h),
+	         strcmp(h, hash->valuestring) != 0) {
+		*code = "chain_hash";
+		why = "chain_hash: the canonical form does not match its hash";
+	} else if (!cJSON_IsString(cdev = cJSON_GetObjectItemCaseSensitive(parsed, "device_id")) ||
+	           strcmp(cdev->valuestring, device) != 0) {
+		*code = "device_mismatch";
+		why = "device_mismatch: a chained record must name the sending device "
+		      "(canonical.device_id)";
+	}
+	cJSON_Delete(parsed);
+	return why;
+}
+
 static cJSON *one_record(county_server *s, const char *county, const char *device,
                          const cJSON *rec, int64_t received, int *fail)
 {
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(rec, "type");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(rec, "id");
 	const cJSON *op = cJSON_GetObjectItemCaseSensitive(rec, "op");
-	cJSON *res = cJSON_CreateObject();
-	cJSON_AddStringToObject(res, "id", cJSON_IsString(id) ? id->valuestring : "");
-	bool known = false;
-	for (size_t i = 0; cJSON_IsString(type) && i < sizeof types / sizeof types[0]; i++)
-		known |= strcmp(type->valuestring, types[i]) == 0;
-	const char *why = NULL, *code = "bad_record";
-	if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strlen(id->valuestring) > 64)
-		why = "record id missing or too long";
-	else if (!known)
-		why = "unknown record type";
-	else if (!cJSON_IsString(op) || strlen(op->valuestring) > 16)
-		why = "op missing";
-	else if (strlen(id->valuestring) > 36 && id->valuestring[36] == ':' &&
-	         strncmp(id->valuestring, device, 36) != 0) {
-		code = "not_yours";
-		why = "the record id names another device: a device may use only ids that begin "
-		      "with its own device id";
-	}
-	bool chained = known && (strcmp(type->valuestring, "lead") == 0 ||
-	                         strcmp(type->valuestring, "inspection") == 0);
 	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(rec, "seq");
 	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(rec, "hash");
-	const cJSON *canon = cJSON_GetObjectItemCaseSensitive(rec, "canonical");
-	if (why == NULL && chained) {
-		char h[65];
-		cJSON *parsed = NULL;
-		const cJSON *cdev;
-		if (!cJSON_IsNumber(seq) || !cJSON_IsString(hash) || !cJSON_IsString(canon))
-			why = "a chained record needs seq, hash and canonical";
-		else if (!(seq->valuedouble >= 1 && seq->valuedouble <= 9007199254740992.0) ||
-		         seq->valuedouble != (double)(int64_t)seq->valuedouble)
-			why = "seq must be a whole number from 1";
-		else if (!fic__utf8_valid(canon->valuestring, strlen(canon->valuestring)) ||
-		         !cJSON_IsObject(parsed = cJSON_Parse(canon->valuestring)))
-			why = "canonical must be a JSON object in UTF-8";
-		else if (sha256_hex(canon->valuestring, strlen(canon->valuestring), h),
-		         strcmp(h, hash->valuestring) != 0) {
-			code = "chain_hash";
-			why = "chain_hash: the canonical form does not match its hash";
-		} else if (!cJSON_IsString(cdev = cJSON_GetObjectItemCaseSensitive(parsed, "device_id")) ||
-		           strcmp(cdev->valuestring, device) != 0) {
-			code = "device_mismatch";
-			why = "device_mismatch: a chained record must name the sending device "
-			      "(canonical.device_id)";
-		}
-		cJSON_Delete(parsed);
-	}
+	cJSON *res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "id", cJSON_IsString(id) ? id->valuestring : "");
+	const char *code;
+	bool chained;
+	const char *why = record_problem(rec, device, &code, &chained);
 	if (why)
 		return rejected(res, code, why);
 	char digest[65];
@@ -1228,32 +1363,8 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 	sqlite3_bind_text(st, 1, county, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id->valuestring, -1, SQLITE_STATIC);
 	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		const char *holder = (const char *)sqlite3_column_text(st, 2);
-		cJSON *held = cJSON_Parse((const char *)sqlite3_column_text(st, 3));
-		char was[65] = "";
-		if (held == NULL || content_digest(held, was) != 0)
-			was[0] = '\0';
-		cJSON_Delete(held);
-		bool mine = holder && strcmp(holder, device) == 0;
-		if (mine && strcmp(was, digest) == 0) {
-			cJSON_AddStringToObject(res, "status", "duplicate");
-			cJSON_AddStringToObject(res, "receipt_id", (const char *)sqlite3_column_text(st, 0));
-			cJSON_AddNumberToObject(res, "received_at_ms", (double)sqlite3_column_int64(st, 1));
-			sqlite3_finalize(st);
-			return res;
-		}
-		char by[64];
-		snprintf(by, sizeof by, "%s", holder ? holder : "");
-		sqlite3_finalize(st);
-		if (note_conflict(s, county, id->valuestring, device, by,
-		                  mine ? "changed" : "other_device") != 0)
-			*fail = 1;
-		return rejected(res, "conflict",
-		                mine ? "conflict: this device already sent other content under this "
-		                       "record id"
-		                     : "conflict: another device holds this record id");
-	}
+	if (step == SQLITE_ROW)
+		return held_answer(s, st, county, device, rec, chained, digest, res, fail);
 	sqlite3_finalize(st);
 	if (step != SQLITE_DONE) {
 		*fail = 1;
@@ -2190,6 +2301,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return r;
 	}
 	bool post = strcmp(method, "POST") == 0;
+	if (post && strcmp(url, "/v1/sms/in") == 0)
+		return county__sms_http(s, c, u->buf, u->len); /* county_sms.c: text, not only JSON */
 	if (!post || (strcmp(url, "/v1/enroll") != 0 && strcmp(url, "/v1/records") != 0))
 		return send_error(c, 404, "not_found", "no such endpoint", 0);
 	const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
@@ -2648,8 +2761,10 @@ int county_report_leads(county_server *s, FILE *out)
 	if (sqlite3_prepare_v2(
 		    s->db,
 		    "SELECT id, received_ms, json_extract(c, '$.urgent'), json_extract(c, '$.deadline_at_ms'),"
-		    " coalesce(json_extract(c, '$.title'), ''), county FROM"
-		    " (SELECT id, received_ms, county, json_extract(body, '$.canonical') AS c"
+		    " coalesce(json_extract(c, '$.title'), ''), county, by_sms FROM"
+		    " (SELECT id, received_ms, county, coalesce(json_extract(body, '$.canonical'),"
+		    "  json_extract(body, '$.sms')) AS c, EXISTS (SELECT 1 FROM sms_leads m WHERE"
+		    "  m.county = records.county AND m.lead_id = records.id) AS by_sms"
 		    "  FROM records WHERE type = 'lead')"
 		    " ORDER BY county, json_extract(c, '$.urgent') DESC, received_ms, id",
 		    -1, &st, NULL) != SQLITE_OK) {
@@ -2681,7 +2796,8 @@ int county_report_leads(county_server *s, FILE *out)
 				late++;
 			fputs("URGENT ", out);
 			put_inert(out, id);
-			fprintf(out, " received %s, deadline %s: %s %lld min  ", rec, due,
+			fprintf(out, " received %s%s, deadline %s: %s %lld min  ", rec,
+			        sqlite3_column_int(st, 6) ? " by SMS" : "", due,
 			        received <= deadline ? "on time," : "LATE by",
 			        (long long)(received <= deadline ? spare : -spare));
 		} else {
@@ -2885,4 +3001,19 @@ int county_chain_breaks(county_server *s, FILE *out)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+sqlite3 *county__db(county_server *s)
+{
+	return s->db;
+}
+
+bool county__lock(county_server *s)
+{
+	return db_lock(s);
+}
+
+void county__unlock(county_server *s)
+{
+	pthread_mutex_unlock(&s->lock);
 }

@@ -194,6 +194,44 @@ int64_t county_photo_received_at(county_server *s, const char *sha256);
 /* Chain breaks found so far, one line each to `out` (may be NULL); the count or -1. */
 int county_chain_breaks(county_server *s, FILE *out);
 
+/*
+ * The SMS fallback (docs/protocol.md, "SMS fallback"): one SMS as a gateway
+ * received it — the text, and the sender's number if known (NULL or "").
+ * A part of a longer message is kept until the rest arrives (any order,
+ * resends harmless; unfinished parts are dropped after a day). A complete
+ * message is checked against the MAC of every enrolled device whose key
+ * hint matches, then stored as the device's lead (type "lead", op "sms",
+ * marked received by SMS) with a receipt — or, when the county holds that
+ * lead already, answered with its receipt. The later data upload of the
+ * same lead takes the record's place under the same receipt.
+ */
+typedef enum county_sms_status {
+	COUNTY_SMS_STORED = 1, /* a new lead; `reply` confirms it */
+	COUNTY_SMS_DUPLICATE,  /* the county had it (by SMS or data); `reply` confirms it again */
+	COUNTY_SMS_PARTIAL,    /* a part kept, `have` of `of`; no reply */
+	COUNTY_SMS_REFUSED,    /* unreadable or not authentic; `reply` says so ("FI1 ERR …") */
+	COUNTY_SMS_IGNORED,    /* not a fieldinspect SMS at all; no reply */
+	COUNTY_SMS_BUSY        /* the database failed or is full of parts; try again */
+} county_sms_status;
+
+#define COUNTY_SMS_TEXT_MAX 1024 /* bytes of one received SMS (160 GSM characters, generously) */
+
+typedef struct county_sms_result {
+	county_sms_status status;
+	char reply[200];      /* the text to send back to the phone, or "" */
+	char lead_id[40];     /* stored / duplicate */
+	char receipt_id[72];
+	int64_t received_ms;
+	int have, of;         /* partial: parts held of the message's count */
+	char reason[200];     /* refused / busy: why, for the log */
+} county_sms_result;
+
+int county_sms_in(county_server *s, const char *text, size_t len, const char *sender,
+                  county_sms_result *out);
+
+/* Leads received by SMS (whether or not their record came by data since). */
+int64_t county_sms_lead_count(county_server *s);
+
 /* For tests: the SQL of the statements that devices' requests run, by index
  * from 0 (NULL past the last). Each must walk an index
  * (tests/server/test_query_plans.c checks their plans). */

@@ -23,6 +23,11 @@
  *   fic-county-server --db PATH photos                    photos held, re-hashed (exit 1 if any is bad)
  *   fic-county-server --db PATH chain                     breaks found in devices' submission chains
  *                                                         (exit 1 if any)
+ *   fic-county-server --db PATH sms-in [--from NUMBER]    one received SMS on standard input, for
+ *                                                         gateways that deliver by script: prints
+ *                                                         the text to send back (if any); exit 0
+ *                                                         taken (stored, known, or a part kept),
+ *                                                         1 refused or not ours, 3 try again
  *
  * Off loopback it must serve HTTPS (the device refuses plain http elsewhere):
  * give it --tls-cert CHAIN.pem --tls-key KEY.pem (libmicrohttpd with GnuTLS),
@@ -96,6 +101,38 @@ static int64_t duration_ms(const char *t)
 	}
 }
 
+/* One SMS from standard input (a gateway's script): the reply on standard output. */
+static int sms_in(county_server *s, const char *from)
+{
+	char text[COUNTY_SMS_TEXT_MAX + 2];
+	size_t n = fread(text, 1, sizeof text, stdin);
+	if (ferror(stdin) || n > COUNTY_SMS_TEXT_MAX) {
+		fprintf(stderr, "fic-county-server: sms-in reads one SMS (at most %d bytes)\n",
+		        COUNTY_SMS_TEXT_MAX);
+		return 1;
+	}
+	county_sms_result r;
+	county_sms_in(s, text, n, from, &r);
+	if (r.reply[0])
+		puts(r.reply);
+	switch (r.status) {
+	case COUNTY_SMS_STORED:
+	case COUNTY_SMS_DUPLICATE:
+		fprintf(stderr, "fic-county-server: lead %s %s, receipt %s\n", r.lead_id,
+		        r.status == COUNTY_SMS_STORED ? "stored" : "already held", r.receipt_id);
+		return 0;
+	case COUNTY_SMS_PARTIAL:
+		fprintf(stderr, "fic-county-server: part kept, %d of %d here\n", r.have, r.of);
+		return 0;
+	case COUNTY_SMS_BUSY:
+		fprintf(stderr, "fic-county-server: %s\n", r.reason);
+		return 3;
+	default:
+		fprintf(stderr, "fic-county-server: refused: %s\n", r.reason);
+		return 1;
+	}
+}
+
 static int usage(void)
 {
 	fputs("usage: fic-county-server --db PATH --listen HOST:PORT [--tls-cert PEM --tls-key PEM]\n"
@@ -110,7 +147,8 @@ static int usage(void)
 	      "       fic-county-server --db PATH leads\n"
 	      "       fic-county-server --db PATH load checklists|sites|tasks COUNTY FILE.json\n"
 	      "       fic-county-server --db PATH photos\n"
-	      "       fic-county-server --db PATH chain\n",
+	      "       fic-county-server --db PATH chain\n"
+	      "       fic-county-server --db PATH sms-in [--from NUMBER] < SMS.txt\n",
 	      stderr);
 	return 2;
 }
@@ -217,6 +255,9 @@ int main(int argc, char **argv)
 		int n = county_chain_breaks(s, stdout);
 		printf("%d chain break%s\n", n, n == 1 ? "" : "s");
 		rc = n != 0 ? 1 : 0;
+	} else if (i < argc && strcmp(argv[i], "sms-in") == 0 &&
+	           (i + 1 == argc || (i + 3 == argc && strcmp(argv[i + 1], "--from") == 0))) {
+		rc = sms_in(s, i + 1 < argc ? argv[i + 2] : NULL);
 	} else if (i == argc && listen_addr) {
 		char *cert_pem = cert ? read_file(cert, err, sizeof err) : NULL;
 		char *key_pem = cert_pem && key ? read_file(key, err, sizeof err) : NULL;

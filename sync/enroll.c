@@ -1,13 +1,32 @@
 /*
  * sync/enroll.c — enrolment: the device presents a one-time code the county
  * issued, and keeps the bearer token the server answers with (never
- * logged) and the county's name.
+ * logged), the county's name, and the SMS key that authenticates its urgent
+ * leads sent by SMS (fieldinspect/sms.h; 32 bytes, base64; a server without the SMS
+ * fallback sends none).
  */
+#include "sms_codec.h"
 #include "sync_internal.h"
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+
+/* The answer's "sms_key": absent, or base64 of exactly 32 bytes. */
+static bool sms_key_ok(const cJSON *k)
+{
+	if (k == NULL)
+		return true;
+	uint8_t key[FIC_SMS_KEY_BYTES];
+	size_t n = 0;
+	bool ok = cJSON_IsString(k) && strlen(k->valuestring) <= 64 && sodium_init() >= 0 &&
+	          sodium_base642bin(key, sizeof key, k->valuestring, strlen(k->valuestring), NULL, &n,
+	                            NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	          n == FIC_SMS_KEY_BYTES;
+	sodium_memzero(key, sizeof key);
+	return ok;
+}
 
 int fic_sync_enroll(fic_store *store, const fic_sync_options *in, const char *code,
                     const char *device_name)
@@ -55,6 +74,7 @@ int fic_sync_enroll(fic_store *store, const fic_sync_options *in, const char *co
 		const cJSON *tok = cJSON_GetObjectItemCaseSensitive(j, "token");
 		const cJSON *county = cJSON_GetObjectItemCaseSensitive(j, "county");
 		const cJSON *dev = cJSON_GetObjectItemCaseSensitive(j, "device_id");
+		const cJSON *sms = cJSON_GetObjectItemCaseSensitive(j, "sms_key");
 		bool ok = cJSON_IsString(tok) && cJSON_IsString(county) && cJSON_IsString(dev);
 		size_t tl = ok ? strlen(tok->valuestring) : 0;
 		for (size_t i = 0; ok && i < tl; i++)
@@ -65,10 +85,15 @@ int fic_sync_enroll(fic_store *store, const fic_sync_options *in, const char *co
 			rc = fic__err(FIC_EPROTO, "the enrolment answer is for another device");
 		else if ((rc = fic__check_text(county->valuestring, "county", 200, true, NULL)) != FIC_OK)
 			rc = fic__err(FIC_EPROTO, "the enrolment answer has no valid county name");
+		else if (!sms_key_ok(sms))
+			rc = fic__err(FIC_EPROTO, "the enrolment answer's sms_key is not 32 bytes in base64");
 		else if ((rc = fic__tx_begin(store)) == FIC_OK) {
 			if ((rc = fic__sync_state_put(store, "sync.token", tok->valuestring)) == FIC_OK &&
 			    (rc = fic__sync_state_put(store, "sync.county", county->valuestring)) == FIC_OK &&
-			    (rc = fic__sync_state_put(store, "sync.server", opts->server_url)) == FIC_OK)
+			    (rc = fic__sync_state_put(store, "sync.server", opts->server_url)) == FIC_OK &&
+			    (rc = sms ? fic__sync_state_put(store, "sync.sms_key", sms->valuestring)
+			              : fic__exec(store, "DELETE FROM sync_state WHERE key = 'sync.sms_key'",
+			                          "forgetting the old SMS key", "")) == FIC_OK)
 				rc = fic__audit_append(store, "sync.enroll", "device",
 				                       fic_store_device_id(store), "{}");
 			rc = fic__tx_end(store, rc);

@@ -53,9 +53,19 @@ int fic__task_add(fic_store *store, const char *kind, const char *site_id, const
 /* What the server answered for a queued lead's record, inside the caller's
  * transaction (the sync engine's, with the outbox row's own update):
  * "delivered" with the server's receipt id and time, or "rejected" with its
- * reason. FIC_ESTATE if the lead is not queued. */
+ * reason. A lead already delivered (confirmed by SMS first) stays as it is
+ * and FIC_OK is returned: an answer never moves a lead back. FIC_ESTATE if
+ * the lead is neither queued nor delivered (a draft). */
 int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
                    const char *receipt_id, int64_t receipt_at_ms, const char *reason);
+
+/* The county confirmed an urgent lead received by SMS (sync/sms.c), inside
+ * the caller's transaction: a queued (or refused-by-data) urgent lead
+ * becomes delivered with the county's receipt id and time. FIC_OK and
+ * nothing changed if it is delivered already; FIC_ESTATE for a draft or a
+ * lead that is not urgent; FIC_ENOTFOUND. */
+int fic__lead_deliver_sms(fic_store *store, const char *lead_id, const char *receipt_id,
+                          int64_t receipt_at_ms);
 
 /* Photos (SHA-256 hex, sorted) documenting an owner, as a JSON array. */
 cJSON *fic__photo_hashes(fic_store *store, const char *owner_type, const char *owner_id);

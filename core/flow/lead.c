@@ -274,13 +274,54 @@ int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
 	                             reason ? reason : "refused by the server");
 	if (rc != FIC_OK)
 		return rc;
-	if (sqlite3_changes(store->db) != 1)
+	if (sqlite3_changes(store->db) != 1) {
+		/* Already delivered (the county confirmed it by SMS before the record
+		 * went up by data): the county has it, whatever this answer says —
+		 * a lead never moves back from delivered. */
+		char now[16];
+		rc = fic__query_text(store, now, sizeof now, "SELECT state FROM leads WHERE id = ?1",
+		                     "reading a lead", "t", lead_id);
+		if (rc == FIC_OK && strcmp(now, "delivered") == 0)
+			return FIC_OK;
+		if (rc != FIC_OK && rc != FIC_ENOTFOUND)
+			return rc;
 		return fic__err(FIC_ESTATE, "lead %s cannot become %s: it is not queued", lead_id, state);
+	}
 	cJSON *d = cJSON_CreateObject();
 	bool ok = d && cJSON_AddStringToObject(d, "state", state) &&
 	          (delivered ? cJSON_AddStringToObject(d, "receipt_id", receipt_id ? receipt_id : "") &&
 	                               cJSON_AddNumberToObject(d, "receipt_at_ms", (double)receipt_at_ms)
 	                     : cJSON_AddStringToObject(d, "reason", reason ? reason : "") != NULL);
+	return fic__audit_take(store, "lead.state", "lead", lead_id, d, ok);
+}
+
+int fic__lead_deliver_sms(fic_store *store, const char *lead_id, const char *receipt_id,
+                          int64_t receipt_at_ms)
+{
+	int rc = fic__exec(store, "UPDATE leads SET state = 'delivered', receipt_id = ?2, "
+	                          "receipt_at_ms = ?3, reject_reason = NULL "
+	                          "WHERE id = ?1 AND urgent AND state IN ('queued', 'rejected')",
+	                   "updating a lead's state", "tti", lead_id, receipt_id, receipt_at_ms);
+	if (rc != FIC_OK)
+		return rc;
+	if (sqlite3_changes(store->db) != 1) {
+		char now[16];
+		rc = fic__query_text(store, now, sizeof now, "SELECT state FROM leads WHERE id = ?1",
+		                     "reading a lead", "t", lead_id);
+		if (rc == FIC_ENOTFOUND)
+			return fic__err(FIC_ENOTFOUND, "no lead %s", lead_id);
+		if (rc != FIC_OK)
+			return rc;
+		if (strcmp(now, "delivered") == 0)
+			return FIC_OK; /* confirmed twice, or delivered by data first: nothing to do */
+		return fic__err(FIC_ESTATE, "lead %s is %s: only a submitted urgent lead is confirmed "
+		                            "by SMS", lead_id, now);
+	}
+	cJSON *d = cJSON_CreateObject();
+	bool ok = d && cJSON_AddStringToObject(d, "state", "delivered") &&
+	          cJSON_AddStringToObject(d, "via", "sms") &&
+	          cJSON_AddStringToObject(d, "receipt_id", receipt_id) &&
+	          cJSON_AddNumberToObject(d, "receipt_at_ms", (double)receipt_at_ms);
 	return fic__audit_take(store, "lead.state", "lead", lead_id, d, ok);
 }
 
@@ -701,6 +742,34 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 	return FIC_OK;
 }
 
+/* What went by SMS for the lead (lead_sms), as "sms": {...}; nothing when nothing did. */
+static bool sms_section(fic_store *store, const char *lead_id, cJSON *o)
+{
+	sqlite3_stmt *st;
+	if (fic__cached(store, &st, "SELECT format, parts, recipient, first_sent_at_ms, "
+	                            "last_sent_at_ms, times_sent, receipt_id, received_at_ms, "
+	                            "confirmed_at_ms FROM lead_sms WHERE lead_id = ?1") != FIC_OK)
+		return false;
+	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
+	bool ok = true;
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		static const char *const keys[] = { "format", "parts", "recipient", "first_sent_at_ms",
+			                            "last_sent_at_ms", "times_sent", "receipt_id",
+			                            "received_at_ms", "confirmed_at_ms" };
+		cJSON *m = cJSON_CreateObject();
+		ok = m != NULL;
+		for (int i = 0; ok && i < 9; i++)
+			if (sqlite3_column_type(st, i) != SQLITE_NULL)
+				ok = fic__json_put(m, keys[i], col_json(st, i));
+		ok = fic__json_take(o, "sms", &m) && ok;
+	} else if (s != SQLITE_DONE) {
+		ok = false;
+	}
+	fic__release(store, st);
+	return ok;
+}
+
 int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 {
 	FIC__BEGIN(out, store);
@@ -750,6 +819,8 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 	for (int i = 0; ok && i < 9; i++)
 		if (sqlite3_column_type(st, 15 + i) != SQLITE_NULL)
 			ok = fic__json_put(o, more[i], col_json(st, 15 + i));
+	if (ok)
+		ok = sms_section(store, lead_id, o);
 	fic_time tn;
 	if (ok && urgent && fic__time_now(store, &tn) == FIC_OK) {
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "remaining_ms");

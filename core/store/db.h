@@ -161,6 +161,10 @@ int64_t fic__effective_deadline(fic_store *store, int64_t stored_deadline, int t
 /* How long acknowledged outbox rows are kept after the server's receipt: the
  * setting "outbox_retention_days" (default 7), in ms. */
 int64_t fic__outbox_retention_ms(fic_store *store);
+/* How near an undelivered urgent lead's deadline must be for it to go by
+ * SMS: the setting "sms_fallback_minutes" (default 60; 0: only when the
+ * inspector asks), in ms. */
+int64_t fic__sms_fallback_ms(fic_store *store);
 /* The store's UTC offset in minutes (setting utc_offset_minutes; 480, China, by default). */
 int fic__utc_offset_min(fic_store *store);
 /* The local calendar day (days since 1970-01-01) of a UTC time, in the store's UTC offset. */

@@ -1,7 +1,9 @@
 /*
  * core/store/settings.c — the store's settings (the UTC offset of the
- * calendar, the semester start dates) and the local calendar day they give.
- * Unknown keys and malformed values are refused; every change is audited.
+ * calendar, the semester start dates, the outbox retention, the SMS
+ * fallback's gateway number and margin) and the local calendar day they
+ * give. Unknown keys and malformed values are refused; every change is
+ * audited.
  */
 #include "db.h"
 
@@ -16,6 +18,11 @@
  * (sync/queue.c, fic__outbox_prune): a week to look back at what was sent. */
 #define OUTBOX_RETENTION_DEFAULT_DAYS 7
 #define OUTBOX_RETENTION_MAX_DAYS 3650
+/* An urgent lead not delivered by data goes by SMS when its deadline is this
+ * near (sync/sms.c): an hour leaves time for the SMS and, failing that, the
+ * phone call the at-risk warning asks for at 30 minutes. */
+#define SMS_FALLBACK_DEFAULT_MIN 60
+#define SMS_FALLBACK_MAX_MIN 120
 
 int fic__setting_raw(fic_store *store, const char *key, char *buf, size_t size)
 {
@@ -51,6 +58,31 @@ int64_t fic__outbox_retention_ms(fic_store *store)
 	if (days < 0 || days > OUTBOX_RETENTION_MAX_DAYS)
 		days = OUTBOX_RETENTION_DEFAULT_DAYS;
 	return (int64_t)days * 86400000;
+}
+
+int64_t fic__sms_fallback_ms(fic_store *store)
+{
+	char v[32];
+	long min = SMS_FALLBACK_DEFAULT_MIN;
+	if (fic__setting_raw(store, "sms_fallback_minutes", v, sizeof v) != FIC_OK)
+		fic__err_clear();
+	else if (v[0])
+		min = atol(v);
+	if (min < 0 || min > SMS_FALLBACK_MAX_MIN)
+		min = SMS_FALLBACK_DEFAULT_MIN;
+	return (int64_t)min * 60000;
+}
+
+/* A phone number as an SMS is addressed: an optional '+' and 3 to 20 digits
+ * (a county's short service number, 106…, or +86 and a mobile). */
+static int check_phone(const char *value)
+{
+	const char *d = value[0] == '+' ? value + 1 : value;
+	size_t n = strlen(d);
+	if (n < 3 || n > 20 || strspn(d, "0123456789") != n)
+		return fic__err(FIC_EINVAL, "sms_gateway_number must be a phone number: an optional + "
+		                            "and 3 to 20 digits");
+	return FIC_OK;
 }
 
 static int check_semesters(const char *value)
@@ -97,9 +129,19 @@ int fic_setting_set(fic_store *store, const char *key, const char *value)
 		if (*end || value[0] < '0' || value[0] > '9' || v < 0 || v > OUTBOX_RETENTION_MAX_DAYS)
 			return fic__err(FIC_EINVAL, "outbox_retention_days must be a whole number of days "
 			                            "from 0 to %d", OUTBOX_RETENTION_MAX_DAYS);
+	} else if (strcmp(key, "sms_gateway_number") == 0) {
+		if ((rc = check_phone(value)) != FIC_OK)
+			return rc;
+	} else if (strcmp(key, "sms_fallback_minutes") == 0) {
+		char *end;
+		long v = strtol(value, &end, 10);
+		if (*end || value[0] < '0' || value[0] > '9' || v < 0 || v > SMS_FALLBACK_MAX_MIN)
+			return fic__err(FIC_EINVAL, "sms_fallback_minutes must be a whole number of minutes "
+			                            "from 0 to %d", SMS_FALLBACK_MAX_MIN);
 	} else {
 		return fic__err(FIC_EINVAL, "unknown setting '%.64s' (known: utc_offset_minutes, "
-		                            "semester_starts, outbox_retention_days)", key);
+		                            "semester_starts, outbox_retention_days, "
+		                            "sms_gateway_number, sms_fallback_minutes)", key);
 	}
 	if ((rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
@@ -129,6 +171,10 @@ int fic_setting_get(char **out, fic_store *store, const char *key)
 		dflt = "";
 	else if (strcmp(key, "outbox_retention_days") == 0)
 		dflt = "7"; /* OUTBOX_RETENTION_DEFAULT_DAYS */
+	else if (strcmp(key, "sms_gateway_number") == 0)
+		dflt = "";
+	else if (strcmp(key, "sms_fallback_minutes") == 0)
+		dflt = "60"; /* SMS_FALLBACK_DEFAULT_MIN */
 	else
 		return fic__err(FIC_EINVAL, "unknown setting '%.64s'", key);
 	char v[200];

@@ -19,5 +19,6 @@
 #include "photo.h"
 #include "evidence.h"
 #include "sync.h"
+#include "sms.h"
 
 #endif

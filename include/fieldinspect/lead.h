@@ -203,7 +203,11 @@ FIC_EXTERN int fic_stats_json(char **out, fic_store *store, int year);
  * (comma-separated YYYY-MM-DD), "outbox_retention_days" (default 7, 0..3650:
  * how long an upload record is kept after the server acknowledged it; the
  * sync pass then deletes it with its payload, docs/architecture.md
- * "Retention"). Unknown keys and malformed values are refused.
+ * "Retention"), "sms_gateway_number" (the county's SMS gateway: an optional
+ * + and 3 to 20 digits; unset by default, and then no SMS can be made) and
+ * "sms_fallback_minutes" (default 60, 0..120: an urgent lead not delivered
+ * by data is due to go by SMS when its deadline is this near; 0: only when
+ * the inspector asks; sms.h). Unknown keys and malformed values are refused.
  */
 FIC_EXTERN int fic_setting_set(fic_store *store, const char *key, const char *value);
 /** The value of a setting (its default if unset). Free with fic_free(). */

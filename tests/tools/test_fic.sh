@@ -4,6 +4,7 @@
 # message with exit status 2, refused input exit status 1.
 set -u
 FIC=$1
+SRC=${2:-}   # the source tree: the SMS format's data and the reference decoder
 dir=$(mktemp -d "${TMPDIR:-/tmp}/fic-tool.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 db="$dir/store.db"
@@ -28,7 +29,7 @@ expect() {
 
 json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-expect 0 "schema 2" -- "$FIC" --db "$db" init
+expect 0 "schema 3" -- "$FIC" --db "$db" init
 expect 0 '"device_id"' -- "$FIC" --db "$db" --json init
 
 out=$("$FIC" --db "$db" --actor 协管员 --json site add --kind water_rural --name "青杠镇水厂" \
@@ -201,6 +202,54 @@ if [ -n "${pid:-}" ]; then
 import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=1; open(p,'wb').write(b)" "$orig"
 	expect 1 "photo_altered" -- "$FIC" --db "$db" evidence verify
 fi
+# The SMS fallback: an urgent lead's parts, read back by an independent
+# decoder of the documented format (tests/tools/sms_reference.py), recorded
+# as sent, and the county's confirmation taken; a forged one refused.
+sms_lead=$("$FIC" --db "$db" --json lead new event.foodborne --answers \
+	'{"onset_date":"2026-03-01","meal_place":"镇中心饭店","meal_unit":"李家婚宴","contact_phone":"13800000000","exposed":120,"ill":14,"dead":0,"suspected_food":"凉拌菜","symptoms":["vomiting","diarrhoea"],"symptoms_detail":"婚宴后多人呕吐腹泻，已送镇卫生院","measures_taken":"已送医","verified":"yes"}' |
+	json_field 'd["id"]')
+[ -n "$sms_lead" ] && pass || fail "lead new for SMS"
+expect 1 "sms_gateway_number" -- "$FIC" --db "$db" lead sms "$sms_lead"
+expect 1 "phone number" -- "$FIC" --db "$db" setting set sms_gateway_number 106-55
+expect 0 "sms_gateway_number = 10655000123" -- "$FIC" --db "$db" setting set sms_gateway_number 10655000123
+expect 1 "no SMS key" -- "$FIC" --db "$db" lead sms "$sms_lead"
+key=$(python3 -c "import base64,os; print(base64.b64encode(bytes(range(7, 39))).decode())")
+python3 -c "
+import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"INSERT INTO sync_state VALUES ('sync.sms_key', ?)\", (sys.argv[2],)); c.commit()" "$db" "$key"
+expect 0 "send 1 SMS to 10655000123" -- "$FIC" --db "$db" lead sms "$sms_lead"
+expect 2 "one lead id" -- "$FIC" --db "$db" lead sms
+expect 1 "not urgent" -- "$FIC" --db "$db" lead sms "$draft"
+if [ -n "$SRC" ]; then
+	parts=$("$FIC" --db "$db" lead sms "$sms_lead" --json | json_field '" ".join(d["parts"])')
+	# shellcheck disable=SC2086
+	back=$(python3 "$SRC/tests/tools/sms_reference.py" decode "$SRC/schema/sms" "$key" $parts)
+	[ "$(printf '%s' "$back" | json_field 'd["lead_id"]')" = "$sms_lead" ] && pass || fail "sms lead id: $back"
+	[ "$(printf '%s' "$back" | json_field 'd["description"]')" = "婚宴后多人呕吐腹泻，已送镇卫生院" ] && pass ||
+		fail "sms description: $back"
+	[ "$(printf '%s' "$back" | json_field 'd["place"]')" = "镇中心饭店" ] && pass || fail "sms place: $back"
+	[ "$(printf '%s' "$back" | json_field 'd["answers"]["ill"]')" = 14 ] && pass || fail "sms ill: $back"
+	[ "$(printf '%s' "$back" | json_field '",".join(d["answers"]["symptoms"])')" = vomiting,diarrhoea ] &&
+		pass || fail "sms symptoms: $back"
+	printf '%s' "$back" | grep -q 13800000000 && fail "contact phone in the SMS: $back" || pass
+fi
+expect 0 "to send by SMS" -- "$FIC" --db "$db" lead sms-due
+expect 0 "recorded as sent" -- "$FIC" --db "$db" lead sms-sent "$sms_lead"
+n=$("$FIC" --db "$db" lead sms-due --json | json_field 'len([l for l in d["leads"] if l["lead_id"] == "'"$sms_lead"'"])')
+[ "$n" = 0 ] && pass || fail "a lead sent by SMS is still due"
+if [ -n "$SRC" ]; then
+	forged=$(python3 "$SRC/tests/tools/sms_reference.py" receipt "$(python3 -c "import base64; print(base64.b64encode(bytes(32)).decode())")" \
+		"$sms_lead" 3f9a2c1b0d9e8f7a6b5c4d3e 1772359200123)
+	expect 1 "does not verify" -- "$FIC" --db "$db" lead sms-receipt "$sms_lead" "$forged"
+	ok=$(python3 "$SRC/tests/tools/sms_reference.py" receipt "$key" "$sms_lead" 3f9a2c1b0d9e8f7a6b5c4d3e 1772359200123)
+	# shellcheck disable=SC2086
+	expect 0 "delivered: the county received it by SMS at 2026-03-01 10:00:00Z" -- \
+		"$FIC" --db "$db" lead sms-receipt "$sms_lead" $ok
+	[ "$("$FIC" --db "$db" --json lead show "$sms_lead" | json_field 'd["state"]')" = delivered ] && pass ||
+		fail "state after the SMS receipt"
+	expect 1 "delivered already" -- "$FIC" --db "$db" lead sms "$sms_lead"
+fi
+expect 1 "not a county confirmation" -- "$FIC" --db "$db" lead sms-receipt "$sms_lead" hello
+
 # Sync from the tool: refusals that need no server (the end-to-end runs come with server/).
 expect 1 "not enrolled" -- "$FIC" --db "$db" sync --server https://county.example.cn
 expect 1 "only to loopback" -- "$FIC" --db "$db" enroll ABC123 --server http://county.example.cn

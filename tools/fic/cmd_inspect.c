@@ -379,6 +379,8 @@ int cmd_lead(ctx *c, int argc, char **argv)
 {
 	if (argc < 1)
 		return usage("lead needs a verb: new, list, show", NULL);
+	if (strncmp(argv[0], "sms", 3) == 0)
+		return cmd_lead_sms(c, argv[0], argc - 1, argv + 1);
 	opts o;
 	int rc = parse_opts(&o, argc - 1, argv + 1);
 	if (rc)

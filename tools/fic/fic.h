@@ -43,6 +43,7 @@ int parse_site_options(site_args *a, int argc, char **argv, bool update);
 int cmd_checklist(ctx *c, int argc, char **argv);
 int cmd_inspect(ctx *c, int argc, char **argv);
 int cmd_lead(ctx *c, int argc, char **argv);
+int cmd_lead_sms(ctx *c, const char *verb, int argc, char **argv);
 int cmd_plan(ctx *c, const char *cmd, int argc, char **argv);
 int cmd_photo(ctx *c, int argc, char **argv);
 int cmd_evidence(ctx *c, int argc, char **argv);

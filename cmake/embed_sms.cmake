@@ -1,0 +1,25 @@
+# Turns the data of the SMS formats (schema/sms/: each version's preset
+# dictionary and codebook) into a C table (file name, bytes, length), so the
+# library carries them. sync/sms_codec.c pins each file's SHA-256.
+# Run as: cmake -DOUT=file.c -DDIR=dir -P this
+file(GLOB files "${DIR}/*.txt" "${DIR}/*.json")
+list(SORT files)
+set(body "/* Generated from schema/sms by cmake/embed_sms.cmake. Do not edit. */\n#include \"sms_codec.h\"\n\n")
+set(table "")
+set(count 0)
+foreach(f IN LISTS files)
+  get_filename_component(name "${f}" NAME)
+  file(READ "${f}" hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const unsigned char s${count}[] = { ${hex} 0x00 };\n")
+  string(APPEND table "\t{ \"${name}\", s${count}, ${len} },\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+if(count EQUAL 0)
+  message(FATAL_ERROR "no SMS format data in ${DIR}")
+endif()
+string(APPEND body "\nconst fic__sms_file fic__sms_files[] = {\n${table}};\nconst size_t fic__sms_files_count = ${count};\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
