@@ -99,6 +99,7 @@ typedef struct conn {
 	bool stalled;
 	bool dead;
 	short crev, urev; /* revents of the last poll() */
+	bool read_done;   /* read this pass */
 } conn;
 
 static dir *conn_dir(struct conn *c, int dirn)
@@ -705,19 +706,29 @@ static void *link_main(void *arg)
 					break;
 			}
 		}
-		/* Read in turns: who reads first moves on each pass. */
+		/* Read in turns: whoever has the fewest bytes in the queue reads first
+		 * (ties: who reads first moves on each pass), so senders share it. */
 		size_t nc = 0;
 		for (conn *c = l->conns; c; c = c->next)
 			nc++;
 		for (size_t k = 0; k < nc; k++) {
-			size_t skip = (size_t)((l->pass + k) % nc);
-			conn *c = l->conns;
-			while (skip-- > 0)
-				c = c->next;
-			conn_read(l, c, now);
-			if (c->dead)
-				conn_forget(l, c);
+			conn *pick = NULL;
+			size_t i = 0, best_q = SIZE_MAX, best_turn = SIZE_MAX;
+			for (conn *c = l->conns; c; c = c->next, i++) {
+				size_t q = c->up.qlen + c->down.qlen, turn = (i + nc - (size_t)(l->pass % nc)) % nc;
+				if (!c->read_done && (q < best_q || (q == best_q && turn < best_turn))) {
+					pick = c;
+					best_q = q;
+					best_turn = turn;
+				}
+			}
+			pick->read_done = true;
+			conn_read(l, pick, now);
+			if (pick->dead)
+				conn_forget(l, pick);
 		}
+		for (conn *c = l->conns; c; c = c->next)
+			c->read_done = false;
 		l->pass++;
 		service(l, now);
 		for (conn *c = l->conns; c; c = c->next)
