@@ -16,15 +16,13 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* P(X <= k) for X ~ Binomial(n, 1/2). */
+/* P(X <= k) for X ~ Binomial(n, 1/2), in log space (n may be thousands). */
 static double binom_cdf(int n, int k)
 {
-	double p = 0, c = 1; /* C(n, 0) */
-	for (int i = 0; i <= k; i++) {
-		p += c;
-		c = c * (n - i) / (i + 1);
-	}
-	return p / pow(2, n);
+	double p = 0;
+	for (int i = 0; i <= k; i++)
+		p += exp(lgamma(n + 1.0) - lgamma(i + 1.0) - lgamma(n - i + 1.0) - n * log(2.0));
+	return p;
 }
 
 bs_summary bs_summarise(const double *v, int n)
