@@ -1,77 +1,69 @@
 /*
- * bench/photo_bench.c — the 1600 px upload rendition of a 12-megapixel photo:
- * fieldinspect versus vipsthumbnail, ImageMagick and plain djpeg/cjpeg, on the
- * same file, in the same run.
+ * bench/photo_bench.c — the 1600 px upload rendition: its cost against the
+ * decode-only floor, its memory for every EXIF orientation, and its quality
+ * against the exact rendition and against vipsthumbnail at equal bytes, on
+ * three generated camera-like photos (bench/photo_scene.h):
+ *   closeup    4000x3000  an inspector's close-up: licence text from 17 to 110
+ *                         px high, a test-strip card, a fly screen, a label
+ *   outdoor    4000x3000  the bench's earlier photo: sky, facade, gravel, a
+ *                         licence board
+ *   closeup48  8000x6000  the close-up at 48 MP
  *
- * What it measures. When an inspector attaches a photo, the library makes the
- * rendition that goes over the air (longest edge 1600, JPEG quality 80) from
- * the camera's original. This program generates a camera-like original —
- * 4000x3000, baseline JPEG, quality 92, 4:2:0, a few MB, with texture at every
- * scale (sky and clouds, a textured facade with windows, gravel and grass, a
- * licence board with text-like strokes and a red seal, a cable across the sky,
- * sensor grain), never a flat colour that would make decoding artificially
- * cheap — and times, each N times:
- *   - fieldinspect: this program re-executed as a child process that reads the
- *     file, calls fic_photo_render_file(in, out, 1600, 80) once (streaming file to file);
- *     and, to separate the library from process start-up, the same call timed
- *     in a loop inside one process (after a warm-up call);
- *   - vipsthumbnail FILE -s 1600 -o OUT[Q=80]           (libvips)
- *   - convert FILE -resize 1600x1600 -quality 80 OUT    (ImageMagick)
- *   - djpeg -scale 1/8 FILE > /dev/null: entropy (Huffman) decoding is all a
- *     JPEG rendition cannot avoid, and at 1/8 little else is done — the floor;
- *   - djpeg -scale 1/2 FILE | cjpeg -quality 80: a simple reference pipeline
- *     (its output is 2000x1500, not 1600x1200).
- * For each: median and minimum wall time, CPU time (user + system, so a tool
- * that uses both cores shows it), peak resident memory, minor page faults
- * (each a first touch of fresh memory: memory costs time too, and in a VM a
- * fault can cost ~10 us), and the output's size and dimensions. Then the issue's targets: at least 2x faster than
- * vipsthumbnail, at most a fifth of its peak memory, and within 1.5x of the
- * djpeg 1/8 time — each printed MET or NOT MET with its figures.
+ * Cost. Entropy (Huffman) decoding is all a JPEG rendition cannot avoid, and
+ * at 1/8 scale libjpeg does little else: `djpeg -scale 1/8` is the floor. The
+ * rendition is timed against it by CPU time (user + system: both are
+ * single-threaded), A and B interleaved run by run, in two ways:
+ *   - in one process (a forked worker): libjpeg's decode at 1/8 to RGB (what
+ *     djpeg does) and fic_photo_render, memory to memory;
+ *   - as processes: `djpeg -scale 1/8 FILE >/dev/null` and this program
+ *     re-executed to call fic_photo_render_file (start-up and file I/O
+ *     included on both sides; the library's start-up loads libcrypto,
+ *     SQLite and libexif, djpeg's only libjpeg).
+ * Each pair gives a ratio; the bench prints the median with min-max and the
+ * median's 95 % interval, and the verdict says INCONCLUSIVE when that
+ * interval straddles the target (bench_stats.h). The target: at most 1.5x.
  *
- * Why. Photos are the bulk of what an inspector's phone processes; the
- * rendition must be fast and, above all, small in memory on low-end phones.
- * General-purpose tools are the yardstick; djpeg 1/8 is the bound no JPEG
- * path can beat. Absolute times differ between machines; compare ratios
- * within one run (see /work/shared/MEASURED.md for anchor figures).
+ * Memory. Peak resident size (ru_maxrss) of the rendition process for each
+ * EXIF orientation (a copy of the photo with an orientation tag): 1 and 2
+ * stream to the encoder, 3-8 hold the rendition's planes. Target: under
+ * 16 MiB. Linux carries a parent's resident size into a child's ru_maxrss
+ * across fork and exec, so this parent never holds a photo or a big buffer:
+ * photos are generated, and everything heavy runs, in forked workers.
  *
- * How. Every process runs with fork/exec (no shell; the pipeline is two
- * children joined by a pipe), wall time is CLOCK_MONOTONIC from before the
- * fork to after wait4(), and peak memory is the child's ru_maxrss from
- * wait4() (for the pipeline, the larger of the two). One unmeasured warm-up
- * round comes first, then the tools run in rounds, so drift in machine speed
- * affects all alike. A tool that is not installed is reported as such and the
- * rest carry on. The in-process loop and a phase breakdown (libjpeg called
- * directly with the library's settings: decode at 1/8, decode at the
- * library's DCT scale of 1/2, encode 1600x1200 q80 with optimised Huffman
- * tables — and, for comparison, with the standard tables, which need no
- * whole-image coefficient buffer) run in a forked worker, after the process
- * rounds. The in-process figure runs on a heap the warm-up call already
- * touched, so it leaves out page faults the process figure pays.
+ * Quality. The reference is the original decoded at full size and filtered
+ * with Lanczos-3 in double precision (bench/photo_quality.h); luma PSNR,
+ * luma SSIM and chroma PSNR of the rendition (quality 80) against it, and of
+ * vipsthumbnail's at Q 50..85 (libvips decodes at full size here and filters
+ * with Lanczos-3: it is the reference, rounded and JPEG-coded). vipsthumbnail's
+ * scores are interpolated (in log bytes) at the rendition's size: at equal
+ * bytes the rendition may be no worse by more than 0.3 dB luma PSNR and
+ * 0.002 SSIM. Also printed, the other way round: the rendition at the
+ * quality giving vipsthumbnail-Q80's bytes.
  *
- * Traps handled. (1) Linux carries a child's resident size at fork time into
- * its ru_maxrss even across exec, so this parent never holds the photo or a
- * large buffer: the photo is streamed to disk row by row while it is
- * generated, and all in-process work happens in a forked worker. The
- * "start-up only" row (this program exec'd doing nothing) shows the floor
- * that leaves. (2) A tool found first on PATH may be a script wrapping the
- * real binary (timing its interpreter too); scripts are skipped in favour of
- * a later binary of the same name, and the path used is printed.
+ * vipsthumbnail's speed and memory are printed for information, with what a
+ * page fault costs here: it touches far more memory than the rendition, so
+ * its time depends on the machine far more (see /work/shared/MEASURED.md).
  *
- * A busy machine inflates every time, multi-threaded tools' most (they lose
- * their second core): the load average is printed, with a warning when it is
- * high. Memory figures do not depend on load.
- *
- * Usage: photo_bench [--repeat N | N] [--no-external] [--keep] [--dir PARENT]
- *   --repeat N     measured runs per tool (default 7)
- *   --no-external  only fieldinspect (CI smoke test: checks it runs)
- *   --keep         keep the temporary directory (photo and renditions)
- *   --dir PARENT   where to create the temporary directory ($TMPDIR or /tmp)
+ * Usage: photo_bench [--pairs N] [--images a,b,...] [--no-external] [--quick]
+ *                    [--keep] [--dir PARENT]
+ *   --pairs N      interleaved pairs per comparison (default 15, at least 3)
+ *   --images LIST  some of closeup,outdoor,closeup48 (default all three)
+ *   --no-external  no djpeg or vipsthumbnail (only what needs no tool)
+ *   --quick        what ctest runs: a 2000x1500 close-up, 3 pairs, two
+ *                  orientations, no external tools; checks the bench works
+ *   --keep         keep the temporary directory (photos, renditions)
+ *   --dir PARENT   where to make the temporary directory ($TMPDIR or /tmp)
  */
 #include <fieldinspect/fieldinspect.h>
+
+#include "bench_stats.h"
+#include "photo_quality.h"
+#include "photo_scene.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,27 +71,27 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jpeglib.h>
 
-#define PHOTO_W 4000
-#define PHOTO_H 3000
-#define PHOTO_QUALITY 92
 #define MAX_EDGE 1600
 #define OUT_QUALITY 80
-#define DEFAULT_REPEAT 7
-#define MAX_REPEAT 1000
-#define SEED 0x5eed1234u
+#define DEFAULT_PAIRS 15
+#define MAX_PAIRS 200
+#define MEMORY_RUNS 3
 
-/* The targets. */
-#define TARGET_SPEEDUP_VS_VIPS 2.0
-#define TARGET_MEM_VS_VIPS 0.2
-#define TARGET_VS_DJPEG8 1.5
+#define TARGET_VS_FLOOR 1.5
+#define TARGET_PEAK_MIB 16.0
+#define TARGET_DPSNR (-0.3)
+#define TARGET_DSSIM (-0.002)
+
+static const int vips_q[] = { 50, 55, 60, 65, 70, 75, 80, 85 }; /* 4:2:0 below Q 90 */
+#define N_VIPS_Q ((int)(sizeof vips_q / sizeof vips_q[0]))
+static const int our_q[] = { 60, 65, 70, 75, 80, 85, 90, 95 };
+#define N_OUR_Q ((int)(sizeof our_q / sizeof our_q[0]))
 
 static void die(const char *what, const char *detail)
 {
@@ -107,355 +99,227 @@ static void die(const char *what, const char *detail)
 	exit(1);
 }
 
-static double now_ms(void)
+/* ================================================================
+ * Configuration, the photos
+ * ================================================================ */
+
+typedef struct config {
+	int pairs;
+	bool external, quick, keep;
+	const char *base;
+	const char *images;
+} config;
+
+typedef struct image {
+	const char *name, *what;
+	int w, h;
+	uint32_t seed;           /* 0: the outdoor scene */
+	char path[4300];
+	char oriented[9][4300];  /* copies with EXIF orientation 1..8 */
+	long bytes;
+	double gen_ms;
+} image;
+
+typedef struct ctx {
+	char dir[4096];
+	char self[4096];
+	char errlog[4200];
+	int devnull;
+	char *djpeg, *vips;      /* NULL: not installed (or --no-external) */
+} ctx;
+
+static void parse_args(config *c, int argc, char **argv)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	*c = (config){ DEFAULT_PAIRS, true, false, false, getenv("TMPDIR"), "closeup,outdoor,closeup48" };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--no-external") == 0) {
+			c->external = false;
+		} else if (strcmp(a, "--quick") == 0) {
+			c->quick = true;
+			c->external = false;
+			c->pairs = 3;
+			c->images = "closeup";
+		} else if (strcmp(a, "--keep") == 0) {
+			c->keep = true;
+		} else if (strcmp(a, "--dir") == 0 && v) {
+			c->base = v, i++;
+		} else if (strcmp(a, "--images") == 0 && v) {
+			c->images = v, i++;
+		} else if (strcmp(a, "--pairs") == 0 && v && atoi(v) >= 3 && atoi(v) <= MAX_PAIRS) {
+			c->pairs = atoi(v), i++;
+		} else {
+			die("usage", "photo_bench [--pairs N (3..200)] [--images closeup,outdoor,closeup48] "
+			             "[--no-external] [--quick] [--keep] [--dir PARENT]");
+		}
+	}
+	if (c->base == NULL || c->base[0] == '\0')
+		c->base = "/tmp";
+}
+
+/* A copy of `src` with an EXIF block saying orientation `o`, right after SOI. */
+static void write_oriented(const char *src, const char *dst, int o)
+{
+	static const unsigned char head[] = { 0xFF, 0xE1, 0, 34, 'E', 'x', 'i', 'f', 0, 0,
+		                              'M', 'M', 0, 42, 0, 0, 0, 8, /* TIFF, IFD0 at 8 */
+		                              0, 1,                        /* one entry: */
+		                              0x01, 0x12, 0, 3, 0, 0, 0, 1 /* Orientation, SHORT, 1 */ };
+	unsigned char tail[] = { 0, (unsigned char)o, 0, 0, 0, 0, 0, 0 }; /* value; no next IFD */
+	FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+	unsigned char buf[65536];
+	size_t n = in ? fread(buf, 1, 2, in) : 0;
+	if (!in || !out || n != 2 || fwrite(buf, 1, 2, out) != 2 || fwrite(head, 1, sizeof head, out) != sizeof head ||
+	    fwrite(tail, 1, sizeof tail, out) != sizeof tail)
+		die(dst, "cannot write an oriented copy");
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			die(dst, strerror(errno));
+	fclose(in);
+	if (fclose(out) != 0)
+		die(dst, strerror(errno));
+}
+
+/* Generate one photo in a forked worker (so this process stays small). */
+static void make_image(const ctx *cx, image *im)
+{
+	snprintf(im->path, sizeof im->path, "%s/%s-%dx%d-q%d.jpg", cx->dir, im->name, im->w, im->h,
+	         SCENE_QUALITY);
+	double t0 = bs_wall_ms();
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork", strerror(errno));
+	if (pid == 0) {
+		if (im->seed)
+			scene_closeup_write(im->path, im->w, im->h, im->seed);
+		else
+			scene_outdoor_write(im->path);
+		_exit(0);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("generating a photo", im->name);
+	im->gen_ms = bs_wall_ms() - t0;
+	struct stat st;
+	im->bytes = stat(im->path, &st) == 0 ? (long)st.st_size : -1;
+	for (int o = 1; o <= 8; o++) {
+		snprintf(im->oriented[o], sizeof im->oriented[o], "%s/%s-orientation-%d.jpg", cx->dir, im->name, o);
+		write_oriented(im->path, im->oriented[o], o);
+	}
 }
 
 /* ================================================================
- * The photo: 4000x3000, generated one row at a time and streamed to
- * libjpeg, so neither it nor its pixels ever sit in this process.
+ * Processes
  * ================================================================ */
 
-static uint32_t hash3(uint32_t x, uint32_t y, uint32_t seed)
+/* The first executable called `name` on PATH that is not a script (a
+ * wrapper would time its interpreter too). NULL if none. */
+static char *find_tool(const char *name)
 {
-	uint32_t h = x * 0x8da6b343u ^ y * 0xd8163841u ^ seed * 0xcb1ab31fu;
-	h ^= h >> 16;
-	h *= 0x7feb352du;
-	h ^= h >> 15;
-	h *= 0x846ca68bu;
-	h ^= h >> 16;
-	return h;
-}
-
-/* Uniform in [0, 1). */
-static float hashf(int x, int y, uint32_t seed)
-{
-	return (float)(hash3((uint32_t)x, (uint32_t)y, seed) >> 8) * (1.0f / 16777216.0f);
-}
-
-static float smooth(float t)
-{
-	return t * t * (3.0f - 2.0f * t);
-}
-
-static float clampf(float v, float lo, float hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
-}
-
-/* One octave of value noise, cell 2^shift pixels (at most 1024): adds
- * amp * noise in [-amp, amp] to acc[0..w-1] for row y. col: scratch of
- * w / cell + 2 floats. */
-static void add_octave(float *acc, int w, int y, int shift, float amp, uint32_t seed, float *col)
-{
-	int cell = 1 << shift;
-	int cy = y >> shift;
-	float ty = smooth((float)(y & (cell - 1)) / (float)cell);
-	int ncols = (w >> shift) + 2;
-	for (int i = 0; i < ncols; i++) {
-		float a = hashf(i, cy, seed), b = hashf(i, cy + 1, seed);
-		col[i] = (a + (b - a) * ty) * 2.0f - 1.0f;
-	}
-	float tx[1024];
-	for (int j = 0; j < cell; j++)
-		tx[j] = smooth((float)j / (float)cell);
-	for (int i = 0, x = 0; x < w; i++) {
-		float a = col[i], d = col[i + 1] - col[i];
-		for (int j = 0; j < cell && x < w; j++, x++)
-			acc[x] += amp * (a + d * tx[j]);
-	}
-}
-
-/* The licence board and its text-like strokes. */
-#define BOARD_X0 2350
-#define BOARD_Y0 1250
-#define BOARD_X1 3650
-#define BOARD_Y1 2150
-#define BOARD_FRAME 14
-#define TEXT_X0 (BOARD_X0 + 70)
-#define TEXT_Y0 (BOARD_Y0 + 90)
-#define GLYPH_PITCH 56
-#define GLYPH_BOX_W 44
-#define GLYPH_BOX_H 52
-#define LINE_PITCH 84
-#define TEXT_LINES 8
-#define SEAL_X 3420
-#define SEAL_Y 1960
-#define SEAL_R 110
-#define BUILDING_BOTTOM 1520
-#define CLOUDS_BELOW BUILDING_BOTTOM /* the horizon is at most 1150 + 135 */
-
-/* Is (lx, ly), inside glyph (gx, gy)'s 44x52 box, on one of its strokes? */
-static int on_glyph(int gx, int gy, int lx, int ly)
-{
-	uint32_t g = hash3((uint32_t)gx, (uint32_t)gy, SEED ^ 0x9u);
-	int strokes = 3 + (int)(g % 4);
-	for (int k = 0; k < strokes; k++) {
-		uint32_t s = hash3((uint32_t)(gx * 8 + k), (uint32_t)gy, SEED ^ 0x51u);
-		/* endpoints on a 5x5 grid over the box: horizontal, vertical or slanted */
-		float x0 = (float)(s % 5) * 10.0f + 2.0f, y0 = (float)((s >> 3) % 5) * 12.0f + 2.0f;
-		float x1, y1;
-		switch ((s >> 6) % 4) {
-		case 0: x1 = (float)((s >> 9) % 5) * 10.0f + 2.0f; y1 = y0; break;
-		case 1: x1 = x0; y1 = (float)((s >> 9) % 5) * 12.0f + 2.0f; break;
-		default:
-			x1 = (float)((s >> 9) % 5) * 10.0f + 2.0f;
-			y1 = (float)((s >> 12) % 5) * 12.0f + 2.0f;
+	const char *path = getenv("PATH");
+	if (path == NULL || path[0] == '\0')
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path; *p;) {
+		const char *end = strchr(p, ':');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char cand[4200];
+		if (n > 0 && n < 4000) {
+			snprintf(cand, sizeof cand, "%.*s/%s", (int)n, p, name);
+			struct stat st;
+			char magic[2] = { 0, 0 };
+			int fd = stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0
+			                 ? open(cand, O_RDONLY | O_CLOEXEC)
+			                 : -1;
+			if (fd >= 0) {
+				if (read(fd, magic, 2) != 2)
+					magic[0] = 0;
+				close(fd);
+				if (!(magic[0] == '#' && magic[1] == '!'))
+					return strdup(cand);
+			}
+		}
+		if (end == NULL)
 			break;
-		}
-		float dx = x1 - x0, dy = y1 - y0, px = (float)lx - x0, py = (float)ly - y0;
-		float len2 = dx * dx + dy * dy;
-		float t = len2 > 0 ? clampf((px * dx + py * dy) / len2, 0, 1) : 0;
-		float ex = px - t * dx, ey = py - t * dy;
-		if (ex * ex + ey * ey <= 2.6f * 2.6f)
-			return 1;
+		p = end + 1;
 	}
-	return 0;
+	return NULL;
 }
 
-static int on_text(int x, int y)
+typedef struct run {
+	double cpu_ms, wall_ms, rss_mib;
+	bool ok;
+} run;
+
+static double tv_ms(struct timeval tv)
 {
-	if (x < TEXT_X0 || y < TEXT_Y0)
-		return 0;
-	int gx = (x - TEXT_X0) / GLYPH_PITCH, gy = (y - TEXT_Y0) / LINE_PITCH;
-	int lx = (x - TEXT_X0) % GLYPH_PITCH, ly = (y - TEXT_Y0) % LINE_PITCH;
-	if (gy >= TEXT_LINES || lx >= GLYPH_BOX_W || ly >= GLYPH_BOX_H)
-		return 0;
-	/* lines of different lengths; a space now and then; room for the seal */
-	int line_len = 12 + (int)(hash3((uint32_t)gy, 7, SEED) % 9);
-	if (gy >= TEXT_LINES - 3)
-		line_len = line_len > 13 ? 13 : line_len;
-	if (gx >= line_len || hash3((uint32_t)gx, (uint32_t)gy, SEED ^ 0x77u) % 9 == 0)
-		return 0;
-	return on_glyph(gx, gy, lx, ly);
+	return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
 }
 
-typedef struct rowbufs {
-	float *tex, *fine, *cloud, *hue, *col;
-	float *horizon;
-	unsigned char *rgb;
-} rowbufs;
-
-/* Fill `rgb` with row y of the scene. */
-static void scene_row(rowbufs *b, int y)
+/* fork + execv, stdout to /dev/null, stderr to the error log; waits. Every fd
+ * this program opens is O_CLOEXEC, so the child inherits nothing else. */
+static run run_process(const ctx *cx, const char *path, char *const argv[])
 {
-	const int w = PHOTO_W;
-	for (int x = 0; x < w; x++)
-		b->tex[x] = b->fine[x] = b->cloud[x] = b->hue[x] = 0;
-	/* broad texture, fine texture (8..2 px), clouds, colour variation */
-	for (int s = 9; s >= 4; s--)
-		add_octave(b->tex, w, y, s, 0.55f * powf(0.62f, (float)(9 - s)), SEED + (uint32_t)s, b->col);
-	for (int s = 3; s >= 1; s--)
-		add_octave(b->fine, w, y, s, 0.5f * powf(0.7f, (float)(3 - s)), SEED + 40u + (uint32_t)s, b->col);
-	if (y < CLOUDS_BELOW) /* clouds show only in the sky and the windows */
-		for (int s = 10; s >= 7; s--)
-			add_octave(b->cloud, w, y, s, 0.6f * powf(0.5f, (float)(10 - s)), SEED + 80u + (uint32_t)s,
-			           b->col);
-	add_octave(b->hue, w, y, 9, 1.0f, SEED + 120u, b->col);
-	add_octave(b->hue, w, y, 7, 0.4f, SEED + 121u, b->col);
-
-	for (int x = 0; x < w; x++) {
-		float t = b->tex[x], f = b->fine[x], hz = b->horizon[x];
-		float r, g, bl;
-		if ((float)y < hz) { /* sky with clouds */
-			float v = (float)y / hz;
-			r = 70 + 110 * v;
-			g = 120 + 85 * v;
-			bl = 200 + 35 * v;
-			float c = clampf((b->cloud[x] + 0.15f * t + 0.05f) * 2.2f, 0, 1);
-			c = smooth(c) * 0.85f;
-			float shade = 228 + 20 * t;
-			r += (shade - r) * c;
-			g += (shade - g) * c;
-			bl += (shade + 6 - bl) * c;
-		} else { /* ground: grass and gravel, coarser towards the camera */
-			float depth = clampf(((float)y - hz) / ((float)PHOTO_H - hz), 0, 1);
-			float m = clampf(0.5f + 0.8f * b->hue[x], 0, 1);
-			r = 80 + 55 * m;
-			g = 112 - 8 * m;
-			bl = 48 + 30 * m;
-			float lum = 0.72f + 0.55f * t + (0.25f + 0.35f * depth) * f;
-			r *= lum;
-			g *= lum;
-			bl *= lum;
-		}
-		/* a building: textured facade with a grid of dark windows */
-		if (x >= 380 && x < 1720 && y >= 560 && y < BUILDING_BOTTOM) {
-			float lum = 0.88f + 0.18f * t + 0.12f * f;
-			r = 186 * lum;
-			g = 160 * lum;
-			bl = 134 * lum;
-			int wx = (x - 380) % 150, wy = (y - 560) % 190;
-			if (wx >= 30 && wx < 120 && wy >= 40 && wy < 160) {
-				if (wx < 36 || wx >= 114 || wy < 46 || wy >= 154) { /* frames */
-					r = 225; g = 225; bl = 218;
-				} else { /* glass reflecting the sky */
-					float refl = 0.8f + 0.4f * b->cloud[x] + 0.05f * f;
-					r = 40 * refl; g = 52 * refl; bl = 66 * refl;
-				}
-			}
-		}
-		/* a cable across the sky, antialiased */
-		float cy = 300 + 0.1f * (float)x + 0.00005f * ((float)x - 2000) * ((float)x - 2000);
-		float a = clampf(4.0f - fabsf((float)y - cy), 0, 1);
-		r += (25 - r) * a;
-		g += (25 - g) * a;
-		bl += (30 - bl) * a;
-		/* the licence board: frame, paper with text-like strokes, a red seal */
-		if (x >= BOARD_X0 && x < BOARD_X1 && y >= BOARD_Y0 && y < BOARD_Y1) {
-			if (x < BOARD_X0 + BOARD_FRAME || x >= BOARD_X1 - BOARD_FRAME ||
-			    y < BOARD_Y0 + BOARD_FRAME || y >= BOARD_Y1 - BOARD_FRAME) {
-				r = 70 + 10 * t; g = 45 + 8 * t; bl = 32;
-			} else {
-				float p = 0.94f + 0.03f * b->hue[x] + 0.02f * f -
-				          0.06f * (float)(x - BOARD_X0) / (float)(BOARD_X1 - BOARD_X0);
-				r = 240 * p; g = 236 * p; bl = 226 * p;
-				if (on_text(x, y)) {
-					r = 32; g = 32; bl = 38;
-				}
-				float dx = (float)(x - SEAL_X), dy = (float)(y - SEAL_Y);
-				float d = sqrtf(dx * dx + dy * dy);
-				if ((d > SEAL_R - 10 && d < SEAL_R) || (d < SEAL_R - 30 && fabsf(dx) < 6) ||
-				    (d < SEAL_R - 30 && fabsf(dy) < 6)) {
-					r = 200; g = 38; bl = 42;
-				}
-			}
-		}
-		/* sensor grain (mostly luma, a little chroma) and a soft vignette */
-		float n = (hashf(x, y, SEED ^ 0xa1u) - 0.5f) * 14.0f;
-		float nc = (hashf(x, y, SEED ^ 0xa2u) - 0.5f) * 5.0f;
-		float vx = ((float)x - PHOTO_W / 2) / (PHOTO_W / 2), vy = ((float)y - PHOTO_H / 2) / (PHOTO_H / 2);
-		float vig = 1.0f - 0.18f * (vx * vx + vy * vy);
-		unsigned char *o = b->rgb + (size_t)x * 3;
-		o[0] = (unsigned char)lrintf(clampf(r * vig + n + nc, 0, 255));
-		o[1] = (unsigned char)lrintf(clampf(g * vig + n, 0, 255));
-		o[2] = (unsigned char)lrintf(clampf(bl * vig + n - nc, 0, 255));
+	run r = { 0, 0, 0, false };
+	int err = open(cx->errlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	double t0 = bs_wall_ms();
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork", strerror(errno));
+	if (pid == 0) {
+		if (dup2(cx->devnull, 1) < 0 || (err >= 0 && dup2(err, 2) < 0))
+			_exit(126);
+		execv(path, argv);
+		_exit(127);
 	}
+	int status;
+	struct rusage ru;
+	while (wait4(pid, &status, 0, &ru) < 0)
+		if (errno != EINTR)
+			die("wait4", strerror(errno));
+	r.wall_ms = bs_wall_ms() - t0;
+	if (err >= 0)
+		close(err);
+	r.cpu_ms = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
+	r.rss_mib = (double)ru.ru_maxrss / 1024.0;
+	r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	return r;
 }
 
-/* Writes the photo to `path`; returns its size in bytes. */
-static long make_photo(const char *path)
+/* This program, re-executed to make one rendition file to file. */
+static run run_rendition(const ctx *cx, const char *in, const char *out)
 {
-	rowbufs b;
-	size_t w = PHOTO_W;
-	b.tex = malloc(w * sizeof(float));
-	b.fine = malloc(w * sizeof(float));
-	b.cloud = malloc(w * sizeof(float));
-	b.hue = malloc(w * sizeof(float));
-	b.col = malloc((w + 2) * sizeof(float));
-	b.horizon = malloc(w * sizeof(float));
-	b.rgb = malloc(w * 3);
-	if (!b.tex || !b.fine || !b.cloud || !b.hue || !b.col || !b.horizon || !b.rgb)
-		die("generating the photo", "out of memory");
-	/* a gently rolling horizon */
-	for (int x = 0; x < PHOTO_W; x++)
-		b.horizon[x] = 0;
-	add_octave(b.horizon, PHOTO_W, 0, 9, 110.0f, SEED + 200u, b.col);
-	add_octave(b.horizon, PHOTO_W, 0, 7, 25.0f, SEED + 201u, b.col);
-	for (int x = 0; x < PHOTO_W; x++)
-		b.horizon[x] += 1150.0f;
-
-	FILE *fp = fopen(path, "wb");
-	if (fp == NULL)
-		die(path, strerror(errno));
-	struct jpeg_compress_struct c;
-	struct jpeg_error_mgr err;
-	c.err = jpeg_std_error(&err);
-	jpeg_create_compress(&c);
-	jpeg_stdio_dest(&c, fp);
-	c.image_width = PHOTO_W;
-	c.image_height = PHOTO_H;
-	c.input_components = 3;
-	c.in_color_space = JCS_RGB;
-	jpeg_set_defaults(&c); /* YCbCr 4:2:0, baseline, standard Huffman tables, as cameras write */
-	jpeg_set_quality(&c, PHOTO_QUALITY, TRUE);
-	jpeg_start_compress(&c, TRUE);
-	for (int y = 0; y < PHOTO_H; y++) {
-		scene_row(&b, y);
-		JSAMPROW rp = b.rgb;
-		jpeg_write_scanlines(&c, &rp, 1);
-	}
-	jpeg_finish_compress(&c);
-	jpeg_destroy_compress(&c);
-	if (fclose(fp) != 0)
-		die(path, strerror(errno));
-	free(b.tex);
-	free(b.fine);
-	free(b.cloud);
-	free(b.hue);
-	free(b.col);
-	free(b.horizon);
-	free(b.rgb);
-	struct stat st;
-	if (stat(path, &st) != 0)
-		die(path, strerror(errno));
-	return (long)st.st_size;
+	char *argv[] = { (char *)cx->self, "--render-child", (char *)in, (char *)out, NULL };
+	run r = run_process(cx, cx->self, argv);
+	if (!r.ok)
+		die("the rendition process failed", in);
+	return r;
 }
 
-/* ================================================================
- * Files
- * ================================================================ */
-
-static unsigned char *read_file(const char *path, size_t *len)
+static run run_floor(const ctx *cx, const char *in)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0)
-		die(path, strerror(errno));
-	unsigned char *buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
-	if (buf == NULL)
-		die(path, "out of memory");
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n <= 0)
-			die(path, n < 0 ? strerror(errno) : "file shrank while reading");
-		got += (size_t)n;
-	}
-	close(fd);
-	*len = got;
-	return buf;
+	char *argv[] = { "djpeg", "-scale", "1/8", (char *)in, NULL };
+	run r = run_process(cx, cx->djpeg, argv);
+	if (!r.ok)
+		die("djpeg failed", in);
+	return r;
 }
 
-static long file_size(const char *path)
+static run run_vips(const ctx *cx, const char *in, const char *out, int q)
 {
-	struct stat st;
-	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+	char spec[4400], size[16];
+	snprintf(spec, sizeof spec, "%.4300s[Q=%d]", out, q);
+	snprintf(size, sizeof size, "%d", MAX_EDGE);
+	char *argv[] = { "vipsthumbnail", (char *)in, "-s", size, "-o", spec, NULL };
+	run r = run_process(cx, cx->vips, argv);
+	if (!r.ok)
+		die("vipsthumbnail failed", in);
+	return r;
 }
-
-/* A JPEG's dimensions, or 0x0 if it is not one. */
-static void jpeg_dims(const char *path, int *w, int *h)
-{
-	*w = *h = 0;
-	size_t len;
-	if (file_size(path) <= 0)
-		return;
-	unsigned char *data = read_file(path, &len);
-	if (len > 4 && data[0] == 0xFF && data[1] == 0xD8) {
-		struct jpeg_decompress_struct c;
-		struct jpeg_error_mgr err;
-		c.err = jpeg_std_error(&err);
-		jpeg_create_decompress(&c);
-		jpeg_mem_src(&c, data, (unsigned long)len);
-		if (jpeg_read_header(&c, TRUE) == JPEG_HEADER_OK) {
-			*w = (int)c.image_width;
-			*h = (int)c.image_height;
-		}
-		jpeg_destroy_decompress(&c);
-	}
-	free(data);
-}
-
-/* ================================================================
- * The fieldinspect child: this program, re-executed
- * ================================================================ */
 
 static int render_child(const char *in, const char *out)
 {
-	/* File to file, as vipsthumbnail works: the library streams both ends. */
 	int rc = fic_photo_render_file(in, out, MAX_EDGE, OUT_QUALITY);
 	if (rc != FIC_OK) {
 		fprintf(stderr, "fic_photo_render_file: %s\n", fic_error_last()->message);
@@ -464,382 +328,9 @@ static int render_child(const char *in, const char *out)
 	return 0;
 }
 
-/* ================================================================
- * Running processes
- * ================================================================ */
-
-/* The first executable called `name` on PATH that is not a script; a script
- * only if nothing else is there (*is_script set). NULL if none. */
-static char *find_tool(const char *name, int *is_script)
-{
-	*is_script = 0;
-	const char *path = getenv("PATH");
-	if (path == NULL || path[0] == '\0')
-		path = "/usr/local/bin:/usr/bin:/bin";
-	char *script = NULL;
-	const char *p = path;
-	while (*p) {
-		const char *end = strchr(p, ':');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		char cand[4200];
-		if (n > 0 && n < 4000) {
-			snprintf(cand, sizeof cand, "%.*s/%s", (int)n, p, name);
-			struct stat st;
-			if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
-				char magic[2] = { 0, 0 };
-				int fd = open(cand, O_RDONLY | O_CLOEXEC);
-				if (fd >= 0) {
-					if (read(fd, magic, 2) != 2)
-						magic[0] = 0;
-					close(fd);
-				}
-				if (magic[0] == '#' && magic[1] == '!') {
-					if (script == NULL)
-						script = strdup(cand);
-				} else {
-					free(script);
-					return strdup(cand);
-				}
-			}
-		}
-		if (end == NULL)
-			break;
-		p = end + 1;
-	}
-	*is_script = script != NULL;
-	return script;
-}
-
-/* fork + execv with fds 0/1/2 replaced where >= 0. Every fd this program
- * opens is O_CLOEXEC, so the child inherits nothing else. */
-static pid_t spawn(const char *path, char *const argv[], int in_fd, int out_fd, int err_fd)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork", strerror(errno));
-	if (pid == 0) {
-		if ((in_fd >= 0 && dup2(in_fd, 0) < 0) || (out_fd >= 0 && dup2(out_fd, 1) < 0) ||
-		    (err_fd >= 0 && dup2(err_fd, 2) < 0))
-			_exit(126);
-		execv(path, argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-typedef struct sample {
-	double wall_ms, cpu_ms;
-	long maxrss_kib;
-	long minflt; /* minor page faults: first touches of fresh memory */
-	int ok;
-} sample;
-
-static double tv_ms(struct timeval tv)
-{
-	return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
-}
-
-/* Waits for pid; adds its CPU time and maxes its peak RSS into s; 1 if it
- * exited with status 0. */
-static int reap(pid_t pid, sample *s, int *status_out)
-{
-	int status;
-	struct rusage ru;
-	while (wait4(pid, &status, 0, &ru) < 0)
-		if (errno != EINTR)
-			die("wait4", strerror(errno));
-	s->cpu_ms += tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
-	s->minflt += ru.ru_minflt;
-	if (ru.ru_maxrss > s->maxrss_kib)
-		s->maxrss_kib = ru.ru_maxrss;
-	*status_out = status;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-typedef struct tool {
-	const char *label;   /* table row */
-	const char *exe[2];  /* programs needed: [0] and, for the pipeline, [1] */
-	char *path[2];       /* resolved */
-	int script[2];
-	int self;            /* this program, re-executed */
-	int external;
-	int installed;
-	const char *out;     /* output file name in the work dir, or NULL */
-	char outpath[4200];
-	sample *runs;
-	int nruns;
-	int failures;
-	char fail_msg[512];
-} tool;
-
-enum { T_FIC, T_START, T_VIPS, T_MAGICK, T_DJPEG8, T_PIPE, T_COUNT };
-
-typedef struct ctx {
-	char dir[4096];
-	char photo[4200];
-	char errlog[4200];
-	char self[4096];
-	int devnull;
-} ctx;
-
-static void note_failure(tool *t, const ctx *cx, int status)
-{
-	t->failures++;
-	if (t->fail_msg[0])
-		return;
-	char detail[300] = "";
-	FILE *fp = fopen(cx->errlog, "r");
-	if (fp) {
-		if (fgets(detail, sizeof detail, fp) == NULL)
-			detail[0] = '\0';
-		fclose(fp);
-		detail[strcspn(detail, "\n")] = '\0';
-	}
-	const char *sep = detail[0] ? ": " : "";
-	if (WIFEXITED(status))
-		snprintf(t->fail_msg, sizeof t->fail_msg, "exit %d%s%s", WEXITSTATUS(status), sep, detail);
-	else
-		snprintf(t->fail_msg, sizeof t->fail_msg, "killed by signal %d%s%s",
-		         WIFSIGNALED(status) ? WTERMSIG(status) : 0, sep, detail);
-}
-
-static int open_errlog(const ctx *cx)
-{
-	int fd = open(cx->errlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		die(cx->errlog, strerror(errno));
-	return fd;
-}
-
-/* One run of tool t; the sample is recorded if `record`. */
-static void run_tool(tool *t, const ctx *cx, int record)
-{
-	sample s = { 0, 0, 0, 0, 0 };
-	int status = 0, err = open_errlog(cx);
-	char spec[4300];
-	double t0, t1;
-	if (t->out)
-		unlink(t->outpath);
-	if (t->self) {
-		char *argv_fic[] = { (char *)cx->self, "--render-child", (char *)cx->photo, t->outpath, NULL };
-		char *argv_nop[] = { (char *)cx->self, "--noop-child", NULL };
-		t0 = now_ms();
-		pid_t pid = spawn(cx->self, t->out ? argv_fic : argv_nop, -1, cx->devnull, err);
-		s.ok = reap(pid, &s, &status);
-		t1 = now_ms();
-	} else if (t->path[1] == NULL) {
-		char *argv[12];
-		int n = 0;
-		if (strcmp(t->exe[0], "vipsthumbnail") == 0) {
-			snprintf(spec, sizeof spec, "%s[Q=%d]", t->outpath, OUT_QUALITY);
-			argv[n++] = "vipsthumbnail";
-			argv[n++] = (char *)cx->photo;
-			argv[n++] = "-s";
-			argv[n++] = "1600";
-			argv[n++] = "-o";
-			argv[n++] = spec;
-		} else if (strcmp(t->exe[0], "convert") == 0) {
-			argv[n++] = "convert";
-			argv[n++] = (char *)cx->photo;
-			argv[n++] = "-resize";
-			argv[n++] = "1600x1600";
-			argv[n++] = "-quality";
-			argv[n++] = "80";
-			argv[n++] = t->outpath;
-		} else { /* djpeg -scale 1/8 */
-			argv[n++] = "djpeg";
-			argv[n++] = "-scale";
-			argv[n++] = "1/8";
-			argv[n++] = (char *)cx->photo;
-		}
-		argv[n] = NULL;
-		t0 = now_ms();
-		pid_t pid = spawn(t->path[0], argv, -1, cx->devnull, err);
-		s.ok = reap(pid, &s, &status);
-		t1 = now_ms();
-	} else { /* djpeg -scale 1/2 FILE | cjpeg -quality 80 > OUT */
-		char *argv_d[] = { "djpeg", "-scale", "1/2", (char *)cx->photo, NULL };
-		char *argv_c[] = { "cjpeg", "-quality", "80", NULL };
-		int out = open(t->outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		int pfd[2];
-		if (out < 0 || pipe2(pfd, O_CLOEXEC) != 0)
-			die("pipeline", strerror(errno));
-		t0 = now_ms();
-		pid_t d = spawn(t->path[0], argv_d, -1, pfd[1], err);
-		pid_t c = spawn(t->path[1], argv_c, pfd[0], out, err);
-		close(pfd[0]);
-		close(pfd[1]);
-		int st2 = 0;
-		int ok1 = reap(d, &s, &status);
-		int ok2 = reap(c, &s, &st2);
-		t1 = now_ms();
-		close(out);
-		s.ok = ok1 && ok2;
-		if (ok1)
-			status = st2;
-	}
-	close(err);
-	s.wall_ms = t1 - t0;
-	if (!s.ok)
-		note_failure(t, cx, status);
-	if (record && s.ok)
-		t->runs[t->nruns++] = s;
-}
-
-/* ================================================================
- * In-process: the library call in a loop, and the phases with libjpeg
- * ================================================================ */
-
-/* Decode at 1/denom to RGB, one row at a time, as the library does; returns
- * the decoded size in *w x *h. */
-static void decode_scaled(const unsigned char *jpeg, size_t len, unsigned int denom,
-                          unsigned char **keep, int *w, int *h)
-{
-	struct jpeg_decompress_struct c;
-	struct jpeg_error_mgr err;
-	c.err = jpeg_std_error(&err);
-	jpeg_create_decompress(&c);
-	jpeg_mem_src(&c, jpeg, (unsigned long)len);
-	jpeg_read_header(&c, TRUE);
-	c.scale_num = 1;
-	c.scale_denom = denom;
-	c.out_color_space = JCS_RGB;
-	c.dct_method = JDCT_ISLOW;
-	jpeg_start_decompress(&c);
-	size_t stride = (size_t)c.output_width * 3;
-	unsigned char *all = keep ? malloc(stride * c.output_height) : NULL;
-	unsigned char *row = malloc(stride);
-	if (row == NULL || (keep && all == NULL))
-		die("decoding", "out of memory");
-	while (c.output_scanline < c.output_height) {
-		JSAMPROW rp = all ? all + stride * c.output_scanline : row;
-		jpeg_read_scanlines(&c, &rp, 1);
-	}
-	*w = (int)c.output_width;
-	*h = (int)c.output_height;
-	jpeg_finish_decompress(&c);
-	jpeg_destroy_decompress(&c);
-	free(row);
-	if (keep)
-		*keep = all;
-}
-
-/* Encode w x h RGB at OUT_QUALITY; with optimised Huffman tables (`optimize`)
- * as the library does, or with the standard tables. */
-static unsigned long encode_rgb(const unsigned char *px, int w, int h, int optimize)
-{
-	struct jpeg_compress_struct c;
-	struct jpeg_error_mgr err;
-	unsigned char *mem = NULL;
-	unsigned long memlen = 0;
-	c.err = jpeg_std_error(&err);
-	jpeg_create_compress(&c);
-	jpeg_mem_dest(&c, &mem, &memlen);
-	c.image_width = (JDIMENSION)w;
-	c.image_height = (JDIMENSION)h;
-	c.input_components = 3;
-	c.in_color_space = JCS_RGB;
-	jpeg_set_defaults(&c);
-	jpeg_set_quality(&c, OUT_QUALITY, TRUE);
-	c.optimize_coding = optimize ? TRUE : FALSE;
-	c.write_JFIF_header = TRUE;
-	jpeg_start_compress(&c, TRUE);
-	size_t stride = (size_t)w * 3;
-	for (int y = 0; y < h; y++) {
-		JSAMPROW rp = (JSAMPROW)(px + stride * (size_t)y);
-		jpeg_write_scanlines(&c, &rp, 1);
-	}
-	jpeg_finish_compress(&c);
-	jpeg_destroy_compress(&c);
-	free(mem);
-	return memlen;
-}
-
-enum { P_RENDER, P_DEC8, P_DEC2, P_ENC, P_ENC_STD, P_COUNT };
-
-typedef struct inproc {
-	int n;
-	double ms[P_COUNT][MAX_REPEAT];
-	size_t out_bytes;
-	int out_w, out_h, dec2_w, dec2_h;
-	double fault_us; /* time of one first touch of a fresh 4 KiB page */
-	int ok;
-} inproc;
-
-/* What a minor page fault costs here: touch fresh anonymous pages one by one
- * (best of three rounds of 16 MiB). */
-static double fault_cost_us(void)
-{
-	const size_t n = 16u << 20, page = 4096;
-	double best = INFINITY;
-	for (int k = 0; k < 3; k++) {
-		volatile char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			return NAN;
-		double t = now_ms();
-		for (size_t i = 0; i < n; i += page)
-			p[i] = 1;
-		t = (now_ms() - t) * 1e3 / (double)(n / page);
-		munmap((void *)p, n);
-		if (t < best)
-			best = t;
-	}
-	return best;
-}
-
-static void inprocess_worker(const ctx *cx, int n, int fd)
-{
-	static inproc r;
-	memset(&r, 0, sizeof r);
-	r.n = n;
-	size_t len;
-	unsigned char *jpeg = read_file(cx->photo, &len);
-	void *buf = NULL;
-	size_t blen = 0;
-	if (fic_photo_render(&buf, &blen, jpeg, len, MAX_EDGE, OUT_QUALITY) != FIC_OK) /* warm-up */
-		die("fic_photo_render", fic_error_last()->message);
-	/* the rendition's pixels, to time the encoder on the same size */
-	unsigned char *px = NULL;
-	decode_scaled(buf, blen, 1, &px, &r.out_w, &r.out_h);
-	r.out_bytes = blen;
-	fic_free(buf);
-	for (int i = 0; i < n; i++) {
-		int w, h;
-		double t = now_ms();
-		if (fic_photo_render(&buf, &blen, jpeg, len, MAX_EDGE, OUT_QUALITY) != FIC_OK)
-			die("fic_photo_render", fic_error_last()->message);
-		r.ms[P_RENDER][i] = now_ms() - t;
-		fic_free(buf);
-		t = now_ms();
-		decode_scaled(jpeg, len, 8, NULL, &w, &h);
-		r.ms[P_DEC8][i] = now_ms() - t;
-		t = now_ms();
-		decode_scaled(jpeg, len, 2, NULL, &r.dec2_w, &r.dec2_h);
-		r.ms[P_DEC2][i] = now_ms() - t;
-		t = now_ms();
-		encode_rgb(px, r.out_w, r.out_h, 1);
-		r.ms[P_ENC][i] = now_ms() - t;
-		t = now_ms();
-		encode_rgb(px, r.out_w, r.out_h, 0);
-		r.ms[P_ENC_STD][i] = now_ms() - t;
-	}
-	r.fault_us = fault_cost_us();
-	r.ok = 1;
-	const char *p = (const char *)&r;
-	size_t left = sizeof r;
-	while (left > 0) {
-		ssize_t k = write(fd, p, left);
-		if (k <= 0)
-			_exit(1);
-		p += k;
-		left -= (size_t)k;
-	}
-	free(px);
-	free(jpeg);
-	_exit(0);
-}
-
-static void run_inprocess(const ctx *cx, int n, inproc *r)
+/* Run `fn` in a forked worker that writes `size` bytes of results to a pipe. */
+static void in_worker(void (*fn)(const ctx *, const image *, int, void *), const ctx *cx,
+                      const image *im, int n, void *out, size_t size)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0)
@@ -850,14 +341,20 @@ static void run_inprocess(const ctx *cx, int n, inproc *r)
 		die("fork", strerror(errno));
 	if (pid == 0) {
 		close(pfd[0]);
-		inprocess_worker(cx, n, pfd[1]);
+		fn(cx, im, n, out);
+		const char *p = out;
+		for (size_t left = size; left > 0;) {
+			ssize_t k = write(pfd[1], p, left);
+			if (k <= 0)
+				_exit(1);
+			p += k, left -= (size_t)k;
+		}
+		_exit(0);
 	}
 	close(pfd[1]);
-	memset(r, 0, sizeof *r);
-	char *p = (char *)r;
 	size_t got = 0;
-	while (got < sizeof *r) {
-		ssize_t k = read(pfd[0], p + got, sizeof *r - got);
+	while (got < size) {
+		ssize_t k = read(pfd[0], (char *)out + got, size - got);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
@@ -868,381 +365,489 @@ static void run_inprocess(const ctx *cx, int n, inproc *r)
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (got != sizeof *r || !r->ok)
-		die("in-process worker", "failed (see its message above)");
+	if (got != size)
+		die("a worker failed", im->name);
 }
 
 /* ================================================================
- * Figures
+ * Cost: in one process, and as processes
  * ================================================================ */
 
-static int cmp_double(const void *a, const void *b)
+static unsigned char *read_whole(const char *path, size_t *len)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-	double tmp[MAX_REPEAT];
-	if (n <= 0)
-		return NAN;
-	memcpy(tmp, v, (size_t)n * sizeof *v);
-	qsort(tmp, (size_t)n, sizeof *tmp, cmp_double);
-	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
-
-static double minimum(const double *v, int n)
-{
-	double m = n > 0 ? v[0] : NAN;
-	for (int i = 1; i < n; i++)
-		if (v[i] < m)
-			m = v[i];
-	return m;
-}
-
-typedef struct summary {
-	int have;
-	double med_ms, min_ms, cpu_ms, rss_mib, faults;
-	long out_bytes;
-	int out_w, out_h;
-} summary;
-
-static summary summarise(const tool *t)
-{
-	summary s;
-	memset(&s, 0, sizeof s);
-	if (t->nruns == 0)
-		return s;
-	double wall[MAX_REPEAT], cpu[MAX_REPEAT], flt[MAX_REPEAT];
-	long rss = 0;
-	for (int i = 0; i < t->nruns; i++) {
-		wall[i] = t->runs[i].wall_ms;
-		cpu[i] = t->runs[i].cpu_ms;
-		flt[i] = (double)t->runs[i].minflt;
-		if (t->runs[i].maxrss_kib > rss)
-			rss = t->runs[i].maxrss_kib;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0)
+		die(path, strerror(errno));
+	unsigned char *buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+	size_t got = 0;
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n <= 0)
+			die(path, "cannot read");
+		got += (size_t)n;
 	}
-	s.have = 1;
-	s.med_ms = median(wall, t->nruns);
-	s.min_ms = minimum(wall, t->nruns);
-	s.cpu_ms = median(cpu, t->nruns);
-	s.faults = median(flt, t->nruns);
-	s.rss_mib = (double)rss / 1024.0;
-	s.out_bytes = t->out ? file_size(t->outpath) : -1;
-	if (t->out)
-		jpeg_dims(t->outpath, &s.out_w, &s.out_h);
-	return s;
+	close(fd);
+	if (buf == NULL)
+		die(path, "out of memory");
+	*len = got;
+	return buf;
 }
 
-static void print_output_cell(long bytes, int w, int h)
+/* The floor in-process: libjpeg's decode at 1/8 to RGB with djpeg's defaults. */
+static void decode_floor(const unsigned char *jpeg, size_t len)
 {
-	if (bytes < 0)
-		printf("  %-22s", "-");
-	else
-		printf("  %4dx%-4d %9ld B", w, h, bytes);
+	struct jpeg_decompress_struct c;
+	struct jpeg_error_mgr err;
+	c.err = jpeg_std_error(&err);
+	jpeg_create_decompress(&c);
+	jpeg_mem_src(&c, jpeg, (unsigned long)len);
+	jpeg_read_header(&c, TRUE);
+	c.scale_num = 1;
+	c.scale_denom = 8;
+	c.out_color_space = JCS_RGB;
+	jpeg_start_decompress(&c);
+	unsigned char *row = malloc((size_t)c.output_width * 3);
+	while (row && c.output_scanline < c.output_height) {
+		JSAMPROW rp = row;
+		jpeg_read_scanlines(&c, &rp, 1);
+	}
+	jpeg_finish_decompress(&c);
+	jpeg_destroy_decompress(&c);
+	free(row);
 }
 
-static void print_row(const tool *t, const summary *s)
+typedef struct pairs {
+	int n;
+	double a[MAX_PAIRS], b[MAX_PAIRS]; /* CPU ms: A (the floor or the peer), B (the rendition) */
+	double aw[MAX_PAIRS], bw[MAX_PAIRS], arss, brss; /* wall ms; peak MiB */
+	long bytes;
+} pairs;
+
+static void render_once(const unsigned char *jpeg, size_t len, long *bytes)
 {
-	printf("  %-40s", t->label);
-	if (!t->installed) {
-		printf("  not installed (%s%s%s)\n", t->exe[0], t->exe[1] ? ", " : "",
-		       t->exe[1] ? t->exe[1] : "");
+	void *out = NULL;
+	size_t olen = 0;
+	if (fic_photo_render(&out, &olen, jpeg, len, MAX_EDGE, OUT_QUALITY) != FIC_OK)
+		die("fic_photo_render", fic_error_last()->message);
+	fic_free(out);
+	*bytes = (long)olen;
+}
+
+/* In a worker: floor and rendition alternately (A B, then B A, ...), after one of each. */
+static void inprocess_worker(const ctx *cx, const image *im, int n, void *result)
+{
+	(void)cx;
+	pairs *r = result;
+	size_t len;
+	unsigned char *jpeg = read_whole(im->path, &len);
+	decode_floor(jpeg, len);
+	render_once(jpeg, len, &r->bytes);
+	r->n = n;
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < 2; k++) {
+			bool floor_now = (k == 0) == (i % 2 == 0);
+			double t = bs_cpu_ms(), w = bs_wall_ms();
+			if (floor_now)
+				decode_floor(jpeg, len);
+			else
+				render_once(jpeg, len, &r->bytes);
+			t = bs_cpu_ms() - t;
+			w = bs_wall_ms() - w;
+			if (floor_now)
+				r->a[i] = t, r->aw[i] = w;
+			else
+				r->b[i] = t, r->bw[i] = w;
+		}
+	}
+	free(jpeg);
+}
+
+/* As processes: `peer` (0: djpeg -scale 1/8, 1: vipsthumbnail Q80) and the
+ * rendition alternately, after one of each. */
+static void process_pairs(const ctx *cx, const image *im, int n, int peer, pairs *r)
+{
+	char out[4400], vout[4400];
+	snprintf(out, sizeof out, "%s/%s-fieldinspect.jpg", cx->dir, im->name);
+	snprintf(vout, sizeof vout, "%s/%s-vips-timed.jpg", cx->dir, im->name);
+	memset(r, 0, sizeof *r);
+	r->n = n;
+	for (int i = -1; i < n; i++) {
+		for (int k = 0; k < 2; k++) {
+			bool peer_now = (k == 0) == (i % 2 == 0);
+			run x = peer_now ? (peer ? run_vips(cx, im->path, vout, OUT_QUALITY) : run_floor(cx, im->path))
+			                 : run_rendition(cx, im->path, out);
+			if (i < 0)
+				continue; /* the warm-up */
+			if (peer_now)
+				r->a[i] = x.cpu_ms, r->aw[i] = x.wall_ms, r->arss = fmax(r->arss, x.rss_mib);
+			else
+				r->b[i] = x.cpu_ms, r->bw[i] = x.wall_ms, r->brss = fmax(r->brss, x.rss_mib);
+		}
+	}
+}
+
+static bs_summary ratio_summary(const pairs *p, bool wall, bool inverse)
+{
+	double v[MAX_PAIRS];
+	for (int i = 0; i < p->n; i++) {
+		double a = wall ? p->aw[i] : p->a[i], b = wall ? p->bw[i] : p->b[i];
+		v[i] = inverse ? a / b : b / a;
+	}
+	return bs_summarise(v, p->n);
+}
+
+static double median_of(const double *v, int n)
+{
+	return bs_summarise(v, n).median;
+}
+
+/* What one first touch of a fresh 4 KiB page costs here (best of three rounds of 16 MiB). */
+static double fault_cost_us(void)
+{
+	const size_t n = 16u << 20, page = 4096;
+	double best = INFINITY;
+	for (int k = 0; k < 3; k++) {
+		volatile char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NAN;
+		double t = bs_wall_ms();
+		for (size_t i = 0; i < n; i += page)
+			p[i] = 1;
+		t = (bs_wall_ms() - t) * 1e3 / (double)(n / page);
+		munmap((void *)p, n);
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+/* ================================================================
+ * Quality: against the exact rendition, and vipsthumbnail at equal bytes
+ * ================================================================ */
+
+typedef struct quality {
+	int ok;
+	pq_score ours;                 /* quality 80 */
+	pq_score curve[N_OUR_Q];       /* at our_q[] */
+	pq_score vips[N_VIPS_Q];       /* at vips_q[]; bytes 0 when not run */
+	pq_score vips_at_ours;         /* interpolated at ours.bytes (bytes 0: out of range) */
+	pq_score ours_at_vips80;       /* ours interpolated at vipsthumbnail Q80's bytes */
+} quality;
+
+/* A curve's scores interpolated in log(bytes) at `bytes`; bytes 0 if out of range. */
+static pq_score interpolate(const pq_score *c, int n, long bytes)
+{
+	pq_score r;
+	memset(&r, 0, sizeof r);
+	for (int i = 0; i + 1 < n; i++) {
+		if (c[i].bytes <= 0 || c[i + 1].bytes <= 0 || bytes < c[i].bytes || bytes > c[i + 1].bytes)
+			continue;
+		double t = log((double)bytes / (double)c[i].bytes) / log((double)c[i + 1].bytes / (double)c[i].bytes);
+		r.bytes = bytes;
+		r.psnr_y = c[i].psnr_y + t * (c[i + 1].psnr_y - c[i].psnr_y);
+		r.ssim_y = c[i].ssim_y + t * (c[i + 1].ssim_y - c[i].ssim_y);
+		r.psnr_c = c[i].psnr_c + t * (c[i + 1].psnr_c - c[i].psnr_c);
+		break;
+	}
+	return r;
+}
+
+static void score_or_die(pq_score *s, const pq_planes *ref, const char *path)
+{
+	if (pq_score_file(s, ref, path) != 0)
+		die("scoring a rendition (size or format)", path);
+}
+
+static void quality_worker(const ctx *cx, const image *im, int n, void *result)
+{
+	(void)n;
+	quality *q = result;
+	memset(q, 0, sizeof *q);
+	char out[4400];
+	int longest = im->w > im->h ? im->w : im->h;
+	int w = (int)lround((double)im->w * MAX_EDGE / longest), h = (int)lround((double)im->h * MAX_EDGE / longest);
+	pq_planes ref;
+	if (pq_reference(&ref, im->path, w, h) != 0)
+		die("the reference", im->path);
+	for (int i = 0; i < N_OUR_Q; i++) {
+		snprintf(out, sizeof out, "%s/%s-fieldinspect-q%d.jpg", cx->dir, im->name, our_q[i]);
+		if (fic_photo_render_file(im->path, out, MAX_EDGE, our_q[i]) != FIC_OK)
+			die("fic_photo_render_file", fic_error_last()->message);
+		score_or_die(&q->curve[i], &ref, out);
+		if (our_q[i] == OUT_QUALITY)
+			q->ours = q->curve[i];
+	}
+	for (int i = 0; cx->vips && i < N_VIPS_Q; i++) {
+		snprintf(out, sizeof out, "%s/%s-vips-q%d.jpg", cx->dir, im->name, vips_q[i]);
+		run_vips(cx, im->path, out, vips_q[i]);
+		score_or_die(&q->vips[i], &ref, out);
+		if (vips_q[i] == OUT_QUALITY)
+			q->ours_at_vips80 = interpolate(q->curve, N_OUR_Q, q->vips[i].bytes);
+	}
+	if (cx->vips)
+		q->vips_at_ours = interpolate(q->vips, N_VIPS_Q, q->ours.bytes);
+	pq_planes_free(&ref);
+	q->ok = 1;
+}
+
+/* ================================================================
+ * Reporting
+ * ================================================================ */
+
+typedef struct outcome {
+	bool have_in, have_proc, have_q;
+	bs_summary in, proc;
+	double peak_mib;
+	int peak_o;
+	double dpsnr, dssim, dchroma;
+	bool q_compared;
+} outcome;
+
+static void print_cost(const char *how, const char *a, const char *b, const pairs *p, bs_summary *s)
+{
+	char buf[200];
+	*s = ratio_summary(p, false, false);
+	printf("    %s: %s %.1f ms, %s %.1f ms (CPU, medians)\n", how, a, median_of(p->a, p->n), b,
+	       median_of(p->b, p->n));
+	bs_format(buf, sizeof buf, s, 3);
+	printf("      rendition / floor: %s   target <= %.1f: %s\n", buf, TARGET_VS_FLOOR,
+	       bs_verdict_name(bs_at_most(s, TARGET_VS_FLOOR)));
+}
+
+static void cost(const ctx *cx, const config *cfg, const image *im, outcome *o)
+{
+	static pairs p;
+	printf("  cost, CPU time (user + system), %d interleaved pairs:\n", cfg->pairs);
+	in_worker(inprocess_worker, cx, im, cfg->pairs, &p, sizeof p);
+	print_cost("in one process", "libjpeg decode at 1/8", "fic_photo_render", &p, &o->in);
+	o->have_in = true;
+	printf("      (%ld bytes; wall-clock medians %.1f and %.1f ms)\n", p.bytes, median_of(p.aw, p.n),
+	       median_of(p.bw, p.n));
+	if (cx->djpeg == NULL) {
+		printf("    as processes: djpeg not installed%s\n", cfg->external ? "" : " or not asked for");
 		return;
 	}
-	if (!s->have) {
-		printf("  failed every run: %s\n", t->fail_msg);
-		return;
-	}
-	printf(" %9.1f %8.1f %8.1f %9.1f %7.0f", s->med_ms, s->min_ms, s->cpu_ms, s->rss_mib,
-	       s->faults);
-	print_output_cell(s->out_bytes, s->out_w, s->out_h);
-	printf("\n");
-	if (t->failures)
-		printf("  %-40s   (%d run(s) failed: %s)\n", "", t->failures, t->fail_msg);
+	process_pairs(cx, im, cfg->pairs, 0, &p);
+	print_cost("as processes", "djpeg -scale 1/8", "the rendition (fic_photo_render_file)", &p, &o->proc);
+	o->have_proc = true;
 }
 
-static const char *verdict(int met)
+static void peer(const ctx *cx, const config *cfg, const image *im, double fault_us)
+{
+	if (cx->vips == NULL)
+		return;
+	static pairs p;
+	char buf[200];
+	process_pairs(cx, im, cfg->pairs, 1, &p);
+	printf("  vipsthumbnail, for information (this machine: a page fault costs %.2f us), %d pairs:\n",
+	       fault_us, cfg->pairs);
+	bs_summary s = ratio_summary(&p, false, true);
+	bs_format(buf, sizeof buf, &s, 2);
+	printf("    CPU, vipsthumbnail / rendition: %s (%.1f / %.1f ms)\n", buf, median_of(p.a, p.n),
+	       median_of(p.b, p.n));
+	s = ratio_summary(&p, true, true);
+	bs_format(buf, sizeof buf, &s, 2);
+	printf("    wall, vipsthumbnail / rendition: %s (%.1f / %.1f ms; vips uses both cores)\n", buf,
+	       median_of(p.aw, p.n), median_of(p.bw, p.n));
+	printf("    peak memory: vipsthumbnail %.1f MiB, rendition %.1f MiB\n", p.arss, p.brss);
+}
+
+static void memory(const ctx *cx, const config *cfg, const image *im, outcome *o)
+{
+	char out[4400];
+	snprintf(out, sizeof out, "%s/%s-oriented.jpg", cx->dir, im->name);
+	printf("  peak memory of the rendition process by EXIF orientation (max of %d runs):\n   ",
+	       MEMORY_RUNS);
+	o->peak_mib = 0;
+	for (int orient = 1; orient <= 8; orient++) {
+		if (cfg->quick && orient != 1 && orient != 6)
+			continue;
+		double peak = 0;
+		for (int r = 0; r < MEMORY_RUNS; r++)
+			peak = fmax(peak, run_rendition(cx, im->oriented[orient], out).rss_mib);
+		printf(" %d: %.1f", orient, peak);
+		if (peak > o->peak_mib)
+			o->peak_mib = peak, o->peak_o = orient;
+	}
+	printf(" MiB\n    largest %.1f MiB (orientation %d)   target < %.0f MiB: %s\n", o->peak_mib,
+	       o->peak_o, TARGET_PEAK_MIB, o->peak_mib < TARGET_PEAK_MIB ? "MET" : "NOT MET");
+}
+
+static void print_score(const char *who, const pq_score *s)
+{
+	printf("    %-34s %8ld B  luma %6.2f dB  SSIM %.5f  chroma %6.2f dB\n", who, s->bytes, s->psnr_y,
+	       s->ssim_y, s->psnr_c);
+}
+
+static void quality_report(const ctx *cx, const image *im, outcome *o)
+{
+	static quality q;
+	char who[64];
+	in_worker(quality_worker, cx, im, 0, &q, sizeof q);
+	printf("  quality against the exact rendition (float Lanczos-3 of the original), %dx%d:\n",
+	       q.ours.w, q.ours.h);
+	print_score("fieldinspect, quality 80", &q.ours);
+	o->have_q = true;
+	if (cx->vips == NULL)
+		return;
+	for (int i = 0; i < N_VIPS_Q; i++) {
+		snprintf(who, sizeof who, "vipsthumbnail Q%d", vips_q[i]);
+		print_score(who, &q.vips[i]);
+	}
+	if (q.vips_at_ours.bytes == 0) {
+		printf("    the rendition's size is outside vipsthumbnail's Q %d..%d: not compared\n", vips_q[0],
+		       vips_q[N_VIPS_Q - 1]);
+		return;
+	}
+	print_score("vipsthumbnail at the same bytes", &q.vips_at_ours);
+	o->q_compared = true;
+	o->dpsnr = q.ours.psnr_y - q.vips_at_ours.psnr_y;
+	o->dssim = q.ours.ssim_y - q.vips_at_ours.ssim_y;
+	o->dchroma = q.ours.psnr_c - q.vips_at_ours.psnr_c;
+	printf("    at equal bytes, rendition - vipsthumbnail: luma %+.2f dB (target >= %.1f: %s), SSIM %+.4f "
+	       "(target >= %.3f: %s), chroma %+.2f dB\n", o->dpsnr, TARGET_DPSNR,
+	       o->dpsnr >= TARGET_DPSNR ? "MET" : "NOT MET", o->dssim, TARGET_DSSIM,
+	       o->dssim >= TARGET_DSSIM ? "MET" : "NOT MET", o->dchroma);
+	const pq_score *v80 = NULL;
+	for (int i = 0; i < N_VIPS_Q; i++)
+		v80 = vips_q[i] == OUT_QUALITY ? &q.vips[i] : v80;
+	if (v80 && q.ours_at_vips80.bytes)
+		printf("    the other way round, at vipsthumbnail Q80's %ld B: rendition luma %+.2f dB, SSIM "
+		       "%+.4f, chroma %+.2f dB\n", v80->bytes, q.ours_at_vips80.psnr_y - v80->psnr_y,
+		       q.ours_at_vips80.ssim_y - v80->ssim_y, q.ours_at_vips80.psnr_c - v80->psnr_c);
+}
+
+static void print_header(const config *cfg, const ctx *cx, double fault_us)
+{
+	char model[256] = "?";
+	FILE *fp = fopen("/proc/cpuinfo", "r");
+	char line[512];
+	while (fp && fgets(line, sizeof line, fp))
+		if (strncmp(line, "model name", 10) == 0 && strchr(line, ':')) {
+			snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
+			model[strcspn(model, "\n")] = '\0';
+			break;
+		}
+	if (fp)
+		fclose(fp);
+	double load[1] = { NAN };
+	if (getloadavg(load, 1) != 1)
+		load[0] = NAN;
+	printf("photo_bench: the %d px upload rendition, JPEG quality %d (fieldinspect %s)\n", MAX_EDGE,
+	       OUT_QUALITY, fic_version());
+	printf("  machine: %s, %ld CPU(s) online, load average %.2f, a page fault %.2f us\n", model,
+	       sysconf(_SC_NPROCESSORS_ONLN), load[0], fault_us);
+	printf("  djpeg: %s; vipsthumbnail: %s\n", cx->djpeg ? cx->djpeg : "not used",
+	       cx->vips ? cx->vips : "not used");
+	printf("  %d interleaved pairs per comparison; verdicts judge the median's 95 %% interval "
+	       "(bench_stats.h)\n", cfg->pairs);
+	if (cfg->quick)
+		printf("  --quick: a small photo and few pairs, to check the bench runs; the verdicts are not "
+		       "the targets'\n");
+}
+
+static const char *mark(bool met)
 {
 	return met ? "MET" : "NOT MET";
 }
 
-/* First line a command prints (stdout or stderr), for version strings. */
-static void tool_version(const char *path, char *const argv[], const ctx *cx, char *out, size_t n)
+static void print_summary(const image *ims, const outcome *os, int n, const ctx *cx)
 {
-	out[0] = '\0';
-	int fd = open_errlog(cx);
-	pid_t pid = spawn(path, argv, cx->devnull, fd, fd);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	close(fd);
-	FILE *fp = fopen(cx->errlog, "r");
-	if (fp) {
-		if (fgets(out, (int)n, fp) == NULL)
-			out[0] = '\0';
-		fclose(fp);
+	printf("\n== targets\n");
+	for (int i = 0; i < n; i++) {
+		const outcome *o = &os[i];
+		printf("  %-10s", ims[i].name);
+		if (o->have_in)
+			printf(" in-process %.3f %s;", o->in.median,
+			       bs_verdict_name(bs_at_most(&o->in, TARGET_VS_FLOOR)));
+		if (o->have_proc)
+			printf(" processes %.3f %s;", o->proc.median,
+			       bs_verdict_name(bs_at_most(&o->proc, TARGET_VS_FLOOR)));
+		printf(" peak %.1f MiB %s;", o->peak_mib, mark(o->peak_mib < TARGET_PEAK_MIB));
+		if (o->q_compared)
+			printf(" vs vips luma %+.2f dB %s, SSIM %+.4f %s", o->dpsnr, mark(o->dpsnr >= TARGET_DPSNR),
+			       o->dssim, mark(o->dssim >= TARGET_DSSIM));
+		else if (cx->vips == NULL)
+			printf(" quality vs vipsthumbnail: not run");
+		printf("\n");
 	}
-	out[strcspn(out, "\n")] = '\0';
 }
 
-static void remove_dir(const ctx *cx, tool *tools)
+static void setup(ctx *cx, const config *cfg, const char *argv0)
 {
-	for (int i = 0; i < T_COUNT; i++)
-		if (tools[i].out)
-			unlink(tools[i].outpath);
-	unlink(cx->photo);
-	unlink(cx->errlog);
-	rmdir(cx->dir);
+	memset(cx, 0, sizeof *cx);
+	ssize_t sl = readlink("/proc/self/exe", cx->self, sizeof cx->self - 1);
+	if (sl <= 0)
+		snprintf(cx->self, sizeof cx->self, "%s", argv0);
+	snprintf(cx->dir, sizeof cx->dir, "%s/fic_photo_bench.XXXXXX", cfg->base);
+	if (mkdtemp(cx->dir) == NULL)
+		die("creating a temporary directory", strerror(errno));
+	snprintf(cx->errlog, sizeof cx->errlog, "%s/stderr.txt", cx->dir);
+	cx->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (cx->devnull < 0)
+		die("/dev/null", strerror(errno));
+	if (cfg->external) {
+		cx->djpeg = find_tool("djpeg");
+		cx->vips = find_tool("vipsthumbnail");
+	}
+}
+
+static void remove_dir(const char *dir)
+{
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (strchr(dir, '\'') == NULL && system(cmd) != 0)
+		fprintf(stderr, "photo_bench: could not remove %s\n", dir);
 }
 
 int main(int argc, char **argv)
 {
-	/* the fieldinspect child modes (this program re-executed) */
 	if (argc == 4 && strcmp(argv[1], "--render-child") == 0)
 		return render_child(argv[2], argv[3]);
-	if (argc == 2 && strcmp(argv[1], "--noop-child") == 0)
-		return 0;
-
-	int repeat = DEFAULT_REPEAT, external = 1, keep = 0;
-	const char *base = getenv("TMPDIR");
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		char *end;
-		if (strcmp(a, "--no-external") == 0) {
-			external = 0;
-		} else if (strcmp(a, "--keep") == 0) {
-			keep = 1;
-		} else if (strcmp(a, "--dir") == 0 && i + 1 < argc) {
-			base = argv[++i];
-		} else {
-			if (strcmp(a, "--repeat") == 0 && i + 1 < argc)
-				a = argv[++i];
-			long v = strtol(a, &end, 10);
-			if (a[0] == '\0' || *end != '\0' || v < 1 || v > MAX_REPEAT)
-				die("usage", "photo_bench [--repeat N (1..1000) | N] [--no-external] [--keep] "
-				             "[--dir PARENT]");
-			repeat = (int)v;
-		}
-	}
-	if (base == NULL || base[0] == '\0')
-		base = "/tmp";
-
+	config cfg;
+	parse_args(&cfg, argc, argv);
 	ctx cx;
-	memset(&cx, 0, sizeof cx);
-	ssize_t sl = readlink("/proc/self/exe", cx.self, sizeof cx.self - 1);
-	if (sl <= 0)
-		snprintf(cx.self, sizeof cx.self, "%s", argv[0]);
-	snprintf(cx.dir, sizeof cx.dir, "%s/fic_photo_bench.XXXXXX", base);
-	if (mkdtemp(cx.dir) == NULL)
-		die("creating a temporary directory", strerror(errno));
-	snprintf(cx.photo, sizeof cx.photo, "%s/photo-4000x3000-q92.jpg", cx.dir);
-	snprintf(cx.errlog, sizeof cx.errlog, "%s/stderr.txt", cx.dir);
-	cx.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (cx.devnull < 0)
-		die("/dev/null", strerror(errno));
-
-	tool tools[T_COUNT] = {
-		[T_FIC] = { .label = "fieldinspect (child process)", .self = 1, .out = "fieldinspect.jpg" },
-		[T_START] = { .label = "  its start-up only (exec, exit)", .self = 1 },
-		[T_VIPS] = { .label = "vipsthumbnail -s 1600", .exe = { "vipsthumbnail", NULL },
-		             .external = 1, .out = "vips.jpg" },
-		[T_MAGICK] = { .label = "convert -resize 1600x1600 -quality 80",
-		               .exe = { "convert", NULL }, .external = 1, .out = "magick.jpg" },
-		[T_DJPEG8] = { .label = "djpeg -scale 1/8 >/dev/null (floor)",
-		               .exe = { "djpeg", NULL }, .external = 1 },
-		[T_PIPE] = { .label = "djpeg -scale 1/2 | cjpeg -quality 80",
-		             .exe = { "djpeg", "cjpeg" }, .external = 1, .out = "djpeg-cjpeg.jpg" },
+	setup(&cx, &cfg, argv[0]);
+	image all[] = {
+		{ .name = "closeup", .what = "an inspector's close-up: licence text 17-110 px, test strip, fly "
+		                             "screen, label", .w = 4000, .h = 3000, .seed = 7 },
+		{ .name = "outdoor", .what = "the bench's earlier photo: sky, facade, gravel, licence board",
+		  .w = 4000, .h = 3000, .seed = 0 },
+		{ .name = "closeup48", .what = "the close-up at 48 MP", .w = 8000, .h = 6000, .seed = 11 },
 	};
-	for (int i = 0; i < T_COUNT; i++) {
-		tool *t = &tools[i];
-		t->installed = t->self;
-		if (t->external && external) {
-			t->installed = 1;
-			for (int k = 0; k < 2 && t->exe[k]; k++) {
-				t->path[k] = find_tool(t->exe[k], &t->script[k]);
-				if (t->path[k] == NULL)
-					t->installed = 0;
-			}
-		}
-		if (t->out)
-			snprintf(t->outpath, sizeof t->outpath, "%s/%s", cx.dir, t->out);
-		t->runs = calloc((size_t)repeat, sizeof *t->runs);
-		if (t->runs == NULL)
-			die("allocating", "out of memory");
-	}
-
-	double load_before[1] = { NAN };
-	if (getloadavg(load_before, 1) != 1)
-		load_before[0] = NAN;
-	double g0 = now_ms();
-	long photo_bytes = make_photo(cx.photo);
-	double gen_ms = now_ms() - g0;
-
-	/* header */
-	printf("photo_bench: %dx%d q%d 4:2:0 photo-like JPEG -> longest edge %d, JPEG q%d\n", PHOTO_W,
-	       PHOTO_H, PHOTO_QUALITY, MAX_EDGE, OUT_QUALITY);
-	printf("  photo: %s, %ld bytes (%.2f MB, %.2f bits/pixel), generated in %.0f ms\n", cx.photo,
-	       photo_bytes, (double)photo_bytes / 1e6,
-	       (double)photo_bytes * 8 / ((double)PHOTO_W * PHOTO_H), gen_ms);
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	printf("  fieldinspect %s; %d measured run(s) per tool after one warm-up, tools taking turns;"
-	       " %ld CPU(s) online, load average %.2f\n", fic_version(), repeat, ncpu, load_before[0]);
-	if (load_before[0] >= 0.5)
-		printf("  NOTE: other work is running (load average %.2f): times will be inflated and noisy,"
-		       "\n  multi-threaded tools more so; rerun on a quiet machine for figures to quote\n",
-		       load_before[0]);
-	if (external) {
-		for (int i = 0; i < T_COUNT; i++) {
-			tool *t = &tools[i];
-			if (!t->external || (i == T_PIPE)) /* djpeg shown once, cjpeg below */
-				continue;
-			char ver[256] = "";
-			if (t->installed) {
-				if (i == T_VIPS) {
-					char *av[] = { "vipsthumbnail", "--vips-version", NULL };
-					tool_version(t->path[0], av, &cx, ver, sizeof ver);
-				} else if (i == T_MAGICK) {
-					char *av[] = { "convert", "-version", NULL };
-					tool_version(t->path[0], av, &cx, ver, sizeof ver);
-				} else {
-					char *av[] = { "djpeg", "-version", NULL };
-					tool_version(t->path[0], av, &cx, ver, sizeof ver);
-				}
-			}
-			printf("  %-14s %s%s%s%s\n", t->exe[0], t->installed ? t->path[0] : "not installed",
-			       t->script[0] ? " (a script: its interpreter is timed too)" : "",
-			       ver[0] ? "  — " : "", ver);
-		}
-		tool *pt = &tools[T_PIPE];
-		if (pt->installed || pt->path[1])
-			printf("  %-14s %s\n", "cjpeg", pt->path[1] ? pt->path[1] : "not installed");
-		else
-			printf("  %-14s %s\n", "cjpeg", "not installed");
-	} else {
-		printf("  --no-external: vipsthumbnail, ImageMagick and djpeg/cjpeg skipped\n");
-	}
-	fflush(stdout);
-
-	/* warm-up, then measured rounds */
-	for (int round = -1; round < repeat; round++)
-		for (int i = 0; i < T_COUNT; i++)
-			if (tools[i].installed && (tools[i].self || external))
-				run_tool(&tools[i], &cx, round >= 0);
-
-	inproc ip;
-	int nin = repeat;
-	run_inprocess(&cx, nin, &ip);
-
-	summary s[T_COUNT];
-	for (int i = 0; i < T_COUNT; i++)
-		s[i] = summarise(&tools[i]);
-
-	printf("\n  %-40s %9s %8s %8s %9s %7s  %s\n", "", "median ms", "min ms", "cpu ms", "peak MiB",
-	       "faults", "output");
-	for (int i = 0; i < T_COUNT; i++) {
-		if (!tools[i].self && !external)
+	if (cfg.quick)
+		all[0].w = 2000, all[0].h = 1500;
+	double fault_us = fault_cost_us();
+	print_header(&cfg, &cx, fault_us);
+	image ims[3];
+	outcome os[3];
+	int n = 0;
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		const char *at = strstr(cfg.images, all[i].name);
+		size_t len = strlen(all[i].name);
+		if (at == NULL || (at[len] != '\0' && at[len] != ','))
 			continue;
-		print_row(&tools[i], &s[i]);
-		if (i == T_START) {
-			double med = median(ip.ms[P_RENDER], ip.n);
-			printf("  %-40s %9.1f %8.1f %8s %9s %7s", "fieldinspect (in-process call)", med,
-			       minimum(ip.ms[P_RENDER], ip.n), "-", "-", "-");
-			print_output_cell((long)ip.out_bytes, ip.out_w, ip.out_h);
-			printf("\n");
-		}
+		ims[n] = all[i];
+		memset(&os[n], 0, sizeof os[n]);
+		make_image(&cx, &ims[n]);
+		printf("\n== %s: %s\n  %dx%d, %ld bytes (%.2f bits/pixel), q%d 4:2:0 baseline, generated in %.0f ms\n",
+		       ims[n].name, ims[n].what, ims[n].w, ims[n].h, ims[n].bytes,
+		       (double)ims[n].bytes * 8 / ((double)ims[n].w * ims[n].h), SCENE_QUALITY, ims[n].gen_ms);
+		fflush(stdout);
+		cost(&cx, &cfg, &ims[n], &os[n]);
+		peer(&cx, &cfg, &ims[n], fault_us);
+		memory(&cx, &cfg, &ims[n], &os[n]);
+		quality_report(&cx, &ims[n], &os[n]);
+		fflush(stdout);
+		n++;
 	}
-	printf("  (wall: fork to wait4, median and min of the runs; cpu: user+system, median; peak MiB:\n"
-	       "   ru_maxrss, largest of the runs; faults: minor page faults, i.e. first touches of fresh\n"
-	       "   memory, median; in-process: %d call(s) in one process after a warm-up, on a heap the\n"
-	       "   warm-up already touched)\n", ip.n);
-
-	double render = median(ip.ms[P_RENDER], ip.n), dec8 = median(ip.ms[P_DEC8], ip.n),
-	       dec2 = median(ip.ms[P_DEC2], ip.n), enc = median(ip.ms[P_ENC], ip.n),
-	       enc_std = median(ip.ms[P_ENC_STD], ip.n);
-	printf("\n  Where the library's time goes (in-process, libjpeg called directly with its "
-	       "settings; medians):\n");
-	printf("    %-58s %7.1f ms\n", "fic_photo_render, whole call", render);
-	char label[128];
-	snprintf(label, sizeof label, "decode at 1/2 (%dx%d, ISLOW IDCT, RGB), no resize", ip.dec2_w,
-	         ip.dec2_h);
-	printf("    %-58s %7.1f ms  (%.0f %%)\n", label, dec2, 100 * dec2 / render);
-	/* The library encodes with the standard Huffman tables (no whole-image buffer). */
-	snprintf(label, sizeof label, "encode %dx%d q%d, standard Huffman tables", ip.out_w, ip.out_h,
-	         OUT_QUALITY);
-	printf("    %-58s %7.1f ms  (%.0f %%)\n", label, enc_std, 100 * enc_std / render);
-	printf("    %-58s %7.1f ms  (%.0f %%)\n", "the rest: tent resampling 2000->1600, buffers",
-	       render - dec2 - enc_std, 100 * (render - dec2 - enc_std) / render);
-	printf("    for comparison:\n");
-	printf("    %-58s %7.1f ms\n", "  decode at 1/8 (the entropy-decoding floor)", dec8);
-	printf("    %-58s %7.1f ms\n", "  the same encode with optimised Huffman tables", enc);
-	if (s[T_FIC].have && s[T_START].have) {
-		double fresh = s[T_FIC].faults - s[T_START].faults;
-		printf("    A first touch of a fresh 4 KiB page costs %.2f us here; the child process's %.0f\n"
-		       "    faults beyond start-up (%.1f MiB of fresh memory) come to about %.0f ms of its"
-		       " %.1f ms.\n", ip.fault_us, fresh, fresh * 4096 / (1024.0 * 1024.0),
-		       fresh * ip.fault_us / 1e3, s[T_FIC].med_ms);
-	}
-
-	const summary *fic = &s[T_FIC], *vips = &s[T_VIPS], *d8 = &s[T_DJPEG8];
-	printf("\n  Ratios and the issue's targets:\n");
-	if (!fic->have) {
-		printf("    fieldinspect failed: %s\n", tools[T_FIC].fail_msg);
-	} else if (!external) {
-		printf("    (external tools skipped: no ratios)\n");
-	} else {
-		if (vips->have) {
-			double sp = vips->med_ms / fic->med_ms, mem = fic->rss_mib / vips->rss_mib;
-			printf("    time, vipsthumbnail / fieldinspect (processes): %.1f / %.1f ms = %.2fx   "
-			       "target >= %.1fx: %s\n", vips->med_ms, fic->med_ms, sp, TARGET_SPEEDUP_VS_VIPS,
-			       verdict(sp >= TARGET_SPEEDUP_VS_VIPS));
-			printf("    peak memory, fieldinspect / vipsthumbnail: %.1f / %.1f MiB = %.3f   "
-			       "target <= %.2f: %s\n", fic->rss_mib, vips->rss_mib, mem, TARGET_MEM_VS_VIPS,
-			       verdict(mem <= TARGET_MEM_VS_VIPS));
-			if (mem > TARGET_MEM_VS_VIPS)
-				printf("      (the target needs fieldinspect <= %.1f MiB, %.1f MiB less; of that budget"
-				       "\n       start-up takes %.1f MiB and the photo, held in memory for the call,"
-				       " %.1f MiB)\n", vips->rss_mib * TARGET_MEM_VS_VIPS,
-				       fic->rss_mib - vips->rss_mib * TARGET_MEM_VS_VIPS, s[T_START].rss_mib,
-				       (double)photo_bytes / (1024.0 * 1024.0));
-			printf("    output bytes, fieldinspect / vipsthumbnail: %ld / %ld = %.2f   (no target)\n",
-			       fic->out_bytes, vips->out_bytes,
-			       vips->out_bytes > 0 ? (double)fic->out_bytes / (double)vips->out_bytes : NAN);
-		} else {
-			printf("    vipsthumbnail: %s — time and memory targets cannot be judged\n",
-			       tools[T_VIPS].installed ? "failed" : "not installed");
-		}
-		if (s[T_MAGICK].have)
-			printf("    time, ImageMagick / fieldinspect: %.2fx; peak memory, fieldinspect / "
-			       "ImageMagick: %.3f   (no target)\n", s[T_MAGICK].med_ms / fic->med_ms,
-			       fic->rss_mib / s[T_MAGICK].rss_mib);
-		if (d8->have) {
-			double rp = fic->med_ms / d8->med_ms, ri = render / dec8;
-			printf("    time, fieldinspect / djpeg -scale 1/8, process vs process: %.1f / %.1f ms = "
-			       "%.2fx   target <= %.1fx: %s\n", fic->med_ms, d8->med_ms, rp, TARGET_VS_DJPEG8,
-			       verdict(rp <= TARGET_VS_DJPEG8));
-			printf("    time, fieldinspect / decode at 1/8, in-process vs in-process: %.1f / %.1f ms "
-			       "= %.2fx   target <= %.1fx: %s\n", render, dec8, ri, TARGET_VS_DJPEG8,
-			       verdict(ri <= TARGET_VS_DJPEG8));
-			printf("      (process figures include exec and start-up for both; the in-process pair "
-			       "is the library\n       call against libjpeg's own 1/8 decode in the same "
-			       "process, without writing output)\n");
-		} else {
-			printf("    djpeg: %s — the djpeg 1/8 target cannot be judged\n",
-			       tools[T_DJPEG8].installed ? "failed" : "not installed");
-		}
-	}
-
-	if (keep)
+	print_summary(ims, os, n, &cx);
+	if (cfg.keep)
 		printf("\n  kept: %s\n", cx.dir);
 	else
-		remove_dir(&cx, tools);
-	for (int i = 0; i < T_COUNT; i++) {
-		free(tools[i].runs);
-		free(tools[i].path[0]);
-		free(tools[i].path[1]);
-	}
+		remove_dir(cx.dir);
+	free(cx.djpeg);
+	free(cx.vips);
 	close(cx.devnull);
-	return fic->have ? 0 : 1;
+	return 0;
 }

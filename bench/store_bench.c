@@ -1,41 +1,45 @@
 /*
- * bench/store_bench.c — durable single-record save rate: fieldinspect versus
- * plain SQLite on the same disk, in the same run.
+ * bench/store_bench.c — durable single-record saves: fieldinspect against
+ * plain SQLite on the same disk, record by record.
  *
  * What it measures. An inspector's app saves one record at a time, and each
  * save must be on disk before the UI says "saved" (store.h: a call that
  * returns FIC_OK has committed with WAL + synchronous=FULL). So the figure
- * that matters is not bulk insert throughput but the rate and latency of
- * single-record durable transactions. This program times N calls of
- * fic_site_add (each its own transaction, as the API does it) and, as the
- * baseline, N single-row transactions done with the sqlite3 API directly:
- * same pragmas (WAL, synchronous=FULL, foreign_keys=ON), a table with the same
- * columns, constraints and indexes as `sites` in schema/migrations/0001_init.sql,
- * the same values bound, BEGIN IMMEDIATE / INSERT / COMMIT per row, with the
- * INSERT prepared once and reused.
+ * that matters is the latency of single-record durable transactions. Each
+ * round makes three saves, in turn:
+ *   A  fic_site_add: validation, a UUIDv7, a place-code check, the sites row,
+ *      an audit row and an outbox row, one transaction;
+ *   B  plain SQLite, one transaction holding the same sites row (the very
+ *      values A stored, read back from A's file), into a database with the
+ *      same schema (copied from A's: columns, constraints, indexes, triggers);
+ *   C  plain SQLite, one transaction holding the same three rows A wrote.
+ * Same pragmas everywhere (WAL, synchronous=FULL, foreign_keys=ON), one file
+ * each on the same disk. Rates are compared round by round (wall time: the
+ * wait for the disk is the point): "a save vs one raw row" = B's time / A's,
+ * "vs the same rows raw" = C's time / A's — 1 means as fast as raw SQLite.
  *
- * Why. The difference is the price of what fieldinspect adds to every save:
- * validation, a UUIDv7, the JSON change record, a place-code uniqueness check,
- * an append-only audit row and an outbox row for sync, the derived tables of
- * schema 2 (name bigrams, the R*Tree, counters, the list orders: about 20
- * pages per WAL commit instead of 5), all in the same transaction, and
- * statements prepared per call. With an fsync per commit, the disk usually dominates; the ratio shows
- * how much of the budget the library's extras take on this machine.
+ * Why record by record. This VM's fsync flips between about 0.3 ms and 4 ms
+ * regimes faster than a block of 100 commits (/work/shared/MEASURED.md), so
+ * blocks of one kind then the other compare different disks. Within a round
+ * the order alternates (A B C, then C B A). Reported: the median of the
+ * per-round ratios with min-max and the median's 95 % interval; when that
+ * interval holds 1, the difference is too small to tell on this disk.
  *
- * How. Both stores live in a fresh temporary directory (under $TMPDIR, /tmp,
- * or the directory given as argv[2]); the filesystem type is printed, since a
- * tmpfs makes fsync free and the figures meaningless for durability. After a
- * short unmeasured warm-up the two run alternately in blocks of 100 records,
- * so drift in disk speed affects both alike. If the measured phase passes
- * TIME_BUDGET_S seconds it stops at the end of the current pair of blocks and
- * reports how many records were actually timed.
+ * How. A fresh temporary directory (under $TMPDIR, /tmp, or argv[2]); the
+ * filesystem type is printed, since a tmpfs makes fsync free and the
+ * figures meaningless for durability. A short unmeasured warm-up; the
+ * measured phase stops early after TIME_BUDGET_S seconds.
  *
- * Usage: store_bench [records (default 2000)] [parent directory for the temp dir]
+ * Usage: store_bench [rounds (default 2000)] [parent directory for the temp dir]
  */
 #include <fieldinspect/fieldinspect.h>
 
+#include "bench_stats.h"
+
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,48 +49,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_RECORDS 2000
+#define DEFAULT_ROUNDS 2000
 #define WARMUP 20
-#define BLOCK 100
-#define TIME_BUDGET_S 16.0
+#define TIME_BUDGET_S 20.0
 #define TMPFS_MAGIC_NUMBER 0x01021994
-
-/* The `sites` table of schema/migrations/0001_init.sql, with its indexes. */
-static const char plain_schema[] =
-	"CREATE TABLE sites ("
-	" id TEXT PRIMARY KEY,"
-	" kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 9),"
-	" name TEXT NOT NULL CHECK (length(name) > 0),"
-	" address TEXT,"
-	" credit_code TEXT CHECK (credit_code IS NULL OR length(credit_code) = 18),"
-	" place_code TEXT UNIQUE,"
-	" legal_rep TEXT, manager TEXT, licence_no TEXT, licence_scope TEXT,"
-	" licence_valid_from TEXT, licence_valid_to TEXT,"
-	" lat REAL CHECK (lat IS NULL OR lat BETWEEN -90 AND 90),"
-	" lon REAL CHECK (lon IS NULL OR lon BETWEEN -180 AND 180),"
-	" status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 3),"
-	" origin INTEGER NOT NULL CHECK (origin BETWEEN 1 AND 2),"
-	" school_level INTEGER NOT NULL DEFAULT 0, boarding INTEGER NOT NULL DEFAULT -1,"
-	" enrolment INTEGER NOT NULL DEFAULT -1, med_registration INTEGER NOT NULL DEFAULT 0,"
-	" institution_type INTEGER NOT NULL DEFAULT 0, beds INTEGER NOT NULL DEFAULT -1,"
-	" joint_venture INTEGER NOT NULL DEFAULT -1,"
-	" validation_deferred INTEGER NOT NULL DEFAULT -1,"
-	" industry INTEGER NOT NULL DEFAULT 0, hazard_level INTEGER NOT NULL DEFAULT 0,"
-	" venue_type INTEGER NOT NULL DEFAULT 0, note TEXT,"
-	" created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL,"
-	" revision INTEGER NOT NULL DEFAULT 1);"
-	"CREATE INDEX sites_kind_name ON sites (kind, name);"
-	"CREATE INDEX sites_credit_code ON sites (credit_code) WHERE credit_code IS NOT NULL;"
-	"CREATE INDEX sites_lat ON sites (lat) WHERE lat IS NOT NULL;";
-
-static const char plain_insert[] =
-	"INSERT INTO sites (id, kind, name, address, credit_code, place_code, legal_rep, manager,"
-	" licence_no, licence_scope, licence_valid_from, licence_valid_to, lat, lon, status,"
-	" origin, school_level, boarding, enrolment, med_registration, institution_type, beds,"
-	" joint_venture, validation_deferred, industry, hazard_level, venue_type, note,"
-	" created_at_ms, updated_at_ms, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-	" ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26,"
-	" ?27, ?28, ?29, ?30, ?31)";
+#define MAX_COLS 64
 
 /* The values every saved record carries (only the name varies). */
 #define ROW_ADDRESS "重庆市渝北区龙溪街道金龙路 88 号"
@@ -95,6 +62,12 @@ static const char plain_insert[] =
 #define ROW_LAT 29.5630
 #define ROW_LON 106.5516
 #define ROW_ENROLMENT 620
+
+static void die(const char *what, const char *detail)
+{
+	fprintf(stderr, "store_bench: %s: %s\n", what, detail);
+	exit(1);
+}
 
 static void fill_site(fic_site *s, const char *name)
 {
@@ -113,277 +86,280 @@ static void fill_site(fic_site *s, const char *name)
 	s->note = ROW_NOTE;
 }
 
-static double now_s(void)
+/* ---- the rows A wrote, read back through a connection of our own ---- */
+
+enum { T_SITES, T_AUDIT, T_OUTBOX, T_COUNT };
+static const char *const table[T_COUNT] = { "sites", "audit", "outbox" };
+
+typedef struct rows {
+	sqlite3_value *v[T_COUNT][MAX_COLS];
+	int n[T_COUNT];
+} rows;
+
+static void rows_free(rows *r)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	for (int t = 0; t < T_COUNT; t++) {
+		for (int i = 0; i < r->n[t]; i++)
+			sqlite3_value_free(r->v[t][i]);
+		r->n[t] = 0;
+	}
 }
 
-static int64_t wall_ms(void)
+static void read_row(sqlite3 *db, const char *sql, const char *arg, rows *r, int t)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		die(sql, sqlite3_errmsg(db));
+	if (arg)
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		die("reading back a saved row", table[t]);
+	r->n[t] = sqlite3_column_count(st);
+	for (int i = 0; i < r->n[t] && i < MAX_COLS; i++)
+		r->v[t][i] = sqlite3_value_dup(sqlite3_column_value(st, i));
+	sqlite3_finalize(st);
 }
 
-static void die(const char *what, const char *detail)
+/* The sites row of `id`, and the newest audit and outbox rows (A's, just written). */
+static void read_back(sqlite3 *db, const char *id, rows *r)
 {
-	fprintf(stderr, "store_bench: %s: %s\n", what, detail);
-	exit(1);
+	read_row(db, "SELECT * FROM sites WHERE id = ?1", id, r, T_SITES);
+	read_row(db, "SELECT * FROM audit ORDER BY seq DESC LIMIT 1", NULL, r, T_AUDIT);
+	read_row(db, "SELECT * FROM outbox ORDER BY seq DESC LIMIT 1", NULL, r, T_OUTBOX);
 }
 
-/* ---- plain SQLite ---- */
+/* ---- plain SQLite, with A's schema ---- */
 
-typedef struct plain_db {
+typedef struct plain {
 	sqlite3 *db;
-	sqlite3_stmt *insert;
-} plain_db;
+	sqlite3_stmt *ins[T_COUNT];
+} plain;
 
-static void plain_exec(plain_db *p, const char *sql)
+static void plain_exec(plain *p, const char *sql)
 {
 	if (sqlite3_exec(p->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		die(sql, sqlite3_errmsg(p->db));
 }
 
-static void plain_open(plain_db *p, const char *path)
+/* A database at `path` with every table, index and trigger of `from`. */
+static void plain_open(plain *p, const char *path, sqlite3 *from)
 {
 	if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                                      SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-		die("opening the plain database", p->db ? sqlite3_errmsg(p->db) : "out of memory");
+		die("opening a plain database", p->db ? sqlite3_errmsg(p->db) : "out of memory");
 	sqlite3_busy_timeout(p->db, 5000);
-	plain_exec(p, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-	              "PRAGMA foreign_keys = ON;");
-	plain_exec(p, plain_schema);
-	if (sqlite3_prepare_v2(p->db, plain_insert, -1, &p->insert, NULL) != SQLITE_OK)
-		die("preparing the plain insert", sqlite3_errmsg(p->db));
+	plain_exec(p, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;");
+	sqlite3_stmt *st;
+	/* (A virtual table's shadow tables — the R*Tree's _rowid, _node and
+	 * _parent — come with it, not from their own statements.) */
+	if (sqlite3_prepare_v2(from, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT "
+	                       "LIKE 'sqlite_%' AND name NOT IN (SELECT v.name || x.s FROM sqlite_master v, "
+	                       "(SELECT '_rowid' AS s UNION ALL SELECT '_node' UNION ALL SELECT '_parent') x "
+	                       "WHERE v.sql LIKE 'CREATE VIRTUAL TABLE%') "
+	                       "ORDER BY type = 'table' DESC, type = 'index' DESC",
+	                       -1, &st, NULL) != SQLITE_OK)
+		die("reading the schema", sqlite3_errmsg(from));
+	while (sqlite3_step(st) == SQLITE_ROW)
+		plain_exec(p, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	for (int t = 0; t < T_COUNT; t++) {
+		char sql[600] = "", q[8];
+		int cols = 0;
+		sqlite3_stmt *info;
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s')", table[t]);
+		if (sqlite3_prepare_v2(p->db, sql, -1, &info, NULL) == SQLITE_OK && sqlite3_step(info) == SQLITE_ROW)
+			cols = sqlite3_column_int(info, 0);
+		sqlite3_finalize(info);
+		snprintf(sql, sizeof sql, "INSERT INTO %s VALUES (", table[t]);
+		for (int i = 0; i < cols && i < MAX_COLS; i++) {
+			snprintf(q, sizeof q, "%s?", i ? ", " : "");
+			strncat(sql, q, sizeof sql - strlen(sql) - 2);
+		}
+		strncat(sql, ")", sizeof sql - strlen(sql) - 1);
+		if (sqlite3_prepare_v2(p->db, sql, -1, &p->ins[t], NULL) != SQLITE_OK)
+			die(sql, sqlite3_errmsg(p->db));
+	}
 }
 
-static void plain_close(plain_db *p)
+static void plain_close(plain *p)
 {
-	sqlite3_finalize(p->insert);
+	for (int t = 0; t < T_COUNT; t++)
+		sqlite3_finalize(p->ins[t]);
 	sqlite3_close(p->db);
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, const char *v)
+/* One durable transaction with A's first `ntables` rows; seconds. */
+static double plain_save(plain *p, const rows *r, int ntables)
 {
-	if (v && v[0])
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-/* One durable transaction holding one row with the values fic_site_add stores. */
-static void plain_save(plain_db *p, const fic_site *s)
-{
-	unsigned char r[16];
-	char id[FIC_UUID_BUFSIZE];
-	if (fic_platform_default()->random_bytes(NULL, r, sizeof r) != 0)
-		die("random", "getrandom failed");
-	snprintf(id, sizeof id,
-	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
-	         r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-	         r[15]);
-	int64_t now = wall_ms();
-
+	double t0 = bs_wall_ms();
 	plain_exec(p, "BEGIN IMMEDIATE");
-	sqlite3_stmt *st = p->insert;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, s->kind);
-	sqlite3_bind_text(st, 3, s->name, -1, SQLITE_STATIC);
-	bind_opt(st, 4, s->address);
-	bind_opt(st, 5, s->credit_code);
-	bind_opt(st, 6, s->place_code);
-	bind_opt(st, 7, s->legal_rep);
-	bind_opt(st, 8, s->manager);
-	bind_opt(st, 9, s->licence_no);
-	bind_opt(st, 10, s->licence_scope);
-	bind_opt(st, 11, s->licence_valid_from);
-	bind_opt(st, 12, s->licence_valid_to);
-	sqlite3_bind_double(st, 13, s->lat);
-	sqlite3_bind_double(st, 14, s->lon);
-	sqlite3_bind_int(st, 15, FIC_SITE_ACTIVE);
-	sqlite3_bind_int(st, 16, FIC_SITE_FROM_FIELD);
-	sqlite3_bind_int(st, 17, s->school_level);
-	sqlite3_bind_int(st, 18, s->boarding);
-	sqlite3_bind_int(st, 19, s->enrolment);
-	sqlite3_bind_int(st, 20, s->med_registration);
-	sqlite3_bind_int(st, 21, s->institution_type);
-	sqlite3_bind_int(st, 22, s->beds);
-	sqlite3_bind_int(st, 23, s->joint_venture);
-	sqlite3_bind_int(st, 24, s->validation_deferred);
-	sqlite3_bind_int(st, 25, s->industry);
-	sqlite3_bind_int(st, 26, s->hazard_level);
-	sqlite3_bind_int(st, 27, s->venue_type);
-	bind_opt(st, 28, s->note);
-	sqlite3_bind_int64(st, 29, now);
-	sqlite3_bind_int64(st, 30, now);
-	sqlite3_bind_int64(st, 31, 1);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		die("plain insert", sqlite3_errmsg(p->db));
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	plain_exec(p, "COMMIT");
-}
-
-/* ---- fieldinspect ---- */
-
-static void fic_save(fic_store *store, const fic_site *s)
-{
-	int rc = fic_site_add(NULL, store, s, "bench");
-	if (rc != FIC_OK)
-		die("fic_site_add", fic_error_last()->message);
-}
-
-/* ---- figures ---- */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-typedef struct figures {
-	double rate, median_ms, p99_ms, mean_ms;
-} figures;
-
-static figures summarise(double *lat_s, size_t n)
-{
-	figures f = { 0, 0, 0, 0 };
-	if (n == 0)
-		return f;
-	double total = 0;
-	for (size_t i = 0; i < n; i++)
-		total += lat_s[i];
-	qsort(lat_s, n, sizeof *lat_s, cmp_double);
-	size_t p99 = (n * 99 + 99) / 100; /* ceil(0.99 n), 1-based */
-	f.rate = (double)n / total;
-	f.mean_ms = total / (double)n * 1e3;
-	f.median_ms = (n % 2 ? lat_s[n / 2] : (lat_s[n / 2 - 1] + lat_s[n / 2]) / 2) * 1e3;
-	f.p99_ms = lat_s[(p99 > n ? n : p99) - 1] * 1e3;
-	return f;
-}
-
-static void remove_db(const char *path)
-{
-	char p[4200];
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
-		unlink(p);
+	for (int t = 0; t < ntables; t++) {
+		sqlite3_stmt *st = p->ins[t];
+		for (int i = 0; i < r->n[t]; i++)
+			sqlite3_bind_value(st, i + 1, r->v[t][i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			die("plain insert", sqlite3_errmsg(p->db));
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
 	}
+	plain_exec(p, "COMMIT");
+	return (bs_wall_ms() - t0) / 1000.0;
+}
+
+/* ---- one round: A, B, C in turn ---- */
+
+typedef struct bench {
+	fic_store *store;
+	sqlite3 *peek;   /* our own connection to A's file */
+	plain one, three;
+	double *a, *b, *c; /* seconds per save */
+} bench;
+
+static double fic_save(bench *x, const fic_site *s, char id[FIC_UUID_BUFSIZE])
+{
+	fic_site *out = NULL;
+	double t0 = bs_wall_ms();
+	if (fic_site_add(&out, x->store, s, "bench") != FIC_OK)
+		die("fic_site_add", fic_error_last()->message);
+	double t = (bs_wall_ms() - t0) / 1000.0;
+	snprintf(id, FIC_UUID_BUFSIZE, "%s", out->id);
+	fic_site_free(out);
+	return t;
+}
+
+/* A, B, C, or C, B, A: B and C write the rows A wrote in the round before. */
+static void one_round(bench *x, int i, rows *prev, bool keep)
+{
+	char name[128], id[FIC_UUID_BUFSIZE];
+	snprintf(name, sizeof name, "阳光小学 %d号", i);
+	fic_site s;
+	fill_site(&s, name);
+	double ta, tb, tc;
+	if (i % 2 == 0) {
+		ta = fic_save(x, &s, id);
+		tb = plain_save(&x->one, prev, 1);
+		tc = plain_save(&x->three, prev, T_COUNT);
+	} else {
+		tc = plain_save(&x->three, prev, T_COUNT);
+		tb = plain_save(&x->one, prev, 1);
+		ta = fic_save(x, &s, id);
+	}
+	rows_free(prev);
+	read_back(x->peek, id, prev);
+	if (keep)
+		x->a[i] = ta, x->b[i] = tb, x->c[i] = tc;
+}
+
+static double median_ms(const double *v, int n)
+{
+	return bs_summarise(v, n).median * 1e3;
+}
+
+/* B's or C's time over A's, round by round: A's rate as a fraction of raw SQLite's. */
+static void print_ratio(const char *what, const double *raw, const double *a, int n)
+{
+	double *r = malloc((size_t)n * sizeof *r);
+	if (r == NULL)
+		die("allocating", "out of memory");
+	for (int i = 0; i < n; i++)
+		r[i] = raw[i] / a[i];
+	bs_summary s = bs_summarise(r, n);
+	char buf[200];
+	bs_format(buf, sizeof buf, &s, 2);
+	printf("  %-38s %s\n  %-38s %s\n", what, buf, "",
+	       s.hi < 1 ? "fieldinspect is slower" : s.lo > 1 ? "fieldinspect is faster"
+	                                                      : "no difference this disk can show (the interval holds 1)");
+	free(r);
+}
+
+static void report(const bench *x, int n, double secs, const char *dir, bool tmpfs, long asked)
+{
+	printf("store_bench: durable single-record saves (one transaction each, WAL, synchronous=FULL), "
+	       "round by round\n");
+	printf("  directory: %s%s\n", dir,
+	       tmpfs ? "  (tmpfs: fsync is free, figures are NOT durable-write figures)" : "");
+	printf("  SQLite %s, fieldinspect %s, %d rounds (+%d warm-up) in %.1f s%s\n", sqlite3_libversion(),
+	       fic_version(), n, WARMUP, secs, n < asked ? " (stopped early: the time budget ran out)" : "");
+	printf("\n  %-38s %10s\n", "median latency", "ms");
+	printf("  %-38s %10.3f\n", "A fic_site_add (3 rows + checks)", median_ms(x->a, n));
+	printf("  %-38s %10.3f\n", "B plain SQLite, the same sites row", median_ms(x->b, n));
+	printf("  %-38s %10.3f\n", "C plain SQLite, the same 3 rows", median_ms(x->c, n));
+	printf("\n  fieldinspect's save rate as a fraction of raw SQLite's, per round (B/A, C/A):\n");
+	print_ratio("a save vs one raw row (B/A):", x->b, x->a, n);
+	print_ratio("a save vs the same rows raw (C/A):", x->c, x->a, n);
 }
 
 int main(int argc, char **argv)
 {
-	long records = DEFAULT_RECORDS;
+	long asked = DEFAULT_ROUNDS;
 	if (argc > 1) {
 		char *end;
-		records = strtol(argv[1], &end, 10);
-		if (*end != '\0' || records < 1 || records > 10000000)
-			die("usage", "store_bench [records >= 1] [parent directory]");
+		asked = strtol(argv[1], &end, 10);
+		if (*end != '\0' || asked < 1 || asked > 10000000)
+			die("usage", "store_bench [rounds >= 1] [parent directory]");
 	}
 	const char *base = argc > 2 ? argv[2] : getenv("TMPDIR");
 	if (base == NULL || base[0] == '\0')
 		base = "/tmp";
-
-	char dir[4096];
+	char dir[4096], path[4][4200];
 	snprintf(dir, sizeof dir, "%s/fic_bench.XXXXXX", base);
 	if (mkdtemp(dir) == NULL)
 		die("creating a temporary directory", strerror(errno));
-	char fic_path[4200], plain_path[4200];
-	snprintf(fic_path, sizeof fic_path, "%s/fieldinspect.fic", dir);
-	snprintf(plain_path, sizeof plain_path, "%s/plain.sqlite", dir);
-
+	static const char *const names[] = { "fieldinspect.fic", "one-row.sqlite", "three-rows.sqlite" };
+	for (int i = 0; i < 3; i++)
+		snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
 	struct statfs sfs;
-	int tmpfs = statfs(dir, &sfs) == 0 && (unsigned long)sfs.f_type == TMPFS_MAGIC_NUMBER;
+	bool tmpfs = statfs(dir, &sfs) == 0 && (unsigned long)sfs.f_type == TMPFS_MAGIC_NUMBER;
 
+	bench x;
+	memset(&x, 0, sizeof x);
 	fic_store_options opts = FIC_STORE_OPTIONS_INIT;
 	opts.actor = "bench";
-	fic_store *store = NULL;
-	if (fic_store_open(&store, fic_path, &opts) != FIC_OK)
+	if (fic_store_open(&x.store, path[0], &opts) != FIC_OK)
 		die("fic_store_open", fic_error_last()->message);
-	plain_db plain = { NULL, NULL };
-	plain_open(&plain, plain_path);
-
-	double *fic_lat = calloc((size_t)records, sizeof *fic_lat);
-	double *plain_lat = calloc((size_t)records, sizeof *plain_lat);
-	if (fic_lat == NULL || plain_lat == NULL)
+	if (sqlite3_open_v2(path[0], &x.peek, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		die("reading the store", sqlite3_errmsg(x.peek));
+	plain_open(&x.one, path[1], x.peek);
+	plain_open(&x.three, path[2], x.peek);
+	x.a = calloc((size_t)asked, sizeof *x.a);
+	x.b = calloc((size_t)asked, sizeof *x.b);
+	x.c = calloc((size_t)asked, sizeof *x.c);
+	if (!x.a || !x.b || !x.c)
 		die("allocating", "out of memory");
-
-	char name[128];
+	rows prev;
+	memset(&prev, 0, sizeof prev);
+	char id[FIC_UUID_BUFSIZE];
 	fic_site s;
-	for (int i = 0; i < WARMUP; i++) {
-		snprintf(name, sizeof name, "预热学校 %d号", i);
-		fill_site(&s, name);
-		fic_save(store, &s);
-		plain_save(&plain, &s);
+	fill_site(&s, "预热学校");
+	fic_save(&x, &s, id);
+	read_back(x.peek, id, &prev);
+	for (int i = 0; i < WARMUP; i++)
+		one_round(&x, i, &prev, false);
+	int n = 0;
+	double start = bs_wall_ms();
+	while (n < asked && (n < 15 || bs_wall_ms() - start < TIME_BUDGET_S * 1e3)) {
+		one_round(&x, n, &prev, true);
+		n++;
 	}
-
-	size_t done = 0;
-	double start = now_s();
-	int truncated = 0;
-	while (done < (size_t)records) {
-		size_t block = (size_t)records - done < BLOCK ? (size_t)records - done : BLOCK;
-		for (size_t i = 0; i < block; i++) {
-			snprintf(name, sizeof name, "阳光小学 %zu号", done + i);
-			fill_site(&s, name);
-			double t = now_s();
-			fic_save(store, &s);
-			fic_lat[done + i] = now_s() - t;
+	report(&x, n, (bs_wall_ms() - start) / 1e3, dir, tmpfs, asked);
+	rows_free(&prev);
+	plain_close(&x.one);
+	plain_close(&x.three);
+	sqlite3_close(x.peek);
+	fic_store_close(x.store);
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	for (int i = 0; i < 3; i++)
+		for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+			char p[4300];
+			snprintf(p, sizeof p, "%.4200s%s", path[i], suffixes[k]);
+			unlink(p);
 		}
-		for (size_t i = 0; i < block; i++) {
-			snprintf(name, sizeof name, "阳光小学 %zu号", done + i);
-			fill_site(&s, name);
-			double t = now_s();
-			plain_save(&plain, &s);
-			plain_lat[done + i] = now_s() - t;
-		}
-		done += block;
-		if (done < (size_t)records && now_s() - start > TIME_BUDGET_S) {
-			truncated = 1;
-			break;
-		}
-	}
-	double wall = now_s() - start;
-
-	fic_store_stats stats = FIC_STORE_STATS_INIT;
-	if (fic_store_stats_get(store, &stats) != FIC_OK)
-		die("fic_store_stats_get", fic_error_last()->message);
-	fic_store_close(store);
-	plain_close(&plain);
-
-	figures f = summarise(fic_lat, done);
-	figures p = summarise(plain_lat, done);
-
-	printf("store_bench: durable single-record saves (one transaction each, WAL, "
-	       "synchronous=FULL)\n");
-	printf("  directory: %s%s\n", dir, tmpfs ? "  (tmpfs: fsync is free, figures are NOT durable-"
-	                                           "write figures)" : "");
-	printf("  SQLite %s, fieldinspect %s, %zu records each (+%d warm-up), %.1f s measured\n",
-	       sqlite3_libversion(), fic_version(), done, WARMUP, wall);
-	if (truncated)
-		printf("  stopped early: the %.0f s time budget ran out before %ld records\n",
-		       TIME_BUDGET_S, records);
-	printf("\n");
-	printf("  %-14s %12s %12s %12s %12s\n", "", "records/s", "median ms", "p99 ms", "mean ms");
-	printf("  %-14s %12.0f %12.3f %12.3f %12.3f\n", "fieldinspect", f.rate, f.median_ms,
-	       f.p99_ms, f.mean_ms);
-	printf("  %-14s %12.0f %12.3f %12.3f %12.3f\n", "plain SQLite", p.rate, p.median_ms,
-	       p.p99_ms, p.mean_ms);
-	printf("  %-14s %12.2f %12.2f %12.2f %12.2f\n", "ratio fic/plain", f.rate / p.rate,
-	       f.median_ms / p.median_ms, f.p99_ms / p.p99_ms, f.mean_ms / p.mean_ms);
-	printf("\n");
-	printf("  Each fieldinspect save (fic_site_add) also writes an audit row and an outbox\n"
-	       "  row in the same transaction (store now holds %" PRId64 " sites, %" PRId64
-	       " audit entries,\n  %" PRId64 " outbox records); plain SQLite writes only the "
-	       "sites row, same columns and values.\n",
-	       stats.sites, stats.audit_entries, stats.outbox_pending);
-
-	remove_db(fic_path);
-	remove_db(plain_path);
+	char photos[4300];
+	snprintf(photos, sizeof photos, "%.4200s.photos", path[0]);
+	rmdir(photos);
 	rmdir(dir);
-	free(fic_lat);
-	free(plain_lat);
+	free(x.a);
+	free(x.b);
+	free(x.c);
 	return 0;
 }

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # scripts/bench-photo.sh — the photo rendition benchmark (bench/photo_bench.c):
-# a generated 12-megapixel photo made into the 1600 px upload rendition by
-# fieldinspect, vipsthumbnail and ImageMagick, with djpeg's 1/8 decode as the
-# floor, in one run. Installs the build dependencies and the tools when they
-# are missing (quiet when present), builds a Release build in build/bench and
-# runs it. Arguments go to photo_bench, e.g. `--repeat 15` or `--keep`.
-# Run it on an otherwise idle machine: the tools are timed by wall clock.
+# three generated photos (12 MP close-up, 12 MP outdoor, 48 MP close-up) made
+# into the 1600 px upload rendition; its CPU time against djpeg's 1/8 decode
+# (the floor), interleaved, in one process and as processes; its peak memory
+# for every EXIF orientation; its quality against an exact Lanczos-3
+# rendition and vipsthumbnail at equal bytes. Installs the build dependencies
+# and the tools when they are missing (quiet when present), builds a Release
+# build in build/bench and runs it. Arguments go to photo_bench, e.g.
+# `--pairs 31`, `--images closeup` or `--keep`. About 80 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
 
-tools=(libvips-tools imagemagick libjpeg-turbo-progs) # vipsthumbnail, convert, djpeg/cjpeg
+tools=(libvips-tools libjpeg-turbo-progs) # vipsthumbnail, djpeg
 missing=()
 for p in "${tools[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -111,7 +111,7 @@ typedef struct pass {
 	size_t nh;
 	int64_t total;          /* records due at the start, for progress */
 	size_t max_records;     /* batch size: halved to isolate a refused record */
-	fic__upload_cursor upload;
+	fic__uploader upload;
 	bool audit_done;
 	size_t audit_max;
 } pass;
@@ -261,7 +261,7 @@ static int push(fic_store *store, const fic_sync_options *opts, fic_sync_report 
 	int rc;
 	pass ps = { .store = store, .o = opts, .rep = rep, .nh = opts->no_gzip ? 2 : 3,
 		    .max_records = FIC_SYNC_BATCH_MAX_RECORDS, .audit_max = 500,
-		    .upload = { "", 0, opts->photo_chunk_bytes, 0 } };
+		    .upload = { .chunk = opts->photo_chunk_bytes } };
 	if ((rc = fic__sync_auth(store, ps.auth, sizeof ps.auth)) != FIC_OK)
 		return rc;
 	ps.h[0] = (fic_http_header){ "Authorization", ps.auth };
@@ -269,6 +269,7 @@ static int push(fic_store *store, const fic_sync_options *opts, fic_sync_report 
 	ps.h[2] = (fic_http_header){ "Content-Encoding", "gzip" };
 	if (ps.upload.chunk > FIC_SYNC_CHUNK_MAX)
 		ps.upload.chunk = FIC_SYNC_CHUNK_MAX;
+	ps.upload.cur.chunk = ps.upload.chunk;
 	fic__outbox_counts start;
 	if ((rc = fic__outbox_counts_get(store, &start)) == FIC_OK)
 		ps.total = start.pending;
@@ -285,6 +286,7 @@ static int push(fic_store *store, const fic_sync_options *opts, fic_sync_report 
 		if (rc != FIC_OK)
 			break;
 		bool done = false;
+		int64_t requests = rep->requests;
 		if (b == NULL)
 			rc = idle_step(&ps, now, &done);
 		else
@@ -292,8 +294,10 @@ static int push(fic_store *store, const fic_sync_options *opts, fic_sync_report 
 		fic__outbox_batch_free(b);
 		if (done)
 			break;
-		progress(opts, store, rep, ps.total);
+		if (rep->requests != requests) /* an exchange finished (photo lanes often have not) */
+			progress(opts, store, rep, ps.total);
 	}
+	fic__upload_end(store, opts, &ps.upload, rep);
 	memset(ps.auth, 0, sizeof ps.auth);
 	fic__outbox_prune(store, fic__now_ms(store));
 	return finish(store, rep, rc);

@@ -97,29 +97,29 @@ bool fic__sync_held(fic_store *store, int64_t now_ms)
 	return now_ms < until;
 }
 
-/* One exchange, timing it for the clock offset. */
-int fic__sync_exchange(fic_store *store, const fic_sync_options *o, const char *method,
-                       const char *path, const fic_http_header *h, size_t nh, const void *body,
-                       size_t len, fic_http_response *resp, fic_sync_report *rep)
+/* The request for an exchange: the URL from the server's, the pass's limits. */
+void fic__sync_request(const fic_sync_options *o, const char *method, const char *path,
+                       const fic_http_header *h, size_t nh, const void *body, size_t len, char *url,
+                       size_t url_size, fic_http_request *q)
 {
-	char url[600];
 	size_t ul = strlen(o->server_url);
 	while (ul > 0 && o->server_url[ul - 1] == '/')
 		ul--;
-	snprintf(url, sizeof url, "%.*s%s", (int)ul, o->server_url, path);
-	fic_http_request q = { .version = FIC_TRANSPORT_VERSION,
-		               .method = method, .url = url, .headers = h, .header_count = nh,
-		               .body = body, .body_len = len,
-		               .connect_timeout_ms = o->connect_timeout_ms,
-		               .low_speed_time_ms = o->low_speed_time_ms,
-		               .total_timeout_ms = o->total_timeout_ms,
-		               .max_response_bytes = FIC_SYNC_RESPONSE_MAX_BYTES,
-		               .cancel = o->cancel };
-	const fic_platform *p = store->platform;
-	int64_t t0 = p->monotonic_ms(p->ctx);
-	memset(resp, 0, sizeof *resp);
-	int rc = o->transport->request(o->transport->ctx, &q, resp);
-	int64_t rtt = p->monotonic_ms(p->ctx) - t0;
+	snprintf(url, url_size, "%.*s%s", (int)ul, o->server_url, path);
+	*q = (fic_http_request){ .version = FIC_TRANSPORT_VERSION,
+		                 .method = method, .url = url, .headers = h, .header_count = nh,
+		                 .body = body, .body_len = len,
+		                 .connect_timeout_ms = o->connect_timeout_ms,
+		                 .low_speed_time_ms = o->low_speed_time_ms,
+		                 .total_timeout_ms = o->total_timeout_ms,
+		                 .max_response_bytes = FIC_SYNC_RESPONSE_MAX_BYTES,
+		                 .cancel = o->cancel };
+}
+
+/* After the transport answered (rc) in rtt ms: count it, check it, feed the clock. */
+int fic__sync_answered(fic_store *store, int rc, size_t len, int64_t rtt, fic_http_response *resp,
+                       fic_sync_report *rep)
+{
 	rep->requests++;
 	rep->bytes_sent += (int64_t)len;
 	if (rc != FIC_OK) {
@@ -140,6 +140,21 @@ int fic__sync_exchange(fic_store *store, const fic_sync_options *o, const char *
 	if (resp->server_time_ms > 0 && rtt >= 0)
 		(void)fic_time_contact(store, resp->server_time_ms, rtt);
 	return FIC_OK;
+}
+
+/* One exchange, timing it for the clock offset. */
+int fic__sync_exchange(fic_store *store, const fic_sync_options *o, const char *method,
+                       const char *path, const fic_http_header *h, size_t nh, const void *body,
+                       size_t len, fic_http_response *resp, fic_sync_report *rep)
+{
+	char url[600];
+	fic_http_request q;
+	fic__sync_request(o, method, path, h, nh, body, len, url, sizeof url, &q);
+	const fic_platform *p = store->platform;
+	int64_t t0 = p->monotonic_ms(p->ctx);
+	memset(resp, 0, sizeof *resp);
+	int rc = o->transport->request(o->transport->ctx, &q, resp);
+	return fic__sync_answered(store, rc, len, p->monotonic_ms(p->ctx) - t0, resp, rep);
 }
 
 /* The server's error body, if it is one: message (copied, bounded) and its retry hint. */

@@ -206,7 +206,14 @@ int fic__answer_error(fic_store *store, const fic_http_response *r, const char *
                       int64_t *retry_after);
 
 /* One exchange with the server: builds the URL, applies the pass's limits,
- * counts requests and bytes, feeds the clock offset. */
+ * counts requests and bytes, feeds the clock offset. Its two halves, for an
+ * exchange run on a lane: the request (`url` holds the URL it points to),
+ * and what to do with the transport's answer `rc` after `rtt` ms. */
+void fic__sync_request(const fic_sync_options *o, const char *method, const char *path,
+                       const fic_http_header *h, size_t nh, const void *body, size_t len, char *url,
+                       size_t url_size, fic_http_request *q);
+int fic__sync_answered(fic_store *store, int rc, size_t len, int64_t rtt, fic_http_response *resp,
+                       fic_sync_report *rep);
 int fic__sync_exchange(fic_store *store, const fic_sync_options *o, const char *method,
                        const char *path, const fic_http_header *h, size_t nh, const void *body,
                        size_t len, fic_http_response *resp, fic_sync_report *rep);
@@ -234,6 +241,26 @@ int fic__sync_auth(fic_store *store, char *buf, size_t size);
 int fic__sync_push_audit(fic_store *store, const fic_sync_options *o, const fic_http_header *h,
                          size_t nh, fic_sync_report *rep, size_t *max, bool *idle);
 
+/* ---- exchanges run together: the built-in transport's lanes (transport_curl.c) ---- */
+
+#define FIC__LANES 2
+
+/* Whether `t` can run exchanges on lanes (the built-in libcurl transport
+ * can; an app's own transport runs one exchange at a time). */
+bool fic__lanes_available(const fic_transport *t);
+/* Start `req` on lane n (0 .. FIC__LANES-1), a connection of its own kept
+ * between exchanges. Everything `req` points to must stay valid until
+ * fic__lanes_wait hands the lane back or fic__lanes_cancel abandons it. */
+int fic__lanes_start(fic_transport *t, int n, const fic_http_request *req);
+/* Let the lanes' exchanges run for up to timeout_ms. 1 when one finished:
+ * its lane in *n, the transport's result in *rc and, for FIC_OK, the
+ * response (body fic__free'd by the caller); 0 when none did in time. */
+int fic__lanes_wait(fic_transport *t, int timeout_ms, int *n, int *rc, fic_http_response *resp);
+/* Whether lane n's request is all on its way (only the answer is awaited). */
+bool fic__lanes_sent(fic_transport *t, int n);
+/* Abandon lane n's exchange (its connection is closed: half a body cannot be taken back). */
+void fic__lanes_cancel(fic_transport *t, int n);
+
 /* ---- photo uploads (upload.c) ---- */
 
 #define FIC_SYNC_CHUNK_DEFAULT (32 * 1024)
@@ -249,13 +276,48 @@ typedef struct fic__upload_cursor {
 	int stuck;       /* answers in a row that did not move the offset forward */
 } fic__upload_cursor;
 
+/* A photo due, as the queue has it. */
+typedef struct fic__due_upload {
+	char sha256[FIC_SHA256_HEX];
+	int64_t bytes;
+	int hash_failures;
+} fic__due_upload;
+
+/* A lane's photo and the exchange it has in flight (which must stay valid). */
+typedef struct fic__upload_lane {
+	fic__upload_cursor cur;
+	fic__due_upload u;       /* the photo, as the queue had it when the lane took it */
+	int busy;                /* nothing, a HEAD or a chunk in flight */
+	int64_t started;         /* monotonic ms, for the clock offset */
+	unsigned char *buf;      /* the chunk in flight */
+	size_t sent;             /* its length */
+	char path[100], url[600], off_s[24], len_s[24];
+	fic_http_header h[4];
+	fic_http_request req;
+} fic__upload_lane;
+
+/* The pass's photo uploads. */
+typedef struct fic__uploader {
+	fic__upload_cursor cur;               /* a transport without lanes: one photo at a time */
+	fic__upload_lane lane[FIC__LANES];
+	size_t chunk;                         /* photo_chunk_bytes: fixed; 0: the engine's own */
+	size_t chunk_cap;                     /* the largest chunk the server has taken */
+} fic__uploader;
+
 /*
- * One step of the photo upload (a HEAD or one chunk). *idle is set when no
- * photo is due. Returns FIC_OK to go on; FIC_ENETWORK etc. to end the pass
- * (the upload is deferred with a backoff, as records are).
+ * One step of the photo upload: with lanes, start what the idle lanes can do
+ * and let the lanes run for a moment (applying an exchange that finished);
+ * otherwise a HEAD or one chunk. *idle when no photo is due and nothing is
+ * in flight. Returns FIC_OK to go on; FIC_ENETWORK etc. to end the pass (the
+ * upload is deferred with a backoff, as records are).
  */
 int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *auth,
-                     fic__upload_cursor *cur, fic_sync_report *rep, bool *idle);
+                     fic__uploader *up, fic_sync_report *rep, bool *idle);
+/* The pass ends: an exchange whose request is all sent gets a moment for its
+ * answer (applied as any other), the rest are abandoned (their photos resume
+ * at the server's offset next time). */
+void fic__upload_end(fic_store *store, const fic_sync_options *o, fic__uploader *up,
+                     fic_sync_report *rep);
 /* Pending uploads (due or waiting), and those of urgent leads. */
 int fic__upload_counts(fic_store *store, int64_t *pending, int64_t *urgent);
 

@@ -22,3 +22,42 @@ void fic_transport_curl_free(fic_transport *t)
 	if (t && t->destroy)
 		t->destroy(t->ctx);
 }
+
+/* Without libcurl there are no photo lanes: the engine sends one request at
+ * a time through the app's transport. */
+bool fic__lanes_available(const fic_transport *t)
+{
+	(void)t;
+	return false;
+}
+
+int fic__lanes_start(fic_transport *t, int n, const fic_http_request *req)
+{
+	(void)t;
+	(void)n;
+	(void)req;
+	return fic__err(FIC_ESTATE, "no photo lanes without libcurl");
+}
+
+int fic__lanes_wait(fic_transport *t, int timeout_ms, int *n, int *rc, fic_http_response *resp)
+{
+	(void)t;
+	(void)timeout_ms;
+	(void)n;
+	(void)rc;
+	(void)resp;
+	return 0;
+}
+
+bool fic__lanes_sent(fic_transport *t, int n)
+{
+	(void)t;
+	(void)n;
+	return false;
+}
+
+void fic__lanes_cancel(fic_transport *t, int n)
+{
+	(void)t;
+	(void)n;
+}

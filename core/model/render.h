@@ -1,10 +1,12 @@
 /*
  * core/model/render.h — making the upload rendition and the thumbnail of a photo
  * without ever holding the full-size image: libjpeg decodes with DCT-domain
- * scaling (never more pixels than needed), rows stream through a separable
- * triangle (tent) filter into a buffer of the rendition's size, and the EXIF
- * orientation is applied while encoding. Also reads the EXIF claims (capture
- * time, GPS position, orientation) with libexif.
+ * scaling (never more pixels than needed) into the file's own luma and
+ * chroma planes, each plane streams through a resampler (resample.h:
+ * Lanczos-3 for luma, a tent for chroma) into the planes the encoder takes
+ * as they are (4:2:0), and the EXIF orientation is applied while encoding.
+ * Also reads the EXIF claims (capture time, GPS position, orientation) with
+ * libexif.
  */
 #ifndef FIC_CORE_RENDER_H
 #define FIC_CORE_RENDER_H
@@ -21,15 +23,6 @@ typedef struct fic__exif {
 	bool has_gps;
 	double lat, lon;     /* WGS-84 degrees, south/west negative */
 } fic__exif;
-
-/* An image in memory, as decoded (not yet oriented). */
-typedef struct fic__image {
-	int w, h, ch;        /* ch 1 (grey) or 4 (RGBX: the fourth byte unused) */
-	unsigned char *px;   /* w*h*ch bytes, fic__malloc'd */
-	int orientation;     /* EXIF orientation to apply when encoding */
-} fic__image;
-
-void fic__image_free(fic__image *img);
 
 /* Where an encoded JPEG goes, and what was written. */
 typedef struct fic__jpeg_out {
@@ -55,5 +48,13 @@ typedef struct fic__jpeg_out {
 int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int quality,
                 fic__jpeg_out *upload, int thumb_edge, int thumb_quality, fic__jpeg_out *thumb,
                 fic__exif *exif, int *orig_w, int *orig_h);
+
+struct fic__rs_kernels;
+/* As fic__render, with the resampler's kernels given (NULL: the best this
+ * machine has): the tests render with each set and compare the bytes. */
+int fic__render_with(const struct fic__rs_kernels *k, FILE *in_fp, const void *data, size_t len,
+                     int max_edge, int quality, fic__jpeg_out *upload, int thumb_edge,
+                     int thumb_quality, fic__jpeg_out *thumb, fic__exif *exif, int *orig_w,
+                     int *orig_h);
 
 #endif

@@ -68,9 +68,10 @@ typedef struct fic_sync_options {
 	/** Per-request limits passed to the transport (0: the transport's defaults). */
 	long connect_timeout_ms, low_speed_time_ms, total_timeout_ms;
 	/**
-	 * Bytes of photo per request (0: 32 KiB; at most 256 KiB). Smaller chunks
-	 * let an urgent lead through sooner on a slow link (at 384 kbit/s a 32 KiB
-	 * chunk takes 0.7 s) at the cost of a request's headers per chunk.
+	 * Bytes of photo per request, at most 256 KiB. 0: the built-in transport
+	 * starts at 64 KiB and doubles with each chunk that arrives (its records
+	 * never wait behind a chunk: they have a connection of their own); another
+	 * transport sends 32 KiB, then looks at the records again.
 	 */
 	size_t photo_chunk_bytes;
 } fic_sync_options;
@@ -137,9 +138,10 @@ FIC_EXTERN int fic_sync_enrolled(fic_store *store, char *county, size_t county_s
  * Push the outbox's due records: urgent lead records first, in a request of
  * their own, then the rest in batches (≤ 500 records, ≤ 1 MiB); then the
  * audit log's new entries (as "audit" records); then the photo files, an urgent lead's first, each resumed at the server's offset
- * and sent in chunks of opts->photo_chunk_bytes. The outbox is read again
- * before every request (every chunk too), so an urgent lead filed during a
- * pass goes next. Each answer's server time feeds the trusted time
+ * and sent in chunks (see photo_chunk_bytes; the built-in transport sends two
+ * photos at a time, each on a connection of its own). The outbox is read
+ * again before every request, and at least every 50 ms while chunks are on
+ * their way, so an urgent lead filed during a pass goes next. Each answer's server time feeds the trusted time
  * (fic_time_contact). A batch the server refuses as a whole (4xx) is split
  * until the refused record is alone, and only that one is marked rejected.
  * At the end, however the pass went, the records the server acknowledged

@@ -3,14 +3,19 @@
  * lossy link and injects faults. The model is described in linkproxy.h.
  *
  * One thread runs one poll() loop over a wake pipe, the listener and two
- * sockets per connection. Each direction of a connection keeps:
- *   q        the bottleneck queue (a ring of queue_bytes), filled by recv();
- *   busy     the segment being serialised (still in q until busy_end);
+ * sockets per connection. The link itself — one per direction, shared by
+ * every connection, as a phone's radio link is — is a `wire`: the segment
+ * being serialised, and a log of which connection's bytes entered the
+ * bottleneck queue in which order (first in, first out across connections;
+ * queue_bytes in all). Each direction of a connection keeps:
+ *   q        its bytes in the bottleneck queue (a ring), filled by recv();
  *   head..   segments that have left the queue, each with the monotonic time
  *            it is due at the receiver (non-decreasing: in order);
- * and every pass does: read what poll() said is readable, then, until nothing
- * moves, finish the segments whose serialisation ended, start the next, write
- * the due ones, and fire an armed fault when its byte count is reached.
+ * and every pass does: read what poll() said is readable (a segment's worth
+ * per connection per pass, taking turns, so no sender starves another), then,
+ * until nothing moves, finish the segment whose serialisation ended, start
+ * the next, write the due ones, and fire an armed fault when its byte count
+ * is reached.
  */
 #if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
@@ -53,10 +58,7 @@ typedef struct seg {
 typedef struct dir {
 	unsigned char *q;
 	size_t qcap, qhead, qlen;
-	bool busy; /* the first busy_len bytes of q are being serialised */
-	size_t busy_len;
-	int64_t busy_end;
-	int64_t free_at; /* earliest start of the next segment */
+	int64_t not_before; /* no segment starts before this (the handshake) */
 	seg *head, *tail;
 	size_t held;      /* data bytes that left q and are not yet written */
 	int64_t last_due; /* keeps delivery in order */
@@ -68,6 +70,25 @@ typedef struct dir {
 	uint64_t rng;
 } dir;
 
+struct conn;
+
+/* One direction of the link, shared by every connection. */
+typedef struct arrival {
+	struct conn *c;
+	size_t len;
+} arrival;
+
+typedef struct wire {
+	int64_t free_at;      /* the link is busy until then */
+	size_t queued;        /* bytes in the bottleneck queue, all connections */
+	bool busy;            /* busy_len bytes at the head of busy_conn's q are on the link */
+	struct conn *busy_conn;
+	size_t busy_len;
+	int64_t busy_end;
+	arrival *log;         /* the queue's bytes by connection, oldest first */
+	size_t log_len, log_cap;
+} wire;
+
 typedef struct conn {
 	struct conn *next;
 	int cfd, ufd;
@@ -78,7 +99,13 @@ typedef struct conn {
 	bool stalled;
 	bool dead;
 	short crev, urev; /* revents of the last poll() */
+	bool read_done;   /* read this pass */
 } conn;
+
+static dir *conn_dir(struct conn *c, int dirn)
+{
+	return dirn == 0 ? &c->up : &c->down;
+}
 
 struct tu_link {
 	tu_link_options o;
@@ -91,6 +118,8 @@ struct tu_link {
 	int64_t armed_after;
 	tu_link_stats st;
 	size_t window;
+	wire wires[2];  /* [0] up (client to server), [1] down */
+	uint64_t pass;  /* which connection reads first this pass */
 	uint64_t nconn;
 	conn *conns;
 	struct pollfd *pfd;
@@ -165,11 +194,11 @@ static void close_fd(int *fd)
 
 /* ---- one direction */
 
-static void dir_init(dir *d, size_t qcap, int64_t free_at, uint64_t seed)
+static void dir_init(dir *d, size_t qcap, int64_t not_before, uint64_t seed)
 {
 	memset(d, 0, sizeof *d);
 	d->qcap = qcap;
-	d->free_at = free_at;
+	d->not_before = not_before;
 	d->limit = -1;
 	d->rng = seed;
 }
@@ -196,19 +225,46 @@ static void dir_append(dir *d, seg *s)
 	d->tail = s;
 }
 
-/* Read what the sender has, up to the queue's room. -1: the socket failed. */
-static int dir_read(dir *d, int fd, int64_t now)
+/* Log `n` bytes of c's that entered the shared queue. 0, or -1: out of memory. */
+static int wire_log(wire *w, struct conn *c, size_t n)
 {
-	while (!d->eof && d->qlen < d->qcap) {
+	if (w->log_len > 0 && w->log[w->log_len - 1].c == c) {
+		w->log[w->log_len - 1].len += n;
+	} else {
+		if (w->log_len == w->log_cap) {
+			size_t cap = w->log_cap ? 2 * w->log_cap : 64;
+			arrival *a = realloc(w->log, cap * sizeof *a);
+			if (!a)
+				return -1;
+			w->log = a;
+			w->log_cap = cap;
+		}
+		w->log[w->log_len++] = (arrival){ c, n };
+	}
+	w->queued += n;
+	return 0;
+}
+
+/* Read what the sender has, up to the shared queue's room and (on a shaped
+ * link) a segment a pass. -1: the socket failed or memory ran out. */
+static int dir_read(tu_link *l, wire *w, struct conn *c, dir *d, int fd, int64_t now)
+{
+	size_t budget = l->o.rate_bps > 0 ? SEG_MAX : SIZE_MAX;
+	while (!d->eof && d->qlen < d->qcap && w->queued < l->o.queue_bytes && budget > 0) {
 		size_t tail = (d->qhead + d->qlen) % d->qcap;
-		size_t room = d->qcap - d->qlen;
+		size_t room = d->qcap - d->qlen, shared = l->o.queue_bytes - w->queued;
 		size_t contig = d->qcap - tail < room ? d->qcap - tail : room;
+		contig = contig < shared ? contig : shared;
+		contig = contig < budget ? contig : budget;
 		ssize_t r = recv(fd, d->q + tail, contig, 0);
 		if (r > 0) {
 			/* An idle link starts serialising when data arrives, not before. */
-			if (d->qlen == 0)
-				d->free_at = max64(d->free_at, now);
+			if (w->queued == 0 && !w->busy)
+				w->free_at = max64(w->free_at, now);
+			if (wire_log(w, c, (size_t)r) < 0)
+				return -1;
 			d->qlen += (size_t)r;
+			budget -= (size_t)r;
 		} else if (r == 0) {
 			d->eof = true;
 		} else if (errno == EINTR) {
@@ -222,68 +278,118 @@ static int dir_read(dir *d, int fd, int64_t now)
 	return 0;
 }
 
-/* Move segments through the bottleneck. 1: something moved, 0: nothing, -1: out of memory. */
-static int dir_pump(tu_link *l, dir *d, int64_t now)
+/* A connection's FIN once its queue is empty (it does not use the link). */
+static int dir_fin(tu_link *l, dir *d, int64_t now)
 {
-	int progress = 0;
+	if (d->qlen > 0 || !d->eof || d->fin_queued)
+		return 0;
+	seg *f = calloc(1, sizeof *f);
+	if (!f)
+		return -1;
+	f->fin = true;
+	f->due = max64(max64(d->not_before, now) + (int64_t)l->o.delay_ms * MS, d->last_due);
+	d->last_due = f->due;
+	dir_append(d, f);
+	d->fin_queued = true;
+	return 1;
+}
+
+/* The oldest logged bytes whose connection may send now (its handshake done,
+ * its receiver's window not full); -1 if none. */
+static long wire_next(const tu_link *l, const wire *w, int dirn, int64_t now)
+{
+	for (size_t i = 0; i < w->log_len; i++) {
+		const dir *d = dirn == 0 ? &w->log[i].c->up : &w->log[i].c->down;
+		if (d->not_before <= now && d->held < l->window)
+			return (long)i;
+	}
+	return -1;
+}
+
+static dir *conn_dir(struct conn *c, int dirn);
+
+/* The segment on the link has left it: into its connection's in-flight list. */
+static int wire_finish(tu_link *l, wire *w, int dirn)
+{
+	dir *d = conn_dir(w->busy_conn, dirn);
+	size_t n = w->busy_len;
 	int64_t delay = (int64_t)l->o.delay_ms * MS;
+	seg *s = malloc(sizeof *s + n);
+	if (!s)
+		return -1;
+	memset(s, 0, sizeof *s);
+	size_t first = d->qcap - d->qhead < n ? d->qcap - d->qhead : n;
+	memcpy(s->data, d->q + d->qhead, first);
+	memcpy(s->data + first, d->q, n - first);
+	d->qhead = (d->qhead + n) % d->qcap;
+	d->qlen -= n;
+	w->queued -= n;
+	s->len = n;
+	s->due = w->busy_end + delay;
+	w->free_at = w->busy_end;
+	if (l->o.loss > 0 && draw(d) < l->o.loss) {
+		/* Retransmitted one RTT + 200 ms later; the resend uses the link again. */
+		s->due += 2 * delay + RTO_EXTRA;
+		w->free_at += ser_ns(l, n);
+		pthread_mutex_lock(&l->mu);
+		l->st.segments_lost++;
+		pthread_mutex_unlock(&l->mu);
+	}
+	s->due = max64(s->due, d->last_due); /* in order: head-of-line blocking */
+	d->last_due = s->due;
+	dir_append(d, s);
+	d->held += n;
+	w->busy = false;
+	return 0;
+}
+
+/* Move segments over one direction of the link. 1: something moved, 0: nothing, -1: out of memory. */
+static int wire_pump(tu_link *l, int dirn, int64_t now)
+{
+	wire *w = &l->wires[dirn];
+	int progress = 0;
 	for (;;) {
-		if (!d->busy) {
-			if (d->qlen == 0) {
-				if (d->eof && !d->fin_queued) {
-					seg *f = calloc(1, sizeof *f);
-					if (!f)
-						return -1;
-					f->fin = true;
-					f->due = max64(max64(d->free_at, now) + delay, d->last_due);
-					d->last_due = f->due;
-					dir_append(d, f);
-					d->fin_queued = true;
-					progress = 1;
-				}
+		if (w->busy) {
+			if (w->busy_end > now)
 				break;
-			}
-			if (d->held >= l->window) {
-				/* The receiver's window is full: the link idles meanwhile. */
-				d->free_at = max64(d->free_at, now);
-				break;
-			}
-			d->busy_len = d->qlen < SEG_MAX ? d->qlen : SEG_MAX;
-			d->busy_end = d->free_at + ser_ns(l, d->busy_len);
-			d->busy = true;
+			if (wire_finish(l, w, dirn) < 0)
+				return -1;
+			progress = 1;
 		}
-		if (d->busy_end > now)
+		long i = wire_next(l, w, dirn, now);
+		if (i < 0) {
+			w->free_at = max64(w->free_at, now); /* idle meanwhile */
 			break;
-		/* The segment's last bit has left the queue. */
-		size_t n = d->busy_len;
-		seg *s = malloc(sizeof *s + n);
-		if (!s)
-			return -1;
-		memset(s, 0, sizeof *s);
-		size_t first = d->qcap - d->qhead < n ? d->qcap - d->qhead : n;
-		memcpy(s->data, d->q + d->qhead, first);
-		memcpy(s->data + first, d->q, n - first);
-		d->qhead = (d->qhead + n) % d->qcap;
-		d->qlen -= n;
-		s->len = n;
-		s->due = d->busy_end + delay;
-		d->free_at = d->busy_end;
-		if (l->o.loss > 0 && draw(d) < l->o.loss) {
-			/* Retransmitted one RTT + 200 ms later; the resend uses the link again. */
-			s->due += 2 * delay + RTO_EXTRA;
-			d->free_at += ser_ns(l, n);
-			pthread_mutex_lock(&l->mu);
-			l->st.segments_lost++;
-			pthread_mutex_unlock(&l->mu);
 		}
-		s->due = max64(s->due, d->last_due); /* in order: head-of-line blocking */
-		d->last_due = s->due;
-		dir_append(d, s);
-		d->held += n;
-		d->busy = false;
-		progress = 1;
+		arrival *a = &w->log[i];
+		dir *d = conn_dir(a->c, dirn);
+		w->busy_conn = a->c;
+		w->busy_len = a->len < SEG_MAX ? a->len : SEG_MAX;
+		w->busy_end = max64(w->free_at, d->not_before) + ser_ns(l, w->busy_len);
+		w->busy = true;
+		a->len -= w->busy_len;
+		if (a->len == 0) {
+			memmove(a, a + 1, (w->log_len - (size_t)i - 1) * sizeof *a);
+			w->log_len--;
+		}
 	}
 	return progress;
+}
+
+/* A connection is going: its bytes leave the queue and the log. */
+static void wire_forget(wire *w, struct conn *c, dir *d)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < w->log_len; i++)
+		if (w->log[i].c != c)
+			w->log[j++] = w->log[i];
+	w->log_len = j;
+	if (w->busy && w->busy_conn == c) {
+		w->busy = false;
+		w->free_at = w->busy_end; /* the link stays busy until the segment would have left */
+	}
+	w->queued -= d->qlen;
+	d->qlen = 0;
 }
 
 /* Write the due segments to the receiver. 1: something moved, 0: nothing, -1: it failed. */
@@ -351,8 +457,16 @@ static void conn_close(conn *c)
 	c->dead = true;
 }
 
-static void conn_free(conn *c)
+/* Its bytes leave the shared queue (before its queues are freed). */
+static void conn_forget(tu_link *l, conn *c)
 {
+	wire_forget(&l->wires[0], c, &c->up);
+	wire_forget(&l->wires[1], c, &c->down);
+}
+
+static void conn_free(tu_link *l, conn *c)
+{
+	conn_forget(l, c);
 	close_fd(&c->cfd);
 	close_fd(&c->ufd);
 	dir_free(&c->up);
@@ -400,7 +514,7 @@ static void conn_accept(tu_link *l, int cfd, int64_t now)
 	c->ufd = socket(AF_INET, SOCK_STREAM, 0);
 	if (!c->up.q || !c->down.q || c->ufd < 0 || set_nonblock(c->ufd) < 0) {
 		conn_reset(c);
-		conn_free(c);
+		conn_free(l, c);
 		return;
 	}
 	tune_socket(c->ufd); /* before connect(), so the window is sized from it */
@@ -410,7 +524,7 @@ static void conn_accept(tu_link *l, int cfd, int64_t now)
 		c->connecting = true;
 	} else {
 		conn_reset(c); /* refused: the client sees a reset */
-		conn_free(c);
+		conn_free(l, c);
 		return;
 	}
 	c->next = l->conns;
@@ -418,7 +532,7 @@ static void conn_accept(tu_link *l, int cfd, int64_t now)
 }
 
 /* Read whatever poll() reported. */
-static void conn_read(conn *c, int64_t now)
+static void conn_read(tu_link *l, conn *c, int64_t now)
 {
 	short rd = POLLIN | POLLHUP | POLLERR;
 	if (c->dead)
@@ -440,7 +554,7 @@ static void conn_read(conn *c, int64_t now)
 		}
 		return;
 	}
-	if ((c->crev & rd) && dir_read(&c->up, c->cfd, now) < 0) {
+	if ((c->crev & rd) && dir_read(l, &l->wires[0], c, &c->up, c->cfd, now) < 0) {
 		conn_reset(c);
 		return;
 	}
@@ -454,13 +568,13 @@ static void conn_read(conn *c, int64_t now)
 			}
 			c->connecting = false;
 		}
-	} else if ((c->urev & rd) && dir_read(&c->down, c->ufd, now) < 0) {
+	} else if ((c->urev & rd) && dir_read(l, &l->wires[1], c, &c->down, c->ufd, now) < 0) {
 		conn_reset(c);
 	}
 }
 
 /* Fire the armed fault once its byte count has passed. */
-static void conn_fault(conn *c)
+static void conn_fault(tu_link *l, conn *c)
 {
 	if (c->fault == TU_FAULT_NONE)
 		return;
@@ -475,6 +589,7 @@ static void conn_fault(conn *c)
 	case TU_FAULT_TRUNCATE_DOWN:
 		shutdown(c->cfd, SHUT_WR); /* FIN after what was written */
 		close_fd(&c->ufd);
+		conn_forget(l, c);
 		dir_free(&c->up);
 		dir_free(&c->down);
 		c->truncated = true;
@@ -488,53 +603,82 @@ static void conn_fault(conn *c)
 	c->fault = TU_FAULT_NONE;
 }
 
-static void conn_service(tu_link *l, conn *c, int64_t now)
+/* One round of a connection's own work: FINs, deliveries, faults. 1: something
+ * moved, 0: nothing, -1: the connection failed (reset). */
+static int conn_step(tu_link *l, conn *c, int64_t now)
 {
 	if (c->dead || c->truncated)
-		return;
+		return 0;
+	int p = 0, r;
+	if ((r = dir_fin(l, &c->up, now)) < 0)
+		return -1;
+	p |= r;
+	if ((r = dir_fin(l, &c->down, now)) < 0)
+		return -1;
+	p |= r;
+	if (!c->connecting) {
+		if ((r = dir_deliver(l, &c->up, c->ufd, true, now)) < 0)
+			return -1;
+		p |= r;
+	}
+	if ((r = dir_deliver(l, &c->down, c->cfd, false, now)) < 0)
+		return -1;
+	p |= r;
+	conn_fault(l, c);
+	return p;
+}
+
+/* The link and every connection, until nothing moves. */
+static void service(tu_link *l, int64_t now)
+{
 	for (;;) {
-		int p = 0, r;
-		if ((r = dir_pump(l, &c->up, now)) < 0)
-			goto reset;
-		p |= r;
-		if ((r = dir_pump(l, &c->down, now)) < 0)
-			goto reset;
-		p |= r;
-		if (!c->connecting) {
-			if ((r = dir_deliver(l, &c->up, c->ufd, true, now)) < 0)
-				goto reset;
-			p |= r;
+		int p = 0;
+		for (int dirn = 0; dirn < 2; dirn++) {
+			int r = wire_pump(l, dirn, now);
+			p |= r > 0;
+			/* out of memory: try again next pass */
 		}
-		if ((r = dir_deliver(l, &c->down, c->cfd, false, now)) < 0)
-			goto reset;
-		p |= r;
-		conn_fault(c);
-		if (c->dead || c->truncated)
-			return;
+		for (conn *c = l->conns; c; c = c->next) {
+			int r = conn_step(l, c, now);
+			if (r < 0) {
+				conn_reset(c);
+				conn_forget(l, c);
+			}
+			p |= r > 0;
+		}
 		if (!p)
 			break;
 	}
-	if (c->up.fin_sent && (c->down.fin_sent || c->stalled))
-		conn_close(c);
-	return;
-reset:
-	conn_reset(c);
+	for (conn *c = l->conns; c; c = c->next)
+		if (!c->dead && !c->truncated && c->up.fin_sent && (c->down.fin_sent || c->stalled))
+			conn_close(c);
 }
 
-/* Next time something is due on this connection (INT64_MAX: none). */
+/* Next time a segment is due on this connection (INT64_MAX: none). */
 static int64_t dir_next(const dir *d, int64_t now)
 {
+	if (d->head && d->head->due > now && !(d->limit >= 0 && d->passed >= d->limit))
+		return d->head->due;
+	return INT64_MAX;
+}
+
+/* Next time the link can move: the segment on it ends, or a connection's handshake does. */
+static int64_t wire_when(const wire *w, int dirn, int64_t now)
+{
+	if (w->busy)
+		return w->busy_end > now ? w->busy_end : now;
 	int64_t t = INT64_MAX;
-	if (d->busy && d->busy_end > now)
-		t = d->busy_end;
-	if (d->head && d->head->due > now && d->head->due < t && !(d->limit >= 0 && d->passed >= d->limit))
-		t = d->head->due;
+	for (size_t i = 0; i < w->log_len; i++) {
+		const dir *d = dirn == 0 ? &w->log[i].c->up : &w->log[i].c->down;
+		if (d->not_before > now && d->not_before < t)
+			t = d->not_before;
+	}
 	return t;
 }
 
-static short dir_events_in(const dir *d)
+static short dir_events_in(const tu_link *l, const wire *w, const dir *d)
 {
-	return !d->eof && d->qlen < d->qcap ? POLLIN : 0;
+	return !d->eof && d->qlen < d->qcap && w->queued < l->o.queue_bytes ? POLLIN : 0;
 }
 
 /* ---- the loop */
@@ -562,16 +706,38 @@ static void *link_main(void *arg)
 					break;
 			}
 		}
-		for (conn *c = l->conns; c; c = c->next) {
-			conn_read(c, now);
-			conn_service(l, c, now);
-			c->crev = c->urev = 0;
+		/* Read in turns: whoever has the fewest bytes in the queue reads first
+		 * (ties: who reads first moves on each pass), so senders share it. */
+		size_t nc = 0;
+		for (conn *c = l->conns; c; c = c->next)
+			nc++;
+		for (size_t k = 0; k < nc; k++) {
+			conn *pick = NULL;
+			size_t i = 0, best_q = SIZE_MAX, best_turn = SIZE_MAX;
+			for (conn *c = l->conns; c; c = c->next, i++) {
+				size_t q = c->up.qlen + c->down.qlen, turn = (i + nc - (size_t)(l->pass % nc)) % nc;
+				if (!c->read_done && (q < best_q || (q == best_q && turn < best_turn))) {
+					pick = c;
+					best_q = q;
+					best_turn = turn;
+				}
+			}
+			pick->read_done = true;
+			conn_read(l, pick, now);
+			if (pick->dead)
+				conn_forget(l, pick);
 		}
+		for (conn *c = l->conns; c; c = c->next)
+			c->read_done = false;
+		l->pass++;
+		service(l, now);
+		for (conn *c = l->conns; c; c = c->next)
+			c->crev = c->urev = 0;
 		for (conn **pc = &l->conns; *pc;) {
 			conn *c = *pc;
 			if (c->dead) {
 				*pc = c->next;
-				conn_free(c);
+				conn_free(l, c);
 			} else {
 				pc = &c->next;
 			}
@@ -607,13 +773,13 @@ static void *link_main(void *arg)
 			if (c->truncated) {
 				ce = POLLIN;
 			} else {
-				ce = dir_events_in(&c->up);
+				ce = dir_events_in(l, &l->wires[0], &c->up);
 				if (c->down.want_write)
 					ce |= POLLOUT;
 				if (c->connecting) {
 					ue = POLLOUT;
 				} else {
-					ue = dir_events_in(&c->down);
+					ue = dir_events_in(l, &l->wires[1], &c->down);
 					if (c->up.want_write)
 						ue |= POLLOUT;
 				}
@@ -628,6 +794,10 @@ static void *link_main(void *arg)
 			l->pfd[i] = (struct pollfd){ .fd = ce ? c->cfd : -1, .events = ce };
 			l->pfd[i + 1] = (struct pollfd){ .fd = ue ? c->ufd : -1, .events = ue };
 			l->pconn[i] = l->pconn[i + 1] = c;
+		}
+		for (int dirn = 0; dirn < 2; dirn++) {
+			int64_t t = wire_when(&l->wires[dirn], dirn, now);
+			next = t < next ? t : next;
 		}
 		int timeout = -1;
 		if (next != INT64_MAX) {
@@ -735,8 +905,10 @@ void tu_link_stop(tu_link *l)
 	while (l->conns) {
 		conn *c = l->conns;
 		l->conns = c->next;
-		conn_free(c);
+		conn_free(l, c);
 	}
+	free(l->wires[0].log);
+	free(l->wires[1].log);
 	close(l->lfd);
 	close(l->wake[0]);
 	close(l->wake[1]);

@@ -8,20 +8,24 @@
  * connections and opens, for each, a connection to 127.0.0.1:upstream_port.
  *
  * The link model, per direction (up = client→server, down = server→client),
- * each direction separately:
+ * the link of each direction shared by every connection, as a phone's one
+ * radio link is (two transfers at once each get about half of it):
  *
- *  1. Bottleneck queue. Bytes read from the sender's socket enter a queue of at
- *     most queue_bytes. When it is full the proxy stops reading that socket, so
- *     back-pressure reaches the sender's kernel buffers as on a real link. The
- *     proxy's own sockets are small-buffered (SO_RCVBUF/SO_SNDBUF 16 KiB, which
- *     Linux doubles to 32 KiB) and TCP_NODELAY is set on both of its sides, so
- *     it hides no large queue of its own; the sender's kernel buffers are the
- *     sender's business.
+ *  1. Bottleneck queue. Bytes read from the senders' sockets enter one queue
+ *     of at most queue_bytes per direction, all connections together, first in
+ *     first out; the proxy reads a segment's worth from each connection in
+ *     turn, so one sender cannot starve another's way in. When the queue is
+ *     full the proxy stops reading, so back-pressure reaches the senders'
+ *     kernel buffers as on a real link. The proxy's own sockets are
+ *     small-buffered (SO_RCVBUF/SO_SNDBUF 16 KiB, which Linux doubles to 32 KiB)
+ *     and TCP_NODELAY is set on both of its sides, so it hides no large queue of
+ *     its own; the senders' kernel buffers are the senders' business.
  *  2. Serialisation. Bytes leave the queue in segments of at most 1460 bytes
- *     (a segment is whatever is queued, up to 1460, when the link becomes free:
- *     no Nagle) at rate_bps; a segment stays in the queue until its last bit
- *     has left. Times are scheduled on a monotonic clock from the previous
- *     segment's end, so poll() granularity does not accumulate.
+ *     of one connection (a segment is whatever that connection has queued, up
+ *     to 1460, when the link becomes free: no Nagle) at rate_bps; a segment
+ *     stays in the queue until its last bit has left. Times are scheduled on a
+ *     monotonic clock from the previous segment's end, so poll() granularity
+ *     does not accumulate.
  *  3. Propagation. Each segment is delivered (written to the receiver's
  *     socket) delay_ms after it has left the queue.
  *  4. Loss. A byte stream cannot drop bytes, so the effect of TCP loss is
@@ -35,12 +39,13 @@
  *     occupies the link for twice its serialisation time. Not modelled: the
  *     sender's congestion control backing off, so on long transfers loss costs
  *     less here than on a real link; on short ones the latency tail is right.
- *  5. Receiver window. Data that has left the queue but not yet been written
- *     to the receiver (in flight, or held behind a lost segment, or waiting
- *     for a receiver that does not read) is bounded, as a real receive window
- *     would bound it: max(64 KiB, 2 × rate × (3 × delay + 200 ms)) capped at
- *     4 MiB (4 MiB when rate is unlimited and there is a delay or loss). When
- *     it is full the queue stops draining.
+ *  5. Receiver window. Data of a connection that has left the queue but not
+ *     yet been written to the receiver (in flight, or held behind a lost
+ *     segment, or waiting for a receiver that does not read) is bounded, as a
+ *     real receive window would bound it: max(64 KiB, 2 × rate × (3 × delay +
+ *     200 ms)) capped at 4 MiB (4 MiB when rate is unlimited and there is a
+ *     delay or loss). When it is full that connection's bytes wait in the
+ *     queue and the link serves the others'.
  *  6. Handshake. The kernel completes the client's connect() with the proxy at
  *     once, so connect() returns early; to make a fresh connection cost what it
  *     costs on a real link, the up direction starts serialising only one RTT

@@ -536,6 +536,59 @@ static void loss_delays_but_keeps_data_whole_and_in_order(void **state)
 	free(data);
 }
 
+typedef struct timed_job {
+	int port;
+	unsigned char *data;
+	size_t n;
+	int rc;
+	int64_t elapsed;
+} timed_job;
+
+static void *timed_main(void *arg)
+{
+	timed_job *j = arg;
+	j->rc = echo_roundtrip(j->port, j->data, j->n, &j->elapsed);
+	return NULL;
+}
+
+/* One radio link for every connection: two transfers share its rate, take
+ * turns fairly, and a third connection's small message waits behind at most
+ * the bottleneck queue, not behind their whole transfers. */
+static void connections_share_the_link(void **state)
+{
+	(void)state;
+	upstream *u = upstream_start(UP_ECHO, 0);
+	tu_link *l = link_start(u->port, 384000, 20, 0, 3);
+	size_t n = 48000;
+	unsigned char *data = malloc(n);
+	assert_non_null(data);
+	fill_random(data, n, 5);
+	timed_job a = { tu_link_port(l), data, n, -1, 0 }, b = a;
+	pthread_t ta, tb;
+	assert_int_equal(pthread_create(&ta, NULL, timed_main, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, timed_main, &b), 0);
+	sleep_ms(500); /* both are sending now */
+	int fd = client_connect(tu_link_port(l));
+	assert_true(fd >= 0);
+	ping_ms(fd); /* past the handshake */
+	double ping = ping_ms(fd);
+	close(fd);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	printf("# two 48000-byte echoes at once on one 384 kbit/s link: %.3f s and %.3f s; "
+	       "a 1-byte round trip meanwhile: %.0f ms\n", secs(a.elapsed), secs(b.elapsed), ping);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(b.rc, 0);
+	/* 96 000 bytes each way at 48 000 bytes/s: 2 s, not the 1 s of a link each */
+	assert_true(secs(a.elapsed) >= 1.8 && secs(b.elapsed) >= 1.8);
+	assert_true(secs(a.elapsed) < 1.3 * secs(b.elapsed) && secs(b.elapsed) < 1.3 * secs(a.elapsed));
+	/* behind at most 16 KiB each way (0.34 s), not behind the transfers */
+	assert_true(ping >= 40 && ping < 1000);
+	tu_link_stop(l);
+	upstream_stop(u);
+	free(data);
+}
+
 /* Read to the end; the client's view of a faulty connection. */
 static size_t read_to_end(int fd, unsigned char *buf, size_t cap, ssize_t *last, int *err)
 {
@@ -713,6 +766,7 @@ int main(void)
 		cmocka_unit_test(passes_bytes_unchanged_both_ways),
 		cmocka_unit_test(rate_and_delay_are_those_asked_for),
 		cmocka_unit_test(loss_delays_but_keeps_data_whole_and_in_order),
+		cmocka_unit_test(connections_share_the_link),
 		cmocka_unit_test(faults_do_what_they_say),
 		cmocka_unit_test(stats_count_bytes),
 		cmocka_unit_test(bad_options_are_refused),
