@@ -26,6 +26,16 @@ extern "C" {
 #define FIC_PHOTO_MAX_PIXELS 50000000LL
 /** Largest photo file accepted, in bytes. */
 #define FIC_PHOTO_MAX_BYTES (64LL * 1024 * 1024)
+/**
+ * Most memory the decoder may hold for a photo's coefficients. Only a
+ * progressive (or multi-scan) JPEG needs them all at once — 3 bytes a pixel
+ * for 4:2:0 colour, 6 for 4:4:4, 2 for grey — so such a file over about
+ * 22 MP (4:2:0) is refused with FIC_ETOOBIG; baseline photos stream and are
+ * not limited by it.
+ */
+#define FIC_PHOTO_DECODE_MEMORY_MAX (64LL * 1024 * 1024)
+/** Most scans a JPEG may have (a progressive file has about 10); more is FIC_ETOOBIG. */
+#define FIC_PHOTO_MAX_SCANS 100
 
 #define FIC_PHOTO_OPTIONS_VERSION 1
 
@@ -65,7 +75,9 @@ typedef enum fic_photo_owner {
  * @param opts rendition sizes and the device's position; NULL for defaults.
  * @return FIC_OK; FIC_ENOTFOUND (owner, item, or no file at `path`);
  *   FIC_ESTATE (inspection finished, lead submitted); FIC_EINVAL (not a JPEG,
- *   damaged, zero or oversized dimensions); FIC_ETOOBIG; FIC_EIO (file
+ *   damaged, zero or oversized dimensions); FIC_ETOOBIG (the file is larger
+ *   than FIC_PHOTO_MAX_BYTES, or decoding it would pass
+ *   FIC_PHOTO_DECODE_MEMORY_MAX or FIC_PHOTO_MAX_SCANS); FIC_EIO (file
  *   unreadable, or it vanished while being read).
  */
 FIC_EXTERN int fic_photo_add_file(char *id_out, fic_store *store, int owner,
