@@ -129,9 +129,14 @@ FIC_EXTERN int fic_photo_render(void **out, size_t *out_len, const void *jpeg, s
  * As fic_photo_render(), from the file `in_path` to the file `out_path`,
  * streaming: neither the photo nor the rendition is held in memory (unless
  * its EXIF orientation rotates it). The rendition is written to
- * `<out_path>.part` and renamed over `out_path` only when complete, so a
- * failure leaves an existing `out_path` as it was; `out_path` may not be the
- * input itself.
+ * `<out_path>.part`, fsync'd, renamed over `out_path` only when complete, and
+ * the folder fsync'd, so a failure or a power cut leaves an existing
+ * `out_path` as it was or the whole new one; `out_path` may not be the input
+ * itself.
+ * @return FIC_OK; FIC_EINVAL (arguments, not a usable JPEG); FIC_ENOTFOUND (no
+ *   input); FIC_ETOOBIG (over a decoding limit); FIC_EIO (cannot write, sync
+ *   or rename; FIC_EIO after the rename: the new file is in place but its
+ *   name may not have reached the disk).
  */
 FIC_EXTERN int fic_photo_render_file(const char *in_path, const char *out_path, int max_edge,
                                      int quality);
