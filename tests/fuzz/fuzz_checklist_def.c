@@ -19,7 +19,9 @@ static void sample_answer(const fic__item *it, char *buf, size_t size)
 	switch (it->type) {
 	case FIC_A_YES_NO: snprintf(buf, size, "no"); break;
 	case FIC_A_NUMBER: snprintf(buf, size, "%g", it->has_range ? it->lo : 1.5); break;
-	case FIC_A_COUNT: snprintf(buf, size, "%d", it->has_range && it->lo > 0 ? (int)it->lo : 3); break;
+	case FIC_A_COUNT:
+		snprintf(buf, size, "%d", it->has_range && it->lo > 0 && it->lo < 1e6 ? (int)it->lo : 3);
+		break;
 	case FIC_A_DATE: snprintf(buf, size, "2026-02-28"); break;
 	case FIC_A_CHOICE:
 	case FIC_A_MULTI:
