@@ -14,6 +14,7 @@ set -euo pipefail
 
 packages=(
 	build-essential cmake pkg-config clang   # toolchains (gcc and clang builds)
+	libclang-rt-14-dev                       # libFuzzer and the sanitizers' runtimes for clang
 	libsqlite3-dev                           # the local store
 	libcjson-dev                             # JSON
 	libcurl4-openssl-dev                     # sync transport

@@ -6,11 +6,13 @@
 #   gcc   -Wall -Wextra -Werror (RelWithDebInfo)
 #   clang -Wall -Wextra -Werror
 #   gcc with AddressSanitizer + UndefinedBehaviorSanitizer
-# then the Java binding's tests on the host JVM (scripts/test-jvm.sh), and
-# once more cross-built for arm64 and run under qemu-user
-# (scripts/test-arm64.sh). After the gcc build, every JSON document the
-# public API returns is validated against its schema in schema/api/
-# (scripts/check-api-json.sh).
+# (each replays the fuzz corpora too), then builds the libFuzzer targets
+# (clang, ASan+UBSan, tests/fuzz), replays their corpora and fuzzes each for
+# FIC_FUZZ_SECONDS (default 20; docs/fuzzing.md); then the Java binding's
+# tests on the host JVM (scripts/test-jvm.sh), and once more cross-built for
+# arm64 and run under qemu-user (scripts/test-arm64.sh). After the gcc
+# build, every JSON document the public API returns is validated against
+# its schema in schema/api/ (scripts/check-api-json.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh arm64 jvm android
@@ -52,6 +54,17 @@ run_config clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_config asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DFIC_SANITIZE=ON
 
+fuzz_seconds=${FIC_FUZZ_SECONDS:-20}
+run_config fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFIC_FUZZ=ON \
+	-DFIC_BUILD_TESTS=OFF -DFIC_BUILD_BENCH=OFF -DFIC_BUILD_TOOLS=OFF -DFIC_FUZZ_SECONDS="$fuzz_seconds"
+echo "=== fuzz: ${fuzz_seconds} s per target"
+for log in build/fuzz/tests/fuzz/work/*/log; do
+	[ -f "$log" ] || continue
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+	printf '%-24s %10s runs %8s exec/s\n' "$(basename "$(dirname "$log")")" "${runs:-?}" "${rate:-?}"
+done
+
 echo "=== jvm: the Java binding on the host JVM (FIC_WITH_CURL=OFF, the Java transport)"
 bash scripts/test-jvm.sh || failed+=("jvm")
 
@@ -62,4 +75,4 @@ if [ ${#failed[@]} -gt 0 ]; then
 	echo "FAILED: ${failed[*]}"
 	exit 1
 fi
-echo "all configurations passed: gcc, clang, asan+ubsan, jvm, arm64 under qemu"
+echo "all configurations passed: gcc, clang, asan+ubsan, fuzz, jvm, arm64 under qemu"

@@ -26,6 +26,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -2429,6 +2430,82 @@ static void stop_sweeper(county_server *s)
 	pthread_mutex_unlock(&s->track_lock);
 	pthread_join(s->sweep_thread, NULL);
 	s->sweeping = false;
+}
+
+/*
+ * For the fuzzers: a request handed to the handlers through one end of a
+ * socketpair, with the daemon polled from this thread (no listening socket,
+ * no server thread), so a run is deterministic and a crash is in this
+ * thread's stack. The daemon is started on first use; a server that
+ * listens has its own and is refused.
+ */
+int county_request(county_server *s, const char *method, const char *path, const char *headers,
+                   const void *body, size_t len, int *status, char **response,
+                   size_t *response_len)
+{
+	*status = 0;
+	*response = NULL;
+	*response_len = 0;
+	if (s->d != NULL && s->port != 0)
+		return -1;
+	if (s->d == NULL &&
+	    (s->d = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, handle, s,
+	                             MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+	                             MHD_OPTION_END)) == NULL)
+		return -1;
+	size_t head = strlen(method) + strlen(path) + (headers ? strlen(headers) : 0) + 128;
+	char *req = malloc(head + len);
+	int sv[2] = { -1, -1 };
+	if (req == NULL || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		free(req);
+		return -1;
+	}
+	int n = snprintf(req, head, "%s %s HTTP/1.1\r\nHost: county\r\nConnection: close\r\n"
+	                 "Content-Length: %zu\r\n%s\r\n", method, path, len, headers ? headers : "");
+	if (len > 0)
+		memcpy(req + n, body, len);
+	size_t total = (size_t)n + len, sent = 0, cap = 0;
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	int rc = MHD_add_connection(s->d, sv[1], (struct sockaddr *)&peer, sizeof peer) == MHD_YES
+	                 ? 0 : -1;
+	for (int idle = 0; rc == 0 && idle < 1000;) {
+		bool moved = false;
+		if (sent < total) {
+			ssize_t w = send(sv[0], req + sent, total - sent, MSG_NOSIGNAL);
+			if (w > 0)
+				sent += (size_t)w;
+			else if (errno != EAGAIN && errno != EINTR)
+				sent = total; /* the server closed early: read what it said */
+			moved |= w > 0;
+		}
+		MHD_run(s->d);
+		if (*response_len + 65536 > cap) {
+			char *g = realloc(*response, cap = cap * 2 + 65536 + 1);
+			if (g == NULL) {
+				rc = -1;
+				break;
+			}
+			*response = g;
+		}
+		ssize_t r = recv(sv[0], *response + *response_len, cap - 1 - *response_len, 0);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			break; /* answered and closed */
+		if (r > 0)
+			*response_len += (size_t)r;
+		moved |= r > 0;
+		idle = moved ? 0 : idle + 1;
+		if (!moved)
+			usleep(100);
+	}
+	MHD_run(s->d); /* let it release the closed connection */
+	close(sv[0]);
+	free(req);
+	if (*response)
+		(*response)[*response_len] = '\0';
+	if (rc == 0 && *response_len > 12 && strncmp(*response, "HTTP/1.1 ", 9) == 0)
+		*status = atoi(*response + 9);
+	return rc == 0 && *status > 0 ? 0 : -1;
 }
 
 void county_close(county_server *s)

@@ -237,6 +237,18 @@ int64_t county_sms_lead_count(county_server *s);
  * (tests/server/test_query_plans.c checks their plans). */
 const char *county_request_sql(size_t i);
 
+/*
+ * For the fuzzers (tests/fuzz/fuzz_server.c): one request (`headers` a block
+ * of "Name: value\r\n" lines or NULL; Content-Length is added) through the
+ * same handlers as over the network, without a listening socket: the server
+ * must not be listening. *response (malloc'd, NUL-terminated, free() it)
+ * gets the whole HTTP answer and *status its code. 0, or -1 if no answer
+ * came.
+ */
+int county_request(county_server *s, const char *method, const char *path, const char *headers,
+                   const void *body, size_t len, int *status, char **response,
+                   size_t *response_len);
+
 /* Fault injection for tests: the next `n` record uploads fail after storing
  * (the connection is dropped instead of answering), or answer 503. */
 void county_fault_drop_after_store(county_server *s, int n);

@@ -9,7 +9,7 @@
 int fic_store_open(fic_store **out, const char *path, const fic_store_options *opts)
 {
 	int rc = fic__store_open_with(out, path, opts, fic__migrations, fic__migrations_count);
-	if (rc == FIC_OK)
+	if (rc == FIC_OK && !(*out)->read_only) /* a read-only store changes nothing */
 		fic__photo_sweep(*out);
 	return rc;
 }

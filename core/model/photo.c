@@ -43,13 +43,17 @@ static int photo_dir(fic_store *store, char *buf, size_t size)
 	return FIC_OK;
 }
 
-static void fsync_dir(const char *dir)
+/* fsync a folder, so that the names made or removed in it are durable: 0 or -1 (errno). */
+static int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }
 
 /* ---- the owner must exist (and an inspection must be open) ---- */
@@ -242,7 +246,7 @@ static int make_dir(fic_store *store, char *dir, size_t size)
 		char *slash = strrchr(parent, '/');
 		if (slash && slash != parent) {
 			*slash = '\0';
-			fsync_dir(parent);
+			(void)fsync_dir(parent); /* a failure shows when the photo's names are synced */
 		}
 	} else if (errno != EEXIST) {
 		return fic__err(errno == EACCES || errno == EROFS ? FIC_EREADONLY : FIC_EIO,
@@ -399,7 +403,10 @@ static int record(fic_store *store, const char *id, int owner, const char *owner
 		g->orig[0] = '\0';
 	if (rc != FIC_OK)
 		return rc;
-	fsync_dir(g->dir);
+	/* The names, before the row that refers to them (a failure rolls the row
+	 * back; the named files go at the next sweep). */
+	if (fsync_dir(g->dir) != 0)
+		return fic__err(FIC_EIO, "cannot make the photo's files durable: %s", strerror(errno));
 	if ((rc = insert_row(store, id, owner, owner_id, item_id, g, o)) != FIC_OK)
 		return rc;
 	cJSON *d = cJSON_CreateObject();
@@ -696,13 +703,29 @@ int fic_photo_render_file(const char *in_path, const char *out_path, int max_edg
 	int w, h;
 	rc = fic__render(in, NULL, 0, max_edge, quality, &up, 0, 0, NULL, &exif, &w, &h);
 	fclose(in);
+	/* Durable as the store's own files: the bytes synced before the file takes
+	 * its name, the folder synced after, so a power cut never leaves the name
+	 * on an empty or partial file. */
+	if (rc == FIC_OK && (fflush(outf) != 0 || fsync(fileno(outf)) != 0))
+		rc = fic__err(FIC_EIO, "cannot write %s: %s", part, strerror(errno));
 	if (fclose(outf) != 0 && rc == FIC_OK)
 		rc = fic__err(FIC_EIO, "cannot write %s: %s", part, strerror(errno));
 	if (rc == FIC_OK && rename(part, out_path) != 0)
 		rc = fic__err(FIC_EIO, "cannot write %s: %s", out_path, strerror(errno));
-	if (rc != FIC_OK)
+	if (rc != FIC_OK) {
 		unlink(part);
-	return rc;
+		return rc;
+	}
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s", out_path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else
+		slash[slash == dir ? 1 : 0] = '\0';
+	if (fsync_dir(dir) != 0)
+		return fic__err(FIC_EIO, "cannot make %s durable: %s", out_path, strerror(errno));
+	return FIC_OK;
 }
 
 /* ---- startup sweep ---- */
@@ -760,7 +783,7 @@ void fic__photo_sweep(fic_store *store)
 	fic__tx_rollback(store);
 	closedir(d);
 	if (removed) {
-		fsync_dir(dir);
+		(void)fsync_dir(dir);
 		fic__log(store, FIC_LOG_INFO, "removed %d photo file(s) left by an interrupted save", removed);
 	}
 }

@@ -43,6 +43,7 @@ typedef struct jerr {
 	jmp_buf *to;  /* where to go: this jump, or the decoder's for an encoder */
 	char msg[JMSG_LENGTH_MAX];
 	bool truncated;
+	bool over_limit; /* stopped by limit_decoder's bounds, not by damage */
 } jerr;
 
 static void jerr_exit(j_common_ptr cinfo)
@@ -592,7 +593,37 @@ typedef struct render_state {
 	JSAMPROW *rows[MAX_COMPS];  /* raw: the rows of buf */
 	int nrows[MAX_COMPS];
 	uint8_t *row;               /* one oriented row */
+	struct jpeg_progress_mgr progress; /* the scan limit (limit_decoder) */
 } render_state;
+
+/*
+ * What decoding one photo may cost (photo.h: FIC_PHOTO_DECODE_MEMORY_MAX,
+ * FIC_PHOTO_MAX_SCANS). A progressive (or multi-scan) JPEG makes libjpeg keep
+ * every coefficient of the image, 2 bytes a sample whatever the DCT scaling:
+ * 300 MB for a 7000×7000 4:4:4 file of 575 KB, and one pass over them per
+ * scan. libjpeg's memory manager refuses to hold more than max_memory_to_use
+ * in those arrays (it has no backing store to spill to: JERR_NO_BACKING_STORE),
+ * and the progress monitor — called as the decoder reads — stops at a scan
+ * past the limit, as `djpeg -maxscans` does. Baseline photos stream row by
+ * row and never come near either.
+ */
+static void scan_limit(j_common_ptr cinfo)
+{
+	j_decompress_ptr d = (j_decompress_ptr)cinfo;
+	if (d->input_scan_number <= FIC_PHOTO_MAX_SCANS)
+		return;
+	jerr *e = (jerr *)cinfo->err;
+	snprintf(e->msg, sizeof e->msg, "the JPEG has more than %d scans", FIC_PHOTO_MAX_SCANS);
+	e->over_limit = true;
+	longjmp(*e->to, 1);
+}
+
+static void limit_decoder(render_state *st)
+{
+	st->cinfo.mem->max_memory_to_use = FIC_PHOTO_DECODE_MEMORY_MAX;
+	st->progress.progress_monitor = scan_limit;
+	st->cinfo.progress = &st->progress;
+}
 
 static void render_free(render_state *st)
 {
@@ -897,6 +928,13 @@ static int jpeg_failure(render_state *st)
 	const char *msg = st->enc_up.err.msg[0] ? st->enc_up.err.msg
 			  : st->enc_th.err.msg[0] ? st->enc_th.err.msg : st->err.msg;
 	bool write = st->enc_up.dest.failed || st->enc_th.dest.failed;
+	if (!write && st->err.over_limit)
+		return fic__err(FIC_ETOOBIG, "refused: %s", st->err.msg);
+	if (!write && st->err.mgr.msg_code == JERR_NO_BACKING_STORE)
+		return fic__err(FIC_ETOOBIG, "refused: decoding this %ux%u %s JPEG would need more "
+		                "than %lld MiB", st->cinfo.image_width, st->cinfo.image_height,
+		                st->cinfo.progressive_mode ? "progressive" : "multi-scan",
+		                (long long)FIC_PHOTO_DECODE_MEMORY_MAX >> 20);
 	return write ? fic__err(FIC_EIO, "cannot write a rendition: %s", msg)
 		     : fic__err(FIC_EINVAL, "not a usable JPEG: %s", msg);
 }
@@ -929,6 +967,7 @@ int fic__render_with(const fic__rs_kernels *k, FILE *in_fp, const void *data, si
 	enc_init_err(&st->enc_th, &st->err.jump);
 	jpeg_create_decompress(c);
 	st->created = true;
+	limit_decoder(st);
 	int rc = set_source(st, in_fp, data, len);
 	if (rc == FIC_OK)
 		rc = read_header(st, exif, orig_w, orig_h);

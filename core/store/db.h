@@ -29,6 +29,9 @@ struct fic_store {
 	char device_id[FIC_UUID_BUFSIZE];
 	char boot_id[FIC_BOOT_ID_MAX];
 	fic__uuid_gen uuid;  /* UUIDv7 monotonicity within this handle */
+	/* Opened for reading only because the disk was full (store.c,
+	 * open_read_only): every write is FIC_EREADONLY. */
+	bool read_only;
 	/* The checklist registry (model/checklist.c), loaded on first use, and
 	 * how to free it: set by whoever made it. */
 	struct fic__registry *registry;

@@ -63,6 +63,9 @@ int fic__db_err(fic_store *store, int rc, const char *doing)
 {
 	int code = map_sqlite(rc);
 	const char *msg = store && store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc);
+	if (code == FIC_EREADONLY && store && store->read_only)
+		return fic__err(code, "%s: the store is open read-only because the disk was full "
+		                      "when it was opened; free some space and open it again", doing);
 	if (code == FIC_ECORRUPT)
 		return fic__err(code, "%s: the store file is damaged (%s)", doing, msg);
 	if (code == FIC_ENOTSTORE)
@@ -127,6 +130,9 @@ static int exec(fic_store *store, const char *sql, const char *doing)
 
 int fic__tx_begin(fic_store *store)
 {
+	if (store->read_only)
+		return fic__err(FIC_EREADONLY, "the store is open read-only because the disk was full "
+		                               "when it was opened; free some space and open it again");
 	return exec(store, "BEGIN IMMEDIATE", "starting a transaction");
 }
 
@@ -498,7 +504,9 @@ static int check_identity(fic_store *store, int64_t *version, const fic__migrati
                           size_t count)
 {
 	*version = 0;
-	int src = sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	/* Read-only (open_read_only): nothing else can write meanwhile, a plain read will do. */
+	int src = sqlite3_exec(store->db, store->read_only ? "BEGIN" : "BEGIN IMMEDIATE", NULL, NULL,
+	                       NULL);
 	if (src != SQLITE_OK)
 		return open_failure(store, src, store->path, "reading the store header");
 	int64_t app_id = 0, tables = 0, ours = 0;
@@ -540,7 +548,7 @@ static int check_identity(fic_store *store, int64_t *version, const fic__migrati
 		                "knows up to %d): update the app",
 		                store->path, (long long)*version, latest);
 	}
-	if (!stamp) {
+	if (!stamp || store->read_only) {
 		fic__tx_rollback(store);
 		return FIC_OK;
 	}
@@ -592,6 +600,79 @@ static int enable_wal(fic_store *store, int timeout_ms)
 	return FIC_OK;
 }
 
+/*
+ * Whether opening failed because the disk is full: SQLite's own SQLITE_FULL,
+ * an OS error of ENOSPC (or a quota's EDQUOT), or the WAL's shared-memory
+ * (-shm) file that could not be made or grown — the first thing to fail on a
+ * full disk, since even reading a WAL store needs it.
+ */
+static bool disk_full(fic_store *store)
+{
+	if (store->db == NULL)
+		return false;
+	int ext = sqlite3_extended_errcode(store->db), err = sqlite3_system_errno(store->db);
+	return err == ENOSPC ||
+#ifdef EDQUOT
+	       err == EDQUOT ||
+#endif
+	       (ext & 0xFF) == SQLITE_FULL || ext == SQLITE_IOERR_SHMOPEN ||
+	       ext == SQLITE_IOERR_SHMSIZE || ext == SQLITE_IOERR_SHMMAP;
+}
+
+/*
+ * The disk is full: open the existing store for reading only, so that what
+ * it holds — pending urgent leads and their deadlines above all — can still
+ * be read and exported. A WAL store cannot be read the usual way, even by a
+ * read-only connection, when its -shm file cannot be made or grown
+ * (https://sqlite.org/wal.html, "Read-Only Databases"); but a connection in
+ * EXCLUSIVE locking mode before its first read keeps the WAL index in its
+ * own memory and makes no -shm at all ("Use of WAL Without Shared-Memory").
+ * It reads the WAL as it is, so what a crash left there is seen too. It
+ * holds an exclusive lock on the file while open, so no other connection
+ * can change the file under the index (nor open it meanwhile: FIC_EBUSY),
+ * and query_only makes every write fail. What it still needs from the disk
+ * is an empty -wal file when there is none (a name, no data blocks).
+ * ?immutable or nolock would not be safe: another handle could write once
+ * space is freed, under a reader that does not look.
+ */
+static int open_read_only(fic_store *store, const fic__migration *migrations, size_t count,
+                          int timeout_ms)
+{
+	for (size_t i = 0; i < FIC_STMT_CACHE; i++) {
+		sqlite3_finalize(store->cache[i].stmt);
+		store->cache[i].sql = NULL;
+		store->cache[i].stmt = NULL;
+	}
+	sqlite3_close_v2(store->db);
+	store->db = NULL;
+	store->read_only = true;
+	int src = sqlite3_open_v2(store->path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	                          NULL);
+	if (src != SQLITE_OK)
+		return store->db ? fic__db_err(store, src, "opening the store read-only")
+		                 : fic__err(FIC_ENOMEM, "out of memory opening the store");
+	sqlite3_extended_result_codes(store->db, 1);
+	sqlite3_busy_timeout(store->db, timeout_ms);
+	int rc = exec(store, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA query_only = 1;",
+	              "opening the store read-only");
+	int64_t version = 0;
+	if (rc == FIC_OK && (rc = check_identity(store, &version, migrations, count)) != FIC_OK)
+		return rc;
+	if (rc == FIC_OK && version < migrations[count - 1].version)
+		return fic__err(FIC_EIO, "the store is at schema %lld and must be migrated to %d, which "
+		                "needs free space", (long long)version, migrations[count - 1].version);
+	if (rc == FIC_OK)
+		rc = exec(store, "PRAGMA foreign_keys = ON;", "configuring the store");
+	if (rc == FIC_OK)
+		rc = ensure_device_id(store);
+	return rc;
+}
+
+int fic_store_read_only(const fic_store *store)
+{
+	return store != NULL && store->read_only;
+}
+
 int fic__store_open_with(fic_store **out, const char *path, const fic_store_options *opts,
                          const fic__migration *migrations, size_t count)
 {
@@ -617,6 +698,7 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	char full[PATH_MAX_BYTES];
 	if ((rc = resolve_path(full, sizeof full, path, platform)) != FIC_OK)
 		return rc;
+	int timeout_ms = opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
 
 	struct stat sb;
 	bool existed = stat(full, &sb) == 0;
@@ -654,7 +736,6 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 			fic__err(FIC_EREADONLY, "'%s' is read-only: the store must be writable", full);
 		goto fail;
 	}
-	int timeout_ms = opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
 	sqlite3_busy_timeout(store->db, timeout_ms);
 
 	int64_t version = 0;
@@ -678,6 +759,21 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	*out = store;
 	return FIC_OK;
 fail:
+	if (existed && rc != FIC_ENOMEM && disk_full(store)) {
+		char why[300];
+		snprintf(why, sizeof why, "%s", fic_error_last()->message);
+		int ro = open_read_only(store, migrations, count, timeout_ms);
+		if (ro == FIC_OK) {
+			fic__err_clear();
+			fic__log(store, FIC_LOG_WARN, "the disk is full (%s): '%s' is open read-only", why,
+			         full);
+			*out = store;
+			return FIC_OK;
+		}
+		rc = ro == FIC_EBUSY ? ro : rc;
+		fic__err(rc, "the disk is full (%s), and the store could not be opened read-only "
+		             "either: %s", why, fic_error_last()->message);
+	}
 	fic_store_close(store);
 	return rc;
 }

@@ -26,6 +26,16 @@ extern "C" {
 #define FIC_PHOTO_MAX_PIXELS 50000000LL
 /** Largest photo file accepted, in bytes. */
 #define FIC_PHOTO_MAX_BYTES (64LL * 1024 * 1024)
+/**
+ * Most memory the decoder may hold for a photo's coefficients. Only a
+ * progressive (or multi-scan) JPEG needs them all at once — 3 bytes a pixel
+ * for 4:2:0 colour, 6 for 4:4:4, 2 for grey — so such a file over about
+ * 22 MP (4:2:0) is refused with FIC_ETOOBIG; baseline photos stream and are
+ * not limited by it.
+ */
+#define FIC_PHOTO_DECODE_MEMORY_MAX (64LL * 1024 * 1024)
+/** Most scans a JPEG may have (a progressive file has about 10); more is FIC_ETOOBIG. */
+#define FIC_PHOTO_MAX_SCANS 100
 
 #define FIC_PHOTO_OPTIONS_VERSION 1
 
@@ -65,7 +75,9 @@ typedef enum fic_photo_owner {
  * @param opts rendition sizes and the device's position; NULL for defaults.
  * @return FIC_OK; FIC_ENOTFOUND (owner, item, or no file at `path`);
  *   FIC_ESTATE (inspection finished, lead submitted); FIC_EINVAL (not a JPEG,
- *   damaged, zero or oversized dimensions); FIC_ETOOBIG; FIC_EIO (file
+ *   damaged, zero or oversized dimensions); FIC_ETOOBIG (the file is larger
+ *   than FIC_PHOTO_MAX_BYTES, or decoding it would pass
+ *   FIC_PHOTO_DECODE_MEMORY_MAX or FIC_PHOTO_MAX_SCANS); FIC_EIO (file
  *   unreadable, or it vanished while being read).
  */
 FIC_EXTERN int fic_photo_add_file(char *id_out, fic_store *store, int owner,
@@ -124,9 +136,14 @@ FIC_EXTERN int fic_photo_render(void **out, size_t *out_len, const void *jpeg, s
  * As fic_photo_render(), from the file `in_path` to the file `out_path`,
  * streaming: neither the photo nor the rendition is held in memory (unless
  * its EXIF orientation rotates it). The rendition is written to
- * `<out_path>.part` and renamed over `out_path` only when complete, so a
- * failure leaves an existing `out_path` as it was; `out_path` may not be the
- * input itself.
+ * `<out_path>.part`, fsync'd, renamed over `out_path` only when complete, and
+ * the folder fsync'd, so a failure or a power cut leaves an existing
+ * `out_path` as it was or the whole new one; `out_path` may not be the input
+ * itself.
+ * @return FIC_OK; FIC_EINVAL (arguments, not a usable JPEG); FIC_ENOTFOUND (no
+ *   input); FIC_ETOOBIG (over a decoding limit); FIC_EIO (cannot write, sync
+ *   or rename; FIC_EIO after the rename: the new file is in place but its
+ *   name may not have reached the disk).
  */
 FIC_EXTERN int fic_photo_render_file(const char *in_path, const char *out_path, int max_edge,
                                      int quality);

@@ -61,8 +61,26 @@ FIC_EXTERN int fic_store_options_init(fic_store_options *opts, unsigned int vers
  *   FIC_EREADONLY if the file or its directory cannot be written;
  *   FIC_ESCHEMA if a migration failed (the file is left exactly as it was);
  *   FIC_EIO, FIC_EBUSY, FIC_ENOMEM.
+ *
+ * A full disk: when an existing store cannot be opened for writing because
+ * the disk is full (SQLite cannot even make the file it reads a WAL store
+ * through), it is opened for reading only and FIC_OK is returned:
+ * fic_store_read_only() says so. Everything can be read and exported — the
+ * urgent leads and their deadlines, first of all — and every write fails
+ * with FIC_EREADONLY, saying why. Such a handle holds the file exclusively
+ * until it is closed: another handle opened meanwhile fails with FIC_EBUSY.
+ * Free some space, close and open again to write. A store that does not
+ * exist yet, or that must first be migrated, cannot be opened this way (the
+ * error says the disk is full).
  */
 FIC_EXTERN int fic_store_open(fic_store **out, const char *path, const fic_store_options *opts);
+
+/**
+ * 1 if the store was opened read-only because the disk was full (see
+ * fic_store_open()), 0 otherwise (and for NULL). The app should say so: what
+ * the inspector records cannot be kept until space is freed.
+ */
+FIC_EXTERN int fic_store_read_only(const fic_store *store);
 
 /** Close the store and free the handle. NULL is fine. Always succeeds. */
 FIC_EXTERN void fic_store_close(fic_store *store);

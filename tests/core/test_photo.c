@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <jpeglib.h>
 #include <cmocka.h>
 
 typedef struct fixture {
@@ -546,6 +547,162 @@ static void render_file_streams_from_file_to_file(void **state)
 	free(jpg);
 }
 
+/* ---- decoding limits ---- */
+
+static void put_segment(unsigned char **w, int marker, const unsigned char *payload, size_t n)
+{
+	unsigned char *p = *w;
+	*p++ = 0xFF;
+	*p++ = (unsigned char)marker;
+	*p++ = (unsigned char)((n + 2) >> 8);
+	*p++ = (unsigned char)(n + 2);
+	memcpy(p, payload, n);
+	*w = p + n;
+}
+
+/*
+ * A valid flat-grey JPEG of w×h with 3 components at 4:4:4, written out by
+ * hand: every block's DC difference is 0 with a one-bit Huffman code (and,
+ * baseline, an immediate end of block), so a 7000×7000 file is a few hundred
+ * KB. Progressive: one DC scan only, which is a complete (if coarse) image.
+ */
+static unsigned char *flat_jpeg(int w, int h, bool progressive, size_t *len)
+{
+	size_t blocks = (size_t)((w + 7) / 8) * (size_t)((h + 7) / 8) * 3;
+	size_t bits = blocks * (progressive ? 1 : 2), data = (bits + 7) / 8;
+	unsigned char *buf = calloc(1, data + 512), *p = buf;
+	*p++ = 0xFF;
+	*p++ = 0xD8;
+	unsigned char dqt[65] = { 0 };
+	memset(dqt + 1, 1, 64);
+	put_segment(&p, 0xDB, dqt, sizeof dqt);
+	unsigned char sof[] = { 8, (unsigned char)(h >> 8), (unsigned char)h, (unsigned char)(w >> 8),
+		                (unsigned char)w, 3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0 };
+	put_segment(&p, progressive ? 0xC2 : 0xC0, sof, sizeof sof);
+	unsigned char dht[] = { 0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00,
+		                0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00 };
+	put_segment(&p, 0xC4, dht, progressive ? 18 : sizeof dht);
+	unsigned char sos[] = { 3, 1, 0, 2, 0, 3, 0, 0, progressive ? 0 : 63, 0 };
+	put_segment(&p, 0xDA, sos, sizeof sos);
+	memset(p, 0, data); /* the codes, all zero bits... */
+	if (bits % 8)
+		p[data - 1] = (unsigned char)((1u << (8 - bits % 8)) - 1); /* ...padded with ones */
+	p += data;
+	*p++ = 0xFF;
+	*p++ = 0xD9;
+	*len = (size_t)(p - buf);
+	return buf;
+}
+
+static void a_progressive_photo_that_needs_too_much_memory_is_refused(void **state)
+{
+	fixture *f = *state;
+	char id[FIC_UUID_BUFSIZE];
+	size_t len;
+	/* 7000×7000 at 4:4:4: 294 MB of coefficients held at once if decoded. */
+	unsigned char *jpg = flat_jpeg(7000, 7000, true, &len);
+	struct timeval t0, t1;
+	gettimeofday(&t0, NULL);
+	int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL);
+	gettimeofday(&t1, NULL);
+	assert_int_equal(rc, FIC_ETOOBIG);
+	assert_non_null(strstr(fic_error_last()->message, "MiB"));
+	/* Refused before decoding anything, not after (the limit is on what is held). */
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_usec - t0.tv_usec) / 1000 < 2000);
+	free(jpg);
+	/* The same photo, baseline, streams and is kept. */
+	jpg = flat_jpeg(7000, 7000, false, &len);
+	rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL);
+	if (rc != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+	free(jpg);
+	/* And an ordinary progressive photo is well within the limit. */
+	jpg = tu_make_jpeg(2000, 1500, 3, 1, 80, &len);
+	rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL);
+	if (rc != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+	free(jpg);
+	void *out;
+	size_t out_len;
+	jpg = flat_jpeg(7000, 7000, true, &len);
+	assert_int_equal(fic_photo_render(&out, &out_len, jpg, len, 320, 80), FIC_ETOOBIG);
+	free(jpg);
+}
+
+/* A valid progressive JPEG of `scans` scans (1 DC scan, then one AC coefficient
+ * of one component per scan: up to 1 + 3 × 63), made by libjpeg itself. */
+static unsigned char *many_scans_jpeg(int scans, size_t *len)
+{
+	jpeg_scan_info script[1 + 3 * 63];
+	memset(script, 0, sizeof script);
+	script[0].comps_in_scan = 3;
+	for (int c = 0; c < 3; c++)
+		script[0].component_index[c] = c;
+	for (int i = 1; i < scans; i++) {
+		script[i].comps_in_scan = 1;
+		script[i].component_index[0] = (i - 1) / 63;
+		script[i].Ss = script[i].Se = (i - 1) % 63 + 1;
+	}
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr e;
+	c.err = jpeg_std_error(&e);
+	jpeg_create_compress(&c);
+	unsigned char *buf = NULL;
+	unsigned long size = 0;
+	jpeg_mem_dest(&c, &buf, &size);
+	c.image_width = 64;
+	c.image_height = 48;
+	c.input_components = 3;
+	c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&c);
+	c.scan_info = script;
+	c.num_scans = scans;
+	jpeg_start_compress(&c, TRUE);
+	unsigned char row[64 * 3];
+	for (int y = 0; y < 48; y++) {
+		for (int x = 0; x < 64 * 3; x++)
+			row[x] = (unsigned char)(x * 3 + y * 5);
+		JSAMPROW r = row;
+		jpeg_write_scanlines(&c, &r, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	*len = size;
+	return buf;
+}
+
+static void a_jpeg_of_more_than_a_hundred_scans_is_refused(void **state)
+{
+	fixture *f = *state;
+	char id[FIC_UUID_BUFSIZE];
+	size_t len;
+	unsigned char *jpg = many_scans_jpeg(FIC_PHOTO_MAX_SCANS, &len);
+	int rc = fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL);
+	if (rc != FIC_OK)
+		fail_msg("%d scans: %s", FIC_PHOTO_MAX_SCANS, fic_error_last()->message);
+	free(jpg);
+	jpg = many_scans_jpeg(FIC_PHOTO_MAX_SCANS + 1, &len);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL),
+	                 FIC_ETOOBIG);
+	assert_non_null(strstr(fic_error_last()->message, "scans"));
+	free(jpg);
+	jpg = many_scans_jpeg(1 + 3 * 63, &len);
+	assert_int_equal(fic_photo_add_buffer(id, f->store, FIC_PHOTO_SITE, f->site, NULL, jpg, len, NULL),
+	                 FIC_ETOOBIG);
+	free(jpg);
+	/* Nothing of the refused photos is left in the store. */
+	int64_t photos = -1;
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM photos", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	photos = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(photos, 1);
+}
+
 static void open_another_handle(void *arg)
 {
 	fixture *f = arg;
@@ -597,6 +754,8 @@ int main(void)
 		T(a_fifty_megapixel_photo_is_accepted_and_one_pixel_more_is_not),
 		T(render_makes_the_same_rendition_in_memory),
 		T(render_file_streams_from_file_to_file),
+		T(a_progressive_photo_that_needs_too_much_memory_is_refused),
+		T(a_jpeg_of_more_than_a_hundred_scans_is_refused),
 		T(a_sweep_by_another_handle_never_takes_a_photo_being_saved),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,6 +105,9 @@ int open_store(ctx *c)
 	opts.actor = c->actor;
 	if (fic_store_open(&c->store, c->db, &opts) != FIC_OK)
 		return fail();
+	if (fic_store_read_only(c->store))
+		fprintf(stderr, "fic: warning: the disk is full: the store is open read-only (leads can "
+		                "be listed and shown; nothing can be saved until space is freed)\n");
 	return 0;
 }
 
