@@ -21,7 +21,7 @@ typedef struct fic__lead_spec {
 	const char *area;
 	const char *title;
 	const char *report_to;
-	bool urgent;
+	int urgency;              /* FIC_URGENCY_*: none, two hours, immediately */
 	bool time_sensitive;
 	const char *form_id;      /* or NULL */
 	int form_version;
@@ -65,6 +65,9 @@ int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site
                             const char *site_id, const char *inspection_id,
                             const char *checklist_id, int version, const char *area,
                             const char *site_name, const char *checklist_title,
-                            const cJSON *findings, bool urgent, int64_t now);
+                            const cJSON *findings, int urgency, int64_t now);
+
+/* The time to report a lead of `urgency` after its discovery (2 h, or 0 for immediately). */
+int64_t fic__urgency_grace_ms(int urgency);
 
 #endif

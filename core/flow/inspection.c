@@ -200,7 +200,9 @@ static cJSON *finding_json(const insp *in, const fic__item *it)
 		  cJSON_AddStringToObject(f, "finding_en", en) &&
 		  (!cJSON_IsString(basis) || cJSON_AddStringToObject(f, "basis", basis->valuestring)) &&
 		  (!cJSON_IsString(note) || cJSON_AddStringToObject(f, "note", note->valuestring)) &&
-		  cJSON_AddBoolToObject(f, "urgent", it->urgent);
+		  cJSON_AddBoolToObject(f, "urgent", it->urgent || it->immediate) &&
+		  (!(it->urgent || it->immediate) ||
+		   cJSON_AddStringToObject(f, "urgency", it->immediate ? "immediate" : "two_hours"));
 	cJSON_free(ans_text);
 	cJSON_Delete(sec);
 	cJSON_Delete(a);
@@ -216,17 +218,33 @@ static int urgent_lead_filed(fic_store *store, const char *insp_id, const char *
 {
 	int64_t n = 0;
 	int rc = fic__query_int(store, &n, "SELECT count(*) FROM leads WHERE inspection_id = ?1 AND "
-	                                   "urgent = 1 AND category = 'patrol_finding' AND "
+	                                   "urgent >= 1 AND category = 'patrol_finding' AND "
 	                                   "json_extract(content, '$.findings[0].item') = ?2",
 	                        "looking for a lead", "tt", insp_id, item_id);
 	*filed = n > 0;
 	return rc;
 }
 
+/* The urgency of an item's finding (FIC_URGENCY_*). */
+static int item_urgency(const fic__item *it)
+{
+	return it->immediate ? FIC_URGENCY_IMMEDIATE
+	       : it->urgent  ? FIC_URGENCY_TWO_HOURS : FIC_URGENCY_NONE;
+}
+
+/* The urgency of a finding as recorded in its JSON. */
+static int finding_urgency(const cJSON *f)
+{
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "urgent")))
+		return FIC_URGENCY_NONE;
+	const char *u = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "urgency"));
+	return u && strcmp(u, "immediate") == 0 ? FIC_URGENCY_IMMEDIATE : FIC_URGENCY_TWO_HOURS;
+}
+
 /*
- * A finding under a two-hour rule is reported the moment it is recorded, not
- * when the inspection is finished (which may wait for other answers or
- * photos): its clock starts now.
+ * A finding under a two-hour rule — or one to report immediately — is
+ * reported the moment it is recorded, not when the inspection is finished
+ * (which may wait for other answers or photos): its clock starts now.
  */
 static int file_urgent_now(fic_store *store, const insp *in, const fic__item *it)
 {
@@ -246,7 +264,7 @@ static int file_urgent_now(fic_store *store, const insp *in, const fic__item *it
 	const fic__def *def = in->entry->def;
 	rc = fic__lead_from_findings(lead_ids, store, in->site_facts, in->site_id, in->id, def->id,
 	                             def->version, def->area, cJSON_IsString(name) ? name->valuestring : "",
-	                             def->title_zh, group, true, fic__now_ms(store));
+	                             def->title_zh, group, item_urgency(it), fic__now_ms(store));
 	cJSON_Delete(group);
 	cJSON_Delete(lead_ids);
 	return rc;
@@ -475,7 +493,7 @@ int fic_inspection_answer(fic_store *store, const char *inspection_id, const cha
 		                   : fic__json_put(d, "value", cJSON_Duplicate(v, true)));
 		rc = fic__audit_take(store, "inspection.answer", "inspection", in.id, d, ok);
 	}
-	if (rc == FIC_OK && it->urgent && v != NULL) {
+	if (rc == FIC_OK && (it->urgent || it->immediate) && v != NULL) {
 		cJSON_DeleteItemFromObjectCaseSensitive(in.answers, it->id);
 		rc = fic__json_put(in.answers, it->id, cJSON_Duplicate(v, true))
 			     ? file_urgent_now(store, &in, it)
@@ -809,16 +827,16 @@ static int store_findings(fic_store *store, insp *in, const cJSON *findings, int
 	return rc;
 }
 
-/* A lead for `group` (findings), urgent or not. */
+/* A lead for `group` (findings), of `urgency`. */
 static int file_group(fic_store *store, const insp *in, cJSON *lead_ids, const cJSON *group,
-                      bool urgent, int64_t now)
+                      int urgency, int64_t now)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(in->site_facts, "name");
 	const fic__def *def = in->entry->def;
 	return fic__lead_from_findings(lead_ids, store, in->site_facts, in->site_id, in->id, def->id,
 	                               def->version, def->area,
 	                               cJSON_IsString(name) ? name->valuestring : "", def->title_zh,
-	                               group, urgent, now);
+	                               group, urgency, now);
 }
 
 /* Leads: each urgent finding alone (unless it was filed when it was
@@ -832,7 +850,8 @@ static int file_leads(fic_store *store, const insp *in, const cJSON *findings, c
 	cJSON_ArrayForEach(f, findings) {
 		if (rc != FIC_OK)
 			break;
-		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "urgent"))) {
+		int urgency = finding_urgency(f);
+		if (urgency == FIC_URGENCY_NONE) {
 			if (!fic__json_put(normal, NULL, cJSON_Duplicate(f, true)))
 				rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
 			continue;
@@ -844,12 +863,12 @@ static int file_leads(fic_store *store, const insp *in, const cJSON *findings, c
 			continue;
 		cJSON *one = cJSON_CreateArray();
 		rc = one && fic__json_put(one, NULL, cJSON_Duplicate(f, true))
-		             ? file_group(store, in, lead_ids, one, true, now)
+		             ? file_group(store, in, lead_ids, one, urgency, now)
 		             : fic__err(FIC_ENOMEM, "out of memory filing leads");
 		cJSON_Delete(one);
 	}
 	if (rc == FIC_OK && cJSON_GetArraySize(normal) > 0)
-		rc = file_group(store, in, lead_ids, normal, false, now);
+		rc = file_group(store, in, lead_ids, normal, FIC_URGENCY_NONE, now);
 	cJSON_Delete(normal);
 	return rc;
 }

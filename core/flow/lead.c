@@ -18,6 +18,18 @@
 
 static cJSON *col_json(sqlite3_stmt *st, int i);
 
+int64_t fic__urgency_grace_ms(int urgency)
+{
+	return urgency == FIC_URGENCY_IMMEDIATE ? 0 : FIC_URGENT_DEADLINE_MS;
+}
+
+/* The title's mark of a lead's urgency. */
+static const char *urgency_mark(int urgency)
+{
+	return urgency == FIC_URGENCY_IMMEDIATE ? "【立即报告】"
+	       : urgency == FIC_URGENCY_TWO_HOURS ? "【紧急】" : "";
+}
+
 int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 {
 	int rc = fic__uuid7(store, id_out);
@@ -26,10 +38,12 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 	fic_time t;
 	if ((rc = fic__time_now(store, &t)) != FIC_OK)
 		return rc;
-	/* The deadline runs on trusted time: shift the device's discovery time by the clock offset. */
-	int64_t deadline = sp->urgent ? sp->discovered_at_ms + (t.trusted_ms - t.device_ms) +
-						FIC_URGENT_DEADLINE_MS
-				      : 0;
+	/* The deadline runs on trusted time: shift the device's discovery time by
+	 * the clock offset. A lead to report immediately has no grace: its
+	 * deadline is its discovery. */
+	int64_t deadline = sp->urgency ? sp->discovered_at_ms + (t.trusted_ms - t.device_ms) +
+						 fic__urgency_grace_ms(sp->urgency)
+				       : 0;
 	char *content = sp->content ? cJSON_PrintUnformatted(sp->content) : NULL;
 	if (content == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
@@ -47,7 +61,7 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 		sqlite3_bind_text(st, 3, sp->area, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, sp->title, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, sp->report_to, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 6, sp->urgent);
+		sqlite3_bind_int(st, 6, sp->urgency);
 		sqlite3_bind_int(st, 7, sp->time_sensitive);
 		if (sp->form_id) {
 			sqlite3_bind_text(st, 8, sp->form_id, -1, SQLITE_STATIC);
@@ -58,7 +72,7 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 		if (sp->inspection_id)
 			sqlite3_bind_text(st, 11, sp->inspection_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 12, sp->discovered_at_ms);
-		if (sp->urgent)
+		if (sp->urgency)
 			sqlite3_bind_int64(st, 13, deadline);
 		sqlite3_bind_text(st, 14, content, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 15, t.device_ms);
@@ -73,7 +87,9 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 	if (rc == FIC_OK) {
 		cJSON *d = cJSON_CreateObject();
 		bool ok = d && cJSON_AddStringToObject(d, "category", sp->category) &&
-		          cJSON_AddBoolToObject(d, "urgent", sp->urgent);
+		          cJSON_AddBoolToObject(d, "urgent", sp->urgency != FIC_URGENCY_NONE) &&
+		          (sp->urgency != FIC_URGENCY_IMMEDIATE ||
+		           cJSON_AddBoolToObject(d, "immediate", true));
 		rc = fic__audit_take(store, "lead.file", "lead", id_out, d, ok);
 	}
 	if (rc == FIC_OK && sp->time_sensitive) {
@@ -186,8 +202,8 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 		return rc;
 	char hash[FIC_SHA256_HEX], *text = NULL;
 	int64_t seq = 0;
-	bool urgent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "urgent")) ||
-		      cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "urgent")) == 1;
+	double urgency = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "urgent"));
+	bool urgent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "urgent")) || urgency >= 1;
 	rc = fic__chain_submit(store, "lead", lead_id, rec, hash, &seq, &text);
 	cJSON_Delete(rec);
 	if (rc != FIC_OK)
@@ -209,7 +225,10 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 	}
 	if (rc == FIC_OK)
 		rc = fic__outbox_enqueue(store, "lead", lead_id, "submit",
-		                         urgent ? FIC_PRIORITY_URGENT : FIC_PRIORITY_LEAD, text);
+		                         urgency >= FIC_URGENCY_IMMEDIATE ? FIC_PRIORITY_IMMEDIATE
+		                         : urgent                         ? FIC_PRIORITY_URGENT
+		                                                          : FIC_PRIORITY_LEAD,
+		                         text);
 	if (rc == FIC_OK)
 		rc = promote_photos(store, lead_id, urgent);
 	if (rc == FIC_OK) {
@@ -342,14 +361,14 @@ int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site
                             const char *site_id, const char *inspection_id,
                             const char *checklist_id, int version, const char *area,
                             const char *site_name, const char *checklist_title,
-                            const cJSON *findings, bool urgent, int64_t now)
+                            const cJSON *findings, int urgency, int64_t now)
 {
 	char title[600];
 	int n = cJSON_GetArraySize(findings);
 	const cJSON *first = cJSON_GetArrayItem(findings, 0);
 	const cJSON *fz = cJSON_GetObjectItemCaseSensitive(first, "finding_zh");
-	if (urgent)
-		snprintf(title, sizeof title, "【紧急】%s：%s", site_name,
+	if (urgency)
+		snprintf(title, sizeof title, "%s%s：%s", urgency_mark(urgency), site_name,
 		         cJSON_IsString(fz) ? fz->valuestring : checklist_title);
 	else
 		snprintf(title, sizeof title, "%s：%s发现 %d 项异常", site_name, checklist_title, n);
@@ -363,7 +382,7 @@ int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site
 		cJSON_Delete(content);
 		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
 	}
-	fic__lead_spec spec = { "patrol_finding", area, title, "enforcement", urgent, false, NULL, 0,
+	fic__lead_spec spec = { "patrol_finding", area, title, "enforcement", urgency, false, NULL, 0,
 		                site_id, inspection_id, now, content, NULL, true };
 	char id[FIC_UUID_BUFSIZE];
 	int rc = fic__lead_insert(id, store, &spec);
@@ -513,17 +532,17 @@ static int file_form(char *id_out, fic_store *store, const fic__entry *e, fic__c
                      const fic_site *site, int64_t discovered_at_ms, unsigned int flags)
 {
 	const fic__def *def = e->def;
-	bool urgent = lead_rule(ctx, "urgent", "urgent_when");
+	int urgency = lead_rule(ctx, "urgent", "urgent_when") ? FIC_URGENCY_TWO_HOURS : FIC_URGENCY_NONE;
 	bool time_sensitive = lead_rule(ctx, "time_sensitive", "time_sensitive_when");
 	const cJSON *cat = cJSON_GetObjectItemCaseSensitive(def->lead, "category");
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(def->lead, "report_to");
 	char title[600];
-	snprintf(title, sizeof title, "%s%s%s%s", urgent ? "【紧急】" : "", def->title_zh,
+	snprintf(title, sizeof title, "%s%s%s%s", urgency_mark(urgency), def->title_zh,
 	         site ? "：" : "", site ? site->name : "");
 	cJSON *content = form_content(def, ctx->answers, ctx->site);
 	if (content == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
-	fic__lead_spec spec = { cat->valuestring, def->area, title, to->valuestring, urgent,
+	fic__lead_spec spec = { cat->valuestring, def->area, title, to->valuestring, urgency,
 		                time_sensitive, def->id, def->version, site ? site->id : NULL,
 		                NULL, discovered_at_ms, content, NULL, !(flags & FIC_LEAD_DRAFT) };
 	int rc = fic__tx_begin(store);
@@ -673,7 +692,8 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 			                                            (const char *)sqlite3_column_text(st, 11),
 			                                            sqlite3_column_int64(st, 12),
 			                                            sqlite3_column_int64(st, 13),
-			                                            e->discovered_at_ms);
+			                                            e->discovered_at_ms,
+			                                            fic__urgency_grace_ms(e->urgent));
 		e->remaining_ms = e->urgent ? e->deadline_at_ms - now.trusted_ms : 0;
 		e->receipt_at_ms = sqlite3_column_int64(st, 14);
 		e->reject_reason = col_dup(st, 15, &oom);
@@ -716,16 +736,20 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 		const char *v = (const char *)sqlite3_column_text(st, i);
 		ok = v == NULL || cJSON_AddStringToObject(o, keys[i], v);
 	}
-	bool urgent = sqlite3_column_int(st, 8);
+	int urgency = sqlite3_column_int(st, 8);
+	bool urgent = urgency != FIC_URGENCY_NONE;
 	int64_t deadline = sqlite3_column_int64(st, 11);
 	if (urgent)
 		deadline = fic__effective_deadline(store, deadline, sqlite3_column_int(st, 23),
 		                                   (const char *)sqlite3_column_text(st, 24),
 		                                   sqlite3_column_int64(st, 25), sqlite3_column_int64(st, 26),
-		                                   sqlite3_column_int64(st, 10));
+		                                   sqlite3_column_int64(st, 10),
+		                                   fic__urgency_grace_ms(urgency));
 	const char *content = (const char *)sqlite3_column_text(st, 14);
 	cJSON *c = content ? cJSON_Parse(content) : NULL;
 	ok = ok && c && cJSON_AddBoolToObject(o, "urgent", urgent) &&
+	     cJSON_AddStringToObject(o, "urgency", urgency == FIC_URGENCY_IMMEDIATE ? "immediate"
+	                                           : urgent ? "two_hours" : "none") &&
 	     cJSON_AddBoolToObject(o, "time_sensitive", sqlite3_column_int(st, 9)) &&
 	     cJSON_AddNumberToObject(o, "discovered_at_ms", (double)sqlite3_column_int64(st, 10)) &&
 	     (!urgent || (cJSON_AddNumberToObject(o, "deadline_at_ms", (double)deadline) &&

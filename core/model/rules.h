@@ -39,7 +39,9 @@ typedef struct fic__item {
 	bool has_range;
 	size_t max_length;      /* text */
 	int max_count;          /* counts */
-	bool required, na_allowed, not_after_inspection, photo_when_abnormal, urgent, sensitive;
+	bool required, na_allowed, not_after_inspection, photo_when_abnormal, sensitive;
+	bool urgent;             /* a two-hour rule (urgent_when_abnormal) */
+	bool immediate;          /* report at once, no grace (immediate_when_abnormal: 非法行医 3.4.1) */
 	const char *prefill;    /* "site.x" or NULL */
 } fic__item;
 

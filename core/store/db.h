@@ -141,7 +141,8 @@ typedef enum fic__priority {
 	FIC_PRIORITY_INSPECTION = 10,   /* a finished inspection */
 	FIC_PRIORITY_LEAD = 20,         /* a lead without a two-hour clock */
 	FIC_PRIORITY_URGENT_PHOTO = 99, /* an urgent lead's photos' metadata, right after it */
-	FIC_PRIORITY_URGENT = 100       /* an urgent lead: sent first, alone */
+	FIC_PRIORITY_URGENT = 100,      /* an urgent lead: sent first, alone */
+	FIC_PRIORITY_IMMEDIATE = 110    /* a lead to report at once (立即报告): before the urgent ones */
 } fic__priority;
 /* uploads.priority of an urgent lead's photo file (others are 0). */
 #define FIC_UPLOAD_URGENT 100
@@ -153,9 +154,11 @@ int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *r
 /* fic__time_bind binds t_device_ms … t_flags at ?i..?i+5. */
 int fic__time_now(fic_store *store, fic_time *t);
 void fic__time_bind(sqlite3_stmt *st, int i, const fic_time *t);
+/* `grace_ms`: the lead's time to report after discovery (two hours, or 0
+ * for a lead to report immediately). */
 int64_t fic__effective_deadline(fic_store *store, int64_t stored_deadline, int t_flags,
                                 const char *t_boot_id, int64_t t_mono_ms, int64_t t_device_ms,
-                                int64_t discovered_at_ms);
+                                int64_t discovered_at_ms, int64_t grace_ms);
 
 /* ---- settings (settings.c) ---- */
 /* How long acknowledged outbox rows are kept after the server's receipt: the

@@ -24,6 +24,18 @@ extern "C" {
 
 /** Two hours, the reporting deadline of an urgent lead. */
 #define FIC_URGENT_DEADLINE_MS (2 * 60 * 60 * 1000LL)
+
+/**
+ * How soon a lead must reach the agency (fic_lead_info.urgent):
+ * none; within two hours of discovery (the guide's two-hour rules:
+ * deadline = discovered + FIC_URGENT_DEADLINE_MS); or immediately
+ * (立即报告, 非法行医 3.4.1: the same violation found again when a
+ * time-sensitive lead is re-inspected) — deadline = discovered, so the lead
+ * is overdue from the moment it is found and sent before everything else.
+ */
+#define FIC_URGENCY_NONE 0
+#define FIC_URGENCY_TWO_HOURS 1
+#define FIC_URGENCY_IMMEDIATE 2
 /** An undelivered urgent lead is at risk when its deadline is this near (less the clock's uncertainty). */
 #define FIC_AT_RISK_MS (30 * 60 * 1000LL)
 
@@ -80,9 +92,9 @@ typedef struct fic_lead_info {
 	const char *state;      /**< draft, queued, delivered, rejected */
 	const char *report_to;  /**< "enforcement" or "district_cdc" */
 	const char *site_id;    /**< or NULL */
-	int urgent;
+	int urgent;             /**< FIC_URGENCY_*: 0 none, 1 two hours, 2 immediately */
 	int64_t discovered_at_ms; /**< device time given when filed */
-	int64_t deadline_at_ms; /**< trusted time; 0 if not urgent */
+	int64_t deadline_at_ms; /**< trusted time; 0 if not urgent (= discovery when immediate) */
 	int64_t remaining_ms;   /**< deadline minus trusted now (negative when overdue); 0 if not urgent */
 	int at_risk;            /**< urgent, not delivered, and the deadline (less the clock's
 	                             uncertainty) within FIC_AT_RISK_MS: tell the inspector to phone */

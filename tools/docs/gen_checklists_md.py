@@ -121,12 +121,16 @@ def render():
     out.append("Abnormal-when reads the item's rule: `no`/`yes` is the answer that is abnormal; "
                "`answer outside a–b` means outside the inclusive range; dates compare with the "
                "inspection date. A finding marked 2 h is subject to a two-hour reporting rule and "
-               "becomes its own urgent lead.\n")
+               "becomes its own urgent lead; one marked at once is reported immediately (立即报告: "
+               "its own lead, sent before every other, overdue from the moment it is found — "
+               "非法行医 3.4.1).\n")
     out.append("## How findings become leads\n")
     out.append("Finishing an inspection files its findings with the enforcement agency "
                "(服务方法 2(1)): every finding subject to a two-hour rule becomes its own urgent "
                "lead with a deadline two hours after it was found, so each has its own clock and "
-               "is sent first; all other findings of the inspection together make one lead, which "
+               "is sent first; a finding the guide says to report immediately (the same violation "
+               "found again on the re-inspection of a time-sensitive lead, 非法行医 3.4.1) becomes "
+               "its own lead with no grace at all, sent before the two-hour ones; all other findings of the inspection together make one lead, which "
                "is how the agency handles a visit. Site findings (closed, facts changed) file a "
                "site-status lead. Event forms each file one lead; it is urgent when the form's "
                "rule says so (for the school cluster: computed from the daily case counts).\n")
@@ -161,6 +165,8 @@ def render():
                 photo = "yes" if it.get("photo_when_abnormal") else ""
                 if it.get("urgent_when_abnormal"):
                     photo = (photo + " · 2 h").strip(" ·")
+                if it.get("immediate_when_abnormal"):
+                    photo = (photo + " · at once").strip(" ·")
                 out.append("| %s | `%s` | %s%s | %s | %s | %s |" % (
                     ", ".join(it["sections"]), it["id"], cell(it["label"]["zh"]), cell(applies),
                     cell(type_text(it)), abnormal_text(it), photo))

@@ -455,6 +455,8 @@ int cmd_lead(ctx *c, int argc, char **argv)
 				cJSON_AddStringToObject(j, "state", e->state);
 				cJSON_AddStringToObject(j, "report_to", e->report_to);
 				cJSON_AddBoolToObject(j, "urgent", e->urgent);
+				cJSON_AddStringToObject(j, "urgency", e->urgent == FIC_URGENCY_IMMEDIATE ? "immediate"
+				                                      : e->urgent ? "two_hours" : "none");
 				cJSON_AddNumberToObject(j, "discovered_at_ms", (double)e->discovered_at_ms);
 				if (e->urgent) {
 					cJSON_AddNumberToObject(j, "deadline_at_ms", (double)e->deadline_at_ms);
@@ -475,7 +477,8 @@ int cmd_lead(ctx *c, int argc, char **argv)
 				char rem[40] = "";
 				if (e->urgent && strcmp(e->state, "delivered") != 0)
 					format_remaining(rem, sizeof rem, e->remaining_ms);
-				printf("%s  %-6s %-18s %-8s %-12s %-16s %s\n", e->id, e->urgent ? "URGENT" : "", rem,
+				printf("%s  %-6s %-18s %-8s %-12s %-16s %s\n", e->id,
+				       e->urgent == FIC_URGENCY_IMMEDIATE ? "AT ONCE" : e->urgent ? "URGENT" : "", rem,
 				       e->at_risk ? "AT RISK" : "", e->state, e->category, e->title);
 				if (e->receipt_at_ms) {
 					char when[40];
