@@ -50,6 +50,13 @@ int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **
 int fic__task_add(fic_store *store, const char *kind, const char *site_id, const char *lead_id,
                   const char *source, const char *due_date, const char *detail);
 
+/* Inside the caller's transaction: a finished inspection completes the open
+ * re-inspection tasks it fulfils (plan.c): with checklist medical.reinspection,
+ * those of its site, or the one task (or the tasks of the lead) its
+ * `original_lead` answer names. */
+int fic__tasks_complete_by(fic_store *store, const char *inspection_id, const char *site_id,
+                           const char *checklist_id, const char *original_lead);
+
 /* What the server answered for a queued lead's record, inside the caller's
  * transaction (the sync engine's, with the outbox row's own update):
  * "delivered" with the server's receipt id and time, or "rejected" with its
@@ -65,7 +72,8 @@ int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site
                             const char *site_id, const char *inspection_id,
                             const char *checklist_id, int version, const char *area,
                             const char *site_name, const char *checklist_title,
-                            const cJSON *findings, int urgency, int64_t now);
+                            const cJSON *findings, int urgency, bool time_sensitive,
+                            int64_t now);
 
 /* The time to report a lead of `urgency` after its discovery (2 h, or 0 for immediately). */
 int64_t fic__urgency_grace_ms(int urgency);

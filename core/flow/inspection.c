@@ -202,7 +202,8 @@ static cJSON *finding_json(const insp *in, const fic__item *it)
 		  (!cJSON_IsString(note) || cJSON_AddStringToObject(f, "note", note->valuestring)) &&
 		  cJSON_AddBoolToObject(f, "urgent", it->urgent || it->immediate) &&
 		  (!(it->urgent || it->immediate) ||
-		   cJSON_AddStringToObject(f, "urgency", it->immediate ? "immediate" : "two_hours"));
+		   cJSON_AddStringToObject(f, "urgency", it->immediate ? "immediate" : "two_hours")) &&
+		  (!it->time_sensitive || cJSON_AddBoolToObject(f, "time_sensitive", true));
 	cJSON_free(ans_text);
 	cJSON_Delete(sec);
 	cJSON_Delete(a);
@@ -230,6 +231,17 @@ static int item_urgency(const fic__item *it)
 {
 	return it->immediate ? FIC_URGENCY_IMMEDIATE
 	       : it->urgent  ? FIC_URGENCY_TWO_HOURS : FIC_URGENCY_NONE;
+}
+
+/* Whether any finding of `group` asks for a re-inspection within a month. */
+static bool any_time_sensitive(const cJSON *group)
+{
+	const cJSON *f;
+	cJSON_ArrayForEach(f, group) {
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "time_sensitive")))
+			return true;
+	}
+	return false;
 }
 
 /* The urgency of a finding as recorded in its JSON. */
@@ -264,7 +276,7 @@ static int file_urgent_now(fic_store *store, const insp *in, const fic__item *it
 	const fic__def *def = in->entry->def;
 	rc = fic__lead_from_findings(lead_ids, store, in->site_facts, in->site_id, in->id, def->id,
 	                             def->version, def->area, cJSON_IsString(name) ? name->valuestring : "",
-	                             def->title_zh, group, item_urgency(it), fic__now_ms(store));
+	                             def->title_zh, group, item_urgency(it), false, fic__now_ms(store));
 	cJSON_Delete(group);
 	cJSON_Delete(lead_ids);
 	return rc;
@@ -827,7 +839,8 @@ static int store_findings(fic_store *store, insp *in, const cJSON *findings, int
 	return rc;
 }
 
-/* A lead for `group` (findings), of `urgency`. */
+/* A lead for `group` (findings), of `urgency`; time-sensitive (re-inspect
+ * within a month, 非法行医 3.4.1) when any of its findings is. */
 static int file_group(fic_store *store, const insp *in, cJSON *lead_ids, const cJSON *group,
                       int urgency, int64_t now)
 {
@@ -836,7 +849,7 @@ static int file_group(fic_store *store, const insp *in, cJSON *lead_ids, const c
 	return fic__lead_from_findings(lead_ids, store, in->site_facts, in->site_id, in->id, def->id,
 	                               def->version, def->area,
 	                               cJSON_IsString(name) ? name->valuestring : "", def->title_zh,
-	                               group, urgency, now);
+	                               group, urgency, any_time_sensitive(group), now);
 }
 
 /* Leads: each urgent finding alone (unless it was filed when it was
@@ -913,6 +926,10 @@ static int finish(char **summary_out, fic_store *store, insp *in, cJSON *finding
 		rc = file_leads(store, in, findings, lead_ids, now);
 	if (rc == FIC_OK)
 		rc = chain_inspection(store, in);
+	if (rc == FIC_OK) /* a re-inspection closes the tasks it fulfils (非法行医 3.4) */
+		rc = fic__tasks_complete_by(store, in->id, in->site_id, in->entry->def->id,
+		                            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		                                    in->answers, "original_lead")));
 	if (rc == FIC_OK) {
 		cJSON *d = cJSON_CreateObject();
 		bool ok = d && cJSON_AddNumberToObject(d, "findings", cJSON_GetArraySize(findings)) &&

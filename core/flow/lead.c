@@ -361,7 +361,8 @@ int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site
                             const char *site_id, const char *inspection_id,
                             const char *checklist_id, int version, const char *area,
                             const char *site_name, const char *checklist_title,
-                            const cJSON *findings, int urgency, int64_t now)
+                            const cJSON *findings, int urgency, bool time_sensitive,
+                            int64_t now)
 {
 	char title[600];
 	int n = cJSON_GetArraySize(findings);
@@ -382,7 +383,8 @@ int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site
 		cJSON_Delete(content);
 		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
 	}
-	fic__lead_spec spec = { "patrol_finding", area, title, "enforcement", urgency, false, NULL, 0,
+	fic__lead_spec spec = { "patrol_finding", area, title, "enforcement", urgency, time_sensitive,
+		                NULL, 0,
 		                site_id, inspection_id, now, content, NULL, true };
 	char id[FIC_UUID_BUFSIZE];
 	int rc = fic__lead_insert(id, store, &spec);

@@ -85,6 +85,135 @@ int fic_task_list_json(char **out, fic_store *store)
 	return fic__json_out(out, arr, ok, rc);
 }
 
+/* The task as the county is told of it (outbox record "task"). */
+static int task_enqueue(fic_store *store, const char *task_id)
+{
+	sqlite3_stmt *st;
+	int rc = fic__row_by_key(store, &st,
+	                         "SELECT id, kind, source, state, site_id, lead_id, due_date, "
+	                         "done_inspection_id, result, done_at_ms FROM tasks WHERE id = ?1",
+	                         task_id, "task");
+	if (rc != FIC_OK)
+		return rc;
+	static const char *const keys[] = { "id", "kind", "source", "state", "site_id", "lead_id",
+		                            "due_date", "inspection_id", "result" };
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o != NULL;
+	for (int i = 0; ok && i < 9; i++) {
+		const char *v = (const char *)sqlite3_column_text(st, i);
+		ok = v == NULL || cJSON_AddStringToObject(o, keys[i], v);
+	}
+	ok = ok && (sqlite3_column_type(st, 9) == SQLITE_NULL ||
+	            cJSON_AddNumberToObject(o, "done_at_ms", (double)sqlite3_column_int64(st, 9)));
+	sqlite3_finalize(st);
+	char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	if (text == NULL)
+		return fic__err(FIC_ENOMEM, "out of memory recording a task");
+	rc = fic__outbox_enqueue(store, "task", task_id, "complete", FIC_PRIORITY_ORDINARY, text);
+	cJSON_free(text);
+	return rc;
+}
+
+/* Mark one open task done, inside the caller's transaction. */
+static int task_done(fic_store *store, const char *task_id, const char *inspection_id,
+                     const char *note)
+{
+	int rc = fic__exec(store, "UPDATE tasks SET state = 'done', done_at_ms = ?2, "
+	                          "done_inspection_id = ?3, result = ?4 WHERE id = ?1 AND state = 'open'",
+	                   "completing a task", "titt", task_id, fic__now_ms(store), inspection_id,
+	                   note && note[0] ? note : NULL);
+	if (rc != FIC_OK)
+		return rc;
+	if (sqlite3_changes(store->db) != 1)
+		return fic__err(FIC_ESTATE, "task %s is not open", task_id);
+	cJSON *d = cJSON_CreateObject();
+	bool ok = d && (inspection_id == NULL ||
+	                cJSON_AddStringToObject(d, "inspection", inspection_id) != NULL);
+	if ((rc = fic__audit_take(store, "task.done", "task", task_id, d, ok)) != FIC_OK)
+		return rc;
+	return task_enqueue(store, task_id);
+}
+
+int fic__tasks_complete_by(fic_store *store, const char *inspection_id, const char *site_id,
+                           const char *checklist_id, const char *original_lead)
+{
+	if (strcmp(checklist_id, "medical.reinspection") != 0)
+		return FIC_OK;
+	bool named = original_lead && original_lead[0];
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      named ? "SELECT id FROM tasks WHERE state = 'open' AND (id = ?2 OR "
+	                              "lead_id = ?2) ORDER BY due_date, id"
+	                            : "SELECT id FROM tasks WHERE state = 'open' AND site_id = ?1 "
+	                              "AND kind = 'reinspection' ORDER BY due_date, id");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, site_id, -1, SQLITE_STATIC);
+	if (named)
+		sqlite3_bind_text(st, 2, original_lead, -1, SQLITE_STATIC);
+	/* Collect first: completing writes to the table being read. */
+	char ids[16][FIC_UUID_BUFSIZE + 32];
+	int n = 0, src;
+	while (n < 16 && (src = sqlite3_step(st)) == SQLITE_ROW)
+		snprintf(ids[n++], sizeof ids[0], "%s", (const char *)sqlite3_column_text(st, 0));
+	if (n < 16 && src != SQLITE_DONE)
+		rc = fic__db_err(store, src, "finding the inspection's tasks");
+	sqlite3_finalize(st);
+	for (int i = 0; rc == FIC_OK && i < n; i++)
+		rc = task_done(store, ids[i], inspection_id, NULL);
+	return rc;
+}
+
+int fic_task_complete(fic_store *store, const char *task_id, const char *inspection_id,
+                      const char *note)
+{
+	fic__err_clear();
+	FIC__ARG(store);
+	bool has_insp = false, has_note = false;
+	int rc = fic__check_text(task_id, "task id", FIC_ID_MAX, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(inspection_id, "inspection id", FIC_ID_MAX, false, &has_insp);
+	if (rc == FIC_OK)
+		rc = fic__check_text(note, "note", FIC_TASK_NOTE_MAX, false, &has_note);
+	if (rc != FIC_OK)
+		return rc;
+	if (!has_insp && !has_note)
+		return fic__err(FIC_EINVAL, "name the inspection that did the task, or say in a note "
+		                            "what was done");
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
+		return rc;
+	char site[FIC_ID_MAX + 1] = "", state[16] = "";
+	rc = fic__query_text(store, state, sizeof state, "SELECT state FROM tasks WHERE id = ?1",
+	                     "reading a task", "t", task_id);
+	if (rc == FIC_ENOTFOUND)
+		rc = fic__err(FIC_ENOTFOUND, "no task %s", task_id);
+	else if (rc == FIC_OK && strcmp(state, "open") != 0)
+		rc = fic__err(FIC_ESTATE, "task %s is %s, not open", task_id, state);
+	if (rc == FIC_OK && fic__query_text(store, site, sizeof site, "SELECT site_id FROM tasks "
+	                                    "WHERE id = ?1", "reading a task", "t", task_id) ==
+	                            FIC_ENOTFOUND)
+		fic__err_clear(); /* a task without a site */
+	if (rc == FIC_OK && has_insp) {
+		char isite[FIC_ID_MAX + 1] = "", istate[16] = "";
+		rc = fic__query_text(store, istate, sizeof istate, "SELECT state FROM inspections "
+		                     "WHERE id = ?1", "reading an inspection", "t", inspection_id);
+		if (rc == FIC_ENOTFOUND)
+			rc = fic__err(FIC_ENOTFOUND, "no inspection %s", inspection_id);
+		else if (rc == FIC_OK && strcmp(istate, "finished") != 0)
+			rc = fic__err(FIC_ESTATE, "inspection %s is not finished", inspection_id);
+		if (rc == FIC_OK)
+			rc = fic__query_text(store, isite, sizeof isite, "SELECT site_id FROM inspections "
+			                     "WHERE id = ?1", "reading an inspection", "t", inspection_id);
+		if (rc == FIC_OK && site[0] && strcmp(site, isite) != 0)
+			rc = fic__err(FIC_EINVAL, "inspection %s is of another site than task %s",
+			              inspection_id, task_id);
+	}
+	if (rc == FIC_OK)
+		rc = task_done(store, task_id, has_insp ? inspection_id : NULL, has_note ? note : NULL);
+	return fic__tx_end(store, rc);
+}
+
 /* ---- due list and indicators ---- */
 
 #define AREA_OF_KIND \

@@ -42,6 +42,7 @@ typedef struct fic__item {
 	bool required, na_allowed, not_after_inspection, photo_when_abnormal, sensitive;
 	bool urgent;             /* a two-hour rule (urgent_when_abnormal) */
 	bool immediate;          /* report at once, no grace (immediate_when_abnormal: 非法行医 3.4.1) */
+	bool time_sensitive;     /* re-inspect within a month (time_sensitive_when_abnormal: 3.4.1) */
 	const char *prefill;    /* "site.x" or NULL */
 } fic__item;
 

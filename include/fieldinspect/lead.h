@@ -120,10 +120,34 @@ FIC_EXTERN int fic_lead_get_json(char **out, fic_store *store, const char *lead_
 
 /**
  * Open tasks (re-inspections: a time-sensitive lead must be re-inspected
- * within one month, 非法行医 3.4.1; tasks assigned by the agency, 3.4.2) as a
- * JSON array ordered by due date. Free with fic_free().
+ * within one month, 非法行医 3.4.1 — filed by a time-sensitive tip-off or a
+ * patrol finding such as a "游医" stall; tasks assigned by the agency, 3.4.2)
+ * as a JSON array ordered by due date (schema/api/task_list.schema.json).
+ * Free with fic_free().
  */
 FIC_EXTERN int fic_task_list_json(char **out, fic_store *store);
+
+/** Longest note fic_task_complete() takes, in bytes. */
+#define FIC_TASK_NOTE_MAX 2000
+
+/**
+ * Complete an open re-inspection task (非法行医 3.4.1, 3.4.2): the task is
+ * done, with the finished inspection that did it and the inspector's note,
+ * audited and queued for upload so the agency sees it closed. Finishing a
+ * `medical.reinspection` completes the open tasks of its site by itself
+ * (only the task or lead named in its `original_lead` answer, when it names
+ * one); this call is for the rest — a task without a site, or a re-visit
+ * made with another checklist.
+ * @param inspection_id a finished inspection of the task's site, or NULL
+ *   when there is none to name (then `note` must say what was done).
+ * @param note what was found (NULL or "" only with an inspection).
+ * @return FIC_OK; FIC_EINVAL (NULL store or task id, an inspection of
+ *   another site, no inspection and no note); FIC_ENOTFOUND (task or
+ *   inspection); FIC_ESTATE (the task is not open, or the inspection is not
+ *   finished); FIC_ETOOBIG (note).
+ */
+FIC_EXTERN int fic_task_complete(fic_store *store, const char *task_id, const char *inspection_id,
+                                 const char *note);
 
 /**
  * The whole due list as JSON: for each service area, every open site that

@@ -244,6 +244,203 @@ static void an_item_has_one_reporting_rule(void **state)
 	assert_non_null(strstr(fic_error_last()->message, "abnormal"));
 }
 
+
+/* ==== 非法行医 3.4.1, 3.4.2: re-inspection tasks open and close ==== */
+
+static const char stall_tip_off[] =
+	"{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\",\"place\":\"集市东口\","
+	"\"description\":\"流动摊点拔牙镶牙\",\"time_sensitive\":\"yes\",\"verified\":\"yes\"}";
+
+static cJSON *open_tasks(fixture *f)
+{
+	char *t = NULL;
+	OK_OR_FAIL(fic_task_list_json(&t, f->store));
+	return parsed(t);
+}
+
+static void task_row(fixture *f, const char *id, char *state, char *inspection)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT state, coalesce(done_inspection_id, "
+	                                    "'') FROM tasks WHERE id = ?1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(inspection, FIC_UUID_BUFSIZE, "%s", (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+}
+
+static int outbox_count(fixture *f, const char *type, const char *id)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT count(*) FROM outbox WHERE "
+	                                    "record_type = ?1 AND record_id = ?2", -1, &st, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * 非法行医 3.4.1: "由协管员在报告线索后1个月内进行再次巡查". A time-sensitive
+ * tip-off opens a task due one month after it was reported; the re-inspection
+ * that names the lead closes it (done, by that inspection, and the county is
+ * told), so it never shows as open or overdue again.
+ */
+static void the_reinspection_closes_the_task_of_a_time_sensitive_lead(void **state)
+{
+	fixture *f = *state;
+	char market[FIC_UUID_BUFSIZE], lead[FIC_UUID_BUFSIZE], insp[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_OTHER_VENUE, "青杠场镇集贸市场", market);
+	OK_OR_FAIL(fic_lead_file(lead, f->store, "lead.tip_off", stall_tip_off, market, 0, 0));
+	cJSON *t = open_tasks(f);
+	assert_int_equal(cJSON_GetArraySize(t), 1);
+	const cJSON *task = cJSON_GetArrayItem(t, 0);
+	assert_string_equal(str(task, "due_date"), "2026-04-01"); /* reported 2026-03-01 */
+	assert_string_equal(str(task, "lead_id"), lead);
+	char task_id[FIC_UUID_BUFSIZE];
+	snprintf(task_id, sizeof task_id, "%s", str(task, "id"));
+	cJSON_Delete(t);
+
+	f->clock.wall_ms += 20 * DAY; /* within the month */
+	start(f, market, "medical.reinspection", insp);
+	answer(f, insp, "reason", "time_sensitive_lead");
+	answer(f, insp, "original_lead", lead);
+	answer(f, insp, "same_violation_again", "no");
+	OK_OR_FAIL(fic_inspection_finish(NULL, f->store, insp));
+
+	t = open_tasks(f);
+	assert_int_equal(cJSON_GetArraySize(t), 0);
+	cJSON_Delete(t);
+	char st[16], by[FIC_UUID_BUFSIZE];
+	task_row(f, task_id, st, by);
+	assert_string_equal(st, "done");
+	assert_string_equal(by, insp);
+	assert_int_equal(outbox_count(f, "task", task_id), 1);
+}
+
+/*
+ * 非法行医 3.4.1 names the "游医"摊点 as the time-sensitive lead. Found on
+ * patrol (an unqualified practitioner at a market stall, 3.3.1–3.3.2), it
+ * opens the same one-month task a tip-off does — not only tip-offs do.
+ */
+static void a_stall_found_on_patrol_opens_a_one_month_task(void **state)
+{
+	fixture *f = *state;
+	char stall[FIC_UUID_BUFSIZE], insp[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_OTHER_VENUE, "集市东口流动牙摊", stall);
+	start(f, stall, "venue.other", insp);
+	answer(f, insp, "medical_activity", "yes");
+	answer(f, insp, "practitioners_qualified", "no");
+	answer(f, insp, "illegal_blood", "no");
+	answer(f, insp, "illegal_equipment", "yes");
+	answer(f, insp, "other_violation", "no");
+	photo(f, FIC_PHOTO_INSPECTION, insp, "medical_activity");
+	photo(f, FIC_PHOTO_INSPECTION, insp, "practitioners_qualified");
+	photo(f, FIC_PHOTO_INSPECTION, insp, "illegal_equipment");
+	OK_OR_FAIL(fic_inspection_finish(NULL, f->store, insp));
+	cJSON *t = open_tasks(f);
+	assert_int_equal(cJSON_GetArraySize(t), 1); /* one task for the visit, not one per finding */
+	const cJSON *task = cJSON_GetArrayItem(t, 0);
+	assert_string_equal(str(task, "due_date"), "2026-04-01");
+	assert_string_equal(str(task, "site_id"), stall);
+	assert_string_equal(str(task, "kind"), "reinspection");
+	cJSON_Delete(t);
+
+	/* A licensed clinic's ordinary finding is not time-sensitive: no task. */
+	char clinic[FIC_UUID_BUFSIZE], visit[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_OTHER_VENUE, "某美容院", clinic);
+	start(f, clinic, "venue.other", visit);
+	answer(f, visit, "medical_activity", "no");
+	answer(f, visit, "illegal_blood", "no");
+	answer(f, visit, "illegal_equipment", "no");
+	answer(f, visit, "other_violation", "yes");
+	answer(f, visit, "other_violation_detail", "无证经营");
+	photo(f, FIC_PHOTO_INSPECTION, visit, "other_violation");
+	OK_OR_FAIL(fic_inspection_finish(NULL, f->store, visit));
+	t = open_tasks(f);
+	assert_int_equal(cJSON_GetArraySize(t), 1);
+	cJSON_Delete(t);
+}
+
+/*
+ * 非法行医 3.4.2: the agency assigns a re-inspection "在指定的时间内". Finishing
+ * a re-inspection of the site closes its open re-inspection tasks (not
+ * another site's); the rest are closed by hand with what was done.
+ */
+static void tasks_close_by_reinspection_or_by_hand(void **state)
+{
+	fixture *f = *state;
+	char a[FIC_UUID_BUFSIZE], b[FIC_UUID_BUFSIZE], insp[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_MEDICAL, "甲诊所", a);
+	add_site(f, FIC_SITE_MEDICAL, "乙诊所", b);
+	char sql[400];
+	snprintf(sql, sizeof sql, "INSERT INTO tasks (id, kind, site_id, source, due_date, detail, "
+	         "created_at_ms) VALUES ('agency-1', 'reinspection', '%s', 'agency', '2026-03-20', "
+	         "'复查', 0), ('agency-2', 'reinspection', '%s', 'agency', '2026-03-20', '复查', 0), "
+	         "('agency-3', 'reinspection', NULL, 'agency', '2026-03-10', '复查线索地', 0)", a, b);
+	assert_int_equal(sqlite3_exec(f->store->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	start(f, a, "medical.reinspection", insp);
+	answer(f, insp, "reason", "agency_task");
+	answer(f, insp, "violation_persists", "no");
+	OK_OR_FAIL(fic_inspection_finish(NULL, f->store, insp));
+	char st[16], by[FIC_UUID_BUFSIZE];
+	task_row(f, "agency-1", st, by);
+	assert_string_equal(st, "done");
+	task_row(f, "agency-2", st, by);
+	assert_string_equal(st, "open");
+
+	/* By hand: the task without a site, with a note. */
+	OK_OR_FAIL(fic_task_complete(f->store, "agency-3", NULL, "线索地已无摊点，群众证实已搬离"));
+	task_row(f, "agency-3", st, by);
+	assert_string_equal(st, "done");
+	cJSON *t = open_tasks(f);
+	assert_int_equal(cJSON_GetArraySize(t), 1);
+	assert_string_equal(str(cJSON_GetArrayItem(t, 0), "id"), "agency-2");
+	cJSON_Delete(t);
+}
+
+static void task_complete_refuses_bad_arguments(void **state)
+{
+	fixture *f = *state;
+	char a[FIC_UUID_BUFSIZE], b[FIC_UUID_BUFSIZE], open_insp[FIC_UUID_BUFSIZE],
+		done_b[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_MEDICAL, "甲诊所", a);
+	add_site(f, FIC_SITE_MEDICAL, "乙诊所", b);
+	char sql[300];
+	snprintf(sql, sizeof sql, "INSERT INTO tasks (id, kind, site_id, source, due_date, "
+	         "created_at_ms) VALUES ('t1', 'reinspection', '%s', 'agency', '2026-03-20', 0)", a);
+	assert_int_equal(sqlite3_exec(f->store->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	start(f, a, "medical.filed", open_insp);
+	start(f, b, "medical.reinspection", done_b);
+	answer(f, done_b, "reason", "agency_task");
+	answer(f, done_b, "violation_persists", "no");
+	OK_OR_FAIL(fic_inspection_finish(NULL, f->store, done_b));
+
+	assert_int_equal(fic_task_complete(NULL, "t1", NULL, "x"), FIC_EINVAL);
+	assert_int_equal(fic_task_complete(f->store, NULL, NULL, "x"), FIC_EINVAL);
+	assert_int_equal(fic_task_complete(f->store, "", NULL, "x"), FIC_EINVAL);
+	assert_int_equal(fic_task_complete(f->store, "t1", NULL, NULL), FIC_EINVAL);
+	assert_int_equal(fic_task_complete(f->store, "t1", "", ""), FIC_EINVAL);
+	assert_int_equal(fic_task_complete(f->store, "nope", NULL, "x"), FIC_ENOTFOUND);
+	assert_int_equal(fic_task_complete(f->store, "t1", "no-such-inspection", NULL), FIC_ENOTFOUND);
+	assert_int_equal(fic_task_complete(f->store, "t1", open_insp, NULL), FIC_ESTATE);
+	assert_int_equal(fic_task_complete(f->store, "t1", done_b, NULL), FIC_EINVAL); /* other site */
+	char *big = malloc(FIC_TASK_NOTE_MAX + 2);
+	memset(big, 'x', FIC_TASK_NOTE_MAX + 1);
+	big[FIC_TASK_NOTE_MAX + 1] = '\0';
+	assert_int_equal(fic_task_complete(f->store, "t1", NULL, big), FIC_ETOOBIG);
+	free(big);
+	char st[16], by[FIC_UUID_BUFSIZE];
+	task_row(f, "t1", st, by);
+	assert_string_equal(st, "open"); /* every refusal left it as it was */
+	OK_OR_FAIL(fic_task_complete(f->store, "t1", NULL, "已复查"));
+	assert_int_equal(fic_task_complete(f->store, "t1", NULL, "again"), FIC_ESTATE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +449,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(an_assigned_reinspection_has_no_reporting_clock, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(an_item_has_one_reporting_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_reinspection_closes_the_task_of_a_time_sensitive_lead,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(a_stall_found_on_patrol_opens_a_one_month_task, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(tasks_close_by_reinspection_or_by_hand, setup, teardown),
+		cmocka_unit_test_setup_teardown(task_complete_refuses_bad_arguments, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,7 +123,10 @@ def render():
                "inspection date. A finding marked 2 h is subject to a two-hour reporting rule and "
                "becomes its own urgent lead; one marked at once is reported immediately (立即报告: "
                "its own lead, sent before every other, overdue from the moment it is found — "
-               "非法行医 3.4.1).\n")
+               "非法行医 3.4.1); one marked re-inspect ≤ 1 month is time-sensitive (a street "
+               "\"doctor\" stall may move on): its lead opens a re-inspection task due one "
+               "calendar month after it was found (非法行医 3.4.1), which the re-inspection "
+               "closes.\n")
     out.append("## How findings become leads\n")
     out.append("Finishing an inspection files its findings with the enforcement agency "
                "(服务方法 2(1)): every finding subject to a two-hour rule becomes its own urgent "
@@ -167,6 +170,8 @@ def render():
                     photo = (photo + " · 2 h").strip(" ·")
                 if it.get("immediate_when_abnormal"):
                     photo = (photo + " · at once").strip(" ·")
+                if it.get("time_sensitive_when_abnormal"):
+                    photo = (photo + " · re-inspect ≤ 1 month").strip(" ·")
                 out.append("| %s | `%s` | %s%s | %s | %s | %s |" % (
                     ", ".join(it["sections"]), it["id"], cell(it["label"]["zh"]), cell(applies),
                     cell(type_text(it)), abnormal_text(it), photo))

@@ -42,7 +42,7 @@ typedef struct opts {
 	const char *sets[64];
 	int nsets;
 	bool events, all_versions, draft, all;
-	const char *note, *rendition, *out;
+	const char *note, *rendition, *out, *inspection;
 } opts;
 
 static int parse_opts(opts *o, int argc, char **argv)
@@ -83,6 +83,7 @@ static int parse_opts(opts *o, int argc, char **argv)
 		else if (strcmp(a, "--note") == 0) slot = &o->note;
 		else if (strcmp(a, "--area") == 0) slot = &o->area;
 		else if (strcmp(a, "--cursor") == 0) slot = &o->cursor;
+		else if (strcmp(a, "--inspection") == 0) slot = &o->inspection;
 		else if (strcmp(a, "--set") == 0) {
 			if (i + 1 >= argc || o->nsets == 64)
 				return usage("--set needs ITEM=VALUE", NULL);
@@ -708,6 +709,17 @@ int cmd_plan(ctx *c, const char *cmd, int argc, char **argv)
 			return fail();
 		puts(text);
 		fic_free(text);
+		return 0;
+	}
+	if (strcmp(cmd, "tasks") == 0 && o.npos >= 1 && strcmp(o.pos[0], "done") == 0) {
+		/* tasks done TASK_ID [--inspection ID] [--note TEXT] */
+		if (o.npos != 2 || (o.inspection == NULL && o.note == NULL))
+			return usage("tasks done TASK_ID needs --inspection ID or --note TEXT", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		if (fic_task_complete(c->store, o.pos[1], o.inspection, o.note) != FIC_OK)
+			return fail();
+		printf("task %s done\n", o.pos[1]);
 		return 0;
 	}
 	if (o.npos)

@@ -54,6 +54,7 @@ static const char usage_text[] =
 	"  sync --server URL [--ca FILE] [--pin sha256//KEY]   upload the queue, urgent leads first\n"
 	"  sync rejections               records the server refused, with its reasons\n"
 	"  tasks                         open re-inspection tasks\n"
+	"  tasks done TASK_ID (--inspection ID | --note TEXT)   a re-inspection task completed\n"
 	"  due                           counts per area of sites due for a patrol, the most overdue\n"
 	"  due --area AREA [--limit N] [--cursor C]   one page of an area's due sites, most\n"
 	"                                overdue first (areas: drinking_water school medical_blood\n"
