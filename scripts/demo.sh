@@ -128,7 +128,7 @@ run lead new event.school_cluster --site "$school" --set unit_type=class --set u
 	--set similar_symptoms=yes --set shared_meal_or_water=no --set verified=yes
 
 step "A 12345 hotline tip-off: a street 'dentist' at the market (re-inspect within a month)"
-run lead new lead.tip_off --site "$market" --set source=hotline_12345 --set subject_area=medical_blood \
+run lead new lead.tip_off --site "$market" --set source=hotline_12345 --set ticket_12345=QG-20261121-0173 --set subject=illegal_practice \
 	--set place=集贸市场东口 --set description=流动摊点拔牙镶牙 --set time_sensitive=yes --set verified=yes
 
 step "Leads, most pressing first, with the two-hour clock"

@@ -529,6 +529,49 @@ static bool lead_rule(fic__ctx *ctx, const char *constant, const char *when)
 	       (w && fic__truth(fic__eval(ctx, w)) == 1);
 }
 
+/*
+ * Where a report of several kinds (a tip-off) is routed (its lead's
+ * "routes"): *routed when the answer names a kind under a reporting rule,
+ * and *to that rule's form when this store knows it (else NULL: the report
+ * still goes on the two-hour clock, under its own category).
+ */
+static void route_of(fic_store *store, const fic__ctx *ctx, bool *routed, const fic__def **to)
+{
+	*routed = false;
+	*to = NULL;
+	const cJSON *routes = cJSON_GetObjectItemCaseSensitive(ctx->def->lead, "routes");
+	const char *item = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(routes, "item"));
+	const char *kind = item ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->answers,
+	                                                                                item))
+	                        : NULL;
+	const char *form = kind ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	                                  cJSON_GetObjectItemCaseSensitive(routes, "forms"), kind))
+	                        : NULL;
+	if (form == NULL)
+		return;
+	*routed = true;
+	const fic__entry *e = NULL;
+	if (fic__checklist_find(&e, store, form, 0) == FIC_OK && e->def->is_event && e->def->lead) {
+		*to = e->def;
+	} else {
+		fic__err_clear();
+		fic__log(store, FIC_LOG_WARN, "form %s routes to %s, which this store does not hold as "
+		                              "an event form: filed under its own category",
+		         ctx->def->id, form);
+	}
+}
+
+/* The form the report was routed to, for the lead's body. */
+static bool add_route(cJSON *content, const fic__def *to)
+{
+	cJSON *r = cJSON_CreateObject();
+	return fic__json_put(content, "routed_to", r) && cJSON_AddStringToObject(r, "form", to->id) &&
+	       cJSON_AddNumberToObject(r, "form_version", to->version) &&
+	       cJSON_AddStringToObject(r, "title", to->title_zh) &&
+	       fic__json_put(r, "sections",
+	                     cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(to->lead, "sections"), true));
+}
+
 /* File the lead the form describes (everything checked), in one transaction. */
 static int file_form(char *id_out, fic_store *store, const fic__entry *e, fic__ctx *ctx,
                      const fic_site *site, int64_t discovered_at_ms, unsigned int flags)
@@ -538,13 +581,35 @@ static int file_form(char *id_out, fic_store *store, const fic__entry *e, fic__c
 	bool time_sensitive = lead_rule(ctx, "time_sensitive", "time_sensitive_when");
 	const cJSON *cat = cJSON_GetObjectItemCaseSensitive(def->lead, "category");
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(def->lead, "report_to");
+	const char *area = def->area;
+	/*
+	 * A tip-off whose subject falls under a two-hour rule is that rule's
+	 * report: its clock runs from when the tip was received (the discovery
+	 * time), it goes where that form's reports go, under its category. The
+	 * target's own rule may need facts a tip does not have yet (the school
+	 * cluster's counts): the tip is urgent all the same — the guide asks to
+	 * verify and report within the two hours.
+	 */
+	bool routed;
+	const fic__def *dest;
+	route_of(store, ctx, &routed, &dest);
+	if (routed)
+		urgency = FIC_URGENCY_TWO_HOURS;
+	if (dest) {
+		cat = cJSON_GetObjectItemCaseSensitive(dest->lead, "category");
+		to = cJSON_GetObjectItemCaseSensitive(dest->lead, "report_to");
+		area = dest->area;
+	}
 	char title[600];
-	snprintf(title, sizeof title, "%s%s%s%s", urgency_mark(urgency), def->title_zh,
-	         site ? "：" : "", site ? site->name : "");
+	snprintf(title, sizeof title, "%s%s%s%s%s%s%s", urgency_mark(urgency), def->title_zh,
+	         dest ? "（" : "", dest ? dest->title_zh : "", dest ? "）" : "", site ? "：" : "",
+	         site ? site->name : "");
 	cJSON *content = form_content(def, ctx->answers, ctx->site);
-	if (content == NULL)
+	if (content == NULL || (dest && !add_route(content, dest))) {
+		cJSON_Delete(content);
 		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
-	fic__lead_spec spec = { cat->valuestring, def->area, title, to->valuestring, urgency,
+	}
+	fic__lead_spec spec = { cat->valuestring, area, title, to->valuestring, urgency,
 		                time_sensitive, def->id, def->version, site ? site->id : NULL,
 		                NULL, discovered_at_ms, content, NULL, !(flags & FIC_LEAD_DRAFT) };
 	int rc = fic__tx_begin(store);

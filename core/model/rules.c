@@ -314,7 +314,8 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 static const char *const def_keys[] = { "$schema", "id", "version", "kind", "area", "title",
 	                                "source", "site_kinds", "lead", "items", NULL };
 static const char *const lead_keys[] = { "category", "urgent", "urgent_when", "report_to",
-	                                 "time_sensitive", "time_sensitive_when", "sections", NULL };
+	                                 "time_sensitive", "time_sensitive_when", "sections", "routes",
+	                                 NULL };
 
 void fic__def_free(fic__def *def)
 {
@@ -323,6 +324,32 @@ void fic__def_free(fic__def *def)
 	cJSON_Delete(def->root);
 	fic__free(def->items);
 	fic__free(def);
+}
+
+/* A lead's routes: {"item": a choice item, "forms": {choice id: form id}}. */
+static int check_routes(const fic__def *def, const vctx *lv, const cJSON *routes)
+{
+	const char *item = str_field(routes, "item");
+	const cJSON *forms = cJSON_GetObjectItemCaseSensitive(routes, "forms");
+	const fic__item *it = item ? fic__def_item(def, item) : NULL;
+	if (!cJSON_IsObject(routes) || it == NULL || it->type != FIC_A_CHOICE)
+		return bad(lv, "routes needs \"item\", a choice item of the form", NULL);
+	if (!cJSON_IsObject(forms) || forms->child == NULL || cJSON_GetArraySize(forms) > 50 ||
+	    cJSON_GetArraySize(routes) != 2)
+		return bad(lv, "routes needs \"forms\": {choice: form id}", NULL);
+	const cJSON *c;
+	cJSON_ArrayForEach(c, forms) {
+		bool known = false;
+		const cJSON *ch;
+		cJSON_ArrayForEach(ch, it->choices) {
+			known |= strcmp(str_field(ch, "id"), c->string) == 0;
+		}
+		if (!known)
+			return bad(lv, "routes: not a choice of the item", c->string);
+		if (!cJSON_IsString(c) || !id_ok(c->valuestring, true))
+			return bad(lv, "routes: a form id must be lowercase and dotted", c->string);
+	}
+	return FIC_OK;
 }
 
 static int validate_def(fic__def *def)
@@ -435,6 +462,9 @@ static int validate_def(fic__def *def)
 		if (uw && (rc = check_expr(&lv, uw, 0)))
 			return rc;
 		if (tw && (rc = check_expr(&lv, tw, 0)))
+			return rc;
+		const cJSON *routes = cJSON_GetObjectItemCaseSensitive(def->lead, "routes");
+		if (routes && (rc = check_routes(def, &lv, routes)) != FIC_OK)
 			return rc;
 	}
 	return FIC_OK;

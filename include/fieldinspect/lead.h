@@ -51,9 +51,20 @@ extern "C" {
  *   text form of fic_inspection_answer() (a JSON string), or for numbers and
  *   lists the JSON number or array. Every required item must be answered.
  * @param site_id the site concerned, or NULL.
- * @param discovered_at_ms when the matter was discovered (device UTC ms);
- *   0 means now. Not in the future. Deadlines run on trusted time
- *   (evidence.h): the device's offset from the server is applied.
+ * @param discovered_at_ms when the matter was discovered (device UTC ms) —
+ *   for a tip-off, when the tip was received; 0 means now. Not in the
+ *   future. Deadlines run from it on trusted time (evidence.h): the
+ *   device's offset from the server is applied.
+ *
+ * A tip-off (lead.tip_off) whose subject falls under a two-hour rule — 两非
+ * (妇幼健康 三(二)3), illegal assisted reproduction (三(二)4), a water
+ * poisoning (饮用水 三(二)4), a school outbreak (学校卫生 三(二)4), blood
+ * collected beyond scope (非法行医 三(二)3), an occupational emergency
+ * (职业卫生 三(二)4), foodborne disease (食源性疾病 三(二), to the district
+ * CDC) — is routed to that rule: it is filed urgent, its deadline two hours
+ * after it was received, with the category and recipient of the rule's form
+ * (its content's "routed_to" names the form to complete once verified). A
+ * 12345 tip-off carries its ticket number (item ticket_12345).
  * @param flags 0 to submit at once, or FIC_LEAD_DRAFT.
  * @return FIC_OK; FIC_ENOTFOUND (form or site); FIC_EINVAL (malformed JSON,
  *   unknown item, bad answer); FIC_EINCOMPLETE (a required item is missing:

@@ -111,7 +111,7 @@ static const char *str(const cJSON *o, const char *k)
 	return v ? v : "";
 }
 
-static __attribute__((unused)) double num(const cJSON *o, const char *k)
+static double num(const cJSON *o, const char *k)
 {
 	return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
@@ -248,7 +248,7 @@ static void an_item_has_one_reporting_rule(void **state)
 /* ==== 非法行医 3.4.1, 3.4.2: re-inspection tasks open and close ==== */
 
 static const char stall_tip_off[] =
-	"{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\",\"place\":\"集市东口\","
+	"{\"source\":\"hotline_12345\",\"ticket_12345\":\"GT-1\",\"subject\":\"illegal_practice\",\"place\":\"集市东口\","
 	"\"description\":\"流动摊点拔牙镶牙\",\"time_sensitive\":\"yes\",\"verified\":\"yes\"}";
 
 static cJSON *open_tasks(fixture *f)
@@ -441,6 +441,134 @@ static void task_complete_refuses_bad_arguments(void **state)
 	assert_int_equal(fic_task_complete(f->store, "t1", NULL, "again"), FIC_ESTATE);
 }
 
+/* ==== tip-offs on the right clock (实施方案 二(四)2(2)) ==== */
+
+/*
+ * A tip-off (举报) received by phone 40 minutes ago about 两非 is a 两非 report:
+ * 妇幼健康 三(二)3 "接到…信息或举报时，核实线索并于两小时内报告". Filed as
+ * lead.tip_off it is routed to that rule — urgent, its deadline two hours
+ * after the tip was received (80 minutes left), category two_non, and its
+ * body names the form to complete.
+ */
+static void a_tip_off_about_two_non_runs_on_the_two_hour_clock_from_receipt(void **state)
+{
+	fixture *f = *state;
+	char id[FIC_UUID_BUFSIZE];
+	int64_t received = f->clock.wall_ms - 40 * MIN;
+	static const char tip[] =
+		"{\"source\":\"phone\",\"subject\":\"two_non\",\"place\":\"镇东私人诊所\","
+		"\"description\":\"有人称可做胎儿性别鉴定\",\"verified\":\"yes\"}";
+	OK_OR_FAIL(fic_lead_file(id, f->store, "lead.tip_off", tip, NULL, received, 0));
+	cJSON *j = lead_json(f, id);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "urgent")));
+	assert_string_equal(str(j, "category"), "two_non");
+	assert_string_equal(str(j, "area"), "mch");
+	assert_string_equal(str(j, "report_to"), "enforcement");
+	assert_true(num(j, "deadline_at_ms") == (double)(received + FIC_URGENT_DEADLINE_MS));
+	assert_true(num(j, "remaining_ms") == (double)(80 * MIN));
+	const cJSON *route = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "content"),
+	                                                      "routed_to");
+	assert_string_equal(str(route, "form"), "event.two_non");
+	cJSON_Delete(j);
+}
+
+/*
+ * Each subject the guide puts under a two-hour rule is routed to its form's
+ * category and recipient: a water poisoning (饮用水 三(二)4), a school outbreak
+ * (学校卫生 三(二)4: the counts are not known yet, so the tip is urgent until
+ * verified), blood collected beyond scope (非法行医 三(二)3), illegal assisted
+ * reproduction (妇幼健康 三(二)4), an occupational emergency (职业卫生 三(二)4),
+ * foodborne disease (食源性疾病 三(二): to the district CDC). A tip about an
+ * ordinary matter stays an ordinary lead.
+ */
+static void every_two_hour_subject_is_routed_and_others_are_not(void **state)
+{
+	fixture *f = *state;
+	static const struct { const char *subject, *category, *report_to; bool urgent; } cases[] = {
+		{ "water_poisoning", "water_poisoning", "enforcement", true },
+		{ "school_outbreak", "school_cluster", "enforcement", true },
+		{ "blood_beyond_scope", "blood_beyond_scope", "enforcement", true },
+		{ "assisted_reproduction", "assisted_reproduction", "enforcement", true },
+		{ "occupational_emergency", "occupational_emergency", "enforcement", true },
+		{ "foodborne", "foodborne", "district_cdc", true },
+		{ "drinking_water_other", "tip_off", "enforcement", false },
+		{ "school_other", "tip_off", "enforcement", false },
+		{ "other", "tip_off", "enforcement", false },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char answers[300], id[FIC_UUID_BUFSIZE];
+		snprintf(answers, sizeof answers, "{\"source\":\"visit\",\"subject\":\"%s\","
+		         "\"place\":\"某地\",\"description\":\"群众来访反映\",\"verified\":\"no\"}",
+		         cases[i].subject);
+		OK_OR_FAIL(fic_lead_file(id, f->store, "lead.tip_off", answers, NULL, 0, 0));
+		cJSON *j = lead_json(f, id);
+		if (strcmp(str(j, "category"), cases[i].category) != 0 ||
+		    strcmp(str(j, "report_to"), cases[i].report_to) != 0 ||
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "urgent")) != cases[i].urgent)
+			fail_msg("subject %s: category %s, report_to %s, urgent %d", cases[i].subject,
+			         str(j, "category"), str(j, "report_to"),
+			         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "urgent")));
+		cJSON_Delete(j);
+	}
+}
+
+/* 12345 tip-offs (seed 002: the 12345 platform) carry their ticket number; others need none. */
+static void a_12345_tip_off_carries_its_ticket_number(void **state)
+{
+	fixture *f = *state;
+	char id[FIC_UUID_BUFSIZE];
+	static const char no_ticket[] =
+		"{\"source\":\"hotline_12345\",\"subject\":\"other\",\"place\":\"某地\","
+		"\"description\":\"反映\",\"verified\":\"yes\"}";
+	assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", no_ticket, NULL, 0, 0),
+	                 FIC_EINCOMPLETE);
+	assert_non_null(strstr(fic_error_last()->message, "ticket_12345"));
+	static const char with_ticket[] =
+		"{\"source\":\"hotline_12345\",\"ticket_12345\":\"CQ12345-20260301-88\","
+		"\"subject\":\"other\",\"place\":\"某地\",\"description\":\"反映\","
+		"\"verified\":\"yes\"}";
+	OK_OR_FAIL(fic_lead_file(id, f->store, "lead.tip_off", with_ticket, NULL, 0, 0));
+	cJSON *j = lead_json(f, id);
+	const cJSON *ans = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "content"),
+	                                                    "answers");
+	assert_string_equal(str(ans, "ticket_12345"), "CQ12345-20260301-88");
+	cJSON_Delete(j);
+	static const char by_phone[] =
+		"{\"source\":\"phone\",\"subject\":\"other\",\"place\":\"某地\","
+		"\"description\":\"反映\",\"verified\":\"yes\"}";
+	OK_OR_FAIL(fic_lead_file(id, f->store, "lead.tip_off", by_phone, NULL, 0, 0));
+}
+
+/* A form's routes must name one of its choice items and, for its choices, form ids. */
+static void routes_are_checked_when_a_form_is_loaded(void **state)
+{
+	fixture *f = *state;
+	static const char head[] =
+		"{\"id\":\"county.test.tip\",\"version\":1,\"kind\":\"event\",\"area\":\"general\","
+		"\"title\":{\"zh\":\"测\",\"en\":\"t\"},\"source\":\"test\",\"lead\":{\"category\":"
+		"\"tip_off\",\"report_to\":\"enforcement\",\"sections\":[\"实施方案 服务方法2(2)\"],"
+		"\"routes\":%s},\"items\":[{\"id\":\"subject\",\"sections\":[\"实施方案 服务方法2(2)\"],"
+		"\"label\":{\"zh\":\"s\",\"en\":\"s\"},\"type\":\"choice\",\"choices\":[{\"id\":"
+		"\"two_non\",\"label\":{\"zh\":\"a\",\"en\":\"a\"}}]},{\"id\":\"note\",\"sections\":"
+		"[\"实施方案 服务方法2(2)\"],\"label\":{\"zh\":\"n\",\"en\":\"n\"},\"type\":\"text\"}]}";
+	static const char *const bad[] = {
+		"{\"item\":\"note\",\"forms\":{\"two_non\":\"event.two_non\"}}",  /* not a choice item */
+		"{\"item\":\"nope\",\"forms\":{\"two_non\":\"event.two_non\"}}",  /* no such item */
+		"{\"item\":\"subject\",\"forms\":{\"other\":\"event.two_non\"}}", /* not a choice */
+		"{\"item\":\"subject\",\"forms\":{\"two_non\":\"Event Two\"}}",   /* not a form id */
+		"{\"item\":\"subject\",\"forms\":{}}",
+		"{\"item\":\"subject\"}",
+	};
+	char def[2000];
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(def, sizeof def, head, bad[i]);
+		if (fic_checklist_install(f->store, def, strlen(def)) != FIC_EINVAL)
+			fail_msg("routes %s was accepted", bad[i]);
+	}
+	snprintf(def, sizeof def, head, "{\"item\":\"subject\",\"forms\":{\"two_non\":\"event.two_non\"}}");
+	OK_OR_FAIL(fic_checklist_install(f->store, def, strlen(def)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +583,12 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(tasks_close_by_reinspection_or_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(task_complete_refuses_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_tip_off_about_two_non_runs_on_the_two_hour_clock_from_receipt,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(every_two_hour_subject_is_routed_and_others_are_not, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(a_12345_tip_off_carries_its_ticket_number, setup, teardown),
+		cmocka_unit_test_setup_teardown(routes_are_checked_when_a_form_is_loaded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -323,7 +323,8 @@ const char tu_foodborne_answers[] =
 	"\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\"}";
 
 const char tu_tip_off_answers[] =
-	"{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\",\"place\":\"集市\","
+	"{\"source\":\"hotline_12345\",\"ticket_12345\":\"GT-2026-0301-0042\","
+	"\"subject\":\"illegal_practice\",\"place\":\"集市\","
 	"\"description\":\"游医摆摊\",\"time_sensitive\":\"no\",\"verified\":\"yes\"}";
 
 int tu_add_school(fic_store *store, const char *name, int enrolment)

@@ -157,7 +157,7 @@ expect 2 "unknown" -- "$FIC" --db "$db" inspect frobnicate x
 
 # Evidence: drafts, photos, submission, verification, tampering, trusted time.
 draft=$("$FIC" --db "$db" --json lead new lead.tip_off --draft --set source=phone \
-	--set subject_area=medical_blood --set place=集市 --set description=游医 --set time_sensitive=no \
+	--set subject=illegal_practice --set place=集市 --set description=游医 --set time_sensitive=no \
 	--set verified=yes | json_field 'd["id"]')
 [ -n "$draft" ] && pass || fail "lead new --draft"
 python3 - "$dir/photo.ppm" <<'PY'

@@ -161,6 +161,13 @@ def render():
                 out.append("Lead: category `%s`, report to %s, %s%s (%s).\n" % (
                     lead["category"], lead["report_to"].replace("_", " "), cell(urgent), cell(ts),
                     ", ".join(lead["sections"])))
+                if lead.get("routes"):
+                    r = lead["routes"]
+                    out.append("Routed by `%s`: a report of these kinds falls under a reporting rule "
+                               "and is filed on that form's two-hour clock, from when it was received, "
+                               "with its category and recipient — %s.\n" % (
+                                   r["item"], "; ".join("`%s` → `%s`" % (k, v)
+                                                        for k, v in r["forms"].items())))
             out.append("| section | item | question | answer | abnormal when | photo |")
             out.append("|---|---|---|---|---|---|")
             for it in d["items"]:

@@ -42,7 +42,7 @@ typedef struct opts {
 	const char *sets[64];
 	int nsets;
 	bool events, all_versions, draft, all;
-	const char *note, *rendition, *out, *inspection;
+	const char *note, *rendition, *out, *inspection, *received;
 } opts;
 
 static int parse_opts(opts *o, int argc, char **argv)
@@ -84,6 +84,7 @@ static int parse_opts(opts *o, int argc, char **argv)
 		else if (strcmp(a, "--area") == 0) slot = &o->area;
 		else if (strcmp(a, "--cursor") == 0) slot = &o->cursor;
 		else if (strcmp(a, "--inspection") == 0) slot = &o->inspection;
+		else if (strcmp(a, "--received") == 0) slot = &o->received;
 		else if (strcmp(a, "--set") == 0) {
 			if (i + 1 >= argc || o->nsets == 64)
 				return usage("--set needs ITEM=VALUE", NULL);
@@ -376,6 +377,29 @@ static void format_remaining(char *buf, size_t size, int64_t ms)
 	         (long long)(m % 60), ms < 0 ? "" : " left");
 }
 
+/* "YYYY-MM-DD HH:MM" in the store's local time (setting utc_offset_minutes) as UTC ms. */
+static int local_time_ms(ctx *c, const char *text, int64_t *out)
+{
+	int y, mo, d, h, mi;
+	char extra;
+	if (sscanf(text, "%4d-%2d-%2d %2d:%2d%c", &y, &mo, &d, &h, &mi, &extra) != 5 || mo < 1 ||
+	    mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || y < 2000)
+		return usage("--received takes the local time 'YYYY-MM-DD HH:MM'", text);
+	char *off = NULL;
+	if (fic_setting_get(&off, c->store, "utc_offset_minutes") != FIC_OK)
+		return fail();
+	long offset = strtol(off, NULL, 10);
+	fic_free(off);
+	/* days from civil (H. Hinnant) */
+	int yy = y - (mo <= 2);
+	long era = (yy >= 0 ? yy : yy - 399) / 400;
+	long yoe = yy - era * 400;
+	long doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	*out = ((int64_t)days * 1440 + h * 60 + mi - offset) * 60000;
+	return 0;
+}
+
 int cmd_lead(ctx *c, int argc, char **argv)
 {
 	if (argc < 1)
@@ -410,8 +434,14 @@ int cmd_lead(ctx *c, int argc, char **argv)
 			cJSON_free(text);
 			return rc;
 		}
+		int64_t received = 0;
+		if (o.received && (rc = local_time_ms(c, o.received, &received)) != 0) {
+			cJSON_free(text);
+			return rc;
+		}
 		char id[FIC_UUID_BUFSIZE];
-		rc = fic_lead_file(id, c->store, o.pos[0], text, o.site, 0, o.draft ? FIC_LEAD_DRAFT : 0);
+		rc = fic_lead_file(id, c->store, o.pos[0], text, o.site, received,
+		                   o.draft ? FIC_LEAD_DRAFT : 0);
 		cJSON_free(text);
 		if (rc != FIC_OK)
 			return fail();

@@ -42,6 +42,7 @@ static const char usage_text[] =
 	"  inspect site ID closed|changed --reason R [FIELDS]   what the site itself turned out to be\n"
 	"  inspect show ID | finish ID | opinion ID\n"
 	"  lead new FORM_ID [--site SITE_ID] [--set ITEM=VALUE]... [--answers JSON] [--draft]\n"
+	"           [--received 'YYYY-MM-DD HH:MM']   when a tip-off came in (local time): its clock\n"
 	"  lead list [--limit N]          urgent first, time left on the two-hour clock\n"
 	"  lead show ID | submit ID | verify ID\n"
 	"  lead correct ID --note TEXT\n"
