@@ -64,6 +64,19 @@ int fic__tasks_complete_by(fic_store *store, const char *inspection_id, const ch
 int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
                    const char *receipt_id, int64_t receipt_at_ms, const char *reason);
 
+/* A site-status lead (registry.c), as a draft in the caller's transaction:
+ * `finding` FIC_FOUND_CLOSED or _CHANGED with the reason; the site's facts
+ * `after` the change (and `before` it, for a change); from an inspection or
+ * not. Submitted only with its proof photo (fic__lead_proof_check). */
+int fic__site_status_lead(char *id_out, fic_store *store, const char *site_id,
+                          const char *inspection_id, int finding, const char *reason,
+                          const cJSON *before, const cJSON *after);
+
+/* A site-status lead's proof photos (拍摄证明照片, 服务方法 1(3)): its own,
+ * and its inspection's that document no single item. FIC_EINCOMPLETE when
+ * there is none; other leads pass. */
+int fic__lead_proof_check(fic_store *store, const char *lead_id);
+
 /* Photos (SHA-256 hex, sorted) documenting an owner, as a JSON array. */
 cJSON *fic__photo_hashes(fic_store *store, const char *owner_type, const char *owner_id);
 

@@ -140,10 +140,19 @@ static int photo_count(fic_store *store, const char *insp_id, const char *item_i
 	                      "counting photos", "tt", insp_id, item_id);
 }
 
+/* Whether the inspector found the site closed: then nothing is left to check. */
+static bool found_closed(const insp *in)
+{
+	const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in->site_finding, "status"));
+	return st && strcmp(st, "closed") == 0;
+}
+
 static int judge(fic_store *store, const insp *in, const fic__item *it, judged *j)
 {
 	fic__ctx ctx = { in->entry->def, in->answers, in->site_facts, in->day, it };
 	memset(j, 0, sizeof *j);
+	if (found_closed(in))
+		return FIC_OK; /* 长期未经营/已关闭: no item applies */
 	j->applies = it->applies ? fic__truth(fic__eval(&ctx, it->applies)) != 0 : true;
 	if (!j->applies)
 		return FIC_OK;
@@ -592,24 +601,19 @@ int fic_inspection_report_site(fic_store *store, const char *inspection_id, int 
 		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "recording a site finding");
 	}
 	if (rc == FIC_OK) {
-		/* The site-status lead (实施方案 服务方法1(3)). */
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(in.site_facts, "name");
-		char title[400];
-		snprintf(title, sizeof title, "%s：%s", cJSON_IsString(name) ? name->valuestring : "",
-		         finding == FIC_FOUND_CLOSED ? "现场核实已关闭或长期未经营" : "现场核实信息变更");
-		cJSON *content = cJSON_CreateObject();
-		if (content && cJSON_AddStringToObject(content, "inspection_id", in.id) &&
-		    fic__json_put(content, "site", cJSON_Duplicate(in.site_facts, true)) &&
-		    fic__json_put(content, "site_finding", cJSON_Duplicate(sf, true))) {
-			fic__lead_spec spec = { "site_status", "general", title, "enforcement", false,
-				                false, NULL, 0, in.site_id, in.id, fic__now_ms(store),
-				                content, NULL, true };
-			char lead_id[FIC_UUID_BUFSIZE];
-			rc = fic__lead_insert(lead_id, store, &spec);
-		} else {
+		/* The site-status lead (实施方案 服务方法1(3)): a draft until the
+		 * inspection finishes with its proof photo. */
+		cJSON *after = NULL;
+		fic_site *now = NULL;
+		if ((rc = fic_site_get(&now, store, in.site_id)) == FIC_OK &&
+		    (after = fic__site_facts(now)) == NULL)
 			rc = fic__err(FIC_ENOMEM, "out of memory filing a site-status lead");
-		}
-		cJSON_Delete(content);
+		fic_site_free(now);
+		char lead_id[FIC_UUID_BUFSIZE];
+		if (rc == FIC_OK)
+			rc = fic__site_status_lead(lead_id, store, in.site_id, in.id, finding, reason,
+			                           finding == FIC_FOUND_CHANGED ? in.site_facts : NULL, after);
+		cJSON_Delete(after);
 	}
 	cJSON_Delete(sf);
 	fic__free(sft);
@@ -804,12 +808,19 @@ static int check_complete(fic_store *store, insp *in, cJSON *findings)
 	cJSON *missing = str_list(), *photos = str_list();
 	int rc = missing && photos ? judge_all(store, in, missing, photos, findings, NULL)
 	                           : fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
-	if (rc == FIC_OK && (cJSON_GetArraySize(missing) || cJSON_GetArraySize(photos))) {
+	int64_t proof = 1;
+	if (rc == FIC_OK && in->site_finding)
+		rc = fic__query_int(store, &proof, "SELECT count(*) FROM photos WHERE owner_type = "
+		                                   "'inspection' AND owner_id = ?1 AND item_id IS NULL",
+		                    "counting the proof photos", "t", in->id);
+	if (rc == FIC_OK && (cJSON_GetArraySize(missing) || cJSON_GetArraySize(photos) || !proof)) {
 		char m[600], p[600];
 		int nm = list_ids(m, sizeof m, missing), np = list_ids(p, sizeof p, photos);
 		rc = fic__err(FIC_EINCOMPLETE, "cannot finish: %d required item(s) unanswered%s%s; "
-		                               "%d abnormal item(s) without a photo%s%s",
-		              nm, nm ? ": " : "", m, np, np ? ": " : "", p);
+		                               "%d abnormal item(s) without a photo%s%s%s",
+		              nm, nm ? ": " : "", m, np, np ? ": " : "", p,
+		              proof ? "" : "; the site finding needs its proof photo (拍摄证明照片, "
+		                           "服务方法 1(3)): a photo of the inspection, not of an item");
 	}
 	cJSON_Delete(missing);
 	cJSON_Delete(photos);
@@ -913,6 +924,60 @@ static int chain_inspection(fic_store *store, const insp *in)
 	return rc;
 }
 
+/*
+ * The inspection's site-status leads (drafts since the finding was
+ * recorded) go with the proof: the hashes of the inspection's photos that
+ * document no single item join their body, then they are submitted.
+ */
+static int submit_site_status(fic_store *store, const insp *in)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "SELECT id, content FROM leads WHERE inspection_id = ?1 AND "
+	                                  "category = 'site_status' AND state = 'draft' ORDER BY id");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
+	char ids[8][FIC_UUID_BUFSIZE];
+	char *texts[8] = { NULL };
+	int n = 0, src;
+	while (rc == FIC_OK && n < 8 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *c = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
+		cJSON *proof = NULL;
+		if (c) {
+			proof = cJSON_CreateArray();
+			sqlite3_stmt *ph;
+			if (proof && fic__prepare(store, &ph, "SELECT sha256 FROM photos WHERE owner_type = "
+			                                      "'inspection' AND owner_id = ?1 AND item_id IS "
+			                                      "NULL ORDER BY sha256") == FIC_OK) {
+				sqlite3_bind_text(ph, 1, in->id, -1, SQLITE_STATIC);
+				while (proof && sqlite3_step(ph) == SQLITE_ROW)
+					if (!fic__json_put(proof, NULL, cJSON_CreateString(
+					                                        (const char *)sqlite3_column_text(ph, 0)))) {
+						cJSON_Delete(proof);
+						proof = NULL;
+					}
+				sqlite3_finalize(ph);
+			}
+		}
+		snprintf(ids[n], sizeof ids[n], "%s", (const char *)sqlite3_column_text(st, 0));
+		texts[n] = c && fic__json_take(c, "proof_photos", &proof) ? cJSON_PrintUnformatted(c) : NULL;
+		cJSON_Delete(proof);
+		cJSON_Delete(c);
+		if (texts[n++] == NULL)
+			rc = fic__err(FIC_ENOMEM, "out of memory submitting a site-status lead");
+	}
+	sqlite3_finalize(st);
+	for (int i = 0; rc == FIC_OK && i < n; i++) {
+		rc = fic__exec(store, "UPDATE leads SET content = ?2 WHERE id = ?1 AND state = 'draft'",
+		               "adding the proof photos", "tt", ids[i], texts[i]);
+		if (rc == FIC_OK)
+			rc = fic__lead_submit_tx(store, ids[i]);
+	}
+	for (int i = 0; i < n; i++)
+		cJSON_free(texts[i]);
+	return rc;
+}
+
 /* Everything finishing does, inside the edit's transaction. */
 static int finish(char **summary_out, fic_store *store, insp *in, cJSON *findings, cJSON *lead_ids)
 {
@@ -926,6 +991,8 @@ static int finish(char **summary_out, fic_store *store, insp *in, cJSON *finding
 		rc = file_leads(store, in, findings, lead_ids, now);
 	if (rc == FIC_OK)
 		rc = chain_inspection(store, in);
+	if (rc == FIC_OK && in->site_finding)
+		rc = submit_site_status(store, in);
 	if (rc == FIC_OK) /* a re-inspection closes the tasks it fulfils (非法行医 3.4) */
 		rc = fic__tasks_complete_by(store, in->id, in->site_id, in->entry->def->id,
 		                            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(

@@ -179,6 +179,24 @@ int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out)
 	return FIC_OK;
 }
 
+int fic__lead_proof_check(fic_store *store, const char *lead_id)
+{
+	int64_t n = 0;
+	int rc = fic__query_int(store, &n,
+	                        "SELECT CASE WHEN l.category != 'site_status' THEN 1 ELSE (SELECT "
+	                        "count(*) FROM photos p WHERE (p.owner_type = 'lead' AND p.owner_id = "
+	                        "l.id) OR (p.owner_type = 'inspection' AND p.owner_id = "
+	                        "l.inspection_id AND p.item_id IS NULL)) END FROM leads l WHERE l.id = ?1",
+	                        "looking for the proof photo", "t", lead_id);
+	if (rc == FIC_ENOTFOUND)
+		return fic__err(FIC_ENOTFOUND, "no lead %s", lead_id);
+	if (rc == FIC_OK && n == 0)
+		rc = fic__err(FIC_EINCOMPLETE, "a site-status report goes with its proof photo (拍摄证明照片, "
+		                               "实施方案 服务方法 1(3)): attach one to lead %s, then submit "
+		                               "it (a form: file it as a draft first)", lead_id);
+	return rc;
+}
+
 int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 {
 	sqlite3_stmt *q;
@@ -195,6 +213,8 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 		rc = fic__err(FIC_ESTATE, "lead %s is already submitted (%s)", lead_id,
 		              (const char *)sqlite3_column_text(q, 0));
 	sqlite3_finalize(q);
+	if (rc == FIC_OK)
+		rc = fic__lead_proof_check(store, lead_id);
 	if (rc != FIC_OK)
 		return rc;
 	cJSON *rec = NULL;

@@ -791,30 +791,6 @@ done:
 	return rc;
 }
 
-int fic_site_update(fic_site **out, fic_store *store, const fic_site *site, const char *reason)
-{
-	fic__err_clear();
-	if (out)
-		*out = NULL;
-	if (store == NULL || site == NULL)
-		return fic__err(FIC_EINVAL, "store and site are required");
-	int rc = fic__tx_begin(store);
-	if (rc != FIC_OK)
-		return rc;
-	fic_site *res = NULL;
-	rc = fic__site_update_tx(&res, store, site, reason);
-	rc = fic__tx_end(store, rc);
-	if (rc != FIC_OK) {
-		fic_site_free(res);
-		return rc;
-	}
-	if (out)
-		*out = res;
-	else
-		fic_site_free(res);
-	return FIC_OK;
-}
-
 /* Closing, inside the caller's open transaction. */
 int fic__site_close_tx(fic_store *store, const char *id, const char *reason)
 {
@@ -843,17 +819,8 @@ int fic__site_close_tx(fic_store *store, const char *id, const char *reason)
 	return rc;
 }
 
-int fic_site_close(fic_store *store, const char *id, const char *reason)
-{
-	fic__err_clear();
-	FIC__ARG(store);
-	int rc = fic__tx_begin(store);
-	if (rc != FIC_OK)
-		return rc;
-	rc = fic__site_close_tx(store, id, reason);
-	rc = fic__tx_end(store, rc);
-	return rc;
-}
+/* fic_site_update and fic_site_close are in flow/registry.c: a registry change
+ * the inspector makes outside an inspection files a site-status lead. */
 
 /* ---- the county's registry, as the sync feed brings it (sync/pull.c) ---- */
 

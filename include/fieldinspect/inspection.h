@@ -125,6 +125,36 @@ FIC_EXTERN int fic_inspection_report_site(fic_store *store, const char *inspecti
                                           int finding, const char *reason,
                                           const fic_site *changes);
 
+/*
+ * Site findings and their proof. The guide asks for "证明影像资料" — a proof
+ * photo — whenever a site is found closed (长期未经营/已关闭) or its facts
+ * differ (信息变更) (实施方案 服务方法 1(3); 各专业 三(二)2). So:
+ *  - an inspection with a site finding finishes only with at least one
+ *    photo of the inspection that documents no single item (the gate, the
+ *    new sign): fic_photo_add_*(FIC_PHOTO_INSPECTION, id, NULL, …);
+ *  - a site found closed has nothing left to check: its checklist's items
+ *    no longer apply, so that photo is all finishing needs;
+ *  - the site-status lead is filed at once as a draft and submitted when
+ *    the inspection finishes, with the proof photos' hashes in its body.
+ */
+
+/**
+ * Report a site found closed, or whose facts differ from the registry,
+ * outside an inspection: as fic_site_close / fic_site_update (which file
+ * the same report for a county site) in one transaction with a site-status
+ * lead, kept as a draft until its proof photo is attached
+ * (fic_photo_add_*(FIC_PHOTO_LEAD, lead id, …)) and it is submitted
+ * (fic_lead_submit refuses it before: FIC_EINCOMPLETE).
+ * @param lead_id_out receives the draft lead's id (FIC_UUID_BUFSIZE bytes).
+ * @param changes the site's new facts for FIC_FOUND_CHANGED (its id must be
+ *   `site_id`); NULL for FIC_FOUND_CLOSED.
+ * @return FIC_OK; FIC_EINVAL (NULL, finding unknown, changes missing or for
+ *   another site, or changes that change nothing); FIC_ENOTFOUND;
+ *   FIC_ESTATE (already closed); as fic_site_update.
+ */
+FIC_EXTERN int fic_site_report(char *lead_id_out, fic_store *store, const char *site_id,
+                               int finding, const char *reason, const fic_site *changes);
+
 /**
  * The state of an inspection as JSON, for showing live: which items apply,
  * their answers and notes, which are abnormal (with the reason in words),

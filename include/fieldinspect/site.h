@@ -213,8 +213,11 @@ FIC_EXTERN int fic_site_add(fic_site **out, fic_store *store, const fic_site *si
  * Replace the facts of site `site->id` with those in `site` (get, change,
  * update). Status and origin are not taken from `site`. A site from the
  * county's registry becomes FIC_SITE_CHANGED (信息变更: its facts now differ
- * from the registry, to be reported); a site added in the field keeps its
- * status. A call that changes nothing succeeds and writes nothing.
+ * from the registry, to be reported) and a site-status lead is filed for it,
+ * as a draft awaiting its proof photo (fic_site_report in inspection.h says
+ * how; fic_lead_list_get lists it); a site added in the field keeps its
+ * status and files nothing. A call that changes nothing succeeds and writes
+ * nothing.
  * @param reason required: why the facts changed (1..FIC_REASON_MAX bytes).
  * @return FIC_OK; FIC_ENOTFOUND; FIC_ESTATE if the site is closed; as fic_site_add.
  */
@@ -222,7 +225,9 @@ FIC_EXTERN int fic_site_update(fic_site **out, fic_store *store, const fic_site 
                                const char *reason);
 
 /**
- * Mark a site closed (停业/关闭) with the reason, as verified on the spot.
+ * Mark a site closed (停业/关闭) with the reason, as verified on the spot;
+ * a site-status lead is filed as a draft awaiting its proof photo (as
+ * fic_site_update).
  * @return FIC_OK; FIC_ENOTFOUND; FIC_ESTATE if it is already closed; FIC_EINVAL.
  */
 FIC_EXTERN int fic_site_close(fic_store *store, const char *id, const char *reason);

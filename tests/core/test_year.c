@@ -569,6 +569,175 @@ static void routes_are_checked_when_a_form_is_loaded(void **state)
 	OK_OR_FAIL(fic_checklist_install(f->store, def, strlen(def)));
 }
 
+/* ==== sites found closed or changed (实施方案 服务方法 1(3); 各专业 三(二)2) ==== */
+
+static cJSON *inspection(fixture *f, const char *id)
+{
+	char *t = NULL;
+	OK_OR_FAIL(fic_inspection_get_json(&t, f->store, id));
+	return parsed(t);
+}
+
+/* The one site-status lead of `site`; its id into id_out. */
+static cJSON *site_status_lead(fixture *f, const char *site, char *id_out)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT id FROM leads WHERE site_id = ?1 "
+	                                    "AND category = 'site_status'", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(id_out, FIC_UUID_BUFSIZE, "%s", (const char *)sqlite3_column_text(st, 0));
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	return lead_json(f, id_out);
+}
+
+/*
+ * 饮用水 三(二)2: "发现并核实该供水单位长期未经营、已关闭…时，拍摄证明照片，并描述
+ * 相关事项，报告". A plant found closed has nothing left to check: no item of
+ * water.rural applies, and the inspection finishes — once the proof photo
+ * is taken, not before. The site-status report then goes with the photo's
+ * hash, and the registry says closed.
+ */
+static void a_site_found_closed_is_recorded_with_its_proof_photo(void **state)
+{
+	fixture *f = *state;
+	char plant[FIC_UUID_BUFSIZE], insp[FIC_UUID_BUFSIZE], lead[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_WATER_RURAL, "石桥村集中供水站", plant);
+	start(f, plant, "water.rural", insp);
+	OK_OR_FAIL(fic_inspection_report_site(f->store, insp, FIC_FOUND_CLOSED,
+	                                      "现场核实已停止供水两年，村民改用镇自来水", NULL));
+	cJSON *j = inspection(f, insp);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "missing")), 0);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "items"))
+		assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "applies")));
+	cJSON_Delete(j);
+	/* Not without the proof photo. */
+	assert_int_equal(fic_inspection_finish(NULL, f->store, insp), FIC_EINCOMPLETE);
+	assert_non_null(strstr(fic_error_last()->message, "拍摄证明照片"));
+	/* The proof: a photo of the inspection itself (the shut gate), not of an item. */
+	photo(f, FIC_PHOTO_INSPECTION, insp, NULL);
+	char *summary = NULL;
+	OK_OR_FAIL(fic_inspection_finish(&summary, f->store, insp));
+	cJSON *s = parsed(summary);
+	assert_int_equal((int)num(s, "findings"), 0);
+	cJSON_Delete(s);
+	cJSON *l = site_status_lead(f, plant, lead);
+	assert_string_equal(str(l, "state"), "queued"); /* submitted with the visit */
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(l, "content");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c, "proof_photos")), 1);
+	assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(c, "site_finding"), "status"), "closed");
+	cJSON_Delete(l);
+	fic_site *site = NULL;
+	OK_OR_FAIL(fic_site_get(&site, f->store, plant));
+	assert_int_equal(site->status, FIC_SITE_CLOSED);
+	fic_site_free(site);
+}
+
+/*
+ * 学校卫生 三(二)2: a school whose facts changed (信息变更) is still a school to
+ * visit: its checklist stays required, and the proof photo is needed too.
+ */
+static void a_changed_site_keeps_its_checklist_and_needs_its_proof(void **state)
+{
+	fixture *f = *state;
+	char school[FIC_UUID_BUFSIZE], insp[FIC_UUID_BUFSIZE];
+	OK_OR_FAIL(tu_add_school(f->store, "青杠镇中心小学", 400));
+	fic_site_list *l = NULL;
+	OK_OR_FAIL(fic_site_search(&l, f->store, FIC_SITE_SCHOOL, "青杠镇中心小学", 1));
+	snprintf(school, sizeof school, "%s", l->sites[0]->id);
+	fic_site ch = *l->sites[0];
+	ch.name = "青杠镇实验小学";
+	start(f, school, "school.disease_control", insp);
+	OK_OR_FAIL(fic_inspection_report_site(f->store, insp, FIC_FOUND_CHANGED, "学校更名", &ch));
+	fic_site_list_free(l);
+	cJSON *j = inspection(f, insp);
+	assert_true(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "missing")) > 0);
+	cJSON_Delete(j);
+	assert_int_equal(fic_inspection_finish(NULL, f->store, insp), FIC_EINCOMPLETE);
+}
+
+/* A county site, as the registry feed brings it. */
+static void county_site(fixture *f, const char *id, const char *json)
+{
+	cJSON *data = cJSON_Parse(json);
+	assert_non_null(data);
+	bool skipped = true;
+	OK_OR_FAIL(fic__tx_begin(f->store));
+	int rc = fic__site_apply_feed(f->store, id, false, data, 0, &skipped);
+	assert_int_equal(fic__tx_end(f->store, rc), FIC_OK);
+	assert_false(skipped);
+	cJSON_Delete(data);
+}
+
+/*
+ * 非法行医 三(二)2: "发现并核实有信息变更时，拍摄证明照片…报告". A change to a
+ * county site made outside any inspection files the same report: a draft
+ * site-status lead with the facts before and after, which is submitted only
+ * once its proof photo is attached.
+ */
+static void a_registry_change_outside_an_inspection_files_its_report(void **state)
+{
+	fixture *f = *state;
+	county_site(f, "cq-med-0007", "{\"kind\":\"medical\",\"name\":\"青杠镇卫生院\","
+	                              "\"med_registration\":\"licensed\",\"legal_rep\":\"李明\"}");
+	fic_site *s = NULL;
+	OK_OR_FAIL(fic_site_get(&s, f->store, "cq-med-0007"));
+	fic_site ch = *s;
+	ch.legal_rep = "王芳";
+	OK_OR_FAIL(fic_site_update(NULL, f->store, &ch, "法定代表人变更"));
+	fic_site_free(s);
+	char lead[FIC_UUID_BUFSIZE];
+	cJSON *l = site_status_lead(f, "cq-med-0007", lead);
+	assert_string_equal(str(l, "state"), "draft");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(l, "content");
+	assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(c, "site_before"), "name"), "青杠镇卫生院");
+	assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(c, "site_finding"), "status"), "changed");
+	cJSON_Delete(l);
+	assert_int_equal(fic_lead_submit(f->store, lead), FIC_EINCOMPLETE);
+	photo(f, FIC_PHOTO_LEAD, lead, NULL);
+	OK_OR_FAIL(fic_lead_submit(f->store, lead));
+
+	/* fic_site_report: the same, with the draft's id handed back. */
+	char closed_lead[FIC_UUID_BUFSIZE];
+	county_site(f, "cq-sch-0002", "{\"kind\":\"school\",\"name\":\"石桥村小\"}");
+	OK_OR_FAIL(fic_site_report(closed_lead, f->store, "cq-sch-0002", FIC_FOUND_CLOSED,
+	                           "撤并至中心校", NULL));
+	l = lead_json(f, closed_lead);
+	assert_string_equal(str(l, "category"), "site_status");
+	assert_string_equal(str(l, "state"), "draft");
+	cJSON_Delete(l);
+}
+
+static void site_report_refuses_bad_arguments(void **state)
+{
+	fixture *f = *state;
+	char lead[FIC_UUID_BUFSIZE], site[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_OTHER_VENUE, "某药房", site);
+	fic_site *s = NULL;
+	OK_OR_FAIL(fic_site_get(&s, f->store, site));
+	assert_int_equal(fic_site_report(NULL, f->store, site, FIC_FOUND_CLOSED, "r", NULL), FIC_EINVAL);
+	assert_int_equal(fic_site_report(lead, NULL, site, FIC_FOUND_CLOSED, "r", NULL), FIC_EINVAL);
+	assert_int_equal(fic_site_report(lead, f->store, NULL, FIC_FOUND_CLOSED, "r", NULL), FIC_EINVAL);
+	assert_int_equal(fic_site_report(lead, f->store, site, 7, "r", NULL), FIC_EINVAL);
+	assert_int_equal(fic_site_report(lead, f->store, site, FIC_FOUND_CLOSED, "r", s), FIC_EINVAL);
+	assert_int_equal(fic_site_report(lead, f->store, site, FIC_FOUND_CHANGED, "r", NULL), FIC_EINVAL);
+	assert_int_equal(fic_site_report(lead, f->store, site, FIC_FOUND_CHANGED, "r", s), FIC_EINVAL);
+	assert_string_equal(lead, ""); /* the same facts: nothing to report */
+	assert_int_equal(fic_site_report(lead, f->store, site, FIC_FOUND_CLOSED, NULL, NULL), FIC_EINVAL);
+	assert_int_equal(fic_site_report(lead, f->store, "no-such-site", FIC_FOUND_CLOSED, "r", NULL),
+	                 FIC_ENOTFOUND);
+	fic_site_free(s);
+	/* The site-status form is no way round the photo either. */
+	static const char form[] = "{\"status\":\"closed\",\"description\":\"已关门\"}";
+	assert_int_equal(fic_lead_file(lead, f->store, "lead.site_status", form, site, 0, 0),
+	                 FIC_EINCOMPLETE);
+	OK_OR_FAIL(fic_lead_file(lead, f->store, "lead.site_status", form, site, 0, FIC_LEAD_DRAFT));
+	photo(f, FIC_PHOTO_LEAD, lead, NULL);
+	OK_OR_FAIL(fic_lead_submit(f->store, lead));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +758,13 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(a_12345_tip_off_carries_its_ticket_number, setup, teardown),
 		cmocka_unit_test_setup_teardown(routes_are_checked_when_a_form_is_loaded, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_site_found_closed_is_recorded_with_its_proof_photo, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(a_changed_site_keeps_its_checklist_and_needs_its_proof,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(a_registry_change_outside_an_inspection_files_its_report,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(site_report_refuses_bad_arguments, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

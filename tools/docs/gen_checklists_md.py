@@ -135,7 +135,10 @@ def render():
                "found again on the re-inspection of a time-sensitive lead, 非法行医 3.4.1) becomes "
                "its own lead with no grace at all, sent before the two-hour ones; all other findings of the inspection together make one lead, which "
                "is how the agency handles a visit. Site findings (closed, facts changed) file a "
-               "site-status lead. Event forms each file one lead; it is urgent when the form's "
+               "site-status lead, which goes only with its proof photo (拍摄证明照片, 实施方案 "
+               "服务方法 1(3), 各专业 三(二)2): a site found closed has no item left to check, "
+               "and its inspection finishes once that photo is taken; a site-status form is "
+               "filed as a draft, the photo attached, then submitted. Event forms each file one lead; it is urgent when the form's "
                "rule says so (for the school cluster: computed from the daily case counts).\n")
     for area, title in AREAS:
         ds = [d for d in defs if d["area"] == area]

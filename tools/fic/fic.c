@@ -31,6 +31,8 @@ static const char usage_text[] =
 	"  site list [--kind K] [--name TEXT] [--near LAT,LON [--radius M]] [--limit N]\n"
 	"  site update ID --reason R [FIELDS]\n"
 	"  site close ID --reason R\n"
+	"  site report ID closed|changed --reason R [FIELDS]   report it (a draft lead: attach the\n"
+	"                                proof photo with photo add --lead, then lead submit)\n"
 	"  audit [--id ID] [--limit N]   the audit log, oldest first\n"
 	"  checklist list [--kind K] [--events] [--all-versions]\n"
 	"  checklist show ID [--version N]\n"
@@ -558,15 +560,56 @@ static int site_close(ctx *c, site_args *a, int argc, char **argv)
 	return 0;
 	}
 
+/* site report ID closed|changed --reason R [FIELDS]: outside an inspection, with its draft report. */
+static int site_report(ctx *c, site_args *a, int argc, char **argv)
+{
+	int rc;
+	if (a->npos != 2 || (strcmp(a->pos[1], "closed") && strcmp(a->pos[1], "changed")))
+		return usage("site report needs ID and closed or changed", NULL);
+	if (a->reason == NULL)
+		return usage("site report needs --reason", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	char lead[FIC_UUID_BUFSIZE];
+	if (strcmp(a->pos[1], "closed") == 0) {
+		if (fic_site_report(lead, c->store, a->pos[0], FIC_FOUND_CLOSED, a->reason, NULL) != FIC_OK)
+			return fail();
+	} else {
+		fic_site *cur = NULL;
+		if (fic_site_get(&cur, c->store, a->pos[0]) != FIC_OK)
+			return fail();
+		site_args b;
+		memset(&b, 0, sizeof b);
+		b.site = *cur;
+		b.has_lat = b.has_lon = cur->has_location;
+		if ((rc = parse_site_options(&b, argc, argv, true)) == 0)
+			rc = fic_site_report(lead, c->store, a->pos[0], FIC_FOUND_CHANGED, a->reason,
+			                     &b.site) != FIC_OK ? fail() : 0;
+		fic_site_free(cur);
+		if (rc)
+			return rc;
+	}
+	if (c->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "lead_id", lead);
+		print_json(j);
+	} else {
+		printf("reported; draft lead %s: attach the proof photo (fic photo add --lead %s FILE), "
+		       "then fic lead submit %s\n", lead, lead, lead);
+	}
+	return 0;
+}
+
 static int cmd_site(ctx *c, int argc, char **argv)
 {
 	if (argc < 1)
-		return usage("site needs a verb: add, show, find, list, update, close", NULL);
+		return usage("site needs a verb: add, show, find, list, update, close, report", NULL);
 	static const struct {
 		const char *verb;
 		int (*run)(ctx *, site_args *, int, char **);
 	} verbs[] = { { "add", site_add }, { "show", site_show }, { "find", site_find },
-		      { "list", site_list }, { "update", site_update }, { "close", site_close } };
+		      { "list", site_list }, { "update", site_update }, { "close", site_close },
+		      { "report", site_report } };
 	const char *verb = argv[0];
 	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
 		if (strcmp(verb, verbs[i].verb) != 0)
@@ -575,7 +618,7 @@ static int cmd_site(ctx *c, int argc, char **argv)
 		memset(&a, 0, sizeof a);
 		fic_site_init(&a.site, FIC_SITE_VERSION);
 		a.radius = 1000;
-		bool update = strcmp(verb, "update") == 0;
+		bool update = strcmp(verb, "update") == 0 || strcmp(verb, "report") == 0;
 		a.merge = update;
 		/* argv[0] (the verb) is skipped by getopt like a program name */
 		int rc = parse_site_options(&a, argc, argv, update);
