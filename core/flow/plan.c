@@ -648,17 +648,27 @@ int fic_stats_json(char **out, fic_store *store, int year)
 	int64_t t0 = d0 * 86400000 - (int64_t)offset * 60000;
 	int64_t t1 = d1 * 86400000 - (int64_t)offset * 60000;
 
+	/*
+	 * 实施方案 一(三)1: 信息报告率 = 报告的事件或线索次数 / 发现的事件或线索次数
+	 * × 100%. Each event or lead discovered counts once: a correction
+	 * (fic_lead_correct) is a new record about a lead already counted, not
+	 * a second discovery nor a second report. Reported = submitted to the
+	 * agency (queued or delivered); a draft, or a lead the server refused
+	 * for good, is discovered and not reported.
+	 */
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
-	                      "SELECT count(*), sum(state != 'draft'), sum(urgent) FROM leads "
-	                      "WHERE discovered_at_ms >= ?1 AND discovered_at_ms < ?2");
+	                      "SELECT count(*), coalesce(sum(state IN ('queued', 'delivered')), 0), "
+	                      "coalesce(sum(urgent > 0), 0), coalesce(sum(state = 'delivered'), 0) "
+	                      "FROM leads WHERE discovered_at_ms >= ?1 AND discovered_at_ms < ?2 "
+	                      "AND category != 'correction'");
 	if (rc != FIC_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, t0);
 	sqlite3_bind_int64(st, 2, t1);
 	int src = sqlite3_step(st);
 	int64_t discovered = sqlite3_column_int64(st, 0), reported = sqlite3_column_int64(st, 1),
-		urgent = sqlite3_column_int64(st, 2);
+		urgent = sqlite3_column_int64(st, 2), delivered = sqlite3_column_int64(st, 3);
 	sqlite3_finalize(st);
 	if (src != SQLITE_ROW)
 		return fic__db_err(store, src, "counting leads");
@@ -670,6 +680,11 @@ int fic_stats_json(char **out, fic_store *store, int year)
 		  (discovered ? cJSON_AddNumberToObject(o, "report_rate_percent",
 		                                        100.0 * (double)reported / (double)discovered) != NULL
 		              : cJSON_AddNullToObject(o, "report_rate_percent") != NULL) &&
+		  cJSON_AddStringToObject(o, "report_rate_definition",
+		                          "实施方案 一(三)1 信息报告率 = 报告的事件或线索次数 / "
+		                          "发现的事件或线索次数 × 100%；每一事件或线索计一次（更正不另计），"
+		                          "已提交即为报告") &&
+		  cJSON_AddNumberToObject(o, "leads_delivered", (double)delivered) &&
 		  cJSON_AddItemToObject(o, "patrols", patrols);
 	if (!ok && o && cJSON_GetObjectItemCaseSensitive(o, "patrols") != patrols)
 		cJSON_Delete(patrols);

@@ -227,8 +227,12 @@ FIC_EXTERN int fic_due_page_json(char **out, fic_store *store, const char *area,
 
 /**
  * Indicators for a calendar year (0 = this year) as JSON: the information
- * report rate = leads reported / leads discovered × 100 % (实施方案 一(三)1)
- * and patrols per service area. Free with fic_free().
+ * report rate (实施方案 一(三)1: 信息报告率 = 报告的事件或线索次数 /
+ * 发现的事件或线索次数 × 100 %) and patrols per service area. Each event or
+ * lead discovered in the year counts once — a correction is not another
+ * discovery nor another report; reported means submitted to the agency
+ * (queued or delivered), so a draft or a lead the server refused for good
+ * is discovered and not reported. Free with fic_free().
  */
 FIC_EXTERN int fic_stats_json(char **out, fic_store *store, int year);
 

@@ -738,6 +738,41 @@ static void site_report_refuses_bad_arguments(void **state)
 	OK_OR_FAIL(fic_lead_submit(f->store, lead));
 }
 
+/* ==== the information report rate (实施方案 一(三)1) ==== */
+
+/*
+ * 一(三)1: 信息报告率 = 报告的事件或线索次数 / 发现的事件或线索次数 × 100%.
+ * Three leads discovered, two reported: 66.7 %. A correction of a reported
+ * lead is neither another discovery nor another report — it used to count
+ * as both and lift the rate to 75 %.
+ */
+static void a_correction_does_not_inflate_the_report_rate(void **state)
+{
+	fixture *f = *state;
+	char a[FIC_UUID_BUFSIZE], b[FIC_UUID_BUFSIZE], c[FIC_UUID_BUFSIZE], fix[FIC_UUID_BUFSIZE];
+	OK_OR_FAIL(fic_lead_file(a, f->store, "lead.tip_off", tu_tip_off_answers, NULL, 0, 0));
+	OK_OR_FAIL(fic_lead_file(b, f->store, "event.two_non", two_non_answers, NULL, 0, 0));
+	OK_OR_FAIL(fic_lead_file(c, f->store, "lead.tip_off", tu_tip_off_answers, NULL, 0, FIC_LEAD_DRAFT));
+	OK_OR_FAIL(fic_lead_correct(fix, f->store, b, "诊所名称应为镇东诊所"));
+	char *t = NULL;
+	OK_OR_FAIL(fic_stats_json(&t, f->store, 2026));
+	cJSON *j = parsed(t);
+	assert_int_equal((int)num(j, "leads_discovered"), 3);
+	assert_int_equal((int)num(j, "leads_reported"), 2);
+	double rate = num(j, "report_rate_percent");
+	assert_true(rate > 66.66 && rate < 66.67);
+	assert_non_null(strstr(str(j, "report_rate_definition"), "一(三)1"));
+	cJSON_Delete(j);
+	/* A lead the county refused for good is discovered, not reported. */
+	OK_OR_FAIL(fic__tx_begin(f->store));
+	assert_int_equal(fic__tx_end(f->store, fic__lead_mark(f->store, a, "rejected", NULL, 0,
+	                                                      "malformed")), FIC_OK);
+	OK_OR_FAIL(fic_stats_json(&t, f->store, 2026));
+	j = parsed(t);
+	assert_int_equal((int)num(j, "leads_reported"), 1);
+	cJSON_Delete(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -765,6 +800,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_registry_change_outside_an_inspection_files_its_report,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(site_report_refuses_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_correction_does_not_inflate_the_report_rate, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
