@@ -363,7 +363,8 @@ static void build_fixture(store_fix *f, const char *dir, long nsites, const hist
 	sqlite3_stmt *insp_st = prep(s,
 		"INSERT INTO inspections (id, site_id, checklist_id, checklist_version, area, "
 		"inspection_date, state, inspector, site_facts, findings, started_at_ms, "
-		"finished_at_ms) VALUES (?1, ?2, ?3, 1, ?4, ?5, 'finished', 'inspector-0042', '{}', "
+		"finished_at_ms) VALUES (?1, ?2, ?3, (SELECT max(version) FROM checklists WHERE id = ?3), "
+		"?4, ?5, 'finished', 'inspector-0042', '{}', "
 		"'[]', ?6, ?6)");
 	sqlite3_stmt *lead_st = prep(s,
 		"INSERT INTO leads (id, category, area, title, report_to, urgent, time_sensitive, "
@@ -708,7 +709,7 @@ static void op_due_page(op_ctx *c)
 #endif
 
 static const char tip_off[] =
-	"{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\",\"place\":\"集市\","
+	"{\"source\":\"hotline_12345\",\"ticket_12345\":\"B-1\",\"subject\":\"illegal_practice\",\"place\":\"集市\","
 	"\"description\":\"游医摆摊\",\"time_sensitive\":\"no\",\"verified\":\"yes\"}";
 
 static void op_file_lead(op_ctx *c)

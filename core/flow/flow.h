@@ -57,6 +57,12 @@ int fic__task_add(fic_store *store, const char *kind, const char *site_id, const
 int fic__tasks_complete_by(fic_store *store, const char *inspection_id, const char *site_id,
                            const char *checklist_id, const char *original_lead);
 
+/* The county's (or the device's) patrol plan, inside the caller's
+ * transaction (plan.c): validate it, set the areas and the kinds each
+ * patrols and how often, and move every site's areas to match. `origin`
+ * "county" (the settings feed) or "device". */
+int fic__patrol_plan_apply(fic_store *store, const char *json, const char *origin);
+
 /* What the server answered for a queued lead's record, inside the caller's
  * transaction (the sync engine's, with the outbox row's own update):
  * "delivered" with the server's receipt id and time, or "rejected" with its

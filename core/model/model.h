@@ -34,7 +34,9 @@ bool fic__site_fact_known(const char *name);
  * inspector's own change to the site is still pending, or reached the
  * server after the county's version was made (`changed_at_ms`, server
  * clock; 0 if unknown): the inspector's change wins until the county has
- * seen it. FIC_EINVAL etc. for an item that does not validate. */
+ * seen it. The item's "areas" (area ids) puts the site in those service
+ * areas besides its kind's. FIC_EINVAL etc. for an item that does not
+ * validate. */
 int fic__site_apply_feed(fic_store *store, const char *id, bool del, const struct cJSON *data,
                          int64_t changed_at_ms, bool *skipped);
 

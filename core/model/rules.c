@@ -161,7 +161,7 @@ static bool text_ok(const cJSON *t)
 static bool sections_ok(const cJSON *s)
 {
 	static const char *const areas[] = { "食源性疾病 ", "饮用水 ", "学校卫生 ", "非法行医 ",
-	                                     "妇幼健康 ", "职业卫生 ", "实施方案 ", NULL };
+	                                     "妇幼健康 ", "职业卫生 ", "实施方案 ", "其他专业 ", NULL };
 	if (!cJSON_IsArray(s) || cJSON_GetArraySize(s) < 1 || cJSON_GetArraySize(s) > 8)
 		return false;
 	const cJSON *c;
@@ -379,8 +379,13 @@ static int validate_def(fic__def *def)
 	                                     "medical_blood", "mch", "occupational", "general",
 	                                     NULL };
 	def->area = str_field(root, "area");
-	if (def->area == NULL || !key_known(areas, def->area))
-		return bad(&v, "unknown area", def->area);
+	/* The guide's areas, or a county's own (其他专业, 实施方案 二(二)7):
+	 * "other" or "other.<subject>". */
+	bool county_area = def->area && strncmp(def->area, "other", 5) == 0 &&
+	                   (def->area[5] == '\0' || (def->area[5] == '.' && id_ok(def->area + 6, true)));
+	if (def->area == NULL || (!key_known(areas, def->area) && !county_area))
+		return bad(&v, "unknown area (the guide's, or other.<subject> for a county's own)",
+		           def->area);
 	const cJSON *title = cJSON_GetObjectItemCaseSensitive(root, "title");
 	if (!text_ok(title))
 		return bad(&v, "title must have non-empty zh and en", NULL);

@@ -832,6 +832,55 @@ static int audit_revision(fic_store *store, const char *action, const char *id, 
 	return fic__audit_take(store, action, "site", id, d, ok);
 }
 
+/*
+ * The areas the county's registry puts a site in besides its kind's (a
+ * hospital's MCH services, 妇幼健康 三(一)1): `areas`, an array of area ids,
+ * replaces what the registry said before; an area the device does not know
+ * is passed over; a site patrolled in an area the registry drops stays there
+ * as patrolled. Absent: as it was.
+ */
+static int registry_areas(fic_store *store, const char *id, const cJSON *areas)
+{
+	if (areas == NULL || cJSON_IsNull(areas))
+		return FIC_OK;
+	if (!cJSON_IsArray(areas) || cJSON_GetArraySize(areas) > 32)
+		return fic__err(FIC_EINVAL, "a site's areas must be an array of at most 32 area ids");
+	const cJSON *a;
+	cJSON_ArrayForEach(a, areas) {
+		if (!cJSON_IsString(a) || fic__check_text(a->valuestring, "area", 64, true, NULL) != FIC_OK)
+			return fic__err(FIC_EINVAL, "a site's areas must be area ids");
+	}
+	int rc = fic__exec(store, "UPDATE site_areas SET via = 'patrol' WHERE site_id = ?1 AND via = "
+	                          "'registry' AND last_patrol IS NOT NULL",
+	                   "placing the site in its areas", "t", id);
+	if (rc == FIC_OK)
+		rc = fic__exec(store, "DELETE FROM site_areas WHERE site_id = ?1 AND via = 'registry'",
+		               "placing the site in its areas", "t", id);
+	cJSON_ArrayForEach(a, areas) {
+		if (rc != FIC_OK)
+			break;
+		rc = fic__exec(store, "INSERT INTO site_areas (k, area, site_id, name, kind, open, via, "
+		                      "per_year, last_patrol) SELECT s.k, pa.area, s.id, s.name, s.kind, "
+		                      "s.status != 2, 'registry', coalesce((SELECT per_year FROM area_kinds "
+		                      "WHERE area = pa.area AND kind = s.kind), pa.per_year), (SELECT "
+		                      "max(i.inspection_date) FROM inspections i WHERE i.site_id = s.id AND "
+		                      "i.state = 'finished' AND i.area = pa.area) FROM sites s JOIN "
+		                      "patrol_areas pa ON pa.area = ?2 WHERE s.id = ?1 "
+		                      "ON CONFLICT (k, area) DO NOTHING",
+		               "placing the site in its areas", "tt", id, a->valuestring);
+	}
+	if (rc == FIC_OK)
+		rc = fic__exec(store, "UPDATE site_areas SET patrol_year = substr(last_patrol, 1, 4), "
+		                      "patrols_in_year = (SELECT count(*) FROM inspections i WHERE "
+		                      "i.site_id = site_areas.site_id AND i.state = 'finished' AND i.area = "
+		                      "site_areas.area AND i.inspection_date BETWEEN substr(site_areas."
+		                      "last_patrol, 1, 4) || '-01-01' AND substr(site_areas.last_patrol, 1, "
+		                      "4) || '-12-31') WHERE site_id = ?1 AND last_patrol IS NOT NULL AND "
+		                      "patrol_year IS NULL",
+		               "placing the site in its areas", "t", id);
+	return rc;
+}
+
 int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON *data,
                          int64_t changed_at_ms, bool *skipped)
 {
@@ -917,6 +966,8 @@ int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON
 	n.updated_at_ms = now;
 	n.revision = before ? before->revision + 1 : 1;
 	if ((rc = write_row(store, &n, before == NULL)) == FIC_OK)
+		rc = registry_areas(store, id, cJSON_GetObjectItemCaseSensitive(data, "areas"));
+	if (rc == FIC_OK)
 		rc = audit_revision(store, "site.registry", id, n.revision);
 	fic_site_free(before);
 	return rc;

@@ -170,5 +170,9 @@ int fic__utc_offset_min(fic_store *store);
 int64_t fic__local_day(fic_store *store, int64_t utc_ms);
 /* A setting's stored text into buf ("" and FIC_OK when unset). */
 int fic__setting_raw(fic_store *store, const char *key, char *buf, size_t size);
+/* A setting the county's settings feed sends (semester_starts), validated,
+ * inside the caller's transaction: origin 'county', after which the device
+ * refuses to change it by hand (FIC_ESTATE). */
+int fic__setting_put_county(fic_store *store, const char *key, const char *value);
 
 #endif

@@ -178,13 +178,16 @@ FIC_EXTERN int fic_due_json(char **out, fic_store *store);
  * the registry:
  *
  *     {"today": "2026-03-02", "patrols_required_per_year": 2,
- *      "areas": {"drinking_water": {"open_sites": 812, "due": 640,
+ *      "areas": {"drinking_water": {"title": "饮用水卫生", "per_year": 2,
+ *                                   "open_sites": 812, "due": 640,
  *                                   "not_patrolled_this_year": 512}, …
- *                (drinking_water, school, medical_blood, mch, occupational)},
+ *                (drinking_water, school, medical_blood, mch, occupational,
+ *                 then the county's own areas: fic_patrol_plan_set)},
  *      "semester": {"start": "2026-02-23", "first_month_ends": "2026-03-23",
  *                   "schools_not_visited": 41, "overdue": false}}
  *
- * "due": open sites with fewer than two patrols this year; "semester" only
+ * "due": open sites with fewer patrols this year than their plan asks (two,
+ * unless the county's plan says otherwise); "semester" only
  * when "semester_starts" names a start on or before today. The sites
  * themselves come page by page from fic_due_page_json(). Free with fic_free().
  * @return FIC_OK; FIC_EINVAL (NULL); FIC_ENOMEM; a store error.
@@ -206,7 +209,8 @@ FIC_EXTERN int fic_due_summary_json(char **out, fic_store *store);
  *      "next": "<cursor>" or null}
  *
  * @param area "drinking_water", "school", "medical_blood", "mch",
- *   "occupational" (sites with fewer than two patrols this year), or
+ *   "occupational", a county area (sites with fewer patrols this year than
+ *   their plan asks), or
  *   "school_semester" (schools not visited in the first month of the
  *   current semester; items carry "overdue": true once that month is over;
  *   the page has "semester_start" null and no items without a semester).
@@ -224,6 +228,36 @@ FIC_EXTERN int fic_due_summary_json(char **out, fic_store *store);
  */
 FIC_EXTERN int fic_due_page_json(char **out, fic_store *store, const char *area,
                                  const char *cursor, size_t limit);
+
+/**
+ * The patrol plan: which service areas sites are patrolled in, which kinds
+ * of site each area patrols, and how many patrols a year each needs. The
+ * guide asks for at least two a year in each area (实施方案 一(三)2) and
+ * lets each district set its own plan (each area's 巡查周期: "由辖区卫生健康委
+ * 制定工作方案"), including areas of its own (其他专业, 实施方案 二(二)7).
+ * The county sends its plan in its settings feed; this call sets one on a
+ * device the county has not (FIC_ESTATE once the county's has arrived).
+ *
+ *     {"areas": {"drinking_water": {"per_year": 2, "kinds": {"water_secondary": 4}},
+ *                "mch": {"kinds": {"medical": 2}},
+ *                "other.public_place": {"title": "公共场所卫生", "per_year": 2,
+ *                                       "kinds": {"other_venue": 2}}}}
+ *
+ * Areas not named keep the guide's defaults (two a year, the guide's kinds:
+ * water supplies; schools; medical institutions, blood and plasma stations,
+ * MCH institutions and other venues for illegal practice; MCH institutions
+ * for MCH services; employers). An area's "kinds" adds kinds to it or, with
+ * 0, takes one out; "per_year" (1–52) is the area's default. A site also
+ * joins an area when a patrol of it there is finished (a hospital's MCH
+ * patrol makes it an MCH site), or when the county's registry says so (its
+ * "areas"). A county area's checklists (area "other.<subject>") count in it.
+ * At most 16 KiB. @return FIC_OK; FIC_EINVAL (malformed, unknown area or
+ * kind, out of range; nothing changed); FIC_ESTATE; FIC_ETOOBIG.
+ */
+FIC_EXTERN int fic_patrol_plan_set(fic_store *store, const char *json);
+
+/** The plan in force as JSON: {"origin", "areas": {area: {title, per_year, builtin, kinds}}}. */
+FIC_EXTERN int fic_patrol_plan_json(char **out, fic_store *store);
 
 /**
  * Indicators for a calendar year (0 = this year) as JSON: the information

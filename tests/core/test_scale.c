@@ -1,5 +1,5 @@
 /*
- * tests/core/test_scale.c — schema 2's derived tables (0002_scale.sql): a
+ * tests/core/test_scale.c — the derived tables (0002_scale.sql, 0004_year.sql): a
  * store of schema 1 gets them when migrated; triggers keep the counters, the
  * R*Tree, the name bigrams and the patrol columns in step with every change;
  * fic_store_check() finds them out of step; and the lookups that use them —
@@ -153,10 +153,11 @@ static void a_schema_1_store_gets_its_derived_tables_when_migrated(void **state)
 	assert_int_equal(one_int(s, "SELECT count(*) FROM site_rtree"), 3);
 	char sql[200];
 	snprintf(sql, sizeof sql, "SELECT patrols_in_year * 10000 + CAST(patrol_year AS INTEGER) "
-	                          "FROM sites WHERE id = '%s'", water);
+	                          "FROM site_areas WHERE site_id = '%s' AND area = 'drinking_water'",
+	         water);
 	assert_int_equal(one_int(s, sql), 2 * 10000 + 2026);
-	snprintf(sql, sizeof sql, "SELECT last_patrol = '2026-02-27' FROM sites WHERE id = '%s'",
-	         school);
+	snprintf(sql, sizeof sql, "SELECT last_patrol = '2026-02-27' FROM site_areas WHERE site_id = "
+	                          "'%s' AND area = 'school'", school);
 	assert_int_equal(one_int(s, sql), 1);
 	/* What the new lookups read is there. */
 	fic_site_list *l;
@@ -267,7 +268,8 @@ static void counters_and_indexes_follow_every_change(void **state)
 	assert_int_equal(one_int(s, "SELECT count(*) FROM site_rtree"), 0);
 	assert_int_equal(one_int(s, "SELECT count(*) FROM site_grams"), 0);
 	assert_int_equal(one_int(s, "SELECT coalesce(sum(n), 0) FROM counts WHERE name LIKE 'open.%' "
-	                            "OR name LIKE 'patrols%'"), 0);
+	                            "OR name LIKE 'seen.%' OR name LIKE 'done.%'"), 0);
+	assert_int_equal(one_int(s, "SELECT count(*) FROM site_areas"), 0);
 }
 
 static void a_site_key_never_changes(void **state)
@@ -296,18 +298,24 @@ static void check_finds_derived_tables_out_of_step(void **state)
 		  "UPDATE counts SET n = n - 1 WHERE name = 'sites'", "counter(s) differ" },
 		{ "UPDATE counts SET n = n + 1 WHERE name = 'open.school'",
 		  "UPDATE counts SET n = n - 1 WHERE name = 'open.school'", "counter(s) differ" },
-		{ "UPDATE counts SET n = 5 WHERE name = 'patrols1.school.2026'",
-		  "UPDATE counts SET n = 1 WHERE name = 'patrols1.school.2026'", "patrol counter" },
-		{ "INSERT INTO counts VALUES ('patrols2.mch.2026', 3)",
-		  "DELETE FROM counts WHERE name = 'patrols2.mch.2026'", "patrol counter" },
+		{ "UPDATE counts SET n = 5 WHERE name = 'seen.school.2026'",
+		  "UPDATE counts SET n = 1 WHERE name = 'seen.school.2026'", "patrol counter" },
+		{ "INSERT INTO counts VALUES ('done.mch.2026', 3)",
+		  "DELETE FROM counts WHERE name = 'done.mch.2026'", "patrol counter" },
+		{ "DELETE FROM site_areas WHERE area = 'school'",
+		  "INSERT INTO site_areas (k, area, site_id, name, kind, open, via, per_year, "
+		  "last_patrol, patrol_year, patrols_in_year) SELECT k, 'school', id, name, kind, 1, "
+		  "'kind', 2, '2026-02-01', '2026', 1 FROM sites", "areas of their kind" },
+		{ "UPDATE site_areas SET name = 'x'", "UPDATE site_areas SET name = (SELECT name FROM "
+		  "sites WHERE sites.k = site_areas.k)", "areas of their kind" },
 		{ "DELETE FROM site_rtree", "INSERT INTO site_rtree SELECT k, lat, lat, lon, lon FROM sites",
 		  "location index" },
 		{ "UPDATE site_rtree SET minlat = minlat + 1, maxlat = maxlat + 1",
 		  "UPDATE site_rtree SET minlat = minlat - 1, maxlat = maxlat - 1", "location index" },
 		{ "DELETE FROM site_grams WHERE gram = '中心'",
 		  "INSERT INTO site_grams SELECT '中心', k FROM sites", "name index" },
-		{ "UPDATE sites SET last_patrol = '2025-01-01'",
-		  "UPDATE sites SET last_patrol = '2026-02-01'", "patrol dates or counts" },
+		{ "UPDATE site_areas SET last_patrol = '2025-01-01'",
+		  "UPDATE site_areas SET last_patrol = '2026-02-01'", "patrol dates or counts" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		exec_ok(s, cases[i].spoil);

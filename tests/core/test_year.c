@@ -773,6 +773,276 @@ static void a_correction_does_not_inflate_the_report_rate(void **state)
 	cJSON_Delete(j);
 }
 
+/* ==== the due list: areas, kinds and frequencies (实施方案 一(三)2) ==== */
+
+static cJSON *due_summary(fixture *f)
+{
+	char *t = NULL;
+	OK_OR_FAIL(fic_due_summary_json(&t, f->store));
+	return parsed(t);
+}
+
+static int area_n(const cJSON *summary, const char *area, const char *what)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(summary, "areas"),
+	                                                  area);
+	if (a == NULL)
+		fail_msg("the due summary has no area %s", area);
+	return (int)num(a, what);
+}
+
+/* A finished patrol of `site` with `checklist`, every applicable yes/no item answered normally. */
+static void clean_patrol(fixture *f, const char *site, const char *checklist)
+{
+	char insp[FIC_UUID_BUFSIZE];
+	start(f, site, checklist, insp);
+	for (int pass = 0; pass < 4; pass++) { /* answers can make more items apply */
+		char *t = NULL;
+		OK_OR_FAIL(fic_inspection_get_json(&t, f->store, insp));
+		cJSON *j = parsed(t);
+		const cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "items")) {
+			if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "applies")) ||
+			    !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(it, "answer")))
+				continue;
+			const char *type = str(it, "type"), *id = str(it, "id");
+			const char *v = strcmp(type, "yes_no") == 0 ? "yes" : strcmp(type, "count") == 0 ? "3"
+			                : strcmp(type, "date") == 0 ? "2027-01-05" : strcmp(type, "text") == 0 ? "无"
+			                : NULL;
+			if (v && fic_inspection_answer(f->store, insp, id, v) != FIC_OK &&
+			    fic_inspection_answer(f->store, insp, id, "2026-02-20") != FIC_OK)
+				fic_error_clear();
+		}
+		/* an answer that is abnormal (other_violation = yes, a report date in
+		 * the future): the other answer instead */
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "findings")) {
+			if (fic_inspection_answer(f->store, insp, str(it, "item"), "no") != FIC_OK)
+				fic_inspection_answer(f->store, insp, str(it, "item"), "2026-02-20");
+		}
+		cJSON_Delete(j);
+	}
+	int rc = fic_inspection_finish(NULL, f->store, insp);
+	if (rc != FIC_OK)
+		fail_msg("finishing %s: %s", checklist, fic_error_last()->message);
+}
+
+/*
+ * 妇幼健康 三(一)1: the MCH patrol's objects are "开展母婴保健技术服务的医疗机构"
+ * — a general hospital with obstetrics among them. Its MCH patrols count on
+ * the MCH line of the due list (it joins the area by being patrolled there),
+ * not on the hospital's own medical_blood line, which still wants its own
+ * two patrols (非法行医 三(一)2).
+ */
+static void an_mch_patrol_of_a_hospital_counts_on_the_mch_line(void **state)
+{
+	fixture *f = *state;
+	char hospital[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_MEDICAL, "青杠镇中心卫生院", hospital);
+	cJSON *j = due_summary(f);
+	assert_int_equal(area_n(j, "mch", "open_sites"), 0);
+	assert_int_equal(area_n(j, "medical_blood", "due"), 1);
+	cJSON_Delete(j);
+	clean_patrol(f, hospital, "mch.patrol");
+	j = due_summary(f);
+	assert_int_equal(area_n(j, "mch", "open_sites"), 1);
+	assert_int_equal(area_n(j, "mch", "not_patrolled_this_year"), 0);
+	assert_int_equal(area_n(j, "mch", "due"), 1); /* one of two */
+	assert_int_equal(area_n(j, "medical_blood", "not_patrolled_this_year"), 1);
+	cJSON_Delete(j);
+	clean_patrol(f, hospital, "mch.patrol");
+	j = due_summary(f);
+	assert_int_equal(area_n(j, "mch", "due"), 0);
+	assert_int_equal(area_n(j, "medical_blood", "due"), 1);
+	cJSON_Delete(j);
+	assert_int_equal(fic_store_check(f->store), FIC_OK);
+}
+
+/*
+ * 非法行医 3.1.1.4 names the 妇幼保健院 among the institutions whose licence is
+ * validated every three years: a site of kind MCH runs the licensed-
+ * institution checklist, with its type prefilled, and is due in both its
+ * areas (妇幼健康 and 非法行医).
+ */
+static void an_mch_institution_runs_the_licensed_institution_checklist(void **state)
+{
+	fixture *f = *state;
+	char mch[FIC_UUID_BUFSIZE], insp[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_MCH, "区妇幼保健院", mch);
+	fic_checklist_list *l = NULL;
+	OK_OR_FAIL(fic_checklist_list_get(&l, f->store, FIC_SITE_MCH, FIC_CHECKLIST_PATROLS));
+	bool offered = false;
+	for (size_t i = 0; i < l->count; i++)
+		offered |= strcmp(l->entries[i].id, "medical.licensed") == 0;
+	fic_checklist_list_free(l);
+	assert_true(offered);
+	start(f, mch, "medical.licensed", insp);
+	answer(f, insp, "last_validation", "2023-03-15"); /* three years ago to the day: still valid */
+	cJSON *j = inspection(f, insp);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "items")) {
+		if (strcmp(str(it, "id"), "institution_type") == 0)
+			assert_string_equal(str(it, "answer"), "mch_hospital");
+		if (strcmp(str(it, "id"), "last_validation") == 0)
+			assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "abnormal")));
+	}
+	cJSON_Delete(j);
+	j = due_summary(f);
+	assert_int_equal(area_n(j, "mch", "open_sites"), 1);
+	assert_int_equal(area_n(j, "medical_blood", "open_sites"), 1);
+	cJSON_Delete(j);
+}
+
+/*
+ * 实施方案 一(三)2: at least two patrols a year per area, "适时调整"; each area's
+ * 巡查周期 is the district's to plan. The county's plan asks four a year of
+ * secondary water supplies: two leave one due, while two are enough for a
+ * rural plant.
+ */
+static void the_county_sets_how_often_each_area_is_patrolled(void **state)
+{
+	fixture *f = *state;
+	char rural[FIC_UUID_BUFSIZE], tank[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_WATER_RURAL, "石桥村供水站", rural);
+	add_site(f, FIC_SITE_WATER_SECONDARY, "锦绣小区二次供水", tank);
+	for (int i = 0; i < 2; i++) {
+		clean_patrol(f, rural, "water.rural");
+		clean_patrol(f, tank, "water.secondary");
+	}
+	cJSON *j = due_summary(f);
+	assert_int_equal(area_n(j, "drinking_water", "due"), 0);
+	cJSON_Delete(j);
+	OK_OR_FAIL(fic_patrol_plan_set(f->store, "{\"areas\":{\"drinking_water\":{\"kinds\":"
+	                                         "{\"water_secondary\":4}}}}"));
+	j = due_summary(f);
+	assert_int_equal(area_n(j, "drinking_water", "due"), 1);
+	cJSON_Delete(j);
+	char *t = NULL;
+	OK_OR_FAIL(fic_due_page_json(&t, f->store, "drinking_water", NULL, 10));
+	j = parsed(t);
+	const cJSON *item = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "items"), 0);
+	assert_string_equal(str(item, "site_id"), tank);
+	assert_int_equal((int)num(item, "per_year"), 4);
+	assert_int_equal((int)num(item, "patrols_this_year"), 2);
+	cJSON_Delete(j);
+	assert_int_equal(fic_store_check(f->store), FIC_OK);
+	/* Back to the guide's two. */
+	OK_OR_FAIL(fic_patrol_plan_set(f->store, "{\"areas\":{}}"));
+	j = due_summary(f);
+	assert_int_equal(area_n(j, "drinking_water", "due"), 0);
+	cJSON_Delete(j);
+}
+
+/*
+ * 实施方案 二(二)7: a district may add areas of its own (其他专业) with its own
+ * plan. Its checklist and its plan put the area in the due list and the
+ * indicators like the guide's six.
+ */
+static void a_county_area_appears_in_the_due_list_and_the_stats(void **state)
+{
+	fixture *f = *state;
+	static const char def[] =
+		"{\"id\":\"county.qg.public_place\",\"version\":1,\"kind\":\"patrol\","
+		"\"area\":\"other.public_place\",\"title\":{\"zh\":\"公共场所卫生巡查\",\"en\":"
+		"\"Public places\"},\"source\":\"青杠镇卫生监督协管服务工作方案（其他专业）\","
+		"\"site_kinds\":[\"other_venue\"],\"items\":[{\"id\":\"licence_posted\",\"sections\":"
+		"[\"其他专业 1.1\"],\"label\":{\"zh\":\"公示卫生许可证\",\"en\":\"Licence posted\"},"
+		"\"type\":\"yes_no\",\"abnormal\":{\"==\":[{\"var\":\"answer\"},\"no\"]}}]}";
+	OK_OR_FAIL(fic_checklist_install(f->store, def, strlen(def)));
+	OK_OR_FAIL(fic_patrol_plan_set(f->store, "{\"areas\":{\"other.public_place\":{\"title\":"
+	                                         "\"公共场所卫生\",\"per_year\":1,\"kinds\":"
+	                                         "{\"other_venue\":1}}}}"));
+	char salon[FIC_UUID_BUFSIZE], market[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_OTHER_VENUE, "美美美容院", salon);
+	add_site(f, FIC_SITE_OTHER_VENUE, "集贸市场", market);
+	cJSON *j = due_summary(f);
+	assert_int_equal(area_n(j, "other.public_place", "open_sites"), 2);
+	assert_int_equal(area_n(j, "other.public_place", "due"), 2);
+	assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "areas"),
+	                                                         "other.public_place"), "title"),
+	                    "公共场所卫生");
+	cJSON_Delete(j);
+	clean_patrol(f, salon, "county.qg.public_place");
+	j = due_summary(f);
+	assert_int_equal(area_n(j, "other.public_place", "due"), 1); /* once a year is enough */
+	cJSON_Delete(j);
+	char *t = NULL;
+	OK_OR_FAIL(fic_stats_json(&t, f->store, 0));
+	j = parsed(t);
+	assert_int_equal((int)num(cJSON_GetObjectItemCaseSensitive(j, "patrols"), "other.public_place"), 1);
+	cJSON_Delete(j);
+	assert_int_equal(fic_store_check(f->store), FIC_OK);
+}
+
+/*
+ * 学校卫生 三(一)2: schools are visited "每学期开学后一个月内". The semesters are
+ * the county's: once its settings feed has sent them they drive the due list
+ * and are not typed over by hand; the same for its patrol plan.
+ */
+static void semesters_and_the_plan_come_from_the_county(void **state)
+{
+	fixture *f = *state;
+	OK_OR_FAIL(fic_setting_set(f->store, "semester_starts", "2026-02-16")); /* before the county's */
+	OK_OR_FAIL(fic__tx_begin(f->store));
+	int rc = fic__setting_put_county(f->store, "semester_starts", "2026-02-23,2026-09-01");
+	if (rc == FIC_OK)
+		rc = fic__patrol_plan_apply(f->store, "{\"areas\":{\"school\":{\"per_year\":3}}}", "county");
+	OK_OR_FAIL(fic__tx_end(f->store, rc));
+	assert_int_equal(fic_setting_set(f->store, "semester_starts", "2026-03-01"), FIC_ESTATE);
+	assert_int_equal(fic_patrol_plan_set(f->store, "{\"areas\":{}}"), FIC_ESTATE);
+	OK_OR_FAIL(tu_add_school(f->store, "青杠镇中心小学", 400));
+	cJSON *j = due_summary(f);
+	const cJSON *sem = cJSON_GetObjectItemCaseSensitive(j, "semester");
+	assert_string_equal(str(sem, "start"), "2026-02-23");
+	assert_string_equal(str(sem, "first_month_ends"), "2026-03-23");
+	assert_int_equal(area_n(j, "school", "per_year"), 3);
+	cJSON_Delete(j);
+	char *t = NULL;
+	OK_OR_FAIL(fic_patrol_plan_json(&t, f->store));
+	j = parsed(t);
+	assert_string_equal(str(j, "origin"), "county");
+	cJSON_Delete(j);
+	/* The county's values are checked like any other. */
+	OK_OR_FAIL(fic__tx_begin(f->store));
+	rc = fic__setting_put_county(f->store, "semester_starts", "2026-02-30");
+	assert_int_equal(fic__tx_end(f->store, rc), FIC_EINVAL);
+}
+
+static void a_malformed_plan_changes_nothing(void **state)
+{
+	fixture *f = *state;
+	static const char *const bad[] = {
+		"[]", "{}", "{\"areas\":[]}", "{\"areas\":{},\"x\":1}",
+		"{\"areas\":{\"swimming\":{\"title\":\"游泳\"}}}",           /* not other.* */
+		"{\"areas\":{\"other.pool\":{}}}",                             /* no title */
+		"{\"areas\":{\"school\":{\"per_year\":0}}}",
+		"{\"areas\":{\"school\":{\"per_year\":53}}}",
+		"{\"areas\":{\"school\":{\"per_year\":1.5}}}",
+		"{\"areas\":{\"school\":{\"kinds\":{\"castle\":2}}}}",
+		"{\"areas\":{\"school\":{\"kinds\":{\"school\":-1}}}}",
+		"{\"areas\":{\"school\":{\"often\":2}}}",
+		"not json",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (fic_patrol_plan_set(f->store, bad[i]) != FIC_EINVAL)
+			fail_msg("plan %s was not refused", bad[i]);
+	assert_int_equal(fic_patrol_plan_set(NULL, "{\"areas\":{}}"), FIC_EINVAL);
+	assert_int_equal(fic_patrol_plan_set(f->store, NULL), FIC_EINVAL);
+	assert_int_equal(fic_patrol_plan_set(f->store, ""), FIC_EINVAL);
+	char *big = malloc(20000);
+	memset(big, ' ', 19999);
+	big[19999] = '\0';
+	assert_int_equal(fic_patrol_plan_set(f->store, big), FIC_ETOOBIG);
+	free(big);
+	char *t = NULL;
+	OK_OR_FAIL(fic_patrol_plan_json(&t, f->store));
+	cJSON *j = parsed(t);
+	assert_string_equal(str(j, "origin"), "default");
+	assert_int_equal((int)num(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "areas"),
+	                                                           "school"), "per_year"), 2);
+	cJSON_Delete(j);
+	assert_int_equal(fic_patrol_plan_json(NULL, f->store), FIC_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -802,6 +1072,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(site_report_refuses_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_correction_does_not_inflate_the_report_rate, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(an_mch_patrol_of_a_hospital_counts_on_the_mch_line, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(an_mch_institution_runs_the_licensed_institution_checklist,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(the_county_sets_how_often_each_area_is_patrolled, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(a_county_area_appears_in_the_due_list_and_the_stats, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(semesters_and_the_plan_come_from_the_county, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(a_malformed_plan_changes_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

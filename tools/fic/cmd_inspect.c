@@ -664,8 +664,9 @@ static int due_summary(ctx *c)
 	       num(j, "patrols_required_per_year"));
 	const cJSON *area;
 	cJSON_ArrayForEach(area, cJSON_GetObjectItemCaseSensitive(j, "areas")) {
-		printf("%s: %d site(s) due of %d open, %d not patrolled this year\n", area->string,
-		       num(area, "due"), num(area, "open_sites"), num(area, "not_patrolled_this_year"));
+		printf("%s (%s, %d a year): %d site(s) due of %d open, %d not patrolled this year\n",
+		       area->string, jstr(area, "title"), num(area, "per_year"), num(area, "due"),
+		       num(area, "open_sites"), num(area, "not_patrolled_this_year"));
 		char *page = NULL;
 		if (num(area, "due") > 0 &&
 		    fic_due_page_json(&page, c->store, area->string, NULL, DUE_PREVIEW) == FIC_OK) {
@@ -715,6 +716,20 @@ static void human_tasks(const cJSON *j)
 	printf("%d open task(s)\n", cJSON_GetArraySize(j));
 }
 
+static void human_plan(const cJSON *j)
+{
+	printf("patrol plan (%s):\n", jstr(j, "origin"));
+	const cJSON *a;
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(j, "areas")) {
+		printf("  %-24s %-20s %d a year; kinds:", a->string, jstr(a, "title"), num(a, "per_year"));
+		const cJSON *k;
+		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(a, "kinds")) {
+			printf(" %s %d", k->string, (int)k->valuedouble);
+		}
+		printf("\n");
+	}
+}
+
 int cmd_plan(ctx *c, const char *cmd, int argc, char **argv)
 {
 	opts o;
@@ -740,6 +755,27 @@ int cmd_plan(ctx *c, const char *cmd, int argc, char **argv)
 		puts(text);
 		fic_free(text);
 		return 0;
+	}
+	if (strcmp(cmd, "plan") == 0) {
+		/* plan show | plan set FILE.json */
+		bool set = o.npos == 2 && strcmp(o.pos[0], "set") == 0;
+		if (!set && !(o.npos == 1 && strcmp(o.pos[0], "show") == 0))
+			return usage("plan show | plan set FILE.json", NULL);
+		char *file = NULL;
+		size_t len = 0;
+		if (set && (file = read_file_text(o.pos[1], &len)) == NULL) {
+			fprintf(stderr, "fic: cannot read %s: %s\n", o.pos[1], strerror(errno));
+			return EXIT_FAIL;
+		}
+		if ((rc = open_store(c))) {
+			free(file);
+			return rc;
+		}
+		rc = set ? fic_patrol_plan_set(c->store, file) : FIC_OK;
+		free(file);
+		if (rc != FIC_OK || fic_patrol_plan_json(&text, c->store) != FIC_OK)
+			return fail();
+		return emit(c, text, human_plan);
 	}
 	if (strcmp(cmd, "tasks") == 0 && o.npos >= 1 && strcmp(o.pos[0], "done") == 0) {
 		/* tasks done TASK_ID [--inspection ID] [--note TEXT] */

@@ -61,9 +61,10 @@ static const char usage_text[] =
 	"  due                           counts per area of sites due for a patrol, the most overdue\n"
 	"  due --area AREA [--limit N] [--cursor C]   one page of an area's due sites, most\n"
 	"                                overdue first (areas: drinking_water school medical_blood\n"
-	"                                mch occupational school_semester)\n"
+	"                                mch occupational, the county's other.*, school_semester)\n"
 	"  due --all                     every due site of every area (large registries: slow, big)\n"
 	"  stats [--year YYYY]           report rate and patrols per area\n"
+	"  plan show | plan set FILE.json   the patrol plan: areas, kinds, patrols a year\n"
 	"  setting get KEY | setting set KEY VALUE   (utc_offset_minutes, semester_starts,\n"
 	"                                outbox_retention_days)\n"
 	"  version\n"
@@ -765,7 +766,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "sync") == 0)
 		rc = cmd_sync(&c, rest, args);
 	else if (strcmp(cmd, "tasks") == 0 || strcmp(cmd, "due") == 0 || strcmp(cmd, "stats") == 0 ||
-	         strcmp(cmd, "setting") == 0)
+	         strcmp(cmd, "setting") == 0 || strcmp(cmd, "plan") == 0)
 		rc = cmd_plan(&c, cmd, rest, args);
 	else if (strcmp(cmd, "version") == 0) {
 		printf("fic %s (schema %d)\n", fic_version(), fic_store_schema_version());
