@@ -391,7 +391,8 @@ static int authenticate(county_server *s, struct MHD_Connection *c, char *device
 
 /* ---- records ---- */
 
-static const char *const types[] = { "lead", "inspection", "site", "photo", "audit", "task" };
+static const char *const types[] = { "lead", "inspection", "site", "photo", "audit", "task",
+	                                "call" };
 
 static cJSON *one_record(county_server *s, const char *county, const char *device,
                          const cJSON *rec, int64_t received, int *fail)

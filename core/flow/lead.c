@@ -739,7 +739,8 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 	int rc = fic__prepare(store, &st,
 	                      "SELECT id, category, area, title, state, report_to, site_id, urgent, "
 	                      "discovered_at_ms, deadline_at_ms, t_flags, t_boot_id, t_mono_ms, "
-	                      "t_device_ms, receipt_at_ms, reject_reason FROM leads ORDER BY urgent DESC, "
+	                      "t_device_ms, receipt_at_ms, reject_reason, (SELECT min(c.called_at_ms) "
+	                      "FROM lead_calls c WHERE c.lead_id = leads.id) FROM leads ORDER BY urgent DESC, "
 	                      "CASE WHEN urgent THEN deadline_at_ms END, discovered_at_ms DESC, id "
 	                      "LIMIT ?1");
 	if (rc != FIC_OK)
@@ -784,8 +785,11 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 		e->remaining_ms = e->urgent ? e->deadline_at_ms - now.trusted_ms : 0;
 		e->receipt_at_ms = sqlite3_column_int64(st, 14);
 		e->reject_reason = col_dup(st, 15, &oom);
-		/* With no server contact yet the clock is unverified: never trust it for a deadline. */
-		e->at_risk = e->urgent && e->state && strcmp(e->state, "delivered") != 0 &&
+		e->called_at_ms = sqlite3_column_int64(st, 16);
+		/* With no server contact yet the clock is unverified: never trust it for a
+		 * deadline. A lead phoned in by its deadline has met its duty. */
+		bool called = e->called_at_ms && e->called_at_ms <= e->deadline_at_ms;
+		e->at_risk = e->urgent && e->state && strcmp(e->state, "delivered") != 0 && !called &&
 			     (now.uncertainty_ms < 0 || e->remaining_ms - unc <= FIC_AT_RISK_MS);
 		if (oom)
 			rc = fic__err(FIC_ENOMEM, "out of memory listing leads");
@@ -799,6 +803,124 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 	}
 	*out = list;
 	return FIC_OK;
+}
+
+/* The lead's calls (fic_lead_call_record) into `o`, and whether the first
+ * was made by the deadline (when it has one). */
+static bool add_calls(fic_store *store, cJSON *o, const char *lead_id, int64_t deadline, int *rc)
+{
+	sqlite3_stmt *st;
+	if ((*rc = fic__prepare(store, &st, "SELECT method, called_at_ms, to_whom, note, inspector "
+	                                    "FROM lead_calls WHERE lead_id = ?1 ORDER BY called_at_ms, "
+	                                    "id")) != FIC_OK)
+		return true;
+	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
+	cJSON *calls = cJSON_AddArrayToObject(o, "calls");
+	bool ok = calls != NULL;
+	int64_t first = 0;
+	int src;
+	while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *c = cJSON_CreateObject();
+		int64_t at = sqlite3_column_int64(st, 1);
+		if (first == 0)
+			first = at;
+		ok = fic__json_put(calls, NULL, c) &&
+		     cJSON_AddStringToObject(c, "method", (const char *)sqlite3_column_text(st, 0)) &&
+		     cJSON_AddNumberToObject(c, "called_at_ms", (double)at) &&
+		     cJSON_AddStringToObject(c, "to_whom", (const char *)sqlite3_column_text(st, 2)) &&
+		     (sqlite3_column_type(st, 3) == SQLITE_NULL ||
+		      cJSON_AddStringToObject(c, "note", (const char *)sqlite3_column_text(st, 3))) &&
+		     (sqlite3_column_type(st, 4) == SQLITE_NULL ||
+		      cJSON_AddStringToObject(c, "inspector", (const char *)sqlite3_column_text(st, 4)));
+	}
+	if (ok && src != SQLITE_DONE)
+		*rc = fic__db_err(store, src, "reading a lead's calls");
+	sqlite3_finalize(st);
+	if (ok && deadline)
+		ok = cJSON_AddBoolToObject(o, "called_by_deadline", first && first <= deadline) != NULL;
+	return ok;
+}
+
+int fic_lead_call_record(fic_store *store, const char *lead_id, const char *method,
+                         int64_t called_at_ms, const char *to_whom, const char *note)
+{
+	fic__err_clear();
+	FIC__ARG(store);
+	bool has_note = false;
+	int rc = fic__check_text(lead_id, "lead id", FIC_ID_MAX, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(method, "method", 16, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(to_whom, "to_whom", FIC_CALL_TEXT_MAX, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(note, "note", FIC_CALL_TEXT_MAX, false, &has_note);
+	if (rc != FIC_OK)
+		return rc;
+	if (strcmp(method, "phone") != 0 && strcmp(method, "fax") != 0)
+		return fic__err(FIC_EINVAL, "a call is by phone or fax, not '%.16s'", method);
+	int64_t now = fic__now_ms(store);
+	if (called_at_ms == 0)
+		called_at_ms = now;
+	if (called_at_ms > now + CLOCK_SKEW_MS)
+		return fic__err(FIC_EINVAL, "called_at_ms is in the future");
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
+		return rc;
+	int64_t discovered = 0;
+	rc = fic__query_int(store, &discovered, "SELECT discovered_at_ms FROM leads WHERE id = ?1",
+	                    "reading a lead", "t", lead_id);
+	if (rc == FIC_ENOTFOUND)
+		rc = fic__err(FIC_ENOTFOUND, "no lead %s", lead_id);
+	else if (rc == FIC_OK && called_at_ms < discovered - CLOCK_SKEW_MS)
+		rc = fic__err(FIC_EINVAL, "the call cannot be before the matter was discovered");
+	char id[FIC_UUID_BUFSIZE];
+	fic_time t;
+	if (rc == FIC_OK && (rc = fic__uuid7(store, id)) == FIC_OK && (rc = fic__time_now(store, &t)) == FIC_OK) {
+		sqlite3_stmt *st;
+		if ((rc = fic__prepare(store, &st, "INSERT INTO lead_calls (id, lead_id, method, "
+		                                   "called_at_ms, to_whom, note, inspector, created_at_ms, "
+		                                   "t_device_ms, t_mono_ms, t_boot_id, t_trusted_ms, "
+		                                   "t_uncertainty_ms, t_flags) VALUES (?1, ?2, ?3, ?4, ?5, "
+		                                   "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")) == FIC_OK) {
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, lead_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, method, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, called_at_ms);
+			sqlite3_bind_text(st, 5, to_whom, -1, SQLITE_STATIC);
+			if (has_note)
+				sqlite3_bind_text(st, 6, note, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 7, store->actor, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 8, now);
+			fic__time_bind(st, 9, &t);
+			int src = sqlite3_step(st);
+			sqlite3_finalize(st);
+			rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "recording a call");
+		}
+	}
+	cJSON *rec = NULL;
+	if (rc == FIC_OK) {
+		rec = cJSON_CreateObject();
+		bool ok = rec && cJSON_AddStringToObject(rec, "id", id) &&
+		          cJSON_AddStringToObject(rec, "lead_id", lead_id) &&
+		          cJSON_AddStringToObject(rec, "method", method) &&
+		          cJSON_AddNumberToObject(rec, "called_at_ms", (double)called_at_ms) &&
+		          cJSON_AddStringToObject(rec, "to_whom", to_whom) &&
+		          (!has_note || cJSON_AddStringToObject(rec, "note", note)) &&
+		          cJSON_AddNumberToObject(rec, "trusted_ms", (double)t.trusted_ms) &&
+		          cJSON_AddNumberToObject(rec, "time_flags", t.flags);
+		char *text = ok ? cJSON_PrintUnformatted(rec) : NULL;
+		rc = text ? fic__outbox_enqueue(store, "call", id, "add", FIC_PRIORITY_LEAD, text)
+		          : fic__err(FIC_ENOMEM, "out of memory recording a call");
+		cJSON_free(text);
+	}
+	cJSON_Delete(rec);
+	if (rc == FIC_OK) {
+		cJSON *d = cJSON_CreateObject();
+		bool ok = d && cJSON_AddStringToObject(d, "lead", lead_id) &&
+		          cJSON_AddStringToObject(d, "method", method) &&
+		          cJSON_AddNumberToObject(d, "called_at_ms", (double)called_at_ms);
+		rc = fic__audit_take(store, "lead.call", "call", id, d, ok);
+	}
+	return fic__tx_end(store, rc);
 }
 
 int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
@@ -854,11 +976,13 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 	for (int i = 0; ok && i < 9; i++)
 		if (sqlite3_column_type(st, 15 + i) != SQLITE_NULL)
 			ok = fic__json_put(o, more[i], col_json(st, 15 + i));
+	if (ok)
+		ok = add_calls(store, o, lead_id, urgent ? deadline : 0, &rc);
 	fic_time tn;
 	if (ok && urgent && fic__time_now(store, &tn) == FIC_OK) {
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "remaining_ms");
 		ok = cJSON_AddNumberToObject(o, "remaining_ms", (double)(deadline - tn.trusted_ms)) != NULL;
 	}
 	sqlite3_finalize(st);
-	return fic__json_out(out, o, ok, FIC_OK);
+	return fic__json_out(out, o, ok, rc);
 }

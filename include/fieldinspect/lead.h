@@ -107,11 +107,13 @@ typedef struct fic_lead_info {
 	int64_t discovered_at_ms; /**< device time given when filed */
 	int64_t deadline_at_ms; /**< trusted time; 0 if not urgent (= discovery when immediate) */
 	int64_t remaining_ms;   /**< deadline minus trusted now (negative when overdue); 0 if not urgent */
-	int at_risk;            /**< urgent, not delivered, and the deadline (less the clock's
-	                             uncertainty) within FIC_AT_RISK_MS: tell the inspector to phone */
+	int at_risk;            /**< urgent, not delivered nor phoned in, and the deadline (less the
+	                             clock's uncertainty) within FIC_AT_RISK_MS: tell the inspector
+	                             to phone */
 	int time_flags;         /**< FIC_TIME_* flags of the lead's own timestamp */
 	int64_t receipt_at_ms;  /**< delivered: when the county server received it (its clock); else 0 */
 	const char *reject_reason; /**< rejected: the server's reason; else NULL */
+	int64_t called_at_ms;   /**< the first phone or fax call reporting it (fic_lead_call_record), or 0 */
 } fic_lead_info;
 
 typedef struct fic_lead_list {
@@ -125,6 +127,28 @@ typedef struct fic_lead_list {
  */
 FIC_EXTERN int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit);
 FIC_EXTERN void fic_lead_list_free(fic_lead_list *list);
+
+/** Longest `to_whom` and `note` of fic_lead_call_record(), in bytes. */
+#define FIC_CALL_TEXT_MAX 500
+
+/**
+ * Record the phone or fax call that reported a lead. The foodborne report's
+ * two-hour duty is such a call to the district CDC (食源性疾病 三(二):
+ * "两小时内采用电话或传真等形式报告辖区疾病预防控制机构"), apart from the
+ * upload; an urgent lead at risk is phoned in the same way. The call is
+ * audited and uploaded (record "call"); a lead called in by its deadline is
+ * no longer at risk and its JSON says the duty was met ("calls",
+ * "called_by_deadline").
+ * @param method "phone" or "fax".
+ * @param called_at_ms when the call was made (device UTC ms), 0 = now; not
+ *   in the future, not before the lead was discovered.
+ * @param to_whom who took it (the CDC's duty officer, a name and number).
+ * @param note optional.
+ * @return FIC_OK; FIC_EINVAL (NULL, bad method or time, empty to_whom);
+ *   FIC_ENOTFOUND (lead); FIC_ETOOBIG.
+ */
+FIC_EXTERN int fic_lead_call_record(fic_store *store, const char *lead_id, const char *method,
+                                    int64_t called_at_ms, const char *to_whom, const char *note);
 
 /** One lead with its full content (answers or findings) as JSON. Free with fic_free(). */
 FIC_EXTERN int fic_lead_get_json(char **out, fic_store *store, const char *lead_id);

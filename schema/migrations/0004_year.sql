@@ -260,3 +260,24 @@ CREATE TRIGGER inspections_au_patrol AFTER UPDATE OF state ON inspections
 		last_patrol = max(coalesce(last_patrol, ''), new.inspection_date)
 		WHERE site_id = new.site_id AND area = new.area;
 END;
+
+-- ---- the phone or fax call that meets a two-hour duty ----
+
+-- 食源性疾病 三(二): the foodborne report is made "在两小时内采用电话或传真等形式
+-- 报告辖区疾病预防控制机构" — a call, recorded apart from the upload: when,
+-- how, to whom. A call made by the deadline meets the duty (the lead is no
+-- longer at risk) whenever the upload gets through. Any lead may have calls
+-- (an urgent lead at risk is phoned in).
+CREATE TABLE lead_calls (
+	id               TEXT PRIMARY KEY,
+	lead_id          TEXT NOT NULL REFERENCES leads (id),
+	method           TEXT NOT NULL CHECK (method IN ('phone', 'fax')),
+	called_at_ms     INTEGER NOT NULL, -- device UTC, as the inspector says it was
+	to_whom          TEXT NOT NULL,
+	note             TEXT,
+	inspector        TEXT,
+	created_at_ms    INTEGER NOT NULL,
+	t_device_ms      INTEGER, t_mono_ms INTEGER, t_boot_id TEXT, t_trusted_ms INTEGER,
+	t_uncertainty_ms INTEGER, t_flags INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX lead_calls_lead ON lead_calls (lead_id, called_at_ms);

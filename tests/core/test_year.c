@@ -1043,6 +1043,108 @@ static void a_malformed_plan_changes_nothing(void **state)
 	assert_int_equal(fic_patrol_plan_json(NULL, f->store), FIC_EINVAL);
 }
 
+/* ==== the foodborne report (食源性疾病 二, 三) ==== */
+
+/*
+ * 食源性疾病 三(一): the information is collected "基层医疗机构、食品生产经营单位、
+ * 群众投诉、媒体报道" — its source is part of the report; 二: what is reported is
+ * a disease "接诊后通过检查确诊" (霍乱、细菌性和阿米巴性痢疾、伤寒和副伤寒…).
+ * Without either, the report is incomplete.
+ */
+static void a_foodborne_report_says_where_it_came_from_and_the_diagnosis(void **state)
+{
+	fixture *f = *state;
+	char id[FIC_UUID_BUFSIZE];
+	static const char without[] =
+		"{\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"婚宴\","
+		"\"contact_phone\":\"13800000000\",\"exposed\":120,\"ill\":14,\"dead\":0,"
+		"\"suspected_food\":\"凉拌菜\",\"symptoms\":[\"diarrhoea\"],\"measures_taken\":\"送医\","
+		"\"verified\":\"yes\"}";
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", without, NULL, 0, 0),
+	                 FIC_EINCOMPLETE);
+	assert_non_null(strstr(fic_error_last()->message, "report_source"));
+	assert_non_null(strstr(fic_error_last()->message, "diagnosis"));
+	OK_OR_FAIL(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL, 0, 0));
+	cJSON *j = lead_json(f, id);
+	const cJSON *ans = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "content"),
+	                                                    "answers");
+	assert_string_equal(str(ans, "report_source"), "primary_care");
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ans, "diagnosis"), 0)->valuestring,
+	                    "bacillary_dysentery");
+	cJSON_Delete(j);
+}
+
+/*
+ * 食源性疾病 三(二): "在两小时内采用电话或传真等形式报告辖区疾病预防控制机构".
+ * The duty is the call: recorded apart from the upload (when, how, to
+ * whom), a call made by the deadline takes the report off the at-risk list
+ * though it has not reached the county server yet; a late call does not.
+ */
+static void the_foodborne_duty_is_a_call_recorded_apart_from_the_upload(void **state)
+{
+	fixture *f = *state;
+	char id[FIC_UUID_BUFSIZE], late[FIC_UUID_BUFSIZE];
+	int64_t found = f->clock.wall_ms - 100 * MIN; /* 20 minutes left */
+	OK_OR_FAIL(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL, found, 0));
+	OK_OR_FAIL(fic_lead_file(late, f->store, "event.foodborne", tu_foodborne_answers, NULL,
+	                         f->clock.wall_ms - 130 * MIN, 0));
+	fic_lead_list *l = NULL;
+	OK_OR_FAIL(fic_lead_list_get(&l, f->store, 0));
+	assert_true(l->entries[0].at_risk && l->entries[1].at_risk);
+	fic_lead_list_free(l);
+	OK_OR_FAIL(fic_lead_call_record(f->store, id, "phone", f->clock.wall_ms - 5 * MIN,
+	                                "区疾控中心值班室 王医生 023-7000000", NULL));
+	OK_OR_FAIL(fic_lead_call_record(f->store, late, "fax", 0, "区疾控中心", "传真已发"));
+	OK_OR_FAIL(fic_lead_list_get(&l, f->store, 0));
+	for (size_t i = 0; i < l->count; i++) {
+		bool on_time = strcmp(l->entries[i].id, id) == 0;
+		assert_true(l->entries[i].called_at_ms > 0);
+		assert_int_equal(l->entries[i].at_risk, !on_time); /* 130 min ago: the call came late */
+		assert_string_equal(l->entries[i].state, "queued");  /* not uploaded yet */
+	}
+	fic_lead_list_free(l);
+	cJSON *j = lead_json(f, id);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "called_by_deadline")));
+	const cJSON *call = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "calls"), 0);
+	assert_string_equal(str(call, "method"), "phone");
+	assert_string_equal(str(call, "to_whom"), "区疾控中心值班室 王医生 023-7000000");
+	cJSON_Delete(j);
+	j = lead_json(f, late);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "called_by_deadline")));
+	cJSON_Delete(j);
+	/* The calls go to the county too. */
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT count(*) FROM outbox WHERE record_type = "
+	                                    "'call'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	sqlite3_finalize(st);
+}
+
+static void a_call_record_refuses_bad_arguments(void **state)
+{
+	fixture *f = *state;
+	char id[FIC_UUID_BUFSIZE];
+	OK_OR_FAIL(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL, 0, 0));
+	int64_t now = f->clock.wall_ms;
+	assert_int_equal(fic_lead_call_record(NULL, id, "phone", 0, "x", NULL), FIC_EINVAL);
+	assert_int_equal(fic_lead_call_record(f->store, NULL, "phone", 0, "x", NULL), FIC_EINVAL);
+	assert_int_equal(fic_lead_call_record(f->store, id, "email", 0, "x", NULL), FIC_EINVAL);
+	assert_int_equal(fic_lead_call_record(f->store, id, NULL, 0, "x", NULL), FIC_EINVAL);
+	assert_int_equal(fic_lead_call_record(f->store, id, "phone", 0, "", NULL), FIC_EINVAL);
+	assert_int_equal(fic_lead_call_record(f->store, id, "phone", now + HOUR, "x", NULL), FIC_EINVAL);
+	assert_int_equal(fic_lead_call_record(f->store, id, "phone", now - DAY, "x", NULL), FIC_EINVAL);
+	assert_int_equal(fic_lead_call_record(f->store, "no-such-lead", "phone", 0, "x", NULL),
+	                 FIC_ENOTFOUND);
+	char big[FIC_CALL_TEXT_MAX + 2];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	assert_int_equal(fic_lead_call_record(f->store, id, "phone", 0, big, NULL), FIC_ETOOBIG);
+	cJSON *j = lead_json(f, id);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "calls")), 0);
+	cJSON_Delete(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1083,6 +1185,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(semesters_and_the_plan_come_from_the_county, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(a_malformed_plan_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_foodborne_report_says_where_it_came_from_and_the_diagnosis,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(the_foodborne_duty_is_a_call_recorded_apart_from_the_upload,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(a_call_record_refuses_bad_arguments, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -317,7 +317,8 @@ unsigned char *tu_decode_jpeg(const unsigned char *data, size_t len, int *w, int
 }
 
 const char tu_foodborne_answers[] =
-	"{\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
+	"{\"report_source\":\"primary_care\",\"diagnosis\":[\"bacillary_dysentery\"],"
+	"\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
 	"\"contact_phone\":\"13800000000\",\"exposed\":120,\"ill\":\"14\",\"dead\":0,"
 	"\"suspected_food\":\"凉拌菜\",\"symptoms\":[\"vomiting\",\"diarrhoea\"],"
 	"\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\"}";

@@ -42,7 +42,7 @@ typedef struct opts {
 	const char *sets[64];
 	int nsets;
 	bool events, all_versions, draft, all;
-	const char *note, *rendition, *out, *inspection, *received;
+	const char *note, *rendition, *out, *inspection, *received, *method, *to, *at;
 } opts;
 
 static int parse_opts(opts *o, int argc, char **argv)
@@ -85,6 +85,9 @@ static int parse_opts(opts *o, int argc, char **argv)
 		else if (strcmp(a, "--cursor") == 0) slot = &o->cursor;
 		else if (strcmp(a, "--inspection") == 0) slot = &o->inspection;
 		else if (strcmp(a, "--received") == 0) slot = &o->received;
+		else if (strcmp(a, "--method") == 0) slot = &o->method;
+		else if (strcmp(a, "--to") == 0) slot = &o->to;
+		else if (strcmp(a, "--at") == 0) slot = &o->at;
 		else if (strcmp(a, "--set") == 0) {
 			if (i + 1 >= argc || o->nsets == 64)
 				return usage("--set needs ITEM=VALUE", NULL);
@@ -498,6 +501,8 @@ int cmd_lead(ctx *c, int argc, char **argv)
 					cJSON_AddNumberToObject(j, "receipt_at_ms", (double)e->receipt_at_ms);
 				if (e->reject_reason)
 					cJSON_AddStringToObject(j, "reject_reason", e->reject_reason);
+				if (e->called_at_ms)
+					cJSON_AddNumberToObject(j, "called_at_ms", (double)e->called_at_ms);
 				cJSON_AddNumberToObject(j, "time_flags", e->time_flags);
 				cJSON_AddItemToArray(arr, j);
 			}
@@ -518,12 +523,32 @@ int cmd_lead(ctx *c, int argc, char **argv)
 				}
 				if (e->reject_reason)
 					printf("    refused by the county: %s\n", e->reject_reason);
+				if (e->called_at_ms) {
+					char when[40];
+					format_time(e->called_at_ms, when, sizeof when);
+					printf("    phoned in at %s%s\n", when,
+					       e->urgent && e->called_at_ms <= e->deadline_at_ms ? ", by its deadline" : "");
+				}
 				if (e->time_flags & FIC_TIME_CLOCK_CHANGED)
 					printf("    (the phone's clock was changed when this was recorded)\n");
 			}
 			printf("%zu lead%s\n", list->count, list->count == 1 ? "" : "s");
 		}
 		fic_lead_list_free(list);
+		return 0;
+	}
+	if (strcmp(verb, "call") == 0) {
+		/* lead call ID --method phone|fax --to WHOM [--at 'YYYY-MM-DD HH:MM'] [--note T] */
+		if (o.npos != 1 || o.method == NULL || o.to == NULL)
+			return usage("lead call ID --method phone|fax --to WHOM [--at TIME] [--note T]", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		int64_t at = 0;
+		if (o.at && (rc = local_time_ms(c, o.at, &at)) != 0)
+			return rc;
+		if (fic_lead_call_record(c->store, o.pos[0], o.method, at, o.to, o.note) != FIC_OK)
+			return fail();
+		printf("call recorded for lead %s\n", o.pos[0]);
 		return 0;
 	}
 	if (strcmp(verb, "submit") == 0 || strcmp(verb, "correct") == 0 || strcmp(verb, "verify") == 0) {

@@ -48,6 +48,8 @@ static const char usage_text[] =
 	"  lead list [--limit N]          urgent first, time left on the two-hour clock\n"
 	"  lead show ID | submit ID | verify ID\n"
 	"  lead correct ID --note TEXT\n"
+	"  lead call ID --method phone|fax --to WHOM [--at 'YYYY-MM-DD HH:MM'] [--note T]\n"
+	"                                the call that reported it (the foodborne report's duty)\n"
 	"  photo add (--inspection ID [--item ITEM] | --lead ID | --site ID) FILE.jpg\n"
 	"  photo show ID\n"
 	"  photo export ID [--what original|upload|thumb] --out FILE\n"
