@@ -392,7 +392,7 @@ static int authenticate(county_server *s, struct MHD_Connection *c, char *device
 /* ---- records ---- */
 
 static const char *const types[] = { "lead", "inspection", "site", "photo", "audit", "task",
-	                                "call" };
+	                                "call", "scan", "site_code" };
 
 static cJSON *one_record(county_server *s, const char *county, const char *device,
                          const cJSON *rec, int64_t received, int *fail)
@@ -413,7 +413,8 @@ static cJSON *one_record(county_server *s, const char *county, const char *devic
 	else if (!cJSON_IsString(op) || strlen(op->valuestring) > 16)
 		why = "op missing";
 	bool chained = known && (strcmp(type->valuestring, "lead") == 0 ||
-	                         strcmp(type->valuestring, "inspection") == 0);
+	                         strcmp(type->valuestring, "inspection") == 0 ||
+	                         strcmp(type->valuestring, "scan") == 0);
 	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(rec, "seq");
 	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(rec, "hash");
 	const cJSON *canon = cJSON_GetObjectItemCaseSensitive(rec, "canonical");

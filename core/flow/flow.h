@@ -63,6 +63,17 @@ int fic__tasks_complete_by(fic_store *store, const char *inspection_id, const ch
  * "county" (the settings feed) or "device". */
 int fic__patrol_plan_apply(fic_store *store, const char *json, const char *origin);
 
+/* A place-code scan (scan.c) starts the inspection `inspection_id` of
+ * `site_id` with checklist `def` on `day`, inside the caller's transaction:
+ * the scan must be of that site and not have started another visit; the
+ * facts the scanned code carried, where they differ from the registry,
+ * answer the checklist's licence-match items "no" (实际信息与许可证一致). */
+int fic__scan_start_visit(fic_store *store, const char *scan_id, const char *inspection_id,
+                          const char *site_id, const fic__def *def, int64_t day);
+
+/* A scan as its canonical record (scan.c), without the chain fields. */
+int fic__scan_record(fic_store *store, const char *scan_id, cJSON **out);
+
 /* What the server answered for a queued lead's record, inside the caller's
  * transaction (the sync engine's, with the outbox row's own update):
  * "delivered" with the server's receipt id and time, or "rejected" with its

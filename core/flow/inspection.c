@@ -33,6 +33,7 @@ typedef struct insp {
 	cJSON *site_finding;/* owned or NULL */
 	cJSON *findings;    /* owned or NULL (finished) */
 	char *inspector;    /* owned */
+	char visit_mode[16];/* announced, unannounced or "" */
 	int64_t started_at_ms, finished_at_ms;
 } insp;
 
@@ -66,7 +67,8 @@ static int insp_load(insp *in, fic_store *store, const char *id)
 	sqlite3_stmt *st;
 	int rc = fic__row_by_key(store, &st, "SELECT id, site_id, state, inspection_date, checklist_id, "
 	                      "checklist_version, site_facts, site_finding, findings, inspector, "
-	                      "started_at_ms, finished_at_ms FROM inspections WHERE id = ?1", id, "inspection");
+	                      "started_at_ms, finished_at_ms, visit_mode FROM inspections WHERE id = ?1",
+	                      id, "inspection");
 	if (rc != FIC_OK)
 		return rc;
 	snprintf(in->id, sizeof in->id, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -83,6 +85,8 @@ static int insp_load(insp *in, fic_store *store, const char *id)
 	in->inspector = fic__strdup(who ? who : "unknown");
 	in->started_at_ms = sqlite3_column_int64(st, 10);
 	in->finished_at_ms = sqlite3_column_int64(st, 11);
+	const char *mode = (const char *)sqlite3_column_text(st, 12);
+	snprintf(in->visit_mode, sizeof in->visit_mode, "%s", mode ? mode : "");
 	sqlite3_finalize(st);
 	if (in->site_facts == NULL || in->inspector == NULL) {
 		insp_free(in);
@@ -394,12 +398,40 @@ static int prefill_item(fic_store *store, const char *id, const fic__item *it,
 	return rc;
 }
 
+/* The visit's mode and scan, inside the start's transaction. */
+static int start_options(fic_store *store, const char *id, const char *site_id,
+                         const fic__entry *e, const fic_inspection_options *o, int64_t day)
+{
+	static const char *const modes[] = { NULL, "announced", "unannounced" };
+	int rc = FIC_OK;
+	if (o->visit_mode != FIC_VISIT_UNSAID)
+		rc = fic__exec(store, "UPDATE inspections SET visit_mode = ?2 WHERE id = ?1",
+		               "recording the visit's mode", "tt", id, modes[o->visit_mode]);
+	if (rc == FIC_OK && o->scan_id && o->scan_id[0])
+		rc = fic__scan_start_visit(store, o->scan_id, id, site_id, e->def, day);
+	return rc;
+}
+
 int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
                          const char *checklist_id)
+{
+	return fic_inspection_start_opts(id_out, store, site_id, checklist_id, NULL);
+}
+
+int fic_inspection_start_opts(char *id_out, fic_store *store, const char *site_id,
+                              const char *checklist_id, const fic_inspection_options *opts)
 {
 	fic__err_clear();
 	FIC__ARG(id_out);
 	id_out[0] = '\0';
+	fic_inspection_options none = FIC_INSPECTION_OPTIONS_INIT;
+	const fic_inspection_options *o = opts ? opts : &none;
+	if (o->version != FIC_INSPECTION_OPTIONS_VERSION)
+		return fic__err(FIC_EINVAL, "inspection options: unknown version %u", o->version);
+	if (o->visit_mode < FIC_VISIT_UNSAID || o->visit_mode > FIC_VISIT_UNANNOUNCED)
+		return fic__err(FIC_EINVAL, "visit_mode must be a fic_visit_mode");
+	if (o->scan_id && fic__check_text(o->scan_id, "scan id", FIC_ID_MAX, false, NULL) != FIC_OK)
+		return fic_error_last()->code;
 	int rc = check_ids(store, site_id, "site id");
 	if (rc == FIC_OK)
 		rc = fic__check_text(checklist_id, "checklist id", 64, true, NULL);
@@ -429,11 +461,15 @@ int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
 		for (size_t i = 0; rc == FIC_OK && i < e->def->nitems; i++)
 			if (e->def->items[i].prefill)
 				rc = prefill_item(store, id, &e->def->items[i], facts, day);
+		if (rc == FIC_OK)
+			rc = start_options(store, id, site_id, e, o, day);
 		if (rc == FIC_OK) {
 			cJSON *d = cJSON_CreateObject();
 			bool ok = d && cJSON_AddStringToObject(d, "site", site_id) &&
 			          cJSON_AddStringToObject(d, "checklist", e->def->id) &&
-			          cJSON_AddNumberToObject(d, "version", e->def->version);
+			          cJSON_AddNumberToObject(d, "version", e->def->version) &&
+			          (o->visit_mode == FIC_VISIT_UNSAID ||
+			           cJSON_AddNumberToObject(d, "visit_mode", o->visit_mode));
 			rc = fic__audit_take(store, "inspection.start", "inspection", id, d, ok);
 		}
 		rc = fic__tx_end(store, rc);
@@ -713,6 +749,7 @@ static cJSON *insp_json(fic_store *store, const insp *in, int *rc)
 		  cJSON_AddStringToObject(o, "date", in->date) &&
 		  cJSON_AddStringToObject(o, "state", in->state) &&
 		  cJSON_AddStringToObject(o, "inspector", in->inspector) &&
+		  (in->visit_mode[0] == '\0' || cJSON_AddStringToObject(o, "visit_mode", in->visit_mode)) &&
 		  cJSON_AddNumberToObject(o, "started_at_ms", (double)in->started_at_ms) &&
 		  (in->finished_at_ms == 0 ||
 		   cJSON_AddNumberToObject(o, "finished_at_ms", (double)in->finished_at_ms)) &&
@@ -1041,8 +1078,8 @@ int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **
 	int rc = fic__row_by_key(store, &st, "SELECT id, site_id, checklist_id, checklist_version, area, "
 	                      "inspection_date, inspector, started_at_ms, finished_at_ms, site_facts, "
 	                      "site_finding, findings, t_device_ms, t_mono_ms, t_boot_id, t_trusted_ms, "
-	                      "t_uncertainty_ms, t_flags FROM inspections WHERE id = ?1 AND state = "
-	                      "'finished'", inspection_id, "finished inspection");
+	                      "t_uncertainty_ms, t_flags, visit_mode, scan_id FROM inspections WHERE "
+	                      "id = ?1 AND state = 'finished'", inspection_id, "finished inspection");
 	if (rc != FIC_OK)
 		return rc;
 	static const char *const keys[] = { "id", "site_id", "checklist", "checklist_version", "area",
@@ -1072,6 +1109,11 @@ int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **
 		                                     ? cJSON_CreateNull()
 		                                     : cJSON_CreateString((const char *)sqlite3_column_text(st, 12 + i)));
 	}
+	/* Only when recorded, so an inspection of an older schema hashes as it did. */
+	for (int i = 18; ok && i < 20; i++)
+		ok = sqlite3_column_type(st, i) == SQLITE_NULL ||
+		     cJSON_AddStringToObject(o, i == 18 ? "visit_mode" : "scan_id",
+		                             (const char *)sqlite3_column_text(st, i));
 	sqlite3_finalize(st);
 	ok = ok && fic__json_take(o, "time", &tm);
 	/* answers and notes */

@@ -40,6 +40,18 @@ bool fic__site_fact_known(const char *name);
 int fic__site_apply_feed(fic_store *store, const char *id, bool del, const struct cJSON *data,
                          int64_t changed_at_ms, bool *skipped);
 
+/* ---- place codes (placecode.c, sitecode.c) ---- */
+/* The key of a place code's payload (fic_place_code_parse), fic__free it. */
+int fic__place_code_key(const char *payload, char **key);
+/* Inside the caller's transaction: the site's place_code field becomes its
+ * primary code in site_codes (none if NULL/""). FIC_EEXISTS if another site
+ * holds the code. */
+int fic__site_primary_code(fic_store *store, const char *site_id, const char *place_code,
+                           const char *old_place_code);
+/* Once per store (meta 'place_codes_keyed'): key the place codes of sites
+ * written before schema 4. Its own transaction. */
+int fic__place_codes_backfill(fic_store *store);
+
 /* ---- checklists (checklist.c) ---- */
 /* Install a checklist definition inside the caller's transaction (no
  * registry update: call fic__registry_reset after commit). FIC_EEXISTS when

@@ -192,7 +192,8 @@ static const char *const item_keys[] = {
 	"id", "sections", "label", "basis", "type", "unit", "range", "max_length", "max_count",
 	"choices", "na_allowed", "not_after_inspection", "required", "prefill", "applies",
 	"abnormal", "finding", "photo_when_abnormal", "urgent_when_abnormal",
-	"immediate_when_abnormal", "time_sensitive_when_abnormal", "sensitive", NULL
+	"immediate_when_abnormal", "time_sensitive_when_abnormal", "licence_match", "sensitive",
+	NULL
 };
 
 static bool key_known(const char *const *keys, const char *k)
@@ -244,11 +245,14 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 	it->urgent = flag(node, "urgent_when_abnormal", false, &bad_type);
 	it->immediate = flag(node, "immediate_when_abnormal", false, &bad_type);
 	it->time_sensitive = flag(node, "time_sensitive_when_abnormal", false, &bad_type);
+	it->licence_match = flag(node, "licence_match", false, &bad_type);
 	it->sensitive = flag(node, "sensitive", false, &bad_type);
 	if (bad_type)
 		return bad(&v, "flags must be true or false", NULL);
 	if (it->urgent && it->immediate)
 		return bad(&v, "an item is reported within two hours or immediately, not both", NULL);
+	if (it->licence_match && it->type != FIC_A_YES_NO)
+		return bad(&v, "a licence_match item is a yes/no question", NULL);
 	if ((it->urgent || it->immediate || it->time_sensitive) &&
 	    !cJSON_GetObjectItemCaseSensitive(node, "abnormal"))
 		return bad(&v, "a reporting rule needs an abnormal rule", NULL);

@@ -34,6 +34,13 @@ static int validate_site(const fic_site *s)
 		return rc;
 	if (s->credit_code && s->credit_code[0] && (rc = fic_credit_code_check(s->credit_code)))
 		return rc;
+	if (s->place_code && s->place_code[0]) {
+		char *key = NULL;
+		rc = fic__place_code_key(s->place_code, &key);
+		fic__free(key);
+		if (rc != FIC_OK)
+			return rc;
+	}
 	int64_t from = 0, to = 0;
 	if (s->licence_valid_from && s->licence_valid_from[0] && s->licence_valid_to &&
 	    s->licence_valid_to[0] &&
@@ -188,10 +195,20 @@ int fic_site_get(fic_site **out, fic_store *store, const char *id)
 int fic_site_find_by_place_code(fic_site **out, fic_store *store, const char *payload)
 {
 	FIC__BEGIN(out, store);
-	int rc = fic__check_text(payload, "place code", FIC_SITE_PLACE_CODE_MAX, true, NULL);
+	int rc = fic__check_text(payload, "place code", FIC_PLACE_CODE_PAYLOAD_MAX, true, NULL);
 	if (rc != FIC_OK)
 		return rc;
-	return fetch_one(store, out, "place_code = ?1", payload, "place code");
+	/* By the code's key: the same code however it was spaced, any of the site's codes. */
+	char *key = NULL, id[80] = "";
+	if ((rc = fic__place_code_key(payload, &key)) == FIC_OK)
+		rc = fic__query_text(store, id, sizeof id, "SELECT site_id FROM site_codes WHERE key = ?1",
+		                     "looking up a place code", "t", key);
+	fic__free(key);
+	if (rc == FIC_ENOTFOUND)
+		return fic__err(FIC_ENOTFOUND, "no site with that place code");
+	if (rc != FIC_OK)
+		return rc;
+	return fetch_one(store, out, "id = ?1", id, "id");
 }
 
 void fic_site_list_free(fic_site_list *list)
@@ -621,11 +638,27 @@ int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
 
 /* ---- writing ---- */
 
-/* Another site already carrying this place code? */
+/* Another site already carrying this place code — as written, or by its key
+ * (the same code spaced otherwise, or among another site's codes)? */
 static int check_place_code_free(fic_store *store, const char *place_code, const char *self_id)
 {
 	if (place_code == NULL || place_code[0] == '\0')
 		return FIC_OK;
+	char *key = NULL, owner[80] = "";
+	int krc = fic__place_code_key(place_code, &key);
+	if (krc == FIC_OK) {
+		krc = fic__query_text(store, owner, sizeof owner, "SELECT site_id FROM site_codes WHERE "
+		                      "key = ?1", "looking up a place code", "t", key);
+		if (krc == FIC_ENOTFOUND) {
+			fic__err_clear();
+			krc = FIC_OK;
+		}
+	}
+	fic__free(key);
+	if (krc != FIC_OK)
+		return krc;
+	if (owner[0] && (self_id == NULL || strcmp(owner, self_id) != 0))
+		return fic__err(FIC_EEXISTS, "place code already belongs to site %s", owner);
 	sqlite3_stmt *st;
 	int rc = fic__cached(store, &st,
 	                     "SELECT id FROM sites WHERE place_code = ?1 AND id IS NOT ?2");
@@ -710,6 +743,8 @@ int fic_site_add(fic_site **out, fic_store *store, const fic_site *site, const c
 		rc = check_place_code_free(store, s.place_code, NULL);
 		if (rc == FIC_OK)
 			rc = record_change(store, &s, true, "site.add", "add", payload, payload);
+		if (rc == FIC_OK)
+			rc = fic__site_primary_code(store, s.id, s.place_code, NULL);
 		rc = fic__tx_end(store, rc);
 	}
 	fic__free(payload);
@@ -777,8 +812,9 @@ int fic__site_update_tx(fic_site **out, fic_store *store, const fic_site *site, 
 		rc = fic__err(FIC_ENOMEM, "out of memory updating a site");
 		goto done;
 	}
-	if ((rc = record_change(store, &s, false, "site.update", "update", detail, payload)) == FIC_OK &&
-	    out) {
+	if ((rc = record_change(store, &s, false, "site.update", "update", detail, payload)) == FIC_OK)
+		rc = fic__site_primary_code(store, s.id, s.place_code, before->place_code);
+	if (rc == FIC_OK && out) {
 		*out = copy;
 		copy = NULL;
 	}
@@ -966,6 +1002,8 @@ int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON
 	n.updated_at_ms = now;
 	n.revision = before ? before->revision + 1 : 1;
 	if ((rc = write_row(store, &n, before == NULL)) == FIC_OK)
+		rc = fic__site_primary_code(store, id, n.place_code, before ? before->place_code : NULL);
+	if (rc == FIC_OK)
 		rc = registry_areas(store, id, cJSON_GetObjectItemCaseSensitive(data, "areas"));
 	if (rc == FIC_OK)
 		rc = audit_revision(store, "site.registry", id, n.revision);

@@ -18,6 +18,7 @@
 #include "lead.h"
 #include "photo.h"
 #include "evidence.h"
+#include "visit.h"
 #include "sync.h"
 
 #endif

@@ -87,6 +87,40 @@ FIC_EXTERN int fic_checklist_install(fic_store *store, const char *json, size_t 
 FIC_EXTERN int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
                                     const char *checklist_id);
 
+/** How a patrol is made (seed 002: 明查 and 暗访, announced and unannounced supervision). */
+typedef enum fic_visit_mode {
+	FIC_VISIT_UNSAID = 0,      /**< not recorded */
+	FIC_VISIT_ANNOUNCED = 1,   /**< 明查: the site knew of the visit */
+	FIC_VISIT_UNANNOUNCED = 2  /**< 暗访: it did not */
+} fic_visit_mode;
+
+#define FIC_INSPECTION_OPTIONS_VERSION 1
+
+/** Options for fic_inspection_start_opts(). Initialise with FIC_INSPECTION_OPTIONS_INIT. */
+typedef struct fic_inspection_options {
+	unsigned int version; /**< FIC_INSPECTION_OPTIONS_VERSION */
+	int visit_mode;       /**< fic_visit_mode */
+	/** The scan of the site's posted place code that starts this visit (fic_visit_scan):
+	 *  its proof of presence, and the facts the code carried checked against the
+	 *  registry. NULL: none. Borrowed. */
+	const char *scan_id;
+} fic_inspection_options;
+
+#define FIC_INSPECTION_OPTIONS_INIT { FIC_INSPECTION_OPTIONS_VERSION, FIC_VISIT_UNSAID, NULL }
+
+/**
+ * fic_inspection_start() with options: whether the visit is announced or
+ * unannounced (recorded with the inspection, its register line and its
+ * chained record), and the place-code scan that started it. NULL options =
+ * fic_inspection_start().
+ * @return as fic_inspection_start(); FIC_EINVAL (unknown version or mode, a
+ *   scan of another site); FIC_ENOTFOUND (scan); FIC_ESTATE (the scan
+ *   already started a visit).
+ */
+FIC_EXTERN int fic_inspection_start_opts(char *id_out, fic_store *store, const char *site_id,
+                                         const char *checklist_id,
+                                         const fic_inspection_options *opts);
+
 /**
  * Answer (or re-answer) an item. `value` is text in the item's form (yes/no/na,
  * 7.2, 42, 2026-03-01, a choice id, ids separated by commas, free text, or

@@ -281,3 +281,51 @@ CREATE TABLE lead_calls (
 	t_uncertainty_ms INTEGER, t_flags INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX lead_calls_lead ON lead_calls (lead_id, called_at_ms);
+
+-- ---- how a patrol was made ----
+
+-- 明查 (announced) or 暗访 (unannounced) — seed 002's two kinds of
+-- supervision visit; NULL when not said. The scan of a posted place code
+-- that started the visit, its proof of presence (site_scans below).
+ALTER TABLE inspections ADD COLUMN visit_mode TEXT
+	CHECK (visit_mode IS NULL OR visit_mode IN ('announced', 'unannounced'));
+ALTER TABLE inspections ADD COLUMN scan_id TEXT;
+
+-- ---- place codes (场所码) and the scans that start visits ----
+
+-- Every code a site holds (一门一码、一店一码, seeds 003/004), by the key
+-- fic_place_code_parse gives its payload — the same code however a scanner
+-- spaced it. The site's own place_code is its primary code; the keys of codes
+-- stored before schema 4 are made at the first open (core/model/sitecode.c).
+CREATE TABLE site_codes (
+	key         TEXT PRIMARY KEY,
+	site_id     TEXT NOT NULL REFERENCES sites (id),
+	payload     TEXT NOT NULL,  -- as first given
+	label       TEXT,           -- 南门, 二楼药房, 许可证
+	is_primary  INTEGER NOT NULL DEFAULT 0,
+	added_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX site_codes_site ON site_codes (site_id);
+
+-- A code scanned at a site: the proof of presence (chained and uploaded),
+-- what the code carried and how it differs from the registry, and the visit
+-- it started.
+CREATE TABLE site_scans (
+	id               TEXT PRIMARY KEY,
+	site_id          TEXT NOT NULL REFERENCES sites (id),
+	code_key         TEXT NOT NULL,
+	payload          TEXT NOT NULL,
+	facts            TEXT NOT NULL, -- JSON: the facts the code carried
+	differences      TEXT NOT NULL, -- JSON: [{field, registry, code}]
+	lat              REAL,
+	lon              REAL,
+	accuracy_m       REAL,
+	inspection_id    TEXT,
+	inspector        TEXT,
+	created_at_ms    INTEGER NOT NULL,
+	t_device_ms INTEGER, t_mono_ms INTEGER, t_boot_id TEXT, t_trusted_ms INTEGER,
+	t_uncertainty_ms INTEGER, t_flags INTEGER NOT NULL DEFAULT 0,
+	chain_seq        INTEGER,
+	hash             TEXT
+);
+CREATE INDEX site_scans_site ON site_scans (site_id, created_at_ms);

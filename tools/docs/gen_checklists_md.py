@@ -126,7 +126,9 @@ def render():
                "非法行医 3.4.1); one marked re-inspect ≤ 1 month is time-sensitive (a street "
                "\"doctor\" stall may move on): its lead opens a re-inspection task due one "
                "calendar month after it was found (非法行医 3.4.1), which the re-inspection "
-               "closes.\n")
+               "closes; one marked scanned code checks it asks whether the site's facts match "
+               "its licence — a visit started by scanning a code that carries other facts "
+               "than the registry's answers it no (visit.h).\n")
     out.append("## How findings become leads\n")
     out.append("Finishing an inspection files its findings with the enforcement agency "
                "(服务方法 2(1)): every finding subject to a two-hour rule becomes its own urgent "
@@ -182,6 +184,8 @@ def render():
                     photo = (photo + " · at once").strip(" ·")
                 if it.get("time_sensitive_when_abnormal"):
                     photo = (photo + " · re-inspect ≤ 1 month").strip(" ·")
+                if it.get("licence_match"):
+                    photo = (photo + " · scanned code checks it").strip(" ·")
                 out.append("| %s | `%s` | %s%s | %s | %s | %s |" % (
                     ", ".join(it["sections"]), it["id"], cell(it["label"]["zh"]), cell(applies),
                     cell(type_text(it)), abnormal_text(it), photo))

@@ -42,7 +42,9 @@ typedef struct opts {
 	const char *sets[64];
 	int nsets;
 	bool events, all_versions, draft, all;
-	const char *note, *rendition, *out, *inspection, *received, *method, *to, *at;
+	const char *note, *rendition, *out, *inspection, *received, *method, *to, *at, *scan;
+	const char *label, *lat, *lon, *accuracy;
+	int visit_mode;
 } opts;
 
 static int parse_opts(opts *o, int argc, char **argv)
@@ -73,6 +75,10 @@ static int parse_opts(opts *o, int argc, char **argv)
 			o->all = true;
 			continue;
 		}
+		if (strcmp(a, "--announced") == 0 || strcmp(a, "--unannounced") == 0) {
+			o->visit_mode = a[2] == 'a' ? FIC_VISIT_ANNOUNCED : FIC_VISIT_UNANNOUNCED;
+			continue;
+		}
 		if (strcmp(a, "--kind") == 0) slot = &o->kind;
 		else if (strcmp(a, "--version") == 0) slot = &o->version;
 		else if (strcmp(a, "--site") == 0) slot = &o->site;
@@ -88,6 +94,11 @@ static int parse_opts(opts *o, int argc, char **argv)
 		else if (strcmp(a, "--method") == 0) slot = &o->method;
 		else if (strcmp(a, "--to") == 0) slot = &o->to;
 		else if (strcmp(a, "--at") == 0) slot = &o->at;
+		else if (strcmp(a, "--scan") == 0) slot = &o->scan;
+		else if (strcmp(a, "--label") == 0) slot = &o->label;
+		else if (strcmp(a, "--lat") == 0) slot = &o->lat;
+		else if (strcmp(a, "--lon") == 0) slot = &o->lon;
+		else if (strcmp(a, "--accuracy") == 0) slot = &o->accuracy;
 		else if (strcmp(a, "--set") == 0) {
 			if (i + 1 >= argc || o->nsets == 64)
 				return usage("--set needs ITEM=VALUE", NULL);
@@ -308,7 +319,10 @@ int cmd_inspect(ctx *c, int argc, char **argv)
 		if ((rc = open_store(c)))
 			return rc;
 		char id[FIC_UUID_BUFSIZE];
-		if (fic_inspection_start(id, c->store, o.pos[0], o.pos[1]) != FIC_OK)
+		fic_inspection_options io = FIC_INSPECTION_OPTIONS_INIT;
+		io.visit_mode = o.visit_mode;
+		io.scan_id = o.scan;
+		if (fic_inspection_start_opts(id, c->store, o.pos[0], o.pos[1], &io) != FIC_OK)
 			return fail();
 		if (c->json) {
 			cJSON *j = cJSON_CreateObject();
@@ -369,6 +383,95 @@ int cmd_inspect(ctx *c, int argc, char **argv)
 		return 0;
 	}
 	return usage("unknown inspect verb", verb);
+}
+
+/* ---- place codes and the scan at the door ---- */
+
+static double to_double(const char *s, bool *ok)
+{
+	char *end;
+	double v = strtod(s, &end);
+	*ok = *ok && end != s && *end == '\0';
+	return v;
+}
+
+/* visit scan PAYLOAD [--lat X --lon Y [--accuracy M]] */
+int cmd_visit(ctx *c, int argc, char **argv)
+{
+	if (argc < 1 || strcmp(argv[0], "scan") != 0)
+		return usage("visit scan PAYLOAD [--lat X --lon Y [--accuracy M]]", NULL);
+	opts o;
+	int rc = parse_opts(&o, argc - 1, argv + 1);
+	if (rc)
+		return rc;
+	if (o.npos != 1 || (o.lat == NULL) != (o.lon == NULL))
+		return usage("visit scan PAYLOAD [--lat X --lon Y [--accuracy M]]", NULL);
+	fic_scan_options so = FIC_SCAN_OPTIONS_INIT;
+	bool ok = true;
+	if (o.lat) {
+		so.has_location = 1;
+		so.lat = to_double(o.lat, &ok);
+		so.lon = to_double(o.lon, &ok);
+		so.accuracy_m = o.accuracy ? to_double(o.accuracy, &ok) : 0;
+	}
+	if (!ok)
+		return usage("--lat, --lon and --accuracy take numbers", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	char *text = NULL;
+	if (fic_visit_scan(&text, c->store, o.pos[0], strlen(o.pos[0]), &so) != FIC_OK)
+		return fail();
+	if (c->json)
+		return emit(c, text, NULL);
+	cJSON *j = cJSON_Parse(text);
+	fic_free(text);
+	const cJSON *site = cJSON_GetObjectItemCaseSensitive(j, "site");
+	const cJSON *proof = cJSON_GetObjectItemCaseSensitive(j, "proof");
+	printf("scan %s at %s (%s); chained as entry %d\n", jstr(j, "scan_id"), jstr(site, "name"),
+	       jstr(site, "id"), (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(proof, "chain_seq")));
+	const cJSON *d;
+	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(j, "differences")) {
+		printf("  DIFFERS %-14s registry: %s  code: %s\n", jstr(d, "field"), jstr(d, "registry"),
+		       jstr(d, "code"));
+	}
+	printf("start the visit: fic inspect start %s CHECKLIST --scan %s\n", jstr(site, "id"),
+	       jstr(j, "scan_id"));
+	cJSON_Delete(j);
+	return 0;
+}
+
+/* site code add|remove SITE PAYLOAD [--label L] | site code list SITE */
+int cmd_site_code(ctx *c, int argc, char **argv)
+{
+	opts o;
+	int rc = parse_opts(&o, argc, argv);
+	if (rc)
+		return rc;
+	bool list = o.npos == 2 && strcmp(o.pos[0], "list") == 0;
+	bool add = o.npos == 3 && strcmp(o.pos[0], "add") == 0;
+	bool rm = o.npos == 3 && strcmp(o.pos[0], "remove") == 0;
+	if (!list && !add && !rm)
+		return usage("site code add SITE PAYLOAD [--label L] | remove SITE PAYLOAD | list SITE", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	if (add && fic_site_code_add(c->store, o.pos[1], o.pos[2], o.label) != FIC_OK)
+		return fail();
+	if (rm && fic_site_code_remove(c->store, o.pos[1], o.pos[2]) != FIC_OK)
+		return fail();
+	char *text = NULL;
+	if (fic_site_codes_json(&text, c->store, o.pos[1]) != FIC_OK)
+		return fail();
+	if (c->json)
+		return emit(c, text, NULL);
+	cJSON *j = cJSON_Parse(text);
+	fic_free(text);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, j) {
+		printf("%s %-24s %s\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "primary")) ? "*" : " ",
+		       jstr(e, "label"), jstr(e, "key"));
+	}
+	cJSON_Delete(j);
+	return 0;
 }
 
 /* ---- lead ---- */

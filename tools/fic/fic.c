@@ -37,7 +37,11 @@ static const char usage_text[] =
 	"  checklist list [--kind K] [--events] [--all-versions]\n"
 	"  checklist show ID [--version N]\n"
 	"  checklist install FILE        install a county's own or a newer checklist\n"
-	"  inspect start SITE_ID CHECKLIST_ID\n"
+	"  site code add SITE PAYLOAD [--label L] | site code remove SITE PAYLOAD | site code list SITE\n"
+	"                                a site's place codes (一门一码)\n"
+	"  visit scan PAYLOAD [--lat X --lon Y [--accuracy M]]   scan the code at the door: proof of\n"
+	"                                presence, the code's facts checked against the registry\n"
+	"  inspect start SITE_ID CHECKLIST_ID [--announced|--unannounced] [--scan SCAN_ID]\n"
 	"  inspect answer ID ITEM VALUE  (VALUE: yes/no/na, 7.2, 42, 2026-03-01, choice ids a,b, text)\n"
 	"  inspect clear ID ITEM\n"
 	"  inspect note ID ITEM TEXT\n"
@@ -605,6 +609,8 @@ static int site_report(ctx *c, site_args *a, int argc, char **argv)
 
 static int cmd_site(ctx *c, int argc, char **argv)
 {
+	if (argc >= 1 && strcmp(argv[0], "code") == 0)
+		return cmd_site_code(c, argc - 1, argv + 1);
 	if (argc < 1)
 		return usage("site needs a verb: add, show, find, list, update, close, report", NULL);
 	static const struct {
@@ -767,6 +773,8 @@ int main(int argc, char **argv)
 		rc = cmd_enroll(&c, rest, args);
 	else if (strcmp(cmd, "sync") == 0)
 		rc = cmd_sync(&c, rest, args);
+	else if (strcmp(cmd, "visit") == 0)
+		rc = cmd_visit(&c, rest, args);
 	else if (strcmp(cmd, "tasks") == 0 || strcmp(cmd, "due") == 0 || strcmp(cmd, "stats") == 0 ||
 	         strcmp(cmd, "setting") == 0 || strcmp(cmd, "plan") == 0)
 		rc = cmd_plan(&c, cmd, rest, args);
