@@ -392,7 +392,7 @@ static int authenticate(county_server *s, struct MHD_Connection *c, char *device
 /* ---- records ---- */
 
 static const char *const types[] = { "lead", "inspection", "site", "photo", "audit", "task",
-	                                "call", "scan", "site_code" };
+	                                "call", "scan", "site_code", "activity", "sample", "notice" };
 
 static cJSON *one_record(county_server *s, const char *county, const char *device,
                          const cJSON *rec, int64_t received, int *fail)
@@ -885,7 +885,7 @@ static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool he
 
 /* ---- feeds ---- */
 
-static const char *const feeds[] = { "checklists", "settings", "sites", "tasks" };
+static const char *const feeds[] = { "checklists", "settings", "sites", "tasks", "lab_results" };
 
 /* A weight (RFC 9110 12.4.2) of zero: "0", "0.", "0.0", "0.00", "0.000". */
 static bool weight_zero(const char *p, size_t n)
@@ -1359,8 +1359,8 @@ int county_load(county_server *s, const char *county, const char *feed_name, con
 	for (size_t i = 0; i < sizeof feeds / sizeof feeds[0]; i++)
 		known |= strcmp(feed_name, feeds[i]) == 0;
 	if (!known) {
-		snprintf(err, errsize, "no feed called %s (checklists, settings, sites, tasks)",
-		         feed_name);
+		snprintf(err, errsize, "no feed called %s (checklists, settings, sites, tasks, "
+		         "lab_results)", feed_name);
 		return -1;
 	}
 	bool checklists = strcmp(feed_name, "checklists") == 0;

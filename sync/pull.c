@@ -135,6 +135,35 @@ static int apply_setting(fic_store *store, const char *id, bool del, const cJSON
 	return fic__err(FIC_EINVAL, "a setting the device does not take from the county");
 }
 
+/*
+ * A laboratory result the county sends for a water sample (饮用水 二:
+ * 协助开展饮用水水质抽检): the item's id is the sample's number, data
+ * {"passed": bool, "reported_on": "YYYY-MM-DD", "detail": "…"}. A result for
+ * a sample this device did not take is passed over (skipped).
+ */
+static int apply_lab_result(fic_store *store, const char *id, bool del, const cJSON *data,
+                            bool *skipped)
+{
+	if (del) {
+		*skipped = true;
+		return FIC_OK;
+	}
+	const cJSON *passed = cJSON_GetObjectItemCaseSensitive(data, "passed");
+	const char *on = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "reported_on"));
+	const cJSON *detail = cJSON_GetObjectItemCaseSensitive(data, "detail");
+	if (!cJSON_IsBool(passed) || on == NULL || (detail && !cJSON_IsString(detail)))
+		return fic__err(FIC_EINVAL, "a laboratory result needs passed (true/false) and "
+		                            "reported_on");
+	int rc = fic__sample_result_tx(store, id, cJSON_IsTrue(passed), on,
+	                               detail ? detail->valuestring : NULL);
+	if (rc == FIC_ENOTFOUND) {
+		fic__err_clear();
+		*skipped = true;
+		rc = FIC_OK;
+	}
+	return rc;
+}
+
 /* Inflate a gzip'd page in place, within the response limit. */
 static int inflate_page(fic_http_response *r, const char *feed)
 {
@@ -219,6 +248,8 @@ static int apply_page(fic_store *store, const char *feed, const char *body, size
 					*checklists_changed = true;
 				}
 			}
+		} else if (strcmp(feed, "lab_results") == 0) {
+			irc = apply_lab_result(store, id, del, data, &skipped);
 		} else if (strcmp(feed, "settings") == 0) {
 			irc = apply_setting(store, id, del, data, &skipped);
 		} else if (strcmp(feed, "sites") == 0) {
@@ -262,7 +293,8 @@ static int apply_page(fic_store *store, const char *feed, const char *body, size
 int fic__sync_pull(fic_store *store, const fic_sync_options *o, const char *auth,
                    fic_sync_report *rep)
 {
-	static const char *const feeds[] = { "checklists", "settings", "sites", "tasks" };
+	static const char *const feeds[] = { "checklists", "settings", "sites", "tasks",
+		                             "lab_results" };
 	fic_http_header h[] = { { "Authorization", auth }, { "Accept", "application/json" },
 		                { "Accept-Encoding", "gzip" } };
 	/* Only a version-2 transport hands a coded body back as it came. */

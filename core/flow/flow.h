@@ -74,6 +74,18 @@ int fic__scan_start_visit(fic_store *store, const char *scan_id, const char *ins
 /* A scan as its canonical record (scan.c), without the chain fields. */
 int fic__scan_record(fic_store *store, const char *scan_id, cJSON **out);
 
+/* Records (records.c), inside the caller's transaction: a water supply's
+ * verdict from a test dated `tested_on` (the latest test decides); the
+ * verdict of a finished field test, *flagged when the county publishes the
+ * site blue while it failed; a laboratory result for a sample (the county's
+ * lab_results feed and fic_sample_result_set). */
+int fic__water_verdict(fic_store *store, const char *site_id, bool passed, const char *source,
+                       const char *tested_on, const char *ref_id);
+int fic__water_status_from_test(fic_store *store, const char *site_id, const char *inspection_id,
+                                const char *date, bool failed, bool *flagged);
+int fic__sample_result_tx(fic_store *store, const char *sample_no, bool passed,
+                          const char *reported_on, const char *detail);
+
 /* What the server answered for a queued lead's record, inside the caller's
  * transaction (the sync engine's, with the outbox row's own update):
  * "delivered" with the server's receipt id and time, or "rejected" with its

@@ -602,6 +602,12 @@ int fic_inspection_report_site(fic_store *store, const char *inspection_id, int 
 		return fic__err(FIC_EINVAL, "finding must be FIC_FOUND_CLOSED or FIC_FOUND_CHANGED");
 	if ((finding == FIC_FOUND_CHANGED) != (changes != NULL))
 		return fic__err(FIC_EINVAL, "changes are given with FIC_FOUND_CHANGED, and only then");
+	fic_site given;
+	if (changes) {
+		if ((rc = fic__site_in(&given, changes)) != FIC_OK)
+			return rc;
+		changes = &given;
+	}
 	if ((rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
 	insp in;
@@ -810,7 +816,8 @@ static int list_ids(char *buf, size_t size, const cJSON *arr)
  * filed — those filed while it was answered (urgent findings go at once)
  * and those filed now — urgent first, each with its urgency.
  */
-static int finish_summary(char **out, fic_store *store, const char *inspection_id, int findings)
+static int finish_summary(char **out, fic_store *store, const char *inspection_id, int findings,
+                          bool published_blue_but_failing)
 {
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st, "SELECT id, urgent FROM leads WHERE inspection_id = ?1 "
@@ -821,7 +828,9 @@ static int finish_summary(char **out, fic_store *store, const char *inspection_i
 	cJSON *s = cJSON_CreateObject();
 	cJSON *ids = cJSON_AddArrayToObject(s, "leads");
 	cJSON *urgent = cJSON_AddArrayToObject(s, "urgent_leads");
-	bool ok = ids && urgent && cJSON_AddNumberToObject(s, "findings", findings);
+	bool ok = ids && urgent && cJSON_AddNumberToObject(s, "findings", findings) &&
+	          (!published_blue_but_failing ||
+	           cJSON_AddBoolToObject(s, "published_blue_but_failing", true));
 	int src;
 	while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -1040,8 +1049,13 @@ static int finish(char **summary_out, fic_store *store, insp *in, cJSON *finding
 		          cJSON_AddNumberToObject(d, "leads", cJSON_GetArraySize(lead_ids));
 		rc = fic__audit_take(store, "inspection.finish", "inspection", in->id, d, ok);
 	}
+	/* A field test is the water supply's latest verdict (饮用水 4; seed 000's blue/red). */
+	bool flagged = false;
+	if (rc == FIC_OK && strcmp(in->entry->def->id, "water.field_test") == 0)
+		rc = fic__water_status_from_test(store, in->site_id, in->id, in->date,
+		                                 cJSON_GetArraySize(findings) > 0, &flagged);
 	if (rc == FIC_OK && summary_out)
-		rc = finish_summary(summary_out, store, in->id, cJSON_GetArraySize(findings));
+		rc = finish_summary(summary_out, store, in->id, cJSON_GetArraySize(findings), flagged);
 	return rc;
 }
 

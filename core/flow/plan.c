@@ -935,6 +935,62 @@ int fic_patrol_plan_json(char **out, fic_store *store)
 
 /* ---- indicators ---- */
 
+/*
+ * The plan's four indicators (实施方案 一(三)) into o.indicators: 1 the
+ * information report rate; 2 patrols per area against the plan's number a
+ * year (两次 at least, 一(三)2); 3 cases the inspector assisted the agency
+ * with (案件查办数量); 4 publicity events (普法宣传次数) — 3 and 4 from the
+ * activities recorded (records.h), trainings beside them.
+ */
+static int four_indicators(fic_store *store, cJSON *o, const area_row *areas, size_t na,
+                           const char *y0, const char *y1, int64_t reported, int64_t discovered,
+                           bool *ok)
+{
+	cJSON *ind = cJSON_AddObjectToObject(o, "indicators");
+	cJSON *rate = ind ? cJSON_AddObjectToObject(ind, "information_report_rate") : NULL;
+	cJSON *pat = ind ? cJSON_AddObjectToObject(ind, "patrols") : NULL;
+	cJSON *pareas = pat ? cJSON_AddObjectToObject(pat, "areas") : NULL;
+	*ok = rate && pareas && cJSON_AddStringToObject(rate, "section", "实施方案 一(三)1") &&
+	      cJSON_AddNumberToObject(rate, "reported", (double)reported) &&
+	      cJSON_AddNumberToObject(rate, "discovered", (double)discovered) &&
+	      (discovered ? cJSON_AddNumberToObject(rate, "percent",
+	                                            100.0 * (double)reported / (double)discovered) != NULL
+	                  : cJSON_AddNullToObject(rate, "percent") != NULL) &&
+	      cJSON_AddStringToObject(pat, "section", "实施方案 一(三)2");
+	const cJSON *counted = cJSON_GetObjectItemCaseSensitive(o, "patrols");
+	for (size_t i = 0; *ok && i < na; i++) {
+		double n = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(counted, areas[i].area));
+		cJSON *a = cJSON_AddObjectToObject(pareas, areas[i].area);
+		*ok = a && cJSON_AddStringToObject(a, "title", areas[i].title) &&
+		      cJSON_AddNumberToObject(a, "patrols", n) &&
+		      cJSON_AddNumberToObject(a, "per_year", areas[i].per_year) &&
+		      cJSON_AddBoolToObject(a, "met", n >= areas[i].per_year);
+	}
+	int64_t cases = 0, publicity = 0, trainings = 0;
+	int rc = FIC_OK;
+	if (*ok)
+		rc = fic__query_int(store, &cases, "SELECT count(*) FROM activities WHERE kind = 'case' "
+		                    "AND activity_date >= ?1 AND activity_date < ?2",
+		                    "counting activities", "tt", y0, y1);
+	if (*ok && rc == FIC_OK)
+		rc = fic__query_int(store, &publicity, "SELECT count(*) FROM activities WHERE kind = "
+		                    "'publicity' AND activity_date >= ?1 AND activity_date < ?2",
+		                    "counting activities", "tt", y0, y1);
+	if (*ok && rc == FIC_OK)
+		rc = fic__query_int(store, &trainings, "SELECT count(*) FROM activities WHERE kind = "
+		                    "'training' AND activity_date >= ?1 AND activity_date < ?2",
+		                    "counting activities", "tt", y0, y1);
+	cJSON *c = NULL, *p = NULL;
+	*ok = *ok && rc == FIC_OK && (c = cJSON_AddObjectToObject(ind, "cases_assisted")) &&
+	      cJSON_AddStringToObject(c, "section", "实施方案 一(三)3") &&
+	      cJSON_AddNumberToObject(c, "count", (double)cases) &&
+	      (p = cJSON_AddObjectToObject(ind, "publicity_events")) &&
+	      cJSON_AddStringToObject(p, "section", "实施方案 一(三)4") &&
+	      cJSON_AddNumberToObject(p, "count", (double)publicity) &&
+	      cJSON_AddNumberToObject(o, "trainings", (double)trainings);
+	return rc;
+}
+
 int fic_stats_json(char **out, fic_store *store, int year)
 
 {
@@ -1019,5 +1075,7 @@ int fic_stats_json(char **out, fic_store *store, int year)
 		}
 		ok = cJSON_AddNumberToObject(patrols, a, (double)n) != NULL;
 	}
+	if (ok && rc == FIC_OK)
+		rc = four_indicators(store, o, areas_v, na, y0, y1, reported, discovered, &ok);
 	return fic__json_out(out, o, ok, rc);
 }

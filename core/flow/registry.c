@@ -123,8 +123,12 @@ int fic_site_update(fic_site **out, fic_store *store, const fic_site *site, cons
 		*out = NULL;
 	if (store == NULL || site == NULL)
 		return fic__err(FIC_EINVAL, "store and site are required");
-	int rc = fic__tx_begin(store);
+	fic_site given;
+	int rc = fic__site_in(&given, site);
 	if (rc != FIC_OK)
+		return rc;
+	site = &given;
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
 	fic_site *res = NULL;
 	char lead[FIC_UUID_BUFSIZE];
@@ -167,6 +171,12 @@ int fic_site_report(char *lead_id_out, fic_store *store, const char *site_id, in
 		return fic__err(FIC_EINVAL, "finding must be FIC_FOUND_CLOSED or FIC_FOUND_CHANGED");
 	if ((finding == FIC_FOUND_CHANGED) != (changes != NULL))
 		return fic__err(FIC_EINVAL, "changes are given with FIC_FOUND_CHANGED, and only then");
+	fic_site given;
+	if (changes) {
+		if ((rc = fic__site_in(&given, changes)) != FIC_OK)
+			return rc;
+		changes = &given;
+	}
 	if (changes && (changes->id == NULL || strcmp(changes->id, site_id) != 0))
 		return fic__err(FIC_EINVAL, "changes must be for site %s", site_id);
 	if ((rc = fic__tx_begin(store)) != FIC_OK)

@@ -20,6 +20,9 @@
 struct cJSON;
 
 /* ---- sites (site.c, codes.c) ---- */
+/* A caller's site as this version's struct: version 1's shorter struct read
+ * as far as it went (authority NULL). FIC_EINVAL for an unknown version. */
+int fic__site_in(fic_site *out, const fic_site *given);
 /* Whether `value` is one of the enumeration `type`'s (FIC_CODE_*). */
 bool fic__code_known(int type, int value);
 /* Site changes inside a caller's transaction, and the facts rules read. */

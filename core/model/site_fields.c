@@ -52,6 +52,21 @@ static bool is_text(sf_type t)
 	return t == SF_TEXT || t == SF_DATE;
 }
 
+int fic__site_in(fic_site *out, const fic_site *given)
+{
+	static const fic_site init = FIC_SITE_INIT;
+	*out = init;
+	if (given->version == 1) {
+		memcpy(out, given, offsetof(fic_site, authority));
+		out->version = FIC_SITE_VERSION;
+		return FIC_OK;
+	}
+	if (given->version != FIC_SITE_VERSION)
+		return fic__err(FIC_EINVAL, "site: unknown struct version %u", given->version);
+	*out = *given;
+	return FIC_OK;
+}
+
 /* ---- records: one allocation holding the struct and its strings ---- */
 
 fic_site *fic__site_copy(const fic_site *src)

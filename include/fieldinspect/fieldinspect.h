@@ -19,6 +19,7 @@
 #include "photo.h"
 #include "evidence.h"
 #include "visit.h"
+#include "records.h"
 #include "sync.h"
 
 #endif

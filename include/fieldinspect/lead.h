@@ -290,7 +290,12 @@ FIC_EXTERN int fic_patrol_plan_json(char **out, fic_store *store);
  * lead discovered in the year counts once — a correction is not another
  * discovery nor another report; reported means submitted to the agency
  * (queued or delivered), so a draft or a lead the server refused for good
- * is discovered and not reported. Free with fic_free().
+ * is discovered and not reported. Its "indicators" object holds the plan's
+ * four (实施方案 一(三)1–4): the information report rate; patrols per area
+ * against the plan's number a year; cases assisted (案件查办数量) and
+ * publicity events (普法宣传次数), from the activities recorded
+ * (records.h); trainings beside them (schema/api/stats.schema.json).
+ * Free with fic_free().
  */
 FIC_EXTERN int fic_stats_json(char **out, fic_store *store, int year);
 

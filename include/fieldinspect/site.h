@@ -125,7 +125,11 @@ typedef enum fic_site_code_type {
 #define FIC_SITE_NOTE_MAX 4000
 #define FIC_REASON_MAX 1000
 
-#define FIC_SITE_VERSION 1
+/**
+ * Version 2 added `authority`. A caller built with version 1's header passes
+ * version 1 and its shorter struct: it is read as far as version 1 went.
+ */
+#define FIC_SITE_VERSION 2
 
 /**
  * A site record. Used both ways:
@@ -180,13 +184,17 @@ typedef struct fic_site {
 	int64_t created_at_ms;   /**< output only: device UTC time of creation */
 	int64_t updated_at_ms;   /**< output only */
 	int64_t revision;        /**< output only: 1 at creation, +1 per change */
+
+	/* version 2 */
+	const char *authority;   /**< 主管机构: the water supply's or school's competent authority,
+	                              told of a new or changed site (饮用水/学校卫生 三(二)3) */
 } fic_site;
 
 #define FIC_SITE_INIT { FIC_SITE_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, \
 	NULL, NULL, NULL, NULL, 0, 0.0, 0.0, 0, 0, \
 	0, FIC_UNKNOWN, FIC_UNKNOWN, \
 	0, 0, FIC_UNKNOWN, FIC_UNKNOWN, FIC_UNKNOWN, \
-	0, 0, 0, NULL, 0, 0, 0 }
+	0, 0, 0, NULL, 0, 0, 0, NULL }
 
 /** Fill `site` with the FIC_SITE_INIT values. */
 FIC_EXTERN int fic_site_init(fic_site *site, unsigned int version);

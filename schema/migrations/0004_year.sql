@@ -329,3 +329,81 @@ CREATE TABLE site_scans (
 	hash             TEXT
 );
 CREATE INDEX site_scans_site ON site_scans (site_id, created_at_ms);
+
+-- ---- what a co-inspector keeps besides patrols ----
+
+-- Publicity and training (宣传教育: 实施方案 二(四)4 — 普法五进, training of
+-- water-supply staff and school health staff; each area's 三(三)) and
+-- assistance in cases (协助案件查办: 实施方案 一(二), 职业卫生 二): the
+-- plan's indicators 3 (案件查办数量) and 4 (普法宣传次数), 一(三)3–4.
+CREATE TABLE activities (
+	id            TEXT PRIMARY KEY,
+	kind          TEXT NOT NULL CHECK (kind IN ('publicity', 'training', 'case')),
+	area          TEXT NOT NULL,
+	activity_date TEXT NOT NULL,  -- local YYYY-MM-DD
+	topic         TEXT NOT NULL,
+	place         TEXT,
+	audience      TEXT,
+	people        INTEGER,        -- reached, trained; NULL if not counted
+	channel       TEXT,           -- 普法五进: organs, communities, villages, schools, enterprises
+	format        TEXT,           -- 资料, 讲座, 宣传栏, 音像 …
+	case_ref      TEXT,           -- the agency's case number
+	site_id       TEXT REFERENCES sites (id),
+	note          TEXT,
+	inspector     TEXT,
+	created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX activities_date ON activities (activity_date, kind);
+
+-- Water samples taken with the agency (协助开展饮用水水质抽检, 饮用水 二):
+-- the sample's number, where and when it was taken, who took it and who
+-- received it; the laboratory's result when the county sends it.
+CREATE TABLE samples (
+	id            TEXT PRIMARY KEY,
+	sample_no     TEXT NOT NULL UNIQUE,
+	site_id       TEXT NOT NULL REFERENCES sites (id),
+	point         TEXT NOT NULL,
+	taken_at_ms   INTEGER NOT NULL,
+	taken_by      TEXT NOT NULL,
+	received_by   TEXT NOT NULL,
+	note          TEXT,
+	result        TEXT CHECK (result IS NULL OR result IN ('pass', 'fail')),
+	result_detail TEXT,
+	result_on     TEXT,          -- the laboratory's report date
+	result_at_ms  INTEGER,       -- when the device learnt it
+	created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX samples_site ON samples (site_id, taken_at_ms);
+
+-- The competent authority (主管机构) of a water supply or school, told of a
+-- new site found outside the registry or of its changed facts (饮用水 三(二)3;
+-- 学校卫生 三(二)3: "通报主管机构").
+ALTER TABLE sites ADD COLUMN authority TEXT;
+CREATE TABLE authority_notices (
+	id            TEXT PRIMARY KEY,
+	site_id       TEXT NOT NULL REFERENCES sites (id),
+	authority     TEXT NOT NULL,
+	reason        TEXT NOT NULL CHECK (reason IN ('new_site', 'changed', 'abnormal')),
+	method        TEXT NOT NULL CHECK (method IN ('phone', 'letter', 'in_person', 'online')),
+	noticed_at_ms INTEGER NOT NULL,
+	site_revision INTEGER NOT NULL, -- the site's revision it told of
+	note          TEXT,
+	inspector     TEXT,
+	created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX authority_notices_site ON authority_notices (site_id, site_revision);
+
+-- A water supply's latest verdict (seed 000: the public code's colour, blue
+-- 合格 / red 不合格): from the latest field test (饮用水 4) or laboratory
+-- result, and the colour the county publishes (its registry feed's
+-- water_status), so a site shown blue while today's test fails is flagged.
+CREATE TABLE water_status (
+	site_id      TEXT PRIMARY KEY REFERENCES sites (id),
+	verdict      TEXT CHECK (verdict IS NULL OR verdict IN ('pass', 'fail')),
+	source       TEXT CHECK (source IS NULL OR source IN ('field_test', 'lab')),
+	tested_on    TEXT,
+	ref_id       TEXT,           -- the inspection or sample
+	published    TEXT CHECK (published IS NULL OR published IN ('blue', 'red')),
+	published_at_ms INTEGER,
+	updated_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -134,16 +134,25 @@ static void a_schema_1_store_gets_its_derived_tables_when_migrated(void **state)
 	fic_store *s;
 	assert_int_equal(fic__store_open_with(&s, path, &o, fic__migrations, 1), FIC_OK);
 	assert_int_equal(one_int(s, "PRAGMA user_version"), 1);
-	char school[FIC_UUID_BUFSIZE], water[FIC_UUID_BUFSIZE], closed[FIC_UUID_BUFSIZE];
-	add_site(s, school, FIC_SITE_SCHOOL, "青杠镇中心小学", 29.56, 106.55);
-	add_site(s, water, FIC_SITE_WATER_RURAL, "石桥村集中供水站", 29.57, 106.56);
-	add_site(s, closed, FIC_SITE_WATER_RURAL, "老水厂", NAN, 0);
-	add_site(s, NULL, FIC_SITE_EMPLOYER, "煤矿", 29.9, 106.9);
-	assert_int_equal(fic_site_close(s, closed, "停产"), FIC_OK);
-	patrol(s, water, "water.rural", "2026-01-10");
-	patrol(s, water, "water.rural", "2026-02-20");
-	patrol(s, school, "school.disease_control", "2025-11-02");
-	patrol(s, school, "school.disease_control", "2026-02-27");
+	/* Rows as schema 1 held them (today's library writes columns schema 1
+	 * did not have): county sites with their audit entries, and patrols. */
+	const char *school = "cq-sch-1", *water = "cq-wat-1";
+	exec_ok(s, "INSERT INTO checklists (id, version, origin, definition, installed_at_ms) VALUES "
+	           "('water.rural', 1, 'builtin', '{}', 0), ('school.disease_control', 1, 'builtin', "
+	           "'{}', 0)");
+	exec_ok(s, "INSERT INTO sites (id, kind, name, lat, lon, status, origin, created_at_ms, "
+	           "updated_at_ms) VALUES ('cq-sch-1', 3, '青杠镇中心小学', 29.56, 106.55, 1, 1, 0, 0), "
+	           "('cq-wat-1', 1, '石桥村集中供水站', 29.57, 106.56, 1, 1, 0, 0), "
+	           "('cq-wat-2', 1, '老水厂', NULL, NULL, 2, 1, 0, 0), "
+	           "('cq-emp-1', 8, '煤矿', 29.9, 106.9, 1, 1, 0, 0)");
+	exec_ok(s, "INSERT INTO audit (at_ms, mono_ms, boot_id, actor, action, entity, entity_id, detail) "
+	           "SELECT 0, 0, 'b', 'county', 'site.registry', 'site', id, '{}' FROM sites");
+	exec_ok(s, "INSERT INTO inspections (id, site_id, checklist_id, checklist_version, area, "
+	           "inspection_date, state, site_facts, started_at_ms) VALUES "
+	           "('i1', 'cq-wat-1', 'water.rural', 1, 'drinking_water', '2026-01-10', 'finished', '{}', 0), "
+	           "('i2', 'cq-wat-1', 'water.rural', 1, 'drinking_water', '2026-02-20', 'finished', '{}', 0), "
+	           "('i3', 'cq-sch-1', 'school.disease_control', 1, 'school', '2025-11-02', 'finished', '{}', 0), "
+	           "('i4', 'cq-sch-1', 'school.disease_control', 1, 'school', '2026-02-27', 'finished', '{}', 0)");
 	fic_store_close(s);
 
 	assert_int_equal(fic_store_open(&s, path, &o), FIC_OK);

@@ -812,6 +812,11 @@ static void clean_patrol(fixture *f, const char *site, const char *checklist)
 			if (v && fic_inspection_answer(f->store, insp, id, v) != FIC_OK &&
 			    fic_inspection_answer(f->store, insp, id, "2026-02-20") != FIC_OK)
 				fic_error_clear();
+			/* a choice: the first of these the item has */
+			static const char *const choices[] = { "primary", "ordinary", "licensed", NULL };
+			for (const char *const *c = choices; strcmp(type, "choice") == 0 && *c; c++)
+				if (fic_inspection_answer(f->store, insp, id, *c) == FIC_OK)
+					break;
 		}
 		/* an answer that is abnormal (other_violation = yes, a report date in
 		 * the future): the other answer instead */
@@ -1145,6 +1150,344 @@ static void a_call_record_refuses_bad_arguments(void **state)
 	cJSON_Delete(j);
 }
 
+/* ==== what a co-inspector keeps besides patrols ==== */
+
+static cJSON *stats(fixture *f)
+{
+	char *t = NULL;
+	OK_OR_FAIL(fic_stats_json(&t, f->store, 2026));
+	return parsed(t);
+}
+
+/*
+ * 实施方案 一(三)3 案件查办数量 and 一(三)4 普法宣传次数 are counted from what
+ * the inspector records: publicity (普法五进: "进机关、进社区、进乡村、进学校、
+ * 进企业", 二(四)4), training of water and school health staff, cases
+ * assisted — each with date, place, audience, count and photos.
+ */
+static void publicity_and_cases_are_counted_as_indicators_3_and_4(void **state)
+{
+	fixture *f = *state;
+	fic_activity a = FIC_ACTIVITY_INIT;
+	a.kind = FIC_ACTIVITY_PUBLICITY;
+	a.date = "2026-02-20";
+	a.topic = "打击非法行医宣传";
+	a.place = "石桥村村委会";
+	a.audience = "村民";
+	a.people = 86;
+	a.channel = "villages";
+	a.format = "讲座、发放资料";
+	a.area = "medical_blood";
+	char pub[FIC_UUID_BUFSIZE], id[FIC_UUID_BUFSIZE];
+	OK_OR_FAIL(fic_activity_add(pub, f->store, &a));
+	photo(f, FIC_PHOTO_ACTIVITY, pub, NULL);
+	a.date = "2026-02-27";
+	a.channel = "schools";
+	a.topic = "学校传染病防控宣传";
+	OK_OR_FAIL(fic_activity_add(id, f->store, &a));
+	fic_activity t = FIC_ACTIVITY_INIT;
+	t.kind = FIC_ACTIVITY_TRAINING;
+	t.date = "2026-02-10";
+	t.topic = "农村供水从业人员卫生知识培训";
+	t.audience = "供水单位从业人员";
+	t.people = 23;
+	t.area = "drinking_water";
+	OK_OR_FAIL(fic_activity_add(id, f->store, &t));
+	fic_activity c = FIC_ACTIVITY_INIT;
+	c.kind = FIC_ACTIVITY_CASE;
+	c.date = "2026-02-28";
+	c.topic = "协助查处集市游医案";
+	OK_OR_FAIL(fic_activity_add(id, f->store, &c) == FIC_EINVAL ? FIC_OK : FIC_ERROR); /* no case number */
+	c.case_ref = "渝卫执罚〔2026〕12号";
+	OK_OR_FAIL(fic_activity_add(id, f->store, &c));
+	cJSON *j = stats(f);
+	const cJSON *ind = cJSON_GetObjectItemCaseSensitive(j, "indicators");
+	assert_int_equal((int)num(cJSON_GetObjectItemCaseSensitive(ind, "cases_assisted"), "count"), 1);
+	assert_int_equal((int)num(cJSON_GetObjectItemCaseSensitive(ind, "publicity_events"), "count"), 2);
+	assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(ind, "publicity_events"), "section"),
+	                    "实施方案 一(三)4");
+	assert_int_equal((int)num(j, "trainings"), 1);
+	cJSON_Delete(j);
+	char *text = NULL;
+	OK_OR_FAIL(fic_activity_list_json(&text, f->store, 2026, FIC_ACTIVITY_PUBLICITY));
+	j = parsed(text);
+	assert_int_equal(cJSON_GetArraySize(j), 2);
+	const cJSON *last = cJSON_GetArrayItem(j, 1); /* newest first: the first one is last */
+	assert_string_equal(str(last, "channel"), "villages");
+	assert_int_equal((int)num(last, "people"), 86);
+	assert_int_equal((int)num(last, "photos"), 1);
+	cJSON_Delete(j);
+	/* Refused: an unknown channel, a day not yet come, no topic. */
+	a.channel = "markets";
+	assert_int_equal(fic_activity_add(id, f->store, &a), FIC_EINVAL);
+	a.channel = NULL;
+	a.date = "2026-03-02";
+	assert_int_equal(fic_activity_add(id, f->store, &a), FIC_EINVAL);
+	a.date = "2026-02-20";
+	a.topic = NULL;
+	assert_int_equal(fic_activity_add(id, f->store, &a), FIC_EINVAL);
+	assert_int_equal(fic_activity_add(id, NULL, &c), FIC_EINVAL);
+	assert_int_equal(fic_activity_list_json(&text, f->store, 1999, 0), FIC_EINVAL);
+}
+
+/*
+ * 饮用水 二: "协助开展饮用水水质抽检". A sample is recorded as it is taken —
+ * its number, the point, the time, who took and who received it — and its
+ * laboratory result is attached when the county sends it; a failed result
+ * is the supply's latest verdict (red).
+ */
+static void a_water_sample_gets_its_laboratory_result_later(void **state)
+{
+	fixture *f = *state;
+	char plant[FIC_UUID_BUFSIZE], id[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_WATER_RURAL, "石桥村集中供水站", plant);
+	fic_sample s = FIC_SAMPLE_INIT;
+	s.sample_no = "QG-W-2026-031";
+	s.site_id = plant;
+	s.point = "出厂水";
+	s.received_by = "区疾控中心检验科 刘工";
+	OK_OR_FAIL(fic_sample_add(id, f->store, &s));
+	assert_int_equal(fic_sample_add(id, f->store, &s), FIC_EEXISTS);
+	char *t = NULL;
+	OK_OR_FAIL(fic_sample_list_json(&t, f->store, plant));
+	cJSON *j = parsed(t);
+	const cJSON *e = cJSON_GetArrayItem(j, 0);
+	assert_string_equal(str(e, "taken_by"), "协管员-张敏"); /* the store's actor */
+	assert_string_equal(str(e, "received_by"), "区疾控中心检验科 刘工");
+	assert_null(cJSON_GetObjectItemCaseSensitive(e, "result"));
+	cJSON_Delete(j);
+	OK_OR_FAIL(fic_sample_result_set(f->store, "QG-W-2026-031", 0, "2026-03-06",
+	                                 "菌落总数 180 CFU/mL，超标"));
+	OK_OR_FAIL(fic_sample_list_json(&t, f->store, NULL));
+	j = parsed(t);
+	assert_string_equal(str(cJSON_GetArrayItem(j, 0), "result"), "fail");
+	cJSON_Delete(j);
+	OK_OR_FAIL(fic_water_status_json(&t, f->store));
+	j = parsed(t);
+	assert_string_equal(str(cJSON_GetArrayItem(j, 0), "colour"), "red");
+	assert_string_equal(str(cJSON_GetArrayItem(j, 0), "source"), "lab");
+	cJSON_Delete(j);
+	assert_int_equal(fic_sample_result_set(f->store, "NO-SUCH", 1, "2026-03-06", NULL), FIC_ENOTFOUND);
+	assert_int_equal(fic_sample_result_set(f->store, "QG-W-2026-031", 2, "2026-03-06", NULL), FIC_EINVAL);
+	assert_int_equal(fic_sample_result_set(f->store, "QG-W-2026-031", 1, "2026-02-30", NULL), FIC_EINVAL);
+	s.sample_no = "QG-W-2026-032";
+	s.site_id = "no-such-site";
+	assert_int_equal(fic_sample_add(id, f->store, &s), FIC_ENOTFOUND);
+	s.site_id = plant;
+	s.received_by = NULL;
+	assert_int_equal(fic_sample_add(id, f->store, &s), FIC_EINVAL);
+	s.received_by = "刘工";
+	s.sample_no = "bad number with spaces";
+	assert_int_equal(fic_sample_add(id, f->store, &s), FIC_EINVAL);
+}
+
+/*
+ * 饮用水 三(二)3 and 学校卫生 三(二)3: a supply or school found outside the
+ * registry is "新建本底档案 … 并通报主管机构". The site carries its authority;
+ * the notice is recorded; a later change makes it due again.
+ */
+static void the_competent_authority_is_told_of_new_and_changed_sites(void **state)
+{
+	fixture *f = *state;
+	fic_site s = FIC_SITE_INIT;
+	s.kind = FIC_SITE_WATER_RURAL;
+	s.name = "白沙村供水点";
+	s.authority = "青杠镇人民政府";
+	fic_site *site = NULL;
+	OK_OR_FAIL(fic_site_add(&site, f->store, &s, "巡查发现，本底无"));
+	char *t = NULL;
+	OK_OR_FAIL(fic_authority_notices_due_json(&t, f->store));
+	cJSON *j = parsed(t);
+	assert_int_equal(cJSON_GetArraySize(j), 1);
+	assert_string_equal(str(cJSON_GetArrayItem(j, 0), "reason"), "new_site");
+	assert_string_equal(str(cJSON_GetArrayItem(j, 0), "authority"), "青杠镇人民政府");
+	cJSON_Delete(j);
+	char id[FIC_UUID_BUFSIZE];
+	OK_OR_FAIL(fic_authority_notice_add(id, f->store, site->id, FIC_NOTICE_NEW_SITE, NULL, "phone",
+	                                    "已电话告知镇水务站"));
+	OK_OR_FAIL(fic_authority_notices_due_json(&t, f->store));
+	j = parsed(t);
+	assert_int_equal(cJSON_GetArraySize(j), 0);
+	cJSON_Delete(j);
+	fic_site ch = *site;
+	ch.manager = "王五";
+	OK_OR_FAIL(fic_site_update(NULL, f->store, &ch, "负责人变更"));
+	OK_OR_FAIL(fic_authority_notices_due_json(&t, f->store));
+	j = parsed(t);
+	assert_int_equal(cJSON_GetArraySize(j), 1);
+	assert_string_equal(str(cJSON_GetArrayItem(j, 0), "reason"), "changed");
+	cJSON_Delete(j);
+	/* No authority on record and none given: refused. */
+	fic_site b = FIC_SITE_INIT;
+	b.kind = FIC_SITE_SCHOOL;
+	b.name = "村小";
+	fic_site *school = NULL;
+	OK_OR_FAIL(fic_site_add(&school, f->store, &b, NULL));
+	assert_int_equal(fic_authority_notice_add(id, f->store, school->id, FIC_NOTICE_NEW_SITE, NULL,
+	                                          "letter", NULL), FIC_EINVAL);
+	OK_OR_FAIL(fic_authority_notice_add(id, f->store, school->id, FIC_NOTICE_NEW_SITE, "区教委",
+	                                    "letter", NULL));
+	assert_int_equal(fic_authority_notice_add(id, f->store, school->id, 9, "区教委", "letter", NULL),
+	                 FIC_EINVAL);
+	assert_int_equal(fic_authority_notice_add(id, f->store, school->id, FIC_NOTICE_CHANGED, "区教委",
+	                                          "pigeon", NULL), FIC_EINVAL);
+	/* A caller built with version 1 of fic_site still adds sites (no authority). */
+	fic_site v1;
+	memset(&v1, 0x5a, sizeof v1); /* what lies past version 1's struct is not read */
+	OK_OR_FAIL(fic_site_init(&v1, 1));
+	v1.kind = FIC_SITE_SCHOOL;
+	v1.name = "老接口学校";
+	fic_site *o = NULL;
+	OK_OR_FAIL(fic_site_add(&o, f->store, &v1, NULL));
+	assert_null(o->authority);
+	fic_site_free(o);
+	fic_site_free(school);
+	fic_site_free(site);
+}
+
+/*
+ * Seed 000: a water supply's public code shows 蓝色 for 合格, 红色 for 不合格.
+ * The latest field test (饮用水 4) is the supply's verdict; a supply the
+ * county publishes blue whose test fails today is flagged, at finishing and
+ * in the export for the public display.
+ */
+static void a_supply_published_blue_while_its_test_fails_is_flagged(void **state)
+{
+	fixture *f = *state;
+	county_site(f, "cq-w-0001", "{\"kind\":\"water_secondary\",\"name\":\"锦绣小区二次供水\","
+	                            "\"water_status\":\"blue\"}");
+	char good[FIC_UUID_BUFSIZE], insp[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_WATER_RURAL, "石桥村集中供水站", good);
+	start(f, "cq-w-0001", "water.field_test", insp);
+	answer(f, insp, "sample_point", "tap");
+	answer(f, insp, "disinfectant", "free_chlorine");
+	answer(f, insp, "colour_or_matter", "no");
+	answer(f, insp, "odour", "no");
+	answer(f, insp, "ph", "8.9"); /* urban 6.5–8.5 */
+	answer(f, insp, "residual", "0.3");
+	photo(f, FIC_PHOTO_INSPECTION, insp, "ph");
+	char *t = NULL;
+	OK_OR_FAIL(fic_inspection_finish(&t, f->store, insp));
+	cJSON *j = parsed(t);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "published_blue_but_failing")));
+	cJSON_Delete(j);
+	start(f, good, "water.field_test", insp);
+	answer(f, insp, "sample_point", "outlet");
+	answer(f, insp, "disinfectant", "free_chlorine");
+	answer(f, insp, "colour_or_matter", "no");
+	answer(f, insp, "odour", "no");
+	answer(f, insp, "ph", "7.2");
+	answer(f, insp, "residual", "0.8");
+	OK_OR_FAIL(fic_inspection_finish(&t, f->store, insp));
+	j = parsed(t);
+	assert_null(cJSON_GetObjectItemCaseSensitive(j, "published_blue_but_failing"));
+	cJSON_Delete(j);
+	OK_OR_FAIL(fic_water_status_json(&t, f->store));
+	j = parsed(t);
+	assert_int_equal(cJSON_GetArraySize(j), 2);
+	const cJSON *first = cJSON_GetArrayItem(j, 0), *second = cJSON_GetArrayItem(j, 1);
+	assert_string_equal(str(first, "site_id"), "cq-w-0001"); /* flagged first */
+	assert_string_equal(str(first, "colour"), "red");
+	assert_string_equal(str(first, "published"), "blue");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(first, "flagged")));
+	assert_string_equal(str(second, "colour"), "blue");
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(second, "flagged")));
+	cJSON_Delete(j);
+}
+
+/*
+ * 实施方案 三(一)3: the service keeps its 巡查巡访 and 信息报告 records. The
+ * patrol register has a line per patrol — date, site, inspector, findings,
+ * whether and to whom it was reported, how it was handled — the report
+ * register a line per report; by month and area; as CSV and as a page to
+ * print.
+ */
+static void the_registers_list_patrols_and_reports_by_month_and_area(void **state)
+{
+	fixture *f = *state;
+	char plant[FIC_UUID_BUFSIZE], school[FIC_UUID_BUFSIZE], insp[FIC_UUID_BUFSIZE];
+	add_site(f, FIC_SITE_WATER_RURAL, "石桥村<供水>站 & 泵房", plant);
+	OK_OR_FAIL(tu_add_school(f->store, "青杠镇中心小学", 400));
+	fic_site_list *l = NULL;
+	OK_OR_FAIL(fic_site_search(&l, f->store, FIC_SITE_SCHOOL, NULL, 1));
+	snprintf(school, sizeof school, "%s", l->sites[0]->id);
+	fic_site_list_free(l);
+	/* March: a water test with a finding (reported), a clean school visit. */
+	fic_inspection_options io = FIC_INSPECTION_OPTIONS_INIT;
+	io.visit_mode = FIC_VISIT_UNANNOUNCED;
+	OK_OR_FAIL(fic_inspection_start_opts(insp, f->store, plant, "water.field_test", &io));
+	answer(f, insp, "sample_point", "outlet");
+	answer(f, insp, "disinfectant", "free_chlorine");
+	answer(f, insp, "colour_or_matter", "no");
+	answer(f, insp, "odour", "no");
+	answer(f, insp, "ph", "9.8");
+	answer(f, insp, "residual", "0.5");
+	photo(f, FIC_PHOTO_INSPECTION, insp, "ph");
+	OK_OR_FAIL(fic_inspection_finish(NULL, f->store, insp));
+	clean_patrol(f, school, "school.disease_control");
+	char lead[FIC_UUID_BUFSIZE];
+	OK_OR_FAIL(fic_lead_file(lead, f->store, "event.foodborne", tu_foodborne_answers, NULL, 0, 0));
+	OK_OR_FAIL(fic_lead_call_record(f->store, lead, "phone", 0, "区疾控中心 王医生", NULL));
+	/* April: another school visit. */
+	f->clock.wall_ms += 35 * DAY;
+	clean_patrol(f, school, "school.disease_control");
+
+	char *t = NULL;
+	OK_OR_FAIL(fic_register_get(&t, f->store, FIC_REGISTER_PATROLS, "2026-03", NULL, FIC_REGISTER_JSON));
+	cJSON *j = parsed(t);
+	const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
+	assert_int_equal(cJSON_GetArraySize(rows), 2);
+	const cJSON *r = cJSON_GetArrayItem(rows, 0);
+	assert_string_equal(str(r, "date"), "2026-03-01");
+	assert_string_equal(str(r, "inspector"), "协管员-张敏");
+	assert_string_equal(str(r, "visit_mode"), "暗访");
+	assert_non_null(strstr(str(r, "findings"), "pH"));
+	assert_string_equal(str(r, "reported"), "是");
+	assert_string_equal(str(r, "report_to"), "卫生健康监督执法机构");
+	assert_non_null(strstr(str(r, "handling"), "待上传"));
+	assert_string_equal(str(cJSON_GetArrayItem(rows, 1), "reported"), "无需");
+	cJSON_Delete(j);
+	OK_OR_FAIL(fic_register_get(&t, f->store, FIC_REGISTER_PATROLS, "2026-03", "school", FIC_REGISTER_JSON));
+	j = parsed(t);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "rows")), 1);
+	cJSON_Delete(j);
+	OK_OR_FAIL(fic_register_get(&t, f->store, FIC_REGISTER_PATROLS, NULL, NULL, FIC_REGISTER_JSON));
+	j = parsed(t);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "rows")), 3); /* the year */
+	cJSON_Delete(j);
+	/* CSV: a header and a line per patrol, every cell quoted. */
+	OK_OR_FAIL(fic_register_get(&t, f->store, FIC_REGISTER_PATROLS, "2026-03", NULL, FIC_REGISTER_CSV));
+	int lines = 0;
+	for (const char *p = t; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 3);
+	assert_non_null(strstr(t, "\"日期\",\"被巡查单位\""));
+	fic_free(t);
+	/* HTML to print: the name escaped. */
+	OK_OR_FAIL(fic_register_get(&t, f->store, FIC_REGISTER_PATROLS, "2026-03", NULL, FIC_REGISTER_HTML));
+	assert_non_null(strstr(t, "<h1>卫生监督协管巡查登记表</h1>"));
+	assert_non_null(strstr(t, "石桥村&lt;供水&gt;站 &amp; 泵房"));
+	assert_null(strstr(t, "<供水>"));
+	fic_free(t);
+	/* The report register: the foodborne report with its call. */
+	OK_OR_FAIL(fic_register_get(&t, f->store, FIC_REGISTER_REPORTS, "2026-03", NULL, FIC_REGISTER_JSON));
+	j = parsed(t);
+	rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
+	assert_int_equal(cJSON_GetArraySize(rows), 2); /* the water finding and the foodborne report */
+	const cJSON *food = cJSON_GetArrayItem(rows, 1);
+	assert_string_equal(str(food, "urgency"), "两小时内");
+	assert_non_null(strstr(str(food, "report_to"), "区县疾病预防控制机构"));
+	assert_non_null(strstr(str(food, "report_to"), "电话"));
+	assert_string_equal(str(food, "inspector"), "协管员-张敏");
+	cJSON_Delete(j);
+	assert_int_equal(fic_register_get(&t, f->store, 3, NULL, NULL, FIC_REGISTER_JSON), FIC_EINVAL);
+	assert_int_equal(fic_register_get(&t, f->store, FIC_REGISTER_PATROLS, "2026-13", NULL,
+	                                  FIC_REGISTER_JSON), FIC_EINVAL);
+	assert_int_equal(fic_register_get(&t, f->store, FIC_REGISTER_PATROLS, NULL, NULL, 9), FIC_EINVAL);
+	assert_int_equal(fic_register_get(NULL, f->store, FIC_REGISTER_PATROLS, NULL, NULL,
+	                                  FIC_REGISTER_JSON), FIC_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1190,6 +1533,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(the_foodborne_duty_is_a_call_recorded_apart_from_the_upload,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(a_call_record_refuses_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(publicity_and_cases_are_counted_as_indicators_3_and_4,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(a_water_sample_gets_its_laboratory_result_later, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(the_competent_authority_is_told_of_new_and_changed_sites,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(a_supply_published_blue_while_its_test_fails_is_flagged,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(the_registers_list_patrols_and_reports_by_month_and_area,
+		                                setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1231,7 +1231,7 @@ static void a_long_feed_comes_in_pages(void **state)
 	fic_sync_report rep;
 	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.pulled, 450);
-	assert_int_equal(rep.requests, 3 + 3); /* 3 pages of sites; checklists, settings, tasks once */
+	assert_int_equal(rep.requests, 3 + 4); /* 3 pages of sites; checklists, settings, tasks, lab results once */
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT count(*) FROM sites", -1, &st, NULL),
 	                 SQLITE_OK);

@@ -267,6 +267,8 @@ int cmd_inspect(ctx *c, int argc, char **argv)
 		return usage("inspect needs a verb: start, answer, clear, note, site, show, finish, opinion", NULL);
 	const char *verb = argv[0];
 	int rc;
+	if (strcmp(verb, "list") == 0) /* the patrol register (巡查登记表) */
+		return cmd_register(c, argc - 1, argv + 1, FIC_REGISTER_PATROLS);
 	if (strcmp(verb, "site") == 0) {
 		/* inspect site ID closed|changed --reason R [site FIELDS] */
 		site_args a;

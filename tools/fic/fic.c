@@ -47,6 +47,18 @@ static const char usage_text[] =
 	"  inspect note ID ITEM TEXT\n"
 	"  inspect site ID closed|changed --reason R [FIELDS]   what the site itself turned out to be\n"
 	"  inspect show ID | finish ID | opinion ID\n"
+	"  inspect list [--month YYYY-MM] [--area A] [--csv|--html] [--out FILE]   the patrol register\n"
+	"  register patrols|reports [--month YYYY-MM] [--area A] [--csv|--html] [--out FILE]\n"
+	"                                巡查登记表 / 信息报告登记表 (HTML: ready to print)\n"
+	"  activity add publicity|training|case --date D --topic T [--place P --audience A\n"
+	"           --people N --channel organs|communities|villages|schools|enterprises\n"
+	"           --format F --case NO --site ID --area A --note N --photo FILE.jpg]\n"
+	"  activity list [--year YYYY] [--kind K]\n"
+	"  sample add NO --site S --point P --received-by R [--taken-by T] [--note N]\n"
+	"  sample result NO pass|fail --on YYYY-MM-DD [--detail T] | sample list [--site S]\n"
+	"  notice add SITE new_site|changed|abnormal --method phone|letter|in_person|online\n"
+	"           [--authority A] [--note N] | notice due   telling the 主管机构\n"
+	"  water status [--csv] [--out FILE]   each supply's latest verdict, blue/red, flagged\n"
 	"  lead new FORM_ID [--site SITE_ID] [--set ITEM=VALUE]... [--answers JSON] [--draft]\n"
 	"           [--received 'YYYY-MM-DD HH:MM']   when a tip-off came in (local time): its clock\n"
 	"  lead list [--limit N]          urgent first, time left on the two-hour clock\n"
@@ -77,7 +89,7 @@ static const char usage_text[] =
 	"\n"
 	"FIELDS: --address A --credit-code C --place-code P --legal-rep P --manager P\n"
 	"  --licence-no N --licence-scope S --valid-from YYYY-MM-DD --valid-to YYYY-MM-DD\n"
-	"  --lat X --lon Y --note T\n"
+	"  --lat X --lon Y --note T --authority A (主管机构 of a water supply or school)\n"
 	"  schools:   --school-level L --boarding yes|no --enrolment N\n"
 	"  medical:   --registration licensed|filed --institution-type T --beds N\n"
 	"             --joint-venture yes|no --deferred yes|no\n"
@@ -178,6 +190,7 @@ static void print_site(const fic_site *s)
 		{ "hazard", fic_site_code_label(FIC_CODE_HAZARD_LEVEL, s->hazard_level) },
 		{ "venue", fic_site_code_label(FIC_CODE_VENUE_TYPE, s->venue_type) },
 		{ "note", s->note },
+		{ "authority", s->authority },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
 		if (rows[i].v && rows[i].v[0])
@@ -198,7 +211,8 @@ enum {
 	OPT_KIND = 1000, OPT_NAME, OPT_ADDRESS, OPT_CREDIT, OPT_PLACE, OPT_LEGAL, OPT_MANAGER,
 	OPT_LICENCE, OPT_SCOPE, OPT_FROM, OPT_TO, OPT_LAT, OPT_LON, OPT_NOTE, OPT_LEVEL,
 	OPT_BOARDING, OPT_ENROLMENT, OPT_REG, OPT_INST, OPT_BEDS, OPT_JV, OPT_DEFERRED,
-	OPT_INDUSTRY, OPT_HAZARD, OPT_VENUE, OPT_REASON, OPT_NEAR, OPT_RADIUS, OPT_LIMIT, OPT_ID
+	OPT_INDUSTRY, OPT_HAZARD, OPT_VENUE, OPT_REASON, OPT_NEAR, OPT_RADIUS, OPT_LIMIT, OPT_ID,
+	OPT_AUTHORITY
 };
 
 static const struct option site_options[] = {
@@ -232,6 +246,7 @@ static const struct option site_options[] = {
 	{ "radius", required_argument, NULL, OPT_RADIUS },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "id", required_argument, NULL, OPT_ID },
+	{ "authority", required_argument, NULL, OPT_AUTHORITY },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -345,6 +360,7 @@ static int apply_option(site_args *a, int opt, const char *arg, bool update)
 			return usage("--limit needs a whole number", arg);
 		break;
 	case OPT_ID: a->id = arg; break;
+	case OPT_AUTHORITY: s->authority = arg; break;
 	default:
 		return usage(NULL, NULL);
 	}
@@ -775,6 +791,20 @@ int main(int argc, char **argv)
 		rc = cmd_sync(&c, rest, args);
 	else if (strcmp(cmd, "visit") == 0)
 		rc = cmd_visit(&c, rest, args);
+	else if (strcmp(cmd, "register") == 0 && rest >= 1 &&
+	         (strcmp(args[0], "patrols") == 0 || strcmp(args[0], "reports") == 0))
+		rc = cmd_register(&c, rest - 1, args + 1,
+		                  args[0][0] == 'p' ? FIC_REGISTER_PATROLS : FIC_REGISTER_REPORTS);
+	else if (strcmp(cmd, "register") == 0)
+		rc = usage("register patrols|reports [--month YYYY-MM] [--area A] [--csv|--html] [--out F]", NULL);
+	else if (strcmp(cmd, "activity") == 0)
+		rc = cmd_activity(&c, rest, args);
+	else if (strcmp(cmd, "sample") == 0)
+		rc = cmd_sample(&c, rest, args);
+	else if (strcmp(cmd, "notice") == 0)
+		rc = cmd_notice(&c, rest, args);
+	else if (strcmp(cmd, "water") == 0)
+		rc = cmd_water(&c, rest, args);
 	else if (strcmp(cmd, "tasks") == 0 || strcmp(cmd, "due") == 0 || strcmp(cmd, "stats") == 0 ||
 	         strcmp(cmd, "setting") == 0 || strcmp(cmd, "plan") == 0)
 		rc = cmd_plan(&c, cmd, rest, args);
