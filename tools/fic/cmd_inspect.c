@@ -829,10 +829,24 @@ static void human_stats(const cJSON *j)
 	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "leads_discovered")),
 	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "leads_reported")),
 	       rate_text);
-	const cJSON *p;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(j, "patrols")) {
-		printf("  patrols %-15s %d\n", p->string, (int)p->valuedouble);
+	const cJSON *ind = cJSON_GetObjectItemCaseSensitive(j, "indicators");
+	printf("the plan's four indicators (实施方案 一(三)):\n");
+	printf("  1 信息报告率       %s (%d of %d)\n", rate_text,
+	       num(cJSON_GetObjectItemCaseSensitive(ind, "information_report_rate"), "reported"),
+	       num(cJSON_GetObjectItemCaseSensitive(ind, "information_report_rate"), "discovered"));
+	printf("  2 实地巡查次数\n");
+	const cJSON *a;
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(
+	                              cJSON_GetObjectItemCaseSensitive(ind, "patrols"), "areas")) {
+		printf("      %-22s %-12s %3d of %d a year%s\n", a->string, jstr(a, "title"),
+		       num(a, "patrols"), num(a, "per_year"),
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "met")) ? "" : "  (not yet)");
 	}
+	printf("  3 协助案件查办数量 %d\n",
+	       num(cJSON_GetObjectItemCaseSensitive(ind, "cases_assisted"), "count"));
+	printf("  4 普法宣传次数     %d (and %d training(s))\n",
+	       num(cJSON_GetObjectItemCaseSensitive(ind, "publicity_events"), "count"),
+	       num(j, "trainings"));
 }
 
 static void human_tasks(const cJSON *j)
