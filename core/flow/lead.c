@@ -553,9 +553,9 @@ static bool lead_rule(fic__ctx *ctx, const char *constant, const char *when)
  * Where a report of several kinds (a tip-off) is routed (its lead's
  * "routes"): *routed when the answer names a kind under a reporting rule,
  * and *to that rule's form when this store knows it (else NULL: the report
- * still goes on the two-hour clock, under its own category).
+ * still goes on the two-hour clock, under its own category). FIC_ENOMEM only.
  */
-static void route_of(fic_store *store, const fic__ctx *ctx, bool *routed, const fic__def **to)
+static int route_of(fic_store *store, const fic__ctx *ctx, bool *routed, const fic__def **to)
 {
 	*routed = false;
 	*to = NULL;
@@ -568,10 +568,13 @@ static void route_of(fic_store *store, const fic__ctx *ctx, bool *routed, const 
 	                                  cJSON_GetObjectItemCaseSensitive(routes, "forms"), kind))
 	                        : NULL;
 	if (form == NULL)
-		return;
+		return FIC_OK;
 	*routed = true;
 	const fic__entry *e = NULL;
-	if (fic__checklist_find(&e, store, form, 0) == FIC_OK && e->def->is_event && e->def->lead) {
+	int rc = fic__checklist_find(&e, store, form, 0);
+	if (rc == FIC_ENOMEM)
+		return rc;
+	if (rc == FIC_OK && e->def->is_event && e->def->lead) {
 		*to = e->def;
 	} else {
 		fic__err_clear();
@@ -579,6 +582,7 @@ static void route_of(fic_store *store, const fic__ctx *ctx, bool *routed, const 
 		                              "an event form: filed under its own category",
 		         ctx->def->id, form);
 	}
+	return FIC_OK;
 }
 
 /* The form the report was routed to, for the lead's body. */
@@ -612,7 +616,9 @@ static int file_form(char *id_out, fic_store *store, const fic__entry *e, fic__c
 	 */
 	bool routed;
 	const fic__def *dest;
-	route_of(store, ctx, &routed, &dest);
+	int rrc = route_of(store, ctx, &routed, &dest);
+	if (rrc != FIC_OK)
+		return rrc;
 	if (routed)
 		urgency = FIC_URGENCY_TWO_HOURS;
 	if (dest) {

@@ -1051,8 +1051,8 @@ int fic_stats_json(char **out, fic_store *store, int year)
 		                          "已提交即为报告") &&
 		  cJSON_AddNumberToObject(o, "leads_delivered", (double)delivered) &&
 		  cJSON_AddItemToObject(o, "patrols", patrols);
-	if (!ok && o && cJSON_GetObjectItemCaseSensitive(o, "patrols") != patrols)
-		cJSON_Delete(patrols);
+	if (!ok && (o == NULL || cJSON_GetObjectItemCaseSensitive(o, "patrols") != patrols))
+		cJSON_Delete(patrols); /* not attached: still ours (also when `o` could not be made) */
 	area_row areas_v[AREAS_MAX];
 	size_t na = 0;
 	if (ok)

@@ -122,9 +122,12 @@ static int patrol_rows(fic_store *store, cJSON *rows, const char *d0, const char
 		const char *sft = (const char *)sqlite3_column_text(st, 9);
 		cJSON *sf = sft ? cJSON_Parse(sft) : NULL;
 		const fic__entry *e = NULL;
-		if (fic__checklist_find(&e, store, (const char *)sqlite3_column_text(st, 3),
-		                        sqlite3_column_int(st, 4)) != FIC_OK)
-			fic__err_clear();
+		int crc = fic__checklist_find(&e, store, (const char *)sqlite3_column_text(st, 3),
+		                              sqlite3_column_int(st, 4));
+		if (crc == FIC_ENOMEM)
+			rc = crc;
+		else if (crc != FIC_OK)
+			fic__err_clear(); /* named by its id */
 		const char *mode = (const char *)sqlite3_column_text(st, 6);
 		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(facts, "kind"));
 		int kv = 0;
@@ -169,8 +172,9 @@ static int patrol_rows(fic_store *store, cJSON *rows, const char *d0, const char
 			fic__sb_printf(&hs, "无需报告");
 		char *htext = fic__sb_take(&hs);
 		const char *sfs = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sf, "status"));
-		cJSON *r = cJSON_CreateObject();
-		ok = rc == FIC_OK && facts && ftext && htext && fic__json_put(rows, NULL, r) &&
+		ok = rc == FIC_OK && facts && ftext && htext;
+		cJSON *r = ok ? cJSON_CreateObject() : NULL;
+		ok = ok && fic__json_put(rows, NULL, r) &&
 		     put_text(r, "inspection_id", id) &&
 		     put_text(r, "date", (const char *)sqlite3_column_text(st, 1)) &&
 		     put_text(r, "site_id", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(facts, "id"))) &&
@@ -252,8 +256,9 @@ static int report_rows(fic_store *store, cJSON *rows, int64_t t0, int64_t t1, co
 		handling(store, &hs, id, state, sqlite3_column_int64(st, 11),
 		         (const char *)sqlite3_column_text(st, 12));
 		char *tt = fic__sb_take(&to), *ht = fic__sb_take(&hs);
-		cJSON *r = cJSON_CreateObject();
-		ok = rc == FIC_OK && tt && ht && fic__json_put(rows, NULL, r) &&
+		ok = rc == FIC_OK && tt && ht;
+		cJSON *r = ok ? cJSON_CreateObject() : NULL;
+		ok = ok && fic__json_put(rows, NULL, r) &&
 		     put_text(r, "lead_id", id) && put_text(r, "discovered", found) &&
 		     put_text(r, "title", (const char *)sqlite3_column_text(st, 2)) &&
 		     put_text(r, "category", (const char *)sqlite3_column_text(st, 3)) &&

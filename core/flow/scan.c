@@ -257,16 +257,24 @@ int fic_visit_scan(char **out, fic_store *store, const char *payload, size_t len
 	int64_t seq = 0;
 	fic_time t;
 	memset(&t, 0, sizeof t);
+	/* The answer is made before the scan commits: a scan is recorded only
+	 * when its caller learns of it. */
+	char *answer = NULL;
 	if (rc == FIC_OK) {
 		memcpy(raw, payload, len);
 		raw[len] = '\0';
-		if ((rc = fic__uuid7(store, id)) == FIC_OK && (rc = fic__tx_begin(store)) == FIC_OK)
-			rc = fic__tx_end(store, record_scan(store, id, site, pc, raw, facts, dtext, o, hash,
-			                                    &seq, &t));
+		if ((rc = fic__uuid7(store, id)) == FIC_OK && (rc = fic__tx_begin(store)) == FIC_OK) {
+			rc = record_scan(store, id, site, pc, raw, facts, dtext, o, hash, &seq, &t);
+			cJSON *a = rc == FIC_OK ? scan_answer(id, site, code, diffs, o, &t, seq, hash) : NULL;
+			if (rc == FIC_OK && (a == NULL || (answer = cJSON_PrintUnformatted(a)) == NULL))
+				rc = fic__err(FIC_ENOMEM, "out of memory answering a scan");
+			cJSON_Delete(a);
+			if ((rc = fic__tx_end(store, rc)) != FIC_OK) {
+				cJSON_free(answer);
+				answer = NULL;
+			}
+		}
 	}
-	cJSON *answer = rc == FIC_OK ? scan_answer(id, site, code, diffs, o, &t, seq, hash) : NULL;
-	if (rc == FIC_OK && answer == NULL)
-		rc = fic__err(FIC_ENOMEM, "out of memory answering a scan");
 	fic__free(raw);
 	cJSON_free(facts);
 	cJSON_free(dtext);
@@ -274,7 +282,9 @@ int fic_visit_scan(char **out, fic_store *store, const char *payload, size_t len
 	cJSON_Delete(diffs);
 	fic_site_free(site);
 	fic_place_code_free(pc);
-	return fic__json_out(out, answer, answer != NULL, rc);
+	if (rc == FIC_OK)
+		*out = answer;
+	return rc;
 }
 
 /* The note a licence-match item gets: what differs. */

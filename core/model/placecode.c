@@ -342,7 +342,7 @@ static void parse_url(parsed *p, const char *s, size_t n)
 /* ---- text ---- */
 
 /* If s[0..n) starts a field "key：" or "key:" with a known key, the fact and where the value starts. */
-static int text_field(const char *s, size_t n, size_t *value_at)
+static int text_field(parsed *p, const char *s, size_t n, size_t *value_at)
 {
 	/* the key ends at the first colon (full-width ： is EF BC 9A) */
 	size_t k = 0;
@@ -359,6 +359,7 @@ static int text_field(const char *s, size_t n, size_t *value_at)
 	buf kb = { 0 };
 	squeeze(&kb, key, klen, false);
 	int found = -1;
+	p->key.oom |= kb.oom; /* out of memory: the parse fails, not the field */
 	for (int f = 0; kb.p && found < 0 && f < F_COUNT; f++)
 		for (int w = 0; found < 0 && w < 10 && text_keys[f][w]; w++)
 			if (strcmp(kb.p, text_keys[f][w]) == 0)
@@ -395,7 +396,7 @@ static bool parse_text(parsed *p, const char *s, size_t n)
 		while (end < n && separator_at(s + end, n - end, lines) == 0)
 			end += char_len((unsigned char)s[end]);
 		size_t at = 0;
-		int f = text_field(s + i, end - i, &at);
+		int f = text_field(p, s + i, end - i, &at);
 		if (f >= 0 && p->fact[f].len == 0) {
 			squeeze(&p->fact[f], s + i + at, end - i - at, true);
 			known += p->fact[f].len > 0;
@@ -403,7 +404,7 @@ static bool parse_text(parsed *p, const char *s, size_t n)
 		i = end < n ? end + separator_at(s + end, n - end, lines) : n;
 	}
 	if (!known)
-		return false;
+		return p->key.oom; /* out of memory: report it, not a token */
 	if (p->fact[F_CODE].len) {
 		puts_(&p->key, "text:");
 		puts_(&p->key, p->fact[F_CODE].p);
