@@ -149,9 +149,11 @@ typedef enum fic_site_finding {
 
 /**
  * Record a site finding during an inspection: CLOSED closes the site in the
- * registry; CHANGED updates it with `changes` (as fic_site_update). Either
- * way a site-status lead is filed for the agency, and the finding appears in
- * the inspection. One transaction.
+ * registry (and none of the checklist's items applies any more); CHANGED
+ * updates it with `changes` (as fic_site_update). Either way a site-status
+ * lead is filed as a draft, the finding appears in the inspection, and
+ * finishing needs a proof photo of the inspection (no item) — then the lead
+ * is submitted with it (below). One transaction.
  * @param changes the site's new facts for FIC_FOUND_CHANGED (its id must be
  *   the inspected site's); NULL for FIC_FOUND_CLOSED.
  */

@@ -214,5 +214,35 @@ python3 -c "
 import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DROP TRIGGER chain_no_delete'); c.execute('DELETE FROM chain WHERE seq = (SELECT min(seq) + 1 FROM chain)'); c.commit()" "$db"
 expect 1 "chain_gap" -- "$FIC" --db "$db" evidence verify
 
+# The year's commands (issue #14), on a store of their own.
+y=$dir/year.db
+day=$(date -u -d "+8 hours" +%F)
+yr=${day%%-*}
+s=$("$FIC" --db "$y" --json site add --kind water_rural --name 白沙供水站 --place-code QG-Y-1 \
+	--authority 青杠镇人民政府 | json_field 'd["id"]')
+expect 0 "南门" -- "$FIC" --db "$y" site code add "$s" "https://cq.example/y/2" --label 南门
+expect 0 "chained as entry 1" -- "$FIC" --db "$y" visit scan " QG-Y-1 "
+expect 1 "no site holds this code" -- "$FIC" --db "$y" visit scan "QG-NOPE"
+expect 0 "new_site" -- "$FIC" --db "$y" notice due
+expect 0 "notice recorded" -- "$FIC" --db "$y" notice add "$s" new_site --method phone
+expect 0 "0 notice(s) due" -- "$FIC" --db "$y" notice due
+expect 0 "patrol plan (default)" -- "$FIC" --db "$y" plan show
+printf '{"areas":{"school":{"per_year":3}}}' >"$dir/plan.json"
+expect 0 "3 a year" -- "$FIC" --db "$y" plan set "$dir/plan.json"
+expect 0 "recorded publicity" -- "$FIC" --db "$y" activity add publicity --date "$day" --topic 宣传 \
+	--people 40 --channel villages
+expect 1 "普法五进" -- "$FIC" --db "$y" activity add publicity --date "$day" --topic 宣传 --channel markets
+expect 0 "recorded case" -- "$FIC" --db "$y" activity add case --date "$day" --topic 协助 --case X-1
+expect 0 "普法宣传次数     1" -- "$FIC" --db "$y" stats
+expect 0 "协助案件查办数量 1" -- "$FIC" --db "$y" stats
+expect 0 "recorded" -- "$FIC" --db "$y" sample add "S-$yr-1" --site "$s" --point 出厂水 --received-by 刘工
+expect 0 "fail" -- "$FIC" --db "$y" sample result "S-$yr-1" fail --on "$day"
+expect 0 "red" -- "$FIC" --db "$y" water status
+expect 0 "巡查登记表" -- "$FIC" --db "$y" inspect list
+expect 0 "<table>" -- "$FIC" --db "$y" register patrols --html
+expect 0 "发现时间" -- "$FIC" --db "$y" register reports --csv
+expect 2 "not both" -- "$FIC" --db "$y" register reports --csv --html
+expect 1 "month is YYYY-MM" -- "$FIC" --db "$y" register reports --month 2026-13
+
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
