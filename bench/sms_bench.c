@@ -55,7 +55,8 @@ static const event events[] = {
 	  "{\"onset_date\":\"2026-03-01\",\"onset_time\":\"13:30\",\"meal_place\":\"镇中心饭店\","
 	  "\"meal_unit\":\"李家婚宴\",\"contact_phone\":\"13800000000\",\"exposed\":120,\"ill\":14,"
 	  "\"dead\":0,\"suspected_food\":\"凉拌菜\",\"symptoms\":[\"nausea\",\"vomiting\",\"diarrhoea\"],"
-	  "\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\",\"reported_to_cdc_by_phone\":\"no\"}",
+	  "\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\",\"report_source\":\"primary_care\","
+	  "\"diagnosis\":[\"food_poisoning\"]}",
 	  "中午婚宴后多人呕吐腹泻，已送镇卫生院治疗，可疑为凉拌菜等冷菜。同桌就餐的还有二十余人暂无症状，"
 	  "饭店已停业配合调查，剩余食品已封存待检" },
 	{ "event.water_poisoning", "description",

@@ -1143,7 +1143,8 @@ static enum MHD_Result refuse(county_server *s, struct MHD_Connection *c, int au
 
 /* ---- records ---- */
 
-static const char *const types[] = { "lead", "inspection", "site", "photo", "audit" };
+static const char *const types[] = { "lead", "inspection", "site", "photo", "audit", "task",
+	                                "call", "scan", "site_code", "activity", "sample", "notice" };
 
 static cJSON *rejected(cJSON *res, const char *code, const char *why)
 {
@@ -1279,7 +1280,7 @@ static cJSON *held_answer(county_server *s, sqlite3_stmt *st, const char *county
  * entries in its chain.
  */
 /* What is wrong with a record as sent, or NULL (and *code the refusal's
- * code); *chained: it is a chained record (lead or inspection). */
+ * code); *chained: it is a chained record (lead, inspection or scan). */
 static const char *record_problem(const cJSON *rec, const char *device, const char **code,
                                   bool *chained)
 {
@@ -1291,7 +1292,8 @@ static const char *record_problem(const cJSON *rec, const char *device, const ch
 		known |= strcmp(type->valuestring, types[i]) == 0;
 	*code = "bad_record";
 	*chained = known && (strcmp(type->valuestring, "lead") == 0 ||
-	                     strcmp(type->valuestring, "inspection") == 0);
+	                     strcmp(type->valuestring, "inspection") == 0 ||
+	                     strcmp(type->valuestring, "scan") == 0);
 	if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strlen(id->valuestring) > 64)
 		return "record id missing or too long";
 	if (!known)
@@ -1927,7 +1929,7 @@ static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool he
 
 /* ---- feeds ---- */
 
-static const char *const feeds[] = { "checklists", "sites", "tasks" };
+static const char *const feeds[] = { "checklists", "settings", "sites", "tasks", "lab_results" };
 
 /* A weight (RFC 9110 12.4.2) of zero: "0", "0.", "0.0", "0.00", "0.000". */
 static bool weight_zero(const char *p, size_t n)
@@ -2953,7 +2955,8 @@ int county_load(county_server *s, const char *county, const char *feed_name, con
 	for (size_t i = 0; i < sizeof feeds / sizeof feeds[0]; i++)
 		known |= strcmp(feed_name, feeds[i]) == 0;
 	if (!known) {
-		snprintf(err, errsize, "no feed called %s (checklists, sites, tasks)", feed_name);
+		snprintf(err, errsize, "no feed called %s (checklists, settings, sites, tasks, "
+		         "lab_results)", feed_name);
 		return -1;
 	}
 	bool checklists = strcmp(feed_name, "checklists") == 0;

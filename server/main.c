@@ -18,7 +18,7 @@
  *   fic-county-server --db PATH count [TYPE]              records held (all, or of a type)
  *   fic-county-server --db PATH leads                     the two-hour audit: each lead's receipt
  *                                                         (exit status 1 if an urgent one was late)
- *   fic-county-server --db PATH load FEED COUNTY FILE     load checklists, sites or tasks (a JSON
+ *   fic-county-server --db PATH load FEED COUNTY FILE     load checklists, settings, sites, tasks or lab results (a JSON
  *                                                         array) for the county's devices to pull
  *   fic-county-server --db PATH photos                    photos held, re-hashed (exit 1 if any is bad)
  *   fic-county-server --db PATH chain                     breaks found in devices' submission chains
@@ -145,7 +145,7 @@ static int usage(void)
 	      "       fic-county-server --db PATH conflicts\n"
 	      "       fic-county-server --db PATH count [TYPE]\n"
 	      "       fic-county-server --db PATH leads\n"
-	      "       fic-county-server --db PATH load checklists|sites|tasks COUNTY FILE.json\n"
+	      "       fic-county-server --db PATH load checklists|settings|sites|tasks|lab_results COUNTY FILE.json\n"
 	      "       fic-county-server --db PATH photos\n"
 	      "       fic-county-server --db PATH chain\n"
 	      "       fic-county-server --db PATH sms-in [--from NUMBER] < SMS.txt\n",

@@ -19,12 +19,16 @@
 char *fic__wire_id(const char *device_id, const char *record_type, const char *record_id,
                    int64_t seq)
 {
-	if (strcmp(record_type, "site") != 0)
+	/* A county's record a device changes (a site, a task it completes) may
+	 * be changed by several devices and more than once: each change is its
+	 * own record. */
+	bool county_owned = strcmp(record_type, "site") == 0 || strcmp(record_type, "task") == 0;
+	if (!county_owned)
 		return fic__strdup(record_id);
 	size_t n = strlen(device_id) + 32;
 	char *id = fic__malloc(n);
 	if (id)
-		snprintf(id, n, "%s:site:%lld", device_id, (long long)seq);
+		snprintf(id, n, "%s:%s:%lld", device_id, record_type, (long long)seq);
 	return id;
 }
 

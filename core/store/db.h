@@ -144,7 +144,8 @@ typedef enum fic__priority {
 	FIC_PRIORITY_INSPECTION = 10,   /* a finished inspection */
 	FIC_PRIORITY_LEAD = 20,         /* a lead without a two-hour clock */
 	FIC_PRIORITY_URGENT_PHOTO = 99, /* an urgent lead's photos' metadata, right after it */
-	FIC_PRIORITY_URGENT = 100       /* an urgent lead: sent first, alone */
+	FIC_PRIORITY_URGENT = 100,      /* an urgent lead: sent first, alone */
+	FIC_PRIORITY_IMMEDIATE = 110    /* a lead to report at once (立即报告): before the urgent ones */
 } fic__priority;
 /* uploads.priority of an urgent lead's photo file (others are 0). */
 #define FIC_UPLOAD_URGENT 100
@@ -156,9 +157,11 @@ int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *r
 /* fic__time_bind binds t_device_ms … t_flags at ?i..?i+5. */
 int fic__time_now(fic_store *store, fic_time *t);
 void fic__time_bind(sqlite3_stmt *st, int i, const fic_time *t);
+/* `grace_ms`: the lead's time to report after discovery (two hours, or 0
+ * for a lead to report immediately). */
 int64_t fic__effective_deadline(fic_store *store, int64_t stored_deadline, int t_flags,
                                 const char *t_boot_id, int64_t t_mono_ms, int64_t t_device_ms,
-                                int64_t discovered_at_ms);
+                                int64_t discovered_at_ms, int64_t grace_ms);
 
 /* ---- settings (settings.c) ---- */
 /* How long acknowledged outbox rows are kept after the server's receipt: the
@@ -174,5 +177,9 @@ int fic__utc_offset_min(fic_store *store);
 int64_t fic__local_day(fic_store *store, int64_t utc_ms);
 /* A setting's stored text into buf ("" and FIC_OK when unset). */
 int fic__setting_raw(fic_store *store, const char *key, char *buf, size_t size);
+/* A setting the county's settings feed sends (semester_starts), validated,
+ * inside the caller's transaction: origin 'county', after which the device
+ * refuses to change it by hand (FIC_ESTATE). */
+int fic__setting_put_county(fic_store *store, const char *key, const char *value);
 
 #endif

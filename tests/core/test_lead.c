@@ -159,7 +159,7 @@ static void leads_list_urgent_first_by_time_left(void **state)
 {
 	fixture *f = *state;
 	char a[FIC_UUID_BUFSIZE], b[FIC_UUID_BUFSIZE], c[FIC_UUID_BUFSIZE], d[FIC_UUID_BUFSIZE];
-	const char *tip = "{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\","
+	const char *tip = "{\"source\":\"hotline_12345\",\"ticket_12345\":\"GT-1\",\"subject\":\"illegal_practice\","
 	                  "\"place\":\"集市\",\"description\":\"游医摆摊\",\"time_sensitive\":\"no\","
 	                  "\"verified\":\"yes\"}";
 	assert_int_equal(fic_lead_file(a, f->store, "lead.tip_off", tip, NULL, T0 - 200 * MIN, 0), FIC_OK);
@@ -195,7 +195,7 @@ static void a_time_sensitive_tip_off_creates_a_reinspection_within_a_month(void 
 	fic_site *venue;
 	assert_int_equal(fic_site_add(&venue, f->store, &s, NULL), FIC_OK);
 	char id[FIC_UUID_BUFSIZE];
-	const char *tip = "{\"source\":\"visit\",\"subject_area\":\"medical_blood\",\"place\":\"集市东口\","
+	const char *tip = "{\"source\":\"visit\",\"subject\":\"illegal_practice\",\"place\":\"集市东口\","
 	                  "\"description\":\"流动游医拔牙\",\"time_sensitive\":\"yes\",\"verified\":\"yes\"}";
 	/* Discovered 2026-01-31 (local): due one month later, clamped to 2026-02-28. */
 	int64_t found = 1769817600000LL; /* 2026-01-31T00:00Z = 08:00 local */

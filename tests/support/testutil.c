@@ -317,13 +317,15 @@ unsigned char *tu_decode_jpeg(const unsigned char *data, size_t len, int *w, int
 }
 
 const char tu_foodborne_answers[] =
-	"{\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
+	"{\"report_source\":\"primary_care\",\"diagnosis\":[\"bacillary_dysentery\"],"
+	"\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
 	"\"contact_phone\":\"13800000000\",\"exposed\":120,\"ill\":\"14\",\"dead\":0,"
 	"\"suspected_food\":\"凉拌菜\",\"symptoms\":[\"vomiting\",\"diarrhoea\"],"
 	"\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\"}";
 
 const char tu_tip_off_answers[] =
-	"{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\",\"place\":\"集市\","
+	"{\"source\":\"hotline_12345\",\"ticket_12345\":\"GT-2026-0301-0042\","
+	"\"subject\":\"illegal_practice\",\"place\":\"集市\","
 	"\"description\":\"游医摆摊\",\"time_sensitive\":\"no\",\"verified\":\"yes\"}";
 
 int tu_add_school(fic_store *store, const char *name, int enrolment)
