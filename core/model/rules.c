@@ -356,6 +356,43 @@ static int check_routes(const fic__def *def, const vctx *lv, const cJSON *routes
 	return FIC_OK;
 }
 
+/* An event form's "lead" object: what the lead it files is, and when it is urgent. */
+static int validate_lead(fic__def *def)
+{
+	const cJSON *k;
+	vctx lv = { def, NULL, "lead" };
+	if (!cJSON_IsObject(def->lead))
+		return bad(&lv, "must be an object", NULL);
+	cJSON_ArrayForEach(k, def->lead) {
+		if (!key_known(lead_keys, k->string))
+			return bad(&lv, "unknown field", k->string);
+	}
+	const char *cat = str_field(def->lead, "category");
+	const char *to = str_field(def->lead, "report_to");
+	if (!id_ok(cat, false))
+		return bad(&lv, "category missing or malformed", NULL);
+	if (to == NULL || (strcmp(to, "enforcement") != 0 && strcmp(to, "district_cdc") != 0))
+		return bad(&lv, "report_to must be enforcement or district_cdc", NULL);
+	if (!sections_ok(cJSON_GetObjectItemCaseSensitive(def->lead, "sections")))
+		return bad(&lv, "sections must be 1-8 guide section strings", NULL);
+	bool bt = false;
+	flag(def->lead, "urgent", false, &bt);
+	flag(def->lead, "time_sensitive", false, &bt);
+	if (bt)
+		return bad(&lv, "urgent and time_sensitive must be true or false", NULL);
+	const cJSON *uw = cJSON_GetObjectItemCaseSensitive(def->lead, "urgent_when");
+	const cJSON *tw = cJSON_GetObjectItemCaseSensitive(def->lead, "time_sensitive_when");
+	int rc;
+	if (uw && (rc = check_expr(&lv, uw, 0)))
+		return rc;
+	if (tw && (rc = check_expr(&lv, tw, 0)))
+		return rc;
+	const cJSON *routes = cJSON_GetObjectItemCaseSensitive(def->lead, "routes");
+	if (routes && (rc = check_routes(def, &lv, routes)) != FIC_OK)
+		return rc;
+	return FIC_OK;
+}
+
 static int validate_def(fic__def *def)
 {
 	vctx v = { def, NULL, "definition" };
@@ -444,38 +481,8 @@ static int validate_def(fic__def *def)
 		if (def->items[i].abnormal && (rc = check_expr(&iv, def->items[i].abnormal, 0)))
 			return rc;
 	}
-	if (def->lead) {
-		vctx lv = { def, NULL, "lead" };
-		if (!cJSON_IsObject(def->lead))
-			return bad(&lv, "must be an object", NULL);
-		cJSON_ArrayForEach(k, def->lead) {
-			if (!key_known(lead_keys, k->string))
-				return bad(&lv, "unknown field", k->string);
-		}
-		const char *cat = str_field(def->lead, "category");
-		const char *to = str_field(def->lead, "report_to");
-		if (!id_ok(cat, false))
-			return bad(&lv, "category missing or malformed", NULL);
-		if (to == NULL || (strcmp(to, "enforcement") != 0 && strcmp(to, "district_cdc") != 0))
-			return bad(&lv, "report_to must be enforcement or district_cdc", NULL);
-		if (!sections_ok(cJSON_GetObjectItemCaseSensitive(def->lead, "sections")))
-			return bad(&lv, "sections must be 1-8 guide section strings", NULL);
-		bool bt = false;
-		flag(def->lead, "urgent", false, &bt);
-		flag(def->lead, "time_sensitive", false, &bt);
-		if (bt)
-			return bad(&lv, "urgent and time_sensitive must be true or false", NULL);
-		const cJSON *uw = cJSON_GetObjectItemCaseSensitive(def->lead, "urgent_when");
-		const cJSON *tw = cJSON_GetObjectItemCaseSensitive(def->lead, "time_sensitive_when");
-		int rc;
-		if (uw && (rc = check_expr(&lv, uw, 0)))
-			return rc;
-		if (tw && (rc = check_expr(&lv, tw, 0)))
-			return rc;
-		const cJSON *routes = cJSON_GetObjectItemCaseSensitive(def->lead, "routes");
-		if (routes && (rc = check_routes(def, &lv, routes)) != FIC_OK)
-			return rc;
-	}
+	if (def->lead)
+		return validate_lead(def);
 	return FIC_OK;
 }
 
