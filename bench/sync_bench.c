@@ -251,7 +251,7 @@ static void *fifo_loop(void *arg)
 	syncer *s = arg;
 	world *w = s->w;
 	char auth[200];
-	if (fic__sync_auth(w->sync_store, auth, sizeof auth) != FIC_OK)
+	if (fic__sync_auth(w->sync_store, &w->opts, auth, sizeof auth) != FIC_OK)
 		die("auth");
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(w->sync_store->db, "SELECT sha256, bytes FROM uploads WHERE state = "

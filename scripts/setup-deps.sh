@@ -22,6 +22,7 @@ packages=(
 	libjpeg62-turbo-dev libturbojpeg0-dev    # photo pipeline
 	libjpeg-turbo-progs                      # cjpeg/djpeg: demo photos, benchmarks
 	libexif-dev                              # EXIF orientation, capture time, GPS
+	libsodium-dev                            # informants' details sealed (crypto_box_seal)
 	libcmocka-dev                            # unit tests
 	libmicrohttpd-dev                        # the reference county server (HTTPS via GnuTLS)
 	openssl                                  # test certificates for the HTTPS tests
@@ -39,7 +40,7 @@ for group in "$@"; do
 		packages+=(crossbuild-essential-arm64 qemu-user qemu-user-binfmt binutils-aarch64-linux-gnu
 			openjdk-17-jdk-headless)
 		for p in libsqlite3-dev libcurl4-openssl-dev libcjson-dev libjpeg62-turbo-dev \
-			libturbojpeg0-dev libexif-dev libssl-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev \
+			libturbojpeg0-dev libexif-dev libsodium-dev libssl-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev \
 			android-liblog-dev; do
 			packages+=("$p:arm64")
 		done

@@ -1,7 +1,8 @@
 /*
  * sync/enroll.c — enrolment: the device presents a one-time code the county
  * issued, and keeps the bearer token the server answers with (never
- * logged) and the county's name.
+ * logged; through the platform's secret hook, not in the database), the
+ * county's name and the server's URL (the only one the token goes to).
  */
 #include "sync_internal.h"
 
@@ -65,9 +66,10 @@ int fic_sync_enroll(fic_store *store, const fic_sync_options *in, const char *co
 			rc = fic__err(FIC_EPROTO, "the enrolment answer is for another device");
 		else if ((rc = fic__check_text(county->valuestring, "county", 200, true, NULL)) != FIC_OK)
 			rc = fic__err(FIC_EPROTO, "the enrolment answer has no valid county name");
+		else if ((rc = fic__secret_put(store, FIC_SECRET_TOKEN, tok->valuestring)) != FIC_OK)
+			; /* the token lives apart from the database (core/store/secret.c) */
 		else if ((rc = fic__tx_begin(store)) == FIC_OK) {
-			if ((rc = fic__sync_state_put(store, "sync.token", tok->valuestring)) == FIC_OK &&
-			    (rc = fic__sync_state_put(store, "sync.county", county->valuestring)) == FIC_OK &&
+			if ((rc = fic__sync_state_put(store, "sync.county", county->valuestring)) == FIC_OK &&
 			    (rc = fic__sync_state_put(store, "sync.server", opts->server_url)) == FIC_OK)
 				rc = fic__audit_append(store, "sync.enroll", "device",
 				                       fic_store_device_id(store), "{}");
@@ -85,7 +87,9 @@ int fic_sync_enrolled(fic_store *store, char *county, size_t county_size)
 	FIC__ARG(store);
 	if (county && county_size)
 		county[0] = '\0';
-	int rc = fic__sync_state_get(store, "sync.token", NULL, 0);
+	char token[FIC_SYNC_TOKEN_MAX + 1];
+	int rc = fic__secret_get(store, FIC_SECRET_TOKEN, token, sizeof token);
+	fic__wipe(token, sizeof token);
 	if (rc == FIC_ENOTFOUND)
 		return fic__err(FIC_ENOTFOUND, "this device is not enrolled");
 	if (rc == FIC_OK && county && county_size)

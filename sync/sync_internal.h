@@ -222,8 +222,13 @@ bool fic__sync_held(fic_store *store, int64_t now_ms);
 /* sync_state values: FIC_ENOTFOUND (no message) when the key is absent. */
 int fic__sync_state_get(fic_store *store, const char *key, char *buf, size_t size);
 int fic__sync_state_put(fic_store *store, const char *key, const char *value);
-/* "Bearer <token>" into buf; FIC_ESTATE when not enrolled. */
-int fic__sync_auth(fic_store *store, char *buf, size_t size);
+/* "Bearer <token>" into buf (the token read through the secret hook):
+ * FIC_ESTATE when not enrolled, or when o->server_url is not the server the
+ * device enrolled with (the token is sent nowhere else). */
+int fic__sync_auth(fic_store *store, const fic_sync_options *o, char *buf, size_t size);
+/* Whether two server URLs name the same server: scheme and host:port
+ * without regard to case, the path exactly, trailing slashes ignored. */
+bool fic__sync_same_server(const char *a, const char *b);
 
 /* ---- the audit log (audit.c) ---- */
 /*

@@ -23,7 +23,10 @@ struct fic__registry;
 #define FIC_STMT_CACHE 48
 struct fic_store {
 	sqlite3 *db;
-	const fic_platform *platform;
+	const fic_platform *platform; /* &platform_table */
+	fic_platform platform_table;  /* the caller's table, as far as its version goes */
+	int busy_timeout_ms;
+	bool scrub_due; /* plaintext was overwritten in the open transaction: scrub after it */
 	char *actor;
 	char *path;
 	char device_id[FIC_UUID_BUFSIZE];
@@ -156,6 +159,28 @@ void fic__time_bind(sqlite3_stmt *st, int i, const fic_time *t);
 int64_t fic__effective_deadline(fic_store *store, int64_t stored_deadline, int t_flags,
                                 const char *t_boot_id, int64_t t_mono_ms, int64_t t_device_ms,
                                 int64_t discovered_at_ms);
+
+/* ---- secrets, and scrubbing what was overwritten (secret.c) ---- */
+/* The bearer token's secret name (the other secrets a device holds are named
+ * beside it, [a-z0-9_]). */
+#define FIC_SECRET_TOKEN "sync_token"
+/* A text secret through the platform's hooks (or the built-in files): into
+ * buf, NUL-terminated (FIC_ENOTFOUND, no message, when there is none; the
+ * buffer is wiped on failure); saved durably; forgotten (FIC_OK when there
+ * was none). Values are never logged. */
+int fic__secret_get(fic_store *store, const char *name, char *buf, size_t size);
+int fic__secret_put(fic_store *store, const char *name, const char *value);
+int fic__secret_delete(fic_store *store, const char *name);
+/* At open: a token kept in sync_state by an older store moves to the secret
+ * hook and is scrubbed from the file. */
+int fic__secrets_migrate(fic_store *store);
+/* After plaintext was overwritten: checkpoint the WAL into the database and
+ * truncate it, without waiting for readers (FIC_EBUSY when one holds an
+ * older snapshot: a later scrub or the last close does it). Logs why not. */
+int fic__store_scrub(fic_store *store);
+/* After a transaction ended with `rc`: scrub if it overwrote plaintext and
+ * committed (store->scrub_due), and clear the flag either way. */
+void fic__store_scrub_if_due(fic_store *store, int rc);
 
 /* ---- settings (settings.c) ---- */
 /* How long acknowledged outbox rows are kept after the server's receipt: the

@@ -64,8 +64,7 @@ static void first_line(char *s)
 
 static void forget_token(fic_store *st)
 {
-	assert_int_equal(sqlite3_exec(st->db, "DELETE FROM sync_state WHERE key = 'sync.token'", NULL,
-	                              NULL, NULL), SQLITE_OK);
+	assert_int_equal(fic__secret_delete(st, FIC_SECRET_TOKEN), FIC_OK);
 }
 
 static int enrol_raw(e2e *f, const char *code, const char *device_id, const char *token,

@@ -200,17 +200,19 @@ static void over_https_the_device_verifies_the_server(void **state)
 static void every_fault_on_the_link_loses_and_doubles_nothing(void **state)
 {
 	e2e *f = *state;
-	e2e_enroll(f, "石柱县");
-	char urgent[2][FIC_UUID_BUFSIZE];
-	e2e_patrol_day(f, urgent);
-	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
-	e2e_photo_backlog(f, site_sha, urgent_sha, lead);
+	/* The device enrols through the link: its token goes only to the URL it
+	 * enrolled with. */
 	tu_link *link;
 	tu_link_options lo = { .upstream_port = county_port(f->server) };
 	assert_int_equal(tu_link_start(&link, &lo), 0);
 	char url[64];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", tu_link_port(link));
 	f->opts.server_url = url;
+	e2e_enroll(f, "石柱县");
+	char urgent[2][FIC_UUID_BUFSIZE];
+	e2e_patrol_day(f, urgent);
+	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
+	e2e_photo_backlog(f, site_sha, urgent_sha, lead);
 	f->opts.photo_chunk_bytes = 8192;
 	f->opts.low_speed_time_ms = 1000; /* a stall is cut off after a second */
 	f->opts.total_timeout_ms = 5000;

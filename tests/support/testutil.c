@@ -339,6 +339,60 @@ int tu_add_school(fic_store *store, const char *name, int enrolment)
 	return rc;
 }
 
+bool tu_file_contains(const char *path, const void *needle, size_t len)
+{
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL || len == 0) {
+		if (fp)
+			fclose(fp);
+		return false;
+	}
+	size_t cap = 1 << 16, have = 0;
+	char *buf = malloc(cap);
+	bool found = false;
+	size_t n;
+	/* Read in chunks, keeping the last len - 1 bytes so a match across two is seen. */
+	while (buf && !found && (n = fread(buf + have, 1, cap - have, fp)) > 0) {
+		have += n;
+		found = memmem(buf, have, needle, len) != NULL;
+		if (have >= len - 1) {
+			memmove(buf, buf + have - (len - 1), len - 1);
+			have = len - 1;
+		}
+	}
+	free(buf);
+	fclose(fp);
+	return found;
+}
+
+static const void *tree_needle;
+static size_t tree_len;
+static int tree_files;
+static bool tree_found;
+
+static int tree_visit(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_F) {
+		tree_files++;
+		tree_found = tree_found || tu_file_contains(path, tree_needle, tree_len);
+	}
+	return 0;
+}
+
+bool tu_tree_contains(const char *dir, const void *needle, size_t len, int *files)
+{
+	tree_needle = needle;
+	tree_len = len;
+	tree_files = 0;
+	tree_found = false;
+	nftw(dir, tree_visit, 16, FTW_PHYS);
+	if (files)
+		*files = tree_files;
+	return tree_found;
+}
+
 tu_fixture *tu_fixture_new(const char *actor)
 {
 	tu_fixture *f = calloc(1, sizeof *f);

@@ -26,6 +26,11 @@ void tu_rmtree(const char *path);
 char *tu_path(const char *dir, const char *name);
 /* Write `len` bytes to a file; returns 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t len);
+/* Whether `len` bytes occur anywhere in the file at `path` (false when it
+ * cannot be read), and in every regular file under a folder (recursively;
+ * *files, if not NULL, counts the files read). */
+bool tu_file_contains(const char *path, const void *needle, size_t len);
+bool tu_tree_contains(const char *dir, const void *needle, size_t len, int *files);
 
 /* Fake platform: time is whatever the test says. */
 typedef struct tu_clock {

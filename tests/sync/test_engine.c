@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #define NOW 1772352000000LL
@@ -589,6 +590,57 @@ static void a_wrong_url_or_revoked_token_changes_no_record(void **state)
 	each_record_once(f);
 }
 
+/* Issue #12, finding 10: the token goes to the server the device enrolled with, nowhere else. */
+static void the_token_goes_only_to_the_server_it_enrolled_with(void **state)
+{
+	fixture *f = *state;
+	enroll(f); /* with https://county.example.cn/ */
+	a_patrol_day(f);
+	const char *others[] = { "https://county.example.cn.evil.example/",
+		                 "https://evil.example/county.example.cn/", "http://county.example.cn/",
+		                 "https://county.example.cn:8443/", "https://county.example.cn/v2" };
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		f->opts.server_url = others[i];
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
+		assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ESTATE);
+		assert_non_null(strstr(fic_error_last()->message, "enrolled with https://county.example.cn/"));
+		assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_ESTATE);
+		assert_int_equal(fic_sync_run(f->store, &f->opts, &rep), FIC_ESTATE);
+		assert_int_equal(f->fake.requests, 0); /* not one request, so no token left the device */
+	}
+	/* The same server written another way is the same server. */
+	f->opts.server_url = "HTTPS://County.Example.CN";
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_true(f->fake.requests > 0);
+	each_record_once(f);
+}
+
+static void the_token_is_kept_apart_from_the_database(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	fic_store_close(f->store); /* everything on disk */
+	char *db = tu_path(f->dir, "store.db"), *file = tu_path(f->dir, "store.db.sync_token.secret");
+	const char *tok = "tok-0123456789abcdef0123456789abcdef";
+	const char *suffix[] = { "", "-wal", "-shm" };
+	for (int i = 0; i < 3; i++) {
+		char path[700];
+		snprintf(path, sizeof path, "%s%s", db, suffix[i]);
+		assert_false(tu_file_contains(path, tok, strlen(tok)));
+	}
+	assert_true(tu_file_contains(file, tok, strlen(tok)));
+	struct stat sb;
+	assert_int_equal(stat(file, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = &f->platform;
+	assert_int_equal(fic_store_open(&f->store, db, &o), FIC_OK);
+	assert_int_equal(fic_sync_enrolled(f->store, NULL, 0), FIC_OK);
+	free(db);
+	free(file);
+}
+
 static int progress_calls;
 static int64_t progress_last_done;
 static void a_push_pass_prunes_what_the_server_acknowledged_a_week_ago(void **state)
@@ -668,6 +720,8 @@ int main(void)
 		T(a_wrong_url_or_revoked_token_changes_no_record),
 		T(progress_is_reported_and_bodies_can_go_plain),
 		T(a_push_pass_prunes_what_the_server_acknowledged_a_week_ago),
+		T(the_token_goes_only_to_the_server_it_enrolled_with),
+		T(the_token_is_kept_apart_from_the_database),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

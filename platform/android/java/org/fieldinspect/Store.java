@@ -41,6 +41,11 @@ public final class Store implements AutoCloseable {
         public String logTag;
         /** The least severe level logged: 0 debug, 1 info, 2 warn (default), 3 error, 4 none. */
         public int logLevel = 2;
+        /**
+         * Where the store keeps its bearer token, apart from its database (the
+         * Android Keystore, in the app); null: a 0600 file beside the store.
+         */
+        public SecretStore secrets;
     }
 
     private final Object guard = new Object();
@@ -58,7 +63,7 @@ public final class Store implements AutoCloseable {
         }
         String dir = o.dataDir == null ? null : o.dataDir.getAbsolutePath();
         return new Store(Native.storeOpen(Rows.utf8(path), Rows.utf8(o.actor), o.busyTimeoutMs,
-                Rows.utf8(dir), Rows.utf8(o.logTag), o.logLevel));
+                Rows.utf8(dir), Rows.utf8(o.logTag), o.logLevel, o.secrets));
     }
 
     /* The handle for one call by this thread: refused when closed or in use. */
