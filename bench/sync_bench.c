@@ -126,13 +126,16 @@ static void world_open(world *w, const config *c, bool shaped, const char *tag)
 		cert = read_text(ca);
 		key = read_text(kp);
 	}
+	char *keys = tu_path(w->dir, "county-keys"); /* the county's sealing keys */
 	if (county_open(&w->server, p, err, sizeof err) != 0 ||
+	    county_set_key_dir(w->server, keys, err, sizeof err) != 0 ||
 	    county_listen_tls(w->server, "127.0.0.1:0", cert, key, err, sizeof err) != 0) {
 		fprintf(stderr, "sync_bench: %s\n", err);
 		exit(1);
 	}
 	free(cert);
 	free(key);
+	free(keys);
 	free(p);
 	tu_link_options lo = { .upstream_port = county_port(w->server) };
 	if (shaped) {

@@ -4,8 +4,16 @@
  *   fic-county-server --db PATH --listen 127.0.0.1:8080   serve until SIGINT/SIGTERM
  *                     [--tls-cert CHAIN.pem --tls-key KEY.pem]  … over HTTPS
  *                     [--connections 1024] [--per-address 64]
- *   fic-county-server --db PATH issue-code [--ttl D] COUNTY  print a one-time enrolment code
- *                                                         (valid 7 days, or D: 30m, 12h, 14d …)
+ *   fic-county-server --db PATH [--keys DIR] issue-code [--ttl D] COUNTY  print a one-time
+ *                                                         enrolment code (valid 7 days, or D:
+ *                                                         30m, 12h, 14d …); with --keys, a
+ *                                                         county's first code makes its sealing key
+ *   fic-county-server --db PATH --keys DIR county-key [--replace] COUNTY  make the county's
+ *                                                         sealing key (its private half only in
+ *                                                         DIR/<id>.key, 0600); --replace: a new one
+ *   fic-county-server --db PATH --keys DIR|FILE open [--out FILE] [LEAD]  every lead (or one)
+ *                                                         as JSON lines, informants' details
+ *                                                         opened with the private key: offline
  *   fic-county-server --db PATH devices [COUNTY]          enrolled devices: id, state, county,
  *                                                         enrolment, last use, name (no tokens)
  *   fic-county-server --db PATH revoke DEVICE             refuse the device from its next request
@@ -24,18 +32,25 @@
  *   fic-county-server --db PATH chain                     breaks found in devices' submission chains
  *                                                         (exit 1 if any)
  *
+ * The private keys never need to be on the serving machine: make them
+ * where `open` runs (an offline machine with a copy of the database) and
+ * load only their public halves (county-key writes both; the database holds
+ * the public one). Serve without --keys.
+ *
  * Off loopback it must serve HTTPS (the device refuses plain http elsewhere):
  * give it --tls-cert CHAIN.pem --tls-key KEY.pem (libmicrohttpd with GnuTLS),
  * or put it behind a TLS-terminating proxy (nginx, Caddy).
  */
 #include "county.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
@@ -96,11 +111,65 @@ static int64_t duration_ms(const char *t)
 	}
 }
 
+static int usage(void);
+
+/* A file only its owner reads, for opened leads: made 0600 whatever the
+ * umask (a shell's redirection would follow the umask). */
+static FILE *private_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	return fdopen(fd, "w");
+}
+
+/* county-key [--replace] COUNTY; open [--out FILE] [LEAD]: argv[0] is the command. */
+static int key_command(county_server *s, const char *keys, int argc, char **argv)
+{
+	char err[600] = "";
+	bool open_cmd = strcmp(argv[0], "open") == 0;
+	bool replace = argc > 1 && strcmp(argv[1], "--replace") == 0;
+	const char *out_path = open_cmd && argc > 2 && strcmp(argv[1], "--out") == 0 ? argv[2] : NULL;
+	int rest = 1 + (replace ? 1 : 0) + (out_path ? 2 : 0);
+	if (keys == NULL || (open_cmd ? argc - rest > 1 : argc - rest != 1))
+		return usage();
+	if (!open_cmd) {
+		char id[32];
+		if (county_make_key(s, argv[rest], replace, id, sizeof id, err, sizeof err) != 0) {
+			fprintf(stderr, "fic-county-server: %s\n", err);
+			return 1;
+		}
+		printf("%s\n", id);
+		return 0;
+	}
+	FILE *out = out_path ? private_file(out_path) : stdout;
+	if (out == NULL) {
+		fprintf(stderr, "fic-county-server: cannot write %s\n", out_path);
+		return 1;
+	}
+	int n = county_open_leads(s, keys, rest < argc ? argv[rest] : NULL, out, err, sizeof err);
+	if (out != stdout && (fflush(out) != 0 || fsync(fileno(out)) != 0))
+		n = -1;
+	if (out != stdout)
+		fclose(out);
+	if (n < 0) {
+		fprintf(stderr, "fic-county-server: %s\n", n < 0 && err[0] ? err : "writing failed");
+		return 1;
+	}
+	fprintf(stderr, "fic-county-server: %d lead%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
 static int usage(void)
 {
 	fputs("usage: fic-county-server --db PATH --listen HOST:PORT [--tls-cert PEM --tls-key PEM]\n"
 	      "                         [--connections 1024] [--per-address 64]\n"
-	      "       fic-county-server --db PATH issue-code [--ttl 7d] COUNTY\n"
+	      "       fic-county-server --db PATH [--keys DIR] issue-code [--ttl 7d] COUNTY\n"
+	      "       fic-county-server --db PATH --keys DIR county-key [--replace] COUNTY\n"
+	      "       fic-county-server --db PATH --keys DIR|FILE open [--out FILE] [LEAD]\n"
 	      "       fic-county-server --db PATH devices [COUNTY]\n"
 	      "       fic-county-server --db PATH revoke DEVICE\n"
 	      "       fic-county-server --db PATH reenrol-code [--ttl 7d] DEVICE\n"
@@ -117,7 +186,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	const char *db = NULL, *listen_addr = NULL, *cert = NULL, *key = NULL;
+	const char *db = NULL, *listen_addr = NULL, *cert = NULL, *key = NULL, *keys = NULL;
 	county_limits limits;
 	memset(&limits, 0, sizeof limits); /* 0: the defaults */
 	int i = 1;
@@ -140,6 +209,8 @@ int main(int argc, char **argv)
 			cert = argv[++i];
 		else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc)
 			key = argv[++i];
+		else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
+			keys = argv[++i];
 		else
 			return usage();
 	}
@@ -152,8 +223,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int rc = 0;
-	/* The commands that make a code take --ttl after their name. */
 	const char *cmd = i < argc ? argv[i] : "";
+	if (keys && strcmp(cmd, "open") != 0 && county_set_key_dir(s, keys, err, sizeof err) != 0) {
+		fprintf(stderr, "fic-county-server: %s\n", err);
+		county_close(s);
+		return 1;
+	}
+	if (strcmp(cmd, "county-key") == 0 || strcmp(cmd, "open") == 0) {
+		rc = key_command(s, keys, argc - i, argv + i);
+		county_close(s);
+		return rc;
+	}
+	/* The commands that make a code take --ttl after their name. */
 	int64_t ttl = COUNTY_CODE_TTL_MS;
 	bool coded = strcmp(cmd, "issue-code") == 0 || strcmp(cmd, "reenrol-code") == 0 ||
 	             strcmp(cmd, "rotate") == 0;
@@ -179,6 +260,10 @@ int main(int argc, char **argv)
 			rc = 1;
 		} else {
 			puts(code);
+			if (strcmp(cmd, "issue-code") == 0 && county_has_key(s, argv[i + 1]) == 0)
+				fprintf(stderr, "fic-county-server: warning: %s has no sealing key, so its "
+				                "devices cannot submit informants' details: make one with "
+				                "--keys DIR county-key %s\n", argv[i + 1], argv[i + 1]);
 		}
 	} else if (i + 2 == argc && strcmp(cmd, "revoke") == 0) {
 		if (county_revoke_device(s, argv[i + 1], err, sizeof err) != 0) {

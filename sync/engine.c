@@ -294,6 +294,10 @@ static int push(fic_store *store, const fic_sync_options *opts, fic_sync_report 
 			break;
 		progress(opts, store, rep, ps.total);
 	}
+	/* A device enrolled before the county had a key (or before schema 5)
+	 * asks for it once everything due went: never ahead of an urgent lead. */
+	if (rc == FIC_OK && fic__sync_fetch_county_key(store, opts, ps.auth, rep) != FIC_OK)
+		fic__err_clear(); /* asked again next pass; the pass itself went well */
 	memset(ps.auth, 0, sizeof ps.auth);
 	fic__outbox_prune(store, fic__now_ms(store));
 	return finish(store, rep, rc);

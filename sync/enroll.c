@@ -2,7 +2,8 @@
  * sync/enroll.c — enrolment: the device presents a one-time code the county
  * issued, and keeps the bearer token the server answers with (never
  * logged; through the platform's secret hook, not in the database), the
- * county's name and the server's URL (the only one the token goes to).
+ * county's name, the server's URL (the only one the token goes to) and the
+ * county's public key, pinned (county_key.c).
  */
 #include "sync_internal.h"
 
@@ -66,11 +67,14 @@ int fic_sync_enroll(fic_store *store, const fic_sync_options *in, const char *co
 			rc = fic__err(FIC_EPROTO, "the enrolment answer is for another device");
 		else if ((rc = fic__check_text(county->valuestring, "county", 200, true, NULL)) != FIC_OK)
 			rc = fic__err(FIC_EPROTO, "the enrolment answer has no valid county name");
+		else if ((rc = fic__sync_check_county_key(store, j)) != FIC_OK)
+			; /* another key than the pinned one: nothing changes (county_key.c) */
 		else if ((rc = fic__secret_put(store, FIC_SECRET_TOKEN, tok->valuestring)) != FIC_OK)
 			; /* the token lives apart from the database (core/store/secret.c) */
 		else if ((rc = fic__tx_begin(store)) == FIC_OK) {
 			if ((rc = fic__sync_state_put(store, "sync.county", county->valuestring)) == FIC_OK &&
-			    (rc = fic__sync_state_put(store, "sync.server", opts->server_url)) == FIC_OK)
+			    (rc = fic__sync_state_put(store, "sync.server", opts->server_url)) == FIC_OK &&
+			    (rc = fic__sync_pin_county_key(store, j, county->valuestring)) == FIC_OK)
 				rc = fic__audit_append(store, "sync.enroll", "device",
 				                       fic_store_device_id(store), "{}");
 			rc = fic__tx_end(store, rc);

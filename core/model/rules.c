@@ -191,7 +191,8 @@ static bool flag(const cJSON *o, const char *key, bool dflt, bool *bad_type)
 static const char *const item_keys[] = {
 	"id", "sections", "label", "basis", "type", "unit", "range", "max_length", "max_count",
 	"choices", "na_allowed", "not_after_inspection", "required", "prefill", "applies",
-	"abnormal", "finding", "photo_when_abnormal", "urgent_when_abnormal", "sensitive", NULL
+	"abnormal", "finding", "photo_when_abnormal", "urgent_when_abnormal", "sensitive", "personal",
+	NULL
 };
 
 static bool key_known(const char *const *keys, const char *k)
@@ -242,8 +243,20 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 	it->photo_when_abnormal = flag(node, "photo_when_abnormal", false, &bad_type);
 	it->urgent = flag(node, "urgent_when_abnormal", false, &bad_type);
 	it->sensitive = flag(node, "sensitive", false, &bad_type);
+	it->personal = flag(node, "personal", false, &bad_type);
 	if (bad_type)
 		return bad(&v, "flags must be true or false", NULL);
+	/* A lead's personal answers are sealed at submission (flow/lead.c);
+	 * an inspection's answers are not, so a patrol checklist cannot promise
+	 * it. `sensitive` (the older marker, on informants' names and phones)
+	 * counts as personal in an event form; in a patrol checklist it keeps
+	 * its old meaning: the answer's value stays out of the audit log. */
+	if (it->personal && !def->is_event)
+		return bad(&v, "personal answers are sealed only in event forms (kind \"event\")",
+		           NULL);
+	if (def->is_event)
+		it->personal = it->personal || it->sensitive;
+	it->sensitive = it->sensitive || it->personal;
 	const cJSON *range = cJSON_GetObjectItemCaseSensitive(node, "range");
 	if (range) {
 		if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 ||

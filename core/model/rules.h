@@ -40,6 +40,10 @@ typedef struct fic__item {
 	size_t max_length;      /* text */
 	int max_count;          /* counts */
 	bool required, na_allowed, not_after_inspection, photo_when_abnormal, urgent, sensitive;
+	/* identifies a person (an informant, a patient, a diner): sealed to the
+	 * county's key when the lead is submitted (event forms only; there
+	 * `sensitive` implies it); implies `sensitive` */
+	bool personal;
 	const char *prefill;    /* "site.x" or NULL */
 } fic__item;
 

@@ -182,6 +182,22 @@ int fic__store_scrub(fic_store *store);
  * committed (store->scrub_due), and clear the flag either way. */
 void fic__store_scrub_if_due(fic_store *store, int rc);
 
+/* ---- the county's public key, pinned (keys.c) ---- */
+typedef struct fic__county_key {
+	char id[FIC_KEY_ID_BUFSIZE];
+	unsigned char pk[FIC_COUNTY_KEY_BYTES];
+	char county[201];
+} fic__county_key;
+/* The pinned key: FIC_OK, FIC_ENOTFOUND (none pinned; no message),
+ * FIC_ECORRUPT (the row does not hold a key with its id). */
+int fic__county_key_get(fic_store *store, fic__county_key *out);
+/* Pin `public_key_b64` (inside the caller's transaction, with an audit
+ * entry): FIC_OK also when it is the key already pinned; FIC_ESTATE when
+ * another key is pinned (unenrol first); FIC_EINVAL for a malformed key. */
+int fic__county_key_pin(fic_store *store, const char *public_key_b64, const char *county);
+/* Forget the pinned key (fic_sync_unenroll), inside the caller's transaction. */
+int fic__county_key_forget(fic_store *store);
+
 /* ---- settings (settings.c) ---- */
 /* How long acknowledged outbox rows are kept after the server's receipt: the
  * setting "outbox_retention_days" (default 7), in ms. */

@@ -126,11 +126,15 @@ typedef struct fic_sync_report {
  * a 0600 file beside the store by default, the Android Keystore in the
  * app), never in the database; the county name and the server's URL in the
  * store — the token is sent to that server only (a push or pull given
- * another URL is FIC_ESTATE before any request).
+ * another URL is FIC_ESTATE before any request); and pins the county's
+ * public key if the answer has one: a lead's personal answers (informants,
+ * patients) are sealed to it at submission (lead.h). An answer with another
+ * key than the one already pinned is refused (FIC_ESTATE, nothing changed):
+ * to accept a county's new key, fic_sync_unenroll() first.
  * @return FIC_OK; FIC_EAUTH if the server refused the code; FIC_EINVAL for a
- * missing option or a malformed code; FIC_ENETWORK / FIC_ETLS / FIC_EPROTO /
- * FIC_ECANCELED from the exchange; FIC_EIO (the secret could not be saved);
- * store errors.
+ * missing option or a malformed code; FIC_ESTATE (another county key);
+ * FIC_ENETWORK / FIC_ETLS / FIC_EPROTO / FIC_ECANCELED from the exchange;
+ * FIC_EIO (the secret could not be saved); store errors.
  */
 FIC_EXTERN int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, const char *code,
                                const char *device_name);
@@ -138,6 +142,19 @@ FIC_EXTERN int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, c
 /** Whether the device is enrolled; writes the county's name (may be NULL) into buf. */
 FIC_EXTERN int fic_sync_enrolled(fic_store *store, char *county, size_t county_size);
 
+/**
+ * Leave the county on purpose: forget the token (its secret deleted), the
+ * county, the server's URL and the pinned county key, with an audit entry.
+ * Records still queued stay queued (a lead already submitted stays sealed
+ * to the old key, which the county keeps to open it) and go to whichever
+ * server the device enrols with next. This is the only way a device
+ * accepts another county key, so that neither a changed enrolment answer
+ * nor another server can make it seal informants' details to a key the
+ * county does not hold.
+ * @return FIC_OK (also when not enrolled); FIC_EIO (the secret could not be
+ * deleted: nothing changed); store errors.
+ */
+FIC_EXTERN int fic_sync_unenroll(fic_store *store);
 
 /**
  * Push the outbox's due records: urgent lead records first, in a request of

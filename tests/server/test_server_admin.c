@@ -30,8 +30,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-/* Run fic-county-server on the fixture's database; its exit status, its
- * output (first line trimmed) into out. */
+/* Run fic-county-server on the fixture's database (and its key folder);
+ * its exit status, its output (first line trimmed) into out. */
 static int admin(e2e *f, char *out, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static int admin(e2e *f, char *out, size_t size, const char *fmt, ...)
@@ -41,8 +41,8 @@ static int admin(e2e *f, char *out, size_t size, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof args, fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof cmd, "'%s' --db '%s/county.db' %s 2>&1", FIC_COUNTY_SERVER_BIN, f->dir,
-	         args);
+	snprintf(cmd, sizeof cmd, "'%s' --db '%s/county.db' --keys '%s' %s 2>&1",
+	         FIC_COUNTY_SERVER_BIN, f->dir, f->keys, args);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	size_t n = out ? fread(out, 1, size - 1, p) : 0;

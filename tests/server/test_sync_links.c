@@ -158,6 +158,7 @@ static void over_https_the_device_verifies_the_server(void **state)
 	county_server *srv;
 	char err[300], *db = tu_path(f->dir, "tls.db");
 	assert_int_equal(county_open(&srv, db, err, sizeof err), 0);
+	assert_int_equal(county_set_key_dir(srv, f->keys, err, sizeof err), 0);
 	free(db);
 	if (county_listen_tls(srv, "127.0.0.1:0", cert, key, err, sizeof err) != 0)
 		fail_msg("%s", err);
@@ -184,6 +185,7 @@ static void over_https_the_device_verifies_the_server(void **state)
 	char *okey = slurp(path);
 	db = tu_path(f->dir, "tls2.db");
 	assert_int_equal(county_open(&srv, db, err, sizeof err), 0);
+	assert_int_equal(county_set_key_dir(srv, f->keys, err, sizeof err), 0);
 	free(db);
 	assert_int_equal(county_listen_tls(srv, "127.0.0.1:0", ocert, okey, err, sizeof err), 0);
 	snprintf(url, sizeof url, "https://127.0.0.1:%d", county_port(srv));

@@ -33,7 +33,9 @@ e2e *e2e_new_with(const county_limits *limits)
 	free(path);
 	char err[300];
 	char *sdb = tu_path(f->dir, "county.db");
+	f->keys = tu_path(f->dir, "county-keys");
 	if (county_open(&f->server, sdb, err, sizeof err) != 0 ||
+	    county_set_key_dir(f->server, f->keys, err, sizeof err) != 0 ||
 	    (limits && county_set_limits(f->server, limits) != 0) ||
 	    county_listen(f->server, "127.0.0.1:0", err, sizeof err) != 0)
 		fail_msg("server: %s", err);
@@ -55,6 +57,7 @@ void e2e_free(e2e *f)
 	fic_store_close(f->store);
 	tu_rmtree(f->dir);
 	free(f->dir);
+	free(f->keys);
 	free(f);
 }
 

@@ -466,6 +466,7 @@ int cmd_lead(ctx *c, int argc, char **argv)
 				if (e->reject_reason)
 					cJSON_AddStringToObject(j, "reject_reason", e->reject_reason);
 				cJSON_AddNumberToObject(j, "time_flags", e->time_flags);
+				cJSON_AddNumberToObject(j, "sealed", e->sealed);
 				cJSON_AddItemToArray(arr, j);
 			}
 			print_json(arr);
@@ -484,6 +485,10 @@ int cmd_lead(ctx *c, int argc, char **argv)
 				}
 				if (e->reject_reason)
 					printf("    refused by the county: %s\n", e->reject_reason);
+				if (e->sealed)
+					printf("    %d personal answer%s sealed (informant, diner): only the "
+					       "county can read %s\n", e->sealed, e->sealed == 1 ? "" : "s",
+					       e->sealed == 1 ? "it" : "them");
 				if (e->time_flags & FIC_TIME_CLOCK_CHANGED)
 					printf("    (the phone's clock was changed when this was recorded)\n");
 			}

@@ -1007,6 +1007,7 @@ static jobjectArray JNICALL n_lead_list_get(JNIEnv *env, jclass cls, jlong h, jl
 		rows_num(&r, e->at_risk);
 		rows_num(&r, e->time_flags);
 		rows_num(&r, e->receipt_at_ms);
+		rows_num(&r, e->sealed);
 	}
 	fic_lead_list_free(l);
 	return rows_finish(env, &r);
@@ -1550,6 +1551,13 @@ static jbyteArray JNICALL n_sync_enrolled(JNIEnv *env, jclass cls, jlong h)
 	return ok(env, rc) ? bytes_of(env, county) : NULL;
 }
 
+static void JNICALL n_sync_unenroll(JNIEnv *env, jclass cls, jlong h)
+{
+	(void)cls;
+	STORE_OR();
+	ok(env, fic_sync_unenroll(store));
+}
+
 static void JNICALL n_sync_network_changed(JNIEnv *env, jclass cls, jlong h, jboolean available)
 {
 	(void)cls;
@@ -1681,6 +1689,7 @@ static const JNINativeMethod methods[] = {
 	{ "cancelFree", "(J)V", (void *)n_cancel_free },
 	{ "syncEnroll", "(J" TRANSPORT "[BJ[B[B[J)[J", (void *)n_sync_enroll },
 	{ "syncEnrolled", "(J)[B", (void *)n_sync_enrolled },
+	{ "syncUnenroll", "(J)V", (void *)n_sync_unenroll },
 	{ "syncRun", "(J" TRANSPORT "[BJ" LISTENER "Z[J)[J", (void *)n_sync_run },
 	{ "syncPush", "(J" TRANSPORT "[BJ" LISTENER "Z[J)[J", (void *)n_sync_push },
 	{ "syncPull", "(J" TRANSPORT "[BJ" LISTENER "Z[J)[J", (void *)n_sync_pull },

@@ -95,6 +95,7 @@ final class Native {
     static native long[] syncEnroll(long h, Transport t, byte[] url, long cancel, byte[] code,
                                     byte[] deviceName, long[] limits);
     static native byte[] syncEnrolled(long h);
+    static native void syncUnenroll(long h);
     static native long[] syncRun(long h, Transport t, byte[] url, long cancel, SyncListener l,
                                  boolean noGzip, long[] limits);
     static native long[] syncPush(long h, Transport t, byte[] url, long cancel, SyncListener l,

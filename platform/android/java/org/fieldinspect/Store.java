@@ -476,6 +476,18 @@ public final class Store implements AutoCloseable {
     }
 
     /**
+     * Leave the county on purpose (fic_sync_unenroll): forget the token, the
+     * county, its server and the pinned county key — the only way the device
+     * accepts another county key at its next enrolment.
+     */
+    public void unenroll() {
+        call(h -> {
+            Native.syncUnenroll(h);
+            return null;
+        });
+    }
+
+    /**
      * One sync pass (fic_sync_run): push (urgent leads first, then records,
      * audit, photos) and pull. A failure throws FicException carrying the
      * report ({@link FicException#syncReport()}).

@@ -2,6 +2,7 @@ package org.fieldinspect;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,16 +12,22 @@ import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
  * The store's secrets through the app's SecretStore (the Android Keystore in
- * the app; here a map the test can look into), and the built-in 0600 file
- * when there is none (issue #12, "At rest").
+ * the app; here a map the test can look into), the built-in 0600 file when
+ * there is none, and a lead's informant sealed at submission (issue #12).
  */
 class SecretsTest {
+    static final String TIP_WITH_INFORMANT =
+            "{\"source\":\"phone\",\"subject_area\":\"medical_blood\",\"place\":\"集市\","
+            + "\"description\":\"游医摆摊\",\"time_sensitive\":\"no\",\"verified\":\"yes\","
+            + "\"informant_name\":\"欧阳秀珍\",\"informant_phone\":\"13907770451\"}";
+
     /** What the app's Keystore-backed store would hold, kept in memory. */
     static final class MapSecrets implements SecretStore {
         final Map<String, byte[]> values = new HashMap<>();
@@ -90,13 +97,24 @@ class SecretsTest {
             assertFalse(new File(f.dir, "keystore.db.sync_token.secret").exists());
             try (Store s = Store.open("keystore.db", o)) {
                 assertEquals(Fixture.COUNTY, s.enrolledCounty());
-                s.fileLead("lead.tip_off", Fixture.TIP_OFF, null, 0, 0);
+                // A lead naming its informant: sealed at submission, the list says so.
+                String id = s.fileLead("lead.tip_off", TIP_WITH_INFORMANT, null, 0, 0);
+                List<Lead> leads = s.leads(0);
+                assertEquals(id, leads.get(0).id);
+                assertEquals(2, leads.get(0).sealed);
+                String json = s.leadJson(id);
+                assertFalse(json.contains("13907770451"), json);
+                assertFalse(json.contains("欧阳秀珍"), json);
+                assertTrue(json.contains("\"sealed\""), json);
                 assertTrue(s.syncRun(f.opts).stored >= 1);
                 // The app's store failing fails the call that needs it.
                 secrets.broken = true;
                 FicException e = assertThrows(FicException.class, () -> s.syncRun(f.opts));
                 assertEquals(Status.EIO, e.status());
                 secrets.broken = false;
+                s.unenroll();
+                assertNull(s.enrolledCounty());
+                assertTrue(secrets.values.isEmpty());
             }
         }
     }
