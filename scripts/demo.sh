@@ -57,7 +57,10 @@ server_pid=$!
 for _ in $(seq 50); do grep -q "listening on port" "$work/server.log" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$work/server.log")
 export FIC_SERVER=http://127.0.0.1:$port
-code=$("$server_bin" --db "$work/county.db" issue-code 青杠镇卫生监督协管站)
+# The county's first code makes its sealing key pair: the public half in the
+# database (devices get it at enrolment), the private half only in
+# county-keys/ (0600; in real life on the machine where leads are opened).
+code=$("$server_bin" --db "$work/county.db" --keys "$work/county-keys" issue-code 青杠镇卫生监督协管站)
 echo "server at $FIC_SERVER; enrolment code $code"
 
 step "The county loads its site registry (本底), a revised checklist and a task for the devices to download"
@@ -127,9 +130,10 @@ run lead new event.school_cluster --site "$school" --set unit_type=class --set u
 	--set first_date=2026-11-21 --set daily_cases=2,2,1 --set symptoms=vomiting,diarrhoea \
 	--set similar_symptoms=yes --set shared_meal_or_water=no --set verified=yes
 
-step "A 12345 hotline tip-off: a street 'dentist' at the market (re-inspect within a month)"
+step "A 12345 hotline tip-off: a street 'dentist' at the market (re-inspect within a month); the informant's name and phone are sealed to the county's key when it is submitted"
 run lead new lead.tip_off --site "$market" --set source=hotline_12345 --set subject_area=medical_blood \
-	--set place=集贸市场东口 --set description=流动摊点拔牙镶牙 --set time_sensitive=yes --set verified=yes
+	--set place=集贸市场东口 --set description=流动摊点拔牙镶牙 --set time_sensitive=yes --set verified=yes \
+	--set informant_name=王秀兰 --set informant_phone=13908231174
 
 step "Leads, most pressing first, with the two-hour clock"
 run lead list
@@ -166,5 +170,20 @@ echo '$ fic-county-server --db county.db chain'
 echo "the county's two-hour audit: each lead's receipt, urgent ones against their deadline:"
 echo '$ fic-county-server --db county.db leads'
 "$server_bin" --db "$work/county.db" leads
+echo
+echo "the phone and the server hold the informant's phone only sealed:"
+for f in "$FIC_DB" "$FIC_DB-wal" "$work/county.db" "$work/county.db-wal"; do
+	[ -e "$f" ] && { grep -c 13908231174 "$f" >/dev/null && echo "  FOUND in $f" || echo "  not in $(basename "$f")"; }
+done
+echo "only the county's private key opens it (offline, from the database):"
+echo '$ fic-county-server --db county.db --keys county-keys open'
+"$server_bin" --db "$work/county.db" --keys "$work/county-keys" open 2>/dev/null |
+	python3 -c "
+import json, sys
+for line in sys.stdin:
+    o = json.loads(line)
+    a = o['lead']['content'].get('answers', {})
+    if o['opened']:
+        print('  lead %s: opened %s -> %s %s' % (o['id'][:8], ','.join(o['opened']), a.get('informant_name'), a.get('informant_phone')))"
 echo
 echo "demo store was $FIC_DB (removed on exit)"
