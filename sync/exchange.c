@@ -210,7 +210,7 @@ int fic__sync_auth(fic_store *store, const fic_sync_options *o, char *buf, size_
 	if (rc == FIC_OK && !fic__sync_same_server(server, o->server_url))
 		rc = fic__err(FIC_ESTATE,
 		              "this device is enrolled with %s, not %.300s: its token goes to that "
-		              "server only (to change servers, unenrol and enrol again)",
+		              "server only (to use another server, enrol with it)",
 		              server, o->server_url);
 	else if (rc == FIC_ENOTFOUND)
 		rc = fic__err(FIC_ESTATE, "the server this device enrolled with is not recorded: "
