@@ -4,8 +4,16 @@
  *   fic-county-server --db PATH --listen 127.0.0.1:8080   serve until SIGINT/SIGTERM
  *                     [--tls-cert CHAIN.pem --tls-key KEY.pem]  … over HTTPS
  *                     [--connections 1024] [--per-address 64]
- *   fic-county-server --db PATH issue-code [--ttl D] COUNTY  print a one-time enrolment code
- *                                                         (valid 7 days, or D: 30m, 12h, 14d …)
+ *   fic-county-server --db PATH [--keys DIR] issue-code [--ttl D] COUNTY  print a one-time
+ *                                                         enrolment code (valid 7 days, or D:
+ *                                                         30m, 12h, 14d …); with --keys, a
+ *                                                         county's first code makes its sealing key
+ *   fic-county-server --db PATH --keys DIR county-key [--replace] COUNTY  make the county's
+ *                                                         sealing key (its private half only in
+ *                                                         DIR/<id>.key, 0600); --replace: a new one
+ *   fic-county-server --db PATH --keys DIR|FILE open [--out FILE] [LEAD]  every lead (or one)
+ *                                                         as JSON lines, informants' details
+ *                                                         opened with the private key: offline
  *   fic-county-server --db PATH devices [COUNTY]          enrolled devices: id, state, county,
  *                                                         enrolment, last use, name (no tokens)
  *   fic-county-server --db PATH revoke DEVICE             refuse the device from its next request
@@ -29,18 +37,25 @@
  *                                                         taken (stored, known, or a part kept),
  *                                                         1 refused or not ours, 3 try again
  *
+ * The private keys never need to be on the serving machine: make them
+ * where `open` runs (an offline machine with a copy of the database) and
+ * load only their public halves (county-key writes both; the database holds
+ * the public one). Serve without --keys.
+ *
  * Off loopback it must serve HTTPS (the device refuses plain http elsewhere):
  * give it --tls-cert CHAIN.pem --tls-key KEY.pem (libmicrohttpd with GnuTLS),
  * or put it behind a TLS-terminating proxy (nginx, Caddy).
  */
 #include "county.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
@@ -133,11 +148,65 @@ static int sms_in(county_server *s, const char *from)
 	}
 }
 
+static int usage(void);
+
+/* A file only its owner reads, for opened leads: made 0600 whatever the
+ * umask (a shell's redirection would follow the umask). */
+static FILE *private_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	return fdopen(fd, "w");
+}
+
+/* county-key [--replace] COUNTY; open [--out FILE] [LEAD]: argv[0] is the command. */
+static int key_command(county_server *s, const char *keys, int argc, char **argv)
+{
+	char err[600] = "";
+	bool open_cmd = strcmp(argv[0], "open") == 0;
+	bool replace = argc > 1 && strcmp(argv[1], "--replace") == 0;
+	const char *out_path = open_cmd && argc > 2 && strcmp(argv[1], "--out") == 0 ? argv[2] : NULL;
+	int rest = 1 + (replace ? 1 : 0) + (out_path ? 2 : 0);
+	if (keys == NULL || (open_cmd ? argc - rest > 1 : argc - rest != 1))
+		return usage();
+	if (!open_cmd) {
+		char id[32];
+		if (county_make_key(s, argv[rest], replace, id, sizeof id, err, sizeof err) != 0) {
+			fprintf(stderr, "fic-county-server: %s\n", err);
+			return 1;
+		}
+		printf("%s\n", id);
+		return 0;
+	}
+	FILE *out = out_path ? private_file(out_path) : stdout;
+	if (out == NULL) {
+		fprintf(stderr, "fic-county-server: cannot write %s\n", out_path);
+		return 1;
+	}
+	int n = county_open_leads(s, keys, rest < argc ? argv[rest] : NULL, out, err, sizeof err);
+	if (out != stdout && (fflush(out) != 0 || fsync(fileno(out)) != 0))
+		n = -1;
+	if (out != stdout)
+		fclose(out);
+	if (n < 0) {
+		fprintf(stderr, "fic-county-server: %s\n", n < 0 && err[0] ? err : "writing failed");
+		return 1;
+	}
+	fprintf(stderr, "fic-county-server: %d lead%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
 static int usage(void)
 {
 	fputs("usage: fic-county-server --db PATH --listen HOST:PORT [--tls-cert PEM --tls-key PEM]\n"
 	      "                         [--connections 1024] [--per-address 64]\n"
-	      "       fic-county-server --db PATH issue-code [--ttl 7d] COUNTY\n"
+	      "       fic-county-server --db PATH [--keys DIR] issue-code [--ttl 7d] COUNTY\n"
+	      "       fic-county-server --db PATH --keys DIR county-key [--replace] COUNTY\n"
+	      "       fic-county-server --db PATH --keys DIR|FILE open [--out FILE] [LEAD]\n"
 	      "       fic-county-server --db PATH devices [COUNTY]\n"
 	      "       fic-county-server --db PATH revoke DEVICE\n"
 	      "       fic-county-server --db PATH reenrol-code [--ttl 7d] DEVICE\n"
@@ -155,7 +224,7 @@ static int usage(void)
 
 /* The server's own options (before the command): 0, or usage's answer. */
 typedef struct server_opts {
-	const char *db, *listen_addr, *cert, *key;
+	const char *db, *listen_addr, *cert, *key, *keys;
 	county_limits limits;
 } server_opts;
 
@@ -182,6 +251,8 @@ static int parse_server_opts(server_opts *o, int argc, char **argv, int *next)
 			o->cert = argv[++i];
 		else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc)
 			o->key = argv[++i];
+		else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
+			o->keys = argv[++i];
 		else
 			return usage();
 	}
@@ -215,6 +286,10 @@ static int code_command(county_server *s, int argc, char **argv, int i)
 		return 1;
 	}
 	puts(code);
+	if (strcmp(cmd, "issue-code") == 0 && county_has_key(s, arg) == 0)
+		fprintf(stderr, "fic-county-server: warning: %s has no sealing key, so its devices "
+		                "cannot submit informants' details: make one with --keys DIR "
+		                "county-key %s\n", arg, arg);
 	return 0;
 }
 
@@ -314,8 +389,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fic-county-server: %s\n", err);
 		return 1;
 	}
+	const char *cmd = i < argc ? argv[i] : "";
+	if (o.keys && strcmp(cmd, "open") != 0 && county_set_key_dir(s, o.keys, err, sizeof err) != 0) {
+		fprintf(stderr, "fic-county-server: %s\n", err);
+		county_close(s);
+		return 1;
+	}
 	if (i == argc)
 		rc = o.listen_addr ? serve(s, &o) : -1;
+	else if (strcmp(cmd, "county-key") == 0 || strcmp(cmd, "open") == 0)
+		rc = key_command(s, o.keys, argc - i, argv + i);
 	else if (strcmp(argv[i], "issue-code") == 0 || strcmp(argv[i], "reenrol-code") == 0 ||
 	         strcmp(argv[i], "rotate") == 0)
 		rc = code_command(s, argc, argv, i);

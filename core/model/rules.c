@@ -193,6 +193,7 @@ static const char *const item_keys[] = {
 	"choices", "na_allowed", "not_after_inspection", "required", "prefill", "applies",
 	"abnormal", "finding", "photo_when_abnormal", "urgent_when_abnormal",
 	"immediate_when_abnormal", "time_sensitive_when_abnormal", "licence_match", "sensitive",
+	"personal",
 	NULL
 };
 
@@ -247,6 +248,7 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 	it->time_sensitive = flag(node, "time_sensitive_when_abnormal", false, &bad_type);
 	it->licence_match = flag(node, "licence_match", false, &bad_type);
 	it->sensitive = flag(node, "sensitive", false, &bad_type);
+	it->personal = flag(node, "personal", false, &bad_type);
 	if (bad_type)
 		return bad(&v, "flags must be true or false", NULL);
 	if (it->urgent && it->immediate)
@@ -256,6 +258,17 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 	if ((it->urgent || it->immediate || it->time_sensitive) &&
 	    !cJSON_GetObjectItemCaseSensitive(node, "abnormal"))
 		return bad(&v, "a reporting rule needs an abnormal rule", NULL);
+	/* A lead's personal answers are sealed at submission (flow/lead.c);
+	 * an inspection's answers are not, so a patrol checklist cannot promise
+	 * it. `sensitive` (the older marker, on informants' names and phones)
+	 * counts as personal in an event form; in a patrol checklist it keeps
+	 * its old meaning: the answer's value stays out of the audit log. */
+	if (it->personal && !def->is_event)
+		return bad(&v, "personal answers are sealed only in event forms (kind \"event\")",
+		           NULL);
+	if (def->is_event)
+		it->personal = it->personal || it->sensitive;
+	it->sensitive = it->sensitive || it->personal;
 	const cJSON *range = cJSON_GetObjectItemCaseSensitive(node, "range");
 	if (range) {
 		if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 ||

@@ -550,6 +550,7 @@ static void lead_list_json(const fic_lead_list *list)
 		if (e->called_at_ms)
 			cJSON_AddNumberToObject(j, "called_at_ms", (double)e->called_at_ms);
 		cJSON_AddNumberToObject(j, "time_flags", e->time_flags);
+		cJSON_AddNumberToObject(j, "sealed", e->sealed);
 		cJSON_AddItemToArray(arr, j);
 	}
 	print_json(arr);
@@ -573,6 +574,10 @@ static void lead_list_text(const fic_lead_list *list)
 		}
 		if (e->reject_reason)
 			printf("    refused by the county: %s\n", e->reject_reason);
+		if (e->sealed)
+			printf("    %d personal answer%s sealed (informant, diner): only the "
+			       "county can read %s\n", e->sealed, e->sealed == 1 ? "" : "s",
+			       e->sealed == 1 ? "it" : "them");
 		if (e->called_at_ms) {
 			char when[40];
 			format_time(e->called_at_ms, when, sizeof when);
