@@ -45,6 +45,11 @@ int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out);
 /* A finished inspection as its canonical record, without the chain fields (inspection.c). */
 int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **out);
 
+/* Local 1 January of `year` (0: this year, then *year is it) as
+ * "YYYY-01-01", and the next year's: the bounds of a year's records
+ * (plan.c). */
+int fic__year_bounds(fic_store *store, int *year, char y0[16], char y1[16]);
+
 /* A task (plan.c), inside the caller's transaction: a re-inspection of
  * `site_id` due on `due_date` (local YYYY-MM-DD), from a lead or the agency. */
 int fic__task_add(fic_store *store, const char *kind, const char *site_id, const char *lead_id,
@@ -110,6 +115,11 @@ int fic__lead_deliver_sms(fic_store *store, const char *lead_id, const char *rec
 int fic__site_status_lead(char *id_out, fic_store *store, const char *site_id,
                           const char *inspection_id, int finding, const char *reason,
                           const cJSON *before, const cJSON *after);
+/* A site report's finding and changes, as the caller gave them
+ * (fic_site_report, fic_inspection_report_site): FIC_FOUND_CLOSED alone, or
+ * FIC_FOUND_CHANGED with *changes, then pointed at its copy as this
+ * version's struct in *given. */
+int fic__site_finding_in(int finding, const fic_site **changes, fic_site *given);
 
 /* A site-status lead's proof photos (拍摄证明照片, 服务方法 1(3)): its own,
  * and its inspection's that document no single item. FIC_EINCOMPLETE when

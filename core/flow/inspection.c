@@ -596,19 +596,10 @@ int fic_inspection_report_site(fic_store *store, const char *inspection_id, int 
 	int rc = check_ids(store, inspection_id, "inspection id");
 	if (rc == FIC_OK)
 		rc = fic__check_text(reason, "reason", FIC_REASON_MAX, true, NULL);
-	if (rc != FIC_OK)
-		return rc;
-	if (finding != FIC_FOUND_CLOSED && finding != FIC_FOUND_CHANGED)
-		return fic__err(FIC_EINVAL, "finding must be FIC_FOUND_CLOSED or FIC_FOUND_CHANGED");
-	if ((finding == FIC_FOUND_CHANGED) != (changes != NULL))
-		return fic__err(FIC_EINVAL, "changes are given with FIC_FOUND_CHANGED, and only then");
 	fic_site given;
-	if (changes) {
-		if ((rc = fic__site_in(&given, changes)) != FIC_OK)
-			return rc;
-		changes = &given;
-	}
-	if ((rc = fic__tx_begin(store)) != FIC_OK)
+	if (rc == FIC_OK)
+		rc = fic__site_finding_in(finding, &changes, &given);
+	if (rc != FIC_OK || (rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
 	insp in;
 	if ((rc = insp_load(&in, store, inspection_id)) != FIC_OK)
@@ -632,16 +623,9 @@ int fic_inspection_report_site(fic_store *store, const char *inspection_id, int 
 		if (sft == NULL)
 			rc = fic__err(FIC_ENOMEM, "out of memory recording a site finding");
 	}
-	sqlite3_stmt *st;
-	if (rc == FIC_OK &&
-	    (rc = fic__prepare(store, &st, "UPDATE inspections SET site_finding = ?2 WHERE id = ?1")) ==
-		    FIC_OK) {
-		sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, sft, -1, SQLITE_STATIC);
-		int src = sqlite3_step(st);
-		sqlite3_finalize(st);
-		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "recording a site finding");
-	}
+	if (rc == FIC_OK)
+		rc = fic__exec(store, "UPDATE inspections SET site_finding = ?2 WHERE id = ?1",
+		               "recording a site finding", "tt", in.id, sft);
 	if (rc == FIC_OK) {
 		/* The site-status lead (实施方案 服务方法1(3)): a draft until the
 		 * inspection finishes with its proof photo. */

@@ -25,25 +25,12 @@ int fic__task_add(fic_store *store, const char *kind, const char *site_id, const
 	int rc = fic__uuid7(store, id);
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st, "INSERT INTO tasks (id, kind, site_id, lead_id, source, "
-	                                   "due_date, detail, created_at_ms) VALUES (?1, ?2, ?3, ?4, "
-	                                   "?5, ?6, ?7, ?8)")) != FIC_OK)
+	rc = fic__exec(store, "INSERT INTO tasks (id, kind, site_id, lead_id, source, due_date, "
+	                      "detail, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	               "saving a task", "ttttttti", id, kind, site_id, lead_id, source, due_date,
+	               detail, fic__now_ms(store));
+	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	if (site_id)
-		sqlite3_bind_text(st, 3, site_id, -1, SQLITE_STATIC);
-	if (lead_id)
-		sqlite3_bind_text(st, 4, lead_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, due_date, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, fic__now_ms(store));
-	int src = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (src != SQLITE_DONE)
-		return fic__db_err(store, src, "saving a task");
 	cJSON *d = cJSON_CreateObject();
 	bool ok = d && cJSON_AddStringToObject(d, "kind", kind) &&
 	          cJSON_AddStringToObject(d, "source", source) &&
@@ -145,16 +132,14 @@ int fic__tasks_complete_by(fic_store *store, const char *inspection_id, const ch
 		return FIC_OK;
 	bool named = original_lead && original_lead[0];
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      named ? "SELECT id FROM tasks WHERE state = 'open' AND (id = ?2 OR "
-	                              "lead_id = ?2) ORDER BY due_date, id"
-	                            : "SELECT id FROM tasks WHERE state = 'open' AND site_id = ?1 "
-	                              "AND kind = 'reinspection' ORDER BY due_date, id");
+	int rc = fic__prepare_args(store, &st,
+	                           named ? "SELECT id FROM tasks WHERE state = 'open' AND (id = ?2 OR "
+	                                   "lead_id = ?2) ORDER BY due_date, id"
+	                                 : "SELECT id FROM tasks WHERE state = 'open' AND site_id = ?1 "
+	                                   "AND kind = 'reinspection' ORDER BY due_date, id",
+	                           "tt", site_id, named ? original_lead : NULL);
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, site_id, -1, SQLITE_STATIC);
-	if (named)
-		sqlite3_bind_text(st, 2, original_lead, -1, SQLITE_STATIC);
 	/* Collect first: completing writes to the table being read. */
 	char ids[16][FIC_UUID_BUFSIZE + 32];
 	int n = 0, src;
@@ -315,15 +300,15 @@ static int semester_list(fic_store *store, const due_dates *d, cJSON *o)
 	if (!ok)
 		return fic__err(FIC_ENOMEM, "out of memory building the due list");
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "SELECT sa.site_id, sa.name FROM site_areas sa WHERE sa.area = 'school' "
-	                      "AND sa.open = 1 AND NOT EXISTS (SELECT 1 FROM inspections i WHERE "
-	                      "i.site_id = sa.site_id AND i.area = 'school' AND i.state = 'finished' "
-	                      "AND i.inspection_date BETWEEN ?1 AND ?2) ORDER BY sa.name, sa.site_id");
+	int rc = fic__prepare_args(store, &st,
+	                           "SELECT sa.site_id, sa.name FROM site_areas sa WHERE sa.area = "
+	                           "'school' AND sa.open = 1 AND NOT EXISTS (SELECT 1 FROM inspections "
+	                           "i WHERE i.site_id = sa.site_id AND i.area = 'school' AND i.state = "
+	                           "'finished' AND i.inspection_date BETWEEN ?1 AND ?2) ORDER BY "
+	                           "sa.name, sa.site_id",
+	                           "tt", d->s0, d->s1);
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, d->s0, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, d->s1, -1, SQLITE_STATIC);
 	int src;
 	while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		cJSON *e = cJSON_CreateObject();
@@ -340,23 +325,24 @@ static int semester_list(fic_store *store, const due_dates *d, cJSON *o)
 	return rc;
 }
 
-int fic_due_json(char **out, fic_store *store)
-{
-	FIC__BEGIN(out, store);
+/* The due list and its summary, as they are built. */
+typedef struct due_doc {
 	due_dates d;
-	due_dates_get(store, &d);
-	area_row areas_v[AREAS_MAX];
-	size_t na = 0;
-	int rc = areas_load(store, areas_v, &na);
-	if (rc != FIC_OK)
-		return rc;
-	cJSON *o = cJSON_CreateObject(), *areas = NULL;
-	bool ok = o && cJSON_AddStringToObject(o, "today", d.t) &&
-		  cJSON_AddNumberToObject(o, "patrols_required_per_year", PATROLS_PER_YEAR) &&
-		  (areas = cJSON_AddObjectToObject(o, "areas")) != NULL;
-	for (size_t i = 0; ok && i < na; i++)
-		ok = fic__json_put(areas, areas_v[i].area, cJSON_CreateArray());
+	area_row areas[AREAS_MAX];
+	size_t na;
+	cJSON *o;       /* {"today", "patrols_required_per_year", "areas": {}, …} */
+	cJSON *by_area; /* its "areas" */
+	bool ok;        /* false when out of memory */
+} due_doc;
+
+/* The sites due per area, as {area: [site, …]}, and the semester's schools. */
+static int due_lists(fic_store *store, due_doc *doc)
+{
+	bool ok = true;
+	for (size_t i = 0; ok && i < doc->na; i++)
+		ok = fic__json_put(doc->by_area, doc->areas[i].area, cJSON_CreateArray());
 	sqlite3_stmt *st = NULL;
+	int rc = FIC_OK;
 	if (ok)
 		rc = fic__prepare(store, &st,
 		                  "SELECT area, site_id, name, kind, CASE WHEN patrol_year = ?1 THEN "
@@ -364,12 +350,12 @@ int fic_due_json(char **out, fic_store *store)
 		                  "ORDER BY area, kind, name, site_id");
 	int src = SQLITE_DONE;
 	if (ok && rc == FIC_OK) {
-		sqlite3_bind_text(st, 1, d.t, 4, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, doc->d.t, 4, SQLITE_STATIC);
 		while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
 			int n = sqlite3_column_int(st, 4), need = sqlite3_column_int(st, 5);
 			if (n >= need)
 				continue;
-			cJSON *list = cJSON_GetObjectItemCaseSensitive(areas,
+			cJSON *list = cJSON_GetObjectItemCaseSensitive(doc->by_area,
 			                                               (const char *)sqlite3_column_text(st, 0));
 			if (list == NULL)
 				continue; /* an area no longer planned */
@@ -386,94 +372,111 @@ int fic_due_json(char **out, fic_store *store)
 			rc = fic__db_err(store, src, "building the due list");
 		sqlite3_finalize(st);
 	}
-	if (ok && rc == FIC_OK && d.has_semester)
-		rc = semester_list(store, &d, o);
-	return fic__json_out(out, o, ok, rc);
+	doc->ok = ok;
+	if (ok && rc == FIC_OK && doc->d.has_semester)
+		rc = semester_list(store, &doc->d, doc->o);
+	return rc;
 }
 
-/* ---- the due list at scale: a summary, and pages most overdue first ---- */
-
-int fic_due_summary_json(char **out, fic_store *store)
+/*
+ * Per area: its open sites, less those with all their patrols this year /
+ * with any — counters kept by triggers as sites are patrolled, closed, join
+ * areas or change kind (0004_year.sql), so a few primary-key reads whatever
+ * the registry's size. Then the semester's schools not visited, counted.
+ */
+static int due_counts(fic_store *store, due_doc *doc)
 {
-	FIC__BEGIN(out, store);
-	due_dates d;
-	due_dates_get(store, &d);
-	area_row areas_v[AREAS_MAX];
-	size_t na = 0;
-	int rc = areas_load(store, areas_v, &na);
+	const due_dates *d = &doc->d;
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st,
+	                      "SELECT (SELECT n FROM counts WHERE name = 'open.' || ?1), "
+	                      "coalesce((SELECT n FROM counts WHERE name = 'done.' || ?1 || '.' || ?2), 0), "
+	                      "coalesce((SELECT n FROM counts WHERE name = 'seen.' || ?1 || '.' || ?2), 0)");
 	if (rc != FIC_OK)
 		return rc;
-	/*
-	 * Per area: its open sites, less those with all their patrols this year /
-	 * with any — counters kept by triggers as sites are patrolled, closed,
-	 * join areas or change kind (0004_year.sql), so a few primary-key reads
-	 * whatever the registry's size.
-	 */
-	sqlite3_stmt *st;
-	if ((rc = fic__prepare(store, &st,
-	                       "SELECT (SELECT n FROM counts WHERE name = 'open.' || ?1), "
-	                       "coalesce((SELECT n FROM counts WHERE name = 'done.' || ?1 || '.' || ?2), 0), "
-	                       "coalesce((SELECT n FROM counts WHERE name = 'seen.' || ?1 || '.' || ?2), 0)")) !=
-	    FIC_OK)
-		return rc;
 	char year[5];
-	snprintf(year, sizeof year, "%.4s", d.t);
-	cJSON *o = cJSON_CreateObject(), *areas = NULL;
-	bool ok = o && cJSON_AddStringToObject(o, "today", d.t) &&
-		  cJSON_AddNumberToObject(o, "patrols_required_per_year", PATROLS_PER_YEAR) &&
-		  (areas = cJSON_AddObjectToObject(o, "areas")) != NULL;
+	snprintf(year, sizeof year, "%.4s", d->t);
 	int64_t open_schools = 0;
-	for (size_t i = 0; ok && rc == FIC_OK && i < na; i++) {
-		const char *a = areas_v[i].area;
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	bool ok = true;
+	for (size_t i = 0; ok && rc == FIC_OK && i < doc->na; i++) {
+		const area_row *r = &doc->areas[i];
+		sqlite3_bind_text(st, 1, r->area, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, year, -1, SQLITE_STATIC);
 		int src = sqlite3_step(st);
 		if (src != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
 			rc = src == SQLITE_ROW ? fic__err(FIC_ECORRUPT, "the due summary: counter open.%s "
-			                                                "is missing", a)
+			                                                "is missing", r->area)
 			                       : fic__db_err(store, src, "building the due summary");
 			break;
 		}
 		int64_t open = sqlite3_column_int64(st, 0), done = sqlite3_column_int64(st, 1),
 			seen = sqlite3_column_int64(st, 2);
 		sqlite3_reset(st);
-		if (strcmp(a, "school") == 0)
+		if (strcmp(r->area, "school") == 0)
 			open_schools = open;
 		cJSON *e = cJSON_CreateObject();
-		ok = fic__json_put(areas, a, e) && cJSON_AddStringToObject(e, "title", areas_v[i].title) &&
-		     cJSON_AddNumberToObject(e, "per_year", areas_v[i].per_year) &&
+		ok = fic__json_put(doc->by_area, r->area, e) &&
+		     cJSON_AddStringToObject(e, "title", r->title) &&
+		     cJSON_AddNumberToObject(e, "per_year", r->per_year) &&
 		     cJSON_AddNumberToObject(e, "open_sites", (double)open) &&
 		     cJSON_AddNumberToObject(e, "due", (double)(open - done)) &&
 		     cJSON_AddNumberToObject(e, "not_patrolled_this_year", (double)(open - seen));
 	}
 	sqlite3_finalize(st);
-	if (ok && rc == FIC_OK && d.has_semester) {
+	if (ok && rc == FIC_OK && d->has_semester) {
 		/* Schools: those visited in the first month of the semester, from that
 		 * month's patrols (index inspections_patrol). */
-		if ((rc = fic__prepare(store, &st,
-		                       "SELECT count(*) FROM (SELECT DISTINCT site_id FROM inspections "
-		                       "WHERE state = 'finished' AND area = 'school' AND inspection_date "
-		                       "BETWEEN ?1 AND ?2) p CROSS JOIN site_areas sa ON sa.site_id = "
-		                       "p.site_id AND sa.area = 'school' WHERE sa.open = 1")) == FIC_OK) {
-			sqlite3_bind_text(st, 1, d.s0, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, d.s1, -1, SQLITE_STATIC);
-			int src = sqlite3_step(st);
-			int64_t visited = sqlite3_column_int64(st, 0);
-			sqlite3_finalize(st);
-			if (src != SQLITE_ROW) {
-				rc = fic__db_err(store, src, "building the due summary");
-			} else {
-				cJSON *sem = cJSON_CreateObject();
-				ok = fic__json_put(o, "semester", sem) &&
-				     cJSON_AddStringToObject(sem, "start", d.s0) &&
-				     cJSON_AddStringToObject(sem, "first_month_ends", d.s1) &&
-				     cJSON_AddNumberToObject(sem, "schools_not_visited",
-				                             (double)(open_schools - visited)) &&
-				     cJSON_AddBoolToObject(sem, "overdue", d.semester_over);
-			}
+		int64_t visited = 0;
+		rc = fic__query_int(store, &visited,
+		                    "SELECT count(*) FROM (SELECT DISTINCT site_id FROM inspections WHERE "
+		                    "state = 'finished' AND area = 'school' AND inspection_date BETWEEN ?1 "
+		                    "AND ?2) p CROSS JOIN site_areas sa ON sa.site_id = p.site_id AND "
+		                    "sa.area = 'school' WHERE sa.open = 1",
+		                    "building the due summary", "tt", d->s0, d->s1);
+		if (rc == FIC_OK) {
+			cJSON *sem = cJSON_CreateObject();
+			ok = fic__json_put(doc->o, "semester", sem) &&
+			     cJSON_AddStringToObject(sem, "start", d->s0) &&
+			     cJSON_AddStringToObject(sem, "first_month_ends", d->s1) &&
+			     cJSON_AddNumberToObject(sem, "schools_not_visited",
+			                             (double)(open_schools - visited)) &&
+			     cJSON_AddBoolToObject(sem, "overdue", d->semester_over);
 		}
 	}
-	return fic__json_out(out, o, ok, rc);
+	doc->ok = ok;
+	return rc;
+}
+
+/* Today and the semester, the patrol areas and the document's first
+ * members; then `fill` adds the rest. */
+static int due_document(char **out, fic_store *store, int (*fill)(fic_store *, due_doc *))
+{
+	FIC__BEGIN(out, store);
+	due_doc doc;
+	due_dates_get(store, &doc.d);
+	doc.o = doc.by_area = NULL;
+	int rc = areas_load(store, doc.areas, &doc.na);
+	if (rc != FIC_OK)
+		return rc;
+	doc.o = cJSON_CreateObject();
+	doc.ok = doc.o && cJSON_AddStringToObject(doc.o, "today", doc.d.t) &&
+	         cJSON_AddNumberToObject(doc.o, "patrols_required_per_year", PATROLS_PER_YEAR) &&
+	         (doc.by_area = cJSON_AddObjectToObject(doc.o, "areas")) != NULL;
+	if (doc.ok)
+		rc = fill(store, &doc);
+	return fic__json_out(out, doc.o, doc.ok, rc);
+}
+
+int fic_due_json(char **out, fic_store *store)
+{
+	return due_document(out, store, due_lists);
+}
+
+/* ---- the due list at scale: a summary, and pages most overdue first ---- */
+
+int fic_due_summary_json(char **out, fic_store *store)
+{
+	return due_document(out, store, due_counts);
 }
 
 /*
@@ -1000,20 +1003,27 @@ static int four_indicators(fic_store *store, cJSON *o, const area_row *areas, si
 	return rc;
 }
 
-int fic_stats_json(char **out, fic_store *store, int year)
-
+int fic__year_bounds(fic_store *store, int *year, char y0[16], char y1[16])
 {
-	FIC__BEGIN(out, store);
-	if (year != 0 && (year < 2000 || year > 2998))
+	if (*year != 0 && (*year < 2000 || *year > 2998))
 		return fic__err(FIC_EINVAL, "year must be 2000..2998, or 0 for this year");
-	if (year == 0) {
+	if (*year == 0) {
 		char t[11];
 		fic__days_format(fic__local_day(store, fic__now_ms(store)), t);
-		year = atoi(t);
+		*year = atoi(t);
 	}
-	char y0[24], y1[24];
-	snprintf(y0, sizeof y0, "%04d-01-01", year % 10000);
-	snprintf(y1, sizeof y1, "%04d-01-01", (year + 1) % 10000);
+	snprintf(y0, 16, "%04d-01-01", *year % 10000);
+	snprintf(y1, 16, "%04d-01-01", (*year + 1) % 10000);
+	return FIC_OK;
+}
+
+int fic_stats_json(char **out, fic_store *store, int year)
+{
+	FIC__BEGIN(out, store);
+	char y0[16], y1[16];
+	int rc = fic__year_bounds(store, &year, y0, y1);
+	if (rc != FIC_OK)
+		return rc;
 	int64_t d0 = 0, d1 = 0;
 	if (fic__parse_date(y0, "year", &d0) != FIC_OK || fic__parse_date(y1, "year", &d1) != FIC_OK)
 		return fic_error_last()->code;
@@ -1031,15 +1041,14 @@ int fic_stats_json(char **out, fic_store *store, int year)
 	 * for good, is discovered and not reported.
 	 */
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "SELECT count(*), coalesce(sum(state IN ('queued', 'delivered')), 0), "
-	                      "coalesce(sum(urgent > 0), 0), coalesce(sum(state = 'delivered'), 0) "
-	                      "FROM leads WHERE discovered_at_ms >= ?1 AND discovered_at_ms < ?2 "
-	                      "AND category != 'correction'");
+	rc = fic__prepare_args(store, &st,
+	                       "SELECT count(*), coalesce(sum(state IN ('queued', 'delivered')), 0), "
+	                       "coalesce(sum(urgent > 0), 0), coalesce(sum(state = 'delivered'), 0) "
+	                       "FROM leads WHERE discovered_at_ms >= ?1 AND discovered_at_ms < ?2 "
+	                       "AND category != 'correction'",
+	                       "ii", t0, t1);
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_int64(st, 1, t0);
-	sqlite3_bind_int64(st, 2, t1);
 	int src = sqlite3_step(st);
 	int64_t discovered = sqlite3_column_int64(st, 0), reported = sqlite3_column_int64(st, 1),
 		urgent = sqlite3_column_int64(st, 2), delivered = sqlite3_column_int64(st, 3);
@@ -1068,21 +1077,13 @@ int fic_stats_json(char **out, fic_store *store, int year)
 		rc = areas_load(store, areas_v, &na);
 	for (size_t i = 0; ok && rc == FIC_OK && i < na; i++) {
 		const char *a = areas_v[i].area;
-		if ((rc = fic__prepare(store, &st, "SELECT count(*) FROM inspections WHERE state = "
-		                                   "'finished' AND area = ?1 AND inspection_date >= ?2 "
-		                                   "AND inspection_date < ?3")) != FIC_OK)
-			break;
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, y0, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, y1, -1, SQLITE_STATIC);
-		src = sqlite3_step(st);
-		int64_t n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		if (src != SQLITE_ROW) {
-			rc = fic__db_err(store, src, "counting patrols");
-			break;
-		}
-		ok = cJSON_AddNumberToObject(patrols, a, (double)n) != NULL;
+		int64_t n = 0;
+		rc = fic__query_int(store, &n, "SELECT count(*) FROM inspections WHERE state = 'finished' "
+		                               "AND area = ?1 AND inspection_date >= ?2 AND "
+		                               "inspection_date < ?3",
+		                    "counting patrols", "ttt", a, y0, y1);
+		if (rc == FIC_OK)
+			ok = cJSON_AddNumberToObject(patrols, a, (double)n) != NULL;
 	}
 	if (ok && rc == FIC_OK)
 		rc = four_indicators(store, o, areas_v, na, y0, y1, reported, discovered, &ok);

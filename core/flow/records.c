@@ -9,24 +9,7 @@
 
 #include <sqlite3.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-/* Queue `rec` (built by the caller, freed here) as record `type` and audit `action`. */
-static int record_out(fic_store *store, const char *type, const char *id, const char *action,
-                      cJSON *rec, bool built)
-{
-	char *text = built && rec ? cJSON_PrintUnformatted(rec) : NULL;
-	cJSON_Delete(rec);
-	int rc = text ? fic__outbox_enqueue(store, type, id, "add", FIC_PRIORITY_ORDINARY, text)
-	              : fic__err(FIC_ENOMEM, "out of memory recording a %s", type);
-	cJSON_free(text);
-	if (rc == FIC_OK) {
-		cJSON *d = cJSON_CreateObject();
-		rc = fic__audit_take(store, action, type, id, d, d != NULL);
-	}
-	return rc;
-}
 
 /* A row's columns as a JSON object: text and numbers as they are, NULL left out. */
 static cJSON *row_json(sqlite3_stmt *st)
@@ -49,6 +32,31 @@ static cJSON *row_json(sqlite3_stmt *st)
 		return NULL;
 	}
 	return o;
+}
+
+/*
+ * The record just added, read back whole (`sql` selects * by id), queued as
+ * record `type` and audited as `action`: the county gets every column.
+ */
+static int record_added(fic_store *store, const char *sql, const char *type, const char *id,
+                        const char *action)
+{
+	sqlite3_stmt *st;
+	int rc = fic__row_by_key(store, &st, sql, id, type);
+	if (rc != FIC_OK)
+		return rc;
+	cJSON *rec = row_json(st);
+	sqlite3_finalize(st);
+	char *text = rec ? cJSON_PrintUnformatted(rec) : NULL;
+	cJSON_Delete(rec);
+	rc = text ? fic__outbox_enqueue(store, type, id, "add", FIC_PRIORITY_ORDINARY, text)
+	          : fic__err(FIC_ENOMEM, "out of memory recording a %s", type);
+	cJSON_free(text);
+	if (rc == FIC_OK) {
+		cJSON *d = cJSON_CreateObject();
+		rc = fic__audit_take(store, action, type, id, d, d != NULL);
+	}
+	return rc;
 }
 
 /* Every row of a prepared statement as a JSON array into *out. */
@@ -88,27 +96,25 @@ static const char *const activity_kinds[] = { "", "publicity", "training", "case
 
 int fic_activity_add(char *id_out, fic_store *store, const fic_activity *a)
 {
-	fic__err_clear();
-	FIC__ARG(id_out);
-	id_out[0] = '\0';
-	FIC__ARG(store);
+	FIC__BEGIN_TEXT(id_out, store);
 	FIC__ARG(a);
 	if (a->version != FIC_ACTIVITY_VERSION)
 		return fic__err(FIC_EINVAL, "activity: unknown struct version %u", a->version);
 	if (a->kind < FIC_ACTIVITY_PUBLICITY || a->kind > FIC_ACTIVITY_CASE)
 		return fic__err(FIC_EINVAL, "activity: kind must be a fic_activity_kind");
-	struct { const char *v, *what; size_t max; bool required; } t[] = {
-		{ a->date, "date", 10, true },        { a->topic, "topic", FIC_ACTIVITY_TEXT_MAX, true },
-		{ a->place, "place", FIC_ACTIVITY_TEXT_MAX, false },
-		{ a->audience, "audience", FIC_ACTIVITY_TEXT_MAX, false },
-		{ a->channel, "channel", 32, false }, { a->format, "format", FIC_ACTIVITY_TEXT_MAX, false },
-		{ a->case_ref, "case number", 100, a->kind == FIC_ACTIVITY_CASE },
-		{ a->site_id, "site id", FIC_ID_MAX, false }, { a->note, "note", 2000, false },
-		{ a->area, "area", 64, false },
+	const fic__text_arg t[] = {
+		{ a->date, "date", 10, true, NULL },
+		{ a->topic, "topic", FIC_ACTIVITY_TEXT_MAX, true, NULL },
+		{ a->place, "place", FIC_ACTIVITY_TEXT_MAX, false, NULL },
+		{ a->audience, "audience", FIC_ACTIVITY_TEXT_MAX, false, NULL },
+		{ a->channel, "channel", 32, false, NULL },
+		{ a->format, "format", FIC_ACTIVITY_TEXT_MAX, false, NULL },
+		{ a->case_ref, "case number", 100, a->kind == FIC_ACTIVITY_CASE, NULL },
+		{ a->site_id, "site id", FIC_ID_MAX, false, NULL },
+		{ a->note, "note", 2000, false, NULL },
+		{ a->area, "area", 64, false, NULL },
 	};
-	int rc = FIC_OK;
-	for (size_t i = 0; rc == FIC_OK && i < sizeof t / sizeof t[0]; i++)
-		rc = fic__check_text(t[i].v, t[i].what, t[i].max, t[i].required, NULL);
+	int rc = fic__check_texts(t, sizeof t / sizeof t[0]);
 	if (rc != FIC_OK)
 		return rc;
 	int64_t day = 0, today = fic__local_day(store, fic__now_ms(store));
@@ -158,31 +164,12 @@ int fic_activity_add(char *id_out, fic_store *store, const fic_activity *a)
 		sqlite3_finalize(st);
 		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "recording an activity");
 	}
-	if (rc == FIC_OK && (rc = fic__prepare(store, &st, "SELECT * FROM activities WHERE id = ?1")) ==
-	                            FIC_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		cJSON *rec = sqlite3_step(st) == SQLITE_ROW ? row_json(st) : NULL;
-		sqlite3_finalize(st);
-		rc = record_out(store, "activity", id, "activity.add", rec, rec != NULL);
-	}
+	if (rc == FIC_OK)
+		rc = record_added(store, "SELECT * FROM activities WHERE id = ?1", "activity", id,
+		                  "activity.add");
 	if ((rc = fic__tx_end(store, rc)) == FIC_OK)
 		memcpy(id_out, id, FIC_UUID_BUFSIZE);
 	return rc;
-}
-
-/* Local 1 January of `year` as YYYY-01-01 and the next year's. */
-static int year_bounds(fic_store *store, int year, char y0[16], char y1[16])
-{
-	if (year != 0 && (year < 2000 || year > 2998))
-		return fic__err(FIC_EINVAL, "year must be 2000..2998, or 0 for this year");
-	if (year == 0) {
-		char t[11];
-		fic__days_format(fic__local_day(store, fic__now_ms(store)), t);
-		year = atoi(t);
-	}
-	snprintf(y0, 16, "%04d-01-01", year % 10000);
-	snprintf(y1, 16, "%04d-01-01", (year + 1) % 10000);
-	return FIC_OK;
 }
 
 int fic_activity_list_json(char **out, fic_store *store, int year, int kind)
@@ -191,20 +178,19 @@ int fic_activity_list_json(char **out, fic_store *store, int year, int kind)
 	if (kind < 0 || kind > FIC_ACTIVITY_CASE)
 		return fic__err(FIC_EINVAL, "kind must be 0 (all) or a fic_activity_kind");
 	char y0[16], y1[16];
-	int rc = year_bounds(store, year, y0, y1);
+	int rc = fic__year_bounds(store, &year, y0, y1);
 	sqlite3_stmt *st;
 	if (rc != FIC_OK ||
-	    (rc = fic__prepare(store, &st,
-	                       "SELECT a.id, a.kind, a.area, a.activity_date AS date, a.topic, a.place, "
-	                       "a.audience, a.people, a.channel, a.format, a.case_ref, a.site_id, a.note, "
-	                       "a.inspector, (SELECT count(*) FROM photos p WHERE p.owner_type = "
-	                       "'activity' AND p.owner_id = a.id) AS photos FROM activities a WHERE "
-	                       "a.activity_date >= ?1 AND a.activity_date < ?2 AND (?3 = '' OR a.kind "
-	                       "= ?3) ORDER BY a.activity_date DESC, a.id")) != FIC_OK)
+	    (rc = fic__prepare_args(store, &st,
+	                            "SELECT a.id, a.kind, a.area, a.activity_date AS date, a.topic, "
+	                            "a.place, a.audience, a.people, a.channel, a.format, a.case_ref, "
+	                            "a.site_id, a.note, a.inspector, (SELECT count(*) FROM photos p "
+	                            "WHERE p.owner_type = 'activity' AND p.owner_id = a.id) AS photos "
+	                            "FROM activities a WHERE a.activity_date >= ?1 AND a.activity_date "
+	                            "< ?2 AND (?3 = '' OR a.kind = ?3) ORDER BY a.activity_date DESC, "
+	                            "a.id",
+	                            "ttt", y0, y1, activity_kinds[kind])) != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, y0, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, y1, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, activity_kinds[kind], -1, SQLITE_STATIC);
 	return rows_json(store, st, out, "listing activities");
 }
 
@@ -227,24 +213,20 @@ int fic__water_verdict(fic_store *store, const char *site_id, bool passed, const
 
 int fic_sample_add(char *id_out, fic_store *store, const fic_sample *s)
 {
-	fic__err_clear();
-	FIC__ARG(id_out);
-	id_out[0] = '\0';
-	FIC__ARG(store);
+	FIC__BEGIN_TEXT(id_out, store);
 	FIC__ARG(s);
 	if (s->version != FIC_SAMPLE_VERSION)
 		return fic__err(FIC_EINVAL, "sample: unknown struct version %u", s->version);
+	const fic__text_arg t[] = {
+		{ s->site_id, "site id", FIC_ID_MAX, true, NULL },
+		{ s->point, "sampling point", 200, true, NULL },
+		{ s->taken_by, "taken by", 100, false, NULL },
+		{ s->received_by, "received by", 200, true, NULL },
+		{ s->note, "note", 2000, false, NULL },
+	};
 	int rc = fic__check_id(s->sample_no, "sample number");
 	if (rc == FIC_OK)
-		rc = fic__check_text(s->site_id, "site id", FIC_ID_MAX, true, NULL);
-	if (rc == FIC_OK)
-		rc = fic__check_text(s->point, "sampling point", 200, true, NULL);
-	if (rc == FIC_OK)
-		rc = fic__check_text(s->taken_by, "taken by", 100, false, NULL);
-	if (rc == FIC_OK)
-		rc = fic__check_text(s->received_by, "received by", 200, true, NULL);
-	if (rc == FIC_OK)
-		rc = fic__check_text(s->note, "note", 2000, false, NULL);
+		rc = fic__check_texts(t, sizeof t / sizeof t[0]);
 	if (rc != FIC_OK)
 		return rc;
 	int64_t now = fic__now_ms(store), taken = s->taken_at_ms ? s->taken_at_ms : now;
@@ -268,14 +250,8 @@ int fic_sample_add(char *id_out, fic_store *store, const fic_sample *s)
 		               "recording a sample", "ttttittti", id, s->sample_no, s->site_id, s->point,
 		               taken, by ? by : "unknown", s->received_by,
 		               s->note && s->note[0] ? s->note : NULL, now);
-	sqlite3_stmt *st;
-	if (rc == FIC_OK && (rc = fic__prepare(store, &st, "SELECT * FROM samples WHERE id = ?1")) ==
-	                            FIC_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		cJSON *rec = sqlite3_step(st) == SQLITE_ROW ? row_json(st) : NULL;
-		sqlite3_finalize(st);
-		rc = record_out(store, "sample", id, "sample.add", rec, rec != NULL);
-	}
+	if (rc == FIC_OK)
+		rc = record_added(store, "SELECT * FROM samples WHERE id = ?1", "sample", id, "sample.add");
 	if ((rc = fic__tx_end(store, rc)) == FIC_OK)
 		memcpy(id_out, id, FIC_UUID_BUFSIZE);
 	return rc;
@@ -338,14 +314,14 @@ int fic_sample_list_json(char **out, fic_store *store, const char *site_id)
 	int rc = fic__check_text(site_id, "site id", FIC_ID_MAX, false, &has_site);
 	sqlite3_stmt *st;
 	if (rc != FIC_OK ||
-	    (rc = fic__prepare(store, &st,
-	                       "SELECT x.id, x.sample_no, x.site_id, s.name AS site_name, x.point, "
-	                       "x.taken_at_ms, x.taken_by, x.received_by, x.note, x.result, x.result_on, "
-	                       "x.result_detail FROM samples x JOIN sites s ON s.id = x.site_id WHERE "
-	                       "?1 IS NULL OR x.site_id = ?1 ORDER BY x.taken_at_ms DESC, x.id")) != FIC_OK)
+	    (rc = fic__prepare_args(store, &st,
+	                            "SELECT x.id, x.sample_no, x.site_id, s.name AS site_name, x.point, "
+	                            "x.taken_at_ms, x.taken_by, x.received_by, x.note, x.result, "
+	                            "x.result_on, x.result_detail FROM samples x JOIN sites s ON s.id = "
+	                            "x.site_id WHERE ?1 IS NULL OR x.site_id = ?1 ORDER BY "
+	                            "x.taken_at_ms DESC, x.id",
+	                            "t", has_site ? site_id : NULL)) != FIC_OK)
 		return rc;
-	if (has_site)
-		sqlite3_bind_text(st, 1, site_id, -1, SQLITE_STATIC);
 	return rows_json(store, st, out, "listing samples");
 }
 
@@ -354,18 +330,15 @@ int fic_sample_list_json(char **out, fic_store *store, const char *site_id)
 int fic_authority_notice_add(char *id_out, fic_store *store, const char *site_id, int reason,
                              const char *authority, const char *method, const char *note)
 {
-	fic__err_clear();
-	FIC__ARG(id_out);
-	id_out[0] = '\0';
-	FIC__ARG(store);
+	FIC__BEGIN_TEXT(id_out, store);
 	bool has_auth = false, has_note = false;
-	int rc = fic__check_text(site_id, "site id", FIC_ID_MAX, true, NULL);
-	if (rc == FIC_OK)
-		rc = fic__check_text(authority, "authority", FIC_SITE_SHORT_MAX, false, &has_auth);
-	if (rc == FIC_OK)
-		rc = fic__check_text(method, "method", 16, true, NULL);
-	if (rc == FIC_OK)
-		rc = fic__check_text(note, "note", 2000, false, &has_note);
+	const fic__text_arg t[] = {
+		{ site_id, "site id", FIC_ID_MAX, true, NULL },
+		{ authority, "authority", FIC_SITE_SHORT_MAX, false, &has_auth },
+		{ method, "method", 16, true, NULL },
+		{ note, "note", 2000, false, &has_note },
+	};
+	int rc = fic__check_texts(t, sizeof t / sizeof t[0]);
 	if (rc != FIC_OK)
 		return rc;
 	static const char *const reasons[] = { "", "new_site", "changed", "abnormal" };
@@ -394,14 +367,9 @@ int fic_authority_notice_add(char *id_out, fic_store *store, const char *site_id
 	                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	               "recording a notice", "tttttiitti", id, site_id, whom, reasons[reason], method,
 	               now, revision, has_note ? note : NULL, store->actor, now);
-	sqlite3_stmt *st;
-	if (rc == FIC_OK && (rc = fic__prepare(store, &st, "SELECT * FROM authority_notices WHERE "
-	                                                   "id = ?1")) == FIC_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		cJSON *rec = sqlite3_step(st) == SQLITE_ROW ? row_json(st) : NULL;
-		sqlite3_finalize(st);
-		rc = record_out(store, "notice", id, "notice.add", rec, rec != NULL);
-	}
+	if (rc == FIC_OK)
+		rc = record_added(store, "SELECT * FROM authority_notices WHERE id = ?1", "notice", id,
+		                  "notice.add");
 	if ((rc = fic__tx_end(store, rc)) == FIC_OK)
 		memcpy(id_out, id, FIC_UUID_BUFSIZE);
 	return rc;

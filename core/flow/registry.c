@@ -47,6 +47,18 @@ int fic__site_status_lead(char *id_out, fic_store *store, const char *site_id,
 	return rc;
 }
 
+int fic__site_finding_in(int finding, const fic_site **changes, fic_site *given)
+{
+	if (finding != FIC_FOUND_CLOSED && finding != FIC_FOUND_CHANGED)
+		return fic__err(FIC_EINVAL, "finding must be FIC_FOUND_CLOSED or FIC_FOUND_CHANGED");
+	if ((finding == FIC_FOUND_CHANGED) != (*changes != NULL))
+		return fic__err(FIC_EINVAL, "changes are given with FIC_FOUND_CHANGED, and only then");
+	int rc = *changes ? fic__site_in(given, *changes) : FIC_OK;
+	if (rc == FIC_OK && *changes)
+		*changes = given;
+	return rc;
+}
+
 /* The site's facts as a rule sees them (for the lead), or NULL with the error set. */
 static cJSON *facts_of(fic_store *store, const char *site_id, int *rc)
 {
@@ -118,17 +130,9 @@ static int change_and_report(char *lead_out, fic_site **out, fic_store *store, c
 
 int fic_site_update(fic_site **out, fic_store *store, const fic_site *site, const char *reason)
 {
-	fic__err_clear();
-	if (out)
-		*out = NULL;
-	if (store == NULL || site == NULL)
-		return fic__err(FIC_EINVAL, "store and site are required");
 	fic_site given;
-	int rc = fic__site_in(&given, site);
-	if (rc != FIC_OK)
-		return rc;
-	site = &given;
-	if ((rc = fic__tx_begin(store)) != FIC_OK)
+	int rc = fic__site_call_start(out, store, &site, &given);
+	if (rc != FIC_OK || (rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
 	fic_site *res = NULL;
 	char lead[FIC_UUID_BUFSIZE];
@@ -160,23 +164,13 @@ int fic_site_close(fic_store *store, const char *id, const char *reason)
 int fic_site_report(char *lead_id_out, fic_store *store, const char *site_id, int finding,
                     const char *reason, const fic_site *changes)
 {
-	fic__err_clear();
-	FIC__ARG(lead_id_out);
-	lead_id_out[0] = '\0';
-	FIC__ARG(store);
+	FIC__BEGIN_TEXT(lead_id_out, store);
+	fic_site given;
 	int rc = fic__check_text(site_id, "site id", FIC_ID_MAX, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__site_finding_in(finding, &changes, &given);
 	if (rc != FIC_OK)
 		return rc;
-	if (finding != FIC_FOUND_CLOSED && finding != FIC_FOUND_CHANGED)
-		return fic__err(FIC_EINVAL, "finding must be FIC_FOUND_CLOSED or FIC_FOUND_CHANGED");
-	if ((finding == FIC_FOUND_CHANGED) != (changes != NULL))
-		return fic__err(FIC_EINVAL, "changes are given with FIC_FOUND_CHANGED, and only then");
-	fic_site given;
-	if (changes) {
-		if ((rc = fic__site_in(&given, changes)) != FIC_OK)
-			return rc;
-		changes = &given;
-	}
 	if (changes && (changes->id == NULL || strcmp(changes->id, site_id) != 0))
 		return fic__err(FIC_EINVAL, "changes must be for site %s", site_id);
 	if ((rc = fic__tx_begin(store)) != FIC_OK)

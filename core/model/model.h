@@ -23,6 +23,11 @@ struct cJSON;
 /* A caller's site as this version's struct: version 1's shorter struct read
  * as far as it went (authority NULL). FIC_EINVAL for an unknown version. */
 int fic__site_in(fic_site *out, const fic_site *given);
+/* The start of a public call that takes the caller's site and may answer
+ * with the one saved (fic_site_add, fic_site_update): the thread's error
+ * cleared, *out NULL (out may be NULL), store and site required, and *site
+ * pointed at its copy as this version's struct in *given. */
+int fic__site_call_start(fic_site **out, fic_store *store, const fic_site **site, fic_site *given);
 /* The size of fic_site at each version (version 2 added `authority`). */
 extern const size_t fic__site_sizes[FIC_SITE_VERSION];
 /* Whether `value` is one of the enumeration `type`'s (FIC_CODE_*). */

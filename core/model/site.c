@@ -719,17 +719,10 @@ static int record_change(fic_store *store, const fic_site *s, bool insert, const
 
 int fic_site_add(fic_site **out, fic_store *store, const fic_site *site, const char *reason)
 {
-	fic__err_clear();
-	if (out)
-		*out = NULL;
-	if (store == NULL || site == NULL)
-		return fic__err(FIC_EINVAL, "store and site are required");
 	fic_site given;
-	int rc = fic__site_in(&given, site);
-	if (rc != FIC_OK)
-		return rc;
-	site = &given;
-	rc = validate_site(site);
+	int rc = fic__site_call_start(out, store, &site, &given);
+	if (rc == FIC_OK)
+		rc = validate_site(site);
 	if (rc == FIC_OK)
 		rc = fic__check_text(reason, "reason", FIC_REASON_MAX, false, NULL);
 	if (rc != FIC_OK)

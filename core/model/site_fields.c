@@ -62,6 +62,19 @@ int fic__site_in(fic_site *out, const fic_site *given)
 	return fic__struct_in(out, given, fic__site_sizes, FIC_SITE_VERSION, "site");
 }
 
+int fic__site_call_start(fic_site **out, fic_store *store, const fic_site **site, fic_site *given)
+{
+	fic__err_clear();
+	if (out)
+		*out = NULL;
+	if (store == NULL || *site == NULL)
+		return fic__err(FIC_EINVAL, "store and site are required");
+	int rc = fic__site_in(given, *site);
+	if (rc == FIC_OK)
+		*site = given;
+	return rc;
+}
+
 /* ---- records: one allocation holding the struct and its strings ---- */
 
 fic_site *fic__site_copy(const fic_site *src)

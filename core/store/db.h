@@ -106,6 +106,20 @@ int fic__query_int(fic_store *store, int64_t *out, const char *sql, const char *
                    const char *fmt, ...);
 
 /*
+ * fic__prepare, then the parameters bound as fic__exec binds them (`fmt`,
+ * one letter an argument). For a statement stepped row by row: finalize it
+ * when done, or end it with fic__rows_end.
+ */
+int fic__prepare_args(fic_store *store, sqlite3_stmt **stmt, const char *sql, const char *fmt,
+                      ...);
+/*
+ * The end of reading a statement's rows: finalize `st` and return `rc`, or,
+ * when rc is FIC_OK and the last step `src` was not SQLITE_DONE, the
+ * database's error for `doing`.
+ */
+int fic__rows_end(fic_store *store, sqlite3_stmt *st, int src, int rc, const char *doing);
+
+/*
  * Prepare `sql`, bind `key` to ?1 and step to the first row: FIC_OK with
  * *st on that row (the caller finalizes it), FIC_ENOTFOUND "no <what>
  * <key>" when there is none (*st NULL), or the database's error.

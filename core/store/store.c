@@ -223,6 +223,27 @@ int fic__query_int(fic_store *store, int64_t *out, const char *sql, const char *
 	return rc;
 }
 
+int fic__prepare_args(fic_store *store, sqlite3_stmt **stmt, const char *sql, const char *fmt,
+                      ...)
+{
+	int rc = fic__prepare(store, stmt, sql);
+	if (rc != FIC_OK)
+		return rc;
+	va_list ap;
+	va_start(ap, fmt);
+	bind_args(*stmt, fmt, ap);
+	va_end(ap);
+	return FIC_OK;
+}
+
+int fic__rows_end(fic_store *store, sqlite3_stmt *st, int src, int rc, const char *doing)
+{
+	if (rc == FIC_OK && src != SQLITE_DONE)
+		rc = fic__db_err(store, src, doing);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int fic__row_by_key(fic_store *store, sqlite3_stmt **st, const char *sql, const char *key,
                     const char *what)
 {

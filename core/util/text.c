@@ -114,6 +114,15 @@ int fic__check_text(const char *s, const char *what, size_t max, bool required, 
 	return FIC_OK;
 }
 
+int fic__check_texts(const fic__text_arg *args, size_t n)
+{
+	int rc = FIC_OK;
+	for (size_t i = 0; rc == FIC_OK && i < n; i++)
+		rc = fic__check_text(args[i].s, args[i].what, args[i].max, args[i].required,
+		                     args[i].present);
+	return rc;
+}
+
 int fic__check_id(const char *s, const char *what)
 {
 	if (s == NULL || s[0] == '\0')

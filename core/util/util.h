@@ -106,6 +106,16 @@ void fic__err_clear(void);
 		FIC__ARG(store); \
 	} while (0)
 
+/* As FIC__BEGIN, for a call that answers in the caller's text buffer `buf`
+ * (a new record's id, say): buf is "" until the call succeeds. */
+#define FIC__BEGIN_TEXT(buf, store) \
+	do { \
+		fic__err_clear(); \
+		FIC__ARG(buf); \
+		(buf)[0] = '\0'; \
+		FIC__ARG(store); \
+	} while (0)
+
 /* ---- a growing string (text.c) ---- */
 typedef struct fic__sb {
 	char *buf;
@@ -135,6 +145,15 @@ void fic__text_one_line(char *buf, bool truncated);
  * <= max and UTF-8. `what` names the argument in the message.
  */
 int fic__check_text(const char *s, const char *what, size_t max, bool required, bool *present);
+/* One input string for fic__check_texts: fic__check_text's arguments. */
+typedef struct fic__text_arg {
+	const char *s, *what;
+	size_t max;
+	bool required;
+	bool *present; /* may be NULL */
+} fic__text_arg;
+/* fic__check_text on each of the `n` strings in turn: the first failure, or FIC_OK. */
+int fic__check_texts(const fic__text_arg *args, size_t n);
 /*
  * An identifier that comes from outside (the county's site, task and
  * checklist ids): 1 to FIC_ID_MAX bytes of ASCII letters, digits, '-', '_'
