@@ -123,9 +123,7 @@ static int insp_load(insp *in, fic_store *store, const char *id)
 		if (rc == FIC_OK && note && cJSON_AddStringToObject(in->notes, item, note) == NULL)
 			rc = fic__err(FIC_ENOMEM, "out of memory reading answers");
 	}
-	if (rc == FIC_OK && src != SQLITE_DONE)
-		rc = fic__db_err(store, src, "reading answers");
-	sqlite3_finalize(st);
+	rc = fic__rows_end(store, st, src, rc, "reading answers");
 	if (rc != FIC_OK)
 		insp_free(in);
 	return rc;
@@ -220,11 +218,7 @@ static cJSON *finding_json(const insp *in, const fic__item *it)
 	cJSON_free(ans_text);
 	cJSON_Delete(sec);
 	cJSON_Delete(a);
-	if (!ok) {
-		cJSON_Delete(f);
-		return NULL;
-	}
-	return f;
+	return fic__json_built(f, ok);
 }
 
 /* Has this inspection already filed the urgent lead for `item_id`? */
@@ -320,31 +314,22 @@ static int insert_inspection(fic_store *store, const char *id, const char *site_
                              const fic__entry *e, const char *date, const char *facts_text,
                              int64_t now)
 {
+	fic_time t;
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "INSERT INTO inspections (id, site_id, checklist_id, checklist_version, "
-	                      "area, inspection_date, inspector, site_facts, started_at_ms, t_device_ms, "
-	                      "t_mono_ms, t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags) "
-	                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+	int rc = fic__time_now(store, &t);
+	if (rc == FIC_OK)
+		rc = fic__prepare_args(store, &st,
+		                       "INSERT INTO inspections (id, site_id, checklist_id, "
+		                       "checklist_version, area, inspection_date, inspector, site_facts, "
+		                       "started_at_ms, t_device_ms, t_mono_ms, t_boot_id, t_trusted_ms, "
+		                       "t_uncertainty_ms, t_flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		                       "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		                       "tttitttti", id, site_id, e->def->id, (int64_t)e->def->version,
+		                       e->def->area, date, store->actor, facts_text, now);
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, site_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, e->def->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, e->def->version);
-	sqlite3_bind_text(st, 5, e->def->area, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, date, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, store->actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, facts_text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, now);
-	fic_time t;
-	rc = fic__time_now(store, &t);
 	fic__time_bind(st, 10, &t);
-	int src = rc == FIC_OK ? sqlite3_step(st) : SQLITE_DONE;
-	sqlite3_finalize(st);
-	if (rc == FIC_OK && src != SQLITE_DONE)
-		rc = fic__db_err(store, src, "saving the inspection");
-	return rc;
+	return fic__rows_end(store, st, sqlite3_step(st), FIC_OK, "saving the inspection");
 }
 
 /* An answer or note row (sql takes ?1 inspection, ?2 item, ?3 text, ?4 time). */
@@ -1082,30 +1067,14 @@ int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **
 		return rc;
 	static const char *const keys[] = { "id", "site_id", "checklist", "checklist_version", "area",
 		                            "date", "inspector", "started_at_ms", "finished_at_ms" };
-	static const char *const tkeys[] = { "device_ms", "mono_ms", "boot_id", "trusted_ms",
-		                             "uncertainty_ms", "flags" };
-	cJSON *o = cJSON_CreateObject(), *tm = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *tm = fic__time_json(st, 12);
 	bool ok = o && tm;
-	for (int i = 0; ok && i < 9; i++) {
-		int type = sqlite3_column_type(st, i);
-		ok = fic__json_put(o, keys[i], type == SQLITE_INTEGER
-		                                   ? cJSON_CreateNumber((double)sqlite3_column_int64(st, i))
-		                                   : type == SQLITE_NULL
-		                                   ? cJSON_CreateNull()
-		                                   : cJSON_CreateString((const char *)sqlite3_column_text(st, i)));
-	}
+	for (int i = 0; ok && i < 9; i++)
+		ok = fic__json_put(o, keys[i], fic__col_json(st, i));
 	static const char *const jkeys[] = { "site", "site_finding", "findings" };
 	for (int i = 0; ok && i < 3; i++) {
 		const char *t = (const char *)sqlite3_column_text(st, 9 + i);
 		ok = fic__json_put(o, jkeys[i], t ? cJSON_Parse(t) : cJSON_CreateNull());
-	}
-	for (int i = 0; ok && i < 6; i++) {
-		int type = sqlite3_column_type(st, 12 + i);
-		ok = fic__json_put(tm, tkeys[i], type == SQLITE_INTEGER
-		                                     ? cJSON_CreateNumber((double)sqlite3_column_int64(st, 12 + i))
-		                                     : type == SQLITE_NULL
-		                                     ? cJSON_CreateNull()
-		                                     : cJSON_CreateString((const char *)sqlite3_column_text(st, 12 + i)));
 	}
 	/* Only when recorded, so an inspection of an older schema hashes as it did. */
 	for (int i = 18; ok && i < 20; i++)

@@ -22,8 +22,6 @@
 #define ANSWERS_JSON_MAX (64 * 1024)
 #define CLOCK_SKEW_MS (5 * 60 * 1000LL)
 
-static cJSON *col_json(sqlite3_stmt *st, int i);
-
 int64_t fic__urgency_grace_ms(int urgency)
 {
 	return urgency == FIC_URGENCY_IMMEDIATE ? 0 : FIC_URGENT_DEADLINE_MS;
@@ -109,16 +107,6 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 	return rc;
 }
 
-static cJSON *col_json(sqlite3_stmt *st, int i)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL: return cJSON_CreateNull();
-	case SQLITE_INTEGER: return cJSON_CreateNumber((double)sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT: return cJSON_CreateNumber(sqlite3_column_double(st, i));
-	default: return cJSON_CreateString((const char *)sqlite3_column_text(st, i));
-	}
-}
-
 static int promote_photos(fic_store *store, const char *lead_id, bool urgent);
 
 cJSON *fic__photo_hashes(fic_store *store, const char *owner_type, const char *owner_id)
@@ -159,14 +147,10 @@ int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out)
 	                      "t_boot_id, t_trusted_ms, t_uncertainty_ms, t_flags FROM leads WHERE id = ?1", lead_id, "lead");
 	if (rc != FIC_OK)
 		return rc;
-	cJSON *o = cJSON_CreateObject(), *tm = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *tm = fic__time_json(st, 15);
 	bool ok = o && tm;
 	for (int i = 0; ok && i < 14; i++)
-		ok = fic__json_put(o, keys[i], col_json(st, i));
-	static const char *const tkeys[] = { "device_ms", "mono_ms", "boot_id", "trusted_ms",
-		                             "uncertainty_ms", "flags" };
-	for (int i = 0; ok && i < 6; i++)
-		ok = fic__json_put(tm, tkeys[i], col_json(st, 15 + i));
+		ok = fic__json_put(o, keys[i], fic__col_json(st, i));
 	const char *content = (const char *)sqlite3_column_text(st, 14);
 	ok = ok && fic__json_take(o, "time", &tm) &&
 	     fic__json_put(o, "content", content ? cJSON_Parse(content) : NULL);
@@ -177,12 +161,8 @@ int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out)
 	ok = ok && fic__json_put(o, "photos", ph);
 	sqlite3_finalize(st);
 	cJSON_Delete(tm);
-	if (!ok) {
-		cJSON_Delete(o);
-		return fic__err(FIC_ENOMEM, "out of memory reading a lead");
-	}
-	*out = o;
-	return FIC_OK;
+	*out = fic__json_built(o, ok);
+	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory reading a lead");
 }
 
 int fic__lead_proof_check(fic_store *store, const char *lead_id)
@@ -402,30 +382,32 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
  */
 static int promote_photos(fic_store *store, const char *lead_id, bool urgent)
 {
-	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st, "UPDATE outbox SET priority = max(priority, ?2) "
-	                                  "WHERE state = 'pending' AND record_type = 'photo' AND "
-	                                  "record_id IN (SELECT id FROM photos WHERE "
-	                                  "owner_type = 'lead' AND owner_id = ?1)");
-	if (rc != FIC_OK)
+	int rc = fic__exec(store, "UPDATE outbox SET priority = max(priority, ?2) WHERE state = "
+	                          "'pending' AND record_type = 'photo' AND record_id IN (SELECT id "
+	                          "FROM photos WHERE owner_type = 'lead' AND owner_id = ?1)",
+	                   "queueing the lead's photos", "ti", lead_id,
+	                   (int64_t)(urgent ? FIC_PRIORITY_URGENT_PHOTO : FIC_PRIORITY_LEAD));
+	if (rc != FIC_OK || !urgent)
 		return rc;
-	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, urgent ? FIC_PRIORITY_URGENT_PHOTO : FIC_PRIORITY_LEAD);
-	int s = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (s != SQLITE_DONE)
-		return fic__db_err(store, s, "queueing the lead's photos");
-	if (!urgent)
-		return FIC_OK;
-	if ((rc = fic__prepare(store, &st, "UPDATE uploads SET priority = ?2 WHERE state = 'pending' "
-	                                   "AND sha256 IN (SELECT upload_sha256 FROM photos WHERE "
-	                                   "owner_type = 'lead' AND owner_id = ?1)")) != FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, FIC_UPLOAD_URGENT);
-	s = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "queueing the lead's photos");
+	return fic__exec(store, "UPDATE uploads SET priority = ?2 WHERE state = 'pending' AND sha256 "
+	                        "IN (SELECT upload_sha256 FROM photos WHERE owner_type = 'lead' AND "
+	                        "owner_id = ?1)",
+	                 "queueing the lead's photos", "ti", lead_id, (int64_t)FIC_UPLOAD_URGENT);
+}
+
+/*
+ * After an update of lead `lead_id` that changed no row: FIC_OK when it is
+ * delivered already (a lead never moves back from delivered), else its
+ * state into `now` and FIC_ESTATE for the caller to word; FIC_ENOTFOUND
+ * "no lead" when there is none, or the error reading it.
+ */
+static int lead_unmoved(fic_store *store, const char *lead_id, char now[16])
+{
+	int rc = fic__query_text(store, now, 16, "SELECT state FROM leads WHERE id = ?1",
+	                         "reading a lead", "t", lead_id);
+	if (rc == FIC_ENOTFOUND)
+		return fic__err(FIC_ENOTFOUND, "no lead %s", lead_id);
+	return rc == FIC_OK && strcmp(now, "delivered") != 0 ? FIC_ESTATE : rc;
 }
 
 int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
@@ -449,14 +431,10 @@ int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
 		return rc;
 	if (sqlite3_changes(store->db) != 1) {
 		/* Already delivered (the county confirmed it by SMS before the record
-		 * went up by data): the county has it, whatever this answer says —
-		 * a lead never moves back from delivered. */
+		 * went up by data): the county has it, whatever this answer says. */
 		char now[16];
-		rc = fic__query_text(store, now, sizeof now, "SELECT state FROM leads WHERE id = ?1",
-		                     "reading a lead", "t", lead_id);
-		if (rc == FIC_OK && strcmp(now, "delivered") == 0)
-			return FIC_OK;
-		if (rc != FIC_OK && rc != FIC_ENOTFOUND)
+		rc = lead_unmoved(store, lead_id, now);
+		if (rc != FIC_ESTATE && rc != FIC_ENOTFOUND)
 			return rc;
 		return fic__err(FIC_ESTATE, "lead %s cannot become %s: it is not queued", lead_id, state);
 	}
@@ -478,15 +456,10 @@ int fic__lead_deliver_sms(fic_store *store, const char *lead_id, const char *rec
 	if (rc != FIC_OK)
 		return rc;
 	if (sqlite3_changes(store->db) != 1) {
+		/* Confirmed twice, or delivered by data first: nothing to do. */
 		char now[16];
-		rc = fic__query_text(store, now, sizeof now, "SELECT state FROM leads WHERE id = ?1",
-		                     "reading a lead", "t", lead_id);
-		if (rc == FIC_ENOTFOUND)
-			return fic__err(FIC_ENOTFOUND, "no lead %s", lead_id);
-		if (rc != FIC_OK)
+		if ((rc = lead_unmoved(store, lead_id, now)) != FIC_ESTATE)
 			return rc;
-		if (strcmp(now, "delivered") == 0)
-			return FIC_OK; /* confirmed twice, or delivered by data first: nothing to do */
 		return fic__err(FIC_ESTATE, "lead %s is %s: only a submitted urgent lead is confirmed "
 		                            "by SMS", lead_id, now);
 	}
@@ -500,8 +473,7 @@ int fic__lead_deliver_sms(fic_store *store, const char *lead_id, const char *rec
 
 int fic_lead_submit(fic_store *store, const char *lead_id)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	int rc = fic__check_text(lead_id, "lead id", 63, true, NULL);
 	if (rc != FIC_OK)
 		return rc;
@@ -710,11 +682,7 @@ static cJSON *form_content(const fic__def *def, const cJSON *answers, const cJSO
 		                        cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(def->lead,
 		                                                                         "sections"),
 		                                        true));
-	if (!ok) {
-		cJSON_Delete(content);
-		return NULL;
-	}
-	return content;
+	return fic__json_built(content, ok);
 }
 
 /* Whether the form's rule (a constant or an expression) holds. */
@@ -985,9 +953,7 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 		if (oom)
 			rc = fic__err(FIC_ENOMEM, "out of memory listing leads");
 	}
-	if (rc == FIC_OK && src != SQLITE_DONE)
-		rc = fic__db_err(store, src, "listing leads");
-	sqlite3_finalize(st);
+	rc = fic__rows_end(store, st, src, rc, "listing leads");
 	if (rc != FIC_OK) {
 		fic_lead_list_free(list);
 		return rc;
@@ -1015,7 +981,7 @@ static bool sms_section(fic_store *store, const char *lead_id, cJSON *o)
 		ok = m != NULL;
 		for (int i = 0; ok && i < 9; i++)
 			if (sqlite3_column_type(st, i) != SQLITE_NULL)
-				ok = fic__json_put(m, keys[i], col_json(st, i));
+				ok = fic__json_put(m, keys[i], fic__col_json(st, i));
 		ok = fic__json_take(o, "sms", &m) && ok;
 	} else if (s != SQLITE_DONE) {
 		ok = false;
@@ -1063,8 +1029,7 @@ static bool add_calls(fic_store *store, cJSON *o, const char *lead_id, int64_t d
 int fic_lead_call_record(fic_store *store, const char *lead_id, const char *method,
                          int64_t called_at_ms, const char *to_whom, const char *note)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	bool has_note = false;
 	int rc = fic__check_text(lead_id, "lead id", FIC_ID_MAX, true, NULL);
 	if (rc == FIC_OK)
@@ -1194,7 +1159,7 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 		                            "uncertainty_ms", "time_flags" };
 	for (int i = 0; ok && i < 9; i++)
 		if (sqlite3_column_type(st, 15 + i) != SQLITE_NULL)
-			ok = fic__json_put(o, more[i], col_json(st, 15 + i));
+			ok = fic__json_put(o, more[i], fic__col_json(st, 15 + i));
 	if (ok)
 		ok = sms_section(store, lead_id, o);
 	if (ok)

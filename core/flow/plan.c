@@ -156,8 +156,7 @@ int fic__tasks_complete_by(fic_store *store, const char *inspection_id, const ch
 int fic_task_complete(fic_store *store, const char *task_id, const char *inspection_id,
                       const char *note)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	bool has_insp = false, has_note = false;
 	int rc = fic__check_text(task_id, "task id", FIC_ID_MAX, true, NULL);
 	if (rc == FIC_OK)
@@ -872,10 +871,7 @@ int fic__patrol_plan_apply(fic_store *store, const char *json, const char *origi
 		sqlite3_free(err);
 	}
 	if (rc == FIC_OK)
-		rc = fic__exec(store, "INSERT INTO settings (key, value, origin) VALUES ('patrol_plan', "
-		                      "?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-		                      "origin = excluded.origin",
-		               "saving the patrol plan", "tt", json, origin);
+		rc = fic__setting_save(store, "patrol_plan", json, origin, "saving the patrol plan");
 	if (rc == FIC_OK) {
 		cJSON *d = cJSON_CreateObject();
 		bool ok = d && cJSON_AddStringToObject(d, "origin", origin);
@@ -886,8 +882,7 @@ int fic__patrol_plan_apply(fic_store *store, const char *json, const char *origi
 
 int fic_patrol_plan_set(fic_store *store, const char *json)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	int rc = fic__check_text(json, "patrol plan", PLAN_JSON_MAX, true, NULL);
 	if (rc != FIC_OK)
 		return rc;

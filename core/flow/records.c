@@ -27,11 +27,7 @@ static cJSON *row_json(sqlite3_stmt *st)
 		default: ok = cJSON_AddStringToObject(o, k, (const char *)sqlite3_column_text(st, i)) != NULL;
 		}
 	}
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	return fic__json_built(o, ok);
 }
 
 /*
@@ -297,8 +293,7 @@ int fic__sample_result_tx(fic_store *store, const char *sample_no, bool passed,
 int fic_sample_result_set(fic_store *store, const char *sample_no, int passed,
                           const char *reported_on, const char *detail)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	if (passed != 0 && passed != 1)
 		return fic__err(FIC_EINVAL, "passed is 1 or 0");
 	int rc = fic__tx_begin(store);
@@ -375,15 +370,19 @@ int fic_authority_notice_add(char *id_out, fic_store *store, const char *site_id
 	return rc;
 }
 
+/* In SQL over `sites s`, the kind of a water or school site (kinds 1-3) by name. */
+#define SITE_KIND_NAME \
+	"CASE s.kind WHEN 1 THEN 'water_rural' WHEN 2 THEN 'water_secondary' ELSE 'school' END"
+
 int fic_authority_notices_due_json(char **out, fic_store *store)
 {
 	FIC__BEGIN(out, store);
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
-	                      "SELECT s.id AS site_id, s.name, CASE s.kind WHEN 1 THEN 'water_rural' "
-	                      "WHEN 2 THEN 'water_secondary' ELSE 'school' END AS kind, s.authority, "
-	                      "CASE WHEN s.origin = 2 AND NOT EXISTS (SELECT 1 FROM authority_notices n "
-	                      "WHERE n.site_id = s.id) THEN 'new_site' ELSE 'changed' END AS reason "
+	                      "SELECT s.id AS site_id, s.name, " SITE_KIND_NAME " AS kind, "
+	                      "s.authority, CASE WHEN s.origin = 2 AND NOT EXISTS (SELECT 1 FROM "
+	                      "authority_notices n WHERE n.site_id = s.id) THEN 'new_site' ELSE "
+	                      "'changed' END AS reason "
 	                      "FROM sites s WHERE s.kind IN (1, 2, 3) AND s.status != 2 AND "
 	                      "(s.origin = 2 OR s.status = 3) AND NOT EXISTS (SELECT 1 FROM "
 	                      "authority_notices n WHERE n.site_id = s.id AND n.site_revision >= "
@@ -414,8 +413,7 @@ int fic_water_status_json(char **out, fic_store *store)
 	FIC__BEGIN(out, store);
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st,
-	                      "SELECT w.site_id, s.name, CASE s.kind WHEN 1 THEN 'water_rural' WHEN 2 "
-	                      "THEN 'water_secondary' ELSE 'school' END AS kind, w.verdict, CASE "
+	                      "SELECT w.site_id, s.name, " SITE_KIND_NAME " AS kind, w.verdict, CASE "
 	                      "w.verdict WHEN 'pass' THEN 'blue' WHEN 'fail' THEN 'red' END AS colour, "
 	                      "w.source, w.tested_on, w.published, (w.published = 'blue' AND w.verdict = "
 	                      "'fail') AS flagged FROM water_status w JOIN sites s ON s.id = w.site_id "

@@ -101,18 +101,16 @@ static int patrol_rows(fic_store *store, cJSON *rows, const char *d0, const char
                        const char *area)
 {
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "SELECT i.id, i.inspection_date, i.site_facts, i.checklist_id, "
-	                      "i.checklist_version, i.area, i.visit_mode, i.inspector, i.findings, "
-	                      "i.site_finding FROM inspections i WHERE i.state = 'finished' AND "
-	                      "i.inspection_date >= ?1 AND i.inspection_date < ?2 AND (?3 IS NULL OR "
-	                      "i.area = ?3) ORDER BY i.inspection_date, i.finished_at_ms, i.id");
+	int rc = fic__prepare_args(store, &st,
+	                           "SELECT i.id, i.inspection_date, i.site_facts, i.checklist_id, "
+	                           "i.checklist_version, i.area, i.visit_mode, i.inspector, i.findings, "
+	                           "i.site_finding FROM inspections i WHERE i.state = 'finished' AND "
+	                           "i.inspection_date >= ?1 AND i.inspection_date < ?2 AND (?3 IS "
+	                           "NULL OR i.area = ?3) ORDER BY i.inspection_date, "
+	                           "i.finished_at_ms, i.id",
+	                           "ttt", d0, d1, area);
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, d0, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, d1, -1, SQLITE_STATIC);
-	if (area)
-		sqlite3_bind_text(st, 3, area, -1, SQLITE_STATIC);
 	int src;
 	bool ok = true;
 	while (ok && rc == FIC_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -200,10 +198,7 @@ static int patrol_rows(fic_store *store, cJSON *rows, const char *d0, const char
 		cJSON_Delete(findings);
 		cJSON_Delete(sf);
 	}
-	if (rc == FIC_OK && src != SQLITE_DONE)
-		rc = fic__db_err(store, src, "building the patrol register");
-	sqlite3_finalize(st);
-	return rc;
+	return fic__rows_end(store, st, src, rc, "building the patrol register");
 }
 
 /* The report register's rows: leads discovered in [t0, t1) (UTC ms), of `area` or all. */
@@ -274,10 +269,7 @@ static int report_rows(fic_store *store, cJSON *rows, int64_t t0, int64_t t1, co
 		fic__free(tt);
 		fic__free(ht);
 	}
-	if (rc == FIC_OK && src != SQLITE_DONE)
-		rc = fic__db_err(store, src, "building the report register");
-	sqlite3_finalize(st);
-	return rc;
+	return fic__rows_end(store, st, src, rc, "building the report register");
 }
 
 /* ---- the forms ---- */

@@ -151,8 +151,7 @@ int fic_site_update(fic_site **out, fic_store *store, const fic_site *site, cons
 
 int fic_site_close(fic_store *store, const char *id, const char *reason)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	int rc = fic__tx_begin(store);
 	if (rc != FIC_OK)
 		return rc;

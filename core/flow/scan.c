@@ -70,11 +70,7 @@ static cJSON *code_json(const fic_place_code *pc)
 	bool ok = o && cJSON_AddStringToObject(o, "form", forms[pc->form]);
 	for (size_t i = 0; ok && i < sizeof f / sizeof f[0]; i++)
 		ok = f[i].v == NULL || cJSON_AddStringToObject(o, f[i].k, f[i].v);
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	return fic__json_built(o, ok);
 }
 
 int fic__scan_record(fic_store *store, const char *scan_id, cJSON **out)
@@ -88,7 +84,7 @@ int fic__scan_record(fic_store *store, const char *scan_id, cJSON **out)
 	                         "WHERE id = ?1", scan_id, "scan");
 	if (rc != FIC_OK)
 		return rc;
-	cJSON *o = cJSON_CreateObject(), *tm = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *tm = fic__time_json(st, 11);
 	bool ok = o && tm;
 	static const char *const keys[] = { "id", "site_id", "code_key", "payload" };
 	for (int i = 0; ok && i < 4; i++)
@@ -102,25 +98,11 @@ int fic__scan_record(fic_store *store, const char *scan_id, cJSON **out)
 	ok = ok && (sqlite3_column_type(st, 9) == SQLITE_NULL ||
 	            cJSON_AddStringToObject(o, "inspector", (const char *)sqlite3_column_text(st, 9))) &&
 	     cJSON_AddNumberToObject(o, "created_at_ms", (double)sqlite3_column_int64(st, 10));
-	static const char *const tkeys[] = { "device_ms", "mono_ms", "boot_id", "trusted_ms",
-		                             "uncertainty_ms", "flags" };
-	for (int i = 0; ok && i < 6; i++) {
-		int c = 11 + i, type = sqlite3_column_type(st, c);
-		ok = fic__json_put(tm, tkeys[i],
-		                   type == SQLITE_NULL ? cJSON_CreateNull()
-		                   : type == SQLITE_INTEGER
-		                           ? cJSON_CreateNumber((double)sqlite3_column_int64(st, c))
-		                           : cJSON_CreateString((const char *)sqlite3_column_text(st, c)));
-	}
 	ok = ok && fic__json_take(o, "time", &tm);
 	sqlite3_finalize(st);
 	cJSON_Delete(tm);
-	if (!ok) {
-		cJSON_Delete(o);
-		return fic__err(FIC_ENOMEM, "out of memory reading a scan");
-	}
-	*out = o;
-	return FIC_OK;
+	*out = fic__json_built(o, ok);
+	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory reading a scan");
 }
 
 /* Insert the scan, chain it, queue it: one transaction's work. */
@@ -201,11 +183,7 @@ static cJSON *scan_answer(const char *id, const fic_site *site, cJSON *code, cJS
 	          cJSON_AddStringToObject(p, "hash", hash) && fic__json_take(a, "proof", &p);
 	cJSON_Delete(s);
 	cJSON_Delete(p);
-	if (!ok) {
-		cJSON_Delete(a);
-		return NULL;
-	}
-	return a;
+	return fic__json_built(a, ok);
 }
 
 int fic_visit_scan(char **out, fic_store *store, const char *payload, size_t len,

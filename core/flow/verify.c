@@ -57,8 +57,7 @@ int fic_evidence_verify(char **report_out, fic_store *store)
 	if (r.list == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory");
 	int64_t entries = 0, records = 0, photos = 0;
-	int rc = sqlite3_exec(store->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK /* a read snapshot: writers go on */
-			 ? FIC_OK : fic__db_err(store, sqlite3_errcode(store->db), "starting to verify");
+	int rc = fic__tx_begin_read(store, "starting to verify");
 	if (rc != FIC_OK) {
 		cJSON_Delete(r.list);
 		return rc;

@@ -87,10 +87,7 @@ static int load_rows(fic_store *store, struct fic__registry *reg, const char *sq
 	int src = SQLITE_DONE;
 	while (rc == FIC_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
 		rc = load_row(store, reg, st);
-	if (rc == FIC_OK && src != SQLITE_DONE)
-		rc = fic__db_err(store, src, "reading checklists");
-	sqlite3_finalize(st);
-	return rc;
+	return fic__rows_end(store, st, src, rc, "reading checklists");
 }
 
 static int registry(fic_store *store, struct fic__registry **out)
@@ -178,15 +175,7 @@ int fic__checklist_persist(fic_store *store, const fic__entry *e)
 
 static bool fits_kind(const fic__def *def, int site_kind)
 {
-	if (site_kind == 0)
-		return true;
-	const char *code = fic_site_code_str(FIC_CODE_KIND, site_kind);
-	const cJSON *c;
-	cJSON_ArrayForEach(c, def->site_kinds) {
-		if (cJSON_IsString(c) && strcmp(c->valuestring, code) == 0)
-			return true;
-	}
-	return false;
+	return site_kind == 0 || fic__def_fits_kind(def, site_kind);
 }
 
 const fic_checklist_info *fic_checklist_list_at(const fic_checklist_list *list, size_t i)

@@ -67,16 +67,10 @@ static int check_owner(fic_store *store, int owner, const char *owner_id, const 
 			  : owner == FIC_PHOTO_ACTIVITY ? "SELECT kind FROM activities WHERE id = ?1"
 						    : "SELECT status FROM sites WHERE id = ?1";
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st, sql);
+	int rc = fic__row_by_key(store, &st, sql, owner_id, owner_name(owner));
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, owner_id, -1, SQLITE_STATIC);
-	int src = sqlite3_step(st);
-	if (src == SQLITE_DONE)
-		rc = fic__err(FIC_ENOTFOUND, "no %s %s", owner_name(owner), owner_id);
-	else if (src != SQLITE_ROW)
-		rc = fic__db_err(store, src, "checking the photo's owner");
-	else if (owner == FIC_PHOTO_INSPECTION &&
+	if (owner == FIC_PHOTO_INSPECTION &&
 	         strcmp((const char *)sqlite3_column_text(st, 0), "open") != 0)
 		rc = fic__err(FIC_ESTATE, "inspection %s is finished; its evidence is final", owner_id);
 	else if (owner == FIC_PHOTO_LEAD && strcmp((const char *)sqlite3_column_text(st, 0), "draft") != 0)
@@ -203,16 +197,10 @@ static int enqueue(fic_store *store, const char *id, const char *upload_sha, int
 	sqlite3_finalize(st);
 	if (rc != FIC_OK)
 		return rc;
-	if ((rc = fic__prepare(store, &st, "INSERT INTO uploads (sha256, bytes, created_at_ms) "
-	                                   "VALUES (?1, ?2, ?3) ON CONFLICT (sha256) DO NOTHING")) !=
-	    FIC_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, upload_sha, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, upload_bytes);
-	sqlite3_bind_int64(st, 3, fic__now_ms(store));
-	s = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return s == SQLITE_DONE ? FIC_OK : fic__db_err(store, s, "queueing the photo for upload");
+	return fic__exec(store, "INSERT INTO uploads (sha256, bytes, created_at_ms) VALUES (?1, ?2, "
+	                        "?3) ON CONFLICT (sha256) DO NOTHING",
+	                 "queueing the photo for upload", "tii", upload_sha, upload_bytes,
+	                 fic__now_ms(store));
 }
 
 /* A photo on its way in: its three files as .part files in the photo

@@ -26,38 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a growable byte buffer, bounded ---- */
+/* ---- text built up (fic__sb) ---- */
 
-typedef struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-} buf;
-
-static void put(buf *b, const char *s, size_t n)
+static void puts_(fic__sb *b, const char *s)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *np = fic__realloc(b->p, cap);
-		if (np == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void puts_(buf *b, const char *s)
-{
-	put(b, s, strlen(s));
+	fic__sb_put(b, s, strlen(s));
 }
 
 /* ---- whitespace as scanners produce it ---- */
@@ -108,7 +81,7 @@ static void trim(const char **s, size_t *n)
 }
 
 /* s[0..n) with runs of whitespace collapsed to one ASCII space (`keep`) or removed. */
-static void squeeze(buf *out, const char *s, size_t n, bool keep)
+static void squeeze(fic__sb *out, const char *s, size_t n, bool keep)
 {
 	trim(&s, &n);
 	const unsigned char *p = (const unsigned char *)s;
@@ -121,10 +94,10 @@ static void squeeze(buf *out, const char *s, size_t n, bool keep)
 			continue;
 		}
 		if (in_space && keep)
-			put(out, " ", 1);
+			fic__sb_put(out, " ", 1);
 		in_space = false;
 		size_t c = char_len(p[i]);
-		put(out, (const char *)p + i, c);
+		fic__sb_put(out, (const char *)p + i, c);
 		i += c;
 	}
 }
@@ -170,17 +143,17 @@ static bool tracker(const char *k)
 
 typedef struct parsed {
 	int form;
-	buf fact[F_COUNT];
-	buf key, host, rest; /* rest: the URL's other parameters, sorted, for its key */
+	fic__sb fact[F_COUNT];
+	fic__sb key, host, rest; /* rest: the URL's other parameters, sorted, for its key */
 } parsed;
 
 static void parsed_free(parsed *p)
 {
 	for (int i = 0; i < F_COUNT; i++)
-		fic__free(p->fact[i].p);
-	fic__free(p->key.p);
-	fic__free(p->host.p);
-	fic__free(p->rest.p);
+		fic__free(p->fact[i].buf);
+	fic__free(p->key.buf);
+	fic__free(p->host.buf);
+	fic__free(p->rest.buf);
 }
 
 static bool oom(const parsed *p)
@@ -200,7 +173,7 @@ static int hexval(char c)
 }
 
 /* Percent-decode s[0..n) ('+' is a space in a query) into out. */
-static void pct_decode(buf *out, const char *s, size_t n, bool plus)
+static void pct_decode(fic__sb *out, const char *s, size_t n, bool plus)
 {
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -210,7 +183,7 @@ static void pct_decode(buf *out, const char *s, size_t n, bool plus)
 		} else if (c == '+' && plus) {
 			c = ' ';
 		}
-		put(out, &c, 1);
+		fic__sb_put(out, &c, 1);
 	}
 }
 
@@ -223,38 +196,38 @@ static int cmp_str(const void *a, const void *b)
 static void url_param(parsed *p, const char *k, size_t kn, const char *v, size_t vn, char **rest,
                       size_t *nrest, size_t max_rest)
 {
-	buf key = { 0 }, val = { 0 };
+	fic__sb key = { 0 }, val = { 0 };
 	pct_decode(&key, k, kn, true);
 	pct_decode(&val, v, vn, true);
 	if (key.oom || val.oom || key.len == 0) {
 		p->key.oom |= key.oom || val.oom;
-		fic__free(key.p);
-		fic__free(val.p);
+		fic__free(key.buf);
+		fic__free(val.buf);
 		return;
 	}
-	for (char *c = key.p; *c; c++)
+	for (char *c = key.buf; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
-	bool used = tracker(key.p);
+	bool used = tracker(key.buf);
 	for (int f = 0; !used && f < F_COUNT; f++)
 		for (int w = 0; !used && w < 8 && url_keys[f][w]; w++)
-			if (strcmp(key.p, url_keys[f][w]) == 0 && p->fact[f].len == 0 && val.len &&
-			    fic__utf8_valid(val.p, val.len)) {
-				squeeze(&p->fact[f], val.p, val.len, true);
+			if (strcmp(key.buf, url_keys[f][w]) == 0 && p->fact[f].len == 0 && val.len &&
+			    fic__utf8_valid(val.buf, val.len)) {
+				squeeze(&p->fact[f], val.buf, val.len, true);
 				used = true;
 			}
-	if (!used && *nrest < max_rest && val.len < 2048 && fic__utf8_valid(val.p, val.len)) {
-		buf kv = { 0 };
-		puts_(&kv, key.p);
-		put(&kv, "=", 1);
-		squeeze(&kv, val.p, val.len, false);
+	if (!used && *nrest < max_rest && val.len < 2048 && fic__utf8_valid(val.buf, val.len)) {
+		fic__sb kv = { 0 };
+		puts_(&kv, key.buf);
+		fic__sb_put(&kv, "=", 1);
+		squeeze(&kv, val.buf, val.len, false);
 		if (kv.oom)
 			p->key.oom = true;
 		else
-			rest[(*nrest)++] = kv.p;
+			rest[(*nrest)++] = kv.buf;
 	}
-	fic__free(key.p);
-	fic__free(val.p);
+	fic__free(key.buf);
+	fic__free(val.buf);
 }
 
 #define URL_PARAMS_MAX 32
@@ -262,15 +235,15 @@ static void url_param(parsed *p, const char *k, size_t kn, const char *v, size_t
 static void parse_url(parsed *p, const char *s, size_t n)
 {
 	/* Whitespace inside a URL is the scanner's: remove it. */
-	buf u = { 0 };
+	fic__sb u = { 0 };
 	squeeze(&u, s, n, false);
-	if (u.oom || u.p == NULL) {
+	if (u.oom || u.buf == NULL) {
 		p->key.oom |= u.oom;
-		fic__free(u.p);
+		fic__free(u.buf);
 		return;
 	}
-	const char *q = strstr(u.p, "://") + 3;
-	bool https = (u.p[4] == 's' || u.p[4] == 'S');
+	const char *q = strstr(u.buf, "://") + 3;
+	bool https = (u.buf[4] == 's' || u.buf[4] == 'S');
 	size_t alen = strcspn(q, "/?#");
 	/* the authority: no user info; host in lower case; no default port */
 	const char *host = q, *at = memchr(q, '@', alen);
@@ -285,20 +258,20 @@ static void parse_url(parsed *p, const char *s, size_t n)
 		hlen = (size_t)(colon - host);
 	for (size_t i = 0; i < hlen; i++) {
 		char c = host[i] >= 'A' && host[i] <= 'Z' ? (char)(host[i] - 'A' + 'a') : host[i];
-		put(&p->host, &c, 1);
+		fic__sb_put(&p->host, &c, 1);
 	}
 	const char *path = host + alen;
 	size_t plen = strcspn(path, "?#");
 	/* the path: decoded, without doubled or trailing slashes */
-	buf pd = { 0 };
+	fic__sb pd = { 0 };
 	pct_decode(&pd, path, plen, false);
-	if (pd.p) {
+	if (pd.buf) {
 		for (size_t i = 0; i < pd.len; i++)
-			if (!(pd.p[i] == '/' && (pd.p[i + 1] == '/' || pd.p[i + 1] == '\0')))
-				put(&p->host, pd.p + i, 1);
+			if (!(pd.buf[i] == '/' && (pd.buf[i + 1] == '/' || pd.buf[i + 1] == '\0')))
+				fic__sb_put(&p->host, pd.buf + i, 1);
 	}
 	p->host.oom |= pd.oom;
-	fic__free(pd.p);
+	fic__free(pd.buf);
 	/* the query */
 	char *rest[URL_PARAMS_MAX];
 	size_t nrest = 0;
@@ -321,21 +294,21 @@ static void parse_url(parsed *p, const char *s, size_t n)
 	qsort(rest, nrest, sizeof rest[0], cmp_str);
 	for (size_t i = 0; i < nrest; i++) {
 		if (i)
-			put(&p->rest, "&", 1);
+			fic__sb_put(&p->rest, "&", 1);
 		puts_(&p->rest, rest[i]);
 		fic__free(rest[i]);
 	}
-	fic__free(u.p);
+	fic__free(u.buf);
 	/* The identity: the issuing system and the place's code, or everything the URL says. */
 	puts_(&p->key, "url:");
-	if (p->host.p)
-		puts_(&p->key, p->host.p);
+	if (p->host.buf)
+		puts_(&p->key, p->host.buf);
 	if (p->fact[F_CODE].len) {
-		put(&p->key, "#", 1);
-		puts_(&p->key, p->fact[F_CODE].p);
+		fic__sb_put(&p->key, "#", 1);
+		puts_(&p->key, p->fact[F_CODE].buf);
 	} else if (p->rest.len) {
-		put(&p->key, "?", 1);
-		puts_(&p->key, p->rest.p);
+		fic__sb_put(&p->key, "?", 1);
+		puts_(&p->key, p->rest.buf);
 	}
 }
 
@@ -356,15 +329,15 @@ static int text_field(parsed *p, const char *s, size_t n, size_t *value_at)
 	size_t klen = k;
 	trim(&key, &klen);
 	/* spaces inside a key ("场 所 名 称") are the printer's */
-	buf kb = { 0 };
+	fic__sb kb = { 0 };
 	squeeze(&kb, key, klen, false);
 	int found = -1;
 	p->key.oom |= kb.oom; /* out of memory: the parse fails, not the field */
-	for (int f = 0; kb.p && found < 0 && f < F_COUNT; f++)
+	for (int f = 0; kb.buf && found < 0 && f < F_COUNT; f++)
 		for (int w = 0; found < 0 && w < 10 && text_keys[f][w]; w++)
-			if (strcmp(kb.p, text_keys[f][w]) == 0)
+			if (strcmp(kb.buf, text_keys[f][w]) == 0)
 				found = f;
-	fic__free(kb.p);
+	fic__free(kb.buf);
 	*value_at = after;
 	return found;
 }
@@ -407,17 +380,17 @@ static bool parse_text(parsed *p, const char *s, size_t n)
 		return p->key.oom; /* out of memory: report it, not a token */
 	if (p->fact[F_CODE].len) {
 		puts_(&p->key, "text:");
-		puts_(&p->key, p->fact[F_CODE].p);
+		puts_(&p->key, p->fact[F_CODE].buf);
 	} else if (p->fact[F_CREDIT].len) {
 		puts_(&p->key, "credit:");
-		for (const char *c = p->fact[F_CREDIT].p; *c; c++) {
+		for (const char *c = p->fact[F_CREDIT].buf; *c; c++) {
 			char u = *c >= 'a' && *c <= 'z' ? (char)(*c - 'a' + 'A') : *c;
 			if (u != ' ')
-				put(&p->key, &u, 1);
+				fic__sb_put(&p->key, &u, 1);
 		}
 		if (p->fact[F_NAME].len) {
-			put(&p->key, "|", 1);
-			puts_(&p->key, p->fact[F_NAME].p);
+			fic__sb_put(&p->key, "|", 1);
+			puts_(&p->key, p->fact[F_NAME].buf);
 		}
 	} else {
 		puts_(&p->key, "text:");
@@ -428,11 +401,11 @@ static bool parse_text(parsed *p, const char *s, size_t n)
 			if (p->fact[f].len == 0)
 				continue;
 			if (!first)
-				put(&p->key, "|", 1);
+				fic__sb_put(&p->key, "|", 1);
 			first = false;
 			puts_(&p->key, names[f]);
-			put(&p->key, "=", 1);
-			puts_(&p->key, p->fact[f].p);
+			fic__sb_put(&p->key, "=", 1);
+			puts_(&p->key, p->fact[f].buf);
 		}
 	}
 	return true;
@@ -459,10 +432,10 @@ static fic_place_code *result(const parsed *p)
 	const char *src[F_COUNT + 1];
 	size_t need = sizeof(fic_place_code);
 	for (int i = 0; i < F_COUNT; i++) {
-		src[i] = p->fact[i].len ? p->fact[i].p : NULL;
+		src[i] = p->fact[i].len ? p->fact[i].buf : NULL;
 		need += src[i] ? p->fact[i].len + 1 : 0;
 	}
-	src[F_COUNT] = p->key.p;
+	src[F_COUNT] = p->key.buf;
 	need += p->key.len + 1;
 	fic_place_code *pc = fic__calloc(1, need);
 	if (pc == NULL)
@@ -507,20 +480,20 @@ int fic_place_code_parse(fic_place_code **out, const char *payload, size_t len)
 		p.form = FIC_PLACE_CODE_TEXT;
 	} else {
 		for (int i = 0; i < F_COUNT; i++) {
-			fic__free(p.fact[i].p);
+			fic__free(p.fact[i].buf);
 			memset(&p.fact[i], 0, sizeof p.fact[i]);
 		}
-		fic__free(p.key.p);
+		fic__free(p.key.buf);
 		memset(&p.key, 0, sizeof p.key);
 		p.form = FIC_PLACE_CODE_TOKEN;
 		puts_(&p.key, "token:");
 		squeeze(&p.key, s, n, false);
-		buf code = { 0 };
+		fic__sb code = { 0 };
 		squeeze(&code, s, n, false);
 		p.fact[F_CODE] = code;
 	}
 	int rc = FIC_OK;
-	if (oom(&p) || p.key.p == NULL)
+	if (oom(&p) || p.key.buf == NULL)
 		rc = fic__err(FIC_ENOMEM, "out of memory reading a scanned code");
 	else if (p.key.len > FIC_PLACE_CODE_PAYLOAD_MAX + 16) /* a prefix on the payload's length */
 		rc = fic__err(FIC_ETOOBIG, "the scanned code's key is too long");

@@ -205,6 +205,18 @@ static bool key_known(const char *const *keys, const char *k)
 	return false;
 }
 
+/* An optional number `key` of 1..`max`, into *out (left as it is when the
+ * key is absent; a fraction is cut to its whole part); false when it is
+ * there but not such a number. */
+static bool bounded_field(const cJSON *node, const char *key, int max, int *out)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(node, key);
+	bool ok = n == NULL || (cJSON_IsNumber(n) && n->valuedouble >= 1 && n->valuedouble <= max);
+	if (ok && n)
+		*out = (int)n->valuedouble;
+	return ok;
+}
+
 static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 {
 	vctx v = { def, NULL, "item" };
@@ -284,20 +296,13 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 	const cJSON *unit = cJSON_GetObjectItemCaseSensitive(node, "unit");
 	if (unit && (!cJSON_IsString(unit) || strlen(unit->valuestring) > 20))
 		return bad(&v, "unit must be a short string", NULL);
-	const cJSON *ml = cJSON_GetObjectItemCaseSensitive(node, "max_length");
-	it->max_length = 2000;
-	if (ml) {
-		if (!cJSON_IsNumber(ml) || ml->valuedouble < 1 || ml->valuedouble > 4000)
-			return bad(&v, "max_length must be 1..4000", NULL);
-		it->max_length = (size_t)ml->valuedouble;
-	}
-	const cJSON *mc = cJSON_GetObjectItemCaseSensitive(node, "max_count");
+	int max_length = 2000;
+	if (!bounded_field(node, "max_length", 4000, &max_length))
+		return bad(&v, "max_length must be 1..4000", NULL);
+	it->max_length = (size_t)max_length;
 	it->max_count = 14;
-	if (mc) {
-		if (!cJSON_IsNumber(mc) || mc->valuedouble < 1 || mc->valuedouble > 31)
-			return bad(&v, "max_count must be 1..31", NULL);
-		it->max_count = (int)mc->valuedouble;
-	}
+	if (!bounded_field(node, "max_count", 31, &it->max_count))
+		return bad(&v, "max_count must be 1..31", NULL);
 	it->choices = cJSON_GetObjectItemCaseSensitive(node, "choices");
 	if (it->type == FIC_A_CHOICE || it->type == FIC_A_MULTI) {
 		if (!cJSON_IsArray(it->choices) || cJSON_GetArraySize(it->choices) < 1 ||

@@ -231,31 +231,14 @@ void fic_site_list_free(fic_site_list *list)
 }
 
 /* Append a site (taking ownership; freed on failure). */
-static int list_push(fic_site_list *list, size_t *cap, fic_site *site, double distance)
+static int list_push(fic_site_list *list, size_t *cap, fic_site *site)
 {
-	if (site == NULL)
+	fic_site **slot = site ? FIC__GROW(list->sites, list->count, *cap) : NULL;
+	if (slot == NULL) {
+		fic_site_free(site);
 		return fic__err(FIC_ENOMEM, "out of memory listing sites");
-	if (list->count == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		fic_site **ns = fic__realloc(list->sites, ncap * sizeof *ns);
-		if (ns == NULL) {
-			fic_site_free(site);
-			return fic__err(FIC_ENOMEM, "out of memory listing sites");
-		}
-		list->sites = ns;
-		if (list->distance_m) {
-			double *nd = fic__realloc(list->distance_m, ncap * sizeof *nd);
-			if (nd == NULL) {
-				fic_site_free(site);
-				return fic__err(FIC_ENOMEM, "out of memory listing sites");
-			}
-			list->distance_m = nd;
-		}
-		*cap = ncap;
 	}
-	if (list->distance_m)
-		list->distance_m[list->count] = distance;
-	list->sites[list->count++] = site;
+	*slot = site;
 	return FIC_OK;
 }
 
@@ -267,10 +250,8 @@ static int collect(fic_store *store, sqlite3_stmt *st, fic_site_list **out)
 	int rc = list ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory listing sites");
 	int src = SQLITE_DONE;
 	while (rc == FIC_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
-		rc = list_push(list, &cap, fic__site_from_row(st), 0);
-	if (rc == FIC_OK && src != SQLITE_DONE)
-		rc = fic__db_err(store, src, "listing sites");
-	sqlite3_finalize(st);
+		rc = list_push(list, &cap, fic__site_from_row(st));
+	rc = fic__rows_end(store, st, src, rc, "listing sites");
 	if (rc != FIC_OK) {
 		fic_site_list_free(list);
 		return rc;

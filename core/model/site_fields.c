@@ -206,11 +206,7 @@ cJSON *fic__site_json(const fic_site *s)
 	bool ok = o && (!(s->id && s->id[0]) || cJSON_AddStringToObject(o, "id", s->id));
 	for (size_t i = 0; ok && i < NFIELDS; i++)
 		ok = put_field(o, s, &fields[i]);
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	return fic__json_built(o, ok);
 }
 
 /* The facts rules may read (docs/checklist-format.md), plus id, name and
@@ -225,11 +221,7 @@ cJSON *fic__site_facts(const fic_site *s)
 	for (size_t i = 0; ok && i < NFIELDS; i++)
 		if (fields[i].flags & (SF_FACT | SF_TITLE))
 			ok = put_field(o, s, &fields[i]);
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	return fic__json_built(o, ok);
 }
 
 bool fic__site_fact_known(const char *name)

@@ -86,9 +86,7 @@ int fic__place_codes_backfill(fic_store *store)
 				rc = FIC_OK;
 			}
 		}
-		if (rc == FIC_OK && src != SQLITE_DONE)
-			rc = fic__db_err(store, src, "reading the place codes");
-		sqlite3_finalize(st);
+		rc = fic__rows_end(store, st, src, rc, "reading the place codes");
 	}
 	if (rc == FIC_OK)
 		rc = fic__exec(store, "INSERT INTO meta (key, value) VALUES ('place_codes_keyed', '1')",

@@ -65,6 +65,10 @@ int fic__db_err(fic_store *store, int rc, const char *doing);
 
 /* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
 int fic__tx_begin(fic_store *store);
+/* A read snapshot (deferred BEGIN: writers go on), for reading several
+ * statements as of one moment; end it with fic__tx_rollback. `doing` names
+ * the work in an error. */
+int fic__tx_begin_read(fic_store *store, const char *doing);
 int fic__tx_commit(fic_store *store);
 void fic__tx_rollback(fic_store *store);
 /*
@@ -174,6 +178,12 @@ int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *r
 /* fic__time_bind binds t_device_ms … t_flags at ?i..?i+5. */
 int fic__time_now(fic_store *store, fic_time *t);
 void fic__time_bind(sqlite3_stmt *st, int i, const fic_time *t);
+/* Column i of the current row as JSON: null, a number or a string. */
+struct cJSON *fic__col_json(sqlite3_stmt *st, int i);
+/* The columns t_device_ms … t_flags read from column i on, as a chained
+ * record's "time" object (device_ms, mono_ms, boot_id, trusted_ms,
+ * uncertainty_ms, flags); NULL when out of memory. */
+struct cJSON *fic__time_json(sqlite3_stmt *st, int i);
 /* `grace_ms`: the lead's time to report after discovery (two hours, or 0
  * for a lead to report immediately). */
 int64_t fic__effective_deadline(fic_store *store, int64_t stored_deadline, int t_flags,
@@ -237,6 +247,10 @@ int fic__setting_raw(fic_store *store, const char *key, char *buf, size_t size);
 /* A setting the county's settings feed sends (semester_starts), validated,
  * inside the caller's transaction: origin 'county', after which the device
  * refuses to change it by hand (FIC_ESTATE). */
+/* Save setting `key` as `value` from `origin` ("county", "device"), over
+ * any earlier value and origin; `doing` names the work in an error. */
+int fic__setting_save(fic_store *store, const char *key, const char *value, const char *origin,
+                      const char *doing);
 int fic__setting_put_county(fic_store *store, const char *key, const char *value);
 
 #endif

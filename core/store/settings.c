@@ -48,30 +48,29 @@ int64_t fic__local_day(fic_store *store, int64_t utc_ms)
 	return ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
 }
 
-int64_t fic__outbox_retention_ms(fic_store *store)
+/* A setting that is a count of 0..max (days, minutes), or `dflt` when it is
+ * unset, unreadable (the error cleared) or out of range. */
+static long setting_count(fic_store *store, const char *key, long dflt, long max)
 {
 	char v[32];
-	long days = OUTBOX_RETENTION_DEFAULT_DAYS;
-	if (fic__setting_raw(store, "outbox_retention_days", v, sizeof v) != FIC_OK)
+	long n = dflt;
+	if (fic__setting_raw(store, key, v, sizeof v) != FIC_OK)
 		fic__err_clear();
 	else if (v[0])
-		days = atol(v);
-	if (days < 0 || days > OUTBOX_RETENTION_MAX_DAYS)
-		days = OUTBOX_RETENTION_DEFAULT_DAYS;
-	return (int64_t)days * 86400000;
+		n = atol(v);
+	return n < 0 || n > max ? dflt : n;
+}
+
+int64_t fic__outbox_retention_ms(fic_store *store)
+{
+	return (int64_t)setting_count(store, "outbox_retention_days", OUTBOX_RETENTION_DEFAULT_DAYS,
+	                              OUTBOX_RETENTION_MAX_DAYS) * 86400000;
 }
 
 int64_t fic__sms_fallback_ms(fic_store *store)
 {
-	char v[32];
-	long min = SMS_FALLBACK_DEFAULT_MIN;
-	if (fic__setting_raw(store, "sms_fallback_minutes", v, sizeof v) != FIC_OK)
-		fic__err_clear();
-	else if (v[0])
-		min = atol(v);
-	if (min < 0 || min > SMS_FALLBACK_MAX_MIN)
-		min = SMS_FALLBACK_DEFAULT_MIN;
-	return (int64_t)min * 60000;
+	return (int64_t)setting_count(store, "sms_fallback_minutes", SMS_FALLBACK_DEFAULT_MIN,
+	                              SMS_FALLBACK_MAX_MIN) * 60000;
 }
 
 /* A phone number as an SMS is addressed: an optional '+' and 3 to 20 digits
@@ -106,6 +105,15 @@ static int check_semesters(const char *value)
 	return FIC_OK;
 }
 
+int fic__setting_save(fic_store *store, const char *key, const char *value, const char *origin,
+                       const char *doing)
+{
+	return fic__exec(store, "INSERT INTO settings (key, value, origin) VALUES (?1, ?2, ?3) "
+	                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+	                        "origin = excluded.origin",
+	                 doing, "ttt", key, value, origin);
+}
+
 int fic__setting_put_county(fic_store *store, const char *key, const char *value)
 {
 	if (strcmp(key, "semester_starts") != 0)
@@ -114,10 +122,7 @@ int fic__setting_put_county(fic_store *store, const char *key, const char *value
 	if (rc == FIC_OK)
 		rc = check_semesters(value);
 	if (rc == FIC_OK)
-		rc = fic__exec(store, "INSERT INTO settings (key, value, origin) VALUES (?1, ?2, "
-		                      "'county') ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-		                      "origin = 'county'",
-		               "saving a setting", "tt", key, value);
+		rc = fic__setting_save(store, key, value, "county", "saving a setting");
 	if (rc == FIC_OK) {
 		cJSON *d = cJSON_CreateObject();
 		bool ok = d && cJSON_AddStringToObject(d, "key", key) &&
@@ -128,10 +133,17 @@ int fic__setting_put_county(fic_store *store, const char *key, const char *value
 	return rc;
 }
 
+/* Whether `value` is a whole number 0..max, written in digits alone. */
+static bool is_count(const char *value, long max)
+{
+	char *end;
+	long v = strtol(value, &end, 10);
+	return !*end && value[0] >= '0' && value[0] <= '9' && v >= 0 && v <= max;
+}
+
 int fic_setting_set(fic_store *store, const char *key, const char *value)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	int rc = fic__check_text(key, "key", 64, true, NULL);
 	if (rc == FIC_OK)
 		rc = fic__check_text(value, "value", 190, true, NULL);
@@ -160,18 +172,14 @@ int fic_setting_set(fic_store *store, const char *key, const char *value)
 			return fic__err(FIC_ESTATE, "semester_starts is the county's (its settings feed "
 			                            "set it): it is not changed by hand");
 	} else if (strcmp(key, "outbox_retention_days") == 0) {
-		char *end;
-		long v = strtol(value, &end, 10);
-		if (*end || value[0] < '0' || value[0] > '9' || v < 0 || v > OUTBOX_RETENTION_MAX_DAYS)
+		if (!is_count(value, OUTBOX_RETENTION_MAX_DAYS))
 			return fic__err(FIC_EINVAL, "outbox_retention_days must be a whole number of days "
 			                            "from 0 to %d", OUTBOX_RETENTION_MAX_DAYS);
 	} else if (strcmp(key, "sms_gateway_number") == 0) {
 		if ((rc = check_phone(value)) != FIC_OK)
 			return rc;
 	} else if (strcmp(key, "sms_fallback_minutes") == 0) {
-		char *end;
-		long v = strtol(value, &end, 10);
-		if (*end || value[0] < '0' || value[0] > '9' || v < 0 || v > SMS_FALLBACK_MAX_MIN)
+		if (!is_count(value, SMS_FALLBACK_MAX_MIN))
 			return fic__err(FIC_EINVAL, "sms_fallback_minutes must be a whole number of minutes "
 			                            "from 0 to %d", SMS_FALLBACK_MAX_MIN);
 	} else {
@@ -190,8 +198,7 @@ int fic_setting_set(fic_store *store, const char *key, const char *value)
 		          cJSON_AddStringToObject(d, "value", value);
 		rc = fic__audit_take(store, "setting.set", "setting", key, d, ok);
 	}
-	rc = fic__tx_end(store, rc);
-	return rc;
+	return fic__tx_end(store, rc);
 }
 
 int fic_setting_get(char **out, fic_store *store, const char *key)

@@ -136,6 +136,11 @@ int fic__tx_begin(fic_store *store)
 	return exec(store, "BEGIN IMMEDIATE", "starting a transaction");
 }
 
+int fic__tx_begin_read(fic_store *store, const char *doing)
+{
+	return exec(store, "BEGIN", doing);
+}
+
 int fic__tx_end(fic_store *store, int rc)
 {
 	if (rc == FIC_OK)
@@ -268,8 +273,7 @@ int fic__uuid7(fic_store *store, char *buf)
 
 int fic_store_new_id(fic_store *store, char *buf, size_t size)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	FIC__ARG(buf);
 	if (size < FIC_UUID_BUFSIZE)
 		return fic__err(FIC_EINVAL, "buf must hold at least %d bytes", FIC_UUID_BUFSIZE);
@@ -939,10 +943,9 @@ static int check_derived(fic_store *store)
 
 int fic_store_check(fic_store *store)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	/* One read transaction: every check sees the same state. */
-	int rc = exec(store, "BEGIN", "checking the store");
+	int rc = fic__tx_begin_read(store, "checking the store");
 	if (rc != FIC_OK)
 		return rc;
 	sqlite3_stmt *st;

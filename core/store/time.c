@@ -15,6 +15,7 @@
  */
 #include "db.h"
 
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,8 +84,7 @@ int fic_time_now(fic_time *out, fic_store *store)
 
 int fic_time_contact(fic_store *store, int64_t server_ms, int64_t rtt_ms)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	if (server_ms < 946684800000LL || server_ms > 32503680000000LL || rtt_ms < 0 ||
 	    rtt_ms > 600000)
 		return fic__err(FIC_EINVAL, "server time must be after 2000 and the round trip 0..600 s");
@@ -140,4 +140,25 @@ int64_t fic__effective_deadline(fic_store *store, int64_t stored_deadline, int t
 	}
 	int64_t filed_trusted = s0 + rtt / 2 + (t_mono_ms - m0);
 	return filed_trusted - (t_device_ms - discovered_at_ms) + grace_ms;
+}
+
+cJSON *fic__col_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL: return cJSON_CreateNull();
+	case SQLITE_INTEGER: return cJSON_CreateNumber((double)sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT: return cJSON_CreateNumber(sqlite3_column_double(st, i));
+	default: return cJSON_CreateString((const char *)sqlite3_column_text(st, i));
+	}
+}
+
+cJSON *fic__time_json(sqlite3_stmt *st, int i)
+{
+	static const char *const keys[] = { "device_ms", "mono_ms", "boot_id", "trusted_ms",
+		                            "uncertainty_ms", "flags" };
+	cJSON *tm = cJSON_CreateObject();
+	bool ok = tm != NULL;
+	for (int k = 0; ok && k < 6; k++)
+		ok = fic__json_put(tm, keys[k], fic__col_json(st, i + k));
+	return fic__json_built(tm, ok);
 }

@@ -100,3 +100,11 @@ int fic__json_out(char **out, cJSON *o, bool built, int rc)
 	cJSON_Delete(o);
 	return rc;
 }
+
+cJSON *fic__json_built(cJSON *o, bool built)
+{
+	if (built)
+		return o;
+	cJSON_Delete(o);
+	return NULL;
+}

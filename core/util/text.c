@@ -252,6 +252,34 @@ void fic__days_format(int64_t day, char out[11])
 	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
 }
 
+/* Room for `more` bytes and a NUL after the text; false (and oom set)
+ * when there is none. */
+static bool sb_reserve(fic__sb *sb, size_t more)
+{
+	if (sb->oom)
+		return false;
+	if (sb->buf && more < sb->cap - sb->len)
+		return true;
+	size_t ncap = (sb->cap ? sb->cap * 2 : 256) + more;
+	char *nb = fic__realloc(sb->buf, ncap);
+	if (nb == NULL) {
+		sb->oom = true;
+		return false;
+	}
+	sb->buf = nb;
+	sb->cap = ncap;
+	return true;
+}
+
+void fic__sb_put(fic__sb *sb, const char *s, size_t n)
+{
+	if (!sb_reserve(sb, n))
+		return;
+	memcpy(sb->buf + sb->len, s, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
 void fic__sb_printf(fic__sb *sb, const char *fmt, ...)
 {
 	if (sb->oom)
@@ -270,14 +298,8 @@ void fic__sb_printf(fic__sb *sb, const char *fmt, ...)
 			sb->len += (size_t)n;
 			return;
 		}
-		size_t ncap = (sb->cap ? sb->cap * 2 : 256) + (size_t)n;
-		char *nb = fic__realloc(sb->buf, ncap);
-		if (nb == NULL) {
-			sb->oom = true;
+		if (!sb_reserve(sb, (size_t)n))
 			return;
-		}
-		sb->buf = nb;
-		sb->cap = ncap;
 	}
 }
 

@@ -97,24 +97,26 @@ void fic__err_clear(void);
 		FIC__ARG(out); \
 		*(out) = NULL; \
 	} while (0)
-/* The start of a public call on a store that answers through `out`: the
- * thread's error cleared, then FIC__OUT(out) and FIC__ARG(store). */
-#define FIC__BEGIN(out, store) \
+/* FIC__ARG(buf) for the caller's text buffer, which is then "" until the
+ * call succeeds (a new record's id, say). */
+#define FIC__OUT_TEXT(buf) \
 	do { \
-		fic__err_clear(); \
-		FIC__OUT(out); \
-		FIC__ARG(store); \
-	} while (0)
-
-/* As FIC__BEGIN, for a call that answers in the caller's text buffer `buf`
- * (a new record's id, say): buf is "" until the call succeeds. */
-#define FIC__BEGIN_TEXT(buf, store) \
-	do { \
-		fic__err_clear(); \
 		FIC__ARG(buf); \
 		(buf)[0] = '\0'; \
+	} while (0)
+/* The start of a public call on a store: the thread's error cleared, then
+ * the answer's check (FIC__OUT or FIC__OUT_TEXT) and FIC__ARG(store). */
+#define FIC__START(answer_check, store) \
+	do { \
+		fic__err_clear(); \
+		answer_check; \
 		FIC__ARG(store); \
 	} while (0)
+/* A call that answers through `out`, in the caller's text buffer `buf`, or
+ * with its status alone. */
+#define FIC__BEGIN(out, store) FIC__START(FIC__OUT(out), store)
+#define FIC__BEGIN_TEXT(buf, store) FIC__START(FIC__OUT_TEXT(buf), store)
+#define FIC__BEGIN_STORE(store) FIC__START((void)0, store)
 
 /* ---- a growing string (text.c) ---- */
 typedef struct fic__sb {
@@ -127,6 +129,8 @@ void fic__sb_printf(fic__sb *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
+/* Append n bytes of `s` (the text stays NUL-terminated). */
+void fic__sb_put(fic__sb *sb, const char *s, size_t n);
 /* Hand over the text (caller frees with fic__free), or NULL if an append failed. */
 char *fic__sb_take(fic__sb *sb);
 
@@ -227,6 +231,9 @@ bool fic__json_take(struct cJSON *obj, const char *key, struct cJSON **item);
  * `built` false (an add failed), `o` NULL or printing failing is FIC_ENOMEM.
  */
 int fic__json_out(char **out, struct cJSON *o, bool built, int rc);
+/* `o` when `built`, else NULL with `o` freed: the end of a function that
+ * builds a JSON tree and returns it, NULL when out of memory. */
+struct cJSON *fic__json_built(struct cJSON *o, bool built);
 /* The canonical JSON text of `v` (keys sorted at every level), or NULL. */
 char *fic__canonical(const struct cJSON *v);
 
