@@ -95,8 +95,7 @@ int fic__sync_fetch_county_key(fic_store *store, const fic_sync_options *o, cons
 
 int fic_sync_unenroll(fic_store *store)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	int rc = fic__secret_delete(store, FIC_SECRET_TOKEN);
 	if (rc != FIC_OK)
 		return rc;

@@ -360,8 +360,7 @@ int fic_sync_run(fic_store *store, const fic_sync_options *opts, fic_sync_report
 
 int fic_sync_network_changed(fic_store *store, int available)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	fic__log(store, FIC_LOG_INFO, "network %s", available ? "available" : "lost");
 	if (!available)
 		return FIC_OK;

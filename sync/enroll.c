@@ -113,8 +113,7 @@ int fic_sync_enroll(fic_store *store, const fic_sync_options *in, const char *co
 
 int fic_sync_enrolled(fic_store *store, char *county, size_t county_size)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	if (county && county_size)
 		county[0] = '\0';
 	char token[FIC_SYNC_TOKEN_MAX + 1];

@@ -61,13 +61,13 @@ int fic__outbox_next_batch(fic_store *store, int64_t now_ms, size_t max_records,
 	*out = NULL;
 	/* The partial index outbox_pending gives this order without sorting. */
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "SELECT seq, priority, attempts, record_type, record_id, op, payload "
-	                      "FROM outbox WHERE state = 'pending' AND next_at_ms <= ?1 "
-	                      "ORDER BY priority DESC, seq");
+	int rc = fic__prepare_args(store, &st,
+	                           "SELECT seq, priority, attempts, record_type, record_id, op, "
+	                           "payload FROM outbox WHERE state = 'pending' AND next_at_ms <= ?1 "
+	                           "ORDER BY priority DESC, seq",
+	                           "i", now_ms);
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_int64(st, 1, now_ms);
 
 	fic__outbox_batch *b = fic__calloc(1, sizeof *b);
 	size_t cap = 0;
@@ -128,15 +128,15 @@ int fic__outbox_counts_get(fic_store *store, fic__outbox_counts *out)
 		return fic__err(FIC_EINVAL, "outbox counts: bad arguments");
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st;
-	int rc = fic__prepare(store, &st,
-	                      "SELECT count(*) FILTER (WHERE state = 'pending'), "
-	                      "count(*) FILTER (WHERE state = 'acked'), "
-	                      "count(*) FILTER (WHERE state = 'rejected'), "
-	                      "count(*) FILTER (WHERE state = 'pending' AND priority >= ?1), "
-	                      "min(next_at_ms) FILTER (WHERE state = 'pending') FROM outbox");
+	int rc = fic__prepare_args(store, &st,
+	                           "SELECT count(*) FILTER (WHERE state = 'pending'), "
+	                           "count(*) FILTER (WHERE state = 'acked'), "
+	                           "count(*) FILTER (WHERE state = 'rejected'), "
+	                           "count(*) FILTER (WHERE state = 'pending' AND priority >= ?1), "
+	                           "min(next_at_ms) FILTER (WHERE state = 'pending') FROM outbox",
+	                           "i", (int64_t)FIC_PRIORITY_URGENT);
 	if (rc != FIC_OK)
 		return rc;
-	sqlite3_bind_int(st, 1, FIC_PRIORITY_URGENT);
 	int src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
 		out->pending = sqlite3_column_int64(st, 0);

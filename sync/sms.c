@@ -182,8 +182,7 @@ int fic_lead_sms(fic_sms **out, fic_store *store, const char *lead_id)
 
 int fic_lead_sms_sent(fic_store *store, const char *lead_id)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	fic__sms_parts parts;
 	char to[32];
 	int rc = make(store, lead_id, &parts, to, sizeof to);
@@ -215,8 +214,7 @@ int fic_lead_sms_sent(fic_store *store, const char *lead_id)
 
 int fic_lead_sms_receipt(fic_store *store, const char *lead_id, const char *text)
 {
-	fic__err_clear();
-	FIC__ARG(store);
+	FIC__BEGIN_STORE(store);
 	int rc = fic__check_text(text, "confirmation", FIC_SMS_RECEIPT_MAX, true, NULL);
 	if (rc != FIC_OK)
 		return rc;

@@ -16,6 +16,7 @@
  * to the codebook's characters, a list to 64 numbers.
  */
 #include "sms_codec.h"
+#include "sync_internal.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -823,27 +824,7 @@ int fic__sms_deflate(const uint8_t *in, size_t len, bool with_dictionary, uint8_
 		deflateEnd(&z);
 		return fic__err(FIC_ENOMEM, "cannot load the SMS dictionary");
 	}
-	uLong cap = deflateBound(&z, (uLong)len);
-	uint8_t *buf = fic__malloc(cap);
-	if (buf == NULL) {
-		deflateEnd(&z);
-		return fic__err(FIC_ENOMEM, "out of memory compressing an SMS");
-	}
-	z.next_in = (Bytef *)(uintptr_t)in;
-	z.avail_in = (uInt)len;
-	z.next_out = buf;
-	z.avail_out = (uInt)cap;
-	zr = deflate(&z, Z_FINISH);
-	size_t n = (size_t)z.total_out;
-	deflateEnd(&z);
-	if (zr != Z_STREAM_END) {
-		fic__free(buf);
-		return zr == Z_MEM_ERROR ? fic__err(FIC_ENOMEM, "out of memory compressing an SMS")
-		                         : fic__err(FIC_ERROR, "the SMS compressor stopped (zlib %d)", zr);
-	}
-	*out = buf;
-	*out_len = n;
-	return FIC_OK;
+	return fic__deflate_whole(&z, in, len, out, out_len, "an SMS");
 }
 
 static int inflate_body(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
@@ -1291,11 +1272,7 @@ cJSON *fic__sms_lead_json(const fic__sms_lead *l)
 	            (cJSON_AddStringToObject(o, "description", l->description) &&
 	             cJSON_AddBoolToObject(o, "description_truncated", l->description_truncated)));
 	book_free(b);
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	return fic__json_built(o, ok);
 }
 
 /* ---- receipts ---- */

@@ -167,6 +167,15 @@ int fic__wire_parse_results(const char *body, size_t len, const fic__outbox_batc
                             fic__record_result **results);
 void fic__wire_results_free(fic__record_result *results, size_t count);
 
+/*
+ * Deflate all `len` bytes of `in` in one call through `z`, a stream that
+ * deflateInit2 started (with any dictionary set), into a new buffer *out of
+ * *out_len bytes (freed with fic__free); `z` is ended either way. `what`
+ * names the data in an error ("out of memory compressing an SMS").
+ */
+struct z_stream_s;
+int fic__deflate_whole(struct z_stream_s *z, const void *in, size_t len, unsigned char **out,
+                       size_t *out_len, const char *what);
 /* gzip (RFC 1952) of `len` bytes; *out freed with fic__free. */
 int fic__gzip(const void *data, size_t len, unsigned char **out, size_t *out_len);
 /* Inflate a gzip body, refusing output larger than `max_out` (FIC_ETOOBIG). */

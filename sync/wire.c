@@ -231,6 +231,34 @@ done:
 	return FIC_OK;
 }
 
+int fic__deflate_whole(z_stream *z, const void *in, size_t len, unsigned char **out,
+                       size_t *out_len, const char *what)
+{
+	uLong cap = deflateBound(z, (uLong)len);
+	unsigned char *buf = fic__malloc(cap);
+	if (buf == NULL) {
+		deflateEnd(z);
+		return fic__err(FIC_ENOMEM, "out of memory compressing %s", what);
+	}
+	z->next_in = (Bytef *)(uintptr_t)in;
+	z->avail_in = (uInt)len;
+	z->next_out = buf;
+	z->avail_out = (uInt)cap;
+	int zr = deflate(z, Z_FINISH);
+	size_t n = (size_t)z->total_out;
+	deflateEnd(z);
+	if (zr != Z_STREAM_END) {
+		fic__free(buf);
+		return zr == Z_MEM_ERROR
+		               ? fic__err(FIC_ENOMEM, "out of memory compressing %s", what)
+		               : fic__err(FIC_ERROR, "the compressor stopped early on %s (zlib %d)",
+		                          what, zr);
+	}
+	*out = buf;
+	*out_len = n;
+	return FIC_OK;
+}
+
 int fic__gzip(const void *data, size_t len, unsigned char **out, size_t *out_len)
 {
 	if ((data == NULL && len > 0) || out == NULL || out_len == NULL)
@@ -244,26 +272,7 @@ int fic__gzip(const void *data, size_t len, unsigned char **out, size_t *out_len
 	/* windowBits 15 + 16: a gzip wrapper, as Content-Encoding: gzip wants. */
 	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return fic__err(FIC_ENOMEM, "gzip: cannot start the compressor");
-	uLong cap = deflateBound(&z, (uLong)len);
-	unsigned char *buf = fic__malloc(cap);
-	if (buf == NULL) {
-		deflateEnd(&z);
-		return fic__err(FIC_ENOMEM, "out of memory compressing");
-	}
-	z.next_in = (Bytef *)(uintptr_t)data;
-	z.avail_in = (uInt)len;
-	z.next_out = buf;
-	z.avail_out = (uInt)cap;
-	int zr = deflate(&z, Z_FINISH);
-	size_t n = (size_t)z.total_out;
-	deflateEnd(&z);
-	if (zr != Z_STREAM_END) {
-		fic__free(buf);
-		return fic__err(FIC_ERROR, "gzip: compressor stopped early (zlib %d)", zr);
-	}
-	*out = buf;
-	*out_len = n;
-	return FIC_OK;
+	return fic__deflate_whole(&z, data, len, out, out_len, "a body");
 }
 
 int fic__gunzip(const void *data, size_t len, size_t max_out, unsigned char **out,
