@@ -407,8 +407,7 @@ int fic_inspection_start_opts(char *id_out, fic_store *store, const char *site_i
                               const char *checklist_id, const fic_inspection_options *opts)
 {
 	fic__err_clear();
-	FIC__ARG(id_out);
-	id_out[0] = '\0';
+	FIC__OUT_TEXT(id_out);
 	fic_inspection_options none = FIC_INSPECTION_OPTIONS_INIT;
 	const fic_inspection_options *o = opts ? opts : &none;
 	if (o->version != FIC_INSPECTION_OPTIONS_VERSION)

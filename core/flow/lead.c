@@ -487,10 +487,7 @@ int fic_lead_submit(fic_store *store, const char *lead_id)
 
 int fic_lead_correct(char *id_out, fic_store *store, const char *lead_id, const char *note)
 {
-	fic__err_clear();
-	if (id_out == NULL || store == NULL)
-		return fic__err(FIC_EINVAL, "id_out and store are required");
-	id_out[0] = '\0';
+	FIC__BEGIN_TEXT(id_out, store);
 	int rc = fic__check_text(lead_id, "lead id", 63, true, NULL);
 	if (rc == FIC_OK)
 		rc = fic__check_text(note, "note", 4000, true, NULL);
@@ -797,10 +794,7 @@ static int file_form(char *id_out, fic_store *store, const fic__entry *e, fic__c
 int fic_lead_file(char *id_out, fic_store *store, const char *form_id, const char *answers_json,
                   const char *site_id, int64_t discovered_at_ms, unsigned int flags)
 {
-	fic__err_clear();
-	if (id_out == NULL || store == NULL)
-		return fic__err(FIC_EINVAL, "id_out and store are required");
-	id_out[0] = '\0';
+	FIC__BEGIN_TEXT(id_out, store);
 	bool has_site = false;
 	int rc = fic__check_text(form_id, "form id", 64, true, NULL);
 	if (rc == FIC_OK)

@@ -463,9 +463,8 @@ static int check_options(const fic_photo_options *o)
 static int check_args(char *id_out, fic_store *store, int owner, const char *owner_id,
                       const char *item_id)
 {
-	if (id_out == NULL || store == NULL)
-		return fic__err(FIC_EINVAL, "id_out and store are required");
-	id_out[0] = '\0';
+	FIC__OUT_TEXT(id_out);
+	FIC__ARG(store);
 	if (owner_name(owner) == NULL)
 		return fic__err(FIC_EINVAL, "owner must be FIC_PHOTO_INSPECTION, _LEAD, _SITE or _ACTIVITY");
 	int rc = fic__check_text(owner_id, "owner id", 63, true, NULL);
