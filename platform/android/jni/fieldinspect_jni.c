@@ -1361,7 +1361,7 @@ static jlongArray sync_call(JNIEnv *env, jlong h, int which, jobject transport, 
 	if (limits && (*env)->GetArrayLength(env, limits) == 4)
 		(*env)->GetLongArrayRegion(env, limits, 0, 4, lim);
 	bridge b = { env, transport, listener, NULL };
-	fic_transport t = { FIC_TRANSPORT_VERSION, &b, bridge_request, NULL };
+	fic_transport t = { FIC_TRANSPORT_VERSION, &b, bridge_request, NULL, 0 };
 	fic_sync_options o = FIC_SYNC_OPTIONS_INIT;
 	o.transport = &t;
 	o.server_url = url;
