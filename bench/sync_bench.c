@@ -14,32 +14,39 @@
  * fic_lead_file() to the moment the server holds the lead (its database is
  * polled every 5 ms), --runs times. Meanwhile a sampler adds up the photo
  * bytes the server holds every 250 ms: the photo throughput, as a fraction
- * of the link's rate, in 5-second windows from the first lead to the last.
- * Three senders, each on a fresh server and phone:
- *   - fieldinspect's engine (fic_sync_push in a loop, as the app runs it);
+ * of the link's rate, in 10-second windows from the first lead to the last.
+ * The senders, each on a fresh server and phone:
+ *   - fieldinspect's engine (fic_sync_push in a loop, as the app runs it)
+ *     with the built-in libcurl transport (photos on its own lanes);
+ *   - the same engine through an app's own transport, as on Android
+ *     (tests/support/pool_transport.h: libcurl transports in a pool, one
+ *     lent to each call, as an HTTP client's connection pool works) that
+ *     declares FIC_TRANSPORT_CONCURRENT, so the photo lanes run on the
+ *     engine's threads (--app-runs); and, for comparison, the same pool as a
+ *     version-3 table, one request at a time (--app-serial-runs);
  *   - records first, then photos, each photo whole (in pieces of 256 KiB,
  *     the server's limit, back to back), the records checked again between
  *     photos: the simple design a careful engineer would write
  *     (--first-runs);
  *   - first in, first out, each item whole, as ODK Collect sends: every
  *     photo queued before the lead goes first (--fifo-runs; minutes).
- * Targets for the engine: the lead received within 1.5 s (median) and 2.5 s
- * (worst) of 20 runs; photos at >= 0.85 of the link's rate (the median's 95 %
- * interval over the windows, bench_stats.h). Wall time: waiting is the point.
+ * Targets for the engine, with either transport: the lead received within
+ * 1.5 s (median) and 2.5 s (worst) of 20 runs; photos at >= 0.85 of the
+ * link's rate over the whole span. Wall time: waiting is the point.
  *
  * Part 2. What a new connection costs on that link (--handshakes pairs,
- * interleaved): a request on a fresh connection with a full TLS handshake,
- * with the TLS session resumed (libcurl's session cache, shared), and on a
- * kept-alive connection.
+ * interleaved; 0 skips it): a request on a fresh connection with a full TLS
+ * handshake, with the TLS session resumed (libcurl's session cache, shared),
+ * and on a kept-alive connection.
  *
  * Part 3. Protocol overhead for a day's patrol: 12 sites found, 6 field
  * water tests, 4 leads (2 urgent) with a photo each and 16 more photos, sent
  * through the emulator (unshaped) so every byte both ways is counted; over
  * the payload (the records' JSON as stored, plus the photo renditions).
  *
- *   sync_bench [--runs N] [--first-runs N] [--fifo-runs N] [--handshakes N]
- *              [--photos N] [--photo-kb K] [--rate BPS] [--rtt MS] [--loss P]
- *              [--chunk BYTES] [--plain] [--quick]
+ *   sync_bench [--runs N] [--app-runs N] [--app-serial-runs N] [--first-runs N]
+ *              [--fifo-runs N] [--handshakes N] [--photos N] [--photo-kb K]
+ *              [--rate BPS] [--rtt MS] [--loss P] [--chunk BYTES] [--plain] [--quick]
  *
  * Over HTTPS by default (the reference server with a test certificate made
  * by the openssl tool, the device trusting it), as a county would run it;
@@ -51,6 +58,7 @@
 #include "county.h"
 #include "internal.h"
 #include "linkproxy.h"
+#include "pool_transport.h"
 #include "sync_internal.h"
 #include "testutil.h"
 
@@ -99,7 +107,7 @@ static void die(const char *what)
 
 typedef struct config {
 	bool tls; /* HTTPS (the server with a test certificate, the device trusting it) */
-	int runs, first_runs, fifo_runs, handshakes, photos, photo_kb;
+	int runs, app_runs, app_serial_runs, first_runs, fifo_runs, handshakes, photos, photo_kb;
 	int64_t rate;
 	int rtt;
 	double loss;
@@ -107,13 +115,21 @@ typedef struct config {
 	bool quick;
 } config;
 
+/* Which transport the engine syncs through. */
+typedef enum via {
+	VIA_BUILTIN,   /* fic_transport_curl_new: its own lanes */
+	VIA_APP,       /* an app's transport declaring FIC_TRANSPORT_CONCURRENT */
+	VIA_APP_SERIAL /* the same as a version-3 table: one request at a time */
+} via;
+
 typedef struct world {
 	char *dir;
 	county_server *server;
 	tu_link *link;
 	char url[64];
 	fic_store *sync_store, *app_store;
-	fic_transport *transport;
+	fic_transport *transport; /* the built-in one: enrolment and the other senders */
+	tu_pool *pool;            /* an app's, when the engine goes through one */
 	fic_sync_options opts;
 } world;
 
@@ -131,7 +147,7 @@ static char *read_text(const char *path)
 	return buf;
 }
 
-static void world_open(world *w, const config *c, bool shaped, const char *tag)
+static void world_open(world *w, const config *c, bool shaped, const char *tag, via v)
 {
 	memset(w, 0, sizeof *w);
 	w->dir = tu_mkdtemp();
@@ -199,10 +215,16 @@ static void world_open(world *w, const config *c, bool shaped, const char *tag)
 	county_issue_code(w->server, "石柱县", code, sizeof code);
 	if (fic_sync_enroll(w->sync_store, &w->opts, code, "bench") != FIC_OK)
 		die("enrol");
+	if (v != VIA_BUILTIN) {
+		if (tu_pool_new(&w->pool, &co, v == VIA_APP) != 0)
+			die("the app's transport");
+		w->opts.transport = tu_pool_transport(w->pool);
+	}
 }
 
 static void world_close(world *w)
 {
+	tu_pool_free(w->pool);
 	fic_transport_curl_free(w->transport);
 	fic_store_close(w->app_store);
 	fic_store_close(w->sync_store);
@@ -369,6 +391,7 @@ static int exchange(world *w, const char *method, const char *path, fic_http_hea
 		               .body = body, .body_len = len, .total_timeout_ms = 600000,
 		               .low_speed_time_ms = 60000, .max_response_bytes = 1 << 20,
 		               .cancel = stop };
+	memset(r, 0, sizeof *r);
 	if (w->transport->request(w->transport->ctx, &q, r) != FIC_OK)
 		return -1;
 	return r->status;
@@ -518,10 +541,11 @@ typedef struct outcome {
 } outcome;
 
 /* One sender on a fresh world: `runs` leads at random moments, the photo share meanwhile. */
-static void run_sender(const config *c, const char *name, void *(*loop)(void *), int runs, outcome *o)
+static void run_sender(const config *c, const char *name, void *(*loop)(void *), via v, int runs,
+                       outcome *o)
 {
 	world w;
-	world_open(&w, c, true, name);
+	world_open(&w, c, true, name, v);
 	queue_photos(&w, c->photos, c->photo_kb);
 	static sampler smp;
 	memset(&smp, 0, sizeof smp);
@@ -578,14 +602,23 @@ static void part1(const config *c)
 	       "loss, one link shared by all connections, %s, photo chunks %s\n",
 	       c->photos, c->photo_kb, c->rate / 1000.0, c->rtt, c->loss * 100,
 	       c->tls ? "HTTPS" : "plain HTTP", c->chunk ? "fixed" : "the engine's own");
-	static outcome ours, first, fifo;
-	run_sender(c, "fieldinspect", priority_loop, c->runs, &ours);
+	static outcome ours, app, serial, first, fifo;
+	run_sender(c, "fieldinspect", priority_loop, VIA_BUILTIN, c->runs, &ours);
+	if (c->app_runs)
+		run_sender(c, "fieldinspect, app transport", priority_loop, VIA_APP, c->app_runs, &app);
+	if (c->app_serial_runs)
+		run_sender(c, "app transport, serial", priority_loop, VIA_APP_SERIAL, c->app_serial_runs,
+		           &serial);
 	if (c->first_runs)
-		run_sender(c, "records first, photos whole", first_loop, c->first_runs, &first);
+		run_sender(c, "records first, photos whole", first_loop, VIA_BUILTIN, c->first_runs, &first);
 	if (c->fifo_runs)
-		run_sender(c, "FIFO (ODK-style)", fifo_loop, c->fifo_runs, &fifo);
+		run_sender(c, "FIFO (ODK-style)", fifo_loop, VIA_BUILTIN, c->fifo_runs, &fifo);
 	printf("-- creation to receipt by the server, and the photos meanwhile:\n");
 	print_outcome("fieldinspect (priority)", &ours, !c->quick);
+	if (c->app_runs)
+		print_outcome("the same, app's transport", &app, !c->quick);
+	if (c->app_serial_runs)
+		print_outcome("app's transport, no lanes", &serial, false);
 	if (c->first_runs)
 		print_outcome("records first, photos whole", &first, false);
 	if (c->fifo_runs)
@@ -623,7 +656,7 @@ static void part_handshake(const config *c)
 	printf("\n== a request on a fresh connection vs a kept-alive one (%s), %d interleaved rounds\n",
 	       c->tls ? "HTTPS" : "plain HTTP", c->handshakes);
 	world w;
-	world_open(&w, c, true, "bench-handshake");
+	world_open(&w, c, true, "bench-handshake", VIA_BUILTIN);
 	char url[200], ca[4300];
 	snprintf(url, sizeof url, "%s/v1/feeds/none", w.url);
 	snprintf(ca, sizeof ca, "%s/cert.pem", w.dir);
@@ -681,7 +714,7 @@ static void part2(const config *c, bool quick)
 {
 	printf("\n== protocol overhead for a day's patrol\n");
 	world w;
-	world_open(&w, c, false, "bench-day");
+	world_open(&w, c, false, "bench-day", VIA_BUILTIN);
 	tu_link_stats before;
 	tu_link_stats_get(w.link, &before);
 	int nsites = quick ? 3 : 12, ntests = quick ? 2 : 6, nphotos = quick ? 2 : 16;
@@ -775,25 +808,31 @@ static void part2(const config *c, bool quick)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sync_bench [--runs N] [--first-runs N] [--fifo-runs N] [--handshakes N] "
-	                "[--photos N] [--photo-kb K] [--rate BPS] [--rtt MS] [--loss P] [--chunk BYTES] "
-	                "[--plain] [--quick]\n");
+	fprintf(stderr, "usage: sync_bench [--runs N] [--app-runs N] [--app-serial-runs N] "
+	                "[--first-runs N] [--fifo-runs N] [--handshakes N] [--photos N] [--photo-kb K] "
+	                "[--rate BPS] [--rtt MS] [--loss P] [--chunk BYTES] [--plain] [--quick]\n");
 	exit(2);
 }
 
 static void parse(config *c, int argc, char **argv)
 {
-	*c = (config){ .tls = true, .runs = 20, .first_runs = 10, .fifo_runs = 1, .handshakes = 9,
-		       .photos = 50, .photo_kb = 300, .rate = 384000, .rtt = 300, .loss = 0.02 };
+	*c = (config){ .tls = true, .runs = 20, .app_runs = 20, .app_serial_runs = 10, .first_runs = 10,
+		       .fifo_runs = 1, .handshakes = 9, .photos = 50, .photo_kb = 300, .rate = 384000,
+		       .rtt = 300, .loss = 0.02 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--quick") == 0) {
-			*c = (config){ .tls = true, .runs = 2, .first_runs = 1, .fifo_runs = 0, .handshakes = 1,
-				       .photos = 4, .photo_kb = 40, .rate = 4000000, .rtt = 20, .quick = true };
+			*c = (config){ .tls = true, .runs = 2, .app_runs = 2, .app_serial_runs = 1,
+				       .first_runs = 1, .fifo_runs = 0, .handshakes = 1, .photos = 4,
+				       .photo_kb = 40, .rate = 4000000, .rtt = 20, .quick = true };
 		} else if (strcmp(a, "--plain") == 0) {
 			c->tls = false;
 		} else if (v && strcmp(a, "--runs") == 0) {
 			c->runs = atoi(v), i++;
+		} else if (v && strcmp(a, "--app-runs") == 0) {
+			c->app_runs = atoi(v), i++;
+		} else if (v && strcmp(a, "--app-serial-runs") == 0) {
+			c->app_serial_runs = atoi(v), i++;
 		} else if (v && strcmp(a, "--first-runs") == 0) {
 			c->first_runs = atoi(v), i++;
 		} else if (v && strcmp(a, "--fifo-runs") == 0) {
@@ -816,8 +855,10 @@ static void parse(config *c, int argc, char **argv)
 			usage();
 		}
 	}
-	if (c->runs < 1 || c->runs > MAX_RUNS || c->first_runs < 0 || c->first_runs > MAX_RUNS ||
-	    c->fifo_runs < 0 || c->fifo_runs > MAX_RUNS || c->handshakes < 1 || c->handshakes > MAX_RUNS ||
+	if (c->runs < 1 || c->runs > MAX_RUNS || c->app_runs < 0 || c->app_runs > MAX_RUNS ||
+	    c->app_serial_runs < 0 || c->app_serial_runs > MAX_RUNS || c->first_runs < 0 ||
+	    c->first_runs > MAX_RUNS ||
+	    c->fifo_runs < 0 || c->fifo_runs > MAX_RUNS || c->handshakes < 0 || c->handshakes > MAX_RUNS ||
 	    c->photos < 1 || c->photo_kb < 1 || c->rate <= 0 || c->rtt < 0 || c->loss < 0 || c->loss >= 1 ||
 	    (c->chunk != 0 && (c->chunk < 1024 || c->chunk > 262144))) {
 		fprintf(stderr, "sync_bench: an option is out of range\n");
@@ -831,7 +872,8 @@ int main(int argc, char **argv)
 	parse(&c, argc, argv);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	part1(&c);
-	part_handshake(&c);
+	if (c.handshakes)
+		part_handshake(&c);
 	part2(&c, c.quick);
 	curl_global_cleanup();
 	return 0;

@@ -270,25 +270,56 @@ int fic__sync_fetch_county_key(fic_store *store, const fic_sync_options *o, cons
 int fic__sync_push_audit(fic_store *store, const fic_sync_options *o, const fic_http_header *h,
                          size_t nh, fic_sync_report *rep, size_t *max, bool *idle);
 
-/* ---- exchanges run together: the built-in transport's lanes (transport_curl.c) ---- */
+/* ---- exchanges run together: lanes (lanes.c) ---- */
 
 #define FIC__LANES 2
 
-/* Whether `t` can run exchanges on lanes (the built-in libcurl transport
- * can; an app's own transport runs one exchange at a time). */
-bool fic__lanes_available(const fic_transport *t);
-/* Start `req` on lane n (0 .. FIC__LANES-1), a connection of its own kept
- * between exchanges. Everything `req` points to must stay valid until
- * fic__lanes_wait hands the lane back or fic__lanes_cancel abandons it. */
-int fic__lanes_start(fic_transport *t, int n, const fic_http_request *req);
-/* Let the lanes' exchanges run for up to timeout_ms. 1 when one finished:
- * its lane in *n, the transport's result in *rc and, for FIC_OK, the
- * response (body fic__free'd by the caller); 0 when none did in time. */
-int fic__lanes_wait(fic_transport *t, int timeout_ms, int *n, int *rc, fic_http_response *resp);
-/* Whether lane n's request is all on its way (only the answer is awaited). */
-bool fic__lanes_sent(fic_transport *t, int n);
-/* Abandon lane n's exchange (its connection is closed: half a body cannot be taken back). */
-void fic__lanes_cancel(fic_transport *t, int n);
+/*
+ * Photo exchanges in flight together, each on a lane of its own: with the
+ * built-in libcurl transport, its own connections driven through libcurl's
+ * multi interface (transport_curl.c); with a transport that declares
+ * FIC_TRANSPORT_CONCURRENT, its `request` called on a thread of the
+ * engine's per lane (lanes.c). Either way every call here is made on the
+ * syncing thread, which alone applies the answers (and alone touches the
+ * store); a lane's thread only calls `request`.
+ */
+typedef struct fic__lanes fic__lanes;
+
+/* Lanes for `t`, or *out NULL when `t` runs one exchange at a time (a
+ * version-3 table, or one without FIC_TRANSPORT_CONCURRENT). FIC_ENOMEM. */
+int fic__lanes_open(fic__lanes **out, fic_transport *t);
+/* Start `req` on lane n (0 .. FIC__LANES-1), which must be idle. Everything
+ * `req` points to must stay valid until fic__lanes_wait hands the lane back
+ * or fic__lanes_cancel abandons it; its `cancel` is replaced by the lane's. */
+int fic__lanes_start(fic__lanes *l, int n, const fic_http_request *req);
+/* Wait up to timeout_ms for a lane's exchange to finish. 1 when one did: its
+ * lane in *n, the transport's result in *rc (with the lane's error message as
+ * this thread's error) and, for FIC_OK, the response (body fic__free'd by the
+ * caller); 0 when none did in time or none is in flight. */
+int fic__lanes_wait(fic__lanes *l, int timeout_ms, int *n, int *rc, fic_http_response *resp);
+/* Whether lane n's request is known to be all on its way (only the answer
+ * is awaited). Only libcurl can tell; an app's transport: false. */
+bool fic__lanes_sent(fic__lanes *l, int n);
+/* Ask lane n's exchange to stop without waiting (a lane thread: its cancel
+ * flag is raised, and fic__lanes_wait hands back whatever it ends with — an
+ * answer that came first, or FIC_ECANCELED). false when the lane cannot be
+ * asked (libcurl's: fic__lanes_cancel it) or is idle. */
+bool fic__lanes_stop(fic__lanes *l, int n);
+/* Abandon lane n's exchange: libcurl closes its connection; a lane thread's
+ * request is cancelled through its flag and waited for (the transport must
+ * honour `cancel`; at worst its own time limits end it). */
+void fic__lanes_cancel(fic__lanes *l, int n);
+/* Abandon whatever is in flight, stop the lanes' threads, free (NULL is fine). */
+void fic__lanes_close(fic__lanes *l);
+
+/* The built-in transport's side (transport_curl.c; transport_nocurl.c without
+ * libcurl): whether `t` is it, and the calls above on its connections. */
+bool fic__curl_lanes(const fic_transport *t);
+int fic__curl_lanes_start(fic_transport *t, int n, const fic_http_request *req);
+int fic__curl_lanes_wait(fic_transport *t, int timeout_ms, int *n, int *rc,
+                         fic_http_response *resp);
+bool fic__curl_lanes_sent(fic_transport *t, int n);
+void fic__curl_lanes_cancel(fic_transport *t, int n);
 
 /* ---- photo uploads (upload.c) ---- */
 
@@ -329,6 +360,8 @@ typedef struct fic__upload_lane {
 typedef struct fic__uploader {
 	fic__upload_cursor cur;               /* a transport without lanes: one photo at a time */
 	fic__upload_lane lane[FIC__LANES];
+	fic__lanes *lanes;                    /* NULL: the transport has none */
+	bool lanes_checked;                   /* fic__lanes_open was called in this pass */
 	size_t chunk;                         /* photo_chunk_bytes: fixed; 0: the engine's own */
 	size_t chunk_cap;                     /* the largest chunk the server has taken */
 } fic__uploader;
@@ -338,13 +371,16 @@ typedef struct fic__uploader {
  * and let the lanes run for a moment (applying an exchange that finished);
  * otherwise a HEAD or one chunk. *idle when no photo is due and nothing is
  * in flight. Returns FIC_OK to go on; FIC_ENETWORK etc. to end the pass (the
- * upload is deferred with a backoff, as records are).
+ * upload is deferred with a backoff, as records are). The lanes are opened
+ * at the first step of a pass and closed by fic__upload_end.
  */
 int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *auth,
                      fic__uploader *up, fic_sync_report *rep, bool *idle);
-/* The pass ends: an exchange whose request is all sent gets a moment for its
- * answer (applied as any other), the rest are abandoned (their photos resume
- * at the server's offset next time). */
+/* The pass ends: an exchange whose request is all sent (libcurl's), or that
+ * runs on a lane thread (told to stop), gets a moment for its answer
+ * (applied as any other), the rest are abandoned (their photos resume at the
+ * server's offset next time); the lanes are closed (their threads joined: no
+ * call into the transport outlives the pass). */
 void fic__upload_end(fic_store *store, const fic_sync_options *o, fic__uploader *up,
                      fic_sync_report *rep);
 /* Pending uploads (due or waiting), and those of urgent leads. */

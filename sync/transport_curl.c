@@ -14,7 +14,7 @@
  *
  * Lanes: photo chunks also run on FIC__LANES more easy handles of their own,
  * each keeping its own connection, driven together through libcurl's multi
- * interface (fic__lanes_*), so while one chunk waits for its answer another
+ * interface (fic__curl_lanes_*, used through lanes.c), so while one chunk waits for its answer another
  * is on the link, and records never wait behind photos in one connection.
  * All the handles share libcurl's TLS session cache and DNS cache: a new
  * connection resumes the session. libcurl is initialised by the library
@@ -462,9 +462,9 @@ static int curl_request(void *ctx, const fic_http_request *req, fic_http_respons
 	return rc;
 }
 
-/* ---- lanes: exchanges run together (sync_internal.h) ---- */
+/* ---- lanes: exchanges run together (sync_internal.h, lanes.c) ---- */
 
-bool fic__lanes_available(const fic_transport *t)
+bool fic__curl_lanes(const fic_transport *t)
 {
 	return t && t->request == curl_request && t->ctx;
 }
@@ -482,7 +482,7 @@ static int small_sndbuf(void *arg, curl_socket_t fd, curlsocktype purpose)
 	return CURL_SOCKOPT_OK;
 }
 
-int fic__lanes_start(fic_transport *t, int n, const fic_http_request *req)
+int fic__curl_lanes_start(fic_transport *t, int n, const fic_http_request *req)
 {
 	fic__err_clear();
 	curl_ctx *c = t->ctx;
@@ -530,7 +530,7 @@ static int lane_done(curl_ctx *c, lane *l, CURLcode cc, int *rc, fic_http_respon
 	return 1;
 }
 
-int fic__lanes_wait(fic_transport *t, int timeout_ms, int *n, int *rc, fic_http_response *resp)
+int fic__curl_lanes_wait(fic_transport *t, int timeout_ms, int *n, int *rc, fic_http_response *resp)
 {
 	curl_ctx *c = t->ctx;
 	memset(resp, 0, sizeof *resp);
@@ -557,7 +557,7 @@ int fic__lanes_wait(fic_transport *t, int timeout_ms, int *n, int *rc, fic_http_
 	}
 }
 
-bool fic__lanes_sent(fic_transport *t, int n)
+bool fic__curl_lanes_sent(fic_transport *t, int n)
 {
 	curl_ctx *c = t->ctx;
 	if (n < 0 || n >= FIC__LANES || !c->lanes[n].busy)
@@ -567,7 +567,7 @@ bool fic__lanes_sent(fic_transport *t, int n)
 	return (size_t)up >= c->lanes[n].x.req->body_len;
 }
 
-void fic__lanes_cancel(fic_transport *t, int n)
+void fic__curl_lanes_cancel(fic_transport *t, int n)
 {
 	curl_ctx *c = t->ctx;
 	if (n < 0 || n >= FIC__LANES || !c->lanes[n].busy)

@@ -23,23 +23,25 @@ void fic_transport_curl_free(fic_transport *t)
 		t->destroy(t->ctx);
 }
 
-/* Without libcurl there are no photo lanes: the engine sends one request at
- * a time through the app's transport. */
-bool fic__lanes_available(const fic_transport *t)
+/* Without libcurl the built-in transport's lanes do not exist; an app's
+ * transport that declares FIC_TRANSPORT_CONCURRENT gets lanes on the
+ * engine's threads (lanes.c). */
+bool fic__curl_lanes(const fic_transport *t)
 {
 	(void)t;
 	return false;
 }
 
-int fic__lanes_start(fic_transport *t, int n, const fic_http_request *req)
+int fic__curl_lanes_start(fic_transport *t, int n, const fic_http_request *req)
 {
 	(void)t;
 	(void)n;
 	(void)req;
-	return fic__err(FIC_ESTATE, "no photo lanes without libcurl");
+	return fic__err(FIC_ESTATE, "no libcurl lanes in this build");
 }
 
-int fic__lanes_wait(fic_transport *t, int timeout_ms, int *n, int *rc, fic_http_response *resp)
+int fic__curl_lanes_wait(fic_transport *t, int timeout_ms, int *n, int *rc,
+                         fic_http_response *resp)
 {
 	(void)t;
 	(void)timeout_ms;
@@ -49,14 +51,14 @@ int fic__lanes_wait(fic_transport *t, int timeout_ms, int *n, int *rc, fic_http_
 	return 0;
 }
 
-bool fic__lanes_sent(fic_transport *t, int n)
+bool fic__curl_lanes_sent(fic_transport *t, int n)
 {
 	(void)t;
 	(void)n;
 	return false;
 }
 
-void fic__lanes_cancel(fic_transport *t, int n)
+void fic__curl_lanes_cancel(fic_transport *t, int n)
 {
 	(void)t;
 	(void)n;

@@ -5,21 +5,26 @@
  * (filled by the core in the photo's transaction) says which are due, an
  * urgent lead's photos first.
  *
- * With the built-in transport, photos go on lanes (FIC__LANES connections
- * of their own, transport_curl.c): each lane uploads its own photo, a chunk
- * at a time, and while one lane's chunk waits for its answer (a round trip:
- * 0.3 s on a rural link) the other's is on the link, so the link does not
- * idle. The pass drives the lanes for at most LANE_WAIT_MS at a time and goes
- * back to the records in between, so an urgent lead filed meanwhile goes next
- * on the records' own connection, behind no chunk. Chunks start at 64 KiB and
- * double with each that arrives, up to 256 KiB (fewer requests, fewer
- * headers); photo_chunk_bytes fixes them. Another transport runs one exchange
- * at a time: one chunk (32 KiB by default), then the records again.
+ * Photos go on lanes (lanes.c) with the built-in transport (FIC__LANES
+ * connections of its own, transport_curl.c) and with an app's transport that
+ * declares FIC_TRANSPORT_CONCURRENT (its `request` called on a thread of the
+ * engine's per lane): each lane uploads its own photo, a chunk at a time,
+ * and while one lane's chunk waits for its answer (a round trip: 0.3 s on a
+ * rural link) the other's is on the link, so the link does not idle. The
+ * pass waits on the lanes for at most LANE_WAIT_MS at a time and goes back
+ * to the records in between, so an urgent lead filed meanwhile goes next on
+ * a connection of its own, behind no chunk; every answer is applied here, on
+ * the syncing thread. Chunks start at 64 KiB and double with each that
+ * arrives, up to 256 KiB (fewer requests, fewer headers); photo_chunk_bytes
+ * fixes them. Another transport runs one exchange at a time: one chunk
+ * (32 KiB by default), then the records again.
  *
  * The server keeps what it has been sent, so an interrupted photo resumes at
  * the server's offset (HEAD) — after a dropped link, a kill, the end of a
- * pass (a lane's chunk in flight is abandoned), or a change of which photo
- * is due.
+ * pass (a lane's chunk in flight is abandoned, unless it is all sent — then
+ * its answer is awaited a moment —, or, on a lane thread, told to stop
+ * through its cancel flag, and whatever answer still comes back applied), or
+ * a change of which photo is due.
  */
 #include "sync_internal.h"
 
@@ -154,14 +159,18 @@ static int hash_failed(fic_store *store, const char *sha)
 	                 "updating the photo queue", "t", sha);
 }
 
-/* A transient failure: the photo waits with a backoff; the pass ends with `code`. */
+/* A transient failure: the photo waits with a backoff; the pass ends with `code`.
+ * `why` may be the thread's own error message (fic_error_last): it is copied
+ * first, since recording the error again writes over that buffer. */
 static int defer(fic_store *store, const char *sha, int code, const char *why,
                  int64_t retry_after, int64_t now, fic_sync_report *rep)
 {
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s", why);
 	fic__sync_hold(store, now, retry_after);
-	int rc = mark(store, sha, NULL, why, true, retry_after, now, fic__sync_rand32(store),
+	int rc = mark(store, sha, NULL, msg, true, retry_after, now, fic__sync_rand32(store),
 	              &rep->retry_at_ms);
-	return rc != FIC_OK ? rc : fic__err(code, "%s", why);
+	return rc != FIC_OK ? rc : fic__err(code, "%s", msg);
 }
 
 /*
@@ -442,7 +451,7 @@ static int lane_fill(fic_store *store, const fic_sync_options *o, const char *au
 		l->busy = LANE_PATCH;
 	}
 	l->started = mono_ms(store);
-	if ((rc = fic__lanes_start(o->transport, n, &l->req)) != FIC_OK) {
+	if ((rc = fic__lanes_start(up->lanes, n, &l->req)) != FIC_OK) {
 		l->busy = LANE_IDLE;
 		fic__free(l->buf);
 		l->buf = NULL;
@@ -492,7 +501,7 @@ static int step_lanes(fic_store *store, const fic_sync_options *o, const char *a
 		return rc;
 	int n, trc;
 	fic_http_response r;
-	if (fic__lanes_wait(o->transport, LANE_WAIT_MS, &n, &trc, &r) == 0)
+	if (fic__lanes_wait(up->lanes, LANE_WAIT_MS, &n, &trc, &r) == 0)
 		return FIC_OK; /* nothing finished yet: the records are looked at again */
 	return lane_finish(store, o, up, n, trc, &r, rep);
 }
@@ -501,7 +510,13 @@ int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *au
                      fic__uploader *up, fic_sync_report *rep, bool *idle)
 {
 	*idle = false;
-	if (fic__lanes_available(o->transport))
+	if (!up->lanes_checked) {
+		up->lanes_checked = true;
+		int rc = fic__lanes_open(&up->lanes, o->transport);
+		if (rc != FIC_OK)
+			return rc;
+	}
+	if (up->lanes)
 		return step_lanes(store, o, auth, up, rep, idle);
 	return step_one(store, o, auth, &up->cur, rep, idle);
 }
@@ -509,13 +524,21 @@ int fic__upload_step(fic_store *store, const fic_sync_options *o, const char *au
 void fic__upload_end(fic_store *store, const fic_sync_options *o, fic__uploader *up,
                      fic_sync_report *rep)
 {
+	if (up->lanes == NULL) {
+		up->lanes_checked = false;
+		return;
+	}
 	int waiting = 0;
 	for (int n = 0; n < FIC__LANES; n++) {
 		fic__upload_lane *l = &up->lane[n];
-		if (l->busy != LANE_IDLE && fic__lanes_sent(o->transport, n)) {
-			waiting++; /* the server may hold it already: hear what it says */
-		} else if (l->busy != LANE_IDLE) {
-			fic__lanes_cancel(o->transport, n);
+		if (l->busy == LANE_IDLE)
+			continue;
+		if (fic__lanes_sent(up->lanes, n) || fic__lanes_stop(up->lanes, n)) {
+			/* all sent (libcurl), or a lane thread told to stop: the server
+			 * may hold the chunk already, so hear what comes back */
+			waiting++;
+		} else {
+			fic__lanes_cancel(up->lanes, n);
 			l->busy = LANE_IDLE;
 		}
 	}
@@ -526,20 +549,23 @@ void fic__upload_end(fic_store *store, const fic_sync_options *o, fic__uploader 
 	while (waiting > 0 && mono_ms(store) < end) {
 		int n, trc;
 		fic_http_response r;
-		if (fic__lanes_wait(o->transport, (int)(end - mono_ms(store)), &n, &trc, &r) == 0)
+		if (fic__lanes_wait(up->lanes, (int)(end - mono_ms(store)), &n, &trc, &r) == 0)
 			break;
-		lane_finish(store, o, up, n, trc, &r, rep);
+		lane_finish(store, o, up, n, trc, &r, rep); /* a cancelled one changes nothing */
 		fic__free(r.body);
 		waiting--;
 	}
 	for (int n = 0; n < FIC__LANES; n++) {
 		fic__upload_lane *l = &up->lane[n];
 		if (l->busy != LANE_IDLE)
-			fic__lanes_cancel(o->transport, n);
+			fic__lanes_cancel(up->lanes, n);
 		fic__free(l->buf);
 		l->buf = NULL;
 		l->busy = LANE_IDLE;
 	}
+	fic__lanes_close(up->lanes); /* joins the lanes' threads, if any */
+	up->lanes = NULL;
+	up->lanes_checked = false;
 	if (code != FIC_OK)
 		fic__err(code, "%s", msg);
 	else

@@ -79,10 +79,14 @@ const fic__rs_kernels *fic__rs_kernels_portable(void)
 
 const fic__rs_kernels *fic__rs_kernels_best(void)
 {
+#if defined(__aarch64__)
+	return fic__rs_kernels_neon(); /* NEON is part of every AArch64 processor */
+#else
 	const fic__rs_kernels *k = fic__rs_kernels_avx2();
 	if (k == NULL)
 		k = fic__rs_kernels_sse2();
 	return k ? k : &portable;
+#endif
 }
 
 /* ---- filter weights ---- */

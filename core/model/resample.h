@@ -9,15 +9,15 @@
  *  - widen: a source sample s is held as s << FIC_RS_VSHIFT in an int16;
  *  - vertical: t = bias + sum_k mulhi(row_k[i], wv_k), where mulhi(a, b) is
  *    floor(a * b / 65536) (SSE2's pmulhw; on NEON a widening multiply and a
- *    narrowing shift by 16) and the weights are Q14 (1.0 = 1 << FIC_RS_WBITS); t is
+ *    narrowing shift by 16: smull, shrn) and the weights are Q14 (1.0 = 1 << FIC_RS_WBITS); t is
  *    the filtered sample in units of 1/32 level (Q5), in an int16 (no
  *    overflow: |t| < 2^14 for the kernels used);
  *  - horizontal: out = clamp(floor((sum_k t[first + k] * wh_k + 2^18) / 2^19),
  *    0, 255), the sum in int32 (no overflow: < 2^29 in magnitude).
  * The portable kernels in resample.c are the reference; the SIMD ones
- * (resample_sse2.c; a NEON file can sit beside it) must match them byte for
- * byte, which tests/core/test_resample.c checks on random rows and whole
- * renditions.
+ * (resample_sse2.c and resample_avx2.c on x86-64, resample_neon.c on arm64)
+ * must match them byte for byte, which tests/core/test_resample.c checks on
+ * random rows and whole renditions.
  */
 #ifndef FIC_CORE_RESAMPLE_H
 #define FIC_CORE_RESAMPLE_H
@@ -51,12 +51,18 @@ typedef struct fic__rs_kernels {
 
 /* The portable reference kernels. */
 const fic__rs_kernels *fic__rs_kernels_portable(void);
-/* The fastest kernels this build has for this machine (AVX2 or SSE2 on x86-64). */
+/* The fastest kernels this build has for this machine (AVX2 or SSE2 on
+ * x86-64, NEON on arm64, else the portable ones). */
 const fic__rs_kernels *fic__rs_kernels_best(void);
 /* The SSE2 kernels, or NULL in a build without them. */
 const fic__rs_kernels *fic__rs_kernels_sse2(void);
 /* The AVX2 kernels, or NULL in a build without them or on a machine without AVX2. */
 const fic__rs_kernels *fic__rs_kernels_avx2(void);
+#if defined(__aarch64__)
+/* The NEON kernels (arm64 builds only: resample_neon.c is compiled for aarch64
+ * alone, and every AArch64 processor has NEON). */
+const fic__rs_kernels *fic__rs_kernels_neon(void);
+#endif
 
 typedef enum fic__rs_filter {
 	FIC__RS_TENT,     /* triangle: antialiased bilinear, no ringing */

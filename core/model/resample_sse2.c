@@ -3,8 +3,8 @@
  * x86-64): the same integer arithmetic as the portable kernels in
  * resample.c, eight 16-bit samples at a time, so the bytes are the same
  * (tests/core/test_resample.c compares them). Elsewhere this file provides
- * no kernels and the portable ones are used; a NEON file would sit beside
- * it, chosen the same way in fic__rs_kernels_best().
+ * no kernels; on arm64 resample_neon.c's are chosen in
+ * fic__rs_kernels_best().
  */
 #include "resample.h"
 

@@ -19,7 +19,11 @@
  * checklists, site registry and tasks.
  *
  * Thread-safety: as the store (one thread at a time per handle); the
- * `cancel` flag (fic_cancel, common.h) may be raised from any thread.
+ * `cancel` flag (fic_cancel, common.h) may be raised from any thread. A pass
+ * through a transport that declares FIC_TRANSPORT_CONCURRENT also calls its
+ * `request` from two threads of the library's own (the photo lanes), joined
+ * before the pass returns; everything else, the progress callback included,
+ * happens on the calling thread.
  */
 #ifndef FIELDINSPECT_SYNC_H
 #define FIELDINSPECT_SYNC_H
@@ -68,10 +72,12 @@ typedef struct fic_sync_options {
 	/** Per-request limits passed to the transport (0: the transport's defaults). */
 	long connect_timeout_ms, low_speed_time_ms, total_timeout_ms;
 	/**
-	 * Bytes of photo per request, at most 256 KiB. 0: the built-in transport
-	 * starts at 64 KiB and doubles with each chunk that arrives (its records
-	 * never wait behind a chunk: they have a connection of their own); another
-	 * transport sends 32 KiB, then looks at the records again.
+	 * Bytes of photo per request, at most 256 KiB. 0: with lanes — the
+	 * built-in transport, or one that declares FIC_TRANSPORT_CONCURRENT
+	 * (sys/transport.h) — chunks start at 64 KiB and double with each that
+	 * arrives, two photos at a time (the records never wait behind a chunk:
+	 * they go from the syncing thread meanwhile); another transport sends
+	 * 32 KiB, then looks at the records again.
 	 */
 	size_t photo_chunk_bytes;
 } fic_sync_options;

@@ -6,9 +6,11 @@ test can build one consumer against each and run it against today's library:
   future  every versioned struct (and every list entry) has one member more at
           the end, and its FIC_*_VERSION is one higher: an app built against
           the next release, run on this library;
-  old     the members a struct gained after version 1 (marked "(version N)"
-          in their comment) are gone and its version is 1 again: an app built
-          against the release before they were appended, run on this library.
+  old     the members a struct gained after its first version (marked
+          "(version N)" in their comment) are gone and its version is the one
+          before the earliest of them (1 for most; 3 for the transport table,
+          whose versions 1 and 2 are refused): an app built against the
+          release before they were appended, run on this library.
 
 Usage: abi_headers.py SRC_INCLUDE_DIR OUT_DIR {future|old}
 """
@@ -28,6 +30,7 @@ VERSIONED = {
     "fic_sync_report": "FIC_SYNC_REPORT_VERSION",
     "fic_sync_progress": "FIC_SYNC_PROGRESS_VERSION",
     "fic_curl_options": "FIC_CURL_OPTIONS_VERSION",
+    "fic_transport": "FIC_TRANSPORT_VERSION",  # a function table the app fills
     "fic_lead_info": None,
     "fic_checklist_info": None,
     "fic_audit_entry": None,
@@ -51,10 +54,11 @@ def bump(text, macro, delta):
 
 
 def drop_init_items(text, struct, k):
-    """Remove the last k items of the struct's _INIT macro."""
+    """Remove the last k items of the struct's _INIT macro, if it has one."""
     macro = struct.upper() + "_INIT"
     m = re.search(r"#define %s \{(.*?)\}" % macro, text, re.S)
-    assert m, macro
+    if not m:
+        return text
     items = m.group(1).rsplit(",", k)[0]
     return text[:m.start(1)] + items + " " + text[m.end(1):]
 
@@ -73,13 +77,14 @@ def transform(text, mode, changed):
             changed.append(name)
         else:
             lines = body.split("\n")
+            marks = [int(v) for l in lines for v in re.findall(r"\(version ([2-9]\d*)\)", l)]
             keep = [l for l in lines if not re.search(r"\(version [2-9]\d*\)", l)]
             removed = len(lines) - len(keep)
             if removed == 0:
                 continue
             text = text[:m.start(1)] + "\n".join(keep) + text[m.end(1):]
-            # back to version 1
-            text = re.sub(r"#define %s \d+" % macro, "#define %s 1" % macro, text)
+            # back to the version before the first of them
+            text = re.sub(r"#define %s \d+" % macro, "#define %s %d" % (macro, min(marks) - 1), text)
             text = drop_init_items(text, name, removed)
             changed.append(name)
     return text

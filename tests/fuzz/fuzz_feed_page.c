@@ -61,7 +61,7 @@ static int fake_request(void *ctx, const fic_http_request *req, fic_http_respons
 	return FIC_OK;
 }
 
-static fic_transport transport = { FIC_TRANSPORT_VERSION, NULL, fake_request, NULL };
+static fic_transport transport = { FIC_TRANSPORT_VERSION, NULL, fake_request, NULL, 0 };
 
 static void reopen(void)
 {

@@ -382,7 +382,7 @@ static void a_bad_item_in_a_page_is_skipped_not_the_page(void **state)
 	/* Items a broken or hostile server might send: no id, an id of the wrong
 	 * type, an id with a quote, an unknown op, not an object, no data — in
 	 * one page with two good items. */
-	crafted c = { .table = { FIC_TRANSPORT_VERSION, NULL, crafted_request, NULL },
+	crafted c = { .table = { FIC_TRANSPORT_VERSION, NULL, crafted_request, NULL, 0 },
 		      .real = f->transport,
 		      .sites_page = "{\"items\":["
 		                    "{\"id\":\"cq-sz-1\",\"op\":\"upsert\",\"data\":{\"kind\":\"school\","

@@ -130,7 +130,7 @@ static void a_photo_the_server_refuses_does_not_hold_back_the_others(void **stat
 	e2e_enroll(f, "石柱县");
 	char sha[3][65];
 	site_photos(f, 3, sha, NULL);
-	spoiler s = { { FIC_TRANSPORT_VERSION, NULL, spoil_request, NULL }, f->transport, sha[0], 0 };
+	spoiler s = { { FIC_TRANSPORT_VERSION, NULL, spoil_request, NULL, 0 }, f->transport, sha[0], 0 };
 	s.table.ctx = &s;
 	fic_sync_options o = f->opts;
 	o.transport = &s.table;

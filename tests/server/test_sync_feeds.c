@@ -299,7 +299,7 @@ static void a_hostile_feed_changes_nothing(void **state)
 {
 	e2e *f = *state;
 	e2e_enroll(f, "石柱县");
-	e2e_hostile h = { .table = { FIC_TRANSPORT_VERSION, NULL, e2e_hostile_request, NULL },
+	e2e_hostile h = { .table = { FIC_TRANSPORT_VERSION, NULL, e2e_hostile_request, NULL, 0 },
 		      .real = f->transport, .feed_status = 200 };
 	h.table.ctx = &h;
 	fic_sync_options o = f->opts;

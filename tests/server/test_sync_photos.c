@@ -337,7 +337,7 @@ static void a_hostile_photo_answer_loses_nothing(void **state)
 	e2e_enroll(f, "石柱县");
 	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
 	e2e_photo_backlog(f, site_sha, urgent_sha, lead);
-	e2e_hostile h = { .table = { FIC_TRANSPORT_VERSION, NULL, e2e_hostile_request, NULL },
+	e2e_hostile h = { .table = { FIC_TRANSPORT_VERSION, NULL, e2e_hostile_request, NULL, 0 },
 		      .real = f->transport };
 	h.table.ctx = &h;
 	fic_sync_options o = f->opts;

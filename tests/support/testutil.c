@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include <ftw.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,20 +112,24 @@ void tu_platform(fic_platform *p, tu_clock *clk)
 	p->log = fake_log;
 }
 
-static long fail_at, count, live;
-static bool failed;
+/* Atomic: the engine's photo lanes allocate from threads of their own. */
+static atomic_long fail_at, count, live;
+static atomic_bool failed;
 
 static void *counting_realloc(void *ptr, size_t size, void *payload)
 {
 	(void)payload;
-	count++;
-	if (fail_at > 0 && --fail_at == 0) {
-		failed = true;
+	atomic_fetch_add(&count, 1);
+	long f = atomic_load(&fail_at);
+	while (f > 0 && !atomic_compare_exchange_weak(&fail_at, &f, f - 1))
+		;
+	if (f == 1) {
+		atomic_store(&failed, true);
 		return NULL;
 	}
 	void *n = realloc(ptr, size);
 	if (n && ptr == NULL)
-		live++;
+		atomic_fetch_add(&live, 1);
 	return n;
 }
 
@@ -132,7 +137,7 @@ static void counting_free(void *ptr, void *payload)
 {
 	(void)payload;
 	if (ptr) {
-		live--;
+		atomic_fetch_sub(&live, 1);
 		free(ptr);
 	}
 }
@@ -145,23 +150,23 @@ void tu_alloc_install(void)
 
 void tu_alloc_fail_at(long n)
 {
-	fail_at = n;
-	failed = false;
+	atomic_store(&fail_at, n);
+	atomic_store(&failed, false);
 }
 
 long tu_alloc_live(void)
 {
-	return live;
+	return atomic_load(&live);
 }
 
 long tu_alloc_count(void)
 {
-	return count;
+	return atomic_load(&count);
 }
 
 bool tu_alloc_failed(void)
 {
-	return failed;
+	return atomic_load(&failed);
 }
 
 #include <jpeglib.h>

@@ -411,7 +411,7 @@ static void settings(world *w)
 /* The county server behind the transport seam, and the options that reach it. */
 static void county_init(world *w)
 {
-	w->county = (county){ { FIC_TRANSPORT_VERSION, NULL, county_request, NULL }, &w->fx->clock,
+	w->county = (county){ { FIC_TRANSPORT_VERSION, NULL, county_request, NULL, 0 }, &w->fx->clock,
 		              fic_store_device_id(w->store), "", 0 };
 	w->county.table.ctx = &w->county;
 	w->sync = (fic_sync_options)FIC_SYNC_OPTIONS_INIT;

@@ -18,11 +18,20 @@
  * `version` and replaced the `volatile int *` cancel flag with a fic_cancel
  * (an atomic: common.h); the engine refuses transports of version 1 and 2.
  *
+ * Version 4 appended `flags`: a transport that sets FIC_TRANSPORT_CONCURRENT
+ * lets the engine call `request` from several threads at once, and the
+ * engine then uploads photos on lanes (two exchanges in flight, each on a
+ * thread of the engine's own) while the records keep the syncing thread.
+ * A version-3 table has no `flags` and is never called concurrently.
+ *
  * Memory: the transport allocates the response body with fic_malloc() /
  * fic_realloc() (common.h); the engine frees it with fic_free().
  *
  * Thread-safety: a transport is used by one thread at a time (the thread
- * running a sync pass); the request's `cancel` may be raised from any thread.
+ * running a sync pass) unless it sets FIC_TRANSPORT_CONCURRENT (version 4);
+ * then `request` is also called from the engine's lane threads, up to three
+ * calls at once (the syncing thread's and one per lane), each with its own
+ * request and response. The request's `cancel` may be raised from any thread.
  */
 #ifndef FIELDINSPECT_SYS_TRANSPORT_H
 #define FIELDINSPECT_SYS_TRANSPORT_H
@@ -90,9 +99,27 @@ typedef struct fic_http_response {
 	int content_encoding;
 } fic_http_response;
 
-#define FIC_TRANSPORT_VERSION 3
+#define FIC_TRANSPORT_VERSION 4
 /** The oldest transport table version the engine accepts (see the top of this file). */
 #define FIC_TRANSPORT_MIN_VERSION 3
+
+/**
+ * fic_transport.flags (version 4): `request` may be called from several
+ * threads at once. Set it only if that is so: each call must use nothing the
+ * others change (its own connection from a pool, say: an HTTP client that
+ * keeps several kept-alive connections, as Android's HttpURLConnection or
+ * OkHttp do). The engine then sends photo chunks on two lanes, each from a
+ * thread of its own that calls nothing but `request` (never the store, the
+ * platform or the progress callback), and applies every answer on the
+ * syncing thread; a lane's request carries a `cancel` flag of the engine's,
+ * raised when the pass ends or is cancelled, and the pass returns only after
+ * every lane's call has returned. Response bodies are still made with
+ * fic_malloc() (so an allocator set with fic_allocator_set() is called from
+ * those threads too) and the thread's error (fic_error_set) reaches the
+ * syncing thread with the call's result. A binding calling into a managed
+ * runtime attaches the lane thread for the call (the Android binding does).
+ */
+#define FIC_TRANSPORT_CONCURRENT 1u
 
 typedef struct fic_transport {
 	int version; /**< FIC_TRANSPORT_VERSION */
@@ -114,6 +141,7 @@ typedef struct fic_transport {
 	int (*request)(void *ctx, const fic_http_request *req, fic_http_response *resp);
 	/** Release the transport (may be NULL). */
 	void (*destroy)(void *ctx);
+	unsigned int flags; /**< FIC_TRANSPORT_CONCURRENT, or 0 (version 4) */
 } fic_transport;
 
 #define FIC_CURL_OPTIONS_VERSION 1

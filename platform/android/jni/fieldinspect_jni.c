@@ -17,9 +17,13 @@
  *    of (offset, length) pairs (-1 for NULL), a long[] and a double[] — four
  *    local references whatever the count, so a list of 10 000 sites never
  *    overflows the local reference table; Java builds the typed objects.
- *  - Callbacks (the Java transport, the progress listener) run on the
- *    calling thread inside a local frame of their own, popped before they
- *    return.
+ *  - Callbacks (the Java transport, the progress listener) run inside a
+ *    local frame of their own, popped before they return, on the calling
+ *    thread — except a transport that says it may run concurrently
+ *    (Transport.concurrent()): the engine also calls it from its photo lane
+ *    threads, each attached to the JVM at its first call and detached as it
+ *    exits (before the pass returns), and it is held by a global reference
+ *    for the pass.
  *  - Handles are jlong pointers; the Java side guards them (closed handle,
  *    second thread) before calling in, and the natives check for 0.
  *  - The binding installs a counting allocator (fic_allocator_set) before
@@ -30,6 +34,7 @@
 #include <fieldinspect/sys/platform_android.h>
 
 #include <jni.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,11 +45,11 @@
 #define NATIVE_CLASS "org/fieldinspect/Native"
 #define EXCEPTION_CLASS "org/fieldinspect/FicException"
 
+static JavaVM *jvm;
 static jclass c_native, c_exception, c_object;
 static jmethodID m_exception_init, m_exception_code, m_exception_bytes;
-static jmethodID m_bridge_request, m_bridge_progress;
+static jmethodID m_bridge_request, m_bridge_progress, m_transport_concurrent;
 static jmethodID m_secret_get, m_secret_put, m_secret_delete;
-static JavaVM *the_vm;
 static atomic_long global_refs;
 static atomic_long live_blocks;
 
@@ -311,7 +316,7 @@ static jbyteArray take_text(JNIEnv *env, int rc, char *s)
 static JNIEnv *secret_env(void)
 {
 	JNIEnv *env = NULL;
-	if (the_vm == NULL || (*the_vm)->GetEnv(the_vm, (void **)&env, JNI_VERSION_1_6) != JNI_OK)
+	if (jvm == NULL || (*jvm)->GetEnv(jvm, (void **)&env, JNI_VERSION_1_6) != JNI_OK)
 		return NULL;
 	return env;
 }
@@ -1299,8 +1304,10 @@ static void JNICALL n_cancel_free(JNIEnv *env, jclass cls, jlong c)
 /* ---- sync: the Java transport and the progress listener ---- */
 
 typedef struct bridge {
-	JNIEnv *env;
-	jobject transport; /* org.fieldinspect.Transport, a local reference of the sync call */
+	JNIEnv *env;       /* the syncing thread's */
+	/* org.fieldinspect.Transport: a local reference of the sync call, or a
+	 * global one when the transport runs on the engine's lane threads too */
+	jobject transport;
 	jobject listener;  /* org.fieldinspect.SyncListener or NULL */
 	jthrowable listener_error; /* the listener threw: rethrown after the pass */
 } bridge;
@@ -1347,10 +1354,73 @@ static int java_error(JNIEnv *env, const char *what)
 	return fic_error_set(code, msg);
 }
 
+/*
+ * An engine lane thread calling the Java transport is attached to the JVM at
+ * its first call and detached when it exits (a thread-specific key's
+ * destructor: the JNI tips' way), so it is one Java thread for its life —
+ * a sync pass; the engine joins its lane threads before the pass returns, so
+ * none stays attached after it.
+ */
+static pthread_key_t lane_key;
+static pthread_once_t lane_key_once = PTHREAD_ONCE_INIT;
+static bool lane_key_ok;
+
+static void lane_detach(void *v)
+{
+	(void)v;
+	(*jvm)->DetachCurrentThread(jvm);
+}
+
+static void lane_key_make(void)
+{
+	lane_key_ok = pthread_key_create(&lane_key, lane_detach) == 0;
+}
+
+/* The calling thread's JNIEnv: the syncing thread's, or an engine lane
+ * thread's, attached on its first call. NULL with the error set when that
+ * cannot be done. */
+static JNIEnv *env_here(void)
+{
+	JNIEnv *env = NULL;
+	jint r = (*jvm)->GetEnv(jvm, (void **)&env, JNI_VERSION_1_6);
+	if (r == JNI_OK)
+		return env;
+	if (r != JNI_EDETACHED || pthread_once(&lane_key_once, lane_key_make) != 0 || !lane_key_ok) {
+		fic_error_set(FIC_ERROR, "the Java transport cannot be called from this thread");
+		return NULL;
+	}
+	JavaVMAttachArgs args = { JNI_VERSION_1_6, (char *)"fieldinspect-photo-lane", NULL };
+#ifdef __ANDROID__
+	r = (*jvm)->AttachCurrentThread(jvm, &env, &args); /* the NDK's jni.h takes JNIEnv ** */
+#else
+	r = (*jvm)->AttachCurrentThread(jvm, (void **)&env, &args);
+#endif
+	if (r != JNI_OK) {
+		fic_error_set(FIC_ENOMEM, "the JVM could not attach a photo lane's thread");
+		return NULL;
+	}
+	if (pthread_setspecific(lane_key, env) != 0) { /* no destructor: not attached for long */
+		(*jvm)->DetachCurrentThread(jvm);
+		fic_error_set(FIC_ENOMEM, "out of memory attaching a photo lane's thread");
+		return NULL;
+	}
+	return env;
+}
+
+static int bridge_call(JNIEnv *env, bridge *b, const fic_http_request *req, fic_http_response *resp);
+
 static int bridge_request(void *ctx, const fic_http_request *req, fic_http_response *resp)
 {
 	bridge *b = ctx;
-	JNIEnv *env = b->env;
+	JNIEnv *env = env_here();
+	if (env == NULL)
+		return fic_error_last()->code;
+	return bridge_call(env, b, req, resp);
+}
+
+/* One exchange through the Java transport on `env`'s thread. */
+static int bridge_call(JNIEnv *env, bridge *b, const fic_http_request *req, fic_http_response *resp)
+{
 	if ((*env)->PushLocalFrame(env, 32) != 0) {
 		(*env)->ExceptionClear(env);
 		return fic_error_set(FIC_ENOMEM, "out of memory calling the Java transport");
@@ -1464,8 +1534,17 @@ static jlongArray sync_call(JNIEnv *env, jlong h, int which, jobject transport, 
 	jlong lim[4] = { 0, 0, 0, 0 };
 	if (limits && (*env)->GetArrayLength(env, limits) == 4)
 		(*env)->GetLongArrayRegion(env, limits, 0, 4, lim);
-	bridge b = { env, transport, listener, NULL };
-	fic_transport t = { FIC_TRANSPORT_VERSION, &b, bridge_request, NULL };
+	/* A transport that may run concurrently is called from the engine's lane
+	 * threads too: it is held by a global reference for the pass. */
+	bool concurrent = (*env)->CallBooleanMethod(env, transport, m_transport_concurrent) == JNI_TRUE;
+	if ((*env)->ExceptionCheck(env))
+		goto done;
+	jobject held = concurrent ? global_ref(env, transport) : transport;
+	if (held == NULL)
+		goto done;
+	bridge b = { env, held, listener, NULL };
+	fic_transport t = { FIC_TRANSPORT_VERSION, &b, bridge_request, NULL,
+		            concurrent ? FIC_TRANSPORT_CONCURRENT : 0 };
 	fic_sync_options o = FIC_SYNC_OPTIONS_INIT;
 	o.transport = &t;
 	o.server_url = url;
@@ -1484,6 +1563,10 @@ static jlongArray sync_call(JNIEnv *env, jlong h, int which, jobject transport, 
 	case SYNC_PUSH: rc = fic_sync_push(store, &o, &rep); break;
 	case SYNC_PULL: rc = fic_sync_pull(store, &o, &rep); break;
 	default: rc = fic_sync_run(store, &o, &rep); break;
+	}
+	if (concurrent) { /* no lane thread calls it any more: the pass has returned */
+		(*env)->DeleteGlobalRef(env, held);
+		atomic_fetch_sub(&global_refs, 1);
 	}
 	if (b.listener_error != NULL) {
 		(*env)->Throw(env, b.listener_error);
@@ -1707,6 +1790,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
 	JNIEnv *env;
 	if ((*vm)->GetEnv(vm, (void **)&env, JNI_VERSION_1_6) != JNI_OK)
 		return JNI_ERR;
+	jvm = vm;
 	/* Before the core allocates anything (fic_allocator_set's rule). */
 	fic_allocator counting = { FIC_ALLOCATOR_VERSION, count_realloc, count_free, NULL };
 	if (fic_allocator_set(&counting) != FIC_OK)
@@ -1736,10 +1820,13 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
 	                                         "(" SECRETS "[B[B[B)V");
 	m_secret_delete = (*env)->GetStaticMethodID(env, c_native, "bridgeSecretDelete",
 	                                            "(" SECRETS "[B[B)V");
-	the_vm = vm;
+	jclass tc = (*env)->FindClass(env, "org/fieldinspect/Transport");
+	m_transport_concurrent = tc ? (*env)->GetMethodID(env, tc, "concurrent", "()Z") : NULL;
+	if (tc)
+		(*env)->DeleteLocalRef(env, tc);
 	if (!c_native || !c_exception || !c_object || !m_exception_init || !m_exception_code ||
 	    !m_exception_bytes || !m_bridge_request || !m_bridge_progress || !m_secret_get ||
-	    !m_secret_put || !m_secret_delete)
+	    !m_secret_put || !m_secret_delete || !m_transport_concurrent)
 		return JNI_ERR;
 	if ((*env)->RegisterNatives(env, c_native, methods,
 	                            (jint)(sizeof methods / sizeof methods[0])) != 0)

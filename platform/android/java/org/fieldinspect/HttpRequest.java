@@ -28,7 +28,8 @@ public final class HttpRequest {
         this.cancel = cancel;
     }
 
-    /** Whether the pass was cancelled (poll it while waiting; thread-safe). */
+    /** Whether this request is cancelled — the pass was, or the engine abandons a photo
+     * lane's exchange (poll it while waiting; thread-safe). */
     public boolean isCancelled() {
         return cancel != 0 && Native.cancelRequested(cancel);
     }

@@ -57,14 +57,19 @@ import javax.net.ssl.TrustManagerFactory;
  * <li>nothing is logged (the Authorization header carries the device's
  * token).</li>
  * </ul>
- * One connection is kept alive between requests by HttpURLConnection's pool.
+ * Connections are kept alive between requests by HttpURLConnection's pool,
+ * one for each request in flight at once.
  * <p>
  * PATCH (the photo chunks): Android's HttpURLConnection supports it; the
  * desktop JDK's refuses the method name, so there the method is set by
  * reflection, which needs {@code --add-opens java.base/java.net=ALL-UNNAMED}
  * (the JVM tests pass it).
  * <p>
- * Thread-safety: used by one sync pass at a time, like every transport.
+ * Thread-safety: {@link #execute} may be called from several threads at once
+ * ({@link #concurrent()} is true): each call has its own connection and
+ * watchdog, and the transport's own state is set in its constructor and only
+ * read afterwards. The engine uses that for its photo lanes; give it to one
+ * sync pass at a time.
  */
 public final class HttpUrlConnectionTransport implements Transport {
     private static final long DEFAULT_CONNECT_MS = 15000, DEFAULT_LOW_SPEED_MS = 30000,
@@ -301,6 +306,12 @@ public final class HttpUrlConnectionTransport implements Transport {
             out.append(i + 2 < b.length ? a.charAt(n & 63) : '=');
         }
         return out.toString();
+    }
+
+    /** True: each call is independent (its own connection), so the engine may run photo lanes. */
+    @Override
+    public boolean concurrent() {
+        return true;
     }
 
     private static boolean certificateProblem(Throwable t) {
