@@ -210,14 +210,16 @@ static void cut_third_patch(void *arg, const fic_http_request *q, int patch, boo
 static void a_lane_reset_mid_chunk_loses_and_doubles_nothing(void **state)
 {
 	e2e *f = *state;
-	e2e_enroll(f, "石柱县");
-	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
-	e2e_photo_backlog(f, site_sha, urgent_sha, lead);
+	/* Enrolled through the link: the token goes only to the enrolled URL. */
 	cut c = { 0 };
 	tu_link_options lo = { .upstream_port = county_port(f->server) };
 	assert_int_equal(tu_link_start(&c.link, &lo), 0);
 	char url[64];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", tu_link_port(c.link));
+	f->opts.server_url = url;
+	e2e_enroll(f, "石柱县");
+	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
+	e2e_photo_backlog(f, site_sha, urgent_sha, lead);
 	tu_pool *pool;
 	assert_int_equal(tu_pool_new(&pool, NULL, true), 0);
 	tu_pool_set_hook(pool, cut_third_patch, &c);
@@ -288,16 +290,18 @@ static void *stop_mid_chunks(void *arg)
 static void a_pass_cancelled_with_both_lanes_mid_chunk_loses_and_doubles_nothing(void **state)
 {
 	e2e *f = *state;
-	e2e_enroll(f, "石柱县");
-	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
-	e2e_photo_backlog(f, site_sha, urgent_sha, lead);
-	/* 1 Mbit/s: a 16 KiB chunk takes a quarter of a second with both lanes on it. */
+	/* 1 Mbit/s: a 16 KiB chunk takes a quarter of a second with both lanes on
+	 * it. Enrolled through the link: the token goes only to the enrolled URL. */
 	tu_link *link;
 	tu_link_options lo = { .upstream_port = county_port(f->server), .rate_bps = 1000000,
 		               .delay_ms = 10, .seed = 7 };
 	assert_int_equal(tu_link_start(&link, &lo), 0);
 	char url[64];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", tu_link_port(link));
+	f->opts.server_url = url;
+	e2e_enroll(f, "石柱县");
+	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
+	e2e_photo_backlog(f, site_sha, urgent_sha, lead);
 	stopper s = { 0 };
 	assert_int_equal(fic_cancel_new(&s.cancel), FIC_OK);
 	tu_pool *pool;
@@ -330,12 +334,12 @@ static void a_pass_cancelled_with_both_lanes_mid_chunk_loses_and_doubles_nothing
 	print_message("# %d chunk(s) in flight were cancelled\n", cancelled);
 	assert_true(cancelled >= 1);
 	assert_true(e2e_uploads_where(f, "state = 'pending'") > 0);
-	/* The next passes (on a direct connection) finish the photos. */
+	/* The next passes finish the photos. */
 	int64_t sent = rep.photos_sent;
 	fic_cancel_reset(s.cancel);
-	f->opts.server_url = f->url;
 	push_until_done(f, &sent);
 	nothing_lost_or_doubled(f, pool, sent);
+	f->opts.server_url = f->url;
 	f->opts.transport = f->transport;
 	f->opts.cancel = NULL;
 	tu_pool_free(pool);
