@@ -34,6 +34,7 @@ typedef struct insp {
 	cJSON *findings;    /* owned or NULL (finished) */
 	char *inspector;    /* owned */
 	char visit_mode[16];/* announced, unannounced or "" */
+	char scan_id[FIC_UUID_BUFSIZE]; /* the scan that started it, or "" */
 	int64_t started_at_ms, finished_at_ms;
 } insp;
 
@@ -67,7 +68,8 @@ static int insp_load(insp *in, fic_store *store, const char *id)
 	sqlite3_stmt *st;
 	int rc = fic__row_by_key(store, &st, "SELECT id, site_id, state, inspection_date, checklist_id, "
 	                      "checklist_version, site_facts, site_finding, findings, inspector, "
-	                      "started_at_ms, finished_at_ms, visit_mode FROM inspections WHERE id = ?1",
+	                      "started_at_ms, finished_at_ms, visit_mode, scan_id FROM inspections "
+	                      "WHERE id = ?1",
 	                      id, "inspection");
 	if (rc != FIC_OK)
 		return rc;
@@ -87,6 +89,8 @@ static int insp_load(insp *in, fic_store *store, const char *id)
 	in->finished_at_ms = sqlite3_column_int64(st, 11);
 	const char *mode = (const char *)sqlite3_column_text(st, 12);
 	snprintf(in->visit_mode, sizeof in->visit_mode, "%s", mode ? mode : "");
+	const char *scan = (const char *)sqlite3_column_text(st, 13);
+	snprintf(in->scan_id, sizeof in->scan_id, "%s", scan ? scan : "");
 	sqlite3_finalize(st);
 	if (in->site_facts == NULL || in->inspector == NULL) {
 		insp_free(in);
@@ -289,7 +293,8 @@ static int file_urgent_now(fic_store *store, const insp *in, const fic__item *it
 	const fic__def *def = in->entry->def;
 	rc = fic__lead_from_findings(lead_ids, store, in->site_facts, in->site_id, in->id, def->id,
 	                             def->version, def->area, cJSON_IsString(name) ? name->valuestring : "",
-	                             def->title_zh, group, item_urgency(it), false, fic__now_ms(store));
+	                             def->title_zh, group, item_urgency(it), any_time_sensitive(group),
+	                             fic__now_ms(store));
 	cJSON_Delete(group);
 	cJSON_Delete(lead_ids);
 	return rc;
@@ -756,6 +761,7 @@ static cJSON *insp_json(fic_store *store, const insp *in, int *rc)
 		  cJSON_AddStringToObject(o, "state", in->state) &&
 		  cJSON_AddStringToObject(o, "inspector", in->inspector) &&
 		  (in->visit_mode[0] == '\0' || cJSON_AddStringToObject(o, "visit_mode", in->visit_mode)) &&
+		  (in->scan_id[0] == '\0' || cJSON_AddStringToObject(o, "scan_id", in->scan_id)) &&
 		  cJSON_AddNumberToObject(o, "started_at_ms", (double)in->started_at_ms) &&
 		  (in->finished_at_ms == 0 ||
 		   cJSON_AddNumberToObject(o, "finished_at_ms", (double)in->finished_at_ms)) &&
