@@ -368,7 +368,7 @@ typedef struct world {
 		county_insp, venue_insp, reinsp;
 	/* leads */
 	uuid tip_off, foodborne, cluster, status_form, draft, correction, late_urgent, two_non,
-		venue_lead, immediate;
+		routed, venue_lead, immediate;
 	/* the scan whose facts differ from the registry (it starts the rural patrol) */
 	uuid scan_differs;
 	uuid last_photo;
@@ -980,6 +980,20 @@ static char *two_non_answers(void)
 	return answers_text(a);
 }
 
+/* A tip-off about a water poisoning, phoned in half an hour ago: routed to
+ * the two-hour rule it falls under, on the clock from when it was received. */
+static char *routed_tip_off_answers(void)
+{
+	cJSON *a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "source", "phone");
+	cJSON_AddStringToObject(a, "subject", "water_poisoning");
+	cJSON_AddStringToObject(a, "place", "黄水镇金竹村");
+	cJSON_AddStringToObject(a, "description", "村民饮用自来水后多人腹泻呕吐");
+	cJSON_AddStringToObject(a, "informant_phone", "13900000000");
+	cJSON_AddStringToObject(a, "verified", "no");
+	return answers_text(a);
+}
+
 /* Before the first server contact: a time-sensitive tip-off (the server will refuse it). */
 static void first_tip_off(world *w)
 {
@@ -1016,6 +1030,8 @@ static void later_leads(world *w)
 	   "a correction");
 	file(w, w->late_urgent, "event.foodborne", foodborne_answers(), NULL, 0, 0);
 	file(w, w->two_non, "event.two_non", two_non_answers(), NULL, 0, 0);
+	file(w, w->routed, "lead.tip_off", routed_tip_off_answers(), "cq-500240-wr-0003",
+	     w->fx->clock.wall_ms - 30 * MINUTE_MS, 0);
 }
 
 static void push(world *w)
@@ -1034,7 +1050,7 @@ static void sms(world *w)
 	advance(w, 65 * MINUTE_MS);
 	char *json = NULL;
 	ok(fic_lead_sms_due_json(&json, w->store), "the leads due by SMS");
-	put_counted(w, "sms_due.due", json, "leads", 2);
+	put_counted(w, "sms_due.due", json, "leads", 3);
 	fic_sms *m = NULL;
 	ok(fic_lead_sms(&m, w->store, w->two_non), "the 两非 report's SMS");
 	fic_sms_free(m);
@@ -1049,7 +1065,7 @@ static void sms(world *w)
 	ok(fic_lead_get_json(&json, w->store, w->two_non), "a lead delivered by SMS");
 	put(w, "lead.sms_delivered.urgent", json);
 	ok(fic_lead_sms_due_json(&json, w->store), "the leads due by SMS");
-	put_counted(w, "sms_due.after_one_went", json, "leads", 1);
+	put_counted(w, "sms_due.after_one_went", json, "leads", 2);
 	ok(fic_setting_set(w->store, "sms_fallback_minutes", "0"), "SMS only when asked");
 	ok(fic_lead_sms_due_json(&json, w->store), "the leads due by SMS");
 	put_counted(w, "sms_due.only_when_asked", json, "leads", 0);
