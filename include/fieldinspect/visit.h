@@ -121,8 +121,9 @@ typedef struct fic_scan_options {
  * @param out JSON (schema/api/scan.schema.json): {"scan_id", "site": {id,
  *   name, kind}, "code": {form, key, and the facts it carries},
  *   "differences": [{"field", "registry", "code"}], "matches_registry",
- *   "proof": {trusted_ms, uncertainty_ms, time_flags, lat, lon, chain_seq,
- *   hash}}. Free with fic_free().
+ *   "proof": {trusted_ms, uncertainty_ms (absent before the first server
+ *   contact), time_flags, lat, lon (when given), chain_seq, hash}}. Free
+ *   with fic_free().
  * @param opts the device's position, or NULL.
  * @return FIC_OK; FIC_ENOTFOUND (no site holds the code: add it to one,
  *   or add the site, 新建本底); FIC_ESTATE (the site is closed); FIC_EINVAL;

@@ -754,6 +754,25 @@ static void scan(world *w, const char *name, const char *payload, const fic_scan
 	put(w, name, json);
 }
 
+/* The hospital's licence code (text: its name, number and scope, as a
+ * licence prints them) and the kindergarten's door token, scanned as
+ * another phone reads them: the registry's facts match. */
+static void scans_of_other_forms(world *w)
+{
+	ok(fic_site_code_add(w->store, w->hospital,
+	                     "机构名称：青杠镇中心卫生院\n登记号：PDY00002-500240\n"
+	                     "诊疗科目：预防保健科；全科医疗科；中医科",
+	                     "医疗机构执业许可证"),
+	   "a licence's code");
+	ok(fic_site_code_add(w->store, w->kindergarten, "QG-KG-0001", "大门"), "a door token");
+	uuid id;
+	scan(w, "scan.licence_text",
+	     "\xEF\xBB\xBF机构名称： 青杠镇中心卫生院\r\n登记号：PDY00002-500240\r\n"
+	     "诊疗科目：预防保健科；全科医疗科；中医科\xE3\x80\x80",
+	     NULL, id);
+	scan(w, "scan.token", "QG-KG-\xE2\x80\x8B" "0001 ", NULL, id);
+}
+
 /* The plant's door code, scanned by another phone (upper-case host, a
  * trailing slash, no position), starts an announced field test with
  * nothing wrong: no findings, no leads. */
@@ -1495,6 +1514,7 @@ static void patrols(world *w)
 {
 	water_inspection(w);
 	blood_inspection(w);
+	scans_of_other_forms(w);
 	clean_inspection(w);
 	rural_inspection(w);
 	flagged_inspection(w);
@@ -1514,6 +1534,8 @@ static void build(world *w)
 	add_venues(w);
 	site_codes(w);
 	first_tip_off(w);
+	uuid early; /* before the first server contact: the time's uncertainty is unknown */
+	scan(w, "scan.before_contact", "https://cq.example/p/000000000001", NULL, early);
 	advance(w, 30 * MINUTE_MS);
 	enrol_and_pull(w);
 	change_county_site(w);
