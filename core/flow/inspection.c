@@ -403,15 +403,17 @@ static int prefill_item(fic_store *store, const char *id, const fic__item *it,
 	return rc;
 }
 
+/* fic_visit_mode's code strings (FIC_VISIT_UNSAID: none). */
+static const char *const visit_modes[] = { NULL, "announced", "unannounced" };
+
 /* The visit's mode and scan, inside the start's transaction. */
 static int start_options(fic_store *store, const char *id, const char *site_id,
                          const fic__entry *e, const fic_inspection_options *o, int64_t day)
 {
-	static const char *const modes[] = { NULL, "announced", "unannounced" };
 	int rc = FIC_OK;
 	if (o->visit_mode != FIC_VISIT_UNSAID)
 		rc = fic__exec(store, "UPDATE inspections SET visit_mode = ?2 WHERE id = ?1",
-		               "recording the visit's mode", "tt", id, modes[o->visit_mode]);
+		               "recording the visit's mode", "tt", id, visit_modes[o->visit_mode]);
 	if (rc == FIC_OK && o->scan_id && o->scan_id[0])
 		rc = fic__scan_start_visit(store, o->scan_id, id, site_id, e->def, day);
 	return rc;
@@ -474,7 +476,7 @@ int fic_inspection_start_opts(char *id_out, fic_store *store, const char *site_i
 			          cJSON_AddStringToObject(d, "checklist", e->def->id) &&
 			          cJSON_AddNumberToObject(d, "version", e->def->version) &&
 			          (o->visit_mode == FIC_VISIT_UNSAID ||
-			           cJSON_AddNumberToObject(d, "visit_mode", o->visit_mode));
+			           cJSON_AddStringToObject(d, "visit_mode", visit_modes[o->visit_mode]));
 			rc = fic__audit_take(store, "inspection.start", "inspection", id, d, ok);
 		}
 		rc = fic__tx_end(store, rc);

@@ -320,6 +320,15 @@ static void scanning_the_door_code_is_proof_of_presence(void **state)
 	fic_free(t);
 	assert_string_equal(cJSON_GetObjectItem(j, "visit_mode")->valuestring, "unannounced");
 	cJSON_Delete(j);
+	/* Its audit entry names the mode by the same word, not fic_visit_mode's number. */
+	fic_audit_list *log;
+	OK_OR_FAIL(fic_audit_list_get(&log, f->store, insp, 0));
+	assert_int_equal(log->count, 1);
+	assert_string_equal(log->entries[0].action, "inspection.start");
+	j = cJSON_Parse(log->entries[0].detail);
+	fic_audit_list_free(log);
+	assert_string_equal(cJSON_GetObjectItem(j, "visit_mode")->valuestring, "unannounced");
+	cJSON_Delete(j);
 	/* The evidence verifies, the scan in it. */
 	char *report = NULL;
 	OK_OR_FAIL(fic_evidence_verify(&report, f->store));
