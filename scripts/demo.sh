@@ -67,7 +67,10 @@ server_pid=$!
 for _ in $(seq 50); do grep -q "listening on port" "$work/server.log" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$work/server.log")
 export FIC_SERVER=http://127.0.0.1:$port
-code=$("$server_bin" --db "$work/county.db" issue-code 青杠镇卫生监督协管站)
+# The county's first code makes its sealing key pair: the public half in the
+# database (devices get it at enrolment), the private half only in
+# county-keys/ (0600; in real life on the machine where leads are opened).
+code=$("$server_bin" --db "$work/county.db" --keys "$work/county-keys" issue-code 青杠镇卫生监督协管站)
 echo "server at $FIC_SERVER; enrolment code $code"
 
 step "The county loads its site registry (本底), its settings (semesters, the patrol plan), a revised checklist and a task"
@@ -173,9 +176,10 @@ run lead new event.school_cluster --site "$school" --set unit_type=class --set u
 	--set first_date=$today --set daily_cases=2,2,1 --set symptoms=vomiting,diarrhoea \
 	--set similar_symptoms=yes --set shared_meal_or_water=no --set verified=yes
 
-step "A 12345 tip-off about 两非, received 40 minutes ago: routed to the two-hour rule (妇幼健康 三(二)3), clock from receipt"
+step "A 12345 tip-off about 两非, received 40 minutes ago: routed to the two-hour rule (妇幼健康 三(二)3), clock from receipt; the informant's name and phone are sealed to the county's key when it is submitted"
 run lead new lead.tip_off --set source=hotline_12345 --set ticket_12345=QG-${today//-/}-0173 \
 	--set subject=two_non --set place=镇东私人诊所 --set description=群众反映可做B超鉴定胎儿性别 \
+	--set informant_name=王秀兰 --set informant_phone=13908231174 \
 	--set verified=no --received "$(cst -40 minutes)"
 
 step "A foodborne report (食源性疾病 三(二)): its duty is the phone call to the district CDC, recorded apart from the upload"
@@ -279,5 +283,20 @@ echo '$ fic-county-server --db county.db chain'
 echo "the county's two-hour audit: each lead's receipt, urgent ones against their deadline:"
 echo '$ fic-county-server --db county.db leads'
 "$server_bin" --db "$work/county.db" leads
+echo
+echo "the phone and the server hold the informant's phone only sealed:"
+for f in "$FIC_DB" "$FIC_DB-wal" "$work/county.db" "$work/county.db-wal"; do
+	[ -e "$f" ] && { grep -c 13908231174 "$f" >/dev/null && echo "  FOUND in $f" || echo "  not in $(basename "$f")"; }
+done
+echo "only the county's private key opens it (offline, from the database):"
+echo '$ fic-county-server --db county.db --keys county-keys open'
+"$server_bin" --db "$work/county.db" --keys "$work/county-keys" open 2>/dev/null |
+	python3 -c "
+import json, sys
+for line in sys.stdin:
+    o = json.loads(line)
+    a = o['lead']['content'].get('answers', {})
+    if o['opened']:
+        print('  lead %s: opened %s -> %s %s' % (o['id'][:8], ','.join(o['opened']), a.get('informant_name'), a.get('informant_phone')))"
 echo
 echo "demo store was $FIC_DB (removed on exit)"

@@ -21,7 +21,7 @@ jobs=$(nproc)
 failed=()
 
 echo "=== checklist definitions: JSON Schema (ajv, strict mode) and generated docs"
-if (cd tools/schema-check && npm ci --no-audit --no-fund --loglevel=error >/dev/null) &&
+if bash scripts/npm-ci.sh &&
 	tools/schema-check/node_modules/.bin/ajv validate --strict=true --all-errors \
 		-s schema/checklist.schema.json -d "schema/checklists/*.json"; then
 	:

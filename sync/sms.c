@@ -4,8 +4,8 @@
  * stored lead with this device's SMS key, the record that the app sent it,
  * and the county's confirmation taken as the lead's receipt.
  *
- * The key came with enrolment (enroll.c keeps it in sync_state as
- * "sync.sms_key"); the codec is sms_codec.c. Nothing here talks to the
+ * The key came with enrolment (enroll.c keeps it through the platform's
+ * secret hook, as FIC_SECRET_SMS_KEY, apart from the database); the codec is sms_codec.c. Nothing here talks to the
  * network: the app sends the parts with Android's SmsManager.
  */
 #include "sms_codec.h"
@@ -23,7 +23,7 @@
 static int load_key(fic_store *store, uint8_t key[FIC_SMS_KEY_BYTES])
 {
 	char b64[128];
-	int rc = fic__sync_state_get(store, "sync.sms_key", b64, sizeof b64);
+	int rc = fic__secret_get(store, FIC_SECRET_SMS_KEY, b64, sizeof b64);
 	if (rc == FIC_ENOTFOUND)
 		return fic__err(FIC_ESTATE, "this device has no SMS key: enrol it (again) with a county "
 		                            "server that gives one");

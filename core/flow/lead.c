@@ -6,6 +6,12 @@
  * caller's transaction; urgent leads get the highest outbox priority so the
  * sync engine sends them before anything else. The audit entry of a lead
  * never holds its content: a tip-off's content can identify the informant.
+ *
+ * At submission the answers the form marks personal (an informant's name
+ * and phone, a diner's phone) are sealed to the county's pinned public key
+ * (seal_personal): the lead's row, its chain entry, its upload record and
+ * everything made from them from then on hold only the box, which the
+ * phone itself cannot open (docs/security.md, "The phone").
  */
 #include "flow.h"
 
@@ -197,6 +203,130 @@ int fic__lead_proof_check(fic_store *store, const char *lead_id)
 	return rc;
 }
 
+/* The sealed block of a lead's content (docs/protocol.md, "Sealed answers"). */
+static cJSON *sealed_block(const char *key_id, cJSON **items, const char *box)
+{
+	cJSON *b = cJSON_CreateObject();
+	if (b && cJSON_AddNumberToObject(b, "v", 1) &&
+	    cJSON_AddStringToObject(b, "alg", "crypto_box_seal") &&
+	    cJSON_AddStringToObject(b, "key_id", key_id) && fic__json_take(b, "items", items) &&
+	    cJSON_AddStringToObject(b, "box", box))
+		return b;
+	cJSON_Delete(b);
+	cJSON_Delete(*items);
+	*items = NULL;
+	return NULL;
+}
+
+/* Move the personal answers out of content.answers into `plain`, their ids
+ * into `ids`, as the lead's form marks them; false when out of memory. */
+static bool take_personal(const fic__def *def, cJSON *answers, cJSON *plain, cJSON *ids)
+{
+	for (size_t i = 0; i < def->nitems; i++) {
+		const fic__item *it = &def->items[i];
+		cJSON *a = it->personal ? cJSON_DetachItemFromObjectCaseSensitive(answers, it->id)
+		                        : NULL;
+		if (a == NULL)
+			continue;
+		if (!fic__json_put(plain, it->id, a) ||
+		    !fic__json_put(ids, NULL, cJSON_CreateString(it->id)))
+			return false;
+	}
+	return true;
+}
+
+/* Overwrite every string of a cJSON tree that held personal answers. */
+static void wipe_strings(cJSON *j)
+{
+	for (cJSON *c = j ? j->child : NULL; c; c = c->next) {
+		if (cJSON_IsString(c) && c->valuestring)
+			fic__wipe(c->valuestring, strlen(c->valuestring));
+		wipe_strings(c);
+	}
+}
+
+static void wipe_json(cJSON *j)
+{
+	wipe_strings(j);
+	cJSON_Delete(j);
+}
+
+/* Seal `content`'s personal answers (the form's `personal` items) to the
+ * pinned county key, in place: answers lose them, "sealed" holds the box.
+ * *n is how many; 0 leaves the content untouched. */
+static int seal_content(fic_store *store, const fic__def *def, cJSON *content, int *n)
+{
+	*n = 0;
+	cJSON *answers = cJSON_GetObjectItemCaseSensitive(content, "answers");
+	cJSON *plain = cJSON_CreateObject(), *ids = cJSON_CreateArray();
+	int rc = plain && ids && take_personal(def, answers, plain, ids)
+	                 ? FIC_OK
+	                 : fic__err(FIC_ENOMEM, "out of memory sealing a lead");
+	int count = rc == FIC_OK ? cJSON_GetArraySize(ids) : 0;
+	fic__county_key key;
+	char *text = NULL, *box = NULL;
+	if (count > 0 && (rc = fic__county_key_get(store, &key)) == FIC_ENOTFOUND)
+		rc = fic__err(FIC_ESTATE,
+		              "this lead holds personal answers (%s …), which are sealed to the "
+		              "county's key at submission, and this device has no county key yet: "
+		              "enrol it (the lead stays a draft until then)",
+		              ids->child->valuestring);
+	if (count > 0 && rc == FIC_OK && (text = cJSON_PrintUnformatted(plain)) == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory sealing a lead");
+	if (count > 0 && rc == FIC_OK)
+		rc = fic__seal(&box, key.pk, text, strlen(text));
+	if (count > 0 && rc == FIC_OK &&
+	    !fic__json_put(content, "sealed", sealed_block(key.id, &ids, box)))
+		rc = fic__err(FIC_ENOMEM, "out of memory sealing a lead");
+	if (rc == FIC_OK)
+		*n = count;
+	if (text)
+		fic__wipe(text, strlen(text));
+	cJSON_free(text);
+	fic__free(box);
+	wipe_json(plain);
+	cJSON_Delete(ids);
+	return rc;
+}
+
+/*
+ * Before a lead is chained: its personal answers sealed, and its row
+ * rewritten with the sealed content (secure_delete is on for the store, so
+ * the plaintext's bytes are zeroed in the page, not left in free space; the
+ * WAL is emptied after the commit: fic__store_scrub). The draft was
+ * readable until now.
+ */
+static int seal_personal(fic_store *store, const char *lead_id, int *sealed)
+{
+	*sealed = 0;
+	sqlite3_stmt *st;
+	int rc = fic__row_by_key(store, &st, "SELECT form_id, form_version, content FROM leads "
+	                                     "WHERE id = ?1", lead_id, "lead");
+	if (rc != FIC_OK)
+		return rc;
+	const fic__entry *e = NULL;
+	cJSON *content = NULL;
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    (rc = fic__checklist_find(&e, store, (const char *)sqlite3_column_text(st, 0),
+	                              sqlite3_column_int(st, 1))) == FIC_OK &&
+	    (content = cJSON_Parse((const char *)sqlite3_column_text(st, 2))) == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory sealing a lead");
+	sqlite3_finalize(st);
+	if (rc == FIC_OK && content)
+		rc = seal_content(store, e->def, content, sealed);
+	char *text = rc == FIC_OK && *sealed > 0 ? cJSON_PrintUnformatted(content) : NULL;
+	if (rc == FIC_OK && *sealed > 0 && text == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory sealing a lead");
+	wipe_json(content);
+	if (text) {
+		rc = fic__exec(store, "UPDATE leads SET content = ?2, sealed = ?3 WHERE id = ?1",
+		               "sealing a lead", "tti", lead_id, text, (int64_t)*sealed);
+		store->scrub_due = rc == FIC_OK;
+	}
+	cJSON_free(text);
+	return rc;
+}
+
 int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 {
 	sqlite3_stmt *q;
@@ -215,6 +345,9 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 	sqlite3_finalize(q);
 	if (rc == FIC_OK)
 		rc = fic__lead_proof_check(store, lead_id);
+	int sealed = 0;
+	if (rc == FIC_OK)
+		rc = seal_personal(store, lead_id, &sealed);
 	if (rc != FIC_OK)
 		return rc;
 	cJSON *rec = NULL;
@@ -254,7 +387,8 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 	if (rc == FIC_OK) {
 		cJSON *d = cJSON_CreateObject();
 		bool ok = d && cJSON_AddNumberToObject(d, "seq", (double)seq) &&
-		          cJSON_AddStringToObject(d, "hash", hash);
+		          cJSON_AddStringToObject(d, "hash", hash) &&
+		          cJSON_AddNumberToObject(d, "sealed", sealed);
 		rc = fic__audit_take(store, "lead.submit", "lead", lead_id, d, ok);
 	}
 	fic__free(text);
@@ -375,6 +509,7 @@ int fic_lead_submit(fic_store *store, const char *lead_id)
 		return rc;
 	rc = fic__lead_submit_tx(store, lead_id);
 	rc = fic__tx_end(store, rc);
+	fic__store_scrub_if_due(store, rc);
 	return rc;
 }
 
@@ -685,6 +820,7 @@ static int file_form(char *id_out, fic_store *store, const fic__entry *e, fic__c
 		if (rc == FIC_OK)
 			rc = fic__lead_insert(id_out, store, &spec);
 		rc = fic__tx_end(store, rc);
+		fic__store_scrub_if_due(store, rc);
 	}
 	cJSON_Delete(content);
 	return rc;
@@ -792,7 +928,7 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 	                      "SELECT id, category, area, title, state, report_to, site_id, urgent, "
 	                      "discovered_at_ms, deadline_at_ms, t_flags, t_boot_id, t_mono_ms, "
 	                      "t_device_ms, receipt_at_ms, reject_reason, (SELECT min(c.called_at_ms) "
-	                      "FROM lead_calls c WHERE c.lead_id = leads.id) FROM leads ORDER BY urgent DESC, "
+	                      "FROM lead_calls c WHERE c.lead_id = leads.id), sealed FROM leads ORDER BY urgent DESC, "
 	                      "CASE WHEN urgent THEN deadline_at_ms END, discovered_at_ms DESC, id "
 	                      "LIMIT ?1");
 	if (rc != FIC_OK)
@@ -840,6 +976,7 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 		e->receipt_at_ms = sqlite3_column_int64(st, 14);
 		e->reject_reason = col_dup(st, 15, &oom);
 		e->called_at_ms = sqlite3_column_int64(st, 16);
+		e->sealed = sqlite3_column_int(st, 17);
 		/* With no server contact yet the clock is unverified: never trust it for a
 		 * deadline. A lead phoned in by its deadline has met its duty. */
 		bool called = e->called_at_ms && e->called_at_ms <= e->deadline_at_ms;

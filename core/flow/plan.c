@@ -532,6 +532,24 @@ static char *due_cursor_make(const char *last, const char *name, const char *id)
 	return text;
 }
 
+/* One due site of a page (a row of fic_due_page_json's query) into `items`. */
+static bool due_item(cJSON *items, sqlite3_stmt *st, bool semester, bool semester_over)
+{
+	const char *id = (const char *)sqlite3_column_text(st, 0);
+	const char *name = (const char *)sqlite3_column_text(st, 1);
+	const char *lp = (const char *)sqlite3_column_text(st, 3);
+	cJSON *e = cJSON_CreateObject();
+	return fic__json_put(items, NULL, e) && id && name &&
+	       cJSON_AddStringToObject(e, "site_id", id) && cJSON_AddStringToObject(e, "name", name) &&
+	       cJSON_AddStringToObject(e, "kind",
+	                               fic_site_code_str(FIC_CODE_KIND, sqlite3_column_int(st, 2))) &&
+	       (lp ? cJSON_AddStringToObject(e, "last_patrol", lp)
+	           : cJSON_AddNullToObject(e, "last_patrol")) != NULL &&
+	       cJSON_AddNumberToObject(e, "patrols_this_year", sqlite3_column_int(st, 4)) &&
+	       cJSON_AddNumberToObject(e, "per_year", sqlite3_column_int(st, 6)) &&
+	       (!semester || cJSON_AddBoolToObject(e, "overdue", semester_over));
+}
+
 int fic_due_page_json(char **out, fic_store *store, const char *area, const char *cursor,
                       size_t limit)
 {
@@ -624,17 +642,7 @@ int fic_due_page_json(char **out, fic_store *store, const char *area, const char
 			const char *id = (const char *)sqlite3_column_text(st, 0);
 			const char *name = (const char *)sqlite3_column_text(st, 1);
 			const char *lp = (const char *)sqlite3_column_text(st, 3);
-			cJSON *e = cJSON_CreateObject();
-			ok = fic__json_put(items, NULL, e) && id && name &&
-			     cJSON_AddStringToObject(e, "site_id", id) &&
-			     cJSON_AddStringToObject(e, "name", name) &&
-			     cJSON_AddStringToObject(e, "kind",
-			                             fic_site_code_str(FIC_CODE_KIND, sqlite3_column_int(st, 2))) &&
-			     (lp ? cJSON_AddStringToObject(e, "last_patrol", lp)
-			         : cJSON_AddNullToObject(e, "last_patrol")) != NULL &&
-			     cJSON_AddNumberToObject(e, "patrols_this_year", patrols) &&
-			     cJSON_AddNumberToObject(e, "per_year", need) &&
-			     (!semester || cJSON_AddBoolToObject(e, "overdue", d.semester_over));
+			ok = due_item(items, st, semester, d.semester_over);
 			if (ok) {
 				count++;
 				last_never = lp == NULL;

@@ -193,6 +193,7 @@ static const char *const item_keys[] = {
 	"choices", "na_allowed", "not_after_inspection", "required", "prefill", "applies",
 	"abnormal", "finding", "photo_when_abnormal", "urgent_when_abnormal",
 	"immediate_when_abnormal", "time_sensitive_when_abnormal", "licence_match", "sensitive",
+	"personal",
 	NULL
 };
 
@@ -247,6 +248,7 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 	it->time_sensitive = flag(node, "time_sensitive_when_abnormal", false, &bad_type);
 	it->licence_match = flag(node, "licence_match", false, &bad_type);
 	it->sensitive = flag(node, "sensitive", false, &bad_type);
+	it->personal = flag(node, "personal", false, &bad_type);
 	if (bad_type)
 		return bad(&v, "flags must be true or false", NULL);
 	if (it->urgent && it->immediate)
@@ -256,6 +258,17 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 	if ((it->urgent || it->immediate || it->time_sensitive) &&
 	    !cJSON_GetObjectItemCaseSensitive(node, "abnormal"))
 		return bad(&v, "a reporting rule needs an abnormal rule", NULL);
+	/* A lead's personal answers are sealed at submission (flow/lead.c);
+	 * an inspection's answers are not, so a patrol checklist cannot promise
+	 * it. `sensitive` (the older marker, on informants' names and phones)
+	 * counts as personal in an event form; in a patrol checklist it keeps
+	 * its old meaning: the answer's value stays out of the audit log. */
+	if (it->personal && !def->is_event)
+		return bad(&v, "personal answers are sealed only in event forms (kind \"event\")",
+		           NULL);
+	if (def->is_event)
+		it->personal = it->personal || it->sensitive;
+	it->sensitive = it->sensitive || it->personal;
 	const cJSON *range = cJSON_GetObjectItemCaseSensitive(node, "range");
 	if (range) {
 		if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 ||
@@ -356,6 +369,43 @@ static int check_routes(const fic__def *def, const vctx *lv, const cJSON *routes
 	return FIC_OK;
 }
 
+/* An event form's "lead" object: what the lead it files is, and when it is urgent. */
+static int validate_lead(fic__def *def)
+{
+	const cJSON *k;
+	vctx lv = { def, NULL, "lead" };
+	if (!cJSON_IsObject(def->lead))
+		return bad(&lv, "must be an object", NULL);
+	cJSON_ArrayForEach(k, def->lead) {
+		if (!key_known(lead_keys, k->string))
+			return bad(&lv, "unknown field", k->string);
+	}
+	const char *cat = str_field(def->lead, "category");
+	const char *to = str_field(def->lead, "report_to");
+	if (!id_ok(cat, false))
+		return bad(&lv, "category missing or malformed", NULL);
+	if (to == NULL || (strcmp(to, "enforcement") != 0 && strcmp(to, "district_cdc") != 0))
+		return bad(&lv, "report_to must be enforcement or district_cdc", NULL);
+	if (!sections_ok(cJSON_GetObjectItemCaseSensitive(def->lead, "sections")))
+		return bad(&lv, "sections must be 1-8 guide section strings", NULL);
+	bool bt = false;
+	flag(def->lead, "urgent", false, &bt);
+	flag(def->lead, "time_sensitive", false, &bt);
+	if (bt)
+		return bad(&lv, "urgent and time_sensitive must be true or false", NULL);
+	const cJSON *uw = cJSON_GetObjectItemCaseSensitive(def->lead, "urgent_when");
+	const cJSON *tw = cJSON_GetObjectItemCaseSensitive(def->lead, "time_sensitive_when");
+	int rc;
+	if (uw && (rc = check_expr(&lv, uw, 0)))
+		return rc;
+	if (tw && (rc = check_expr(&lv, tw, 0)))
+		return rc;
+	const cJSON *routes = cJSON_GetObjectItemCaseSensitive(def->lead, "routes");
+	if (routes && (rc = check_routes(def, &lv, routes)) != FIC_OK)
+		return rc;
+	return FIC_OK;
+}
+
 static int validate_def(fic__def *def)
 {
 	vctx v = { def, NULL, "definition" };
@@ -444,38 +494,8 @@ static int validate_def(fic__def *def)
 		if (def->items[i].abnormal && (rc = check_expr(&iv, def->items[i].abnormal, 0)))
 			return rc;
 	}
-	if (def->lead) {
-		vctx lv = { def, NULL, "lead" };
-		if (!cJSON_IsObject(def->lead))
-			return bad(&lv, "must be an object", NULL);
-		cJSON_ArrayForEach(k, def->lead) {
-			if (!key_known(lead_keys, k->string))
-				return bad(&lv, "unknown field", k->string);
-		}
-		const char *cat = str_field(def->lead, "category");
-		const char *to = str_field(def->lead, "report_to");
-		if (!id_ok(cat, false))
-			return bad(&lv, "category missing or malformed", NULL);
-		if (to == NULL || (strcmp(to, "enforcement") != 0 && strcmp(to, "district_cdc") != 0))
-			return bad(&lv, "report_to must be enforcement or district_cdc", NULL);
-		if (!sections_ok(cJSON_GetObjectItemCaseSensitive(def->lead, "sections")))
-			return bad(&lv, "sections must be 1-8 guide section strings", NULL);
-		bool bt = false;
-		flag(def->lead, "urgent", false, &bt);
-		flag(def->lead, "time_sensitive", false, &bt);
-		if (bt)
-			return bad(&lv, "urgent and time_sensitive must be true or false", NULL);
-		const cJSON *uw = cJSON_GetObjectItemCaseSensitive(def->lead, "urgent_when");
-		const cJSON *tw = cJSON_GetObjectItemCaseSensitive(def->lead, "time_sensitive_when");
-		int rc;
-		if (uw && (rc = check_expr(&lv, uw, 0)))
-			return rc;
-		if (tw && (rc = check_expr(&lv, tw, 0)))
-			return rc;
-		const cJSON *routes = cJSON_GetObjectItemCaseSensitive(def->lead, "routes");
-		if (routes && (rc = check_routes(def, &lv, routes)) != FIC_OK)
-			return rc;
-	}
+	if (def->lead)
+		return validate_lead(def);
 	return FIC_OK;
 }
 

@@ -474,11 +474,24 @@ static int ensure_device_id(fic_store *store)
 	return ensure_device_id(store);
 }
 
-static int check_platform(const fic_platform *p)
+/* The size of fic_platform at each version (util/abi.c): version 2 appended
+ * the secret hooks. */
+static const size_t platform_sizes[] = { offsetof(fic_platform, secret_get),
+	                                 sizeof(fic_platform) };
+
+/* The caller's table copied into the store's own (later members NULL). */
+static int take_platform(fic_platform *dst, const fic_platform *p)
 {
-	if (p->version < 1 || p->wall_ms == NULL || p->monotonic_ms == NULL ||
-	    p->boot_id == NULL || p->random_bytes == NULL)
+	if (p->version < 1 ||
+	    fic__table_in(dst, p, platform_sizes, sizeof platform_sizes / sizeof platform_sizes[0],
+	                  "platform") != FIC_OK ||
+	    dst->wall_ms == NULL || dst->monotonic_ms == NULL || dst->boot_id == NULL ||
+	    dst->random_bytes == NULL)
 		return fic__err(FIC_EINVAL, "platform table is incomplete or of unknown version");
+	int hooks = (dst->secret_get != NULL) + (dst->secret_put != NULL) +
+	            (dst->secret_delete != NULL);
+	if (hooks != 0 && hooks != 3)
+		return fic__err(FIC_EINVAL, "platform table: give all three secret hooks or none");
 	return FIC_OK;
 }
 
@@ -687,9 +700,11 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	                         "store options")) != FIC_OK)
 		return rc;
 	opts = &defaults;
-	const fic_platform *platform = opts->platform ? opts->platform : fic_platform_default();
-	if ((rc = check_platform(platform)) != FIC_OK)
+	fic_platform platform_copy;
+	if ((rc = take_platform(&platform_copy, opts->platform ? opts->platform
+	                                                       : fic_platform_default())) != FIC_OK)
 		return rc;
+	const fic_platform *platform = &platform_copy;
 	if ((rc = fic__check_text(opts->actor, "actor", 200, false, NULL)) != FIC_OK)
 		return rc;
 	if (opts->busy_timeout_ms < 0)
@@ -708,7 +723,8 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	fic_store *store = fic__calloc(1, sizeof *store);
 	if (store == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory opening the store");
-	store->platform = platform;
+	store->platform_table = platform_copy;
+	store->platform = platform = &store->platform_table;
 	store->path = fic__strdup(full);
 	store->actor = fic__strdup(opts->actor && opts->actor[0] ? opts->actor : "unknown");
 	if (store->path == NULL || store->actor == NULL) {
@@ -736,16 +752,22 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 			fic__err(FIC_EREADONLY, "'%s' is read-only: the store must be writable", full);
 		goto fail;
 	}
+	store->busy_timeout_ms = timeout_ms;
 	sqlite3_busy_timeout(store->db, timeout_ms);
 
 	int64_t version = 0;
 	if ((rc = check_identity(store, &version, migrations, count)) != FIC_OK)
 		goto fail;
 
-	/* WAL + synchronous=FULL: each commit fsyncs the log before returning. */
+	/* WAL + synchronous=FULL: each commit fsyncs the log before returning.
+	 * secure_delete: what a change removes or overwrites (a lead's personal
+	 * answers when they are sealed, pruned upload records, a token moved
+	 * out) is zeroed in the page, never left in free space — Debian's SQLite
+	 * has it on by default, an app's bundled SQLite does not. */
 	if ((rc = enable_wal(store, timeout_ms)) != FIC_OK)
 		goto fail;
-	if ((rc = exec(store, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+	if ((rc = exec(store, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+	                      "PRAGMA secure_delete = ON;",
 	               "configuring the store")) != FIC_OK)
 		goto fail;
 
@@ -754,6 +776,8 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	if (!existed)
 		sync_parent_dir(full);
 	if ((rc = ensure_device_id(store)) != FIC_OK)
+		goto fail;
+	if ((rc = fic__secrets_migrate(store)) != FIC_OK)
 		goto fail;
 
 	*out = store;

@@ -65,25 +65,37 @@ extern "C" {
  * after it was received, with the category and recipient of the rule's form
  * (its content's "routed_to" names the form to complete once verified). A
  * 12345 tip-off carries its ticket number (item ticket_12345).
- * @param flags 0 to submit at once, or FIC_LEAD_DRAFT.
+ * @param flags 0 to submit at once (fic_lead_submit(): personal answers are
+ *   sealed), or FIC_LEAD_DRAFT.
  * @return FIC_OK; FIC_ENOTFOUND (form or site); FIC_EINVAL (malformed JSON,
  *   unknown item, bad answer); FIC_EINCOMPLETE (a required item is missing:
- *   the message lists them); FIC_ETOOBIG.
+ *   the message lists them); FIC_ETOOBIG; FIC_ESTATE (submitting at once a
+ *   lead with personal answers on a device without a county key: nothing
+ *   is filed — file it as a draft and submit it after enrolment).
  */
 FIC_EXTERN int fic_lead_file(char *id_out, fic_store *store, const char *form_id,
                              const char *answers_json, const char *site_id,
                              int64_t discovered_at_ms, unsigned int flags);
 
 /**
- * Submit a draft lead: its content (with its photos, by hash) is frozen,
- * its canonical form hashed and appended to the device's hash chain
- * (evidence.h), and it is queued for upload — one transaction. Lifecycle:
+ * Submit a draft lead: its personal answers (the items its form marks
+ * `personal`: an informant's name and phone, a diner's phone) are sealed to
+ * the county's public key, pinned at enrolment (sync.h), with libsodium's
+ * sealed boxes — from then on the device holds only ciphertext of them, in
+ * the lead, its chain entry and its upload record, and cannot open it;
+ * only the county's private key can (`fic-county-server open`). Then its
+ * content (with its photos, by hash) is frozen, its canonical form — with
+ * the sealed box, which the chain thus covers — hashed and appended to the
+ * device's hash chain (evidence.h), and it is queued for upload — one
+ * transaction. A draft stays readable until it is submitted. Lifecycle:
  * draft → queued (submitted and queued together) → delivered (the county
  * server stored it: its receipt id and receipt time, recorded in the same
  * transaction as the server's answer) or rejected (refused for good: the
  * server's reason, for the inspector to see and act on). A lead whose upload
  * failed for a passing reason (no network, a busy server) stays queued.
- * @return FIC_OK; FIC_ENOTFOUND; FIC_ESTATE if it is not a draft.
+ * @return FIC_OK; FIC_ENOTFOUND; FIC_ESTATE if it is not a draft, or if it
+ *   holds personal answers and no county key is pinned yet (enrol first;
+ *   the lead stays a draft).
  */
 FIC_EXTERN int fic_lead_submit(fic_store *store, const char *lead_id);
 
@@ -114,6 +126,9 @@ typedef struct fic_lead_info {
 	int64_t receipt_at_ms;  /**< delivered: when the county server received it (its clock); else 0 */
 	const char *reject_reason; /**< rejected: the server's reason; else NULL */
 	int64_t called_at_ms;   /**< the first phone or fax call reporting it (fic_lead_call_record), or 0 */
+	int sealed;             /**< how many answers were sealed at submission (personal: an
+	                             informant's name or phone, a diner's phone); 0: none. The app
+	                             shows those items as sealed: the device cannot read them */
 } fic_lead_info;
 
 /** Walk it with fic_lead_list_at() (an entry may grow in a later version). */
@@ -156,7 +171,11 @@ FIC_EXTERN int fic_lead_call_record(fic_store *store, const char *lead_id, const
                                     int64_t called_at_ms, const char *to_whom, const char *note);
 
 /**
- * One lead with its full content (answers or findings) as JSON. Free with fic_free().
+ * One lead with its full content (answers or findings) as JSON. Free with
+ * fic_free(). A submitted lead whose personal answers were sealed has them
+ * in content.sealed — {"v": 1, "alg": "crypto_box_seal", "key_id", "items":
+ * [the item ids], "box": base64} — not in content.answers: show the items
+ * as sealed (the device cannot open the box).
  * Schema: schema/api/lead.schema.json.
  */
 FIC_EXTERN int fic_lead_get_json(char **out, fic_store *store, const char *lead_id);

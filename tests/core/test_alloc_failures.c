@@ -56,6 +56,8 @@ static int setup(void **state)
 	tu_alloc_install();
 	tu_alloc_fail_at(0);
 	assert_int_equal(fic_store_open(&f->store, f->path, &f->opts), FIC_OK);
+	/* Leads with personal answers are sealed to the county's key. */
+	assert_int_equal(tu_pin_county_key(f->store), FIC_OK);
 	fic_site s = sample();
 	fic_site *out;
 	assert_int_equal(fic_site_add(&out, f->store, &s, NULL), FIC_OK);
@@ -277,6 +279,18 @@ static int op_lead_file(fixture *f)
 	                     f->site_id, 0, 0);
 }
 
+/* A tip-off naming its informant: its two personal answers sealed at submission. */
+static int op_lead_file_sealed(fixture *f)
+{
+	char id[FIC_UUID_BUFSIZE];
+	return fic_lead_file(id, f->store, "lead.tip_off",
+	                     "{\"source\":\"phone\",\"subject\":\"illegal_practice\","
+	                     "\"place\":\"集市\",\"description\":\"游医摆摊\","
+	                     "\"time_sensitive\":\"no\",\"verified\":\"yes\","
+	                     "\"informant_name\":\"欧阳秀珍\",\"informant_phone\":\"13907770451\"}",
+	                     NULL, 0, 0);
+}
+
 static int op_checklist_list(fixture *f)
 {
 	fic_checklist_list *l = NULL;
@@ -362,6 +376,8 @@ static void inspections_survive_every_allocation_failure(void **state)
 	torture(f, op_inspection_answer, 0, "fic_inspection_answer");
 	torture(f, op_inspection_json, 0, "fic_inspection_get_json");
 	torture(f, op_lead_file, 1, "fic_lead_file");
+	assert_int_equal(tu_pin_county_key(f->store), FIC_OK);
+	torture(f, op_lead_file_sealed, 1, "fic_lead_file (sealed at submission)");
 }
 
 static void add_survives_every_allocation_failure(void **state)

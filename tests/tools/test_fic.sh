@@ -29,7 +29,7 @@ expect() {
 
 json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-expect 0 "schema 4" -- "$FIC" --db "$db" init
+expect 0 "schema 5" -- "$FIC" --db "$db" init
 expect 0 '"device_id"' -- "$FIC" --db "$db" --json init
 
 out=$("$FIC" --db "$db" --actor 协管员 --json site add --kind water_rural --name "青杠镇水厂" \
@@ -185,6 +185,27 @@ if command -v cjpeg >/dev/null; then
 fi
 expect 1 "not a usable JPEG" -- "$FIC" --db "$db" photo add --lead "$draft" "$dir/photo.ppm"
 expect 0 "submitted lead" -- "$FIC" --db "$db" lead submit "$draft"
+# A lead naming its informant is sealed at submission to the county's key,
+# which enrolment pins: without one it waits as a draft.
+informed=$("$FIC" --db "$db" --json lead new lead.tip_off --draft --set source=phone \
+	--set subject=illegal_practice --set place=集市 --set description=游医 --set time_sensitive=no \
+	--set verified=yes --set informant_phone=13907770451 | json_field 'd["id"]')
+expect 1 "no county key" -- "$FIC" --db "$db" lead submit "$informed"
+expect 0 "13907770451" -- "$FIC" --db "$db" lead show "$informed"
+# (the key as enrolment would pin it)
+pin_county_key() {
+	python3 -c "
+import base64,hashlib,sqlite3,sys; pk=bytes(range(32)); c=sqlite3.connect(sys.argv[1])
+c.execute('INSERT INTO county_key VALUES (1, ?, ?, ?, 0)', (hashlib.sha256(pk).hexdigest()[:16], base64.b64encode(pk).decode(), '石柱县')); c.commit()" "$db"
+}
+pin_county_key
+expect 0 "submitted lead" -- "$FIC" --db "$db" lead submit "$informed"
+expect 0 "1 personal answer sealed" -- "$FIC" --db "$db" lead list
+out=$("$FIC" --db "$db" lead show "$informed")
+case $out in *13907770451*) fail "lead show prints the sealed phone" ;; *sealed*) pass ;; *) fail "lead show: $out" ;; esac
+expect 0 "unenrolled device" -- "$FIC" --db "$db" unenroll
+expect 2 "no arguments" -- "$FIC" --db "$db" unenroll now
+pin_county_key # (the rest of the session files leads with personal answers)
 expect 1 "already submitted" -- "$FIC" --db "$db" lead submit "$draft"
 expect 0 "verifies" -- "$FIC" --db "$db" lead verify "$draft"
 expect 0 "correction" -- "$FIC" --db "$db" lead correct "$draft" --note "地点应为集市西口"

@@ -118,6 +118,9 @@ def render():
                "do not edit by hand (CI fails when this file is stale). The definitions follow "
                "渝卫发〔2022〕8号 附件 (the Chongqing co-inspection guide); the format and the rule "
                "language are in [checklist-format.md](checklist-format.md).\n")
+    out.append("An answer marked *sealed (personal)* identifies a person (an informant, a diner): "
+               "it is sealed to the county's public key when the lead is submitted, and the phone "
+               "keeps only ciphertext of it from then on (docs/security.md, \"The phone\").\n")
     out.append("Abnormal-when reads the item's rule: `no`/`yes` is the answer that is abnormal; "
                "`answer outside a–b` means outside the inclusive range; dates compare with the "
                "inspection date. A finding marked 2 h is subject to a two-hour reporting rule and "
@@ -186,9 +189,11 @@ def render():
                     photo = (photo + " · re-inspect ≤ 1 month").strip(" ·")
                 if it.get("licence_match"):
                     photo = (photo + " · scanned code checks it").strip(" ·")
-                out.append("| %s | `%s` | %s%s | %s | %s | %s |" % (
+                sealed = " · sealed (personal)" if it.get("personal") or (
+                    d["kind"] == "event" and it.get("sensitive")) else ""
+                out.append("| %s | `%s` | %s%s | %s%s | %s | %s |" % (
                     ", ".join(it["sections"]), it["id"], cell(it["label"]["zh"]), cell(applies),
-                    cell(type_text(it)), abnormal_text(it), photo))
+                    cell(type_text(it)), sealed, abnormal_text(it), photo))
             out.append("")
     out.append("## Adding a county's own checklist\n")
     out.append("See [checklist-format.md](checklist-format.md#adding-a-countys-own-checklist): copy "

@@ -261,6 +261,78 @@ static void human_inspection(const cJSON *j)
 		printf("to finish: %d required item(s) unanswered, %d photo(s) missing\n", m, p);
 }
 
+/* `fic inspect site ID closed|changed --reason R [site fields]`: what the
+ * inspector found of the site itself. */
+static int inspect_site(ctx *c, int argc, char **argv)
+{
+	int rc;
+	/* inspect site ID closed|changed --reason R [site FIELDS] */
+	site_args a;
+	memset(&a, 0, sizeof a);
+	fic_site_init(&a.site, FIC_SITE_VERSION);
+	a.merge = true;
+	if ((rc = parse_site_options(&a, argc, argv, true)))
+		return rc;
+	if (a.npos != 2 || (strcmp(a.pos[1], "closed") && strcmp(a.pos[1], "changed")))
+		return usage("inspect site needs ID and closed or changed", NULL);
+	if (a.reason == NULL)
+		return usage("inspect site needs --reason", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	if (strcmp(a.pos[1], "closed") == 0) {
+		if (fic_inspection_report_site(c->store, a.pos[0], FIC_FOUND_CLOSED, a.reason, NULL))
+			return fail();
+		printf("site reported closed\n");
+		return 0;
+	}
+	char *json;
+	if (fic_inspection_get_json(&json, c->store, a.pos[0]) != FIC_OK)
+		return fail();
+	cJSON *j = cJSON_Parse(json);
+	fic_free(json);
+	fic_site *cur = NULL;
+	const char *sid = j ? jstr(j, "site_id") : "";
+	rc = fic_site_get(&cur, c->store, sid);
+	cJSON_Delete(j);
+	if (rc != FIC_OK)
+		return fail();
+	site_args b;
+	memset(&b, 0, sizeof b);
+	b.site = *cur;
+	b.has_lat = b.has_lon = cur->has_location;
+	if ((rc = parse_site_options(&b, argc, argv, true)) == 0)
+		rc = fic_inspection_report_site(c->store, a.pos[0], FIC_FOUND_CHANGED, a.reason,
+		                                &b.site) != FIC_OK ? fail() : 0;
+	fic_site_free(cur);
+	if (rc == 0)
+		printf("site changes reported\n");
+	return rc;
+}
+
+/* `fic inspect start SITE_ID CHECKLIST_ID [--announced|--unannounced] [--scan SCAN_ID]`. */
+static int inspect_start(ctx *c, const opts *o)
+{
+	int rc;
+	if (o->npos != 2)
+		return usage("inspect start needs SITE_ID and CHECKLIST_ID", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	char id[FIC_UUID_BUFSIZE];
+	fic_inspection_options io = FIC_INSPECTION_OPTIONS_INIT;
+	io.visit_mode = o->visit_mode;
+	io.scan_id = o->scan;
+	if (fic_inspection_start_opts(id, c->store, o->pos[0], o->pos[1], &io) != FIC_OK)
+		return fail();
+	if (c->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "id", id);
+		print_json(j);
+	} else {
+		printf("started inspection %s\n", id);
+	}
+	return 0;
+}
+
 int cmd_inspect(ctx *c, int argc, char **argv)
 {
 	if (argc < 1)
@@ -269,72 +341,13 @@ int cmd_inspect(ctx *c, int argc, char **argv)
 	int rc;
 	if (strcmp(verb, "list") == 0) /* the patrol register (巡查登记表) */
 		return cmd_register(c, argc - 1, argv + 1, FIC_REGISTER_PATROLS);
-	if (strcmp(verb, "site") == 0) {
-		/* inspect site ID closed|changed --reason R [site FIELDS] */
-		site_args a;
-		memset(&a, 0, sizeof a);
-		fic_site_init(&a.site, FIC_SITE_VERSION);
-		a.merge = true;
-		if ((rc = parse_site_options(&a, argc, argv, true)))
-			return rc;
-		if (a.npos != 2 || (strcmp(a.pos[1], "closed") && strcmp(a.pos[1], "changed")))
-			return usage("inspect site needs ID and closed or changed", NULL);
-		if (a.reason == NULL)
-			return usage("inspect site needs --reason", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		if (strcmp(a.pos[1], "closed") == 0) {
-			if (fic_inspection_report_site(c->store, a.pos[0], FIC_FOUND_CLOSED, a.reason, NULL))
-				return fail();
-			printf("site reported closed\n");
-			return 0;
-		}
-		char *json;
-		if (fic_inspection_get_json(&json, c->store, a.pos[0]) != FIC_OK)
-			return fail();
-		cJSON *j = cJSON_Parse(json);
-		fic_free(json);
-		fic_site *cur = NULL;
-		const char *sid = j ? jstr(j, "site_id") : "";
-		rc = fic_site_get(&cur, c->store, sid);
-		cJSON_Delete(j);
-		if (rc != FIC_OK)
-			return fail();
-		site_args b;
-		memset(&b, 0, sizeof b);
-		b.site = *cur;
-		b.has_lat = b.has_lon = cur->has_location;
-		if ((rc = parse_site_options(&b, argc, argv, true)) == 0)
-			rc = fic_inspection_report_site(c->store, a.pos[0], FIC_FOUND_CHANGED, a.reason,
-			                                &b.site) != FIC_OK ? fail() : 0;
-		fic_site_free(cur);
-		if (rc == 0)
-			printf("site changes reported\n");
-		return rc;
-	}
+	if (strcmp(verb, "site") == 0)
+		return inspect_site(c, argc, argv);
 	opts o;
 	if ((rc = parse_opts(&o, argc - 1, argv + 1)))
 		return rc;
-	if (strcmp(verb, "start") == 0) {
-		if (o.npos != 2)
-			return usage("inspect start needs SITE_ID and CHECKLIST_ID", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		char id[FIC_UUID_BUFSIZE];
-		fic_inspection_options io = FIC_INSPECTION_OPTIONS_INIT;
-		io.visit_mode = o.visit_mode;
-		io.scan_id = o.scan;
-		if (fic_inspection_start_opts(id, c->store, o.pos[0], o.pos[1], &io) != FIC_OK)
-			return fail();
-		if (c->json) {
-			cJSON *j = cJSON_CreateObject();
-			cJSON_AddStringToObject(j, "id", id);
-			print_json(j);
-		} else {
-			printf("started inspection %s\n", id);
-		}
-		return 0;
-	}
+	if (strcmp(verb, "start") == 0)
+		return inspect_start(c, &o);
 	if (strcmp(verb, "answer") == 0 || strcmp(verb, "clear") == 0 || strcmp(verb, "note") == 0) {
 		bool clear = verb[0] == 'c';
 		if (o.npos != (clear ? 2 : 3))
@@ -508,6 +521,244 @@ static int local_time_ms(ctx *c, const char *text, int64_t *out)
 	return 0;
 }
 
+/* `fic lead list --json`: the list as an array. */
+static void lead_list_json(const fic_lead_list *list)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < list->count; i++) {
+		const fic_lead_info *e = &list->entries[i];
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "id", e->id);
+		cJSON_AddStringToObject(j, "category", e->category);
+		cJSON_AddStringToObject(j, "area", e->area);
+		cJSON_AddStringToObject(j, "title", e->title);
+		cJSON_AddStringToObject(j, "state", e->state);
+		cJSON_AddStringToObject(j, "report_to", e->report_to);
+		cJSON_AddBoolToObject(j, "urgent", e->urgent);
+		cJSON_AddStringToObject(j, "urgency", e->urgent == FIC_URGENCY_IMMEDIATE ? "immediate"
+		                                      : e->urgent ? "two_hours" : "none");
+		cJSON_AddNumberToObject(j, "discovered_at_ms", (double)e->discovered_at_ms);
+		if (e->urgent) {
+			cJSON_AddNumberToObject(j, "deadline_at_ms", (double)e->deadline_at_ms);
+			cJSON_AddNumberToObject(j, "remaining_ms", (double)e->remaining_ms);
+			cJSON_AddBoolToObject(j, "at_risk", e->at_risk);
+		}
+		if (e->receipt_at_ms)
+			cJSON_AddNumberToObject(j, "receipt_at_ms", (double)e->receipt_at_ms);
+		if (e->reject_reason)
+			cJSON_AddStringToObject(j, "reject_reason", e->reject_reason);
+		if (e->called_at_ms)
+			cJSON_AddNumberToObject(j, "called_at_ms", (double)e->called_at_ms);
+		cJSON_AddNumberToObject(j, "time_flags", e->time_flags);
+		cJSON_AddNumberToObject(j, "sealed", e->sealed);
+		cJSON_AddItemToArray(arr, j);
+	}
+	print_json(arr);
+}
+
+/* `fic lead list`: a line per lead, urgent first, with what became of it. */
+static void lead_list_text(const fic_lead_list *list)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		const fic_lead_info *e = &list->entries[i];
+		char rem[40] = "";
+		if (e->urgent && strcmp(e->state, "delivered") != 0)
+			format_remaining(rem, sizeof rem, e->remaining_ms);
+		printf("%s  %-6s %-18s %-8s %-12s %-16s %s\n", e->id,
+		       e->urgent == FIC_URGENCY_IMMEDIATE ? "AT ONCE" : e->urgent ? "URGENT" : "", rem,
+		       e->at_risk ? "AT RISK" : "", e->state, e->category, e->title);
+		if (e->receipt_at_ms) {
+			char when[40];
+			format_time(e->receipt_at_ms, when, sizeof when);
+			printf("    delivered: the county received it at %s\n", when);
+		}
+		if (e->reject_reason)
+			printf("    refused by the county: %s\n", e->reject_reason);
+		if (e->sealed)
+			printf("    %d personal answer%s sealed (informant, diner): only the "
+			       "county can read %s\n", e->sealed, e->sealed == 1 ? "" : "s",
+			       e->sealed == 1 ? "it" : "them");
+		if (e->called_at_ms) {
+			char when[40];
+			format_time(e->called_at_ms, when, sizeof when);
+			printf("    phoned in at %s%s\n", when,
+			       e->urgent && e->called_at_ms <= e->deadline_at_ms ? ", by its deadline" : "");
+		}
+		if (e->time_flags & FIC_TIME_CLOCK_CHANGED)
+			printf("    (the phone's clock was changed when this was recorded)\n");
+	}
+	printf("%zu lead%s\n", list->count, list->count == 1 ? "" : "s");
+}
+
+/* `fic lead new FORM`: file a lead (or a draft) from --answers and --set. */
+static int lead_new(ctx *c, const opts *o)
+{
+	int rc;
+	if (o->npos != 1)
+		return usage("lead new needs one form id (see: fic checklist list --events)", NULL);
+	cJSON *ans = o->answers ? cJSON_Parse(o->answers) : cJSON_CreateObject();
+	if (!cJSON_IsObject(ans)) {
+		cJSON_Delete(ans);
+		return usage("--answers must be a JSON object", NULL);
+	}
+	for (int i = 0; i < o->nsets; i++) {
+		const char *eq = strchr(o->sets[i], '=');
+		if (eq == NULL || eq == o->sets[i]) {
+			cJSON_Delete(ans);
+			return usage("--set needs ITEM=VALUE", o->sets[i]);
+		}
+		char key[80];
+		snprintf(key, sizeof key, "%.*s", (int)(eq - o->sets[i]), o->sets[i]);
+		cJSON_DeleteItemFromObjectCaseSensitive(ans, key);
+		cJSON_AddStringToObject(ans, key, eq + 1);
+	}
+	char *text = cJSON_PrintUnformatted(ans);
+	cJSON_Delete(ans);
+	if ((rc = open_store(c))) {
+		cJSON_free(text);
+		return rc;
+	}
+	int64_t received = 0;
+	if (o->received && (rc = local_time_ms(c, o->received, &received)) != 0) {
+		cJSON_free(text);
+		return rc;
+	}
+	char id[FIC_UUID_BUFSIZE];
+	rc = fic_lead_file(id, c->store, o->pos[0], text, o->site, received,
+	                   o->draft ? FIC_LEAD_DRAFT : 0);
+	cJSON_free(text);
+	if (rc != FIC_OK)
+		return fail();
+	char *json;
+	if (fic_lead_get_json(&json, c->store, id) != FIC_OK)
+		return fail();
+	if (c->json)
+		return emit(c, json, NULL);
+	cJSON *j = cJSON_Parse(json);
+	fic_free(json);
+	printf("%s lead %s  %s\n", o->draft ? "drafted" : "filed", id, jstr(j, "title"));
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "urgent"))) {
+		char when[32];
+		format_time((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "deadline_at_ms")),
+		            when, sizeof when);
+		printf("  URGENT: report to the %s by %s (two-hour rule)\n",
+		       strcmp(jstr(j, "report_to"), "district_cdc") == 0 ? "district CDC"
+									  : "enforcement agency",
+		       when);
+	}
+	cJSON_Delete(j);
+	return 0;
+}
+
+/* `fic lead list`: urgent first, time left on the clock. */
+static int lead_list(ctx *c, const opts *o)
+{
+	int rc;
+	long limit = 0;
+	if (o->limit && !to_long(o->limit, 0, 1000000, &limit))
+		return usage("--limit needs a whole number", o->limit);
+	if ((rc = open_store(c)))
+		return rc;
+	fic_lead_list *list;
+	if (fic_lead_list_get(&list, c->store, (size_t)limit) != FIC_OK)
+		return fail();
+	if (c->json)
+	lead_list_json(list);
+	else
+	lead_list_text(list);
+	fic_lead_list_free(list);
+	return 0;
+}
+
+/* `fic lead call ID`: the phone or fax call that reported it. */
+static int lead_call(ctx *c, const opts *o)
+{
+	int rc;
+	/* lead call ID --method phone|fax --to WHOM [--at 'YYYY-MM-DD HH:MM'] [--note T] */
+	if (o->npos != 1 || o->method == NULL || o->to == NULL)
+		return usage("lead call ID --method phone|fax --to WHOM [--at TIME] [--note T]", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	int64_t at = 0;
+	if (o->at && (rc = local_time_ms(c, o->at, &at)) != 0)
+		return rc;
+	if (fic_lead_call_record(c->store, o->pos[0], o->method, at, o->to, o->note) != FIC_OK)
+		return fail();
+	printf("call recorded for lead %s\n", o->pos[0]);
+	return 0;
+}
+
+/* `fic lead submit|correct|verify ID`. */
+static int lead_submit_correct_verify(ctx *c, const opts *o, const char *verb)
+{
+	int rc;
+	if (o->npos != 1)
+		return usage("lead submit/correct/verify needs one lead id", NULL);
+	if (verb[0] == 'c' && o->note == NULL)
+		return usage("lead correct needs --note", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	if (verb[0] == 's') {
+		if (fic_lead_submit(c->store, o->pos[0]) != FIC_OK)
+			return fail();
+		char *json;
+		if (fic_lead_get_json(&json, c->store, o->pos[0]) != FIC_OK)
+			return fail();
+		cJSON *j = cJSON_Parse(json);
+		fic_free(json);
+		printf("submitted lead %s: chain entry %d, sha256 %s, queued for upload\n", o->pos[0],
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "chain_seq")),
+		       jstr(j, "hash"));
+		cJSON_Delete(j);
+		return 0;
+	}
+	if (verb[0] == 'c') {
+		char id[FIC_UUID_BUFSIZE];
+		if (fic_lead_correct(id, c->store, o->pos[0], o->note) != FIC_OK)
+			return fail();
+		printf("correction %s filed for lead %s\n", id, o->pos[0]);
+		return 0;
+	}
+	/* verify: the whole store's evidence, reported for this lead */
+	char *report = NULL;
+	char *json;
+	if (fic_lead_get_json(&json, c->store, o->pos[0]) != FIC_OK)
+		return fail();
+	fic_free(json);
+	rc = fic_evidence_verify(&report, c->store);
+	if (rc != FIC_OK && rc != FIC_ECORRUPT)
+		return fail();
+	cJSON *r = cJSON_Parse(report);
+	fic_free(report);
+	int mine = 0;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "problems")) {
+		if (strcmp(jstr(p, "id"), o->pos[0]) == 0) {
+			printf("PROBLEM %s: %s\n", jstr(p, "kind"), jstr(p, "detail"));
+			mine++;
+		}
+	}
+	cJSON_Delete(r);
+	if (mine)
+		return EXIT_FAIL;
+	printf("lead %s verifies: its content, photos and chain entry are as submitted\n", o->pos[0]);
+	return 0;
+}
+
+/* `fic lead show ID`: the lead as JSON. */
+static int lead_show(ctx *c, const opts *o)
+{
+	int rc;
+	if (o->npos != 1)
+		return usage("lead show needs one lead id", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	char *json;
+	if (fic_lead_get_json(&json, c->store, o->pos[0]) != FIC_OK)
+		return fail();
+	return emit(c, json, NULL);
+}
+
 int cmd_lead(ctx *c, int argc, char **argv)
 {
 	if (argc < 1)
@@ -519,208 +770,16 @@ int cmd_lead(ctx *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	const char *verb = argv[0];
-	if (strcmp(verb, "new") == 0) {
-		if (o.npos != 1)
-			return usage("lead new needs one form id (see: fic checklist list --events)", NULL);
-		cJSON *ans = o.answers ? cJSON_Parse(o.answers) : cJSON_CreateObject();
-		if (!cJSON_IsObject(ans)) {
-			cJSON_Delete(ans);
-			return usage("--answers must be a JSON object", NULL);
-		}
-		for (int i = 0; i < o.nsets; i++) {
-			const char *eq = strchr(o.sets[i], '=');
-			if (eq == NULL || eq == o.sets[i]) {
-				cJSON_Delete(ans);
-				return usage("--set needs ITEM=VALUE", o.sets[i]);
-			}
-			char key[80];
-			snprintf(key, sizeof key, "%.*s", (int)(eq - o.sets[i]), o.sets[i]);
-			cJSON_DeleteItemFromObjectCaseSensitive(ans, key);
-			cJSON_AddStringToObject(ans, key, eq + 1);
-		}
-		char *text = cJSON_PrintUnformatted(ans);
-		cJSON_Delete(ans);
-		if ((rc = open_store(c))) {
-			cJSON_free(text);
-			return rc;
-		}
-		int64_t received = 0;
-		if (o.received && (rc = local_time_ms(c, o.received, &received)) != 0) {
-			cJSON_free(text);
-			return rc;
-		}
-		char id[FIC_UUID_BUFSIZE];
-		rc = fic_lead_file(id, c->store, o.pos[0], text, o.site, received,
-		                   o.draft ? FIC_LEAD_DRAFT : 0);
-		cJSON_free(text);
-		if (rc != FIC_OK)
-			return fail();
-		char *json;
-		if (fic_lead_get_json(&json, c->store, id) != FIC_OK)
-			return fail();
-		if (c->json)
-			return emit(c, json, NULL);
-		cJSON *j = cJSON_Parse(json);
-		fic_free(json);
-		printf("%s lead %s  %s\n", o.draft ? "drafted" : "filed", id, jstr(j, "title"));
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "urgent"))) {
-			char when[32];
-			format_time((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "deadline_at_ms")),
-			            when, sizeof when);
-			printf("  URGENT: report to the %s by %s (two-hour rule)\n",
-			       strcmp(jstr(j, "report_to"), "district_cdc") == 0 ? "district CDC"
-										  : "enforcement agency",
-			       when);
-		}
-		cJSON_Delete(j);
-		return 0;
-	}
-	if (strcmp(verb, "list") == 0) {
-		long limit = 0;
-		if (o.limit && !to_long(o.limit, 0, 1000000, &limit))
-			return usage("--limit needs a whole number", o.limit);
-		if ((rc = open_store(c)))
-			return rc;
-		fic_lead_list *list;
-		if (fic_lead_list_get(&list, c->store, (size_t)limit) != FIC_OK)
-			return fail();
-		if (c->json) {
-			cJSON *arr = cJSON_CreateArray();
-			for (size_t i = 0; i < list->count; i++) {
-				const fic_lead_info *e = &list->entries[i];
-				cJSON *j = cJSON_CreateObject();
-				cJSON_AddStringToObject(j, "id", e->id);
-				cJSON_AddStringToObject(j, "category", e->category);
-				cJSON_AddStringToObject(j, "area", e->area);
-				cJSON_AddStringToObject(j, "title", e->title);
-				cJSON_AddStringToObject(j, "state", e->state);
-				cJSON_AddStringToObject(j, "report_to", e->report_to);
-				cJSON_AddBoolToObject(j, "urgent", e->urgent);
-				cJSON_AddStringToObject(j, "urgency", e->urgent == FIC_URGENCY_IMMEDIATE ? "immediate"
-				                                      : e->urgent ? "two_hours" : "none");
-				cJSON_AddNumberToObject(j, "discovered_at_ms", (double)e->discovered_at_ms);
-				if (e->urgent) {
-					cJSON_AddNumberToObject(j, "deadline_at_ms", (double)e->deadline_at_ms);
-					cJSON_AddNumberToObject(j, "remaining_ms", (double)e->remaining_ms);
-					cJSON_AddBoolToObject(j, "at_risk", e->at_risk);
-				}
-				if (e->receipt_at_ms)
-					cJSON_AddNumberToObject(j, "receipt_at_ms", (double)e->receipt_at_ms);
-				if (e->reject_reason)
-					cJSON_AddStringToObject(j, "reject_reason", e->reject_reason);
-				if (e->called_at_ms)
-					cJSON_AddNumberToObject(j, "called_at_ms", (double)e->called_at_ms);
-				cJSON_AddNumberToObject(j, "time_flags", e->time_flags);
-				cJSON_AddItemToArray(arr, j);
-			}
-			print_json(arr);
-		} else {
-			for (size_t i = 0; i < list->count; i++) {
-				const fic_lead_info *e = &list->entries[i];
-				char rem[40] = "";
-				if (e->urgent && strcmp(e->state, "delivered") != 0)
-					format_remaining(rem, sizeof rem, e->remaining_ms);
-				printf("%s  %-6s %-18s %-8s %-12s %-16s %s\n", e->id,
-				       e->urgent == FIC_URGENCY_IMMEDIATE ? "AT ONCE" : e->urgent ? "URGENT" : "", rem,
-				       e->at_risk ? "AT RISK" : "", e->state, e->category, e->title);
-				if (e->receipt_at_ms) {
-					char when[40];
-					format_time(e->receipt_at_ms, when, sizeof when);
-					printf("    delivered: the county received it at %s\n", when);
-				}
-				if (e->reject_reason)
-					printf("    refused by the county: %s\n", e->reject_reason);
-				if (e->called_at_ms) {
-					char when[40];
-					format_time(e->called_at_ms, when, sizeof when);
-					printf("    phoned in at %s%s\n", when,
-					       e->urgent && e->called_at_ms <= e->deadline_at_ms ? ", by its deadline" : "");
-				}
-				if (e->time_flags & FIC_TIME_CLOCK_CHANGED)
-					printf("    (the phone's clock was changed when this was recorded)\n");
-			}
-			printf("%zu lead%s\n", list->count, list->count == 1 ? "" : "s");
-		}
-		fic_lead_list_free(list);
-		return 0;
-	}
-	if (strcmp(verb, "call") == 0) {
-		/* lead call ID --method phone|fax --to WHOM [--at 'YYYY-MM-DD HH:MM'] [--note T] */
-		if (o.npos != 1 || o.method == NULL || o.to == NULL)
-			return usage("lead call ID --method phone|fax --to WHOM [--at TIME] [--note T]", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		int64_t at = 0;
-		if (o.at && (rc = local_time_ms(c, o.at, &at)) != 0)
-			return rc;
-		if (fic_lead_call_record(c->store, o.pos[0], o.method, at, o.to, o.note) != FIC_OK)
-			return fail();
-		printf("call recorded for lead %s\n", o.pos[0]);
-		return 0;
-	}
-	if (strcmp(verb, "submit") == 0 || strcmp(verb, "correct") == 0 || strcmp(verb, "verify") == 0) {
-		if (o.npos != 1)
-			return usage("lead submit/correct/verify needs one lead id", NULL);
-		if (verb[0] == 'c' && o.note == NULL)
-			return usage("lead correct needs --note", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		if (verb[0] == 's') {
-			if (fic_lead_submit(c->store, o.pos[0]) != FIC_OK)
-				return fail();
-			char *json;
-			if (fic_lead_get_json(&json, c->store, o.pos[0]) != FIC_OK)
-				return fail();
-			cJSON *j = cJSON_Parse(json);
-			fic_free(json);
-			printf("submitted lead %s: chain entry %d, sha256 %s, queued for upload\n", o.pos[0],
-			       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "chain_seq")),
-			       jstr(j, "hash"));
-			cJSON_Delete(j);
-			return 0;
-		}
-		if (verb[0] == 'c') {
-			char id[FIC_UUID_BUFSIZE];
-			if (fic_lead_correct(id, c->store, o.pos[0], o.note) != FIC_OK)
-				return fail();
-			printf("correction %s filed for lead %s\n", id, o.pos[0]);
-			return 0;
-		}
-		/* verify: the whole store's evidence, reported for this lead */
-		char *report = NULL;
-		char *json;
-		if (fic_lead_get_json(&json, c->store, o.pos[0]) != FIC_OK)
-			return fail();
-		fic_free(json);
-		rc = fic_evidence_verify(&report, c->store);
-		if (rc != FIC_OK && rc != FIC_ECORRUPT)
-			return fail();
-		cJSON *r = cJSON_Parse(report);
-		fic_free(report);
-		int mine = 0;
-		const cJSON *p;
-		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "problems")) {
-			if (strcmp(jstr(p, "id"), o.pos[0]) == 0) {
-				printf("PROBLEM %s: %s\n", jstr(p, "kind"), jstr(p, "detail"));
-				mine++;
-			}
-		}
-		cJSON_Delete(r);
-		if (mine)
-			return EXIT_FAIL;
-		printf("lead %s verifies: its content, photos and chain entry are as submitted\n", o.pos[0]);
-		return 0;
-	}
-	if (strcmp(verb, "show") == 0) {
-		if (o.npos != 1)
-			return usage("lead show needs one lead id", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		char *json;
-		if (fic_lead_get_json(&json, c->store, o.pos[0]) != FIC_OK)
-			return fail();
-		return emit(c, json, NULL);
-	}
+	if (strcmp(verb, "new") == 0)
+		return lead_new(c, &o);
+	if (strcmp(verb, "list") == 0)
+		return lead_list(c, &o);
+	if (strcmp(verb, "call") == 0)
+		return lead_call(c, &o);
+	if (strcmp(verb, "submit") == 0 || strcmp(verb, "correct") == 0 || strcmp(verb, "verify") == 0)
+		return lead_submit_correct_verify(c, &o, verb);
+	if (strcmp(verb, "show") == 0)
+		return lead_show(c, &o);
 	return usage("unknown lead verb", verb);
 }
 

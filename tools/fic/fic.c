@@ -76,6 +76,8 @@ static const char usage_text[] =
 	"  evidence verify               recompute every hash and the chain, report any break\n"
 	"  time | time contact SERVER_UTC_MS RTT_MS   trusted time\n"
 	"  enroll CODE --server URL [--ca FILE] [--pin sha256//KEY] [--name DEVICE]\n"
+	"  unenroll                      forget the token, county, server and county key (the\n"
+	"                                only way to accept a county's new key)\n"
 	"  sync --server URL [--ca FILE] [--pin sha256//KEY]   upload the queue, urgent leads first\n"
 	"  sync rejections               records the server refused, with its reasons\n"
 	"  tasks                         open re-inspection tasks\n"
@@ -795,6 +797,8 @@ int main(int argc, char **argv)
 		rc = cmd_time(&c, rest, args);
 	else if (strcmp(cmd, "enroll") == 0)
 		rc = cmd_enroll(&c, rest, args);
+	else if (strcmp(cmd, "unenroll") == 0)
+		rc = cmd_unenroll(&c, rest, args);
 	else if (strcmp(cmd, "sync") == 0)
 		rc = cmd_sync(&c, rest, args);
 	else if (strcmp(cmd, "visit") == 0)

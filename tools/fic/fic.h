@@ -49,6 +49,7 @@ int cmd_photo(ctx *c, int argc, char **argv);
 int cmd_evidence(ctx *c, int argc, char **argv);
 int cmd_time(ctx *c, int argc, char **argv);
 int cmd_enroll(ctx *c, int argc, char **argv);
+int cmd_unenroll(ctx *c, int argc, char **argv);
 int cmd_sync(ctx *c, int argc, char **argv);
 int cmd_visit(ctx *c, int argc, char **argv);
 int cmd_site_code(ctx *c, int argc, char **argv);
