@@ -81,7 +81,7 @@ validate() { # SCHEMA FILE... -> ajv's verdict on stdout: nothing when every fil
 	for f in "$@"; do data+=(-d "$f"); done
 	out=$("$ajv" validate --strict=true --all-errors --errors=text -s "$schema" "${args[@]}" \
 		"${data[@]}" 2>&1) && return 0
-	printf '%s\n' "$out" | grep -v ' valid$' | head -40
+	printf '%s\n' "$out" | grep -Ev '^[^ ]+ valid$' | head -40 # (an error may end in " valid")
 	return 1
 }
 

@@ -24,11 +24,28 @@ import sys
 
 
 def first(samples, pattern):
-    """The first sample matching the glob, in name order."""
-    for path in sorted(glob.glob(os.path.join(samples, pattern))):
+    """The first sample matching the glob, in name order; pattern may be
+    (glob, predicate): the first the predicate holds for."""
+    name, wanted = pattern if isinstance(pattern, tuple) else (pattern, lambda d: True)
+    for path in sorted(glob.glob(os.path.join(samples, name))):
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    raise SystemExit("api_json_break: no sample %s" % pattern)
+            d = json.load(f)
+        if wanted(d):
+            return d
+    raise SystemExit("api_json_break: no sample %s%s" % (name, " as wanted" if isinstance(pattern, tuple) else ""))
+
+
+def sealed(d):
+    return "sealed" in d.get("content", {})
+
+
+def with_box(change):
+    return lambda d: change(d["content"]["sealed"])
+
+
+# A sealed block as a submitted lead holds it (its box 152 base64 characters).
+SEALED = {"v": 1, "alg": "crypto_box_seal", "key_id": "1a1e2d8081ae08b4", "items": ["informant_name"],
+          "box": "A" * 152}
 
 
 def rename(d, old, new):
@@ -93,16 +110,33 @@ def lead_mistakes():
          lambda d: d["sms"].update(receipt_id="SZ-SMS-9", received_at_ms=1772362871400,
                                    confirmed_at_ms=1772362871400)),
         ("lead", "lead.sms_sent.urgent.json", "an SMS sent without saying to whom",
-         "data/sms must have property recipient when property parts is present",
+         "data/sms must have properties recipient",
          lambda d: d["sms"].pop("recipient")),
         ("lead", "lead.tip_off.rejected.*.json", "a clock never synced with flags 0",
          "data/time_flags must be equal to constant", set_("time_flags", 0)),
-        ("lead", "lead.patrol_finding.delivered.*.json", "a time-sensitive patrol lead without its finding",
+        ("lead", ("lead.patrol_finding.delivered.*.json", lambda d: d["time_sensitive"]),
+         "a time-sensitive patrol lead without its finding",
          "data/content/findings must contain at least 1 valid item(s)", time_sensitive_without_finding),
-        ("lead", "lead.site_status.delivered.*.json", "a patrol's site report submitted without its proof photos",
+        ("lead", ("lead.site_status.delivered.*.json", lambda d: "proof_photos" in d["content"]),
+         "a patrol's site report submitted without its proof photos",
          "data/content must have required property 'proof_photos'", patrol_report_without_proof),
-        ("lead", "lead.site_status.draft.*.json", "a site changed without the facts before",
+        ("lead", ("lead.site_status.draft.*.json",
+                  lambda d: d["content"].get("site_finding", {}).get("status") == "changed"),
+         "a site changed without the facts before",
          "data/content must have required property 'site_before'", changed_without_before),
+        ("lead", ("lead.tip_off.draft.*.json", lambda d: "informant_name" in d["content"]["answers"]),
+         "a draft whose answers are sealed (a lead is sealed when it is submitted)",
+         "data/content/sealed boolean schema is false",
+         lambda d: d["content"].__setitem__("sealed", dict(SEALED))),
+        ("lead", ("lead.*.json", sealed), "a sealed box cut short (shorter than one padded block)",
+         "data/content/sealed/box must NOT have fewer than 152 characters",
+         with_box(lambda b: b.__setitem__("box", b["box"][:100]))),
+        ("lead", ("lead.*.json", sealed), "answers sealed by another algorithm",
+         "data/content/sealed/alg must be equal to constant",
+         with_box(lambda b: b.__setitem__("alg", "aes-256-gcm"))),
+        ("lead", ("lead.*.json", sealed), "a sealed block that names no item",
+         "data/content/sealed/items must NOT have fewer than 1 items",
+         with_box(lambda b: b.__setitem__("items", []))),
     ]
 
 
@@ -277,7 +311,7 @@ def figures_mistakes(samples):
         ("water_status", "water_status.later.json", "a passing verdict shown red",
          "/colour must be equal to constant", first_where("verdict", "pass", lambda w: w.__setitem__("colour", "red"))),
         ("water_status", "water_status.later.json", "a verdict without the test's date",
-         "must have property tested_on when property verdict is present", lambda d: d[0].pop("tested_on")),
+         "tested_on when property verdict is present", lambda d: d[0].pop("tested_on")),
         ("sms_due", "sms_due.only_when_asked.json", "leads due by SMS when SMS goes only when asked",
          "data/leads must NOT have more than 0 items",
          lambda d: d["leads"].append({"lead_id": "019ca8d2-c5a8-715c-95ac-5c9cdde49387", "title": "【紧急】",
@@ -317,6 +351,14 @@ def evidence_mistakes():
          lambda d: d["detail"].__setitem__("key", "theme")),
         ("audit_entry", "audit_entry.photo.add.*.json", "a photo of a lead naming an item",
          "data/detail/item must be null", photo_of_lead_with_item),
+        ("audit_entry", "audit_entry.lead.submit.*.json", "a submission without how many answers were sealed",
+         "data/detail must have required property 'sealed'", lambda d: d["detail"].pop("sealed")),
+        ("audit_entry", "audit_entry.sync.county_key.*.json", "the county key itself for its id",
+         "data/detail/key_id must match pattern",
+         lambda d: d["detail"].__setitem__("key_id", "CQgHBgUEAwIBAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")),
+        ("audit_entry", "audit_entry.sync.token_moved.*.json", "the moved token in its audit entry",
+         "data/detail must NOT have more than 0 properties",
+         lambda d: d["detail"].__setitem__("token", "tok-older-0123456789abcdef")),
     ]
 
 

@@ -15,7 +15,9 @@
  * device's, then the county's with an area of its own and its checklist),
  * a site's codes, publicity, training and a case, water samples before and
  * after their results, notices to a competent authority, the water status,
- * the registers, an urgent lead sent by SMS, and settings. A fake county
+ * the registers, an urgent lead sent by SMS, and settings; the store is
+ * an older version's, whose secrets move out when it opens, and leads'
+ * personal answers are sealed to the county's key. A fake county
  * server behind the transport seam (sys/transport.h) enrols the device,
  * hands down its checklist, settings, registry, tasks and laboratory
  * results, and answers the upload (one lead refused), so leads reach every
@@ -48,6 +50,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define ACTOR "协管员-0042"
 #define MINUTE_MS (60 * 1000LL)
 #define DAY_MS (24 * 60 * MINUTE_MS)
 
@@ -124,6 +127,9 @@ static cJSON *enrolled(const county *c)
 	cJSON_AddStringToObject(o, "county", "石柱县卫生健康综合行政执法支队");
 	cJSON_AddStringToObject(o, "device_id", c->device_id);
 	cJSON_AddStringToObject(o, "sms_key", SMS_KEY_B64);
+	char key[200]; /* the county's public key, pinned: leads' personal answers are sealed to it */
+	tu_county_key_json(key, sizeof key);
+	cJSON_AddItemToObject(o, "county_key", cJSON_Parse(key));
 	return o;
 }
 
@@ -631,6 +637,36 @@ static void site_codes(world *w)
 	put_counted(w, "site_codes.none", json, NULL, 0);
 }
 
+/*
+ * The store as an older version left it, its bearer token and SMS key in
+ * the database, opened again: both move to the platform's secret hook
+ * (sync.token_moved, sync.sms_key_moved). The county key tu_fixture_new
+ * pinned stays (leads with personal answers are sealed to it before the
+ * device first reaches this server).
+ */
+static void older_store(world *w)
+{
+	char *path = tu_path(w->fx->dir, "store.db");
+	fic_store_close(w->store);
+	w->store = w->fx->store = NULL;
+	sqlite3 *db = NULL;
+	char *sql = sqlite3_mprintf("INSERT INTO sync_state (key, value) VALUES ('sync.token', "
+	                            "'tok-older-0123456789abcdef'), ('sync.sms_key', %Q)",
+	                            SMS_KEY_B64);
+	if (path == NULL || sql == NULL ||
+	    sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		die("making an older store: %s", db ? sqlite3_errmsg(db) : "no memory");
+	sqlite3_free(sql);
+	sqlite3_close(db);
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = &w->fx->platform;
+	o.actor = ACTOR;
+	ok(fic_store_open(&w->fx->store, path, &o), "opening an older store");
+	free(path);
+	w->store = w->fx->store;
+}
+
 /* The county server behind the transport seam, and the options that reach it. */
 static void county_init(world *w)
 {
@@ -647,6 +683,9 @@ static void county_init(world *w)
  * plan may not be typed over. */
 static void enrol_and_pull(world *w)
 {
+	/* Leaving the older store's county on purpose (sync.unenroll) forgets
+	 * its key; this county's enrolment answer pins it (sync.county_key). */
+	ok(fic_sync_unenroll(w->store), "leaving the older store's county");
 	ok(fic_sync_enroll(w->store, &w->sync, "ABC-123-XYZ", "青杠镇协管员的手机"), "enrolment");
 	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	ok(fic_sync_pull(w->store, &w->sync, &rep), "pulling the county's feeds");
@@ -1236,20 +1275,38 @@ static void dump_inspection(world *w, const char *variant, const char *id, bool 
 }
 
 /* Every lead in the store, named by what it is: lead.<category>.<state>[.urgent].<n>. */
+/* A lead's JSON shows as many sealed items as fic_lead_info says were
+ * sealed, none of them left among its answers. */
+static void expect_sealed(const char *name, const char *json, int sealed)
+{
+	cJSON *j = parsed(name, json);
+	const cJSON *content = member(j, "content"), *it;
+	const cJSON *items = member(member(content, "sealed"), "items");
+	bool right = cJSON_GetArraySize(items) == sealed;
+	cJSON_ArrayForEach(it, items)
+		right = right && cJSON_IsString(it) &&
+		        member(member(content, "answers"), it->valuestring) == NULL;
+	expect(right, name, "its personal answers sealed, and only there");
+	cJSON_Delete(j);
+}
+
 static void dump_leads(world *w, const char *tag)
 {
 	fic_lead_list *list = NULL;
 	ok(fic_lead_list_get(&list, w->store, 0), "the lead list");
+	size_t sealed = 0;
 	for (size_t i = 0; i < list->count; i++) {
-		const fic_lead_info *e = &list->entries[i];
+		const fic_lead_info *e = fic_lead_list_at(list, i);
 		char name[160], *json = NULL;
 		snprintf(name, sizeof name, "lead.%s%s.%s%s.%zu", tag, e->category, e->state,
 		         e->urgent ? ".urgent" : "", i + 1);
 		ok(fic_lead_get_json(&json, w->store, e->id), name);
+		expect_sealed(name, json, e->sealed);
+		sealed += e->sealed > 0;
 		put(w, name, json);
 	}
-	if (list->count < 10)
-		die("only %zu leads", list->count);
+	if (list->count < 10 || sealed < 4)
+		die("only %zu leads, %zu of them sealed", list->count, sealed);
 	fic_lead_list_free(list);
 }
 
@@ -1526,6 +1583,7 @@ static void patrols(world *w)
 
 static void build(world *w)
 {
+	older_store(w);
 	county_init(w);
 	plans_before_the_county(w);
 	settings(w);
@@ -1635,7 +1693,7 @@ int main(int argc, char **argv)
 	world w;
 	memset(&w, 0, sizeof w);
 	w.out = argv[1];
-	if ((w.fx = tu_fixture_new("协管员-0042")) == NULL)
+	if ((w.fx = tu_fixture_new(ACTOR)) == NULL)
 		die("cannot make a store");
 	w.store = w.fx->store;
 	build(&w);
