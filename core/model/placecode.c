@@ -1,7 +1,7 @@
 /*
  * core/model/placecode.c — reading a scanned place code (场所码) or licence
  * code: a pure function of the bytes, with no store, so that it can be fuzzed
- * alone (fic_place_code_parse; tests/fuzz/corpus/place_code is its seed
+ * alone (fic_place_code_parse; tests/fuzz/corpus/fuzz_place_code is its seed
  * corpus, replayed by tests/core/test_place_code.c).
  *
  * Codes come in three forms (seeds 003/004: one code per door and per shop,

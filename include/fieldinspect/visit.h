@@ -68,7 +68,7 @@ typedef struct fic_place_code {
  * dropped; the key is the host and path with the identity parameter, or
  * with every other parameter in sorted order. Pure: no store, no globals
  * but the allocator. This is the entry point the fuzz target calls
- * (tests/fuzz/corpus/place_code holds its seeds).
+ * (tests/fuzz/corpus/fuzz_place_code holds its seeds).
  * @return FIC_OK; FIC_EINVAL (NULL, not UTF-8, a NUL byte, nothing but
  *   whitespace); FIC_ETOOBIG (over FIC_PLACE_CODE_PAYLOAD_MAX); FIC_ENOMEM.
  */

@@ -2,7 +2,7 @@
  * tests/core/test_place_code.c — reading scanned place codes (场所码, seeds
  * 003/004: one code per door and per shop) and starting visits with them.
  *
- * First the fuzz corpus (tests/fuzz/corpus/place_code) replayed as an
+ * First the fuzz corpus (tests/fuzz/corpus/fuzz_place_code) replayed as an
  * ordinary test: every seed is read without a crash or a leak (ASan runs
  * this), answers OK or a documented refusal, and a code read OK gives the
  * same key however it is spaced. Then the forms one by one, and the scan at
