@@ -214,6 +214,35 @@ static void pct_decode(buf *out, const char *s, size_t n, bool plus)
 	}
 }
 
+/*
+ * Percent-decode s[0..n) into out as text for the key: as decoded when that
+ * is UTF-8 without NUL (true), else with every byte outside printable
+ * ASCII, and '%', written back as %XX (false) — so the key stays text, and
+ * two codes that differ in such bytes keep apart (the fuzz target found a
+ * path decoding to invalid UTF-8 put into the key, and a %00 cutting it
+ * short).
+ */
+static bool decode_text(buf *out, const char *s, size_t n, bool plus)
+{
+	buf d = { 0 };
+	pct_decode(&d, s, n, plus);
+	bool text = d.len == 0 || fic__utf8_valid(d.p, d.len);
+	if (d.oom)
+		out->oom = true;
+	else if (text)
+		put(out, d.p ? d.p : "", d.len);
+	for (size_t i = 0; !d.oom && !text && i < d.len; i++) {
+		unsigned char c = (unsigned char)d.p[i];
+		char esc[4];
+		if (c > ' ' && c < 0x7f && c != '%')
+			put(out, d.p + i, 1);
+		else
+			put(out, esc, (size_t)snprintf(esc, sizeof esc, "%%%02X", c));
+	}
+	fic__free(d.p);
+	return text;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -224,8 +253,8 @@ static void url_param(parsed *p, const char *k, size_t kn, const char *v, size_t
                       size_t *nrest, size_t max_rest)
 {
 	buf key = { 0 }, val = { 0 };
-	pct_decode(&key, k, kn, true);
-	pct_decode(&val, v, vn, true);
+	(void)decode_text(&key, k, kn, true);
+	bool text = decode_text(&val, v, vn, true);
 	if (key.oom || val.oom || key.len == 0) {
 		p->key.oom |= key.oom || val.oom;
 		fic__free(key.p);
@@ -238,12 +267,11 @@ static void url_param(parsed *p, const char *k, size_t kn, const char *v, size_t
 	bool used = tracker(key.p);
 	for (int f = 0; !used && f < F_COUNT; f++)
 		for (int w = 0; !used && w < 8 && url_keys[f][w]; w++)
-			if (strcmp(key.p, url_keys[f][w]) == 0 && p->fact[f].len == 0 && val.len &&
-			    fic__utf8_valid(val.p, val.len)) {
+			if (strcmp(key.p, url_keys[f][w]) == 0 && p->fact[f].len == 0 && val.len && text) {
 				squeeze(&p->fact[f], val.p, val.len, true);
 				used = true;
 			}
-	if (!used && *nrest < max_rest && val.len < 2048 && fic__utf8_valid(val.p, val.len)) {
+	if (!used && *nrest < max_rest && val.len < 2048) {
 		buf kv = { 0 };
 		puts_(&kv, key.p);
 		put(&kv, "=", 1);
@@ -291,7 +319,7 @@ static void parse_url(parsed *p, const char *s, size_t n)
 	size_t plen = strcspn(path, "?#");
 	/* the path: decoded, without doubled or trailing slashes */
 	buf pd = { 0 };
-	pct_decode(&pd, path, plen, false);
+	(void)decode_text(&pd, path, plen, false);
 	if (pd.p) {
 		for (size_t i = 0; i < pd.len; i++)
 			if (!(pd.p[i] == '/' && (pd.p[i + 1] == '/' || pd.p[i + 1] == '\0')))

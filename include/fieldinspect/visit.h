@@ -64,9 +64,11 @@ typedef struct fic_place_code {
  * U+00A0, zero-width U+200B, a byte-order mark); inside a URL or a token it
  * is removed; inside a text value collapsed. URLs: scheme and host in lower
  * case, no user info or default port, the path without doubled or trailing
- * slashes, parameters percent-decoded, share trackers (utm_*, from, …)
- * dropped; the key is the host and path with the identity parameter, or
- * with every other parameter in sorted order. Pure: no store, no globals
+ * slashes, path and parameters percent-decoded (bytes that do not decode
+ * to UTF-8, or a NUL, stay escaped as %XX: never a fact, always the key's),
+ * share trackers (utm_*, from, …) dropped; the key is the host and path
+ * with the identity parameter, or with every other parameter in sorted
+ * order. Pure: no store, no globals
  * but the allocator. This is the entry point the fuzz target calls
  * (tests/fuzz/corpus/fuzz_place_code holds its seeds).
  * @return FIC_OK; FIC_EINVAL (NULL, not UTF-8, a NUL byte, nothing but
