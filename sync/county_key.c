@@ -97,7 +97,10 @@ int fic_sync_unenroll(fic_store *store)
 {
 	fic__err_clear();
 	FIC__ARG(store);
+	/* Both secrets the enrolment handed out: the token and the SMS key. */
 	int rc = fic__secret_delete(store, FIC_SECRET_TOKEN);
+	if (rc == FIC_OK)
+		rc = fic__secret_delete(store, FIC_SECRET_SMS_KEY);
 	if (rc != FIC_OK)
 		return rc;
 	if ((rc = fic__tx_begin(store)) != FIC_OK)

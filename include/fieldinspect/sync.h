@@ -144,7 +144,7 @@ FIC_EXTERN int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, c
 FIC_EXTERN int fic_sync_enrolled(fic_store *store, char *county, size_t county_size);
 
 /**
- * Leave the county on purpose: forget the token (its secret deleted), the
+ * Leave the county on purpose: forget the token and the SMS key (both secrets deleted), the
  * county, the server's URL and the pinned county key, with an audit entry.
  * Records still queued stay queued (a lead already submitted stays sealed
  * to the old key, which the county keeps to open it) and go to whichever

@@ -109,14 +109,16 @@ static void new_store_is_durable_wal_with_foreign_keys(void **state)
 	sqlite3_stmt *st;
 	/* secure_delete: overwritten and deleted content is zeroed, whatever the
 	 * SQLite build's default (Debian's is on, an app's bundled one off). */
+	/* mmap_size: reads through a memory map (issue #9, "Scale"). */
 	const char *checks[][2] = { { "PRAGMA synchronous", "2" }, { "PRAGMA foreign_keys", "1" },
-		                    { "PRAGMA secure_delete", "1" } };
-	for (size_t i = 0; i < 3; i++) {
+		                    { "PRAGMA secure_delete", "1" },
+		                    { "PRAGMA mmap_size", "268435456" } };
+	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
 		assert_int_equal(sqlite3_prepare_v2(s->db, checks[i][0], -1, &st, NULL), SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		v = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
-		assert_int_equal(v, atoi(checks[i][1]));
+		assert_int_equal(v, atoll(checks[i][1]));
 	}
 	assert_int_equal(sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);

@@ -113,8 +113,10 @@ static char *substitute(const char *s, size_t *len, const char *from, const char
 
 static bool known_status(int s)
 {
-	static const int ok[] = { 200, 201, 204, 400, 401, 403, 404, 409, 413, 414, 422, 429,
-		                  431, 503 };
+	/* The statuses schema/protocol/openapi.yaml gives (415: an SMS that is
+	 * neither text/plain nor JSON, POST /v1/sms/in). */
+	static const int ok[] = { 200, 201, 204, 400, 401, 403, 404, 409, 413, 414, 415, 422,
+		                  429, 431, 503, 507 };
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
 		if (s == ok[i])
 			return true;

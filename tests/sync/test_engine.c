@@ -678,9 +678,17 @@ static void another_county_key_is_refused_until_the_device_is_unenrolled(void **
 	char *bad = cJSON_PrintUnformatted(j);
 	f->fake.enroll_body = bad;
 	assert_int_equal(fic_sync_enroll(f->store, &f->opts, "ABC-123-XYZ", NULL), FIC_EPROTO);
-	/* Unenrolled on purpose: no token, no county, no key; then the new key is taken. */
+	/* Unenrolled on purpose: no token, no SMS key, no county, no county key;
+	 * then the new key is taken. */
+	assert_int_equal(fic__secret_put(f->store, FIC_SECRET_SMS_KEY,
+	                                 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
+	                 FIC_OK);
 	assert_int_equal(fic_sync_unenroll(f->store), FIC_OK);
 	assert_int_equal(fic_sync_enrolled(f->store, NULL, 0), FIC_ENOTFOUND);
+	assert_int_equal(fic__secret_get(f->store, FIC_SECRET_TOKEN, token, sizeof token),
+	                 FIC_ENOTFOUND);
+	assert_int_equal(fic__secret_get(f->store, FIC_SECRET_SMS_KEY, token, sizeof token),
+	                 FIC_ENOTFOUND);
 	assert_int_equal(fic__county_key_get(f->store, &now), FIC_ENOTFOUND);
 	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ESTATE);

@@ -1,6 +1,7 @@
 package org.fieldinspect;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.Test;
  */
 class SecretsTest {
     static final String TIP_WITH_INFORMANT =
-            "{\"source\":\"phone\",\"subject_area\":\"medical_blood\",\"place\":\"集市\","
+            "{\"source\":\"phone\",\"subject\":\"illegal_practice\",\"place\":\"集市\","
             + "\"description\":\"游医摆摊\",\"time_sensitive\":\"no\",\"verified\":\"yes\","
             + "\"informant_name\":\"欧阳秀珍\",\"informant_phone\":\"13907770451\"}";
 
@@ -86,13 +87,26 @@ class SecretsTest {
             } finally {
                 first.close();
             }
-            assertEquals(1, secrets.values.size());
-            String key = secrets.values.keySet().iterator().next();
-            assertTrue(key.endsWith("keystore.db|sync_token"), key);
-            byte[] token = secrets.values.get(key);
+            // Two secrets: the bearer token and the device's SMS key (both
+            // handed out at enrolment), each under "<database path>|<name>".
+            assertEquals(2, secrets.values.size(), secrets.values.keySet().toString());
+            String tokenKey = null, smsKey = null;
+            for (String k : secrets.values.keySet()) {
+                if (k.endsWith("keystore.db|sync_token")) {
+                    tokenKey = k;
+                } else if (k.endsWith("keystore.db|sms_key")) {
+                    smsKey = k;
+                }
+            }
+            assertNotNull(tokenKey, secrets.values.keySet().toString());
+            assertNotNull(smsKey, secrets.values.keySet().toString());
+            byte[] token = secrets.values.get(tokenKey);
             assertEquals(64, token.length);
+            byte[] sms = secrets.values.get(smsKey);
+            assertTrue(sms.length >= 16, "an SMS key of " + sms.length + " bytes");
             for (String suffix : new String[] {"", "-wal", "-shm"}) {
                 assertFalse(contains(new File(f.dir, "keystore.db" + suffix), token));
+                assertFalse(contains(new File(f.dir, "keystore.db" + suffix), sms));
             }
             assertFalse(new File(f.dir, "keystore.db.sync_token.secret").exists());
             try (Store s = Store.open("keystore.db", o)) {
