@@ -67,6 +67,8 @@ int fic__tasks_complete_by(fic_store *store, const char *inspection_id, const ch
  * patrols and how often, and move every site's areas to match. `origin`
  * "county" (the settings feed) or "device". */
 int fic__patrol_plan_apply(fic_store *store, const char *json, const char *origin);
+/* Whether `area` names a county's own area: "other" or "other.<subject>" (plan.c). */
+bool fic__county_area_id(const char *area);
 
 /* A place-code scan (scan.c) starts the inspection `inspection_id` of
  * `site_id` with checklist `def` on `day`, inside the caller's transaction:

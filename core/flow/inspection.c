@@ -34,6 +34,7 @@ typedef struct insp {
 	cJSON *findings;    /* owned or NULL (finished) */
 	char *inspector;    /* owned */
 	char visit_mode[16];/* announced, unannounced or "" */
+	char scan_id[FIC_UUID_BUFSIZE]; /* the scan that started it, or "" */
 	int64_t started_at_ms, finished_at_ms;
 } insp;
 
@@ -67,7 +68,8 @@ static int insp_load(insp *in, fic_store *store, const char *id)
 	sqlite3_stmt *st;
 	int rc = fic__row_by_key(store, &st, "SELECT id, site_id, state, inspection_date, checklist_id, "
 	                      "checklist_version, site_facts, site_finding, findings, inspector, "
-	                      "started_at_ms, finished_at_ms, visit_mode FROM inspections WHERE id = ?1",
+	                      "started_at_ms, finished_at_ms, visit_mode, scan_id FROM inspections "
+	                      "WHERE id = ?1",
 	                      id, "inspection");
 	if (rc != FIC_OK)
 		return rc;
@@ -87,6 +89,8 @@ static int insp_load(insp *in, fic_store *store, const char *id)
 	in->finished_at_ms = sqlite3_column_int64(st, 11);
 	const char *mode = (const char *)sqlite3_column_text(st, 12);
 	snprintf(in->visit_mode, sizeof in->visit_mode, "%s", mode ? mode : "");
+	const char *scan = (const char *)sqlite3_column_text(st, 13);
+	snprintf(in->scan_id, sizeof in->scan_id, "%s", scan ? scan : "");
 	sqlite3_finalize(st);
 	if (in->site_facts == NULL || in->inspector == NULL) {
 		insp_free(in);
@@ -283,7 +287,8 @@ static int file_urgent_now(fic_store *store, const insp *in, const fic__item *it
 	const fic__def *def = in->entry->def;
 	rc = fic__lead_from_findings(lead_ids, store, in->site_facts, in->site_id, in->id, def->id,
 	                             def->version, def->area, cJSON_IsString(name) ? name->valuestring : "",
-	                             def->title_zh, group, item_urgency(it), false, fic__now_ms(store));
+	                             def->title_zh, group, item_urgency(it), any_time_sensitive(group),
+	                             fic__now_ms(store));
 	cJSON_Delete(group);
 	cJSON_Delete(lead_ids);
 	return rc;
@@ -383,15 +388,17 @@ static int prefill_item(fic_store *store, const char *id, const fic__item *it,
 	return rc;
 }
 
+/* fic_visit_mode's code strings (FIC_VISIT_UNSAID: none). */
+static const char *const visit_modes[] = { NULL, "announced", "unannounced" };
+
 /* The visit's mode and scan, inside the start's transaction. */
 static int start_options(fic_store *store, const char *id, const char *site_id,
                          const fic__entry *e, const fic_inspection_options *o, int64_t day)
 {
-	static const char *const modes[] = { NULL, "announced", "unannounced" };
 	int rc = FIC_OK;
 	if (o->visit_mode != FIC_VISIT_UNSAID)
 		rc = fic__exec(store, "UPDATE inspections SET visit_mode = ?2 WHERE id = ?1",
-		               "recording the visit's mode", "tt", id, modes[o->visit_mode]);
+		               "recording the visit's mode", "tt", id, visit_modes[o->visit_mode]);
 	if (rc == FIC_OK && o->scan_id && o->scan_id[0])
 		rc = fic__scan_start_visit(store, o->scan_id, id, site_id, e->def, day);
 	return rc;
@@ -453,7 +460,7 @@ int fic_inspection_start_opts(char *id_out, fic_store *store, const char *site_i
 			          cJSON_AddStringToObject(d, "checklist", e->def->id) &&
 			          cJSON_AddNumberToObject(d, "version", e->def->version) &&
 			          (o->visit_mode == FIC_VISIT_UNSAID ||
-			           cJSON_AddNumberToObject(d, "visit_mode", o->visit_mode));
+			           cJSON_AddStringToObject(d, "visit_mode", visit_modes[o->visit_mode]));
 			rc = fic__audit_take(store, "inspection.start", "inspection", id, d, ok);
 		}
 		rc = fic__tx_end(store, rc);
@@ -724,6 +731,7 @@ static cJSON *insp_json(fic_store *store, const insp *in, int *rc)
 		  cJSON_AddStringToObject(o, "state", in->state) &&
 		  cJSON_AddStringToObject(o, "inspector", in->inspector) &&
 		  (in->visit_mode[0] == '\0' || cJSON_AddStringToObject(o, "visit_mode", in->visit_mode)) &&
+		  (in->scan_id[0] == '\0' || cJSON_AddStringToObject(o, "scan_id", in->scan_id)) &&
 		  cJSON_AddNumberToObject(o, "started_at_ms", (double)in->started_at_ms) &&
 		  (in->finished_at_ms == 0 ||
 		   cJSON_AddNumberToObject(o, "finished_at_ms", (double)in->finished_at_ms)) &&

@@ -672,8 +672,7 @@ int fic_due_page_json(char **out, fic_store *store, const char *area, const char
 
 #define PLAN_JSON_MAX (16 * 1024)
 
-/* A county's own area: "other" or "other.<subject>". */
-static bool county_area_id(const char *a)
+bool fic__county_area_id(const char *a)
 {
 	if (strncmp(a, "other", 5) != 0 || strlen(a) > 64)
 		return false;
@@ -720,7 +719,7 @@ static int plan_check(const cJSON *plan)
 	const cJSON *a;
 	cJSON_ArrayForEach(a, areas) {
 		bool builtin = builtin_area(a->string);
-		if (!builtin && !county_area_id(a->string))
+		if (!builtin && !fic__county_area_id(a->string))
 			return fic__err(FIC_EINVAL, "patrol plan: area '%.64s' is neither the guide's "
 			                            "(drinking_water, school, medical_blood, mch, "
 			                            "occupational) nor other.<subject>", a->string);

@@ -127,8 +127,9 @@ int fic_activity_add(char *id_out, fic_store *store, const fic_activity *a)
 	static const char *const areas[] = { "foodborne", "drinking_water", "school", "medical_blood",
 		                             "mch", "occupational", "general", NULL };
 	const char *area = a->area && a->area[0] ? a->area : "general";
-	if (!known(area, areas) && strncmp(area, "other", 5) != 0)
-		return fic__err(FIC_EINVAL, "unknown area '%.64s'", area);
+	if (!known(area, areas) && !fic__county_area_id(area))
+		return fic__err(FIC_EINVAL, "unknown area '%.64s' (a service area, general, or a "
+		                            "county's own other.<subject>)", area);
 	if (a->people < -1 || a->people > 10000000)
 		return fic__err(FIC_EINVAL, "people is a count, or FIC_UNKNOWN");
 	bool has_site = a->site_id && a->site_id[0];
@@ -417,7 +418,8 @@ int fic_water_status_json(char **out, fic_store *store)
 	                      "w.verdict WHEN 'pass' THEN 'blue' WHEN 'fail' THEN 'red' END AS colour, "
 	                      "w.source, w.tested_on, w.published, (w.published = 'blue' AND w.verdict = "
 	                      "'fail') AS flagged FROM water_status w JOIN sites s ON s.id = w.site_id "
-	                      "WHERE s.status != 2 ORDER BY flagged DESC, s.name, w.site_id");
+	                      "WHERE s.status != 2 AND s.kind IN (1, 2, 3) "
+	                      "ORDER BY flagged DESC, s.name, w.site_id");
 	if (rc != FIC_OK)
 		return rc;
 	char *text = NULL;

@@ -175,7 +175,8 @@ static cJSON *scan_answer(const char *id, const fic_site *site, cJSON *code, cJS
 	          fic__json_put(a, "differences", cJSON_Duplicate(diffs, true)) &&
 	          cJSON_AddBoolToObject(a, "matches_registry", cJSON_GetArraySize(diffs) == 0) &&
 	          cJSON_AddNumberToObject(p, "trusted_ms", (double)t->trusted_ms) &&
-	          cJSON_AddNumberToObject(p, "uncertainty_ms", (double)t->uncertainty_ms) &&
+	          (t->uncertainty_ms < 0 || /* unknown before the first contact: absent, as in a lead */
+	           cJSON_AddNumberToObject(p, "uncertainty_ms", (double)t->uncertainty_ms)) &&
 	          cJSON_AddNumberToObject(p, "time_flags", t->flags) &&
 	          (!o->has_location || (cJSON_AddNumberToObject(p, "lat", o->lat) &&
 	                                cJSON_AddNumberToObject(p, "lon", o->lon))) &&

@@ -1,7 +1,7 @@
 /*
  * core/model/placecode.c — reading a scanned place code (场所码) or licence
  * code: a pure function of the bytes, with no store, so that it can be fuzzed
- * alone (fic_place_code_parse; tests/fuzz/corpus/place_code is its seed
+ * alone (fic_place_code_parse; tests/fuzz/corpus/fuzz_place_code is its seed
  * corpus, replayed by tests/core/test_place_code.c).
  *
  * Codes come in three forms (seeds 003/004: one code per door and per shop,
@@ -187,6 +187,35 @@ static void pct_decode(fic__sb *out, const char *s, size_t n, bool plus)
 	}
 }
 
+/*
+ * Percent-decode s[0..n) into out as text for the key: as decoded when that
+ * is UTF-8 without NUL (true), else with every byte outside printable
+ * ASCII, and '%', written back as %XX (false) — so the key stays text, and
+ * two codes that differ in such bytes keep apart (the fuzz target found a
+ * path decoding to invalid UTF-8 put into the key, and a %00 cutting it
+ * short).
+ */
+static bool decode_text(fic__sb *out, const char *s, size_t n, bool plus)
+{
+	fic__sb d = { 0 };
+	pct_decode(&d, s, n, plus);
+	bool text = d.len == 0 || fic__utf8_valid(d.buf, d.len);
+	if (d.oom)
+		out->oom = true;
+	else if (text)
+		fic__sb_put(out, d.buf ? d.buf : "", d.len);
+	for (size_t i = 0; !d.oom && !text && i < d.len; i++) {
+		unsigned char c = (unsigned char)d.buf[i];
+		char esc[4];
+		if (c > ' ' && c < 0x7f && c != '%')
+			fic__sb_put(out, d.buf + i, 1);
+		else
+			fic__sb_put(out, esc, (size_t)snprintf(esc, sizeof esc, "%%%02X", c));
+	}
+	fic__free(d.buf);
+	return text;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -197,8 +226,8 @@ static void url_param(parsed *p, const char *k, size_t kn, const char *v, size_t
                       size_t *nrest, size_t max_rest)
 {
 	fic__sb key = { 0 }, val = { 0 };
-	pct_decode(&key, k, kn, true);
-	pct_decode(&val, v, vn, true);
+	(void)decode_text(&key, k, kn, true);
+	bool text = decode_text(&val, v, vn, true);
 	if (key.oom || val.oom || key.len == 0) {
 		p->key.oom |= key.oom || val.oom;
 		fic__free(key.buf);
@@ -211,12 +240,11 @@ static void url_param(parsed *p, const char *k, size_t kn, const char *v, size_t
 	bool used = tracker(key.buf);
 	for (int f = 0; !used && f < F_COUNT; f++)
 		for (int w = 0; !used && w < 8 && url_keys[f][w]; w++)
-			if (strcmp(key.buf, url_keys[f][w]) == 0 && p->fact[f].len == 0 && val.len &&
-			    fic__utf8_valid(val.buf, val.len)) {
+			if (strcmp(key.buf, url_keys[f][w]) == 0 && p->fact[f].len == 0 && val.len && text) {
 				squeeze(&p->fact[f], val.buf, val.len, true);
 				used = true;
 			}
-	if (!used && *nrest < max_rest && val.len < 2048 && fic__utf8_valid(val.buf, val.len)) {
+	if (!used && *nrest < max_rest && val.len < 2048) {
 		fic__sb kv = { 0 };
 		puts_(&kv, key.buf);
 		fic__sb_put(&kv, "=", 1);
@@ -264,7 +292,7 @@ static void parse_url(parsed *p, const char *s, size_t n)
 	size_t plen = strcspn(path, "?#");
 	/* the path: decoded, without doubled or trailing slashes */
 	fic__sb pd = { 0 };
-	pct_decode(&pd, path, plen, false);
+	(void)decode_text(&pd, path, plen, false);
 	if (pd.buf) {
 		for (size_t i = 0; i < pd.len; i++)
 			if (!(pd.buf[i] == '/' && (pd.buf[i + 1] == '/' || pd.buf[i + 1] == '\0')))

@@ -204,7 +204,8 @@ FIC_EXTERN int fic_site_report(char *lead_id_out, fic_store *store, const char *
  * The state of an inspection as JSON, for showing live: which items apply,
  * their answers and notes, which are abnormal (with the reason in words),
  * which required items are still unanswered and which abnormal items still
- * need a photo. Free with fic_free().
+ * need a photo; how the visit was made ("visit_mode") and the scan that
+ * started it ("scan_id"), when recorded. Free with fic_free().
  * Schema: schema/api/inspection.schema.json.
  */
 FIC_EXTERN int fic_inspection_get_json(char **out, fic_store *store, const char *inspection_id);

@@ -310,7 +310,11 @@ FIC_EXTERN int fic_due_page_json(char **out, fic_store *store, const char *area,
  */
 FIC_EXTERN int fic_patrol_plan_set(fic_store *store, const char *json);
 
-/** The plan in force as JSON: {"origin", "areas": {area: {title, per_year, builtin, kinds}}}. */
+/**
+ * The plan in force as JSON: {"origin", "areas": {area: {title, per_year,
+ * builtin, kinds}}}. Free with fic_free().
+ * Schema: schema/api/patrol_plan.schema.json.
+ */
 FIC_EXTERN int fic_patrol_plan_json(char **out, fic_store *store);
 
 /**

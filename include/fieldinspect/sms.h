@@ -121,7 +121,7 @@ FIC_EXTERN int fic_lead_sms_receipt(fic_store *store, const char *lead_id, const
  *      "leads": [{"lead_id": "…", "title": "…", "remaining_ms": 2400000}, …]}
  *
  * With "sms_fallback_minutes" 0 the list is empty (SMS only when asked).
- * Free with fic_free().
+ * Free with fic_free(). Schema: schema/api/sms_due.schema.json.
  * @return FIC_OK; FIC_EINVAL (NULL); FIC_ENOMEM; a store error.
  */
 FIC_EXTERN int fic_lead_sms_due_json(char **out, fic_store *store);

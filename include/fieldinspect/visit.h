@@ -64,11 +64,13 @@ typedef struct fic_place_code {
  * U+00A0, zero-width U+200B, a byte-order mark); inside a URL or a token it
  * is removed; inside a text value collapsed. URLs: scheme and host in lower
  * case, no user info or default port, the path without doubled or trailing
- * slashes, parameters percent-decoded, share trackers (utm_*, from, …)
- * dropped; the key is the host and path with the identity parameter, or
- * with every other parameter in sorted order. Pure: no store, no globals
+ * slashes, path and parameters percent-decoded (bytes that do not decode
+ * to UTF-8, or a NUL, stay escaped as %XX: never a fact, always the key's),
+ * share trackers (utm_*, from, …) dropped; the key is the host and path
+ * with the identity parameter, or with every other parameter in sorted
+ * order. Pure: no store, no globals
  * but the allocator. This is the entry point the fuzz target calls
- * (tests/fuzz/corpus/place_code holds its seeds).
+ * (tests/fuzz/corpus/fuzz_place_code holds its seeds).
  * @return FIC_OK; FIC_EINVAL (NULL, not UTF-8, a NUL byte, nothing but
  *   whitespace); FIC_ETOOBIG (over FIC_PLACE_CODE_PAYLOAD_MAX); FIC_ENOMEM.
  */
@@ -121,8 +123,9 @@ typedef struct fic_scan_options {
  * @param out JSON (schema/api/scan.schema.json): {"scan_id", "site": {id,
  *   name, kind}, "code": {form, key, and the facts it carries},
  *   "differences": [{"field", "registry", "code"}], "matches_registry",
- *   "proof": {trusted_ms, uncertainty_ms, time_flags, lat, lon, chain_seq,
- *   hash}}. Free with fic_free().
+ *   "proof": {trusted_ms, uncertainty_ms (absent before the first server
+ *   contact), time_flags, lat, lon (when given), chain_seq, hash}}. Free
+ *   with fic_free().
  * @param opts the device's position, or NULL.
  * @return FIC_OK; FIC_ENOTFOUND (no site holds the code: add it to one,
  *   or add the site, 新建本底); FIC_ESTATE (the site is closed); FIC_EINVAL;

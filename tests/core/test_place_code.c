@@ -2,7 +2,7 @@
  * tests/core/test_place_code.c — reading scanned place codes (场所码, seeds
  * 003/004: one code per door and per shop) and starting visits with them.
  *
- * First the fuzz corpus (tests/fuzz/corpus/place_code) replayed as an
+ * First the fuzz corpus (tests/fuzz/corpus/fuzz_place_code) replayed as an
  * ordinary test: every seed is read without a crash or a leak (ASan runs
  * this), answers OK or a documented refusal, and a code read OK gives the
  * same key however it is spaced. Then the forms one by one, and the scan at
@@ -146,6 +146,36 @@ static void a_url_is_read_not_compared_as_a_string(void **state)
 	assert_string_equal(f->legal_rep, "李明");
 	assert_string_equal(f->key, "url:cq.example/p#QG-MED-07");
 	fic_place_code_free(f);
+}
+
+/* Two payloads read, their keys text and apart. */
+static void assert_keys_apart(const char *a, const char *b)
+{
+	fic_place_code *x = parse(a), *y = parse(b);
+	assert_true(clean_text(x->key));
+	assert_true(clean_text(y->key));
+	if (strcmp(x->key, y->key) == 0)
+		fail_msg("'%s' and '%s' both → %s", a, b, x->key);
+	fic_place_code_free(x);
+	fic_place_code_free(y);
+}
+
+/* Found by fuzz_place_code: a URL whose path decodes to bytes that are not
+ * UTF-8 put them into the key, and a %00 cut the key short (two places
+ * alike); an identity or other parameter that decodes so was dropped. Such
+ * bytes stay escaped in the key, and UTF-8 is decoded as before. */
+static void a_url_escape_that_is_not_text_stays_escaped(void **state)
+{
+	(void)state;
+	assert_keys_apart("https://x.example/%87?code=1", "https://x.example/%88?code=1");
+	assert_keys_apart("https://x.example/p%00q", "https://x.example/p%00z");
+	assert_keys_apart("https://x.example/p?code=%87", "https://x.example/p?code=%88");
+	assert_keys_apart("https://x.example/p?a=%87", "https://x.example/p?a=%88");
+	fic_place_code *pc = parse("https://x.example/p?code=%87&name=%E9%9D%92");
+	assert_null(pc->code); /* not a fact: its bytes are not text */
+	assert_string_equal(pc->name, "青");
+	fic_place_code_free(pc);
+	assert_key("https://x.example/%E5%9C%BA?code=1", "https://x.example/场?code=1");
 }
 
 static void a_text_code_gives_its_fields(void **state)
@@ -320,6 +350,15 @@ static void scanning_the_door_code_is_proof_of_presence(void **state)
 	fic_free(t);
 	assert_string_equal(cJSON_GetObjectItem(j, "visit_mode")->valuestring, "unannounced");
 	cJSON_Delete(j);
+	/* Its audit entry names the mode by the same word, not fic_visit_mode's number. */
+	fic_audit_list *log;
+	OK_OR_FAIL(fic_audit_list_get(&log, f->store, insp, 0));
+	assert_int_equal(log->count, 1);
+	assert_string_equal(log->entries[0].action, "inspection.start");
+	j = cJSON_Parse(log->entries[0].detail);
+	fic_audit_list_free(log);
+	assert_string_equal(cJSON_GetObjectItem(j, "visit_mode")->valuestring, "unannounced");
+	cJSON_Delete(j);
 	/* The evidence verifies, the scan in it. */
 	char *report = NULL;
 	OK_OR_FAIL(fic_evidence_verify(&report, f->store));
@@ -410,6 +449,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_corpus_seed_is_read_or_refused_cleanly),
 		cmocka_unit_test(a_url_is_read_not_compared_as_a_string),
+		cmocka_unit_test(a_url_escape_that_is_not_text_stays_escaped),
 		cmocka_unit_test(a_text_code_gives_its_fields),
 		cmocka_unit_test(a_token_ignores_the_scanners_spaces),
 		cmocka_unit_test(bad_payloads_are_refused),
