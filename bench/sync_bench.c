@@ -154,13 +154,16 @@ static void world_open(world *w, const config *c, bool shaped, const char *tag)
 		cert = read_text(ca);
 		key = read_text(kp);
 	}
+	char *keys = tu_path(w->dir, "county-keys"); /* the county's sealing keys */
 	if (county_open(&w->server, p, err, sizeof err) != 0 ||
+	    county_set_key_dir(w->server, keys, err, sizeof err) != 0 ||
 	    county_listen_tls(w->server, "127.0.0.1:0", cert, key, err, sizeof err) != 0) {
 		fprintf(stderr, "sync_bench: %s\n", err);
 		exit(1);
 	}
 	free(cert);
 	free(key);
+	free(keys);
 	free(p);
 	tu_link_options lo = { .upstream_port = county_port(w->server) };
 	if (shaped) {
@@ -457,7 +460,7 @@ static void *first_loop(void *arg)
 {
 	syncer *s = arg;
 	char auth[200], sha[65];
-	if (fic__sync_auth(s->w->sync_store, auth, sizeof auth) != FIC_OK)
+	if (fic__sync_auth(s->w->sync_store, &s->w->opts, auth, sizeof auth) != FIC_OK)
 		die("auth");
 	while (!fic_cancel_requested(s->stop)) {
 		send_records(s->w, auth, s->stop);
@@ -476,7 +479,7 @@ static void *fifo_loop(void *arg)
 {
 	syncer *s = arg;
 	char auth[200], sha[65];
-	if (fic__sync_auth(s->w->sync_store, auth, sizeof auth) != FIC_OK)
+	if (fic__sync_auth(s->w->sync_store, &s->w->opts, auth, sizeof auth) != FIC_OK)
 		die("auth");
 	int64_t bytes;
 	while (!fic_cancel_requested(s->stop) && oldest_photo(s->w, sha, &bytes))

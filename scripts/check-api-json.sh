@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build/gcc}
 ajv=tools/schema-check/node_modules/.bin/ajv
 dump=$build/tests/api_json_dump
-[ -x "$ajv" ] || (cd tools/schema-check && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+[ -x "$ajv" ] || bash scripts/npm-ci.sh
 [ -x "$dump" ] || { echo "check-api-json: no $dump (build first)"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fic-api-json.XXXXXX")

@@ -23,7 +23,7 @@ packages=(
 	libjpeg62-turbo-dev libturbojpeg0-dev    # photo pipeline
 	libjpeg-turbo-progs                      # cjpeg/djpeg: demo photos, benchmarks
 	libexif-dev                              # EXIF orientation, capture time, GPS
-	libsodium-dev                            # the SMS fallback's MAC, sealed boxes
+	libsodium-dev                            # SMS fallback MAC; informants sealed (crypto_box_seal)
 	libcmocka-dev                            # unit tests
 	libmicrohttpd-dev                        # the reference county server (HTTPS via GnuTLS)
 	openssl                                  # test certificates for the HTTPS tests

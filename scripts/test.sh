@@ -21,7 +21,7 @@ jobs=$(nproc)
 failed=()
 
 echo "=== checklist definitions: JSON Schema (ajv, strict mode) and generated docs"
-if (cd tools/schema-check && npm ci --no-audit --no-fund --loglevel=error >/dev/null) &&
+if bash scripts/npm-ci.sh &&
 	tools/schema-check/node_modules/.bin/ajv validate --strict=true --all-errors \
 		-s schema/checklist.schema.json -d "schema/checklists/*.json"; then
 	:
@@ -50,6 +50,9 @@ run_config() {
 
 run_config gcc   -DCMAKE_C_COMPILER=gcc   -DCMAKE_BUILD_TYPE=RelWithDebInfo
 bash scripts/check-api-json.sh build/gcc || failed+=("API JSON documents (schema/api)")
+echo "=== the API's JSON documents against schema/api (ajv, strict mode)"
+sh tests/tools/check_api_schemas.sh build/gcc/tools/fic tools/schema-check/node_modules/.bin/ajv ||
+	failed+=("api schemas")
 run_config clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_config asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DFIC_SANITIZE=ON

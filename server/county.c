@@ -7,6 +7,7 @@
  */
 #include "county.h"
 #include "county_internal.h"
+#include "county_keys.h"
 
 #include "internal.h"
 #include "sync_internal.h"
@@ -35,6 +36,7 @@
 struct county_server {
 	sqlite3 *db;
 	char *photo_root; /* <db>.photos/: one folder per county, files named by SHA-256 */
+	char *key_dir;    /* where a county's first sealing key is made (county_set_key_dir) */
 	char *tls_cert, *tls_key; /* PEM, when serving HTTPS */
 	struct MHD_Daemon *d;
 	int port;
@@ -593,7 +595,8 @@ int county_open(county_server **out, const char *db_path, char *err, size_t errs
 		county_close(s);
 		return -1;
 	}
-	if (county__sms_schema(s->db, err, errsize) != 0) {
+	if (county__sms_schema(s->db, err, errsize) != 0 ||
+	    county__keys_schema(s->db, err, errsize) != 0) {
 		county_close(s);
 		return -1;
 	}
@@ -970,11 +973,12 @@ static int enrol_write(county_server *s, enrolment *e, const char *token_hash,
 	return step_done(st);
 }
 
-/* The 200 answer: the token, the county, and the key that authenticates
- * the device's urgent leads sent by SMS (county_sms.c; docs/protocol.md,
- * "SMS fallback"). */
-static enum MHD_Result enrol_answer(struct MHD_Connection *c, const enrolment *e,
-                                    const char *token, const unsigned char sms_key[32])
+/* The 200 answer: the token, the county, the key that authenticates the
+ * device's urgent leads sent by SMS (county_sms.c; docs/protocol.md, "SMS
+ * fallback") and the county's public key. */
+static enum MHD_Result enrol_answer(county_server *s, struct MHD_Connection *c,
+                                    const enrolment *e, const char *token,
+                                    const unsigned char sms_key[32])
 {
 	char key64[48];
 	EVP_EncodeBlock((unsigned char *)key64, sms_key, 32);
@@ -983,6 +987,11 @@ static enum MHD_Result enrol_answer(struct MHD_Connection *c, const enrolment *e
 	cJSON_AddStringToObject(j, "county", e->county);
 	cJSON_AddStringToObject(j, "device_id", e->id);
 	cJSON_AddStringToObject(j, "sms_key", key64);
+	/* The county's public key, which the device pins and seals informants'
+	 * details to (county_keys.c); none while the county has no key. */
+	cJSON *key = NULL;
+	if (county__key_json(s->db, e->county, &key) == 1)
+		cJSON_AddItemToObject(j, "county_key", key);
 	enum MHD_Result r = send_json(c, 200, j);
 	OPENSSL_cleanse(key64, sizeof key64);
 	return r;
@@ -1044,11 +1053,12 @@ static enum MHD_Result enroll(county_server *s, struct MHD_Connection *c, cJSON 
 	else if (no)
 		r = send_error(c, 403, no->code, no->message, 0);
 	else
-		r = enrol_answer(c, &e, token, sms_key);
+		r = enrol_answer(s, c, &e, token, sms_key);
 	OPENSSL_cleanse(token, sizeof token);
 	OPENSSL_cleanse(sms_key, sizeof sms_key);
 	return r;
 }
+
 
 /* Who a request comes from. */
 typedef struct who {
@@ -1141,9 +1151,30 @@ static enum MHD_Result refuse(county_server *s, struct MHD_Connection *c, int au
 	return send_error(c, 401, "unauthorized", "unknown device token", 0);
 }
 
+/* GET /v1/county-key: the device's county's current public key, for a device
+ * enrolled before the county had one (404 no_key while it has none). */
+static enum MHD_Result county_key(county_server *s, struct MHD_Connection *c)
+{
+	who w;
+	int auth = authenticate(s, c, &w);
+	if (auth != 1)
+		return refuse(s, c, auth, &w);
+	cJSON *key = NULL;
+	int have = county__key_json(s->db, w.county, &key);
+	if (have < 0)
+		return send_error(c, 503, "unavailable", "the server's database failed", 5);
+	if (have == 0)
+		return send_error(c, 404, "no_key", "the county has no sealing key yet", 0);
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "county", w.county);
+	cJSON_AddItemToObject(j, "county_key", key);
+	return send_json(c, 200, j);
+}
+
 /* ---- records ---- */
 
-static const char *const types[] = { "lead", "inspection", "site", "photo", "audit" };
+static const char *const types[] = { "lead", "inspection", "site", "photo", "audit", "task",
+	                                "call", "scan", "site_code", "activity", "sample", "notice" };
 
 static cJSON *rejected(cJSON *res, const char *code, const char *why)
 {
@@ -1279,7 +1310,7 @@ static cJSON *held_answer(county_server *s, sqlite3_stmt *st, const char *county
  * entries in its chain.
  */
 /* What is wrong with a record as sent, or NULL (and *code the refusal's
- * code); *chained: it is a chained record (lead or inspection). */
+ * code); *chained: it is a chained record (lead, inspection or scan). */
 static const char *record_problem(const cJSON *rec, const char *device, const char **code,
                                   bool *chained)
 {
@@ -1291,7 +1322,8 @@ static const char *record_problem(const cJSON *rec, const char *device, const ch
 		known |= strcmp(type->valuestring, types[i]) == 0;
 	*code = "bad_record";
 	*chained = known && (strcmp(type->valuestring, "lead") == 0 ||
-	                     strcmp(type->valuestring, "inspection") == 0);
+	                     strcmp(type->valuestring, "inspection") == 0 ||
+	                     strcmp(type->valuestring, "scan") == 0);
 	if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strlen(id->valuestring) > 64)
 		return "record id missing or too long";
 	if (!known)
@@ -1927,7 +1959,7 @@ static enum MHD_Result photo(county_server *s, struct MHD_Connection *c, bool he
 
 /* ---- feeds ---- */
 
-static const char *const feeds[] = { "checklists", "sites", "tasks" };
+static const char *const feeds[] = { "checklists", "settings", "sites", "tasks", "lab_results" };
 
 /* A weight (RFC 9110 12.4.2) of zero: "0", "0.", "0.0", "0.00", "0.000". */
 static bool weight_zero(const char *p, size_t n)
@@ -2294,6 +2326,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		pthread_mutex_unlock(&s->lock);
 		return r;
 	}
+	if (strcmp(url, "/v1/county-key") == 0 && strcmp(method, "GET") == 0) {
+		if (!db_lock(s))
+			return busy(c);
+		enum MHD_Result r = county_key(s, c);
+		pthread_mutex_unlock(&s->lock);
+		return r;
+	}
 	if (strncmp(url, "/v1/feeds/", 10) == 0 && strcmp(method, "GET") == 0) {
 		if (!db_lock(s))
 			return busy(c);
@@ -2517,6 +2556,7 @@ void county_close(county_server *s)
 	stop_sweeper(s);
 	sqlite3_close(s->db);
 	free(s->photo_root);
+	free(s->key_dir);
 	free(s->tls_cert);
 	free(s->tls_key);
 	pthread_mutex_destroy(&s->lock);
@@ -2566,9 +2606,67 @@ int county_issue_code_ttl(county_server *s, const char *county, int64_t ttl_ms, 
 	    !fic__utf8_valid(county, strlen(county)))
 		return -1;
 	pthread_mutex_lock(&s->lock);
-	int rc = issue(s, county, NULL, ttl_ms, code, code_size);
+	/* A county's first code makes its sealing key, where the operator keeps
+	 * keys (county_set_key_dir); without a folder, devices enrol without a
+	 * key and cannot submit informants' details until the county has one. */
+	char id[FIC_KEY_ID_BUFSIZE], err[300];
+	int rc = s->key_dir && county__key_make(s->db, s->key_dir, county, false, id, err,
+	                                        sizeof err) != 0
+	                 ? -1
+	                 : issue(s, county, NULL, ttl_ms, code, code_size);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+int county_set_key_dir(county_server *s, const char *dir, char *err, size_t errsize)
+{
+	char *copy = dir ? strdup(dir) : NULL;
+	if (dir && (copy == NULL || county__keys_dir(dir, err, errsize) != 0)) {
+		if (copy == NULL)
+			snprintf(err, errsize, "out of memory");
+		free(copy);
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	free(s->key_dir);
+	s->key_dir = copy;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+int county_make_key(county_server *s, const char *county, bool replace, char *id, size_t id_size,
+                    char *err, size_t errsize)
+{
+	char kid[FIC_KEY_ID_BUFSIZE] = "";
+	if (county == NULL || county[0] == '\0' || strlen(county) > 200 ||
+	    !fic__utf8_valid(county, strlen(county)) || id_size < sizeof kid) {
+		snprintf(err, errsize, "a county is named in 1 to 200 bytes of UTF-8");
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	int rc = county__key_make(s->db, s->key_dir, county, replace, kid, err, errsize);
+	pthread_mutex_unlock(&s->lock);
+	snprintf(id, id_size, "%s", kid);
+	return rc;
+}
+
+int county_has_key(county_server *s, const char *county)
+{
+	cJSON *k = NULL;
+	pthread_mutex_lock(&s->lock);
+	int have = county__key_json(s->db, county, &k);
+	pthread_mutex_unlock(&s->lock);
+	cJSON_Delete(k);
+	return have;
+}
+
+int county_open_leads(county_server *s, const char *keys, const char *lead_id, FILE *out,
+                      char *err, size_t errsize)
+{
+	pthread_mutex_lock(&s->lock);
+	int n = county__open_leads(s->db, keys, lead_id, out, err, errsize);
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 int county_issue_code(county_server *s, const char *county, char *code, size_t code_size)
@@ -2953,7 +3051,8 @@ int county_load(county_server *s, const char *county, const char *feed_name, con
 	for (size_t i = 0; i < sizeof feeds / sizeof feeds[0]; i++)
 		known |= strcmp(feed_name, feeds[i]) == 0;
 	if (!known) {
-		snprintf(err, errsize, "no feed called %s (checklists, sites, tasks)", feed_name);
+		snprintf(err, errsize, "no feed called %s (checklists, settings, sites, tasks, "
+		         "lab_results)", feed_name);
 		return -1;
 	}
 	bool checklists = strcmp(feed_name, "checklists") == 0;

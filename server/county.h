@@ -17,6 +17,7 @@
 #ifndef FIC_COUNTY_SERVER_H
 #define FIC_COUNTY_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -135,6 +136,32 @@ void county_close(county_server *s);
 int county_issue_code(county_server *s, const char *county, char *code, size_t code_size);
 int county_issue_code_ttl(county_server *s, const char *county, int64_t ttl_ms, char *code,
                           size_t code_size);
+/*
+ * Sealing keys (docs/security.md: informants' details sealed on the phone).
+ * Each county has a key pair: devices get its public key at enrolment (and
+ * from GET /v1/county-key), pin it, and seal a lead's personal answers to
+ * it; its private key is written to a 0600 file <dir>/<key id>.key in a
+ * 0700 folder the operator names, never into the database, and only
+ * `county_open_leads` (`fic-county-server open`) reads it.
+ *  - county_set_key_dir: where keys are made (NULL: none). With a folder
+ *    set, a county's first enrolment code makes its key;
+ *  - county_make_key: make the county's key (kept if it has one, unless
+ *    `replace`: a new current key, the old one retired — its file still
+ *    opens the leads sealed to it); the id into id[id_size >= 17];
+ *  - county_has_key: 1, 0, or -1;
+ *  - county_open_leads: each lead (all, or `lead_id`) as one JSON line on
+ *    `out`, its sealed answers opened with the key files in `keys` (a
+ *    folder, or one file): needs no network and no running server, and
+ *    works on a copy of the database. The count printed, or -1.
+ * 0, or -1 with a message in err.
+ */
+int county_set_key_dir(county_server *s, const char *dir, char *err, size_t errsize);
+int county_make_key(county_server *s, const char *county, bool replace, char *id, size_t id_size,
+                    char *err, size_t errsize);
+int county_has_key(county_server *s, const char *county);
+int county_open_leads(county_server *s, const char *keys, const char *lead_id, FILE *out,
+                      char *err, size_t errsize);
+
 /*
  * Admin, on one enrolled device (0, or -1 with a message in err — no such
  * device, or the database failed):

@@ -262,7 +262,7 @@ static int push(fic_store *store, const fic_sync_options *opts, fic_sync_report 
 	pass ps = { .store = store, .o = opts, .rep = rep, .nh = opts->no_gzip ? 2 : 3,
 		    .max_records = FIC_SYNC_BATCH_MAX_RECORDS, .audit_max = 500,
 		    .upload = { .chunk = opts->photo_chunk_bytes } };
-	if ((rc = fic__sync_auth(store, ps.auth, sizeof ps.auth)) != FIC_OK)
+	if ((rc = fic__sync_auth(store, opts, ps.auth, sizeof ps.auth)) != FIC_OK)
 		return rc;
 	ps.h[0] = (fic_http_header){ "Authorization", ps.auth };
 	ps.h[1] = (fic_http_header){ "Content-Type", "application/json" };
@@ -298,6 +298,10 @@ static int push(fic_store *store, const fic_sync_options *opts, fic_sync_report 
 			progress(opts, store, rep, ps.total);
 	}
 	fic__upload_end(store, opts, &ps.upload, rep);
+	/* A device enrolled before the county had a key (or before schema 5)
+	 * asks for it once everything due went: never ahead of an urgent lead. */
+	if (rc == FIC_OK && fic__sync_fetch_county_key(store, opts, ps.auth, rep) != FIC_OK)
+		fic__err_clear(); /* asked again next pass; the pass itself went well */
 	memset(ps.auth, 0, sizeof ps.auth);
 	fic__outbox_prune(store, fic__now_ms(store));
 	return finish(store, rep, rc);
@@ -306,7 +310,7 @@ static int push(fic_store *store, const fic_sync_options *opts, fic_sync_report 
 static int pull(fic_store *store, const fic_sync_options *opts, fic_sync_report *rep)
 {
 	char auth[FIC_SYNC_TOKEN_MAX + 16];
-	int rc = fic__sync_auth(store, auth, sizeof auth);
+	int rc = fic__sync_auth(store, opts, auth, sizeof auth);
 	if (rc != FIC_OK)
 		return rc;
 	if (!fic__sync_held(store, store->platform->wall_ms(store->platform->ctx)))
@@ -327,7 +331,7 @@ static int run(fic_store *store, const fic_sync_options *opts, fic_sync_report *
 	char saved[512];
 	snprintf(saved, sizeof saved, "%s", fic_error_last()->message);
 	char auth[FIC_SYNC_TOKEN_MAX + 16];
-	if ((rc = fic__sync_auth(store, auth, sizeof auth)) == FIC_OK &&
+	if ((rc = fic__sync_auth(store, opts, auth, sizeof auth)) == FIC_OK &&
 	    !fic__sync_held(store, store->platform->wall_ms(store->platform->ctx))) {
 		rc = fic__sync_pull(store, opts, auth, rep);
 		memset(auth, 0, sizeof auth);

@@ -1,9 +1,12 @@
 /*
  * sync/enroll.c — enrolment: the device presents a one-time code the county
  * issued, and keeps the bearer token the server answers with (never
- * logged), the county's name, and the SMS key that authenticates its urgent
- * leads sent by SMS (fieldinspect/sms.h; 32 bytes, base64; a server without the SMS
- * fallback sends none).
+ * logged; through the platform's secret hook, not in the database), the
+ * county's name, the server's URL (the only one the token goes to), the
+ * county's public key, pinned (county_key.c), and the SMS key that
+ * authenticates its urgent leads sent by SMS (fieldinspect/sms.h; 32 bytes,
+ * base64, a secret like the token; a server without the SMS fallback sends
+ * none).
  */
 #include "sms_codec.h"
 #include "sync_internal.h"
@@ -87,13 +90,17 @@ int fic_sync_enroll(fic_store *store, const fic_sync_options *in, const char *co
 			rc = fic__err(FIC_EPROTO, "the enrolment answer has no valid county name");
 		else if (!sms_key_ok(sms))
 			rc = fic__err(FIC_EPROTO, "the enrolment answer's sms_key is not 32 bytes in base64");
+		else if ((rc = fic__sync_check_county_key(store, j)) != FIC_OK)
+			; /* another key than the pinned one: nothing changes (county_key.c) */
+		else if ((rc = fic__secret_put(store, FIC_SECRET_TOKEN, tok->valuestring)) != FIC_OK)
+			; /* the token lives apart from the database (core/store/secret.c) */
+		else if ((rc = sms ? fic__secret_put(store, FIC_SECRET_SMS_KEY, sms->valuestring)
+		                   : fic__secret_delete(store, FIC_SECRET_SMS_KEY)) != FIC_OK)
+			; /* so does the SMS key */
 		else if ((rc = fic__tx_begin(store)) == FIC_OK) {
-			if ((rc = fic__sync_state_put(store, "sync.token", tok->valuestring)) == FIC_OK &&
-			    (rc = fic__sync_state_put(store, "sync.county", county->valuestring)) == FIC_OK &&
+			if ((rc = fic__sync_state_put(store, "sync.county", county->valuestring)) == FIC_OK &&
 			    (rc = fic__sync_state_put(store, "sync.server", opts->server_url)) == FIC_OK &&
-			    (rc = sms ? fic__sync_state_put(store, "sync.sms_key", sms->valuestring)
-			              : fic__exec(store, "DELETE FROM sync_state WHERE key = 'sync.sms_key'",
-			                          "forgetting the old SMS key", "")) == FIC_OK)
+			    (rc = fic__sync_pin_county_key(store, j, county->valuestring)) == FIC_OK)
 				rc = fic__audit_append(store, "sync.enroll", "device",
 				                       fic_store_device_id(store), "{}");
 			rc = fic__tx_end(store, rc);
@@ -110,7 +117,9 @@ int fic_sync_enrolled(fic_store *store, char *county, size_t county_size)
 	FIC__ARG(store);
 	if (county && county_size)
 		county[0] = '\0';
-	int rc = fic__sync_state_get(store, "sync.token", NULL, 0);
+	char token[FIC_SYNC_TOKEN_MAX + 1];
+	int rc = fic__secret_get(store, FIC_SECRET_TOKEN, token, sizeof token);
+	fic__wipe(token, sizeof token);
 	if (rc == FIC_ENOTFOUND)
 		return fic__err(FIC_ENOTFOUND, "this device is not enrolled");
 	if (rc == FIC_OK && county && county_size)

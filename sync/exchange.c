@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The size of fic_sync_options at each version (core/util/abi.c). */
 static const size_t options_sizes[] = { sizeof(fic_sync_options) };
@@ -185,17 +186,54 @@ uint32_t fic__sync_rand32(fic_store *store)
 	return r;
 }
 
-int fic__sync_auth(fic_store *store, char *buf, size_t size)
+/* The part of a URL that names the server, compared without regard to
+ * case: scheme and authority ("https://County.example:8443"); and the rest,
+ * without trailing slashes, compared exactly. */
+static void url_parts(const char *url, size_t *origin, size_t *len)
 {
-	char token[FIC_SYNC_TOKEN_MAX + 1];
-	int rc = fic__sync_state_get(store, "sync.token", token, sizeof token);
+	size_t n = strlen(url);
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	const char *sep = strstr(url, "://");
+	size_t o = sep && (size_t)(sep - url) < n ? (size_t)(sep - url) + 3 : 0;
+	while (o < n && url[o] != '/' && url[o] != '?' && url[o] != '#')
+		o++;
+	*origin = o;
+	*len = n;
+}
+
+bool fic__sync_same_server(const char *a, const char *b)
+{
+	size_t ao, al, bo, bl;
+	url_parts(a, &ao, &al);
+	url_parts(b, &bo, &bl);
+	return ao == bo && al == bl && strncasecmp(a, b, ao) == 0 &&
+	       memcmp(a + ao, b + bo, al - ao) == 0;
+}
+
+int fic__sync_auth(fic_store *store, const fic_sync_options *o, char *buf, size_t size)
+{
+	char token[FIC_SYNC_TOKEN_MAX + 1], server[600];
+	int rc = fic__secret_get(store, FIC_SECRET_TOKEN, token, sizeof token);
 	if (rc == FIC_ENOTFOUND)
 		return fic__err(FIC_ESTATE, "this device is not enrolled: run enrolment first");
 	if (rc != FIC_OK)
 		return rc;
-	snprintf(buf, size, "Bearer %s", token);
-	memset(token, 0, sizeof token);
-	return FIC_OK;
+	/* The token goes only to the server the device enrolled with (issue #12,
+	 * finding 10): a pass given another URL stops here, before any request. */
+	rc = fic__sync_state_get(store, "sync.server", server, sizeof server);
+	if (rc == FIC_OK && !fic__sync_same_server(server, o->server_url))
+		rc = fic__err(FIC_ESTATE,
+		              "this device is enrolled with %s, not %.300s: its token goes to that "
+		              "server only (to use another server, enrol with it)",
+		              server, o->server_url);
+	else if (rc == FIC_ENOTFOUND)
+		rc = fic__err(FIC_ESTATE, "the server this device enrolled with is not recorded: "
+		                          "enrol again");
+	if (rc == FIC_OK)
+		snprintf(buf, size, "Bearer %s", token);
+	fic__wipe(token, sizeof token);
+	return rc;
 }
 
 

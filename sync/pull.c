@@ -1,6 +1,7 @@
 /*
  * sync/pull.c — what the county sends down (docs/protocol.md, "Feeds"):
- * checklist definitions, the site registry (本底) and re-inspection tasks,
+ * checklist definitions, the county's settings (semesters, the patrol plan),
+ * the site registry (本底) and re-inspection tasks,
  * each a change log read with a cursor. Each page is applied in one
  * transaction together with its cursor, so an interrupted pull resumes where
  * it stopped and a page is never half-applied. Sites come before tasks (a
@@ -105,6 +106,64 @@ static int apply_task(fic_store *store, const char *id, bool del, const cJSON *d
 	return fic__audit_append(store, del ? "task.cancel" : "task.assign", "task", id, "{}");
 }
 
+/*
+ * A setting the county pushes: {"value": …} for id semester_starts (the
+ * semesters, 学校卫生 三(一)2) or patrol_plan (how often each area is
+ * patrolled, 实施方案 一(三)2; its own areas, 二(二)7). A deleted setting
+ * stays as it was (skipped).
+ */
+static int apply_setting(fic_store *store, const char *id, bool del, const cJSON *data,
+                         bool *skipped)
+{
+	if (del) {
+		*skipped = true;
+		return FIC_OK;
+	}
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, "value");
+	if (strcmp(id, "semester_starts") == 0)
+		return cJSON_IsString(v) ? fic__setting_put_county(store, id, v->valuestring)
+		                         : fic__err(FIC_EINVAL, "semester_starts needs a string value");
+	if (strcmp(id, "patrol_plan") == 0) {
+		if (!cJSON_IsObject(v))
+			return fic__err(FIC_EINVAL, "patrol_plan needs an object value");
+		char *text = cJSON_PrintUnformatted(v);
+		int rc = text ? fic__patrol_plan_apply(store, text, "county")
+		              : fic__err(FIC_ENOMEM, "out of memory");
+		cJSON_free(text);
+		return rc;
+	}
+	return fic__err(FIC_EINVAL, "a setting the device does not take from the county");
+}
+
+/*
+ * A laboratory result the county sends for a water sample (饮用水 二:
+ * 协助开展饮用水水质抽检): the item's id is the sample's number, data
+ * {"passed": bool, "reported_on": "YYYY-MM-DD", "detail": "…"}. A result for
+ * a sample this device did not take is passed over (skipped).
+ */
+static int apply_lab_result(fic_store *store, const char *id, bool del, const cJSON *data,
+                            bool *skipped)
+{
+	if (del) {
+		*skipped = true;
+		return FIC_OK;
+	}
+	const cJSON *passed = cJSON_GetObjectItemCaseSensitive(data, "passed");
+	const char *on = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "reported_on"));
+	const cJSON *detail = cJSON_GetObjectItemCaseSensitive(data, "detail");
+	if (!cJSON_IsBool(passed) || on == NULL || (detail && !cJSON_IsString(detail)))
+		return fic__err(FIC_EINVAL, "a laboratory result needs passed (true/false) and "
+		                            "reported_on");
+	int rc = fic__sample_result_tx(store, id, cJSON_IsTrue(passed), on,
+	                               detail ? detail->valuestring : NULL);
+	if (rc == FIC_ENOTFOUND) {
+		fic__err_clear();
+		*skipped = true;
+		rc = FIC_OK;
+	}
+	return rc;
+}
+
 /* Inflate a gzip'd page in place, within the response limit. */
 static int inflate_page(fic_http_response *r, const char *feed)
 {
@@ -189,6 +248,10 @@ static int apply_page(fic_store *store, const char *feed, const char *body, size
 					*checklists_changed = true;
 				}
 			}
+		} else if (strcmp(feed, "lab_results") == 0) {
+			irc = apply_lab_result(store, id, del, data, &skipped);
+		} else if (strcmp(feed, "settings") == 0) {
+			irc = apply_setting(store, id, del, data, &skipped);
 		} else if (strcmp(feed, "sites") == 0) {
 			const cJSON *ch = cJSON_GetObjectItemCaseSensitive(it, "changed_at_ms");
 			int64_t changed = cJSON_IsNumber(ch) && ch->valuedouble > 0 &&
@@ -230,7 +293,8 @@ static int apply_page(fic_store *store, const char *feed, const char *body, size
 int fic__sync_pull(fic_store *store, const fic_sync_options *o, const char *auth,
                    fic_sync_report *rep)
 {
-	static const char *const feeds[] = { "checklists", "sites", "tasks" };
+	static const char *const feeds[] = { "checklists", "settings", "sites", "tasks",
+		                             "lab_results" };
 	fic_http_header h[] = { { "Authorization", auth }, { "Accept", "application/json" },
 		                { "Accept-Encoding", "gzip" } };
 	/* Only a version-2 transport hands a coded body back as it came. */

@@ -19,12 +19,16 @@
 char *fic__wire_id(const char *device_id, const char *record_type, const char *record_id,
                    int64_t seq)
 {
-	if (strcmp(record_type, "site") != 0)
+	/* A county's record a device changes (a site, a task it completes) may
+	 * be changed by several devices and more than once: each change is its
+	 * own record. */
+	bool county_owned = strcmp(record_type, "site") == 0 || strcmp(record_type, "task") == 0;
+	if (!county_owned)
 		return fic__strdup(record_id);
 	size_t n = strlen(device_id) + 32;
 	char *id = fic__malloc(n);
 	if (id)
-		snprintf(id, n, "%s:site:%lld", device_id, (long long)seq);
+		snprintf(id, n, "%s:%s:%lld", device_id, record_type, (long long)seq);
 	return id;
 }
 
@@ -331,7 +335,8 @@ int fic__outbox_defer(fic_store *store, const fic__outbox_batch *batch, const ch
  * how many rows went, the newest seq, the latest receipt time — what the
  * feed's rule "the inspector's change wins until the county has seen it"
  * (fic__site_apply_feed) and fic_store_check() still need. Deleted content is
- * overwritten (secure_delete) rather than left in free pages. At most
+ * overwritten (secure_delete) rather than left in free pages, and the WAL's
+ * copies of the old pages are emptied out afterwards (fic__store_scrub). At most
  * PRUNE_BATCH rows per transaction, so a year's backlog (a store just
  * upgraded) does not hold the write lock for long.
  */
@@ -425,6 +430,10 @@ int64_t fic__outbox_prune(fic_store *store, int64_t now_ms)
 	} while (rc == FIC_OK && done == PRUNE_BATCH);
 	if (secure == 0)
 		sqlite3_exec(store->db, "PRAGMA secure_delete = OFF", NULL, NULL, NULL);
+	/* The pages before the deletion are still frames of the WAL until it is
+	 * checkpointed and truncated. */
+	if (total > 0)
+		(void)fic__store_scrub(store);
 	if (rc != FIC_OK)
 		fic__log(store, FIC_LOG_WARN, "outbox retention: pruning stopped: %s",
 		         fic_error_last()->message);

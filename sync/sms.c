@@ -4,8 +4,8 @@
  * stored lead with this device's SMS key, the record that the app sent it,
  * and the county's confirmation taken as the lead's receipt.
  *
- * The key came with enrolment (enroll.c keeps it in sync_state as
- * "sync.sms_key"); the codec is sms_codec.c. Nothing here talks to the
+ * The key came with enrolment (enroll.c keeps it through the platform's
+ * secret hook, as FIC_SECRET_SMS_KEY, apart from the database); the codec is sms_codec.c. Nothing here talks to the
  * network: the app sends the parts with Android's SmsManager.
  */
 #include "sms_codec.h"
@@ -23,7 +23,7 @@
 static int load_key(fic_store *store, uint8_t key[FIC_SMS_KEY_BYTES])
 {
 	char b64[128];
-	int rc = fic__sync_state_get(store, "sync.sms_key", b64, sizeof b64);
+	int rc = fic__secret_get(store, FIC_SECRET_SMS_KEY, b64, sizeof b64);
 	if (rc == FIC_ENOTFOUND)
 		return fic__err(FIC_ESTATE, "this device has no SMS key: enrol it (again) with a county "
 		                            "server that gives one");
@@ -82,13 +82,15 @@ static int build(fic_store *store, const char *lead_id, bool for_receipt, fic__s
 			snprintf(l->site_id, sizeof l->site_id, "%s",
 			         (const char *)sqlite3_column_text(st, 3));
 		int flags = sqlite3_column_int(st, 6);
-		/* Trusted discovery: the deadline the two-hour clock runs on, less two hours. */
+		/* Trusted discovery: the deadline the clock runs on, less the
+		 * lead's time to report (two hours, or none for "immediately"). */
+		int64_t grace = fic__urgency_grace_ms(sqlite3_column_int(st, 1));
 		int64_t deadline = fic__effective_deadline(store, sqlite3_column_int64(st, 5), flags,
 		                                           (const char *)sqlite3_column_text(st, 7),
 		                                           sqlite3_column_int64(st, 8),
 		                                           sqlite3_column_int64(st, 9),
-		                                           sqlite3_column_int64(st, 10));
-		l->discovered_ms = deadline - FIC_URGENT_DEADLINE_MS;
+		                                           sqlite3_column_int64(st, 10), grace);
+		l->discovered_ms = deadline - grace;
 		l->time_flags = flags & (FIC_TIME_NO_CONTACT | FIC_TIME_CLOCK_CHANGED | FIC_TIME_OTHER_BOOT);
 		const char *c = (const char *)sqlite3_column_text(st, 4);
 		content = c ? cJSON_Parse(c) : NULL;
@@ -267,7 +269,7 @@ int fic_lead_sms_due_json(char **out, fic_store *store)
 	 * index), not yet sent by SMS. */
 	sqlite3_stmt *st;
 	if ((rc = fic__prepare(store, &st, "SELECT id, title, deadline_at_ms, t_flags, t_boot_id, "
-	                                   "t_mono_ms, t_device_ms, discovered_at_ms FROM leads "
+	                                   "t_mono_ms, t_device_ms, discovered_at_ms, urgent FROM leads "
 	                                   "WHERE urgent AND state IN ('queued', 'rejected') AND "
 	                                   "NOT EXISTS (SELECT 1 FROM lead_sms WHERE "
 	                                   "lead_id = leads.id AND times_sent > 0) "
@@ -284,7 +286,8 @@ int fic_lead_sms_due_json(char **out, fic_store *store)
 		                                           (const char *)sqlite3_column_text(st, 4),
 		                                           sqlite3_column_int64(st, 5),
 		                                           sqlite3_column_int64(st, 6),
-		                                           sqlite3_column_int64(st, 7));
+		                                           sqlite3_column_int64(st, 7),
+		                                           fic__urgency_grace_ms(sqlite3_column_int(st, 8)));
 		int64_t remaining = deadline - now.trusted_ms;
 		/* A clock never checked against the server is not trusted with a deadline. */
 		if (now.uncertainty_ms >= 0 && remaining - unc > margin)

@@ -229,8 +229,28 @@ bool fic__sync_held(fic_store *store, int64_t now_ms);
 /* sync_state values: FIC_ENOTFOUND (no message) when the key is absent. */
 int fic__sync_state_get(fic_store *store, const char *key, char *buf, size_t size);
 int fic__sync_state_put(fic_store *store, const char *key, const char *value);
-/* "Bearer <token>" into buf; FIC_ESTATE when not enrolled. */
-int fic__sync_auth(fic_store *store, char *buf, size_t size);
+/* "Bearer <token>" into buf (the token read through the secret hook):
+ * FIC_ESTATE when not enrolled, or when o->server_url is not the server the
+ * device enrolled with (the token is sent nowhere else). */
+int fic__sync_auth(fic_store *store, const fic_sync_options *o, char *buf, size_t size);
+/* Whether two server URLs name the same server: scheme and host:port
+ * without regard to case, the path exactly, trailing slashes ignored. */
+bool fic__sync_same_server(const char *a, const char *b);
+
+/* ---- the county's key and leaving the county (county_key.c) ---- */
+/* Pin the "county_key" of a server's answer (enrolment, GET
+ * /v1/county-key) if it has one: {"id": …, "public_key": base64}. Inside the
+ * caller's transaction. FIC_EPROTO for a malformed one (or an id that is not
+ * its key's), FIC_ESTATE when another key is pinned. */
+int fic__sync_pin_county_key(fic_store *store, const struct cJSON *answer, const char *county);
+/* Whether `answer`'s county_key (if any) is well formed and may be pinned,
+ * before anything is stored: FIC_OK, FIC_EPROTO, FIC_ESTATE. */
+int fic__sync_check_county_key(fic_store *store, const struct cJSON *answer);
+/* An enrolled device without a pinned key (enrolled before schema 5, or
+ * with a server that had none then) asks for it, once per pass. A server
+ * that has none (404) is not an error. */
+int fic__sync_fetch_county_key(fic_store *store, const fic_sync_options *o, const char *auth,
+                               fic_sync_report *rep);
 
 /* ---- the audit log (audit.c) ---- */
 /*

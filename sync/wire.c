@@ -14,7 +14,8 @@
 
 static bool chained(const char *type)
 {
-	return strcmp(type, "lead") == 0 || strcmp(type, "inspection") == 0;
+	return strcmp(type, "lead") == 0 || strcmp(type, "inspection") == 0 ||
+	       strcmp(type, "scan") == 0;
 }
 
 int fic__wire_encode_batch(const fic__outbox_batch *batch, bool gzip, unsigned char **body,

@@ -21,7 +21,7 @@ typedef struct fic__lead_spec {
 	const char *area;
 	const char *title;
 	const char *report_to;
-	bool urgent;
+	int urgency;              /* FIC_URGENCY_*: none, two hours, immediately */
 	bool time_sensitive;
 	const char *form_id;      /* or NULL */
 	int form_version;
@@ -50,6 +50,42 @@ int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **
 int fic__task_add(fic_store *store, const char *kind, const char *site_id, const char *lead_id,
                   const char *source, const char *due_date, const char *detail);
 
+/* Inside the caller's transaction: a finished inspection completes the open
+ * re-inspection tasks it fulfils (plan.c): with checklist medical.reinspection,
+ * those of its site, or the one task (or the tasks of the lead) its
+ * `original_lead` answer names. */
+int fic__tasks_complete_by(fic_store *store, const char *inspection_id, const char *site_id,
+                           const char *checklist_id, const char *original_lead);
+
+/* The county's (or the device's) patrol plan, inside the caller's
+ * transaction (plan.c): validate it, set the areas and the kinds each
+ * patrols and how often, and move every site's areas to match. `origin`
+ * "county" (the settings feed) or "device". */
+int fic__patrol_plan_apply(fic_store *store, const char *json, const char *origin);
+
+/* A place-code scan (scan.c) starts the inspection `inspection_id` of
+ * `site_id` with checklist `def` on `day`, inside the caller's transaction:
+ * the scan must be of that site and not have started another visit; the
+ * facts the scanned code carried, where they differ from the registry,
+ * answer the checklist's licence-match items "no" (实际信息与许可证一致). */
+int fic__scan_start_visit(fic_store *store, const char *scan_id, const char *inspection_id,
+                          const char *site_id, const fic__def *def, int64_t day);
+
+/* A scan as its canonical record (scan.c), without the chain fields. */
+int fic__scan_record(fic_store *store, const char *scan_id, cJSON **out);
+
+/* Records (records.c), inside the caller's transaction: a water supply's
+ * verdict from a test dated `tested_on` (the latest test decides); the
+ * verdict of a finished field test, *flagged when the county publishes the
+ * site blue while it failed; a laboratory result for a sample (the county's
+ * lab_results feed and fic_sample_result_set). */
+int fic__water_verdict(fic_store *store, const char *site_id, bool passed, const char *source,
+                       const char *tested_on, const char *ref_id);
+int fic__water_status_from_test(fic_store *store, const char *site_id, const char *inspection_id,
+                                const char *date, bool failed, bool *flagged);
+int fic__sample_result_tx(fic_store *store, const char *sample_no, bool passed,
+                          const char *reported_on, const char *detail);
+
 /* What the server answered for a queued lead's record, inside the caller's
  * transaction (the sync engine's, with the outbox row's own update):
  * "delivered" with the server's receipt id and time, or "rejected" with its
@@ -67,6 +103,19 @@ int fic__lead_mark(fic_store *store, const char *lead_id, const char *state,
 int fic__lead_deliver_sms(fic_store *store, const char *lead_id, const char *receipt_id,
                           int64_t receipt_at_ms);
 
+/* A site-status lead (registry.c), as a draft in the caller's transaction:
+ * `finding` FIC_FOUND_CLOSED or _CHANGED with the reason; the site's facts
+ * `after` the change (and `before` it, for a change); from an inspection or
+ * not. Submitted only with its proof photo (fic__lead_proof_check). */
+int fic__site_status_lead(char *id_out, fic_store *store, const char *site_id,
+                          const char *inspection_id, int finding, const char *reason,
+                          const cJSON *before, const cJSON *after);
+
+/* A site-status lead's proof photos (拍摄证明照片, 服务方法 1(3)): its own,
+ * and its inspection's that document no single item. FIC_EINCOMPLETE when
+ * there is none; other leads pass. */
+int fic__lead_proof_check(fic_store *store, const char *lead_id);
+
 /* Photos (SHA-256 hex, sorted) documenting an owner, as a JSON array. */
 cJSON *fic__photo_hashes(fic_store *store, const char *owner_type, const char *owner_id);
 
@@ -75,6 +124,10 @@ int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site
                             const char *site_id, const char *inspection_id,
                             const char *checklist_id, int version, const char *area,
                             const char *site_name, const char *checklist_title,
-                            const cJSON *findings, bool urgent, int64_t now);
+                            const cJSON *findings, int urgency, bool time_sensitive,
+                            int64_t now);
+
+/* The time to report a lead of `urgency` after its discovery (2 h, or 0 for immediately). */
+int64_t fic__urgency_grace_ms(int urgency);
 
 #endif

@@ -33,6 +33,7 @@ typedef struct insp {
 	cJSON *site_finding;/* owned or NULL */
 	cJSON *findings;    /* owned or NULL (finished) */
 	char *inspector;    /* owned */
+	char visit_mode[16];/* announced, unannounced or "" */
 	int64_t started_at_ms, finished_at_ms;
 } insp;
 
@@ -66,7 +67,8 @@ static int insp_load(insp *in, fic_store *store, const char *id)
 	sqlite3_stmt *st;
 	int rc = fic__row_by_key(store, &st, "SELECT id, site_id, state, inspection_date, checklist_id, "
 	                      "checklist_version, site_facts, site_finding, findings, inspector, "
-	                      "started_at_ms, finished_at_ms FROM inspections WHERE id = ?1", id, "inspection");
+	                      "started_at_ms, finished_at_ms, visit_mode FROM inspections WHERE id = ?1",
+	                      id, "inspection");
 	if (rc != FIC_OK)
 		return rc;
 	snprintf(in->id, sizeof in->id, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -83,6 +85,8 @@ static int insp_load(insp *in, fic_store *store, const char *id)
 	in->inspector = fic__strdup(who ? who : "unknown");
 	in->started_at_ms = sqlite3_column_int64(st, 10);
 	in->finished_at_ms = sqlite3_column_int64(st, 11);
+	const char *mode = (const char *)sqlite3_column_text(st, 12);
+	snprintf(in->visit_mode, sizeof in->visit_mode, "%s", mode ? mode : "");
 	sqlite3_finalize(st);
 	if (in->site_facts == NULL || in->inspector == NULL) {
 		insp_free(in);
@@ -140,10 +144,19 @@ static int photo_count(fic_store *store, const char *insp_id, const char *item_i
 	                      "counting photos", "tt", insp_id, item_id);
 }
 
+/* Whether the inspector found the site closed: then nothing is left to check. */
+static bool found_closed(const insp *in)
+{
+	const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in->site_finding, "status"));
+	return st && strcmp(st, "closed") == 0;
+}
+
 static int judge(fic_store *store, const insp *in, const fic__item *it, judged *j)
 {
 	fic__ctx ctx = { in->entry->def, in->answers, in->site_facts, in->day, it };
 	memset(j, 0, sizeof *j);
+	if (found_closed(in))
+		return FIC_OK; /* 长期未经营/已关闭: no item applies */
 	j->applies = it->applies ? fic__truth(fic__eval(&ctx, it->applies)) != 0 : true;
 	if (!j->applies)
 		return FIC_OK;
@@ -200,7 +213,10 @@ static cJSON *finding_json(const insp *in, const fic__item *it)
 		  cJSON_AddStringToObject(f, "finding_en", en) &&
 		  (!cJSON_IsString(basis) || cJSON_AddStringToObject(f, "basis", basis->valuestring)) &&
 		  (!cJSON_IsString(note) || cJSON_AddStringToObject(f, "note", note->valuestring)) &&
-		  cJSON_AddBoolToObject(f, "urgent", it->urgent);
+		  cJSON_AddBoolToObject(f, "urgent", it->urgent || it->immediate) &&
+		  (!(it->urgent || it->immediate) ||
+		   cJSON_AddStringToObject(f, "urgency", it->immediate ? "immediate" : "two_hours")) &&
+		  (!it->time_sensitive || cJSON_AddBoolToObject(f, "time_sensitive", true));
 	cJSON_free(ans_text);
 	cJSON_Delete(sec);
 	cJSON_Delete(a);
@@ -216,17 +232,44 @@ static int urgent_lead_filed(fic_store *store, const char *insp_id, const char *
 {
 	int64_t n = 0;
 	int rc = fic__query_int(store, &n, "SELECT count(*) FROM leads WHERE inspection_id = ?1 AND "
-	                                   "urgent = 1 AND category = 'patrol_finding' AND "
+	                                   "urgent >= 1 AND category = 'patrol_finding' AND "
 	                                   "json_extract(content, '$.findings[0].item') = ?2",
 	                        "looking for a lead", "tt", insp_id, item_id);
 	*filed = n > 0;
 	return rc;
 }
 
+/* The urgency of an item's finding (FIC_URGENCY_*). */
+static int item_urgency(const fic__item *it)
+{
+	return it->immediate ? FIC_URGENCY_IMMEDIATE
+	       : it->urgent  ? FIC_URGENCY_TWO_HOURS : FIC_URGENCY_NONE;
+}
+
+/* Whether any finding of `group` asks for a re-inspection within a month. */
+static bool any_time_sensitive(const cJSON *group)
+{
+	const cJSON *f;
+	cJSON_ArrayForEach(f, group) {
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "time_sensitive")))
+			return true;
+	}
+	return false;
+}
+
+/* The urgency of a finding as recorded in its JSON. */
+static int finding_urgency(const cJSON *f)
+{
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "urgent")))
+		return FIC_URGENCY_NONE;
+	const char *u = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "urgency"));
+	return u && strcmp(u, "immediate") == 0 ? FIC_URGENCY_IMMEDIATE : FIC_URGENCY_TWO_HOURS;
+}
+
 /*
- * A finding under a two-hour rule is reported the moment it is recorded, not
- * when the inspection is finished (which may wait for other answers or
- * photos): its clock starts now.
+ * A finding under a two-hour rule — or one to report immediately — is
+ * reported the moment it is recorded, not when the inspection is finished
+ * (which may wait for other answers or photos): its clock starts now.
  */
 static int file_urgent_now(fic_store *store, const insp *in, const fic__item *it)
 {
@@ -246,7 +289,7 @@ static int file_urgent_now(fic_store *store, const insp *in, const fic__item *it
 	const fic__def *def = in->entry->def;
 	rc = fic__lead_from_findings(lead_ids, store, in->site_facts, in->site_id, in->id, def->id,
 	                             def->version, def->area, cJSON_IsString(name) ? name->valuestring : "",
-	                             def->title_zh, group, true, fic__now_ms(store));
+	                             def->title_zh, group, item_urgency(it), false, fic__now_ms(store));
 	cJSON_Delete(group);
 	cJSON_Delete(lead_ids);
 	return rc;
@@ -355,12 +398,40 @@ static int prefill_item(fic_store *store, const char *id, const fic__item *it,
 	return rc;
 }
 
+/* The visit's mode and scan, inside the start's transaction. */
+static int start_options(fic_store *store, const char *id, const char *site_id,
+                         const fic__entry *e, const fic_inspection_options *o, int64_t day)
+{
+	static const char *const modes[] = { NULL, "announced", "unannounced" };
+	int rc = FIC_OK;
+	if (o->visit_mode != FIC_VISIT_UNSAID)
+		rc = fic__exec(store, "UPDATE inspections SET visit_mode = ?2 WHERE id = ?1",
+		               "recording the visit's mode", "tt", id, modes[o->visit_mode]);
+	if (rc == FIC_OK && o->scan_id && o->scan_id[0])
+		rc = fic__scan_start_visit(store, o->scan_id, id, site_id, e->def, day);
+	return rc;
+}
+
 int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
                          const char *checklist_id)
+{
+	return fic_inspection_start_opts(id_out, store, site_id, checklist_id, NULL);
+}
+
+int fic_inspection_start_opts(char *id_out, fic_store *store, const char *site_id,
+                              const char *checklist_id, const fic_inspection_options *opts)
 {
 	fic__err_clear();
 	FIC__ARG(id_out);
 	id_out[0] = '\0';
+	fic_inspection_options none = FIC_INSPECTION_OPTIONS_INIT;
+	const fic_inspection_options *o = opts ? opts : &none;
+	if (o->version != FIC_INSPECTION_OPTIONS_VERSION)
+		return fic__err(FIC_EINVAL, "inspection options: unknown version %u", o->version);
+	if (o->visit_mode < FIC_VISIT_UNSAID || o->visit_mode > FIC_VISIT_UNANNOUNCED)
+		return fic__err(FIC_EINVAL, "visit_mode must be a fic_visit_mode");
+	if (o->scan_id && fic__check_text(o->scan_id, "scan id", FIC_ID_MAX, false, NULL) != FIC_OK)
+		return fic_error_last()->code;
 	int rc = check_ids(store, site_id, "site id");
 	if (rc == FIC_OK)
 		rc = fic__check_text(checklist_id, "checklist id", 64, true, NULL);
@@ -390,11 +461,15 @@ int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
 		for (size_t i = 0; rc == FIC_OK && i < e->def->nitems; i++)
 			if (e->def->items[i].prefill)
 				rc = prefill_item(store, id, &e->def->items[i], facts, day);
+		if (rc == FIC_OK)
+			rc = start_options(store, id, site_id, e, o, day);
 		if (rc == FIC_OK) {
 			cJSON *d = cJSON_CreateObject();
 			bool ok = d && cJSON_AddStringToObject(d, "site", site_id) &&
 			          cJSON_AddStringToObject(d, "checklist", e->def->id) &&
-			          cJSON_AddNumberToObject(d, "version", e->def->version);
+			          cJSON_AddNumberToObject(d, "version", e->def->version) &&
+			          (o->visit_mode == FIC_VISIT_UNSAID ||
+			           cJSON_AddNumberToObject(d, "visit_mode", o->visit_mode));
 			rc = fic__audit_take(store, "inspection.start", "inspection", id, d, ok);
 		}
 		rc = fic__tx_end(store, rc);
@@ -475,7 +550,7 @@ int fic_inspection_answer(fic_store *store, const char *inspection_id, const cha
 		                   : fic__json_put(d, "value", cJSON_Duplicate(v, true)));
 		rc = fic__audit_take(store, "inspection.answer", "inspection", in.id, d, ok);
 	}
-	if (rc == FIC_OK && it->urgent && v != NULL) {
+	if (rc == FIC_OK && (it->urgent || it->immediate) && v != NULL) {
 		cJSON_DeleteItemFromObjectCaseSensitive(in.answers, it->id);
 		rc = fic__json_put(in.answers, it->id, cJSON_Duplicate(v, true))
 			     ? file_urgent_now(store, &in, it)
@@ -527,6 +602,12 @@ int fic_inspection_report_site(fic_store *store, const char *inspection_id, int 
 		return fic__err(FIC_EINVAL, "finding must be FIC_FOUND_CLOSED or FIC_FOUND_CHANGED");
 	if ((finding == FIC_FOUND_CHANGED) != (changes != NULL))
 		return fic__err(FIC_EINVAL, "changes are given with FIC_FOUND_CHANGED, and only then");
+	fic_site given;
+	if (changes) {
+		if ((rc = fic__site_in(&given, changes)) != FIC_OK)
+			return rc;
+		changes = &given;
+	}
 	if ((rc = fic__tx_begin(store)) != FIC_OK)
 		return rc;
 	insp in;
@@ -562,24 +643,19 @@ int fic_inspection_report_site(fic_store *store, const char *inspection_id, int 
 		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "recording a site finding");
 	}
 	if (rc == FIC_OK) {
-		/* The site-status lead (实施方案 服务方法1(3)). */
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(in.site_facts, "name");
-		char title[400];
-		snprintf(title, sizeof title, "%s：%s", cJSON_IsString(name) ? name->valuestring : "",
-		         finding == FIC_FOUND_CLOSED ? "现场核实已关闭或长期未经营" : "现场核实信息变更");
-		cJSON *content = cJSON_CreateObject();
-		if (content && cJSON_AddStringToObject(content, "inspection_id", in.id) &&
-		    fic__json_put(content, "site", cJSON_Duplicate(in.site_facts, true)) &&
-		    fic__json_put(content, "site_finding", cJSON_Duplicate(sf, true))) {
-			fic__lead_spec spec = { "site_status", "general", title, "enforcement", false,
-				                false, NULL, 0, in.site_id, in.id, fic__now_ms(store),
-				                content, NULL, true };
-			char lead_id[FIC_UUID_BUFSIZE];
-			rc = fic__lead_insert(lead_id, store, &spec);
-		} else {
+		/* The site-status lead (实施方案 服务方法1(3)): a draft until the
+		 * inspection finishes with its proof photo. */
+		cJSON *after = NULL;
+		fic_site *now = NULL;
+		if ((rc = fic_site_get(&now, store, in.site_id)) == FIC_OK &&
+		    (after = fic__site_facts(now)) == NULL)
 			rc = fic__err(FIC_ENOMEM, "out of memory filing a site-status lead");
-		}
-		cJSON_Delete(content);
+		fic_site_free(now);
+		char lead_id[FIC_UUID_BUFSIZE];
+		if (rc == FIC_OK)
+			rc = fic__site_status_lead(lead_id, store, in.site_id, in.id, finding, reason,
+			                           finding == FIC_FOUND_CHANGED ? in.site_facts : NULL, after);
+		cJSON_Delete(after);
 	}
 	cJSON_Delete(sf);
 	fic__free(sft);
@@ -679,6 +755,7 @@ static cJSON *insp_json(fic_store *store, const insp *in, int *rc)
 		  cJSON_AddStringToObject(o, "date", in->date) &&
 		  cJSON_AddStringToObject(o, "state", in->state) &&
 		  cJSON_AddStringToObject(o, "inspector", in->inspector) &&
+		  (in->visit_mode[0] == '\0' || cJSON_AddStringToObject(o, "visit_mode", in->visit_mode)) &&
 		  cJSON_AddNumberToObject(o, "started_at_ms", (double)in->started_at_ms) &&
 		  (in->finished_at_ms == 0 ||
 		   cJSON_AddNumberToObject(o, "finished_at_ms", (double)in->finished_at_ms)) &&
@@ -739,7 +816,8 @@ static int list_ids(char *buf, size_t size, const cJSON *arr)
  * filed — those filed while it was answered (urgent findings go at once)
  * and those filed now — urgent first, each with its urgency.
  */
-static int finish_summary(char **out, fic_store *store, const char *inspection_id, int findings)
+static int finish_summary(char **out, fic_store *store, const char *inspection_id, int findings,
+                          bool published_blue_but_failing)
 {
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st, "SELECT id, urgent FROM leads WHERE inspection_id = ?1 "
@@ -750,7 +828,9 @@ static int finish_summary(char **out, fic_store *store, const char *inspection_i
 	cJSON *s = cJSON_CreateObject();
 	cJSON *ids = cJSON_AddArrayToObject(s, "leads");
 	cJSON *urgent = cJSON_AddArrayToObject(s, "urgent_leads");
-	bool ok = ids && urgent && cJSON_AddNumberToObject(s, "findings", findings);
+	bool ok = ids && urgent && cJSON_AddNumberToObject(s, "findings", findings) &&
+	          (!published_blue_but_failing ||
+	           cJSON_AddBoolToObject(s, "published_blue_but_failing", true));
 	int src;
 	while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -774,12 +854,19 @@ static int check_complete(fic_store *store, insp *in, cJSON *findings)
 	cJSON *missing = str_list(), *photos = str_list();
 	int rc = missing && photos ? judge_all(store, in, missing, photos, findings, NULL)
 	                           : fic__err(FIC_ENOMEM, "out of memory finishing an inspection");
-	if (rc == FIC_OK && (cJSON_GetArraySize(missing) || cJSON_GetArraySize(photos))) {
+	int64_t proof = 1;
+	if (rc == FIC_OK && in->site_finding)
+		rc = fic__query_int(store, &proof, "SELECT count(*) FROM photos WHERE owner_type = "
+		                                   "'inspection' AND owner_id = ?1 AND item_id IS NULL",
+		                    "counting the proof photos", "t", in->id);
+	if (rc == FIC_OK && (cJSON_GetArraySize(missing) || cJSON_GetArraySize(photos) || !proof)) {
 		char m[600], p[600];
 		int nm = list_ids(m, sizeof m, missing), np = list_ids(p, sizeof p, photos);
 		rc = fic__err(FIC_EINCOMPLETE, "cannot finish: %d required item(s) unanswered%s%s; "
-		                               "%d abnormal item(s) without a photo%s%s",
-		              nm, nm ? ": " : "", m, np, np ? ": " : "", p);
+		                               "%d abnormal item(s) without a photo%s%s%s",
+		              nm, nm ? ": " : "", m, np, np ? ": " : "", p,
+		              proof ? "" : "; the site finding needs its proof photo (拍摄证明照片, "
+		                           "服务方法 1(3)): a photo of the inspection, not of an item");
 	}
 	cJSON_Delete(missing);
 	cJSON_Delete(photos);
@@ -809,16 +896,17 @@ static int store_findings(fic_store *store, insp *in, const cJSON *findings, int
 	return rc;
 }
 
-/* A lead for `group` (findings), urgent or not. */
+/* A lead for `group` (findings), of `urgency`; time-sensitive (re-inspect
+ * within a month, 非法行医 3.4.1) when any of its findings is. */
 static int file_group(fic_store *store, const insp *in, cJSON *lead_ids, const cJSON *group,
-                      bool urgent, int64_t now)
+                      int urgency, int64_t now)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(in->site_facts, "name");
 	const fic__def *def = in->entry->def;
 	return fic__lead_from_findings(lead_ids, store, in->site_facts, in->site_id, in->id, def->id,
 	                               def->version, def->area,
 	                               cJSON_IsString(name) ? name->valuestring : "", def->title_zh,
-	                               group, urgent, now);
+	                               group, urgency, any_time_sensitive(group), now);
 }
 
 /* Leads: each urgent finding alone (unless it was filed when it was
@@ -832,7 +920,8 @@ static int file_leads(fic_store *store, const insp *in, const cJSON *findings, c
 	cJSON_ArrayForEach(f, findings) {
 		if (rc != FIC_OK)
 			break;
-		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "urgent"))) {
+		int urgency = finding_urgency(f);
+		if (urgency == FIC_URGENCY_NONE) {
 			if (!fic__json_put(normal, NULL, cJSON_Duplicate(f, true)))
 				rc = fic__err(FIC_ENOMEM, "out of memory filing leads");
 			continue;
@@ -844,12 +933,12 @@ static int file_leads(fic_store *store, const insp *in, const cJSON *findings, c
 			continue;
 		cJSON *one = cJSON_CreateArray();
 		rc = one && fic__json_put(one, NULL, cJSON_Duplicate(f, true))
-		             ? file_group(store, in, lead_ids, one, true, now)
+		             ? file_group(store, in, lead_ids, one, urgency, now)
 		             : fic__err(FIC_ENOMEM, "out of memory filing leads");
 		cJSON_Delete(one);
 	}
 	if (rc == FIC_OK && cJSON_GetArraySize(normal) > 0)
-		rc = file_group(store, in, lead_ids, normal, false, now);
+		rc = file_group(store, in, lead_ids, normal, FIC_URGENCY_NONE, now);
 	cJSON_Delete(normal);
 	return rc;
 }
@@ -881,6 +970,60 @@ static int chain_inspection(fic_store *store, const insp *in)
 	return rc;
 }
 
+/*
+ * The inspection's site-status leads (drafts since the finding was
+ * recorded) go with the proof: the hashes of the inspection's photos that
+ * document no single item join their body, then they are submitted.
+ */
+static int submit_site_status(fic_store *store, const insp *in)
+{
+	sqlite3_stmt *st;
+	int rc = fic__prepare(store, &st, "SELECT id, content FROM leads WHERE inspection_id = ?1 AND "
+	                                  "category = 'site_status' AND state = 'draft' ORDER BY id");
+	if (rc != FIC_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
+	char ids[8][FIC_UUID_BUFSIZE];
+	char *texts[8] = { NULL };
+	int n = 0, src;
+	while (rc == FIC_OK && n < 8 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *c = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
+		cJSON *proof = NULL;
+		if (c) {
+			proof = cJSON_CreateArray();
+			sqlite3_stmt *ph;
+			if (proof && fic__prepare(store, &ph, "SELECT sha256 FROM photos WHERE owner_type = "
+			                                      "'inspection' AND owner_id = ?1 AND item_id IS "
+			                                      "NULL ORDER BY sha256") == FIC_OK) {
+				sqlite3_bind_text(ph, 1, in->id, -1, SQLITE_STATIC);
+				while (proof && sqlite3_step(ph) == SQLITE_ROW)
+					if (!fic__json_put(proof, NULL, cJSON_CreateString(
+					                                        (const char *)sqlite3_column_text(ph, 0)))) {
+						cJSON_Delete(proof);
+						proof = NULL;
+					}
+				sqlite3_finalize(ph);
+			}
+		}
+		snprintf(ids[n], sizeof ids[n], "%s", (const char *)sqlite3_column_text(st, 0));
+		texts[n] = c && fic__json_take(c, "proof_photos", &proof) ? cJSON_PrintUnformatted(c) : NULL;
+		cJSON_Delete(proof);
+		cJSON_Delete(c);
+		if (texts[n++] == NULL)
+			rc = fic__err(FIC_ENOMEM, "out of memory submitting a site-status lead");
+	}
+	sqlite3_finalize(st);
+	for (int i = 0; rc == FIC_OK && i < n; i++) {
+		rc = fic__exec(store, "UPDATE leads SET content = ?2 WHERE id = ?1 AND state = 'draft'",
+		               "adding the proof photos", "tt", ids[i], texts[i]);
+		if (rc == FIC_OK)
+			rc = fic__lead_submit_tx(store, ids[i]);
+	}
+	for (int i = 0; i < n; i++)
+		cJSON_free(texts[i]);
+	return rc;
+}
+
 /* Everything finishing does, inside the edit's transaction. */
 static int finish(char **summary_out, fic_store *store, insp *in, cJSON *findings, cJSON *lead_ids)
 {
@@ -894,14 +1037,25 @@ static int finish(char **summary_out, fic_store *store, insp *in, cJSON *finding
 		rc = file_leads(store, in, findings, lead_ids, now);
 	if (rc == FIC_OK)
 		rc = chain_inspection(store, in);
+	if (rc == FIC_OK && in->site_finding)
+		rc = submit_site_status(store, in);
+	if (rc == FIC_OK) /* a re-inspection closes the tasks it fulfils (非法行医 3.4) */
+		rc = fic__tasks_complete_by(store, in->id, in->site_id, in->entry->def->id,
+		                            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		                                    in->answers, "original_lead")));
 	if (rc == FIC_OK) {
 		cJSON *d = cJSON_CreateObject();
 		bool ok = d && cJSON_AddNumberToObject(d, "findings", cJSON_GetArraySize(findings)) &&
 		          cJSON_AddNumberToObject(d, "leads", cJSON_GetArraySize(lead_ids));
 		rc = fic__audit_take(store, "inspection.finish", "inspection", in->id, d, ok);
 	}
+	/* A field test is the water supply's latest verdict (饮用水 4; seed 000's blue/red). */
+	bool flagged = false;
+	if (rc == FIC_OK && strcmp(in->entry->def->id, "water.field_test") == 0)
+		rc = fic__water_status_from_test(store, in->site_id, in->id, in->date,
+		                                 cJSON_GetArraySize(findings) > 0, &flagged);
 	if (rc == FIC_OK && summary_out)
-		rc = finish_summary(summary_out, store, in->id, cJSON_GetArraySize(findings));
+		rc = finish_summary(summary_out, store, in->id, cJSON_GetArraySize(findings), flagged);
 	return rc;
 }
 
@@ -938,8 +1092,8 @@ int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **
 	int rc = fic__row_by_key(store, &st, "SELECT id, site_id, checklist_id, checklist_version, area, "
 	                      "inspection_date, inspector, started_at_ms, finished_at_ms, site_facts, "
 	                      "site_finding, findings, t_device_ms, t_mono_ms, t_boot_id, t_trusted_ms, "
-	                      "t_uncertainty_ms, t_flags FROM inspections WHERE id = ?1 AND state = "
-	                      "'finished'", inspection_id, "finished inspection");
+	                      "t_uncertainty_ms, t_flags, visit_mode, scan_id FROM inspections WHERE "
+	                      "id = ?1 AND state = 'finished'", inspection_id, "finished inspection");
 	if (rc != FIC_OK)
 		return rc;
 	static const char *const keys[] = { "id", "site_id", "checklist", "checklist_version", "area",
@@ -969,6 +1123,11 @@ int fic__inspection_record(fic_store *store, const char *inspection_id, cJSON **
 		                                     ? cJSON_CreateNull()
 		                                     : cJSON_CreateString((const char *)sqlite3_column_text(st, 12 + i)));
 	}
+	/* Only when recorded, so an inspection of an older schema hashes as it did. */
+	for (int i = 18; ok && i < 20; i++)
+		ok = sqlite3_column_type(st, i) == SQLITE_NULL ||
+		     cJSON_AddStringToObject(o, i == 18 ? "visit_mode" : "scan_id",
+		                             (const char *)sqlite3_column_text(st, i));
 	sqlite3_finalize(st);
 	ok = ok && fic__json_take(o, "time", &tm);
 	/* answers and notes */

@@ -6,6 +6,12 @@
  * caller's transaction; urgent leads get the highest outbox priority so the
  * sync engine sends them before anything else. The audit entry of a lead
  * never holds its content: a tip-off's content can identify the informant.
+ *
+ * At submission the answers the form marks personal (an informant's name
+ * and phone, a diner's phone) are sealed to the county's pinned public key
+ * (seal_personal): the lead's row, its chain entry, its upload record and
+ * everything made from them from then on hold only the box, which the
+ * phone itself cannot open (docs/security.md, "The phone").
  */
 #include "flow.h"
 
@@ -18,6 +24,18 @@
 
 static cJSON *col_json(sqlite3_stmt *st, int i);
 
+int64_t fic__urgency_grace_ms(int urgency)
+{
+	return urgency == FIC_URGENCY_IMMEDIATE ? 0 : FIC_URGENT_DEADLINE_MS;
+}
+
+/* The title's mark of a lead's urgency. */
+static const char *urgency_mark(int urgency)
+{
+	return urgency == FIC_URGENCY_IMMEDIATE ? "【立即报告】"
+	       : urgency == FIC_URGENCY_TWO_HOURS ? "【紧急】" : "";
+}
+
 int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 {
 	int rc = fic__uuid7(store, id_out);
@@ -26,10 +44,12 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 	fic_time t;
 	if ((rc = fic__time_now(store, &t)) != FIC_OK)
 		return rc;
-	/* The deadline runs on trusted time: shift the device's discovery time by the clock offset. */
-	int64_t deadline = sp->urgent ? sp->discovered_at_ms + (t.trusted_ms - t.device_ms) +
-						FIC_URGENT_DEADLINE_MS
-				      : 0;
+	/* The deadline runs on trusted time: shift the device's discovery time by
+	 * the clock offset. A lead to report immediately has no grace: its
+	 * deadline is its discovery. */
+	int64_t deadline = sp->urgency ? sp->discovered_at_ms + (t.trusted_ms - t.device_ms) +
+						 fic__urgency_grace_ms(sp->urgency)
+				       : 0;
 	char *content = sp->content ? cJSON_PrintUnformatted(sp->content) : NULL;
 	if (content == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
@@ -47,7 +67,7 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 		sqlite3_bind_text(st, 3, sp->area, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, sp->title, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, sp->report_to, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 6, sp->urgent);
+		sqlite3_bind_int(st, 6, sp->urgency);
 		sqlite3_bind_int(st, 7, sp->time_sensitive);
 		if (sp->form_id) {
 			sqlite3_bind_text(st, 8, sp->form_id, -1, SQLITE_STATIC);
@@ -58,7 +78,7 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 		if (sp->inspection_id)
 			sqlite3_bind_text(st, 11, sp->inspection_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 12, sp->discovered_at_ms);
-		if (sp->urgent)
+		if (sp->urgency)
 			sqlite3_bind_int64(st, 13, deadline);
 		sqlite3_bind_text(st, 14, content, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 15, t.device_ms);
@@ -73,7 +93,9 @@ int fic__lead_insert(char *id_out, fic_store *store, const fic__lead_spec *sp)
 	if (rc == FIC_OK) {
 		cJSON *d = cJSON_CreateObject();
 		bool ok = d && cJSON_AddStringToObject(d, "category", sp->category) &&
-		          cJSON_AddBoolToObject(d, "urgent", sp->urgent);
+		          cJSON_AddBoolToObject(d, "urgent", sp->urgency != FIC_URGENCY_NONE) &&
+		          (sp->urgency != FIC_URGENCY_IMMEDIATE ||
+		           cJSON_AddBoolToObject(d, "immediate", true));
 		rc = fic__audit_take(store, "lead.file", "lead", id_out, d, ok);
 	}
 	if (rc == FIC_OK && sp->time_sensitive) {
@@ -163,6 +185,148 @@ int fic__lead_record(fic_store *store, const char *lead_id, cJSON **out)
 	return FIC_OK;
 }
 
+int fic__lead_proof_check(fic_store *store, const char *lead_id)
+{
+	int64_t n = 0;
+	int rc = fic__query_int(store, &n,
+	                        "SELECT CASE WHEN l.category != 'site_status' THEN 1 ELSE (SELECT "
+	                        "count(*) FROM photos p WHERE (p.owner_type = 'lead' AND p.owner_id = "
+	                        "l.id) OR (p.owner_type = 'inspection' AND p.owner_id = "
+	                        "l.inspection_id AND p.item_id IS NULL)) END FROM leads l WHERE l.id = ?1",
+	                        "looking for the proof photo", "t", lead_id);
+	if (rc == FIC_ENOTFOUND)
+		return fic__err(FIC_ENOTFOUND, "no lead %s", lead_id);
+	if (rc == FIC_OK && n == 0)
+		rc = fic__err(FIC_EINCOMPLETE, "a site-status report goes with its proof photo (拍摄证明照片, "
+		                               "实施方案 服务方法 1(3)): attach one to lead %s, then submit "
+		                               "it (a form: file it as a draft first)", lead_id);
+	return rc;
+}
+
+/* The sealed block of a lead's content (docs/protocol.md, "Sealed answers"). */
+static cJSON *sealed_block(const char *key_id, cJSON **items, const char *box)
+{
+	cJSON *b = cJSON_CreateObject();
+	if (b && cJSON_AddNumberToObject(b, "v", 1) &&
+	    cJSON_AddStringToObject(b, "alg", "crypto_box_seal") &&
+	    cJSON_AddStringToObject(b, "key_id", key_id) && fic__json_take(b, "items", items) &&
+	    cJSON_AddStringToObject(b, "box", box))
+		return b;
+	cJSON_Delete(b);
+	cJSON_Delete(*items);
+	*items = NULL;
+	return NULL;
+}
+
+/* Move the personal answers out of content.answers into `plain`, their ids
+ * into `ids`, as the lead's form marks them; false when out of memory. */
+static bool take_personal(const fic__def *def, cJSON *answers, cJSON *plain, cJSON *ids)
+{
+	for (size_t i = 0; i < def->nitems; i++) {
+		const fic__item *it = &def->items[i];
+		cJSON *a = it->personal ? cJSON_DetachItemFromObjectCaseSensitive(answers, it->id)
+		                        : NULL;
+		if (a == NULL)
+			continue;
+		if (!fic__json_put(plain, it->id, a) ||
+		    !fic__json_put(ids, NULL, cJSON_CreateString(it->id)))
+			return false;
+	}
+	return true;
+}
+
+/* Overwrite every string of a cJSON tree that held personal answers. */
+static void wipe_strings(cJSON *j)
+{
+	for (cJSON *c = j ? j->child : NULL; c; c = c->next) {
+		if (cJSON_IsString(c) && c->valuestring)
+			fic__wipe(c->valuestring, strlen(c->valuestring));
+		wipe_strings(c);
+	}
+}
+
+static void wipe_json(cJSON *j)
+{
+	wipe_strings(j);
+	cJSON_Delete(j);
+}
+
+/* Seal `content`'s personal answers (the form's `personal` items) to the
+ * pinned county key, in place: answers lose them, "sealed" holds the box.
+ * *n is how many; 0 leaves the content untouched. */
+static int seal_content(fic_store *store, const fic__def *def, cJSON *content, int *n)
+{
+	*n = 0;
+	cJSON *answers = cJSON_GetObjectItemCaseSensitive(content, "answers");
+	cJSON *plain = cJSON_CreateObject(), *ids = cJSON_CreateArray();
+	int rc = plain && ids && take_personal(def, answers, plain, ids)
+	                 ? FIC_OK
+	                 : fic__err(FIC_ENOMEM, "out of memory sealing a lead");
+	int count = rc == FIC_OK ? cJSON_GetArraySize(ids) : 0;
+	fic__county_key key;
+	char *text = NULL, *box = NULL;
+	if (count > 0 && (rc = fic__county_key_get(store, &key)) == FIC_ENOTFOUND)
+		rc = fic__err(FIC_ESTATE,
+		              "this lead holds personal answers (%s …), which are sealed to the "
+		              "county's key at submission, and this device has no county key yet: "
+		              "enrol it (the lead stays a draft until then)",
+		              ids->child->valuestring);
+	if (count > 0 && rc == FIC_OK && (text = cJSON_PrintUnformatted(plain)) == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory sealing a lead");
+	if (count > 0 && rc == FIC_OK)
+		rc = fic__seal(&box, key.pk, text, strlen(text));
+	if (count > 0 && rc == FIC_OK &&
+	    !fic__json_put(content, "sealed", sealed_block(key.id, &ids, box)))
+		rc = fic__err(FIC_ENOMEM, "out of memory sealing a lead");
+	if (rc == FIC_OK)
+		*n = count;
+	if (text)
+		fic__wipe(text, strlen(text));
+	cJSON_free(text);
+	fic__free(box);
+	wipe_json(plain);
+	cJSON_Delete(ids);
+	return rc;
+}
+
+/*
+ * Before a lead is chained: its personal answers sealed, and its row
+ * rewritten with the sealed content (secure_delete is on for the store, so
+ * the plaintext's bytes are zeroed in the page, not left in free space; the
+ * WAL is emptied after the commit: fic__store_scrub). The draft was
+ * readable until now.
+ */
+static int seal_personal(fic_store *store, const char *lead_id, int *sealed)
+{
+	*sealed = 0;
+	sqlite3_stmt *st;
+	int rc = fic__row_by_key(store, &st, "SELECT form_id, form_version, content FROM leads "
+	                                     "WHERE id = ?1", lead_id, "lead");
+	if (rc != FIC_OK)
+		return rc;
+	const fic__entry *e = NULL;
+	cJSON *content = NULL;
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    (rc = fic__checklist_find(&e, store, (const char *)sqlite3_column_text(st, 0),
+	                              sqlite3_column_int(st, 1))) == FIC_OK &&
+	    (content = cJSON_Parse((const char *)sqlite3_column_text(st, 2))) == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory sealing a lead");
+	sqlite3_finalize(st);
+	if (rc == FIC_OK && content)
+		rc = seal_content(store, e->def, content, sealed);
+	char *text = rc == FIC_OK && *sealed > 0 ? cJSON_PrintUnformatted(content) : NULL;
+	if (rc == FIC_OK && *sealed > 0 && text == NULL)
+		rc = fic__err(FIC_ENOMEM, "out of memory sealing a lead");
+	wipe_json(content);
+	if (text) {
+		rc = fic__exec(store, "UPDATE leads SET content = ?2, sealed = ?3 WHERE id = ?1",
+		               "sealing a lead", "tti", lead_id, text, (int64_t)*sealed);
+		store->scrub_due = rc == FIC_OK;
+	}
+	cJSON_free(text);
+	return rc;
+}
+
 int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 {
 	sqlite3_stmt *q;
@@ -179,6 +343,11 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 		rc = fic__err(FIC_ESTATE, "lead %s is already submitted (%s)", lead_id,
 		              (const char *)sqlite3_column_text(q, 0));
 	sqlite3_finalize(q);
+	if (rc == FIC_OK)
+		rc = fic__lead_proof_check(store, lead_id);
+	int sealed = 0;
+	if (rc == FIC_OK)
+		rc = seal_personal(store, lead_id, &sealed);
 	if (rc != FIC_OK)
 		return rc;
 	cJSON *rec = NULL;
@@ -186,8 +355,8 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 		return rc;
 	char hash[FIC_SHA256_HEX], *text = NULL;
 	int64_t seq = 0;
-	bool urgent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "urgent")) ||
-		      cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "urgent")) == 1;
+	double urgency = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "urgent"));
+	bool urgent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "urgent")) || urgency >= 1;
 	rc = fic__chain_submit(store, "lead", lead_id, rec, hash, &seq, &text);
 	cJSON_Delete(rec);
 	if (rc != FIC_OK)
@@ -209,13 +378,17 @@ int fic__lead_submit_tx(fic_store *store, const char *lead_id)
 	}
 	if (rc == FIC_OK)
 		rc = fic__outbox_enqueue(store, "lead", lead_id, "submit",
-		                         urgent ? FIC_PRIORITY_URGENT : FIC_PRIORITY_LEAD, text);
+		                         urgency >= FIC_URGENCY_IMMEDIATE ? FIC_PRIORITY_IMMEDIATE
+		                         : urgent                         ? FIC_PRIORITY_URGENT
+		                                                          : FIC_PRIORITY_LEAD,
+		                         text);
 	if (rc == FIC_OK)
 		rc = promote_photos(store, lead_id, urgent);
 	if (rc == FIC_OK) {
 		cJSON *d = cJSON_CreateObject();
 		bool ok = d && cJSON_AddNumberToObject(d, "seq", (double)seq) &&
-		          cJSON_AddStringToObject(d, "hash", hash);
+		          cJSON_AddStringToObject(d, "hash", hash) &&
+		          cJSON_AddNumberToObject(d, "sealed", sealed);
 		rc = fic__audit_take(store, "lead.submit", "lead", lead_id, d, ok);
 	}
 	fic__free(text);
@@ -336,6 +509,7 @@ int fic_lead_submit(fic_store *store, const char *lead_id)
 		return rc;
 	rc = fic__lead_submit_tx(store, lead_id);
 	rc = fic__tx_end(store, rc);
+	fic__store_scrub_if_due(store, rc);
 	return rc;
 }
 
@@ -383,14 +557,15 @@ int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site
                             const char *site_id, const char *inspection_id,
                             const char *checklist_id, int version, const char *area,
                             const char *site_name, const char *checklist_title,
-                            const cJSON *findings, bool urgent, int64_t now)
+                            const cJSON *findings, int urgency, bool time_sensitive,
+                            int64_t now)
 {
 	char title[600];
 	int n = cJSON_GetArraySize(findings);
 	const cJSON *first = cJSON_GetArrayItem(findings, 0);
 	const cJSON *fz = cJSON_GetObjectItemCaseSensitive(first, "finding_zh");
-	if (urgent)
-		snprintf(title, sizeof title, "【紧急】%s：%s", site_name,
+	if (urgency)
+		snprintf(title, sizeof title, "%s%s：%s", urgency_mark(urgency), site_name,
 		         cJSON_IsString(fz) ? fz->valuestring : checklist_title);
 	else
 		snprintf(title, sizeof title, "%s：%s发现 %d 项异常", site_name, checklist_title, n);
@@ -404,7 +579,8 @@ int fic__lead_from_findings(cJSON *lead_ids, fic_store *store, const cJSON *site
 		cJSON_Delete(content);
 		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
 	}
-	fic__lead_spec spec = { "patrol_finding", area, title, "enforcement", urgent, false, NULL, 0,
+	fic__lead_spec spec = { "patrol_finding", area, title, "enforcement", urgency, time_sensitive,
+		                NULL, 0,
 		                site_id, inspection_id, now, content, NULL, true };
 	char id[FIC_UUID_BUFSIZE];
 	int rc = fic__lead_insert(id, store, &spec);
@@ -549,22 +725,93 @@ static bool lead_rule(fic__ctx *ctx, const char *constant, const char *when)
 	       (w && fic__truth(fic__eval(ctx, w)) == 1);
 }
 
+/*
+ * Where a report of several kinds (a tip-off) is routed (its lead's
+ * "routes"): *routed when the answer names a kind under a reporting rule,
+ * and *to that rule's form when this store knows it (else NULL: the report
+ * still goes on the two-hour clock, under its own category). FIC_ENOMEM only.
+ */
+static int route_of(fic_store *store, const fic__ctx *ctx, bool *routed, const fic__def **to)
+{
+	*routed = false;
+	*to = NULL;
+	const cJSON *routes = cJSON_GetObjectItemCaseSensitive(ctx->def->lead, "routes");
+	const char *item = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(routes, "item"));
+	const char *kind = item ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->answers,
+	                                                                                item))
+	                        : NULL;
+	const char *form = kind ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	                                  cJSON_GetObjectItemCaseSensitive(routes, "forms"), kind))
+	                        : NULL;
+	if (form == NULL)
+		return FIC_OK;
+	*routed = true;
+	const fic__entry *e = NULL;
+	int rc = fic__checklist_find(&e, store, form, 0);
+	if (rc == FIC_ENOMEM)
+		return rc;
+	if (rc == FIC_OK && e->def->is_event && e->def->lead) {
+		*to = e->def;
+	} else {
+		fic__err_clear();
+		fic__log(store, FIC_LOG_WARN, "form %s routes to %s, which this store does not hold as "
+		                              "an event form: filed under its own category",
+		         ctx->def->id, form);
+	}
+	return FIC_OK;
+}
+
+/* The form the report was routed to, for the lead's body. */
+static bool add_route(cJSON *content, const fic__def *to)
+{
+	cJSON *r = cJSON_CreateObject();
+	return fic__json_put(content, "routed_to", r) && cJSON_AddStringToObject(r, "form", to->id) &&
+	       cJSON_AddNumberToObject(r, "form_version", to->version) &&
+	       cJSON_AddStringToObject(r, "title", to->title_zh) &&
+	       fic__json_put(r, "sections",
+	                     cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(to->lead, "sections"), true));
+}
+
 /* File the lead the form describes (everything checked), in one transaction. */
 static int file_form(char *id_out, fic_store *store, const fic__entry *e, fic__ctx *ctx,
                      const fic_site *site, int64_t discovered_at_ms, unsigned int flags)
 {
 	const fic__def *def = e->def;
-	bool urgent = lead_rule(ctx, "urgent", "urgent_when");
+	int urgency = lead_rule(ctx, "urgent", "urgent_when") ? FIC_URGENCY_TWO_HOURS : FIC_URGENCY_NONE;
 	bool time_sensitive = lead_rule(ctx, "time_sensitive", "time_sensitive_when");
 	const cJSON *cat = cJSON_GetObjectItemCaseSensitive(def->lead, "category");
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(def->lead, "report_to");
+	const char *area = def->area;
+	/*
+	 * A tip-off whose subject falls under a two-hour rule is that rule's
+	 * report: its clock runs from when the tip was received (the discovery
+	 * time), it goes where that form's reports go, under its category. The
+	 * target's own rule may need facts a tip does not have yet (the school
+	 * cluster's counts): the tip is urgent all the same — the guide asks to
+	 * verify and report within the two hours.
+	 */
+	bool routed;
+	const fic__def *dest;
+	int rrc = route_of(store, ctx, &routed, &dest);
+	if (rrc != FIC_OK)
+		return rrc;
+	if (routed)
+		urgency = FIC_URGENCY_TWO_HOURS;
+	if (dest) {
+		cat = cJSON_GetObjectItemCaseSensitive(dest->lead, "category");
+		to = cJSON_GetObjectItemCaseSensitive(dest->lead, "report_to");
+		area = dest->area;
+	}
 	char title[600];
-	snprintf(title, sizeof title, "%s%s%s%s", urgent ? "【紧急】" : "", def->title_zh,
-	         site ? "：" : "", site ? site->name : "");
+	snprintf(title, sizeof title, "%s%s%s%s%s%s%s", urgency_mark(urgency), def->title_zh,
+	         dest ? "（" : "", dest ? dest->title_zh : "", dest ? "）" : "", site ? "：" : "",
+	         site ? site->name : "");
 	cJSON *content = form_content(def, ctx->answers, ctx->site);
-	if (content == NULL)
+	if (content == NULL || (dest && !add_route(content, dest))) {
+		cJSON_Delete(content);
 		return fic__err(FIC_ENOMEM, "out of memory filing a lead");
-	fic__lead_spec spec = { cat->valuestring, def->area, title, to->valuestring, urgent,
+	}
+	fic__lead_spec spec = { cat->valuestring, area, title, to->valuestring, urgency,
 		                time_sensitive, def->id, def->version, site ? site->id : NULL,
 		                NULL, discovered_at_ms, content, NULL, !(flags & FIC_LEAD_DRAFT) };
 	int rc = fic__tx_begin(store);
@@ -573,6 +820,7 @@ static int file_form(char *id_out, fic_store *store, const fic__entry *e, fic__c
 		if (rc == FIC_OK)
 			rc = fic__lead_insert(id_out, store, &spec);
 		rc = fic__tx_end(store, rc);
+		fic__store_scrub_if_due(store, rc);
 	}
 	cJSON_Delete(content);
 	return rc;
@@ -679,7 +927,8 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 	int rc = fic__prepare(store, &st,
 	                      "SELECT id, category, area, title, state, report_to, site_id, urgent, "
 	                      "discovered_at_ms, deadline_at_ms, t_flags, t_boot_id, t_mono_ms, "
-	                      "t_device_ms, receipt_at_ms, reject_reason FROM leads ORDER BY urgent DESC, "
+	                      "t_device_ms, receipt_at_ms, reject_reason, (SELECT min(c.called_at_ms) "
+	                      "FROM lead_calls c WHERE c.lead_id = leads.id), sealed FROM leads ORDER BY urgent DESC, "
 	                      "CASE WHEN urgent THEN deadline_at_ms END, discovered_at_ms DESC, id "
 	                      "LIMIT ?1");
 	if (rc != FIC_OK)
@@ -721,12 +970,17 @@ int fic_lead_list_get(fic_lead_list **out, fic_store *store, size_t limit)
 			                                            (const char *)sqlite3_column_text(st, 11),
 			                                            sqlite3_column_int64(st, 12),
 			                                            sqlite3_column_int64(st, 13),
-			                                            e->discovered_at_ms);
+			                                            e->discovered_at_ms,
+			                                            fic__urgency_grace_ms(e->urgent));
 		e->remaining_ms = e->urgent ? e->deadline_at_ms - now.trusted_ms : 0;
 		e->receipt_at_ms = sqlite3_column_int64(st, 14);
 		e->reject_reason = col_dup(st, 15, &oom);
-		/* With no server contact yet the clock is unverified: never trust it for a deadline. */
-		e->at_risk = e->urgent && e->state && strcmp(e->state, "delivered") != 0 &&
+		e->called_at_ms = sqlite3_column_int64(st, 16);
+		e->sealed = sqlite3_column_int(st, 17);
+		/* With no server contact yet the clock is unverified: never trust it for a
+		 * deadline. A lead phoned in by its deadline has met its duty. */
+		bool called = e->called_at_ms && e->called_at_ms <= e->deadline_at_ms;
+		e->at_risk = e->urgent && e->state && strcmp(e->state, "delivered") != 0 && !called &&
 			     (now.uncertainty_ms < 0 || e->remaining_ms - unc <= FIC_AT_RISK_MS);
 		if (oom)
 			rc = fic__err(FIC_ENOMEM, "out of memory listing leads");
@@ -770,6 +1024,124 @@ static bool sms_section(fic_store *store, const char *lead_id, cJSON *o)
 	return ok;
 }
 
+/* The lead's calls (fic_lead_call_record) into `o`, and whether the first
+ * was made by the deadline (when it has one). */
+static bool add_calls(fic_store *store, cJSON *o, const char *lead_id, int64_t deadline, int *rc)
+{
+	sqlite3_stmt *st;
+	if ((*rc = fic__prepare(store, &st, "SELECT method, called_at_ms, to_whom, note, inspector "
+	                                    "FROM lead_calls WHERE lead_id = ?1 ORDER BY called_at_ms, "
+	                                    "id")) != FIC_OK)
+		return true;
+	sqlite3_bind_text(st, 1, lead_id, -1, SQLITE_STATIC);
+	cJSON *calls = cJSON_AddArrayToObject(o, "calls");
+	bool ok = calls != NULL;
+	int64_t first = 0;
+	int src;
+	while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *c = cJSON_CreateObject();
+		int64_t at = sqlite3_column_int64(st, 1);
+		if (first == 0)
+			first = at;
+		ok = fic__json_put(calls, NULL, c) &&
+		     cJSON_AddStringToObject(c, "method", (const char *)sqlite3_column_text(st, 0)) &&
+		     cJSON_AddNumberToObject(c, "called_at_ms", (double)at) &&
+		     cJSON_AddStringToObject(c, "to_whom", (const char *)sqlite3_column_text(st, 2)) &&
+		     (sqlite3_column_type(st, 3) == SQLITE_NULL ||
+		      cJSON_AddStringToObject(c, "note", (const char *)sqlite3_column_text(st, 3))) &&
+		     (sqlite3_column_type(st, 4) == SQLITE_NULL ||
+		      cJSON_AddStringToObject(c, "inspector", (const char *)sqlite3_column_text(st, 4)));
+	}
+	if (ok && src != SQLITE_DONE)
+		*rc = fic__db_err(store, src, "reading a lead's calls");
+	sqlite3_finalize(st);
+	if (ok && deadline)
+		ok = cJSON_AddBoolToObject(o, "called_by_deadline", first && first <= deadline) != NULL;
+	return ok;
+}
+
+int fic_lead_call_record(fic_store *store, const char *lead_id, const char *method,
+                         int64_t called_at_ms, const char *to_whom, const char *note)
+{
+	fic__err_clear();
+	FIC__ARG(store);
+	bool has_note = false;
+	int rc = fic__check_text(lead_id, "lead id", FIC_ID_MAX, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(method, "method", 16, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(to_whom, "to_whom", FIC_CALL_TEXT_MAX, true, NULL);
+	if (rc == FIC_OK)
+		rc = fic__check_text(note, "note", FIC_CALL_TEXT_MAX, false, &has_note);
+	if (rc != FIC_OK)
+		return rc;
+	if (strcmp(method, "phone") != 0 && strcmp(method, "fax") != 0)
+		return fic__err(FIC_EINVAL, "a call is by phone or fax, not '%.16s'", method);
+	int64_t now = fic__now_ms(store);
+	if (called_at_ms == 0)
+		called_at_ms = now;
+	if (called_at_ms > now + CLOCK_SKEW_MS)
+		return fic__err(FIC_EINVAL, "called_at_ms is in the future");
+	if ((rc = fic__tx_begin(store)) != FIC_OK)
+		return rc;
+	int64_t discovered = 0;
+	rc = fic__query_int(store, &discovered, "SELECT discovered_at_ms FROM leads WHERE id = ?1",
+	                    "reading a lead", "t", lead_id);
+	if (rc == FIC_ENOTFOUND)
+		rc = fic__err(FIC_ENOTFOUND, "no lead %s", lead_id);
+	else if (rc == FIC_OK && called_at_ms < discovered - CLOCK_SKEW_MS)
+		rc = fic__err(FIC_EINVAL, "the call cannot be before the matter was discovered");
+	char id[FIC_UUID_BUFSIZE];
+	fic_time t;
+	if (rc == FIC_OK && (rc = fic__uuid7(store, id)) == FIC_OK && (rc = fic__time_now(store, &t)) == FIC_OK) {
+		sqlite3_stmt *st;
+		if ((rc = fic__prepare(store, &st, "INSERT INTO lead_calls (id, lead_id, method, "
+		                                   "called_at_ms, to_whom, note, inspector, created_at_ms, "
+		                                   "t_device_ms, t_mono_ms, t_boot_id, t_trusted_ms, "
+		                                   "t_uncertainty_ms, t_flags) VALUES (?1, ?2, ?3, ?4, ?5, "
+		                                   "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")) == FIC_OK) {
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, lead_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, method, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, called_at_ms);
+			sqlite3_bind_text(st, 5, to_whom, -1, SQLITE_STATIC);
+			if (has_note)
+				sqlite3_bind_text(st, 6, note, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 7, store->actor, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 8, now);
+			fic__time_bind(st, 9, &t);
+			int src = sqlite3_step(st);
+			sqlite3_finalize(st);
+			rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "recording a call");
+		}
+	}
+	cJSON *rec = NULL;
+	if (rc == FIC_OK) {
+		rec = cJSON_CreateObject();
+		bool ok = rec && cJSON_AddStringToObject(rec, "id", id) &&
+		          cJSON_AddStringToObject(rec, "lead_id", lead_id) &&
+		          cJSON_AddStringToObject(rec, "method", method) &&
+		          cJSON_AddNumberToObject(rec, "called_at_ms", (double)called_at_ms) &&
+		          cJSON_AddStringToObject(rec, "to_whom", to_whom) &&
+		          (!has_note || cJSON_AddStringToObject(rec, "note", note)) &&
+		          cJSON_AddNumberToObject(rec, "trusted_ms", (double)t.trusted_ms) &&
+		          cJSON_AddNumberToObject(rec, "time_flags", t.flags);
+		char *text = ok ? cJSON_PrintUnformatted(rec) : NULL;
+		rc = text ? fic__outbox_enqueue(store, "call", id, "add", FIC_PRIORITY_LEAD, text)
+		          : fic__err(FIC_ENOMEM, "out of memory recording a call");
+		cJSON_free(text);
+	}
+	cJSON_Delete(rec);
+	if (rc == FIC_OK) {
+		cJSON *d = cJSON_CreateObject();
+		bool ok = d && cJSON_AddStringToObject(d, "lead", lead_id) &&
+		          cJSON_AddStringToObject(d, "method", method) &&
+		          cJSON_AddNumberToObject(d, "called_at_ms", (double)called_at_ms);
+		rc = fic__audit_take(store, "lead.call", "call", id, d, ok);
+	}
+	return fic__tx_end(store, rc);
+}
+
 int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 {
 	FIC__BEGIN(out, store);
@@ -792,16 +1164,20 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 		const char *v = (const char *)sqlite3_column_text(st, i);
 		ok = v == NULL || cJSON_AddStringToObject(o, keys[i], v);
 	}
-	bool urgent = sqlite3_column_int(st, 8);
+	int urgency = sqlite3_column_int(st, 8);
+	bool urgent = urgency != FIC_URGENCY_NONE;
 	int64_t deadline = sqlite3_column_int64(st, 11);
 	if (urgent)
 		deadline = fic__effective_deadline(store, deadline, sqlite3_column_int(st, 23),
 		                                   (const char *)sqlite3_column_text(st, 24),
 		                                   sqlite3_column_int64(st, 25), sqlite3_column_int64(st, 26),
-		                                   sqlite3_column_int64(st, 10));
+		                                   sqlite3_column_int64(st, 10),
+		                                   fic__urgency_grace_ms(urgency));
 	const char *content = (const char *)sqlite3_column_text(st, 14);
 	cJSON *c = content ? cJSON_Parse(content) : NULL;
 	ok = ok && c && cJSON_AddBoolToObject(o, "urgent", urgent) &&
+	     cJSON_AddStringToObject(o, "urgency", urgency == FIC_URGENCY_IMMEDIATE ? "immediate"
+	                                           : urgent ? "two_hours" : "none") &&
 	     cJSON_AddBoolToObject(o, "time_sensitive", sqlite3_column_int(st, 9)) &&
 	     cJSON_AddNumberToObject(o, "discovered_at_ms", (double)sqlite3_column_int64(st, 10)) &&
 	     (!urgent || (cJSON_AddNumberToObject(o, "deadline_at_ms", (double)deadline) &&
@@ -821,11 +1197,13 @@ int fic_lead_get_json(char **out, fic_store *store, const char *lead_id)
 			ok = fic__json_put(o, more[i], col_json(st, 15 + i));
 	if (ok)
 		ok = sms_section(store, lead_id, o);
+	if (ok)
+		ok = add_calls(store, o, lead_id, urgent ? deadline : 0, &rc);
 	fic_time tn;
 	if (ok && urgent && fic__time_now(store, &tn) == FIC_OK) {
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "remaining_ms");
 		ok = cJSON_AddNumberToObject(o, "remaining_ms", (double)(deadline - tn.trusted_ms)) != NULL;
 	}
 	sqlite3_finalize(st);
-	return fic__json_out(out, o, ok, FIC_OK);
+	return fic__json_out(out, o, ok, rc);
 }

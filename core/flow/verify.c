@@ -1,6 +1,6 @@
 /*
  * core/flow/verify.c — verifying everything the store holds as evidence:
- * the chain entry by entry, each chained lead and inspection rebuilt from
+ * the chain entry by entry, each chained lead, inspection and scan rebuilt from
  * its rows and compared with what was submitted, submitted records whose
  * entry is gone, and every photo file against its SHA-256 (see evidence.h).
  */
@@ -16,8 +16,9 @@ static void check_record(fic_store *store, fic__problems *r, const char *type, c
                          const char *canonical)
 {
 	cJSON *rec = NULL;
-	int rc = strcmp(type, "lead") == 0 ? fic__lead_record(store, id, &rec)
-					   : fic__inspection_record(store, id, &rec);
+	int rc = strcmp(type, "lead") == 0   ? fic__lead_record(store, id, &rec)
+	         : strcmp(type, "scan") == 0 ? fic__scan_record(store, id, &rec)
+	                                     : fic__inspection_record(store, id, &rec);
 	if (rc == FIC_ENOTFOUND) {
 		fic__err_clear();
 		fic__problem(r, "record_missing", id, "the chain holds a %s the store no longer has", type);
@@ -93,7 +94,9 @@ int fic_evidence_verify(char **report_out, fic_store *store)
 	                       "c.record_id = leads.id) UNION ALL SELECT 'inspection', id, chain_seq "
 	                       "FROM inspections WHERE chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 "
 	                       "FROM chain c WHERE c.seq = inspections.chain_seq AND c.record_id = "
-	                       "inspections.id)")) == FIC_OK) {
+	                       "inspections.id) UNION ALL SELECT 'scan', id, chain_seq FROM site_scans "
+	                       "WHERE chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM chain c WHERE "
+	                       "c.seq = site_scans.chain_seq AND c.record_id = site_scans.id)")) == FIC_OK) {
 		while ((s = sqlite3_step(st)) == SQLITE_ROW)
 			fic__problem(&r, "chain_entry_missing", (const char *)sqlite3_column_text(st, 1),
 			        "submitted %s (chain position %lld) has no chain entry",

@@ -319,6 +319,16 @@ int fic__checklist_install_tx(fic_store *store, const char *json, size_t len)
 		int src = sqlite3_step(st);
 		sqlite3_finalize(st);
 		rc = src == SQLITE_DONE ? FIC_OK : fic__db_err(store, src, "installing a checklist");
+		/* A county's own patrol area (其他专业, 实施方案 二(二)7) appears in the
+		 * due list and the indicators from its first checklist on. */
+		if (rc == FIC_OK && !def->is_event && strncmp(def->area, "other", 5) == 0)
+			rc = fic__exec(store, "INSERT INTO patrol_areas (area, title, per_year, position) "
+			                      "VALUES (?1, ?2, 2, 100) ON CONFLICT (area) DO NOTHING",
+			               "adding the checklist's area", "tt", def->area, def->title_zh);
+		if (rc == FIC_OK)
+			rc = fic__exec(store, "INSERT INTO counts (name, n) SELECT 'open.' || ?1, 0 WHERE ?1 "
+			                      "IN (SELECT area FROM patrol_areas) ON CONFLICT (name) DO NOTHING",
+			               "adding the checklist's area", "t", def->area);
 		if (rc == FIC_OK) {
 			cJSON *d = cJSON_CreateObject();
 			bool ok = d && cJSON_AddStringToObject(d, "id", def->id) &&

@@ -20,6 +20,11 @@
 struct cJSON;
 
 /* ---- sites (site.c, codes.c) ---- */
+/* A caller's site as this version's struct: version 1's shorter struct read
+ * as far as it went (authority NULL). FIC_EINVAL for an unknown version. */
+int fic__site_in(fic_site *out, const fic_site *given);
+/* The size of fic_site at each version (version 2 added `authority`). */
+extern const size_t fic__site_sizes[FIC_SITE_VERSION];
 /* Whether `value` is one of the enumeration `type`'s (FIC_CODE_*). */
 bool fic__code_known(int type, int value);
 /* Site changes inside a caller's transaction, and the facts rules read. */
@@ -34,9 +39,23 @@ bool fic__site_fact_known(const char *name);
  * inspector's own change to the site is still pending, or reached the
  * server after the county's version was made (`changed_at_ms`, server
  * clock; 0 if unknown): the inspector's change wins until the county has
- * seen it. FIC_EINVAL etc. for an item that does not validate. */
+ * seen it. The item's "areas" (area ids) puts the site in those service
+ * areas besides its kind's. FIC_EINVAL etc. for an item that does not
+ * validate. */
 int fic__site_apply_feed(fic_store *store, const char *id, bool del, const struct cJSON *data,
                          int64_t changed_at_ms, bool *skipped);
+
+/* ---- place codes (placecode.c, sitecode.c) ---- */
+/* The key of a place code's payload (fic_place_code_parse), fic__free it. */
+int fic__place_code_key(const char *payload, char **key);
+/* Inside the caller's transaction: the site's place_code field becomes its
+ * primary code in site_codes (none if NULL/""). FIC_EEXISTS if another site
+ * holds the code. */
+int fic__site_primary_code(fic_store *store, const char *site_id, const char *place_code,
+                           const char *old_place_code);
+/* Once per store (meta 'place_codes_keyed'): key the place codes of sites
+ * written before schema 4. Its own transaction. */
+int fic__place_codes_backfill(fic_store *store);
 
 /* ---- checklists (checklist.c) ---- */
 /* Install a checklist definition inside the caller's transaction (no

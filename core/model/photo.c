@@ -31,6 +31,7 @@ static const char *owner_name(int owner)
 	case FIC_PHOTO_INSPECTION: return "inspection";
 	case FIC_PHOTO_LEAD: return "lead";
 	case FIC_PHOTO_SITE: return "site";
+	case FIC_PHOTO_ACTIVITY: return "activity";
 	default: return NULL;
 	}
 }
@@ -63,6 +64,7 @@ static int check_owner(fic_store *store, int owner, const char *owner_id, const 
 	const char *sql = owner == FIC_PHOTO_INSPECTION
 				  ? "SELECT state, checklist_id, checklist_version FROM inspections WHERE id = ?1"
 			  : owner == FIC_PHOTO_LEAD ? "SELECT state FROM leads WHERE id = ?1"
+			  : owner == FIC_PHOTO_ACTIVITY ? "SELECT kind FROM activities WHERE id = ?1"
 						    : "SELECT status FROM sites WHERE id = ?1";
 	sqlite3_stmt *st;
 	int rc = fic__prepare(store, &st, sql);
@@ -477,7 +479,7 @@ static int check_args(char *id_out, fic_store *store, int owner, const char *own
 		return fic__err(FIC_EINVAL, "id_out and store are required");
 	id_out[0] = '\0';
 	if (owner_name(owner) == NULL)
-		return fic__err(FIC_EINVAL, "owner must be FIC_PHOTO_INSPECTION, _LEAD or _SITE");
+		return fic__err(FIC_EINVAL, "owner must be FIC_PHOTO_INSPECTION, _LEAD, _SITE or _ACTIVITY");
 	int rc = fic__check_text(owner_id, "owner id", 63, true, NULL);
 	if (rc == FIC_OK)
 		rc = fic__check_text(item_id, "item id", 64, false, NULL);

@@ -161,7 +161,7 @@ static bool text_ok(const cJSON *t)
 static bool sections_ok(const cJSON *s)
 {
 	static const char *const areas[] = { "食源性疾病 ", "饮用水 ", "学校卫生 ", "非法行医 ",
-	                                     "妇幼健康 ", "职业卫生 ", "实施方案 ", NULL };
+	                                     "妇幼健康 ", "职业卫生 ", "实施方案 ", "其他专业 ", NULL };
 	if (!cJSON_IsArray(s) || cJSON_GetArraySize(s) < 1 || cJSON_GetArraySize(s) > 8)
 		return false;
 	const cJSON *c;
@@ -191,7 +191,10 @@ static bool flag(const cJSON *o, const char *key, bool dflt, bool *bad_type)
 static const char *const item_keys[] = {
 	"id", "sections", "label", "basis", "type", "unit", "range", "max_length", "max_count",
 	"choices", "na_allowed", "not_after_inspection", "required", "prefill", "applies",
-	"abnormal", "finding", "photo_when_abnormal", "urgent_when_abnormal", "sensitive", NULL
+	"abnormal", "finding", "photo_when_abnormal", "urgent_when_abnormal",
+	"immediate_when_abnormal", "time_sensitive_when_abnormal", "licence_match", "sensitive",
+	"personal",
+	NULL
 };
 
 static bool key_known(const char *const *keys, const char *k)
@@ -241,9 +244,31 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 	it->not_after_inspection = flag(node, "not_after_inspection", false, &bad_type);
 	it->photo_when_abnormal = flag(node, "photo_when_abnormal", false, &bad_type);
 	it->urgent = flag(node, "urgent_when_abnormal", false, &bad_type);
+	it->immediate = flag(node, "immediate_when_abnormal", false, &bad_type);
+	it->time_sensitive = flag(node, "time_sensitive_when_abnormal", false, &bad_type);
+	it->licence_match = flag(node, "licence_match", false, &bad_type);
 	it->sensitive = flag(node, "sensitive", false, &bad_type);
+	it->personal = flag(node, "personal", false, &bad_type);
 	if (bad_type)
 		return bad(&v, "flags must be true or false", NULL);
+	if (it->urgent && it->immediate)
+		return bad(&v, "an item is reported within two hours or immediately, not both", NULL);
+	if (it->licence_match && it->type != FIC_A_YES_NO)
+		return bad(&v, "a licence_match item is a yes/no question", NULL);
+	if ((it->urgent || it->immediate || it->time_sensitive) &&
+	    !cJSON_GetObjectItemCaseSensitive(node, "abnormal"))
+		return bad(&v, "a reporting rule needs an abnormal rule", NULL);
+	/* A lead's personal answers are sealed at submission (flow/lead.c);
+	 * an inspection's answers are not, so a patrol checklist cannot promise
+	 * it. `sensitive` (the older marker, on informants' names and phones)
+	 * counts as personal in an event form; in a patrol checklist it keeps
+	 * its old meaning: the answer's value stays out of the audit log. */
+	if (it->personal && !def->is_event)
+		return bad(&v, "personal answers are sealed only in event forms (kind \"event\")",
+		           NULL);
+	if (def->is_event)
+		it->personal = it->personal || it->sensitive;
+	it->sensitive = it->sensitive || it->personal;
 	const cJSON *range = cJSON_GetObjectItemCaseSensitive(node, "range");
 	if (range) {
 		if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 ||
@@ -306,7 +331,8 @@ static int load_item(fic__def *def, fic__item *it, const cJSON *node)
 static const char *const def_keys[] = { "$schema", "id", "version", "kind", "area", "title",
 	                                "source", "site_kinds", "lead", "items", NULL };
 static const char *const lead_keys[] = { "category", "urgent", "urgent_when", "report_to",
-	                                 "time_sensitive", "time_sensitive_when", "sections", NULL };
+	                                 "time_sensitive", "time_sensitive_when", "sections", "routes",
+	                                 NULL };
 
 void fic__def_free(fic__def *def)
 {
@@ -315,6 +341,69 @@ void fic__def_free(fic__def *def)
 	cJSON_Delete(def->root);
 	fic__free(def->items);
 	fic__free(def);
+}
+
+/* A lead's routes: {"item": a choice item, "forms": {choice id: form id}}. */
+static int check_routes(const fic__def *def, const vctx *lv, const cJSON *routes)
+{
+	const char *item = str_field(routes, "item");
+	const cJSON *forms = cJSON_GetObjectItemCaseSensitive(routes, "forms");
+	const fic__item *it = item ? fic__def_item(def, item) : NULL;
+	if (!cJSON_IsObject(routes) || it == NULL || it->type != FIC_A_CHOICE)
+		return bad(lv, "routes needs \"item\", a choice item of the form", NULL);
+	if (!cJSON_IsObject(forms) || forms->child == NULL || cJSON_GetArraySize(forms) > 50 ||
+	    cJSON_GetArraySize(routes) != 2)
+		return bad(lv, "routes needs \"forms\": {choice: form id}", NULL);
+	const cJSON *c;
+	cJSON_ArrayForEach(c, forms) {
+		bool known = false;
+		const cJSON *ch;
+		cJSON_ArrayForEach(ch, it->choices) {
+			known |= strcmp(str_field(ch, "id"), c->string) == 0;
+		}
+		if (!known)
+			return bad(lv, "routes: not a choice of the item", c->string);
+		if (!cJSON_IsString(c) || !id_ok(c->valuestring, true))
+			return bad(lv, "routes: a form id must be lowercase and dotted", c->string);
+	}
+	return FIC_OK;
+}
+
+/* An event form's "lead" object: what the lead it files is, and when it is urgent. */
+static int validate_lead(fic__def *def)
+{
+	const cJSON *k;
+	vctx lv = { def, NULL, "lead" };
+	if (!cJSON_IsObject(def->lead))
+		return bad(&lv, "must be an object", NULL);
+	cJSON_ArrayForEach(k, def->lead) {
+		if (!key_known(lead_keys, k->string))
+			return bad(&lv, "unknown field", k->string);
+	}
+	const char *cat = str_field(def->lead, "category");
+	const char *to = str_field(def->lead, "report_to");
+	if (!id_ok(cat, false))
+		return bad(&lv, "category missing or malformed", NULL);
+	if (to == NULL || (strcmp(to, "enforcement") != 0 && strcmp(to, "district_cdc") != 0))
+		return bad(&lv, "report_to must be enforcement or district_cdc", NULL);
+	if (!sections_ok(cJSON_GetObjectItemCaseSensitive(def->lead, "sections")))
+		return bad(&lv, "sections must be 1-8 guide section strings", NULL);
+	bool bt = false;
+	flag(def->lead, "urgent", false, &bt);
+	flag(def->lead, "time_sensitive", false, &bt);
+	if (bt)
+		return bad(&lv, "urgent and time_sensitive must be true or false", NULL);
+	const cJSON *uw = cJSON_GetObjectItemCaseSensitive(def->lead, "urgent_when");
+	const cJSON *tw = cJSON_GetObjectItemCaseSensitive(def->lead, "time_sensitive_when");
+	int rc;
+	if (uw && (rc = check_expr(&lv, uw, 0)))
+		return rc;
+	if (tw && (rc = check_expr(&lv, tw, 0)))
+		return rc;
+	const cJSON *routes = cJSON_GetObjectItemCaseSensitive(def->lead, "routes");
+	if (routes && (rc = check_routes(def, &lv, routes)) != FIC_OK)
+		return rc;
+	return FIC_OK;
 }
 
 static int validate_def(fic__def *def)
@@ -344,8 +433,13 @@ static int validate_def(fic__def *def)
 	                                     "medical_blood", "mch", "occupational", "general",
 	                                     NULL };
 	def->area = str_field(root, "area");
-	if (def->area == NULL || !key_known(areas, def->area))
-		return bad(&v, "unknown area", def->area);
+	/* The guide's areas, or a county's own (其他专业, 实施方案 二(二)7):
+	 * "other" or "other.<subject>". */
+	bool county_area = def->area && strncmp(def->area, "other", 5) == 0 &&
+	                   (def->area[5] == '\0' || (def->area[5] == '.' && id_ok(def->area + 6, true)));
+	if (def->area == NULL || (!key_known(areas, def->area) && !county_area))
+		return bad(&v, "unknown area (the guide's, or other.<subject> for a county's own)",
+		           def->area);
 	const cJSON *title = cJSON_GetObjectItemCaseSensitive(root, "title");
 	if (!text_ok(title))
 		return bad(&v, "title must have non-empty zh and en", NULL);
@@ -400,35 +494,8 @@ static int validate_def(fic__def *def)
 		if (def->items[i].abnormal && (rc = check_expr(&iv, def->items[i].abnormal, 0)))
 			return rc;
 	}
-	if (def->lead) {
-		vctx lv = { def, NULL, "lead" };
-		if (!cJSON_IsObject(def->lead))
-			return bad(&lv, "must be an object", NULL);
-		cJSON_ArrayForEach(k, def->lead) {
-			if (!key_known(lead_keys, k->string))
-				return bad(&lv, "unknown field", k->string);
-		}
-		const char *cat = str_field(def->lead, "category");
-		const char *to = str_field(def->lead, "report_to");
-		if (!id_ok(cat, false))
-			return bad(&lv, "category missing or malformed", NULL);
-		if (to == NULL || (strcmp(to, "enforcement") != 0 && strcmp(to, "district_cdc") != 0))
-			return bad(&lv, "report_to must be enforcement or district_cdc", NULL);
-		if (!sections_ok(cJSON_GetObjectItemCaseSensitive(def->lead, "sections")))
-			return bad(&lv, "sections must be 1-8 guide section strings", NULL);
-		bool bt = false;
-		flag(def->lead, "urgent", false, &bt);
-		flag(def->lead, "time_sensitive", false, &bt);
-		if (bt)
-			return bad(&lv, "urgent and time_sensitive must be true or false", NULL);
-		const cJSON *uw = cJSON_GetObjectItemCaseSensitive(def->lead, "urgent_when");
-		const cJSON *tw = cJSON_GetObjectItemCaseSensitive(def->lead, "time_sensitive_when");
-		int rc;
-		if (uw && (rc = check_expr(&lv, uw, 0)))
-			return rc;
-		if (tw && (rc = check_expr(&lv, tw, 0)))
-			return rc;
-	}
+	if (def->lead)
+		return validate_lead(def);
 	return FIC_OK;
 }
 

@@ -39,7 +39,15 @@ typedef struct fic__item {
 	bool has_range;
 	size_t max_length;      /* text */
 	int max_count;          /* counts */
-	bool required, na_allowed, not_after_inspection, photo_when_abnormal, urgent, sensitive;
+	bool required, na_allowed, not_after_inspection, photo_when_abnormal, sensitive;
+	bool urgent;             /* a two-hour rule (urgent_when_abnormal) */
+	bool immediate;          /* report at once, no grace (immediate_when_abnormal: 非法行医 3.4.1) */
+	bool time_sensitive;     /* re-inspect within a month (time_sensitive_when_abnormal: 3.4.1) */
+	bool licence_match;      /* "实际信息与许可证一致": a scanned code that differs answers it no */
+	/* identifies a person (an informant, a patient, a diner): sealed to the
+	 * county's key when the lead is submitted (event forms only; there
+	 * `sensitive` implies it); implies `sensitive` */
+	bool personal;
 	const char *prefill;    /* "site.x" or NULL */
 } fic__item;
 

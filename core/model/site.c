@@ -17,13 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The size of fic_site at each version (one layout so far). */
-static const size_t site_sizes[] = { sizeof(fic_site) };
-
 int fic_site_init(fic_site *site, unsigned int version)
 {
 	static const fic_site init = FIC_SITE_INIT;
-	return fic__init_struct(site, &init, site_sizes, sizeof site_sizes / sizeof site_sizes[0],
+	return fic__init_struct(site, &init, fic__site_sizes, FIC_SITE_VERSION,
 	                        version, "site");
 }
 
@@ -32,9 +29,8 @@ int fic_site_init(fic_site *site, unsigned int version)
 static int validate_site(const fic_site *s)
 {
 	int rc;
-	/* Any version from 1 up to ours (docs/api.md, ABI rules). There is one
-	 * layout so far; a later one copies the caller's members over the
-	 * defaults with fic__struct_in before reading. */
+	/* Callers' structs of any version come through fic__site_in, which
+	 * copies them over the defaults at ours (docs/api.md, ABI rules). */
 	if (s->version < 1 || s->version > FIC_SITE_VERSION)
 		return fic__err(FIC_EINVAL, "site: struct version %u is not one this library reads "
 		                "(1 to %u)", s->version, (unsigned)FIC_SITE_VERSION);
@@ -42,6 +38,13 @@ static int validate_site(const fic_site *s)
 		return rc;
 	if (s->credit_code && s->credit_code[0] && (rc = fic_credit_code_check(s->credit_code)))
 		return rc;
+	if (s->place_code && s->place_code[0]) {
+		char *key = NULL;
+		rc = fic__place_code_key(s->place_code, &key);
+		fic__free(key);
+		if (rc != FIC_OK)
+			return rc;
+	}
 	int64_t from = 0, to = 0;
 	if (s->licence_valid_from && s->licence_valid_from[0] && s->licence_valid_to &&
 	    s->licence_valid_to[0] &&
@@ -92,7 +95,11 @@ int fic_site_to_json(char **out, const fic_site *site)
 	fic__err_clear();
 	FIC__OUT(out);
 	FIC__ARG(site);
-	*out = json_take(fic__site_json(site));
+	fic_site in;
+	int rc = fic__site_in(&in, site);
+	if (rc != FIC_OK)
+		return rc;
+	*out = json_take(fic__site_json(&in));
 	return *out ? FIC_OK : fic__err(FIC_ENOMEM, "out of memory writing JSON");
 }
 
@@ -196,10 +203,20 @@ int fic_site_get(fic_site **out, fic_store *store, const char *id)
 int fic_site_find_by_place_code(fic_site **out, fic_store *store, const char *payload)
 {
 	FIC__BEGIN(out, store);
-	int rc = fic__check_text(payload, "place code", FIC_SITE_PLACE_CODE_MAX, true, NULL);
+	int rc = fic__check_text(payload, "place code", FIC_PLACE_CODE_PAYLOAD_MAX, true, NULL);
 	if (rc != FIC_OK)
 		return rc;
-	return fetch_one(store, out, "place_code = ?1", payload, "place code");
+	/* By the code's key: the same code however it was spaced, any of the site's codes. */
+	char *key = NULL, id[80] = "";
+	if ((rc = fic__place_code_key(payload, &key)) == FIC_OK)
+		rc = fic__query_text(store, id, sizeof id, "SELECT site_id FROM site_codes WHERE key = ?1",
+		                     "looking up a place code", "t", key);
+	fic__free(key);
+	if (rc == FIC_ENOTFOUND)
+		return fic__err(FIC_ENOTFOUND, "no site with that place code");
+	if (rc != FIC_OK)
+		return rc;
+	return fetch_one(store, out, "id = ?1", id, "id");
 }
 
 void fic_site_list_free(fic_site_list *list)
@@ -629,11 +646,27 @@ int fic_site_near(fic_site_list **out, fic_store *store, double lat, double lon,
 
 /* ---- writing ---- */
 
-/* Another site already carrying this place code? */
+/* Another site already carrying this place code — as written, or by its key
+ * (the same code spaced otherwise, or among another site's codes)? */
 static int check_place_code_free(fic_store *store, const char *place_code, const char *self_id)
 {
 	if (place_code == NULL || place_code[0] == '\0')
 		return FIC_OK;
+	char *key = NULL, owner[80] = "";
+	int krc = fic__place_code_key(place_code, &key);
+	if (krc == FIC_OK) {
+		krc = fic__query_text(store, owner, sizeof owner, "SELECT site_id FROM site_codes WHERE "
+		                      "key = ?1", "looking up a place code", "t", key);
+		if (krc == FIC_ENOTFOUND) {
+			fic__err_clear();
+			krc = FIC_OK;
+		}
+	}
+	fic__free(key);
+	if (krc != FIC_OK)
+		return krc;
+	if (owner[0] && (self_id == NULL || strcmp(owner, self_id) != 0))
+		return fic__err(FIC_EEXISTS, "place code already belongs to site %s", owner);
 	sqlite3_stmt *st;
 	int rc = fic__cached(store, &st,
 	                     "SELECT id FROM sites WHERE place_code = ?1 AND id IS NOT ?2");
@@ -691,7 +724,12 @@ int fic_site_add(fic_site **out, fic_store *store, const fic_site *site, const c
 		*out = NULL;
 	if (store == NULL || site == NULL)
 		return fic__err(FIC_EINVAL, "store and site are required");
-	int rc = validate_site(site);
+	fic_site given;
+	int rc = fic__site_in(&given, site);
+	if (rc != FIC_OK)
+		return rc;
+	site = &given;
+	rc = validate_site(site);
 	if (rc == FIC_OK)
 		rc = fic__check_text(reason, "reason", FIC_REASON_MAX, false, NULL);
 	if (rc != FIC_OK)
@@ -718,6 +756,8 @@ int fic_site_add(fic_site **out, fic_store *store, const fic_site *site, const c
 		rc = check_place_code_free(store, s.place_code, NULL);
 		if (rc == FIC_OK)
 			rc = record_change(store, &s, true, "site.add", "add", payload, payload);
+		if (rc == FIC_OK)
+			rc = fic__site_primary_code(store, s.id, s.place_code, NULL);
 		rc = fic__tx_end(store, rc);
 	}
 	fic__free(payload);
@@ -785,8 +825,9 @@ int fic__site_update_tx(fic_site **out, fic_store *store, const fic_site *site, 
 		rc = fic__err(FIC_ENOMEM, "out of memory updating a site");
 		goto done;
 	}
-	if ((rc = record_change(store, &s, false, "site.update", "update", detail, payload)) == FIC_OK &&
-	    out) {
+	if ((rc = record_change(store, &s, false, "site.update", "update", detail, payload)) == FIC_OK)
+		rc = fic__site_primary_code(store, s.id, s.place_code, before->place_code);
+	if (rc == FIC_OK && out) {
 		*out = copy;
 		copy = NULL;
 	}
@@ -797,30 +838,6 @@ done:
 	fic_site_free(before);
 	fic_site_free(copy);
 	return rc;
-}
-
-int fic_site_update(fic_site **out, fic_store *store, const fic_site *site, const char *reason)
-{
-	fic__err_clear();
-	if (out)
-		*out = NULL;
-	if (store == NULL || site == NULL)
-		return fic__err(FIC_EINVAL, "store and site are required");
-	int rc = fic__tx_begin(store);
-	if (rc != FIC_OK)
-		return rc;
-	fic_site *res = NULL;
-	rc = fic__site_update_tx(&res, store, site, reason);
-	rc = fic__tx_end(store, rc);
-	if (rc != FIC_OK) {
-		fic_site_free(res);
-		return rc;
-	}
-	if (out)
-		*out = res;
-	else
-		fic_site_free(res);
-	return FIC_OK;
 }
 
 /* Closing, inside the caller's open transaction. */
@@ -851,17 +868,8 @@ int fic__site_close_tx(fic_store *store, const char *id, const char *reason)
 	return rc;
 }
 
-int fic_site_close(fic_store *store, const char *id, const char *reason)
-{
-	fic__err_clear();
-	FIC__ARG(store);
-	int rc = fic__tx_begin(store);
-	if (rc != FIC_OK)
-		return rc;
-	rc = fic__site_close_tx(store, id, reason);
-	rc = fic__tx_end(store, rc);
-	return rc;
-}
+/* fic_site_update and fic_site_close are in flow/registry.c: a registry change
+ * the inspector makes outside an inspection files a site-status lead. */
 
 /* ---- the county's registry, as the sync feed brings it (sync/pull.c) ---- */
 
@@ -871,6 +879,55 @@ static int audit_revision(fic_store *store, const char *action, const char *id, 
 	cJSON *d = cJSON_CreateObject();
 	bool ok = d && cJSON_AddNumberToObject(d, "revision", (double)revision);
 	return fic__audit_take(store, action, "site", id, d, ok);
+}
+
+/*
+ * The areas the county's registry puts a site in besides its kind's (a
+ * hospital's MCH services, 妇幼健康 三(一)1): `areas`, an array of area ids,
+ * replaces what the registry said before; an area the device does not know
+ * is passed over; a site patrolled in an area the registry drops stays there
+ * as patrolled. Absent: as it was.
+ */
+static int registry_areas(fic_store *store, const char *id, const cJSON *areas)
+{
+	if (areas == NULL || cJSON_IsNull(areas))
+		return FIC_OK;
+	if (!cJSON_IsArray(areas) || cJSON_GetArraySize(areas) > 32)
+		return fic__err(FIC_EINVAL, "a site's areas must be an array of at most 32 area ids");
+	const cJSON *a;
+	cJSON_ArrayForEach(a, areas) {
+		if (!cJSON_IsString(a) || fic__check_text(a->valuestring, "area", 64, true, NULL) != FIC_OK)
+			return fic__err(FIC_EINVAL, "a site's areas must be area ids");
+	}
+	int rc = fic__exec(store, "UPDATE site_areas SET via = 'patrol' WHERE site_id = ?1 AND via = "
+	                          "'registry' AND last_patrol IS NOT NULL",
+	                   "placing the site in its areas", "t", id);
+	if (rc == FIC_OK)
+		rc = fic__exec(store, "DELETE FROM site_areas WHERE site_id = ?1 AND via = 'registry'",
+		               "placing the site in its areas", "t", id);
+	cJSON_ArrayForEach(a, areas) {
+		if (rc != FIC_OK)
+			break;
+		rc = fic__exec(store, "INSERT INTO site_areas (k, area, site_id, name, kind, open, via, "
+		                      "per_year, last_patrol) SELECT s.k, pa.area, s.id, s.name, s.kind, "
+		                      "s.status != 2, 'registry', coalesce((SELECT per_year FROM area_kinds "
+		                      "WHERE area = pa.area AND kind = s.kind), pa.per_year), (SELECT "
+		                      "max(i.inspection_date) FROM inspections i WHERE i.site_id = s.id AND "
+		                      "i.state = 'finished' AND i.area = pa.area) FROM sites s JOIN "
+		                      "patrol_areas pa ON pa.area = ?2 WHERE s.id = ?1 "
+		                      "ON CONFLICT (k, area) DO NOTHING",
+		               "placing the site in its areas", "tt", id, a->valuestring);
+	}
+	if (rc == FIC_OK)
+		rc = fic__exec(store, "UPDATE site_areas SET patrol_year = substr(last_patrol, 1, 4), "
+		                      "patrols_in_year = (SELECT count(*) FROM inspections i WHERE "
+		                      "i.site_id = site_areas.site_id AND i.state = 'finished' AND i.area = "
+		                      "site_areas.area AND i.inspection_date BETWEEN substr(site_areas."
+		                      "last_patrol, 1, 4) || '-01-01' AND substr(site_areas.last_patrol, 1, "
+		                      "4) || '-12-31') WHERE site_id = ?1 AND last_patrol IS NOT NULL AND "
+		                      "patrol_year IS NULL",
+		               "placing the site in its areas", "t", id);
+	return rc;
 }
 
 int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON *data,
@@ -958,6 +1015,18 @@ int fic__site_apply_feed(fic_store *store, const char *id, bool del, const cJSON
 	n.updated_at_ms = now;
 	n.revision = before ? before->revision + 1 : 1;
 	if ((rc = write_row(store, &n, before == NULL)) == FIC_OK)
+		rc = fic__site_primary_code(store, id, n.place_code, before ? before->place_code : NULL);
+	if (rc == FIC_OK)
+		rc = registry_areas(store, id, cJSON_GetObjectItemCaseSensitive(data, "areas"));
+	/* The colour the county publishes for a water supply (seed 000: blue 合格, red 不合格). */
+	const char *colour = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "water_status"));
+	if (rc == FIC_OK && colour && (strcmp(colour, "blue") == 0 || strcmp(colour, "red") == 0))
+		rc = fic__exec(store, "INSERT INTO water_status (site_id, published, published_at_ms, "
+		                      "updated_at_ms) VALUES (?1, ?2, ?3, ?3) ON CONFLICT (site_id) DO "
+		                      "UPDATE SET published = excluded.published, published_at_ms = "
+		                      "excluded.published_at_ms",
+		               "keeping the published water status", "tti", id, colour, now);
+	if (rc == FIC_OK)
 		rc = audit_revision(store, "site.registry", id, n.revision);
 	fic_site_free(before);
 	return rc;

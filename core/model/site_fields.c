@@ -52,6 +52,16 @@ static bool is_text(sf_type t)
 	return t == SF_TEXT || t == SF_DATE;
 }
 
+const size_t fic__site_sizes[FIC_SITE_VERSION] = { offsetof(fic_site, authority),
+	                                            sizeof(fic_site) };
+
+int fic__site_in(fic_site *out, const fic_site *given)
+{
+	static const fic_site init = FIC_SITE_INIT;
+	*out = init;
+	return fic__struct_in(out, given, fic__site_sizes, FIC_SITE_VERSION, "site");
+}
+
 /* ---- records: one allocation holding the struct and its strings ---- */
 
 fic_site *fic__site_copy(const fic_site *src)

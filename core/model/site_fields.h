@@ -72,6 +72,7 @@ typedef enum sf_type {
 	  "hazard level")                                                                           \
 	X(venue_type, SF_CODE, FIC_CODE_VENUE_TYPE, SF_FACT | SF_FEED, 0, SF_VENUE, "venue type")  \
 	X(note, SF_TEXT, 0, SF_FEED, FIC_SITE_NOTE_MAX, 0, "note")                                  \
+	X(authority, SF_TEXT, 0, SF_FEED, FIC_SITE_SHORT_MAX, 0, "competent authority")            \
 	X(created_at_ms, SF_TIME, 0, 0, 0, 0, "created")                                            \
 	X(updated_at_ms, SF_TIME, 0, 0, 0, 0, "updated")                                            \
 	X(revision, SF_TIME, 0, 0, 0, 0, "revision")

@@ -23,7 +23,10 @@ struct fic__registry;
 #define FIC_STMT_CACHE 48
 struct fic_store {
 	sqlite3 *db;
-	const fic_platform *platform;
+	const fic_platform *platform; /* &platform_table */
+	fic_platform platform_table;  /* the caller's table, as far as its version goes */
+	int busy_timeout_ms;
+	bool scrub_due; /* plaintext was overwritten in the open transaction: scrub after it */
 	char *actor;
 	char *path;
 	char device_id[FIC_UUID_BUFSIZE];
@@ -144,7 +147,8 @@ typedef enum fic__priority {
 	FIC_PRIORITY_INSPECTION = 10,   /* a finished inspection */
 	FIC_PRIORITY_LEAD = 20,         /* a lead without a two-hour clock */
 	FIC_PRIORITY_URGENT_PHOTO = 99, /* an urgent lead's photos' metadata, right after it */
-	FIC_PRIORITY_URGENT = 100       /* an urgent lead: sent first, alone */
+	FIC_PRIORITY_URGENT = 100,      /* an urgent lead: sent first, alone */
+	FIC_PRIORITY_IMMEDIATE = 110    /* a lead to report at once (立即报告): before the urgent ones */
 } fic__priority;
 /* uploads.priority of an urgent lead's photo file (others are 0). */
 #define FIC_UPLOAD_URGENT 100
@@ -156,9 +160,51 @@ int fic__outbox_enqueue(fic_store *store, const char *record_type, const char *r
 /* fic__time_bind binds t_device_ms … t_flags at ?i..?i+5. */
 int fic__time_now(fic_store *store, fic_time *t);
 void fic__time_bind(sqlite3_stmt *st, int i, const fic_time *t);
+/* `grace_ms`: the lead's time to report after discovery (two hours, or 0
+ * for a lead to report immediately). */
 int64_t fic__effective_deadline(fic_store *store, int64_t stored_deadline, int t_flags,
                                 const char *t_boot_id, int64_t t_mono_ms, int64_t t_device_ms,
-                                int64_t discovered_at_ms);
+                                int64_t discovered_at_ms, int64_t grace_ms);
+
+/* ---- secrets, and scrubbing what was overwritten (secret.c) ---- */
+/* The bearer token's secret name (the other secrets a device holds are named
+ * beside it, [a-z0-9_]). */
+#define FIC_SECRET_TOKEN "sync_token"
+/* The SMS fallback's key (sync/sms.c): base64 of 32 bytes. */
+#define FIC_SECRET_SMS_KEY "sms_key"
+/* A text secret through the platform's hooks (or the built-in files): into
+ * buf, NUL-terminated (FIC_ENOTFOUND, no message, when there is none; the
+ * buffer is wiped on failure); saved durably; forgotten (FIC_OK when there
+ * was none). Values are never logged. */
+int fic__secret_get(fic_store *store, const char *name, char *buf, size_t size);
+int fic__secret_put(fic_store *store, const char *name, const char *value);
+int fic__secret_delete(fic_store *store, const char *name);
+/* At open: a token or SMS key kept in sync_state by an older store moves to
+ * the secret hook and is scrubbed from the file. */
+int fic__secrets_migrate(fic_store *store);
+/* After plaintext was overwritten: checkpoint the WAL into the database and
+ * truncate it, without waiting for readers (FIC_EBUSY when one holds an
+ * older snapshot: a later scrub or the last close does it). Logs why not. */
+int fic__store_scrub(fic_store *store);
+/* After a transaction ended with `rc`: scrub if it overwrote plaintext and
+ * committed (store->scrub_due), and clear the flag either way. */
+void fic__store_scrub_if_due(fic_store *store, int rc);
+
+/* ---- the county's public key, pinned (keys.c) ---- */
+typedef struct fic__county_key {
+	char id[FIC_KEY_ID_BUFSIZE];
+	unsigned char pk[FIC_COUNTY_KEY_BYTES];
+	char county[201];
+} fic__county_key;
+/* The pinned key: FIC_OK, FIC_ENOTFOUND (none pinned; no message),
+ * FIC_ECORRUPT (the row does not hold a key with its id). */
+int fic__county_key_get(fic_store *store, fic__county_key *out);
+/* Pin `public_key_b64` (inside the caller's transaction, with an audit
+ * entry): FIC_OK also when it is the key already pinned; FIC_ESTATE when
+ * another key is pinned (unenrol first); FIC_EINVAL for a malformed key. */
+int fic__county_key_pin(fic_store *store, const char *public_key_b64, const char *county);
+/* Forget the pinned key (fic_sync_unenroll), inside the caller's transaction. */
+int fic__county_key_forget(fic_store *store);
 
 /* ---- settings (settings.c) ---- */
 /* How long acknowledged outbox rows are kept after the server's receipt: the
@@ -174,5 +220,9 @@ int fic__utc_offset_min(fic_store *store);
 int64_t fic__local_day(fic_store *store, int64_t utc_ms);
 /* A setting's stored text into buf ("" and FIC_OK when unset). */
 int fic__setting_raw(fic_store *store, const char *key, char *buf, size_t size);
+/* A setting the county's settings feed sends (semester_starts), validated,
+ * inside the caller's transaction: origin 'county', after which the device
+ * refuses to change it by hand (FIC_ESTATE). */
+int fic__setting_put_county(fic_store *store, const char *key, const char *value);
 
 #endif

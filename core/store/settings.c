@@ -3,7 +3,8 @@
  * calendar, the semester start dates, the outbox retention, the SMS
  * fallback's gateway number and margin) and the local calendar day they
  * give. Unknown keys and malformed values are refused; every change is
- * audited.
+ * audited. A setting the county's settings feed sent (origin 'county') is
+ * not changed by hand.
  */
 #include "db.h"
 
@@ -105,6 +106,28 @@ static int check_semesters(const char *value)
 	return FIC_OK;
 }
 
+int fic__setting_put_county(fic_store *store, const char *key, const char *value)
+{
+	if (strcmp(key, "semester_starts") != 0)
+		return fic__err(FIC_EINVAL, "the county does not send setting '%.64s' this way", key);
+	int rc = fic__check_text(value, "value", 190, true, NULL);
+	if (rc == FIC_OK)
+		rc = check_semesters(value);
+	if (rc == FIC_OK)
+		rc = fic__exec(store, "INSERT INTO settings (key, value, origin) VALUES (?1, ?2, "
+		                      "'county') ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+		                      "origin = 'county'",
+		               "saving a setting", "tt", key, value);
+	if (rc == FIC_OK) {
+		cJSON *d = cJSON_CreateObject();
+		bool ok = d && cJSON_AddStringToObject(d, "key", key) &&
+		          cJSON_AddStringToObject(d, "value", value) &&
+		          cJSON_AddStringToObject(d, "origin", "county");
+		rc = fic__audit_take(store, "setting.county", "setting", key, d, ok);
+	}
+	return rc;
+}
+
 int fic_setting_set(fic_store *store, const char *key, const char *value)
 {
 	fic__err_clear();
@@ -123,6 +146,19 @@ int fic_setting_set(fic_store *store, const char *key, const char *value)
 	} else if (strcmp(key, "semester_starts") == 0) {
 		if ((rc = check_semesters(value)) != FIC_OK)
 			return rc;
+		/* 学校卫生 三(一)2's semesters are the county's once it has sent them. */
+		char origin[16] = "";
+		rc = fic__query_text(store, origin, sizeof origin, "SELECT origin FROM settings WHERE "
+		                     "key = 'semester_starts'", "reading a setting", "");
+		if (rc == FIC_ENOTFOUND) {
+			fic__err_clear();
+			rc = FIC_OK;
+		}
+		if (rc != FIC_OK)
+			return rc;
+		if (strcmp(origin, "county") == 0)
+			return fic__err(FIC_ESTATE, "semester_starts is the county's (its settings feed "
+			                            "set it): it is not changed by hand");
 	} else if (strcmp(key, "outbox_retention_days") == 0) {
 		char *end;
 		long v = strtol(value, &end, 10);

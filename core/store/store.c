@@ -474,11 +474,24 @@ static int ensure_device_id(fic_store *store)
 	return ensure_device_id(store);
 }
 
-static int check_platform(const fic_platform *p)
+/* The size of fic_platform at each version (util/abi.c): version 2 appended
+ * the secret hooks. */
+static const size_t platform_sizes[] = { offsetof(fic_platform, secret_get),
+	                                 sizeof(fic_platform) };
+
+/* The caller's table copied into the store's own (later members NULL). */
+static int take_platform(fic_platform *dst, const fic_platform *p)
 {
-	if (p->version < 1 || p->wall_ms == NULL || p->monotonic_ms == NULL ||
-	    p->boot_id == NULL || p->random_bytes == NULL)
+	if (p->version < 1 ||
+	    fic__table_in(dst, p, platform_sizes, sizeof platform_sizes / sizeof platform_sizes[0],
+	                  "platform") != FIC_OK ||
+	    dst->wall_ms == NULL || dst->monotonic_ms == NULL || dst->boot_id == NULL ||
+	    dst->random_bytes == NULL)
 		return fic__err(FIC_EINVAL, "platform table is incomplete or of unknown version");
+	int hooks = (dst->secret_get != NULL) + (dst->secret_put != NULL) +
+	            (dst->secret_delete != NULL);
+	if (hooks != 0 && hooks != 3)
+		return fic__err(FIC_EINVAL, "platform table: give all three secret hooks or none");
 	return FIC_OK;
 }
 
@@ -687,9 +700,11 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	                         "store options")) != FIC_OK)
 		return rc;
 	opts = &defaults;
-	const fic_platform *platform = opts->platform ? opts->platform : fic_platform_default();
-	if ((rc = check_platform(platform)) != FIC_OK)
+	fic_platform platform_copy;
+	if ((rc = take_platform(&platform_copy, opts->platform ? opts->platform
+	                                                       : fic_platform_default())) != FIC_OK)
 		return rc;
+	const fic_platform *platform = &platform_copy;
 	if ((rc = fic__check_text(opts->actor, "actor", 200, false, NULL)) != FIC_OK)
 		return rc;
 	if (opts->busy_timeout_ms < 0)
@@ -708,7 +723,8 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	fic_store *store = fic__calloc(1, sizeof *store);
 	if (store == NULL)
 		return fic__err(FIC_ENOMEM, "out of memory opening the store");
-	store->platform = platform;
+	store->platform_table = platform_copy;
+	store->platform = platform = &store->platform_table;
 	store->path = fic__strdup(full);
 	store->actor = fic__strdup(opts->actor && opts->actor[0] ? opts->actor : "unknown");
 	if (store->path == NULL || store->actor == NULL) {
@@ -736,16 +752,22 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 			fic__err(FIC_EREADONLY, "'%s' is read-only: the store must be writable", full);
 		goto fail;
 	}
+	store->busy_timeout_ms = timeout_ms;
 	sqlite3_busy_timeout(store->db, timeout_ms);
 
 	int64_t version = 0;
 	if ((rc = check_identity(store, &version, migrations, count)) != FIC_OK)
 		goto fail;
 
-	/* WAL + synchronous=FULL: each commit fsyncs the log before returning. */
+	/* WAL + synchronous=FULL: each commit fsyncs the log before returning.
+	 * secure_delete: what a change removes or overwrites (a lead's personal
+	 * answers when they are sealed, pruned upload records, a token moved
+	 * out) is zeroed in the page, never left in free space — Debian's SQLite
+	 * has it on by default, an app's bundled SQLite does not. */
 	if ((rc = enable_wal(store, timeout_ms)) != FIC_OK)
 		goto fail;
-	if ((rc = exec(store, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+	if ((rc = exec(store, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+	                      "PRAGMA secure_delete = ON;",
 	               "configuring the store")) != FIC_OK)
 		goto fail;
 
@@ -754,6 +776,8 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	if (!existed)
 		sync_parent_dir(full);
 	if ((rc = ensure_device_id(store)) != FIC_OK)
+		goto fail;
+	if ((rc = fic__secrets_migrate(store)) != FIC_OK)
 		goto fail;
 
 	*out = store;
@@ -827,11 +851,12 @@ static int check_journal(fic_store *store)
 }
 
 /*
- * The derived tables of schema 2 (0002_scale.sql) against what they derive
- * from: the counters against real counts, every located site in the R*Tree
- * at its place and nothing else there, every name's bigrams present, every
- * site's last patrol. Their triggers keep them in step; this finds a store
- * written with the triggers missing or a table edited by hand.
+ * The derived tables (0002_scale.sql, 0004_year.sql) against what they
+ * derive from: the counters against real counts, every located site in the
+ * R*Tree at its place and nothing else there, every name's bigrams present,
+ * every site in the areas of its kind and each area's patrol dates and
+ * counts. Their triggers keep them in step; this finds a store written with
+ * the triggers missing or a table edited by hand.
  */
 static int check_derived(fic_store *store)
 {
@@ -839,19 +864,17 @@ static int check_derived(fic_store *store)
 		{ "SELECT count(*) FROM (SELECT 'sites' AS name, count(*) AS n FROM sites "
 		  "UNION ALL SELECT 'audit', count(*) FROM audit "
 		  "UNION ALL SELECT 'outbox.pending', count(*) FROM outbox WHERE state IN ('pending', 'sent') "
-		  "UNION ALL SELECT 'open.' || a.area, (SELECT count(*) FROM sites s WHERE s.status != 2 "
-		  " AND s.patrol_area = a.area) FROM (SELECT 'drinking_water' AS area UNION ALL "
-		  " SELECT 'school' UNION ALL SELECT 'medical_blood' UNION ALL SELECT 'mch' UNION ALL "
-		  " SELECT 'occupational') a) t "
+		  "UNION ALL SELECT 'open.' || a.area, (SELECT count(*) FROM site_areas s WHERE s.open = 1 "
+		  " AND s.area = a.area) FROM patrol_areas a) t "
 		  "WHERE t.n IS NOT (SELECT n FROM counts c WHERE c.name = t.name)",
 		  "counter(s) differ from the rows they count" },
-		{ "WITH t (name, n) AS (SELECT 'patrols1.' || patrol_area || '.' || patrol_year, count(*) "
-		  "FROM sites WHERE status != 2 AND patrol_year IS NOT NULL AND patrols_in_year >= 1 "
-		  "GROUP BY 1 UNION ALL SELECT 'patrols2.' || patrol_area || '.' || patrol_year, count(*) "
-		  "FROM sites WHERE status != 2 AND patrol_year IS NOT NULL AND patrols_in_year >= 2 "
+		{ "WITH t (name, n) AS (SELECT 'seen.' || area || '.' || patrol_year, count(*) "
+		  "FROM site_areas WHERE open = 1 AND patrol_year IS NOT NULL AND patrols_in_year >= 1 "
+		  "GROUP BY 1 UNION ALL SELECT 'done.' || area || '.' || patrol_year, count(*) "
+		  "FROM site_areas WHERE open = 1 AND patrol_year IS NOT NULL AND patrols_in_year >= per_year "
 		  "GROUP BY 1) SELECT (SELECT count(*) FROM t WHERE t.n IS NOT (SELECT n FROM counts c "
 		  "WHERE c.name = t.name)) + (SELECT count(*) FROM counts c WHERE (c.name LIKE "
-		  "'patrols1.%' OR c.name LIKE 'patrols2.%') AND c.n != 0 AND c.name NOT IN "
+		  "'seen.%' OR c.name LIKE 'done.%') AND c.n != 0 AND c.name NOT IN "
 		  "(SELECT name FROM t))",
 		  "patrol counter(s) differ from the sites' patrols" },
 		{ "SELECT (SELECT count(*) FROM sites WHERE k IS NULL) + "
@@ -866,13 +889,19 @@ static int check_derived(fic_store *store)
 		  "WHERE NOT EXISTS (SELECT 1 FROM site_grams g WHERE g.gram = substr(s.name, p.i, 2) "
 		  "AND g.k = s.k)",
 		  "name bigram(s) missing from the name index" },
-		{ "SELECT count(*) FROM (SELECT s.last_patrol, s.patrol_year, s.patrols_in_year, "
+		{ "SELECT (SELECT count(*) FROM sites s JOIN area_kinds ak ON ak.kind = s.kind WHERE "
+		  "NOT EXISTS (SELECT 1 FROM site_areas sa WHERE sa.k = s.k AND sa.area = ak.area)) + "
+		  "(SELECT count(*) FROM site_areas sa LEFT JOIN sites s ON s.k = sa.k WHERE s.id IS NOT "
+		  "sa.site_id OR s.name IS NOT sa.name OR s.kind IS NOT sa.kind OR "
+		  "(s.status != 2) IS NOT sa.open)",
+		  "site(s) missing from the areas of their kind, or out of step there" },
+		{ "SELECT count(*) FROM (SELECT sa.last_patrol, sa.patrol_year, sa.patrols_in_year, "
 		  "(SELECT max(i.inspection_date) FROM inspections i INDEXED BY inspections_site "
-		  "WHERE i.site_id = s.id AND i.state = 'finished' AND i.area = s.patrol_area) AS lp, "
-		  "s.id, s.patrol_area FROM sites s) t WHERE t.last_patrol IS NOT t.lp OR "
+		  "WHERE i.site_id = sa.site_id AND i.state = 'finished' AND i.area = sa.area) AS lp, "
+		  "sa.site_id, sa.area FROM site_areas sa) t WHERE t.last_patrol IS NOT t.lp OR "
 		  "t.patrol_year IS NOT substr(t.lp, 1, 4) OR t.patrols_in_year != (SELECT count(*) "
-		  "FROM inspections i INDEXED BY inspections_site WHERE i.site_id = t.id AND "
-		  "i.state = 'finished' AND i.area = t.patrol_area AND i.inspection_date BETWEEN "
+		  "FROM inspections i INDEXED BY inspections_site WHERE i.site_id = t.site_id AND "
+		  "i.state = 'finished' AND i.area = t.area AND i.inspection_date BETWEEN "
 		  "substr(t.lp, 1, 4) || '-01-01' AND substr(t.lp, 1, 4) || '-12-31')",
 		  "site(s) with wrong patrol dates or counts" },
 	};

@@ -125,7 +125,7 @@ void fic__time_bind(sqlite3_stmt *st, int i, const fic_time *t)
  */
 int64_t fic__effective_deadline(fic_store *store, int64_t stored_deadline, int t_flags,
                                 const char *t_boot_id, int64_t t_mono_ms, int64_t t_device_ms,
-                                int64_t discovered_at_ms)
+                                int64_t discovered_at_ms, int64_t grace_ms)
 {
 	if (!(t_flags & FIC_TIME_NO_CONTACT) || t_boot_id == NULL)
 		return stored_deadline;
@@ -139,5 +139,5 @@ int64_t fic__effective_deadline(fic_store *store, int64_t stored_deadline, int t
 		return stored_deadline;
 	}
 	int64_t filed_trusted = s0 + rtt / 2 + (t_mono_ms - m0);
-	return filed_trusted - (t_device_ms - discovered_at_ms) + FIC_URGENT_DEADLINE_MS;
+	return filed_trusted - (t_device_ms - discovered_at_ms) + grace_ms;
 }

@@ -39,3 +39,16 @@ int fic__struct_out(void *dst, const void *src, const size_t *sizes, unsigned n,
 	*(unsigned *)dst = v < n ? v : n;
 	return FIC_OK;
 }
+
+int fic__table_in(void *dst, const void *src, const size_t *sizes, unsigned n, const char *what)
+{
+	unsigned v = FIC__VERSION_OF(src);
+	if (v < 1)
+		return fic__err(FIC_EINVAL, "%s: table version 0 (set its version)", what);
+	/* A function table of a later version is read as far as this library
+	 * knows it (its newer members are not used): docs/api.md, "ABI". */
+	memset(dst, 0, sizes[n - 1]);
+	memcpy(dst, src, covered(v, sizes, n));
+	*(unsigned *)dst = v < n ? v : n;
+	return FIC_OK;
+}

@@ -60,6 +60,11 @@ int fic__struct_in(void *dst, const void *src, const size_t *sizes, unsigned n, 
  * caller's `dst`, whose version says how much of it the caller has; the
  * version written back is the one filled. FIC_EINVAL for version 0. */
 int fic__struct_out(void *dst, const void *src, const size_t *sizes, unsigned n, const char *what);
+/* Copy a function table the caller supplies (fic_platform) into `dst`, at
+ * most sizes[n - 1] bytes: the members of its version (a later version's
+ * as far as this library knows them; a version-1 table's later members are
+ * NULL) and `version` the one copied. FIC_EINVAL only for version 0. */
+int fic__table_in(void *dst, const void *src, const size_t *sizes, unsigned n, const char *what);
 /* The caller's version of a struct it passed (its first member). */
 #define FIC__VERSION_OF(p) (*(const unsigned int *)(const void *)(p))
 
@@ -157,6 +162,35 @@ int fic__sha256_hex(const void *data, size_t len, char out[FIC_SHA256_HEX]);
  * out is "" on failure. */
 int fic__sha256_fd(int fd, char out[FIC_SHA256_HEX], int64_t *bytes);
 int fic__sha256_file(const char *path, char out[FIC_SHA256_HEX]);
+
+/* ---- sealing to the county's key (seal.c; libsodium) ---- */
+#define FIC_COUNTY_KEY_BYTES 32 /* an X25519 public (or secret) key */
+#define FIC_COUNTY_KEY_TEXT 45  /* its standard base64 and the NUL */
+#define FIC_KEY_ID_BUFSIZE 17   /* 16 hex digits of SHA-256(public key) and the NUL */
+#define FIC_SEAL_BLOCK 64       /* plaintexts are padded to a multiple of this */
+/* libsodium started (FIC_ERROR if it cannot be). */
+int fic__crypto_init(void);
+/* The 32 bytes of a key from its base64 (FIC_EINVAL otherwise), and back. */
+int fic__county_key_parse(const char *b64, unsigned char pk[FIC_COUNTY_KEY_BYTES]);
+void fic__county_key_text(const unsigned char pk[FIC_COUNTY_KEY_BYTES],
+                          char out[FIC_COUNTY_KEY_TEXT]);
+/* A key's id: the first 16 hex digits of its SHA-256. */
+int fic__county_key_id(const unsigned char pk[FIC_COUNTY_KEY_BYTES], char out[FIC_KEY_ID_BUFSIZE]);
+/*
+ * Seal `len` bytes to public key `pk` (crypto_box_seal of the plaintext
+ * padded to FIC_SEAL_BLOCK): *out is the box in base64 (fic__free it). Only
+ * the secret key opens it again, not whoever sealed it. The padded copy is
+ * wiped; the caller wipes `plain`.
+ */
+int fic__seal(char **out, const unsigned char pk[FIC_COUNTY_KEY_BYTES], const void *plain,
+              size_t len);
+/* Open a box fic__seal made with the key pair (pk, sk): *out the plaintext,
+ * NUL-terminated, *len its length (fic__wipe and fic__free it). FIC_EINVAL
+ * when it is not a box or does not open with this key. */
+int fic__unseal(char **out, size_t *len, const unsigned char pk[FIC_COUNTY_KEY_BYTES],
+                const unsigned char sk[FIC_COUNTY_KEY_BYTES], const char *box_b64);
+/* Overwrite `len` bytes with zeros in a way the compiler keeps (NULL is fine). */
+void fic__wipe(void *p, size_t len);
 
 /* ---- JSON (json.c) ---- */
 /*

@@ -18,6 +18,8 @@
 #include "lead.h"
 #include "photo.h"
 #include "evidence.h"
+#include "visit.h"
+#include "records.h"
 #include "sync.h"
 #include "sms.h"
 

@@ -96,6 +96,40 @@ FIC_EXTERN int fic_checklist_install(fic_store *store, const char *json, size_t 
 FIC_EXTERN int fic_inspection_start(char *id_out, fic_store *store, const char *site_id,
                                     const char *checklist_id);
 
+/** How a patrol is made (seed 002: 明查 and 暗访, announced and unannounced supervision). */
+typedef enum fic_visit_mode {
+	FIC_VISIT_UNSAID = 0,      /**< not recorded */
+	FIC_VISIT_ANNOUNCED = 1,   /**< 明查: the site knew of the visit */
+	FIC_VISIT_UNANNOUNCED = 2  /**< 暗访: it did not */
+} fic_visit_mode;
+
+#define FIC_INSPECTION_OPTIONS_VERSION 1
+
+/** Options for fic_inspection_start_opts(). Initialise with FIC_INSPECTION_OPTIONS_INIT. */
+typedef struct fic_inspection_options {
+	unsigned int version; /**< FIC_INSPECTION_OPTIONS_VERSION */
+	int visit_mode;       /**< fic_visit_mode */
+	/** The scan of the site's posted place code that starts this visit (fic_visit_scan):
+	 *  its proof of presence, and the facts the code carried checked against the
+	 *  registry. NULL: none. Borrowed. */
+	const char *scan_id;
+} fic_inspection_options;
+
+#define FIC_INSPECTION_OPTIONS_INIT { FIC_INSPECTION_OPTIONS_VERSION, FIC_VISIT_UNSAID, NULL }
+
+/**
+ * fic_inspection_start() with options: whether the visit is announced or
+ * unannounced (recorded with the inspection, its register line and its
+ * chained record), and the place-code scan that started it. NULL options =
+ * fic_inspection_start().
+ * @return as fic_inspection_start(); FIC_EINVAL (unknown version or mode, a
+ *   scan of another site); FIC_ENOTFOUND (scan); FIC_ESTATE (the scan
+ *   already started a visit).
+ */
+FIC_EXTERN int fic_inspection_start_opts(char *id_out, fic_store *store, const char *site_id,
+                                         const char *checklist_id,
+                                         const fic_inspection_options *opts);
+
 /**
  * Answer (or re-answer) an item. `value` is text in the item's form (yes/no/na,
  * 7.2, 42, 2026-03-01, a choice id, ids separated by commas, free text, or
@@ -124,15 +158,47 @@ typedef enum fic_site_finding {
 
 /**
  * Record a site finding during an inspection: CLOSED closes the site in the
- * registry; CHANGED updates it with `changes` (as fic_site_update). Either
- * way a site-status lead is filed for the agency, and the finding appears in
- * the inspection. One transaction.
+ * registry (and none of the checklist's items applies any more); CHANGED
+ * updates it with `changes` (as fic_site_update). Either way a site-status
+ * lead is filed as a draft, the finding appears in the inspection, and
+ * finishing needs a proof photo of the inspection (no item) — then the lead
+ * is submitted with it (below). One transaction.
  * @param changes the site's new facts for FIC_FOUND_CHANGED (its id must be
  *   the inspected site's); NULL for FIC_FOUND_CLOSED.
  */
 FIC_EXTERN int fic_inspection_report_site(fic_store *store, const char *inspection_id,
                                           int finding, const char *reason,
                                           const fic_site *changes);
+
+/*
+ * Site findings and their proof. The guide asks for "证明影像资料" — a proof
+ * photo — whenever a site is found closed (长期未经营/已关闭) or its facts
+ * differ (信息变更) (实施方案 服务方法 1(3); 各专业 三(二)2). So:
+ *  - an inspection with a site finding finishes only with at least one
+ *    photo of the inspection that documents no single item (the gate, the
+ *    new sign): fic_photo_add_*(FIC_PHOTO_INSPECTION, id, NULL, …);
+ *  - a site found closed has nothing left to check: its checklist's items
+ *    no longer apply, so that photo is all finishing needs;
+ *  - the site-status lead is filed at once as a draft and submitted when
+ *    the inspection finishes, with the proof photos' hashes in its body.
+ */
+
+/**
+ * Report a site found closed, or whose facts differ from the registry,
+ * outside an inspection: as fic_site_close / fic_site_update (which file
+ * the same report for a county site) in one transaction with a site-status
+ * lead, kept as a draft until its proof photo is attached
+ * (fic_photo_add_*(FIC_PHOTO_LEAD, lead id, …)) and it is submitted
+ * (fic_lead_submit refuses it before: FIC_EINCOMPLETE).
+ * @param lead_id_out receives the draft lead's id (FIC_UUID_BUFSIZE bytes).
+ * @param changes the site's new facts for FIC_FOUND_CHANGED (its id must be
+ *   `site_id`); NULL for FIC_FOUND_CLOSED.
+ * @return FIC_OK; FIC_EINVAL (NULL, finding unknown, changes missing or for
+ *   another site, or changes that change nothing); FIC_ENOTFOUND;
+ *   FIC_ESTATE (already closed); as fic_site_update.
+ */
+FIC_EXTERN int fic_site_report(char *lead_id_out, fic_store *store, const char *site_id,
+                               int finding, const char *reason, const fic_site *changes);
 
 /**
  * The state of an inspection as JSON, for showing live: which items apply,

@@ -63,7 +63,8 @@ typedef struct fic_photo_options {
 typedef enum fic_photo_owner {
 	FIC_PHOTO_INSPECTION = 1, /**< an inspection; item_id names the checklist item (or NULL) */
 	FIC_PHOTO_LEAD = 2,       /**< a lead */
-	FIC_PHOTO_SITE = 3        /**< a site (e.g. the posted licence, a closed gate) */
+	FIC_PHOTO_SITE = 3,       /**< a site (e.g. the posted licence, a closed gate) */
+	FIC_PHOTO_ACTIVITY = 4    /**< publicity, training or a case assisted (records.h) */
 } fic_photo_owner;
 
 /**

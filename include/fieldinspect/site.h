@@ -125,7 +125,11 @@ typedef enum fic_site_code_type {
 #define FIC_SITE_NOTE_MAX 4000
 #define FIC_REASON_MAX 1000
 
-#define FIC_SITE_VERSION 1
+/**
+ * Version 2 added `authority`. A caller built with version 1's header passes
+ * version 1 and its shorter struct: it is read as far as version 1 went.
+ */
+#define FIC_SITE_VERSION 2
 
 /**
  * A site record. Used both ways:
@@ -180,13 +184,17 @@ typedef struct fic_site {
 	int64_t created_at_ms;   /**< output only: device UTC time of creation */
 	int64_t updated_at_ms;   /**< output only */
 	int64_t revision;        /**< output only: 1 at creation, +1 per change */
+
+	/* version 2 */
+	const char *authority;   /**< 主管机构: the water supply's or school's competent authority,
+	                              told of a new or changed site (饮用水/学校卫生 三(二)3) */
 } fic_site;
 
 #define FIC_SITE_INIT { FIC_SITE_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, \
 	NULL, NULL, NULL, NULL, 0, 0.0, 0.0, 0, 0, \
 	0, FIC_UNKNOWN, FIC_UNKNOWN, \
 	0, 0, FIC_UNKNOWN, FIC_UNKNOWN, FIC_UNKNOWN, \
-	0, 0, 0, NULL, 0, 0, 0 }
+	0, 0, 0, NULL, 0, 0, 0, NULL }
 
 /** Fill `site` with the FIC_SITE_INIT values. */
 FIC_EXTERN int fic_site_init(fic_site *site, unsigned int version);
@@ -213,8 +221,11 @@ FIC_EXTERN int fic_site_add(fic_site **out, fic_store *store, const fic_site *si
  * Replace the facts of site `site->id` with those in `site` (get, change,
  * update). Status and origin are not taken from `site`. A site from the
  * county's registry becomes FIC_SITE_CHANGED (信息变更: its facts now differ
- * from the registry, to be reported); a site added in the field keeps its
- * status. A call that changes nothing succeeds and writes nothing.
+ * from the registry, to be reported) and a site-status lead is filed for it,
+ * as a draft awaiting its proof photo (fic_site_report in inspection.h says
+ * how; fic_lead_list_get lists it); a site added in the field keeps its
+ * status and files nothing. A call that changes nothing succeeds and writes
+ * nothing.
  * @param reason required: why the facts changed (1..FIC_REASON_MAX bytes).
  * @return FIC_OK; FIC_ENOTFOUND; FIC_ESTATE if the site is closed; as fic_site_add.
  */
@@ -222,7 +233,9 @@ FIC_EXTERN int fic_site_update(fic_site **out, fic_store *store, const fic_site 
                                const char *reason);
 
 /**
- * Mark a site closed (停业/关闭) with the reason, as verified on the spot.
+ * Mark a site closed (停业/关闭) with the reason, as verified on the spot;
+ * a site-status lead is filed as a draft awaiting its proof photo (as
+ * fic_site_update).
  * @return FIC_OK; FIC_ENOTFOUND; FIC_ESTATE if it is already closed; FIC_EINVAL.
  */
 FIC_EXTERN int fic_site_close(fic_store *store, const char *id, const char *reason);

@@ -129,16 +129,39 @@ typedef struct fic_sync_report {
 
 /**
  * Enrol this device with a one-time code issued by the county. Keeps the
- * token (never logged) and the county name in the store.
+ * token (never logged) through the platform's secret hook (sys/platform.h:
+ * a 0600 file beside the store by default, the Android Keystore in the
+ * app), never in the database; the county name and the server's URL in the
+ * store — the token is sent to that server only (a push or pull given
+ * another URL is FIC_ESTATE before any request); and pins the county's
+ * public key if the answer has one: a lead's personal answers (informants,
+ * patients) are sealed to it at submission (lead.h). An answer with another
+ * key than the one already pinned is refused (FIC_ESTATE, nothing changed):
+ * to accept a county's new key, fic_sync_unenroll() first.
  * @return FIC_OK; FIC_EAUTH if the server refused the code; FIC_EINVAL for a
- * missing option or a malformed code; FIC_ENETWORK / FIC_ETLS / FIC_EPROTO /
- * FIC_ECANCELED from the exchange; store errors.
+ * missing option or a malformed code; FIC_ESTATE (another county key);
+ * FIC_ENETWORK / FIC_ETLS / FIC_EPROTO / FIC_ECANCELED from the exchange;
+ * FIC_EIO (the secret could not be saved); store errors.
  */
 FIC_EXTERN int fic_sync_enroll(fic_store *store, const fic_sync_options *opts, const char *code,
                                const char *device_name);
 
 /** Whether the device is enrolled; writes the county's name (may be NULL) into buf. */
 FIC_EXTERN int fic_sync_enrolled(fic_store *store, char *county, size_t county_size);
+
+/**
+ * Leave the county on purpose: forget the token (its secret deleted), the
+ * county, the server's URL and the pinned county key, with an audit entry.
+ * Records still queued stay queued (a lead already submitted stays sealed
+ * to the old key, which the county keeps to open it) and go to whichever
+ * server the device enrols with next. This is the only way a device
+ * accepts another county key, so that neither a changed enrolment answer
+ * nor another server can make it seal informants' details to a key the
+ * county does not hold.
+ * @return FIC_OK (also when not enrolled); FIC_EIO (the secret could not be
+ * deleted: nothing changed); store errors.
+ */
+FIC_EXTERN int fic_sync_unenroll(fic_store *store);
 
 /**
  * Push the outbox's due records: urgent lead records first, in a request of
@@ -158,7 +181,8 @@ FIC_EXTERN int fic_sync_enrolled(fic_store *store, char *county, size_t county_s
  * @return FIC_OK when every due record was answered for; FIC_ENETWORK when
  * the link or the server failed (rows deferred; try again after
  * report->next_due_ms or when the network returns); FIC_EAUTH (enrol
- * again); FIC_ESTATE (not enrolled); FIC_EPROTO; FIC_ETLS; FIC_ECANCELED.
+ * again); FIC_ESTATE (not enrolled, or opts->server_url is not the server
+ * it enrolled with: nothing sent); FIC_EPROTO; FIC_ETLS; FIC_ECANCELED.
  */
 FIC_EXTERN int fic_sync_push(fic_store *store, const fic_sync_options *opts,
                              fic_sync_report *report);
@@ -169,7 +193,8 @@ FIC_EXTERN int fic_sync_push(fic_store *store, const fic_sync_options *opts,
  * inspector's version until the county has seen it) and re-inspection tasks.
  * Each page is applied in one transaction with its cursor, so an
  * interrupted pull resumes where it stopped.
- * @return FIC_OK; FIC_ESTATE (not enrolled); FIC_EAUTH; FIC_ENETWORK;
+ * @return FIC_OK; FIC_ESTATE (not enrolled, or another server than the
+ * enrolled one: nothing sent); FIC_EAUTH; FIC_ENETWORK;
  * FIC_EPROTO (an answer that is not a feed page: nothing applied);
  * FIC_ETLS; FIC_ECANCELED; store errors.
  */

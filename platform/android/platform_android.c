@@ -8,7 +8,9 @@
  * has at every API level (getrandom only from API 28) and which never fails
  * or blocks; the data directory is the app's (Context.getFilesDir()); and
  * the boot id falls back to the boot instant read from the clocks when the
- * SELinux policy hides /proc/sys/kernel/random/boot_id.
+ * SELinux policy hides /proc/sys/kernel/random/boot_id; and secrets go to
+ * the app's functions (the Keystore, through the Java binding) once it sets
+ * them, to the built-in 0600 files until then.
  *
  * On a Linux host (its tests: tests/android/) getrandom stands in for
  * arc4random_buf and Debian's host liblog for Android's. Allocation uses the
@@ -38,6 +40,13 @@ struct fic_android_platform {
 	int min_level;
 	char *data_dir;
 	char *boot_id_path;
+	/* the app's secret functions (fic_android_platform_set_secrets), or NULL */
+	int (*secret_get)(void *ctx, const char *store_path, const char *name, void *buf,
+	                  size_t size, size_t *len);
+	int (*secret_put)(void *ctx, const char *store_path, const char *name, const void *value,
+	                  size_t len);
+	int (*secret_del)(void *ctx, const char *store_path, const char *name);
+	void *secret_ctx;
 };
 
 static int64_t clock_ms(clockid_t id)
@@ -133,6 +142,46 @@ static void android_log(void *ctx, fic_log_level level, const char *message)
 	__android_log_print(prio[level], p->tag, "%s", message ? message : "");
 }
 
+static int android_secret_get(void *ctx, const char *store_path, const char *name, void *buf,
+                              size_t size, size_t *len)
+{
+	const fic_android_platform *p = ctx;
+	return p->secret_get ? p->secret_get(p->secret_ctx, store_path, name, buf, size, len)
+	                     : fic_secret_file_get(NULL, store_path, name, buf, size, len);
+}
+
+static int android_secret_put(void *ctx, const char *store_path, const char *name,
+                              const void *value, size_t len)
+{
+	const fic_android_platform *p = ctx;
+	return p->secret_put ? p->secret_put(p->secret_ctx, store_path, name, value, len)
+	                     : fic_secret_file_put(NULL, store_path, name, value, len);
+}
+
+static int android_secret_delete(void *ctx, const char *store_path, const char *name)
+{
+	const fic_android_platform *p = ctx;
+	return p->secret_del ? p->secret_del(p->secret_ctx, store_path, name)
+	                     : fic_secret_file_delete(NULL, store_path, name);
+}
+
+int fic_android_platform_set_secrets(
+	fic_android_platform *p,
+	int (*get)(void *ctx, const char *store_path, const char *name, void *buf, size_t size,
+	           size_t *len),
+	int (*put)(void *ctx, const char *store_path, const char *name, const void *value,
+	           size_t len),
+	int (*del)(void *ctx, const char *store_path, const char *name), void *ctx)
+{
+	if (p == NULL || (get == NULL) != (put == NULL) || (get == NULL) != (del == NULL))
+		return FIC_EINVAL;
+	p->secret_get = get;
+	p->secret_put = put;
+	p->secret_del = del;
+	p->secret_ctx = get ? ctx : NULL;
+	return FIC_OK;
+}
+
 int fic_android_platform_new(fic_android_platform **out, const char *data_dir,
                              const char *log_tag, int min_level)
 {
@@ -158,6 +207,9 @@ int fic_android_platform_new(fic_android_platform **out, const char *data_dir,
 	p->table.random_bytes = android_random;
 	p->table.log = android_log;
 	p->table.data_dir = p->data_dir;
+	p->table.secret_get = android_secret_get;
+	p->table.secret_put = android_secret_put;
+	p->table.secret_delete = android_secret_delete;
 	*out = p;
 	return FIC_OK;
 }

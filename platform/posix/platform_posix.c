@@ -1,6 +1,7 @@
 /*
  * platform/posix/platform_posix.c — the default platform table for Linux
- * (glibc and Android's bionic): clocks, boot id, secure random, stderr log.
+ * (glibc and Android's bionic): clocks, boot id, secure random, stderr log,
+ * and secrets in 0600 files beside the store (platform/secret_file.c).
  *
  * CLOCK_BOOTTIME is used for the monotonic clock because, unlike
  * CLOCK_MONOTONIC on Linux, it keeps counting while the phone sleeps; the
@@ -80,7 +81,8 @@ static void posix_log(void *ctx, fic_log_level level, const char *message)
 
 static const fic_platform posix_platform = {
 	FIC_PLATFORM_VERSION, NULL,
-	posix_wall_ms, posix_monotonic_ms, posix_boot_id, posix_random, posix_log, NULL
+	posix_wall_ms, posix_monotonic_ms, posix_boot_id, posix_random, posix_log, NULL,
+	fic_secret_file_get, fic_secret_file_put, fic_secret_file_delete
 };
 
 const fic_platform *fic_platform_default(void)

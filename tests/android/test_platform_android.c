@@ -182,6 +182,102 @@ static void a_relative_store_path_lands_in_the_apps_data_dir(void **state)
 	free(where);
 }
 
+/* The app's secret store: here, one file in a folder of the test's (in the
+ * app, values sealed under an Android Keystore key). */
+typedef struct app_secrets {
+	char dir[600];
+	int calls;
+} app_secrets;
+
+static void app_path(app_secrets *a, const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", a->dir, name);
+}
+
+static int app_get(void *ctx, const char *store_path, const char *name, void *buf, size_t size,
+                   size_t *len)
+{
+	app_secrets *a = ctx;
+	(void)store_path;
+	a->calls++;
+	char path[700];
+	app_path(a, name, path, sizeof path);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return FIC_ENOTFOUND;
+	*len = fread(buf, 1, size, f);
+	fclose(f);
+	return FIC_OK;
+}
+
+static int app_put(void *ctx, const char *store_path, const char *name, const void *value,
+                   size_t len)
+{
+	app_secrets *a = ctx;
+	(void)store_path;
+	a->calls++;
+	char path[700];
+	app_path(a, name, path, sizeof path);
+	return tu_write_file(path, value, len) == 0 ? FIC_OK : FIC_EIO;
+}
+
+static int app_del(void *ctx, const char *store_path, const char *name)
+{
+	app_secrets *a = ctx;
+	(void)store_path;
+	a->calls++;
+	char path[700];
+	app_path(a, name, path, sizeof path);
+	unlink(path);
+	return FIC_OK;
+}
+
+static void secrets_go_to_the_apps_store_once_it_is_set(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	fic_android_platform *ap;
+	assert_int_equal(fic_android_platform_new(&ap, dir, NULL, FIC_LOG_WARN), FIC_OK);
+	const fic_platform *p = fic_android_platform_table(ap);
+	assert_int_equal(p->version, FIC_PLATFORM_VERSION);
+	char store[700], file[800], buf[64];
+	snprintf(store, sizeof store, "%s/patrol.db", dir);
+	snprintf(file, sizeof file, "%s.sync_token.secret", store);
+	size_t len = 0;
+	/* Until the app says where: the built-in 0600 file beside the store. */
+	assert_int_equal(p->secret_put(p->ctx, store, "sync_token", "t0ken", 5), FIC_OK);
+	struct stat sb;
+	assert_int_equal(stat(file, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(p->secret_delete(p->ctx, store, "sync_token"), FIC_OK);
+	/* The app's store: nothing beside the store any more. */
+	app_secrets a;
+	snprintf(a.dir, sizeof a.dir, "%s", dir);
+	a.calls = 0;
+	assert_int_equal(fic_android_platform_set_secrets(ap, app_get, app_put, NULL, &a),
+	                 FIC_EINVAL);
+	assert_int_equal(fic_android_platform_set_secrets(NULL, NULL, NULL, NULL, NULL), FIC_EINVAL);
+	assert_int_equal(fic_android_platform_set_secrets(ap, app_get, app_put, app_del, &a), FIC_OK);
+	assert_int_equal(p->secret_put(p->ctx, store, "sync_token", "t0ken", 5), FIC_OK);
+	assert_int_equal(p->secret_get(p->ctx, store, "sync_token", buf, sizeof buf, &len), FIC_OK);
+	assert_int_equal(len, 5);
+	assert_memory_equal(buf, "t0ken", 5);
+	assert_int_not_equal(access(file, F_OK), 0);
+	assert_int_equal(a.calls, 2);
+	/* A store opened with the table keeps its secrets there too. */
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = p;
+	fic_store *s;
+	assert_int_equal(fic_store_open(&s, "patrol.db", &o), FIC_OK);
+	fic_store_close(s);
+	assert_int_equal(p->secret_delete(p->ctx, store, "sync_token"), FIC_OK);
+	assert_int_equal(p->secret_get(p->ctx, store, "sync_token", buf, sizeof buf, &len),
+	                 FIC_ENOTFOUND);
+	fic_android_platform_free(ap);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +286,7 @@ int main(void)
 		cmocka_unit_test(the_boot_id_comes_from_the_kernel_or_from_the_boot_instant),
 		cmocka_unit_test(log_lines_reach_liblog_at_or_above_the_level),
 		cmocka_unit_test(a_relative_store_path_lands_in_the_apps_data_dir),
+		cmocka_unit_test(secrets_go_to_the_apps_store_once_it_is_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,8 @@ static int setup(void **state)
 	tu_alloc_install();
 	tu_alloc_fail_at(0);
 	assert_int_equal(fic_store_open(&f->store, f->path, &f->opts), FIC_OK);
+	/* Leads with personal answers are sealed to the county's key. */
+	assert_int_equal(tu_pin_county_key(f->store), FIC_OK);
 	fic_site s = sample();
 	fic_site *out;
 	assert_int_equal(fic_site_add(&out, f->store, &s, NULL), FIC_OK);
@@ -277,6 +279,18 @@ static int op_lead_file(fixture *f)
 	                     f->site_id, 0, 0);
 }
 
+/* A tip-off naming its informant: its two personal answers sealed at submission. */
+static int op_lead_file_sealed(fixture *f)
+{
+	char id[FIC_UUID_BUFSIZE];
+	return fic_lead_file(id, f->store, "lead.tip_off",
+	                     "{\"source\":\"phone\",\"subject\":\"illegal_practice\","
+	                     "\"place\":\"集市\",\"description\":\"游医摆摊\","
+	                     "\"time_sensitive\":\"no\",\"verified\":\"yes\","
+	                     "\"informant_name\":\"欧阳秀珍\",\"informant_phone\":\"13907770451\"}",
+	                     NULL, 0, 0);
+}
+
 static int op_checklist_list(fixture *f)
 {
 	fic_checklist_list *l = NULL;
@@ -362,6 +376,8 @@ static void inspections_survive_every_allocation_failure(void **state)
 	torture(f, op_inspection_answer, 0, "fic_inspection_answer");
 	torture(f, op_inspection_json, 0, "fic_inspection_get_json");
 	torture(f, op_lead_file, 1, "fic_lead_file");
+	assert_int_equal(tu_pin_county_key(f->store), FIC_OK);
+	torture(f, op_lead_file_sealed, 1, "fic_lead_file (sealed at submission)");
 }
 
 static void add_survives_every_allocation_failure(void **state)
@@ -408,6 +424,100 @@ static void listing_many_sites_survives_every_allocation_failure(void **state)
 	torture(f, op_due_page, 0, "fic_due_page_json (two pages)");
 }
 
+/* ---- the year's calls (issue #14) ---- */
+
+static int op_place_code(fixture *f)
+{
+	(void)f;
+	static const char payload[] = "机构名称：青杠镇卫生院\n地址：正街18号\n法定代表人：李明";
+	fic_place_code *pc = NULL;
+	int rc = fic_place_code_parse(&pc, payload, strlen(payload));
+	fic_place_code_free(pc);
+	return rc;
+}
+
+static int op_place_code_url(fixture *f)
+{
+	(void)f;
+	static const char payload[] = " HTTPS://cq.example//p/?b=2&a=%E9%9D%92&code=Q-1&utm_x=1 ";
+	fic_place_code *pc = NULL;
+	int rc = fic_place_code_parse(&pc, payload, strlen(payload));
+	fic_place_code_free(pc);
+	return rc;
+}
+
+static int op_scan(fixture *f)
+{
+	char *t = NULL;
+	int rc = fic_visit_scan(&t, f->store, "QG-ALLOC-1", 10, NULL);
+	fic_free(t);
+	return rc;
+}
+
+static int op_register_html(fixture *f)
+{
+	char *t = NULL;
+	int rc = fic_register_get(&t, f->store, FIC_REGISTER_REPORTS, NULL, NULL, FIC_REGISTER_HTML);
+	fic_free(t);
+	return rc;
+}
+
+static int op_activity(fixture *f)
+{
+	char id[FIC_UUID_BUFSIZE];
+	fic_activity a = FIC_ACTIVITY_INIT;
+	a.kind = FIC_ACTIVITY_PUBLICITY;
+	a.date = "2026-02-20";
+	a.topic = "宣传";
+	a.site_id = f->site_id;
+	return fic_activity_add(id, f->store, &a);
+}
+
+static char call_lead[FIC_UUID_BUFSIZE];
+
+static int op_call(fixture *f)
+{
+	return fic_lead_call_record(f->store, call_lead, "phone", 0, "区疾控中心", NULL);
+}
+
+static int op_stats(fixture *f)
+{
+	char *t = NULL;
+	int rc = fic_stats_json(&t, f->store, 0);
+	fic_free(t);
+	return rc;
+}
+
+static int op_plan(fixture *f)
+{
+	return fic_patrol_plan_set(f->store, "{\"areas\":{\"school\":{\"per_year\":3},"
+	                                     "\"other.pool\":{\"title\":\"游泳场所\","
+	                                     "\"kinds\":{\"other_venue\":1}}}}");
+}
+
+static int op_site_report(fixture *f)
+{
+	char lead[FIC_UUID_BUFSIZE];
+	return fic_site_report(lead, f->store, f->site_id, FIC_FOUND_CLOSED, "已撤并", NULL);
+}
+
+static void the_years_calls_survive_every_allocation_failure(void **state)
+{
+	fixture *f = *state;
+	torture(f, op_place_code, 0, "fic_place_code_parse (text)");
+	torture(f, op_place_code_url, 0, "fic_place_code_parse (URL)");
+	assert_int_equal(fic_site_code_add(f->store, f->site_id, "QG-ALLOC-1", NULL), FIC_OK);
+	torture(f, op_scan, 1, "fic_visit_scan");
+	torture(f, op_activity, 1, "fic_activity_add");
+	assert_int_equal(fic_lead_file(call_lead, f->store, "event.foodborne", tu_foodborne_answers,
+	                               NULL, 0, 0), FIC_OK);
+	torture(f, op_call, 1, "fic_lead_call_record");
+	torture(f, op_register_html, 0, "fic_register_get (HTML)");
+	torture(f, op_stats, 0, "fic_stats_json");
+	torture(f, op_plan, 1, "fic_patrol_plan_set");
+	torture(f, op_site_report, 1, "fic_site_report");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -421,6 +531,7 @@ int main(void)
 		T(inspections_survive_every_allocation_failure),
 		T(finishing_survives_every_allocation_failure),
 		T(photos_survive_every_allocation_failure),
+		T(the_years_calls_survive_every_allocation_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,6 +258,9 @@ static void malformed_and_hostile_definitions_are_refused_and_change_nothing(voi
 		{ "\"id\":\"chlorine\"", "\"id\":\"Chlorine!\"", "item id" },
 		{ "\"id\":\"county.xx.pool\"", "\"id\":\"County Pool\"", "id" },
 		{ "\"kind\":\"patrol\"", "\"kind\":\"event\"", "lead" },
+		/* An inspection's answers are not sealed: a patrol item cannot be personal. */
+		{ "\"type\":\"number\"", "\"type\":\"number\",\"personal\":true", "sealed only in event forms" },
+		{ "\"type\":\"number\"", "\"type\":\"number\",\"personal\":1", "true or false" },
 	};
 	for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
 		char buf[2048];

@@ -159,7 +159,7 @@ static void leads_list_urgent_first_by_time_left(void **state)
 {
 	fixture *f = *state;
 	char a[FIC_UUID_BUFSIZE], b[FIC_UUID_BUFSIZE], c[FIC_UUID_BUFSIZE], d[FIC_UUID_BUFSIZE];
-	const char *tip = "{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\","
+	const char *tip = "{\"source\":\"hotline_12345\",\"ticket_12345\":\"GT-1\",\"subject\":\"illegal_practice\","
 	                  "\"place\":\"集市\",\"description\":\"游医摆摊\",\"time_sensitive\":\"no\","
 	                  "\"verified\":\"yes\"}";
 	assert_int_equal(fic_lead_file(a, f->store, "lead.tip_off", tip, NULL, T0 - 200 * MIN, 0), FIC_OK);
@@ -195,7 +195,7 @@ static void a_time_sensitive_tip_off_creates_a_reinspection_within_a_month(void 
 	fic_site *venue;
 	assert_int_equal(fic_site_add(&venue, f->store, &s, NULL), FIC_OK);
 	char id[FIC_UUID_BUFSIZE];
-	const char *tip = "{\"source\":\"visit\",\"subject_area\":\"medical_blood\",\"place\":\"集市东口\","
+	const char *tip = "{\"source\":\"visit\",\"subject\":\"illegal_practice\",\"place\":\"集市东口\","
 	                  "\"description\":\"流动游医拔牙\",\"time_sensitive\":\"yes\",\"verified\":\"yes\"}";
 	/* Discovered 2026-01-31 (local): due one month later, clamped to 2026-02-28. */
 	int64_t found = 1769817600000LL; /* 2026-01-31T00:00Z = 08:00 local */
@@ -605,6 +605,147 @@ static void indicators_count_reports_and_patrols(void **state)
 	assert_int_equal(fic_task_list_json(&t, NULL), FIC_EINVAL);
 }
 
+/* ---- informants' details sealed at submission (issue #12) ---- */
+
+#define INFORMANT_PHONE "13907770451"
+#define INFORMANT_NAME "欧阳秀珍"
+static const char tip_with_informant[] =
+	"{\"source\":\"phone\",\"subject\":\"illegal_practice\",\"place\":\"集市西口\","
+	"\"description\":\"游医摆摊\",\"time_sensitive\":\"no\",\"verified\":\"yes\","
+	"\"informant_name\":\"" INFORMANT_NAME "\",\"informant_phone\":\"" INFORMANT_PHONE "\"}";
+
+static char *text_of(fixture *f, const char *sql, const char *id)
+{
+	char buf[65536];
+	assert_int_equal(fic__query_text(f->store, buf, sizeof buf, sql, "test", "t", id), FIC_OK);
+	return strdup(buf);
+}
+
+static void personal_answers_are_sealed_at_submission_and_only_the_county_opens_them(void **state)
+{
+	fixture *f = *state;
+	char id[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tip_with_informant, NULL, 0,
+	                               FIC_LEAD_DRAFT), FIC_OK);
+	/* A draft is the inspector's to read and change. */
+	cJSON *j = lead_json(f, id);
+	cJSON *answers = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "content"), "answers");
+	assert_string_equal(cJSON_GetObjectItem(answers, "informant_phone")->valuestring,
+	                    INFORMANT_PHONE);
+	cJSON_Delete(j);
+	assert_int_equal(fic_lead_submit(f->store, id), FIC_OK);
+	/* Submitted: the answers no longer hold them; the sealed block names them. */
+	j = lead_json(f, id);
+	cJSON *content = cJSON_GetObjectItem(j, "content");
+	answers = cJSON_GetObjectItem(content, "answers");
+	assert_null(cJSON_GetObjectItem(answers, "informant_phone"));
+	assert_null(cJSON_GetObjectItem(answers, "informant_name"));
+	assert_string_equal(cJSON_GetObjectItem(answers, "place")->valuestring, "集市西口");
+	cJSON *sealed = cJSON_GetObjectItem(content, "sealed");
+	assert_non_null(sealed);
+	assert_string_equal(cJSON_GetObjectItem(sealed, "alg")->valuestring, "crypto_box_seal");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(sealed, "items")), 2);
+	fic__county_key key;
+	assert_int_equal(fic__county_key_get(f->store, &key), FIC_OK);
+	assert_string_equal(cJSON_GetObjectItem(sealed, "key_id")->valuestring, key.id);
+	/* The county's private key opens the box to exactly what was sealed. */
+	char *plain = tu_unseal(cJSON_GetObjectItem(sealed, "box")->valuestring);
+	assert_non_null(plain);
+	cJSON *opened = cJSON_Parse(plain);
+	assert_string_equal(cJSON_GetObjectItem(opened, "informant_phone")->valuestring,
+	                    INFORMANT_PHONE);
+	assert_string_equal(cJSON_GetObjectItem(opened, "informant_name")->valuestring,
+	                    INFORMANT_NAME);
+	cJSON_Delete(opened);
+	free(plain);
+	cJSON_Delete(j);
+	/* Nowhere in clear: the lead, its chain entry, its upload record. */
+	const char *where[] = { "SELECT content FROM leads WHERE id = ?1",
+		                "SELECT canonical FROM chain WHERE record_id = ?1",
+		                "SELECT payload FROM outbox WHERE record_id = ?1" };
+	for (int i = 0; i < 3; i++) {
+		char *t = text_of(f, where[i], id);
+		assert_null(strstr(t, INFORMANT_PHONE));
+		assert_null(strstr(t, INFORMANT_NAME));
+		assert_non_null(strstr(t, "sealed"));
+		free(t);
+	}
+	/* The list says so; the chain, which covers the box, verifies. */
+	fic_lead_list *l;
+	assert_int_equal(fic_lead_list_get(&l, f->store, 0), FIC_OK);
+	assert_int_equal(fic_lead_list_at(l, 0)->sealed, 2);
+	fic_lead_list_free(l);
+	char *report = NULL;
+	if (fic_evidence_verify(&report, f->store) != FIC_OK)
+		fail_msg("%s", fic_error_last()->message);
+	fic_free(report);
+	/* The audit entry says how many, never what. */
+	fic_audit_list *a;
+	assert_int_equal(fic_audit_list_get(&a, f->store, id, 0), FIC_OK);
+	for (size_t i = 0; i < a->count; i++)
+		assert_null(strstr(fic_audit_list_at(a, i)->detail, INFORMANT_PHONE));
+	fic_audit_list_free(a);
+}
+
+static void a_lead_with_personal_answers_waits_for_a_county_key(void **state)
+{
+	fixture *f = *state;
+	assert_int_equal(fic__county_key_forget(f->store), FIC_OK);
+	char id[FIC_UUID_BUFSIZE];
+	/* Filed to go at once: refused whole, nothing filed. */
+	assert_int_equal(fic_lead_file(id, f->store, "event.foodborne", tu_foodborne_answers, NULL, 0,
+	                               0), FIC_ESTATE);
+	assert_non_null(strstr(fic_error_last()->message, "no county key"));
+	int64_t n = -1;
+	assert_int_equal(fic__query_int(f->store, &n, "SELECT count(*) FROM leads", "test", ""),
+	                 FIC_OK);
+	assert_int_equal(n, 0);
+	/* As a draft it waits, readable; submitting is refused until a key is pinned. */
+	assert_int_equal(fic_lead_file(id, f->store, "lead.tip_off", tip_with_informant, NULL, 0,
+	                               FIC_LEAD_DRAFT), FIC_OK);
+	assert_int_equal(fic_lead_submit(f->store, id), FIC_ESTATE);
+	char state_[16];
+	assert_int_equal(fic__query_text(f->store, state_, sizeof state_, "SELECT state FROM leads "
+	                                 "WHERE id = ?1", "test", "t", id), FIC_OK);
+	assert_string_equal(state_, "draft");
+	/* A tip-off without an informant's details needs no key. */
+	char other[FIC_UUID_BUFSIZE];
+	assert_int_equal(fic_lead_file(other, f->store, "lead.tip_off", tu_tip_off_answers, NULL, 0,
+	                               0), FIC_OK);
+	/* Enrolled (the key pinned): it goes. */
+	assert_int_equal(tu_pin_county_key(f->store), FIC_OK);
+	assert_int_equal(fic_lead_submit(f->store, id), FIC_OK);
+	fic_lead_list *l;
+	assert_int_equal(fic_lead_list_get(&l, f->store, 0), FIC_OK);
+	for (size_t i = 0; i < l->count; i++)
+		assert_int_equal(fic_lead_list_at(l, i)->sealed,
+		                 strcmp(fic_lead_list_at(l, i)->id, id) == 0 ? 2 : 0);
+	fic_lead_list_free(l);
+}
+
+static void a_pinned_county_key_is_not_replaced_by_another(void **state)
+{
+	fixture *f = *state;
+	fic__county_key before;
+	assert_int_equal(fic__county_key_get(f->store, &before), FIC_OK);
+	/* The same key again is fine; another is refused. */
+	char text[FIC_COUNTY_KEY_TEXT];
+	fic__county_key_text(before.pk, text);
+	assert_int_equal(fic__tx_begin(f->store), FIC_OK);
+	assert_int_equal(fic__tx_end(f->store, fic__county_key_pin(f->store, text, "石柱县")), FIC_OK);
+	unsigned char other[32];
+	memset(other, 7, sizeof other);
+	fic__county_key_text(other, text);
+	assert_int_equal(fic__tx_begin(f->store), FIC_OK);
+	assert_int_equal(fic__tx_end(f->store, fic__county_key_pin(f->store, text, "石柱县")),
+	                 FIC_ESTATE);
+	fic__county_key after;
+	assert_int_equal(fic__county_key_get(f->store, &after), FIC_OK);
+	assert_string_equal(after.id, before.id);
+	/* A malformed key is refused. */
+	assert_int_equal(fic__county_key_pin(f->store, "not base64!", "石柱县"), FIC_EINVAL);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -620,6 +761,9 @@ int main(void)
 		T(indicators_count_reports_and_patrols),
 		T(due_summary_and_pages_agree_with_the_whole_list),
 		T(due_pages_refuse_bad_arguments),
+		T(personal_answers_are_sealed_at_submission_and_only_the_county_opens_them),
+		T(a_lead_with_personal_answers_waits_for_a_county_key),
+		T(a_pinned_county_key_is_not_replaced_by_another),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /*
- * tests/core/test_scale.c — schema 2's derived tables (0002_scale.sql): a
+ * tests/core/test_scale.c — the derived tables (0002_scale.sql, 0004_year.sql): a
  * store of schema 1 gets them when migrated; triggers keep the counters, the
  * R*Tree, the name bigrams and the patrol columns in step with every change;
  * fic_store_check() finds them out of step; and the lookups that use them —
@@ -134,16 +134,25 @@ static void a_schema_1_store_gets_its_derived_tables_when_migrated(void **state)
 	fic_store *s;
 	assert_int_equal(fic__store_open_with(&s, path, &o, fic__migrations, 1), FIC_OK);
 	assert_int_equal(one_int(s, "PRAGMA user_version"), 1);
-	char school[FIC_UUID_BUFSIZE], water[FIC_UUID_BUFSIZE], closed[FIC_UUID_BUFSIZE];
-	add_site(s, school, FIC_SITE_SCHOOL, "青杠镇中心小学", 29.56, 106.55);
-	add_site(s, water, FIC_SITE_WATER_RURAL, "石桥村集中供水站", 29.57, 106.56);
-	add_site(s, closed, FIC_SITE_WATER_RURAL, "老水厂", NAN, 0);
-	add_site(s, NULL, FIC_SITE_EMPLOYER, "煤矿", 29.9, 106.9);
-	assert_int_equal(fic_site_close(s, closed, "停产"), FIC_OK);
-	patrol(s, water, "water.rural", "2026-01-10");
-	patrol(s, water, "water.rural", "2026-02-20");
-	patrol(s, school, "school.disease_control", "2025-11-02");
-	patrol(s, school, "school.disease_control", "2026-02-27");
+	/* Rows as schema 1 held them (today's library writes columns schema 1
+	 * did not have): county sites with their audit entries, and patrols. */
+	const char *school = "cq-sch-1", *water = "cq-wat-1";
+	exec_ok(s, "INSERT INTO checklists (id, version, origin, definition, installed_at_ms) VALUES "
+	           "('water.rural', 1, 'builtin', '{}', 0), ('school.disease_control', 1, 'builtin', "
+	           "'{}', 0)");
+	exec_ok(s, "INSERT INTO sites (id, kind, name, lat, lon, status, origin, created_at_ms, "
+	           "updated_at_ms) VALUES ('cq-sch-1', 3, '青杠镇中心小学', 29.56, 106.55, 1, 1, 0, 0), "
+	           "('cq-wat-1', 1, '石桥村集中供水站', 29.57, 106.56, 1, 1, 0, 0), "
+	           "('cq-wat-2', 1, '老水厂', NULL, NULL, 2, 1, 0, 0), "
+	           "('cq-emp-1', 8, '煤矿', 29.9, 106.9, 1, 1, 0, 0)");
+	exec_ok(s, "INSERT INTO audit (at_ms, mono_ms, boot_id, actor, action, entity, entity_id, detail) "
+	           "SELECT 0, 0, 'b', 'county', 'site.registry', 'site', id, '{}' FROM sites");
+	exec_ok(s, "INSERT INTO inspections (id, site_id, checklist_id, checklist_version, area, "
+	           "inspection_date, state, site_facts, started_at_ms) VALUES "
+	           "('i1', 'cq-wat-1', 'water.rural', 1, 'drinking_water', '2026-01-10', 'finished', '{}', 0), "
+	           "('i2', 'cq-wat-1', 'water.rural', 1, 'drinking_water', '2026-02-20', 'finished', '{}', 0), "
+	           "('i3', 'cq-sch-1', 'school.disease_control', 1, 'school', '2025-11-02', 'finished', '{}', 0), "
+	           "('i4', 'cq-sch-1', 'school.disease_control', 1, 'school', '2026-02-27', 'finished', '{}', 0)");
 	fic_store_close(s);
 
 	assert_int_equal(fic_store_open(&s, path, &o), FIC_OK);
@@ -153,10 +162,11 @@ static void a_schema_1_store_gets_its_derived_tables_when_migrated(void **state)
 	assert_int_equal(one_int(s, "SELECT count(*) FROM site_rtree"), 3);
 	char sql[200];
 	snprintf(sql, sizeof sql, "SELECT patrols_in_year * 10000 + CAST(patrol_year AS INTEGER) "
-	                          "FROM sites WHERE id = '%s'", water);
+	                          "FROM site_areas WHERE site_id = '%s' AND area = 'drinking_water'",
+	         water);
 	assert_int_equal(one_int(s, sql), 2 * 10000 + 2026);
-	snprintf(sql, sizeof sql, "SELECT last_patrol = '2026-02-27' FROM sites WHERE id = '%s'",
-	         school);
+	snprintf(sql, sizeof sql, "SELECT last_patrol = '2026-02-27' FROM site_areas WHERE site_id = "
+	                          "'%s' AND area = 'school'", school);
 	assert_int_equal(one_int(s, sql), 1);
 	/* What the new lookups read is there. */
 	fic_site_list *l;
@@ -260,13 +270,15 @@ static void counters_and_indexes_follow_every_change(void **state)
 	stats_match_the_tables(s);
 	check_ok(s);
 	/* Rows deleted behind the library's back still leave the counters right. */
+	exec_ok(s, "DELETE FROM leads"); /* closing a site filed its report */
 	exec_ok(s, "DELETE FROM inspections");
 	exec_ok(s, "DELETE FROM sites");
 	stats_match_the_tables(s);
 	assert_int_equal(one_int(s, "SELECT count(*) FROM site_rtree"), 0);
 	assert_int_equal(one_int(s, "SELECT count(*) FROM site_grams"), 0);
 	assert_int_equal(one_int(s, "SELECT coalesce(sum(n), 0) FROM counts WHERE name LIKE 'open.%' "
-	                            "OR name LIKE 'patrols%'"), 0);
+	                            "OR name LIKE 'seen.%' OR name LIKE 'done.%'"), 0);
+	assert_int_equal(one_int(s, "SELECT count(*) FROM site_areas"), 0);
 }
 
 static void a_site_key_never_changes(void **state)
@@ -295,18 +307,24 @@ static void check_finds_derived_tables_out_of_step(void **state)
 		  "UPDATE counts SET n = n - 1 WHERE name = 'sites'", "counter(s) differ" },
 		{ "UPDATE counts SET n = n + 1 WHERE name = 'open.school'",
 		  "UPDATE counts SET n = n - 1 WHERE name = 'open.school'", "counter(s) differ" },
-		{ "UPDATE counts SET n = 5 WHERE name = 'patrols1.school.2026'",
-		  "UPDATE counts SET n = 1 WHERE name = 'patrols1.school.2026'", "patrol counter" },
-		{ "INSERT INTO counts VALUES ('patrols2.mch.2026', 3)",
-		  "DELETE FROM counts WHERE name = 'patrols2.mch.2026'", "patrol counter" },
+		{ "UPDATE counts SET n = 5 WHERE name = 'seen.school.2026'",
+		  "UPDATE counts SET n = 1 WHERE name = 'seen.school.2026'", "patrol counter" },
+		{ "INSERT INTO counts VALUES ('done.mch.2026', 3)",
+		  "DELETE FROM counts WHERE name = 'done.mch.2026'", "patrol counter" },
+		{ "DELETE FROM site_areas WHERE area = 'school'",
+		  "INSERT INTO site_areas (k, area, site_id, name, kind, open, via, per_year, "
+		  "last_patrol, patrol_year, patrols_in_year) SELECT k, 'school', id, name, kind, 1, "
+		  "'kind', 2, '2026-02-01', '2026', 1 FROM sites", "areas of their kind" },
+		{ "UPDATE site_areas SET name = 'x'", "UPDATE site_areas SET name = (SELECT name FROM "
+		  "sites WHERE sites.k = site_areas.k)", "areas of their kind" },
 		{ "DELETE FROM site_rtree", "INSERT INTO site_rtree SELECT k, lat, lat, lon, lon FROM sites",
 		  "location index" },
 		{ "UPDATE site_rtree SET minlat = minlat + 1, maxlat = maxlat + 1",
 		  "UPDATE site_rtree SET minlat = minlat - 1, maxlat = maxlat - 1", "location index" },
 		{ "DELETE FROM site_grams WHERE gram = '中心'",
 		  "INSERT INTO site_grams SELECT '中心', k FROM sites", "name index" },
-		{ "UPDATE sites SET last_patrol = '2025-01-01'",
-		  "UPDATE sites SET last_patrol = '2026-02-01'", "patrol dates or counts" },
+		{ "UPDATE site_areas SET last_patrol = '2025-01-01'",
+		  "UPDATE site_areas SET last_patrol = '2026-02-01'", "patrol dates or counts" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		exec_ok(s, cases[i].spoil);

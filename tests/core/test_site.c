@@ -658,7 +658,11 @@ static void closing_a_site_is_recorded_once(void **state)
 	assert_string_equal(action, "site.close");
 	assert_string_equal(cJSON_GetObjectItem(d, "reason")->valuestring, "现场核实已停办");
 	cJSON_Delete(d);
-	assert_counts(f->store, 1, 2, 2);
+	/* Closing files its report (实施方案 服务方法 1(3)): a site-status lead,
+	 * a draft until its proof photo is attached — audited, not yet queued. */
+	assert_counts(f->store, 1, 3, 2);
+	assert_int_equal(count_rows(f->store, "SELECT count(*) FROM leads WHERE category = "
+	                                      "'site_status' AND state = 'draft'"), 1);
 	fic_site_free(g);
 	fic_site_free(a);
 }

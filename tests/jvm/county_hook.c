@@ -54,7 +54,13 @@ static jlong JNICALL n_start(JNIEnv *env, jclass cls, jbyteArray db_b)
 	char err[300] = "";
 	char *db = str(env, db_b);
 	county_server *s = NULL;
-	if (county_open(&s, db, err, sizeof err) != 0) {
+	/* The county's sealing keys beside the test's database (never so in a
+	 * deployment: docs/security.md). */
+	char keys[4200];
+	snprintf(keys, sizeof keys, "%s.keys", db ? db : "");
+	if (county_open(&s, db, err, sizeof err) != 0 ||
+	    county_set_key_dir(s, keys, err, sizeof err) != 0) {
+		county_close(s);
 		free(db);
 		fail(env, "county_open", err);
 		return 0;

@@ -30,8 +30,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-/* Run fic-county-server on the fixture's database; its exit status, its
- * output (first line trimmed) into out. */
+/* Run fic-county-server on the fixture's database (and its key folder);
+ * its exit status, its output (first line trimmed) into out. */
 static int admin(e2e *f, char *out, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static int admin(e2e *f, char *out, size_t size, const char *fmt, ...)
@@ -41,8 +41,8 @@ static int admin(e2e *f, char *out, size_t size, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof args, fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof cmd, "'%s' --db '%s/county.db' %s 2>&1", FIC_COUNTY_SERVER_BIN, f->dir,
-	         args);
+	snprintf(cmd, sizeof cmd, "'%s' --db '%s/county.db' --keys '%s' %s 2>&1",
+	         FIC_COUNTY_SERVER_BIN, f->dir, f->keys, args);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	size_t n = out ? fread(out, 1, size - 1, p) : 0;
@@ -64,8 +64,7 @@ static void first_line(char *s)
 
 static void forget_token(fic_store *st)
 {
-	assert_int_equal(sqlite3_exec(st->db, "DELETE FROM sync_state WHERE key = 'sync.token'", NULL,
-	                              NULL, NULL), SQLITE_OK);
+	assert_int_equal(fic__secret_delete(st, FIC_SECRET_TOKEN), FIC_OK);
 }
 
 static int enrol_raw(e2e *f, const char *code, const char *device_id, const char *token,

@@ -39,7 +39,7 @@ static void setup_device(e2e *f)
 {
 	e2e_enroll(f, "石柱县");
 	char key[80];
-	e2e_query_text(f, "SELECT value FROM sync_state WHERE key = 'sync.sms_key'", key, sizeof key);
+	assert_int_equal(fic__secret_get(f->store, FIC_SECRET_SMS_KEY, key, sizeof key), FIC_OK);
 	assert_int_equal(strlen(key), 44); /* 32 bytes, base64 */
 	assert_int_equal(fic_setting_set(f->store, "sms_gateway_number", "10655000123"), FIC_OK);
 }

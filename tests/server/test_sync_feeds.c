@@ -171,7 +171,7 @@ static void a_long_feed_comes_in_pages(void **state)
 	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
 	assert_int_equal(rep.pulled, 450);
-	assert_int_equal(rep.requests, 3 + 2); /* 3 pages of sites, checklists and tasks once */
+	assert_int_equal(rep.requests, 3 + 4); /* 3 pages of sites; checklists, settings, tasks, lab results once */
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT count(*) FROM sites", -1, &st, NULL),
 	                 SQLITE_OK);
@@ -372,12 +372,49 @@ static void a_hostile_feed_changes_nothing(void **state)
 	sqlite3_finalize(st);
 }
 
+/*
+ * The county's settings reach the device through the settings feed: the
+ * semesters (学校卫生 三(一)2: visits in the first month of each) and the
+ * patrol plan (实施方案 一(三)2, "适时调整"); a site the registry puts in
+ * the MCH area besides its kind's (妇幼健康 三(一)1). Once there, they are
+ * not typed over by hand.
+ */
+static void the_county_sends_its_semesters_and_patrol_plan(void **state)
+{
+	e2e *f = *state;
+	e2e_enroll(f, "石柱县");
+	load(f, "settings", "石柱县",
+	     "[{\"id\":\"semester_starts\",\"value\":\"2026-02-23,2026-09-01\"},"
+	     "{\"id\":\"patrol_plan\",\"value\":{\"areas\":{\"school\":{\"per_year\":3}}}},"
+	     "{\"id\":\"no_such_setting\",\"value\":1}]");
+	load(f, "sites", "石柱县",
+	     "[{\"id\":\"cq-sz-0101\",\"kind\":\"medical\",\"name\":\"县人民医院\","
+	     "\"areas\":[\"mch\"]},{\"id\":\"cq-sz-0102\",\"kind\":\"school\",\"name\":\"南宾小学\"}]");
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
+	assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_OK);
+	assert_int_equal(rep.pull_invalid, 1); /* the unknown setting, skipped */
+	char *t;
+	assert_int_equal(fic_due_summary_json(&t, f->store), FIC_OK);
+	cJSON *j = cJSON_Parse(t);
+	fic_free(t);
+	const cJSON *areas = cJSON_GetObjectItem(j, "areas");
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(areas, "school"), "per_year")->valueint, 3);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(areas, "mch"), "open_sites")->valueint, 1);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "semester"), "start")->valuestring,
+	                    "2026-02-23");
+	cJSON_Delete(j);
+	assert_int_equal(fic_setting_set(f->store, "semester_starts", "2026-03-02"), FIC_ESTATE);
+	assert_int_equal(fic_patrol_plan_set(f->store, "{\"areas\":{}}"), FIC_ESTATE);
+	assert_int_equal(fic_store_check(f->store), FIC_OK);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, e2e_setup, e2e_teardown)
 	const struct CMUnitTest tests[] = {
 		T(feeds_bring_the_registry_checklists_and_tasks),
 		T(a_long_feed_comes_in_pages),
+		T(the_county_sends_its_semesters_and_patrol_plan),
 		T(feed_pages_are_gzipped_when_the_device_accepts_it),
 		T(a_hostile_feed_changes_nothing),
 	};

@@ -158,6 +158,7 @@ static void over_https_the_device_verifies_the_server(void **state)
 	county_server *srv;
 	char err[300], *db = tu_path(f->dir, "tls.db");
 	assert_int_equal(county_open(&srv, db, err, sizeof err), 0);
+	assert_int_equal(county_set_key_dir(srv, f->keys, err, sizeof err), 0);
 	free(db);
 	if (county_listen_tls(srv, "127.0.0.1:0", cert, key, err, sizeof err) != 0)
 		fail_msg("%s", err);
@@ -184,6 +185,7 @@ static void over_https_the_device_verifies_the_server(void **state)
 	char *okey = slurp(path);
 	db = tu_path(f->dir, "tls2.db");
 	assert_int_equal(county_open(&srv, db, err, sizeof err), 0);
+	assert_int_equal(county_set_key_dir(srv, f->keys, err, sizeof err), 0);
 	free(db);
 	assert_int_equal(county_listen_tls(srv, "127.0.0.1:0", ocert, okey, err, sizeof err), 0);
 	snprintf(url, sizeof url, "https://127.0.0.1:%d", county_port(srv));
@@ -200,17 +202,19 @@ static void over_https_the_device_verifies_the_server(void **state)
 static void every_fault_on_the_link_loses_and_doubles_nothing(void **state)
 {
 	e2e *f = *state;
-	e2e_enroll(f, "石柱县");
-	char urgent[2][FIC_UUID_BUFSIZE];
-	e2e_patrol_day(f, urgent);
-	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
-	e2e_photo_backlog(f, site_sha, urgent_sha, lead);
+	/* The device enrols through the link: its token goes only to the URL it
+	 * enrolled with. */
 	tu_link *link;
 	tu_link_options lo = { .upstream_port = county_port(f->server) };
 	assert_int_equal(tu_link_start(&link, &lo), 0);
 	char url[64];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", tu_link_port(link));
 	f->opts.server_url = url;
+	e2e_enroll(f, "石柱县");
+	char urgent[2][FIC_UUID_BUFSIZE];
+	e2e_patrol_day(f, urgent);
+	char site_sha[2][65], urgent_sha[65], lead[FIC_UUID_BUFSIZE];
+	e2e_photo_backlog(f, site_sha, urgent_sha, lead);
 	f->opts.photo_chunk_bytes = 8192;
 	f->opts.low_speed_time_ms = 1000; /* a stall is cut off after a second */
 	f->opts.total_timeout_ms = 5000;

@@ -197,11 +197,8 @@ static void a_wrong_token_or_path_changes_nothing(void **state)
 	e2e_enroll(f, "石柱县");
 	char urgent[2][FIC_UUID_BUFSIZE];
 	e2e_patrol_day(f, urgent);
-	assert_int_equal(sqlite3_exec(f->store->db,
-	                              "UPDATE sync_state SET value = 'forged-token-0123456789abcdef0123' "
-	                              "WHERE key = 'sync.token'",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(fic__secret_put(f->store, FIC_SECRET_TOKEN,
+	                                 "forged-token-0123456789abcdef0123"), FIC_OK);
 	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_EAUTH);
 	assert_int_equal(e2e_pending(f), 7);
@@ -214,10 +211,15 @@ static void a_wrong_token_or_path_changes_nothing(void **state)
 	                                           COUNTY_CODE_TTL_MS, code, sizeof code, err,
 	                                           sizeof err), 0);
 	assert_int_equal(fic_sync_enroll(f->store, &f->opts, code, NULL), FIC_OK);
+	/* Another URL than the enrolled server's: refused before any request
+	 * (the token goes to the enrolled server only). */
 	char wrong[96];
 	snprintf(wrong, sizeof wrong, "%s/county-a", f->url);
 	f->opts.server_url = wrong;
-	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_EPROTO);
+	rep = (fic_sync_report)FIC_SYNC_REPORT_INIT;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ESTATE);
+	assert_non_null(strstr(fic_error_last()->message, "enrolled with"));
+	assert_int_equal(rep.requests, 0);
 	assert_int_equal(e2e_pending(f), 7);
 	f->opts.server_url = f->url;
 	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);

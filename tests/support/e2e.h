@@ -20,10 +20,12 @@ typedef struct e2e {
 	fic_transport *transport;
 	fic_sync_options opts;
 	char url[64];
+	char *keys; /* the server's folder of county key files (<dir>/county-keys) */
 } e2e;
 
-/* A fresh store and a fresh server listening on 127.0.0.1 (fails the test
- * if either cannot be made). */
+/* A fresh store and a fresh server listening on 127.0.0.1, making its
+ * counties' sealing keys in f->keys (fails the test if either cannot be
+ * made). The store has no county key until it enrols. */
 e2e *e2e_new(void);
 /* The same with the server's limits changed (county_set_limits). */
 e2e *e2e_new_with(const county_limits *limits);

@@ -3,6 +3,9 @@
  */
 #define _GNU_SOURCE
 #include "testutil.h"
+#include "internal.h"
+
+#include <sodium.h>
 
 #include <ftw.h>
 #include <stdatomic.h>
@@ -322,13 +325,15 @@ unsigned char *tu_decode_jpeg(const unsigned char *data, size_t len, int *w, int
 }
 
 const char tu_foodborne_answers[] =
-	"{\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
+	"{\"report_source\":\"primary_care\",\"diagnosis\":[\"bacillary_dysentery\"],"
+	"\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
 	"\"contact_phone\":\"13800000000\",\"exposed\":120,\"ill\":\"14\",\"dead\":0,"
 	"\"suspected_food\":\"凉拌菜\",\"symptoms\":[\"vomiting\",\"diarrhoea\"],"
 	"\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\"}";
 
 const char tu_tip_off_answers[] =
-	"{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\",\"place\":\"集市\","
+	"{\"source\":\"hotline_12345\",\"ticket_12345\":\"GT-2026-0301-0042\","
+	"\"subject\":\"illegal_practice\",\"place\":\"集市\","
 	"\"description\":\"游医摆摊\",\"time_sensitive\":\"no\",\"verified\":\"yes\"}";
 
 int tu_add_school(fic_store *store, const char *name, int enrolment)
@@ -342,6 +347,104 @@ int tu_add_school(fic_store *store, const char *name, int enrolment)
 	int rc = fic_site_add(&out, store, &s, NULL);
 	fic_site_free(out);
 	return rc;
+}
+
+bool tu_file_contains(const char *path, const void *needle, size_t len)
+{
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL || len == 0) {
+		if (fp)
+			fclose(fp);
+		return false;
+	}
+	size_t cap = 1 << 16, have = 0;
+	char *buf = malloc(cap);
+	bool found = false;
+	size_t n;
+	/* Read in chunks, keeping the last len - 1 bytes so a match across two is seen. */
+	while (buf && !found && (n = fread(buf + have, 1, cap - have, fp)) > 0) {
+		have += n;
+		found = memmem(buf, have, needle, len) != NULL;
+		if (have >= len - 1) {
+			memmove(buf, buf + have - (len - 1), len - 1);
+			have = len - 1;
+		}
+	}
+	free(buf);
+	fclose(fp);
+	return found;
+}
+
+static const void *tree_needle;
+static size_t tree_len;
+static int tree_files;
+static bool tree_found;
+
+static int tree_visit(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_F) {
+		tree_files++;
+		tree_found = tree_found || tu_file_contains(path, tree_needle, tree_len);
+	}
+	return 0;
+}
+
+bool tu_tree_contains(const char *dir, const void *needle, size_t len, int *files)
+{
+	tree_needle = needle;
+	tree_len = len;
+	tree_files = 0;
+	tree_found = false;
+	nftw(dir, tree_visit, 16, FTW_PHYS);
+	if (files)
+		*files = tree_files;
+	return tree_found;
+}
+
+void tu_county_keys(unsigned char pk[32], unsigned char sk[32])
+{
+	unsigned char seed[crypto_box_SEEDBYTES];
+	memset(seed, 0x5a, sizeof seed);
+	if (sodium_init() < 0 || crypto_box_seed_keypair(pk, sk, seed) != 0)
+		abort();
+}
+
+int tu_pin_county_key(fic_store *store)
+{
+	unsigned char pk[32], sk[32];
+	char text[FIC_COUNTY_KEY_TEXT];
+	tu_county_keys(pk, sk);
+	fic__county_key_text(pk, text);
+	char id[FIC_KEY_ID_BUFSIZE];
+	fic__county_key_id(pk, id);
+	/* As enrolment pins it, without its audit entry (tests count those). */
+	return fic__exec(store, "INSERT OR REPLACE INTO county_key (slot, key_id, public_key, county, "
+	                        "pinned_at_ms) VALUES (1, ?1, ?2, '石柱县', 0)",
+	                 "pinning the test county's key", "tt", id, text);
+}
+
+void tu_county_key_json(char *buf, size_t size)
+{
+	unsigned char pk[32], sk[32];
+	char text[FIC_COUNTY_KEY_TEXT], id[FIC_KEY_ID_BUFSIZE];
+	tu_county_keys(pk, sk);
+	fic__county_key_text(pk, text);
+	fic__county_key_id(pk, id);
+	snprintf(buf, size, "{\"id\":\"%s\",\"public_key\":\"%s\"}", id, text);
+}
+
+char *tu_unseal(const char *box_b64)
+{
+	unsigned char pk[32], sk[32];
+	tu_county_keys(pk, sk);
+	char *plain = NULL, *copy = NULL;
+	size_t len = 0;
+	if (fic__unseal(&plain, &len, pk, sk, box_b64) == FIC_OK)
+		copy = strdup(plain);
+	fic__free(plain);
+	return copy;
 }
 
 tu_fixture *tu_fixture_new(const char *actor)
@@ -358,6 +461,8 @@ tu_fixture *tu_fixture_new(const char *actor)
 	char *path = tu_path(f->dir, "store.db");
 	int rc = path ? fic_store_open(&f->store, path, &o) : FIC_ENOMEM;
 	free(path);
+	if (rc == FIC_OK)
+		rc = tu_pin_county_key(f->store);
 	if (rc != FIC_OK) {
 		fprintf(stderr, "tu_fixture_new: %s\n", fic_error_last()->message);
 		tu_fixture_free(f);

@@ -26,6 +26,11 @@ void tu_rmtree(const char *path);
 char *tu_path(const char *dir, const char *name);
 /* Write `len` bytes to a file; returns 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t len);
+/* Whether `len` bytes occur anywhere in the file at `path` (false when it
+ * cannot be read), and in every regular file under a folder (recursively;
+ * *files, if not NULL, counts the files read). */
+bool tu_file_contains(const char *path, const void *needle, size_t len);
+bool tu_tree_contains(const char *dir, const void *needle, size_t len, int *files);
 
 /* Fake platform: time is whatever the test says. */
 typedef struct tu_clock {
@@ -44,9 +49,24 @@ typedef struct tu_clock {
 /* Fill `p` with a platform driven by `clk` (wall 2026-03-01T08:00Z, mono 1000 ms). */
 void tu_platform(fic_platform *p, tu_clock *clk);
 
+/*
+ * The test county's sealing key pair (always the same: made from a fixed
+ * seed), and pinning its public key on a store as enrolment would
+ * (returns a fic_status). Leads with personal answers need a pinned key to
+ * be submitted; tu_fixture_new pins this one.
+ */
+void tu_county_keys(unsigned char pk[32], unsigned char sk[32]);
+int tu_pin_county_key(fic_store *store);
+/* Its public key as an enrolment answer's "county_key" object, into buf. */
+void tu_county_key_json(char *buf, size_t size);
+/* Open a sealed box (content.sealed.box) with the test county's key: the
+ * plaintext (free()), or NULL. */
+char *tu_unseal(const char *box_b64);
+
 /* The common test fixture: a fresh store in a scratch directory, on the fake
- * platform, opened as `actor` (NULL: the default). NULL if it cannot be made
- * (the reason is in fic_error_last). tu_fixture_free closes and removes it. */
+ * platform, opened as `actor` (NULL: the default), with the test county's
+ * key pinned. NULL if it cannot be made (the reason is in fic_error_last).
+ * tu_fixture_free closes and removes it. */
 typedef struct tu_fixture {
 	char *dir;
 	fic_platform platform;

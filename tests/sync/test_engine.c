@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #define NOW 1772352000000LL
@@ -212,7 +213,8 @@ typedef struct fixture {
 } fixture;
 
 static const char enrolled[] = "{\"token\":\"tok-0123456789abcdef0123456789abcdef\","
-                               "\"county\":\"石柱县卫生健康综合行政执法支队\",\"device_id\":\"%s\"}";
+                               "\"county\":\"石柱县卫生健康综合行政执法支队\",\"device_id\":\"%s\","
+                               "\"county_key\":%s}";
 
 static int setup(void **state)
 {
@@ -248,7 +250,9 @@ static int teardown(void **state)
 static void enroll(fixture *f)
 {
 	static char body[512];
-	snprintf(body, sizeof body, enrolled, fic_store_device_id(f->store));
+	char key[200];
+	tu_county_key_json(key, sizeof key); /* the county's public key, pinned */
+	snprintf(body, sizeof body, enrolled, fic_store_device_id(f->store), key);
 	f->fake.enroll_status = 200;
 	f->fake.enroll_body = body;
 	int rc = fic_sync_enroll(f->store, &f->opts, "ABC-123-XYZ", "张三的手机");
@@ -589,6 +593,113 @@ static void a_wrong_url_or_revoked_token_changes_no_record(void **state)
 	each_record_once(f);
 }
 
+/* Issue #12, finding 10: the token goes to the server the device enrolled with, nowhere else. */
+static void the_token_goes_only_to_the_server_it_enrolled_with(void **state)
+{
+	fixture *f = *state;
+	enroll(f); /* with https://county.example.cn/ */
+	a_patrol_day(f);
+	const char *others[] = { "https://county.example.cn.evil.example/",
+		                 "https://evil.example/county.example.cn/", "http://county.example.cn/",
+		                 "https://county.example.cn:8443/", "https://county.example.cn/v2" };
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		f->opts.server_url = others[i];
+		fic_sync_report rep = FIC_SYNC_REPORT_INIT;
+		assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ESTATE);
+		assert_non_null(strstr(fic_error_last()->message, "enrolled with https://county.example.cn/"));
+		assert_int_equal(fic_sync_pull(f->store, &f->opts, &rep), FIC_ESTATE);
+		assert_int_equal(fic_sync_run(f->store, &f->opts, &rep), FIC_ESTATE);
+		assert_int_equal(f->fake.requests, 0); /* not one request, so no token left the device */
+	}
+	/* The same server written another way is the same server. */
+	f->opts.server_url = "HTTPS://County.Example.CN";
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_OK);
+	assert_true(f->fake.requests > 0);
+	each_record_once(f);
+}
+
+static void the_token_is_kept_apart_from_the_database(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	fic_store_close(f->store); /* everything on disk */
+	char *db = tu_path(f->dir, "store.db"), *file = tu_path(f->dir, "store.db.sync_token.secret");
+	const char *tok = "tok-0123456789abcdef0123456789abcdef";
+	const char *suffix[] = { "", "-wal", "-shm" };
+	for (int i = 0; i < 3; i++) {
+		char path[700];
+		snprintf(path, sizeof path, "%s%s", db, suffix[i]);
+		assert_false(tu_file_contains(path, tok, strlen(tok)));
+	}
+	assert_true(tu_file_contains(file, tok, strlen(tok)));
+	struct stat sb;
+	assert_int_equal(stat(file, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	fic_store_options o = FIC_STORE_OPTIONS_INIT;
+	o.platform = &f->platform;
+	assert_int_equal(fic_store_open(&f->store, db, &o), FIC_OK);
+	assert_int_equal(fic_sync_enrolled(f->store, NULL, 0), FIC_OK);
+	free(db);
+	free(file);
+}
+
+static void another_county_key_is_refused_until_the_device_is_unenrolled(void **state)
+{
+	fixture *f = *state;
+	enroll(f);
+	fic__county_key pinned;
+	assert_int_equal(fic__county_key_get(f->store, &pinned), FIC_OK);
+	/* An enrolment answer with another key: nothing changes, not even the token. */
+	unsigned char pk[32];
+	memset(pk, 9, sizeof pk);
+	char text[FIC_COUNTY_KEY_TEXT], id[FIC_KEY_ID_BUFSIZE];
+	fic__county_key_text(pk, text);
+	fic__county_key_id(pk, id);
+	cJSON *j = cJSON_CreateObject(), *k = cJSON_CreateObject();
+	cJSON_AddStringToObject(k, "id", id);
+	cJSON_AddStringToObject(k, "public_key", text);
+	cJSON_AddStringToObject(j, "token", "tok-new0123456789abcdef0123456789abc");
+	cJSON_AddStringToObject(j, "county", "石柱县卫生健康综合行政执法支队");
+	cJSON_AddStringToObject(j, "device_id", fic_store_device_id(f->store));
+	cJSON_AddItemToObject(j, "county_key", k);
+	char *body = cJSON_PrintUnformatted(j);
+	f->fake.enroll_body = body;
+	assert_int_equal(fic_sync_enroll(f->store, &f->opts, "ABC-123-XYZ", NULL), FIC_ESTATE);
+	assert_non_null(strstr(fic_error_last()->message, "unenrol"));
+	char token[128];
+	assert_int_equal(fic__secret_get(f->store, FIC_SECRET_TOKEN, token, sizeof token), FIC_OK);
+	assert_string_equal(token, "tok-0123456789abcdef0123456789abcdef");
+	fic__county_key now;
+	assert_int_equal(fic__county_key_get(f->store, &now), FIC_OK);
+	assert_string_equal(now.id, pinned.id);
+	/* A key whose id is not its own is a protocol error. */
+	cJSON_ReplaceItemInObject(k, "id", cJSON_CreateString("0000000000000000"));
+	char *bad = cJSON_PrintUnformatted(j);
+	f->fake.enroll_body = bad;
+	assert_int_equal(fic_sync_enroll(f->store, &f->opts, "ABC-123-XYZ", NULL), FIC_EPROTO);
+	/* Unenrolled on purpose: no token, no county, no key; then the new key is taken. */
+	assert_int_equal(fic_sync_unenroll(f->store), FIC_OK);
+	assert_int_equal(fic_sync_enrolled(f->store, NULL, 0), FIC_ENOTFOUND);
+	assert_int_equal(fic__county_key_get(f->store, &now), FIC_ENOTFOUND);
+	fic_sync_report rep = FIC_SYNC_REPORT_INIT;
+	assert_int_equal(fic_sync_push(f->store, &f->opts, &rep), FIC_ESTATE);
+	f->fake.enroll_body = body;
+	assert_int_equal(fic_sync_enroll(f->store, &f->opts, "ABC-123-XYZ", NULL), FIC_OK);
+	assert_int_equal(fic__county_key_get(f->store, &now), FIC_OK);
+	assert_string_equal(now.id, id);
+	fic_audit_list *a;
+	assert_int_equal(fic_audit_list_get(&a, f->store, fic_store_device_id(f->store), 0), FIC_OK);
+	bool unenrolled = false;
+	for (size_t i = 0; i < a->count; i++)
+		unenrolled |= strcmp(fic_audit_list_at(a, i)->action, "sync.unenroll") == 0;
+	assert_true(unenrolled);
+	fic_audit_list_free(a);
+	cJSON_free(bad);
+	cJSON_free(body);
+	cJSON_Delete(j);
+}
+
 static int progress_calls;
 static int64_t progress_last_done;
 static void a_push_pass_prunes_what_the_server_acknowledged_a_week_ago(void **state)
@@ -668,6 +779,9 @@ int main(void)
 		T(a_wrong_url_or_revoked_token_changes_no_record),
 		T(progress_is_reported_and_bodies_can_go_plain),
 		T(a_push_pass_prunes_what_the_server_acknowledged_a_week_ago),
+		T(the_token_goes_only_to_the_server_it_enrolled_with),
+		T(the_token_is_kept_apart_from_the_database),
+		T(another_county_key_is_refused_until_the_device_is_unenrolled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,7 +40,7 @@ static void give_key(fixture *f, const uint8_t *key)
 {
 	char b64[64];
 	sodium_bin2base64(b64, sizeof b64, key, FIC_SMS_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
-	assert_int_equal(fic__sync_state_put(f->store, "sync.sms_key", b64), FIC_OK);
+	assert_int_equal(fic__secret_put(f->store, FIC_SECRET_SMS_KEY, b64), FIC_OK);
 }
 
 static int setup(void **state)
@@ -253,11 +253,10 @@ static void only_a_submitted_urgent_lead_to_a_known_gateway_goes(void **state)
 	assert_non_null(strstr(fic_error_last()->message, "sms_gateway_number"));
 	assert_int_equal(fic_setting_set(f->store, "sms_gateway_number", "+8613800138000"), FIC_OK);
 	/* no key: enrolled with a server without the SMS fallback, or not at all */
-	assert_int_equal(sqlite3_exec(f->store->db, "DELETE FROM sync_state WHERE key = "
-	                                            "'sync.sms_key'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(fic__secret_delete(f->store, FIC_SECRET_SMS_KEY), FIC_OK);
 	assert_int_equal(fic_lead_sms(&m, f->store, urgent), FIC_ESTATE);
 	assert_non_null(strstr(fic_error_last()->message, "SMS key"));
-	assert_int_equal(fic__sync_state_put(f->store, "sync.sms_key", "not base64!"), FIC_OK);
+	assert_int_equal(fic__secret_put(f->store, FIC_SECRET_SMS_KEY, "not base64!"), FIC_OK);
 	assert_int_equal(fic_lead_sms(&m, f->store, urgent), FIC_ECORRUPT);
 	give_key(f, KEY);
 	assert_int_equal(fic_lead_sms(&m, f->store, urgent), FIC_OK);

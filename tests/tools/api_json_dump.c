@@ -514,7 +514,8 @@ static char *tip_off_answers(bool time_sensitive)
 {
 	cJSON *a = cJSON_CreateObject();
 	cJSON_AddStringToObject(a, "source", "hotline_12345");
-	cJSON_AddStringToObject(a, "subject_area", "medical_blood");
+	cJSON_AddStringToObject(a, "ticket_12345", "GD-20261204-0031");
+	cJSON_AddStringToObject(a, "subject", "illegal_practice");
 	cJSON_AddStringToObject(a, "place", "青杠镇集市东口");
 	cJSON_AddStringToObject(a, "description", "游医摆摊拔牙，无任何证照");
 	cJSON_AddStringToObject(a, "time_sensitive", time_sensitive ? "yes" : "no");
@@ -539,6 +540,9 @@ static char *foodborne_answers(void)
 	cJSON_AddItemToObject(a, "symptoms", cJSON_CreateStringArray(symptoms, 3));
 	cJSON_AddStringToObject(a, "measures_taken", "已送镇卫生院，留样封存");
 	cJSON_AddStringToObject(a, "verified", "yes");
+	cJSON_AddStringToObject(a, "report_source", "primary_care");
+	const char *diagnosis[] = { "food_poisoning" };
+	cJSON_AddItemToObject(a, "diagnosis", cJSON_CreateStringArray(diagnosis, 1));
 	return answers_text(a);
 }
 
@@ -563,7 +567,6 @@ static char *site_status_answers(void)
 	cJSON *a = cJSON_CreateObject();
 	cJSON_AddStringToObject(a, "status", "changed");
 	cJSON_AddStringToObject(a, "description", "卫生室已迁至村委会旁");
-	cJSON_AddStringToObject(a, "photo_taken", "no");
 	return answers_text(a);
 }
 
@@ -586,8 +589,11 @@ static void file_leads(world *w)
 	int64_t now = w->fx->clock.wall_ms;
 	file(w, w->foodborne, "event.foodborne", foodborne_answers(), NULL, now - 40 * MINUTE_MS, 0);
 	file(w, w->cluster, "event.school_cluster", cluster_answers(), w->school, 0, 0);
+	/* A site-status report goes with its proof photo: a draft, the photo, then submitted. */
 	file(w, w->status_form, "lead.site_status", site_status_answers(), "cq-500240-med-0002", 0,
-	     0);
+	     FIC_LEAD_DRAFT);
+	add_photo(w, FIC_PHOTO_LEAD, w->status_form, NULL);
+	ok(fic_lead_submit(w->store, w->status_form), "submitting the site-status report");
 }
 
 /* After the upload: a draft with a photo, a correction and an urgent lead still queued. */

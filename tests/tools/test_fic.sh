@@ -29,7 +29,7 @@ expect() {
 
 json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-expect 0 "schema 3" -- "$FIC" --db "$db" init
+expect 0 "schema 5" -- "$FIC" --db "$db" init
 expect 0 '"device_id"' -- "$FIC" --db "$db" --json init
 
 out=$("$FIC" --db "$db" --actor 协管员 --json site add --kind water_rural --name "青杠镇水厂" \
@@ -67,7 +67,8 @@ expect 0 "closed site" -- "$FIC" --db "$db" site close "$plant" --reason "现场
 expect 0 "已关闭" -- "$FIC" --db "$db" site show "$plant"
 expect 0 "site.close" -- "$FIC" --db "$db" audit --id "$plant"
 entries=$("$FIC" --db "$db" --json audit | json_field 'len(d)')
-[ "$entries" = 6 ] && pass || fail "audit has $entries entries, wanted 6"
+# closing a site filed its report: a draft site-status lead (audited, not yet queued)
+[ "$entries" = 7 ] && pass || fail "audit has $entries entries, wanted 7"
 actor=$("$FIC" --db "$db" --json audit --id "$plant" | json_field 'd[0]["actor"]')
 [ "$actor" = 协管员 ] && pass || fail "audit actor is $actor"
 expect 0 "6 records waiting" -- "$FIC" --db "$db" status
@@ -102,7 +103,7 @@ expect 2 "cannot be changed" -- "$FIC" --db "$db" site update "$plant" --reason 
 expect 0 "usage:" -- "$FIC" --help
 
 # Nothing the refusals did changed the store.
-expect 0 "4 sites, 6 audit entries" -- "$FIC" --db "$db" status
+expect 0 "4 sites, 7 audit entries" -- "$FIC" --db "$db" status
 
 # Checklists, an inspection, leads, planning.
 expect 0 "water.rural" -- "$FIC" --db "$db" checklist list
@@ -136,7 +137,7 @@ expect 1 "required items not answered" -- "$FIC" --db "$db" lead new event.foodb
 expect 2 "ITEM=VALUE" -- "$FIC" --db "$db" lead new event.foodborne --set ill
 expect 0 "semester_starts = 2026-02-23" -- "$FIC" --db "$db" setting set semester_starts 2026-02-23
 expect 1 "does not exist" -- "$FIC" --db "$db" setting set semester_starts 2026-02-30
-expect 0 "school: 1 site(s) due of 1 open" -- "$FIC" --db "$db" due
+expect 0 "school (学校卫生, 2 a year): 1 site(s) due of 1 open" -- "$FIC" --db "$db" due
 expect 0 "青杠镇中心小学  last patrol never" -- "$FIC" --db "$db" due
 expect 0 '"not_patrolled_this_year"' -- "$FIC" --db "$db" --json due
 expect 0 "most overdue first" -- "$FIC" --db "$db" due --area occupational --limit 1
@@ -158,7 +159,7 @@ expect 2 "unknown" -- "$FIC" --db "$db" inspect frobnicate x
 
 # Evidence: drafts, photos, submission, verification, tampering, trusted time.
 draft=$("$FIC" --db "$db" --json lead new lead.tip_off --draft --set source=phone \
-	--set subject_area=medical_blood --set place=集市 --set description=游医 --set time_sensitive=no \
+	--set subject=illegal_practice --set place=集市 --set description=游医 --set time_sensitive=no \
 	--set verified=yes | json_field 'd["id"]')
 [ -n "$draft" ] && pass || fail "lead new --draft"
 python3 - "$dir/photo.ppm" <<'PY'
@@ -184,6 +185,27 @@ if command -v cjpeg >/dev/null; then
 fi
 expect 1 "not a usable JPEG" -- "$FIC" --db "$db" photo add --lead "$draft" "$dir/photo.ppm"
 expect 0 "submitted lead" -- "$FIC" --db "$db" lead submit "$draft"
+# A lead naming its informant is sealed at submission to the county's key,
+# which enrolment pins: without one it waits as a draft.
+informed=$("$FIC" --db "$db" --json lead new lead.tip_off --draft --set source=phone \
+	--set subject=illegal_practice --set place=集市 --set description=游医 --set time_sensitive=no \
+	--set verified=yes --set informant_phone=13907770451 | json_field 'd["id"]')
+expect 1 "no county key" -- "$FIC" --db "$db" lead submit "$informed"
+expect 0 "13907770451" -- "$FIC" --db "$db" lead show "$informed"
+# (the key as enrolment would pin it)
+pin_county_key() {
+	python3 -c "
+import base64,hashlib,sqlite3,sys; pk=bytes(range(32)); c=sqlite3.connect(sys.argv[1])
+c.execute('INSERT INTO county_key VALUES (1, ?, ?, ?, 0)', (hashlib.sha256(pk).hexdigest()[:16], base64.b64encode(pk).decode(), '石柱县')); c.commit()" "$db"
+}
+pin_county_key
+expect 0 "submitted lead" -- "$FIC" --db "$db" lead submit "$informed"
+expect 0 "1 personal answer sealed" -- "$FIC" --db "$db" lead list
+out=$("$FIC" --db "$db" lead show "$informed")
+case $out in *13907770451*) fail "lead show prints the sealed phone" ;; *sealed*) pass ;; *) fail "lead show: $out" ;; esac
+expect 0 "unenrolled device" -- "$FIC" --db "$db" unenroll
+expect 2 "no arguments" -- "$FIC" --db "$db" unenroll now
+pin_county_key # (the rest of the session files leads with personal answers)
 expect 1 "already submitted" -- "$FIC" --db "$db" lead submit "$draft"
 expect 0 "verifies" -- "$FIC" --db "$db" lead verify "$draft"
 expect 0 "correction" -- "$FIC" --db "$db" lead correct "$draft" --note "地点应为集市西口"
@@ -206,7 +228,7 @@ fi
 # decoder of the documented format (tests/tools/sms_reference.py), recorded
 # as sent, and the county's confirmation taken; a forged one refused.
 sms_lead=$("$FIC" --db "$db" --json lead new event.foodborne --answers \
-	'{"onset_date":"2026-03-01","meal_place":"镇中心饭店","meal_unit":"李家婚宴","contact_phone":"13800000000","exposed":120,"ill":14,"dead":0,"suspected_food":"凉拌菜","symptoms":["vomiting","diarrhoea"],"symptoms_detail":"婚宴后多人呕吐腹泻，已送镇卫生院","measures_taken":"已送医","verified":"yes"}' |
+	'{"onset_date":"2026-03-01","meal_place":"镇中心饭店","meal_unit":"李家婚宴","contact_phone":"13800000000","exposed":120,"ill":14,"dead":0,"suspected_food":"凉拌菜","symptoms":["vomiting","diarrhoea"],"symptoms_detail":"婚宴后多人呕吐腹泻，已送镇卫生院","measures_taken":"已送医","verified":"yes","report_source":"primary_care","diagnosis":["food_poisoning"]}' |
 	json_field 'd["id"]')
 [ -n "$sms_lead" ] && pass || fail "lead new for SMS"
 expect 1 "sms_gateway_number" -- "$FIC" --db "$db" lead sms "$sms_lead"
@@ -261,6 +283,36 @@ expect 0 "refused no record" -- "$FIC" --db "$db" sync rejections
 python3 -c "
 import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DROP TRIGGER chain_no_delete'); c.execute('DELETE FROM chain WHERE seq = (SELECT min(seq) + 1 FROM chain)'); c.commit()" "$db"
 expect 1 "chain_gap" -- "$FIC" --db "$db" evidence verify
+
+# The year's commands (issue #14), on a store of their own.
+y=$dir/year.db
+day=$(date -u -d "+8 hours" +%F)
+yr=${day%%-*}
+s=$("$FIC" --db "$y" --json site add --kind water_rural --name 白沙供水站 --place-code QG-Y-1 \
+	--authority 青杠镇人民政府 | json_field 'd["id"]')
+expect 0 "南门" -- "$FIC" --db "$y" site code add "$s" "https://cq.example/y/2" --label 南门
+expect 0 "chained as entry 1" -- "$FIC" --db "$y" visit scan " QG-Y-1 "
+expect 1 "no site holds this code" -- "$FIC" --db "$y" visit scan "QG-NOPE"
+expect 0 "new_site" -- "$FIC" --db "$y" notice due
+expect 0 "notice recorded" -- "$FIC" --db "$y" notice add "$s" new_site --method phone
+expect 0 "0 notice(s) due" -- "$FIC" --db "$y" notice due
+expect 0 "patrol plan (default)" -- "$FIC" --db "$y" plan show
+printf '{"areas":{"school":{"per_year":3}}}' >"$dir/plan.json"
+expect 0 "3 a year" -- "$FIC" --db "$y" plan set "$dir/plan.json"
+expect 0 "recorded publicity" -- "$FIC" --db "$y" activity add publicity --date "$day" --topic 宣传 \
+	--people 40 --channel villages
+expect 1 "普法五进" -- "$FIC" --db "$y" activity add publicity --date "$day" --topic 宣传 --channel markets
+expect 0 "recorded case" -- "$FIC" --db "$y" activity add case --date "$day" --topic 协助 --case X-1
+expect 0 "普法宣传次数     1" -- "$FIC" --db "$y" stats
+expect 0 "协助案件查办数量 1" -- "$FIC" --db "$y" stats
+expect 0 "recorded" -- "$FIC" --db "$y" sample add "S-$yr-1" --site "$s" --point 出厂水 --received-by 刘工
+expect 0 "fail" -- "$FIC" --db "$y" sample result "S-$yr-1" fail --on "$day"
+expect 0 "red" -- "$FIC" --db "$y" water status
+expect 0 "巡查登记表" -- "$FIC" --db "$y" inspect list
+expect 0 "<table>" -- "$FIC" --db "$y" register patrols --html
+expect 0 "发现时间" -- "$FIC" --db "$y" register reports --csv
+expect 2 "not both" -- "$FIC" --db "$y" register reports --csv --html
+expect 1 "month is YYYY-MM" -- "$FIC" --db "$y" register reports --month 2026-13
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -118,17 +118,32 @@ def render():
                "do not edit by hand (CI fails when this file is stale). The definitions follow "
                "渝卫发〔2022〕8号 附件 (the Chongqing co-inspection guide); the format and the rule "
                "language are in [checklist-format.md](checklist-format.md).\n")
+    out.append("An answer marked *sealed (personal)* identifies a person (an informant, a diner): "
+               "it is sealed to the county's public key when the lead is submitted, and the phone "
+               "keeps only ciphertext of it from then on (docs/security.md, \"The phone\").\n")
     out.append("Abnormal-when reads the item's rule: `no`/`yes` is the answer that is abnormal; "
                "`answer outside a–b` means outside the inclusive range; dates compare with the "
                "inspection date. A finding marked 2 h is subject to a two-hour reporting rule and "
-               "becomes its own urgent lead.\n")
+               "becomes its own urgent lead; one marked at once is reported immediately (立即报告: "
+               "its own lead, sent before every other, overdue from the moment it is found — "
+               "非法行医 3.4.1); one marked re-inspect ≤ 1 month is time-sensitive (a street "
+               "\"doctor\" stall may move on): its lead opens a re-inspection task due one "
+               "calendar month after it was found (非法行医 3.4.1), which the re-inspection "
+               "closes; one marked scanned code checks it asks whether the site's facts match "
+               "its licence — a visit started by scanning a code that carries other facts "
+               "than the registry's answers it no (visit.h).\n")
     out.append("## How findings become leads\n")
     out.append("Finishing an inspection files its findings with the enforcement agency "
                "(服务方法 2(1)): every finding subject to a two-hour rule becomes its own urgent "
                "lead with a deadline two hours after it was found, so each has its own clock and "
-               "is sent first; all other findings of the inspection together make one lead, which "
+               "is sent first; a finding the guide says to report immediately (the same violation "
+               "found again on the re-inspection of a time-sensitive lead, 非法行医 3.4.1) becomes "
+               "its own lead with no grace at all, sent before the two-hour ones; all other findings of the inspection together make one lead, which "
                "is how the agency handles a visit. Site findings (closed, facts changed) file a "
-               "site-status lead. Event forms each file one lead; it is urgent when the form's "
+               "site-status lead, which goes only with its proof photo (拍摄证明照片, 实施方案 "
+               "服务方法 1(3), 各专业 三(二)2): a site found closed has no item left to check, "
+               "and its inspection finishes once that photo is taken; a site-status form is "
+               "filed as a draft, the photo attached, then submitted. Event forms each file one lead; it is urgent when the form's "
                "rule says so (for the school cluster: computed from the daily case counts).\n")
     for area, title in AREAS:
         ds = [d for d in defs if d["area"] == area]
@@ -154,6 +169,13 @@ def render():
                 out.append("Lead: category `%s`, report to %s, %s%s (%s).\n" % (
                     lead["category"], lead["report_to"].replace("_", " "), cell(urgent), cell(ts),
                     ", ".join(lead["sections"])))
+                if lead.get("routes"):
+                    r = lead["routes"]
+                    out.append("Routed by `%s`: a report of these kinds falls under a reporting rule "
+                               "and is filed on that form's two-hour clock, from when it was received, "
+                               "with its category and recipient — %s.\n" % (
+                                   r["item"], "; ".join("`%s` → `%s`" % (k, v)
+                                                        for k, v in r["forms"].items())))
             out.append("| section | item | question | answer | abnormal when | photo |")
             out.append("|---|---|---|---|---|---|")
             for it in d["items"]:
@@ -161,9 +183,17 @@ def render():
                 photo = "yes" if it.get("photo_when_abnormal") else ""
                 if it.get("urgent_when_abnormal"):
                     photo = (photo + " · 2 h").strip(" ·")
-                out.append("| %s | `%s` | %s%s | %s | %s | %s |" % (
+                if it.get("immediate_when_abnormal"):
+                    photo = (photo + " · at once").strip(" ·")
+                if it.get("time_sensitive_when_abnormal"):
+                    photo = (photo + " · re-inspect ≤ 1 month").strip(" ·")
+                if it.get("licence_match"):
+                    photo = (photo + " · scanned code checks it").strip(" ·")
+                sealed = " · sealed (personal)" if it.get("personal") or (
+                    d["kind"] == "event" and it.get("sensitive")) else ""
+                out.append("| %s | `%s` | %s%s | %s%s | %s | %s |" % (
                     ", ".join(it["sections"]), it["id"], cell(it["label"]["zh"]), cell(applies),
-                    cell(type_text(it)), abnormal_text(it), photo))
+                    cell(type_text(it)), sealed, abnormal_text(it), photo))
             out.append("")
     out.append("## Adding a county's own checklist\n")
     out.append("See [checklist-format.md](checklist-format.md#adding-a-countys-own-checklist): copy "

@@ -42,7 +42,9 @@ typedef struct opts {
 	const char *sets[64];
 	int nsets;
 	bool events, all_versions, draft, all;
-	const char *note, *rendition, *out;
+	const char *note, *rendition, *out, *inspection, *received, *method, *to, *at, *scan;
+	const char *label, *lat, *lon, *accuracy;
+	int visit_mode;
 } opts;
 
 static int parse_opts(opts *o, int argc, char **argv)
@@ -73,6 +75,10 @@ static int parse_opts(opts *o, int argc, char **argv)
 			o->all = true;
 			continue;
 		}
+		if (strcmp(a, "--announced") == 0 || strcmp(a, "--unannounced") == 0) {
+			o->visit_mode = a[2] == 'a' ? FIC_VISIT_ANNOUNCED : FIC_VISIT_UNANNOUNCED;
+			continue;
+		}
 		if (strcmp(a, "--kind") == 0) slot = &o->kind;
 		else if (strcmp(a, "--version") == 0) slot = &o->version;
 		else if (strcmp(a, "--site") == 0) slot = &o->site;
@@ -83,6 +89,16 @@ static int parse_opts(opts *o, int argc, char **argv)
 		else if (strcmp(a, "--note") == 0) slot = &o->note;
 		else if (strcmp(a, "--area") == 0) slot = &o->area;
 		else if (strcmp(a, "--cursor") == 0) slot = &o->cursor;
+		else if (strcmp(a, "--inspection") == 0) slot = &o->inspection;
+		else if (strcmp(a, "--received") == 0) slot = &o->received;
+		else if (strcmp(a, "--method") == 0) slot = &o->method;
+		else if (strcmp(a, "--to") == 0) slot = &o->to;
+		else if (strcmp(a, "--at") == 0) slot = &o->at;
+		else if (strcmp(a, "--scan") == 0) slot = &o->scan;
+		else if (strcmp(a, "--label") == 0) slot = &o->label;
+		else if (strcmp(a, "--lat") == 0) slot = &o->lat;
+		else if (strcmp(a, "--lon") == 0) slot = &o->lon;
+		else if (strcmp(a, "--accuracy") == 0) slot = &o->accuracy;
 		else if (strcmp(a, "--set") == 0) {
 			if (i + 1 >= argc || o->nsets == 64)
 				return usage("--set needs ITEM=VALUE", NULL);
@@ -245,75 +261,93 @@ static void human_inspection(const cJSON *j)
 		printf("to finish: %d required item(s) unanswered, %d photo(s) missing\n", m, p);
 }
 
+/* `fic inspect site ID closed|changed --reason R [site fields]`: what the
+ * inspector found of the site itself. */
+static int inspect_site(ctx *c, int argc, char **argv)
+{
+	int rc;
+	/* inspect site ID closed|changed --reason R [site FIELDS] */
+	site_args a;
+	memset(&a, 0, sizeof a);
+	fic_site_init(&a.site, FIC_SITE_VERSION);
+	a.merge = true;
+	if ((rc = parse_site_options(&a, argc, argv, true)))
+		return rc;
+	if (a.npos != 2 || (strcmp(a.pos[1], "closed") && strcmp(a.pos[1], "changed")))
+		return usage("inspect site needs ID and closed or changed", NULL);
+	if (a.reason == NULL)
+		return usage("inspect site needs --reason", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	if (strcmp(a.pos[1], "closed") == 0) {
+		if (fic_inspection_report_site(c->store, a.pos[0], FIC_FOUND_CLOSED, a.reason, NULL))
+			return fail();
+		printf("site reported closed\n");
+		return 0;
+	}
+	char *json;
+	if (fic_inspection_get_json(&json, c->store, a.pos[0]) != FIC_OK)
+		return fail();
+	cJSON *j = cJSON_Parse(json);
+	fic_free(json);
+	fic_site *cur = NULL;
+	const char *sid = j ? jstr(j, "site_id") : "";
+	rc = fic_site_get(&cur, c->store, sid);
+	cJSON_Delete(j);
+	if (rc != FIC_OK)
+		return fail();
+	site_args b;
+	memset(&b, 0, sizeof b);
+	b.site = *cur;
+	b.has_lat = b.has_lon = cur->has_location;
+	if ((rc = parse_site_options(&b, argc, argv, true)) == 0)
+		rc = fic_inspection_report_site(c->store, a.pos[0], FIC_FOUND_CHANGED, a.reason,
+		                                &b.site) != FIC_OK ? fail() : 0;
+	fic_site_free(cur);
+	if (rc == 0)
+		printf("site changes reported\n");
+	return rc;
+}
+
+/* `fic inspect start SITE_ID CHECKLIST_ID [--announced|--unannounced] [--scan SCAN_ID]`. */
+static int inspect_start(ctx *c, const opts *o)
+{
+	int rc;
+	if (o->npos != 2)
+		return usage("inspect start needs SITE_ID and CHECKLIST_ID", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	char id[FIC_UUID_BUFSIZE];
+	fic_inspection_options io = FIC_INSPECTION_OPTIONS_INIT;
+	io.visit_mode = o->visit_mode;
+	io.scan_id = o->scan;
+	if (fic_inspection_start_opts(id, c->store, o->pos[0], o->pos[1], &io) != FIC_OK)
+		return fail();
+	if (c->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "id", id);
+		print_json(j);
+	} else {
+		printf("started inspection %s\n", id);
+	}
+	return 0;
+}
+
 int cmd_inspect(ctx *c, int argc, char **argv)
 {
 	if (argc < 1)
 		return usage("inspect needs a verb: start, answer, clear, note, site, show, finish, opinion", NULL);
 	const char *verb = argv[0];
 	int rc;
-	if (strcmp(verb, "site") == 0) {
-		/* inspect site ID closed|changed --reason R [site FIELDS] */
-		site_args a;
-		memset(&a, 0, sizeof a);
-		fic_site_init(&a.site, FIC_SITE_VERSION);
-		a.merge = true;
-		if ((rc = parse_site_options(&a, argc, argv, true)))
-			return rc;
-		if (a.npos != 2 || (strcmp(a.pos[1], "closed") && strcmp(a.pos[1], "changed")))
-			return usage("inspect site needs ID and closed or changed", NULL);
-		if (a.reason == NULL)
-			return usage("inspect site needs --reason", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		if (strcmp(a.pos[1], "closed") == 0) {
-			if (fic_inspection_report_site(c->store, a.pos[0], FIC_FOUND_CLOSED, a.reason, NULL))
-				return fail();
-			printf("site reported closed\n");
-			return 0;
-		}
-		char *json;
-		if (fic_inspection_get_json(&json, c->store, a.pos[0]) != FIC_OK)
-			return fail();
-		cJSON *j = cJSON_Parse(json);
-		fic_free(json);
-		fic_site *cur = NULL;
-		const char *sid = j ? jstr(j, "site_id") : "";
-		rc = fic_site_get(&cur, c->store, sid);
-		cJSON_Delete(j);
-		if (rc != FIC_OK)
-			return fail();
-		site_args b;
-		memset(&b, 0, sizeof b);
-		b.site = *cur;
-		b.has_lat = b.has_lon = cur->has_location;
-		if ((rc = parse_site_options(&b, argc, argv, true)) == 0)
-			rc = fic_inspection_report_site(c->store, a.pos[0], FIC_FOUND_CHANGED, a.reason,
-			                                &b.site) != FIC_OK ? fail() : 0;
-		fic_site_free(cur);
-		if (rc == 0)
-			printf("site changes reported\n");
-		return rc;
-	}
+	if (strcmp(verb, "list") == 0) /* the patrol register (巡查登记表) */
+		return cmd_register(c, argc - 1, argv + 1, FIC_REGISTER_PATROLS);
+	if (strcmp(verb, "site") == 0)
+		return inspect_site(c, argc, argv);
 	opts o;
 	if ((rc = parse_opts(&o, argc - 1, argv + 1)))
 		return rc;
-	if (strcmp(verb, "start") == 0) {
-		if (o.npos != 2)
-			return usage("inspect start needs SITE_ID and CHECKLIST_ID", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		char id[FIC_UUID_BUFSIZE];
-		if (fic_inspection_start(id, c->store, o.pos[0], o.pos[1]) != FIC_OK)
-			return fail();
-		if (c->json) {
-			cJSON *j = cJSON_CreateObject();
-			cJSON_AddStringToObject(j, "id", id);
-			print_json(j);
-		} else {
-			printf("started inspection %s\n", id);
-		}
-		return 0;
-	}
+	if (strcmp(verb, "start") == 0)
+		return inspect_start(c, &o);
 	if (strcmp(verb, "answer") == 0 || strcmp(verb, "clear") == 0 || strcmp(verb, "note") == 0) {
 		bool clear = verb[0] == 'c';
 		if (o.npos != (clear ? 2 : 3))
@@ -366,6 +400,95 @@ int cmd_inspect(ctx *c, int argc, char **argv)
 	return usage("unknown inspect verb", verb);
 }
 
+/* ---- place codes and the scan at the door ---- */
+
+static double to_double(const char *s, bool *ok)
+{
+	char *end;
+	double v = strtod(s, &end);
+	*ok = *ok && end != s && *end == '\0';
+	return v;
+}
+
+/* visit scan PAYLOAD [--lat X --lon Y [--accuracy M]] */
+int cmd_visit(ctx *c, int argc, char **argv)
+{
+	if (argc < 1 || strcmp(argv[0], "scan") != 0)
+		return usage("visit scan PAYLOAD [--lat X --lon Y [--accuracy M]]", NULL);
+	opts o;
+	int rc = parse_opts(&o, argc - 1, argv + 1);
+	if (rc)
+		return rc;
+	if (o.npos != 1 || (o.lat == NULL) != (o.lon == NULL))
+		return usage("visit scan PAYLOAD [--lat X --lon Y [--accuracy M]]", NULL);
+	fic_scan_options so = FIC_SCAN_OPTIONS_INIT;
+	bool ok = true;
+	if (o.lat) {
+		so.has_location = 1;
+		so.lat = to_double(o.lat, &ok);
+		so.lon = to_double(o.lon, &ok);
+		so.accuracy_m = o.accuracy ? to_double(o.accuracy, &ok) : 0;
+	}
+	if (!ok)
+		return usage("--lat, --lon and --accuracy take numbers", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	char *text = NULL;
+	if (fic_visit_scan(&text, c->store, o.pos[0], strlen(o.pos[0]), &so) != FIC_OK)
+		return fail();
+	if (c->json)
+		return emit(c, text, NULL);
+	cJSON *j = cJSON_Parse(text);
+	fic_free(text);
+	const cJSON *site = cJSON_GetObjectItemCaseSensitive(j, "site");
+	const cJSON *proof = cJSON_GetObjectItemCaseSensitive(j, "proof");
+	printf("scan %s at %s (%s); chained as entry %d\n", jstr(j, "scan_id"), jstr(site, "name"),
+	       jstr(site, "id"), (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(proof, "chain_seq")));
+	const cJSON *d;
+	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(j, "differences")) {
+		printf("  DIFFERS %-14s registry: %s  code: %s\n", jstr(d, "field"), jstr(d, "registry"),
+		       jstr(d, "code"));
+	}
+	printf("start the visit: fic inspect start %s CHECKLIST --scan %s\n", jstr(site, "id"),
+	       jstr(j, "scan_id"));
+	cJSON_Delete(j);
+	return 0;
+}
+
+/* site code add|remove SITE PAYLOAD [--label L] | site code list SITE */
+int cmd_site_code(ctx *c, int argc, char **argv)
+{
+	opts o;
+	int rc = parse_opts(&o, argc, argv);
+	if (rc)
+		return rc;
+	bool list = o.npos == 2 && strcmp(o.pos[0], "list") == 0;
+	bool add = o.npos == 3 && strcmp(o.pos[0], "add") == 0;
+	bool rm = o.npos == 3 && strcmp(o.pos[0], "remove") == 0;
+	if (!list && !add && !rm)
+		return usage("site code add SITE PAYLOAD [--label L] | remove SITE PAYLOAD | list SITE", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	if (add && fic_site_code_add(c->store, o.pos[1], o.pos[2], o.label) != FIC_OK)
+		return fail();
+	if (rm && fic_site_code_remove(c->store, o.pos[1], o.pos[2]) != FIC_OK)
+		return fail();
+	char *text = NULL;
+	if (fic_site_codes_json(&text, c->store, o.pos[1]) != FIC_OK)
+		return fail();
+	if (c->json)
+		return emit(c, text, NULL);
+	cJSON *j = cJSON_Parse(text);
+	fic_free(text);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, j) {
+		printf("%s %-24s %s\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "primary")) ? "*" : " ",
+		       jstr(e, "label"), jstr(e, "key"));
+	}
+	cJSON_Delete(j);
+	return 0;
+}
+
 /* ---- lead ---- */
 
 static void format_remaining(char *buf, size_t size, int64_t ms)
@@ -373,6 +496,267 @@ static void format_remaining(char *buf, size_t size, int64_t ms)
 	int64_t m = (ms < 0 ? -ms : ms) / 60000;
 	snprintf(buf, size, "%s%lldh%02lldm%s", ms < 0 ? "OVERDUE " : "", (long long)(m / 60),
 	         (long long)(m % 60), ms < 0 ? "" : " left");
+}
+
+/* "YYYY-MM-DD HH:MM" in the store's local time (setting utc_offset_minutes) as UTC ms. */
+static int local_time_ms(ctx *c, const char *text, int64_t *out)
+{
+	int y, mo, d, h, mi;
+	char extra;
+	if (sscanf(text, "%4d-%2d-%2d %2d:%2d%c", &y, &mo, &d, &h, &mi, &extra) != 5 || mo < 1 ||
+	    mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || y < 2000)
+		return usage("--received takes the local time 'YYYY-MM-DD HH:MM'", text);
+	char *off = NULL;
+	if (fic_setting_get(&off, c->store, "utc_offset_minutes") != FIC_OK)
+		return fail();
+	long offset = strtol(off, NULL, 10);
+	fic_free(off);
+	/* days from civil (H. Hinnant) */
+	int yy = y - (mo <= 2);
+	long era = (yy >= 0 ? yy : yy - 399) / 400;
+	long yoe = yy - era * 400;
+	long doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	*out = ((int64_t)days * 1440 + h * 60 + mi - offset) * 60000;
+	return 0;
+}
+
+/* `fic lead list --json`: the list as an array. */
+static void lead_list_json(const fic_lead_list *list)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < list->count; i++) {
+		const fic_lead_info *e = &list->entries[i];
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "id", e->id);
+		cJSON_AddStringToObject(j, "category", e->category);
+		cJSON_AddStringToObject(j, "area", e->area);
+		cJSON_AddStringToObject(j, "title", e->title);
+		cJSON_AddStringToObject(j, "state", e->state);
+		cJSON_AddStringToObject(j, "report_to", e->report_to);
+		cJSON_AddBoolToObject(j, "urgent", e->urgent);
+		cJSON_AddStringToObject(j, "urgency", e->urgent == FIC_URGENCY_IMMEDIATE ? "immediate"
+		                                      : e->urgent ? "two_hours" : "none");
+		cJSON_AddNumberToObject(j, "discovered_at_ms", (double)e->discovered_at_ms);
+		if (e->urgent) {
+			cJSON_AddNumberToObject(j, "deadline_at_ms", (double)e->deadline_at_ms);
+			cJSON_AddNumberToObject(j, "remaining_ms", (double)e->remaining_ms);
+			cJSON_AddBoolToObject(j, "at_risk", e->at_risk);
+		}
+		if (e->receipt_at_ms)
+			cJSON_AddNumberToObject(j, "receipt_at_ms", (double)e->receipt_at_ms);
+		if (e->reject_reason)
+			cJSON_AddStringToObject(j, "reject_reason", e->reject_reason);
+		if (e->called_at_ms)
+			cJSON_AddNumberToObject(j, "called_at_ms", (double)e->called_at_ms);
+		cJSON_AddNumberToObject(j, "time_flags", e->time_flags);
+		cJSON_AddNumberToObject(j, "sealed", e->sealed);
+		cJSON_AddItemToArray(arr, j);
+	}
+	print_json(arr);
+}
+
+/* `fic lead list`: a line per lead, urgent first, with what became of it. */
+static void lead_list_text(const fic_lead_list *list)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		const fic_lead_info *e = &list->entries[i];
+		char rem[40] = "";
+		if (e->urgent && strcmp(e->state, "delivered") != 0)
+			format_remaining(rem, sizeof rem, e->remaining_ms);
+		printf("%s  %-6s %-18s %-8s %-12s %-16s %s\n", e->id,
+		       e->urgent == FIC_URGENCY_IMMEDIATE ? "AT ONCE" : e->urgent ? "URGENT" : "", rem,
+		       e->at_risk ? "AT RISK" : "", e->state, e->category, e->title);
+		if (e->receipt_at_ms) {
+			char when[40];
+			format_time(e->receipt_at_ms, when, sizeof when);
+			printf("    delivered: the county received it at %s\n", when);
+		}
+		if (e->reject_reason)
+			printf("    refused by the county: %s\n", e->reject_reason);
+		if (e->sealed)
+			printf("    %d personal answer%s sealed (informant, diner): only the "
+			       "county can read %s\n", e->sealed, e->sealed == 1 ? "" : "s",
+			       e->sealed == 1 ? "it" : "them");
+		if (e->called_at_ms) {
+			char when[40];
+			format_time(e->called_at_ms, when, sizeof when);
+			printf("    phoned in at %s%s\n", when,
+			       e->urgent && e->called_at_ms <= e->deadline_at_ms ? ", by its deadline" : "");
+		}
+		if (e->time_flags & FIC_TIME_CLOCK_CHANGED)
+			printf("    (the phone's clock was changed when this was recorded)\n");
+	}
+	printf("%zu lead%s\n", list->count, list->count == 1 ? "" : "s");
+}
+
+/* `fic lead new FORM`: file a lead (or a draft) from --answers and --set. */
+static int lead_new(ctx *c, const opts *o)
+{
+	int rc;
+	if (o->npos != 1)
+		return usage("lead new needs one form id (see: fic checklist list --events)", NULL);
+	cJSON *ans = o->answers ? cJSON_Parse(o->answers) : cJSON_CreateObject();
+	if (!cJSON_IsObject(ans)) {
+		cJSON_Delete(ans);
+		return usage("--answers must be a JSON object", NULL);
+	}
+	for (int i = 0; i < o->nsets; i++) {
+		const char *eq = strchr(o->sets[i], '=');
+		if (eq == NULL || eq == o->sets[i]) {
+			cJSON_Delete(ans);
+			return usage("--set needs ITEM=VALUE", o->sets[i]);
+		}
+		char key[80];
+		snprintf(key, sizeof key, "%.*s", (int)(eq - o->sets[i]), o->sets[i]);
+		cJSON_DeleteItemFromObjectCaseSensitive(ans, key);
+		cJSON_AddStringToObject(ans, key, eq + 1);
+	}
+	char *text = cJSON_PrintUnformatted(ans);
+	cJSON_Delete(ans);
+	if ((rc = open_store(c))) {
+		cJSON_free(text);
+		return rc;
+	}
+	int64_t received = 0;
+	if (o->received && (rc = local_time_ms(c, o->received, &received)) != 0) {
+		cJSON_free(text);
+		return rc;
+	}
+	char id[FIC_UUID_BUFSIZE];
+	rc = fic_lead_file(id, c->store, o->pos[0], text, o->site, received,
+	                   o->draft ? FIC_LEAD_DRAFT : 0);
+	cJSON_free(text);
+	if (rc != FIC_OK)
+		return fail();
+	char *json;
+	if (fic_lead_get_json(&json, c->store, id) != FIC_OK)
+		return fail();
+	if (c->json)
+		return emit(c, json, NULL);
+	cJSON *j = cJSON_Parse(json);
+	fic_free(json);
+	printf("%s lead %s  %s\n", o->draft ? "drafted" : "filed", id, jstr(j, "title"));
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "urgent"))) {
+		char when[32];
+		format_time((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "deadline_at_ms")),
+		            when, sizeof when);
+		printf("  URGENT: report to the %s by %s (two-hour rule)\n",
+		       strcmp(jstr(j, "report_to"), "district_cdc") == 0 ? "district CDC"
+									  : "enforcement agency",
+		       when);
+	}
+	cJSON_Delete(j);
+	return 0;
+}
+
+/* `fic lead list`: urgent first, time left on the clock. */
+static int lead_list(ctx *c, const opts *o)
+{
+	int rc;
+	long limit = 0;
+	if (o->limit && !to_long(o->limit, 0, 1000000, &limit))
+		return usage("--limit needs a whole number", o->limit);
+	if ((rc = open_store(c)))
+		return rc;
+	fic_lead_list *list;
+	if (fic_lead_list_get(&list, c->store, (size_t)limit) != FIC_OK)
+		return fail();
+	if (c->json)
+	lead_list_json(list);
+	else
+	lead_list_text(list);
+	fic_lead_list_free(list);
+	return 0;
+}
+
+/* `fic lead call ID`: the phone or fax call that reported it. */
+static int lead_call(ctx *c, const opts *o)
+{
+	int rc;
+	/* lead call ID --method phone|fax --to WHOM [--at 'YYYY-MM-DD HH:MM'] [--note T] */
+	if (o->npos != 1 || o->method == NULL || o->to == NULL)
+		return usage("lead call ID --method phone|fax --to WHOM [--at TIME] [--note T]", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	int64_t at = 0;
+	if (o->at && (rc = local_time_ms(c, o->at, &at)) != 0)
+		return rc;
+	if (fic_lead_call_record(c->store, o->pos[0], o->method, at, o->to, o->note) != FIC_OK)
+		return fail();
+	printf("call recorded for lead %s\n", o->pos[0]);
+	return 0;
+}
+
+/* `fic lead submit|correct|verify ID`. */
+static int lead_submit_correct_verify(ctx *c, const opts *o, const char *verb)
+{
+	int rc;
+	if (o->npos != 1)
+		return usage("lead submit/correct/verify needs one lead id", NULL);
+	if (verb[0] == 'c' && o->note == NULL)
+		return usage("lead correct needs --note", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	if (verb[0] == 's') {
+		if (fic_lead_submit(c->store, o->pos[0]) != FIC_OK)
+			return fail();
+		char *json;
+		if (fic_lead_get_json(&json, c->store, o->pos[0]) != FIC_OK)
+			return fail();
+		cJSON *j = cJSON_Parse(json);
+		fic_free(json);
+		printf("submitted lead %s: chain entry %d, sha256 %s, queued for upload\n", o->pos[0],
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "chain_seq")),
+		       jstr(j, "hash"));
+		cJSON_Delete(j);
+		return 0;
+	}
+	if (verb[0] == 'c') {
+		char id[FIC_UUID_BUFSIZE];
+		if (fic_lead_correct(id, c->store, o->pos[0], o->note) != FIC_OK)
+			return fail();
+		printf("correction %s filed for lead %s\n", id, o->pos[0]);
+		return 0;
+	}
+	/* verify: the whole store's evidence, reported for this lead */
+	char *report = NULL;
+	char *json;
+	if (fic_lead_get_json(&json, c->store, o->pos[0]) != FIC_OK)
+		return fail();
+	fic_free(json);
+	rc = fic_evidence_verify(&report, c->store);
+	if (rc != FIC_OK && rc != FIC_ECORRUPT)
+		return fail();
+	cJSON *r = cJSON_Parse(report);
+	fic_free(report);
+	int mine = 0;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "problems")) {
+		if (strcmp(jstr(p, "id"), o->pos[0]) == 0) {
+			printf("PROBLEM %s: %s\n", jstr(p, "kind"), jstr(p, "detail"));
+			mine++;
+		}
+	}
+	cJSON_Delete(r);
+	if (mine)
+		return EXIT_FAIL;
+	printf("lead %s verifies: its content, photos and chain entry are as submitted\n", o->pos[0]);
+	return 0;
+}
+
+/* `fic lead show ID`: the lead as JSON. */
+static int lead_show(ctx *c, const opts *o)
+{
+	int rc;
+	if (o->npos != 1)
+		return usage("lead show needs one lead id", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	char *json;
+	if (fic_lead_get_json(&json, c->store, o->pos[0]) != FIC_OK)
+		return fail();
+	return emit(c, json, NULL);
 }
 
 int cmd_lead(ctx *c, int argc, char **argv)
@@ -386,177 +770,16 @@ int cmd_lead(ctx *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	const char *verb = argv[0];
-	if (strcmp(verb, "new") == 0) {
-		if (o.npos != 1)
-			return usage("lead new needs one form id (see: fic checklist list --events)", NULL);
-		cJSON *ans = o.answers ? cJSON_Parse(o.answers) : cJSON_CreateObject();
-		if (!cJSON_IsObject(ans)) {
-			cJSON_Delete(ans);
-			return usage("--answers must be a JSON object", NULL);
-		}
-		for (int i = 0; i < o.nsets; i++) {
-			const char *eq = strchr(o.sets[i], '=');
-			if (eq == NULL || eq == o.sets[i]) {
-				cJSON_Delete(ans);
-				return usage("--set needs ITEM=VALUE", o.sets[i]);
-			}
-			char key[80];
-			snprintf(key, sizeof key, "%.*s", (int)(eq - o.sets[i]), o.sets[i]);
-			cJSON_DeleteItemFromObjectCaseSensitive(ans, key);
-			cJSON_AddStringToObject(ans, key, eq + 1);
-		}
-		char *text = cJSON_PrintUnformatted(ans);
-		cJSON_Delete(ans);
-		if ((rc = open_store(c))) {
-			cJSON_free(text);
-			return rc;
-		}
-		char id[FIC_UUID_BUFSIZE];
-		rc = fic_lead_file(id, c->store, o.pos[0], text, o.site, 0, o.draft ? FIC_LEAD_DRAFT : 0);
-		cJSON_free(text);
-		if (rc != FIC_OK)
-			return fail();
-		char *json;
-		if (fic_lead_get_json(&json, c->store, id) != FIC_OK)
-			return fail();
-		if (c->json)
-			return emit(c, json, NULL);
-		cJSON *j = cJSON_Parse(json);
-		fic_free(json);
-		printf("%s lead %s  %s\n", o.draft ? "drafted" : "filed", id, jstr(j, "title"));
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "urgent"))) {
-			char when[32];
-			format_time((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "deadline_at_ms")),
-			            when, sizeof when);
-			printf("  URGENT: report to the %s by %s (two-hour rule)\n",
-			       strcmp(jstr(j, "report_to"), "district_cdc") == 0 ? "district CDC"
-										  : "enforcement agency",
-			       when);
-		}
-		cJSON_Delete(j);
-		return 0;
-	}
-	if (strcmp(verb, "list") == 0) {
-		long limit = 0;
-		if (o.limit && !to_long(o.limit, 0, 1000000, &limit))
-			return usage("--limit needs a whole number", o.limit);
-		if ((rc = open_store(c)))
-			return rc;
-		fic_lead_list *list;
-		if (fic_lead_list_get(&list, c->store, (size_t)limit) != FIC_OK)
-			return fail();
-		if (c->json) {
-			cJSON *arr = cJSON_CreateArray();
-			for (size_t i = 0; i < list->count; i++) {
-				const fic_lead_info *e = &list->entries[i];
-				cJSON *j = cJSON_CreateObject();
-				cJSON_AddStringToObject(j, "id", e->id);
-				cJSON_AddStringToObject(j, "category", e->category);
-				cJSON_AddStringToObject(j, "area", e->area);
-				cJSON_AddStringToObject(j, "title", e->title);
-				cJSON_AddStringToObject(j, "state", e->state);
-				cJSON_AddStringToObject(j, "report_to", e->report_to);
-				cJSON_AddBoolToObject(j, "urgent", e->urgent);
-				cJSON_AddNumberToObject(j, "discovered_at_ms", (double)e->discovered_at_ms);
-				if (e->urgent) {
-					cJSON_AddNumberToObject(j, "deadline_at_ms", (double)e->deadline_at_ms);
-					cJSON_AddNumberToObject(j, "remaining_ms", (double)e->remaining_ms);
-					cJSON_AddBoolToObject(j, "at_risk", e->at_risk);
-				}
-				if (e->receipt_at_ms)
-					cJSON_AddNumberToObject(j, "receipt_at_ms", (double)e->receipt_at_ms);
-				if (e->reject_reason)
-					cJSON_AddStringToObject(j, "reject_reason", e->reject_reason);
-				cJSON_AddNumberToObject(j, "time_flags", e->time_flags);
-				cJSON_AddItemToArray(arr, j);
-			}
-			print_json(arr);
-		} else {
-			for (size_t i = 0; i < list->count; i++) {
-				const fic_lead_info *e = &list->entries[i];
-				char rem[40] = "";
-				if (e->urgent && strcmp(e->state, "delivered") != 0)
-					format_remaining(rem, sizeof rem, e->remaining_ms);
-				printf("%s  %-6s %-18s %-8s %-12s %-16s %s\n", e->id, e->urgent ? "URGENT" : "", rem,
-				       e->at_risk ? "AT RISK" : "", e->state, e->category, e->title);
-				if (e->receipt_at_ms) {
-					char when[40];
-					format_time(e->receipt_at_ms, when, sizeof when);
-					printf("    delivered: the county received it at %s\n", when);
-				}
-				if (e->reject_reason)
-					printf("    refused by the county: %s\n", e->reject_reason);
-				if (e->time_flags & FIC_TIME_CLOCK_CHANGED)
-					printf("    (the phone's clock was changed when this was recorded)\n");
-			}
-			printf("%zu lead%s\n", list->count, list->count == 1 ? "" : "s");
-		}
-		fic_lead_list_free(list);
-		return 0;
-	}
-	if (strcmp(verb, "submit") == 0 || strcmp(verb, "correct") == 0 || strcmp(verb, "verify") == 0) {
-		if (o.npos != 1)
-			return usage("lead submit/correct/verify needs one lead id", NULL);
-		if (verb[0] == 'c' && o.note == NULL)
-			return usage("lead correct needs --note", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		if (verb[0] == 's') {
-			if (fic_lead_submit(c->store, o.pos[0]) != FIC_OK)
-				return fail();
-			char *json;
-			if (fic_lead_get_json(&json, c->store, o.pos[0]) != FIC_OK)
-				return fail();
-			cJSON *j = cJSON_Parse(json);
-			fic_free(json);
-			printf("submitted lead %s: chain entry %d, sha256 %s, queued for upload\n", o.pos[0],
-			       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "chain_seq")),
-			       jstr(j, "hash"));
-			cJSON_Delete(j);
-			return 0;
-		}
-		if (verb[0] == 'c') {
-			char id[FIC_UUID_BUFSIZE];
-			if (fic_lead_correct(id, c->store, o.pos[0], o.note) != FIC_OK)
-				return fail();
-			printf("correction %s filed for lead %s\n", id, o.pos[0]);
-			return 0;
-		}
-		/* verify: the whole store's evidence, reported for this lead */
-		char *report = NULL;
-		char *json;
-		if (fic_lead_get_json(&json, c->store, o.pos[0]) != FIC_OK)
-			return fail();
-		fic_free(json);
-		rc = fic_evidence_verify(&report, c->store);
-		if (rc != FIC_OK && rc != FIC_ECORRUPT)
-			return fail();
-		cJSON *r = cJSON_Parse(report);
-		fic_free(report);
-		int mine = 0;
-		const cJSON *p;
-		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "problems")) {
-			if (strcmp(jstr(p, "id"), o.pos[0]) == 0) {
-				printf("PROBLEM %s: %s\n", jstr(p, "kind"), jstr(p, "detail"));
-				mine++;
-			}
-		}
-		cJSON_Delete(r);
-		if (mine)
-			return EXIT_FAIL;
-		printf("lead %s verifies: its content, photos and chain entry are as submitted\n", o.pos[0]);
-		return 0;
-	}
-	if (strcmp(verb, "show") == 0) {
-		if (o.npos != 1)
-			return usage("lead show needs one lead id", NULL);
-		if ((rc = open_store(c)))
-			return rc;
-		char *json;
-		if (fic_lead_get_json(&json, c->store, o.pos[0]) != FIC_OK)
-			return fail();
-		return emit(c, json, NULL);
-	}
+	if (strcmp(verb, "new") == 0)
+		return lead_new(c, &o);
+	if (strcmp(verb, "list") == 0)
+		return lead_list(c, &o);
+	if (strcmp(verb, "call") == 0)
+		return lead_call(c, &o);
+	if (strcmp(verb, "submit") == 0 || strcmp(verb, "correct") == 0 || strcmp(verb, "verify") == 0)
+		return lead_submit_correct_verify(c, &o, verb);
+	if (strcmp(verb, "show") == 0)
+		return lead_show(c, &o);
 	return usage("unknown lead verb", verb);
 }
 
@@ -632,8 +855,9 @@ static int due_summary(ctx *c)
 	       num(j, "patrols_required_per_year"));
 	const cJSON *area;
 	cJSON_ArrayForEach(area, cJSON_GetObjectItemCaseSensitive(j, "areas")) {
-		printf("%s: %d site(s) due of %d open, %d not patrolled this year\n", area->string,
-		       num(area, "due"), num(area, "open_sites"), num(area, "not_patrolled_this_year"));
+		printf("%s (%s, %d a year): %d site(s) due of %d open, %d not patrolled this year\n",
+		       area->string, jstr(area, "title"), num(area, "per_year"), num(area, "due"),
+		       num(area, "open_sites"), num(area, "not_patrolled_this_year"));
 		char *page = NULL;
 		if (num(area, "due") > 0 &&
 		    fic_due_page_json(&page, c->store, area->string, NULL, DUE_PREVIEW) == FIC_OK) {
@@ -666,10 +890,24 @@ static void human_stats(const cJSON *j)
 	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "leads_discovered")),
 	       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "leads_reported")),
 	       rate_text);
-	const cJSON *p;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(j, "patrols")) {
-		printf("  patrols %-15s %d\n", p->string, (int)p->valuedouble);
+	const cJSON *ind = cJSON_GetObjectItemCaseSensitive(j, "indicators");
+	printf("the plan's four indicators (实施方案 一(三)):\n");
+	printf("  1 信息报告率       %s (%d of %d)\n", rate_text,
+	       num(cJSON_GetObjectItemCaseSensitive(ind, "information_report_rate"), "reported"),
+	       num(cJSON_GetObjectItemCaseSensitive(ind, "information_report_rate"), "discovered"));
+	printf("  2 实地巡查次数\n");
+	const cJSON *a;
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(
+	                              cJSON_GetObjectItemCaseSensitive(ind, "patrols"), "areas")) {
+		printf("      %-22s %-12s %3d of %d a year%s\n", a->string, jstr(a, "title"),
+		       num(a, "patrols"), num(a, "per_year"),
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "met")) ? "" : "  (not yet)");
 	}
+	printf("  3 协助案件查办数量 %d\n",
+	       num(cJSON_GetObjectItemCaseSensitive(ind, "cases_assisted"), "count"));
+	printf("  4 普法宣传次数     %d (and %d training(s))\n",
+	       num(cJSON_GetObjectItemCaseSensitive(ind, "publicity_events"), "count"),
+	       num(j, "trainings"));
 }
 
 static void human_tasks(const cJSON *j)
@@ -681,6 +919,20 @@ static void human_tasks(const cJSON *j)
 		       jstr(t, "kind"), jstr(t, "detail"));
 	}
 	printf("%d open task(s)\n", cJSON_GetArraySize(j));
+}
+
+static void human_plan(const cJSON *j)
+{
+	printf("patrol plan (%s):\n", jstr(j, "origin"));
+	const cJSON *a;
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(j, "areas")) {
+		printf("  %-24s %-20s %d a year; kinds:", a->string, jstr(a, "title"), num(a, "per_year"));
+		const cJSON *k;
+		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(a, "kinds")) {
+			printf(" %s %d", k->string, (int)k->valuedouble);
+		}
+		printf("\n");
+	}
 }
 
 int cmd_plan(ctx *c, const char *cmd, int argc, char **argv)
@@ -707,6 +959,38 @@ int cmd_plan(ctx *c, const char *cmd, int argc, char **argv)
 			return fail();
 		puts(text);
 		fic_free(text);
+		return 0;
+	}
+	if (strcmp(cmd, "plan") == 0) {
+		/* plan show | plan set FILE.json */
+		bool set = o.npos == 2 && strcmp(o.pos[0], "set") == 0;
+		if (!set && !(o.npos == 1 && strcmp(o.pos[0], "show") == 0))
+			return usage("plan show | plan set FILE.json", NULL);
+		char *file = NULL;
+		size_t len = 0;
+		if (set && (file = read_file_text(o.pos[1], &len)) == NULL) {
+			fprintf(stderr, "fic: cannot read %s: %s\n", o.pos[1], strerror(errno));
+			return EXIT_FAIL;
+		}
+		if ((rc = open_store(c))) {
+			free(file);
+			return rc;
+		}
+		rc = set ? fic_patrol_plan_set(c->store, file) : FIC_OK;
+		free(file);
+		if (rc != FIC_OK || fic_patrol_plan_json(&text, c->store) != FIC_OK)
+			return fail();
+		return emit(c, text, human_plan);
+	}
+	if (strcmp(cmd, "tasks") == 0 && o.npos >= 1 && strcmp(o.pos[0], "done") == 0) {
+		/* tasks done TASK_ID [--inspection ID] [--note TEXT] */
+		if (o.npos != 2 || (o.inspection == NULL && o.note == NULL))
+			return usage("tasks done TASK_ID needs --inspection ID or --note TEXT", NULL);
+		if ((rc = open_store(c)))
+			return rc;
+		if (fic_task_complete(c->store, o.pos[1], o.inspection, o.note) != FIC_OK)
+			return fail();
+		printf("task %s done\n", o.pos[1]);
 		return 0;
 	}
 	if (o.npos)

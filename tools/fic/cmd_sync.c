@@ -103,6 +103,21 @@ int cmd_enroll(ctx *c, int argc, char **argv)
 	return rc;
 }
 
+int cmd_unenroll(ctx *c, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return usage("unenroll takes no arguments", NULL);
+	int rc = open_store(c);
+	if (rc != 0)
+		return rc;
+	if (fic_sync_unenroll(c->store) != FIC_OK)
+		return fail();
+	printf("unenrolled device %s: no token, county or county key kept; enrol again to sync\n",
+	       fic_store_device_id(c->store));
+	return 0;
+}
+
 static int list_rejections(ctx *c)
 {
 	fic_sync_rejection_list *l;

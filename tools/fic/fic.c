@@ -31,17 +31,36 @@ static const char usage_text[] =
 	"  site list [--kind K] [--name TEXT] [--near LAT,LON [--radius M]] [--limit N]\n"
 	"  site update ID --reason R [FIELDS]\n"
 	"  site close ID --reason R\n"
+	"  site report ID closed|changed --reason R [FIELDS]   report it (a draft lead: attach the\n"
+	"                                proof photo with photo add --lead, then lead submit)\n"
 	"  audit [--id ID] [--limit N]   the audit log, oldest first\n"
 	"  checklist list [--kind K] [--events] [--all-versions]\n"
 	"  checklist show ID [--version N]\n"
 	"  checklist install FILE        install a county's own or a newer checklist\n"
-	"  inspect start SITE_ID CHECKLIST_ID\n"
+	"  site code add SITE PAYLOAD [--label L] | site code remove SITE PAYLOAD | site code list SITE\n"
+	"                                a site's place codes (一门一码)\n"
+	"  visit scan PAYLOAD [--lat X --lon Y [--accuracy M]]   scan the code at the door: proof of\n"
+	"                                presence, the code's facts checked against the registry\n"
+	"  inspect start SITE_ID CHECKLIST_ID [--announced|--unannounced] [--scan SCAN_ID]\n"
 	"  inspect answer ID ITEM VALUE  (VALUE: yes/no/na, 7.2, 42, 2026-03-01, choice ids a,b, text)\n"
 	"  inspect clear ID ITEM\n"
 	"  inspect note ID ITEM TEXT\n"
 	"  inspect site ID closed|changed --reason R [FIELDS]   what the site itself turned out to be\n"
 	"  inspect show ID | finish ID | opinion ID\n"
+	"  inspect list [--month YYYY-MM] [--area A] [--csv|--html] [--out FILE]   the patrol register\n"
+	"  register patrols|reports [--month YYYY-MM] [--area A] [--csv|--html] [--out FILE]\n"
+	"                                巡查登记表 / 信息报告登记表 (HTML: ready to print)\n"
+	"  activity add publicity|training|case --date D --topic T [--place P --audience A\n"
+	"           --people N --channel organs|communities|villages|schools|enterprises\n"
+	"           --format F --case NO --site ID --area A --note N --photo FILE.jpg]\n"
+	"  activity list [--year YYYY] [--kind K]\n"
+	"  sample add NO --site S --point P --received-by R [--taken-by T] [--note N]\n"
+	"  sample result NO pass|fail --on YYYY-MM-DD [--detail T] | sample list [--site S]\n"
+	"  notice add SITE new_site|changed|abnormal --method phone|letter|in_person|online\n"
+	"           [--authority A] [--note N] | notice due   telling the 主管机构\n"
+	"  water status [--csv] [--out FILE]   each supply's latest verdict, blue/red, flagged\n"
 	"  lead new FORM_ID [--site SITE_ID] [--set ITEM=VALUE]... [--answers JSON] [--draft]\n"
+	"           [--received 'YYYY-MM-DD HH:MM']   when a tip-off came in (local time): its clock\n"
 	"  lead list [--limit N]          urgent first, time left on the two-hour clock\n"
 	"  lead show ID | submit ID | verify ID\n"
 	"  lead correct ID --note TEXT\n"
@@ -49,21 +68,27 @@ static const char usage_text[] =
 	"  lead sms-sent ID              record that its SMS went\n"
 	"  lead sms-receipt ID TEXT      the county's confirmation: the lead is delivered\n"
 	"  lead sms-due [--json]         urgent leads that should go by SMS now\n"
+	"  lead call ID --method phone|fax --to WHOM [--at 'YYYY-MM-DD HH:MM'] [--note T]\n"
+	"                                the call that reported it (the foodborne report's duty)\n"
 	"  photo add (--inspection ID [--item ITEM] | --lead ID | --site ID) FILE.jpg\n"
 	"  photo show ID\n"
 	"  photo export ID [--what original|upload|thumb] --out FILE\n"
 	"  evidence verify               recompute every hash and the chain, report any break\n"
 	"  time | time contact SERVER_UTC_MS RTT_MS   trusted time\n"
 	"  enroll CODE --server URL [--ca FILE] [--pin sha256//KEY] [--name DEVICE]\n"
+	"  unenroll                      forget the token, county, server and county key (the\n"
+	"                                only way to accept a county's new key)\n"
 	"  sync --server URL [--ca FILE] [--pin sha256//KEY]   upload the queue, urgent leads first\n"
 	"  sync rejections               records the server refused, with its reasons\n"
 	"  tasks                         open re-inspection tasks\n"
+	"  tasks done TASK_ID (--inspection ID | --note TEXT)   a re-inspection task completed\n"
 	"  due                           counts per area of sites due for a patrol, the most overdue\n"
 	"  due --area AREA [--limit N] [--cursor C]   one page of an area's due sites, most\n"
 	"                                overdue first (areas: drinking_water school medical_blood\n"
-	"                                mch occupational school_semester)\n"
+	"                                mch occupational, the county's other.*, school_semester)\n"
 	"  due --all                     every due site of every area (large registries: slow, big)\n"
 	"  stats [--year YYYY]           report rate and patrols per area\n"
+	"  plan show | plan set FILE.json   the patrol plan: areas, kinds, patrols a year\n"
 	"  setting get KEY | setting set KEY VALUE   (utc_offset_minutes, semester_starts,\n"
 	"                                outbox_retention_days, sms_gateway_number,\n"
 	"                                sms_fallback_minutes)\n"
@@ -71,7 +96,7 @@ static const char usage_text[] =
 	"\n"
 	"FIELDS: --address A --credit-code C --place-code P --legal-rep P --manager P\n"
 	"  --licence-no N --licence-scope S --valid-from YYYY-MM-DD --valid-to YYYY-MM-DD\n"
-	"  --lat X --lon Y --note T\n"
+	"  --lat X --lon Y --note T --authority A (主管机构 of a water supply or school)\n"
 	"  schools:   --school-level L --boarding yes|no --enrolment N\n"
 	"  medical:   --registration licensed|filed --institution-type T --beds N\n"
 	"             --joint-venture yes|no --deferred yes|no\n"
@@ -175,6 +200,7 @@ static void print_site(const fic_site *s)
 		{ "hazard", fic_site_code_label(FIC_CODE_HAZARD_LEVEL, s->hazard_level) },
 		{ "venue", fic_site_code_label(FIC_CODE_VENUE_TYPE, s->venue_type) },
 		{ "note", s->note },
+		{ "authority", s->authority },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
 		if (rows[i].v && rows[i].v[0])
@@ -195,7 +221,8 @@ enum {
 	OPT_KIND = 1000, OPT_NAME, OPT_ADDRESS, OPT_CREDIT, OPT_PLACE, OPT_LEGAL, OPT_MANAGER,
 	OPT_LICENCE, OPT_SCOPE, OPT_FROM, OPT_TO, OPT_LAT, OPT_LON, OPT_NOTE, OPT_LEVEL,
 	OPT_BOARDING, OPT_ENROLMENT, OPT_REG, OPT_INST, OPT_BEDS, OPT_JV, OPT_DEFERRED,
-	OPT_INDUSTRY, OPT_HAZARD, OPT_VENUE, OPT_REASON, OPT_NEAR, OPT_RADIUS, OPT_LIMIT, OPT_ID
+	OPT_INDUSTRY, OPT_HAZARD, OPT_VENUE, OPT_REASON, OPT_NEAR, OPT_RADIUS, OPT_LIMIT, OPT_ID,
+	OPT_AUTHORITY
 };
 
 static const struct option site_options[] = {
@@ -229,6 +256,7 @@ static const struct option site_options[] = {
 	{ "radius", required_argument, NULL, OPT_RADIUS },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "id", required_argument, NULL, OPT_ID },
+	{ "authority", required_argument, NULL, OPT_AUTHORITY },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -342,6 +370,7 @@ static int apply_option(site_args *a, int opt, const char *arg, bool update)
 			return usage("--limit needs a whole number", arg);
 		break;
 	case OPT_ID: a->id = arg; break;
+	case OPT_AUTHORITY: s->authority = arg; break;
 	default:
 		return usage(NULL, NULL);
 	}
@@ -564,15 +593,58 @@ static int site_close(ctx *c, site_args *a, int argc, char **argv)
 	return 0;
 	}
 
+/* site report ID closed|changed --reason R [FIELDS]: outside an inspection, with its draft report. */
+static int site_report(ctx *c, site_args *a, int argc, char **argv)
+{
+	int rc;
+	if (a->npos != 2 || (strcmp(a->pos[1], "closed") && strcmp(a->pos[1], "changed")))
+		return usage("site report needs ID and closed or changed", NULL);
+	if (a->reason == NULL)
+		return usage("site report needs --reason", NULL);
+	if ((rc = open_store(c)))
+		return rc;
+	char lead[FIC_UUID_BUFSIZE];
+	if (strcmp(a->pos[1], "closed") == 0) {
+		if (fic_site_report(lead, c->store, a->pos[0], FIC_FOUND_CLOSED, a->reason, NULL) != FIC_OK)
+			return fail();
+	} else {
+		fic_site *cur = NULL;
+		if (fic_site_get(&cur, c->store, a->pos[0]) != FIC_OK)
+			return fail();
+		site_args b;
+		memset(&b, 0, sizeof b);
+		b.site = *cur;
+		b.has_lat = b.has_lon = cur->has_location;
+		if ((rc = parse_site_options(&b, argc, argv, true)) == 0)
+			rc = fic_site_report(lead, c->store, a->pos[0], FIC_FOUND_CHANGED, a->reason,
+			                     &b.site) != FIC_OK ? fail() : 0;
+		fic_site_free(cur);
+		if (rc)
+			return rc;
+	}
+	if (c->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "lead_id", lead);
+		print_json(j);
+	} else {
+		printf("reported; draft lead %s: attach the proof photo (fic photo add --lead %s FILE), "
+		       "then fic lead submit %s\n", lead, lead, lead);
+	}
+	return 0;
+}
+
 static int cmd_site(ctx *c, int argc, char **argv)
 {
+	if (argc >= 1 && strcmp(argv[0], "code") == 0)
+		return cmd_site_code(c, argc - 1, argv + 1);
 	if (argc < 1)
-		return usage("site needs a verb: add, show, find, list, update, close", NULL);
+		return usage("site needs a verb: add, show, find, list, update, close, report", NULL);
 	static const struct {
 		const char *verb;
 		int (*run)(ctx *, site_args *, int, char **);
 	} verbs[] = { { "add", site_add }, { "show", site_show }, { "find", site_find },
-		      { "list", site_list }, { "update", site_update }, { "close", site_close } };
+		      { "list", site_list }, { "update", site_update }, { "close", site_close },
+		      { "report", site_report } };
 	const char *verb = argv[0];
 	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
 		if (strcmp(verb, verbs[i].verb) != 0)
@@ -581,7 +653,7 @@ static int cmd_site(ctx *c, int argc, char **argv)
 		memset(&a, 0, sizeof a);
 		fic_site_init(&a.site, FIC_SITE_VERSION);
 		a.radius = 1000;
-		bool update = strcmp(verb, "update") == 0;
+		bool update = strcmp(verb, "update") == 0 || strcmp(verb, "report") == 0;
 		a.merge = update;
 		/* argv[0] (the verb) is skipped by getopt like a program name */
 		int rc = parse_site_options(&a, argc, argv, update);
@@ -725,10 +797,28 @@ int main(int argc, char **argv)
 		rc = cmd_time(&c, rest, args);
 	else if (strcmp(cmd, "enroll") == 0)
 		rc = cmd_enroll(&c, rest, args);
+	else if (strcmp(cmd, "unenroll") == 0)
+		rc = cmd_unenroll(&c, rest, args);
 	else if (strcmp(cmd, "sync") == 0)
 		rc = cmd_sync(&c, rest, args);
+	else if (strcmp(cmd, "visit") == 0)
+		rc = cmd_visit(&c, rest, args);
+	else if (strcmp(cmd, "register") == 0 && rest >= 1 &&
+	         (strcmp(args[0], "patrols") == 0 || strcmp(args[0], "reports") == 0))
+		rc = cmd_register(&c, rest - 1, args + 1,
+		                  args[0][0] == 'p' ? FIC_REGISTER_PATROLS : FIC_REGISTER_REPORTS);
+	else if (strcmp(cmd, "register") == 0)
+		rc = usage("register patrols|reports [--month YYYY-MM] [--area A] [--csv|--html] [--out F]", NULL);
+	else if (strcmp(cmd, "activity") == 0)
+		rc = cmd_activity(&c, rest, args);
+	else if (strcmp(cmd, "sample") == 0)
+		rc = cmd_sample(&c, rest, args);
+	else if (strcmp(cmd, "notice") == 0)
+		rc = cmd_notice(&c, rest, args);
+	else if (strcmp(cmd, "water") == 0)
+		rc = cmd_water(&c, rest, args);
 	else if (strcmp(cmd, "tasks") == 0 || strcmp(cmd, "due") == 0 || strcmp(cmd, "stats") == 0 ||
-	         strcmp(cmd, "setting") == 0)
+	         strcmp(cmd, "setting") == 0 || strcmp(cmd, "plan") == 0)
 		rc = cmd_plan(&c, cmd, rest, args);
 	else if (strcmp(cmd, "version") == 0) {
 		printf("fic %s (schema %d)\n", fic_version(), fic_store_schema_version());

@@ -49,6 +49,14 @@ int cmd_photo(ctx *c, int argc, char **argv);
 int cmd_evidence(ctx *c, int argc, char **argv);
 int cmd_time(ctx *c, int argc, char **argv);
 int cmd_enroll(ctx *c, int argc, char **argv);
+int cmd_unenroll(ctx *c, int argc, char **argv);
 int cmd_sync(ctx *c, int argc, char **argv);
+int cmd_visit(ctx *c, int argc, char **argv);
+int cmd_site_code(ctx *c, int argc, char **argv);
+int cmd_register(ctx *c, int argc, char **argv, int which);
+int cmd_activity(ctx *c, int argc, char **argv);
+int cmd_sample(ctx *c, int argc, char **argv);
+int cmd_notice(ctx *c, int argc, char **argv);
+int cmd_water(ctx *c, int argc, char **argv);
 
 #endif

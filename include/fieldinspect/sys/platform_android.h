@@ -3,9 +3,12 @@
  * (platform/android/): log lines to logcat through __android_log_print, the
  * app's private data directory (Context.getFilesDir(), given by the app),
  * random bytes from arc4random_buf (bionic has it at every API level;
- * getrandom(2) only from API 28), CLOCK_BOOTTIME, and the kernel's boot id
+ * getrandom(2) only from API 28), CLOCK_BOOTTIME, the kernel's boot id
  * with a fallback for devices whose SELinux policy hides
- * /proc/sys/kernel/random/boot_id from apps.
+ * /proc/sys/kernel/random/boot_id from apps, and the store's secrets (the
+ * bearer token) where the app keeps them — the Android Keystore — through
+ * fic_android_platform_set_secrets (the built-in 0600 files beside the
+ * store until it is called).
  *
  * Built into Android builds of the library (and into the JNI binding); on a
  * Linux host it is built only for its tests (with Debian's host liblog and
@@ -51,6 +54,26 @@ FIC_EXTERN const fic_platform *fic_android_platform_table(const fic_android_plat
  * fine.
  */
 FIC_EXTERN void fic_android_platform_free(fic_android_platform *p);
+
+/**
+ * Where the stores opened with this table keep their secrets (the bearer
+ * token; sys/platform.h, secret_get and its siblings, for what each must
+ * do): the app's own functions, called with `ctx` — in the app, values
+ * encrypted under a key of the Android Keystore that never leaves it (the
+ * Java binding's SecretStore); in tests, a file. All three functions, or
+ * all NULL to go back to the built-in 0600 files beside the store
+ * (fic_secret_file_get). Set it before opening a store with the table; the
+ * functions and `ctx` must outlive every store opened with it. They are
+ * called on the thread using the store.
+ * @return FIC_OK; FIC_EINVAL (NULL p, or only some of the three).
+ */
+FIC_EXTERN int fic_android_platform_set_secrets(
+	fic_android_platform *p,
+	int (*get)(void *ctx, const char *store_path, const char *name, void *buf, size_t size,
+	           size_t *len),
+	int (*put)(void *ctx, const char *store_path, const char *name, const void *value,
+	           size_t len),
+	int (*del)(void *ctx, const char *store_path, const char *name), void *ctx);
 
 /**
  * For tests: read the boot id from `path` instead of the kernel's file (NULL

@@ -49,6 +49,7 @@ static JavaVM *jvm;
 static jclass c_native, c_exception, c_object;
 static jmethodID m_exception_init, m_exception_code, m_exception_bytes;
 static jmethodID m_bridge_request, m_bridge_progress, m_transport_concurrent;
+static jmethodID m_secret_get, m_secret_put, m_secret_delete;
 static atomic_long global_refs;
 static atomic_long live_blocks;
 
@@ -272,6 +273,7 @@ static jobjectArray rows_finish(JNIEnv *env, rows *r)
 typedef struct jstore {
 	fic_store *store;
 	fic_android_platform *platform;
+	jobject secrets; /* the app's SecretStore (a global reference), or NULL */
 } jstore;
 
 static fic_store *store_of(JNIEnv *env, jlong h)
@@ -304,9 +306,92 @@ static jbyteArray take_text(JNIEnv *env, int rc, char *s)
 	return a;
 }
 
+/*
+ * The store's secret hooks (sys/platform.h) through the app's SecretStore:
+ * called on the thread using the store, inside one of its native calls, so
+ * that thread is attached and has a JNIEnv. A Java exception is cleared
+ * here and becomes FIC_EIO (the store's call then fails and throws its own
+ * FicException); the values never cross as Java Strings.
+ */
+static JNIEnv *secret_env(void)
+{
+	JNIEnv *env = NULL;
+	if (jvm == NULL || (*jvm)->GetEnv(jvm, (void **)&env, JNI_VERSION_1_6) != JNI_OK)
+		return NULL;
+	return env;
+}
+
+static int secret_failed(JNIEnv *env)
+{
+	if (!(*env)->ExceptionCheck(env))
+		return FIC_OK;
+	(*env)->ExceptionClear(env);
+	return fic_error_set(FIC_EIO, "the app's SecretStore failed");
+}
+
+static int jni_secret_get(void *ctx, const char *store_path, const char *name, void *buf,
+                          size_t size, size_t *len)
+{
+	jstore *s = ctx;
+	JNIEnv *env = secret_env();
+	if (env == NULL || (*env)->PushLocalFrame(env, 8) != 0)
+		return FIC_EIO;
+	jbyteArray p = bytes_of(env, store_path), n = bytes_of(env, name);
+	jbyteArray v = p && n ? (jbyteArray)(*env)->CallStaticObjectMethod(env, c_native, m_secret_get,
+	                                                                   s->secrets, p, n)
+	                      : NULL;
+	int rc = secret_failed(env);
+	if (rc == FIC_OK && v == NULL) {
+		rc = FIC_ENOTFOUND;
+	} else if (rc == FIC_OK) {
+		jsize vn = (*env)->GetArrayLength(env, v);
+		*len = (size_t)vn;
+		if ((size_t)vn > size)
+			rc = FIC_ETOOBIG;
+		else
+			(*env)->GetByteArrayRegion(env, v, 0, vn, (jbyte *)buf);
+	}
+	(*env)->PopLocalFrame(env, NULL);
+	return rc;
+}
+
+static int jni_secret_put(void *ctx, const char *store_path, const char *name, const void *value,
+                          size_t len)
+{
+	jstore *s = ctx;
+	JNIEnv *env = secret_env();
+	if (env == NULL || (*env)->PushLocalFrame(env, 8) != 0)
+		return FIC_EIO;
+	jbyteArray p = bytes_of(env, store_path), n = bytes_of(env, name);
+	jbyteArray v = (*env)->NewByteArray(env, (jsize)len);
+	if (p && n && v) {
+		(*env)->SetByteArrayRegion(env, v, 0, (jsize)len, (const jbyte *)value);
+		(*env)->CallStaticVoidMethod(env, c_native, m_secret_put, s->secrets, p, n, v);
+	}
+	int rc = p && n && v ? secret_failed(env) : FIC_EIO;
+	(*env)->ExceptionClear(env);
+	(*env)->PopLocalFrame(env, NULL);
+	return rc;
+}
+
+static int jni_secret_delete(void *ctx, const char *store_path, const char *name)
+{
+	jstore *s = ctx;
+	JNIEnv *env = secret_env();
+	if (env == NULL || (*env)->PushLocalFrame(env, 8) != 0)
+		return FIC_EIO;
+	jbyteArray p = bytes_of(env, store_path), n = bytes_of(env, name);
+	if (p && n)
+		(*env)->CallStaticVoidMethod(env, c_native, m_secret_delete, s->secrets, p, n);
+	int rc = p && n ? secret_failed(env) : FIC_EIO;
+	(*env)->ExceptionClear(env);
+	(*env)->PopLocalFrame(env, NULL);
+	return rc;
+}
+
 static jlong JNICALL n_store_open(JNIEnv *env, jclass cls, jbyteArray path_b, jbyteArray actor_b,
                                   jint busy_ms, jbyteArray data_dir_b, jbyteArray tag_b,
-                                  jint log_level)
+                                  jint log_level, jobject secrets)
 {
 	(void)cls;
 	char *path = NULL, *actor = NULL, *dir = NULL, *tag = NULL;
@@ -327,12 +412,25 @@ static jlong JNICALL n_store_open(JNIEnv *env, jclass cls, jbyteArray path_b, jb
 		                                    : "out of memory making the platform");
 		goto done;
 	}
+	if (secrets != NULL &&
+	    ((s->secrets = global_ref(env, secrets)) == NULL ||
+	     fic_android_platform_set_secrets(s->platform, jni_secret_get, jni_secret_put,
+	                                      jni_secret_delete, s) != FIC_OK)) {
+		fic_android_platform_free(s->platform);
+		free(s);
+		throw_fic(env, FIC_ENOMEM, "out of memory keeping the secret store");
+		goto done;
+	}
 	fic_store_options o = FIC_STORE_OPTIONS_INIT;
 	o.platform = fic_android_platform_table(s->platform);
 	o.actor = actor;
 	o.busy_timeout_ms = busy_ms;
 	if (!ok(env, fic_store_open(&s->store, path, &o))) {
 		fic_android_platform_free(s->platform);
+		if (s->secrets) {
+			(*env)->DeleteGlobalRef(env, s->secrets);
+			atomic_fetch_sub(&global_refs, 1);
+		}
 		free(s);
 		goto done;
 	}
@@ -354,6 +452,10 @@ static void JNICALL n_store_close(JNIEnv *env, jclass cls, jlong h)
 		return;
 	fic_store_close(s->store);
 	fic_android_platform_free(s->platform);
+	if (s->secrets) {
+		(*env)->DeleteGlobalRef(env, s->secrets);
+		atomic_fetch_sub(&global_refs, 1);
+	}
 	free(s);
 }
 
@@ -910,6 +1012,7 @@ static jobjectArray JNICALL n_lead_list_get(JNIEnv *env, jclass cls, jlong h, jl
 		rows_num(&r, e->at_risk);
 		rows_num(&r, e->time_flags);
 		rows_num(&r, e->receipt_at_ms);
+		rows_num(&r, e->sealed);
 	}
 	fic_lead_list_free(l);
 	return rows_finish(env, &r);
@@ -1531,6 +1634,13 @@ static jbyteArray JNICALL n_sync_enrolled(JNIEnv *env, jclass cls, jlong h)
 	return ok(env, rc) ? bytes_of(env, county) : NULL;
 }
 
+static void JNICALL n_sync_unenroll(JNIEnv *env, jclass cls, jlong h)
+{
+	(void)cls;
+	STORE_OR();
+	ok(env, fic_sync_unenroll(store));
+}
+
 static void JNICALL n_sync_network_changed(JNIEnv *env, jclass cls, jlong h, jboolean available)
 {
 	(void)cls;
@@ -1603,9 +1713,10 @@ static jlongArray JNICALL n_debug_counters(JNIEnv *env, jclass cls)
 #define ROWS "[Ljava/lang/Object;"
 #define TRANSPORT "Lorg/fieldinspect/Transport;"
 #define LISTENER "Lorg/fieldinspect/SyncListener;"
+#define SECRETS "Lorg/fieldinspect/SecretStore;"
 
 static const JNINativeMethod methods[] = {
-	{ "storeOpen", "([B[BI[B[BI)J", (void *)n_store_open },
+	{ "storeOpen", "([B[BI[B[BI" SECRETS ")J", (void *)n_store_open },
 	{ "storeClose", "(J)V", (void *)n_store_close },
 	{ "storeDeviceId", "(J)[B", (void *)n_store_device_id },
 	{ "storeCheck", "(J)V", (void *)n_store_check },
@@ -1661,6 +1772,7 @@ static const JNINativeMethod methods[] = {
 	{ "cancelFree", "(J)V", (void *)n_cancel_free },
 	{ "syncEnroll", "(J" TRANSPORT "[BJ[B[B[J)[J", (void *)n_sync_enroll },
 	{ "syncEnrolled", "(J)[B", (void *)n_sync_enrolled },
+	{ "syncUnenroll", "(J)V", (void *)n_sync_unenroll },
 	{ "syncRun", "(J" TRANSPORT "[BJ" LISTENER "Z[J)[J", (void *)n_sync_run },
 	{ "syncPush", "(J" TRANSPORT "[BJ" LISTENER "Z[J)[J", (void *)n_sync_push },
 	{ "syncPull", "(J" TRANSPORT "[BJ" LISTENER "Z[J)[J", (void *)n_sync_pull },
@@ -1706,8 +1818,15 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
 	m_transport_concurrent = tc ? (*env)->GetMethodID(env, tc, "concurrent", "()Z") : NULL;
 	if (tc)
 		(*env)->DeleteLocalRef(env, tc);
+	m_secret_get = (*env)->GetStaticMethodID(env, c_native, "bridgeSecretGet",
+	                                         "(" SECRETS "[B[B)[B");
+	m_secret_put = (*env)->GetStaticMethodID(env, c_native, "bridgeSecretPut",
+	                                         "(" SECRETS "[B[B[B)V");
+	m_secret_delete = (*env)->GetStaticMethodID(env, c_native, "bridgeSecretDelete",
+	                                            "(" SECRETS "[B[B)V");
 	if (!c_native || !c_exception || !c_object || !m_exception_init || !m_exception_code ||
-	    !m_exception_bytes || !m_bridge_request || !m_bridge_progress || !m_transport_concurrent)
+	    !m_exception_bytes || !m_bridge_request || !m_bridge_progress || !m_transport_concurrent ||
+	    !m_secret_get || !m_secret_put || !m_secret_delete)
 		return JNI_ERR;
 	if ((*env)->RegisterNatives(env, c_native, methods,
 	                            (jint)(sizeof methods / sizeof methods[0])) != 0)

@@ -14,6 +14,9 @@ public final class Lead {
     public final boolean urgent, atRisk;
     public final long discoveredAtMs, deadlineAtMs, remainingMs, receiptAtMs;
     public final int timeFlags;
+    /** How many answers were sealed at submission (an informant's name or phone, a diner's
+     *  phone): show them as sealed, the device cannot read them. 0: none. */
+    public final int sealed;
 
     Lead(Rows r) {
         id = r.str();
@@ -31,5 +34,6 @@ public final class Lead {
         atRisk = r.num() != 0;
         timeFlags = r.i32();
         receiptAtMs = r.num();
+        sealed = r.i32();
     }
 }

@@ -27,7 +27,7 @@ final class Native {
     }
 
     static native long storeOpen(byte[] path, byte[] actor, int busyTimeoutMs, byte[] dataDir,
-                                 byte[] logTag, int logLevel);
+                                 byte[] logTag, int logLevel, SecretStore secrets);
     static native void storeClose(long h);
     static native byte[] storeDeviceId(long h);
     static native void storeCheck(long h);
@@ -95,6 +95,7 @@ final class Native {
     static native long[] syncEnroll(long h, Transport t, byte[] url, long cancel, byte[] code,
                                     byte[] deviceName, long[] limits);
     static native byte[] syncEnrolled(long h);
+    static native void syncUnenroll(long h);
     static native long[] syncRun(long h, Transport t, byte[] url, long cancel, SyncListener l,
                                  boolean noGzip, long[] limits);
     static native long[] syncPush(long h, Transport t, byte[] url, long cancel, SyncListener l,
@@ -137,6 +138,20 @@ final class Native {
         long[] meta = {resp.status, resp.serverTimeMs, resp.retryAfterMs, resp.uploadOffset,
                        resp.contentEncoding};
         return new Object[] {meta, resp.body};
+    }
+
+    /** The store's secret hooks, through the app's SecretStore (the store's thread). */
+    static byte[] bridgeSecretGet(SecretStore s, byte[] storePath, byte[] name) throws Exception {
+        return s.get(Rows.text(storePath), Rows.text(name));
+    }
+
+    static void bridgeSecretPut(SecretStore s, byte[] storePath, byte[] name, byte[] value)
+            throws Exception {
+        s.put(Rows.text(storePath), Rows.text(name), value);
+    }
+
+    static void bridgeSecretDelete(SecretStore s, byte[] storePath, byte[] name) throws Exception {
+        s.delete(Rows.text(storePath), Rows.text(name));
     }
 
     static void bridgeProgress(SyncListener l, long recordsDone, long recordsTotal, long bytesSent,

@@ -41,6 +41,11 @@ public final class Store implements AutoCloseable {
         public String logTag;
         /** The least severe level logged: 0 debug, 1 info, 2 warn (default), 3 error, 4 none. */
         public int logLevel = 2;
+        /**
+         * Where the store keeps its bearer token, apart from its database (the
+         * Android Keystore, in the app); null: a 0600 file beside the store.
+         */
+        public SecretStore secrets;
     }
 
     private final Object guard = new Object();
@@ -58,7 +63,7 @@ public final class Store implements AutoCloseable {
         }
         String dir = o.dataDir == null ? null : o.dataDir.getAbsolutePath();
         return new Store(Native.storeOpen(Rows.utf8(path), Rows.utf8(o.actor), o.busyTimeoutMs,
-                Rows.utf8(dir), Rows.utf8(o.logTag), o.logLevel));
+                Rows.utf8(dir), Rows.utf8(o.logTag), o.logLevel, o.secrets));
     }
 
     /* The handle for one call by this thread: refused when closed or in use. */
@@ -468,6 +473,18 @@ public final class Store implements AutoCloseable {
     /** The county's name if the device is enrolled, else null (fic_sync_enrolled). */
     public String enrolledCounty() {
         return call(h -> Rows.text(Native.syncEnrolled(h)));
+    }
+
+    /**
+     * Leave the county on purpose (fic_sync_unenroll): forget the token, the
+     * county, its server and the pinned county key — the only way the device
+     * accepts another county key at its next enrolment.
+     */
+    public void unenroll() {
+        call(h -> {
+            Native.syncUnenroll(h);
+            return null;
+        });
     }
 
     /**

@@ -16,9 +16,10 @@ class Fixture implements AutoCloseable {
             "{\"onset_date\":\"2026-03-01\",\"meal_place\":\"镇中心饭店\",\"meal_unit\":\"李家婚宴\","
             + "\"contact_phone\":\"13800000000\",\"exposed\":120,\"ill\":\"14\",\"dead\":0,"
             + "\"suspected_food\":\"凉拌菜\",\"symptoms\":[\"vomiting\",\"diarrhoea\"],"
-            + "\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\"}";
+            + "\"measures_taken\":\"已送镇卫生院\",\"verified\":\"yes\","
+            + "\"report_source\":\"primary_care\",\"diagnosis\":[\"food_poisoning\"]}";
     static final String TIP_OFF =
-            "{\"source\":\"hotline_12345\",\"subject_area\":\"medical_blood\",\"place\":\"集市\","
+            "{\"source\":\"hotline_12345\",\"ticket_12345\":\"B-1\",\"subject\":\"illegal_practice\",\"place\":\"集市\","
             + "\"description\":\"游医摆摊\",\"time_sensitive\":\"no\",\"verified\":\"yes\"}";
 
     final File dir;
