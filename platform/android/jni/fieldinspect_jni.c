@@ -1013,6 +1013,7 @@ static jobjectArray JNICALL n_lead_list_get(JNIEnv *env, jclass cls, jlong h, jl
 		rows_num(&r, e->time_flags);
 		rows_num(&r, e->receipt_at_ms);
 		rows_num(&r, e->sealed);
+		rows_num(&r, e->called_at_ms);
 	}
 	fic_lead_list_free(l);
 	return rows_finish(env, &r);
@@ -1698,6 +1699,118 @@ static jbyteArray JNICALL n_result_str(JNIEnv *env, jclass cls, jint code)
 	return bytes_of(env, fic_result_str(code));
 }
 
+/* ---- the due list by page, tasks, calls, site reports, visit options ---- */
+
+static jboolean JNICALL n_store_read_only(JNIEnv *env, jclass cls, jlong h)
+{
+	(void)cls;
+	STORE_OR(JNI_FALSE);
+	return fic_store_read_only(store) ? JNI_TRUE : JNI_FALSE;
+}
+
+static jbyteArray JNICALL n_due_summary_json(JNIEnv *env, jclass cls, jlong h)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *json = NULL;
+	int rc = fic_due_summary_json(&json, store);
+	return take_text(env, rc, json);
+}
+
+static jbyteArray JNICALL n_due_page_json(JNIEnv *env, jclass cls, jlong h, jbyteArray area_b,
+                                          jbyteArray cursor_b, jint limit)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *area = NULL, *cursor = NULL, *json = NULL;
+	jbyteArray res = NULL;
+	if (limit < 0) {
+		throw_fic(env, FIC_EINVAL, "due page: the limit is negative");
+	} else if (text_in(env, area_b, &area, "area") && text_in(env, cursor_b, &cursor, "cursor")) {
+		int rc = fic_due_page_json(&json, store, area, cursor, (size_t)limit);
+		res = take_text(env, rc, json);
+	}
+	free(area);
+	free(cursor);
+	return res;
+}
+
+static void JNICALL n_task_complete(JNIEnv *env, jclass cls, jlong h, jbyteArray task_b,
+                                    jbyteArray insp_b, jbyteArray note_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *task = NULL, *insp = NULL, *note = NULL;
+	if (text_in(env, task_b, &task, "task id") && text_in(env, insp_b, &insp, "inspection id") &&
+	    text_in(env, note_b, &note, "note"))
+		ok(env, fic_task_complete(store, task, insp, note));
+	free(task);
+	free(insp);
+	free(note);
+}
+
+static void JNICALL n_lead_call_record(JNIEnv *env, jclass cls, jlong h, jbyteArray lead_b,
+                                       jbyteArray method_b, jlong at_ms, jbyteArray to_b,
+                                       jbyteArray note_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *lead = NULL, *method = NULL, *to = NULL, *note = NULL;
+	if (text_in(env, lead_b, &lead, "lead id") && text_in(env, method_b, &method, "method") &&
+	    text_in(env, to_b, &to, "to whom") && text_in(env, note_b, &note, "note"))
+		ok(env, fic_lead_call_record(store, lead, method, at_ms, to, note));
+	free(lead);
+	free(method);
+	free(to);
+	free(note);
+}
+
+static jbyteArray JNICALL n_site_report(JNIEnv *env, jclass cls, jlong h, jbyteArray site_b,
+                                        jint finding, jbyteArray reason_b, jobjectArray sa,
+                                        jintArray ia, jdoubleArray da)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *site = NULL, *reason = NULL;
+	char *strs[SITE_STRS] = { 0 };
+	fic_site s;
+	bool have = sa != NULL;
+	jbyteArray res = NULL;
+	char id[FIC_UUID_BUFSIZE];
+	if (text_in(env, site_b, &site, "site id") && text_in(env, reason_b, &reason, "reason") &&
+	    (!have || site_in(env, sa, ia, da, &s, strs)) &&
+	    ok(env, fic_site_report(id, store, site, finding, reason, have ? &s : NULL)))
+		res = bytes_of(env, id);
+	free(site);
+	free(reason);
+	strs_free(strs, SITE_STRS);
+	return res;
+}
+
+static jbyteArray JNICALL n_inspection_start_opts(JNIEnv *env, jclass cls, jlong h,
+                                                  jbyteArray site_b, jbyteArray checklist_b,
+                                                  jint visit_mode, jbyteArray scan_b)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *site = NULL, *checklist = NULL, *scan = NULL;
+	jbyteArray res = NULL;
+	char id[FIC_UUID_BUFSIZE];
+	fic_inspection_options o = FIC_INSPECTION_OPTIONS_INIT;
+	o.visit_mode = visit_mode;
+	if (text_in(env, site_b, &site, "site id") &&
+	    text_in(env, checklist_b, &checklist, "checklist id") &&
+	    text_in(env, scan_b, &scan, "scan id")) {
+		o.scan_id = scan;
+		if (ok(env, fic_inspection_start_opts(id, store, site, checklist, &o)))
+			res = bytes_of(env, id);
+	}
+	free(site);
+	free(checklist);
+	free(scan);
+	return res;
+}
+
 /* {live blocks of the core's allocator, global references held by the binding} */
 static jlongArray JNICALL n_debug_counters(JNIEnv *env, jclass cls)
 {
@@ -1778,6 +1891,13 @@ static const JNINativeMethod methods[] = {
 	{ "syncPull", "(J" TRANSPORT "[BJ" LISTENER "Z[J)[J", (void *)n_sync_pull },
 	{ "syncNetworkChanged", "(JZ)V", (void *)n_sync_network_changed },
 	{ "syncRejectionsGet", "(J)" ROWS, (void *)n_sync_rejections_get },
+	{ "storeReadOnly", "(J)Z", (void *)n_store_read_only },
+	{ "dueSummaryJson", "(J)[B", (void *)n_due_summary_json },
+	{ "duePageJson", "(J[B[BI)[B", (void *)n_due_page_json },
+	{ "taskComplete", "(J[B[B[B)V", (void *)n_task_complete },
+	{ "leadCallRecord", "(J[B[BJ[B[B)V", (void *)n_lead_call_record },
+	{ "siteReport", "(J[BI[B" SITE_ARGS ")[B", (void *)n_site_report },
+	{ "inspectionStartOpts", "(J[B[BI[B)[B", (void *)n_inspection_start_opts },
 	{ "version", "()[B", (void *)n_version },
 	{ "errorLast", "()[B", (void *)n_error_last },
 	{ "resultStr", "(I)[B", (void *)n_result_str },

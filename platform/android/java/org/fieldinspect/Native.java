@@ -105,6 +105,17 @@ final class Native {
     static native void syncNetworkChanged(long h, boolean available);
     static native Object[] syncRejectionsGet(long h);
 
+    static native boolean storeReadOnly(long h);
+    static native byte[] dueSummaryJson(long h);
+    static native byte[] duePageJson(long h, byte[] area, byte[] cursor, int limit);
+    static native void taskComplete(long h, byte[] taskId, byte[] inspectionId, byte[] note);
+    static native void leadCallRecord(long h, byte[] leadId, byte[] method, long calledAtMs,
+                                      byte[] toWhom, byte[] note);
+    static native byte[] siteReport(long h, byte[] siteId, int finding, byte[] reason,
+                                    byte[][] s, int[] i, double[] d);
+    static native byte[] inspectionStartOpts(long h, byte[] siteId, byte[] checklistId,
+                                             int visitMode, byte[] scanId);
+
     static native byte[] version();
     static native byte[] errorLast();
     static native byte[] resultStr(int code);

@@ -153,6 +153,15 @@ public final class Store implements AutoCloseable {
         return call(h -> Rows.text(Native.storeNewId(h)));
     }
 
+    /**
+     * True when the store was opened for reading only because the disk was
+     * full (fic_store_read_only): every write throws EREADONLY until space is
+     * freed and the store opened again. Say so to the inspector.
+     */
+    public boolean isReadOnly() {
+        return call(h -> Native.storeReadOnly(h));
+    }
+
     /** Counts of what is waiting (fic_store_stats_get). */
     public StoreStats stats() {
         return call(h -> new StoreStats(Native.storeStatsGet(h)));
@@ -282,6 +291,33 @@ public final class Store implements AutoCloseable {
     }
 
     /**
+     * Report a site found closed, or whose facts differ from the registry,
+     * outside an inspection (fic_site_report): returns the site-status lead,
+     * a draft until its proof photo is attached ({@link Photo#LEAD}) and it
+     * is submitted. {@code changes} (for FOUND_CHANGED) must have the site's id.
+     */
+    public String fileSiteReport(String siteId, int finding, String reason, Site changes) {
+        return call(h -> Rows.text(Native.siteReport(h, Rows.utf8(siteId), finding,
+                Rows.utf8(reason), changes == null ? null : changes.strs(),
+                changes == null ? null : changes.ints(), changes == null ? null : changes.dbls())));
+    }
+
+    /** fic_visit_mode values for {@link #startInspection(String, String, int, String)}. */
+    public static final int VISIT_UNSAID = 0, VISIT_ANNOUNCED = 1, VISIT_UNANNOUNCED = 2;
+
+    /**
+     * Start an inspection with options (fic_inspection_start_opts): 明查
+     * ({@link #VISIT_ANNOUNCED}) or 暗访 ({@link #VISIT_UNANNOUNCED}), and the
+     * scan of the site's code that starts it (fic_visit_scan's scan_id, or
+     * null). EINVAL for a scan of another site; ESTATE when the scan already
+     * started a visit.
+     */
+    public String startInspection(String siteId, String checklistId, int visitMode, String scanId) {
+        return call(h -> Rows.text(Native.inspectionStartOpts(h, Rows.utf8(siteId),
+                Rows.utf8(checklistId), visitMode, Rows.utf8(scanId))));
+    }
+
+    /**
      * The live state of an inspection (fic_inspection_get_json): a JSON object
      * with the items that apply, their answers and notes, which are abnormal
      * and why, the required items still unanswered and the abnormal items
@@ -372,6 +408,55 @@ public final class Store implements AutoCloseable {
      */
     public String dueJson() {
         return call(h -> Rows.text(Native.dueJson(h)));
+    }
+
+    /**
+     * The due list's counts per area and the semester's (fic_due_summary_json),
+     * in time that does not grow with the registry, as JSON
+     * (schema/api/due_summary.schema.json): {"today", "patrols_required_per_year",
+     * "areas": {area: {title, per_year, open_sites, due, not_patrolled_this_year}},
+     * "semester"?: {start, first_month_ends, schools_not_visited, overdue}}.
+     */
+    public String dueSummaryJson() {
+        return call(h -> Rows.text(Native.dueSummaryJson(h)));
+    }
+
+    /**
+     * One page of an area's due sites (fic_due_page_json): {@code area} one of
+     * drinking_water, school, medical_blood, mch, occupational, a county area
+     * or school_semester; {@code cursor} null for the first page, else the
+     * previous page's {@link DuePage#next}; {@code limit} 1..500.
+     */
+    public DuePage duePage(String area, String cursor, int limit) {
+        return call(h -> new DuePage(Json.map(Json.parse(Rows.text(Native.duePageJson(h,
+                Rows.utf8(area), Rows.utf8(cursor), limit))))));
+    }
+
+    /**
+     * Complete an open re-inspection task (fic_task_complete) with the
+     * finished inspection that did it (or null) and a note (required without
+     * an inspection). ESTATE when the task is not open.
+     */
+    public void completeTask(String taskId, String inspectionId, String note) {
+        call(h -> {
+            Native.taskComplete(h, Rows.utf8(taskId), Rows.utf8(inspectionId), Rows.utf8(note));
+            return null;
+        });
+    }
+
+    /**
+     * Record the phone or fax call that reported a lead (fic_lead_call_record):
+     * {@code method} "phone" or "fax", {@code calledAtMs} 0 = now, to whom
+     * (the CDC's duty officer). A lead called in by its deadline is no longer
+     * at risk.
+     */
+    public void recordLeadCall(String leadId, String method, long calledAtMs, String toWhom,
+                               String note) {
+        call(h -> {
+            Native.leadCallRecord(h, Rows.utf8(leadId), Rows.utf8(method), calledAtMs,
+                    Rows.utf8(toWhom), Rows.utf8(note));
+            return null;
+        });
     }
 
     /** Indicators for a year (0: this year) as JSON (fic_stats_json, schema in lead.h). */

