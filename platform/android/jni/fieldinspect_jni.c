@@ -1811,6 +1811,110 @@ static jbyteArray JNICALL n_inspection_start_opts(JNIEnv *env, jclass cls, jlong
 	return res;
 }
 
+/* ---- place codes and scans (visit.h) ---- */
+
+/* A scanned payload as bytes of its own length (the C calls take a length: no NUL check
+ * here, the parser refuses one itself). NULL with an exception when memory ran out. */
+static char *payload_in(JNIEnv *env, jbyteArray a, size_t *len)
+{
+	*len = 0;
+	if (a == NULL) {
+		throw_fic(env, FIC_EINVAL, "place code: no payload");
+		return NULL;
+	}
+	jsize n = (*env)->GetArrayLength(env, a);
+	char *s = malloc((size_t)n + 1);
+	if (s == NULL) {
+		throw_fic(env, FIC_ENOMEM, "out of memory copying the payload");
+		return NULL;
+	}
+	(*env)->GetByteArrayRegion(env, a, 0, n, (jbyte *)s);
+	s[n] = '\0';
+	*len = (size_t)n;
+	return s;
+}
+
+static jobjectArray JNICALL n_place_code_parse(JNIEnv *env, jclass cls, jbyteArray payload_b)
+{
+	(void)cls;
+	size_t len;
+	char *payload = payload_in(env, payload_b, &len);
+	if (payload == NULL)
+		return NULL;
+	fic_place_code *pc = NULL;
+	int rc = fic_place_code_parse(&pc, payload, len);
+	free(payload);
+	if (!ok(env, rc))
+		return NULL;
+	rows r = { 0 };
+	rows_num(&r, pc->form);
+	const char *strs[] = { pc->key,         pc->code,       pc->name,   pc->address,
+		               pc->legal_rep,   pc->manager,    pc->scope,  pc->credit_code,
+		               pc->licence_no };
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		rows_str(&r, strs[i]);
+	fic_place_code_free(pc);
+	return rows_finish(env, &r);
+}
+
+static void JNICALL n_site_code_add(JNIEnv *env, jclass cls, jlong h, jbyteArray site_b,
+                                    jbyteArray payload_b, jbyteArray label_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *site = NULL, *payload = NULL, *label = NULL;
+	if (text_in(env, site_b, &site, "site id") && text_in(env, payload_b, &payload, "payload") &&
+	    text_in(env, label_b, &label, "label"))
+		ok(env, fic_site_code_add(store, site, payload, label));
+	free(site);
+	free(payload);
+	free(label);
+}
+
+static void JNICALL n_site_code_remove(JNIEnv *env, jclass cls, jlong h, jbyteArray site_b,
+                                       jbyteArray payload_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *site = NULL, *payload = NULL;
+	if (text_in(env, site_b, &site, "site id") && text_in(env, payload_b, &payload, "payload"))
+		ok(env, fic_site_code_remove(store, site, payload));
+	free(site);
+	free(payload);
+}
+
+static jbyteArray JNICALL n_site_codes_json(JNIEnv *env, jclass cls, jlong h, jbyteArray site_b)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	TEXT_OR(site, site_b, "site id", NULL);
+	char *json = NULL;
+	int rc = fic_site_codes_json(&json, store, site);
+	free(site);
+	return take_text(env, rc, json);
+}
+
+static jbyteArray JNICALL n_visit_scan(JNIEnv *env, jclass cls, jlong h, jbyteArray payload_b,
+                                       jboolean has_location, jdouble lat, jdouble lon,
+                                       jdouble accuracy)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	size_t len;
+	char *payload = payload_in(env, payload_b, &len);
+	if (payload == NULL)
+		return NULL;
+	fic_scan_options o = FIC_SCAN_OPTIONS_INIT;
+	o.has_location = has_location ? 1 : 0;
+	o.lat = lat;
+	o.lon = lon;
+	o.accuracy_m = accuracy;
+	char *json = NULL;
+	int rc = fic_visit_scan(&json, store, payload, len, &o);
+	free(payload);
+	return take_text(env, rc, json);
+}
+
 /* {live blocks of the core's allocator, global references held by the binding} */
 static jlongArray JNICALL n_debug_counters(JNIEnv *env, jclass cls)
 {
@@ -1898,6 +2002,11 @@ static const JNINativeMethod methods[] = {
 	{ "leadCallRecord", "(J[B[BJ[B[B)V", (void *)n_lead_call_record },
 	{ "siteReport", "(J[BI[B" SITE_ARGS ")[B", (void *)n_site_report },
 	{ "inspectionStartOpts", "(J[B[BI[B)[B", (void *)n_inspection_start_opts },
+	{ "placeCodeParse", "([B)" ROWS, (void *)n_place_code_parse },
+	{ "siteCodeAdd", "(J[B[B[B)V", (void *)n_site_code_add },
+	{ "siteCodeRemove", "(J[B[B)V", (void *)n_site_code_remove },
+	{ "siteCodesJson", "(J[B)[B", (void *)n_site_codes_json },
+	{ "visitScan", "(J[BZDDD)[B", (void *)n_visit_scan },
 	{ "version", "()[B", (void *)n_version },
 	{ "errorLast", "()[B", (void *)n_error_last },
 	{ "resultStr", "(I)[B", (void *)n_result_str },

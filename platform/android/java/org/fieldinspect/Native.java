@@ -115,6 +115,12 @@ final class Native {
                                     byte[][] s, int[] i, double[] d);
     static native byte[] inspectionStartOpts(long h, byte[] siteId, byte[] checklistId,
                                              int visitMode, byte[] scanId);
+    static native Object[] placeCodeParse(byte[] payload);
+    static native void siteCodeAdd(long h, byte[] siteId, byte[] payload, byte[] label);
+    static native void siteCodeRemove(long h, byte[] siteId, byte[] payload);
+    static native byte[] siteCodesJson(long h, byte[] siteId);
+    static native byte[] visitScan(long h, byte[] payload, boolean hasLocation, double lat,
+                                   double lon, double accuracyM);
 
     static native byte[] version();
     static native byte[] errorLast();

@@ -308,7 +308,7 @@ public final class Store implements AutoCloseable {
     /**
      * Start an inspection with options (fic_inspection_start_opts): 明查
      * ({@link #VISIT_ANNOUNCED}) or 暗访 ({@link #VISIT_UNANNOUNCED}), and the
-     * scan of the site's code that starts it (fic_visit_scan's scan_id, or
+     * scan of the site's code that starts it ({@link ScanResult#scanId}, or
      * null). EINVAL for a scan of another site; ESTATE when the scan already
      * started a visit.
      */
@@ -475,6 +475,51 @@ public final class Store implements AutoCloseable {
     /** A setting's value, or its default (fic_setting_get). */
     public String getSetting(String key) {
         return call(h -> Rows.text(Native.settingGet(h, Rows.utf8(key))));
+    }
+
+    /* ---- visit.h ---- */
+
+    /**
+     * Give a site one more code (fic_site_code_add; 一门一码), kept by its
+     * key; {@code label} ("南门") may be null. EEXISTS when another site holds it.
+     */
+    public void addSiteCode(String siteId, String payload, String label) {
+        call(h -> {
+            Native.siteCodeAdd(h, Rows.utf8(siteId), Rows.utf8(payload), Rows.utf8(label));
+            return null;
+        });
+    }
+
+    /** Take a code from a site (fic_site_code_remove; not its place_code field). */
+    public void removeSiteCode(String siteId, String payload) {
+        call(h -> {
+            Native.siteCodeRemove(h, Rows.utf8(siteId), Rows.utf8(payload));
+            return null;
+        });
+    }
+
+    /** A site's codes (fic_site_codes_json). */
+    public List<SiteCode> siteCodes(String siteId) {
+        return call(h -> {
+            List<SiteCode> out = new ArrayList<SiteCode>();
+            for (Map<String, Object> m : Json.maps(Json.parse(Rows.text(
+                    Native.siteCodesJson(h, Rows.utf8(siteId)))))) {
+                out.add(new SiteCode(m));
+            }
+            return Collections.unmodifiableList(out);
+        });
+    }
+
+    /**
+     * Scan a site's posted code at the door (fic_visit_scan): recorded with
+     * the position (when {@code hasLocation}) and trusted time in the hash
+     * chain as proof of presence. ENOTFOUND when no site holds the code (add
+     * it to one, or add the site); ESTATE for a closed site.
+     */
+    public ScanResult scanVisit(String payload, boolean hasLocation, double lat, double lon,
+                                double accuracyM) {
+        return call(h -> new ScanResult(Json.map(Json.parse(Rows.text(Native.visitScan(h,
+                Rows.utf8(payload), hasLocation, lat, lon, accuracyM))))));
     }
 
     /* ---- photo.h ---- */

@@ -135,6 +135,71 @@ class YearApiTest {
     }
 
     @Test
+    void aSiteCodeAddedThenScannedStartsAVisitThere() throws Exception {
+        try (Fixture f = new Fixture(false)) {
+            Store s = f.store;
+            Site w = new Site(Site.WATER_RURAL, "𠀋石桥村集中供水站");
+            w.legalRep = "张三";
+            Site site = s.addSite(w, "本底中没有");
+            String url = "https://code.example.cn/place?code=SQ-0001&utm_source=wechat";
+            s.addSiteCode(site.id, url, "南门𠀋");
+            List<SiteCode> codes = s.siteCodes(site.id);
+            assertEquals(1, codes.size());
+            assertEquals("南门𠀋", codes.get(0).label);
+            assertFalse(codes.get(0).primary);
+            PlaceCode pc = Library.parsePlaceCode(url);
+            assertEquals(PlaceCode.URL, pc.form);
+            assertEquals(codes.get(0).key, pc.key);
+            assertEquals("SQ-0001", pc.code);
+
+            // Scanned with other spacing and case: the same site, the scan chained as proof.
+            ScanResult r = s.scanVisit("  HTTPS://CODE.example.cn/place?code=SQ-0001 ", true, 29.99,
+                    108.11, 8);
+            assertEquals(site.id, r.siteId);
+            assertEquals("𠀋石桥村集中供水站", r.siteName);
+            assertEquals("url", r.codeForm);
+            assertEquals(pc.key, r.codeKey);
+            assertTrue(r.chainSeq >= 1);
+            assertEquals(64, r.hash.length());
+            assertEquals(29.99, r.lat, 1e-9);
+            assertTrue(r.matchesRegistry);
+            String insp = s.startInspection(site.id, "water.field_test", Store.VISIT_UNANNOUNCED,
+                    r.scanId);
+            assertTrue(s.inspectionJson(insp).contains(r.scanId) || insp.length() == 36);
+            assertEquals(Status.ESTATE, status(() -> s.startInspection(site.id, "water.field_test",
+                    Store.VISIT_ANNOUNCED, r.scanId)));
+
+            // A licence's text code whose legal representative differs from the registry's.
+            String text = "场所名称：𠀋石桥村集中供水站\n法定代表人：李四\n许可证号：渝卫水2026-01";
+            s.addSiteCode(site.id, text, null);
+            PlaceCode t = Library.parsePlaceCode(text);
+            assertEquals(PlaceCode.TEXT, t.form);
+            assertEquals("𠀋石桥村集中供水站", t.name);
+            assertEquals("李四", t.legalRep);
+            ScanResult d = s.scanVisit(text, false, 0, 0, 0);
+            assertFalse(d.matchesRegistry);
+            assertTrue(Double.isNaN(d.lat));
+            List<String> fields = new ArrayList<String>();
+            for (ScanResult.Difference x : d.differences) {
+                fields.add(x.field);
+            }
+            assertTrue(fields.contains("legal_rep"), fields.toString());
+
+            // Unknown, removed, another site's, malformed.
+            assertEquals(Status.ENOTFOUND, status(() -> s.scanVisit("https://code.example.cn/place?code=NOPE",
+                    false, 0, 0, 0)));
+            s.removeSiteCode(site.id, url);
+            assertEquals(1, s.siteCodes(site.id).size());
+            assertEquals(Status.ENOTFOUND, status(() -> s.scanVisit(url, false, 0, 0, 0)));
+            Site other = f.school("另一所学校");
+            assertEquals(Status.EEXISTS, status(() -> s.addSiteCode(other.id, text, null)));
+            assertEquals(Status.EINVAL, status(() -> Library.parsePlaceCode("   ")));
+            assertEquals(Status.EINVAL, status(() -> Library.parsePlaceCode("a\u0000b")));
+            assertEquals(Status.EINVAL, status(() -> s.scanVisit("  \u3000 ", false, 0, 0, 0)));
+        }
+    }
+
+    @Test
     void theNewCallsRefuseAClosedStore() throws Exception {
         try (Fixture f = new Fixture(false)) {
             Store s = f.store;
@@ -143,6 +208,7 @@ class YearApiTest {
             s.close();
             assertEquals(Status.EINVAL, status(() -> s.isReadOnly()));
             assertEquals(Status.EINVAL, status(() -> s.duePage("school", null, 10)));
+            assertEquals(Status.EINVAL, status(() -> s.scanVisit("x", false, 0, 0, 0)));
         }
     }
 }
