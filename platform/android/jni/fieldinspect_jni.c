@@ -531,14 +531,15 @@ static jobjectArray JNICALL n_audit_list_get(JNIEnv *env, jclass cls, jlong h, j
 /* ---- sites ---- */
 
 /* The order of a site's fields across the binding (Site.java has the same). */
-#define SITE_STRS 12
+#define SITE_STRS 13
 #define SITE_INTS 15
 
 static void site_rows(rows *r, const fic_site *s)
 {
 	const char *strs[SITE_STRS] = { s->id, s->name, s->address, s->credit_code, s->place_code,
 		                        s->legal_rep, s->manager, s->licence_no, s->licence_scope,
-		                        s->licence_valid_from, s->licence_valid_to, s->note };
+		                        s->licence_valid_from, s->licence_valid_to, s->note,
+		                        s->authority };
 	int ints[SITE_INTS] = { s->kind, s->has_location, s->status, s->origin, s->school_level,
 		                s->boarding, s->enrolment, s->med_registration, s->institution_type,
 		                s->beds, s->joint_venture, s->validation_deferred, s->industry,
@@ -561,7 +562,8 @@ static bool site_in(JNIEnv *env, jobjectArray strs_a, jintArray ints_a, jdoubleA
 	static const char *names[SITE_STRS] = { "id", "name", "address", "credit code",
 		                                "place code", "legal representative", "manager",
 		                                "licence number", "licence scope",
-		                                "licence valid from", "licence valid to", "note" };
+		                                "licence valid from", "licence valid to", "note",
+		                                "authority" };
 	memset(strs, 0, sizeof(char *) * SITE_STRS);
 	if (strs_a == NULL || ints_a == NULL || dbl_a == NULL ||
 	    (*env)->GetArrayLength(env, strs_a) != SITE_STRS ||
@@ -593,6 +595,7 @@ static bool site_in(JNIEnv *env, jobjectArray strs_a, jintArray ints_a, jdoubleA
 	s->licence_valid_from = strs[9];
 	s->licence_valid_to = strs[10];
 	s->note = strs[11];
+	s->authority = strs[12];
 	s->kind = v[0];
 	s->has_location = v[1];
 	s->status = v[2];
@@ -1915,6 +1918,199 @@ static jbyteArray JNICALL n_visit_scan(JNIEnv *env, jclass cls, jlong h, jbyteAr
 	return take_text(env, rc, json);
 }
 
+/* ---- records.h: registers, activities, samples, notices, water status, the plan ---- */
+
+/* Strings from a Java byte[][] of exactly n (each may be null); malloc'd into out[] (free
+ * them with strs_free whatever this returns). */
+static bool strs_in(JNIEnv *env, jobjectArray a, int n, char **out, const char *const *names,
+                    const char *what)
+{
+	memset(out, 0, sizeof(char *) * (size_t)n);
+	if (a == NULL || (*env)->GetArrayLength(env, a) != n) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "%s: malformed record from the binding", what);
+		throw_fic(env, FIC_EINVAL, msg);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		jbyteArray b = (jbyteArray)(*env)->GetObjectArrayElement(env, a, i);
+		bool good = text_in(env, b, &out[i], names[i]);
+		(*env)->DeleteLocalRef(env, b);
+		if (!good)
+			return false;
+	}
+	return true;
+}
+
+static jbyteArray JNICALL n_register_get(JNIEnv *env, jclass cls, jlong h, jint which,
+                                         jbyteArray month_b, jbyteArray area_b, jint format)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *month = NULL, *area = NULL, *text = NULL;
+	jbyteArray res = NULL;
+	if (text_in(env, month_b, &month, "month") && text_in(env, area_b, &area, "area")) {
+		int rc = fic_register_get(&text, store, which, month, area, format);
+		res = take_text(env, rc, text);
+	}
+	free(month);
+	free(area);
+	return res;
+}
+
+#define ACTIVITY_STRS 10
+
+static jbyteArray JNICALL n_activity_add(JNIEnv *env, jclass cls, jlong h, jint kind,
+                                         jint people, jobjectArray sa)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	static const char *const names[ACTIVITY_STRS] = { "area",    "date",   "topic",
+		                                          "place",   "audience", "channel",
+		                                          "format",  "case number", "site id",
+		                                          "note" };
+	char *s[ACTIVITY_STRS];
+	jbyteArray res = NULL;
+	char id[FIC_UUID_BUFSIZE];
+	if (strs_in(env, sa, ACTIVITY_STRS, s, names, "activity")) {
+		fic_activity a = FIC_ACTIVITY_INIT;
+		a.kind = kind;
+		a.people = people;
+		a.area = s[0];
+		a.date = s[1];
+		a.topic = s[2];
+		a.place = s[3];
+		a.audience = s[4];
+		a.channel = s[5];
+		a.format = s[6];
+		a.case_ref = s[7];
+		a.site_id = s[8];
+		a.note = s[9];
+		if (ok(env, fic_activity_add(id, store, &a)))
+			res = bytes_of(env, id);
+	}
+	strs_free(s, ACTIVITY_STRS);
+	return res;
+}
+
+static jbyteArray JNICALL n_activity_list_json(JNIEnv *env, jclass cls, jlong h, jint year,
+                                               jint kind)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *json = NULL;
+	int rc = fic_activity_list_json(&json, store, year, kind);
+	return take_text(env, rc, json);
+}
+
+#define SAMPLE_STRS 6
+
+static jbyteArray JNICALL n_sample_add(JNIEnv *env, jclass cls, jlong h, jlong taken_at,
+                                       jobjectArray sa)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	static const char *const names[SAMPLE_STRS] = { "sample number", "site id", "point",
+		                                        "taken by",      "received by", "note" };
+	char *s[SAMPLE_STRS];
+	jbyteArray res = NULL;
+	char id[FIC_UUID_BUFSIZE];
+	if (strs_in(env, sa, SAMPLE_STRS, s, names, "sample")) {
+		fic_sample x = FIC_SAMPLE_INIT;
+		x.sample_no = s[0];
+		x.site_id = s[1];
+		x.point = s[2];
+		x.taken_at_ms = taken_at;
+		x.taken_by = s[3];
+		x.received_by = s[4];
+		x.note = s[5];
+		if (ok(env, fic_sample_add(id, store, &x)))
+			res = bytes_of(env, id);
+	}
+	strs_free(s, SAMPLE_STRS);
+	return res;
+}
+
+static void JNICALL n_sample_result_set(JNIEnv *env, jclass cls, jlong h, jbyteArray no_b,
+                                        jboolean passed, jbyteArray on_b, jbyteArray detail_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *no = NULL, *on = NULL, *detail = NULL;
+	if (text_in(env, no_b, &no, "sample number") && text_in(env, on_b, &on, "report date") &&
+	    text_in(env, detail_b, &detail, "detail"))
+		ok(env, fic_sample_result_set(store, no, passed ? 1 : 0, on, detail));
+	free(no);
+	free(on);
+	free(detail);
+}
+
+static jbyteArray JNICALL n_sample_list_json(JNIEnv *env, jclass cls, jlong h, jbyteArray site_b)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	TEXT_OR(site, site_b, "site id", NULL);
+	char *json = NULL;
+	int rc = fic_sample_list_json(&json, store, site);
+	free(site);
+	return take_text(env, rc, json);
+}
+
+static jbyteArray JNICALL n_authority_notice_add(JNIEnv *env, jclass cls, jlong h,
+                                                 jbyteArray site_b, jint reason,
+                                                 jbyteArray authority_b, jbyteArray method_b,
+                                                 jbyteArray note_b)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *site = NULL, *authority = NULL, *method = NULL, *note = NULL;
+	jbyteArray res = NULL;
+	char id[FIC_UUID_BUFSIZE];
+	if (text_in(env, site_b, &site, "site id") &&
+	    text_in(env, authority_b, &authority, "authority") &&
+	    text_in(env, method_b, &method, "method") && text_in(env, note_b, &note, "note") &&
+	    ok(env, fic_authority_notice_add(id, store, site, reason, authority, method, note)))
+		res = bytes_of(env, id);
+	free(site);
+	free(authority);
+	free(method);
+	free(note);
+	return res;
+}
+
+/* A JSON document of the store with no arguments: which names the call. */
+static jbyteArray JNICALL n_store_json(JNIEnv *env, jclass cls, jlong h, jint which)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *json = NULL;
+	int rc;
+	switch (which) {
+	case 1:
+		rc = fic_authority_notices_due_json(&json, store);
+		break;
+	case 2:
+		rc = fic_water_status_json(&json, store);
+		break;
+	case 3:
+		rc = fic_patrol_plan_json(&json, store);
+		break;
+	default:
+		throw_fic(env, FIC_EINVAL, "no such document");
+		return NULL;
+	}
+	return take_text(env, rc, json);
+}
+
+static void JNICALL n_patrol_plan_set(JNIEnv *env, jclass cls, jlong h, jbyteArray json_b)
+{
+	(void)cls;
+	STORE_OR();
+	TEXT_OR(json, json_b, "patrol plan", );
+	ok(env, fic_patrol_plan_set(store, json));
+	free(json);
+}
+
 /* {live blocks of the core's allocator, global references held by the binding} */
 static jlongArray JNICALL n_debug_counters(JNIEnv *env, jclass cls)
 {
@@ -2007,6 +2203,15 @@ static const JNINativeMethod methods[] = {
 	{ "siteCodeRemove", "(J[B[B)V", (void *)n_site_code_remove },
 	{ "siteCodesJson", "(J[B)[B", (void *)n_site_codes_json },
 	{ "visitScan", "(J[BZDDD)[B", (void *)n_visit_scan },
+	{ "registerGet", "(JI[B[BI)[B", (void *)n_register_get },
+	{ "activityAdd", "(JII[[B)[B", (void *)n_activity_add },
+	{ "activityListJson", "(JII)[B", (void *)n_activity_list_json },
+	{ "sampleAdd", "(JJ[[B)[B", (void *)n_sample_add },
+	{ "sampleResultSet", "(J[BZ[B[B)V", (void *)n_sample_result_set },
+	{ "sampleListJson", "(J[B)[B", (void *)n_sample_list_json },
+	{ "authorityNoticeAdd", "(J[BI[B[B[B)[B", (void *)n_authority_notice_add },
+	{ "storeJson", "(JI)[B", (void *)n_store_json },
+	{ "patrolPlanSet", "(J[B)V", (void *)n_patrol_plan_set },
 	{ "version", "()[B", (void *)n_version },
 	{ "errorLast", "()[B", (void *)n_error_last },
 	{ "resultStr", "(I)[B", (void *)n_result_str },

@@ -121,6 +121,19 @@ final class Native {
     static native byte[] siteCodesJson(long h, byte[] siteId);
     static native byte[] visitScan(long h, byte[] payload, boolean hasLocation, double lat,
                                    double lon, double accuracyM);
+    static native byte[] registerGet(long h, int which, byte[] month, byte[] area, int format);
+    static native byte[] activityAdd(long h, int kind, int people, byte[][] strs);
+    static native byte[] activityListJson(long h, int year, int kind);
+    static native byte[] sampleAdd(long h, long takenAtMs, byte[][] strs);
+    static native void sampleResultSet(long h, byte[] sampleNo, boolean passed, byte[] reportedOn,
+                                       byte[] detail);
+    static native byte[] sampleListJson(long h, byte[] siteId);
+    static native byte[] authorityNoticeAdd(long h, byte[] siteId, int reason, byte[] authority,
+                                            byte[] method, byte[] note);
+    /** Documents without arguments: the values of storeJson's {@code which}. */
+    static final int DOC_NOTICES_DUE = 1, DOC_WATER_STATUS = 2, DOC_PATROL_PLAN = 3;
+    static native byte[] storeJson(long h, int which);
+    static native void patrolPlanSet(long h, byte[] json);
 
     static native byte[] version();
     static native byte[] errorLast();

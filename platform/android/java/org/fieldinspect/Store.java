@@ -459,6 +459,23 @@ public final class Store implements AutoCloseable {
         });
     }
 
+    /**
+     * The patrol plan in force as JSON (fic_patrol_plan_json,
+     * schema/api/patrol_plan.schema.json): {"origin", "areas": {area: {title,
+     * per_year, builtin, kinds}}}.
+     */
+    public String patrolPlanJson() {
+        return call(h -> Rows.text(Native.storeJson(h, Native.DOC_PATROL_PLAN)));
+    }
+
+    /** Set the patrol plan on a device the county has sent none to (fic_patrol_plan_set). */
+    public void setPatrolPlan(String json) {
+        call(h -> {
+            Native.patrolPlanSet(h, Rows.utf8(json));
+            return null;
+        });
+    }
+
     /** Indicators for a year (0: this year) as JSON (fic_stats_json, schema in lead.h). */
     public String statsJson(int year) {
         return call(h -> Rows.text(Native.statsJson(h, year)));
@@ -520,6 +537,95 @@ public final class Store implements AutoCloseable {
                                 double accuracyM) {
         return call(h -> new ScanResult(Json.map(Json.parse(Rows.text(Native.visitScan(h,
                 Rows.utf8(payload), hasLocation, lat, lon, accuracyM))))));
+    }
+
+    /* ---- records.h ---- */
+
+    /** Registers (fic_register_get): 巡查登记表 and 信息报告登记表. */
+    public static final int REGISTER_PATROLS = 1, REGISTER_REPORTS = 2;
+    /** Register formats: JSON (schema/api/register.schema.json), CSV (UTF-8, BOM), printable HTML. */
+    public static final int REGISTER_JSON = 1, REGISTER_CSV = 2, REGISTER_HTML = 3;
+
+    /**
+     * A register (fic_register_get) of a month ("YYYY-MM"; null: this year)
+     * and a service area (null: all), as JSON ({register, title, period,
+     * month?, area?, made_at, rows}: schema/api/register.schema.json), CSV or HTML.
+     */
+    public String register(int which, String month, String area, int format) {
+        return call(h -> Rows.text(Native.registerGet(h, which, Rows.utf8(month), Rows.utf8(area),
+                format)));
+    }
+
+    /** Record publicity, training or a case assisted (fic_activity_add); returns its id. */
+    public String addActivity(Activity a) {
+        return call(h -> Rows.text(Native.activityAdd(h, a.kind, a.people, a.strs())));
+    }
+
+    /**
+     * The activities of a year (0: this year) of a kind (0: all), newest first,
+     * with their photos' count, as JSON (fic_activity_list_json;
+     * schema/api/activity_list.schema.json).
+     */
+    public String activitiesJson(int year, int kind) {
+        return call(h -> Rows.text(Native.activityListJson(h, year, kind)));
+    }
+
+    /** Record a water sample (fic_sample_add); returns its id. EEXISTS: the number is used. */
+    public String addSample(Sample x) {
+        return call(h -> Rows.text(Native.sampleAdd(h, x.takenAtMs, x.strs())));
+    }
+
+    /**
+     * The laboratory's result of a sample (fic_sample_result_set): passed or
+     * failed, the report's date (YYYY-MM-DD) and its words; replaces an
+     * earlier one. A failed sample makes the supply's verdict fail.
+     */
+    public void setSampleResult(String sampleNo, boolean passed, String reportedOn, String detail) {
+        call(h -> {
+            Native.sampleResultSet(h, Rows.utf8(sampleNo), passed, Rows.utf8(reportedOn),
+                    Rows.utf8(detail));
+            return null;
+        });
+    }
+
+    /**
+     * Samples of a site (null: all), newest first, as JSON
+     * (fic_sample_list_json; schema/api/sample_list.schema.json).
+     */
+    public String samplesJson(String siteId) {
+        return call(h -> Rows.text(Native.sampleListJson(h, Rows.utf8(siteId))));
+    }
+
+    /**
+     * Record that a site's competent authority was told (fic_authority_notice_add):
+     * {@code reason} a {@link NoticeDue} constant, {@code authority} null for the
+     * site's own, {@code method} "phone", "letter", "in_person" or "online".
+     */
+    public String addAuthorityNotice(String siteId, int reason, String authority, String method,
+                                     String note) {
+        return call(h -> Rows.text(Native.authorityNoticeAdd(h, Rows.utf8(siteId), reason,
+                Rows.utf8(authority), Rows.utf8(method), Rows.utf8(note))));
+    }
+
+    /** The supplies and schools whose authority is still to be told (fic_authority_notices_due_json). */
+    public List<NoticeDue> noticesDue() {
+        return call(h -> {
+            List<NoticeDue> out = new ArrayList<NoticeDue>();
+            for (Map<String, Object> m : Json.maps(Json.parse(Rows.text(
+                    Native.storeJson(h, Native.DOC_NOTICES_DUE))))) {
+                out.add(new NoticeDue(m));
+            }
+            return Collections.unmodifiableList(out);
+        });
+    }
+
+    /**
+     * Each water supply's latest verdict, the colour its public code should
+     * show and the one the county publishes, flagged when published blue but
+     * failing, as JSON (fic_water_status_json; schema/api/water_status.schema.json).
+     */
+    public String waterStatusJson() {
+        return call(h -> Rows.text(Native.storeJson(h, Native.DOC_WATER_STATUS)));
     }
 
     /* ---- photo.h ---- */

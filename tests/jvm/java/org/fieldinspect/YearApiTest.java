@@ -76,6 +76,21 @@ class YearApiTest {
     }
 
     @Test
+    void thePatrolPlanSetsHowOftenAnAreaIsDue() throws Exception {
+        try (Fixture f = new Fixture(false)) {
+            Store s = f.store;
+            assertTrue(s.patrolPlanJson().contains("\"drinking_water\""));
+            s.setPatrolPlan("{\"areas\":{\"school\":{\"per_year\":6},"
+                    + "\"other.public_place\":{\"title\":\"公共场所卫生𠀋\",\"per_year\":2,"
+                    + "\"kinds\":{\"other_venue\":2}}}}");
+            String plan = s.patrolPlanJson();
+            assertTrue(plan.contains("公共场所卫生𠀋"), plan);
+            assertTrue(s.dueSummaryJson().contains("other.public_place"));
+            assertEquals(Status.EINVAL, status(() -> s.setPatrolPlan("{\"areas\":{\"nowhere\":{}}}")));
+        }
+    }
+
+    @Test
     void aTaskCompletedLeavesTheList() throws Exception {
         try (Fixture f = new Fixture(false)) {
             Store s = f.store;
@@ -200,6 +215,84 @@ class YearApiTest {
     }
 
     @Test
+    void activitiesSamplesNoticesAndTheWaterStatus() throws Exception {
+        try (Fixture f = new Fixture(false)) {
+            Store s = f.store;
+            Activity a = new Activity(Activity.PUBLICITY, "2026-01-05", "饮用水安全宣传𠀋");
+            a.channel = "villages";
+            a.people = 40;
+            a.area = "drinking_water";
+            String aid = s.addActivity(a);
+            String acts = s.activitiesJson(2026, 0);
+            assertTrue(acts.contains(aid) && acts.contains("饮用水安全宣传𠀋"), acts);
+            assertEquals(0, Json.maps(Json.parse(s.activitiesJson(2026, Activity.CASE))).size());
+            Activity c = new Activity(Activity.CASE, "2026-01-05", "协助查办");
+            assertEquals(Status.EINVAL, status(() -> s.addActivity(c)));
+            c.caseRef = "石卫水罚〔2026〕1号";
+            s.addActivity(c);
+            List<Map<String, Object>> cases = Json.maps(Json.parse(s.activitiesJson(2026, Activity.CASE)));
+            assertEquals(1, cases.size());
+            assertEquals("case", Json.string(cases.get(0), "kind"));
+            assertTrue(s.activitiesJson(2026, Activity.CASE).contains("石卫水罚〔2026〕1号"));
+
+            // A supply found in the field: its authority is to be told, then is told.
+            Site w = new Site(Site.WATER_RURAL, "𠀋冷水溪供水站");
+            w.authority = "石柱县水利局";
+            Site site = s.addSite(w, "本底中没有");
+            assertEquals("石柱县水利局", s.getSite(site.id).authority);
+            List<NoticeDue> due = s.noticesDue();
+            assertEquals(1, due.size());
+            assertEquals(site.id, due.get(0).siteId);
+            assertEquals("new_site", due.get(0).reason);
+            assertEquals("石柱县水利局", due.get(0).authority);
+            assertEquals(Status.EINVAL, status(() -> s.addAuthorityNotice(site.id, NoticeDue.NEW_SITE,
+                    null, "carrier_pigeon", null)));
+            assertEquals(36, s.addAuthorityNotice(site.id, NoticeDue.NEW_SITE, null, "phone", "电话告知").length());
+            assertEquals(0, s.noticesDue().size());
+
+            // A sample, its failing laboratory result, and the supply's verdict.
+            Sample x = new Sample("SZ-2026-001", site.id, "末梢水", "县疾控 王𠀋");
+            String sid = s.addSample(x);
+            assertEquals(Status.EEXISTS, status(() -> s.addSample(x)));
+            assertTrue(s.samplesJson(site.id).contains(sid));
+            assertFalse(s.samplesJson(site.id).contains("\"result\""));
+            s.setSampleResult("SZ-2026-001", false, "2026-01-09", "菌落总数超标");
+            List<Map<String, Object>> samples = Json.maps(Json.parse(s.samplesJson(null)));
+            assertEquals(1, samples.size());
+            assertEquals("fail", Json.string(samples.get(0), "result"));
+            assertEquals("县疾控 王𠀋", Json.string(samples.get(0), "received_by"));
+            List<Map<String, Object>> water = Json.maps(Json.parse(s.waterStatusJson()));
+            assertEquals(1, water.size());
+            assertEquals(site.id, Json.string(water.get(0), "site_id"));
+            assertEquals("fail", Json.string(water.get(0), "verdict"));
+            assertEquals("red", Json.string(water.get(0), "colour"));
+            assertEquals(Status.ENOTFOUND, status(() -> s.setSampleResult("NOPE", true, "2026-01-09", "")));
+        }
+    }
+
+    @Test
+    void theRegistersOfReports() throws Exception {
+        try (Fixture f = new Fixture()) {
+            Store s = f.store;
+            f.enroll();
+            String id = s.fileLead("event.foodborne", Fixture.FOODBORNE, null, 0, 0);
+            String json = s.register(Store.REGISTER_REPORTS, null, null, Store.REGISTER_JSON);
+            assertTrue(json.contains("\"reports\"") && json.contains(id), json);
+            String csv = s.register(Store.REGISTER_REPORTS, null, null, Store.REGISTER_CSV);
+            assertEquals('\uFEFF', csv.charAt(0));
+            assertTrue(csv.contains("食源性疾病") && csv.contains("\r\n"), csv);
+            assertEquals(1, Json.maps(Json.object(json).get("rows")).size());
+            assertTrue(s.register(Store.REGISTER_PATROLS, null, "school", Store.REGISTER_HTML)
+                    .contains("<html"));
+            String other = s.register(Store.REGISTER_REPORTS, "2020-01", null, Store.REGISTER_JSON);
+            assertFalse(other.contains(id), other);
+            assertEquals(Status.EINVAL, status(() -> s.register(9, null, null, Store.REGISTER_JSON)));
+            assertEquals(Status.EINVAL, status(() -> s.register(Store.REGISTER_REPORTS, "2026-13", null,
+                    Store.REGISTER_JSON)));
+        }
+    }
+
+    @Test
     void theNewCallsRefuseAClosedStore() throws Exception {
         try (Fixture f = new Fixture(false)) {
             Store s = f.store;
@@ -209,6 +302,8 @@ class YearApiTest {
             assertEquals(Status.EINVAL, status(() -> s.isReadOnly()));
             assertEquals(Status.EINVAL, status(() -> s.duePage("school", null, 10)));
             assertEquals(Status.EINVAL, status(() -> s.scanVisit("x", false, 0, 0, 0)));
+            assertEquals(Status.EINVAL, status(() -> s.addSample(new Sample("a", site.id, "b", "c"))));
+            assertEquals(Status.EINVAL, status(() -> s.noticesDue()));
         }
     }
 }
