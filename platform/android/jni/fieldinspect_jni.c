@@ -2095,6 +2095,9 @@ static jbyteArray JNICALL n_store_json(JNIEnv *env, jclass cls, jlong h, jint wh
 	case 3:
 		rc = fic_patrol_plan_json(&json, store);
 		break;
+	case 4:
+		rc = fic_lead_sms_due_json(&json, store);
+		break;
 	default:
 		throw_fic(env, FIC_EINVAL, "no such document");
 		return NULL;
@@ -2109,6 +2112,51 @@ static void JNICALL n_patrol_plan_set(JNIEnv *env, jclass cls, jlong h, jbyteArr
 	TEXT_OR(json, json_b, "patrol plan", );
 	ok(env, fic_patrol_plan_set(store, json));
 	free(json);
+}
+
+/* ---- sms.h: the SMS fallback of urgent leads ---- */
+
+static jobjectArray JNICALL n_lead_sms(JNIEnv *env, jclass cls, jlong h, jbyteArray lead_b)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	TEXT_OR(lead, lead_b, "lead id", NULL);
+	fic_sms *m = NULL;
+	int rc = fic_lead_sms(&m, store, lead);
+	free(lead);
+	if (!ok(env, rc))
+		return NULL;
+	rows r = { 0 };
+	rows_str(&r, m->lead_id);
+	rows_str(&r, m->recipient);
+	rows_num(&r, m->format);
+	rows_num(&r, (int64_t)m->frame_bytes);
+	rows_num(&r, (int64_t)m->count);
+	for (size_t i = 0; i < m->count && i < FIC_SMS_PARTS_MAX; i++)
+		rows_str(&r, m->parts[i]);
+	fic_sms_free(m);
+	return rows_finish(env, &r);
+}
+
+static void JNICALL n_lead_sms_sent(JNIEnv *env, jclass cls, jlong h, jbyteArray lead_b)
+{
+	(void)cls;
+	STORE_OR();
+	TEXT_OR(lead, lead_b, "lead id", );
+	ok(env, fic_lead_sms_sent(store, lead));
+	free(lead);
+}
+
+static void JNICALL n_lead_sms_receipt(JNIEnv *env, jclass cls, jlong h, jbyteArray lead_b,
+                                       jbyteArray text_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *lead = NULL, *text = NULL;
+	if (text_in(env, lead_b, &lead, "lead id") && text_in(env, text_b, &text, "confirmation"))
+		ok(env, fic_lead_sms_receipt(store, lead, text));
+	free(lead);
+	free(text);
 }
 
 /* {live blocks of the core's allocator, global references held by the binding} */
@@ -2212,6 +2260,9 @@ static const JNINativeMethod methods[] = {
 	{ "authorityNoticeAdd", "(J[BI[B[B[B)[B", (void *)n_authority_notice_add },
 	{ "storeJson", "(JI)[B", (void *)n_store_json },
 	{ "patrolPlanSet", "(J[B)V", (void *)n_patrol_plan_set },
+	{ "leadSms", "(J[B)" ROWS, (void *)n_lead_sms },
+	{ "leadSmsSent", "(J[B)V", (void *)n_lead_sms_sent },
+	{ "leadSmsReceipt", "(J[B[B)V", (void *)n_lead_sms_receipt },
 	{ "version", "()[B", (void *)n_version },
 	{ "errorLast", "()[B", (void *)n_error_last },
 	{ "resultStr", "(I)[B", (void *)n_result_str },

@@ -131,9 +131,13 @@ final class Native {
     static native byte[] authorityNoticeAdd(long h, byte[] siteId, int reason, byte[] authority,
                                             byte[] method, byte[] note);
     /** Documents without arguments: the values of storeJson's {@code which}. */
-    static final int DOC_NOTICES_DUE = 1, DOC_WATER_STATUS = 2, DOC_PATROL_PLAN = 3;
+    static final int DOC_NOTICES_DUE = 1, DOC_WATER_STATUS = 2, DOC_PATROL_PLAN = 3,
+            DOC_SMS_DUE = 4;
     static native byte[] storeJson(long h, int which);
     static native void patrolPlanSet(long h, byte[] json);
+    static native Object[] leadSms(long h, byte[] leadId);
+    static native void leadSmsSent(long h, byte[] leadId);
+    static native void leadSmsReceipt(long h, byte[] leadId, byte[] text);
 
     static native byte[] version();
     static native byte[] errorLast();

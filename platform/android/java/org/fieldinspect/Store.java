@@ -628,6 +628,45 @@ public final class Store implements AutoCloseable {
         return call(h -> Rows.text(Native.storeJson(h, Native.DOC_WATER_STATUS)));
     }
 
+    /* ---- sms.h ---- */
+
+    /**
+     * The SMS of a submitted urgent lead not yet delivered (fic_lead_sms): the
+     * parts and the gateway's number. ESTATE (the message says which) for a
+     * lead that is not urgent or delivered already, a device enrolled without
+     * an SMS key, no "sms_gateway_number" setting.
+     */
+    public LeadSms leadSms(String leadId) {
+        return call(h -> new LeadSms(new Rows(Native.leadSms(h, Rows.utf8(leadId)))));
+    }
+
+    /** Record that every part of the lead's SMS was sent (fic_lead_sms_sent). */
+    public void smsSent(String leadId) {
+        call(h -> {
+            Native.leadSmsSent(h, Rows.utf8(leadId));
+            return null;
+        });
+    }
+
+    /**
+     * The county's confirmation of the lead's SMS, as received or pasted
+     * (fic_lead_sms_receipt): the lead becomes delivered. EINVAL for a
+     * malformed text, another lead's or the county's refusal ("FI1 ERR …");
+     * EAUTH when it does not verify with this device's SMS key.
+     */
+    public void smsReceipt(String leadId, String text) {
+        call(h -> {
+            Native.leadSmsReceipt(h, Rows.utf8(leadId), Rows.utf8(text));
+            return null;
+        });
+    }
+
+    /** The urgent leads that should go by SMS now (fic_lead_sms_due_json). */
+    public SmsDue smsDue() {
+        return call(h -> new SmsDue(Json.map(Json.parse(Rows.text(
+                Native.storeJson(h, Native.DOC_SMS_DUE))))));
+    }
+
     /* ---- photo.h ---- */
 
     /** Attach a JPEG held in memory (fic_photo_add_buffer); returns the photo id. */

@@ -293,6 +293,52 @@ class YearApiTest {
     }
 
     @Test
+    void anUrgentLeadGoesBySmsAndTheCountysReceiptDeliversIt() throws Exception {
+        try (Fixture f = new Fixture()) {
+            Store s = f.store;
+            f.enroll();
+            String id = s.fileLead("event.foodborne", Fixture.FOODBORNE, null, 0, 0);
+            // No gateway number yet: the core says so.
+            assertEquals(Status.ESTATE, status(() -> s.leadSms(id)));
+            s.setSetting("sms_gateway_number", "10655000123");
+            s.setSetting("sms_fallback_minutes", "120");
+            SmsDue due = s.smsDue();
+            assertEquals(120, due.fallbackMinutes);
+            assertEquals("10655000123", due.recipient);
+            assertEquals(1, due.leads.size());
+            assertEquals(id, due.leads.get(0).leadId);
+            assertTrue(due.leads.get(0).remainingMs > 0);
+
+            LeadSms m = s.leadSms(id);
+            assertEquals(id, m.leadId);
+            assertEquals("10655000123", m.recipient);
+            assertFalse(m.parts.isEmpty());
+            assertTrue(m.frameBytes > 0);
+            for (String p : m.parts) {
+                assertTrue(!p.isEmpty() && p.length() <= 160, p);
+            }
+            assertEquals(m.parts, s.leadSms(id).parts); // the same parts each time
+            s.smsSent(id);
+            assertEquals(0, s.smsDue().leads.size());
+            assertTrue(s.leadJson(id).contains("\"sms\""));
+
+            assertEquals(Status.EINVAL, status(() -> s.smsReceipt(id, "hello")));
+            String reply = "";
+            for (String p : m.parts) {
+                reply = f.server.smsIn(p);
+            }
+            assertTrue(reply.startsWith("FI1 OK"), reply);
+            String forged = reply.substring(0, reply.length() - 1)
+                    + (reply.endsWith("A") ? "B" : "A");
+            assertNotEquals(Status.OK, status(() -> s.smsReceipt(id, forged)));
+            assertEquals("queued", s.leads(0).get(0).state);
+            s.smsReceipt(id, reply);
+            assertEquals("delivered", s.leads(0).get(0).state);
+            assertEquals(Status.ESTATE, status(() -> s.leadSms(id)));
+        }
+    }
+
+    @Test
     void theNewCallsRefuseAClosedStore() throws Exception {
         try (Fixture f = new Fixture(false)) {
             Store s = f.store;
@@ -302,6 +348,7 @@ class YearApiTest {
             assertEquals(Status.EINVAL, status(() -> s.isReadOnly()));
             assertEquals(Status.EINVAL, status(() -> s.duePage("school", null, 10)));
             assertEquals(Status.EINVAL, status(() -> s.scanVisit("x", false, 0, 0, 0)));
+            assertEquals(Status.EINVAL, status(() -> s.leadSms("x")));
             assertEquals(Status.EINVAL, status(() -> s.addSample(new Sample("a", site.id, "b", "c"))));
             assertEquals(Status.EINVAL, status(() -> s.noticesDue()));
         }
