@@ -13,6 +13,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -339,11 +341,40 @@ class YearApiTest {
     }
 
     @Test
-    void theNewCallsRefuseAClosedStore() throws Exception {
+    void theNewCallsRefuseASecondThreadAndAClosedStore() throws Exception {
         try (Fixture f = new Fixture(false)) {
             Store s = f.store;
             assertFalse(s.isReadOnly());
             Site site = f.school("一小");
+            // Another thread inside a call (an enrolment held in the transport): refused, not raced.
+            CountDownLatch inside = new CountDownLatch(1), release = new CountDownLatch(1);
+            f.opts.transport = req -> {
+                inside.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new FicException(Status.ENETWORK, "no network in this test");
+            };
+            Thread t = new Thread(() -> {
+                try {
+                    s.enroll(f.opts, "ABCDEF12", "测试机");
+                } catch (FicException e) {
+                    // expected: the transport fails
+                }
+            });
+            t.start();
+            assertTrue(inside.await(10, TimeUnit.SECONDS));
+            assertEquals(Status.EBUSY, status(() -> s.duePage("school", null, 10)));
+            assertEquals(Status.EBUSY, status(() -> s.completeTask("t", null, "x")));
+            assertEquals(Status.EBUSY, status(() -> s.siteCodes(site.id)));
+            assertEquals(Status.EBUSY, status(() -> s.addActivity(new Activity(Activity.PUBLICITY,
+                    "2026-01-05", "宣传"))));
+            assertEquals(Status.EBUSY, status(() -> s.smsDue()));
+            release.countDown();
+            t.join();
+            assertEquals(1, s.duePage("school", null, 10).items.size()); // usable again
             s.close();
             assertEquals(Status.EINVAL, status(() -> s.isReadOnly()));
             assertEquals(Status.EINVAL, status(() -> s.duePage("school", null, 10)));
