@@ -126,6 +126,22 @@ static jlong JNICALL n_record_count(JNIEnv *env, jclass cls, jlong h, jbyteArray
 	return n;
 }
 
+/* An SMS arriving at the county's gateway: the reply it sends back ("" for none). */
+static jbyteArray JNICALL n_sms_in(JNIEnv *env, jclass cls, jlong h, jbyteArray text_b)
+{
+	(void)cls;
+	char *text = str(env, text_b);
+	county_sms_result r;
+	memset(&r, 0, sizeof r);
+	int rc = text ? county_sms_in(SRV, text, strlen(text), "+8613800000000", &r) : -1;
+	free(text);
+	if (rc != 0 && r.reply[0] == '\0') {
+		fail(env, "county_sms_in", r.reason[0] ? r.reason : "failed");
+		return NULL;
+	}
+	return bytes(env, r.reply);
+}
+
 static jlong JNICALL n_received_at(JNIEnv *env, jclass cls, jlong h, jbyteArray id_b)
 {
 	(void)cls;
@@ -178,6 +194,7 @@ static const JNINativeMethod methods[] = {
 	{ "load", "(J[B[B[B)I", (void *)n_load },
 	{ "recordCount", "(J[B)J", (void *)n_record_count },
 	{ "receivedAt", "(J[B)J", (void *)n_received_at },
+	{ "smsIn", "(J[B)[B", (void *)n_sms_in },
 	{ "photoCount", "(J)J", (void *)n_photo_count },
 	{ "photoBad", "(J)J", (void *)n_photo_bad },
 	{ "chainBreaks", "(J)I", (void *)n_chain_breaks },

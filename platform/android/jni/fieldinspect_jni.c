@@ -531,14 +531,15 @@ static jobjectArray JNICALL n_audit_list_get(JNIEnv *env, jclass cls, jlong h, j
 /* ---- sites ---- */
 
 /* The order of a site's fields across the binding (Site.java has the same). */
-#define SITE_STRS 12
+#define SITE_STRS 13
 #define SITE_INTS 15
 
 static void site_rows(rows *r, const fic_site *s)
 {
 	const char *strs[SITE_STRS] = { s->id, s->name, s->address, s->credit_code, s->place_code,
 		                        s->legal_rep, s->manager, s->licence_no, s->licence_scope,
-		                        s->licence_valid_from, s->licence_valid_to, s->note };
+		                        s->licence_valid_from, s->licence_valid_to, s->note,
+		                        s->authority };
 	int ints[SITE_INTS] = { s->kind, s->has_location, s->status, s->origin, s->school_level,
 		                s->boarding, s->enrolment, s->med_registration, s->institution_type,
 		                s->beds, s->joint_venture, s->validation_deferred, s->industry,
@@ -561,7 +562,8 @@ static bool site_in(JNIEnv *env, jobjectArray strs_a, jintArray ints_a, jdoubleA
 	static const char *names[SITE_STRS] = { "id", "name", "address", "credit code",
 		                                "place code", "legal representative", "manager",
 		                                "licence number", "licence scope",
-		                                "licence valid from", "licence valid to", "note" };
+		                                "licence valid from", "licence valid to", "note",
+		                                "authority" };
 	memset(strs, 0, sizeof(char *) * SITE_STRS);
 	if (strs_a == NULL || ints_a == NULL || dbl_a == NULL ||
 	    (*env)->GetArrayLength(env, strs_a) != SITE_STRS ||
@@ -593,6 +595,7 @@ static bool site_in(JNIEnv *env, jobjectArray strs_a, jintArray ints_a, jdoubleA
 	s->licence_valid_from = strs[9];
 	s->licence_valid_to = strs[10];
 	s->note = strs[11];
+	s->authority = strs[12];
 	s->kind = v[0];
 	s->has_location = v[1];
 	s->status = v[2];
@@ -1013,6 +1016,7 @@ static jobjectArray JNICALL n_lead_list_get(JNIEnv *env, jclass cls, jlong h, jl
 		rows_num(&r, e->time_flags);
 		rows_num(&r, e->receipt_at_ms);
 		rows_num(&r, e->sealed);
+		rows_num(&r, e->called_at_ms);
 	}
 	fic_lead_list_free(l);
 	return rows_finish(env, &r);
@@ -1698,6 +1702,463 @@ static jbyteArray JNICALL n_result_str(JNIEnv *env, jclass cls, jint code)
 	return bytes_of(env, fic_result_str(code));
 }
 
+/* ---- the due list by page, tasks, calls, site reports, visit options ---- */
+
+static jboolean JNICALL n_store_read_only(JNIEnv *env, jclass cls, jlong h)
+{
+	(void)cls;
+	STORE_OR(JNI_FALSE);
+	return fic_store_read_only(store) ? JNI_TRUE : JNI_FALSE;
+}
+
+static jbyteArray JNICALL n_due_summary_json(JNIEnv *env, jclass cls, jlong h)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *json = NULL;
+	int rc = fic_due_summary_json(&json, store);
+	return take_text(env, rc, json);
+}
+
+static jbyteArray JNICALL n_due_page_json(JNIEnv *env, jclass cls, jlong h, jbyteArray area_b,
+                                          jbyteArray cursor_b, jint limit)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *area = NULL, *cursor = NULL, *json = NULL;
+	jbyteArray res = NULL;
+	if (limit < 0) {
+		throw_fic(env, FIC_EINVAL, "due page: the limit is negative");
+	} else if (text_in(env, area_b, &area, "area") && text_in(env, cursor_b, &cursor, "cursor")) {
+		int rc = fic_due_page_json(&json, store, area, cursor, (size_t)limit);
+		res = take_text(env, rc, json);
+	}
+	free(area);
+	free(cursor);
+	return res;
+}
+
+static void JNICALL n_task_complete(JNIEnv *env, jclass cls, jlong h, jbyteArray task_b,
+                                    jbyteArray insp_b, jbyteArray note_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *task = NULL, *insp = NULL, *note = NULL;
+	if (text_in(env, task_b, &task, "task id") && text_in(env, insp_b, &insp, "inspection id") &&
+	    text_in(env, note_b, &note, "note"))
+		ok(env, fic_task_complete(store, task, insp, note));
+	free(task);
+	free(insp);
+	free(note);
+}
+
+static void JNICALL n_lead_call_record(JNIEnv *env, jclass cls, jlong h, jbyteArray lead_b,
+                                       jbyteArray method_b, jlong at_ms, jbyteArray to_b,
+                                       jbyteArray note_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *lead = NULL, *method = NULL, *to = NULL, *note = NULL;
+	if (text_in(env, lead_b, &lead, "lead id") && text_in(env, method_b, &method, "method") &&
+	    text_in(env, to_b, &to, "to whom") && text_in(env, note_b, &note, "note"))
+		ok(env, fic_lead_call_record(store, lead, method, at_ms, to, note));
+	free(lead);
+	free(method);
+	free(to);
+	free(note);
+}
+
+static jbyteArray JNICALL n_site_report(JNIEnv *env, jclass cls, jlong h, jbyteArray site_b,
+                                        jint finding, jbyteArray reason_b, jobjectArray sa,
+                                        jintArray ia, jdoubleArray da)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *site = NULL, *reason = NULL;
+	char *strs[SITE_STRS] = { 0 };
+	fic_site s;
+	bool have = sa != NULL;
+	jbyteArray res = NULL;
+	char id[FIC_UUID_BUFSIZE];
+	if (text_in(env, site_b, &site, "site id") && text_in(env, reason_b, &reason, "reason") &&
+	    (!have || site_in(env, sa, ia, da, &s, strs)) &&
+	    ok(env, fic_site_report(id, store, site, finding, reason, have ? &s : NULL)))
+		res = bytes_of(env, id);
+	free(site);
+	free(reason);
+	strs_free(strs, SITE_STRS);
+	return res;
+}
+
+static jbyteArray JNICALL n_inspection_start_opts(JNIEnv *env, jclass cls, jlong h,
+                                                  jbyteArray site_b, jbyteArray checklist_b,
+                                                  jint visit_mode, jbyteArray scan_b)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *site = NULL, *checklist = NULL, *scan = NULL;
+	jbyteArray res = NULL;
+	char id[FIC_UUID_BUFSIZE];
+	fic_inspection_options o = FIC_INSPECTION_OPTIONS_INIT;
+	o.visit_mode = visit_mode;
+	if (text_in(env, site_b, &site, "site id") &&
+	    text_in(env, checklist_b, &checklist, "checklist id") &&
+	    text_in(env, scan_b, &scan, "scan id")) {
+		o.scan_id = scan;
+		if (ok(env, fic_inspection_start_opts(id, store, site, checklist, &o)))
+			res = bytes_of(env, id);
+	}
+	free(site);
+	free(checklist);
+	free(scan);
+	return res;
+}
+
+/* ---- place codes and scans (visit.h) ---- */
+
+/* A scanned payload as bytes of its own length (the C calls take a length: no NUL check
+ * here, the parser refuses one itself). NULL with an exception when memory ran out. */
+static char *payload_in(JNIEnv *env, jbyteArray a, size_t *len)
+{
+	*len = 0;
+	if (a == NULL) {
+		throw_fic(env, FIC_EINVAL, "place code: no payload");
+		return NULL;
+	}
+	jsize n = (*env)->GetArrayLength(env, a);
+	char *s = malloc((size_t)n + 1);
+	if (s == NULL) {
+		throw_fic(env, FIC_ENOMEM, "out of memory copying the payload");
+		return NULL;
+	}
+	(*env)->GetByteArrayRegion(env, a, 0, n, (jbyte *)s);
+	s[n] = '\0';
+	*len = (size_t)n;
+	return s;
+}
+
+static jobjectArray JNICALL n_place_code_parse(JNIEnv *env, jclass cls, jbyteArray payload_b)
+{
+	(void)cls;
+	size_t len;
+	char *payload = payload_in(env, payload_b, &len);
+	if (payload == NULL)
+		return NULL;
+	fic_place_code *pc = NULL;
+	int rc = fic_place_code_parse(&pc, payload, len);
+	free(payload);
+	if (!ok(env, rc))
+		return NULL;
+	rows r = { 0 };
+	rows_num(&r, pc->form);
+	const char *strs[] = { pc->key,         pc->code,       pc->name,   pc->address,
+		               pc->legal_rep,   pc->manager,    pc->scope,  pc->credit_code,
+		               pc->licence_no };
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		rows_str(&r, strs[i]);
+	fic_place_code_free(pc);
+	return rows_finish(env, &r);
+}
+
+static void JNICALL n_site_code_add(JNIEnv *env, jclass cls, jlong h, jbyteArray site_b,
+                                    jbyteArray payload_b, jbyteArray label_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *site = NULL, *payload = NULL, *label = NULL;
+	if (text_in(env, site_b, &site, "site id") && text_in(env, payload_b, &payload, "payload") &&
+	    text_in(env, label_b, &label, "label"))
+		ok(env, fic_site_code_add(store, site, payload, label));
+	free(site);
+	free(payload);
+	free(label);
+}
+
+static void JNICALL n_site_code_remove(JNIEnv *env, jclass cls, jlong h, jbyteArray site_b,
+                                       jbyteArray payload_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *site = NULL, *payload = NULL;
+	if (text_in(env, site_b, &site, "site id") && text_in(env, payload_b, &payload, "payload"))
+		ok(env, fic_site_code_remove(store, site, payload));
+	free(site);
+	free(payload);
+}
+
+static jbyteArray JNICALL n_site_codes_json(JNIEnv *env, jclass cls, jlong h, jbyteArray site_b)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	TEXT_OR(site, site_b, "site id", NULL);
+	char *json = NULL;
+	int rc = fic_site_codes_json(&json, store, site);
+	free(site);
+	return take_text(env, rc, json);
+}
+
+static jbyteArray JNICALL n_visit_scan(JNIEnv *env, jclass cls, jlong h, jbyteArray payload_b,
+                                       jboolean has_location, jdouble lat, jdouble lon,
+                                       jdouble accuracy)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	size_t len;
+	char *payload = payload_in(env, payload_b, &len);
+	if (payload == NULL)
+		return NULL;
+	fic_scan_options o = FIC_SCAN_OPTIONS_INIT;
+	o.has_location = has_location ? 1 : 0;
+	o.lat = lat;
+	o.lon = lon;
+	o.accuracy_m = accuracy;
+	char *json = NULL;
+	int rc = fic_visit_scan(&json, store, payload, len, &o);
+	free(payload);
+	return take_text(env, rc, json);
+}
+
+/* ---- records.h: registers, activities, samples, notices, water status, the plan ---- */
+
+/* Strings from a Java byte[][] of exactly n (each may be null); malloc'd into out[] (free
+ * them with strs_free whatever this returns). */
+static bool strs_in(JNIEnv *env, jobjectArray a, int n, char **out, const char *const *names,
+                    const char *what)
+{
+	memset(out, 0, sizeof(char *) * (size_t)n);
+	if (a == NULL || (*env)->GetArrayLength(env, a) != n) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "%s: malformed record from the binding", what);
+		throw_fic(env, FIC_EINVAL, msg);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		jbyteArray b = (jbyteArray)(*env)->GetObjectArrayElement(env, a, i);
+		bool good = text_in(env, b, &out[i], names[i]);
+		(*env)->DeleteLocalRef(env, b);
+		if (!good)
+			return false;
+	}
+	return true;
+}
+
+static jbyteArray JNICALL n_register_get(JNIEnv *env, jclass cls, jlong h, jint which,
+                                         jbyteArray month_b, jbyteArray area_b, jint format)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *month = NULL, *area = NULL, *text = NULL;
+	jbyteArray res = NULL;
+	if (text_in(env, month_b, &month, "month") && text_in(env, area_b, &area, "area")) {
+		int rc = fic_register_get(&text, store, which, month, area, format);
+		res = take_text(env, rc, text);
+	}
+	free(month);
+	free(area);
+	return res;
+}
+
+#define ACTIVITY_STRS 10
+
+static jbyteArray JNICALL n_activity_add(JNIEnv *env, jclass cls, jlong h, jint kind,
+                                         jint people, jobjectArray sa)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	static const char *const names[ACTIVITY_STRS] = { "area",    "date",   "topic",
+		                                          "place",   "audience", "channel",
+		                                          "format",  "case number", "site id",
+		                                          "note" };
+	char *s[ACTIVITY_STRS];
+	jbyteArray res = NULL;
+	char id[FIC_UUID_BUFSIZE];
+	if (strs_in(env, sa, ACTIVITY_STRS, s, names, "activity")) {
+		fic_activity a = FIC_ACTIVITY_INIT;
+		a.kind = kind;
+		a.people = people;
+		a.area = s[0];
+		a.date = s[1];
+		a.topic = s[2];
+		a.place = s[3];
+		a.audience = s[4];
+		a.channel = s[5];
+		a.format = s[6];
+		a.case_ref = s[7];
+		a.site_id = s[8];
+		a.note = s[9];
+		if (ok(env, fic_activity_add(id, store, &a)))
+			res = bytes_of(env, id);
+	}
+	strs_free(s, ACTIVITY_STRS);
+	return res;
+}
+
+static jbyteArray JNICALL n_activity_list_json(JNIEnv *env, jclass cls, jlong h, jint year,
+                                               jint kind)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *json = NULL;
+	int rc = fic_activity_list_json(&json, store, year, kind);
+	return take_text(env, rc, json);
+}
+
+#define SAMPLE_STRS 6
+
+static jbyteArray JNICALL n_sample_add(JNIEnv *env, jclass cls, jlong h, jlong taken_at,
+                                       jobjectArray sa)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	static const char *const names[SAMPLE_STRS] = { "sample number", "site id", "point",
+		                                        "taken by",      "received by", "note" };
+	char *s[SAMPLE_STRS];
+	jbyteArray res = NULL;
+	char id[FIC_UUID_BUFSIZE];
+	if (strs_in(env, sa, SAMPLE_STRS, s, names, "sample")) {
+		fic_sample x = FIC_SAMPLE_INIT;
+		x.sample_no = s[0];
+		x.site_id = s[1];
+		x.point = s[2];
+		x.taken_at_ms = taken_at;
+		x.taken_by = s[3];
+		x.received_by = s[4];
+		x.note = s[5];
+		if (ok(env, fic_sample_add(id, store, &x)))
+			res = bytes_of(env, id);
+	}
+	strs_free(s, SAMPLE_STRS);
+	return res;
+}
+
+static void JNICALL n_sample_result_set(JNIEnv *env, jclass cls, jlong h, jbyteArray no_b,
+                                        jboolean passed, jbyteArray on_b, jbyteArray detail_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *no = NULL, *on = NULL, *detail = NULL;
+	if (text_in(env, no_b, &no, "sample number") && text_in(env, on_b, &on, "report date") &&
+	    text_in(env, detail_b, &detail, "detail"))
+		ok(env, fic_sample_result_set(store, no, passed ? 1 : 0, on, detail));
+	free(no);
+	free(on);
+	free(detail);
+}
+
+static jbyteArray JNICALL n_sample_list_json(JNIEnv *env, jclass cls, jlong h, jbyteArray site_b)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	TEXT_OR(site, site_b, "site id", NULL);
+	char *json = NULL;
+	int rc = fic_sample_list_json(&json, store, site);
+	free(site);
+	return take_text(env, rc, json);
+}
+
+static jbyteArray JNICALL n_authority_notice_add(JNIEnv *env, jclass cls, jlong h,
+                                                 jbyteArray site_b, jint reason,
+                                                 jbyteArray authority_b, jbyteArray method_b,
+                                                 jbyteArray note_b)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *site = NULL, *authority = NULL, *method = NULL, *note = NULL;
+	jbyteArray res = NULL;
+	char id[FIC_UUID_BUFSIZE];
+	if (text_in(env, site_b, &site, "site id") &&
+	    text_in(env, authority_b, &authority, "authority") &&
+	    text_in(env, method_b, &method, "method") && text_in(env, note_b, &note, "note") &&
+	    ok(env, fic_authority_notice_add(id, store, site, reason, authority, method, note)))
+		res = bytes_of(env, id);
+	free(site);
+	free(authority);
+	free(method);
+	free(note);
+	return res;
+}
+
+/* A JSON document of the store with no arguments: which names the call. */
+static jbyteArray JNICALL n_store_json(JNIEnv *env, jclass cls, jlong h, jint which)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	char *json = NULL;
+	int rc;
+	switch (which) {
+	case 1:
+		rc = fic_authority_notices_due_json(&json, store);
+		break;
+	case 2:
+		rc = fic_water_status_json(&json, store);
+		break;
+	case 3:
+		rc = fic_patrol_plan_json(&json, store);
+		break;
+	case 4:
+		rc = fic_lead_sms_due_json(&json, store);
+		break;
+	default:
+		throw_fic(env, FIC_EINVAL, "no such document");
+		return NULL;
+	}
+	return take_text(env, rc, json);
+}
+
+static void JNICALL n_patrol_plan_set(JNIEnv *env, jclass cls, jlong h, jbyteArray json_b)
+{
+	(void)cls;
+	STORE_OR();
+	TEXT_OR(json, json_b, "patrol plan", );
+	ok(env, fic_patrol_plan_set(store, json));
+	free(json);
+}
+
+/* ---- sms.h: the SMS fallback of urgent leads ---- */
+
+static jobjectArray JNICALL n_lead_sms(JNIEnv *env, jclass cls, jlong h, jbyteArray lead_b)
+{
+	(void)cls;
+	STORE_OR(NULL);
+	TEXT_OR(lead, lead_b, "lead id", NULL);
+	fic_sms *m = NULL;
+	int rc = fic_lead_sms(&m, store, lead);
+	free(lead);
+	if (!ok(env, rc))
+		return NULL;
+	rows r = { 0 };
+	rows_str(&r, m->lead_id);
+	rows_str(&r, m->recipient);
+	rows_num(&r, m->format);
+	rows_num(&r, (int64_t)m->frame_bytes);
+	rows_num(&r, (int64_t)m->count);
+	for (size_t i = 0; i < m->count && i < FIC_SMS_PARTS_MAX; i++)
+		rows_str(&r, m->parts[i]);
+	fic_sms_free(m);
+	return rows_finish(env, &r);
+}
+
+static void JNICALL n_lead_sms_sent(JNIEnv *env, jclass cls, jlong h, jbyteArray lead_b)
+{
+	(void)cls;
+	STORE_OR();
+	TEXT_OR(lead, lead_b, "lead id", );
+	ok(env, fic_lead_sms_sent(store, lead));
+	free(lead);
+}
+
+static void JNICALL n_lead_sms_receipt(JNIEnv *env, jclass cls, jlong h, jbyteArray lead_b,
+                                       jbyteArray text_b)
+{
+	(void)cls;
+	STORE_OR();
+	char *lead = NULL, *text = NULL;
+	if (text_in(env, lead_b, &lead, "lead id") && text_in(env, text_b, &text, "confirmation"))
+		ok(env, fic_lead_sms_receipt(store, lead, text));
+	free(lead);
+	free(text);
+}
+
 /* {live blocks of the core's allocator, global references held by the binding} */
 static jlongArray JNICALL n_debug_counters(JNIEnv *env, jclass cls)
 {
@@ -1778,6 +2239,30 @@ static const JNINativeMethod methods[] = {
 	{ "syncPull", "(J" TRANSPORT "[BJ" LISTENER "Z[J)[J", (void *)n_sync_pull },
 	{ "syncNetworkChanged", "(JZ)V", (void *)n_sync_network_changed },
 	{ "syncRejectionsGet", "(J)" ROWS, (void *)n_sync_rejections_get },
+	{ "storeReadOnly", "(J)Z", (void *)n_store_read_only },
+	{ "dueSummaryJson", "(J)[B", (void *)n_due_summary_json },
+	{ "duePageJson", "(J[B[BI)[B", (void *)n_due_page_json },
+	{ "taskComplete", "(J[B[B[B)V", (void *)n_task_complete },
+	{ "leadCallRecord", "(J[B[BJ[B[B)V", (void *)n_lead_call_record },
+	{ "siteReport", "(J[BI[B" SITE_ARGS ")[B", (void *)n_site_report },
+	{ "inspectionStartOpts", "(J[B[BI[B)[B", (void *)n_inspection_start_opts },
+	{ "placeCodeParse", "([B)" ROWS, (void *)n_place_code_parse },
+	{ "siteCodeAdd", "(J[B[B[B)V", (void *)n_site_code_add },
+	{ "siteCodeRemove", "(J[B[B)V", (void *)n_site_code_remove },
+	{ "siteCodesJson", "(J[B)[B", (void *)n_site_codes_json },
+	{ "visitScan", "(J[BZDDD)[B", (void *)n_visit_scan },
+	{ "registerGet", "(JI[B[BI)[B", (void *)n_register_get },
+	{ "activityAdd", "(JII[[B)[B", (void *)n_activity_add },
+	{ "activityListJson", "(JII)[B", (void *)n_activity_list_json },
+	{ "sampleAdd", "(JJ[[B)[B", (void *)n_sample_add },
+	{ "sampleResultSet", "(J[BZ[B[B)V", (void *)n_sample_result_set },
+	{ "sampleListJson", "(J[B)[B", (void *)n_sample_list_json },
+	{ "authorityNoticeAdd", "(J[BI[B[B[B)[B", (void *)n_authority_notice_add },
+	{ "storeJson", "(JI)[B", (void *)n_store_json },
+	{ "patrolPlanSet", "(J[B)V", (void *)n_patrol_plan_set },
+	{ "leadSms", "(J[B)" ROWS, (void *)n_lead_sms },
+	{ "leadSmsSent", "(J[B)V", (void *)n_lead_sms_sent },
+	{ "leadSmsReceipt", "(J[B[B)V", (void *)n_lead_sms_receipt },
 	{ "version", "()[B", (void *)n_version },
 	{ "errorLast", "()[B", (void *)n_error_last },
 	{ "resultStr", "(I)[B", (void *)n_result_str },

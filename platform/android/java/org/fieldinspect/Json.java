@@ -203,6 +203,29 @@ final class Json {
         return v instanceof Double ? ((Double) v).longValue() : dflt;
     }
 
+    static double dbl(Map<String, Object> m, String k, double dflt) {
+        Object v = m.get(k);
+        return v instanceof Double ? (Double) v : dflt;
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> map(Object v) {
+        return v instanceof Map ? (Map<String, Object>) v : new java.util.HashMap<String, Object>();
+    }
+
+    /** The objects of a JSON array (anything else in it skipped). */
+    static List<Map<String, Object>> maps(Object v) {
+        List<Map<String, Object>> out = new ArrayList<Map<String, Object>>();
+        if (v instanceof List) {
+            for (Object o : (List<?>) v) {
+                if (o instanceof Map) {
+                    out.add(map(o));
+                }
+            }
+        }
+        return out;
+    }
+
     static boolean bool(Map<String, Object> m, String k) {
         return Boolean.TRUE.equals(m.get(k));
     }

@@ -17,6 +17,8 @@ public final class Lead {
     /** How many answers were sealed at submission (an informant's name or phone, a diner's
      *  phone): show them as sealed, the device cannot read them. 0: none. */
     public final int sealed;
+    /** The first phone or fax call that reported it ({@link Store#recordLeadCall}), or 0. */
+    public final long calledAtMs;
 
     Lead(Rows r) {
         id = r.str();
@@ -35,5 +37,6 @@ public final class Lead {
         timeFlags = r.i32();
         receiptAtMs = r.num();
         sealed = r.i32();
+        calledAtMs = r.num();
     }
 }

@@ -48,6 +48,16 @@ public final class Library {
     }
 
     /**
+     * Read a scanned place code (fic_place_code_parse, visit.h): a URL, a
+     * "key：value" text or a bare token, however the scanner spaced it. Needs
+     * no store; any thread. EINVAL for a payload that is empty, whitespace,
+     * not UTF-8 or holds a NUL; ETOOBIG over 4096 bytes.
+     */
+    public static PlaceCode parsePlaceCode(String payload) {
+        return new PlaceCode(new Rows(Native.placeCodeParse(Rows.utf8(payload))));
+    }
+
+    /**
      * Verify a device's chain as the county server does (fic_chain_verify);
      * returns the report JSON {"ok", "last_seq", "last_hash", "problems"}.
      */

@@ -105,6 +105,40 @@ final class Native {
     static native void syncNetworkChanged(long h, boolean available);
     static native Object[] syncRejectionsGet(long h);
 
+    static native boolean storeReadOnly(long h);
+    static native byte[] dueSummaryJson(long h);
+    static native byte[] duePageJson(long h, byte[] area, byte[] cursor, int limit);
+    static native void taskComplete(long h, byte[] taskId, byte[] inspectionId, byte[] note);
+    static native void leadCallRecord(long h, byte[] leadId, byte[] method, long calledAtMs,
+                                      byte[] toWhom, byte[] note);
+    static native byte[] siteReport(long h, byte[] siteId, int finding, byte[] reason,
+                                    byte[][] s, int[] i, double[] d);
+    static native byte[] inspectionStartOpts(long h, byte[] siteId, byte[] checklistId,
+                                             int visitMode, byte[] scanId);
+    static native Object[] placeCodeParse(byte[] payload);
+    static native void siteCodeAdd(long h, byte[] siteId, byte[] payload, byte[] label);
+    static native void siteCodeRemove(long h, byte[] siteId, byte[] payload);
+    static native byte[] siteCodesJson(long h, byte[] siteId);
+    static native byte[] visitScan(long h, byte[] payload, boolean hasLocation, double lat,
+                                   double lon, double accuracyM);
+    static native byte[] registerGet(long h, int which, byte[] month, byte[] area, int format);
+    static native byte[] activityAdd(long h, int kind, int people, byte[][] strs);
+    static native byte[] activityListJson(long h, int year, int kind);
+    static native byte[] sampleAdd(long h, long takenAtMs, byte[][] strs);
+    static native void sampleResultSet(long h, byte[] sampleNo, boolean passed, byte[] reportedOn,
+                                       byte[] detail);
+    static native byte[] sampleListJson(long h, byte[] siteId);
+    static native byte[] authorityNoticeAdd(long h, byte[] siteId, int reason, byte[] authority,
+                                            byte[] method, byte[] note);
+    /** Documents without arguments: the values of storeJson's {@code which}. */
+    static final int DOC_NOTICES_DUE = 1, DOC_WATER_STATUS = 2, DOC_PATROL_PLAN = 3,
+            DOC_SMS_DUE = 4;
+    static native byte[] storeJson(long h, int which);
+    static native void patrolPlanSet(long h, byte[] json);
+    static native Object[] leadSms(long h, byte[] leadId);
+    static native void leadSmsSent(long h, byte[] leadId);
+    static native void leadSmsReceipt(long h, byte[] leadId, byte[] text);
+
     static native byte[] version();
     static native byte[] errorLast();
     static native byte[] resultStr(int code);

@@ -3,7 +3,7 @@ package org.fieldinspect;
 /** A stored photo (fic_photo): the original as evidence, its upload rendition and thumbnail. */
 public final class Photo {
     /** Owners (fic_photo_owner). */
-    public static final int INSPECTION = 1, LEAD = 2, SITE = 3;
+    public static final int INSPECTION = 1, LEAD = 2, SITE = 3, ACTIVITY = 4;
 
     public final String id, ownerId, itemId, sha256, path, uploadSha256, uploadPath, thumbPath,
             exifTakenAt;

@@ -24,6 +24,9 @@ public final class Site {
 
     public String id, name, address, creditCode, placeCode, legalRep, manager, licenceNo,
             licenceScope, licenceValidFrom, licenceValidTo, note;
+    /** 主管机构: a water supply's or school's competent authority, told of a new or changed
+     *  site ({@link Store#addAuthorityNotice}); null: none known. */
+    public String authority;
     public int kind;
     public boolean hasLocation;
     public double lat, lon;
@@ -48,7 +51,7 @@ public final class Site {
     /* The order of fields across the binding: the glue's site_in/site_rows. */
     byte[][] strs() {
         String[] s = {id, name, address, creditCode, placeCode, legalRep, manager, licenceNo,
-                      licenceScope, licenceValidFrom, licenceValidTo, note};
+                      licenceScope, licenceValidFrom, licenceValidTo, note, authority};
         byte[][] b = new byte[s.length][];
         for (int i = 0; i < s.length; i++) {
             b[i] = Rows.utf8(s[i]);
@@ -80,6 +83,7 @@ public final class Site {
         s.licenceValidFrom = r.str();
         s.licenceValidTo = r.str();
         s.note = r.str();
+        s.authority = r.str();
         s.kind = r.i32();
         s.hasLocation = r.num() != 0;
         s.status = r.i32();

@@ -153,6 +153,15 @@ public final class Store implements AutoCloseable {
         return call(h -> Rows.text(Native.storeNewId(h)));
     }
 
+    /**
+     * True when the store was opened for reading only because the disk was
+     * full (fic_store_read_only): every write throws EREADONLY until space is
+     * freed and the store opened again. Say so to the inspector.
+     */
+    public boolean isReadOnly() {
+        return call(h -> Native.storeReadOnly(h));
+    }
+
     /** Counts of what is waiting (fic_store_stats_get). */
     public StoreStats stats() {
         return call(h -> new StoreStats(Native.storeStatsGet(h)));
@@ -282,6 +291,33 @@ public final class Store implements AutoCloseable {
     }
 
     /**
+     * Report a site found closed, or whose facts differ from the registry,
+     * outside an inspection (fic_site_report): returns the site-status lead,
+     * a draft until its proof photo is attached ({@link Photo#LEAD}) and it
+     * is submitted. {@code changes} (for FOUND_CHANGED) must have the site's id.
+     */
+    public String fileSiteReport(String siteId, int finding, String reason, Site changes) {
+        return call(h -> Rows.text(Native.siteReport(h, Rows.utf8(siteId), finding,
+                Rows.utf8(reason), changes == null ? null : changes.strs(),
+                changes == null ? null : changes.ints(), changes == null ? null : changes.dbls())));
+    }
+
+    /** fic_visit_mode values for {@link #startInspection(String, String, int, String)}. */
+    public static final int VISIT_UNSAID = 0, VISIT_ANNOUNCED = 1, VISIT_UNANNOUNCED = 2;
+
+    /**
+     * Start an inspection with options (fic_inspection_start_opts): 明查
+     * ({@link #VISIT_ANNOUNCED}) or 暗访 ({@link #VISIT_UNANNOUNCED}), and the
+     * scan of the site's code that starts it ({@link ScanResult#scanId}, or
+     * null). EINVAL for a scan of another site; ESTATE when the scan already
+     * started a visit.
+     */
+    public String startInspection(String siteId, String checklistId, int visitMode, String scanId) {
+        return call(h -> Rows.text(Native.inspectionStartOpts(h, Rows.utf8(siteId),
+                Rows.utf8(checklistId), visitMode, Rows.utf8(scanId))));
+    }
+
+    /**
      * The live state of an inspection (fic_inspection_get_json): a JSON object
      * with the items that apply, their answers and notes, which are abnormal
      * and why, the required items still unanswered and the abnormal items
@@ -374,6 +410,72 @@ public final class Store implements AutoCloseable {
         return call(h -> Rows.text(Native.dueJson(h)));
     }
 
+    /**
+     * The due list's counts per area and the semester's (fic_due_summary_json),
+     * in time that does not grow with the registry, as JSON
+     * (schema/api/due_summary.schema.json): {"today", "patrols_required_per_year",
+     * "areas": {area: {title, per_year, open_sites, due, not_patrolled_this_year}},
+     * "semester"?: {start, first_month_ends, schools_not_visited, overdue}}.
+     */
+    public String dueSummaryJson() {
+        return call(h -> Rows.text(Native.dueSummaryJson(h)));
+    }
+
+    /**
+     * One page of an area's due sites (fic_due_page_json): {@code area} one of
+     * drinking_water, school, medical_blood, mch, occupational, a county area
+     * or school_semester; {@code cursor} null for the first page, else the
+     * previous page's {@link DuePage#next}; {@code limit} 1..500.
+     */
+    public DuePage duePage(String area, String cursor, int limit) {
+        return call(h -> new DuePage(Json.map(Json.parse(Rows.text(Native.duePageJson(h,
+                Rows.utf8(area), Rows.utf8(cursor), limit))))));
+    }
+
+    /**
+     * Complete an open re-inspection task (fic_task_complete) with the
+     * finished inspection that did it (or null) and a note (required without
+     * an inspection). ESTATE when the task is not open.
+     */
+    public void completeTask(String taskId, String inspectionId, String note) {
+        call(h -> {
+            Native.taskComplete(h, Rows.utf8(taskId), Rows.utf8(inspectionId), Rows.utf8(note));
+            return null;
+        });
+    }
+
+    /**
+     * Record the phone or fax call that reported a lead (fic_lead_call_record):
+     * {@code method} "phone" or "fax", {@code calledAtMs} 0 = now, to whom
+     * (the CDC's duty officer). A lead called in by its deadline is no longer
+     * at risk.
+     */
+    public void recordLeadCall(String leadId, String method, long calledAtMs, String toWhom,
+                               String note) {
+        call(h -> {
+            Native.leadCallRecord(h, Rows.utf8(leadId), Rows.utf8(method), calledAtMs,
+                    Rows.utf8(toWhom), Rows.utf8(note));
+            return null;
+        });
+    }
+
+    /**
+     * The patrol plan in force as JSON (fic_patrol_plan_json,
+     * schema/api/patrol_plan.schema.json): {"origin", "areas": {area: {title,
+     * per_year, builtin, kinds}}}.
+     */
+    public String patrolPlanJson() {
+        return call(h -> Rows.text(Native.storeJson(h, Native.DOC_PATROL_PLAN)));
+    }
+
+    /** Set the patrol plan on a device the county has sent none to (fic_patrol_plan_set). */
+    public void setPatrolPlan(String json) {
+        call(h -> {
+            Native.patrolPlanSet(h, Rows.utf8(json));
+            return null;
+        });
+    }
+
     /** Indicators for a year (0: this year) as JSON (fic_stats_json, schema in lead.h). */
     public String statsJson(int year) {
         return call(h -> Rows.text(Native.statsJson(h, year)));
@@ -390,6 +492,179 @@ public final class Store implements AutoCloseable {
     /** A setting's value, or its default (fic_setting_get). */
     public String getSetting(String key) {
         return call(h -> Rows.text(Native.settingGet(h, Rows.utf8(key))));
+    }
+
+    /* ---- visit.h ---- */
+
+    /**
+     * Give a site one more code (fic_site_code_add; 一门一码), kept by its
+     * key; {@code label} ("南门") may be null. EEXISTS when another site holds it.
+     */
+    public void addSiteCode(String siteId, String payload, String label) {
+        call(h -> {
+            Native.siteCodeAdd(h, Rows.utf8(siteId), Rows.utf8(payload), Rows.utf8(label));
+            return null;
+        });
+    }
+
+    /** Take a code from a site (fic_site_code_remove; not its place_code field). */
+    public void removeSiteCode(String siteId, String payload) {
+        call(h -> {
+            Native.siteCodeRemove(h, Rows.utf8(siteId), Rows.utf8(payload));
+            return null;
+        });
+    }
+
+    /** A site's codes (fic_site_codes_json). */
+    public List<SiteCode> siteCodes(String siteId) {
+        return call(h -> {
+            List<SiteCode> out = new ArrayList<SiteCode>();
+            for (Map<String, Object> m : Json.maps(Json.parse(Rows.text(
+                    Native.siteCodesJson(h, Rows.utf8(siteId)))))) {
+                out.add(new SiteCode(m));
+            }
+            return Collections.unmodifiableList(out);
+        });
+    }
+
+    /**
+     * Scan a site's posted code at the door (fic_visit_scan): recorded with
+     * the position (when {@code hasLocation}) and trusted time in the hash
+     * chain as proof of presence. ENOTFOUND when no site holds the code (add
+     * it to one, or add the site); ESTATE for a closed site.
+     */
+    public ScanResult scanVisit(String payload, boolean hasLocation, double lat, double lon,
+                                double accuracyM) {
+        return call(h -> new ScanResult(Json.map(Json.parse(Rows.text(Native.visitScan(h,
+                Rows.utf8(payload), hasLocation, lat, lon, accuracyM))))));
+    }
+
+    /* ---- records.h ---- */
+
+    /** Registers (fic_register_get): 巡查登记表 and 信息报告登记表. */
+    public static final int REGISTER_PATROLS = 1, REGISTER_REPORTS = 2;
+    /** Register formats: JSON (schema/api/register.schema.json), CSV (UTF-8, BOM), printable HTML. */
+    public static final int REGISTER_JSON = 1, REGISTER_CSV = 2, REGISTER_HTML = 3;
+
+    /**
+     * A register (fic_register_get) of a month ("YYYY-MM"; null: this year)
+     * and a service area (null: all), as JSON ({register, title, period,
+     * month?, area?, made_at, rows}: schema/api/register.schema.json), CSV or HTML.
+     */
+    public String register(int which, String month, String area, int format) {
+        return call(h -> Rows.text(Native.registerGet(h, which, Rows.utf8(month), Rows.utf8(area),
+                format)));
+    }
+
+    /** Record publicity, training or a case assisted (fic_activity_add); returns its id. */
+    public String addActivity(Activity a) {
+        return call(h -> Rows.text(Native.activityAdd(h, a.kind, a.people, a.strs())));
+    }
+
+    /**
+     * The activities of a year (0: this year) of a kind (0: all), newest first,
+     * with their photos' count, as JSON (fic_activity_list_json;
+     * schema/api/activity_list.schema.json).
+     */
+    public String activitiesJson(int year, int kind) {
+        return call(h -> Rows.text(Native.activityListJson(h, year, kind)));
+    }
+
+    /** Record a water sample (fic_sample_add); returns its id. EEXISTS: the number is used. */
+    public String addSample(Sample x) {
+        return call(h -> Rows.text(Native.sampleAdd(h, x.takenAtMs, x.strs())));
+    }
+
+    /**
+     * The laboratory's result of a sample (fic_sample_result_set): passed or
+     * failed, the report's date (YYYY-MM-DD) and its words; replaces an
+     * earlier one. A failed sample makes the supply's verdict fail.
+     */
+    public void setSampleResult(String sampleNo, boolean passed, String reportedOn, String detail) {
+        call(h -> {
+            Native.sampleResultSet(h, Rows.utf8(sampleNo), passed, Rows.utf8(reportedOn),
+                    Rows.utf8(detail));
+            return null;
+        });
+    }
+
+    /**
+     * Samples of a site (null: all), newest first, as JSON
+     * (fic_sample_list_json; schema/api/sample_list.schema.json).
+     */
+    public String samplesJson(String siteId) {
+        return call(h -> Rows.text(Native.sampleListJson(h, Rows.utf8(siteId))));
+    }
+
+    /**
+     * Record that a site's competent authority was told (fic_authority_notice_add):
+     * {@code reason} a {@link NoticeDue} constant, {@code authority} null for the
+     * site's own, {@code method} "phone", "letter", "in_person" or "online".
+     */
+    public String addAuthorityNotice(String siteId, int reason, String authority, String method,
+                                     String note) {
+        return call(h -> Rows.text(Native.authorityNoticeAdd(h, Rows.utf8(siteId), reason,
+                Rows.utf8(authority), Rows.utf8(method), Rows.utf8(note))));
+    }
+
+    /** The supplies and schools whose authority is still to be told (fic_authority_notices_due_json). */
+    public List<NoticeDue> noticesDue() {
+        return call(h -> {
+            List<NoticeDue> out = new ArrayList<NoticeDue>();
+            for (Map<String, Object> m : Json.maps(Json.parse(Rows.text(
+                    Native.storeJson(h, Native.DOC_NOTICES_DUE))))) {
+                out.add(new NoticeDue(m));
+            }
+            return Collections.unmodifiableList(out);
+        });
+    }
+
+    /**
+     * Each water supply's latest verdict, the colour its public code should
+     * show and the one the county publishes, flagged when published blue but
+     * failing, as JSON (fic_water_status_json; schema/api/water_status.schema.json).
+     */
+    public String waterStatusJson() {
+        return call(h -> Rows.text(Native.storeJson(h, Native.DOC_WATER_STATUS)));
+    }
+
+    /* ---- sms.h ---- */
+
+    /**
+     * The SMS of a submitted urgent lead not yet delivered (fic_lead_sms): the
+     * parts and the gateway's number. ESTATE (the message says which) for a
+     * lead that is not urgent or delivered already, a device enrolled without
+     * an SMS key, no "sms_gateway_number" setting.
+     */
+    public LeadSms leadSms(String leadId) {
+        return call(h -> new LeadSms(new Rows(Native.leadSms(h, Rows.utf8(leadId)))));
+    }
+
+    /** Record that every part of the lead's SMS was sent (fic_lead_sms_sent). */
+    public void smsSent(String leadId) {
+        call(h -> {
+            Native.leadSmsSent(h, Rows.utf8(leadId));
+            return null;
+        });
+    }
+
+    /**
+     * The county's confirmation of the lead's SMS, as received or pasted
+     * (fic_lead_sms_receipt): the lead becomes delivered. EINVAL for a
+     * malformed text, another lead's or the county's refusal ("FI1 ERR …");
+     * EAUTH when it does not verify with this device's SMS key.
+     */
+    public void smsReceipt(String leadId, String text) {
+        call(h -> {
+            Native.leadSmsReceipt(h, Rows.utf8(leadId), Rows.utf8(text));
+            return null;
+        });
+    }
+
+    /** The urgent leads that should go by SMS now (fic_lead_sms_due_json). */
+    public SmsDue smsDue() {
+        return call(h -> new SmsDue(Json.map(Json.parse(Rows.text(
+                Native.storeJson(h, Native.DOC_SMS_DUE))))));
     }
 
     /* ---- photo.h ---- */

@@ -21,6 +21,7 @@ final class CountyServer implements AutoCloseable {
         static native int load(long h, byte[] county, byte[] feed, byte[] json);
         static native long recordCount(long h, byte[] type);
         static native long receivedAt(long h, byte[] recordId);
+        static native byte[] smsIn(long h, byte[] text);
         static native long photoCount(long h);
         static native long photoBad(long h);
         static native int chainBreaks(long h);
@@ -54,6 +55,11 @@ final class CountyServer implements AutoCloseable {
 
     long receivedAt(String recordId) {
         return Native.receivedAt(h, utf8(recordId));
+    }
+
+    /** An SMS part arriving at the county's gateway; returns the reply it sends ("" for none). */
+    String smsIn(String text) {
+        return new String(Native.smsIn(h, utf8(text)), StandardCharsets.UTF_8);
     }
 
     long photoCount() {

@@ -41,17 +41,38 @@ class LeakTest {
                     f.store.auditLog(site.id, 3);
                     f.store.syncRejections();
                     site.toJson();
+                    // the year's calls (YearApiTest checks what they do)
+                    f.store.isReadOnly();
+                    f.store.duePage("drinking_water", null, 10);
+                    f.store.siteCodes(site.id);
+                    Library.parsePlaceCode("场所名称：𠀋石桥村集中供水站\n地址：石桥村" + (i % 7));
+                    f.store.noticesDue();
+                    f.store.smsDue();
+                    if (i % 10 == 0) {
+                        f.store.dueSummaryJson();
+                        f.store.patrolPlanJson();
+                        f.store.waterStatusJson();
+                        f.store.samplesJson(null);
+                        f.store.activitiesJson(0, 0);
+                        f.store.register(Store.REGISTER_REPORTS, null, null, Store.REGISTER_CSV);
+                    }
                     // failures leak nothing either
                     assertThrows(FicException.class, () -> f.store.getSite("missing-" + i));
                     assertThrows(FicException.class,
                         () -> f.store.addSite(new Site(Site.SCHOOL, "a\u0000b"), null));
                     assertThrows(FicException.class, () -> f.store.answer(insp, "ph", "acid"));
+                    assertThrows(FicException.class, () -> f.store.scanVisit("https://x.cn/p?code=" + i,
+                            false, 0, 0, 0));
+                    assertThrows(FicException.class, () -> f.store.leadSms(draft));
+                    assertThrows(FicException.class, () -> f.store.addSample(
+                            new Sample("S-" + i, site.id, null, "lab")));
                     try (Cancellation c = new Cancellation()) {
                         c.cancel();
                     }
                     if (i % 100 == 0) {
                         f.store.addSite(new Site(Site.OTHER_VENUE, "卫生室" + i), null);
                         f.store.addPhoto(Photo.LEAD, draft, null, jpg, null);
+                        f.store.addActivity(new Activity(Activity.PUBLICITY, "2026-01-05", "宣传" + i));
                     }
                 }
             };
