@@ -711,6 +711,30 @@ int fic_store_read_only(const fic_store *store)
 	return store != NULL && store->read_only;
 }
 
+/*
+ * The connection's settings.
+ * WAL + synchronous=FULL: each commit fsyncs the log before returning.
+ * secure_delete: what a change removes or overwrites (a lead's personal
+ * answers when they are sealed, pruned upload records, a token moved
+ * out) is zeroed in the page, never left in free space — Debian's SQLite
+ * has it on by default, an app's bundled SQLite does not.
+ * mmap_size: SQLite reads the first 256 MiB of the file (a year's store
+ * at 100 000 sites is about 220 MiB) through a memory map instead of a
+ * read() per page, so a lookup whose pages are not in SQLite's own 2 MB
+ * cache costs no system call: what made "near" and the name search
+ * grow with the registry (docs/architecture.md, "Scale"). Writes still
+ * go through the log as before. The price: a failing flash that cannot
+ * read a page raises SIGBUS instead of SQLITE_IOERR. */
+static int configure(fic_store *store, int timeout_ms)
+{
+	int rc = enable_wal(store, timeout_ms);
+	if (rc == FIC_OK)
+		rc = exec(store, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+		                 "PRAGMA secure_delete = ON; PRAGMA mmap_size = 268435456;",
+		          "configuring the store");
+	return rc;
+}
+
 int fic__store_open_with(fic_store **out, const char *path, const fic_store_options *opts,
                          const fic__migration *migrations, size_t count)
 {
@@ -784,23 +808,7 @@ int fic__store_open_with(fic_store **out, const char *path, const fic_store_opti
 	if ((rc = check_identity(store, &version, migrations, count)) != FIC_OK)
 		goto fail;
 
-	/* WAL + synchronous=FULL: each commit fsyncs the log before returning.
-	 * secure_delete: what a change removes or overwrites (a lead's personal
-	 * answers when they are sealed, pruned upload records, a token moved
-	 * out) is zeroed in the page, never left in free space — Debian's SQLite
-	 * has it on by default, an app's bundled SQLite does not.
-	 * mmap_size: SQLite reads the first 256 MiB of the file (a year's store
-	 * at 100 000 sites is about 220 MiB) through a memory map instead of a
-	 * read() per page, so a lookup whose pages are not in SQLite's own 2 MB
-	 * cache costs no system call: what made "near" and the name search
-	 * grow with the registry (docs/architecture.md, "Scale"). Writes still
-	 * go through the log as before. The price: a failing flash that cannot
-	 * read a page raises SIGBUS instead of SQLITE_IOERR. */
-	if ((rc = enable_wal(store, timeout_ms)) != FIC_OK)
-		goto fail;
-	if ((rc = exec(store, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
-	                      "PRAGMA secure_delete = ON; PRAGMA mmap_size = 268435456;",
-	               "configuring the store")) != FIC_OK)
+	if ((rc = configure(store, timeout_ms)) != FIC_OK)
 		goto fail;
 
 	if ((rc = apply_migrations(store, migrations, count, version)) != FIC_OK)
