@@ -275,12 +275,13 @@ int fic_site_find_by_credit_code(fic_site_list **out, fic_store *store, const ch
 }
 
 /*
- * Search, using the indexes of 0002_scale.sql so that the work does not grow
- * with the registry:
+ * Search, using the indexes of 0002_scale.sql (and the bigram counts of
+ * 0006_gram_counts.sql) so that the work does not grow with the registry:
  * - no name: the index (kind, name, id) or (name, id) gives the list's order,
  *   so `limit` rows are read and nothing is sorted;
  * - a name part of two characters or more: its rarest character bigram
- *   (site_grams) says which sites can hold it. If that is at most
+ *   (site_gram_counts: one lookup a bigram) says which sites can hold it
+ *   (site_grams). If that is at most
  *   GRAM_CANDIDATES_MAX sites, those that also hold its next two rarest
  *   bigrams are read (instr() decides, then they are sorted); if even the
  *   rarest bigram is common, so are matches, and walking the names in order
@@ -300,9 +301,8 @@ static size_t utf8_len(const char *s)
  * The name part's rarest bigrams (up to GRAMS_USED, rarest first; NUL-
  * terminated) and how many sites hold the rarest (at most
  * GRAM_CANDIDATES_MAX + 1). *count = -1 when the text has one character, 0
- * when a bigram is in no name. Each bigram is counted only up to one more
- * than the rarest so far (the others only narrow the candidates, by probes),
- * so a text of common bigrams costs little once a rare one is seen.
+ * when a bigram is in no name. One lookup a bigram in site_gram_counts
+ * (0006_gram_counts.sql), however common it is.
  */
 #define GRAMS_USED 3
 static int rarest_grams(fic_store *store, const char *text, char gram[GRAMS_USED][9],
@@ -315,18 +315,15 @@ static int rarest_grams(fic_store *store, const char *text, char gram[GRAMS_USED
 	}
 	*count = -1;
 	sqlite3_stmt *st;
-	int rc = fic__cached(store, &st, "SELECT count(*) FROM (SELECT 1 FROM site_grams WHERE "
-	                                 "gram = ?1 LIMIT ?2)");
+	int rc = fic__cached(store, &st, "SELECT n FROM site_gram_counts WHERE gram = ?1");
 	if (rc != FIC_OK)
 		return rc;
 	for (const char *p = text; *p && p[utf8_len(p)]; p += utf8_len(p)) {
 		const char *q = p + utf8_len(p);
 		size_t n = (size_t)(q - p) + utf8_len(q);
 		sqlite3_bind_text(st, 1, p, (int)n, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (counts[0] < GRAM_CANDIDATES_MAX ? counts[0]
-		                                                          : GRAM_CANDIDATES_MAX) + 1);
 		int src = sqlite3_step(st);
-		int64_t c = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+		int64_t c = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : src == SQLITE_DONE ? 0 : -1;
 		sqlite3_reset(st);
 		if (c < 0) {
 			rc = fic__db_err(store, src, "searching sites");
@@ -348,7 +345,7 @@ static int rarest_grams(fic_store *store, const char *text, char gram[GRAMS_USED
 				break;
 			}
 		}
-		*count = counts[0];
+		*count = counts[0] > GRAM_CANDIDATES_MAX ? GRAM_CANDIDATES_MAX + 1 : counts[0];
 		if (c == 0)
 			break; /* no site holds this bigram: none holds the text */
 	}

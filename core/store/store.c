@@ -929,6 +929,11 @@ static int check_derived(fic_store *store)
 		  "WHERE NOT EXISTS (SELECT 1 FROM site_grams g WHERE g.gram = substr(s.name, p.i, 2) "
 		  "AND g.k = s.k)",
 		  "name bigram(s) missing from the name index" },
+		{ "SELECT (SELECT count(*) FROM (SELECT gram, count(*) AS n FROM site_grams GROUP BY gram) t "
+		  "WHERE t.n IS NOT (SELECT n FROM site_gram_counts c WHERE c.gram = t.gram)) + "
+		  "(SELECT count(*) FROM site_gram_counts c WHERE NOT EXISTS (SELECT 1 FROM site_grams g "
+		  "WHERE g.gram = c.gram))",
+		  "name bigram count(s) differ from the name index" },
 		{ "SELECT (SELECT count(*) FROM sites s JOIN area_kinds ak ON ak.kind = s.kind WHERE "
 		  "NOT EXISTS (SELECT 1 FROM site_areas sa WHERE sa.k = s.k AND sa.area = ak.area)) + "
 		  "(SELECT count(*) FROM site_areas sa LEFT JOIN sites s ON s.k = sa.k WHERE s.id IS NOT "

@@ -323,6 +323,10 @@ static void check_finds_derived_tables_out_of_step(void **state)
 		  "UPDATE site_rtree SET minlat = minlat - 1, maxlat = maxlat - 1", "location index" },
 		{ "DELETE FROM site_grams WHERE gram = '中心'",
 		  "INSERT INTO site_grams SELECT '中心', k FROM sites", "name index" },
+		{ "UPDATE site_gram_counts SET n = n + 1 WHERE gram = '中心'",
+		  "UPDATE site_gram_counts SET n = n - 1 WHERE gram = '中心'", "bigram count" },
+		{ "INSERT INTO site_gram_counts VALUES ('无人', 2)",
+		  "DELETE FROM site_gram_counts WHERE gram = '无人'", "bigram count" },
 		{ "UPDATE site_areas SET last_patrol = '2025-01-01'",
 		  "UPDATE site_areas SET last_patrol = '2026-02-01'", "patrol dates or counts" },
 	};

@@ -29,7 +29,7 @@ expect() {
 
 json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-expect 0 "schema 5" -- "$FIC" --db "$db" init
+expect 0 "schema 6" -- "$FIC" --db "$db" init
 expect 0 '"device_id"' -- "$FIC" --db "$db" --json init
 
 out=$("$FIC" --db "$db" --actor 协管员 --json site add --kind water_rural --name "青杠镇水厂" \
