@@ -297,6 +297,6 @@ for line in sys.stdin:
     o = json.loads(line)
     a = o['lead']['content'].get('answers', {})
     if o['opened']:
-        print('  lead %s: opened %s -> %s %s' % (o['id'][:8], ','.join(o['opened']), a.get('informant_name'), a.get('informant_phone')))"
+        print('  lead %s: opened %s' % (o['id'][:8], ', '.join('%s = %s' % (k, a.get(k)) for k in o['opened'])))"
 echo
 echo "demo store was $FIC_DB (removed on exit)"
