@@ -464,7 +464,7 @@ static int site_add(ctx *c, site_args *a, int argc, char **argv)
 	print_one_site(c, s);
 	fic_site_free(s);
 	return 0;
-	}
+}
 
 static int site_show(ctx *c, site_args *a, int argc, char **argv)
 {
@@ -481,7 +481,7 @@ static int site_show(ctx *c, site_args *a, int argc, char **argv)
 	print_one_site(c, s);
 	fic_site_free(s);
 	return 0;
-	}
+}
 
 static int site_find(ctx *c, site_args *a, int argc, char **argv)
 {
@@ -506,7 +506,7 @@ static int site_find(ctx *c, site_args *a, int argc, char **argv)
 	print_site_list(c, list);
 	fic_site_list_free(list);
 	return 0;
-	}
+}
 
 static int site_list(ctx *c, site_args *a, int argc, char **argv)
 {
@@ -532,12 +532,10 @@ static int site_list(ctx *c, site_args *a, int argc, char **argv)
 	print_site_list(c, list);
 	fic_site_list_free(list);
 	return 0;
-	}
+}
 
 static int site_update(ctx *c, site_args *a, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
 	int rc;
 	if (a->npos != 1)
 		return usage("site update needs one site id", NULL);
@@ -567,7 +565,7 @@ static int site_update(ctx *c, site_args *a, int argc, char **argv)
 	print_one_site(c, s);
 	fic_site_free(s);
 	return 0;
-	}
+}
 
 static int site_close(ctx *c, site_args *a, int argc, char **argv)
 {
