@@ -302,8 +302,8 @@ int cmd_sample(ctx *c, int argc, char **argv)
 			char when[32];
 			format_time((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "taken_at_ms")),
 			            when, sizeof when);
-			printf("%-16s %s  %s %s, taken %s by %s, received by %s  result: %s %s %s\n",
-			       jstr(e, "sample_no"), jstr(e, "site_name"), jstr(e, "point"), "", when,
+			printf("%-16s %s  %s, taken %s by %s, received by %s  result: %s %s %s\n",
+			       jstr(e, "sample_no"), jstr(e, "site_name"), jstr(e, "point"), when,
 			       jstr(e, "taken_by"), jstr(e, "received_by"),
 			       jstr(e, "result")[0] ? jstr(e, "result") : "pending", jstr(e, "result_on"),
 			       jstr(e, "result_detail"));
