@@ -22,6 +22,12 @@
  * Each pair gives a ratio; the bench prints the median with min-max and the
  * median's 95 % interval, and the verdict says INCONCLUSIVE when that
  * interval straddles the target (bench_stats.h). The target: at most 1.5x.
+ * Then, in one process, where the time goes: libjpeg's own decode at the
+ * rendition's DCT scale into planes, libjpeg's own encode of the rendition's
+ * planes (at the libjpeg quality that gives the rendition's bytes), the
+ * whole rendition, and the floor, in rotating order round by round; each
+ * over the floor of its round, and the rest (the rendition less the two:
+ * resampling, buffers, EXIF) — the part this library's code decides.
  *
  * Memory. Peak resident size (ru_maxrss) of the rendition process for each
  * EXIF orientation (a copy of the photo with an orientation tag): 1 and 2
@@ -59,6 +65,7 @@
 #include "bench_stats.h"
 #include "photo_quality.h"
 #include "photo_scene.h"
+#include "model/render.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -463,6 +470,216 @@ static void inprocess_worker(const ctx *cx, const image *im, int n, void *result
 	free(jpeg);
 }
 
+/* ---- where the rendition's time goes (in one process) ---- */
+
+/* The rendition's decode, by libjpeg alone: the DCT scale the rendition
+ * takes (fic__render_scale_denom), raw planes, the accurate IDCT. */
+static void decode_planes(const unsigned char *jpeg, size_t len)
+{
+	struct jpeg_decompress_struct c;
+	struct jpeg_error_mgr err;
+	c.err = jpeg_std_error(&err);
+	jpeg_create_decompress(&c);
+	jpeg_mem_src(&c, jpeg, (unsigned long)len);
+	jpeg_read_header(&c, TRUE);
+	int longest = (int)(c.image_width > c.image_height ? c.image_width : c.image_height);
+	c.scale_num = 1;
+	c.scale_denom = (unsigned int)fic__render_scale_denom(longest, longest < MAX_EDGE ? longest : MAX_EDGE);
+	c.raw_data_out = TRUE;
+	c.dct_method = JDCT_ISLOW;
+	jpeg_start_decompress(&c);
+	JSAMPROW rows[MAX_COMPONENTS][32];
+	JSAMPARRAY planes[MAX_COMPONENTS];
+	unsigned char *buf[MAX_COMPONENTS] = { 0 };
+#if JPEG_LIB_VERSION >= 70
+#define DCT_SIZE_OF(ci) ((ci)->DCT_v_scaled_size)
+	int lines = c.max_v_samp_factor * (int)c.min_DCT_v_scaled_size;
+#else
+#define DCT_SIZE_OF(ci) ((ci)->DCT_scaled_size)
+	int lines = c.max_v_samp_factor * (int)c.min_DCT_scaled_size;
+#endif
+	for (int p = 0; p < c.num_components; p++) {
+		jpeg_component_info *ci = &c.comp_info[p];
+		size_t width = (size_t)ci->width_in_blocks * (size_t)DCT_SIZE_OF(ci);
+		int nrows = ci->v_samp_factor * DCT_SIZE_OF(ci);
+		buf[p] = malloc(width * (size_t)nrows);
+		if (buf[p] == NULL || nrows > 32)
+			die("decode_planes", "out of memory, or an unexpected sampling");
+		for (int r = 0; r < nrows; r++)
+			rows[p][r] = buf[p] + (size_t)r * width;
+		planes[p] = rows[p];
+	}
+	while (c.output_scanline < c.output_height)
+		jpeg_read_raw_data(&c, planes, (JDIMENSION)lines);
+	jpeg_finish_decompress(&c);
+	jpeg_destroy_decompress(&c);
+	for (int p = 0; p < MAX_COMPONENTS; p++)
+		free(buf[p]);
+}
+
+/* A rendition's own planes (4:2:0), to time libjpeg's encoder on. */
+typedef struct yuv {
+	int w, h;
+	unsigned char *p[3];
+	size_t stride[3];
+	int rows[3]; /* rows allocated: whole iMCU rows */
+} yuv;
+
+static void yuv_from_jpeg(yuv *y, const unsigned char *jpeg, size_t len)
+{
+	struct jpeg_decompress_struct c;
+	struct jpeg_error_mgr err;
+	c.err = jpeg_std_error(&err);
+	jpeg_create_decompress(&c);
+	jpeg_mem_src(&c, jpeg, (unsigned long)len);
+	jpeg_read_header(&c, TRUE);
+	if (c.num_components != 3 || c.comp_info[0].h_samp_factor != 2 || c.comp_info[0].v_samp_factor != 2)
+		die("yuv_from_jpeg", "the rendition is not 4:2:0");
+	c.raw_data_out = TRUE;
+	jpeg_start_decompress(&c);
+	y->w = (int)c.output_width;
+	y->h = (int)c.output_height;
+	for (int p = 0; p < 3; p++) {
+		jpeg_component_info *ci = &c.comp_info[p];
+		y->stride[p] = (size_t)ci->width_in_blocks * DCTSIZE;
+		y->rows[p] = (int)ci->height_in_blocks * DCTSIZE + 2 * DCTSIZE;
+		y->p[p] = calloc(y->stride[p], (size_t)y->rows[p]);
+		if (y->p[p] == NULL)
+			die("yuv_from_jpeg", "out of memory");
+	}
+	JSAMPROW rows[3][16];
+	JSAMPARRAY planes[3] = { rows[0], rows[1], rows[2] };
+	while (c.output_scanline < c.output_height) {
+		int y0 = (int)c.output_scanline;
+		for (int p = 0; p < 3; p++)
+			for (int r = 0; r < (p == 0 ? 16 : 8); r++)
+				rows[p][r] = y->p[p] + (size_t)((p == 0 ? y0 : y0 / 2) + r) * y->stride[p];
+		jpeg_read_raw_data(&c, planes, 16);
+	}
+	jpeg_finish_decompress(&c);
+	jpeg_destroy_decompress(&c);
+}
+
+static unsigned char *g_sink;
+static unsigned long g_sink_len;
+
+/* libjpeg's encode of those planes, raw 4:2:0 in, standard Huffman tables, as
+ * the rendition's encoder is set up; at `quality` with libjpeg's own
+ * quantisation tables (the worker picks the quality that gives the
+ * rendition's bytes, since an encode's cost follows what it writes). */
+static long encode_planes(const yuv *y, int quality)
+{
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr err;
+	c.err = jpeg_std_error(&err);
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &g_sink, &g_sink_len);
+	c.image_width = (JDIMENSION)y->w;
+	c.image_height = (JDIMENSION)y->h;
+	c.input_components = 3;
+	c.in_color_space = JCS_YCbCr;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, quality, TRUE);
+	c.raw_data_in = TRUE;
+	jpeg_start_compress(&c, TRUE);
+	JSAMPROW rows[3][16];
+	JSAMPARRAY planes[3] = { rows[0], rows[1], rows[2] };
+	while (c.next_scanline < c.image_height) {
+		int y0 = (int)c.next_scanline;
+		for (int p = 0; p < 3; p++)
+			for (int r = 0; r < (p == 0 ? 16 : 8); r++)
+				rows[p][r] = y->p[p] + (size_t)((p == 0 ? y0 : y0 / 2) + r) * y->stride[p];
+		jpeg_write_raw_data(&c, planes, 16);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	return (long)g_sink_len;
+}
+
+enum { PART_FLOOR, PART_DECODE, PART_ENCODE, PART_RENDER, PARTS };
+
+typedef struct parts {
+	int n;
+	double ms[PARTS][MAX_PAIRS]; /* CPU ms, each part in each round */
+	long encoded, rendered;      /* bytes */
+	int quality;                 /* of the encode timed */
+} parts;
+
+/* In a worker: the floor, the rendition's decode, its encode and the whole
+ * rendition, in a different order each round (a Latin square of four), after
+ * one of each. */
+static void parts_worker(const ctx *cx, const image *im, int n, void *result)
+{
+	(void)cx;
+	parts *r = result;
+	size_t len;
+	unsigned char *jpeg = read_whole(im->path, &len);
+	void *out = NULL;
+	size_t olen = 0;
+	if (fic_photo_render(&out, &olen, jpeg, len, MAX_EDGE, OUT_QUALITY) != FIC_OK)
+		die("fic_photo_render", fic_error_last()->message);
+	yuv y;
+	yuv_from_jpeg(&y, out, olen);
+	fic_free(out);
+	render_once(jpeg, len, &r->rendered);
+	r->quality = OUT_QUALITY;
+	while ((r->encoded = encode_planes(&y, r->quality)) > r->rendered && r->quality > 30)
+		r->quality--;
+	decode_floor(jpeg, len);
+	decode_planes(jpeg, len);
+	r->n = n;
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < PARTS; k++) {
+			int part = (k + i) % PARTS;
+			double t = bs_cpu_ms();
+			if (part == PART_FLOOR)
+				decode_floor(jpeg, len);
+			else if (part == PART_DECODE)
+				decode_planes(jpeg, len);
+			else if (part == PART_ENCODE)
+				encode_planes(&y, r->quality);
+			else
+				render_once(jpeg, len, &r->rendered);
+			r->ms[part][i] = bs_cpu_ms() - t;
+		}
+	}
+	for (int p = 0; p < 3; p++)
+		free(y.p[p]);
+	free(jpeg);
+}
+
+/* Each part over the floor of the same round; the rest is the rendition less
+ * libjpeg's decode and encode: resampling, buffers, EXIF. */
+static void time_parts(const ctx *cx, const config *cfg, const image *im)
+{
+	static parts p;
+	in_worker(parts_worker, cx, im, cfg->pairs, &p, sizeof p);
+	static const char *what[] = {
+		"libjpeg's decode at the rendition's scale, into planes",
+		"libjpeg's encode of the rendition's planes",
+		"the rest: resampling, buffers, EXIF",
+		"the whole rendition (fic_photo_render)",
+	};
+	printf("  where the rendition's time goes, in one process (CPU time over the floor's in the same\n"
+	       "  round; %d rounds, the four in rotating order):\n", p.n);
+	for (int w = 0; w < 4; w++) {
+		double v[MAX_PAIRS];
+		for (int i = 0; i < p.n; i++) {
+			double f = p.ms[PART_FLOOR][i];
+			v[i] = w == 0   ? p.ms[PART_DECODE][i] / f
+			       : w == 1 ? p.ms[PART_ENCODE][i] / f
+			       : w == 2 ? (p.ms[PART_RENDER][i] - p.ms[PART_DECODE][i] - p.ms[PART_ENCODE][i]) / f
+			                : p.ms[PART_RENDER][i] / f;
+		}
+		bs_summary s = bs_summarise(v, p.n);
+		char buf[200];
+		bs_format(buf, sizeof buf, &s, 3);
+		printf("    %-56s %s\n", what[w], buf);
+	}
+	printf("    (the floor %.1f ms; the encode at libjpeg's quality %d: %ld bytes, the rendition's %ld)\n",
+	       bs_summarise(p.ms[PART_FLOOR], p.n).median, p.quality, p.encoded, p.rendered);
+}
+
 /* As processes: `peer` (0: djpeg -scale 1/8, 1: vipsthumbnail Q80) and the
  * rendition alternately, after one of each. */
 static void process_pairs(const ctx *cx, const image *im, int n, int peer, pairs *r)
@@ -623,6 +840,7 @@ static void cost(const ctx *cx, const config *cfg, const image *im, outcome *o)
 	o->have_in = true;
 	printf("      (%ld bytes; wall-clock medians %.1f and %.1f ms)\n", p.bytes, median_of(p.aw, p.n),
 	       median_of(p.bw, p.n));
+	time_parts(cx, cfg, im);
 	if (cx->djpeg == NULL) {
 		printf("    as processes: djpeg not installed%s\n", cfg->external ? "" : " or not asked for");
 		return;

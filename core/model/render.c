@@ -714,26 +714,32 @@ static int read_header(render_state *st, fic__exif *exif, int *orig_w, int *orig
 }
 
 
-/* Decode parameters for a rendition of at most `max_edge`; returns the target edge. */
-static int choose_scale(render_state *st, int max_edge)
+int fic__render_scale_denom(int longest, int target)
 {
-	struct jpeg_decompress_struct *c = &st->cinfo;
-	int longest = (int)(c->image_width > c->image_height ? c->image_width : c->image_height);
-	int target = longest < max_edge ? longest : max_edge;
 	/* DCT-domain scaling: the smallest decode that is still >= the target. */
-	c->scale_num = 1;
-	c->scale_denom = 1;
-	for (int denom = 8; denom >= 2; denom /= 2)
-		if ((longest + denom - 1) / denom >= target) {
-			c->scale_denom = (unsigned int)denom;
+	int denom = 1;
+	for (int d = 8; d >= 2; d /= 2)
+		if ((longest + d - 1) / d >= target) {
+			denom = d;
 			break;
 		}
 	/* At 1/4 and 1/8 libjpeg's IDCT is 2x2 or 1x1, which is blocky (a 48 MP
 	 * photo's 1600 px rendition through 1/4 is 14 dB further from the exact
 	 * one than through 1/2): the next finer scale is taken when it leaves at
 	 * most a 4x reduction for the resampler. */
-	if (c->scale_denom >= 4 && (longest + 1) / 2 * 2 / (int)c->scale_denom <= 4 * target)
-		c->scale_denom /= 2;
+	if (denom >= 4 && (longest + 1) / 2 * 2 / denom <= 4 * target)
+		denom /= 2;
+	return denom;
+}
+
+/* Decode parameters for a rendition of at most `max_edge`; returns the target edge. */
+static int choose_scale(render_state *st, int max_edge)
+{
+	struct jpeg_decompress_struct *c = &st->cinfo;
+	int longest = (int)(c->image_width > c->image_height ? c->image_width : c->image_height);
+	int target = longest < max_edge ? longest : max_edge;
+	c->scale_num = 1;
+	c->scale_denom = (unsigned int)fic__render_scale_denom(longest, target);
 	c->dct_method = JDCT_ISLOW;
 	/* YCbCr and grey files come as their own planes; the rest as RGB (CMYK and
 	 * YCCK as CMYK) rows this file converts. */

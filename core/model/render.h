@@ -49,6 +49,13 @@ int fic__render(FILE *in_fp, const void *data, size_t len, int max_edge, int qua
                 fic__jpeg_out *upload, int thumb_edge, int thumb_quality, fic__jpeg_out *thumb,
                 fic__exif *exif, int *orig_w, int *orig_h);
 
+/* The DCT-domain scale (1/1, 1/2, 1/4 or 1/8: the denominator returned) the
+ * rendition decodes a photo whose longest edge is `longest` at, for a
+ * rendition whose longest edge is `target` (<= longest): the smallest decode
+ * still at least `target` long, but never 1/4 or 1/8 when the next finer one
+ * leaves at most a 4x reduction (photo_bench times libjpeg at the same). */
+int fic__render_scale_denom(int longest, int target);
+
 struct fic__rs_kernels;
 /* As fic__render, with the resampler's kernels given (NULL: the best this
  * machine has): the tests render with each set and compare the bytes. */
