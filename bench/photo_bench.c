@@ -522,8 +522,15 @@ typedef struct yuv {
 	int w, h;
 	unsigned char *p[3];
 	size_t stride[3];
-	int rows[3]; /* rows allocated: whole iMCU rows */
 } yuv;
+
+/* The rows of the iMCU row starting at luma row y0 (16 luma, 8 of each chroma). */
+static void yuv_rows(const yuv *y, int y0, JSAMPROW rows[3][16])
+{
+	for (int p = 0; p < 3; p++)
+		for (int r = 0; r < (p == 0 ? 16 : 8); r++)
+			rows[p][r] = y->p[p] + (size_t)((p == 0 ? y0 : y0 / 2) + r) * y->stride[p];
+}
 
 static void yuv_from_jpeg(yuv *y, const unsigned char *jpeg, size_t len)
 {
@@ -542,26 +549,20 @@ static void yuv_from_jpeg(yuv *y, const unsigned char *jpeg, size_t len)
 	for (int p = 0; p < 3; p++) {
 		jpeg_component_info *ci = &c.comp_info[p];
 		y->stride[p] = (size_t)ci->width_in_blocks * DCTSIZE;
-		y->rows[p] = (int)ci->height_in_blocks * DCTSIZE + 2 * DCTSIZE;
-		y->p[p] = calloc(y->stride[p], (size_t)y->rows[p]);
+		/* whole iMCU rows, and one more for the encoder's last */
+		y->p[p] = calloc(y->stride[p], (size_t)ci->height_in_blocks * DCTSIZE + 2 * DCTSIZE);
 		if (y->p[p] == NULL)
 			die("yuv_from_jpeg", "out of memory");
 	}
 	JSAMPROW rows[3][16];
 	JSAMPARRAY planes[3] = { rows[0], rows[1], rows[2] };
 	while (c.output_scanline < c.output_height) {
-		int y0 = (int)c.output_scanline;
-		for (int p = 0; p < 3; p++)
-			for (int r = 0; r < (p == 0 ? 16 : 8); r++)
-				rows[p][r] = y->p[p] + (size_t)((p == 0 ? y0 : y0 / 2) + r) * y->stride[p];
+		yuv_rows(y, (int)c.output_scanline, rows);
 		jpeg_read_raw_data(&c, planes, 16);
 	}
 	jpeg_finish_decompress(&c);
 	jpeg_destroy_decompress(&c);
 }
-
-static unsigned char *g_sink;
-static unsigned long g_sink_len;
 
 /* libjpeg's encode of those planes, raw 4:2:0 in, standard Huffman tables, as
  * the rendition's encoder is set up; at `quality` with libjpeg's own
@@ -573,7 +574,9 @@ static long encode_planes(const yuv *y, int quality)
 	struct jpeg_error_mgr err;
 	c.err = jpeg_std_error(&err);
 	jpeg_create_compress(&c);
-	jpeg_mem_dest(&c, &g_sink, &g_sink_len);
+	unsigned char *out = NULL; /* libjpeg's, grown as it writes */
+	unsigned long out_len = 0;
+	jpeg_mem_dest(&c, &out, &out_len);
 	c.image_width = (JDIMENSION)y->w;
 	c.image_height = (JDIMENSION)y->h;
 	c.input_components = 3;
@@ -585,15 +588,13 @@ static long encode_planes(const yuv *y, int quality)
 	JSAMPROW rows[3][16];
 	JSAMPARRAY planes[3] = { rows[0], rows[1], rows[2] };
 	while (c.next_scanline < c.image_height) {
-		int y0 = (int)c.next_scanline;
-		for (int p = 0; p < 3; p++)
-			for (int r = 0; r < (p == 0 ? 16 : 8); r++)
-				rows[p][r] = y->p[p] + (size_t)((p == 0 ? y0 : y0 / 2) + r) * y->stride[p];
+		yuv_rows(y, (int)c.next_scanline, rows);
 		jpeg_write_raw_data(&c, planes, 16);
 	}
 	jpeg_finish_compress(&c);
 	jpeg_destroy_compress(&c);
-	return (long)g_sink_len;
+	free(out);
+	return (long)out_len;
 }
 
 enum { PART_FLOOR, PART_DECODE, PART_ENCODE, PART_RENDER, PARTS };
